@@ -1,0 +1,3 @@
+"""shopsense: self-hostable AI search and recommendation engine for online shops."""
+
+__version__ = "0.1.0"

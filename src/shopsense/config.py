@@ -1,0 +1,68 @@
+"""Typed, layered settings. Each component receives only its own section.
+
+Only `cli` and `api` read the environment (through `Settings()`); everything else is handed
+a section object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreSettings(BaseModel):
+    url: str = Field("", description="Store URL: sqlite:///path/shop.db or memory://. "
+                     "Empty means sqlite:///<home>/shop.db.")
+
+
+class IngestSettings(BaseModel):
+    batch_size: int = Field(5000, ge=1, description="Rows per committed transaction.")
+    max_rejects_logged: int = Field(1_000_000, ge=0, description="Cap on rejects-file lines.")
+
+
+class SearchSettings(BaseModel):
+    encoder: str = Field("use", description="Text encoder: use | e5 | none.")
+    exact_threshold: int = Field(200_000, description="Below this many items the vector index is exact.")
+    k: int = Field(10, ge=1, le=1000)
+
+
+class RecsSettings(BaseModel):
+    k: int = Field(10, ge=1, le=1000)
+    dismiss_half_life_days: float = Field(14.0, gt=0)
+    retrain_interval_s: float = Field(3600.0, ge=0, description="0 disables scheduled retraining.")
+
+
+class ServeSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: list[str] = Field(default_factory=list)
+    max_batch_events: int = Field(1000, description="Largest batch accepted by POST /v1/events.")
+    max_body_bytes: int = Field(2_000_000)
+    rate_limit_per_s: float = Field(200.0, description="Per-key sustained requests/s (burst = 2x).")
+    require_keys: bool = Field(True, description="False only for local demos and tests.")
+
+
+class PrivacySettings(BaseModel):
+    retention_days: float = Field(0, ge=0, description="Purge events older than this; 0 keeps all.")
+    dp_epsilon: float = Field(1.0, gt=0, description="Default epsilon per released aggregate.")
+    per_user_cap: int = Field(10, ge=1, description="Max events one user contributes to an aggregate.")
+
+
+class Settings(BaseSettings):
+    """The whole settings tree. Environment: SHOPSENSE_HOME, SHOPSENSE_SERVE__PORT, ..."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPSENSE_", env_nested_delimiter="__")
+
+    home: Path = Field(Path("./shopsense-data"), description="Data directory.")
+    store: StoreSettings = StoreSettings()
+    ingest: IngestSettings = IngestSettings()
+    search: SearchSettings = SearchSettings()
+    recs: RecsSettings = RecsSettings()
+    serve: ServeSettings = ServeSettings()
+    privacy: PrivacySettings = PrivacySettings()
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or f"sqlite:///{(self.home / 'shop.db').resolve()}"
