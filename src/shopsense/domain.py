@@ -168,3 +168,21 @@ class Result:
     product: Product | None
     signals: dict[str, float]
     reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    """What the engine knows of one shopper (or anonymous session), built from their events.
+
+    Affinities are normalised to sum to 1 (empty when the shopper has no history).
+    Timestamps are unix seconds.
+    """
+
+    user_id: str
+    category_affinity: dict[str, float] = field(default_factory=dict)  # full category path -> share
+    brand_affinity: dict[str, float] = field(default_factory=dict)
+    price_band: tuple[float, float] | None = None  # (p25, p75) of prices engaged with
+    recent_items: tuple[str, ...] = ()  # most recent first, views/clicks/carts/purchases
+    dismissed: dict[str, float] = field(default_factory=dict)  # item_id -> when dismissed
+    purchased: dict[str, float] = field(default_factory=dict)  # item_id -> last purchase time
+    n_events: int = 0
