@@ -95,7 +95,25 @@ class Slot:
 
 @dataclass(frozen=True, slots=True)
 class QueryReading:
-    """The structured "understood as" reading of a query (see text/understand)."""
+    """The structured "understood as" reading of a query (see text/understand).
+
+    Contract between query understanding (producer) and search / recommendations / the
+    assistant (consumers); every value refers to the catalogue's own vocabulary:
+    - category.value: a catalogue category path string ("家电 > 空调"); an item matches when its
+      category equals it or starts with it + " > ".
+    - brands[i].value: tuple of catalogue `brand` field values naming one brand, all aliases,
+      e.g. ("格力", "Gree").
+    - price_min / price_max .value: float in the shop's currency (inclusive bounds).
+    - value_preference.value: "cheap" | "value" | "premium".
+    - attributes[i].value: (attribute_key, tuple of catalogue attribute values that match),
+      e.g. ("colour", ("红色", "red")), ("waterproof", (True,)).
+    - exclusions[i].value: (kind, payload) with kind "brand" (payload = alias tuple),
+      "attribute" (payload = (key, values tuple)), "category" (payload = path) or
+      "term" (payload = a word items must not contain).
+    - product_terms[i].value: the product-type word as written (空调, boots).
+    - confidence in [0, 1]; consumers apply slots with confidence >= 0.5 as hard filters
+      (relaxed when they would empty the result) and weaker ones as soft boosts.
+    """
 
     query: str
     language: str = "en"  # zh | en | mixed
