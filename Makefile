@@ -1,0 +1,48 @@
+# shopsense — two commands on a fresh machine:  make demo   |   make test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOME ?= shopsense-data
+PORT ?= 8000
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: demo test test-fast install lint bench-ingest bench-search bench-recs bench clean-demo
+
+install: $(VENV)/.installed
+
+# torch is pinned and installed first so pip never resolves a CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: install
+	$(BIN)/shopsense --home $(DEMO_HOME) demo run --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+bench-ingest: install
+	$(BIN)/python benchmarks/ingest.py
+
+bench-search: install
+	$(BIN)/python benchmarks/search.py
+
+bench-recs: install
+	$(BIN)/python benchmarks/recs.py
+
+bench: bench-ingest bench-search bench-recs
+
+clean-demo:
+	rm -rf $(DEMO_HOME)

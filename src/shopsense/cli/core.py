@@ -1,0 +1,121 @@
+"""Core commands: init, ingest, users (forget / link), stats, serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shopsense.cli.common import console, emit, fail, settings
+from shopsense.config import Settings
+from shopsense.ids import Pseudonymizer, ensure_secret
+from shopsense.ingest.pipeline import IngestReport, ingest_file
+from shopsense.store import open_store
+
+
+def open_home(cfg: Settings):  # noqa: ANN201 - returns the configured store
+    """Create the home directory and its secret on first use; open the store."""
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    ensure_secret(cfg.home)
+    return open_store(cfg.store_url)
+
+
+def run_ingest(cfg: Settings, path: Path, kind: str, show_progress: bool) -> IngestReport:
+    store = open_home(cfg)
+    with Progress(TextColumn(f"ingest {kind} {path.name}"), BarColumn(), DownloadColumn(),
+                  TimeElapsedColumn(), console=console, disable=not show_progress) as bar:
+        task = bar.add_task("bytes", total=path.stat().st_size)
+        return ingest_file(path, kind, catalog=store, events=store,  # type: ignore[arg-type]
+                           pseudonyms=Pseudonymizer.from_home(cfg.home),
+                           rejects_dir=cfg.home / "rejects",
+                           batch_size=cfg.ingest.batch_size,
+                           max_rejects_logged=cfg.ingest.max_rejects_logged,
+                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    ingest_app = typer.Typer(help="Load catalogue and behaviour files (CSV, JSONL, Parquet).",
+                             no_args_is_help=True)
+    users_app = typer.Typer(help="Shopper identities: erasure and stitching.",
+                            no_args_is_help=True)
+    app.add_typer(ingest_app, name="ingest")
+    app.add_typer(users_app, name="users")
+
+    @app.command("init")
+    def init(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+        """Create the data home: store and per-install secret (mode 0600)."""
+        cfg = settings(ctx)
+        store = open_home(cfg)
+        emit({"home": str(cfg.home.resolve()), "store": cfg.store_url,
+              "products": store.count_products(), "events": store.count_events()}, as_json)
+
+    def _ingest(ctx: typer.Context, path: Path, kind: str, as_json: bool) -> None:
+        if not path.exists():
+            fail(f"{path}: no such file")
+        try:
+            report = run_ingest(settings(ctx), path, kind, show_progress=not as_json)
+        except ValueError as exc:
+            fail(f"{path}: {exc}")
+        data = {k: v for k, v in report.to_dict().items()
+                if k in ("accepted", "rejected", "duplicates", "rejects_file")}
+        emit(data, as_json, human=(f"{path}: {report.accepted} accepted, {report.rejected} "
+                                   f"rejected, {report.duplicates} duplicates in "
+                                   f"{report.seconds:.1f}s"
+                                   + (f"; rejects in {report.rejects_file}"
+                                      if report.rejects_file else "")))
+
+    @ingest_app.command("catalog")
+    def ingest_catalog(ctx: typer.Context, path: Path = typer.Argument(..., help="Products file"),
+                       as_json: bool = typer.Option(False, "--json")) -> None:
+        """Upsert products by item_id."""
+        _ingest(ctx, path, "catalog", as_json)
+
+    @ingest_app.command("events")
+    def ingest_events(ctx: typer.Context, path: Path = typer.Argument(..., help="Events file"),
+                      as_json: bool = typer.Option(False, "--json")) -> None:
+        """Append behaviour events (deduplicated by event_id, else by content)."""
+        _ingest(ctx, path, "events", as_json)
+
+    @users_app.command("forget")
+    def forget(ctx: typer.Context, raw_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+        """Erase a shopper's events and everything derived from them (see docs/PRIVACY.md)."""
+        from shopsense.privacy.erasure import forget_user
+
+        cfg = settings(ctx)
+        result = forget_user(cfg, open_home(cfg), raw_id, actor="cli")
+        emit(result, as_json)
+
+    @users_app.command("link")
+    def link(ctx: typer.Context, session_id: str, user_id: str,
+             as_json: bool = typer.Option(False, "--json")) -> None:
+        """Stitch an anonymous session to a logged-in user, merging the two histories."""
+        cfg = settings(ctx)
+        store = open_home(cfg)
+        ids = Pseudonymizer.from_home(cfg.home)
+        moved = store.link_session(ids.session(session_id), ids.user(user_id))
+        emit({"linked": True, "events_moved": moved}, as_json)
+
+    @app.command("stats")
+    def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+        """Counts of what the store holds."""
+        store = open_home(settings(ctx))
+        rows = store.execute("SELECT event_type, COUNT(*) FROM events GROUP BY event_type")
+        emit({"products": store.count_products(), "events": store.count_events(),
+              "by_type": dict(rows)}, as_json)
+
+    @app.command("serve")
+    def serve(ctx: typer.Context, host: str = typer.Option(None, "--host"),
+              port: int = typer.Option(None, "--port")) -> None:
+        """Serve the HTTP API (and web pages) over the data home."""
+        import uvicorn
+
+        from shopsense.api.app import create_app
+
+        cfg = settings(ctx)
+        serve_cfg = cfg.serve.model_copy(update={k: v for k, v in
+                                                 {"host": host, "port": port}.items() if v})
+        cfg = cfg.model_copy(update={"serve": serve_cfg})
+        open_home(cfg)
+        uvicorn.run(create_app(cfg), host=serve_cfg.host, port=serve_cfg.port,
+                    log_level="warning")

@@ -1,0 +1,113 @@
+"""Identifiers: keyed pseudonyms for people, dense indices for models.
+
+Raw user and session ids never reach the store: they are replaced at the door by
+HMAC-SHA256 pseudonyms under a per-install secret (`<home>/secret.key`, mode 0600).
+The same raw id always maps to the same pseudonym; without the secret the mapping cannot be
+recomputed, and rotating the secret (see `shopsense users rekey`) unlinks old pseudonyms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+SECRET_FILE = "secret.key"
+_CACHE_LIMIT = 200_000
+
+
+def ensure_secret(home: Path) -> bytes:
+    """Read the install secret, creating it (32 random bytes, mode 0600) on first use."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / SECRET_FILE
+    if not path.exists():
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+    os.chmod(path, 0o600)
+    text = path.read_text().strip()
+    if len(text) < 32:
+        raise ValueError(f"{path}: secret is too short; delete it only if the store is empty")
+    return bytes.fromhex(text)
+
+
+class Pseudonymizer:
+    """Maps raw user / session ids to stable keyed pseudonyms (`u_…`, `s_…`)."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("secret must be at least 16 bytes")
+        self._secret = secret
+        self._cache: dict[str, str] = {}
+
+    @classmethod
+    def from_home(cls, home: Path) -> Pseudonymizer:
+        return cls(ensure_secret(Path(home)))
+
+    def _digest(self, kind: str, raw: str) -> str:
+        key = kind + raw
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        mac = hmac.new(self._secret, f"{kind}\x1f{raw}".encode(), hashlib.sha256).hexdigest()
+        value = f"{kind}_{mac[:32]}"
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = value
+        return value
+
+    def user(self, raw_id: str) -> str:
+        """Pseudonym of a raw user id; already-pseudonymised ids pass through unchanged."""
+        return raw_id if is_pseudonym(raw_id, "u") else self._digest("u", raw_id)
+
+    def session(self, raw_id: str) -> str:
+        return raw_id if is_pseudonym(raw_id, "s") else self._digest("s", raw_id)
+
+
+def is_pseudonym(value: str, kind: str) -> bool:
+    return len(value) == 34 and value.startswith(kind + "_") and all(
+        c in "0123456789abcdef" for c in value[2:]
+    )
+
+
+class IdMap:
+    """External string ids <-> dense integer indices (0..n-1), in first-seen order."""
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self._index: dict[str, int] = {}
+        self._ids: list[str] = []
+        for item in ids:
+            self.add(item)
+
+    def add(self, item: str) -> int:
+        idx = self._index.get(item)
+        if idx is None:
+            idx = len(self._ids)
+            self._index[item] = idx
+            self._ids.append(item)
+        return idx
+
+    def index(self, item: str) -> int | None:
+        return self._index.get(item)
+
+    def id(self, idx: int) -> str:
+        return self._ids[idx]
+
+    def indices(self, items: Sequence[str]) -> np.ndarray:
+        return np.fromiter((self._index[i] for i in items), dtype=np.int64, count=len(items))
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._index

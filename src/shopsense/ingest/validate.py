@@ -1,0 +1,223 @@
+"""Row validation: a raw row (dict from CSV / JSONL / Parquet) becomes a domain object or a
+list of field errors. Nothing here touches a store.
+
+Rules are written down in docs/FORMATS.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from shopsense.domain import EVENT_TYPES, ITEMLESS_EVENT_TYPES, PLATFORMS, Event, Product
+from shopsense.ids import Pseudonymizer
+
+MAX_ID_LEN = 256
+MAX_TEXT_LEN = 20_000
+PRODUCT_FIELDS = frozenset({"item_id", "title", "description", "category", "brand", "price",
+                            "currency", "attributes", "image_url", "available", "created_at",
+                            "locale"})
+EVENT_FIELDS = frozenset({"event_id", "user_id", "session_id", "item_id", "event_type", "query",
+                          "value", "platform", "timestamp"})
+_TRUE = frozenset({"1", "true", "t", "yes", "y"})
+_FALSE = frozenset({"0", "false", "f", "no", "n"})
+# Seconds since the epoch later than this are taken as milliseconds (year 5138 in seconds).
+_MS_THRESHOLD = 1e11
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    reason: str
+
+
+class RowInvalid(Exception):
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+        self.errors = errors
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and math.isnan(value))
+
+
+def _text(row: dict[str, Any], name: str, errors: list[FieldError], *, required: bool = False,
+          limit: int = MAX_TEXT_LEN) -> str:
+    value = row.get(name)
+    if _blank(value):
+        if required:
+            errors.append(FieldError(name, "required"))
+        return ""
+    if isinstance(value, (dict, list)):
+        errors.append(FieldError(name, "must be text"))
+        return ""
+    text = str(value).strip()
+    if len(text) > limit:
+        errors.append(FieldError(name, f"longer than {limit} characters"))
+    return text
+
+
+def _number(row: dict[str, Any], name: str, errors: list[FieldError], *,
+            minimum: float | None = None) -> float | None:
+    value = row.get(name)
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        errors.append(FieldError(name, "must be a number"))
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        errors.append(FieldError(name, f"not a number: {str(value)[:40]!r}"))
+        return None
+    if not math.isfinite(number):
+        errors.append(FieldError(name, "must be finite"))
+        return None
+    if minimum is not None and number < minimum:
+        errors.append(FieldError(name, f"must be >= {minimum:g}"))
+        return None
+    return number
+
+
+def parse_timestamp(value: Any) -> float:
+    """ISO 8601 (naive = UTC) or unix seconds (values above 1e11 are milliseconds)."""
+    if isinstance(value, bool):
+        raise ValueError("not a timestamp")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return dt.timestamp()
+    else:
+        text = str(value).strip()
+        try:
+            number = float(text)
+        except ValueError:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+            return dt.timestamp()
+    if not math.isfinite(number) or number < 0:
+        raise ValueError("must be a non-negative finite number")
+    return number / 1000.0 if number > _MS_THRESHOLD else number
+
+
+def _time(row: dict[str, Any], name: str, errors: list[FieldError], *,
+          required: bool = False) -> float | None:
+    value = row.get(name)
+    if _blank(value):
+        if required:
+            errors.append(FieldError(name, "required"))
+        return None
+    try:
+        return parse_timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        errors.append(FieldError(name, f"not ISO 8601 or unix seconds ({exc})"))
+        return None
+
+
+def _bool(row: dict[str, Any], name: str, errors: list[FieldError], default: bool) -> bool:
+    value = row.get(name)
+    if _blank(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    errors.append(FieldError(name, f"not a boolean: {text[:20]!r}"))
+    return default
+
+
+def _attributes(row: dict[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    value = row.get("attributes")
+    attrs: dict[str, Any] = {}
+    if isinstance(value, dict):
+        attrs = dict(value)
+    elif not _blank(value):
+        try:
+            parsed = json.loads(str(value))
+        except json.JSONDecodeError as exc:
+            errors.append(FieldError("attributes", f"not a JSON object ({exc.msg})"))
+            parsed = {}
+        if not isinstance(parsed, dict):
+            errors.append(FieldError("attributes", "must be a JSON object"))
+            parsed = {}
+        attrs = parsed
+    # Unknown columns of flat files (CSV) become attributes, so no data is dropped silently.
+    for key, extra in row.items():
+        if key not in PRODUCT_FIELDS and not key.startswith("__") and not _blank(extra):
+            attrs.setdefault(str(key), extra)
+    return attrs
+
+
+def validate_product(row: dict[str, Any]) -> Product:
+    """Raise RowInvalid listing every bad field, else return the Product."""
+    errors: list[FieldError] = []
+    if "__error__" in row:
+        raise RowInvalid([FieldError("(row)", str(row["__error__"]))])
+    product = Product(
+        item_id=_text(row, "item_id", errors, required=True, limit=MAX_ID_LEN),
+        title=_text(row, "title", errors, required=True, limit=2000),
+        description=_text(row, "description", errors),
+        category=_text(row, "category", errors, limit=1000),
+        brand=_text(row, "brand", errors, limit=500),
+        price=_number(row, "price", errors, minimum=0.0),
+        currency=_text(row, "currency", errors, limit=8).upper(),
+        attributes=_attributes(row, errors),
+        image_url=_text(row, "image_url", errors, limit=2000),
+        available=_bool(row, "available", errors, default=True),
+        created_at=_time(row, "created_at", errors),
+        locale=_text(row, "locale", errors, limit=35),
+    )
+    if errors:
+        raise RowInvalid(errors)
+    return product
+
+
+def validate_event(row: dict[str, Any], pseudonyms: Pseudonymizer) -> Event:
+    """Raise RowInvalid listing every bad field, else return the Event with pseudonymised ids.
+
+    Without an `event_id`, the id is a hash of the event's content, so re-ingesting the same
+    file never duplicates it."""
+    errors: list[FieldError] = []
+    if "__error__" in row:
+        raise RowInvalid([FieldError("(row)", str(row["__error__"]))])
+    event_type = _text(row, "event_type", errors, required=True, limit=20).lower()
+    if event_type and event_type not in EVENT_TYPES:
+        errors.append(FieldError("event_type", f"must be one of {', '.join(EVENT_TYPES)}"))
+    user = _text(row, "user_id", errors, limit=MAX_ID_LEN)
+    session = _text(row, "session_id", errors, limit=MAX_ID_LEN)
+    if not user and not session:
+        errors.append(FieldError("user_id", "user_id or session_id is required"))
+    item = _text(row, "item_id", errors, limit=MAX_ID_LEN)
+    if not item and event_type and event_type not in ITEMLESS_EVENT_TYPES:
+        errors.append(FieldError("item_id", f"required for {event_type} events"))
+    query = _text(row, "query", errors, limit=1000)
+    if event_type == "search" and not query:
+        errors.append(FieldError("query", "required for search events"))
+    value = _number(row, "value", errors)
+    if event_type == "rate" and value is None:
+        errors.append(FieldError("value", "required for rate events (the rating)"))
+    platform = _text(row, "platform", errors, limit=20).lower() or "other"
+    if platform not in PLATFORMS:
+        errors.append(FieldError("platform", f"must be one of {', '.join(PLATFORMS)}"))
+    timestamp = _time(row, "timestamp", errors, required=True)
+    event_id = _text(row, "event_id", errors, limit=MAX_ID_LEN)
+    if errors:
+        raise RowInvalid(errors)
+    user_p = pseudonyms.user(user) if user else None
+    session_p = pseudonyms.session(session) if session else None
+    if not event_id:
+        content = "\x1f".join(map(str, (user_p, session_p, item, event_type, query, value,
+                                        platform, timestamp)))
+        event_id = "h_" + hashlib.blake2b(content.encode(), digest_size=12).hexdigest()
+    return Event(event_id=event_id, event_type=event_type, timestamp=float(timestamp or 0.0),
+                 user_id=user_p, session_id=session_p, item_id=item or None,
+                 query=query or None, value=value, platform=platform)

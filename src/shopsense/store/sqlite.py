@@ -1,0 +1,321 @@
+"""SQLite (WAL) implementation of CatalogStore and EventStore: the embedded default.
+
+One database file holds the catalogue, events, identity links, erasure tombstones, API keys,
+the audit log and small key/value state. Every write method commits one transaction before
+it returns, so a killed process leaves whole batches or nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from shopsense.domain import Event, Product
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS products (
+  item_id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+  category TEXT NOT NULL DEFAULT '', brand TEXT NOT NULL DEFAULT '', price REAL,
+  currency TEXT NOT NULL DEFAULT '', attributes TEXT NOT NULL DEFAULT '{}',
+  image_url TEXT NOT NULL DEFAULT '', available INTEGER NOT NULL DEFAULT 1,
+  created_at REAL, locale TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL,
+  updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
+  user_id TEXT, session_id TEXT, item_id TEXT, event_type TEXT NOT NULL, query TEXT,
+  value REAL, platform TEXT NOT NULL, timestamp REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_user ON events(user_id, timestamp);
+CREATE INDEX IF NOT EXISTS events_session ON events(session_id);
+CREATE INDEX IF NOT EXISTS events_time ON events(timestamp);
+CREATE TABLE IF NOT EXISTS identity_links (
+  session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, linked_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS identity_links_user ON identity_links(user_id);
+CREATE TABLE IF NOT EXISTS erasures (user_id TEXT PRIMARY KEY, erased_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, scope TEXT NOT NULL,
+  created_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}');
+"""
+_PRODUCT_COLS = ("item_id", "title", "description", "category", "brand", "price", "currency",
+                 "attributes", "image_url", "available", "created_at", "locale")
+_EVENT_COLS = ("event_id", "user_id", "session_id", "item_id", "event_type", "query", "value",
+               "platform", "timestamp")
+# Tables (besides events / identity_links) whose rows belong to one user; erased with them.
+USER_TABLES: list[str] = []
+
+
+def product_row(p: Product) -> tuple[Any, ...]:
+    attrs = json.dumps(p.attributes, ensure_ascii=False, sort_keys=True, default=str)
+    return (p.item_id, p.title, p.description, p.category, p.brand, p.price, p.currency, attrs,
+            p.image_url, int(p.available), p.created_at, p.locale)
+
+
+def _product_from_row(row: Sequence[Any]) -> Product:
+    return Product(item_id=row[0], title=row[1], description=row[2], category=row[3],
+                   brand=row[4], price=row[5], currency=row[6], attributes=json.loads(row[7]),
+                   image_url=row[8], available=bool(row[9]), created_at=row[10], locale=row[11])
+
+
+def _event_from_row(row: Sequence[Any]) -> Event:
+    return Event(event_id=row[0], user_id=row[1], session_id=row[2], item_id=row[3],
+                 event_type=row[4], query=row[5], value=row[6], platform=row[7],
+                 timestamp=row[8])
+
+
+class SqliteStore:
+    """CatalogStore + EventStore over one SQLite file (or `:memory:`)."""
+
+    def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={synchronous}")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.executescript(_SCHEMA)
+        self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                           (str(SCHEMA_VERSION),))
+        self._links: dict[str, str] = {}
+
+    # -- plumbing -------------------------------------------------------------------------
+    def transaction(self) -> _Transaction:
+        return _Transaction(self._conn, self._lock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read query (for analytics and admin); returns all rows."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- catalogue ------------------------------------------------------------------------
+    def upsert_products(self, products: Sequence[Product]) -> tuple[int, int]:
+        rows = [product_row(p) for p in products]
+        hashes = [hashlib.blake2b(repr(r).encode(), digest_size=16).hexdigest() for r in rows]
+        now = time.time()
+        with self.transaction() as cur:
+            existing = _existing_hashes(cur, [r[0] for r in rows])
+            fresh = [(*r, h, now) for r, h in zip(rows, hashes, strict=True)
+                     if existing.get(r[0]) != h]
+            cur.executemany(
+                f"INSERT INTO products ({', '.join(_PRODUCT_COLS)}, content_hash, updated_at) "
+                f"VALUES ({', '.join('?' * (len(_PRODUCT_COLS) + 2))}) ON CONFLICT(item_id) DO "
+                "UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in
+                                          (*_PRODUCT_COLS[1:], "content_hash", "updated_at")),
+                fresh)
+        return len(fresh), len(rows) - len(fresh)
+
+    def delete_products(self, item_ids: Iterable[str]) -> int:
+        ids = [(i,) for i in item_ids]
+        with self.transaction() as cur:
+            cur.executemany("DELETE FROM products WHERE item_id = ?", ids)
+            return cur.rowcount if cur.rowcount >= 0 else 0
+
+    def get_product(self, item_id: str) -> Product | None:
+        return self.get_products([item_id]).get(item_id)
+
+    def get_products(self, item_ids: Sequence[str]) -> dict[str, Product]:
+        out: dict[str, Product] = {}
+        cols = ", ".join(_PRODUCT_COLS)
+        with self._lock:
+            for chunk in _chunks(list(item_ids), 500):
+                sql = f"SELECT {cols} FROM products WHERE item_id IN ({','.join('?' * len(chunk))})"
+                for row in self._conn.execute(sql, chunk):
+                    out[row[0]] = _product_from_row(row)
+        return out
+
+    def iter_products(self) -> Iterator[Product]:
+        cols = ", ".join(_PRODUCT_COLS)
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {cols} FROM products WHERE item_id > ? ORDER BY item_id LIMIT 5000",
+                    (last,)).fetchall()
+            if not rows:
+                return
+            yield from (_product_from_row(r) for r in rows)
+            last = rows[-1][0]
+
+    def count_products(self) -> int:
+        return int(self.execute("SELECT COUNT(*) FROM products")[0][0])
+
+    # -- events ---------------------------------------------------------------------------
+    def add_events(self, events: Sequence[Event]) -> tuple[int, int]:
+        with self.transaction() as cur:
+            new_links = self._collect_links(cur, events)
+            rows = [self._event_row(e) for e in events]
+            before = self._conn.total_changes
+            cur.executemany(
+                f"INSERT INTO events ({', '.join(_EVENT_COLS)}) "
+                f"VALUES ({', '.join('?' * len(_EVENT_COLS))}) "
+                "ON CONFLICT(event_id) DO NOTHING", rows)
+            inserted = self._conn.total_changes - before
+            for session_id, user_id in new_links:
+                cur.execute("UPDATE events SET user_id = ? WHERE session_id = ? AND user_id IS NULL",
+                            (user_id, session_id))
+        return inserted, len(rows) - inserted
+
+    def _event_row(self, e: Event) -> tuple[Any, ...]:
+        user = e.user_id or (self._links.get(e.session_id) if e.session_id else None)
+        return (e.event_id, user, e.session_id, e.item_id, e.event_type, e.query, e.value,
+                e.platform, e.timestamp)
+
+    def _collect_links(self, cur: sqlite3.Cursor, events: Sequence[Event]) -> list[tuple[str, str]]:
+        """Record session -> user links seen in this batch; return the newly created ones."""
+        pairs = {e.session_id: e.user_id for e in events if e.session_id and e.user_id}
+        anon = {e.session_id for e in events if e.session_id and not e.user_id}
+        unknown = [s for s in pairs.keys() | anon if s not in self._links]
+        for chunk in _chunks(unknown, 500):
+            sql = f"SELECT session_id, user_id FROM identity_links WHERE session_id IN ({','.join('?' * len(chunk))})"
+            self._links.update(dict(cur.execute(sql, chunk).fetchall()))
+        new = [(s, u) for s, u in pairs.items() if s not in self._links]
+        now = time.time()
+        cur.executemany("INSERT OR IGNORE INTO identity_links VALUES (?, ?, ?)",
+                        [(s, u, now) for s, u in new])
+        self._links.update(new)
+        if len(self._links) > 500_000:
+            self._links.clear()
+        return new
+
+    def iter_events(self, *, since: float | None = None, until: float | None = None,
+                    actor: str | None = None) -> Iterator[Event]:
+        clauses, params = ["1=1"], []
+        if since is not None:
+            clauses.append("timestamp >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("timestamp < ?")
+            params.append(until)
+        if actor is not None:
+            clauses.append("(user_id = ? OR session_id = ?)")
+            params += [actor, actor]
+        cols = ", ".join(_EVENT_COLS)
+        last_ts, last_seq = float("-inf"), -1
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {cols}, seq FROM events WHERE {' AND '.join(clauses)} AND "
+                    "(timestamp > ? OR (timestamp = ? AND seq > ?)) ORDER BY timestamp, seq "
+                    "LIMIT 10000", (*params, last_ts, last_ts, last_seq)).fetchall()
+            if not rows:
+                return
+            yield from (_event_from_row(r) for r in rows)
+            last_ts, last_seq = rows[-1][8], rows[-1][9]
+
+    def count_events(self) -> int:
+        return int(self.execute("SELECT COUNT(*) FROM events")[0][0])
+
+    def link_session(self, session_id: str, user_id: str) -> int:
+        with self.transaction() as cur:
+            cur.execute("INSERT INTO identity_links VALUES (?, ?, ?) ON CONFLICT(session_id) "
+                        "DO UPDATE SET user_id = excluded.user_id, linked_at = excluded.linked_at",
+                        (session_id, user_id, time.time()))
+            cur.execute("UPDATE events SET user_id = ? WHERE session_id = ? AND user_id IS NULL",
+                        (user_id, session_id))
+            moved = cur.rowcount
+        self._links[session_id] = user_id
+        return moved
+
+    def forget_user(self, user_id: str) -> int:
+        with self.transaction() as cur:
+            sessions = [r[0] for r in cur.execute(
+                "SELECT session_id FROM identity_links WHERE user_id = ?", (user_id,))]
+            removed = cur.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+            for chunk in _chunks(sessions, 500):
+                marks = ",".join("?" * len(chunk))
+                removed += cur.execute(f"DELETE FROM events WHERE session_id IN ({marks})",
+                                       chunk).rowcount
+            removed += cur.execute("DELETE FROM identity_links WHERE user_id = ?",
+                                   (user_id,)).rowcount
+            for table in USER_TABLES:
+                removed += cur.execute(f"DELETE FROM {table} WHERE user_id = ?",
+                                       (user_id,)).rowcount
+            cur.execute("INSERT OR REPLACE INTO erasures VALUES (?, ?)",
+                        (erasure_token(user_id), time.time()))
+        for s in sessions:
+            self._links.pop(s, None)
+        return removed
+
+    def erased_tokens(self) -> set[str]:
+        """Tokens (`erasure_token(pseudonym)`) of erased users, for models trained before."""
+        return {r[0] for r in self.execute("SELECT user_id FROM erasures")}
+
+    def is_erased(self, user_id: str) -> bool:
+        return bool(self.execute("SELECT 1 FROM erasures WHERE user_id = ?",
+                                 (erasure_token(user_id),)))
+
+    def purge_events_before(self, timestamp: float) -> int:
+        with self.transaction() as cur:
+            return cur.execute("DELETE FROM events WHERE timestamp < ?", (timestamp,)).rowcount
+
+    # -- small state ----------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self.execute("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
+        with self.transaction() as cur:
+            cur.execute("INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                        (time.time(), actor, action, json.dumps(detail, ensure_ascii=False)))
+
+    def vacuum(self) -> None:
+        """Rewrite the file so erased rows leave no trace in free pages or the WAL."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self._conn, self._lock = conn, lock
+
+    def __enter__(self) -> sqlite3.Cursor:
+        self._lock.acquire()
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn.cursor()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._lock.release()
+
+
+def erasure_token(user_id: str) -> str:
+    """One-way token of an erased pseudonym: lets models drop the user without the store
+    keeping the pseudonym itself."""
+    return "x_" + hashlib.blake2b(user_id.encode(), digest_size=16).hexdigest()
+
+
+def _existing_hashes(cur: sqlite3.Cursor, item_ids: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for chunk in _chunks(item_ids, 500):
+        sql = f"SELECT item_id, content_hash FROM products WHERE item_id IN ({','.join('?' * len(chunk))})"
+        out.update(dict(cur.execute(sql, chunk).fetchall()))
+    return out
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
