@@ -1,0 +1,42 @@
+"""`shopsense convert KIND SRC --out DIR`: public data sets -> interchange JSONL files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shopsense.cli.common import emit, fail
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    @app.command("convert")
+    def convert_cmd(
+        kind: str = typer.Argument(..., help="amazon-5core | movielens | homedepot | esci | "
+                                             "wands | diginetica | auto"),
+        src: Path = typer.Argument(..., help="The data set's file or folder."),
+        out: Path = typer.Option(..., "--out", "-o", help="Folder for products.jsonl / "
+                                 "events.jsonl / judgments.jsonl / queries.jsonl."),
+        titles: Path = typer.Option(None, "--titles", help="amazon-5core: item_id,asin,title CSV."),
+        products: Path = typer.Option(None, "--products", help="Products file, if not in SRC."),
+        queries: Path = typer.Option(None, "--queries", help="wands: query.csv, if not in SRC."),
+        split: str = typer.Option(None, "--split", help="esci: keep only this split."),
+        locale: str = typer.Option(None, "--locale", help="esci: keep only this product_locale."),
+        compress: str = typer.Option("", "--compress", help="'', gz or zst for the outputs."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    ) -> None:
+        """Convert a public data set into shopsense's interchange files and print row counts."""
+        from shopsense.ingest.public import ConvertOptions, convert
+
+        if compress not in ("", "gz", "zst"):
+            fail("--compress must be '', gz or zst")
+        options = ConvertOptions(titles=titles, products=products, queries=queries,
+                                 split=split, locale=locale)
+        try:
+            summary = convert(kind, src, out, options,
+                              compress=f".{compress}" if compress else "")
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
+        counts = ", ".join(f"{name}: {n:,}" for name, n in summary["files"].items())
+        emit(summary, as_json, human=f"{summary['layout']} -> {out}  ({counts}) "
+                                     f"in {summary['seconds']:.1f}s")
