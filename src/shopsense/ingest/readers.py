@@ -73,8 +73,8 @@ def open_binary(path: Path | str, compression: str | None) -> tuple[IO[bytes], I
         if compression == "zstd":
             import zstandard
 
-            stream = zstandard.ZstdDecompressor().stream_reader(raw, read_size=1 << 20)
-            return io.BufferedReader(stream, buffer_size=1 << 20), raw  # type: ignore[arg-type]
+            stream = zstandard.ZstdDecompressor().stream_reader(raw, read_size=1 << 18)
+            return io.BufferedReader(stream, buffer_size=1 << 18), raw  # type: ignore[arg-type]
         return raw, raw
     except BaseException:
         raw.close()
