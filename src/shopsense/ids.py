@@ -8,7 +8,6 @@ recomputed, and rotating the secret (see `shopsense users rekey`) unlinks old ps
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -55,7 +54,7 @@ class Pseudonymizer:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        mac = hmac.new(self._secret, f"{kind}\x1f{raw}".encode(), hashlib.sha256).hexdigest()
+        mac = hmac.digest(self._secret, f"{kind}\x1f{raw}".encode(), "sha256").hex()
         value = f"{kind}_{mac[:32]}"
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS events (
   value REAL, platform TEXT NOT NULL, timestamp REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_user ON events(user_id, timestamp);
 CREATE INDEX IF NOT EXISTS events_session ON events(session_id);
+CREATE INDEX IF NOT EXISTS events_anonymous ON events(session_id) WHERE user_id IS NULL;
 CREATE INDEX IF NOT EXISTS events_time ON events(timestamp);
 CREATE TABLE IF NOT EXISTS identity_links (
   session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, linked_at REAL NOT NULL);
@@ -166,9 +167,9 @@ class SqliteStore:
                 f"VALUES ({', '.join('?' * len(_EVENT_COLS))}) "
                 "ON CONFLICT(event_id) DO NOTHING", rows)
             inserted = self._conn.total_changes - before
-            for session_id, user_id in new_links:
-                cur.execute("UPDATE events SET user_id = ? WHERE session_id = ? AND user_id IS NULL",
-                            (user_id, session_id))
+            if new_links:  # back-fill anonymous events of newly linked sessions
+                cur.executemany("UPDATE events SET user_id = ? WHERE session_id = ? "
+                                "AND user_id IS NULL", [(u, s) for s, u in new_links])
         return inserted, len(rows) - inserted
 
     def _event_row(self, e: Event) -> tuple[Any, ...]:
