@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,18 +13,22 @@ from shopsense.cli.common import emit, fail
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command("convert")
     def convert_cmd(
-        kind: str = typer.Argument(..., help="amazon-5core | movielens | homedepot | esci | "
-                                             "wands | diginetica | auto"),
-        src: Path = typer.Argument(..., help="The data set's file or folder."),
-        out: Path = typer.Option(..., "--out", "-o", help="Folder for products.jsonl / "
-                                 "events.jsonl / judgments.jsonl / queries.jsonl."),
-        titles: Path = typer.Option(None, "--titles", help="amazon-5core: item_id,asin,title CSV."),
-        products: Path = typer.Option(None, "--products", help="Products file, if not in SRC."),
-        queries: Path = typer.Option(None, "--queries", help="wands: query.csv, if not in SRC."),
-        split: str = typer.Option(None, "--split", help="esci: keep only this split."),
-        locale: str = typer.Option(None, "--locale", help="esci: keep only this product_locale."),
-        compress: str = typer.Option("", "--compress", help="'', gz or zst for the outputs."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        kind: Annotated[str, typer.Argument(help="amazon-5core | movielens | homedepot | esci | "
+                                                 "wands | diginetica | auto")],
+        src: Annotated[Path, typer.Argument(help="The data set's file or folder.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Folder for products.jsonl / "
+                                          "events.jsonl / judgments.jsonl / queries.jsonl.")],
+        titles: Annotated[Path | None, typer.Option(
+            help="amazon-5core: item_id,asin,title CSV.")] = None,
+        products: Annotated[Path | None, typer.Option(
+            help="Products file, if not in SRC.")] = None,
+        queries: Annotated[Path | None, typer.Option(
+            help="wands: query.csv, if not in SRC.")] = None,
+        split: Annotated[str | None, typer.Option(help="esci: keep only this split.")] = None,
+        locale: Annotated[str | None, typer.Option(
+            help="esci: keep only this product_locale.")] = None,
+        compress: Annotated[str, typer.Option(help="'', gz or zst for the outputs.")] = "",
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
         """Convert a public data set into shopsense's interchange files and print row counts."""
         from shopsense.ingest.public import ConvertOptions, convert

@@ -72,7 +72,7 @@ def _open_out(path: Path, suffix: str) -> IO[bytes]:
         import zstandard
 
         return zstandard.open(path, "wb")  # type: ignore[no-any-return]
-    return open(path, "wb")  # noqa: SIM115 - closed by the caller's with-block
+    return open(path, "wb")
 
 
 _TAG = re.compile(r"<[^>]+>")

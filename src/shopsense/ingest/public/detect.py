@@ -17,7 +17,7 @@ from shopsense.ingest.readers import detect_format, open_text
 
 _SAMPLE_LINES = 200
 _SEQUENCE_LINE = re.compile(r"^[A-Za-z0-9_\-]+( [A-Za-z0-9_\-]+)+$")
-_RATING_LINE = re.compile(r"^\d+\t\d+\t\d+(\.\d+)?\t\d+$")
+_RATING_LINE = re.compile(r"^\d+\t\d+\t\d(\.\d+)?\t\d{9,10}$")  # user item rating unix_ts
 _ML_NAMES = re.compile(r"^(u[1-5ab]?\.(data|base|test|item)|(ratings|movies)\.dat)")
 _HEADERS: tuple[tuple[str, str], ...] = (
     ("session_id;user_id;item_id;timeframe;eventdate", "diginetica"),
@@ -73,7 +73,7 @@ def _parquet_layout(path: Path) -> str | None:
 
     try:
         names = set(pq.ParquetFile(path).schema_arrow.names)
-    except Exception:  # noqa: BLE001 - an unreadable parquet is simply not a known layout
+    except Exception:
         return None
     if "esci_label" in names or {"product_title", "product_bullet_point"} <= names:
         return "esci"

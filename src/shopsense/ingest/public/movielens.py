@@ -9,13 +9,15 @@ Movies: `u.item` (Latin-1, `|`: id|title|release date|video date|IMDb URL|19 gen
 `movies.csv` (`movieId,title,genres` with `|`-joined genres) or `movies.dat`
 (`MovieID::Title::Genres`). Category = the first listed genre (u.item: in u.genre order), all
 genres in `attributes.genres`; the year from the title in `attributes.year`; u.item's release
-date becomes `created_at` (unix seconds).
+date becomes `created_at` as ISO 8601 (`1995-01-01T00:00:00Z`; unix seconds cannot hold the
+pre-1970 films) and `attributes.release_date` (`1995-01-01`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from shopsense.ingest.public.common import (
@@ -23,7 +25,6 @@ from shopsense.ingest.public.common import (
     Layout,
     Row,
     clean,
-    date_to_unix,
     find_file,
     require_file,
     to_number,
@@ -96,13 +97,21 @@ def _u_item_products(path: Path | str) -> Iterator[Row]:
             flags = parts[-len(ML100K_GENRES):]
             genres = [g for g, flag in zip(ML100K_GENRES, flags, strict=True) if flag == "1"]
             product = _movie(parts[0], clean(parts[1]), genres)
-            created = date_to_unix(parts[2], "%d-%b-%Y")
-            if created is not None:
-                product["created_at"] = created
-                product["attributes"]["release_date"] = parts[2]
+            released = _iso_date(parts[2])
+            if released:
+                product["created_at"] = released
+                product["attributes"]["release_date"] = released[:10]
             if parts[4].strip():
                 product["attributes"]["imdb_url"] = parts[4].strip()
             yield product
+
+
+def _iso_date(day: str) -> str:
+    """`'01-Jan-1995'` -> `'1995-01-01T00:00:00Z'` (ISO, since many films predate 1970)."""
+    try:
+        return datetime.strptime(day.strip(), "%d-%b-%Y").strftime("%Y-%m-%dT00:00:00Z")
+    except ValueError:
+        return ""
 
 
 def movielens_products(path: Path | str) -> Iterator[Row]:
