@@ -1,0 +1,142 @@
+"""How varied is a result list? Maximal marginal relevance (MMR) with a similarity callback,
+and hard per-category caps, in one greedy pass.
+
+At each free position the pass picks the candidate maximising
+    lambda * relevance - (1 - lambda) * max similarity to the items already placed,
+where relevance is the score min-max scaled to [0, 1], among candidates whose category has
+not reached `max_per_category`. With `backfill=True` a position no capped candidate can fill
+takes the best remaining one anyway (so the list stays `k` long); with `backfill=False` caps
+hold strictly. Candidates carrying `evidence["pinned_position"]` (set by `rank.rules`) stay at
+that position and count towards caps. The redundancy each pick paid is recorded as
+`signals["mmr.redundancy"]` when a similarity is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from shopsense.domain import Candidate, Product
+from shopsense.features.frame import category_prefixes, normalise_category
+
+Similarity = Callable[[str, str], float]
+
+
+def category_key(product: Product | None, level: int | None) -> str:
+    """The category a cap counts by: the full path, or its first `level` levels."""
+    if product is None or not product.category:
+        return ""
+    if level is None:
+        return normalise_category(product.category)
+    prefixes = category_prefixes(product.category, level)
+    return prefixes[-1] if prefixes else ""
+
+
+def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k: int,
+              similarity: Similarity | None = None, lambda_: float = 0.7,
+              max_per_category: int | None = None, level: int | None = None,
+              backfill: bool = True) -> list[Candidate]:
+    """Up to `k` candidates re-ordered for variety (see the module docstring)."""
+    if k < 1 or not 0.0 <= lambda_ <= 1.0:
+        raise ValueError("k must be >= 1 and lambda_ in [0, 1]")
+    if max_per_category is not None and max_per_category < 1:
+        raise ValueError("max_per_category must be >= 1")
+    pinned = {int(c.evidence["pinned_position"]): c for c in candidates
+              if "pinned_position" in c.evidence}
+    pool = [Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
+            for c in candidates if "pinned_position" not in c.evidence]
+    relevance = _scaled([c.score for c in pool])
+    keys = [category_key(products.get(c.item_id), level) for c in pool]
+    counts: dict[str, int] = {}
+    for c in pinned.values():
+        key = category_key(products.get(c.item_id), level)
+        counts[key] = counts.get(key, 0) + 1
+    out: list[Candidate] = []
+    free = list(range(len(pool)))
+    redundancy = np.zeros(len(pool))
+    for position in range(k):
+        if position in pinned:
+            placed = pinned.pop(position)
+        else:
+            value = lambda_ * relevance - (1.0 - lambda_) * redundancy
+            pick = _pick(free, value, keys, counts, max_per_category, backfill)
+            if pick is None:
+                if not pinned:
+                    break
+                continue
+            free.remove(pick)
+            counts[keys[pick]] = counts.get(keys[pick], 0) + 1
+            placed = pool[pick]
+            if similarity is not None:
+                placed.signals["mmr.redundancy"] = float(redundancy[pick])
+        out.append(placed)
+        if similarity is not None:
+            for i in free:
+                redundancy[i] = max(redundancy[i], similarity(pool[i].item_id, placed.item_id))
+    out.extend(c for _, c in sorted(pinned.items()) if len(out) < k)
+    return out
+
+
+def _pick(free: list[int], value: np.ndarray, keys: list[str], counts: dict[str, int],
+          cap: int | None, backfill: bool) -> int | None:
+    """The free index of highest value within its category cap (first on ties)."""
+    best: int | None = None
+    fallback: int | None = None
+    for i in free:
+        if (cap is None or counts.get(keys[i], 0) < cap) and (best is None or value[i] > value[best]):
+            best = i
+        if fallback is None or value[i] > value[fallback]:
+            fallback = i
+    return best if best is not None else (fallback if backfill else None)
+
+
+def _scaled(scores: list[float]) -> np.ndarray:
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.size == 0:
+        return arr
+    span = float(arr.max() - arr.min())
+    return (arr - arr.min()) / span if span > 0 else np.ones_like(arr)
+
+
+def mmr(candidates: list[Candidate], similarity: Similarity, k: int,
+        lambda_: float = 0.7) -> list[Candidate]:
+    """Plain maximal marginal relevance (no caps)."""
+    return diversify(candidates, {}, k=k, similarity=similarity, lambda_=lambda_)
+
+
+def cap_per_category(candidates: list[Candidate], products: Mapping[str, Product], *,
+                     max_per_category: int, k: int | None = None, level: int | None = None,
+                     backfill: bool = False) -> list[Candidate]:
+    """Keep the score order but at most `max_per_category` items per category."""
+    return diversify(candidates, products, k=k or max(len(candidates), 1), lambda_=1.0,
+                     max_per_category=max_per_category, level=level, backfill=backfill)
+
+
+def attribute_similarity(products: Mapping[str, Product]) -> Similarity:
+    """1 for the same item; else 0.5 for the same brand + 0.5 for the same category path
+    (0.25 when only the top-level category matches)."""
+    def sim(a: str, b: str) -> float:
+        if a == b:
+            return 1.0
+        pa, pb = products.get(a), products.get(b)
+        if pa is None or pb is None:
+            return 0.0
+        same_brand = bool(pa.brand) and pa.brand.strip().lower() == pb.brand.strip().lower()
+        if pa.category and normalise_category(pa.category) == normalise_category(pb.category):
+            category = 0.5
+        else:
+            category = 0.25 if pa.top_category and pa.top_category == pb.top_category else 0.0
+        return 0.5 * same_brand + category
+    return sim
+
+
+def embedding_similarity(vectors: Mapping[str, np.ndarray]) -> Similarity:
+    """Cosine similarity of item vectors (each (dim,)); 0 when either is missing."""
+    def sim(a: str, b: str) -> float:
+        va, vb = vectors.get(a), vectors.get(b)
+        if va is None or vb is None:
+            return 0.0
+        norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+        return float(va @ vb) / norm if norm > 0 else 0.0
+    return sim

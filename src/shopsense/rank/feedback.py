@@ -1,0 +1,142 @@
+"""What should a shopper's own feedback do to a candidate list?
+
+- A dismissed item never returns for that shopper.
+- Its close variants (same brand + same category path, or embedding neighbours given by the
+  `neighbours` callback) sink by a strength that halves every `half_life_days` since the
+  dismissal (times the neighbour similarity).
+- A purchased durable is not re-recommended for `durable_cooldown_days`, and other durables
+  of the same category sink with strength `durable_category_strength` halving every
+  `purchase_half_life_days`; consumables stay (the product
+  attribute `consumable` decides, else the per-category repurchase rate learned from events).
+
+Sinking is scale-free: strength s moves a score s of the way from where it is to just below
+the lowest score in the list (s = 1 puts it last). Each change is recorded on the candidate:
+`signals["dismiss_penalty"]` / `signals["purchase_penalty"]` (the score change, <= 0) with
+`evidence["dismissed_item"]` / `evidence["purchased_item"]` naming the cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from shopsense.domain import Candidate, Product, UserProfile
+from shopsense.features.frame import DAY, normalise_category
+from shopsense.features.repurchase import RepurchaseRates, consumable_attribute
+
+Neighbours = Callable[[str], Iterable[tuple[str, float]]]
+Cause = tuple[float, str, str]  # (strength in [0, 1], causing item, how it matched)
+
+
+def apply_feedback(candidates: list[Candidate], profile: UserProfile,
+                   products: Mapping[str, Product], now: float, *,
+                   half_life_days: float = 14.0, neighbours: Neighbours | None = None,
+                   repurchase: RepurchaseRates | None = None,
+                   durable_cooldown_days: float = 180.0,
+                   durable_category_strength: float = 0.5,
+                   purchase_half_life_days: float = 30.0) -> list[Candidate]:
+    """Copies of `candidates` with feedback applied, best score first (stable)."""
+    if half_life_days <= 0 or purchase_half_life_days <= 0 or durable_cooldown_days < 0:
+        raise ValueError("half-lives must be > 0 and durable_cooldown_days >= 0")
+    if not 0 <= durable_category_strength <= 1:
+        raise ValueError("durable_category_strength must be in [0, 1]")
+    rates = repurchase if repurchase is not None else RepurchaseRates()
+    kept = [_copy(c) for c in candidates if c.item_id not in profile.dismissed
+            and not _in_cooldown(c.item_id, profile, products, rates, now, durable_cooldown_days)]
+    if not kept:
+        return []
+    ids = {c.item_id for c in kept}
+    dismiss = _dismiss_causes(profile, products, now, half_life_days, neighbours, ids)
+    bought = _purchase_causes(profile, products, rates, now, purchase_half_life_days,
+                              durable_category_strength, ids)
+    floor = min(c.score for c in kept) - 1e-6
+    for cand in kept:
+        for causes, signal, key in ((dismiss, "dismiss_penalty", "dismissed_item"),
+                                    (bought, "purchase_penalty", "purchased_item")):
+            cause = causes.get(cand.item_id)
+            if cause is None or cause[0] <= 0:
+                continue
+            delta = -cause[0] * (cand.score - floor)
+            cand.score += delta
+            cand.signals[signal] = cand.signals.get(signal, 0.0) + delta
+            cand.evidence[key] = cause[1]
+            cand.evidence[f"{signal}_match"] = cause[2]
+    return sorted(kept, key=lambda c: -c.score)
+
+
+def _copy(c: Candidate) -> Candidate:
+    return Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
+
+
+def _decay(age_s: float, half_life_days: float) -> float:
+    return 0.5 ** (max(age_s, 0.0) / DAY / half_life_days)
+
+
+def _variant_key(product: Product | None) -> tuple[str, str] | None:
+    if product is None or not product.brand or not product.category:
+        return None
+    return (product.brand.strip().lower(), normalise_category(product.category))
+
+
+def _keep_strongest(causes: dict[str, Cause], item_id: str, cause: Cause) -> None:
+    if cause[0] > causes.get(item_id, (0.0, "", ""))[0]:
+        causes[item_id] = cause
+
+
+def _dismiss_causes(profile: UserProfile, products: Mapping[str, Product], now: float,
+                    half_life_days: float, neighbours: Neighbours | None,
+                    candidate_ids: set[str]) -> dict[str, Cause]:
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for item_id in candidate_ids:
+        key = _variant_key(products.get(item_id))
+        if key is not None:
+            by_key.setdefault(key, []).append(item_id)
+    causes: dict[str, Cause] = {}
+    for dismissed, when in profile.dismissed.items():
+        strength = _decay(now - when, half_life_days)
+        key = _variant_key(products.get(dismissed))
+        for item_id in by_key.get(key, []) if key is not None else []:
+            _keep_strongest(causes, item_id, (strength, dismissed, "same_brand_category"))
+        for item_id, similarity in neighbours(dismissed) if neighbours is not None else ():
+            if item_id in candidate_ids and item_id != dismissed:
+                sim = min(max(float(similarity), 0.0), 1.0)
+                _keep_strongest(causes, item_id, (strength * sim, dismissed, "embedding_neighbour"))
+    return causes
+
+
+def is_consumable(product: Product | None, rates: RepurchaseRates) -> bool:
+    """The `consumable` attribute when present, else the learned category repurchase rate."""
+    if product is None:
+        return False
+    own = consumable_attribute(product)
+    return own if own is not None else rates.is_consumable(product)
+
+
+def _in_cooldown(item_id: str, profile: UserProfile, products: Mapping[str, Product],
+                 rates: RepurchaseRates, now: float, cooldown_days: float) -> bool:
+    when = profile.purchased.get(item_id)
+    if when is None or is_consumable(products.get(item_id), rates):
+        return False
+    return (now - when) < cooldown_days * DAY
+
+
+def _purchase_causes(profile: UserProfile, products: Mapping[str, Product],
+                     rates: RepurchaseRates, now: float, half_life_days: float,
+                     strength: float, candidate_ids: set[str]) -> dict[str, Cause]:
+    """Durables bought lately sink other durables of the same category path."""
+    if strength <= 0 or not profile.purchased:
+        return {}
+    by_category: dict[str, list[str]] = {}
+    for item_id in candidate_ids:
+        product = products.get(item_id)
+        if product is not None and product.category and not is_consumable(product, rates):
+            by_category.setdefault(normalise_category(product.category), []).append(item_id)
+    causes: dict[str, Cause] = {}
+    for bought, when in profile.purchased.items():
+        product = products.get(bought)
+        if product is None or not product.category or is_consumable(product, rates):
+            continue
+        cause = (strength * _decay(now - when, half_life_days), bought, "same_category_durable")
+        for item_id in by_category.get(normalise_category(product.category), []):
+            if item_id != bought:
+                _keep_strongest(causes, item_id, cause)
+    return causes
