@@ -2,18 +2,93 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import time
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
 
 from shopsense import __version__
+from shopsense.api.deps import error_body
+from shopsense.api.keys import KeyRing
+from shopsense.api.limits import RateLimiter
+from shopsense.api.metrics import Metrics
+from shopsense.api.routes import data
 from shopsense.config import Settings
+from shopsense.pipeline.shop import InputError, Shop
 
 
-def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="shopsense", version=__version__)
+def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
+    app = FastAPI(title="shopsense", version=__version__,
+                  description="Search, recommendations, events and feedback for one shop.")
+    shop = shop if shop is not None else Shop(settings)
     app.state.settings = settings
+    app.state.shop = shop
+    app.state.metrics = Metrics()
+    app.state.keyring = KeyRing(shop.store)
+    app.state.limiter = RateLimiter(settings.serve.rate_limit_per_s)
+    if settings.serve.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.serve.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"])
+    _install_middleware(app, settings)
+    _install_errors(app)
+    app.include_router(data.router)
+    _install_health(app)
+    return app
 
-    @app.get("/healthz")
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    limit = settings.serve.max_body_bytes
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            return JSONResponse(error_body("too_large", f"body over {limit} bytes", "body"), 413)
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        metrics: Metrics = request.app.state.metrics
+        metrics.requests.labels(name, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(name, request.method).observe(time.perf_counter() - start)
+        return response
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(error_body("invalid", exc.reason, exc.field), 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": ["body"], "msg": "invalid"}
+        field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+        return JSONResponse(error_body("invalid", str(first.get("msg")), field or None), 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, dict) else {
+            "code": "error", "message": str(exc.detail), "field": None}
+        return JSONResponse({"error": detail}, exc.status_code, headers=exc.headers)
+
+
+def _install_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    return app
+    @app.get("/readyz", tags=["ops"])
+    def readyz(request: Request) -> JSONResponse:
+        shop: Shop = request.app.state.shop
+        models = shop.models
+        ready = models.search is not None and models.recs is not None
+        body = {"ready": ready, "models": models.version, "products": len(shop.products)}
+        return JSONResponse(body, 200 if ready else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics(request: Request) -> Response:
+        return Response(request.app.state.metrics.render(),
+                        media_type="text/plain; version=0.0.4")

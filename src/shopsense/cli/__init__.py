@@ -21,6 +21,7 @@ app.add_typer(eval_app, name="eval")
 # Explicit registry of command modules (no import scanning).
 COMMAND_MODULES: list[str] = [
     "shopsense.cli.core",
+    "shopsense.cli.keys",
     "shopsense.cli.convert",
 ]
 

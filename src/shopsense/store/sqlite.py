@@ -76,7 +76,7 @@ def _event_from_row(row: Sequence[Any]) -> Event:
 class SqliteStore:
     """CatalogStore + EventStore over one SQLite file (or `:memory:`)."""
 
-    def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path

@@ -1,0 +1,68 @@
+"""API keys with scopes, stored hashed and compared in constant time.
+
+A key looks like `ssk_<key id>_<secret>`; the store keeps only sha256 of the whole key.
+Scopes: `search` (the storefront's public key: search, recommend, events, feedback) and
+`admin` (everything, including catalogue writes, erasure, audiences and analytics).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Any
+
+SCOPES = ("search", "admin")
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(store: Any, scope: str, *, actor: str = "cli") -> str:
+    """Create a key and return it; it is shown once and never stored in the clear."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    key_id = secrets.token_hex(6)
+    key = f"ssk_{key_id}_{secrets.token_urlsafe(24)}"
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO api_keys (key_id, key_hash, scope, created_at) VALUES (?,?,?,?)",
+                    (key_id, _hash(key), scope, time.time()))
+    store.audit(actor, "create_key", {"key_id": key_id, "scope": scope})
+    return key
+
+
+def revoke_key(store: Any, key_id: str, *, actor: str = "cli") -> bool:
+    with store.transaction() as cur:
+        changed = cur.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?",
+                              (key_id,)).rowcount
+    store.audit(actor, "revoke_key", {"key_id": key_id})
+    return changed > 0
+
+
+class KeyRing:
+    """Verifies presented keys against the store, caching hashes by key id."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._cache: dict[str, tuple[str, str, float]] = {}
+
+    def scope_of(self, key: str) -> tuple[str, str] | None:
+        """(key_id, scope) for a valid key, else None."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != "ssk":
+            return None
+        key_id = parts[1]
+        cached = self._cache.get(key_id)
+        if cached is None or time.monotonic() - cached[2] > 5.0:  # revocations seen within 5 s
+            rows = self._store.execute(
+                "SELECT key_hash, scope FROM api_keys WHERE key_id = ? AND revoked = 0", (key_id,))
+            if not rows:
+                self._cache.pop(key_id, None)
+                return None
+            cached = (rows[0][0], rows[0][1], time.monotonic())
+            self._cache[key_id] = cached
+        if not hmac.compare_digest(cached[0], _hash(key)):
+            return None
+        return key_id, cached[1]

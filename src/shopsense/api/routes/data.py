@@ -1,0 +1,88 @@
+"""Writes: events, feedback, catalogue items, erasure; and the shopper profile."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, Field
+
+from shopsense.api.deps import get_shop, require_admin, require_search
+from shopsense.pipeline.shop import Shop
+
+router = APIRouter(prefix="/v1")
+
+
+class EventIn(BaseModel):
+    event_id: str | None = Field(None, max_length=256)
+    user_id: str | None = Field(None, max_length=256)
+    session_id: str | None = Field(None, max_length=256)
+    item_id: str | None = Field(None, max_length=256)
+    event_type: str = Field(..., max_length=20)
+    query: str | None = Field(None, max_length=1000)
+    value: float | None = None
+    platform: str | None = Field(None, max_length=20)
+    timestamp: float | str | None = None
+
+
+class FeedbackIn(BaseModel):
+    user_id: str | None = Field(None, max_length=256)
+    session_id: str | None = Field(None, max_length=256)
+    item_id: str = Field(..., min_length=1, max_length=256)
+    action: Literal["dismiss", "undo"] = "dismiss"
+
+
+class ItemsDelete(BaseModel):
+    item_ids: list[str] = Field(..., min_length=1, max_length=10_000)
+
+
+def _now_default(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("timestamp") in (None, ""):
+        import time
+
+        row["timestamp"] = time.time()
+    return row
+
+
+@router.post("/events", summary="Record one event or a batch (idempotent by event_id)")
+def post_events(request: Request, payload: EventIn | list[EventIn] = Body(...),
+                shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    rows = payload if isinstance(payload, list) else [payload]
+    limit = request.app.state.settings.serve.max_batch_events
+    if not rows or len(rows) > limit:
+        from shopsense.pipeline.shop import InputError
+
+        raise InputError("body", f"send between 1 and {limit} events per request")
+    result = shop.record_events([_now_default(r.model_dump()) for r in rows])
+    request.app.state.metrics.events.labels("api").inc(result["accepted"])
+    return result
+
+
+@router.post("/feedback", summary="Dismiss an item for a shopper, or undo the dismissal")
+def post_feedback(body: FeedbackIn, shop: Shop = Depends(get_shop),
+                  _: str = Depends(require_search)) -> dict[str, Any]:
+    return shop.feedback(body.user_id, body.session_id, body.item_id, body.action)
+
+
+@router.put("/items", summary="Upsert a batch of products (admin)")
+def put_items(items: list[dict[str, Any]] = Body(..., min_length=1, max_length=10_000),
+              shop: Shop = Depends(get_shop), _: str = Depends(require_admin)) -> dict[str, Any]:
+    return shop.upsert_items(items)
+
+
+@router.delete("/items", summary="Delete a batch of products (admin)")
+def delete_items(body: ItemsDelete, shop: Shop = Depends(get_shop),
+                 _: str = Depends(require_admin)) -> dict[str, Any]:
+    return shop.delete_items(body.item_ids)
+
+
+@router.delete("/users/{user_id}", summary="Erase a shopper and everything derived (admin)")
+def delete_user(user_id: str, shop: Shop = Depends(get_shop),
+                key_id: str = Depends(require_admin)) -> dict[str, Any]:
+    return shop.forget(user_id, actor=f"key:{key_id}")
+
+
+@router.get("/users/{user_id}/profile", summary="Top categories, brands, price band, activity")
+def get_profile(user_id: str, shop: Shop = Depends(get_shop),
+                _: str = Depends(require_search)) -> dict[str, Any]:
+    return shop.profile_summary(user_id)

@@ -1,0 +1,200 @@
+"""`Shop`: the facade over one data home that every transport (HTTP, CLI) calls.
+
+It owns the store, the pseudonymiser, an in-memory catalogue, the current set of trained
+models (swapped atomically by `swap_models`) and the online state that makes an accepted
+event or product change visible to the next request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopsense.config import Settings
+from shopsense.domain import Event, Product, UserProfile
+from shopsense.features.profile import build_profile
+from shopsense.ids import Pseudonymizer, ensure_secret
+from shopsense.ingest.validate import RowInvalid, validate_event, validate_product
+from shopsense.store import open_store
+
+UNDO_DISMISS_VALUE = -1.0  # a dismiss event with this value takes a dismissal back
+
+
+class InputError(ValueError):
+    """Bad input from a caller, naming the field (and batch index) that was wrong."""
+
+    def __init__(self, field: str, reason: str, index: int | None = None) -> None:
+        where = f"[{index}].{field}" if index is not None else field
+        super().__init__(f"{where}: {reason}")
+        self.field, self.reason, self.index = where, reason, index
+
+
+@dataclass
+class ModelSet:
+    """The trained components serving now; replaced whole, never mutated in place."""
+
+    version: str = "none"
+    understander: Any = None
+    search: Any = None
+    recs: Any = None
+    propensity: Any = None
+    trained_at: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Shop:
+    def __init__(self, settings: Settings, store: Any | None = None) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.store = store if store is not None else open_store(settings.store_url)
+        self.ids = Pseudonymizer(ensure_secret(settings.home))
+        self.products: dict[str, Product] = {p.item_id: p for p in self.store.iter_products()}
+        self.models = ModelSet()
+        self._profiles: OrderedDict[str, UserProfile] = OrderedDict()
+        self._lock = threading.RLock()
+        self.listeners: list[Callable[[list[Event]], None]] = []
+        self.erasure_listeners: list[Callable[[str], None]] = []
+
+    # -- models ---------------------------------------------------------------------------
+    def swap_models(self, models: ModelSet) -> None:
+        """Atomically replace the serving models (one reference assignment)."""
+        self.models = models
+
+    # -- identities -----------------------------------------------------------------------
+    def actor(self, user: str | None, session: str | None = None) -> str | None:
+        if user:
+            return self.ids.user(user)
+        if session:
+            return self.ids.session(session)
+        return None
+
+    def profile_of(self, actor: str | None) -> UserProfile | None:
+        if not actor:
+            return None
+        with self._lock:
+            cached = self._profiles.get(actor)
+            if cached is not None:
+                self._profiles.move_to_end(actor)
+                return cached
+        events = list(self.store.iter_events(actor=actor))
+        profile = build_profile(actor, _effective(events, actor), self.products, time.time(),
+                                half_life_days=30.0)
+        profile = _apply_undo(profile, events)
+        with self._lock:
+            self._profiles[actor] = profile
+            while len(self._profiles) > 20_000:
+                self._profiles.popitem(last=False)
+        return profile
+
+    # -- writes ---------------------------------------------------------------------------
+    def record_events(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Validate the whole batch first (nothing stored if any row is bad), then commit."""
+        events = []
+        for index, row in enumerate(rows):
+            try:
+                events.append(validate_event(row, self.ids))
+            except RowInvalid as exc:
+                first = exc.errors[0]
+                raise InputError(first.field, first.reason, index) from exc
+        inserted, duplicates = self.store.add_events(events)
+        self._observe(events)
+        return {"accepted": inserted, "duplicates": duplicates}
+
+    def _observe(self, events: list[Event]) -> None:
+        with self._lock:
+            for e in events:
+                for key in (e.user_id, e.session_id):
+                    if key:
+                        self._profiles.pop(key, None)
+        for listener in list(self.listeners):
+            listener(events)
+
+    def feedback(self, user: str | None, session: str | None, item_id: str, action: str,
+                 platform: str = "web") -> dict[str, Any]:
+        if action not in ("dismiss", "undo"):
+            raise InputError("action", "must be dismiss or undo")
+        if item_id not in self.products:
+            raise InputError("item_id", f"unknown item {item_id!r}")
+        row = {"user_id": user, "session_id": session, "item_id": item_id,
+               "event_type": "dismiss", "platform": platform, "timestamp": time.time(),
+               "value": UNDO_DISMISS_VALUE if action == "undo" else None}
+        result = self.record_events([row])
+        return {"item_id": item_id, "action": action, **result}
+
+    def upsert_items(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        products = []
+        for index, row in enumerate(rows):
+            try:
+                products.append(validate_product(row))
+            except RowInvalid as exc:
+                first = exc.errors[0]
+                raise InputError(first.field, first.reason, index) from exc
+        written, unchanged = self.store.upsert_products(products)
+        with self._lock:
+            self.products.update({p.item_id: p for p in products})
+        for component in (self.models.search, self.models.recs):
+            if component is not None and hasattr(component, "upsert"):
+                component.upsert(products)
+        return {"written": written, "unchanged": unchanged}
+
+    def delete_items(self, item_ids: Iterable[str]) -> dict[str, int]:
+        ids = list(item_ids)
+        removed = self.store.delete_products(ids)
+        with self._lock:
+            for item_id in ids:
+                self.products.pop(item_id, None)
+        for component in (self.models.search, self.models.recs):
+            if component is not None and hasattr(component, "remove"):
+                component.remove(ids)
+        return {"deleted": removed}
+
+    def forget(self, user: str, *, actor: str) -> dict[str, Any]:
+        from shopsense.privacy.erasure import forget_user
+
+        pseudonym = self.ids.user(user)
+        result = forget_user(self.settings, self.store, user, actor=actor)
+        with self._lock:
+            self._profiles.clear()
+        for listener in list(self.erasure_listeners):
+            listener(pseudonym)
+        return result
+
+    def profile_summary(self, user: str) -> dict[str, Any]:
+        profile = self.profile_of(self.ids.user(user))
+        assert profile is not None
+        top = lambda d: [{"name": k, "share": round(v, 4)}  # noqa: E731
+                         for k, v in sorted(d.items(), key=lambda kv: -kv[1])[:5]]
+        return {"top_categories": top(profile.category_affinity),
+                "top_brands": top(profile.brand_affinity),
+                "price_band": list(profile.price_band) if profile.price_band else None,
+                "recent_items": list(profile.recent_items[:10]),
+                "dismissed": sorted(profile.dismissed), "events": profile.n_events}
+
+
+def _effective(events: list[Event], actor: str) -> list[Event]:
+    """Events as the profile builder expects: keyed to `actor`, undo markers dropped."""
+    out = []
+    for e in events:
+        if e.event_type == "dismiss" and e.value == UNDO_DISMISS_VALUE:
+            continue
+        if e.actor != actor:
+            e = Event(e.event_id, e.event_type, e.timestamp, actor, e.session_id, e.item_id,
+                      e.query, e.value, e.platform)
+        out.append(e)
+    return out
+
+
+def _apply_undo(profile: UserProfile, events: list[Event]) -> UserProfile:
+    """A later undo takes a dismissal back."""
+    undone = {e.item_id: e.timestamp for e in events
+              if e.event_type == "dismiss" and e.value == UNDO_DISMISS_VALUE and e.item_id}
+    if not undone:
+        return profile
+    dismissed = {i: t for i, t in profile.dismissed.items() if undone.get(i, -1) < t}
+    return UserProfile(profile.user_id, profile.category_affinity, profile.brand_affinity,
+                       profile.price_band, profile.recent_items, dismissed, profile.purchased,
+                       profile.n_events)
