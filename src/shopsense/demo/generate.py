@@ -1,0 +1,120 @@
+"""`generate_demo`: write the whole demo shop (catalogue, events, categories, queries) to a folder.
+
+Same seed -> byte-identical files. Files are UTF-8 JSON Lines (one object a line, keys in a
+fixed order, `\\n` endings) plus one JSON document for the category tree.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shopsense.demo.catalog import END_TS, DemoItem, build_catalogue, iso
+from shopsense.demo.queries import demo_judgments, demo_queries
+from shopsense.demo.sessions import Simulator
+from shopsense.demo.shoppers import make_shopper, make_shoppers
+from shopsense.demo.taxonomy import INNER_NODES, LEAVES, english_path
+
+SESSIONS_PER_USER_DAY = 0.55
+GUESTS_PER_USER = 2.5
+GUEST_SESSIONS = 1.3
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPaths:
+    products: Path
+    events: Path
+    categories: Path
+    queries: Path
+
+    @property
+    def judgments(self) -> Path:
+        """Graded (query, item) judgments of the demo queries, next to the other files."""
+        return self.queries.parent / "judgments.jsonl"
+
+
+def simulate(items: list[DemoItem], seed: int, n_users: int, days: int) -> list[dict[str, Any]]:
+    """Every event of the demo shop, oldest first, with deterministic event ids."""
+    sim = Simulator(items, seed, days)
+    for shopper in make_shoppers(seed, n_users, SESSIONS_PER_USER_DAY * days):
+        sim.run_shopper(shopper)
+    guest_rng = random.Random(f"shopsense-demo-guests-{seed}")
+    for _ in range(round(n_users * GUESTS_PER_USER)):
+        sim.run_shopper(make_shopper(guest_rng, None, GUEST_SESSIONS * days / 60))
+    rows = []
+    for n, (ts, _, kind, user, sid, item, query, value, platform) in enumerate(sorted(sim.events)):
+        rows.append({
+            "event_id": f"e{n + 1:07d}", "event_type": kind, "timestamp": iso(ts), "user_id": user,
+            "session_id": sid, "item_id": None if item is None else items[item].item_id,
+            "query": query, "value": value, "platform": platform,
+        })
+    return rows
+
+
+def iter_demo_events(seed: int = 7, n_products: int = 3200, n_users: int = 1200,
+                     days: int = 60) -> Iterator[dict[str, Any]]:
+    """The events.jsonl rows of the demo shop, as dicts, oldest first."""
+    yield from simulate(build_catalogue(seed, n_products), seed, n_users, days)
+
+
+def category_tree(items: list[DemoItem]) -> dict[str, Any]:
+    """categories.json: every node with zh and en names, and facts about each leaf."""
+    counts = Counter(item.leaf for item in items)
+    nodes: dict[str, dict[str, Any]] = {}
+    for path in INNER_NODES:
+        nodes[path] = _node(path, leaf=False)
+    for idx, leaf in enumerate(LEAVES):
+        node = _node(leaf.path, leaf=True)
+        node.update({"consumable": leaf.consumable, "repurchase_days": leaf.repurchase_days,
+                     "price_min": leaf.price[0], "price_max": leaf.price[1],
+                     "complements": list(leaf.complements), "n_products": counts.get(idx, 0)})
+        nodes[leaf.path] = node
+    for path, node in nodes.items():
+        if node["parent"]:
+            nodes[node["parent"]]["children"].append(path)
+    return {"separator": " > ", "language": "zh", "currency": "CNY",
+            "roots": [p for p, n in nodes.items() if n["parent"] is None],
+            "nodes": dict(sorted(nodes.items()))}
+
+
+def _node(path: str, *, leaf: bool) -> dict[str, Any]:
+    parts = path.split(" > ")
+    en = english_path(path)
+    return {"path": path, "path_en": en, "zh": parts[-1], "en": en.split(" > ")[-1],
+            "parent": " > ".join(parts[:-1]) or None, "depth": len(parts), "leaf": leaf,
+            "children": []}
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    n = 0
+    with path.open("wb") as fh:
+        for row in rows:
+            fh.write(orjson.dumps(row) + b"\n")
+            n += 1
+    return n
+
+
+def generate_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users: int = 1200,
+                  days: int = 60) -> DemoPaths:
+    """Write products.jsonl, events.jsonl, categories.json, queries.jsonl (and judgments.jsonl)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = build_catalogue(seed, n_products)
+    paths = DemoPaths(products=out_dir / "products.jsonl", events=out_dir / "events.jsonl",
+                      categories=out_dir / "categories.json", queries=out_dir / "queries.jsonl")
+    _write_jsonl(paths.products, (item.record for item in items))
+    _write_jsonl(paths.events, simulate(items, seed, n_users, days))
+    paths.categories.write_bytes(orjson.dumps(category_tree(items), option=orjson.OPT_INDENT_2) + b"\n")
+    queries = demo_queries()
+    _write_jsonl(paths.queries, queries)
+    _write_jsonl(paths.judgments, demo_judgments(queries, items))
+    return paths
+
+
+__all__ = ["END_TS", "DemoPaths", "generate_demo", "iter_demo_events"]
