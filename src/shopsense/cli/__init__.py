@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.core",
     "shopsense.cli.keys",
     "shopsense.cli.convert",
+    "shopsense.cli.demo",
 ]
 
 

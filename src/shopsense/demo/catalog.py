@@ -119,7 +119,7 @@ def _draft(rng: random.Random, leaf_idx: int) -> dict[str, Any]:
     return {
         "leaf": leaf_idx, "brand": brand_key, "tier": tier, "attrs": attrs, "lang": lang,
         "price": _price(rng, leaf, tier, attrs), "series": series_pair, "model": model,
-        "popularity": rng.lognormvariate(0.0, 1.0) * (1.3 if tier == "mid" else 1.0),
+        "popularity": rng.lognormvariate(0.0, 1.25) * (1.3 if tier == "mid" else 1.0),
         "created_at": END_TS - int(age * DAY), "available": rng.random() >= UNAVAILABLE_SHARE,
         "word": 0 if rng.random() < 0.55 else rng.randrange(8), "bracket": rng.random() < 0.7,
         "prefix": rng.randrange(len(ZH_PREFIXES)) if rng.random() < 0.12 else None,

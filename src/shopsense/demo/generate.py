@@ -117,4 +117,20 @@ def generate_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_use
     return paths
 
 
-__all__ = ["END_TS", "DemoPaths", "generate_demo", "iter_demo_events"]
+def summarize(paths: DemoPaths) -> dict[str, Any]:
+    """Paths and row counts of a generated demo (what `shopsense demo generate` prints)."""
+    files = {"products": paths.products, "events": paths.events, "categories": paths.categories,
+             "queries": paths.queries, "judgments": paths.judgments}
+    counts = {}
+    for name, path in files.items():
+        if name == "categories":
+            tree = orjson.loads(path.read_bytes())
+            counts["categories"] = sum(1 for node in tree["nodes"].values() if node["leaf"])
+        else:
+            with path.open("rb") as fh:
+                counts[name] = sum(1 for _ in fh)
+    return {"out": str(paths.products.parent), "paths": {k: str(v) for k, v in files.items()},
+            "counts": counts}
+
+
+__all__ = ["END_TS", "DemoPaths", "generate_demo", "iter_demo_events", "summarize"]
