@@ -125,8 +125,9 @@ class EventFrame:
 
 def _purchase_amount(etype: np.ndarray, item: np.ndarray, value: np.ndarray,
                      price: np.ndarray) -> np.ndarray:
-    """Money per purchase: price x quantity when the price is known (value read as a quantity
-    when it is a whole number in 1..100, else quantity 1); else the value itself (a price)."""
+    """Money per purchase. `value` is read as the amount paid when it is within 1 % of the
+    list price (or no price is known), as a quantity when it is a whole number in 1..100,
+    else as the amount paid; no value means one unit at the list price."""
     amount = np.zeros(etype.size, dtype=np.float64)
     buy = etype == TYPE_CODE["purchase"]
     if not buy.any():
@@ -134,10 +135,10 @@ def _purchase_amount(etype: np.ndarray, item: np.ndarray, value: np.ndarray,
     unit = np.full(etype.size, np.nan)
     has_item = buy & (item >= 0)
     unit[has_item] = price[item[has_item]]
-    is_qty = (value >= 1) & (value <= MAX_QUANTITY) & (np.mod(value, 1) == 0)
-    qty = np.where(is_qty, value, 1.0)
-    known = buy & ~np.isnan(unit)
-    amount[known] = unit[known] * qty[known]
-    fallback = buy & np.isnan(unit) & ~np.isnan(value)
-    amount[fallback] = np.maximum(value[fallback], 0.0)
+    no_value, no_unit = np.isnan(value), np.isnan(unit)
+    paid = np.abs(value - unit) <= 0.01 * np.abs(unit)
+    is_qty = (value >= 1) & (value <= MAX_QUANTITY) & (np.mod(value, 1) == 0) & ~paid
+    out = np.where(no_value, unit, np.where(is_qty, unit * value, value))
+    out = np.where(no_unit & ~no_value, value, out)
+    amount[buy] = np.nan_to_num(np.maximum(out[buy], 0.0), nan=0.0)
     return amount

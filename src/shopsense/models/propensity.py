@@ -46,7 +46,7 @@ from shopsense.models.propensity_scorers import SCORERS, Calibrator, GbmScorer, 
 
 CONFIG_KEYS = ("horizon_days", "model", "seed", "n_cutoffs", "step_days", "lookback_days",
                "calibration", "category_model", "max_category_level", "max_categories",
-               "negatives_per_user", "item_prior")
+               "negatives_per_user", "item_prior", "include_sessions")
 FORMAT_VERSION = 1
 
 
@@ -57,12 +57,14 @@ class PurchasePropensity:
                  n_cutoffs: int = 6, step_days: float | None = None, lookback_days: float = 90,
                  calibration: str = "auto", category_model: bool = True,
                  max_category_level: int = 2, max_categories: int = 40,
-                 negatives_per_user: int = 3, item_prior: float = 5.0) -> None:
+                 negatives_per_user: int = 3, item_prior: float = 5.0,
+                 include_sessions: bool = False) -> None:
         self.horizon_days, self.model, self.seed = horizon_days, model, seed
         self.n_cutoffs, self.step_days, self.lookback_days = n_cutoffs, step_days, lookback_days
         self.calibration, self.category_model = calibration, category_model
         self.max_category_level, self.max_categories = max_category_level, max_categories
         self.negatives_per_user, self.item_prior = negatives_per_user, item_prior
+        self.include_sessions = include_sessions
         self.history_: EventFrame | None = None
 
     # ---- training ---------------------------------------------------------------------
@@ -72,7 +74,7 @@ class PurchasePropensity:
         self._validate()
         if cutoff is not None:
             events = (e for e in events if e.timestamp < cutoff)
-        frame = EventFrame.build(events, products)
+        frame = EventFrame.build(self._shoppers(events), products)
         if frame.n_events == 0:
             raise ValueError("no events to learn purchase propensity from")
         cutoff = frame.end if cutoff is None else float(cutoff)
@@ -139,8 +141,13 @@ class PurchasePropensity:
     def attach(self, events: Iterable[Event], products: Mapping[str, Product]
                ) -> PurchasePropensity:
         """Use this event history for predictions (after `load`, or to score newer events)."""
-        self.history_ = EventFrame.build(events, products)
+        self.history_ = EventFrame.build(self._shoppers(events), products)
         return self
+
+    def _shoppers(self, events: Iterable[Event]) -> Iterable[Event]:
+        """Signed-in shoppers only, unless `include_sessions` (anonymous sessions cannot be
+        reached by a campaign and rarely come back, so they would only pad the negatives)."""
+        return events if self.include_sessions else (e for e in events if e.user_id)
 
     def _frame(self) -> EventFrame:
         if not hasattr(self, "scorer_"):

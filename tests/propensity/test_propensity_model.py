@@ -1,0 +1,105 @@
+"""PurchasePropensity on a shop whose answer is known: shoppers who view and cart a lot buy
+soon. Both models must rank them first, be calibrated, explain themselves, and round-trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from shopsense.evaluation.propensity import binary_report
+from shopsense.features.behaviour import active_codes, general_features, purchase_labels
+from shopsense.features.frame import DAY, EventFrame
+from shopsense.models.propensity import PurchasePropensity
+
+
+@pytest.fixture(scope="module")
+def held_out(shop_events, shop_products):
+    frame = EventFrame.build(shop_events, shop_products)
+    test_start = frame.end - 7 * DAY
+    codes = active_codes(frame, test_start, 90)
+    labels = purchase_labels(frame, test_start, frame.end, codes)
+    return frame, test_start, [frame.actors[c] for c in codes], labels
+
+
+@pytest.fixture(scope="module", params=["logistic", "gbm"])
+def fitted(request, shop_events, shop_products, held_out):
+    frame, test_start, _, _ = held_out
+    model = PurchasePropensity(horizon_days=7, model=request.param, seed=0)
+    model.fit(shop_events, shop_products, cutoff=test_start)
+    model.history_ = frame
+    return model
+
+
+def test_ranks_and_calibrates_held_out_window(fitted, held_out) -> None:
+    _, test_start, users, labels = held_out
+    report = binary_report(labels, fitted.predict(users, now=test_start))
+    # measured: AUC 0.78 / 0.77, ECE 0.08 / 0.09 on 400 shoppers (seed 0); the recent-activity
+    # heuristic reaches 0.54 and a constant rate has AUC 0.5
+    assert report["auc"] >= 0.72
+    assert report["ece"] <= 0.15
+    assert report["brier"] < 0.95 * float(np.mean(labels) * (1 - np.mean(labels))) + 0.01
+
+
+def test_category_audience_finds_that_categorys_shoppers(fitted, held_out, shop_products) -> None:
+    frame, test_start, _, _ = held_out
+    audience = fitted.audience(category="家电 > 空调", n=20, now=test_start)
+    assert len(audience) == 20
+    probs = [p for _, p in audience]
+    assert probs == sorted(probs, reverse=True) and all(0 < p < 1 for p in probs)
+    mask = frame.category_item_mask("家电 > 空调")
+    buyers = purchase_labels(frame, test_start, frame.end, frame.codes(frame.actors), mask)
+    top = np.array([buyers[frame.actor_index[u]] for u, _ in audience])
+    assert top.mean() >= 3 * buyers.mean()  # lift >= 3 over the base rate of 空调 buyers
+    item = fitted.audience(item_id="p0_3", n=5, now=test_start)
+    assert len(item) == 5 and all(p <= fitted.predict([u], test_start, category="家电 > 空调")[0]
+                                  for u, p in item)
+
+
+def test_explanations_add_up_to_the_score(fitted, held_out) -> None:
+    frame, test_start, users, _ = held_out
+    user = users[3]
+    parts = fitted.explain(user, now=test_start)
+    assert parts and abs(parts[0][1]) >= abs(parts[-1][1])
+    X = general_features(frame, test_start, frame.codes([user]))
+    raw = float(fitted.scorer_.raw(X)[0])
+    total = sum(v for _, v in parts)
+    if fitted.model == "logistic":
+        assert total + fitted.scorer_.intercept_ == pytest.approx(raw, abs=1e-9)
+    else:
+        base = float(fitted.scorer_.booster_.predict(X, pred_contrib=True)[0, -1])
+        assert total + base == pytest.approx(raw, abs=1e-6)
+    assert len(fitted.explain(user, now=test_start, category="家电", top=3)) == 3
+
+
+def test_save_load_round_trip(fitted, held_out, shop_events, shop_products, tmp_path) -> None:
+    _, test_start, users, _ = held_out
+    fitted.save(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model"] == fitted.model and config["horizon_days"] == 7
+    assert not list(tmp_path.glob("*.pkl")) and not list(tmp_path.glob("*.pickle"))
+    loaded = PurchasePropensity.load(tmp_path)
+    with pytest.raises(RuntimeError, match="attach"):
+        loaded.predict(users[:3])
+    loaded.attach(shop_events, shop_products)
+    np.testing.assert_allclose(loaded.predict(users, now=test_start),
+                               fitted.predict(users, now=test_start), rtol=1e-9)
+    np.testing.assert_allclose(loaded.predict(users, now=test_start, category="美妆"),
+                               fitted.predict(users, now=test_start, category="美妆"), rtol=1e-9)
+
+
+def test_new_and_dormant_shoppers_get_group_rates(fitted) -> None:
+    prob = fitted.predict(["never-seen"])
+    assert prob[0] == pytest.approx(fitted.new_rate_)
+
+
+def test_fit_validates(shop_events, shop_products) -> None:
+    with pytest.raises(ValueError, match="model"):
+        PurchasePropensity(model="forest").fit(shop_events, shop_products)
+    with pytest.raises(ValueError, match="no events"):
+        PurchasePropensity().fit([], shop_products)
+    with pytest.raises(ValueError, match="too short"):
+        PurchasePropensity(horizon_days=30).fit(shop_events[:2000], shop_products)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        PurchasePropensity().predict(["user1"])
