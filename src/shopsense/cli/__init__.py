@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.keys",
     "shopsense.cli.convert",
     "shopsense.cli.demo",
+    "shopsense.cli.propensity",
 ]
 
 

@@ -171,3 +171,25 @@ def load_events(path: str | Path) -> list[Event]:
             continue
     out.sort(key=lambda e: e.timestamp)
     return out
+
+
+def summary_table(report: dict[str, Any]) -> str:
+    """A plain-text table of one `evaluate_propensity` report."""
+    lines = [f"{'model':<22}{'rows':>7}{'buyers':>8}{'AUC':>8}{'Brier':>8}{'ECE':>8}{'mean p':>8}"
+             f"{'rate':>8}"]
+    for kind, scored in report["models"].items():
+        for part in ("general", "category"):
+            if part not in scored:
+                continue
+            r = scored[part]
+            lines.append(f"{kind + ' ' + part:<22}{r['n']:>7}{r['positives']:>8}{r['auc']:>8.3f}"
+                         f"{r['brier']:>8.4f}{r['ece']:>8.4f}{r['mean_predicted']:>8.3f}"
+                         f"{r['base_rate']:>8.3f}")
+    base = report.get("baselines", {})
+    if base:
+        prev = base["previous_window_rate"]
+        lines.append(f"{'previous-window rate':<22}{'':>15}{prev['auc']:>8.3f}{prev['brier']:>8.4f}"
+                     f"{prev['ece']:>8.4f}")
+        lines.append(f"{'recent-activity rule':<22}{'':>15}"
+                     f"{base['heuristic_recent_activity']['auc']:>8.3f}")
+    return "\n".join(lines)
