@@ -14,11 +14,15 @@ from shopsense.ingest.pipeline import IngestReport, ingest_file
 from shopsense.store import open_store
 
 
-def open_home(cfg: Settings):  # noqa: ANN201 - returns the configured store
+def open_home(cfg: Settings):
     """Create the home directory and its secret on first use; open the store."""
+    from shopsense.privacy.rekey import finish_pending_rekey
+
     cfg.home.mkdir(parents=True, exist_ok=True)
     ensure_secret(cfg.home)
-    return open_store(cfg.store_url)
+    store = open_store(cfg.store_url)
+    finish_pending_rekey(cfg.home, store)
+    return store
 
 
 def run_ingest(cfg: Settings, path: Path, kind: str, show_progress: bool) -> IngestReport:
@@ -95,6 +99,31 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ids = Pseudonymizer.from_home(cfg.home)
         moved = store.link_session(ids.session(session_id), ids.user(user_id))
         emit({"linked": True, "events_moved": moved}, as_json)
+
+    @users_app.command("rekey")
+    def rekey(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+        """Rotate the pseudonymisation secret and re-key every stored id (docs/PRIVACY.md)."""
+        from shopsense.privacy.rekey import rotate_secret
+
+        cfg = settings(ctx)
+        emit(rotate_secret(cfg.home, open_home(cfg)), as_json)
+
+    @users_app.command("purge")
+    def purge(ctx: typer.Context,
+              older_than_days: float = typer.Option(None, "--older-than-days",
+                                                    help="Default: privacy.retention_days"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+        """Retention: delete events older than the configured age."""
+        import time
+
+        cfg = settings(ctx)
+        days = older_than_days if older_than_days is not None else cfg.privacy.retention_days
+        if not days or days <= 0:
+            fail("no retention configured (privacy.retention_days / --older-than-days)")
+        store = open_home(cfg)
+        removed = store.purge_events_before(time.time() - days * 86400)
+        store.audit("cli", "retention_purge", {"days": days, "removed": removed})
+        emit({"removed": removed, "older_than_days": days}, as_json)
 
     @app.command("stats")
     def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:

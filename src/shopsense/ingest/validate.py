@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shopsense.domain import EVENT_TYPES, ITEMLESS_EVENT_TYPES, PLATFORMS, Event, Product
@@ -102,7 +102,7 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        dt = value if value.tzinfo else value.replace(tzinfo=UTC)
         return dt.timestamp()
     else:
         text = str(value).strip()
@@ -110,7 +110,7 @@ def parse_timestamp(value: Any) -> float:
             number = float(text)
         except ValueError:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+            dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
             return dt.timestamp()
     if not math.isfinite(number) or number < 0:
         raise ValueError("must be a non-negative finite number")

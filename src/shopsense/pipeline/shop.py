@@ -19,6 +19,7 @@ from shopsense.domain import Event, Product, UserProfile
 from shopsense.features.profile import build_profile
 from shopsense.ids import Pseudonymizer, ensure_secret
 from shopsense.ingest.validate import RowInvalid, validate_event, validate_product
+from shopsense.privacy.rekey import finish_pending_rekey
 from shopsense.store import open_store
 
 UNDO_DISMISS_VALUE = -1.0  # a dismiss event with this value takes a dismissal back
@@ -51,6 +52,7 @@ class Shop:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self.store = store if store is not None else open_store(settings.store_url)
+        finish_pending_rekey(settings.home, self.store)
         self.ids = Pseudonymizer(ensure_secret(settings.home))
         self.products: dict[str, Product] = {p.item_id: p for p in self.store.iter_products()}
         self.models = ModelSet()
