@@ -1,0 +1,151 @@
+"""How good are the recommendations? Leave-one-out by time, full ranking, against popularity.
+
+Protocol (S3-Rec / ICLRec): per user, the last interaction is the test target, the second-last
+the validation target (early stopping only), the rest is training. Users with fewer than three
+interactions train but are not scored. Every item is ranked; items the user interacted with
+before the target are excluded from that user's ranking. Metrics: HR@k, NDCG@k (one relevant
+item) and coverage@10 (share of the catalogue that appears in any top-10 list).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopsense.models.interactions import Interactions, load_catalog, load_interactions
+from shopsense.models.sequences import ItemIndex, top_k_excluding
+
+Scorer = Callable[[Sequence[np.ndarray]], np.ndarray]  # histories -> scores (B, n_items)
+
+
+@dataclass
+class LeaveOneOut:
+    """Dense-index split. `train` holds every user's training part (short users whole)."""
+
+    items: ItemIndex
+    train: list[np.ndarray]
+    valid_histories: list[np.ndarray]
+    valid_targets: np.ndarray
+    test_histories: list[np.ndarray]
+    test_targets: np.ndarray
+    test_users: list[str]
+
+
+def leave_one_out(data: Interactions, extra_items: Sequence[str] = ()) -> LeaveOneOut:
+    """Split each user's time-ordered sequence: [..train.., valid, test]."""
+    items = ItemIndex([*data.item_ids(), *extra_items])
+    train: list[np.ndarray] = []
+    valid_h, valid_t, test_h, test_t, users = [], [], [], [], []
+    for user, seq in zip(data.users, data.sequences, strict=True):
+        encoded = items.encode(seq)
+        if len(encoded) < 3:
+            train.append(encoded)
+            continue
+        train.append(encoded[:-2])
+        valid_h.append(encoded[:-2])
+        valid_t.append(encoded[-2])
+        test_h.append(encoded[:-1])
+        test_t.append(encoded[-1])
+        users.append(user)
+    return LeaveOneOut(items, train, valid_h, np.asarray(valid_t, dtype=np.int64),
+                       test_h, np.asarray(test_t, dtype=np.int64), users)
+
+
+def ranking_metrics(score: Scorer, histories: Sequence[np.ndarray], targets: np.ndarray,
+                    n_items: int, ks: Sequence[int] = (10, 20), batch: int = 1024
+                    ) -> dict[str, float]:
+    """HR@k, NDCG@k over all users and coverage@10; each in [0, 1]."""
+    depth = max(*ks, 10)
+    hits_at = {k: 0.0 for k in ks}
+    ndcg_at = {k: 0.0 for k in ks}
+    shown: set[int] = set()
+    for start in range(0, len(histories), batch):
+        hist = histories[start:start + batch]
+        top = top_k_excluding(np.array(score(hist), dtype=np.float64), depth, hist)
+        shown.update(np.unique(top[:, :10]).tolist())
+        match = top == targets[start:start + batch, None]
+        found = match.any(axis=1)
+        rank = match.argmax(axis=1)
+        for k in ks:
+            inside = found & (rank < k)
+            hits_at[k] += float(inside.sum())
+            ndcg_at[k] += float((inside / np.log2(rank + 2)).sum())
+    n = max(len(histories), 1)
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"hr@{k}"] = hits_at[k] / n
+        out[f"ndcg@{k}"] = ndcg_at[k] / n
+    out["coverage@10"] = len(shown) / max(n_items, 1)
+    return out
+
+
+def popularity_scorer(sequences: Sequence[np.ndarray], n_items: int) -> Scorer:
+    """Every user gets the same interaction counts."""
+    counts = np.bincount(np.concatenate([np.asarray(s, np.int64) for s in sequences] or
+                                        [np.zeros(0, np.int64)]), minlength=n_items)
+    counts = counts.astype(np.float64)
+
+    def score(histories: Sequence[np.ndarray]) -> np.ndarray:
+        return np.broadcast_to(counts, (len(histories), n_items)).copy()
+
+    return score
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
+                  model_options: dict[str, Any] | None = None,
+                  on_epoch: Callable[[dict[str, float]], None] | None = None
+                  ) -> dict[str, Any]:
+    """Train shopsense's sequential model on the training part and score it and popularity."""
+    from shopsense.models.sasrec import SASRec  # torch import only when evaluating
+
+    data = load_interactions(events)
+    products = load_catalog(catalog) if catalog is not None else []
+    split = leave_one_out(data, [p.item_id for p in products])
+    n_items = len(split.items)
+    if not split.test_users:
+        raise ValueError("no user has three or more interactions; nothing to evaluate")
+    ks = sorted({k, 10, 20})
+    started = time.perf_counter()
+    model = SASRec(**(model_options or {}))
+    item_init = None
+    if products and any(p.title for p in products):
+        from shopsense.models.text_init import title_vectors
+        item_init = title_vectors(products, split.items.ids, model.config.dim)
+    model.fit(split.train, n_items, valid=(split.valid_histories, split.valid_targets),
+              item_init=item_init, on_epoch=on_epoch)
+    train_seconds = time.perf_counter() - started
+    ours = ranking_metrics(model.score, split.test_histories, split.test_targets, n_items, ks)
+    eval_seconds = time.perf_counter() - started - train_seconds
+    pop_started = time.perf_counter()
+    popularity = popularity_scorer([*split.train, split.valid_targets], n_items)
+    baseline = ranking_metrics(popularity, split.test_histories, split.test_targets, n_items, ks)
+    return {
+        "data": {"events": str(events), "catalog": str(catalog) if catalog else None,
+                 "users": len(data.users), "evaluated_users": len(split.test_users),
+                 "items": n_items, "interactions": data.n_events},
+        "protocol": "leave-one-out by time; full ranking; history items excluded",
+        "shopsense": {**_rounded(ours), "model": "sasrec-ce",
+                      "best_epoch": model.best_epoch_, "epochs": len(model.history_),
+                      "train_seconds": round(train_seconds, 1),
+                      "eval_seconds": round(eval_seconds, 1)},
+        "baseline_popularity": {**_rounded(baseline), "model": "popularity",
+                                "train_seconds": round(time.perf_counter() - pop_started, 2)},
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def _rounded(metrics: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 5) for key, value in metrics.items()}

@@ -1,0 +1,285 @@
+"""SASRec-style next-item model trained with full-catalogue softmax cross-entropy.
+
+The recipe of Klenitskiy & Vasilev (RecSys 2023, "Turning Dross Into Gold Loss"): a causal
+transformer over the last `max_len` items, output tied to the item embedding table, and a
+softmax over every item instead of the original one-negative BCE. Early stopping uses the
+validation targets only (never the test item).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from shopsense.models.sequences import left_pad, next_item_pairs, top_k_excluding
+
+
+@dataclass(frozen=True)
+class SASRecConfig:
+    """Hyper-parameters. One default for every data set (no per-data-set tuning)."""
+
+    max_len: int = 50
+    dim: int = 64
+    n_blocks: int = 2
+    n_heads: int = 1
+    dropout: float = 0.5
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    max_epochs: int = 200
+    patience: int = 10
+    time_budget_s: float = 900.0
+    seed: int = 0
+    threads: int = 1
+    bf16: bool = True
+
+
+class _Block(nn.Module):
+    """Pre-norm causal self-attention + position-wise feed-forward."""
+
+    def __init__(self, dim: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Dropout(dropout),
+                                nn.Linear(dim, dim))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        batch, length, dim = x.shape
+        qkv = self.qkv(self.norm1(x)).view(batch, length, 3, self.n_heads, dim // self.n_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        attn = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.drop(self.proj(attn.transpose(1, 2).reshape(batch, length, dim)))
+        return x + self.drop(self.ff(self.norm2(x)))
+
+
+class SASRecNet(nn.Module):
+    """Item sequence (B, L) of shifted indices (0 = pad) -> hidden states (B, L, dim)."""
+
+    def __init__(self, n_items: int, cfg: SASRecConfig) -> None:
+        super().__init__()
+        self.item_emb = nn.Embedding(n_items + 1, cfg.dim, padding_idx=0)
+        self.pos_emb = nn.Embedding(cfg.max_len, cfg.dim)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(_Block(cfg.dim, cfg.n_heads, cfg.dropout)
+                                    for _ in range(cfg.n_blocks))
+        self.norm = nn.LayerNorm(cfg.dim)
+        nn.init.normal_(self.item_emb.weight, std=cfg.dim ** -0.5)
+        nn.init.normal_(self.pos_emb.weight, std=cfg.dim ** -0.5)
+        with torch.no_grad():
+            self.item_emb.weight[0].zero_()
+
+    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
+        length = seqs.shape[1]
+        valid = seqs > 0
+        # Right-aligned: the newest item always sits at the last position, even when a batch
+        # is trimmed to fewer than max_len columns.
+        offset = self.pos_emb.num_embeddings - length
+        positions = torch.arange(offset, offset + length, device=seqs.device)
+        x = self.item_emb(seqs) * math.sqrt(self.item_emb.embedding_dim) + self.pos_emb(positions)
+        x = self.drop(x) * valid.unsqueeze(-1)
+        causal = torch.ones(length, length, dtype=torch.bool, device=seqs.device).tril()
+        eye = torch.eye(length, dtype=torch.bool, device=seqs.device)
+        allowed = (causal & valid.unsqueeze(1)) | eye  # (B, L, L): key must be real, or self
+        allowed = allowed.unsqueeze(1)
+        for block in self.blocks:
+            x = block(x, allowed)
+        return self.norm(x)
+
+    def item_weights(self) -> torch.Tensor:
+        """Output embeddings of the real items (n_items, dim); tied to the input table."""
+        return self.item_emb.weight[1:]
+
+
+EpochHook = Callable[[dict[str, float]], None]
+
+
+class SASRec:
+    """Estimator wrapper: `fit(sequences, n_items, valid=...)`, `score(histories)`, save/load."""
+
+    def __init__(self, config: SASRecConfig | None = None, **overrides: float | int) -> None:
+        base = asdict(config or SASRecConfig())
+        unknown = set(overrides) - set(base)
+        if unknown:
+            raise TypeError(f"unknown SASRec settings: {sorted(unknown)}")
+        self.config = SASRecConfig(**{**base, **overrides})
+        self.n_items_: int = 0
+        self.net_: SASRecNet | None = None
+        self.history_: list[dict[str, float]] = []
+        self.best_epoch_: int = 0
+
+    # ------------------------------------------------------------------ training
+    def fit(self, sequences: Sequence[np.ndarray], n_items: int, *,
+            valid: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
+            item_init: np.ndarray | None = None,
+            on_epoch: EpochHook | None = None) -> SASRec:
+        """Train on dense-index sequences (time order). `valid` = (histories, targets) for
+        early stopping on NDCG@10; without it the model trains for `max_epochs`/budget.
+        `item_init` (n_items, dim), e.g. title vectors, seeds the item embeddings (zero rows
+        keep their random start)."""
+        cfg = self.config
+        if n_items <= 0:
+            raise ValueError("n_items must be positive")
+        if any(len(s) and (np.min(s) < 0 or np.max(s) >= n_items) for s in sequences):
+            raise ValueError("sequence contains an item index outside [0, n_items)")
+        inputs, targets = next_item_pairs(sequences, cfg.max_len)
+        if len(inputs) == 0:
+            raise ValueError("no sequence has two or more items; nothing to learn")
+        torch.manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        self.n_items_ = n_items
+        self.net_ = SASRecNet(n_items, cfg)
+        if item_init is not None:
+            self._seed_items(item_init)
+        optimiser = torch.optim.Adam(self.net_.parameters(), lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        best, best_state, stale, started = -1.0, None, 0, time.perf_counter()
+        with _threads(cfg.threads):
+            for epoch in range(1, cfg.max_epochs + 1):
+                loss = self._epoch(inputs, targets, optimiser, rng)
+                row = {"epoch": float(epoch), "loss": loss,
+                       "seconds": time.perf_counter() - started}
+                if valid is not None:
+                    row["valid_ndcg@10"] = self._valid_ndcg(*valid)
+                    if row["valid_ndcg@10"] > best:
+                        best, stale, self.best_epoch_ = row["valid_ndcg@10"], 0, epoch
+                        best_state = {k: v.clone() for k, v in self.net_.state_dict().items()}
+                    else:
+                        stale += 1
+                self.history_.append(row)
+                if on_epoch is not None:
+                    on_epoch(row)
+                if stale >= cfg.patience or row["seconds"] > cfg.time_budget_s:
+                    break
+        if best_state is not None:
+            self.net_.load_state_dict(best_state)
+        else:
+            self.best_epoch_ = len(self.history_)
+        self.net_.eval()
+        return self
+
+    def _seed_items(self, item_init: np.ndarray) -> None:
+        assert self.net_ is not None
+        if item_init.shape != (self.n_items_, self.config.dim):
+            raise ValueError(f"item_init must be ({self.n_items_}, {self.config.dim}), "
+                             f"got {item_init.shape}")
+        init = torch.from_numpy(np.ascontiguousarray(item_init, dtype=np.float32))
+        rows = init.abs().sum(dim=1) > 0
+        with torch.no_grad():
+            weight = self.net_.item_emb.weight
+            weight[1:][rows] = init[rows] * self.config.dim ** -0.5
+
+    def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
+               optimiser: torch.optim.Optimizer, rng: np.random.Generator) -> float:
+        assert self.net_ is not None
+        self.net_.train()
+        total, count = 0.0, 0
+        for rows in _length_buckets(targets, self.config.batch_size, rng):
+            width = int((targets[rows] > 0).sum(axis=1).max())
+            seqs = torch.from_numpy(inputs[rows, -width:])
+            tgt = torch.from_numpy(targets[rows, -width:])
+            mask = tgt > 0
+            # bf16 autocast roughly halves the cost of the (positions x catalogue) logits on
+            # CPUs with bf16 units; the softmax itself runs in float32.
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16):
+                logits = self.net_(seqs)[mask] @ self.net_.item_weights().T
+            loss = F.cross_entropy(logits.float(), tgt[mask] - 1)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * int(mask.sum())
+            count += int(mask.sum())
+        return total / max(count, 1)
+
+    def _valid_ndcg(self, histories: Sequence[np.ndarray], targets: np.ndarray) -> float:
+        scores_sum = 0.0
+        for start in range(0, len(histories), 1024):
+            hist = histories[start:start + 1024]
+            top = top_k_excluding(self.score(hist), 10, hist)
+            hits = top == np.asarray(targets[start:start + 1024])[:, None]
+            rank = hits.argmax(axis=1)
+            scores_sum += float(np.sum(hits.any(axis=1) / np.log2(rank + 2)))
+        return scores_sum / max(len(histories), 1)
+
+    # ------------------------------------------------------------------ serving
+    @torch.no_grad()
+    def encode(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """User/session states (B, dim) from dense-index histories (empty ones allowed)."""
+        net = self._require()
+        net.eval()
+        out = []
+        with _threads(self.config.threads):
+            for start in range(0, len(histories), 1024):
+                seqs = torch.from_numpy(left_pad(histories[start:start + 1024],
+                                                 self.config.max_len))
+                out.append(net(seqs)[:, -1, :].numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.config.dim), np.float32)
+
+    def item_vectors(self) -> np.ndarray:
+        """(n_items, dim) output embeddings."""
+        return self._require().item_weights().detach().numpy()
+
+    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores (B, n_items) of every item as the next one after each history."""
+        return self.encode(histories) @ self.item_vectors().T
+
+    def _require(self) -> SASRecNet:
+        if self.net_ is None:
+            raise RuntimeError("SASRec is not fitted")
+        return self.net_
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {**asdict(self.config), "n_items": self.n_items_, "best_epoch": self.best_epoch_}
+        (directory / "config.json").write_text(json.dumps(config, indent=2))
+        torch.save(self._require().state_dict(), directory / "weights.pt")
+
+    @classmethod
+    def load(cls, directory: Path) -> SASRec:
+        config = json.loads((directory / "config.json").read_text())
+        n_items, best_epoch = config.pop("n_items"), config.pop("best_epoch")
+        model = cls(SASRecConfig(**config))
+        model.n_items_, model.best_epoch_ = n_items, best_epoch
+        model.net_ = SASRecNet(n_items, model.config)
+        state = torch.load(directory / "weights.pt", weights_only=True)
+        model.net_.load_state_dict(state)
+        model.net_.eval()
+        return model
+
+
+def _length_buckets(targets: np.ndarray, batch_size: int,
+                    rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of rows with similar lengths (less padding), in random order."""
+    lengths = (targets > 0).sum(axis=1)
+    order = np.lexsort((rng.random(len(lengths)), lengths))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+class _threads:
+    """Context manager pinning torch intra-op threads."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.before = n, torch.get_num_threads()
+
+    def __enter__(self) -> None:
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.before)
