@@ -186,6 +186,7 @@ class Result:
     product: Product | None
     signals: dict[str, float]
     reasons: tuple[Reason, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)  # e.g. matched terms per field
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,118 @@
+"""The catalogue as columns, row-aligned with the keyword index, for fast filters and facets.
+
+Rows are appended in the same order as `KeywordIndex` rows; category and brand are
+dictionary-encoded so a filter or a facet count over a million rows is a numpy operation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from shopsense.domain import Product
+
+
+class ProductTable:
+    """Products plus columnar category / brand / price / availability / age / popularity."""
+
+    def __init__(self) -> None:
+        self.products_: list[Product] = []
+        self.row_of_: dict[str, int] = {}
+        self.categories_: list[str] = []
+        self.brands_: list[str] = []
+        self._cat_id: dict[str, int] = {}
+        self._brand_id: dict[str, int] = {}
+        self.category_ = np.zeros(0, dtype=np.int32)
+        self.brand_ = np.zeros(0, dtype=np.int32)
+        self.price_ = np.zeros(0, dtype=np.float64)  # nan when unknown
+        self.available_ = np.zeros(0, dtype=bool)
+        self.created_ = np.zeros(0, dtype=np.float64)  # nan when unknown
+        self.popularity_ = np.zeros(0, dtype=np.float32)
+        self.alive_ = np.zeros(0, dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.row_of_)
+
+    def _code(self, value: str, table: list[str], ids: dict[str, int]) -> int:
+        code = ids.get(value)
+        if code is None:
+            code = ids[value] = len(table)
+            table.append(value)
+        return code
+
+    def add(self, products: Sequence[Product]) -> None:
+        """Append rows (replacing earlier rows of the same item_id)."""
+        self.remove(p.item_id for p in products)
+        self.add_rows(products)
+
+    def add_rows(self, products: Sequence[Product]) -> None:
+        start = len(self.products_)
+        for offset, p in enumerate(products):
+            self.products_.append(p)
+            self.row_of_[p.item_id] = start + offset
+        def col(values: Iterable[float], dtype: type) -> np.ndarray:
+            return np.fromiter(values, dtype=dtype, count=len(products))
+        self.category_ = np.concatenate([self.category_, col(
+            (self._code(p.category, self.categories_, self._cat_id) for p in products), np.int32)])
+        self.brand_ = np.concatenate([self.brand_, col(
+            (self._code(p.brand, self.brands_, self._brand_id) for p in products), np.int32)])
+        self.price_ = np.concatenate([self.price_, col(
+            (np.nan if p.price is None else float(p.price) for p in products), np.float64)])
+        self.available_ = np.concatenate([self.available_, col(
+            (bool(p.available) for p in products), bool)])
+        self.created_ = np.concatenate([self.created_, col(
+            (np.nan if p.created_at is None else float(p.created_at) for p in products),
+            np.float64)])
+        self.popularity_ = np.concatenate([self.popularity_,
+                                           np.zeros(len(products), np.float32)])
+        self.alive_ = np.concatenate([self.alive_, np.ones(len(products), dtype=bool)])
+
+    def remove(self, item_ids: Iterable[str]) -> int:
+        removed = 0
+        for item_id in item_ids:
+            row = self.row_of_.pop(item_id, None)
+            if row is not None:
+                self.alive_[row] = False
+                removed += 1
+        return removed
+
+    def set_popularity(self, counts: dict[str, float]) -> None:
+        """Item popularity (e.g. weighted event counts); stored as log1p."""
+        self.popularity_[:] = 0.0
+        for item_id, count in counts.items():
+            row = self.row_of_.get(item_id)
+            if row is not None:
+                self.popularity_[row] = np.log1p(max(count, 0.0))
+
+    def product(self, row: int) -> Product:
+        return self.products_[row]
+
+    def get(self, item_id: str) -> Product | None:
+        row = self.row_of_.get(item_id)
+        return None if row is None else self.products_[row]
+
+    def save(self, directory: Path) -> None:
+        """products.jsonl (every row, in row order, so rows stay aligned with the keyword
+        index) + alive.npy + popularity.npy."""
+        directory.mkdir(parents=True, exist_ok=True)
+        with (directory / "products.jsonl").open("w", encoding="utf-8") as fh:
+            for product in self.products_:
+                fh.write(json.dumps(asdict(product), ensure_ascii=False) + "\n")
+        np.save(directory / "catalog_alive.npy", self.alive_)
+        np.save(directory / "popularity.npy", self.popularity_)
+
+    @classmethod
+    def load(cls, directory: Path) -> ProductTable:
+        table = cls()
+        with (directory / "products.jsonl").open(encoding="utf-8") as fh:
+            products = [Product(**json.loads(line)) for line in fh if line.strip()]
+        table.add_rows(products)
+        alive = np.load(directory / "catalog_alive.npy")
+        table.alive_ = alive
+        table.row_of_ = {p.item_id: r for r, p in enumerate(products) if alive[r]}
+        table.popularity_ = np.load(directory / "popularity.npy").astype(np.float32)
+        return table

@@ -1,0 +1,324 @@
+"""A field-weighted BM25 (BM25F) inverted index that takes additions and removals in place.
+
+Scoring: for each query term t, `idf(t) * tf~ / (k1 + tf~)` with
+`tf~ = sum_f w_f * tf_f / (1 - b + b * len_f / avglen_f)` over the fields (title, brand, category,
+description, attributes). The saturated part depends only on the document, so it is stored as a
+sparse docs x terms matrix per segment; idf is applied at query time from live document
+frequencies, so additions and removals change scores at once without a rebuild.
+
+Documents live in append-only segments; an upsert tombstones the old row and appends the new one
+to a small tail segment, which is merged into the main one once it grows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from shopsense.text.tokenize import tokenize
+
+FIELDS: tuple[str, ...] = ("title", "brand", "category", "description", "attributes")
+DEFAULT_FIELD_WEIGHTS: dict[str, float] = {
+    "title": 1.0, "brand": 0.8, "category": 0.6, "description": 0.25, "attributes": 0.4,
+}
+
+
+@dataclass
+class _Segment:
+    """Rows [start, start + n) of the index; matrices are n x vocab-size-at-build."""
+
+    start: int
+    saturated: sp.csc_matrix  # BM25F saturated tf, for scoring
+    field_tf: dict[str, sp.csr_matrix]  # raw term counts per field, for features / evidence
+
+    @property
+    def n(self) -> int:
+        return int(self.saturated.shape[0])
+
+
+class KeywordIndex:
+    """BM25F over product fields. Terms are `text.tokenize` terms."""
+
+    def __init__(self, field_weights: Mapping[str, float] | None = None, *, k1: float = 1.2,
+                 b: float = 0.75, merge_fraction: float = 0.05) -> None:
+        weights = dict(DEFAULT_FIELD_WEIGHTS if field_weights is None else field_weights)
+        unknown = set(weights) - set(FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fields {sorted(unknown)}; known: {FIELDS}")
+        if k1 <= 0 or not 0 <= b <= 1:
+            raise ValueError("need k1 > 0 and 0 <= b <= 1")
+        self.field_weights = weights
+        self.k1 = k1
+        self.b = b
+        self.merge_fraction = merge_fraction
+        self.vocab_: dict[str, int] = {}
+        self.terms_: list[str] = []  # id -> term
+        self.df_ = np.zeros(0, dtype=np.int64)
+        self.item_ids_: list[str] = []
+        self.row_of_: dict[str, int] = {}
+        self.alive_ = np.zeros(0, dtype=bool)
+        self.field_len_: dict[str, np.ndarray] = {f: np.zeros(0, np.float32) for f in weights}
+        self.avglen_: dict[str, float] = {}
+        self.segments_: list[_Segment] = []
+        self.title_seq_: list[np.ndarray] = []  # title term ids in order, per row
+
+    # ---- building -------------------------------------------------------------------------
+    @property
+    def n_alive(self) -> int:
+        return int(self.alive_.sum())
+
+    def _term_ids(self, terms: Iterable[str], grow: bool) -> list[int]:
+        ids = []
+        for t in terms:
+            i = self.vocab_.get(t)
+            if i is None and grow:
+                i = self.vocab_[t] = len(self.vocab_)
+                self.terms_.append(t)
+            if i is not None:
+                ids.append(i)
+        return ids
+
+    def add(self, docs: Sequence[tuple[str, Mapping[str, str]]]) -> None:
+        """Add or replace documents: `(item_id, {field: text})`; unknown fields are ignored."""
+        if not docs:
+            return
+        if "title" not in self.field_weights:
+            raise ValueError("the title field is required")
+        self.remove([item_id for item_id, _ in docs])
+        start = len(self.item_ids_)
+        field_rows: dict[str, tuple[list[int], list[int], list[float]]] = {
+            f: ([], [], []) for f in self.field_weights
+        }
+        lengths: dict[str, list[float]] = {f: [] for f in self.field_weights}
+        for r, (item_id, fields) in enumerate(docs):
+            self.row_of_[item_id] = start + r
+            self.item_ids_.append(item_id)
+            for f in self.field_weights:
+                text = fields.get(f, "") or ""
+                ids = self._term_ids(tokenize(text), grow=True) if text else []
+                if f == "title":
+                    self.title_seq_.append(np.asarray(ids, dtype=np.int32))
+                counts = Counter(ids)
+                lengths[f].append(float(sum(counts.values())))
+                rows, cols, vals = field_rows[f]
+                rows.extend([r] * len(counts))
+                cols.extend(counts.keys())
+                vals.extend(counts.values())
+        n, vocab = len(docs), len(self.vocab_)
+        field_tf = {f: sp.csr_matrix((v, (r, c)), shape=(n, vocab), dtype=np.float32)
+                    for f, (r, c, v) in field_rows.items()}
+        for f in self.field_weights:
+            self.field_len_[f] = np.concatenate([self.field_len_[f],
+                                                 np.asarray(lengths[f], np.float32)])
+        self.alive_ = np.concatenate([self.alive_, np.ones(n, dtype=bool)])
+        if not self.avglen_ or start == 0:
+            self._set_avglen()
+        self.df_ = np.concatenate([self.df_, np.zeros(vocab - len(self.df_), np.int64)])
+        present = sum((m > 0).astype(np.int8) for m in field_tf.values())
+        self.df_ += np.asarray((present > 0).sum(axis=0)).ravel().astype(np.int64)
+        self.segments_.append(_Segment(start, self._saturate(field_tf, start), field_tf))
+        self._maybe_merge()
+
+    def _set_avglen(self) -> None:
+        alive = self.alive_
+        self.avglen_ = {f: float(lens[alive].mean()) if alive.any() and lens[alive].mean() > 0
+                        else 1.0 for f, lens in self.field_len_.items()}
+
+    def _saturate(self, field_tf: Mapping[str, sp.csr_matrix], start: int) -> sp.csc_matrix:
+        total: sp.csr_matrix | None = None
+        for f, tf in field_tf.items():
+            lens = self.field_len_[f][start:start + tf.shape[0]]
+            norm = self.field_weights[f] / (1 - self.b + self.b * lens / self.avglen_[f])
+            part = sp.diags(norm.astype(np.float32)) @ tf
+            total = part if total is None else total + part
+        assert total is not None
+        total = total.tocsr()
+        total.data = total.data / (self.k1 + total.data)
+        return total.tocsc()
+
+    def remove(self, item_ids: Iterable[str]) -> int:
+        """Tombstone documents; their terms stop counting in df at once. Returns rows removed."""
+        removed = 0
+        for item_id in item_ids:
+            row = self.row_of_.pop(item_id, None)
+            if row is None or not self.alive_[row]:
+                continue
+            self.alive_[row] = False
+            seg = self._segment_of(row)
+            local = row - seg.start
+            cols = set()
+            for tf in seg.field_tf.values():
+                cols.update(tf.indices[tf.indptr[local]:tf.indptr[local + 1]].tolist())
+            self.df_[list(cols)] -= 1
+            removed += 1
+        return removed
+
+    def _segment_of(self, row: int) -> _Segment:
+        for seg in reversed(self.segments_):
+            if row >= seg.start:
+                return seg
+        raise IndexError(row)
+
+    def _maybe_merge(self) -> None:
+        if len(self.segments_) < 2:
+            return
+        tail = sum(s.n for s in self.segments_[1:])
+        if tail < max(1000, self.merge_fraction * self.segments_[0].n):
+            return
+        vocab = len(self.vocab_)
+
+        def widen(m: sp.spmatrix) -> sp.csr_matrix:
+            m = m.tocsr()
+            m.resize((m.shape[0], vocab))
+            return m
+
+        saturated = sp.vstack([widen(s.saturated) for s in self.segments_]).tocsc()
+        field_tf = {f: sp.vstack([widen(s.field_tf[f]) for s in self.segments_]).tocsr()
+                    for f in self.field_weights}
+        self.segments_ = [_Segment(0, saturated, field_tf)]
+
+    # ---- querying -------------------------------------------------------------------------
+    def idf(self, term_ids: np.ndarray) -> np.ndarray:
+        n = max(self.n_alive, 1)
+        df = self.df_[term_ids].astype(np.float64)
+        return np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+    def query_term_ids(self, terms: Iterable[str]) -> np.ndarray:
+        """Distinct known term ids of a query, in first-seen order."""
+        seen: dict[int, None] = {}
+        for i in self._term_ids(terms, grow=False):
+            seen.setdefault(i, None)
+        return np.fromiter(seen, dtype=np.int64, count=len(seen))
+
+    def score_all(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25F score and number of matched query terms of every row (dead rows score 0).
+
+        Returns two arrays of shape (n_rows,)."""
+        n_rows = len(self.item_ids_)
+        scores = np.zeros(n_rows, dtype=np.float32)
+        matched = np.zeros(n_rows, dtype=np.int32)
+        ids = self.query_term_ids(terms)
+        if ids.size == 0:
+            return scores, matched
+        idf = self.idf(ids)
+        for seg in self.segments_:
+            keep = ids < seg.saturated.shape[1]
+            if not keep.any():
+                continue
+            sub = seg.saturated[:, ids[keep]]
+            scores[seg.start:seg.start + seg.n] += sub @ idf[keep]
+            matched[seg.start:seg.start + seg.n] += np.diff(sub.tocsr().indptr).astype(np.int32)
+        scores[~self.alive_] = 0.0
+        matched[~self.alive_] = 0
+        return scores, matched
+
+    def search(self, terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-`k` rows by BM25F (only rows matching a term), best first: (rows, scores)."""
+        scores, _ = self.score_all(terms)
+        return top_k(scores, k)
+
+    def term_counts(self, field: str, rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Dense (len(rows), len(ids)) counts of terms `ids` in `field` of `rows`."""
+        out = np.zeros((len(rows), len(ids)), dtype=np.float32)
+        for seg in self.segments_:
+            in_seg = np.flatnonzero((rows >= seg.start) & (rows < seg.start + seg.n))
+            cols = np.flatnonzero(ids < seg.field_tf[field].shape[1])
+            if in_seg.size and cols.size:
+                sub = seg.field_tf[field][rows[in_seg] - seg.start][:, ids[cols]]
+                out[np.ix_(in_seg, cols)] = sub.toarray()
+        return out
+
+    def field_features(self, terms: Sequence[str], rows: Sequence[int] | np.ndarray,
+                       with_evidence: bool = True
+                       ) -> tuple[np.ndarray, list[dict[str, list[str]]]]:
+        """Per-field plain BM25 of `rows` for the query (shape (len(rows), n_fields), fields in
+        `self.field_weights` order) and, per row, the query terms matched in each field."""
+        rows = np.asarray(rows, dtype=np.int64)
+        ids = self.query_term_ids(terms)
+        out = np.zeros((len(rows), len(self.field_weights)), dtype=np.float32)
+        evidence: list[dict[str, list[str]]] = [{} for _ in range(len(rows))]
+        if ids.size == 0 or rows.size == 0:
+            return out, evidence
+        idf = self.idf(ids)
+        for fi, f in enumerate(self.field_weights):
+            if not any(seg.field_tf[f].nnz for seg in self.segments_):
+                continue
+            counts = self.term_counts(f, rows, ids)
+            if not counts.any():
+                continue
+            norm = 1 - self.b + self.b * self.field_len_[f][rows] / self.avglen_[f]
+            sat = counts * (self.k1 + 1) / (counts + self.k1 * norm[:, None])
+            out[:, fi] = sat @ idf
+            if with_evidence:
+                for j, c in zip(*np.nonzero(counts), strict=True):
+                    evidence[j].setdefault(f, []).append(self.terms_[ids[c]])
+        return out, evidence
+
+    # ---- persistence ----------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        """Write config.json, vocab.json and .npz/.npy arrays (no pickle)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.merge_fraction, saved = 0.0, self.merge_fraction
+        self._maybe_merge()
+        self.merge_fraction = saved
+        config = {"field_weights": self.field_weights, "k1": self.k1, "b": self.b,
+                  "merge_fraction": self.merge_fraction, "avglen": self.avglen_}
+        (directory / "config.json").write_text(json.dumps(config))
+        (directory / "vocab.json").write_text(json.dumps(
+            {"vocab": self.terms_, "item_ids": self.item_ids_}, ensure_ascii=False))
+        np.save(directory / "df.npy", self.df_)
+        np.save(directory / "alive.npy", self.alive_)
+        for f, lens in self.field_len_.items():
+            np.save(directory / f"len_{f}.npy", lens)
+        lengths = np.asarray([len(t) for t in self.title_seq_], dtype=np.int64)
+        np.save(directory / "title_seq.npy", np.concatenate(self.title_seq_)
+                if self.title_seq_ else np.zeros(0, np.int32))
+        np.save(directory / "title_seq_len.npy", lengths)
+        if self.segments_:
+            seg = self.segments_[0]
+            sp.save_npz(directory / "saturated.npz", seg.saturated)
+            for f, tf in seg.field_tf.items():
+                sp.save_npz(directory / f"tf_{f}.npz", tf)
+
+    @classmethod
+    def load(cls, directory: Path) -> KeywordIndex:
+        config = json.loads((directory / "config.json").read_text())
+        index = cls(config["field_weights"], k1=config["k1"], b=config["b"],
+                    merge_fraction=config["merge_fraction"])
+        names = json.loads((directory / "vocab.json").read_text(encoding="utf-8"))
+        index.terms_ = list(names["vocab"])
+        index.vocab_ = {t: i for i, t in enumerate(index.terms_)}
+        index.item_ids_ = list(names["item_ids"])
+        index.df_ = np.load(directory / "df.npy")
+        index.alive_ = np.load(directory / "alive.npy")
+        index.row_of_ = {i: r for r, i in enumerate(index.item_ids_) if index.alive_[r]}
+        index.field_len_ = {f: np.load(directory / f"len_{f}.npy") for f in index.field_weights}
+        index.avglen_ = config["avglen"]
+        flat = np.load(directory / "title_seq.npy")
+        bounds = np.concatenate([[0], np.cumsum(np.load(directory / "title_seq_len.npy"))])
+        index.title_seq_ = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        if (directory / "saturated.npz").exists():
+            field_tf = {f: sp.load_npz(directory / f"tf_{f}.npz").tocsr()
+                        for f in index.field_weights}
+            index.segments_ = [_Segment(0, sp.load_npz(directory / "saturated.npz").tocsc(),
+                                        field_tf)]
+        return index
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the `k` largest positive scores, best first (ties: lower index)."""
+    positive = np.flatnonzero(scores > 0)
+    if positive.size == 0 or k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    vals = scores[positive]
+    if positive.size > k:
+        part = np.argpartition(-vals, k - 1)[:k]
+        positive, vals = positive[part], vals[part]
+    order = np.lexsort((positive, -vals))
+    return positive[order], vals[order]

@@ -1,0 +1,228 @@
+"""Nearest-neighbour search over unit vectors: exact below a size threshold, approximate above.
+
+`ExactVectorIndex` keeps an (n, dim) float32 matrix and scans it. `ApproximateVectorIndex` wraps
+an exact index (same `search()` / `add()` / `remove()`), adds a faiss IVF index of 8-bit
+scalar-quantised vectors for the coarse search and re-scores the shortlist exactly.
+`make_vector_index` picks one by size. Additions and removals are applied in place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class VectorIndex(Protocol):
+    dim: int
+
+    def add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None: ...
+
+    def remove(self, item_ids: Iterable[str]) -> int: ...
+
+    def search(self, query: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+        """Top-`k` (item_ids, cosines) for a (dim,) unit query, best first."""
+        ...
+
+    def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray: ...
+
+    def __len__(self) -> int: ...
+
+    def save(self, directory: Path) -> None: ...
+
+
+class ExactVectorIndex:
+    """Brute-force inner product over a growing matrix; removed rows are tombstoned."""
+
+    kind = "exact"
+
+    def __init__(self, dim: int) -> None:
+        if dim <= 0:
+            raise ValueError("dim must be positive")
+        self.dim = dim
+        self.vectors_ = np.zeros((0, dim), dtype=np.float32)
+        self.item_ids_: list[str] = []
+        self.row_of_: dict[str, int] = {}
+        self.alive_ = np.zeros(0, dtype=bool)
+        self._n = 0  # rows in use (the matrix grows geometrically)
+
+    def __len__(self) -> int:
+        return len(self.row_of_)
+
+    def add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None:
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(item_ids) != len(vectors):
+            raise ValueError(f"{len(item_ids)} ids for {len(vectors)} vectors")
+        self.remove(item_ids)
+        need = self._n + len(item_ids)
+        if need > len(self.vectors_):
+            grown = np.zeros((max(need, int(len(self.vectors_) * 1.25) + 16), self.dim),
+                             dtype=np.float32)
+            grown[:self._n] = self.vectors_[:self._n]
+            self.vectors_ = grown
+            alive = np.zeros(len(grown), dtype=bool)
+            alive[:self._n] = self.alive_[:self._n]
+            self.alive_ = alive
+        self.vectors_[self._n:need] = vectors
+        self.alive_[self._n:need] = True
+        for offset, item_id in enumerate(item_ids):
+            self.row_of_[item_id] = self._n + offset
+            self.item_ids_.append(item_id)
+        self._n = need
+
+    def remove(self, item_ids: Iterable[str]) -> int:
+        removed = 0
+        for item_id in item_ids:
+            row = self.row_of_.pop(item_id, None)
+            if row is not None:
+                self.alive_[row] = False
+                removed += 1
+        return removed
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of every row in use (dead rows: -inf); shape (rows,)."""
+        out = self.vectors_[:self._n] @ np.asarray(query, dtype=np.float32)
+        out[~self.alive_[:self._n]] = -np.inf
+        return out
+
+    def search(self, query: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+        scores = self.scores(query)
+        return self._top(scores, np.arange(len(scores)), k)
+
+    def rescore(self, query: np.ndarray, rows: np.ndarray, k: int
+                ) -> tuple[list[str], np.ndarray]:
+        """Exact top-`k` among the given rows."""
+        rows = rows[(rows >= 0) & (rows < self._n)]
+        rows = rows[self.alive_[rows]]
+        scores = self.vectors_[rows] @ np.asarray(query, dtype=np.float32)
+        return self._top(scores, rows, k)
+
+    def _top(self, scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+        k = min(k, int(np.isfinite(scores).sum()))
+        if k <= 0:
+            return [], np.zeros(0, dtype=np.float32)
+        part = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
+        order = part[np.lexsort((rows[part], -scores[part]))]
+        return [self.item_ids_[r] for r in rows[order]], scores[order].astype(np.float32)
+
+    def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
+        """(len(item_ids), dim); zero rows for unknown ids."""
+        out = np.zeros((len(item_ids), self.dim), dtype=np.float32)
+        for i, item_id in enumerate(item_ids):
+            row = self.row_of_.get(item_id)
+            if row is not None:
+                out[i] = self.vectors_[row]
+        return out
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        live = np.flatnonzero(self.alive_[:self._n])
+        np.save(directory / "vectors.npy", self.vectors_[live])
+        (directory / "vector_ids.json").write_text(json.dumps(
+            [self.item_ids_[r] for r in live], ensure_ascii=False))
+        (directory / "vector_config.json").write_text(json.dumps(
+            {"kind": self.kind, "dim": self.dim}))
+
+    @classmethod
+    def load(cls, directory: Path) -> ExactVectorIndex:
+        config = json.loads((directory / "vector_config.json").read_text())
+        index = cls(int(config["dim"]))
+        ids = json.loads((directory / "vector_ids.json").read_text(encoding="utf-8"))
+        index.add(ids, np.load(directory / "vectors.npy"))
+        return index
+
+
+class ApproximateVectorIndex:
+    """faiss IVF (8-bit scalar quantiser) shortlist over an exact index, re-scored exactly."""
+
+    kind = "approximate"
+
+    def __init__(self, exact: ExactVectorIndex, *, n_lists: int | None = None,
+                 n_probe: int = 24, shortlist: int = 200, seed: int = 0) -> None:
+        self.exact = exact
+        self.dim = exact.dim
+        self.n_lists = n_lists
+        self.n_probe = n_probe
+        self.shortlist = shortlist
+        self.seed = seed
+        self.ivf_: object | None = None
+
+    def __len__(self) -> int:
+        return len(self.exact)
+
+    def fit(self) -> ApproximateVectorIndex:
+        """Train the coarse quantiser on the exact index's live vectors and index them all."""
+        import faiss
+
+        live = np.flatnonzero(self.exact.alive_[:self.exact._n])
+        if live.size == 0:
+            raise ValueError("cannot train an approximate index on an empty exact index")
+        n_lists = self.n_lists or int(max(1, min(4 * np.sqrt(live.size), live.size // 39)))
+        quantizer = faiss.IndexFlatIP(self.dim)
+        ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, n_lists,
+                                            faiss.ScalarQuantizer.QT_8bit,
+                                            faiss.METRIC_INNER_PRODUCT)
+        rng = np.random.default_rng(self.seed)
+        sample = live if live.size <= 64 * n_lists else rng.choice(live, 64 * n_lists,
+                                                                    replace=False)
+        ivf.cp.seed = self.seed
+        ivf.train(np.ascontiguousarray(self.exact.vectors_[sample]))
+        ivf.add_with_ids(np.ascontiguousarray(self.exact.vectors_[live]), live.astype(np.int64))
+        ivf.nprobe = self.n_probe
+        self.ivf_, self.n_lists = ivf, n_lists
+        return self
+
+    def add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None:
+        self.remove(item_ids)
+        start = self.exact._n
+        self.exact.add(item_ids, vectors)
+        if self.ivf_ is not None:
+            rows = np.arange(start, self.exact._n, dtype=np.int64)
+            self.ivf_.add_with_ids(np.ascontiguousarray(self.exact.vectors_[rows]), rows)
+
+    def remove(self, item_ids: Iterable[str]) -> int:
+        item_ids = list(item_ids)
+        rows = [self.exact.row_of_[i] for i in item_ids if i in self.exact.row_of_]
+        if self.ivf_ is not None and rows:
+            self.ivf_.remove_ids(np.asarray(rows, dtype=np.int64))
+        return self.exact.remove(item_ids)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+        if self.ivf_ is None:
+            return self.exact.search(query, k)
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        _, rows = self.ivf_.search(query, max(k, self.shortlist))
+        return self.exact.rescore(query[0], rows[0], k)
+
+    def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
+        return self.exact.vectors_of(item_ids)
+
+    def save(self, directory: Path) -> None:
+        """The exact vectors only; the IVF lists are retrained on load (seeded)."""
+        self.exact.save(directory)
+        config = json.loads((directory / "vector_config.json").read_text())
+        config.update(kind=self.kind, n_probe=self.n_probe, shortlist=self.shortlist,
+                      seed=self.seed)
+        (directory / "vector_config.json").write_text(json.dumps(config))
+
+
+def make_vector_index(dim: int, item_ids: Sequence[str], vectors: np.ndarray,
+                      exact_threshold: int, *, seed: int = 0) -> ExactVectorIndex | ApproximateVectorIndex:
+    """Exact index when fewer than `exact_threshold` items, else an approximate one around it."""
+    exact = ExactVectorIndex(dim)
+    exact.add(item_ids, vectors)
+    if len(item_ids) < exact_threshold:
+        return exact
+    return ApproximateVectorIndex(exact, seed=seed).fit()
+
+
+def load_vector_index(directory: Path) -> ExactVectorIndex | ApproximateVectorIndex:
+    config = json.loads((directory / "vector_config.json").read_text())
+    exact = ExactVectorIndex.load(directory)
+    if config.get("kind") != "approximate":
+        return exact
+    return ApproximateVectorIndex(exact, n_probe=config["n_probe"],
+                                  shortlist=config["shortlist"], seed=config["seed"]).fit()

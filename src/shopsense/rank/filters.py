@@ -1,0 +1,229 @@
+"""Which products a search may show, in what order, a page at a time, and what the facets say.
+
+A filter is a list of `Clause`s (category, brand, price, attribute, availability, exclusions),
+each tagged with where it came from: the shopper ("user") or query understanding ("reading").
+Clauses from a reading with confidence >= 0.5 are hard; when they would empty the result they
+are dropped, weakest first, and the drop is reported. Weaker reading slots become soft boosts.
+Facets (category / brand / price buckets / attributes / availability) count the whole filtered
+match set; sorting is by relevance, price, popularity or newest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import QueryReading
+from shopsense.index.catalog import ProductTable
+
+SORTS: tuple[str, ...] = ("relevance", "price_asc", "price_desc", "popularity", "newest")
+HARD_CONFIDENCE = 0.5
+PRICE_EDGES: tuple[float, ...] = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+
+
+def category_matches(item_category: str, path: str) -> bool:
+    """True when the item's category equals `path` or lies below it."""
+    return item_category == path or item_category.startswith(path + " > ")
+
+
+def price_matches(price: float | None, low: float | None, high: float | None) -> bool:
+    if price is None or (isinstance(price, float) and np.isnan(price)):
+        return low is None and high is None
+    return (low is None or price >= low) and (high is None or price <= high)
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One constraint. kind: category | brand | price | attribute | available |
+    not_brand | not_category | not_attribute | not_term."""
+
+    kind: str
+    value: Any
+    source: str = "user"
+    confidence: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        value = self.value
+        if isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        return {"kind": self.kind, "value": value, "source": self.source,
+                "confidence": round(self.confidence, 4)}
+
+
+def _lower_set(values: Sequence[Any]) -> set[str]:
+    return {str(v).lower() for v in values}
+
+
+def clause_mask(clause: Clause, table: ProductTable, rows: np.ndarray) -> np.ndarray:
+    """Boolean mask over `rows` of products satisfying `clause`."""
+    kind, value = clause.kind, clause.value
+    if kind in ("category", "not_category"):
+        paths = (value,) if isinstance(value, str) else tuple(value)
+        ok_ids = [i for i, c in enumerate(table.categories_)
+                  if any(category_matches(c, p) for p in paths)]
+        mask = np.isin(table.category_[rows], ok_ids)
+    elif kind in ("brand", "not_brand"):
+        names = _lower_set((value,) if isinstance(value, str) else value)
+        ok_ids = [i for i, b in enumerate(table.brands_) if b.lower() in names]
+        mask = np.isin(table.brand_[rows], ok_ids)
+    elif kind == "price":
+        low, high = value
+        price = table.price_[rows]
+        mask = ~np.isnan(price)
+        if low is not None:
+            mask &= price >= low
+        if high is not None:
+            mask &= price <= high
+    elif kind == "available":
+        mask = table.available_[rows] == bool(value)
+    elif kind in ("attribute", "not_attribute"):
+        key, values = value
+        wanted = _lower_set(values)
+        mask = np.fromiter((str(table.products_[r].attributes.get(key, "\0")).lower() in wanted
+                            for r in rows.tolist()), dtype=bool, count=len(rows))
+    elif kind == "not_term":
+        term = str(value).lower()
+        mask = np.fromiter((term in table.products_[r].title.lower() for r in rows.tolist()),
+                           dtype=bool, count=len(rows))
+    else:
+        raise ValueError(f"unknown clause kind {kind!r}")
+    return ~mask if kind.startswith("not_") else mask
+
+
+def apply_clauses(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarray
+                  ) -> np.ndarray:
+    mask = np.ones(len(rows), dtype=bool)
+    for clause in clauses:
+        mask &= clause_mask(clause, table, rows)
+    return rows[mask]
+
+
+def filter_with_relaxation(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarray
+                           ) -> tuple[np.ndarray, list[Clause], list[dict[str, Any]]]:
+    """Apply clauses; while the result is empty, drop the weakest reading clause.
+
+    Returns (kept rows, clauses applied, relaxed: [{clause, reason}])."""
+    active = list(clauses)
+    relaxed: list[dict[str, Any]] = []
+    kept = apply_clauses(active, table, rows)
+    while kept.size == 0 and rows.size > 0:
+        droppable = [c for c in active if c.source == "reading"]
+        if not droppable:
+            break
+        weakest = min(droppable, key=lambda c: c.confidence)
+        active.remove(weakest)
+        relaxed.append({**weakest.to_dict(), "reason": "no product matched with this filter"})
+        kept = apply_clauses(active, table, rows)
+    return kept, active, relaxed
+
+
+def clauses_from_reading(reading: QueryReading | None) -> tuple[list[Clause], list[Clause]]:
+    """(hard clauses, soft boosts) from a query reading, per the QueryReading contract."""
+    if reading is None:
+        return [], []
+    found: list[Clause] = []
+    if reading.category is not None:
+        found.append(Clause("category", reading.category.value, "reading",
+                            reading.category.confidence))
+    found.extend(Clause("brand", tuple(s.value), "reading", s.confidence) for s in reading.brands)
+    if reading.price_min is not None or reading.price_max is not None:
+        low = reading.price_min.value if reading.price_min else None
+        high = reading.price_max.value if reading.price_max else None
+        conf = min(s.confidence for s in (reading.price_min, reading.price_max) if s)
+        found.append(Clause("price", (low, high), "reading", conf))
+    for s in reading.attributes:
+        key, values = s.value
+        found.append(Clause("attribute", (key, tuple(values) if isinstance(values, (tuple, list))
+                                          else (values,)), "reading", s.confidence))
+    for s in reading.exclusions:
+        kind, payload = s.value
+        found.append(Clause(f"not_{kind}", payload if kind != "brand" else tuple(payload),
+                            "reading", s.confidence))
+    hard = [c for c in found if c.confidence >= HARD_CONFIDENCE]
+    soft = [c for c in found if c.confidence < HARD_CONFIDENCE and not c.kind.startswith("not_")]
+    return hard, soft
+
+
+def user_clauses(*, category: str | None = None, brand: Sequence[str] | str | None = None,
+                 price_min: float | None = None, price_max: float | None = None,
+                 attributes: dict[str, Sequence[Any]] | None = None,
+                 available_only: bool = False) -> list[Clause]:
+    """Clauses for explicit shopper filters (never relaxed)."""
+    out: list[Clause] = []
+    if category:
+        out.append(Clause("category", category))
+    if brand:
+        out.append(Clause("brand", (brand,) if isinstance(brand, str) else tuple(brand)))
+    if price_min is not None or price_max is not None:
+        out.append(Clause("price", (price_min, price_max)))
+    for key, values in (attributes or {}).items():
+        out.append(Clause("attribute", (key, tuple(values))))
+    if available_only:
+        out.append(Clause("available", True))
+    return out
+
+
+def facets(table: ProductTable, rows: np.ndarray, top: int = 20) -> dict[str, Any]:
+    """Counts over `rows`: category (full path and top level), brand, price bucket,
+    attributes (scalar values, most common keys) and availability."""
+    cats = Counter(dict(zip(*np.unique(table.category_[rows], return_counts=True),
+                            strict=True)))
+    brands = Counter(dict(zip(*np.unique(table.brand_[rows], return_counts=True), strict=True)))
+    category = {table.categories_[c]: int(n) for c, n in cats.most_common(top)
+                if table.categories_[c]}
+    top_level: Counter[str] = Counter()
+    for c, n in cats.items():
+        if table.categories_[c]:
+            top_level[table.categories_[c].split(">")[0].strip()] += int(n)
+    prices = table.price_[rows]
+    prices = prices[~np.isnan(prices)]
+    edges = np.asarray(PRICE_EDGES)
+    bucket_ids = np.searchsorted(edges, prices, side="right")
+    labels = [f"<{int(edges[0])}"] + [f"{int(a)}-{int(b)}" for a, b in zip(edges, edges[1:],
+                                                                          strict=False)]
+    labels.append(f">={int(edges[-1])}")
+    price = {labels[i]: int(n) for i, n in zip(*np.unique(bucket_ids, return_counts=True),
+                                               strict=True)}
+    attrs: dict[str, Counter[str]] = {}
+    for r in rows[:20000].tolist():
+        for key, value in table.products_[r].attributes.items():
+            if isinstance(value, (str, int, float, bool)):
+                attrs.setdefault(key, Counter())[str(value)] += 1
+    attributes = {k: dict(v.most_common(top)) for k, v in
+                  sorted(attrs.items(), key=lambda kv: -sum(kv[1].values()))[:top]}
+    available = int(table.available_[rows].sum())
+    return {"category": category, "top_category": dict(top_level.most_common(top)),
+            "brand": {table.brands_[b]: int(n) for b, n in brands.most_common(top)
+                      if table.brands_[b]},
+            "price": price, "attributes": attributes,
+            "availability": {"in_stock": available, "out_of_stock": int(len(rows)) - available}}
+
+
+def sort_rows(rows: np.ndarray, scores: np.ndarray, table: ProductTable, sort: str
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Order rows (and their scores) by `sort`; ties broken by relevance."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; known: {SORTS}")
+    if sort == "relevance":
+        order = np.argsort(-scores, kind="stable")
+    elif sort in ("price_asc", "price_desc"):
+        price = table.price_[rows]
+        key = np.where(np.isnan(price), np.inf, price if sort == "price_asc" else -price)
+        order = np.lexsort((-scores, key))
+    elif sort == "popularity":
+        order = np.lexsort((-scores, -table.popularity_[rows]))
+    else:
+        created = np.nan_to_num(table.created_[rows], nan=-np.inf)
+        order = np.lexsort((-scores, -created))
+    return rows[order], scores[order]
+
+
+def paginate(n: int, page: int, page_size: int) -> slice:
+    if page < 1 or page_size < 1:
+        raise ValueError("page and page_size must be >= 1")
+    start = (page - 1) * page_size
+    return slice(min(start, n), min(start + page_size, n))

@@ -1,0 +1,202 @@
+"""How search candidates are scored: a learned LambdaMART ranker, or a query-dependent blend.
+
+`QueryBlend` needs no training: BM25F (normalised within the query) plus an encoder cosine
+whose weight grows as the keyword match weakens, so a cross-lingual query ("air conditioner"
+over 空调 titles) leans on the encoder while a precise English query stays lexical.
+
+`LambdaMartRanker` is LightGBM lambdarank over `rank.search_features` columns, trained on
+graded judgments or click-derived labels (unjudged candidates count 0). It is guarded: a part
+of the training queries is held back and the model is kept only if it beats both plain BM25F
+order and the blend there; otherwise it falls back (and says so in `mode_`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from shopsense.rank.search_features import FEATURE_NAMES
+
+_COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+class SearchScorer(Protocol):
+    name: str
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """(n, n_features) -> (n,) higher is better, for the candidates of one query."""
+        ...
+
+
+class QueryBlend:
+    """BM25F + encoder cosine, the encoder weighted by how badly the keywords matched."""
+
+    name = "blend"
+
+    def __init__(self, min_semantic_weight: float = 0.1, max_semantic_weight: float = 0.9
+                 ) -> None:
+        self.min_semantic_weight = min_semantic_weight
+        self.max_semantic_weight = max_semantic_weight
+
+    def semantic_weight(self, features: np.ndarray) -> float:
+        if len(features) == 0:
+            return self.min_semantic_weight
+        best_coverage = float(features[:, _COL["idf_coverage"]].max())
+        span = self.max_semantic_weight - self.min_semantic_weight
+        return self.min_semantic_weight + span * (1.0 - best_coverage) ** 2
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.float32)
+        lexical = features[:, _COL["bm25f_rel"]]
+        cos = features[:, _COL["semantic"]]
+        spread = float(cos.max() - cos.min())
+        semantic = (cos - cos.min()) / spread if spread > 1e-6 else np.zeros_like(cos)
+        weight = self.semantic_weight(features)
+        phrase = 0.05 * features[:, _COL["phrase_longest"]]
+        return ((1 - weight) * lexical + weight * semantic + phrase).astype(np.float32)
+
+
+class KeywordOrder:
+    """BM25F alone (the guard's reference)."""
+
+    name = "bm25f"
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return features[:, _COL["bm25f"]].astype(np.float32)
+
+
+def _ndcg(ranked_gains: np.ndarray, all_gains: np.ndarray, k: int) -> float:
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = np.sort(all_gains)[::-1][:k]
+    ideal_dcg = float(ideal @ discounts[:len(ideal)])
+    top = ranked_gains[:k]
+    return float(top @ discounts[:len(top)]) / ideal_dcg if ideal_dcg > 0 else 0.0
+
+
+def mean_ndcg(scorer: SearchScorer, groups: Sequence[np.ndarray], labels: Sequence[np.ndarray],
+              k: int = 10) -> float:
+    """Mean nDCG@k over queries, ranking only each query's candidates."""
+    values = []
+    for features, gains in zip(groups, labels, strict=True):
+        gains = np.asarray(gains, dtype=np.float64)
+        order = np.argsort(-scorer.score(features), kind="stable")
+        values.append(_ndcg(gains[order], gains, k))
+    return float(np.mean(values)) if values else 0.0
+
+
+class LambdaMartRanker:
+    """LightGBM lambdarank; falls back to the blend or BM25F when it does not win."""
+
+    name = "lambdamart"
+
+    def __init__(self, n_estimators: int = 400, learning_rate: float = 0.05,
+                 num_leaves: int = 31, min_child_samples: int = 20,
+                 validation_fraction: float = 0.2, label_levels: int = 8, seed: int = 0
+                 ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.validation_fraction = validation_fraction
+        self.label_levels = label_levels
+        self.seed = seed
+        self.booster_: object | None = None
+        self.mode_: str = "blend"
+        self.validation_: dict[str, float] = {}
+        self._fallback: SearchScorer = QueryBlend()
+
+    def _labels(self, gains: np.ndarray, top: float) -> np.ndarray:
+        return np.clip(np.rint(gains / top * self.label_levels), 0, self.label_levels
+                       ).astype(np.int32)
+
+    def fit(self, groups: Sequence[np.ndarray], gains: Sequence[np.ndarray]
+            ) -> LambdaMartRanker:
+        """`groups[i]`: (n_i, n_features) candidates of query i; `gains[i]`: (n_i,) >= 0."""
+        import lightgbm as lgb
+
+        if len(groups) != len(gains) or len(groups) < 10:
+            raise ValueError("need at least 10 queries, with one gains array per group")
+        for features, g in zip(groups, gains, strict=True):
+            if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
+                raise ValueError(f"features must be (n, {len(FEATURE_NAMES)})")
+            if len(g) != len(features) or (np.asarray(g) < 0).any():
+                raise ValueError("gains must be one non-negative value per candidate")
+        top = max(float(max((np.max(g) for g in gains if len(g)), default=1.0)), 1e-6)
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(len(groups))
+        n_val = max(1, int(len(groups) * self.validation_fraction))
+        val, train = order[:n_val], order[n_val:]
+
+        def dataset(idx: np.ndarray) -> lgb.Dataset:
+            x = np.vstack([groups[i] for i in idx])
+            y = np.concatenate([self._labels(np.asarray(gains[i]), top) for i in idx])
+            return lgb.Dataset(x, y, group=[len(groups[i]) for i in idx],
+                               feature_name=[n.replace(".", "_") for n in FEATURE_NAMES],
+                               free_raw_data=False)
+
+        params = {"objective": "lambdarank", "learning_rate": self.learning_rate,
+                  "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+                  "label_gain": list(range(self.label_levels + 1)), "lambdarank_truncation_level": 20,
+                  "eval_at": [10], "num_threads": 1, "seed": self.seed, "verbose": -1,
+                  "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1,
+                  "deterministic": True, "force_row_wise": True}
+        train_set, val_set = dataset(train), dataset(val)
+        self.booster_ = lgb.train(params, train_set, num_boost_round=self.n_estimators,
+                                  valid_sets=[val_set],
+                                  callbacks=[lgb.early_stopping(40, verbose=False)])
+        val_groups = [groups[i] for i in val]
+        val_gains = [np.asarray(gains[i]) for i in val]
+        self.mode_ = "model"
+        self.validation_ = {name: mean_ndcg(s, val_groups, val_gains) for name, s in
+                            (("model", self), ("blend", QueryBlend()),
+                             ("bm25f", KeywordOrder()))}
+        best = max(self.validation_, key=lambda m: (self.validation_[m], m == "model"))
+        self.mode_ = best
+        self._fallback = KeywordOrder() if best == "bm25f" else QueryBlend()
+        return self
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.float32)
+        if self.mode_ != "model" or self.booster_ is None:
+            return self._fallback.score(features)
+        return np.asarray(self.booster_.predict(features, num_threads=1), dtype=np.float32)
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per-feature contributions (SHAP values) of the model, (n, n_features + 1)."""
+        if self.mode_ != "model" or self.booster_ is None:
+            return np.zeros((len(features), len(FEATURE_NAMES) + 1), dtype=np.float32)
+        return np.asarray(self.booster_.predict(features, pred_contrib=True, num_threads=1))
+
+    def save(self, directory: Path) -> None:
+        """config.json + model.txt (LightGBM text format; never pickle)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
+                  "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+                  "validation_fraction": self.validation_fraction,
+                  "label_levels": self.label_levels, "seed": self.seed}
+        state = {"mode": self.mode_, "validation": self.validation_,
+                 "features": list(FEATURE_NAMES)}
+        (directory / "config.json").write_text(json.dumps({"config": config, "state": state}))
+        if self.booster_ is not None:
+            self.booster_.save_model(str(directory / "model.txt"))
+
+    @classmethod
+    def load(cls, directory: Path) -> LambdaMartRanker:
+        import lightgbm as lgb
+
+        data = json.loads((directory / "config.json").read_text())
+        if data["state"]["features"] != list(FEATURE_NAMES):
+            raise ValueError("saved ranker was trained on different features; retrain it")
+        ranker = cls(**data["config"])
+        ranker.mode_ = data["state"]["mode"]
+        ranker.validation_ = data["state"]["validation"]
+        ranker._fallback = KeywordOrder() if ranker.mode_ == "bm25f" else QueryBlend()
+        if (directory / "model.txt").exists():
+            ranker.booster_ = lgb.Booster(model_file=str(directory / "model.txt"))
+        return ranker

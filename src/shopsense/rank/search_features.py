@@ -1,0 +1,180 @@
+"""Which facts about a (query, product) pair the search ranker sees, computed per candidate.
+
+Lexical (BM25F, per-field BM25, term coverage, phrase and head-word matches, numbers),
+semantic (encoder cosine, its rank), query-understanding matches (category / brand / attribute /
+price agreement with the reading) and item priors (popularity, freshness, personal affinity).
+`FEATURE_NAMES` fixes the column order of the (n_candidates, n_features) matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shopsense.domain import Product, QueryReading
+from shopsense.index.keyword import KeywordIndex
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "bm25f", "bm25f_rel", "bm25f_rank",
+    "bm25.title", "bm25.brand", "bm25.category", "bm25.description", "bm25.attributes",
+    "matched_terms", "coverage", "idf_coverage", "all_terms", "title_coverage",
+    "phrase_longest", "bigram_frac", "head_in_title", "head_position", "first_in_title",
+    "numbers_matched", "numbers_missing", "query_len", "title_len", "spell_corrected",
+    "semantic", "semantic_rel", "semantic_rank",
+    "intent.category", "intent.brand", "intent.attribute", "intent.price",
+    "popularity", "freshness_days", "personal",
+)
+FIELD_FEATURES = ("bm25.title", "bm25.brand", "bm25.category", "bm25.description",
+                  "bm25.attributes")
+
+
+@dataclass
+class QueryContext:
+    """What is known of the query once analysed: terms (spell-corrected), ids, idf, vector."""
+
+    text: str
+    terms: list[str]
+    term_ids: np.ndarray  # distinct known term ids, query order
+    ordered_ids: list[int]  # known term ids in query order, with repeats
+    idf: np.ndarray  # idf of term_ids
+    corrections: dict[str, str] = field(default_factory=dict)
+    vector: np.ndarray | None = None
+    reading: QueryReading | None = None
+
+    @classmethod
+    def build(cls, text: str, terms: list[str], index: KeywordIndex,
+              corrections: Mapping[str, str] | None = None, vector: np.ndarray | None = None,
+              reading: QueryReading | None = None) -> QueryContext:
+        ordered = [index.vocab_[t] for t in terms if t in index.vocab_]
+        ids = index.query_term_ids(terms)
+        return cls(text, terms, ids, ordered, index.idf(ids), dict(corrections or {}),
+                   vector, reading)
+
+
+def _rank_feature(scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype=np.float32)
+    ranks[order] = np.arange(len(scores), dtype=np.float32)
+    return np.log1p(ranks)
+
+
+def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
+                    titles: Sequence[np.ndarray], numeric: set[int]) -> dict[str, np.ndarray]:
+    """Phrase / head-word / number / coverage features against ordered title terms, vectorised
+    over the concatenation of all candidate titles."""
+    n = len(titles)
+    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
+    out = {name: np.zeros(n, dtype=np.float32) for name in (
+        "phrase_longest", "bigram_frac", "head_in_title", "first_in_title", "numbers_matched",
+        "numbers_missing", "idf_coverage", "title_coverage")}
+    out["head_position"] = np.ones(n, dtype=np.float32)
+    out["title_len"] = lengths.astype(np.float32)
+    if not query_ids or n == 0 or lengths.sum() == 0:
+        return out
+    flat = np.concatenate(titles).astype(np.int64)
+    owner = np.repeat(np.arange(n), lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    pos = np.arange(len(flat)) - starts[owner]
+    same_next = np.zeros(len(flat), dtype=bool)
+    same_next[:-1] = owner[1:] == owner[:-1]
+    hits = {q: flat == q for q in dict.fromkeys(query_ids)}
+    def any_per_row(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(owner[mask], minlength=n) > 0
+    run = np.zeros(len(flat), dtype=np.int64)
+    longest = np.zeros(n, dtype=np.int64)
+    bigrams = np.zeros(n, dtype=np.float32)
+    for i, q in enumerate(query_ids):
+        prev = np.zeros(len(flat), dtype=np.int64)
+        prev[1:] = np.where(same_next[:-1], run[:-1], 0)
+        run = np.where(hits[q], prev + 1, 0)
+        np.maximum.at(longest, owner, run)
+        if i > 0:
+            pair = np.zeros(len(flat), dtype=bool)
+            pair[1:] = hits[query_ids[i - 1]][:-1] & hits[q][1:] & same_next[:-1]
+            bigrams += any_per_row(pair)
+    out["phrase_longest"] = longest / len(query_ids)
+    out["bigram_frac"] = bigrams / max(len(query_ids) - 1, 1)
+    head = hits[query_ids[-1]]
+    out["head_in_title"] = any_per_row(head)
+    first_head = np.full(n, np.inf)
+    np.minimum.at(first_head, owner[head], pos[head])
+    out["head_position"] = np.where(np.isfinite(first_head),
+                                    first_head / np.maximum(lengths, 1), 1.0)
+    out["first_in_title"] = any_per_row(hits[query_ids[0]])
+    nums = [q for q in hits if q in numeric]
+    if nums:
+        found = sum(any_per_row(hits[q]).astype(np.float32) for q in nums)
+        out["numbers_matched"] = found / len(nums)
+        out["numbers_missing"] = len(nums) - found
+    total_idf = max(sum(idf_of.values()), 1e-6)
+    out["idf_coverage"] = sum(any_per_row(hits[q]) * idf_of.get(q, 0.0) for q in hits) / total_idf
+    any_hit = np.logical_or.reduce([hits[q] for q in hits])
+    out["title_coverage"] = np.bincount(owner[any_hit], minlength=n) / np.maximum(lengths, 1)
+    return out
+
+
+def _intent_features(reading: QueryReading | None, product: Product) -> tuple[float, ...]:
+    """+1 agrees, -1 contradicts, 0 unknown, for category / brand / attribute / price."""
+    if reading is None:
+        return (0.0, 0.0, 0.0, 0.0)
+    from shopsense.rank.filters import category_matches, price_matches
+
+    cat = 0.0
+    if reading.category is not None:
+        cat = 1.0 if category_matches(product.category, reading.category.value) else -1.0
+    brand = 0.0
+    if reading.brands:
+        names = {str(v).lower() for s in reading.brands for v in s.value}
+        brand = 1.0 if product.brand.lower() in names else -1.0
+    attr = 0.0
+    for slot in reading.attributes:
+        key, values = slot.value
+        have = product.attributes.get(key)
+        attr += 1.0 if have is not None and have in values else -0.5
+    price = 0.0
+    if reading.price_min is not None or reading.price_max is not None:
+        lo = reading.price_min.value if reading.price_min else None
+        hi = reading.price_max.value if reading.price_max else None
+        price = 1.0 if price_matches(product.price, lo, hi) else -1.0
+    return (cat, brand, attr, price)
+
+
+def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
+                       bm25: np.ndarray, matched: np.ndarray, semantic: np.ndarray,
+                       products: Sequence[Product], priors: np.ndarray | None = None
+                       ) -> np.ndarray:
+    """(len(rows), len(FEATURE_NAMES)) float32. `priors`: (n, 3) popularity, freshness, personal."""
+    n = len(rows)
+    out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
+    if n == 0:
+        return out
+    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    n_terms = max(len(ctx.term_ids), 1)
+    out[:, col["bm25f"]] = bm25
+    out[:, col["bm25f_rel"]] = bm25 / max(float(bm25.max()), 1e-6)
+    out[:, col["bm25f_rank"]] = _rank_feature(bm25)
+    per_field, _ = index.field_features(ctx.terms, rows, with_evidence=False)
+    for fi, name in enumerate(FIELD_FEATURES[:per_field.shape[1]]):
+        out[:, col[name]] = per_field[:, fi]
+    out[:, col["matched_terms"]] = matched
+    out[:, col["coverage"]] = matched / n_terms
+    out[:, col["all_terms"]] = (matched >= len(ctx.term_ids)) & (len(ctx.term_ids) > 0)
+    out[:, col["query_len"]] = len(ctx.terms)
+    out[:, col["spell_corrected"]] = float(bool(ctx.corrections))
+    out[:, col["semantic"]] = semantic
+    out[:, col["semantic_rel"]] = semantic - float(semantic.max())
+    out[:, col["semantic_rank"]] = _rank_feature(semantic)
+    idf_of = dict(zip(ctx.term_ids.tolist(), ctx.idf.tolist(), strict=True))
+    titles = [index.title_seq_[r] for r in rows.tolist()]
+    numeric = {i for i in ctx.ordered_ids if any(ch.isdigit() for ch in index.terms_[i])}
+    for name, values in _title_features(ctx.ordered_ids, idf_of, titles, numeric).items():
+        out[:, col[name]] = values
+    if ctx.reading is not None:
+        for j, product in enumerate(products):
+            intent = _intent_features(ctx.reading, product)
+            out[j, col["intent.category"]:col["intent.price"] + 1] = intent
+    if priors is not None:
+        out[:, col["popularity"]:col["personal"] + 1] = priors
+    return out

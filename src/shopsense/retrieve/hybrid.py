@@ -1,0 +1,113 @@
+"""Hybrid retrieval: the union of keyword (BM25F) and semantic (encoder) candidates.
+
+`HybridRetriever.candidates()` returns a `CandidateSet`: the candidate rows to rank (top BM25F
+rows plus encoder neighbours close to the best one), their raw signals, and the whole match set
+(rows matching enough query terms, plus those neighbours) that facets and totals count.
+It is itself a `Retriever`; its own `retrieve()` orders candidates with `QueryBlend`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from shopsense.domain import Candidate
+from shopsense.index.keyword import KeywordIndex, top_k
+from shopsense.index.vector import ApproximateVectorIndex, ExactVectorIndex
+from shopsense.retrieve.keyword import AnalysedQuery, analyse
+from shopsense.text.encoders import Encoder
+from shopsense.text.spell import SpellCorrector
+
+
+@dataclass
+class CandidateSet:
+    """Rows are keyword-index rows. Arrays are aligned with `rows`."""
+
+    query: AnalysedQuery
+    rows: np.ndarray  # (n,) candidates to rank
+    bm25: np.ndarray  # (n,)
+    matched: np.ndarray  # (n,) distinct query terms matched
+    semantic: np.ndarray  # (n,) cosine, 0 without an encoder
+    match_rows: np.ndarray  # every row that matches the query (superset of rows)
+    query_vector: np.ndarray | None
+    all_bm25: np.ndarray  # (n_rows,) BM25F of every row, for sorting non-candidates
+
+
+def min_should_match(n_terms: int) -> int:
+    """Terms a row must match to count as a match: all of 1-2, then 60 %."""
+    return n_terms if n_terms <= 2 else math.ceil(0.6 * n_terms)
+
+
+class HybridRetriever:
+    """Keyword + vector candidate generation over the same rows."""
+
+    name = "hybrid"
+
+    def __init__(self, keyword: KeywordIndex, spell: SpellCorrector | None = None,
+                 vector: ExactVectorIndex | ApproximateVectorIndex | None = None,
+                 encoder: Encoder | None = None, *, n_keyword: int = 200, n_vector: int = 50,
+                 min_cosine: float = 0.3, cosine_window: float = 0.25) -> None:
+        if (vector is None) != (encoder is None):
+            raise ValueError("give both a vector index and its encoder, or neither")
+        self.keyword = keyword
+        self.spell = spell
+        self.vector = vector
+        self.encoder = encoder
+        self.n_keyword = n_keyword
+        self.n_vector = n_vector
+        self.min_cosine = min_cosine
+        self.cosine_window = cosine_window
+
+    def candidates(self, text: str) -> CandidateSet:
+        query = analyse(text, self.spell)
+        scores, matched = self.keyword.score_all(query.terms)
+        kw_rows, _ = top_k(scores, self.n_keyword)
+        n_known = len(self.keyword.query_term_ids(query.terms))
+        need = min_should_match(n_known)
+        match_mask = (matched >= max(need, 1)) if n_known else np.zeros(len(scores), bool)
+        vec_rows = np.zeros(0, dtype=np.int64)
+        vec_cos = np.zeros(0, dtype=np.float32)
+        qvec = None
+        if self.vector is not None and self.encoder is not None and text.strip():
+            qvec = self.encoder.encode_query(text)
+            ids, cos = self.vector.search(qvec, self.n_vector)
+            if len(ids):
+                floor = max(self.min_cosine, float(cos[0]) - self.cosine_window)
+                keep = cos >= floor
+                vec_rows = np.asarray([self.keyword.row_of_[i] for i in ids], dtype=np.int64)[keep]
+                vec_cos = cos[keep]
+        rows = np.union1d(kw_rows, vec_rows).astype(np.int64)
+        semantic = np.zeros(len(rows), dtype=np.float32)
+        if qvec is not None and len(rows):
+            assert self.vector is not None
+            ids = [self.keyword.item_ids_[r] for r in rows.tolist()]
+            semantic = self.vector.vectors_of(ids) @ qvec
+        match_mask[rows] = True
+        return CandidateSet(query, rows, scores[rows], matched[rows], semantic.astype(np.float32),
+                            np.flatnonzero(match_mask & self.keyword.alive_), qvec, scores)
+
+    def retrieve(self, query: str, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
+        """Candidates ordered by a coverage-gated blend: BM25F (relative to the best) plus the
+        cosine, weighted up when few query terms matched (the learned ranker lives in rank/)."""
+        found = self.candidates(query)
+        if len(found.rows) == 0:
+            return []
+        n_terms = max(len(self.keyword.query_term_ids(found.query.terms)), 1)
+        weight = 0.1 + 0.8 * (1.0 - float(found.matched.max()) / n_terms) ** 2
+        lexical = found.bm25 / max(float(found.bm25.max()), 1e-6)
+        cos = found.semantic
+        spread = float(cos.max() - cos.min())
+        semantic = (cos - cos.min()) / spread if spread > 1e-6 else np.zeros_like(cos)
+        scores = (1 - weight) * lexical + weight * semantic
+        excluded = set(exclude)
+        out = []
+        for j in np.argsort(-scores, kind="stable").tolist():
+            item_id = self.keyword.item_ids_[int(found.rows[j])]
+            if item_id not in excluded:
+                out.append(Candidate(item_id, float(scores[j]),
+                                     {"bm25f": float(found.bm25[j]),
+                                      "semantic": float(found.semantic[j])}))
+        return out[:k]
