@@ -72,7 +72,7 @@ def round_price(price: float, lo: float, hi: float) -> float:
         value = round(price / 10) * 10 - 1
     else:
         value = round(price / 100) * 100 - 1
-    return round(min(hi, max(lo, value)), 2)
+    return min(hi, max(lo, round(value, 2)))
 
 
 def _price(rng: random.Random, leaf: Leaf, tier: str, attrs: dict[str, int]) -> float:

@@ -24,8 +24,8 @@ from shopsense.demo.taxonomy import LEAF_BY_PATH, LEAVES
 # (ts, order, event_type, user_id, session_id, item index, query, value, platform)
 RawEvent = tuple[int, int, str, str | None, str, int | None, str | None, float | None, str]
 HOUR_WEIGHTS = (6, 5, 5, 4, 3, 3, 3, 2, 1, 1, 2, 3, 5, 6, 6, 5, 3, 2, 1, 1, 1, 2, 3, 5)  # UTC
-CART_RATE = 0.17  # times taste in [0, 1]; gives view->cart of about 10%
-BUY_RATE = 0.5  # cart -> purchase
+CART_RATE = 0.21  # times taste in [0, 1]; gives view->cart of about 10%
+BUY_RATE = 0.42  # cart -> purchase
 GUEST_SHARE = 0.11
 
 
@@ -149,7 +149,7 @@ class Simulator:
 
     def pick_leaf(self, shopper: Shopper, state: ShopperState) -> int:
         roll = self.rng.random()
-        if state.last_leaf is not None and roll < 0.3:
+        if state.last_leaf is not None and state.last_leaf not in state.owned_leaves and roll < 0.3:
             return state.last_leaf
         if roll > 0.88:
             return self.rng.choices(range(len(LEAVES)), weights=[lf.interest for lf in LEAVES])[0]
@@ -197,17 +197,18 @@ class Simulator:
             members, w = self.pool(leaf, session.ts, weights, query, boost)
             if rng.random() < 0.08:
                 return  # nothing caught their eye
-        picked = self.browse(shopper, session, members, w, query)
-        self.maybe_dismiss(shopper, session, members, set(picked))
-        self.checkout(shopper, state, session, picked)
+        seen, carted = self.browse(shopper, state, session, members, w, query)
+        self.maybe_dismiss(shopper, session, members, seen)
+        self.checkout(shopper, state, session, carted)
 
-    def browse(self, shopper: Shopper, session: Session, members: list[int], w: list[float],
-               query: QueryIntent | None) -> list[int]:
-        """Views (or result clicks) in sequence; returns the items carted."""
+    def browse(self, shopper: Shopper, state: ShopperState, session: Session, members: list[int],
+               w: list[float], query: QueryIntent | None) -> tuple[set[int], list[int]]:
+        """Views (or result clicks) in sequence; returns (items seen, items carted)."""
         rng = self.rng
         cum = list(accumulate(w))
         n = min(14, 1 + int(rng.expovariate(1 / (2.6 if query else 3.6))))
         carted: list[int] = []
+        seen: set[int] = set()
         prev: int | None = None
         for _ in range(n):
             item = None
@@ -216,14 +217,18 @@ class Simulator:
                 item = rng.choice(same) if same else None
             if item is None:
                 item = rng.choices(members, cum_weights=cum)[0]
+                if item == prev:  # a second look is allowed, but rarer
+                    item = rng.choices(members, cum_weights=cum)[0]
             kind = "click" if query is not None else "view"
             session.add(rng, kind, item, query.text if query else None, gap=(4, 75))
             it = self.items[item]
-            if it.available and item not in carted and rng.random() < CART_RATE * self.taste(shopper, it):
+            owned = 0.1 if it.leaf in state.owned_leaves and not LEAVES[it.leaf].consumable else 1.0
+            if it.available and item not in carted and rng.random() < CART_RATE * owned * self.taste(shopper, it):
                 session.add(rng, "cart", item, value=it.price, gap=(10, 60))
                 carted.append(item)
             prev = item
-        return carted
+            seen.add(item)
+        return seen, carted
 
     def maybe_dismiss(self, shopper: Shopper, session: Session, members: list[int],
                       seen: set[int]) -> None:

@@ -1,0 +1,98 @@
+"""Determinism, the category tree, the small helpers and the CLI of the demo generator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from shopsense.demo import generate_demo, iter_demo_events, iter_demo_products
+from shopsense.demo.catalog import allocate, round_price
+from shopsense.demo.taxonomy import LEAVES
+from shopsense.domain import Product
+
+SMALL = {"n_products": 400, "n_users": 120, "days": 21}
+FILES = ("products.jsonl", "events.jsonl", "categories.json", "queries.jsonl", "judgments.jsonl")
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in FILES}
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path) -> None:
+    a = _bytes(generate_demo(tmp_path / "a", seed=3, **SMALL).products.parent)
+    b = _bytes(generate_demo(tmp_path / "b", seed=3, **SMALL).products.parent)
+    c = _bytes(generate_demo(tmp_path / "c", seed=4, **SMALL).products.parent)
+    assert a == b
+    assert a["products.jsonl"] != c["products.jsonl"] and a["events.jsonl"] != c["events.jsonl"]
+
+
+def test_iterators_match_the_files(tmp_path: Path) -> None:
+    paths = generate_demo(tmp_path, seed=5, **SMALL)
+    rows = [json.loads(line) for line in paths.products.open(encoding="utf-8")]
+    assert list(iter_demo_products(seed=5, n_products=SMALL["n_products"])) == rows
+    events = [json.loads(line) for line in paths.events.open(encoding="utf-8")]
+    assert list(iter_demo_events(seed=5, **SMALL)) == events
+
+
+def test_product_rows_map_onto_the_domain_type() -> None:
+    fields = set(Product.__dataclass_fields__)
+    for row in iter_demo_products(seed=1, n_products=200):
+        assert set(row) == fields
+
+
+def test_category_tree_names_every_node_in_both_languages(tmp_path: Path) -> None:
+    paths = generate_demo(tmp_path, seed=2, n_products=300, n_users=50, days=7)
+    tree = json.loads(paths.categories.read_text(encoding="utf-8"))
+    nodes = tree["nodes"]
+    leaves = {p for p, n in nodes.items() if n["leaf"]}
+    assert leaves == {leaf.path for leaf in LEAVES} and len(leaves) >= 20
+    assert nodes["家电 > 空调"]["path_en"] == "Appliances > Air Conditioners"
+    for path, node in nodes.items():
+        assert node["zh"] == path.split(" > ")[-1] and node["en"] and node["en"].isascii()
+        assert node["path_en"].count(" > ") == path.count(" > ")
+        assert node["parent"] is None or path in nodes[node["parent"]]["children"]
+    assert sum(nodes[p]["n_products"] for p in leaves) == 300
+    assert {p["category"] for p in iter_demo_products(seed=2, n_products=300)} <= leaves
+
+
+def test_bad_sizes_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="n_products"):
+        generate_demo(tmp_path, n_products=0)
+    with pytest.raises(ValueError, match="n_users"):
+        generate_demo(tmp_path, n_products=50, n_users=0)
+    with pytest.raises(ValueError, match="days"):
+        generate_demo(tmp_path, n_products=50, n_users=5, days=0)
+
+
+@given(st.floats(min_value=0.5, max_value=50_000), st.floats(min_value=1, max_value=100),
+       st.floats(min_value=1.01, max_value=1000))
+def test_round_price_stays_in_bounds(price: float, lo: float, ratio: float) -> None:
+    hi = lo * ratio
+    assert lo <= round_price(price, lo, hi) <= hi
+
+
+@given(st.integers(min_value=0, max_value=10_000),
+       st.lists(st.floats(min_value=0.1, max_value=5), min_size=1, max_size=40))
+def test_allocate_splits_exactly(total: int, shares: list[float]) -> None:
+    counts = allocate(total, shares)
+    assert sum(counts) == total and len(counts) == len(shares)
+    if total >= len(shares):
+        assert min(counts) >= 1
+
+
+def test_cli_generates_and_reports_counts(tmp_path: Path) -> None:
+    from shopsense.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "generate", "--out", str(tmp_path), "--seed", "9",
+                                      "--products", "300", "--users", "60", "--days", "10", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["counts"]["products"] == 300 and summary["counts"]["categories"] == len(LEAVES)
+    assert summary["counts"]["events"] == sum(1 for _ in (tmp_path / "events.jsonl").open("rb")) > 0
+    bad = CliRunner().invoke(app, ["demo", "generate", "--out", str(tmp_path), "--products", "0"])
+    assert bad.exit_code == 2
