@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from propensity_synthetic import synthetic_events, synthetic_products  # noqa: E402
+from propensity_synthetic import synthetic_events, synthetic_products
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -86,7 +87,7 @@ def learn_repurchase_rates(events: Iterable[Event], products: Mapping[str, Produ
     gaps: dict[str, list[float]] = defaultdict(list)
     for (_, item_id), stamps in times.items():
         stamps.sort()
-        steps = [b - a for a, b in zip(stamps, stamps[1:], strict=False) if b - a >= MIN_GAP_S]
+        steps = [b - a for a, b in pairwise(stamps) if b - a >= MIN_GAP_S]
         for path in category_prefixes(normalise_category(products[item_id].category)):
             pairs[path] += 1
             if steps:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from shopsense.domain import EVENT_WEIGHTS, EVENT_TYPES, Event, Product
+from shopsense.domain import EVENT_TYPES, EVENT_WEIGHTS, Event, Product
 from shopsense.features.behaviour import (
     CATEGORY_FEATURES,
     GENERAL_FEATURES,
