@@ -1,0 +1,178 @@
+"""What does the dashboard show? One differentially private release of every behaviour
+aggregate, with the budget it spent and the noise each number carries.
+
+`behaviour_release(store, ...)` splits epsilon (and delta) across the aggregates by weight
+(basic composition), adds Laplace or Gaussian noise calibrated to each capped histogram,
+thresholds data-derived keys, post-processes (clamp at 0, round, rates) and records the
+release in the privacy ledger. Asking again while the data and parameters are unchanged
+returns the recorded release: re-publishing a noisy output is post-processing and spends
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shopsense.analytics.aggregates import (
+    SEP,
+    SPECS,
+    STAGES,
+    Histogram,
+    Spec,
+    Window,
+    bounded_counts,
+    window_for,
+)
+from shopsense.privacy.dp import (
+    NoiseMechanism,
+    PrivacyLedger,
+    make_mechanism,
+    open_key_threshold,
+    sensitivities,
+)
+
+RELEASE = "behaviour"
+TOP_QUERIES_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class ReleaseParams:
+    """What the operator chose for one release."""
+
+    epsilon: float = 1.0
+    mechanism: str = "laplace"
+    delta: float = 1e-5
+    per_user_cap: int = 10
+    days: int = 28
+    seed: int | None = None  # None: fresh OS randomness (the only safe choice in production)
+
+    def __post_init__(self) -> None:
+        make_mechanism(self.mechanism, self.epsilon, self.delta)  # validates
+        if self.per_user_cap < 1:
+            raise ValueError("per_user_cap must be >= 1")
+        if not 1 <= self.days <= 366:
+            raise ValueError("days must be in 1..366")
+
+    def key(self) -> str:
+        return (f"{self.mechanism}:{self.epsilon:g}:{self.delta:g}:{self.per_user_cap}:"
+                f"{self.days}")
+
+
+def data_fingerprint(store: Any) -> str:
+    """Changes whenever events or products change (row counts and newest rows)."""
+    ev = store.execute("SELECT COUNT(*), COALESCE(MAX(seq), 0), COALESCE(MAX(timestamp), 0) "
+                       "FROM events")[0]
+    pr = store.execute("SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM products")[0]
+    return hashlib.blake2b(repr((ev, pr)).encode(), digest_size=12).hexdigest()
+
+
+def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedger,
+                      refresh: bool = False) -> dict[str, Any]:
+    """The latest DP release for these parameters (computed and charged only when needed)."""
+    fingerprint = f"{data_fingerprint(store)}:{params.key()}"
+    if not refresh:
+        cached = ledger.cached(RELEASE, fingerprint)
+        if cached is not None:
+            return _with_budget({**cached, "cached": True}, ledger)
+    window = window_for(store, params.days)
+    body = _release(store, params, window)
+    seq = ledger.charge(RELEASE, mechanism=params.mechanism, epsilon=body["privacy"]["epsilon"],
+                        delta=body["privacy"]["delta"], fingerprint=fingerprint, body=body,
+                        detail={"window": body["window"], "per_user_cap": params.per_user_cap,
+                                "aggregates": len(SPECS)})
+    body["privacy"]["seq"] = seq
+    return _with_budget({**body, "cached": False}, ledger)
+
+
+def release_epsilon(epsilon_per_aggregate: float) -> float:
+    """What one full release costs: each aggregate spends epsilon x its weight."""
+    return round(epsilon_per_aggregate * sum(s.weight for s in SPECS), 9)
+
+
+def _with_budget(body: dict[str, Any], ledger: PrivacyLedger) -> dict[str, Any]:
+    eps, delta = ledger.spent()
+    body["privacy"] = {**body["privacy"], "spent_epsilon_total": round(eps, 6),
+                       "spent_delta_total": delta, "budget": ledger.budget,
+                       "remaining": ledger.remaining()}
+    return body
+
+
+def _release(store: Any, params: ReleaseParams, window: Window) -> dict[str, Any]:
+    rng = np.random.default_rng(params.seed)
+    n_open = sum(1 for s in SPECS if s.domain is None)
+    n_delta = len(SPECS) + n_open if params.mechanism == "gaussian" else n_open
+    delta_each = params.delta / max(1, n_delta)
+    aggregates: dict[str, Any] = {}
+    for spec in SPECS:
+        mechanism = make_mechanism(params.mechanism, params.epsilon * spec.weight, delta_each)
+        cap = spec.cap(params.per_user_cap)
+        hist = bounded_counts(store, spec, window, cap)
+        aggregates[spec.name] = _noisy(store, hist, window, mechanism, cap, delta_each, rng)
+    spent_delta = delta_each * n_delta
+    return {
+        "release": RELEASE, "generated_at": time.time(), "window": window.to_dict(),
+        "privacy": {"mechanism": params.mechanism, "epsilon_per_aggregate": params.epsilon,
+                    "epsilon": release_epsilon(params.epsilon), "delta": spent_delta,
+                    "per_user_cap": params.per_user_cap,
+                    "unit": "shopper (user id, else anonymous session id)",
+                    "composition": "basic sequential: the release's epsilon is the sum over "
+                                   "its aggregates"},
+        "aggregates": aggregates,
+        "derived": derived_metrics(aggregates),
+        "notes": [
+            "Search click-through counts a search as clicked when the same session views, "
+            "clicks or carts an item within 30 minutes (search impressions are not logged).",
+            "No-click queries stand in for zero-result queries until the search route logs "
+            "how many results it served.",
+        ],
+    }
+
+
+def _noisy(store: Any, hist: Histogram, window: Window, mechanism: NoiseMechanism, cap: int,
+           delta_each: float, rng: np.random.Generator) -> dict[str, Any]:
+    spec: Spec = hist.spec
+    l1, l2 = sensitivities(cap, spec.per_key)
+    keys = spec.domain(store, window) if spec.domain is not None else sorted(hist.counts)
+    exact = np.array([hist.counts.get(k, 0) for k in keys], dtype=np.float64)
+    noisy = mechanism.release(exact, l1=l1, l2=l2, rng=rng) if keys else exact
+    out: dict[str, Any] = {"title_en": spec.title_en, "title_zh": spec.title_zh,
+                           "epsilon": round(mechanism.epsilon, 6), "cap": cap, "l1": l1, "l2": round(l2, 4),
+                           "stddev": round(mechanism.stddev(l1, l2), 3)}
+    rows = [(k, max(0, round(float(v)))) for k, v in zip(keys, noisy, strict=True)]
+    if spec.domain is None:
+        threshold = open_key_threshold(mechanism, cap, delta_each)
+        out["threshold"] = round(threshold, 2)
+        rows = sorted(((k, n) for k, n in rows if n >= threshold), key=lambda kv: -kv[1])
+        rows = rows[:TOP_QUERIES_SHOWN]
+    out["rows"] = [{"key": k, "parts": k.split(SEP), "count": n} for k, n in rows]
+    return out
+
+
+def derived_metrics(aggregates: dict[str, Any]) -> dict[str, Any]:
+    """Rates computed from the noisy counts only (post-processing; no extra budget)."""
+    stages = {s: 0 for s in STAGES}
+    for row in aggregates["funnel_daily"]["rows"]:
+        stages[row["parts"][1]] += row["count"]
+    ctr = {r["key"]: r["count"] for r in aggregates["search_ctr"]["rows"]}
+    searches = ctr.get("clicked", 0) + ctr.get("abandoned", 0)
+    new = sum(r["count"] for r in aggregates["new_returning"]["rows"] if r["parts"][1] == "new")
+    back = sum(r["count"] for r in aggregates["new_returning"]["rows"]
+               if r["parts"][1] == "returning")
+    return {
+        "funnel_totals": stages,
+        "view_to_cart": _rate(stages["cart"], stages["view"]),
+        "cart_to_purchase": _rate(stages["purchase"], stages["cart"]),
+        "search_ctr": _rate(ctr.get("clicked", 0), searches),
+        "searches": searches,
+        "new_share": _rate(new, new + back),
+        "active_shopper_days": sum(r["count"] for r in aggregates["active_daily"]["rows"]),
+    }
+
+
+def _rate(num: float, den: float) -> float | None:
+    return None if den <= 0 else round(min(1.0, num / den), 4)
