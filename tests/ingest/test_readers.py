@@ -194,7 +194,7 @@ def test_progress_counts_bytes_of_the_file_on_disk(tmp_path: Path, compression: 
         if line % 10_000 == 0:
             seen.append(reader.bytes_read)
     assert seen == sorted(seen) and 0 < seen[0] < reader.total_bytes
-    assert reader.bytes_read == reader.total_bytes and reader.rows_read == 60_000
+    assert reader.bytes_read == reader.total_bytes and len(seen) == 6
 
 
 def test_memory_stays_flat_on_a_long_file(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def detect_format(path: Path | str) -> tuple[str, str | None]:
 
 def open_binary(path: Path | str, compression: str | None) -> tuple[IO[bytes], IO[bytes]]:
     """Open `path` for streaming reads: (decompressed stream, raw file whose tell() is progress)."""
-    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through RowReader
+    raw = open(path, "rb")
     try:
         if compression == "gzip":
             return gzip.GzipFile(fileobj=raw, mode="rb"), raw
@@ -105,7 +105,6 @@ class RowReader:
         self.fieldnames = list(fieldnames) if fieldnames is not None else None
         self.encoding = encoding
         self.total_bytes = os.path.getsize(self.path)
-        self.rows_read = 0
         self._raw: IO[bytes] | None = None
         self._stream: IO[bytes] | None = None
         self._done = False
@@ -141,9 +140,7 @@ class RowReader:
             self._stream, self._raw = open_binary(self.path, self.compression)
             rows = self._iter_jsonl() if self.format == "jsonl" else self._iter_csv()
         try:
-            for item in rows:
-                self.rows_read += 1
-                yield item
+            yield from rows
             self._done = True
         finally:
             self.close()
@@ -193,7 +190,8 @@ class RowReader:
             # pandas stores its index as a column; it is bookkeeping, not data.
             columns = [n for n in pf.schema_arrow.names if not n.startswith("__index_level_")]
             line_no = 0
-            for batch in pf.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=columns):
+            for batch in pf.iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=columns,
+                                          use_threads=False):
                 for row in batch.to_pylist():
                     line_no += 1
                     yield line_no, row
@@ -213,21 +211,17 @@ def _csv_records(reader: Any, header: list[str]) -> Iterator[tuple[int, dict[str
     start = reader.line_num + 1
     while True:
         try:
-            record = next(reader)
-        except StopIteration:
+            for record in reader:
+                if len(record) == width:
+                    yield start, dict(zip(header, record, strict=False))  # width checked
+                elif record:
+                    yield start, {ERROR_KEY: f"expected {width} fields (header), "
+                                             f"got {len(record)}"}
+                start = reader.line_num + 1
             return
         except csv.Error as exc:
             yield start, {ERROR_KEY: f"malformed CSV: {exc}"}
             start = reader.line_num + 1
-            continue
-        if not record:
-            start = reader.line_num + 1
-            continue
-        if len(record) == width:
-            yield start, dict(zip(header, record, strict=True))
-        else:
-            yield start, {ERROR_KEY: f"expected {width} fields (header), got {len(record)}"}
-        start = reader.line_num + 1
 
 
 def _compression_of(path: Path) -> str | None:
@@ -235,7 +229,7 @@ def _compression_of(path: Path) -> str | None:
     return _COMPRESSION_SUFFIXES.get(suffix)
 
 
-class _seekable_copy:  # noqa: N801 - used like a function
+class _seekable_copy:
     """Parquet needs random access: hand back the path, or a temp copy decompressed to disk."""
 
     def __init__(self, path: Path, compression: str | None) -> None:
@@ -279,4 +273,4 @@ def open_text(path: Path | str, encoding: str = "utf-8-sig") -> IO[str]:
         import zstandard
 
         return zstandard.open(path, "rt", encoding=encoding, newline="")  # type: ignore[no-any-return]
-    return open(path, encoding=encoding, newline="")  # noqa: SIM115 - the caller closes it
+    return open(path, encoding=encoding, newline="")
