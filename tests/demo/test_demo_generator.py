@@ -96,3 +96,18 @@ def test_cli_generates_and_reports_counts(tmp_path: Path) -> None:
     assert summary["counts"]["events"] == sum(1 for _ in (tmp_path / "events.jsonl").open("rb")) > 0
     bad = CliRunner().invoke(app, ["demo", "generate", "--out", str(tmp_path), "--products", "0"])
     assert bad.exit_code == 2
+
+
+def test_demo_run_loads_the_store_once(tmp_path: Path) -> None:
+    """`demo run --no-serve`: generate into <home>/demo, ingest through the real pipeline, idempotent."""
+    from shopsense.cli import app
+
+    args = ["--home", str(tmp_path), "demo", "run", "--no-serve", "--json",
+            "--products", "250", "--users", "40", "--days", "7"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout.strip().splitlines()[-1])
+    n_events = sum(1 for _ in (tmp_path / "demo" / "events.jsonl").open("rb"))
+    assert report["generated"] and report["loaded"] == {"products": 250, "events": n_events}
+    again = json.loads(CliRunner().invoke(app, args).stdout.strip().splitlines()[-1])
+    assert not again["generated"] and again["loaded"] == {"products": 0, "events": 0}

@@ -1,4 +1,5 @@
-"""`shopsense demo generate --out DIR`: write the seeded bilingual demo shop."""
+"""`shopsense demo generate --out DIR` writes the seeded bilingual demo shop;
+`shopsense demo run` generates it into the data home (once), loads it (once) and serves it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from shopsense.cli.common import emit, fail
+from shopsense.cli.common import emit, fail, settings
+from shopsense.config import Settings
+
+Products = Annotated[int, typer.Option("--products", help="Number of products.")]
+Users = Annotated[int, typer.Option("--users", help="Number of registered shoppers.")]
+Days = Annotated[int, typer.Option("--days", help="Days of events, ending 2026-10-31.")]
+Seed = Annotated[int, typer.Option("--seed", help="Same seed -> byte-identical files.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
@@ -18,11 +26,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @demo_app.command("generate")
     def generate_cmd(
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo files.")],
-        seed: Annotated[int, typer.Option(help="Same seed -> byte-identical files.")] = 7,
-        products: Annotated[int, typer.Option(help="Number of products.")] = 3200,
-        users: Annotated[int, typer.Option(help="Number of registered shoppers.")] = 1200,
-        days: Annotated[int, typer.Option(help="Days of events, ending 2026-10-31.")] = 60,
-        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        seed: Seed = 7, products: Products = 3200, users: Users = 1200, days: Days = 60,
+        as_json: AsJson = False,
     ) -> None:
         """Write products.jsonl, events.jsonl, categories.json, queries.jsonl, judgments.jsonl."""
         from shopsense.demo import generate_demo, summarize
@@ -36,3 +41,44 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         counts = ", ".join(f"{name}: {n:,}" for name, n in summary["counts"].items())
         emit(summary, as_json, human=f"demo shop (seed {seed}) -> {out}  ({counts}) "
                                      f"in {summary['seconds']:.1f}s")
+
+    @demo_app.command("run")
+    def run_cmd(
+        ctx: typer.Context, seed: Seed = 7, products: Products = 3200, users: Users = 1200,
+        days: Days = 60, host: Annotated[str | None, typer.Option("--host")] = None,
+        port: Annotated[int | None, typer.Option("--port")] = None,
+        serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
+        as_json: AsJson = False,
+    ) -> None:
+        """Generate the demo into <home>/demo, load it into an empty store, then serve it."""
+        from shopsense.cli.core import open_home, run_ingest
+        from shopsense.demo import ensure_demo
+
+        cfg = settings(ctx)
+        try:
+            paths, fresh = ensure_demo(cfg.home / "demo", seed=seed, n_products=products,
+                                       n_users=users, days=days)
+        except ValueError as exc:
+            fail(str(exc))
+        store = open_home(cfg)
+        loaded = {"products": 0, "events": 0}
+        if store.count_products() == 0:
+            loaded["products"] = run_ingest(cfg, paths.products, "catalog", not as_json).accepted
+        if store.count_events() == 0:
+            loaded["events"] = run_ingest(cfg, paths.events, "events", not as_json).accepted
+        emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
+              "store": cfg.store_url}, as_json)
+        if serve:
+            _serve(cfg, host, port)
+
+
+def _serve(cfg: Settings, host: str | None, port: int | None) -> None:
+    """Serve the API and storefront over the demo store; no API keys on a local demo."""
+    import uvicorn
+
+    from shopsense.api.app import create_app
+
+    serve_cfg = cfg.serve.model_copy(update={"require_keys": False, **{
+        k: v for k, v in {"host": host, "port": port}.items() if v}})
+    cfg = cfg.model_copy(update={"serve": serve_cfg})
+    uvicorn.run(create_app(cfg), host=serve_cfg.host, port=serve_cfg.port, log_level="warning")

@@ -11,7 +11,13 @@ query records carry the converted bound and the rate.
 from __future__ import annotations
 
 from shopsense.demo.catalog import END, END_TS, build_catalogue, iter_demo_products
-from shopsense.demo.generate import DemoPaths, generate_demo, iter_demo_events, summarize
+from shopsense.demo.generate import (
+    DemoPaths,
+    ensure_demo,
+    generate_demo,
+    iter_demo_events,
+    summarize,
+)
 from shopsense.demo.queries import demo_queries
 from shopsense.demo.vocab import USD_TO_CNY
 
@@ -22,6 +28,7 @@ __all__ = [
     "DemoPaths",
     "build_catalogue",
     "demo_queries",
+    "ensure_demo",
     "generate_demo",
     "iter_demo_events",
     "iter_demo_products",

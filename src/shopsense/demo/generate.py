@@ -21,6 +21,8 @@ from shopsense.demo.sessions import Simulator
 from shopsense.demo.shoppers import make_shopper, make_shoppers
 from shopsense.demo.taxonomy import INNER_NODES, LEAVES, english_path
 
+GENERATOR_VERSION = 1  # bump whenever the same seed would give different files
+MANIFEST = "manifest.json"
 SESSIONS_PER_USER_DAY = 0.55
 GUESTS_PER_USER = 2.5
 GUEST_SESSIONS = 1.3
@@ -102,7 +104,8 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
 
 def generate_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users: int = 1200,
                   days: int = 60) -> DemoPaths:
-    """Write products.jsonl, events.jsonl, categories.json, queries.jsonl (and judgments.jsonl)."""
+    """Write products.jsonl, events.jsonl, categories.json, queries.jsonl (plus judgments.jsonl
+    and manifest.json, the settings that made them)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = build_catalogue(seed, n_products)
@@ -114,7 +117,28 @@ def generate_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_use
     queries = demo_queries()
     _write_jsonl(paths.queries, queries)
     _write_jsonl(paths.judgments, demo_judgments(queries, items))
+    manifest = {"generator": GENERATOR_VERSION, "seed": seed, "n_products": n_products,
+                "n_users": n_users, "days": days, "end": iso(END_TS)}
+    (out_dir / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     return paths
+
+
+def ensure_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users: int = 1200,
+                days: int = 60) -> tuple[DemoPaths, bool]:
+    """The demo in `out_dir`, generated only if missing or made with other settings.
+
+    Returns (paths, generated_now)."""
+    out_dir = Path(out_dir)
+    wanted = {"generator": GENERATOR_VERSION, "seed": seed, "n_products": n_products,
+              "n_users": n_users, "days": days, "end": iso(END_TS)}
+    paths = DemoPaths(products=out_dir / "products.jsonl", events=out_dir / "events.jsonl",
+                      categories=out_dir / "categories.json", queries=out_dir / "queries.jsonl")
+    manifest = out_dir / MANIFEST
+    files = (paths.products, paths.events, paths.categories, paths.queries, paths.judgments)
+    if manifest.exists() and all(f.exists() for f in files):
+        if orjson.loads(manifest.read_bytes()) == wanted:
+            return paths, False
+    return generate_demo(out_dir, seed=seed, n_products=n_products, n_users=n_users, days=days), True
 
 
 def summarize(paths: DemoPaths) -> dict[str, Any]:
@@ -133,4 +157,4 @@ def summarize(paths: DemoPaths) -> dict[str, Any]:
             "counts": counts}
 
 
-__all__ = ["END_TS", "DemoPaths", "generate_demo", "iter_demo_events", "summarize"]
+__all__ = ["END_TS", "DemoPaths", "ensure_demo", "generate_demo", "iter_demo_events", "summarize"]
