@@ -16,6 +16,25 @@ import numpy as np
 from shopsense.domain import Product
 
 
+def product_fields(p: Product) -> dict[str, str]:
+    """The text fields the keyword index weighs."""
+    attrs = " ".join(f"{k} {v}" for k, v in p.attributes.items()
+                     if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    return {"title": p.title, "brand": p.brand, "category": p.category.replace(">", " "),
+            "description": p.description, "attributes": attrs}
+
+
+def product_text(p: Product) -> str:
+    """The text the encoder embeds: title, plus brand and leaf category when not in it."""
+    parts = [p.title]
+    if p.brand and p.brand.lower() not in p.title.lower():
+        parts.append(p.brand)
+    leaf = p.category_path[-1] if p.category_path else ""
+    if leaf and leaf.lower() not in p.title.lower():
+        parts.append(leaf)
+    return " ".join(parts)
+
+
 class ProductTable:
     """Products plus columnar category / brand / price / availability / age / popularity."""
 

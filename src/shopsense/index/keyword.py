@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,8 @@ class KeywordIndex:
     """BM25F over product fields. Terms are `text.tokenize` terms."""
 
     def __init__(self, field_weights: Mapping[str, float] | None = None, *, k1: float = 1.2,
-                 b: float = 0.75, merge_fraction: float = 0.05) -> None:
+                 b: float = 0.75, merge_fraction: float = 0.05,
+                 analyzer: Callable[[str], list[str]] | None = None) -> None:
         weights = dict(DEFAULT_FIELD_WEIGHTS if field_weights is None else field_weights)
         unknown = set(weights) - set(FIELDS)
         if unknown:
@@ -57,6 +58,7 @@ class KeywordIndex:
         self.k1 = k1
         self.b = b
         self.merge_fraction = merge_fraction
+        self.analyzer = analyzer or tokenize  # a custom analyzer is not saved
         self.vocab_: dict[str, int] = {}
         self.terms_: list[str] = []  # id -> term
         self.df_ = np.zeros(0, dtype=np.int64)
@@ -101,7 +103,7 @@ class KeywordIndex:
             self.item_ids_.append(item_id)
             for f in self.field_weights:
                 text = fields.get(f, "") or ""
-                ids = self._term_ids(tokenize(text), grow=True) if text else []
+                ids = self._term_ids(self.analyzer(text), grow=True) if text else []
                 if f == "title":
                     self.title_seq_.append(np.asarray(ids, dtype=np.int32))
                 counts = Counter(ids)

@@ -43,7 +43,7 @@ def damerau(a: str, b: str, limit: int = 3) -> int:
 class SpellCorrector:
     """Corrects words that are not in the vocabulary to frequent vocabulary words close by."""
 
-    def __init__(self, min_length: int = 4, max_distance: int = 2, min_count: int = 2) -> None:
+    def __init__(self, min_length: int = 4, max_distance: int = 2, min_count: int = 1) -> None:
         if max_distance not in (1, 2):
             raise ValueError("max_distance must be 1 or 2")
         self.min_length = min_length

@@ -1,0 +1,213 @@
+"""How good is search on a judged catalogue, next to a plain BM25 baseline run the same way?
+
+Reads any catalogue / judgments file in the interchange formats (CSV, TSV, JSONL, Parquet;
+item_id,title,... and query_id,query,item_id,relevance), and the raw Home Depot columns
+(product_uid/product_title; search_term + relevance on 1-3, converted to gain = relevance - 1).
+Builds a fresh engine in a temporary home, optionally trains the ranker on separate training
+judgments (never on the scored ones), and reports nDCG@k, recall@100, MRR@k and latency for
+shopsense and for plain BM25 (lower-case alphanumeric tokens, k1 = 1.2, b = 0.75).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from shopsense.config import SearchSettings
+from shopsense.domain import Product
+from shopsense.evaluation.metrics import (
+    bootstrap_ci,
+    mrr_at_k,
+    ndcg_at_k,
+    percentile_ms,
+    recall_at_k,
+)
+from shopsense.index.keyword import KeywordIndex, top_k
+from shopsense.pipeline.search import SearchEngine
+from shopsense.text.encoders import Encoder
+
+_PLAIN_RE = re.compile(r"[a-z0-9]+")
+
+
+def plain_tokens(text: str) -> list[str]:
+    """The baseline analyser: lower-case alphanumeric runs, nothing else."""
+    return _PLAIN_RE.findall(text.lower())
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """CSV / TSV / JSONL / JSON / Parquet (optionally .gz / .zst) as strings where textual."""
+    name = path.name.lower()
+    for suffix in (".gz", ".zst", ".bz2", ".xz", ".zip"):
+        name = name.removesuffix(suffix)
+    if name.endswith(".parquet"):
+        return pd.read_parquet(path)
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return pd.read_json(path, lines=not name.endswith(".json") or None, dtype=False)
+    sep = "\t" if name.endswith(".tsv") else None
+    return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c", dtype=str,
+                       keep_default_na=False)
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def load_catalog(path: Path) -> tuple[list[Product], list[str]]:
+    """Products from an interchange catalogue (or raw Home Depot products.csv)."""
+    df = read_table(path)
+    notes: list[str] = []
+    if "item_id" not in df.columns and {"product_uid", "product_title"} <= set(df.columns):
+        df = df.rename(columns={"product_uid": "item_id", "product_title": "title"})
+        notes.append("catalog: raw Home Depot columns product_uid/product_title read as "
+                     "item_id/title")
+    if not {"item_id", "title"} <= set(df.columns):
+        raise ValueError(f"{path}: needs item_id and title columns, has {list(df.columns)}")
+    products = []
+    for row in df.to_dict("records"):
+        price = pd.to_numeric(_text(row.get("price")) or None, errors="coerce")
+        attrs = row.get("attributes")
+        products.append(Product(
+            item_id=_text(row["item_id"]), title=_text(row["title"]),
+            description=_text(row.get("description")), category=_text(row.get("category")),
+            brand=_text(row.get("brand")),
+            price=None if price is None or pd.isna(price) else float(price),
+            currency=_text(row.get("currency")),
+            attributes=attrs if isinstance(attrs, dict) else {},
+            available=str(row.get("available", True)).lower() not in ("false", "0", "no")))
+    return products, notes
+
+
+@dataclass
+class JudgedQuery:
+    query_id: str
+    query: str
+    gains: dict[str, float] = field(default_factory=dict)
+
+
+def load_judgments(path: Path) -> tuple[list[JudgedQuery], list[str]]:
+    """Judged queries; raw Home Depot (search_term, relevance 1-3) gets gain = relevance - 1."""
+    df = read_table(path)
+    notes: list[str] = []
+    if "query" not in df.columns and "search_term" in df.columns:
+        df = df.rename(columns={"search_term": "query"})
+        df["relevance"] = pd.to_numeric(df["relevance"]) - 1.0
+        notes.append(f"judgments {path.name}: raw Home Depot columns; gain = relevance - 1")
+    if "item_id" not in df.columns and "product_uid" in df.columns:
+        df = df.rename(columns={"product_uid": "item_id"})
+    if not {"query", "item_id", "relevance"} <= set(df.columns):
+        raise ValueError(f"{path}: needs query, item_id, relevance columns")
+    if "query_id" not in df.columns:
+        df["query_id"] = df["query"]
+    df["relevance"] = pd.to_numeric(df["relevance"]).clip(lower=0.0)
+    out: dict[str, JudgedQuery] = {}
+    for qid, query, item, gain in zip(df["query_id"].astype(str), df["query"].astype(str),
+                                      df["item_id"].astype(str), df["relevance"], strict=True):
+        judged = out.setdefault(qid, JudgedQuery(qid, query))
+        judged.gains[item] = max(float(gain), judged.gains.get(item, 0.0))
+    return list(out.values()), notes
+
+
+def _metrics(runs: Sequence[list[str]], judged: Sequence[JudgedQuery], latencies: list[float],
+             k: int) -> dict[str, Any]:
+    ndcg = [ndcg_at_k(r, q.gains, k) for r, q in zip(runs, judged, strict=True)]
+    low, high = bootstrap_ci(ndcg, seed=0)
+    return {f"ndcg@{k}": float(np.mean(ndcg)) if ndcg else 0.0,
+            f"ndcg@{k}_ci95": [low, high],
+            "recall@100": float(np.mean([recall_at_k(r, q.gains, 100)
+                                         for r, q in zip(runs, judged, strict=True)] or [0])),
+            f"mrr@{k}": float(np.mean([mrr_at_k(r, q.gains, k)
+                                       for r, q in zip(runs, judged, strict=True)] or [0])),
+            "p50_ms": percentile_ms(latencies, 50), "p99_ms": percentile_ms(latencies, 99),
+            "queries": len(judged)}
+
+
+def _run(search: Callable[[str], list[str]], judged: Sequence[JudgedQuery]
+         ) -> tuple[list[list[str]], list[float]]:
+    runs, latencies = [], []
+    for q in judged:
+        start = time.perf_counter()
+        runs.append(search(q.query))
+        latencies.append(time.perf_counter() - start)
+    return runs, latencies
+
+
+def plain_bm25(products: Sequence[Product]) -> Callable[[str], list[str]]:
+    """A search function over all text fields, concatenated, with `plain_tokens`."""
+    index = KeywordIndex({"title": 1.0}, analyzer=plain_tokens)
+    index.add([(p.item_id, {"title": " ".join(filter(None, (p.title, p.brand, p.category,
+                                                            p.description)))})
+               for p in products])
+
+    def search(query: str) -> list[str]:
+        rows, _ = top_k(index.score_all(plain_tokens(query))[0], 100)
+        return [index.item_ids_[r] for r in rows]
+
+    return search
+
+
+def evaluate_search(products: Sequence[Product], judged: Sequence[JudgedQuery],
+                    train: Sequence[JudgedQuery] = (), *, encoder: Encoder | None,
+                    k: int = 10, settings: SearchSettings | None = None,
+                    cache_dir: Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """Score shopsense and plain BM25 on `judged`; train the ranker on `train` if given."""
+    notes: list[str] = []
+    scored = {q.query.strip().lower() for q in judged} | {q.query_id for q in judged}
+    clean_train = [q for q in train if q.query.strip().lower() not in scored
+                   and q.query_id not in scored]
+    if len(clean_train) < len(train):
+        notes.append(f"{len(train) - len(clean_train)} training queries dropped: they also "
+                     "appear in the scored judgments")
+    with tempfile.TemporaryDirectory(prefix="shopsense-eval-") as home:
+        start = time.perf_counter()
+        engine = SearchEngine.build(products, settings, encoder, cache_dir=cache_dir,
+                                    zero_result_log=Path(home) / "logs" / "zero_results.jsonl")
+        build_s = time.perf_counter() - start
+        ranker_info: dict[str, Any] = {"mode": "blend", "trained": False}
+        if clean_train:
+            start = time.perf_counter()
+            ranker = engine.fit_ranker([(q.query, q.gains) for q in clean_train], seed=seed)
+            ranker_info = {"mode": ranker.mode_, "trained": True,
+                           "train_queries": len(clean_train),
+                           "validation_ndcg@10": ranker.validation_,
+                           "train_s": round(time.perf_counter() - start, 1)}
+        runs, latencies = _run(lambda q: [r.item_id for r in engine.search(q, k=100).results],
+                               judged)
+        ours = _metrics(runs, judged, latencies, k)
+    base_runs, base_latencies = _run(plain_bm25(products), judged)
+    baseline = _metrics(base_runs, judged, base_latencies, k)
+    key = f"ndcg@{k}"
+    return {**ours, "baseline_bm25": baseline,
+            "ratio_vs_baseline": ours[key] / baseline[key] if baseline[key] else None,
+            "ranker": ranker_info, "encoder": encoder.name if encoder else "none",
+            "catalog_size": len(products), "build_s": round(build_s, 1), "notes": notes}
+
+
+def split_queries(judged: Sequence[JudgedQuery], held_out_fraction: float, seed: int
+                  ) -> tuple[list[JudgedQuery], list[JudgedQuery]]:
+    """(train, held-out) split by query_id, seeded."""
+    ids = sorted({q.query_id for q in judged})
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(ids, int(round(len(ids) * held_out_fraction)), replace=False).tolist())
+    return ([q for q in judged if q.query_id not in held], [q for q in judged if q.query_id in held])
+
+
+def sample_queries(judged: Sequence[JudgedQuery], n: int, seed: int) -> list[JudgedQuery]:
+    if n >= len(judged):
+        return list(judged)
+    rng = np.random.default_rng(seed)
+    return [judged[i] for i in sorted(rng.choice(len(judged), n, replace=False).tolist())]
+
+
+def merge_notes(result: dict[str, Any], notes: Mapping[str, list[str]] | list[str]) -> None:
+    extra = list(notes) if isinstance(notes, list) else [n for v in notes.values() for n in v]
+    result["notes"] = [*extra, *result.get("notes", [])]

@@ -1,0 +1,404 @@
+"""The search pipeline: understand -> retrieve (keyword + vector) -> filter -> rank -> personalise.
+
+`SearchEngine` owns the indexes of one catalogue (keyword, vector, columns, spelling,
+suggestions, ranker) and their lifecycle: `build`, `upsert`, `remove` (reflected at once, no
+rebuild), `save`, `load`. `search()` returns a `SearchResponse` whose results carry every signal
+that placed them. `build_search_engine(store, settings)` builds one from a catalogue store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from shopsense.config import SearchSettings, Settings
+from shopsense.domain import Product, QueryReading, Result, UserProfile
+from shopsense.index.catalog import ProductTable, product_fields, product_text
+from shopsense.index.keyword import KeywordIndex
+from shopsense.index.suggest import Suggester
+from shopsense.index.vector import load_vector_index, make_vector_index
+from shopsense.rank.filters import (
+    Clause,
+    apply_clauses,
+    clauses_from_reading,
+    facets,
+    filter_with_relaxation,
+    paginate,
+    sort_rows,
+)
+from shopsense.rank.ltr import LambdaMartRanker, QueryBlend, SearchScorer
+from shopsense.rank.personal import PersonalReranker
+from shopsense.rank.search_features import FEATURE_NAMES, QueryContext, candidate_features
+from shopsense.retrieve.hybrid import CandidateSet, HybridRetriever
+from shopsense.text.encoders import Encoder, encode_cached, make_encoder
+from shopsense.text.spell import SpellCorrector
+
+
+class Understander(Protocol):
+    def understand(self, query: str) -> QueryReading: ...
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    results: list[Result]
+    total: int
+    page: int
+    page_size: int
+    sort: str
+    facets: dict[str, Any]
+    applied_filters: list[dict[str, Any]]
+    relaxed_filters: list[dict[str, Any]]
+    soft_boosts: list[dict[str, Any]]
+    did_you_mean: str | None
+    corrections: dict[str, str]
+    reading: dict[str, Any] | None
+    ranker: str
+    latency_ms: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self, with_products: bool = True) -> dict[str, Any]:
+        def result(r: Result) -> dict[str, Any]:
+            out: dict[str, Any] = {"item_id": r.item_id, "score": round(r.score, 6),
+                                   "signals": {k: round(v, 6) for k, v in r.signals.items()},
+                                   "evidence": r.evidence}
+            if with_products and r.product is not None:
+                p = r.product
+                out["product"] = {"title": p.title, "brand": p.brand, "category": p.category,
+                                  "price": p.price, "currency": p.currency,
+                                  "available": p.available, "image_url": p.image_url}
+            return out
+
+        data = {k: getattr(self, k) for k in (
+            "query", "total", "page", "page_size", "sort", "facets", "applied_filters",
+            "relaxed_filters", "soft_boosts", "did_you_mean", "corrections", "reading", "ranker",
+            "timings_ms")}
+        data["latency_ms"] = round(self.latency_ms, 3)
+        data["results"] = [result(r) for r in self.results]
+        return data
+
+
+class SearchEngine:
+    """One catalogue's search indexes and the pipeline over them."""
+
+    def __init__(self, table: ProductTable, keyword: KeywordIndex,
+                 vector: Any | None, encoder: Encoder | None, spell: SpellCorrector,
+                 suggester: Suggester, *, ranker: SearchScorer | None = None,
+                 understander: Understander | None = None,
+                 settings: SearchSettings | None = None,
+                 personal: PersonalReranker | None = None, n_keyword: int = 200,
+                 n_vector: int = 50, zero_result_log: Path | None = None) -> None:
+        self.table = table
+        self.keyword = keyword
+        self.vector = vector
+        self.encoder = encoder
+        self.spell = spell
+        self.suggester = suggester
+        self.ranker: SearchScorer = ranker or QueryBlend()
+        self.understander = understander
+        self.settings = settings or SearchSettings()
+        self.personal = personal or PersonalReranker()
+        self.retriever = HybridRetriever(keyword, spell, vector, encoder,
+                                         n_keyword=n_keyword, n_vector=n_vector)
+        self.zero_result_log = zero_result_log
+        self.zero_results_: deque[dict[str, Any]] = deque(maxlen=10_000)
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    @classmethod
+    def build(cls, products: Iterable[Product], settings: SearchSettings | None = None,
+              encoder: Encoder | None = None, *, cache_dir: Path | None = None,
+              **options: Any) -> SearchEngine:
+        """Index `products` (the last one wins for a repeated item_id)."""
+        settings = settings or SearchSettings()
+        unique = list({p.item_id: p for p in products}.values())
+        table, keyword = ProductTable(), KeywordIndex()
+        table.add(unique)
+        keyword.add([(p.item_id, product_fields(p)) for p in unique])
+        vector = None
+        if encoder is not None:
+            vectors = encode_cached(encoder, [product_text(p) for p in unique], cache_dir)
+            vector = make_vector_index(encoder.dim, [p.item_id for p in unique], vectors,
+                                       settings.exact_threshold)
+        spell = SpellCorrector().fit(
+            {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()})
+        suggester = Suggester().fit(unique)
+        return cls(table, keyword, vector, encoder, spell, suggester, settings=settings,
+                   **options)
+
+    def upsert(self, products: Sequence[Product]) -> int:
+        """Add or replace products; searchable at once. Returns the number written."""
+        unique = list({p.item_id: p for p in products}.values())
+        if not unique:
+            return 0
+        self.table.add(unique)
+        self.keyword.add([(p.item_id, product_fields(p)) for p in unique])
+        if self.vector is not None and self.encoder is not None:
+            self.vector.add([p.item_id for p in unique],
+                            self.encoder.encode_documents([product_text(p) for p in unique]))
+        self.spell.fit({t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        return len(unique)
+
+    def remove(self, item_ids: Iterable[str]) -> int:
+        """Remove products; gone from results at once. Returns the number removed."""
+        ids = list(item_ids)
+        removed = self.table.remove(ids)
+        self.keyword.remove(ids)
+        if self.vector is not None:
+            self.vector.remove(ids)
+        return removed
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def set_popularity(self, item_counts: Mapping[str, float],
+                       query_counts: Mapping[str, int] | None = None) -> None:
+        """Item popularity (sort + ranker prior) and popular queries (autocomplete)."""
+        self.table.set_popularity(dict(item_counts))
+        if query_counts is not None:
+            self.suggester.set_queries(query_counts)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.table.save(directory / "catalog")
+        self.keyword.save(directory / "keyword")
+        self.spell.save(directory / "spell")
+        self.suggester.save(directory / "suggest")
+        if self.vector is not None:
+            self.vector.save(directory / "vector")
+        if isinstance(self.ranker, LambdaMartRanker):
+            self.ranker.save(directory / "ranker")
+        config = {"encoder": self.encoder.name if self.encoder else "none",
+                  "n_keyword": self.retriever.n_keyword, "n_vector": self.retriever.n_vector,
+                  "settings": self.settings.model_dump()}
+        (directory / "config.json").write_text(json.dumps(config))
+
+    @classmethod
+    def load(cls, directory: Path, encoder: Encoder | None = None, **options: Any
+             ) -> SearchEngine:
+        config = json.loads((directory / "config.json").read_text())
+        if encoder is None and config["encoder"] != "none":
+            encoder = make_encoder(config["encoder"])
+        vector = load_vector_index(directory / "vector") if (directory / "vector").exists() \
+            else None
+        ranker = LambdaMartRanker.load(directory / "ranker") if (directory / "ranker").exists() \
+            else None
+        return cls(ProductTable.load(directory / "catalog"),
+                   KeywordIndex.load(directory / "keyword"), vector,
+                   encoder if vector is not None else None,
+                   SpellCorrector.load(directory / "spell"), Suggester.load(directory / "suggest"),
+                   ranker=ranker, settings=SearchSettings(**config["settings"]),
+                   n_keyword=config["n_keyword"], n_vector=config["n_vector"], **options)
+
+    # ---- ranking data -----------------------------------------------------------------------
+    def featurize(self, query: str, reading: QueryReading | None = None
+                  ) -> tuple[CandidateSet, QueryContext, np.ndarray]:
+        """Candidates of `query` and their (n, n_features) feature matrix."""
+        found = self.retriever.candidates(query)
+        ctx = QueryContext.build(query, found.query.terms, self.keyword,
+                                 found.query.corrections, found.query_vector, reading)
+        products = [self.table.products_[r] for r in found.rows.tolist()]
+        priors = np.zeros((len(found.rows), 3), dtype=np.float32)
+        priors[:, 0] = self.table.popularity_[found.rows]
+        created = self.table.created_[found.rows]
+        priors[:, 1] = np.where(np.isnan(created), -1.0, (time.time() - created) / 86400.0)
+        features = candidate_features(ctx, self.keyword, found.rows, found.bm25, found.matched,
+                                      found.semantic, products, priors)
+        return found, ctx, features
+
+    def fit_ranker(self, judged: Sequence[tuple[str, Mapping[str, float]]], *, seed: int = 0,
+                   **params: Any) -> LambdaMartRanker:
+        """Train (and guard) the ranker on (query, {item_id: gain}); unjudged count 0."""
+        groups, gains = [], []
+        for query, judgments in judged:
+            found, _, features = self.featurize(query)
+            if len(found.rows) == 0:
+                continue
+            ids = [self.keyword.item_ids_[r] for r in found.rows.tolist()]
+            groups.append(features)
+            gains.append(np.asarray([float(judgments.get(i, 0.0)) for i in ids]))
+        ranker = LambdaMartRanker(seed=seed, **params).fit(groups, gains)
+        self.ranker = ranker
+        return ranker
+
+    # ---- serving ----------------------------------------------------------------------------
+    def search(self, query: str, *, k: int = 10, page: int = 1, sort: str = "relevance",
+               filters: Sequence[Clause] = (), reading: QueryReading | None = None,
+               profile: UserProfile | None = None, now: float | None = None,
+               with_facets: bool = True) -> SearchResponse:
+        """One page of results for `query`, with facets, filters applied / relaxed and signals."""
+        start = time.perf_counter()
+        if reading is None and self.understander is not None and query.strip():
+            reading = self.understander.understand(query)
+        timings: dict[str, float] = {}
+        found, ctx, features = self.featurize(query, reading)
+        timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
+        selection = _select(self, found, features, filters, reading, with_facets)
+        page_results, total = _rank_page(self, selection, ctx, sort, page, k, profile,
+                                         time.time() if now is None else now)
+        latency = (time.perf_counter() - start) * 1000
+        timings["total_ms"] = latency
+        if total == 0:
+            self._log_zero_result(query)
+        return SearchResponse(
+            query=query, results=page_results, total=total, page=page, page_size=k, sort=sort,
+            facets=selection.facets, applied_filters=[c.to_dict() for c in selection.applied],
+            relaxed_filters=selection.relaxed, soft_boosts=[c.to_dict() for c in selection.soft],
+            did_you_mean=self.suggester.did_you_mean(query, found.query.corrections),
+            corrections=found.query.corrections,
+            reading=reading.to_dict() if reading is not None else None,
+            ranker=getattr(self.ranker, "mode_", self.ranker.name), latency_ms=latency,
+            timings_ms={k2: round(v, 3) for k2, v in timings.items()})
+
+    def autocomplete(self, prefix: str, k: int = 10) -> list[dict[str, object]]:
+        return self.suggester.complete(prefix, k)
+
+    def _log_zero_result(self, query: str) -> None:
+        entry = {"query": query, "timestamp": time.time()}
+        self.zero_results_.append(entry)
+        if self.zero_result_log is not None:
+            self.zero_result_log.parent.mkdir(parents=True, exist_ok=True)
+            with self.zero_result_log.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class _Selection:
+    """Rows left after filters; the ranked candidates among them with their features."""
+
+    kept: np.ndarray
+    rows: np.ndarray
+    scores: np.ndarray
+    features: np.ndarray
+    bm25: np.ndarray
+    semantic: np.ndarray
+    facets: dict[str, Any]
+    applied: list[Clause]
+    relaxed: list[dict[str, Any]]
+    soft: list[Clause]
+    all_bm25: np.ndarray
+
+
+def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
+            filters: Sequence[Clause], reading: QueryReading | None, with_facets: bool
+            ) -> _Selection:
+    hard, soft = clauses_from_reading(reading)
+    kept, applied, relaxed = filter_with_relaxation([*filters, *hard], engine.table,
+                                                    found.match_rows)
+    keep = np.isin(found.rows, kept)
+    scores = engine.ranker.score(features[keep]) if keep.any() else np.zeros(0, np.float32)
+    return _Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
+                      found.bm25[keep], found.semantic[keep],
+                      facets(engine.table, kept) if with_facets else {}, applied, relaxed, soft,
+                      found.all_bm25)
+
+
+def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: str, page: int,
+               k: int, profile: UserProfile | None, now: float) -> tuple[list[Result], int]:
+    scores = sel.scores.copy()
+    scale = max(float(scores.std()), 1e-3) if len(scores) > 1 else 1.0
+    extra: dict[str, np.ndarray] = {}
+    for clause in sel.soft:
+        hit = np.isin(sel.rows, apply_clauses([clause], engine.table, sel.rows))
+        extra.setdefault("intent.boost", np.zeros(len(scores), np.float32))
+        extra["intent.boost"] += 0.5 * scale * clause.confidence * hit
+    personal_evidence: list[dict[str, object]] = [{} for _ in range(len(scores))]
+    if profile is not None and len(scores):
+        products = [engine.table.products_[r] for r in sel.rows.tolist()]
+        gone = [p for p in (engine.table.get(i) for i in profile.dismissed) if p is not None]
+        vectors = dismissed_vectors = None
+        if engine.vector is not None:
+            vectors = engine.vector.vectors_of([p.item_id for p in products])
+            dismissed_vectors = engine.vector.vectors_of([p.item_id for p in gone])
+        adj = engine.personal.adjust(profile, products, now, vectors, gone, dismissed_vectors)
+        extra["personal.boost"] = adj.boost * scale
+        extra["personal.dismiss_penalty"] = -adj.penalty * scale
+        personal_evidence = adj.evidence
+    for values in extra.values():
+        scores += values
+    # matches outside the ranked candidates follow them, in BM25F order
+    others = np.setdiff1d(sel.kept, sel.rows)
+    floor = (float(scores.min()) if len(scores) else 0.0) - 1.0
+    rest = sel.all_bm25[others]
+    rest_scores = floor + rest / max(float(rest.max()), 1e-6) if len(rest) else rest
+    all_rows = np.concatenate([sel.rows, others])
+    all_scores = np.concatenate([scores, rest_scores]).astype(np.float32)
+    ordered, ordered_scores = sort_rows(all_rows, all_scores, engine.table, sort)
+    window = paginate(len(ordered), page, k)
+    page_rows = ordered[window]
+    position = {int(r): j for j, r in enumerate(sel.rows.tolist())}
+    _, evidence = engine.keyword.field_features(ctx.terms, page_rows)
+    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    results = []
+    for r, score, ev in zip(page_rows.tolist(), ordered_scores[window].tolist(), evidence,
+                            strict=True):
+        j = position.get(r)
+        signals = {"score": score}
+        if j is not None:
+            signals.update({"ranker": float(sel.scores[j]), "bm25f": float(sel.bm25[j]),
+                            "semantic": float(sel.semantic[j])})
+            signals.update({name: float(sel.features[j, col[name]]) for name in SIGNAL_FEATURES})
+            signals.update({name: float(v[j]) for name, v in extra.items() if v[j] != 0})
+        item_evidence: dict[str, Any] = {"matched": ev}
+        if ctx.corrections:
+            item_evidence["corrections"] = ctx.corrections
+        if j is not None and personal_evidence[j]:
+            item_evidence["personal"] = personal_evidence[j]
+        results.append(Result(engine.table.products_[r].item_id, score,
+                              engine.table.products_[r], signals, evidence=item_evidence))
+    return results, len(ordered)
+
+
+SIGNAL_FEATURES = ("coverage", "phrase_longest", "intent.category", "intent.brand",
+                   "intent.attribute", "intent.price", "popularity")
+
+
+def build_search_engine(store: Any, settings: Settings, *, encoder: Encoder | None = None,
+                        cache_dir: Path | None = None) -> SearchEngine:
+    """Build from a `CatalogStore` with the settings' encoder; caches embeddings under home."""
+    if encoder is None:
+        encoder = make_encoder(settings.search.encoder)
+    cache = cache_dir or settings.home / "cache" / "embeddings"
+    return SearchEngine.build(store.iter_products(), settings.search, encoder, cache_dir=cache,
+                              zero_result_log=settings.home / "logs" / "zero_results.jsonl")
+
+
+def engine_dir(settings: Settings) -> Path:
+    return settings.home / "models" / "search"
+
+
+def open_search_engine(settings: Settings, *, rebuild: bool = False) -> SearchEngine:
+    """The engine saved under <home>/models/search, built from the store when missing."""
+    directory = engine_dir(settings)
+    if not rebuild and (directory / "config.json").exists():
+        return SearchEngine.load(directory,
+                                 zero_result_log=settings.home / "logs" / "zero_results.jsonl")
+    from shopsense.store import open_store
+
+    engine = build_search_engine(open_store(settings.store_url), settings)
+    engine.save(directory)
+    return engine
+
+
+def shopper_profile(engine: SearchEngine, settings: Settings, raw_user_id: str,
+                    now: float | None = None) -> UserProfile:
+    """The profile of a shopper (raw id, pseudonymised here) from the store's events."""
+    from shopsense.features.profile import build_profile
+    from shopsense.ids import Pseudonymizer
+    from shopsense.store import open_store
+
+    user = Pseudonymizer.from_home(settings.home).user(raw_user_id)
+    events = list(open_store(settings.store_url).iter_events(actor=user))
+    products = {e.item_id: p for e in events if e.item_id
+                and (p := engine.table.get(e.item_id)) is not None}
+    return build_profile(user, events, products, time.time() if now is None else now)
+
+
+__all__ = ["SearchEngine", "SearchResponse", "build_search_engine", "open_search_engine",
+           "product_fields", "product_text", "shopper_profile"]
