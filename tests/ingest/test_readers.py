@@ -163,6 +163,13 @@ def test_non_utf8_csv_raises_naming_the_file(tmp_path: Path) -> None:
     assert next(iter_rows(path, encoding="latin-1"))[1]["title"] == "Caf\u00e9"
 
 
+def test_repeated_header_column_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("item_id,title,title\na,b,c\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"dup\.csv: column\(s\) title"):
+        list(iter_rows(path))
+
+
 def test_headerless_and_custom_delimiter(tmp_path: Path) -> None:
     path = tmp_path / "u.csv"
     path.write_text("1;2;3\n4;5;6\n", encoding="utf-8")

@@ -176,6 +176,10 @@ class RowReader:
                 header = _read_header(reader)
                 if header is None:
                     return
+            repeated = sorted({n for n in header if n and header.count(n) > 1})
+            if repeated:
+                raise ValueError(f"{self.path}: column(s) {', '.join(repeated)} appear more "
+                                 "than once in the header")
             yield from _csv_records(reader, header)
         except UnicodeDecodeError as exc:
             raise ValueError(f"{self.path}: not valid {self.encoding} text after line "
