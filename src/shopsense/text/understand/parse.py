@@ -1,0 +1,280 @@
+"""One query through the learned lexicons: matches, negation scopes, category, slots.
+
+Answers: given a fitted `QueryUnderstander`, which parts of a query are brands, attributes,
+product words, model numbers, prices and exclusions, and which category they add up to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shopsense.domain import QueryReading, Slot
+from shopsense.text.understand.gazetteer import Match
+from shopsense.text.understand.lexicon import Group, has_han
+from shopsense.text.understand.rules import (
+    SCOPE_END, SCOPE_JOIN, Cue, detect_language, intent_cue, negation_cues, strip_filler,
+)
+
+if TYPE_CHECKING:
+    from shopsense.text.understand.understander import QueryUnderstander
+
+_MODEL_RE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9/-]*\d)(?=[A-Za-z0-9/-]*[A-Za-z])"
+                       r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*(?![A-Za-z0-9])")
+_SIZE_CUE = re.compile(r"(size|尺码|码数|号码|pieces|pcs|颗粒)\s*$|^\s*(码|号|颗|pcs|pieces)",
+                       re.IGNORECASE)
+# What may stand between a negation cue and the thing it negates ("不要苹果", "not from Nike").
+_CUE_GAP = re.compile(r"^\s*(?:的|要|买|是|用|含|带|any|the|a|an|from|by|made by|in)?\s*$",
+                      re.IGNORECASE)
+_WORD_AFTER = re.compile(r"^\s*([A-Za-z][A-Za-z0-9'-]*|[\u4e00-\u9fff]{1,4})")
+
+
+@dataclass(slots=True)
+class Parsed:
+    query: str
+    language: str = "en"
+    intent: Slot | None = None
+    category: Slot | None = None
+    brands: list[Slot] = field(default_factory=list)
+    models: list[Slot] = field(default_factory=list)
+    price_min: Slot | None = None
+    price_max: Slot | None = None
+    value_preference: Slot | None = None
+    attributes: list[Slot] = field(default_factory=list)
+    exclusions: list[Slot] = field(default_factory=list)
+    terms: list[Slot] = field(default_factory=list)
+    residual: str = ""
+
+    def reading(self) -> QueryReading:
+        return QueryReading(
+            query=self.query, language=self.language, intent=self.intent,
+            category=self.category, brands=tuple(self.brands), model_numbers=tuple(self.models),
+            price_min=self.price_min, price_max=self.price_max,
+            value_preference=self.value_preference, attributes=tuple(self.attributes),
+            exclusions=tuple(self.exclusions), product_terms=tuple(self.terms),
+            residual=self.residual)
+
+
+def _slot(value: Any, confidence: float, query: str, start: int, end: int) -> Slot:
+    return Slot(value, round(confidence, 4), (start, end), query[start:end])
+
+
+def _with_text(slot: Slot | None, query: str) -> Slot | None:
+    if slot is None or slot.span is None:
+        return slot
+    start, end = slot.span
+    while end > start and query[end - 1].isspace():
+        end -= 1
+    return Slot(slot.value, slot.confidence, (start, end), query[start:end])
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
+
+
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < e and s < end for s, e in spans)
+
+
+def _scopes(query: str, cues: list[Cue], matches: list[Match],
+            ) -> tuple[dict[int, Cue], list[tuple[Cue, int, int]]]:
+    """(match index -> its negation cue, [(cue, start, end) of cues that negate a plain word])."""
+    negated: dict[int, Cue] = {}
+    words: list[tuple[Cue, int, int]] = []
+    for cue in cues:
+        last_end, found = cue.end, False
+        for i, match in enumerate(matches):
+            if match.start < cue.end:
+                continue
+            gap = query[last_end:match.start]
+            if not found:
+                if not _CUE_GAP.match(gap):
+                    break
+            elif not SCOPE_JOIN.match(gap):
+                break
+            negated[i], last_end, found = cue, match.end, True
+        if not found:
+            word = _WORD_AFTER.match(query[cue.end:])
+            if word and not SCOPE_END.fullmatch(word.group(1)):
+                words.append((cue, cue.end + word.start(1), cue.end + word.end(1)))
+    return negated, words
+
+
+def _live_cues(query: str, matches: list[Match], blocked: list[tuple[int, int]]) -> list[Cue]:
+    spans = [(m.start, m.end) for m in matches] + blocked
+    return [c for c in negation_cues(query) if not _overlaps(c.start, c.end, spans)]
+
+
+def _fits(group: Group, category: str | None) -> bool:
+    if category is None:
+        return True
+    return any(path == category or path.startswith(category + " > ")
+               or category.startswith(path + " > ") for path in group.categories)
+
+
+def _choose(groups: list[Group], category: str | None) -> Group | None:
+    fitting = [g for g in groups if _fits(g, category)]
+    if not fitting:
+        return None
+    return max(fitting, key=lambda g: g.count)
+
+
+def parse_query(u: QueryUnderstander, query: str) -> Parsed:
+    out = Parsed(query=query, language=detect_language(query, set(u.english_words_)))
+    price = u.price_parser_.parse(query)
+    out.price_min, out.price_max, out.value_preference = (
+        _with_text(s, query) for s in (price.price_min, price.price_max, price.value_preference))
+    matches = u.gazetteer_.find(query, blocked=price.spans)
+    matches = _add_tagger(u, query, matches)
+    cues = _live_cues(query, matches, price.spans)
+    negated, negated_words = _scopes(query, cues, matches)
+    used: list[tuple[int, int]] = list(price.spans)
+    for cue in {c for c in negated.values()} | {w[0] for w in negated_words}:
+        used.append((cue.start, cue.end))
+    used += [(matches[i].start, matches[i].end) for i in negated]
+    used += [(s, e) for _, s, e in negated_words]
+    category = _category(u, query, matches, negated, used, out)
+    path = category[0] if category else None
+    for i, match in enumerate(matches):
+        _read_match(u, query, match, path, i in negated, out)
+    for cue, start, end in negated_words:
+        out.exclusions.append(_slot(("term", query[start:end]), 0.7, query, cue.start, end))
+    _models(query, matches, used, out)
+    out.intent = _intent(query, out)
+    out.residual = _residual(query, used)
+    return out
+
+
+def _add_tagger(u: QueryUnderstander, query: str, matches: list[Match]) -> list[Match]:
+    """Tagger product-word spans that no lexicon phrase covers become product words."""
+    if u.tagger_ is None or not has_han(query):
+        return matches
+    spans = [(m.start, m.end) for m in matches]
+    extra = []
+    for (kind, start, end), confidence in u.tagger_.predict(query):
+        if kind == "HCCX" and not _overlaps(start, end, spans) and confidence >= 0.5:
+            from shopsense.text.understand.gazetteer import Entry
+
+            entry = Entry("tagger_term", round(confidence, 4))
+            extra.append(Match(start, end, query[start:end], (entry,)))
+    return sorted(matches + extra, key=lambda m: m.start)
+
+
+def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: dict[int, Cue],
+              used: list[tuple[int, int]], out: Parsed) -> tuple[str, float] | None:
+    text = "".join(" " if _inside(i, i + 1, used) else ch for i, ch in enumerate(query))
+    leaf = u.category_probabilities(text)
+    term_shares = [u.terms_[e.payload] for i, m in enumerate(matches) if i not in negated
+                   for e in m.entries if e.kind == "term"]
+    if term_shares and leaf:
+        combined = {c: 0.3 * p for c, p in leaf.items()}
+        for shares in term_shares:
+            for c, share in shares.items():
+                combined[c] = combined.get(c, 0.0) + 0.7 * share / len(term_shares)
+        leaf = combined
+    evidence = term_shares or any(i not in negated and m.entries[0].kind != "tagger_term"
+                                  for i, m in enumerate(matches))
+    if not evidence:
+        leaf = _encoder_fallback(u, text) if strip_filler(text).strip() else {}
+    pick = u.pick_category(leaf) if leaf else None
+    if pick is not None:
+        spans = [(m.start, m.end) for i, m in enumerate(matches) if i not in negated
+                 and any(e.kind == "term" for e in m.entries)]
+        start, end = (spans[0][0], spans[-1][1]) if spans else (0, len(query))
+        out.category = _slot(pick[0], pick[1], query, start, end)
+    return pick
+
+
+def _encoder_fallback(u: QueryUnderstander, text: str) -> dict[str, float]:
+    """Category by meaning, for text that shares no word with the catalogue."""
+    if u.centroids_ is None or u.classifier_ is None:
+        return {}
+    from shopsense.text.understand.encoder import load_encoder
+
+    encode = load_encoder(u.encoder)
+    if encode is None:
+        return {}
+    probs = u.centroids_.probabilities(encode([strip_filler(text)])[0])
+    return {c: 0.85 * p for c, p in probs.items()}  # never fully sure from meaning alone
+
+
+def _read_match(u: QueryUnderstander, query: str, match: Match, category: str | None,
+                is_negated: bool, out: Parsed) -> None:
+    kinds = {e.kind: e for e in match.entries}
+    start, end = match.start, match.end
+    if "brand" in kinds:
+        group = u.brands_[kinds["brand"].payload]
+        slot_value: tuple[str, Any] = ("brand", group.values)
+        confidence = 0.95 if len(match.surface) > 1 else 0.75
+        if is_negated:
+            out.exclusions.append(_slot(slot_value, confidence, query, start, end))
+        else:
+            out.brands.append(_slot(group.values, confidence, query, start, end))
+        return
+    groups = [u.attributes_[e.payload] for e in match.entries if e.kind == "attribute"]
+    weak = [u.attributes_[e.payload] for e in match.entries if e.kind == "weak_attribute"]
+    if weak and _SIZE_CUE.search(query[max(0, start - 6):start]) or \
+            weak and _SIZE_CUE.search(query[end:end + 3]):
+        groups += weak
+    group = _choose(groups, category)
+    if group is not None:
+        value = (group.key, group.values)
+        confidence = 0.9 if category is not None else 0.7
+        if is_negated:
+            out.exclusions.append(_slot(("attribute", value), confidence, query, start, end))
+        else:
+            out.attributes.append(_slot(value, confidence, query, start, end))
+        return
+    _read_term(u, query, match, kinds, is_negated, out)
+
+
+def _read_term(u: QueryUnderstander, query: str, match: Match, kinds: dict[str, Any],
+               is_negated: bool, out: Parsed) -> None:
+    start, end = match.start, match.end
+    if "term" in kinds:
+        shares = u.terms_[kinds["term"].payload]
+        top = max(shares, key=lambda c: shares[c])
+        if is_negated:
+            value = ("category", top) if shares[top] >= 0.9 else ("term", match.surface)
+            out.exclusions.append(_slot(value, shares[top] * 0.9, query, start, end))
+        else:
+            out.terms.append(_slot(match.surface, shares[top], query, start, end))
+    elif "tagger_term" in kinds:
+        if is_negated:
+            out.exclusions.append(_slot(("term", match.surface), 0.6, query, start, end))
+        else:
+            out.terms.append(_slot(match.surface, kinds["tagger_term"].payload * 0.8, query,
+                                   start, end))
+    elif "model" in kinds and not is_negated:
+        out.models.append(_slot(match.surface, 0.95, query, start, end))
+
+
+def _models(query: str, matches: list[Match], used: list[tuple[int, int]], out: Parsed) -> None:
+    """Model numbers the catalogue does not list: letters + digits, not a unit value."""
+    known = [(m.start, m.end) for m in matches] + used
+    for m in _MODEL_RE.finditer(query):
+        token = m.group()
+        if len(token) < 4 or _overlaps(m.start(), m.end(), known):
+            continue
+        if re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]{1,3}", token):  # 256GB, 120Hz, 5G: units
+            continue
+        out.models.append(_slot(token, 0.7, query, m.start(), m.end()))
+
+
+def _intent(query: str, out: Parsed) -> Slot:
+    intent, confidence, span = intent_cue(query)
+    if intent == "browse" and span is None and (out.brands or out.models) and not (
+            out.terms or out.attributes or out.price_min or out.price_max or out.category
+            and not out.brands and not out.models):
+        intent, confidence = "navigational", 0.75
+        first = (out.brands or out.models)[0]
+        span = first.span
+    if span is None:
+        return Slot(intent, confidence, None, "")
+    return _slot(intent, confidence, query, span[0], span[1])
+
+
+def _residual(query: str, used: list[tuple[int, int]]) -> str:
+    kept = "".join(" " if _inside(i, i + 1, used) else ch for i, ch in enumerate(query))
+    return strip_filler(kept)
