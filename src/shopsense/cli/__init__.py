@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.demo",
     "shopsense.cli.propensity",
     "shopsense.cli.search",
+    "shopsense.cli.understand",
 ]
 
 
