@@ -10,10 +10,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from shopsense.demo import generate_demo, iter_demo_events, iter_demo_products
+from shopsense.demo import (
+    demo_events,
+    demo_products,
+    demo_search_judgments,
+    generate_demo,
+    iter_demo_events,
+    iter_demo_products,
+)
 from shopsense.demo.catalog import allocate, round_price
 from shopsense.demo.taxonomy import LEAVES
-from shopsense.domain import Product
+from shopsense.domain import Event, Product
 
 SMALL = {"n_products": 400, "n_users": 120, "days": 21}
 FILES = ("products.jsonl", "events.jsonl", "categories.json", "queries.jsonl", "judgments.jsonl")
@@ -43,6 +50,20 @@ def test_product_rows_map_onto_the_domain_type() -> None:
     fields = set(Product.__dataclass_fields__)
     for row in iter_demo_products(seed=1, n_products=200):
         assert set(row) == fields
+
+
+def test_domain_objects_match_the_rows() -> None:
+    products = demo_products(seed=1, n_products=200)
+    rows = list(iter_demo_products(seed=1, n_products=200))
+    assert [p.item_id for p in products] == [r["item_id"] for r in rows]
+    assert products[0].title == rows[0]["title"] and isinstance(products[0].created_at, float)
+    events = demo_events(seed=1, n_products=200, n_users=30, days=5)
+    assert events and all(isinstance(e, Event) for e in events)
+    assert [e.timestamp for e in events] == sorted(e.timestamp for e in events)
+    ids = {p.item_id for p in products}
+    assert all(e.item_id in ids for e in events if e.event_type != "search")
+    judgments = demo_search_judgments(seed=1, n_products=200)
+    assert {j.relevance for j in judgments} <= {1.0, 2.0} and judgments[0].item_id in ids
 
 
 def test_category_tree_names_every_node_in_both_languages(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from shopsense.demo.generate import (
     iter_demo_events,
     summarize,
 )
+from shopsense.demo.objects import demo_events, demo_products, demo_search_judgments
 from shopsense.demo.queries import demo_queries
 from shopsense.demo.vocab import USD_TO_CNY
 
@@ -27,7 +28,10 @@ __all__ = [
     "USD_TO_CNY",
     "DemoPaths",
     "build_catalogue",
+    "demo_events",
+    "demo_products",
     "demo_queries",
+    "demo_search_judgments",
     "ensure_demo",
     "generate_demo",
     "iter_demo_events",

@@ -254,7 +254,7 @@ LEAVES: tuple[Leaf, ...] = (
          consumable=True, repurchase_days=21, complements=("食品 > 牛奶",), title_attrs=("type", "flavour", "weight")),
     Leaf("食品 > 茶叶", "Tea", ("茶叶", "茶"), ("Tea", "Loose Leaf Tea"),
          (29, 999), _tiers("dayi:p zhangyiyuan:m lipton:c chinatea:m"),
-         {"type": AttrSpec((("绿茶", "green tea"), ("普洱", "pu-erh"), ("红茶", "black tea"), ("乌龙", "oolong"))),
+         {"type": AttrSpec((("绿茶", "green"), ("普洱", "pu-erh"), ("红茶", "black"), ("乌龙", "oolong"))),
           "weight": AttrSpec(pairs("100g", "250g", "357g"), price_driver=True),
           "origin": AttrSpec((("云南", "Yunnan"), ("福建", "Fujian"), ("浙江", "Zhejiang")))},
          points=(("口感醇厚回甘", "Smooth with a sweet finish"), ("送礼佳品", "A classic gift")),

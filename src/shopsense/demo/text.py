@@ -11,6 +11,7 @@ from shopsense.demo.vocab import FLAG_SENTENCES, FLAG_TITLE_WORDS, GENDER_TITLE,
 
 ZH_PREFIXES = ("【官方旗舰】", "【新品】", "【热销】", "【包邮】", "【次日达】")
 _NOT_DESCRIBED = frozenset({"consumable", "model"})
+EN_TYPE_FIRST = frozenset({"空调", "洗衣机", "耳机", "咖啡", "茶叶", "牛奶"})
 _LOWER = frozenset({"iPhone", "x", "and", "of"})
 
 
@@ -65,11 +66,14 @@ def title(leaf: Leaf, brand: Brand, draft: dict[str, Any], attributes: dict[str,
     head = [brand.en, _series(draft, "en")]
     head += [GENDER_TITLE.get(attributes[k], "") if k == "gender" else FLAG_TITLE_WORDS[k][1]
              for k in before]
+    if leaf.name in EN_TYPE_FIRST and "type" in after:  # "Gree Wall-Mounted Inverter AC"
+        head.append(_cap(str(attributes["type"])))
+        after = [k for k in after if k != "type"]
     head.append(_word(leaf, draft, "en"))
     tail = [_cap(str(attributes[k])) for k in after] + ([model] if model else [])
     text = " ".join(p for p in head if p)
     if tail:
-        text += " " + tail[0] + "".join(", " + t for t in tail[1:])
+        text += (", " if after[:1] == ["colour"] else " ") + ", ".join(tail)
     return text
 
 
