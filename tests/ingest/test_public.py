@@ -28,6 +28,8 @@ from shopsense.ingest.public import (
     layout_outputs,
     movielens_events,
     movielens_products,
+    multi_cpr_judgments,
+    multi_cpr_products,
     wands_judgments,
     wands_products,
     wands_queries,
@@ -278,6 +280,25 @@ def test_diginetica_views(shared_data: Path) -> None:
     _assert_valid(events=events)
 
 
+# --- Multi-CPR -------------------------------------------------------------------------
+
+
+def test_multi_cpr_dev_judgments_in_chinese(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "multi-cpr-ecom"
+    judgments = list(multi_cpr_judgments(folder / "qrels.dev.tsv", folder / "dev.query.txt"))
+    assert len(judgments) == 1_000 and len({j["query_id"] for j in judgments}) == 1_000
+    assert judgments[0]["query_id"] == "200000" and judgments[0]["item_id"] == "260"
+    assert judgments[0]["relevance"] == 1.0
+    assert all("\t" not in j["query"] and j["query"] for j in judgments)
+    summary = convert("auto", folder, tmp_path / "out")
+    assert summary["layout"] == "multi-cpr"
+    assert summary["files"] == {"judgments.jsonl": 1_000}  # corpus.tsv is not in shared data
+    corpus = tmp_path / "corpus.tsv"
+    corpus.write_text('260\t"加厚"减速器链条 06B\n779\t望远镜\n', encoding="utf-8")
+    assert next(multi_cpr_products(corpus)) == {
+        "item_id": "260", "title": '"加厚"减速器链条 06B', "locale": "zh"}
+
+
 # --- detection, writing, CLI -------------------------------------------------------------
 
 
@@ -293,7 +314,8 @@ def test_diginetica_views(shared_data: Path) -> None:
     ("esci-fixture-vespa/test-sample.parquet", "esci"),
     ("wands-queries-only/query.csv", "wands"),
     ("diginetica-sample-srgnn", "diginetica"),
-    ("multi-cpr-ecom/qrels.dev.tsv", None),
+    ("multi-cpr-ecom/qrels.dev.tsv", "multi-cpr"),
+    ("multi-cpr-ecom", "multi-cpr"),
     ("chinese-ecommerce-ner-taobao/dev.txt", None),
     ("SOURCES.md", None),
 ])

@@ -14,7 +14,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command("convert")
     def convert_cmd(
         kind: Annotated[str, typer.Argument(help="amazon-5core | movielens | homedepot | esci | "
-                                                 "wands | diginetica | auto")],
+                                                 "wands | diginetica | multi-cpr | auto")],
         src: Annotated[Path, typer.Argument(help="The data set's file or folder.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for products.jsonl / "
                                           "events.jsonl / judgments.jsonl / queries.jsonl.")],
@@ -24,7 +24,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             help="Products file, if not in SRC.")] = None,
         queries: Annotated[Path | None, typer.Option(
             help="wands: query.csv, if not in SRC.")] = None,
-        split: Annotated[str | None, typer.Option(help="esci: keep only this split.")] = None,
+        split: Annotated[str | None, typer.Option(
+            help="esci: keep only this split; multi-cpr: train | dev (default dev).")] = None,
         locale: Annotated[str | None, typer.Option(
             help="esci: keep only this product_locale.")] = None,
         compress: Annotated[str, typer.Option(help="'', gz or zst for the outputs.")] = "",

@@ -16,7 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from shopsense.ingest.public import amazon, diginetica, esci, homedepot, movielens, wands
+from shopsense.ingest.public import (
+    amazon,
+    diginetica,
+    esci,
+    homedepot,
+    movielens,
+    multicpr,
+    wands,
+)
 from shopsense.ingest.public.amazon import (
     SECONDS_PER_POSITION,
     SEQUENCE_EPOCH,
@@ -36,6 +44,7 @@ from shopsense.ingest.public.diginetica import diginetica_events
 from shopsense.ingest.public.esci import ESCI_GAINS, esci_judgments, esci_products
 from shopsense.ingest.public.homedepot import homedepot_judgments, homedepot_products
 from shopsense.ingest.public.movielens import movielens_events, movielens_products
+from shopsense.ingest.public.multicpr import multi_cpr_judgments, multi_cpr_products
 from shopsense.ingest.public.wands import (
     WANDS_GAINS,
     wands_judgments,
@@ -47,7 +56,7 @@ from shopsense.ingest.public.wands import (
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (amazon.LAYOUT, movielens.LAYOUT, homedepot.LAYOUT, esci.LAYOUT,
-                   wands.LAYOUT, diginetica.LAYOUT)
+                   wands.LAYOUT, diginetica.LAYOUT, multicpr.LAYOUT)
 }
 
 
@@ -111,6 +120,8 @@ __all__ = [
     "layout_outputs",
     "movielens_events",
     "movielens_products",
+    "multi_cpr_judgments",
+    "multi_cpr_products",
     "wands_judgments",
     "wands_products",
     "wands_queries",

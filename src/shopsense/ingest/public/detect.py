@@ -1,8 +1,8 @@
 """Which public data layout is this file or folder? (`detect_layout`)
 
 Looks only at names, headers and the first lines, so it is cheap on large files. Returns the
-converter name (`amazon-5core`, `movielens`, `homedepot`, `esci`, `wands`, `diginetica`) or
-None for anything else, including shopsense's own interchange files.
+converter name (`amazon-5core`, `movielens`, `homedepot`, `esci`, `wands`, `diginetica`,
+`multi-cpr`) or None for anything else, including shopsense's own interchange files.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from shopsense.ingest.readers import detect_format, open_text
 _SAMPLE_LINES = 200
 _SEQUENCE_LINE = re.compile(r"^[A-Za-z0-9_\-]+( [A-Za-z0-9_\-]+)+$")
 _RATING_LINE = re.compile(r"^\d+\t\d+\t\d(\.\d+)?\t\d{9,10}$")  # user item rating unix_ts
+_CPR_NAMES = re.compile(r"^(qrels\.(train|dev)\.tsv|(train|dev)\.query\.txt)")
 _ML_NAMES = re.compile(r"^(u[1-5ab]?\.(data|base|test|item)|(ratings|movies)\.dat)")
 _HEADERS: tuple[tuple[str, str], ...] = (
     ("session_id;user_id;item_id;timeframe;eventdate", "diginetica"),
@@ -46,6 +47,8 @@ def detect_layout(path: Path | str) -> str | None:
         raise FileNotFoundError(f"{path}: no such file or folder")
     if _ML_NAMES.match(path.name.lower()):
         return "movielens"
+    if _CPR_NAMES.match(path.name.lower()):
+        return "multi-cpr"
     try:
         fmt, _compression = detect_format(path)
     except ValueError:
