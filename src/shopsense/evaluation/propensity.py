@@ -62,9 +62,40 @@ def expected_calibration_error(y: np.ndarray, prob: np.ndarray,
                      for p in points))
 
 
+def auc_interval(y: np.ndarray, prob: np.ndarray, weight: np.ndarray, *, n_resamples: int = 200,
+                 seed: int = 0) -> tuple[float, float]:
+    """95 % interval of the AUC by the Poisson bootstrap over rows (shoppers): each resample
+    reweights rows by Poisson(1) counts, so the scores are sorted only once."""
+    order = np.argsort(prob, kind="stable")
+    sorted_prob = prob[order]
+    group = np.concatenate([[0], np.cumsum(np.diff(sorted_prob) != 0)])
+    pos, w = np.asarray(y, dtype=np.float64)[order], np.asarray(weight, dtype=np.float64)[order]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_resamples):
+        value = _grouped_auc(group, pos, w * rng.poisson(1.0, w.size))
+        if np.isfinite(value):
+            values.append(value)
+    if not values:
+        return (float("nan"), float("nan"))
+    return (float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975)))
+
+
+def _grouped_auc(group: np.ndarray, pos: np.ndarray, w: np.ndarray) -> float:
+    """Weighted Mann-Whitney AUC of score-sorted rows (`group` numbers tied scores)."""
+    pos_w = np.bincount(group, weights=w * pos)
+    neg_w = np.bincount(group, weights=w * (1.0 - pos))
+    total = pos_w.sum() * neg_w.sum()
+    if total <= 0:
+        return float("nan")
+    below = np.cumsum(neg_w) - neg_w
+    return float((pos_w * (below + 0.5 * neg_w)).sum() / total)
+
+
 def binary_report(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = None,
-                  n_bins: int = 10) -> dict[str, Any]:
-    """AUC, Brier, log-loss, ECE, base rate and the reliability curve of one scored window."""
+                  n_bins: int = 10, n_resamples: int = 200) -> dict[str, Any]:
+    """AUC (with a bootstrap 95 % interval), Brier, log-loss, ECE, base rate and the
+    reliability curve of one scored window."""
     y = np.asarray(y, dtype=np.float64)
     prob = np.asarray(prob, dtype=np.float64)
     w = np.ones(y.size) if weight is None else np.asarray(weight, dtype=np.float64)
@@ -75,6 +106,8 @@ def binary_report(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = N
         "base_rate": float(np.average(y, weights=w)) if y.size else 0.0,
         "mean_predicted": float(np.average(prob, weights=w)) if y.size else 0.0,
         "auc": float(roc_auc_score(y, prob, sample_weight=w)) if both else float("nan"),
+        "auc_ci95": list(auc_interval(y, prob, w, n_resamples=n_resamples)) if both
+        and n_resamples > 0 else None,
         "brier": float(np.average((prob - y) ** 2, weights=w)) if y.size else float("nan"),
         "log_loss": float(-np.average(y * np.log(clipped) + (1 - y) * np.log(1 - clipped),
                                       weights=w)) if y.size else float("nan"),
@@ -138,7 +171,7 @@ def _baselines(frame: EventFrame, test_start: float, horizon_days: float, n_bins
     prior = float(purchase_labels(frame, previous, test_start,
                                   active_codes(frame, previous, lookback_days)).mean())
     both = 0 < labels.sum() < labels.size
-    constant = binary_report(labels, np.full(labels.size, prior), n_bins=n_bins)
+    constant = binary_report(labels, np.full(labels.size, prior), n_bins=n_bins, n_resamples=0)
     return {
         "previous_window_rate": {k: constant[k] for k in ("auc", "brier", "ece", "log_loss",
                                                           "mean_predicted")},
