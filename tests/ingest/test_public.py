@@ -71,7 +71,7 @@ def test_amazon_beauty_counts_order_and_titles(shared_data: Path) -> None:
     assert all(a == b for a, b in itertools.zip_longest(events, s3rec))
     products = list(amazon_5core_products(folder / "items_with_titles.derived.csv"))
     assert len(products) == 12_101
-    assert products[0] == {"item_id": "1", "locale": "en", "attributes": {"asin": "B004756YJA"},
+    assert products[0] == {"item_id": "1", "locale": "en-US", "attributes": {"asin": "B004756YJA"},
                            "title": "OPI Nail Lacquer, Simmer and Shimmer, 0.5-Fluid Ounce"}
     fallback = [p for p in products if p["title"] == p["attributes"]["asin"]]
     assert len(fallback) == 7  # the 7 empty titles fall back to the ASIN
@@ -150,7 +150,7 @@ def test_homedepot_products_and_judgments(shared_data: Path) -> None:
     products = list(homedepot_products(folder / "products.csv"))
     assert len(products) == 54_667
     assert products[0] == {"item_id": "100001", "title": "Simpson Strong-Tie 12-Gauge Angle",
-                           "locale": "en"}
+                           "locale": "en-US"}
     judgments = list(homedepot_judgments(folder / "judgments_dev.csv"))
     assert len(judgments) == 44_450
     assert len({j["query_id"] for j in judgments}) == 7_077
@@ -195,7 +195,7 @@ def test_esci_fixture_judgments_and_products(shared_data: Path) -> None:
     products = list(esci_products(folder / "sample-products.jsonl.zstd"))
     assert len(products) == 16 and {p["item_id"] for p in products} == set(by_item)
     first = products[0]
-    assert first["brand"] == "Rimoody" and first["locale"] == "en"
+    assert first["brand"] == "Rimoody" and first["locale"] == "en-US"
     assert first["attributes"] == {"color": "black"}
     assert "<b>" not in first["description"] and "Features" in first["description"]
     assert first["description"].startswith("【2 Din Carpaly Touchscreen Radio】")
@@ -215,7 +215,7 @@ def test_esci_products_parquet_layout(tmp_path: Path) -> None:
     rows = list(esci_products(tmp_path / "shopping_queries_dataset_products.parquet",
                               locale="us"))
     assert rows == [{"item_id": "B1", "title": "Shoes", "description": "Light & dry",
-                     "brand": "Acme", "attributes": {"color": "red"}, "locale": "en"}]
+                     "brand": "Acme", "attributes": {"color": "red"}, "locale": "en-US"}]
     assert detect_layout(tmp_path) == "esci"
 
 
@@ -296,7 +296,7 @@ def test_multi_cpr_dev_judgments_in_chinese(shared_data: Path, tmp_path: Path) -
     corpus = tmp_path / "corpus.tsv"
     corpus.write_text('260\t"加厚"减速器链条 06B\n779\t望远镜\n', encoding="utf-8")
     assert next(multi_cpr_products(corpus)) == {
-        "item_id": "260", "title": '"加厚"减速器链条 06B', "locale": "zh"}
+        "item_id": "260", "title": '"加厚"减速器链条 06B', "locale": "zh-CN"}
 
 
 # --- detection, writing, CLI -------------------------------------------------------------

@@ -68,7 +68,7 @@ def amazon_5core_products(titles_path: Path | str) -> Iterator[Row]:
             continue
         asin = clean(row.get("asin"))
         title = clean(row.get("title")) or asin or f"item {item_id}"
-        product: Row = {"item_id": item_id, "title": title, "locale": "en"}
+        product: Row = {"item_id": item_id, "title": title, "locale": "en-US"}
         if asin:
             product["attributes"] = {"asin": asin}
         yield product

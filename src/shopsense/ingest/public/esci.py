@@ -11,8 +11,8 @@ color, locale}}`, maybe .zst / .zstd), or `shopping_queries_dataset_products.par
 (`product_id, product_title, product_description, product_bullet_point, product_brand,
 product_color, product_locale`). HTML in description / bullets becomes plain text and
 description = bullets + blank line + description (both are searchable text). Locale codes
-map us -> en, es -> es, jp -> ja. ASINs are unique only within a locale, so convert one
-locale at a time (`locale=`) when mixing them.
+map us -> en-US, es -> es-ES, jp -> ja-JP (BCP 47, as in docs/FORMATS.md). ASINs are unique
+only within a locale, so convert one locale at a time (`locale=`) when mixing them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from shopsense.ingest.public.common import (
 from shopsense.ingest.readers import ERROR_KEY, detect_format, iter_rows
 
 ESCI_GAINS: dict[str, float] = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}
-LOCALES: dict[str, str] = {"us": "en", "es": "es", "jp": "ja"}
+LOCALES: dict[str, str] = {"us": "en-US", "es": "es-ES", "jp": "ja-JP"}
 
 
 def esci_judgments(path: Path | str, *, split: str | None = None,

@@ -41,7 +41,7 @@ def homedepot_products(path: Path | str) -> Iterator[Row]:
         if not item_id or item_id in seen:
             continue
         seen.add(item_id)
-        yield {"item_id": item_id, "title": clean(row.get("product_title")), "locale": "en"}
+        yield {"item_id": item_id, "title": clean(row.get("product_title")), "locale": "en-US"}
 
 
 def homedepot_judgments(path: Path | str) -> Iterator[Row]:

@@ -82,7 +82,7 @@ def _movie(item_id: str, title: str, genres: list[str]) -> Row:
     if year:
         attributes["year"] = int(year.group(1))
     return {"item_id": item_id, "title": title, "category": genres[0] if genres else "",
-            "attributes": attributes, "locale": "en"}
+            "attributes": attributes, "locale": "en-US"}
 
 
 def _u_item_products(path: Path | str) -> Iterator[Row]:

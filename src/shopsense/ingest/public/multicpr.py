@@ -3,7 +3,7 @@
 The MS MARCO-style layout, so other passage-ranking sets in it convert too:
 - `{split}.query.txt`: `qid \\t query` (no header), split = train | dev;
 - `qrels.{split}.tsv`: `qid \\t 0 \\t pid \\t relevance` (no header; Multi-CPR: one positive, 1);
-- `corpus.tsv`: `pid \\t passage` (the product title) -> products with `locale = "zh"`.
+- `corpus.tsv`: `pid \\t passage` (the product title) -> products with `locale = "zh-CN"`.
 
 Judgments: `query_id = qid`, `item_id = pid`, relevance as given (1 = relevant). Lines are
 split on the first tabs only, never CSV-parsed, so quotes in Chinese titles stay intact.
@@ -51,7 +51,7 @@ def multi_cpr_judgments(qrels_path: Path | str, queries_path: Path | str) -> Ite
 def multi_cpr_products(corpus_path: Path | str) -> Iterator[Row]:
     """Product rows (`item_id` = pid, `title` = passage, locale zh) from corpus.tsv."""
     for _line, (pid, passage) in _tab_lines(corpus_path, 2):
-        yield {"item_id": pid.strip(), "title": passage.strip(), "locale": "zh"}
+        yield {"item_id": pid.strip(), "title": passage.strip(), "locale": "zh-CN"}
 
 
 def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:

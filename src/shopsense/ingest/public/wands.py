@@ -68,7 +68,7 @@ def wands_products(path: Path | str) -> Iterator[Row]:
                 attributes[name] = number
         yield {"item_id": clean(row.get("product_id")), "title": clean(row.get("product_name")),
                "description": clean(row.get("product_description")),
-               "category": _category(row, classes), "attributes": attributes, "locale": "en"}
+               "category": _category(row, classes), "attributes": attributes, "locale": "en-US"}
 
 
 def wands_queries(path: Path | str) -> Iterator[Row]:
