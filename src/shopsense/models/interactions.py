@@ -31,6 +31,17 @@ class Interactions:
     users: list[str]
     sequences: list[list[str]]
     timestamps: list[list[float]] | None = None
+    kinds: list[list[str]] | None = None  # event types; None = plain interactions
+    sessions: list[list[str]] | None = None  # session ids; None = one session per user
+
+    def truncated(self, keep: list[int]) -> Interactions:
+        """The first `keep[i]` interactions of each user (for time-respecting splits)."""
+        def cut(rows: list[list]) -> list[list]:  # type: ignore[type-arg]
+            return [row[:n] for row, n in zip(rows, keep, strict=True)]
+        return Interactions(self.users, cut(self.sequences),
+                            cut(self.timestamps) if self.timestamps is not None else None,
+                            cut(self.kinds) if self.kinds is not None else None,
+                            cut(self.sessions) if self.sessions is not None else None)
 
     @property
     def n_events(self) -> int:
@@ -117,6 +128,10 @@ def interactions_from_frame(frame: pd.DataFrame) -> Interactions:
         keep &= ~frame["event_type"].astype(str).str.lower().isin(NON_INTERACTIONS)
     keep &= actor.str.len() > 0
     table = pd.DataFrame({"actor": actor[keep], "item": frame.loc[keep, "item_id"].astype(str)})
+    table["kind"] = (frame.loc[keep, "event_type"].astype(str).str.lower()
+                     if "event_type" in frame.columns else "interaction")
+    table["session"] = (frame.loc[keep, "session_id"].astype(str)
+                        if "session_id" in frame.columns else table["actor"])
     if "timestamp" in frame.columns:
         table["ts"] = _timestamps(frame.loc[keep, "timestamp"])
         table["ts"] = table["ts"].fillna(0.0)
@@ -124,14 +139,14 @@ def interactions_from_frame(frame: pd.DataFrame) -> Interactions:
         table["ts"] = 0.0
     table["row"] = np.arange(len(table))
     table = table.sort_values(["ts", "row"], kind="stable")
-    users: list[str] = []
-    sequences: list[list[str]] = []
-    stamps: list[list[float]] = []
+    out = Interactions([], [], [], [], [])
     for user, group in table.groupby("actor", sort=False):
-        users.append(str(user))
-        sequences.append(group["item"].tolist())
-        stamps.append(group["ts"].tolist())
-    return Interactions(users, sequences, stamps)
+        out.users.append(str(user))
+        out.sequences.append(group["item"].tolist())
+        out.timestamps.append(group["ts"].tolist())  # type: ignore[union-attr]
+        out.kinds.append(group["kind"].tolist())  # type: ignore[union-attr]
+        out.sessions.append(group["session"].tolist())  # type: ignore[union-attr]
+    return out
 
 
 def _actor_column(frame: pd.DataFrame) -> pd.Series:
@@ -148,15 +163,18 @@ def _actor_column(frame: pd.DataFrame) -> pd.Series:
 
 def interactions_from_events(events: Iterable[Event]) -> Interactions:
     """Store events (already in timestamp order) -> sequences keyed by `Event.actor`."""
-    by_actor: dict[str, tuple[list[str], list[float]]] = {}
+    by_actor: dict[str, tuple[list[str], list[float], list[str], list[str]]] = {}
     for event in events:
         if not event.item_id or event.event_type in NON_INTERACTIONS or not event.actor:
             continue
-        items, stamps = by_actor.setdefault(event.actor, ([], []))
+        items, stamps, kinds, sessions = by_actor.setdefault(event.actor, ([], [], [], []))
         items.append(event.item_id)
         stamps.append(event.timestamp)
+        kinds.append(event.event_type)
+        sessions.append(event.session_id or event.actor)
     users = list(by_actor)
-    return Interactions(users, [by_actor[u][0] for u in users], [by_actor[u][1] for u in users])
+    return Interactions(users, [by_actor[u][0] for u in users], [by_actor[u][1] for u in users],
+                        [by_actor[u][2] for u in users], [by_actor[u][3] for u in users])
 
 
 def load_catalog(path: Path) -> list[Product]:

@@ -1,0 +1,95 @@
+"""The shared shape of a candidate source: dense scores over the catalogue -> Candidates.
+
+A source implements `score_all(context) -> (n_items,) float array` (non-finite = cannot
+propose) and optionally `evidence(context, index) -> dict`; `retrieve` (the Retriever
+protocol), category filters and exclusions live here once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Candidate, Product
+from shopsense.models.context import RecContext, as_context, top_indices
+from shopsense.models.sequences import ItemIndex
+
+
+class DenseSource:
+    """Base for sources that score every item; subclasses set `name` and `score_all`."""
+
+    name: str = "source"
+
+    def __init__(self) -> None:
+        self.items_: ItemIndex | None = None
+        self.categories_: list[str] | None = None
+
+    # -- helpers for subclasses ---------------------------------------------------------
+    def _set_catalogue(self, items: ItemIndex, products: Sequence[Product] = ()) -> None:
+        self.items_ = items
+        by_id = {p.item_id: p.category for p in products}
+        self.categories_ = [by_id.get(item_id, "") for item_id in items.ids]
+
+    def _require_items(self) -> ItemIndex:
+        if self.items_ is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted")
+        return self.items_
+
+    def recent_indices(self, context: RecContext) -> np.ndarray:
+        """Known recent items as indices, oldest first."""
+        items = self._require_items()
+        return np.fromiter((items.index(i) for i in context.recent_items if i in items),
+                           dtype=np.int64)
+
+    # -- the protocol --------------------------------------------------------------------
+    def score_all(self, context: RecContext) -> np.ndarray:
+        raise NotImplementedError
+
+    def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
+        return {}
+
+    def retrieve(self, query: Any, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
+        """Top-`k` items for a context / item id / item-id list, best first."""
+        context = as_context(query)
+        items = self._require_items()
+        scores = np.asarray(self.score_all(context), dtype=np.float64)
+        banned = {items.index(i) for i in exclude if i in items}
+        if context.category:
+            banned.update(self._outside_category(context.category))
+        chosen = top_indices(scores, k, banned)
+        return [Candidate(item_id=items.ids[i], score=float(scores[i]),
+                          signals={self.name: float(scores[i])},
+                          evidence=self.evidence(context, int(i))) for i in chosen]
+
+    def _outside_category(self, category: str) -> list[int]:
+        cats = self.categories_ or [""] * len(self._require_items())
+        prefix = category.strip() + " > "
+        return [i for i, c in enumerate(cats) if not (c == category.strip() or
+                                                     c.startswith(prefix))]
+
+    # -- persistence shared by subclasses ----------------------------------------------------
+    def _save_common(self, directory: Path, config: dict[str, Any]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "config.json").write_text(json.dumps({"name": self.name, **config},
+                                                          ensure_ascii=False, indent=2))
+        self._require_items().save(directory / "items.json")
+        (directory / "categories.json").write_text(
+            json.dumps(self.categories_ or [], ensure_ascii=False))
+
+    @staticmethod
+    def _load_common(directory: Path) -> tuple[dict[str, Any], ItemIndex, list[str]]:
+        config = json.loads((directory / "config.json").read_text())
+        items = ItemIndex.load(directory / "items.json")
+        categories = json.loads((directory / "categories.json").read_text())
+        return config, items, categories or [""] * len(items)
+
+
+def event_weight(kind: str) -> float:
+    """Implicit-feedback strength of an event type; unknown kinds (plain interactions) = 1."""
+    from shopsense.domain import EVENT_WEIGHTS
+
+    return EVENT_WEIGHTS.get(kind, 1.0)

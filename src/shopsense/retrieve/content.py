@@ -1,0 +1,91 @@
+"""Items that read alike: title (+ category, brand) embeddings from the offline text encoder.
+
+Works from day one: a new item is similar to others through its text alone, and a new shopper
+gets items like the ones in their live session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Product
+from shopsense.models.context import RecContext, recency_weights
+from shopsense.models.interactions import Interactions
+from shopsense.models.sequences import ItemIndex
+from shopsense.models.source_base import DenseSource
+from shopsense.models.text_init import encode_titles
+
+
+def product_text(product: Product) -> str:
+    parts = [product.title, product.brand, " ".join(product.category_path[-2:])]
+    return " ".join(p for p in parts if p).strip()
+
+
+class ContentRetriever(DenseSource):
+    """Cosine similarity of USE vectors of product text; `vectors` may be passed precomputed."""
+
+    def __init__(self, name: str = "content", decay: float = 0.7, min_similarity: float = 0.0
+                 ) -> None:
+        super().__init__()
+        self.name, self.decay, self.min_similarity = name, decay, min_similarity
+        self.vectors_: np.ndarray | None = None  # (n_items, 512), unit rows; zeros = no text
+
+    def fit(self, data: Interactions | None, items: ItemIndex, products: Sequence[Product] = (),
+            vectors: np.ndarray | None = None) -> ContentRetriever:
+        self._set_catalogue(items, products)
+        by_id = {p.item_id: p for p in products}
+        rows = [i for i, item_id in enumerate(items.ids)
+                if item_id in by_id and product_text(by_id[item_id])]
+        if vectors is None:
+            encoded = encode_titles([product_text(by_id[items.ids[i]]) for i in rows])
+        else:
+            if vectors.shape[0] != len(items):
+                raise ValueError("vectors must have one row per item")
+            encoded = vectors[rows]
+        self.vectors_ = np.zeros((len(items), encoded.shape[1] if rows else 512), np.float32)
+        if rows:
+            self.vectors_[rows] = encoded
+        return self
+
+    def score_all(self, context: RecContext) -> np.ndarray:
+        if self.vectors_ is None:
+            raise RuntimeError("ContentRetriever is not fitted")
+        anchors = self.recent_indices(context)[-10:]
+        if anchors.size == 0:
+            return np.full(self.vectors_.shape[0], -np.inf)
+        query = recency_weights(anchors.size, self.decay) @ self.vectors_[anchors]
+        norm = float(np.linalg.norm(query))
+        if norm == 0:
+            return np.full(self.vectors_.shape[0], -np.inf)
+        scores = self.vectors_ @ (query / norm)
+        has_text = np.abs(self.vectors_).sum(axis=1) > 0
+        return np.where(has_text & (scores > self.min_similarity), scores, -np.inf)
+
+    def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
+        assert self.vectors_ is not None
+        anchors = self.recent_indices(context)[-10:]
+        if anchors.size == 0:
+            return {}
+        sims = self.vectors_[anchors] @ self.vectors_[index]
+        best = int(np.argmax(sims))
+        return {"because_item": self._require_items().ids[int(anchors[best])],
+                "similarity": round(float(sims[best]), 4)}
+
+    def save(self, directory: Path) -> None:
+        self._save_common(directory, {"kind": "content", "decay": self.decay,
+                                      "min_similarity": self.min_similarity})
+        np.save(directory / "vectors.npy", self.vectors_)
+
+    @classmethod
+    def load(cls, directory: Path) -> ContentRetriever:
+        config, items, categories = cls._load_common(directory)
+        source = cls(config["name"], config["decay"], config["min_similarity"])
+        source.items_, source.categories_ = items, categories
+        source.vectors_ = np.load(directory / "vectors.npy", allow_pickle=False)
+        return source
+
+

@@ -1,0 +1,163 @@
+"""Which items go together? Co-views within sessions and bought-together from carts/purchases.
+
+Counts pairs of items that occur within `window` steps of each other in the same session
+(weight 1/distance), normalised by the target item's popularity (count / n_j ** alpha) so
+best-sellers do not follow everything. `observe(event)` adds pairs from a live session at
+once (in memory), so the next request reflects it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from shopsense.domain import Event, Product
+from shopsense.models.context import RecContext, recency_weights
+from shopsense.models.interactions import NON_INTERACTIONS, Interactions
+from shopsense.models.sequences import ItemIndex
+from shopsense.models.source_base import DenseSource
+
+SESSION_GAP_S = 30 * 60.0
+
+
+def session_runs(data: Interactions, items: ItemIndex, event_types: Collection[str] | None,
+                 gap_s: float = SESSION_GAP_S) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (item index, session number) arrays; sessions from session ids, else user +
+    time gaps, else the whole user history. Only `event_types` kept (None = all)."""
+    flat_items: list[int] = []
+    flat_sessions: list[int] = []
+    session_no = 0
+    for u, seq in enumerate(data.sequences):
+        kinds = data.kinds[u] if data.kinds is not None else None
+        sids = data.sessions[u] if data.sessions is not None else None
+        times = data.timestamps[u] if data.timestamps is not None else None
+        previous: tuple[Any, float] | None = None
+        session_no += 1
+        for j, item_id in enumerate(seq):
+            if event_types is not None and kinds is not None and kinds[j] not in event_types:
+                continue
+            i = items.get(item_id)
+            if i < 0:
+                continue
+            key = sids[j] if sids is not None else None
+            stamp = times[j] if times is not None else 0.0
+            if previous is not None and (key != previous[0] or stamp - previous[1] > gap_s):
+                session_no += 1
+            previous = (key, stamp)
+            flat_items.append(i)
+            flat_sessions.append(session_no)
+    return np.asarray(flat_items, np.int64), np.asarray(flat_sessions, np.int64)
+
+
+def pair_counts(flat_items: np.ndarray, flat_sessions: np.ndarray, n_items: int,
+                window: int) -> sparse.csr_matrix:
+    """Symmetric (n_items, n_items) co-occurrence weights: sum of 1/distance within window."""
+    rows, cols, vals = [], [], []
+    for distance in range(1, window + 1):
+        same = flat_sessions[distance:] == flat_sessions[:-distance]
+        a, b = flat_items[:-distance][same], flat_items[distance:][same]
+        keep = a != b
+        a, b = a[keep], b[keep]
+        rows += [a, b]
+        cols += [b, a]
+        vals += [np.full(a.size, 1.0 / distance), np.full(a.size, 1.0 / distance)]
+    if not rows:
+        return sparse.csr_matrix((n_items, n_items))
+    matrix = sparse.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                               shape=(n_items, n_items))
+    return matrix.tocsr()
+
+
+class CovisitRetriever(DenseSource):
+    """Item-to-item co-occurrence. `event_types={"cart","purchase"}` gives bought-together."""
+
+    def __init__(self, name: str = "covisit", window: int = 5, alpha: float = 0.5,
+                 event_types: Collection[str] | None = None, decay: float = 0.7) -> None:
+        super().__init__()
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        self.name, self.window, self.alpha, self.decay = name, window, alpha, decay
+        self.event_types = None if event_types is None else sorted(event_types)
+        self.matrix_: sparse.csr_matrix | None = None
+        self.item_counts_: np.ndarray | None = None
+        self.live_: dict[int, dict[int, float]] = defaultdict(dict)
+        self.sessions_: dict[str, list[int]] = defaultdict(list)
+
+    def fit(self, data: Interactions, items: ItemIndex,
+            products: Sequence[Product] = ()) -> CovisitRetriever:
+        self._set_catalogue(items, products)
+        types = None if self.event_types is None else set(self.event_types)
+        flat_items, flat_sessions = session_runs(data, items, types)
+        self.matrix_ = pair_counts(flat_items, flat_sessions, len(items), self.window)
+        self.item_counts_ = np.bincount(flat_items, minlength=len(items)).astype(np.float64)
+        self.live_ = defaultdict(dict)
+        return self
+
+    def observe(self, event: Event) -> None:
+        """Add the pairs this event forms with the same session's recent items."""
+        items = self._require_items()
+        if (not event.item_id or event.event_type in NON_INTERACTIONS or
+                (self.event_types is not None and event.event_type not in self.event_types)):
+            return
+        i = items.get(event.item_id)
+        if i < 0 or self.item_counts_ is None:
+            return
+        recent = self.sessions_[event.session_id or event.actor]
+        for distance, j in enumerate(reversed(recent[-self.window:]), start=1):
+            if j != i:
+                self.live_[i][j] = self.live_[i].get(j, 0.0) + 1.0 / distance
+                self.live_[j][i] = self.live_[j].get(i, 0.0) + 1.0 / distance
+        recent.append(i)
+        del recent[:-self.window]
+        self.item_counts_[i] += 1.0
+
+    def _rows(self, anchors: np.ndarray) -> np.ndarray:
+        """(len(anchors), n_items) normalised co-occurrence rows, live counts included."""
+        if self.matrix_ is None or self.item_counts_ is None:
+            raise RuntimeError("CovisitRetriever is not fitted")
+        rows = self.matrix_[anchors].toarray()
+        for r, a in enumerate(anchors):
+            for j, w in self.live_.get(int(a), {}).items():
+                rows[r, j] += w
+        return rows / np.maximum(self.item_counts_, 1.0) ** self.alpha
+
+    def score_all(self, context: RecContext) -> np.ndarray:
+        anchors = self.recent_indices(context)[-self.window * 2:]
+        n = len(self._require_items())
+        if anchors.size == 0:
+            return np.full(n, -np.inf)
+        total = recency_weights(anchors.size, self.decay) @ self._rows(anchors)
+        return np.where(total > 0, total, -np.inf)
+
+    def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
+        """The recent item that contributes most: "because you viewed X"."""
+        anchors = self.recent_indices(context)[-self.window * 2:]
+        if anchors.size == 0:
+            return {}
+        contrib = recency_weights(anchors.size, self.decay) * self._rows(anchors)[:, index]
+        best = int(np.argmax(contrib))
+        return {"because_item": self._require_items().ids[int(anchors[best])],
+                "pair_weight": round(float(contrib[best]), 4)}
+
+    def save(self, directory: Path) -> None:
+        self._save_common(directory, {"kind": "covisit", "window": self.window,
+                                      "alpha": self.alpha, "decay": self.decay,
+                                      "event_types": self.event_types})
+        assert self.matrix_ is not None and self.item_counts_ is not None
+        sparse.save_npz(directory / "pairs.npz", self.matrix_)
+        np.save(directory / "item_counts.npy", self.item_counts_)
+
+    @classmethod
+    def load(cls, directory: Path) -> CovisitRetriever:
+        config, items, categories = cls._load_common(directory)
+        source = cls(config["name"], config["window"], config["alpha"], config["event_types"],
+                     config["decay"])
+        source.items_, source.categories_ = items, categories
+        source.matrix_ = sparse.load_npz(directory / "pairs.npz").tocsr()
+        source.item_counts_ = np.load(directory / "item_counts.npy", allow_pickle=False)
+        return source
