@@ -78,7 +78,11 @@ def test_category_tree_names_every_node_in_both_languages(tmp_path: Path) -> Non
         assert node["path_en"].count(" > ") == path.count(" > ")
         assert node["parent"] is None or path in nodes[node["parent"]]["children"]
     assert sum(nodes[p]["n_products"] for p in leaves) == 300
-    assert {p["category"] for p in iter_demo_products(seed=2, n_products=300)} <= leaves
+    rows = list(iter_demo_products(seed=2, n_products=300))
+    assert {p["category"] for p in rows} <= leaves
+    for row in rows:  # every image_url names a placeholder the generator wrote
+        assert row["image_url"].startswith("/static/demo/")
+        assert (paths.products.parent / "images" / row["image_url"].rsplit("/", 1)[1]).is_file()
 
 
 def test_bad_sizes_are_refused(tmp_path: Path) -> None:

@@ -48,6 +48,11 @@ class DemoItem:
     record: dict[str, Any]  # the products.jsonl row
 
 
+def leaf_slug(leaf: Leaf) -> str:
+    """`Kids' Toys` -> `kids-toys`: the file name of a leaf's placeholder image."""
+    return leaf.en.lower().replace("'", "").replace("&", "and").replace(" ", "-")
+
+
 def iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -135,7 +140,6 @@ def _record(item_id: str, draft: dict[str, Any]) -> dict[str, Any]:
     if draft["model"]:
         attributes["model"] = draft["model"]
     attributes["consumable"] = leaf.consumable
-    slug = leaf.en.lower().replace("'", "").replace(" ", "-")
     return {
         "item_id": item_id,
         "title": title(leaf, BRANDS[draft["brand"]], draft, attributes, lang),
@@ -145,7 +149,7 @@ def _record(item_id: str, draft: dict[str, Any]) -> dict[str, Any]:
         "price": draft["price"],
         "currency": "CNY",
         "attributes": attributes,
-        "image_url": f"/static/demo/{slug}.svg",
+        "image_url": f"/static/demo/{leaf_slug(leaf)}.svg",
         "available": draft["available"],
         "created_at": iso(draft["created_at"]),
         "locale": "zh-CN" if lang == "zh" else "en-US",

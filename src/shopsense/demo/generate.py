@@ -10,12 +10,13 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from shopsense.demo.catalog import END_TS, DemoItem, build_catalogue, iso
+from shopsense.demo.catalog import END_TS, DemoItem, build_catalogue, iso, leaf_slug
 from shopsense.demo.queries import demo_judgments, demo_queries
 from shopsense.demo.sessions import Simulator
 from shopsense.demo.shoppers import make_shopper, make_shoppers
@@ -117,10 +118,28 @@ def generate_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_use
     queries = demo_queries()
     _write_jsonl(paths.queries, queries)
     _write_jsonl(paths.judgments, demo_judgments(queries, items))
+    write_placeholder_images(out_dir / "images")
     manifest = {"generator": GENERATOR_VERSION, "seed": seed, "n_products": n_products,
                 "n_users": n_users, "days": days, "end": iso(END_TS)}
     (out_dir / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
     return paths
+
+
+def write_placeholder_images(folder: Path) -> list[Path]:
+    """One small SVG per leaf, named as the products' `image_url` ends (/static/demo/<slug>.svg)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for n, leaf in enumerate(LEAVES):
+        hue = (n * 137) % 360
+        svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="320" viewBox="0 0 320 320">'
+               f'<rect width="320" height="320" fill="hsl({hue},45%,88%)"/>'
+               f'<text x="160" y="150" font-size="36" text-anchor="middle" fill="hsl({hue},40%,30%)">'
+               f'{leaf.name}</text><text x="160" y="195" font-size="20" text-anchor="middle" '
+               f'fill="hsl({hue},40%,30%)">{escape(leaf.en)}</text></svg>\n')
+        path = folder / f"{leaf_slug(leaf)}.svg"
+        path.write_text(svg, encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def ensure_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users: int = 1200,
