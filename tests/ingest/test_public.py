@@ -78,6 +78,15 @@ def test_amazon_beauty_counts_order_and_titles(shared_data: Path) -> None:
     _assert_valid(products, events[:2000])
 
 
+def test_amazon_titles_are_found_beside_the_sequence_file(shared_data: Path) -> None:
+    p5 = layout_outputs("amazon-5core",
+                        shared_data / "amazon-beauty-p5-titles" / "sequential_data.txt")
+    s3rec = layout_outputs("amazon-5core", shared_data / "amazon-5core-s3rec")
+    assert (sorted(p5), sorted(s3rec)) == (["events", "products"], ["events"])
+    with pytest.raises(FileNotFoundError, match="no sequence file"):
+        layout_outputs("amazon-5core", shared_data / "movielens-100k")
+
+
 def test_amazon_sequence_timestamps_keep_each_users_order(tmp_path: Path) -> None:
     path = tmp_path / "Toys_and_Games.txt"
     path.write_text("7 3 3 9\n\n8 1\n", encoding="utf-8")

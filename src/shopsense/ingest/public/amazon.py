@@ -82,7 +82,7 @@ def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
         titles = options.titles or find_file(src, TITLE_FILES)
     else:
         sequences = require_file(src, "sequence file")
-        titles = options.titles
+        titles = options.titles or find_file(src.parent, TITLE_FILES)
     outputs: dict[str, Iterator[Row]] = {"events": amazon_5core_events(sequences)}
     if titles is not None:
         outputs["products"] = amazon_5core_products(require_file(titles, "titles file"))
