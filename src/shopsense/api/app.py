@@ -18,6 +18,7 @@ from shopsense.api.metrics import Metrics
 from shopsense.api.routes import data
 from shopsense.config import Settings
 from shopsense.pipeline.shop import InputError, Shop
+from shopsense.web import install as install_web
 
 
 def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
@@ -35,6 +36,7 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     _install_middleware(app, settings)
     _install_errors(app)
     app.include_router(data.router)
+    install_web(app)  # storefront /, dashboard /admin, /v1/admin analytics
     _install_health(app)
     return app
 

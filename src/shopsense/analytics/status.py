@@ -1,0 +1,81 @@
+"""What is serving right now, trained on how much, and how fresh is it? Model versions,
+trained-at times and info, store sizes, and how far online events have run ahead of the
+last training.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+COMPONENTS: tuple[str, ...] = ("understander", "search", "recs", "propensity")
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """JSON-safe copy of model info (numbers, strings, small nested dicts / lists)."""
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return value if math.isfinite(value) else None
+    if depth > 3:
+        return str(value)[:200]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth + 1) for k, v in list(value.items())[:50]}
+    if isinstance(value, list | tuple):
+        return [_plain(v, depth + 1) for v in list(value)[:50]]
+    return str(value)[:200]
+
+
+def store_counts(store: Any) -> dict[str, Any]:
+    ev = store.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT user_id), COUNT(DISTINCT session_id), MIN(timestamp), "
+        "MAX(timestamp) FROM events")[0]
+    by_type = dict(store.execute("SELECT event_type, COUNT(*) FROM events GROUP BY event_type"))
+    products = store.execute("SELECT COUNT(*), SUM(available), MAX(updated_at) FROM products")[0]
+    return {"products": int(products[0]), "available_products": int(products[1] or 0),
+            "catalogue_updated_at": products[2], "events": int(ev[0]), "users": int(ev[1]),
+            "sessions": int(ev[2]), "first_event_at": ev[3], "last_event_at": ev[4],
+            "events_by_type": {str(k): int(v) for k, v in by_type.items()}}
+
+
+def model_status(shop: Any, now: float | None = None) -> dict[str, Any]:
+    """Versions, trained-at, info and component classes of `shop.models`, plus store sizes."""
+    now = time.time() if now is None else now
+    models = shop.models
+    counts = store_counts(shop.store)
+    trained_at = float(models.trained_at or 0.0)
+    newer = 0
+    if trained_at > 0:
+        newer = int(shop.store.execute("SELECT COUNT(*) FROM events WHERE timestamp > ?",
+                                       (trained_at,))[0][0])
+    last = counts["last_event_at"]
+    return {
+        "version": models.version,
+        "trained_at": trained_at or None,
+        "age_s": round(now - trained_at, 1) if trained_at else None,
+        "components": {name: (type(getattr(models, name)).__name__
+                              if getattr(models, name, None) is not None else None)
+                       for name in COMPONENTS},
+        "info": _plain(dict(models.info or {})),
+        "store": counts,
+        "freshness": {"events_after_training": newer,
+                      "last_event_age_s": round(now - last, 1) if last else None,
+                      "catalogue_in_memory": len(shop.products)},
+        "model_files": model_files(Path(shop.settings.home)),
+    }
+
+
+def model_files(home: Path, limit: int = 30) -> list[dict[str, Any]]:
+    """Saved model folders under <home>/models with their size and modification time."""
+    root = home / "models"
+    if not root.is_dir():
+        return []
+    out = []
+    for config in sorted(root.rglob("config.json"))[:limit]:
+        folder = config.parent
+        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        out.append({"path": str(folder.relative_to(home)), "bytes": size,
+                    "modified": folder.stat().st_mtime})
+    return out

@@ -1,0 +1,94 @@
+"""Page routes: the storefront shell (/, /search, /item/{id}, /cart), the dashboard shell
+(/admin), bundled static files and the demo's placeholder product images.
+
+Pages are static HTML shells; the browser renders them from the /v1 API with the public
+search key that is written into the page (`app.state.public_key`, set by `make demo`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+
+from shopsense import __version__
+from shopsense.api.deps import api_error
+from shopsense.web.placeholders import placeholder_svg, valid_slug
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+DEMO_USERS = tuple(f"u{i:05d}" for i in range(1, 9))
+_NO_CACHE = {"Cache-Control": "no-cache"}
+
+router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=4)
+def _template(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+def page_config(request: Request) -> dict[str, Any]:
+    """What the page scripts need: the public key, whether keys are required, demo users."""
+    state = request.app.state
+    return {"publicKey": getattr(state, "public_key", "") or "",
+            "requireKeys": bool(state.settings.serve.require_keys),
+            "demoUsers": list(DEMO_USERS), "version": __version__}
+
+
+def render(name: str, request: Request) -> HTMLResponse:
+    config = json.dumps(page_config(request), ensure_ascii=False).replace("</", "<\\/")
+    body = _template(name).replace("{{CONFIG}}", config).replace("{{VERSION}}", __version__)
+    return HTMLResponse(body, headers=_NO_CACHE)
+
+
+@router.get("/")
+@router.get("/search")
+@router.get("/cart")
+def storefront(request: Request) -> HTMLResponse:
+    return render("shop.html", request)
+
+
+@router.get("/item/{item_id}")
+def product_page(request: Request, item_id: str) -> HTMLResponse:
+    return render("shop.html", request)
+
+
+@router.get("/admin")
+def dashboard(request: Request) -> HTMLResponse:
+    return render("admin.html", request)
+
+
+@router.get("/static/demo/{slug}.svg")
+def demo_image(slug: str) -> Response:
+    if not valid_slug(slug):
+        raise api_error(404, "not_found", "no such image", "slug")
+    return Response(placeholder_svg(slug), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/static/{path:path}")
+def static_file(path: str) -> FileResponse:
+    target = (STATIC / path).resolve()
+    if STATIC not in target.parents or not target.is_file():
+        raise api_error(404, "not_found", f"no static file {path!r}", "path")
+    return FileResponse(target, headers=_NO_CACHE)
+
+
+@router.get("/web/categories.json")
+def category_names(request: Request) -> JSONResponse:
+    """zh path -> English path for the demo catalogue (empty for other shops)."""
+    tree = Path(request.app.state.settings.home) / "demo" / "categories.json"
+    names: dict[str, str] = {}
+    if tree.is_file():
+        try:
+            nodes = json.loads(tree.read_text(encoding="utf-8")).get("nodes", {})
+            names = {path: node.get("path_en", path) for path, node in nodes.items()}
+        except (OSError, ValueError, AttributeError):
+            names = {}
+    return JSONResponse(names, headers={"Cache-Control": "public, max-age=3600"})

@@ -1,0 +1,180 @@
+// The operator dashboard: DP behaviour analytics, evaluation reports, model status, ledger.
+// The admin key lives in sessionStorage and travels as X-API-Key; charts are fetched with it
+// and shown as blob URLs (an <img src> cannot send the header).
+(function () {
+  const { t, esc, el, CFG } = window.SS;
+  const root = document.getElementById("admin");
+  let key = sessionStorage.getItem("ss.adminKey") || "";
+  let tab = sessionStorage.getItem("ss.adminTab") || "analytics";
+  const blobs = [];
+
+  const call = (path, opts) => SS.api(path, Object.assign({ key }, opts || {}));
+  const fmt = (v, digits) => (v === null || v === undefined ? "—" : Number(v).toLocaleString(undefined, { maximumFractionDigits: digits ?? 2 }));
+  const pct = (v) => (v === null || v === undefined ? "—" : (100 * v).toFixed(1) + "%");
+  const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString() : t("never"));
+  const ago = (s) => (s === null || s === undefined ? "—" : s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86400).toFixed(1)} d`);
+
+  async function image(path, params) {
+    const res = await call(path, { params, raw: true });
+    const url = URL.createObjectURL(await res.blob());
+    blobs.push(url);
+    return url;
+  }
+  function chartFigure(path, params, caption, id) {
+    const fig = el(`<figure class="chart" ${id ? `id="${id}"` : ""}><div class="loading">${esc(t("loading"))}</div><figcaption>${esc(caption || "")}</figcaption></figure>`);
+    image(path, params).then((url) => {
+      const img = el(`<img alt="${esc(caption || path)}">`);
+      img.src = url; fig.querySelector(".loading").replaceWith(img);
+    }).catch((e) => { fig.querySelector(".loading").textContent = t("error", { m: e.message }); });
+    return fig;
+  }
+
+  function loginForm(message) {
+    root.innerHTML = "";
+    const box = el(`<form class="login-box" id="admin-login"><h2>${esc(t("admin_login"))}</h2>
+      <input id="admin-key" type="password" placeholder="${esc(t("admin_key"))}" autocomplete="off">
+      ${message ? `<p class="error">${esc(message)}</p>` : ""}
+      <button class="btn" type="submit">${esc(t("sign_in"))}</button></form>`);
+    box.addEventListener("submit", (ev) => {
+      ev.preventDefault(); key = box.querySelector("#admin-key").value.trim();
+      sessionStorage.setItem("ss.adminKey", key); start();
+    });
+    root.appendChild(box);
+  }
+
+  async function start() {
+    SS.applyI18n();
+    document.getElementById("lang").textContent = SS.lang === "zh" ? "EN" : "中文";
+    try { await call("/v1/admin/models"); }
+    catch (e) {
+      if (e.status === 401 || e.status === 403) { sessionStorage.removeItem("ss.adminKey"); return loginForm(key ? t("unauthorised") : ""); }
+      root.innerHTML = ""; root.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`)); return;
+    }
+    document.getElementById("sign-out").hidden = !CFG.requireKeys;
+    render();
+  }
+
+  function render() {
+    blobs.splice(0).forEach((u) => URL.revokeObjectURL(u));
+    root.innerHTML = "";
+    const tabs = el(`<nav class="admin-tabs">${["analytics", "eval", "models", "privacy"].map((name) => `<button data-tab="${name}" id="tab-${name}" class="${name === tab ? "active" : ""}">${esc(t("tab_" + name))}</button>`).join("")}</nav>`);
+    tabs.addEventListener("click", (ev) => {
+      const b = ev.target.closest("button"); if (!b) return;
+      tab = b.dataset.tab; sessionStorage.setItem("ss.adminTab", tab); render();
+    });
+    root.appendChild(tabs);
+    const body = el(`<div id="panel-${tab}"></div>`);
+    root.appendChild(body);
+    ({ analytics, eval: evaluation, models, privacy })[tab](body);
+  }
+
+  // ---- behaviour analytics -----------------------------------------------------------------------
+  async function analytics(body) {
+    const form = el(`<form class="panel controls" id="release-form">
+      <label>${esc(t("epsilon"))}<input name="epsilon" type="number" step="0.1" min="0.01" value="${esc(sessionStorage.getItem("ss.eps") || "1")}"></label>
+      <label>${esc(t("mechanism"))}<select name="mechanism"><option value="laplace">Laplace</option><option value="gaussian">Gaussian</option></select></label>
+      <label>${esc(t("days"))}<input name="days" type="number" min="1" max="366" value="28"></label>
+      <label>${esc(t("cap"))}<input name="per_user_cap" type="number" min="1" max="1000" value="10"></label>
+      <button class="btn" type="submit" id="new-release">${esc(t("new_release"))}</button>
+      <button class="btn-ghost" type="button" id="export">${esc(t("export_csv"))}</button></form>`);
+    body.appendChild(form);
+    const out = el(`<div id="release"></div>`);
+    body.appendChild(out);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = new FormData(form);
+      sessionStorage.setItem("ss.eps", f.get("epsilon"));
+      out.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
+      try {
+        const release = await call("/v1/admin/analytics", { method: "POST", body: { epsilon: Number(f.get("epsilon")), mechanism: f.get("mechanism"), days: Number(f.get("days")), per_user_cap: Number(f.get("per_user_cap")) } });
+        showRelease(out, release);
+      } catch (e) { out.innerHTML = ""; out.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`)); }
+    });
+    form.querySelector("#export").addEventListener("click", async () => {
+      const res = await call("/v1/admin/analytics/export.csv", { raw: true });
+      const a = el(`<a download="analytics.csv"></a>`); a.href = URL.createObjectURL(await res.blob()); a.click();
+    });
+    try { showRelease(out, await call("/v1/admin/analytics")); }
+    catch (e) {
+      if (e.status === 404) { out.innerHTML = `<p class="empty">${esc(t("no_release"))}</p>`; form.requestSubmit(); }
+      else out.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`));
+    }
+  }
+
+  function showRelease(out, r) {
+    const p = r.privacy, d = r.derived, w = r.window;
+    const used = p.budget ? Math.min(100, (100 * p.spent_epsilon_total) / p.budget) : 0;
+    out.innerHTML = "";
+    out.appendChild(el(`<div class="panel" id="privacy-box">
+      <p>${esc(t("release_info", { mech: p.mechanism, eps: p.epsilon_per_aggregate, total: fmt(p.epsilon, 3), delta: p.delta.toExponential(1), first: w.first_day, last: w.last_day }))}</p>
+      <p>${esc(t("budget_used"))}: <b id="budget-used">ε ${fmt(p.spent_epsilon_total, 3)}</b> ${p.budget ? esc(t("budget_of", { b: fmt(p.budget, 1) })) : ""}</p>
+      ${p.budget ? `<div class="budget"><div style="width:${used.toFixed(1)}%"></div></div>` : ""}
+      ${r.cached ? `<p class="muted">${esc(t("cached_note"))}</p>` : ""}
+      <p class="muted">${(r.notes || []).map(esc).join("<br>")}<br>${esc(t("rec_ctr_note"))}</p></div>`));
+    const kpis = [["view_to_cart", pct(d.view_to_cart)], ["cart_to_purchase", pct(d.cart_to_purchase)], ["search_ctr", pct(d.search_ctr)], ["new_share", pct(d.new_share)], ["active_days", fmt(d.active_shopper_days, 0)]];
+    out.appendChild(el(`<div class="kpis">${kpis.map(([k, v]) => `<div class="kpi" id="kpi-${k}"><span class="muted">${esc(t(k))}</span><b>${esc(v)}</b></div>`).join("")}</div>`));
+    const charts = el(`<div class="charts" id="charts"></div>`);
+    const lang = SS.lang;
+    Object.entries(r.aggregates).forEach(([name, agg]) => {
+      const caption = `${t("noise_sd", { sd: agg.stddev })} · ε=${agg.epsilon} · cap ${agg.cap}${agg.threshold ? " · " + t("threshold", { t: agg.threshold }) : ""}`;
+      charts.appendChild(chartFigure(`/v1/admin/charts/${name}.png`, { lang }, caption, `chart-${name}`));
+    });
+    out.appendChild(charts);
+  }
+
+  // ---- evaluation ---------------------------------------------------------------------------------
+  async function evaluation(body) {
+    let data;
+    try { data = await call("/v1/admin/eval"); } catch (e) { body.appendChild(el(`<p class="error">${esc(e.message)}</p>`)); return; }
+    if (!data.reports.length) {
+      body.appendChild(el(`<div class="panel empty" id="eval-empty"><p>${esc(t("eval_none", { cmd: data.how_to }))}</p><p class="muted">${esc(t("eval_folder", { f: data.folder }))}</p></div>`));
+      return;
+    }
+    for (const report of data.reports) {
+      const panel = el(`<section class="panel eval-report"><h3>${esc(report.name)} <span class="muted">${esc(when(report.modified))}</span></h3></section>`);
+      const rows = Object.entries(report.metrics);
+      if (rows.length) {
+        const metrics = [...new Set(rows.flatMap(([, m]) => Object.keys(m)))].slice(0, 12);
+        panel.appendChild(el(`<div style="overflow:auto"><table class="data"><tr><th>${esc(t("model"))}</th>${metrics.map((m) => `<th>${esc(m)}</th>`).join("")}</tr>${rows.map(([name, m]) => `<tr><td>${esc(name)}</td>${metrics.map((k) => `<td class="num">${m[k] === undefined ? "" : fmt(m[k], 4)}</td>`).join("")}</tr>`).join("")}</table></div>`));
+      }
+      const figs = el(`<div class="charts"></div>`);
+      if (rows.length) figs.appendChild(chartFigure("/v1/admin/eval/charts/metrics.png", { file: report.name }, report.name));
+      if (report.calibration.length) figs.appendChild(chartFigure("/v1/admin/eval/charts/calibration.png", { file: report.name }, report.calibration.join(", ")));
+      panel.appendChild(figs);
+      body.appendChild(panel);
+    }
+  }
+
+  // ---- models -----------------------------------------------------------------------------------
+  async function models(body) {
+    let s;
+    try { s = await call("/v1/admin/models"); } catch (e) { body.appendChild(el(`<p class="error">${esc(e.message)}</p>`)); return; }
+    const st = s.store;
+    body.appendChild(el(`<div class="kpis">
+      <div class="kpi" id="model-version"><span class="muted">${esc(t("version"))}</span><b>${esc(s.version)}</b></div>
+      <div class="kpi"><span class="muted">${esc(t("trained_at"))}</span><b style="font-size:16px">${esc(when(s.trained_at))}</b><span class="muted">${esc(ago(s.age_s))}</span></div>
+      <div class="kpi"><span class="muted">${esc(t("events_after"))}</span><b>${fmt(s.freshness.events_after_training, 0)}</b></div>
+      <div class="kpi"><span class="muted">${esc(t("last_event_age"))}</span><b>${esc(ago(s.freshness.last_event_age_s))}</b></div></div>`));
+    body.appendChild(el(`<div class="panel"><h3>${esc(t("components"))}</h3><table class="data">${Object.entries(s.components).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v ? esc(v) : "—"}</td></tr>`).join("")}</table></div>`));
+    body.appendChild(el(`<div class="panel"><h3>${esc(t("store_sizes"))}</h3><table class="data">
+      ${[["products", st.products], ["available_products", st.available_products], ["events", st.events], ["users", st.users], ["sessions", st.sessions]].map(([k, v]) => `<tr><td>${k}</td><td class="num">${fmt(v, 0)}</td></tr>`).join("")}
+      ${Object.entries(st.events_by_type).map(([k, v]) => `<tr><td>events: ${esc(k)}</td><td class="num">${fmt(v, 0)}</td></tr>`).join("")}
+      <tr><td>first / last event</td><td class="num">${esc(when(st.first_event_at))} / ${esc(when(st.last_event_at))}</td></tr></table></div>`));
+    body.appendChild(el(`<div class="panel"><h3>info</h3><pre class="json">${esc(JSON.stringify(s.info, null, 2))}</pre>
+      ${s.model_files.length ? `<table class="data">${s.model_files.map((f) => `<tr><td>${esc(f.path)}</td><td class="num">${fmt(f.bytes / 1e6, 2)} MB</td><td>${esc(when(f.modified))}</td></tr>`).join("")}</table>` : ""}</div>`));
+  }
+
+  // ---- privacy ledger ---------------------------------------------------------------------------
+  async function privacy(body) {
+    let l;
+    try { l = await call("/v1/admin/privacy/ledger"); } catch (e) { body.appendChild(el(`<p class="error">${esc(e.message)}</p>`)); return; }
+    body.appendChild(el(`<div class="panel" id="ledger"><h3>${esc(t("ledger_title"))}</h3>
+      <p>${esc(t("budget_used"))}: <b>ε ${fmt(l.spent_epsilon, 3)}</b>, δ ${l.spent_delta.toExponential(1)} ${l.budget ? esc(t("budget_of", { b: fmt(l.budget, 1) })) : ""}</p>
+      <table class="data"><tr><th>#</th><th>${esc(t("at"))}</th><th>${esc(t("release"))}</th><th>${esc(t("mechanism"))}</th><th>ε</th><th>δ</th><th>${esc(t("notes"))}</th></tr>
+      ${l.entries.map((e) => `<tr><td>${e.seq}</td><td>${esc(when(e.at))}</td><td>${esc(e.release)}</td><td>${esc(e.mechanism)}</td><td class="num">${fmt(e.epsilon, 3)}</td><td class="num">${e.delta.toExponential(1)}</td><td class="muted">${esc(JSON.stringify(e.detail.window || {}))}</td></tr>`).join("")}</table></div>`));
+  }
+
+  document.getElementById("lang").addEventListener("click", () => { SS.setLang(SS.lang === "zh" ? "en" : "zh"); start(); });
+  document.getElementById("sign-out").addEventListener("click", () => { sessionStorage.removeItem("ss.adminKey"); key = ""; loginForm(""); });
+  if (CFG.requireKeys && !key) { SS.applyI18n(); loginForm(""); } else start();
+})();

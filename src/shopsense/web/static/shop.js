@@ -1,0 +1,400 @@
+// The storefront: home, search (chips, facets, sort, pages, why-lines, not-interested),
+// product page, cart and a simulated checkout. Rendered from the /v1 API; sends events.
+(function () {
+  const { t, api, esc, price, el, store, CFG } = window.SS;
+  const app = document.getElementById("app");
+  const PAGE_SIZE = 12;
+  let categoryNames = {};
+  let hiddenNow = new Set(); // dismissed during this page view (the server keeps them gone)
+  let lastLoggedQuery = null; // one search event per query typed, not per facet click
+
+  // ---- identity --------------------------------------------------------------------------
+  let session = store.get("ss.session", null);
+  if (!session) { session = SS.randomId("web-"); store.set("ss.session", session); }
+  let user = store.get("ss.user", null);
+  const who = () => ({ user: user || undefined, session });
+
+  function sendEvents(rows) {
+    const body = rows.map((r) => Object.assign({ user_id: user || null, session_id: session, platform: "web" }, r));
+    return api("/v1/events", { method: "POST", body }).catch((e) => console.warn("event not recorded", e));
+  }
+  const sendEvent = (type, item, extra) => sendEvents([Object.assign({ event_type: type, item_id: item || null }, extra || {})]);
+
+  function rememberRecent(itemId) {
+    const recent = store.get("ss.recent", []).filter((x) => x !== itemId);
+    recent.unshift(itemId); store.set("ss.recent", recent.slice(0, 12));
+  }
+
+  // ---- cart -------------------------------------------------------------------------------
+  const cart = () => store.get("ss.cart", []);
+  function saveCart(items) { store.set("ss.cart", items); updateCartCount(); }
+  function updateCartCount() { document.getElementById("cart-count").textContent = cart().reduce((n, x) => n + x.qty, 0); }
+  function addToCart(item) {
+    const items = cart(); const found = items.find((x) => x.item_id === item.item_id);
+    if (found) found.qty += 1; else items.push({ item_id: item.item_id, title: item.title, price: item.price, image_url: item.image_url, category: item.category, qty: 1 });
+    saveCart(items); sendEvent("cart", item.item_id, { value: 1 }); SS.toast(esc(t("added")));
+  }
+
+  // ---- rendering helpers ---------------------------------------------------------------------
+  function catName(path) {
+    if (!path) return "";
+    return SS.lang === "en" && categoryNames[path] ? categoryNames[path] : path;
+  }
+  function image(item) {
+    const url = item.image_url || "";
+    if (url.startsWith("/")) return url; // bundled or served by this app; never a remote fetch
+    const slug = (item.category || "item").split(">").pop().trim().toLowerCase().replace(/[^a-z0-9]+/g, "-") || "item";
+    return "/static/demo/" + (/^[a-z0-9]/.test(slug) ? slug : "item") + ".svg";
+  }
+  function reasonText(r) { return SS.lang === "zh" ? (r.text_zh || r.text_en) : (r.text_en || r.text_zh); }
+  function why(item) {
+    const reasons = (item.reasons || []).filter((r) => reasonText(r)).slice(0, 2);
+    if (!reasons.length) return "";
+    return `<p class="why" title="${esc(reasons.map(reasonText).join(" · "))}"><span>${esc(t("why"))}</span>${reasons.map((r) => esc(reasonText(r))).join(" · ")}</p>`;
+  }
+  function card(item, opts) {
+    const o = opts || {};
+    const node = el(`<article class="card" data-item="${esc(item.item_id)}">
+      <a href="/item/${encodeURIComponent(item.item_id)}" data-link class="card-link">
+        <img src="${esc(image(item))}" alt="" loading="lazy" width="200" height="200">
+        <h3 class="title">${esc(item.title)}</h3></a>
+      <div class="meta"><span class="price">${esc(price(item.price))}</span><span class="brand">${esc(item.brand || "")}</span></div>
+      ${o.why === false ? "" : why(item)}
+      ${o.dismiss ? `<button class="dismiss" title="${esc(t("not_interested"))}" aria-label="${esc(t("not_interested"))}">✕ <span>${esc(t("not_interested"))}</span></button>` : ""}
+    </article>`);
+    node.querySelector(".card-link").addEventListener("click", () => {
+      sendEvent("click", item.item_id, o.query ? { query: o.query } : {});
+    });
+    const btn = node.querySelector(".dismiss");
+    if (btn) btn.addEventListener("click", (ev) => { ev.preventDefault(); dismiss(item, node, o.onDismiss); });
+    return node;
+  }
+  function grid(items, opts) {
+    const g = el(`<div class="grid"></div>`);
+    items.filter((x) => !hiddenNow.has(x.item_id)).forEach((x) => g.appendChild(card(x, opts)));
+    return g;
+  }
+  function section(title, hint, body, id) {
+    const s = el(`<section class="shelf" ${id ? `id="${id}"` : ""}><div class="shelf-head"><h2>${esc(title)}</h2>${hint ? `<span class="muted">${esc(hint)}</span>` : ""}</div></section>`);
+    s.appendChild(body); return s;
+  }
+  function failure(e) {
+    const text = e && e.status === 404 && !e.body ? t("api_unavailable") : t("error", { m: e && e.message ? e.message : e });
+    return el(`<p class="error">${esc(text)}</p>`);
+  }
+
+  async function dismiss(item, node, after) {
+    hiddenNow.add(item.item_id);
+    node.classList.add("gone");
+    setTimeout(() => node.remove(), 250);
+    try {
+      await api("/v1/feedback", { method: "POST", body: { user_id: user || null, session_id: session, item_id: item.item_id, action: "dismiss" } });
+    } catch (e) { SS.toast(esc(t("error", { m: e.message }))); return; }
+    const box = SS.toast(`${esc(t("removed"))} <button class="linkish" id="undo">${esc(t("undo"))}</button>`, 6000);
+    box.querySelector("#undo").addEventListener("click", async () => {
+      hiddenNow.delete(item.item_id);
+      await api("/v1/feedback", { method: "POST", body: { user_id: user || null, session_id: session, item_id: item.item_id, action: "undo" } });
+      box.hidden = true; route();
+    });
+    if (after) setTimeout(after, 400); // re-rank so close variants sink, within a second
+  }
+
+  // ---- pages ----------------------------------------------------------------------------------
+  const POPULAR = ["空调", "格力空调 1.5匹", "华为手机 不要苹果", "running shoes under $80", "noise cancelling headphones", "咖啡豆", "dress not red", "纸尿裤"];
+
+  async function home() {
+    app.innerHTML = "";
+    const hero = el(`<section class="hero"><div><h1>${esc(t("hero_title"))}</h1><p>${esc(t("hero_text"))}</p>
+      <div class="pills" id="popular"><span class="muted">${esc(t("popular_searches"))}：</span></div></div></section>`);
+    POPULAR.forEach((q) => {
+      const a = el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link>${esc(q)}</a>`);
+      hero.querySelector("#popular").appendChild(a);
+    });
+    app.appendChild(hero);
+    const recs = el(`<div class="loading">${esc(t("loading"))}</div>`);
+    const shelf = section(t("for_you"), t("for_you_hint"), recs, "for-you");
+    app.appendChild(shelf);
+    const recent = store.get("ss.recent", []);
+    if (recent.length) {
+      const box = el(`<div class="loading">${esc(t("loading"))}</div>`);
+      app.appendChild(section(t("continue"), t("continue_hint"), box, "continue"));
+      Promise.all(recent.slice(0, 6).map((id) => api(`/v1/items/${encodeURIComponent(id)}`).catch(() => null)))
+        .then((items) => box.replaceWith(grid(items.filter(Boolean).map((x) => x.item || x), { why: false })));
+    }
+    try {
+      const data = await api("/v1/recommend", { params: Object.assign({ k: PAGE_SIZE }, who()) });
+      if (data.surface === "trending") {
+        shelf.querySelector("h2").textContent = t("trending");
+        shelf.querySelector(".muted").textContent = t("trending_hint");
+      }
+      shelf.dataset.surface = data.surface || "";
+      recs.replaceWith(grid(data.results || [], { dismiss: true, onDismiss: home }));
+    } catch (e) { recs.replaceWith(failure(e)); }
+  }
+
+  function searchParams() {
+    const p = new URLSearchParams(location.search);
+    const out = { q: p.get("q") || "", page: Number(p.get("page") || 1), sort: p.get("sort") || "relevance", multi: {} };
+    for (const [k, v] of p.entries()) {
+      if (["q", "page", "sort"].includes(k)) continue;
+      (out.multi[k] = out.multi[k] || []).push(v);
+    }
+    return out;
+  }
+  function searchUrl(change) {
+    const p = new URLSearchParams(location.search);
+    for (const [k, v] of Object.entries(change)) {
+      if (v === null) p.delete(k);
+      else if (k.startsWith("+")) p.append(k.slice(1), v);
+      else p.set(k, v);
+    }
+    if (!("page" in change)) p.delete("page");
+    return "/search?" + p.toString();
+  }
+
+  async function searchPage() {
+    const sp = searchParams();
+    document.getElementById("q").value = sp.q;
+    app.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
+    let data;
+    try {
+      data = await api("/v1/search", { params: Object.assign({ q: sp.q, k: PAGE_SIZE, page: sp.page, sort: sp.sort }, who(), sp.multi) });
+    } catch (e) { app.innerHTML = ""; app.appendChild(failure(e)); return; }
+    if (sp.q && sp.q !== lastLoggedQuery) { lastLoggedQuery = sp.q; sendEvent("search", null, { query: sp.q }); }
+    app.innerHTML = "";
+    const layout = el(`<div class="search-layout"><aside class="facets" id="facets"></aside><div class="results-col"></div></div>`);
+    const col = layout.querySelector(".results-col");
+    col.appendChild(el(`<div class="results-head"><h1>${esc(t("results_for", { q: data.query || sp.q }))}</h1>
+      <span class="muted" id="total">${esc(t("total", { n: data.total ?? (data.results || []).length }))}</span>
+      <label class="sort">${esc(t("sort"))} <select id="sort">${["relevance", "price_asc", "price_desc", "popularity", "newest"].map((s) => `<option value="${s}" ${s === sp.sort ? "selected" : ""}>${esc(t("sort_" + s))}</option>`).join("")}</select></label></div>`));
+    col.appendChild(chips(data.understood || {}, sp));
+    if (data.did_you_mean) col.appendChild(el(`<p class="notice">${esc(t("did_you_mean"))} <a href="/search?q=${encodeURIComponent(data.did_you_mean)}" data-link>${esc(data.did_you_mean)}</a>?</p>`));
+    (data.relaxed || []).forEach((r) => col.appendChild(el(`<p class="notice">${esc(t("relaxed"))}${esc(r.reason || r.filter)}</p>`)));
+    const results = data.results || [];
+    if (!results.length) col.appendChild(el(`<p class="empty">${esc(t("no_results"))}</p>`));
+    else col.appendChild(Object.assign(grid(results, { dismiss: true, query: sp.q, onDismiss: searchPage }), { id: "results" }));
+    col.appendChild(pager(data, sp));
+    layout.querySelector("#facets").appendChild(facets(data.facets || {}, sp, data.applied_filters || {}));
+    app.appendChild(layout);
+    layout.querySelector("#sort").addEventListener("change", (ev) => go(searchUrl({ sort: ev.target.value })));
+  }
+
+  function chipList(u) {
+    const out = [];
+    const val = (s) => (s && s.value !== undefined ? s.value : s);
+    const first = (v) => (Array.isArray(v) ? v[0] : v);
+    if (u.category) out.push({ drop: "category", text: t("category_chip", { v: catName(val(u.category)) }) });
+    (u.brands || []).forEach((b) => out.push({ drop: "brand", text: t("brand_chip", { v: first(val(b)) }) }));
+    (u.model_numbers || []).forEach((m, i) => out.push({ drop: `model:${i}`, text: t("model_chip", { v: first(val(m)) }) }));
+    if (u.price_min) out.push({ drop: "price_min", text: t("price_min", { v: Math.round(val(u.price_min)) }) });
+    if (u.price_max) out.push({ drop: "price_max", text: t("price_max", { v: Math.round(val(u.price_max)) }) });
+    if (u.value_preference) out.push({ drop: "value_preference", text: t("value_" + val(u.value_preference)) });
+    (u.attributes || []).forEach((a, i) => {
+      const v = val(a); const shown = Array.isArray(v) ? `${v[0]}: ${first(v[1])}` : v;
+      out.push({ drop: `attribute:${i}`, text: (a && a.text) || shown });
+    });
+    (u.exclusions || []).forEach((x, i) => {
+      const v = val(x); let payload = Array.isArray(v) ? v[1] : v;
+      if (Array.isArray(payload)) payload = Array.isArray(payload[1]) ? `${payload[0]}=${first(payload[1])}` : first(payload);
+      out.push({ drop: `exclusion:${i}`, text: t("exclude", { v: payload }) });
+    });
+    return out;
+  }
+  function chips(understood, sp) {
+    const box = el(`<div class="understood" id="understood"><span class="label">${esc(t("understood"))}</span></div>`);
+    const list = chipList(understood);
+    if (!list.length) box.appendChild(el(`<span class="muted">${esc(t("reading_none"))}</span>`));
+    list.forEach((c) => {
+      const chip = el(`<span class="chip" data-drop="${esc(c.drop)}">${esc(c.text)} <button aria-label="remove">×</button></span>`);
+      chip.querySelector("button").addEventListener("click", () => go(searchUrl({ ["+drop"]: c.drop })));
+      box.appendChild(chip);
+    });
+    return box;
+  }
+
+  function facetLink(label, count, url, active) {
+    return `<li><a href="${esc(url)}" data-link class="${active ? "active" : ""}">${esc(label)}</a>${count !== undefined ? ` <span class="count">${count}</span>` : ""}</li>`;
+  }
+  function facets(f, sp, applied) {
+    const box = el(`<div></div>`);
+    const has = (k) => (sp.multi[k] || []).length > 0;
+    if (Object.keys(sp.multi).some((k) => k !== "drop")) {
+      const p = new URLSearchParams({ q: sp.q }); (sp.multi.drop || []).forEach((d) => p.append("drop", d));
+      box.appendChild(el(`<a class="clear" href="/search?${p}" data-link>${esc(t("clear_filters"))}</a>`));
+    }
+    const cats = (f.category || []).slice(0, 10);
+    if (cats.length) box.appendChild(el(`<div class="facet" id="facet-category"><h4>${esc(t("facet_category"))}</h4><ul>${cats.map((c) => facetLink(catName(c.value), c.count, searchUrl({ category: c.value }), (sp.multi.category || [])[0] === c.value)).join("")}</ul></div>`));
+    const brands = (f.brand || []).slice(0, 12);
+    if (brands.length) box.appendChild(el(`<div class="facet" id="facet-brand"><h4>${esc(t("facet_brand"))}</h4><ul>${brands.map((b) => facetLink(b.value, b.count, (sp.multi.brand || []).includes(b.value) ? searchUrl({ brand: null }) : searchUrl({ ["+brand"]: b.value }), (sp.multi.brand || []).includes(b.value))).join("")}</ul></div>`));
+    const prices = f.price || [];
+    if (prices.length) box.appendChild(el(`<div class="facet" id="facet-price"><h4>${esc(t("facet_price"))}</h4><ul>${prices.filter((p) => p.count).map((p) => facetLink(`${price(p.min)} – ${p.max === null || p.max === undefined ? "" : price(p.max)}`, p.count, searchUrl({ price_min: p.min, price_max: p.max ?? null }), has("price_min") && Number(sp.multi.price_min[0]) === p.min)).join("")}</ul></div>`));
+    for (const [key, values] of Object.entries(f.attributes || {}).slice(0, 4)) {
+      if (key === "consumable" || key === "model") continue;
+      const param = "attr." + key;
+      box.appendChild(el(`<div class="facet"><h4>${esc(key)}</h4><ul>${values.slice(0, 6).map((v) => facetLink(String(v.value), v.count, (sp.multi[param] || []).includes(String(v.value)) ? searchUrl({ [param]: null }) : searchUrl({ ["+" + param]: v.value }), (sp.multi[param] || []).includes(String(v.value)))).join("")}</ul></div>`));
+    }
+    return box;
+  }
+  function pager(data, sp) {
+    const pages = Math.max(1, Math.ceil((data.total || 0) / (data.k || PAGE_SIZE)));
+    const box = el(`<nav class="pager" id="pager"></nav>`);
+    if (pages <= 1) return box;
+    const link = (n, label, cls) => `<a href="${esc(searchUrl({ page: n }))}" data-link class="${cls || ""}">${esc(label)}</a>`;
+    const parts = [];
+    if (sp.page > 1) parts.push(link(sp.page - 1, t("prev"), "prev"));
+    const start = Math.max(1, sp.page - 2), end = Math.min(pages, start + 4);
+    for (let n = start; n <= end; n++) parts.push(n === sp.page ? `<span class="current">${n}</span>` : link(n, String(n)));
+    if (sp.page < pages) parts.push(link(sp.page + 1, t("next"), "next"));
+    box.innerHTML = parts.join("");
+    return box;
+  }
+
+  async function productPage(itemId) {
+    app.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
+    let item;
+    try { const data = await api(`/v1/items/${encodeURIComponent(itemId)}`); item = data.item || data; }
+    catch (e) { app.innerHTML = ""; app.appendChild(e.status === 404 && e.body ? el(`<p class="empty">${esc(t("not_found"))}</p>`) : failure(e)); return; }
+    rememberRecent(item.item_id); sendEvent("view", item.item_id);
+    const attrs = Object.entries(item.attributes || {}).filter(([k]) => k !== "consumable");
+    const node = el(`<div class="product" id="product" data-item="${esc(item.item_id)}">
+      <nav class="crumbs"><a href="/" data-link>${esc(t("home"))}</a> › ${esc(catName(item.category))}</nav>
+      <div class="product-main">
+        <img class="product-img" src="${esc(image(item))}" alt="" width="400" height="400">
+        <div class="product-info"><h1>${esc(item.title)}</h1>
+          <p class="price big">${esc(price(item.price))}</p>
+          <p class="muted">${esc(t("brand_label"))}: ${esc(item.brand || "—")} · ${esc(t("category_label"))}: ${esc(catName(item.category))} · ${esc(item.available === false ? t("out_of_stock") : t("in_stock"))}</p>
+          <div class="actions"><button class="btn" id="add-to-cart" ${item.available === false ? "disabled" : ""}>${esc(t("add_to_cart"))}</button>
+          <button class="btn-ghost" id="buy-now" ${item.available === false ? "disabled" : ""}>${esc(t("buy_now"))}</button></div>
+          <h3>${esc(t("details"))}</h3><p class="desc">${esc(item.description || "")}</p>
+          ${attrs.length ? `<table class="attrs">${attrs.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>` : ""}
+        </div></div></div>`);
+    node.querySelector("#add-to-cart").addEventListener("click", () => addToCart(item));
+    node.querySelector("#buy-now").addEventListener("click", () => { addToCart(item); go("/cart"); });
+    app.innerHTML = ""; app.appendChild(node);
+    for (const [path, title, id, k] of [["bought-together", t("bought_together"), "bought-together", 6], ["similar", t("similar"), "similar", 12]]) {
+      const box = el(`<div class="loading">${esc(t("loading"))}</div>`);
+      app.appendChild(section(title, "", box, id));
+      api(`/v1/items/${encodeURIComponent(item.item_id)}/${path}`, { params: Object.assign({ k }, who()) })
+        .then((data) => box.replaceWith(grid(data.results || [], {})))
+        .catch((e) => box.replaceWith(failure(e)));
+    }
+  }
+
+  function cartPage() {
+    const items = cart();
+    app.innerHTML = `<h1>${esc(t("cart"))}</h1>`;
+    if (!items.length) { app.appendChild(el(`<p class="empty">${esc(t("cart_empty"))} <a href="/" data-link>${esc(t("go_shopping"))}</a></p>`)); return; }
+    const table = el(`<div class="cart" id="cart"></div>`);
+    items.forEach((x, i) => {
+      const row = el(`<div class="cart-row" data-item="${esc(x.item_id)}"><img src="${esc(image(x))}" alt="" width="64" height="64">
+        <a href="/item/${encodeURIComponent(x.item_id)}" data-link class="cart-title">${esc(x.title)}</a>
+        <span class="qty"><button class="linkish minus">−</button> ${x.qty} <button class="linkish plus">+</button></span>
+        <span class="price">${esc(price(x.price * x.qty))}</span><button class="linkish remove">${esc(t("remove"))}</button></div>`);
+      row.querySelector(".plus").onclick = () => { items[i].qty += 1; saveCart(items); cartPage(); };
+      row.querySelector(".minus").onclick = () => { items[i].qty = Math.max(1, items[i].qty - 1); saveCart(items); cartPage(); };
+      row.querySelector(".remove").onclick = () => { items.splice(i, 1); saveCart(items); cartPage(); };
+      table.appendChild(row);
+    });
+    const total = items.reduce((s, x) => s + (x.price || 0) * x.qty, 0);
+    table.appendChild(el(`<div class="cart-total">${esc(t("subtotal"))}: <b class="price big" id="cart-total">${esc(price(total))}</b></div>`));
+    app.appendChild(table);
+    const form = el(`<form class="checkout" id="checkout"><h3>${esc(t("checkout_title"))}</h3>
+      <label>${esc(t("name"))} <input name="name" value="${esc(user || t("guest"))}" required></label>
+      <label>${esc(t("address"))} <input name="address" value="上海市浦东新区世纪大道 100 号" required></label>
+      <button class="btn" id="place-order" type="submit">${esc(t("place_order"))}</button></form>`);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      await sendEvents(items.map((x) => ({ event_type: "purchase", item_id: x.item_id, value: x.qty })));
+      saveCart([]);
+      const order = "SS" + Date.now().toString().slice(-8);
+      app.innerHTML = ""; app.appendChild(el(`<div class="done" id="order-done"><h1>${esc(t("order_done", { id: order }))}</h1><p>${esc(t("thanks"))}</p><a class="btn" href="/" data-link>${esc(t("go_shopping"))}</a></div>`));
+    });
+    app.appendChild(form);
+  }
+
+  // ---- suggest --------------------------------------------------------------------------------
+  function setupSuggest() {
+    const input = document.getElementById("q"), list = document.getElementById("suggest");
+    let timer = null, active = -1, items = [];
+    const close = () => { list.hidden = true; active = -1; };
+    const show = () => {
+      list.innerHTML = items.map((s, i) => `<li role="option" class="${i === active ? "active" : ""}" data-i="${i}"><span>${esc(s.text)}</span><small>${esc(s.kind || "")}</small></li>`).join("");
+      list.hidden = !items.length;
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      const q = input.value.trim();
+      if (!q) { close(); return; }
+      timer = setTimeout(async () => {
+        try { items = (await api("/v1/suggest", { params: { q, k: 8 } })).suggestions || []; } catch (e) { items = []; }
+        if (input.value.trim() === q) { active = -1; show(); }
+      }, 120);
+    });
+    input.addEventListener("keydown", (ev) => {
+      if (list.hidden) return;
+      if (ev.key === "ArrowDown") { active = Math.min(items.length - 1, active + 1); show(); ev.preventDefault(); }
+      else if (ev.key === "ArrowUp") { active = Math.max(-1, active - 1); show(); ev.preventDefault(); }
+      else if (ev.key === "Escape") close();
+      else if (ev.key === "Enter" && active >= 0) { input.value = items[active].text; }
+    });
+    list.addEventListener("mousedown", (ev) => {
+      const li = ev.target.closest("li"); if (!li) return;
+      input.value = items[Number(li.dataset.i)].text; close(); submitSearch();
+    });
+    input.addEventListener("blur", () => setTimeout(close, 150));
+  }
+  function submitSearch() {
+    const q = document.getElementById("q").value.trim();
+    if (!q) return;
+    document.getElementById("suggest").hidden = true;
+    lastLoggedQuery = null;
+    go("/search?q=" + encodeURIComponent(q));
+  }
+
+  // ---- login ----------------------------------------------------------------------------------
+  function renderWho() {
+    document.getElementById("who").textContent = user ? t("hello") + user : t("guest");
+    document.getElementById("login").textContent = user ? t("logout") : t("login");
+  }
+  function setupLogin() {
+    const dialog = document.getElementById("login-dialog"), select = document.getElementById("login-user");
+    select.innerHTML = (CFG.demoUsers || []).map((u) => `<option>${esc(u)}</option>`).join("");
+    document.getElementById("login").addEventListener("click", () => {
+      if (user) { user = null; store.set("ss.user", null); session = SS.randomId("web-"); store.set("ss.session", session); store.set("ss.recent", []); renderWho(); route(); return; }
+      if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
+    });
+    dialog.addEventListener("close", async () => {
+      if (dialog.returnValue !== "ok") return;
+      user = document.getElementById("login-custom").value.trim() || select.value;
+      store.set("ss.user", user); renderWho();
+      // One event carrying both ids links this anonymous session to the shopper.
+      const recent = store.get("ss.recent", []);
+      if (recent.length) await sendEvent("view", recent[0]);
+      route();
+    });
+  }
+
+  // ---- router ---------------------------------------------------------------------------------
+  function go(url) { history.pushState({}, "", url); route(); window.scrollTo(0, 0); }
+  async function route() {
+    hiddenNow = new Set([...hiddenNow]);
+    SS.applyI18n(); renderWho(); updateCartCount();
+    document.getElementById("lang").textContent = SS.lang === "zh" ? "EN" : "中文";
+    const path = location.pathname;
+    if (path.startsWith("/item/")) return productPage(decodeURIComponent(path.slice(6)));
+    if (path === "/search") return searchPage();
+    if (path === "/cart") return cartPage();
+    return home();
+  }
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest("a[data-link]");
+    if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || a.target) return;
+    ev.preventDefault(); go(a.getAttribute("href"));
+  });
+  window.addEventListener("popstate", route);
+  document.getElementById("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitSearch(); });
+  document.getElementById("lang").addEventListener("click", () => { SS.setLang(SS.lang === "zh" ? "en" : "zh"); route(); });
+
+  setupSuggest(); setupLogin();
+  api("/web/categories.json", { key: "" }).then((names) => { categoryNames = names || {}; }).catch(() => {}).finally(route);
+})();
