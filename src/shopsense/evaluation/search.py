@@ -31,6 +31,7 @@ from shopsense.evaluation.metrics import (
     recall_at_k,
 )
 from shopsense.index.keyword import KeywordIndex, top_k
+from shopsense.ingest.validate import RowInvalid, validate_product
 from shopsense.pipeline.search import SearchEngine
 from shopsense.text.encoders import Encoder
 
@@ -43,27 +44,30 @@ def plain_tokens(text: str) -> list[str]:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """CSV / TSV / JSONL / JSON / Parquet (optionally .gz / .zst) as strings where textual."""
+    """CSV / TSV / JSONL / JSON / Parquet (optionally .gz / .zst) as a frame; CSV as strings."""
     name = path.name.lower()
     for suffix in (".gz", ".zst", ".bz2", ".xz", ".zip"):
         name = name.removesuffix(suffix)
     if name.endswith(".parquet"):
         return pd.read_parquet(path)
-    if name.endswith((".jsonl", ".ndjson", ".json")):
-        return pd.read_json(path, lines=not name.endswith(".json") or None, dtype=False)
+    if name.endswith((".jsonl", ".ndjson")):
+        return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+    if name.endswith(".json"):
+        return pd.read_json(path, dtype=False, convert_dates=False)
     sep = "\t" if name.endswith(".tsv") else None
     return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c", dtype=str,
                        keep_default_na=False)
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    return str(value)
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
 
 
 def load_catalog(path: Path) -> tuple[list[Product], list[str]]:
-    """Products from an interchange catalogue (or raw Home Depot products.csv)."""
+    """Products from an interchange catalogue (or raw Home Depot products.csv); invalid rows
+    are skipped and counted in the notes."""
     df = read_table(path)
     notes: list[str] = []
     if "item_id" not in df.columns and {"product_uid", "product_title"} <= set(df.columns):
@@ -72,18 +76,14 @@ def load_catalog(path: Path) -> tuple[list[Product], list[str]]:
                      "item_id/title")
     if not {"item_id", "title"} <= set(df.columns):
         raise ValueError(f"{path}: needs item_id and title columns, has {list(df.columns)}")
-    products = []
+    products, rejected = [], 0
     for row in df.to_dict("records"):
-        price = pd.to_numeric(_text(row.get("price")) or None, errors="coerce")
-        attrs = row.get("attributes")
-        products.append(Product(
-            item_id=_text(row["item_id"]), title=_text(row["title"]),
-            description=_text(row.get("description")), category=_text(row.get("category")),
-            brand=_text(row.get("brand")),
-            price=None if price is None or pd.isna(price) else float(price),
-            currency=_text(row.get("currency")),
-            attributes=attrs if isinstance(attrs, dict) else {},
-            available=str(row.get("available", True)).lower() not in ("false", "0", "no")))
+        try:
+            products.append(validate_product({str(k): _clean(v) for k, v in row.items()}))
+        except RowInvalid:
+            rejected += 1
+    if rejected:
+        notes.append(f"catalog: {rejected} invalid rows skipped")
     return products, notes
 
 

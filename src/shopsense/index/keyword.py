@@ -167,11 +167,11 @@ class KeywordIndex:
                 return seg
         raise IndexError(row)
 
-    def _maybe_merge(self) -> None:
+    def _maybe_merge(self, force: bool = False) -> None:
         if len(self.segments_) < 2:
             return
         tail = sum(s.n for s in self.segments_[1:])
-        if tail < max(1000, self.merge_fraction * self.segments_[0].n):
+        if not force and tail < max(1000, self.merge_fraction * self.segments_[0].n):
             return
         vocab = len(self.vocab_)
 
@@ -266,9 +266,7 @@ class KeywordIndex:
     def save(self, directory: Path) -> None:
         """Write config.json, vocab.json and .npz/.npy arrays (no pickle)."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.merge_fraction, saved = 0.0, self.merge_fraction
-        self._maybe_merge()
-        self.merge_fraction = saved
+        self._maybe_merge(force=True)
         config = {"field_weights": self.field_weights, "k1": self.k1, "b": self.b,
                   "merge_fraction": self.merge_fraction, "avglen": self.avglen_}
         (directory / "config.json").write_text(json.dumps(config))

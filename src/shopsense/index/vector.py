@@ -136,12 +136,14 @@ class ExactVectorIndex:
 
 
 class ApproximateVectorIndex:
-    """faiss IVF (8-bit scalar quantiser) shortlist over an exact index, re-scored exactly."""
+    """faiss IVF (8-bit scalar quantiser) shortlist over an exact index, re-scored exactly.
+
+    Defaults: 4 * sqrt(n) lists (at least 39 training points each), probing 1/12 of them."""
 
     kind = "approximate"
 
     def __init__(self, exact: ExactVectorIndex, *, n_lists: int | None = None,
-                 n_probe: int = 24, shortlist: int = 200, seed: int = 0) -> None:
+                 n_probe: int | None = None, shortlist: int = 200, seed: int = 0) -> None:
         self.exact = exact
         self.dim = exact.dim
         self.n_lists = n_lists
@@ -171,6 +173,7 @@ class ApproximateVectorIndex:
         ivf.cp.seed = self.seed
         ivf.train(np.ascontiguousarray(self.exact.vectors_[sample]))
         ivf.add_with_ids(np.ascontiguousarray(self.exact.vectors_[live]), live.astype(np.int64))
+        self.n_probe = self.n_probe or max(16, n_lists // 12)
         ivf.nprobe = self.n_probe
         self.ivf_, self.n_lists = ivf, n_lists
         return self

@@ -1,0 +1,90 @@
+"""BM25F index: a hand-computed score, field weights, in-place upsert / remove, save / load."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shopsense.index.keyword import KeywordIndex, top_k
+
+DOCS = [("a", {"title": "red drill"}), ("b", {"title": "blue drill drill bit"}),
+        ("c", {"title": "red hammer"})]
+
+
+def test_bm25_matches_a_hand_computed_score() -> None:
+    index = KeywordIndex({"title": 1.0}, k1=1.2, b=0.75)
+    index.add(DOCS)
+    scores, matched = index.score_all(["drill"])
+    # df(drill) = 2 of N = 3; lengths 2, 4, 2 -> avglen 8/3
+    idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))
+    def part(tf: float, length: float) -> float:
+        t = tf / (1 - 0.75 + 0.75 * length / (8 / 3))
+        return idf * t / (1.2 + t)
+    assert scores[0] == pytest.approx(part(1, 2), rel=1e-5)
+    assert scores[1] == pytest.approx(part(2, 4), rel=1e-5)
+    assert scores[2] == 0.0
+    assert matched.tolist() == [1, 1, 0]
+
+
+def test_field_weights_rank_brand_matches() -> None:
+    index = KeywordIndex()
+    index.add([("x", {"title": "cordless drill", "brand": "dewalt"}),
+               ("y", {"title": "cordless drill", "description": "works like a dewalt"})])
+    rows, _ = index.search(["dewalt"], 2)
+    assert [index.item_ids_[r] for r in rows] == ["x", "y"]
+    features, evidence = index.field_features(["dewalt", "drill"], rows)
+    assert features.shape == (2, 5)
+    assert evidence[0] == {"title": ["drill"], "brand": ["dewalt"]}
+
+
+def test_upsert_and_remove_apply_at_once() -> None:
+    index = KeywordIndex({"title": 1.0})
+    index.add(DOCS)
+    index.add([("c", {"title": "green saw"})])  # replaces c
+    assert "c" not in [index.item_ids_[r] for r in index.search(["hammer"], 5)[0]]
+    assert [index.item_ids_[r] for r in index.search(["saw"], 5)[0]] == ["c"]
+    assert index.remove(["a", "missing"]) == 1
+    assert [index.item_ids_[r] for r in index.search(["red"], 5)[0]] == []
+    assert index.df_[index.vocab_["drill"]] == 1
+    assert index.n_alive == 2
+
+
+def test_tail_segments_merge_without_changing_scores() -> None:
+    index = KeywordIndex({"title": 1.0}, merge_fraction=0.0)
+    index.add([(str(i), {"title": f"item {i % 7} drill"}) for i in range(50)])
+    before = index.score_all(["drill", "3"])[0].copy()
+    index.add([(f"n{i}", {"title": "new thing"}) for i in range(1200)])  # forces a merge
+    assert len(index.segments_) == 1
+    after = index.score_all(["drill", "3"])[0][:50]
+    # idf changes with N; the order among the old rows must not
+    assert np.array_equal(np.argsort(-before, kind="stable"), np.argsort(-after, kind="stable"))
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    index = KeywordIndex()
+    index.add([("1", {"title": "格力 变频空调", "category": "家电 > 空调"}),
+               ("2", {"title": "running shoes", "brand": "Nike"})])
+    index.remove(["2"])
+    index.add([("3", {"title": "air conditioner remote"})])
+    index.save(tmp_path)
+    loaded = KeywordIndex.load(tmp_path)
+    for terms in (["空调"], ["air", "conditioner"], ["shoe"]):
+        assert np.allclose(index.score_all(terms)[0], loaded.score_all(terms)[0])
+    assert loaded.row_of_ == index.row_of_
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(0, 100, allow_nan=False), min_size=0, max_size=40),
+       st.integers(1, 10))
+def test_top_k_equals_sorted_positive(values: list[float], k: int) -> None:
+    scores = np.asarray(values, dtype=np.float32)
+    rows, vals = top_k(scores, k)
+    expected = sorted((i for i in range(len(values)) if scores[i] > 0),
+                      key=lambda i: (-scores[i], i))[:k]
+    assert rows.tolist() == expected
+    assert vals.tolist() == [scores[i] for i in expected]

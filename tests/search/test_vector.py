@@ -1,0 +1,80 @@
+"""Vector indexes: approximate vs exact recall, in-place add / remove, save / load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shopsense.index.vector import (
+    ApproximateVectorIndex,
+    ExactVectorIndex,
+    load_vector_index,
+    make_vector_index,
+)
+
+
+def _clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(40, dim))
+    x = centres[rng.integers(0, 40, n)] + 0.6 * rng.normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_exact_top_k_equals_brute_force() -> None:
+    x = _clustered(500, 16, 0)
+    index = ExactVectorIndex(16)
+    index.add([str(i) for i in range(500)], x)
+    ids, scores = index.search(x[7], 10)
+    expected = np.argsort(-(x @ x[7]), kind="stable")[:10]
+    assert ids == [str(i) for i in expected]
+    assert ids[0] == "7" and scores[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_approximate_recall_against_exact() -> None:
+    x = _clustered(20_000, 32, 1)
+    ids = [str(i) for i in range(len(x))]
+    approx = make_vector_index(32, ids, x, exact_threshold=10_000, seed=0)
+    assert isinstance(approx, ApproximateVectorIndex)
+    exact = approx.exact
+    queries = _clustered(50, 32, 2)
+    recall = np.mean([len(set(approx.search(q, 10)[0]) & set(exact.search(q, 10)[0])) / 10
+                      for q in queries])
+    assert recall >= 0.9
+
+
+def test_approximate_add_and_remove_are_visible() -> None:
+    x = _clustered(3000, 16, 3)
+    index = make_vector_index(16, [str(i) for i in range(3000)], x, 1000)
+    assert isinstance(index, ApproximateVectorIndex)
+    probe = -x[0]
+    index.add(["new"], probe[None, :])
+    assert index.search(probe, 1)[0] == ["new"]
+    index.remove(["new"])
+    assert "new" not in index.search(probe, 5)[0]
+    assert len(index) == 3000
+
+
+def test_small_catalogues_get_an_exact_index() -> None:
+    x = _clustered(100, 8, 4)
+    assert isinstance(make_vector_index(8, [str(i) for i in range(100)], x, 1000),
+                      ExactVectorIndex)
+
+
+def test_save_load_keeps_results(tmp_path: Path) -> None:
+    x = _clustered(2500, 16, 5)
+    index = make_vector_index(16, [str(i) for i in range(2500)], x, 1000)
+    index.remove(["3"])
+    index.save(tmp_path)
+    loaded = load_vector_index(tmp_path)
+    assert type(loaded) is type(index)
+    for q in x[:5]:
+        assert loaded.search(q, 5)[0] == index.search(q, 5)[0]
+
+
+def test_rejects_mismatched_input() -> None:
+    with pytest.raises(ValueError):
+        ExactVectorIndex(0)
+    with pytest.raises(ValueError):
+        ExactVectorIndex(4).add(["a", "b"], np.zeros((1, 4), np.float32))
