@@ -58,7 +58,7 @@ def test_amazon_beauty_counts_order_and_titles(shared_data: Path) -> None:
     assert len({e["user_id"] for e in events}) == 22_363
     assert len({e["item_id"] for e in events}) == 12_101
     assert len({e["event_id"] for e in events}) == len(events)
-    assert events[0] == {"event_id": "1-0", "user_id": "1", "item_id": "1",
+    assert events[0] == {"event_id": "amazon:1-0", "user_id": "1", "item_id": "1",
                          "event_type": "purchase", "timestamp": SEQUENCE_EPOCH,
                          "platform": "other"}
     # Line 2 is `2 6 7 8 9 10 4 11`: the last item keeps the last (largest) timestamp.
@@ -92,7 +92,8 @@ def test_amazon_sequence_timestamps_keep_each_users_order(tmp_path: Path) -> Non
     path.write_text("7 3 3 9\n\n8 1\n", encoding="utf-8")
     events = list(amazon_5core_events(path))
     assert [(e["user_id"], e["item_id"], e["event_id"]) for e in events] == [
-        ("7", "3", "7-0"), ("7", "3", "7-1"), ("7", "9", "7-2"), ("8", "1", "8-0")]
+        ("7", "3", "amazon:7-0"), ("7", "3", "amazon:7-1"), ("7", "9", "amazon:7-2"),
+        ("8", "1", "amazon:8-0")]
     times = [e["timestamp"] for e in events if e["user_id"] == "7"]
     assert times == sorted(times) and len(set(times)) == 3
     path.write_text("7\n", encoding="utf-8")
@@ -109,7 +110,7 @@ def test_movielens_100k_ratings_and_movies(shared_data: Path) -> None:
     assert len(events) == 100_000
     assert len({e["user_id"] for e in events}) == 943
     assert len({e["item_id"] for e in events}) == 1_682
-    assert events[0] == {"event_id": "196-242-881250949", "user_id": "196", "item_id": "242",
+    assert events[0] == {"event_id": "movielens:196-242-881250949", "user_id": "196", "item_id": "242",
                          "event_type": "rate", "value": 3.0, "timestamp": 881250949,
                          "platform": "other"}
     assert Counter(e["value"] for e in events)[4.0] == 34_174
@@ -147,7 +148,7 @@ def test_movielens_latest_and_1m_layouts(tmp_path: Path) -> None:
     (dat / "movies.dat").write_text("1193::One Flew Over the Cuckoo's Nest (1975)::Drama\n",
                                     encoding="latin-1")
     outputs = layout_outputs("movielens", dat)
-    assert next(outputs["events"])["event_id"] == "1-1193-978300760"
+    assert next(outputs["events"])["event_id"] == "movielens:1-1193-978300760"
     assert next(outputs["products"])["category"] == "Drama"
 
 
@@ -280,7 +281,7 @@ def test_diginetica_views(shared_data: Path) -> None:
     assert len(events) == 12_391
     assert len({e["session_id"] for e in events}) == 2_986
     assert len({e["item_id"] for e in events}) == 7_139
-    assert events[0] == {"event_id": "1-2", "session_id": "1", "item_id": "81766",
+    assert events[0] == {"event_id": "diginetica:1-2", "session_id": "1", "item_id": "81766",
                          "event_type": "view", "timestamp": 1_462_752_000 + 526.309,
                          "platform": "other"}  # 2016-05-09 + 526309 ms
     assert "user_id" not in events[0]  # "NA"
@@ -340,6 +341,19 @@ def test_detect_layout_rejects_interchange_files_and_prose(tmp_path: Path) -> No
     assert [detect_layout(tmp_path / n) for n in
             ("events.jsonl", "events.csv", "notes.txt", "seq.txt.gz")] == [
         None, None, None, "amazon-5core"]
+
+
+def test_id_prefix_namespaces_every_id(shared_data: Path) -> None:
+    from shopsense.ingest.public import ConvertOptions
+
+    outputs = layout_outputs("diginetica", shared_data / "diginetica-sample-srgnn",
+                             ConvertOptions(id_prefix="dg/"))
+    event = next(outputs["events"])
+    assert (event["event_id"], event["session_id"], event["item_id"]) == (
+        "dg/diginetica:1-2", "dg/1", "dg/81766")
+    judgment = next(layout_outputs("esci", shared_data / "esci-fixture-vespa",
+                                   ConvertOptions(id_prefix="x"))["judgments"])
+    assert (judgment["query_id"], judgment["item_id"]) == ("x535", "xB08VSJGP1N")
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz", ".zst"])

@@ -28,6 +28,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             help="esci: keep only this split; multi-cpr: train | dev (default dev).")] = None,
         locale: Annotated[str | None, typer.Option(
             help="esci: keep only this product_locale.")] = None,
+        id_prefix: Annotated[str, typer.Option(
+            help="Prefix for every id (items, users, sessions, events, queries), so several "
+                 "data sets can share one store, e.g. 'ml:'.")] = "",
         compress: Annotated[str, typer.Option(help="'', gz or zst for the outputs.")] = "",
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
@@ -37,7 +40,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if compress not in ("", "gz", "zst"):
             fail("--compress must be '', gz or zst")
         options = ConvertOptions(titles=titles, products=products, queries=queries,
-                                 split=split, locale=locale)
+                                 split=split, locale=locale, id_prefix=id_prefix)
         try:
             summary = convert(kind, src, out, options,
                               compress=f".{compress}" if compress else "")

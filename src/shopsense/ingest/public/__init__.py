@@ -37,6 +37,7 @@ from shopsense.ingest.public.common import (
     ConvertOptions,
     Layout,
     Row,
+    with_id_prefix,
     write_jsonl,
 )
 from shopsense.ingest.public.detect import detect_layout
@@ -64,7 +65,7 @@ def layout_outputs(kind: str, src: Path | str,
                    options: ConvertOptions | None = None) -> dict[str, Iterator[Row]]:
     """Row iterators by output kind ("products", "events", …) for `src` read as `kind`.
 
-    `kind` may be "auto" to use `detect_layout(src)`.
+    `kind` may be "auto" to use `detect_layout(src)`; `options.id_prefix` namespaces every id.
     """
     src = Path(src)
     if not src.exists():
@@ -76,7 +77,12 @@ def layout_outputs(kind: str, src: Path | str,
         kind = detected
     if kind not in LAYOUTS:
         raise ValueError(f"unknown layout {kind!r}; one of {', '.join(LAYOUTS)} or auto")
-    return LAYOUTS[kind].outputs(src, options or ConvertOptions())
+    options = options or ConvertOptions()
+    outputs = LAYOUTS[kind].outputs(src, options)
+    if options.id_prefix:
+        outputs = {name: with_id_prefix(rows, options.id_prefix)
+                   for name, rows in outputs.items()}
+    return outputs
 
 
 def convert(kind: str, src: Path | str, out_dir: Path | str,
@@ -125,5 +131,6 @@ __all__ = [
     "wands_judgments",
     "wands_products",
     "wands_queries",
+    "with_id_prefix",
     "write_jsonl",
 ]

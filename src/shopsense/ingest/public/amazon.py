@@ -7,7 +7,7 @@ Input: one line per user, `user item item …`, items in time order (no timestam
 Timestamps are synthetic but keep each user's order: the item at position p (0-based) of any
 user's line gets `SEQUENCE_EPOCH + p * SECONDS_PER_POSITION` (2014-01-01T00:00:00Z plus one day
 per position). Only the order within a user means anything; times across users do not.
-Event ids are `"{user}-{position}"`, so a re-conversion yields identical ids.
+Event ids are `"amazon:{user}-{position}"`, so a re-conversion yields identical ids.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def amazon_5core_events(path: Path | str, *, event_type: str = "purchase",
     for user, items in iter_sequences(path):
         for position, item in enumerate(items):
             yield {
-                "event_id": f"{user}-{position}",
+                "event_id": f"amazon:{user}-{position}",
                 "user_id": user,
                 "item_id": item,
                 "event_type": event_type,

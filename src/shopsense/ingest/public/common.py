@@ -29,6 +29,7 @@ class ConvertOptions:
     queries: Path | None = None  # wands: query.csv when it is not next to label.csv
     split: str | None = None  # esci: keep only this split ("train" / "test")
     locale: str | None = None  # esci: keep only this product_locale ("us", "es", "jp")
+    id_prefix: str = ""  # prepended to every id, so several data sets can share one store
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,19 @@ class Layout:
     name: str
     description: str
     outputs: Callable[[Path, ConvertOptions], dict[str, Iterator[Row]]]
+
+
+ID_FIELDS: tuple[str, ...] = ("item_id", "user_id", "session_id", "event_id", "query_id")
+
+
+def with_id_prefix(rows: Iterable[Row], prefix: str) -> Iterator[Row]:
+    """The same rows with `prefix` prepended to each id field present (a namespace)."""
+    for row in rows:
+        for name in ID_FIELDS:
+            value = row.get(name)
+            if value not in (None, ""):
+                row[name] = f"{prefix}{value}"
+        yield row
 
 
 def write_jsonl(rows: Iterable[Row], path: Path | str) -> int:

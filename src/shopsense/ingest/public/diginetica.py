@@ -4,7 +4,7 @@ Input: `train-item-views.csv` or the SR-GNN `sample_train-item-views.csv`, ';'-s
 header `session_id;user_id;item_id;timeframe;eventdate`. `user_id` is "NA" for anonymous
 sessions and is then left out. Timestamp = midnight UTC of `eventdate` + `timeframe`
 milliseconds (timeframe counts from the session's start), in unix seconds with millisecond
-precision. Event id = `"{session_id}-{line}"` (the file's physical line), stable per file.
+precision. Event id = `"diginetica:{session_id}-{line}"` (the file's physical line), stable per file.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def diginetica_events(path: Path | str) -> Iterator[Row]:
             raise ValueError(f"{path}:{line}: eventdate {day!r} is not YYYY-MM-DD")
         session = clean(row["session_id"])
         event: Row = {
-            "event_id": f"{session}-{line}",
+            "event_id": f"diginetica:{session}-{line}",
             "session_id": session,
             "item_id": clean(row["item_id"]),
             "event_type": "view",

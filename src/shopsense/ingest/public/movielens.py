@@ -3,7 +3,7 @@
 Ratings: `u.data` (ml-100k: tab, no header, `user item rating unix_ts`), `ratings.csv`
 (ml-latest / 20m / 25m: `userId,movieId,rating,timestamp`) or `ratings.dat` (ml-1m / 10m:
 `UserID::MovieID::Rating::Timestamp`). Each rating -> a `rate` event with `value` = the rating
-and event id `"{user}-{item}-{timestamp}"`.
+and event id `"movielens:{user}-{item}-{timestamp}"`.
 
 Movies: `u.item` (Latin-1, `|`: id|title|release date|video date|IMDb URL|19 genre flags),
 `movies.csv` (`movieId,title,genres` with `|`-joined genres) or `movies.dat`
@@ -47,7 +47,7 @@ _YEAR = re.compile(r"\((\d{4})\)\s*$")
 def _rating_event(user: str, item: str, rating: str, ts: str) -> Row:
     value = to_number(rating)
     return {
-        "event_id": f"{user}-{item}-{ts}",
+        "event_id": f"movielens:{user}-{item}-{ts}",
         "user_id": user,
         "item_id": item,
         "event_type": "rate",
