@@ -225,3 +225,17 @@ def test_demo_queries_are_answerable(demo: DemoPaths, products: dict[str, dict[s
         assert best[q["query_id"]], f"no product satisfies {q['query']}"
         if q["usd_to_cny"]:
             assert q["usd_to_cny"] == USD_TO_CNY and "$" in q["query"]
+
+
+def test_attention_moves_with_the_season(products: dict[str, dict[str, Any]],
+                                         events: list[dict[str, Any]]) -> None:
+    """Down jackets trend up into winter and air conditioners fade: 'trending' has signal."""
+    first_day, last_day = _time(events[0]["timestamp"]), _time(events[-1]["timestamp"])
+    early_end = (first_day + timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    late_start = (last_day - timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def share(path: str, late: bool) -> float:
+        window = [e for e in events if e["item_id"] and
+                  (e["timestamp"] >= late_start if late else e["timestamp"] < early_end)]
+        return sum(products[e["item_id"]]["category"] == path for e in window) / len(window)
+    assert share("服饰 > 羽绒服", late=True) > 1.5 * share("服饰 > 羽绒服", late=False)
+    assert share("家电 > 空调", late=True) < 0.8 * share("家电 > 空调", late=False)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import random
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import accumulate
 
 from shopsense.demo.brands import BRANDS
@@ -26,7 +27,17 @@ RawEvent = tuple[int, int, str, str | None, str, int | None, str | None, float |
 HOUR_WEIGHTS = (6, 5, 5, 4, 3, 3, 3, 2, 1, 1, 2, 3, 5, 6, 6, 5, 3, 2, 1, 1, 1, 2, 3, 5)  # UTC
 CART_RATE = 0.21  # times taste in [0, 1]; gives view->cart of about 10%
 BUY_RATE = 0.42  # cart -> purchase
-GUEST_SHARE = 0.11
+LAUNCH_DAYS, LAUNCH_BOOST = 10, 2.5
+PRESALE_DAYS = 7  # the Double 11 pre-sale: the last week before 11-11 is busier
+SEASONS = {"羽绒服": (0.6, 2.2), "靴子": (0.8, 1.6), "空调": (1.4, 0.6), "T恤": (1.3, 0.7),
+           "连衣裙": (1.2, 0.8)}  # leaf name -> interest multiplier at the window's start, end
+
+
+def day_weight(day_start: int) -> float:
+    """Relative traffic of a day: weekends and the pre-sale week are busier."""
+    weekend = datetime.fromtimestamp(day_start, UTC).weekday() >= 5
+    presale = END_TS - day_start < PRESALE_DAYS * DAY
+    return (1.2 if weekend else 1.0) * (1.4 if presale else 1.0)
 
 
 @dataclass(slots=True)
@@ -66,6 +77,7 @@ class Simulator:
         for item in sorted(items, key=lambda it: (it.created_at, it.index)):
             self.by_leaf[item.leaf].append(item.index)
         self.created = [[items[i].created_at for i in members] for members in self.by_leaf]
+        self.day_cum = list(accumulate(day_weight(self.start_ts + d * DAY) for d in range(days)))
         self.events: list[RawEvent] = []
         self.session_ids: set[str] = set()
         self.order = 0
@@ -99,7 +111,7 @@ class Simulator:
         n = max(1, int(activity) + (1 if self.rng.random() < activity % 1 else 0))
         starts = []
         for _ in range(n):
-            day = self.rng.randrange(self.days)
+            day = self.rng.choices(range(self.days), cum_weights=self.day_cum)[0]
             hour = self.rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
             ts = self.start_ts + day * DAY + hour * 3600 + self.rng.randrange(3600)
             starts.append(min(ts, END_TS - 3 * 3600 - self.rng.randrange(3600)))
@@ -141,21 +153,36 @@ class Simulator:
         if state.pending and self.rng.random() < 0.45:
             leaf, boost = state.pending.pop(0)
         else:
-            leaf = self.pick_leaf(shopper, state)
+            leaf = self.pick_leaf(shopper, state, session.ts)
         if leaf not in cache:
             cache[leaf] = self.leaf_weights(shopper, leaf)
         self.shop_leaf(shopper, state, session, leaf, cache[leaf], boost)
         state.last_leaf = leaf
 
-    def pick_leaf(self, shopper: Shopper, state: ShopperState) -> int:
+    def season(self, leaf: int, ts: int) -> float:
+        """Seasonal interest: autumn into winter, so down jackets rise and air conditioners fade."""
+        start, end = SEASONS.get(LEAVES[leaf].name, (1.0, 1.0))
+        progress = (ts - self.start_ts) / max(1, END_TS - self.start_ts)
+        return start + (end - start) * progress
+
+    def pick_leaf(self, shopper: Shopper, state: ShopperState, ts: int) -> int:
+        """Usually a preferred leaf; sometimes the last one again or one in season."""
         roll = self.rng.random()
         if state.last_leaf is not None and state.last_leaf not in state.owned_leaves and roll < 0.3:
-            return state.last_leaf
-        if roll > 0.88:
-            return self.rng.choices(range(len(LEAVES)), weights=[lf.interest for lf in LEAVES])[0]
-        weights = [w * (0.25 if leaf in state.owned_leaves else 1.0)
-                   for leaf, w in zip(shopper.leaves, shopper.leaf_weights, strict=True)]
-        return self.rng.choices(shopper.leaves, weights=weights)[0]
+            leaf = state.last_leaf
+        elif roll > 0.88:
+            return self.seasonal_leaf(ts)
+        else:
+            weights = [w * (0.25 if leaf in state.owned_leaves else 1.0) * self.season(leaf, ts)
+                       for leaf, w in zip(shopper.leaves, shopper.leaf_weights, strict=True)]
+            leaf = self.rng.choices(shopper.leaves, weights=weights)[0]
+        if self.rng.random() < 1.0 - self.season(leaf, ts):  # out of season: look at something else
+            return self.seasonal_leaf(ts)
+        return leaf
+
+    def seasonal_leaf(self, ts: int) -> int:
+        weights = [lf.interest * self.season(i, ts) ** 2 for i, lf in enumerate(LEAVES)]
+        return self.rng.choices(range(len(LEAVES)), weights=weights)[0]
 
     # --- one session ----------------------------------------------------------------------
     def pool(self, leaf: int, ts: int, weights: list[float], query: QueryIntent | None,
@@ -163,6 +190,8 @@ class Simulator:
         """Items of `leaf` listed by `ts` (matching the query if any), with their weights."""
         n = bisect_right(self.created[leaf], ts)
         members, w = self.by_leaf[leaf][:n], weights[:n]
+        for k in range(bisect_left(self.created[leaf], ts - LAUNCH_DAYS * DAY), n):
+            w[k] *= LAUNCH_BOOST  # just-listed items get a burst of attention
         if boost is not None:
             w = [x * (3.0 if self.items[i].brand == boost else 1.0) for i, x in zip(members, w, strict=True)]
         if query is None:
