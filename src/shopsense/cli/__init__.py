@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.convert",
     "shopsense.cli.demo",
     "shopsense.cli.propensity",
+    "shopsense.cli.recs",
     "shopsense.cli.search",
     "shopsense.cli.understand",
 ]

@@ -26,15 +26,19 @@ SESSION_GAP_S = 30 * 60.0
 
 
 def session_runs(data: Interactions, items: ItemIndex, event_types: Collection[str] | None,
-                 gap_s: float = SESSION_GAP_S) -> tuple[np.ndarray, np.ndarray]:
+                 gap_s: float = SESSION_GAP_S, by_session: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat (item index, session number) arrays; sessions from session ids, else user +
-    time gaps, else the whole user history. Only `event_types` kept (None = all)."""
+    time gaps, else the whole user history (always, when not `by_session`). Only
+    `event_types` kept (None = all)."""
+    if not by_session:
+        gap_s = float("inf")
     flat_items: list[int] = []
     flat_sessions: list[int] = []
     session_no = 0
     for u, seq in enumerate(data.sequences):
         kinds = data.kinds[u] if data.kinds is not None else None
-        sids = data.sessions[u] if data.sessions is not None else None
+        sids = data.sessions[u] if data.sessions is not None and by_session else None
         times = data.timestamps[u] if data.timestamps is not None else None
         previous: tuple[Any, float] | None = None
         session_no += 1
@@ -77,11 +81,13 @@ class CovisitRetriever(DenseSource):
     """Item-to-item co-occurrence. `event_types={"cart","purchase"}` gives bought-together."""
 
     def __init__(self, name: str = "covisit", window: int = 5, alpha: float = 0.5,
-                 event_types: Collection[str] | None = None, decay: float = 0.7) -> None:
+                 event_types: Collection[str] | None = None, decay: float = 0.7,
+                 by_session: bool = True) -> None:
         super().__init__()
         if window < 1:
             raise ValueError("window must be >= 1")
         self.name, self.window, self.alpha, self.decay = name, window, alpha, decay
+        self.by_session = by_session
         self.event_types = None if event_types is None else sorted(event_types)
         self.matrix_: sparse.csr_matrix | None = None
         self.item_counts_: np.ndarray | None = None
@@ -92,7 +98,7 @@ class CovisitRetriever(DenseSource):
             products: Sequence[Product] = ()) -> CovisitRetriever:
         self._set_catalogue(items, products)
         types = None if self.event_types is None else set(self.event_types)
-        flat_items, flat_sessions = session_runs(data, items, types)
+        flat_items, flat_sessions = session_runs(data, items, types, by_session=self.by_session)
         self.matrix_ = pair_counts(flat_items, flat_sessions, len(items), self.window)
         self.item_counts_ = np.bincount(flat_items, minlength=len(items)).astype(np.float64)
         self.live_ = defaultdict(dict)
@@ -107,7 +113,7 @@ class CovisitRetriever(DenseSource):
         i = items.get(event.item_id)
         if i < 0 or self.item_counts_ is None:
             return
-        recent = self.sessions_[event.session_id or event.actor]
+        recent = self.sessions_[(event.session_id if self.by_session else None) or event.actor]
         for distance, j in enumerate(reversed(recent[-self.window:]), start=1):
             if j != i:
                 self.live_[i][j] = self.live_[i].get(j, 0.0) + 1.0 / distance
@@ -147,7 +153,8 @@ class CovisitRetriever(DenseSource):
     def save(self, directory: Path) -> None:
         self._save_common(directory, {"kind": "covisit", "window": self.window,
                                       "alpha": self.alpha, "decay": self.decay,
-                                      "event_types": self.event_types})
+                                      "event_types": self.event_types,
+                                      "by_session": self.by_session})
         assert self.matrix_ is not None and self.item_counts_ is not None
         sparse.save_npz(directory / "pairs.npz", self.matrix_)
         np.save(directory / "item_counts.npy", self.item_counts_)
@@ -156,7 +163,7 @@ class CovisitRetriever(DenseSource):
     def load(cls, directory: Path) -> CovisitRetriever:
         config, items, categories = cls._load_common(directory)
         source = cls(config["name"], config["window"], config["alpha"], config["event_types"],
-                     config["decay"])
+                     config["decay"], config.get("by_session", True))
         source.items_, source.categories_ = items, categories
         source.matrix_ = sparse.load_npz(directory / "pairs.npz").tocsr()
         source.item_counts_ = np.load(directory / "item_counts.npy", allow_pickle=False)

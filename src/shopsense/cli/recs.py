@@ -1,0 +1,131 @@
+"""Commands: `shopsense train`, `shopsense recommend`, `shopsense eval recs`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from shopsense.cli.common import console, emit, fail, settings
+
+SURFACES = "for-you | similar | bought-together | trending | next | new-shopper | new-item"
+
+
+def _result_row(result: Any) -> dict[str, Any]:
+    product = result.product
+    return {"item_id": result.item_id, "score": round(result.score, 6),
+            "title": product.title if product else None,
+            "category": product.category if product else None,
+            "signals": {k: round(v, 6) for k, v in result.signals.items()},
+            "evidence": result.evidence}
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    @app.command("train")
+    def train(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"),
+              max_minutes: float = typer.Option(15.0, "--max-minutes",
+                                                help="Time budget for the sequential model.")
+              ) -> None:
+        """Train every recommendation model on the store's data; saves a new version."""
+        from shopsense.training.recs import train_from_store
+
+        cfg = settings(ctx)
+        with _progress(not as_json) as report:
+            try:
+                summary = train_from_store(cfg, max_minutes=max_minutes, progress=report)
+            except ValueError as exc:
+                fail(str(exc))
+        emit(summary, as_json, f"trained recommendations {summary['version']} -> "
+                               f"{summary['path']}")
+
+    @app.command("recommend")
+    def recommend(
+        ctx: typer.Context,
+        user: str = typer.Option(None, "--user", help="Raw user id (pseudonymised here)."),
+        item: str = typer.Option(None, "--item", help="Item id (similar / bought-together)."),
+        session: str = typer.Option(None, "--session-items", help="Comma-separated item ids."),
+        surface: str = typer.Option("for-you", "--surface", help=SURFACES),
+        category: str = typer.Option(None, "--category", help="Trending in this category."),
+        k: int = typer.Option(10, "--k", min=1, max=1000),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Recommendations for a shopper, an item, a session or a category."""
+        from shopsense.pipeline.recommend import recommend_surface
+
+        cfg = settings(ctx)
+        try:
+            results = recommend_surface(cfg, surface, user=user, item=item, category=category,
+                                        session_items=session.split(",") if session else [], k=k)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            fail(str(exc))
+        rows = [_result_row(r) for r in results]
+        emit({"surface": surface, "user": user, "item": item, "k": k, "results": rows}, as_json,
+             "\n".join(f"{r['item_id']}  {r['score']:.4f}  {r['title'] or ''}" for r in rows)
+             or "(no recommendations)")
+
+    @eval_app.command("recs")
+    def eval_recs(
+        events: Path = typer.Option(..., "--events", help="Events file/dir or `user item ...` file."),
+        catalog: Path = typer.Option(None, "--catalog", help="Products (titles seed the model)."),
+        k: int = typer.Option(10, "--k", min=1),
+        threads: int = typer.Option(1, "--threads", min=1, max=8, help="Torch threads."),
+        max_minutes: float = typer.Option(15.0, "--max-minutes", help="Training time budget."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Leave-one-out, full ranking: shopsense vs a popularity baseline."""
+        from shopsense.evaluation.recs import evaluate_recs
+
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        options = {"threads": threads, "time_budget_s": max_minutes * 60.0}
+        try:
+            report = evaluate_recs(events, catalog, k=k, model_options=options,
+                                   on_epoch=None if as_json else _print_epoch)
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
+        ours, base = report["shopsense"], report["baseline_popularity"]
+        emit(report, as_json,
+             f"shopsense  ndcg@10 {ours['ndcg@10']:.4f}  hr@10 {ours['hr@10']:.4f}\n"
+             f"popularity ndcg@10 {base['ndcg@10']:.4f}  hr@10 {base['hr@10']:.4f}\n"
+             f"train {ours['train_seconds']} s, peak RSS {report['peak_rss_mb']} MiB")
+
+
+def _print_epoch(row: dict[str, float]) -> None:
+    console.print(f"epoch {int(row['epoch'])}: loss {row['loss']:.4f}  "
+                  f"valid ndcg@10 {row.get('valid_ndcg@10', float('nan')):.4f}  "
+                  f"({row['seconds']:.0f} s)")
+
+
+class _progress:
+    """Rich progress display for `train` (a no-op reporter when quiet)."""
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.show:
+            return lambda stage, info: None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=console, transient=False)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("training", total=None)
+        return self.report
+
+    def report(self, stage: str, info: dict[str, Any]) -> None:
+        if stage == "sasrec.epoch":
+            self.bar.update(self.task, description=f"sasrec epoch {int(info['epoch'])} "
+                            f"valid ndcg@10 {info.get('valid_ndcg@10', 0):.4f}")
+        elif stage == "source.start":
+            self.bar.update(self.task, description=f"fitting {info['source']}")
+        elif stage == "source.done":
+            self.bar.console.print(f"  {info['source']}: {info['seconds']:.1f} s")
+        elif stage.startswith("ranker") or stage == "stage":
+            self.bar.console.print(f"  {stage}: {info}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

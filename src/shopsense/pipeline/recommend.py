@@ -1,0 +1,274 @@
+"""The recommendation surfaces: for you, similar, bought together, trending, next in session,
+new shopper, new item. The one place that knows the order: sources -> merge -> rank -> results.
+
+Each result carries every source's score and rank (`signals`) and what a reason can cite
+(`evidence`, e.g. `because_item` = "because you viewed X"). `observe(event)` updates the
+shopper's history and the online sources in memory, so the next call reflects it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Candidate, Event, Product, Result, UserProfile
+from shopsense.models.context import RecContext
+from shopsense.models.interactions import NON_INTERACTIONS
+from shopsense.models.sequences import ItemIndex
+from shopsense.models.source_base import DenseSource
+from shopsense.rank.recs_features import ShopperView, feature_matrix, merge_candidates
+from shopsense.rank.recs_ranker import load_ranker
+from shopsense.retrieve.collaborative import CollaborativeRetriever
+from shopsense.retrieve.content import ContentRetriever
+from shopsense.retrieve.covisit import CovisitRetriever
+from shopsense.retrieve.popular import PopularRetriever, TrendingRetriever
+from shopsense.retrieve.sequential import SequentialRetriever
+
+SOURCE_KINDS: dict[str, type] = {
+    "popular": PopularRetriever, "trending": TrendingRetriever, "covisit": CovisitRetriever,
+    "als": CollaborativeRetriever, "content": ContentRetriever, "sasrec": SequentialRetriever,
+}
+PERSONAL_SOURCES = ("sasrec", "covisit", "als", "content", "bought_together", "popular")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    candidates_per_source: int = 50
+    history_len: int = 50
+    rrf_k: float = 60.0  # reciprocal-rank fusion constant when no ranker is trained
+
+
+class RecommendationEngine:
+    """Serving object for one trained model version (see `training.recs.train_all`)."""
+
+    name = "recs"
+
+    def __init__(self, items: ItemIndex, sources: Mapping[str, DenseSource],
+                 products: Mapping[str, Product], histories: Mapping[str, Sequence[str]],
+                 ranker: Any = None, config: EngineConfig | None = None,
+                 info: Mapping[str, Any] | None = None) -> None:
+        self.items = items
+        self.sources = dict(sources)
+        self.products = dict(products)
+        self.histories: dict[str, list[str]] = {u: list(h) for u, h in histories.items()}
+        self.ranker = ranker
+        self.config = config or EngineConfig()
+        self.info: dict[str, Any] = dict(info or {})
+        popular = self.sources.get("popular")
+        self._popularity = ({items.ids[i]: float(s) for i, s in enumerate(popular.scores_)}
+                            if isinstance(popular, PopularRetriever) and popular.scores_ is not None
+                            else {})
+
+    # -- online updates ------------------------------------------------------------------
+    def observe(self, event: Event) -> None:
+        """Take one event into account at once (history + co-visits + popularity)."""
+        if event.item_id and event.event_type not in NON_INTERACTIONS and event.actor:
+            history = self.histories.setdefault(event.actor, [])
+            history.append(event.item_id)
+            del history[:-self.config.history_len]
+        for source in self.sources.values():
+            if hasattr(source, "observe"):
+                source.observe(event)
+
+    def observe_many(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.observe(event)
+
+    def upsert(self, products: Iterable[Product]) -> None:
+        self.products.update({p.item_id: p for p in products})
+
+    def remove(self, item_ids: Iterable[str]) -> None:
+        for item_id in item_ids:
+            self.products.pop(item_id, None)
+
+    def forget(self, user_id: str) -> None:
+        self.histories.pop(user_id, None)
+
+    # -- surfaces ------------------------------------------------------------------------
+    def for_you(self, user_id: str | None, k: int = 10, context: RecContext | None = None,
+                profile: UserProfile | None = None, exclude: Iterable[str] = ()) -> list[Result]:
+        """Personal top-k: the user's history (plus the context's live items) through every
+        personal source, merged and ranked. A new shopper falls back to trending + popular."""
+        recent = [*self.histories.get(user_id or "", []), *(context.recent_items if context else ())]
+        recent = recent[-self.config.history_len:]
+        ctx = RecContext(user_id=user_id, recent_items=tuple(recent),
+                         category=context.category if context else None)
+        if not recent:
+            return self.new_shopper(k=k, category=ctx.category, exclude=exclude)
+        banned = {*recent, *exclude}
+        return self._ranked(ctx, PERSONAL_SOURCES, k, banned, profile)
+
+    def next_in_session(self, session_items: Sequence[str], k: int = 10,
+                        exclude: Iterable[str] = ()) -> list[Result]:
+        ctx = RecContext(recent_items=tuple(session_items))
+        return self._ranked(ctx, ("sasrec", "covisit", "content"), k,
+                            {*session_items, *exclude}, None)
+
+    def similar(self, item_id: str, k: int = 10) -> list[Result]:
+        """Items like this one: co-viewed, and alike in text (works for brand-new items)."""
+        return self._fused(RecContext(recent_items=(item_id,)), ("covisit", "content"), k,
+                           {item_id})
+
+    def bought_together(self, item_id: str, k: int = 10) -> list[Result]:
+        return self._fused(RecContext(recent_items=(item_id,)), ("bought_together",), k,
+                           {item_id})
+
+    def trending(self, category: str | None = None, k: int = 10) -> list[Result]:
+        """Rising items (velocity), topped up with popular ones; optionally in a category."""
+        ctx = RecContext(category=category)
+        found = self._fused(ctx, ("trending",), k, set())
+        seen = {r.item_id for r in found}
+        return found + self._fused(ctx, ("popular",), k - len(found), seen)
+
+    def new_shopper(self, session_items: Sequence[str] = (), k: int = 10,
+                    category: str | None = None, exclude: Iterable[str] = ()) -> list[Result]:
+        """Day-one shopper: trending + popular, and items like anything already viewed."""
+        ctx = RecContext(recent_items=tuple(session_items), category=category)
+        names = ("content", "covisit", "trending", "popular") if session_items else \
+            ("trending", "popular")
+        return self._fused(ctx, names, k, {*session_items, *exclude})
+
+    def new_item(self, item_id: str, k: int = 10) -> list[Result]:
+        """Items similar to a product nobody has interacted with yet (text only)."""
+        return self._fused(RecContext(recent_items=(item_id,)), ("content",), k, {item_id})
+
+    # -- assembly ------------------------------------------------------------------------
+    def candidates(self, ctx: RecContext, names: Sequence[str], banned: set[str]
+                   ) -> list[Candidate]:
+        per = self.config.candidates_per_source
+        lists = {n: self.sources[n].retrieve(ctx, per, exclude=banned)
+                 for n in names if n in self.sources}
+        merged = merge_candidates(lists)
+        return [c for c in merged if self._servable(c.item_id)]
+
+    def _servable(self, item_id: str) -> bool:
+        product = self.products.get(item_id)
+        return product is None or product.available
+
+    def _fused(self, ctx: RecContext, names: Sequence[str], k: int, banned: set[str]
+               ) -> list[Result]:
+        if k <= 0:
+            return []
+        cands = self.candidates(ctx, names, banned)
+        for c in cands:
+            c.score = sum(1.0 / (self.config.rrf_k + c.signals[f"{n}.rank"])
+                          for n in names if f"{n}.rank" in c.signals)
+        return self._results(sorted(cands, key=lambda c: (-c.score, c.item_id))[:k])
+
+    def _ranked(self, ctx: RecContext, names: Sequence[str], k: int, banned: set[str],
+                profile: UserProfile | None) -> list[Result]:
+        if self.ranker is None:
+            return self._fused(ctx, names, k, banned)
+        cands = self.candidates(ctx, names, banned)
+        if not cands:
+            return []
+        shopper = ShopperView.build(ctx.recent_items, self.products, profile)
+        x = feature_matrix(cands, self.ranker_sources, shopper, self.products,
+                           self._popularity, ctx.now or time.time())
+        scores = self.ranker.score(x)
+        contrib = self.ranker.contributions(x)
+        for c, s, row in zip(cands, scores, contrib, strict=True):
+            c.score = float(s)
+            top = np.argsort(-np.abs(row))[:3]
+            c.evidence["ranker_top_features"] = {self.ranker.feature_names[j]: round(float(row[j]), 4)
+                                                 for j in top}
+        return self._results(sorted(cands, key=lambda c: (-c.score, c.item_id))[:k])
+
+    @property
+    def ranker_sources(self) -> list[str]:
+        return list(self.info.get("ranker_sources", PERSONAL_SOURCES))
+
+    def _results(self, cands: Sequence[Candidate]) -> list[Result]:
+        return [Result(item_id=c.item_id, score=float(c.score), product=self.products.get(c.item_id),
+                       signals=dict(c.signals), evidence=dict(c.evidence)) for c in cands]
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.items.save(directory / "items.json")
+        kinds = {}
+        for name, source in self.sources.items():
+            source.save(directory / "sources" / name)
+            kinds[name] = json.loads((directory / "sources" / name / "config.json")
+                                     .read_text())["kind"]
+        if self.ranker is not None:
+            self.ranker.save(directory / "ranker")
+        (directory / "histories.json").write_text(json.dumps(self.histories, ensure_ascii=False))
+        (directory / "engine.json").write_text(json.dumps(
+            {"config": asdict(self.config), "sources": kinds, "info": self.info},
+            ensure_ascii=False, indent=2, default=str))
+
+    @classmethod
+    def load(cls, directory: Path, products: Iterable[Product] = ()) -> RecommendationEngine:
+        meta = json.loads((directory / "engine.json").read_text())
+        sources = {name: SOURCE_KINDS[kind].load(directory / "sources" / name)
+                   for name, kind in meta["sources"].items()}
+        ranker = load_ranker(directory / "ranker") if (directory / "ranker").exists() else None
+        histories = json.loads((directory / "histories.json").read_text())
+        return cls(ItemIndex.load(directory / "items.json"), sources,
+                   {p.item_id: p for p in products}, histories, ranker,
+                   EngineConfig(**meta["config"]), meta["info"])
+
+
+# -- versioned artefacts under <home>/models/recs/ ---------------------------------------------
+def models_root(home: Path) -> Path:
+    return Path(home) / "models" / "recs"
+
+
+def save_version(engine: RecommendationEngine, home: Path) -> Path:
+    """Write a new version directory, then point `current` at it atomically."""
+    root = models_root(home)
+    version = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    engine.info["version"] = version
+    engine.save(root / version)
+    tmp = root / f".current.{os.getpid()}"
+    tmp.write_text(version)
+    os.replace(tmp, root / "current")
+    return root / version
+
+
+def load_current(home: Path, products: Iterable[Product] = ()) -> RecommendationEngine:
+    root = models_root(home)
+    pointer = root / "current"
+    if not pointer.exists():
+        raise FileNotFoundError(f"no trained recommendation model under {root}; "
+                                "run `shopsense train` first")
+    return RecommendationEngine.load(root / pointer.read_text().strip(), products)
+
+
+def recommend_surface(settings: Any, surface: str, *, user: str | None = None,
+                      item: str | None = None, category: str | None = None,
+                      session_items: Sequence[str] = (), k: int = 10) -> list[Result]:
+    """Load the current engine for a home and answer one surface (raw user ids are
+    pseudonymised first, as the store keeps them)."""
+    from shopsense.store import open_store
+
+    engine = load_current(settings.home, open_store(settings.store_url).iter_products())
+    if surface == "for-you":
+        actor = None
+        if user:
+            from shopsense.ids import Pseudonymizer
+
+            actor = Pseudonymizer.from_home(settings.home).user(user)
+        return engine.for_you(actor, k, RecContext(recent_items=tuple(session_items)))
+    if surface in ("similar", "bought-together", "new-item"):
+        if not item:
+            raise ValueError(f"--item is required for {surface}")
+        call = {"similar": engine.similar, "bought-together": engine.bought_together,
+                "new-item": engine.new_item}[surface]
+        return call(item, k)
+    if surface == "trending":
+        return engine.trending(category, k)
+    if surface == "next":
+        return engine.next_in_session(list(session_items), k)
+    if surface == "new-shopper":
+        return engine.new_shopper(list(session_items), k, category)
+    raise ValueError(f"unknown surface {surface!r}; one of for-you, similar, bought-together, "
+                     "trending, next, new-shopper, new-item")

@@ -1,0 +1,212 @@
+"""How is the recommendation engine trained? `train_all`: every source, then the ranker.
+
+Each shopper's last interaction is held out: sources learn from the rest, SASRec stops early on
+it, and the ranker learns to put it first among the merged candidates (half the shoppers fit
+the logistic and LightGBM rankers, the other half pick the better one, and both are reported).
+The held-out events are then replayed through `observe`, so the served engine has seen them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Product
+from shopsense.models.context import RecContext
+from shopsense.models.interactions import Interactions
+from shopsense.models.sasrec import SASRecConfig
+from shopsense.models.sequences import ItemIndex
+from shopsense.models.source_base import DenseSource
+from shopsense.pipeline.recommend import PERSONAL_SOURCES, EngineConfig, RecommendationEngine
+from shopsense.rank.recs_features import ShopperView, feature_matrix, feature_names
+from shopsense.rank.recs_ranker import BoostedRecsRanker, LogisticRecsRanker
+from shopsense.retrieve.collaborative import CollaborativeRetriever
+from shopsense.retrieve.content import ContentRetriever
+from shopsense.retrieve.covisit import CovisitRetriever
+from shopsense.retrieve.popular import PopularRetriever, TrendingRetriever
+from shopsense.retrieve.sequential import SequentialRetriever
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    ranker_users: int = 3000  # shoppers sampled to fit + choose the ranker
+    seed: int = 0
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+
+def _quiet(stage: str, info: dict[str, Any]) -> None:
+    return None
+
+
+def holdout_split(data: Interactions) -> tuple[Interactions, list[int]]:
+    """Drop each shopper's last interaction where they have 3+; returns (train, held users)."""
+    keep = [len(s) - 1 if len(s) >= 3 else len(s) for s in data.sequences]
+    held = [u for u, s in enumerate(data.sequences) if len(s) >= 3]
+    return data.truncated(keep), held
+
+
+def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Product],
+                valid: tuple[list[np.ndarray], np.ndarray] | None, config: TrainConfig,
+                progress: Progress) -> dict[str, DenseSource]:
+    """Every candidate source on `train`; content only when products have text."""
+    plan: list[tuple[str, Callable[[], DenseSource]]] = [
+        ("popular", lambda: PopularRetriever().fit(train, items, products)),
+        ("trending", lambda: TrendingRetriever().fit(train, items, products)),
+        ("covisit", lambda: CovisitRetriever().fit(train, items, products)),
+        ("bought_together", lambda: CovisitRetriever(
+            "bought_together", window=20, event_types={"cart", "purchase"},
+            by_session=False).fit(
+                train, items, products)),
+        ("als", lambda: CollaborativeRetriever(seed=config.seed).fit(train, items, products)),
+    ]
+    if any(p.title.strip() for p in products):
+        plan.append(("content", lambda: ContentRetriever().fit(train, items, products)))
+    plan.append(("sasrec", lambda: SequentialRetriever(config.sasrec).fit(
+        train, items, products, valid=valid,
+        on_epoch=lambda row: progress("sasrec.epoch", row))))
+    sources: dict[str, DenseSource] = {}
+    for name, fit in plan:
+        started = time.perf_counter()
+        progress("source.start", {"source": name})
+        sources[name] = fit()
+        progress("source.done", {"source": name, "seconds": time.perf_counter() - started})
+    return sources
+
+
+def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
+                users: Sequence[int], names: Sequence[str]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Features, labels and group sizes for shoppers whose held-out item is a candidate;
+    also returns, per user, how many ranked lists missed the target (recall gaps)."""
+    xs, ys, groups, kept = [], [], [], []
+    for u in users:
+        history = train.sequences[u][-engine.config.history_len:]
+        ctx = RecContext(user_id=train.users[u], recent_items=tuple(history))
+        cands = engine.candidates(ctx, names, set(history))
+        labels = np.array([c.item_id == targets[u] for c in cands], dtype=np.float32)
+        if not cands:
+            continue
+        shopper = ShopperView.build(history, engine.products)
+        xs.append(feature_matrix(cands, names, shopper, engine.products,
+                                 engine._popularity, time.time()))
+        ys.append(labels)
+        groups.append(len(cands))
+        kept.append(u)
+    if not xs:
+        return np.zeros((0, 2 * len(names) + 8), np.float32), np.zeros(0), np.zeros(0, int), []
+    return np.concatenate(xs), np.concatenate(ys), np.asarray(groups), kept
+
+
+def ndcg_at_10(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_users: int) -> float:
+    """Mean NDCG@10 over `n_users` shoppers (those absent from the groups count as 0)."""
+    total, start = 0.0, 0
+    for size in groups:
+        s, y = scores[start:start + size], labels[start:start + size]
+        order = np.argsort(-s, kind="stable")[:10]
+        hit = np.flatnonzero(y[order] > 0)
+        total += 1.0 / np.log2(hit[0] + 2) if hit.size else 0.0
+        start += size
+    return float(total / max(n_users, 1))
+
+
+def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
+               held: Sequence[int], config: TrainConfig, progress: Progress) -> dict[str, Any]:
+    """Fit logistic + LightGBM on half the sampled shoppers, keep the better on the rest."""
+    rng = np.random.default_rng(config.seed)
+    sample = rng.permutation(np.asarray(held))[:config.ranker_users].tolist()
+    half = len(sample) // 2
+    names = [n for n in PERSONAL_SOURCES if n in engine.sources]
+    engine.info["ranker_sources"] = names
+    fit_x, fit_y, fit_g, _ = ranker_rows(engine, train, targets, sample[:half], names)
+    val_x, val_y, val_g, _ = ranker_rows(engine, train, targets, sample[half:], names)
+    report: dict[str, Any] = {"fit_users": half, "valid_users": len(sample) - half}
+    rrf = np.zeros(len(val_x))
+    for j, _name in enumerate(names):
+        rrf += val_x[:, 2 * j + 1]  # reciprocal ranks: the untrained fusion
+    report["fusion_ndcg@10"] = ndcg_at_10(rrf, val_y, val_g, len(sample) - half)
+    if fit_y.sum() < 5 or fit_y.min() == fit_y.max():
+        progress("ranker.skipped", report)
+        return report
+    columns = feature_names(names)
+    best = None
+    for ranker in (LogisticRecsRanker(columns, seed=config.seed),
+                   BoostedRecsRanker(columns, seed=config.seed)):
+        ranker.fit(fit_x, fit_y, fit_g)
+        quality = ndcg_at_10(ranker.score(val_x), val_y, val_g, len(sample) - half)
+        report[f"{ranker.kind}_ndcg@10"] = quality
+        if best is None or quality > best[0]:
+            best = (quality, ranker)
+    assert best is not None
+    if best[0] >= report["fusion_ndcg@10"]:
+        engine.ranker = best[1]
+        report["serving"] = best[1].kind
+    else:
+        report["serving"] = "fusion"
+    progress("ranker.done", report)
+    return report
+
+
+def train_all(data: Interactions, products: Sequence[Product], config: TrainConfig | None = None,
+              progress: Progress = _quiet) -> RecommendationEngine:
+    """Fit every source and the ranker; returns a serving engine that has seen all events."""
+    config = config or TrainConfig()
+    if data.n_events == 0:
+        raise ValueError("no interactions to learn from")
+    started = time.perf_counter()
+    items = ItemIndex([*(p.item_id for p in products), *data.item_ids()])
+    train, held = holdout_split(data)
+    targets = {u: data.sequences[u][-1] for u in held}
+    valid = ([items.encode(train.sequences[u]) for u in held],
+             np.asarray([items.index(targets[u]) for u in held], dtype=np.int64)) if held else None
+    sources = fit_sources(train, items, products, valid, config, progress)
+    histories = {u: s[-config.engine.history_len:] for u, s in zip(train.users, train.sequences,
+                                                                   strict=True)}
+    engine = RecommendationEngine(items, sources, {p.item_id: p for p in products}, histories,
+                                  config=config.engine)
+    engine.info["ranker"] = fit_ranker(engine, train, targets, held, config, progress) \
+        if held else {}
+    _replay_holdout(engine, data, held)
+    engine.info.update({"trained_seconds": round(time.perf_counter() - started, 1),
+                        "events": data.n_events, "users": len(data.users), "items": len(items)})
+    return engine
+
+
+def _replay_holdout(engine: RecommendationEngine, data: Interactions, held: Sequence[int]) -> None:
+    """Feed each held-out last event through the online path."""
+    from shopsense.domain import Event
+
+    for u in held:
+        stamp = data.timestamps[u][-1] if data.timestamps is not None else 0.0
+        kind = data.kinds[u][-1] if data.kinds is not None else "view"
+        session = data.sessions[u][-1] if data.sessions is not None else None
+        engine.observe(Event(event_id=f"holdout-{u}", event_type=kind, timestamp=stamp,
+                             user_id=data.users[u], session_id=session,
+                             item_id=data.sequences[u][-1]))
+
+
+def train_from_store(settings: Any, *, max_minutes: float = 15.0,
+                     progress: Progress = _quiet) -> dict[str, Any]:
+    """`shopsense train`: every recommendation model on the store's events and catalogue,
+    saved as a new version under <home>/models/recs/ (the `current` pointer moves last)."""
+    from dataclasses import replace
+
+    from shopsense.models.interactions import interactions_from_events
+    from shopsense.pipeline.recommend import save_version
+    from shopsense.store import open_store
+
+    store = open_store(settings.store_url)
+    progress("stage", {"reading": settings.store_url})
+    data = interactions_from_events(store.iter_events())
+    products = list(store.iter_products())
+    config = TrainConfig(sasrec=replace(SASRecConfig(), time_budget_s=max_minutes * 60.0))
+    engine = train_all(data, products, config, progress)
+    path = save_version(engine, settings.home)
+    return {"version": engine.info["version"], "path": str(path), **{
+        k: v for k, v in engine.info.items() if k != "version"}}
