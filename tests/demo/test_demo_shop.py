@@ -206,7 +206,7 @@ def test_personal_recommender_beats_popularity(products: dict[str, dict[str, Any
         pop_hits += target in [i for i in popular if i not in seen][:10]
         top_cat = Counter(products[i]["category"] for i in history[user][:-1]).most_common(1)[0][0]
         personal_hits += target in [i for i in by_cat[top_cat] if i not in seen][:10]
-    assert len(held) > 500 and personal_hits > 4 * max(pop_hits, 5)
+    assert len(held) > 300 and personal_hits > 4 * max(pop_hits, 5), (len(held), personal_hits, pop_hits)
 
 
 def test_demo_queries_are_answerable(demo: DemoPaths, products: dict[str, dict[str, Any]]) -> None:
