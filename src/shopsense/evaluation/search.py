@@ -51,9 +51,9 @@ def read_table(path: Path) -> pd.DataFrame:
     if name.endswith(".parquet"):
         return pd.read_parquet(path)
     if name.endswith((".jsonl", ".ndjson")):
-        return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+        return pd.read_json(path, lines=True, dtype=False)
     if name.endswith(".json"):
-        return pd.read_json(path, dtype=False, convert_dates=False)
+        return pd.read_json(path, dtype=False)
     sep = "\t" if name.endswith(".tsv") else None
     return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c", dtype=str,
                        keep_default_na=False)

@@ -202,7 +202,8 @@ class SearchEngine:
         """Candidates of `query` and their (n, n_features) feature matrix."""
         found = self.retriever.candidates(query)
         ctx = QueryContext.build(query, found.query.terms, self.keyword,
-                                 found.query.corrections, found.query_vector, reading)
+                                 found.query.corrections, found.query_vector, reading,
+                                 found.query.compounds)
         products = [self.table.products_[r] for r in found.rows.tolist()]
         priors = np.zeros((len(found.rows), 3), dtype=np.float32)
         priors[:, 0] = self.table.popularity_[found.rows]

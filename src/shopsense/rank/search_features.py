@@ -35,7 +35,7 @@ class QueryContext:
     """What is known of the query once analysed: terms (spell-corrected), ids, idf, vector."""
 
     text: str
-    terms: list[str]
+    terms: list[str]  # query terms, then compounds
     term_ids: np.ndarray  # distinct known term ids, query order
     ordered_ids: list[int]  # known term ids in query order, with repeats
     idf: np.ndarray  # idf of term_ids
@@ -46,11 +46,13 @@ class QueryContext:
     @classmethod
     def build(cls, text: str, terms: list[str], index: KeywordIndex,
               corrections: Mapping[str, str] | None = None, vector: np.ndarray | None = None,
-              reading: QueryReading | None = None) -> QueryContext:
+              reading: QueryReading | None = None, compounds: Sequence[str] = ()
+              ) -> QueryContext:
+        """`terms` in query order; `compounds` (joined adjacent terms) only widen matching."""
         ordered = [index.vocab_[t] for t in terms if t in index.vocab_]
-        ids = index.query_term_ids(terms)
-        return cls(text, terms, ids, ordered, index.idf(ids), dict(corrections or {}),
-                   vector, reading)
+        ids = index.query_term_ids([*terms, *compounds])
+        return cls(text, [*terms, *compounds], ids, ordered, index.idf(ids),
+                   dict(corrections or {}), vector, reading)
 
 
 def _rank_feature(scores: np.ndarray) -> np.ndarray:
@@ -159,7 +161,7 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     for fi, name in enumerate(FIELD_FEATURES[:per_field.shape[1]]):
         out[:, col[name]] = per_field[:, fi]
     out[:, col["matched_terms"]] = matched
-    out[:, col["coverage"]] = matched / n_terms
+    out[:, col["coverage"]] = np.minimum(matched / n_terms, 1.0)
     out[:, col["all_terms"]] = (matched >= len(ctx.term_ids)) & (len(ctx.term_ids) > 0)
     out[:, col["query_len"]] = len(ctx.terms)
     out[:, col["spell_corrected"]] = float(bool(ctx.corrections))

@@ -62,8 +62,8 @@ class HybridRetriever:
         self.cosine_window = cosine_window
 
     def candidates(self, text: str) -> CandidateSet:
-        query = analyse(text, self.spell)
-        scores, matched = self.keyword.score_all(query.terms)
+        query = analyse(text, self.spell, self.keyword.vocab_)
+        scores, matched = self.keyword.score_all(query.match_terms)
         kw_rows, _ = top_k(scores, self.n_keyword)
         n_known = len(self.keyword.query_term_ids(query.terms))
         need = min_should_match(n_known)
@@ -95,7 +95,7 @@ class HybridRetriever:
         found = self.candidates(query)
         if len(found.rows) == 0:
             return []
-        n_terms = max(len(self.keyword.query_term_ids(found.query.terms)), 1)
+        n_terms = max(len(self.keyword.query_term_ids(found.query.match_terms)), 1)
         weight = 0.1 + 0.8 * (1.0 - float(found.matched.max()) / n_terms) ** 2
         lexical = found.bm25 / max(float(found.bm25.max()), 1e-6)
         cos = found.semantic

@@ -18,14 +18,31 @@ class AnalysedQuery:
     text: str
     terms: list[str]
     corrections: dict[str, str] = field(default_factory=dict)
+    compounds: list[str] = field(default_factory=list)  # "deck over" -> "deckover"
+
+    @property
+    def match_terms(self) -> list[str]:
+        """Terms scored by BM25F: the query's own plus the compounds found in the catalogue."""
+        return [*self.terms, *self.compounds]
 
 
-def analyse(text: str, spell: SpellCorrector | None) -> AnalysedQuery:
+def compounds(terms: list[str], vocab: Collection[str]) -> list[str]:
+    """Adjacent Latin terms whose concatenation is a catalogue term (deck + over)."""
+    found = []
+    for a, b in zip(terms, terms[1:], strict=False):
+        joined = a + b
+        if a.isascii() and b.isascii() and joined in vocab and joined not in terms:
+            found.append(joined)
+    return found
+
+
+def analyse(text: str, spell: SpellCorrector | None, vocab: Collection[str] = ()
+            ) -> AnalysedQuery:
     terms = tokenize(text)
-    if spell is None:
-        return AnalysedQuery(text, terms)
-    fixed, changes = spell.correct_terms(terms)
-    return AnalysedQuery(text, fixed, changes)
+    changes: dict[str, str] = {}
+    if spell is not None:
+        terms, changes = spell.correct_terms(terms)
+    return AnalysedQuery(text, terms, changes, compounds(terms, vocab))
 
 
 class KeywordRetriever:
@@ -38,14 +55,14 @@ class KeywordRetriever:
         self.spell = spell
 
     def retrieve(self, query: str, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
-        analysed = analyse(query, self.spell)
-        scores, matched = self.index.score_all(analysed.terms)
+        analysed = analyse(query, self.spell, self.index.vocab_)
+        scores, matched = self.index.score_all(analysed.match_terms)
         for item_id in exclude:
             row = self.index.row_of_.get(item_id)
             if row is not None:
                 scores[row] = 0.0
         rows, values = top_k(scores, k)
-        _, evidence = self.index.field_features(analysed.terms, rows)
+        _, evidence = self.index.field_features(analysed.match_terms, rows)
         return [Candidate(self.index.item_ids_[r], float(s),
                           {"bm25f": float(s), "matched_terms": float(matched[r])},
                           {"matched": ev, "corrections": analysed.corrections})
