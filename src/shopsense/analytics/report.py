@@ -78,15 +78,14 @@ def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedge
     if not refresh:
         cached = ledger.cached(RELEASE, fingerprint)
         if cached is not None:
-            return _with_budget({**cached, "cached": True}, ledger)
+            return with_budget(cached, ledger, cached=True)
     window = window_for(store, params.days)
     body = _release(store, params, window)
     seq = ledger.charge(RELEASE, mechanism=params.mechanism, epsilon=body["privacy"]["epsilon"],
                         delta=body["privacy"]["delta"], fingerprint=fingerprint, body=body,
                         detail={"window": body["window"], "per_user_cap": params.per_user_cap,
                                 "aggregates": len(SPECS)})
-    body["privacy"]["seq"] = seq
-    return _with_budget({**body, "cached": False}, ledger)
+    return with_budget((seq, body), ledger, cached=False)
 
 
 def release_epsilon(epsilon_per_aggregate: float) -> float:
@@ -94,12 +93,21 @@ def release_epsilon(epsilon_per_aggregate: float) -> float:
     return round(epsilon_per_aggregate * sum(s.weight for s in SPECS), 9)
 
 
-def _with_budget(body: dict[str, Any], ledger: PrivacyLedger) -> dict[str, Any]:
+def latest_release(ledger: PrivacyLedger) -> dict[str, Any] | None:
+    """The newest behaviour release, with today's budget figures (spends nothing)."""
+    found = ledger.latest(RELEASE)
+    return None if found is None else with_budget(found, ledger, cached=True)
+
+
+def with_budget(found: tuple[int, dict[str, Any]], ledger: PrivacyLedger, *,
+                cached: bool) -> dict[str, Any]:
+    """A recorded release body with its ledger seq and the shop's total spend added."""
+    seq, body = found
     eps, delta = ledger.spent()
-    body["privacy"] = {**body["privacy"], "spent_epsilon_total": round(eps, 6),
+    body["privacy"] = {**body["privacy"], "seq": seq, "spent_epsilon_total": round(eps, 6),
                        "spent_delta_total": delta, "budget": ledger.budget,
                        "remaining": ledger.remaining()}
-    return body
+    return {**body, "cached": cached}
 
 
 def _release(store: Any, params: ReleaseParams, window: Window) -> dict[str, Any]:

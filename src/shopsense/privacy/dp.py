@@ -231,16 +231,17 @@ class PrivacyLedger:
         return [LedgerEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
                 for r in rows]
 
-    def cached(self, release: str, fingerprint: str) -> dict[str, Any] | None:
-        """The body of the newest release with this name and fingerprint (re-publishing it is
-        post-processing and costs nothing)."""
+    def cached(self, release: str, fingerprint: str) -> tuple[int, dict[str, Any]] | None:
+        """(seq, body) of the newest release with this name and fingerprint (re-publishing it
+        is post-processing and costs nothing)."""
         rows = self.store.execute(
-            "SELECT body FROM privacy_ledger WHERE release = ? AND fingerprint = ? AND body != '' "
-            "ORDER BY seq DESC LIMIT 1", (release, fingerprint))
-        return json.loads(rows[0][0]) if rows else None
+            "SELECT seq, body FROM privacy_ledger WHERE release = ? AND fingerprint = ? AND "
+            "body != '' ORDER BY seq DESC LIMIT 1", (release, fingerprint))
+        return (int(rows[0][0]), json.loads(rows[0][1])) if rows else None
 
-    def latest(self, release: str) -> dict[str, Any] | None:
+    def latest(self, release: str) -> tuple[int, dict[str, Any]] | None:
+        """(seq, body) of the newest release with this name."""
         rows = self.store.execute(
-            "SELECT body FROM privacy_ledger WHERE release = ? AND body != '' "
+            "SELECT seq, body FROM privacy_ledger WHERE release = ? AND body != '' "
             "ORDER BY seq DESC LIMIT 1", (release,))
-        return json.loads(rows[0][0]) if rows else None
+        return (int(rows[0][0]), json.loads(rows[0][1])) if rows else None

@@ -65,11 +65,15 @@ def dashboard(request: Request) -> HTMLResponse:
 
 
 @router.get("/static/demo/{slug}.svg")
-def demo_image(slug: str) -> Response:
+def demo_image(request: Request, slug: str) -> Response:
+    """The demo generator's <home>/demo/images/<slug>.svg, else a drawn placeholder."""
     if not valid_slug(slug):
         raise api_error(404, "not_found", "no such image", "slug")
-    return Response(placeholder_svg(slug), media_type="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    headers = {"Cache-Control": "public, max-age=86400"}
+    written = Path(request.app.state.settings.home) / "demo" / "images" / f"{slug}.svg"
+    if written.is_file():
+        return FileResponse(written, media_type="image/svg+xml", headers=headers)
+    return Response(placeholder_svg(slug), media_type="image/svg+xml", headers=headers)
 
 
 @router.get("/static/{path:path}")

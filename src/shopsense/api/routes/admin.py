@@ -15,7 +15,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shopsense.analytics import charts, evalreports
-from shopsense.analytics.report import RELEASE, ReleaseParams, behaviour_release, release_epsilon
+from shopsense.analytics.report import (
+    ReleaseParams,
+    behaviour_release,
+    latest_release,
+    release_epsilon,
+)
 from shopsense.analytics.status import model_status
 from shopsense.api.deps import api_error, get_shop, require_admin
 from shopsense.pipeline.shop import Shop
@@ -47,7 +52,7 @@ def ledger_of(request: Request) -> PrivacyLedger:
 
 
 def _latest(request: Request) -> dict[str, Any]:
-    body = ledger_of(request).latest(RELEASE)
+    body = latest_release(ledger_of(request))
     if body is None:
         raise api_error(404, "no_release", "no analytics release yet: POST /v1/admin/analytics")
     return body
@@ -55,12 +60,7 @@ def _latest(request: Request) -> dict[str, Any]:
 
 @router.get("/analytics", summary="The latest DP analytics release (spends nothing)")
 def get_analytics(request: Request) -> dict[str, Any]:
-    ledger = ledger_of(request)
-    body = _latest(request)
-    eps, delta = ledger.spent()
-    body["privacy"].update(spent_epsilon_total=round(eps, 6), spent_delta_total=delta,
-                           budget=ledger.budget, remaining=ledger.remaining())
-    return body
+    return _latest(request)
 
 
 @router.post("/analytics", summary="Release DP analytics (spends budget unless cached)")
