@@ -47,31 +47,49 @@ def candidate_phrases(title: str) -> set[str]:
     """Phrases of a title that may name a product type: zh words and pairs, en 1–3-grams."""
     phrases: set[str] = set()
     if has_han(title):
-        words = [w for w in _zh_words(title) if len(w) >= 2 or w in "裙鞋"]
-        phrases.update(words)
-        phrases.update(a + b for a, b in zip(words, words[1:], strict=False))
-    words = [w for w in _en_words(title) if w.isalpha()]
-    for n in (1, 2, 3):
-        for i in range(len(words) - n + 1):
-            gram = words[i:i + n]
-            if gram[0] not in _EN_STOP and gram[-1] not in _EN_STOP and len(gram[-1]) > 2:
-                phrases.add(" ".join(gram))
+        phrases.update(w for w in _zh_words(title) if len(w) >= 2 or w in "裙鞋")
+    for words in _alpha_runs(title):
+        for n in (1, 2, 3):
+            for i in range(len(words) - n + 1):
+                gram = words[i:i + n]
+                if gram[0] not in _EN_STOP and gram[-1] not in _EN_STOP and len(gram[-1]) > 1:
+                    phrases.add(" ".join(gram))
     return phrases
 
 
-def learn_terms(products: Sequence[Product], excluded: set[str], min_purity: float = 0.6,
-                min_coverage: float = 0.04) -> dict[str, dict[str, float]]:
+def _alpha_runs(title: str) -> list[list[str]]:
+    """Runs of purely alphabetic English words; a token with a digit ("8mm", "5G") breaks a run."""
+    runs: list[list[str]] = [[]]
+    for token in re.split(r"[\s,/()|+]+", fold(title)):
+        token = token.strip(".:;!?'\"")
+        if not token:
+            continue
+        parts = [t.replace("'", "") for t in token.split("-")]
+        if all(t.isascii() and t.isalpha() for t in parts):
+            runs[-1].extend(parts)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
+
+
+def learn_terms(products: Sequence[Product], excluded: set[str], inner: set[str] = frozenset(),
+                min_purity: float = 0.6, min_coverage: float = 0.04,
+                ) -> dict[str, dict[str, float]]:
     """Product words -> their category shares, for words that point mostly at one category.
 
     `excluded`: compact forms of brand / attribute surfaces (and their words), which are never
-    product words. Every leaf's own name ("空调", "T恤") is a product word of that leaf. A word
+    product words; `inner`: Chinese attribute surfaces that may not sit inside a product word
+    ("男士" holds 男, so it is left to the attribute). Every leaf's own name ("空调", "T恤") is a product word of that leaf. A word
     is not counted where a longer product word holds it ("phone" inside "phone case"), as the
     longest match wins at query time too.
     """
     titled = [(p.category, candidate_phrases(p.title)) for p in products if p.category]
     per_category = Counter(c for c, _ in titled)
-    terms = _pure_phrases(titled, per_category, excluded, min_purity, min_coverage, set())
-    terms = _pure_phrases(titled, per_category, excluded, min_purity, min_coverage, set(terms))
+    per_script = Counter((p.category, has_han(p.title)) for p in products if p.category)
+    titled = [(c, {p for p in phrases if not any(s in p for s in inner)})
+              for c, phrases in titled]
+    terms = _pure_phrases(titled, per_script, excluded, min_purity, min_coverage, set())
+    terms = _pure_phrases(titled, per_script, excluded, min_purity, min_coverage, set(terms))
     for category in per_category:
         leaf = category.rsplit(">", 1)[-1].strip()
         if leaf and compact(leaf)[0] not in excluded:
@@ -79,7 +97,7 @@ def learn_terms(products: Sequence[Product], excluded: set[str], min_purity: flo
     return terms
 
 
-def _pure_phrases(titled: list[tuple[str, set[str]]], per_category: Counter[str],
+def _pure_phrases(titled: list[tuple[str, set[str]]], per_script: Counter[tuple[str, bool]],
                   excluded: set[str], min_purity: float, min_coverage: float,
                   longer: set[str]) -> dict[str, dict[str, float]]:
     doc_freq: dict[str, Counter[str]] = defaultdict(Counter)
@@ -96,7 +114,8 @@ def _pure_phrases(titled: list[tuple[str, set[str]]], per_category: Counter[str]
         key = compact(phrase)[0]
         if key in excluded or any(compact(part)[0] in excluded for part in phrase.split()):
             continue
-        if n / total < min_purity or n < max(3, min_coverage * per_category[category]):
+        base = per_script[(category, has_han(phrase))]
+        if n / total < min_purity or n < max(3, min_coverage * base):
             continue
         terms[phrase] = {c: round(k / total, 4) for c, k in counts.most_common(3)}
     return terms

@@ -48,7 +48,9 @@ def compact(text: str) -> tuple[str, list[int]]:
     folded = fold(text)
     chars, offsets = [], []
     for i, ch in enumerate(folded):
-        if ch not in _DROPPED:
+        minus = (ch == "-" and i + 1 < len(folded) and folded[i + 1].isdigit()
+                 and (i == 0 or not folded[i - 1].isalnum()))
+        if ch not in _DROPPED or minus:
             chars.append(ch)
             offsets.append(i)
     return "".join(chars), offsets

@@ -185,7 +185,7 @@ def _surfaces(value: Any) -> list[str]:
     text = str(value)
     out = [text]
     if has_han(text):
-        if text.endswith("色") and len(text) >= 2:
+        if text.endswith("色") and len(text) >= 3:
             out.append(text[:-1])
         if "英寸" in text:
             out.append(text.replace("英寸", "寸"))
@@ -295,11 +295,14 @@ def _flag_words(products: Sequence[Product], key: str, categories: set[str]) -> 
     for p in products:
         if p.category not in categories or key not in p.attributes or not has_han(p.title):
             continue
-        words = {w for w in rjieba.cut(p.title) if has_han(w) and len(w) >= 2}
+        tokens = [w for w in rjieba.cut(p.title) if has_han(w)]
+        words = {w for w in tokens if len(w) >= 2}
+        words |= {a + b for a, b in zip(tokens, tokens[1:], strict=False)}
         if p.attributes[key] is True:
             with_flag.update(words)
             n_true += 1
         else:
             without.update(words)
-    return [w for w, n in with_flag.most_common(20)
+    ranked = sorted(with_flag.items(), key=lambda item: (-item[1], -len(item[0])))[:20]
+    return [w for w, n in ranked
             if n >= max(3, 0.3 * n_true) and n / (n + without[w]) >= 0.95][:3]

@@ -95,10 +95,24 @@ def _scopes(query: str, cues: list[Cue], matches: list[Match],
                 break
             negated[i], last_end, found = cue, match.end, True
         if not found:
-            word = _WORD_AFTER.match(query[cue.end:])
-            if word and not SCOPE_END.fullmatch(word.group(1)):
-                words.append((cue, cue.end + word.start(1), cue.end + word.end(1)))
+            span = _word_after(query, cue.end)
+            if span is not None:
+                words.append((cue, *span))
     return negated, words
+
+
+def _word_after(query: str, start: int) -> tuple[int, int] | None:
+    """The word right after a negation cue: an English word, or the next rjieba word."""
+    match = _WORD_AFTER.match(query[start:])
+    if match is None or SCOPE_END.fullmatch(match.group(1)):
+        return None
+    begin = start + match.start(1)
+    if match.group(1).isascii():
+        return begin, start + match.end(1)
+    import rjieba
+
+    word = next(iter(rjieba.cut(query[begin:])), "")
+    return (begin, begin + len(word)) if word and not SCOPE_END.fullmatch(word) else None
 
 
 def _live_cues(query: str, matches: list[Match], blocked: list[tuple[int, int]]) -> list[Cue]:
@@ -223,7 +237,7 @@ def _read_match(u: QueryUnderstander, query: str, match: Match, category: str | 
         confidence = 0.9 if category is not None else 0.7
         if is_negated:
             out.exclusions.append(_slot(("attribute", value), confidence, query, start, end))
-        else:
+        elif all(s.value != value for s in out.attributes):
             out.attributes.append(_slot(value, confidence, query, start, end))
         return
     _read_term(u, query, match, kinds, is_negated, out)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_LATIN_WORD = re.compile(r"(?<![0-9A-Za-z.])[A-Za-z][A-Za-z'’-]*")
 
 # English words that make Latin text in a Chinese query read as English rather than a name.
 ENGLISH_FUNCTION_WORDS = frozenset(

@@ -9,6 +9,7 @@ the optional character CRF tagger adds brand / product-word spans in free Chines
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from shopsense.text.understand.category import (
 )
 from shopsense.text.understand.encoder import CategoryCentroids, load_encoder
 from shopsense.text.understand.gazetteer import Entry, Gazetteer, compact
-from shopsense.text.understand.lexicon import Group, learn_attributes, learn_brands
+from shopsense.text.understand.lexicon import Group, has_han, learn_attributes, learn_brands
 from shopsense.text.understand.parse import Parsed, parse_query
 from shopsense.text.understand.price import PriceParser
 
@@ -61,8 +62,11 @@ class QueryUnderstander:
         self.attributes_, self.models_ = learn_attributes(items, encode)
         surfaces = [s for g in self.brands_ + self.attributes_ for s in g.surfaces]
         excluded = {compact(s)[0] for s in surfaces}
-        excluded |= {compact(w)[0] for s in surfaces if s.isascii() for w in s.split()}
-        self.terms_ = learn_terms(items, excluded)
+        excluded |= {compact(w)[0] for s in surfaces if s.isascii()
+                     for w in re.split(r"[^0-9a-zA-Z]+", s) if w}
+        han_surfaces = {compact(s)[0] for g in self.attributes_ for s in g.surfaces
+                        if has_han(s)}
+        self.terms_ = learn_terms(items, excluded, han_surfaces)
         currencies = Counter(p.currency.upper() for p in items if p.currency)
         self.currency_ = currencies.most_common(1)[0][0] if currencies else "CNY"
         self.english_words_ = sorted({w for t in self.terms_ for w in t.split() if w.isascii()})
