@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,22 @@ def test_listings_speak_their_language(products: dict[str, dict[str, Any]]) -> N
             assert not any("\u4e00" <= ch <= "\u9fff" for ch in p["title"] + p["description"]), p
             assert p["title"].startswith(brand.en)
     assert bracketed > 500  # "格力(GREE)": both forms of a brand in one title
+
+
+def _fold(name: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", name).casefold() if ch.isalnum())
+
+
+def test_both_forms_of_every_brand_meet_in_some_title(products: dict[str, dict[str, Any]]) -> None:
+    """格力 and Gree are one brand: some zh title brackets a form that folds to the English name."""
+    zh_titles = [p["title"] for p in products.values() if p["locale"] == "zh-CN"]
+    used = {p["brand"] for p in products.values()}
+    for brand in BRANDS.values():
+        if brand.zh == brand.en or brand.zh not in used:
+            continue
+        linked = any(f"{brand.zh}(" in t and _fold(t.split(f"{brand.zh}(", 1)[1].split(")")[0])
+                     == _fold(brand.en) for t in zh_titles)
+        assert linked, brand
 
 
 def test_descriptions_answer_yes_no_questions(products: dict[str, dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ forms of one brand are linked only through titles that carry both.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -20,9 +21,22 @@ class Brand:
     def name(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
 
+    def bracket_forms(self) -> tuple[str, ...]:
+        """How Chinese titles may bracket the brand: its tag, and the English name when the
+        tag alone would not reveal it (小米(MI) and 小米(Xiaomi))."""
+        if _fold(self.tag) == _fold(self.en):
+            return (self.tag,)
+        return (self.tag, self.en)
+
     def aliases(self) -> tuple[str, ...]:
         """Every catalogue `brand` value naming this brand (zh first)."""
         return (self.zh,) if self.zh == self.en else (self.zh, self.en)
+
+
+def _fold(name: str) -> str:
+    """`"L'Oréal"` -> `"loreal"`: case, accents, spaces and punctuation removed."""
+    plain = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in plain.casefold() if ch.isalnum())
 
 
 def _b(key: str, zh: str, en: str, tag: str | None = None) -> Brand:

@@ -127,6 +127,7 @@ def _draft(rng: random.Random, leaf_idx: int) -> dict[str, Any]:
         "popularity": rng.lognormvariate(0.0, 1.25) * (1.3 if tier == "mid" else 1.0),
         "created_at": END_TS - int(age * DAY), "available": rng.random() >= UNAVAILABLE_SHARE,
         "word": 0 if rng.random() < 0.55 else rng.randrange(8), "bracket": rng.random() < 0.7,
+        "bracket_form": rng.randrange(2),
         "prefix": rng.randrange(len(ZH_PREFIXES)) if rng.random() < 0.12 else None,
         "show_model": rng.random() < 0.6, "point": rng.randrange(8),
     }

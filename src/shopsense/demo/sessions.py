@@ -28,6 +28,8 @@ HOUR_WEIGHTS = (6, 5, 5, 4, 3, 3, 3, 2, 1, 1, 2, 3, 5, 6, 6, 5, 3, 2, 1, 1, 1, 2
 CART_RATE = 0.21  # times taste in [0, 1]; gives view->cart of about 10%
 BUY_RATE = 0.42  # cart -> purchase
 LAUNCH_DAYS, LAUNCH_BOOST = 10, 2.5
+COMPLEMENT_NEED = 1.8  # carts are likelier when shopping for what complements a purchase
+BASKET_RATE = 0.3  # share of such purchases followed by a complement in the same session
 PRESALE_DAYS = 7  # the Double 11 pre-sale: the last week before 11-11 is busier
 SEASONS = {"羽绒服": (0.6, 2.2), "靴子": (0.8, 1.6), "空调": (1.4, 0.6), "T恤": (1.3, 0.7),
            "连衣裙": (1.2, 0.8)}  # leaf name -> interest multiplier at the window's start, end
@@ -48,6 +50,7 @@ class ShopperState:
     owned_leaves: set[int] = field(default_factory=set)  # durables bought
     pending: list[tuple[int, str]] = field(default_factory=list)  # (complement leaf, brand)
     last_leaf: int | None = None
+    weights: dict[int, list[float]] = field(default_factory=dict)  # leaf -> attention weights
 
 
 @dataclass(slots=True)
@@ -56,6 +59,7 @@ class Session:
 
     ts: int
     rows: list[tuple[int, str, int | None, str | None, float | None]] = field(default_factory=list)
+    basket: bool = False  # already went on to a complement in this session
 
     def add(self, rng: random.Random, kind: str, item: int | None = None, query: str | None = None,
             value: float | None = None, gap: tuple[int, int] = (6, 90)) -> None:
@@ -128,10 +132,9 @@ class Simulator:
     # --- shoppers -----------------------------------------------------------------------
     def run_shopper(self, shopper: Shopper) -> None:
         state = ShopperState()
-        cache: dict[int, list[float]] = {}
         for start in self.session_starts(shopper.activity):
             session = Session(start)
-            self.one_session(shopper, state, cache, session)
+            self.one_session(shopper, state, session)
             if not session.rows:
                 continue
             sid = self.new_session_id()
@@ -143,21 +146,23 @@ class Simulator:
                 anon = self.rng.randint(1, len(session.rows) - 2)  # logs in mid-way
             self.emit(shopper, session, sid, platform, anon)
 
-    def one_session(self, shopper: Shopper, state: ShopperState, cache: dict[int, list[float]],
-                    session: Session) -> None:
+    def one_session(self, shopper: Shopper, state: ShopperState, session: Session) -> None:
         due = sorted((ts, i) for i, ts in state.due.items() if ts <= session.ts)
         if due and self.rng.random() < 0.75:
             self.repurchase(shopper, state, session, due[0][1])
             return
         boost = None
-        if state.pending and self.rng.random() < 0.45:
+        if state.pending and self.rng.random() < 0.6:
             leaf, boost = state.pending.pop(0)
         else:
             leaf = self.pick_leaf(shopper, state, session.ts)
-        if leaf not in cache:
-            cache[leaf] = self.leaf_weights(shopper, leaf)
-        self.shop_leaf(shopper, state, session, leaf, cache[leaf], boost)
+        self.shop_leaf(shopper, state, session, leaf, boost)
         state.last_leaf = leaf
+
+    def weights_of(self, shopper: Shopper, state: ShopperState, leaf: int) -> list[float]:
+        if leaf not in state.weights:
+            state.weights[leaf] = self.leaf_weights(shopper, leaf)
+        return state.weights[leaf]
 
     def season(self, leaf: int, ts: int) -> float:
         """Seasonal interest: autumn into winter, so down jackets rise and air conditioners fade."""
@@ -212,8 +217,10 @@ class Simulator:
         return not (relax < 3 and query.brand is not None and item.brand != query.brand)
 
     def shop_leaf(self, shopper: Shopper, state: ShopperState, session: Session, leaf: int,
-                  weights: list[float], boost: str | None) -> None:
+                  boost: str | None) -> None:
+        """Search or browse one leaf; `boost` is the brand of the item this one complements."""
         rng = self.rng
+        weights = self.weights_of(shopper, state, leaf)
         members, w = self.pool(leaf, session.ts, weights, None, boost)
         if not members:
             return
@@ -226,12 +233,13 @@ class Simulator:
             members, w = self.pool(leaf, session.ts, weights, query, boost)
             if rng.random() < 0.08:
                 return  # nothing caught their eye
-        seen, carted = self.browse(shopper, state, session, members, w, query)
+        need = COMPLEMENT_NEED if boost is not None else 1.0
+        seen, carted = self.browse(shopper, state, session, members, w, query, need)
         self.maybe_dismiss(shopper, session, members, seen)
         self.checkout(shopper, state, session, carted)
 
     def browse(self, shopper: Shopper, state: ShopperState, session: Session, members: list[int],
-               w: list[float], query: QueryIntent | None) -> tuple[set[int], list[int]]:
+               w: list[float], query: QueryIntent | None, need: float) -> tuple[set[int], list[int]]:
         """Views (or result clicks) in sequence; returns (items seen, items carted)."""
         rng = self.rng
         cum = list(accumulate(w))
@@ -251,8 +259,8 @@ class Simulator:
             kind = "click" if query is not None else "view"
             session.add(rng, kind, item, query.text if query else None, gap=(4, 75))
             it = self.items[item]
-            owned = 0.1 if it.leaf in state.owned_leaves and not LEAVES[it.leaf].consumable else 1.0
-            if it.available and item not in carted and rng.random() < CART_RATE * owned * self.taste(shopper, it):
+            factor = 0.1 if it.leaf in state.owned_leaves and not LEAVES[it.leaf].consumable else need
+            if it.available and item not in carted and rng.random() < CART_RATE * factor * self.taste(shopper, it):
                 session.add(rng, "cart", item, value=it.price, gap=(10, 60))
                 carted.append(item)
             prev = item
@@ -286,8 +294,11 @@ class Simulator:
             state.due[it.index] = session.ts + int(leaf.repurchase_days * rng.uniform(0.7, 1.3) * DAY)
         else:
             state.owned_leaves.add(it.leaf)
-            for path in leaf.complements:
-                state.pending.append((LEAVES.index(LEAF_BY_PATH[path]), it.brand))
+            comps = [LEAVES.index(LEAF_BY_PATH[path]) for path in leaf.complements]
+            state.pending.extend((c, it.brand) for c in comps if c not in state.owned_leaves)
+            if comps and not session.basket and rng.random() < BASKET_RATE:
+                session.basket = True  # "customers also bought": straight on to a complement
+                self.shop_leaf(shopper, state, session, rng.choice(comps), it.brand)
         if shopper.user_id is not None and rng.random() < 0.3:
             self.rate_later(shopper, session.ts, it)
 

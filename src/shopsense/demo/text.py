@@ -52,7 +52,9 @@ def title(leaf: Leaf, brand: Brand, draft: dict[str, Any], attributes: dict[str,
     before, after = _title_tokens(leaf, attributes)
     model = attributes.get("model") if draft["show_model"] else None
     if lang == "zh":
-        brand_part = f"{brand.zh}({brand.tag})" if draft["bracket"] and brand.tag != brand.zh else brand.zh
+        forms = brand.bracket_forms()
+        tag = forms[draft["bracket_form"] % len(forms)]
+        brand_part = f"{brand.zh}({tag})" if draft["bracket"] and tag != brand.zh else brand.zh
         word = _word(leaf, draft, "zh")
         parts = [brand_part, _series(draft, "zh")]
         parts += [GENDER_TITLE.get(attributes[k], "") if k == "gender" else FLAG_TITLE_WORDS[k][0]
