@@ -87,6 +87,15 @@ def test_amazon_titles_are_found_beside_the_sequence_file(shared_data: Path) -> 
         layout_outputs("amazon-5core", shared_data / "movielens-100k")
 
 
+def test_amazon_folder_with_several_sequence_files_must_be_chosen(tmp_path: Path) -> None:
+    (tmp_path / "Sports.txt").write_text("1 2 3\n2 3\n", encoding="utf-8")
+    assert sorted(layout_outputs("amazon-5core", tmp_path)) == ["events"]  # found by content
+    (tmp_path / "Toys_and_Games.txt").write_text("1 2\n", encoding="utf-8")
+    (tmp_path / "Beauty.txt").write_text("1 2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="several sequence files"):
+        layout_outputs("amazon-5core", tmp_path)
+
+
 def test_amazon_sequence_timestamps_keep_each_users_order(tmp_path: Path) -> None:
     path = tmp_path / "Toys_and_Games.txt"
     path.write_text("7 3 3 9\n\n8 1\n", encoding="utf-8")

@@ -74,11 +74,26 @@ def amazon_5core_products(titles_path: Path | str) -> Iterator[Row]:
         yield product
 
 
+def _sequence_file_in(folder: Path) -> Path:
+    """The one sequence file of a folder; several (Beauty + Sports + Toys) must be chosen."""
+    from shopsense.ingest.public.detect import detect_layout
+
+    found = [p for p in (find_file(folder, (name,)) for name in SEQUENCE_FILES) if p]
+    if not found:
+        found = [p for p in sorted(folder.glob("*.txt*"))
+                 if p.is_file() and detect_layout(p) == "amazon-5core"]
+    if not found:
+        raise FileNotFoundError(f"{folder}: no sequence file ({', '.join(SEQUENCE_FILES)}, "
+                                "or any `user item item …` .txt)")
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise ValueError(f"{folder}: several sequence files ({names}); pass one of them as SRC")
+    return found[0]
+
+
 def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
     if src.is_dir():
-        sequences = find_file(src, SEQUENCE_FILES)
-        if sequences is None:
-            raise FileNotFoundError(f"{src}: no sequence file ({', '.join(SEQUENCE_FILES)})")
+        sequences = _sequence_file_in(src)
         titles = options.titles or find_file(src, TITLE_FILES)
     else:
         sequences = require_file(src, "sequence file")
