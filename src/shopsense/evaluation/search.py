@@ -141,6 +141,20 @@ def _run(search: Callable[[str], list[str]], judged: Sequence[JudgedQuery]
     return runs, latencies
 
 
+def score_engine(engine: SearchEngine, judged: Sequence[JudgedQuery], k: int = 10
+                 ) -> dict[str, Any]:
+    """Metrics of the full search pipeline (first 100 results, facets included) on `judged`."""
+    runs, latencies = _run(lambda q: [r.item_id for r in engine.search(q, k=100).results],
+                           judged)
+    return _metrics(runs, judged, latencies, k)
+
+
+def score_baseline(products: Sequence[Product], judged: Sequence[JudgedQuery], k: int = 10
+                   ) -> dict[str, Any]:
+    runs, latencies = _run(plain_bm25(products), judged)
+    return _metrics(runs, judged, latencies, k)
+
+
 def plain_bm25(products: Sequence[Product]) -> Callable[[str], list[str]]:
     """A search function over all text fields, concatenated, with `plain_tokens`."""
     index = KeywordIndex({"title": 1.0}, analyzer=plain_tokens)
@@ -180,11 +194,8 @@ def evaluate_search(products: Sequence[Product], judged: Sequence[JudgedQuery],
                            "train_queries": len(clean_train),
                            "validation_ndcg@10": ranker.validation_,
                            "train_s": round(time.perf_counter() - start, 1)}
-        runs, latencies = _run(lambda q: [r.item_id for r in engine.search(q, k=100).results],
-                               judged)
-        ours = _metrics(runs, judged, latencies, k)
-    base_runs, base_latencies = _run(plain_bm25(products), judged)
-    baseline = _metrics(base_runs, judged, base_latencies, k)
+        ours = score_engine(engine, judged, k)
+    baseline = score_baseline(products, judged, k)
     key = f"ndcg@{k}"
     return {**ours, "baseline_bm25": baseline,
             "ratio_vs_baseline": ours[key] / baseline[key] if baseline[key] else None,

@@ -210,7 +210,7 @@ class SearchEngine:
         created = self.table.created_[found.rows]
         priors[:, 1] = np.where(np.isnan(created), -1.0, (time.time() - created) / 86400.0)
         features = candidate_features(ctx, self.keyword, found.rows, found.bm25, found.matched,
-                                      found.semantic, products, priors)
+                                      found.semantic, products, priors, found.vectors)
         return found, ctx, features
 
     def fit_ranker(self, judged: Sequence[tuple[str, Mapping[str, float]]], *, seed: int = 0,

@@ -22,7 +22,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "matched_terms", "coverage", "idf_coverage", "all_terms", "title_coverage",
     "phrase_longest", "bigram_frac", "head_in_title", "head_position", "first_in_title",
     "numbers_matched", "numbers_missing", "query_len", "title_len", "spell_corrected",
-    "semantic", "semantic_rel", "semantic_rank",
+    "semantic", "semantic_rel", "semantic_rank", "prf_terms", "prf_semantic", "brand_in_query",
     "intent.category", "intent.brand", "intent.attribute", "intent.price",
     "popularity", "freshness_days", "personal",
 )
@@ -117,6 +117,30 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
     return out
 
 
+def _feedback_features(out: np.ndarray, col: Mapping[str, int], bm25: np.ndarray,
+                       titles: Sequence[np.ndarray], vectors: np.ndarray | None,
+                       query_ids: np.ndarray, top: int = 10) -> None:
+    """Pseudo-relevance feedback: agreement of each candidate with the top BM25F candidates,
+    by title words (share of its words used by the top titles) and by embedding (cosine to
+    their centroid); and whether its first title word (often the brand) is in the query."""
+    lead = np.argsort(-bm25, kind="stable")[:top]
+    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    if lengths.sum() > 0:
+        flat = np.concatenate(titles).astype(np.int64)
+        owner = np.repeat(np.arange(len(titles)), lengths)
+        lead_terms = np.concatenate([np.unique(titles[i]) for i in lead]).astype(np.int64)
+        share = np.bincount(lead_terms, minlength=int(flat.max()) + 1) / max(len(lead), 1)
+        out[:, col["prf_terms"]] = np.bincount(owner, weights=share[flat],
+                                               minlength=len(titles)) / np.maximum(lengths, 1)
+        firsts = np.asarray([t[0] if len(t) else -1 for t in titles])
+        out[:, col["brand_in_query"]] = np.isin(firsts, query_ids)
+    if vectors is not None and len(lead):
+        centroid = vectors[lead].mean(axis=0)
+        norm = float(np.linalg.norm(centroid))
+        if norm > 0:
+            out[:, col["prf_semantic"]] = vectors @ (centroid / norm)
+
+
 def _intent_features(reading: QueryReading | None, product: Product) -> tuple[float, ...]:
     """+1 agrees, -1 contradicts, 0 unknown, for category / brand / attribute / price."""
     if reading is None:
@@ -145,9 +169,10 @@ def _intent_features(reading: QueryReading | None, product: Product) -> tuple[fl
 
 def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
                        bm25: np.ndarray, matched: np.ndarray, semantic: np.ndarray,
-                       products: Sequence[Product], priors: np.ndarray | None = None
-                       ) -> np.ndarray:
-    """(len(rows), len(FEATURE_NAMES)) float32. `priors`: (n, 3) popularity, freshness, personal."""
+                       products: Sequence[Product], priors: np.ndarray | None = None,
+                       vectors: np.ndarray | None = None) -> np.ndarray:
+    """(len(rows), len(FEATURE_NAMES)) float32. `priors`: (n, 3) popularity, freshness,
+    personal; `vectors`: (n, dim) candidate embeddings (pseudo-relevance feedback)."""
     n = len(rows)
     out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
     if n == 0:
@@ -173,6 +198,7 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     numeric = {i for i in ctx.ordered_ids if any(ch.isdigit() for ch in index.terms_[i])}
     for name, values in _title_features(ctx.ordered_ids, idf_of, titles, numeric).items():
         out[:, col[name]] = values
+    _feedback_features(out, col, bm25, titles, vectors, ctx.term_ids)
     if ctx.reading is not None:
         for j, product in enumerate(products):
             intent = _intent_features(ctx.reading, product)

@@ -34,6 +34,7 @@ class CandidateSet:
     match_rows: np.ndarray  # every row that matches the query (superset of rows)
     query_vector: np.ndarray | None
     all_bm25: np.ndarray  # (n_rows,) BM25F of every row, for sorting non-candidates
+    vectors: np.ndarray | None = None  # (n, dim) candidate vectors when an encoder is used
 
 
 def min_should_match(n_terms: int) -> int:
@@ -81,13 +82,15 @@ class HybridRetriever:
                 vec_cos = cos[keep]
         rows = np.union1d(kw_rows, vec_rows).astype(np.int64)
         semantic = np.zeros(len(rows), dtype=np.float32)
+        vectors = None
         if qvec is not None and len(rows):
             assert self.vector is not None
-            ids = [self.keyword.item_ids_[r] for r in rows.tolist()]
-            semantic = self.vector.vectors_of(ids) @ qvec
+            vectors = self.vector.vectors_of([self.keyword.item_ids_[r] for r in rows.tolist()])
+            semantic = vectors @ qvec
         match_mask[rows] = True
         return CandidateSet(query, rows, scores[rows], matched[rows], semantic.astype(np.float32),
-                            np.flatnonzero(match_mask & self.keyword.alive_), qvec, scores)
+                            np.flatnonzero(match_mask & self.keyword.alive_), qvec, scores,
+                            vectors)
 
     def retrieve(self, query: str, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """Candidates ordered by a coverage-gated blend: BM25F (relative to the best) plus the
