@@ -134,7 +134,7 @@ def bars(agg: dict[str, Any], lang: str, *, top: int = TOP_N, empty_text: str = 
     else:
         ax.text(0.5, 0.5, empty_text, ha="center", va="center", transform=ax.transAxes,
                 wrap=True, color="#64748b")
-        ax.set_yticks([])
+        ax.axis("off")
     ax.set_title(_title(agg, lang), loc="left", fontsize=10)
     return _png(fig)
 

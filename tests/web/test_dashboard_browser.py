@@ -1,0 +1,45 @@
+"""The operator dashboard in headless chromium: admin-key login, a DP release with its
+budget shown, server-side charts that really load, the evaluation and model pages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_dashboard_login_release_and_charts(page, live_shop, shots) -> None:
+    page.goto("/admin")
+    page.fill("#admin-key", "ssk_wrong_key")
+    page.click("#admin-login button")
+    page.wait_for_selector("#admin-login .error")  # a wrong key is refused
+    page.fill("#admin-key", live_shop.public_key)
+    page.click("#admin-login button")
+    page.wait_for_selector("#admin-login .error")  # the search key lacks the admin scope
+    page.fill("#admin-key", live_shop.admin_key)
+    page.click("#admin-login button")
+    page.wait_for_selector("#privacy-box", timeout=60_000)  # first visit makes a release
+    page.wait_for_function(
+        "document.querySelectorAll('#charts img').length >= 10 && "
+        "[...document.querySelectorAll('#charts img')].every(i => i.complete && i.naturalWidth > 300)",
+        timeout=60_000)
+    assert "ε" in page.inner_text("#budget-used")
+    spent = page.inner_text("#budget-used")
+    page.screenshot(path=str(shots / "dashboard-analytics.png"), full_page=True)
+    # The page kept the key in sessionStorage and the ledger records exactly one release.
+    ledger = json.loads(page.evaluate(
+        """async () => JSON.stringify(await (await fetch('/v1/admin/privacy/ledger',
+            {headers: {'X-API-Key': sessionStorage.getItem('ss.adminKey')}})).json())"""))
+    assert len(ledger["entries"]) == 1
+    assert spent.replace(",", "").endswith(f"{ledger['spent_epsilon']:g}")
+    page.click("#tab-eval")
+    page.wait_for_selector("#eval-empty")
+    assert "shopsense eval report" in page.inner_text("#eval-empty")
+    page.click("#tab-models")
+    page.wait_for_selector("#model-version")
+    page.screenshot(path=str(shots / "dashboard-models.png"), full_page=True)
+    page.click("#tab-privacy")
+    page.wait_for_selector("#ledger table tr:nth-child(2)")
+    page.screenshot(path=str(shots / "dashboard-ledger.png"), full_page=True)
