@@ -192,6 +192,15 @@ def test_homedepot_kaggle_train_layout_gets_stable_query_ids(tmp_path: Path) -> 
     assert judgments[0]["query_id"] == judgments[2]["query_id"] != judgments[1]["query_id"]
     assert [j["relevance"] for j in judgments] == [2.0, 1.5, 0.0]
     assert [p["item_id"] for p in outputs["products"]] == ["100001", "100002"]
+    (tmp_path / "judgments_heldout.csv").write_text(
+        "query_id,search_term,product_uid,relevance\n5,x,100002,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="several judgment files"):
+        layout_outputs("homedepot", tmp_path)  # train.csv and judgments_heldout.csv
+    train.unlink()
+    (tmp_path / "products.csv").write_text("product_uid,product_title\n100002,BEHR\n")
+    found = layout_outputs("homedepot", tmp_path)  # judgments found by header, any name
+    assert next(found["judgments"])["relevance"] == 1.0
+    assert next(found["products"])["title"] == "BEHR"
     train.write_text("query_id,search_term,product_uid,relevance\n1,x,2,3.5\n")
     with pytest.raises(ValueError, match="outside 1–3"):
         list(homedepot_judgments(train))

@@ -146,6 +146,35 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
+def header_of(path: Path, delimiter: str = ",") -> list[str]:
+    """The first line of a (maybe compressed) text file split into lower-cased names."""
+    from shopsense.ingest.readers import open_text
+
+    try:
+        with open_text(path) as text:
+            first = text.readline(65_536)  # bounded: binary files have no newline
+    except (OSError, UnicodeDecodeError, EOFError, ValueError):
+        return []
+    return [name.strip().strip('"').lower() for name in first.rstrip("\r\n").split(delimiter)]
+
+
+def files_with_header(directory: Path, required: Iterable[str],
+                      delimiter: str = ",") -> list[Path]:
+    """Files in `directory` whose header holds all `required` column names, by name."""
+    needed = set(required)
+    return [p for p in sorted(directory.iterdir())
+            if p.is_file() and not p.name.startswith(".")
+            and needed <= set(header_of(p, delimiter))]
+
+
+def one_file(found: list[Path], directory: Path, what: str) -> Path | None:
+    """None, the single file, or an error asking to choose when there are several."""
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise ValueError(f"{directory}: several {what} files ({names}); pass one of them as SRC")
+    return found[0] if found else None
+
+
 def find_file(directory: Path, names: Iterable[str]) -> Path | None:
     """The first of `names` (also with .gz / .zst / .zstd added) that exists in `directory`."""
     for name in names:

@@ -18,12 +18,13 @@ from shopsense.ingest.public.common import (
     Row,
     clean,
     date_to_unix,
-    find_file,
+    files_with_header,
+    one_file,
     require_file,
 )
 from shopsense.ingest.readers import ERROR_KEY, iter_rows
 
-VIEW_FILES = ("train-item-views.csv", "sample_train-item-views.csv")
+VIEW_COLUMNS = ("session_id", "user_id", "item_id", "timeframe", "eventdate")
 _MISSING = frozenset({"", "NA", "NaN", "nan", "null"})
 
 
@@ -56,9 +57,10 @@ def diginetica_events(path: Path | str) -> Iterator[Row]:
 
 def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
     if src.is_dir():
-        views = find_file(src, VIEW_FILES)
+        views = one_file(files_with_header(src, VIEW_COLUMNS, ";"), src, "item-views")
         if views is None:
-            raise FileNotFoundError(f"{src}: no {' or '.join(VIEW_FILES)}")
+            raise FileNotFoundError(f"{src}: no item-views file (header "
+                                    f"{';'.join(VIEW_COLUMNS)})")
     else:
         views = require_file(src, "item-views file")
     return {"events": diginetica_events(views)}

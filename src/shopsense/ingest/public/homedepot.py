@@ -19,13 +19,17 @@ from shopsense.ingest.public.common import (
     Layout,
     Row,
     clean,
+    files_with_header,
     find_file,
+    header_of,
+    one_file,
     to_number,
 )
 from shopsense.ingest.readers import iter_rows
 
 PRODUCT_FILES = ("products.csv",)
-JUDGMENT_FILES = ("judgments.csv", "judgments_dev.csv", "judgments_train.csv", "train.csv")
+PRODUCT_COLUMNS = ("product_uid", "product_title")
+JUDGMENT_COLUMNS = ("search_term", "product_uid", "relevance")
 
 
 def query_id_for(search_term: str) -> str:
@@ -61,13 +65,15 @@ def homedepot_judgments(path: Path | str) -> Iterator[Row]:
 def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
     outputs: dict[str, Iterator[Row]] = {}
     if src.is_dir():
-        products = options.products or find_file(src, PRODUCT_FILES)
-        judgments = find_file(src, JUDGMENT_FILES)
+        judgments = one_file(files_with_header(src, JUDGMENT_COLUMNS), src, "judgment")
+        products = options.products or find_file(src, PRODUCT_FILES) or one_file(
+            [p for p in files_with_header(src, PRODUCT_COLUMNS) if p != judgments], src,
+            "product")
     elif src.name.lower().startswith("products"):
         products, judgments = src, None
     else:
         products, judgments = options.products or find_file(src.parent, PRODUCT_FILES), src
-    if products is None and judgments is not None and judgments.name.startswith("train"):
+    if products is None and judgments is not None and "product_title" in header_of(judgments):
         products = judgments  # Kaggle train.csv carries the titles
     if products is not None:
         outputs["products"] = homedepot_products(products)
