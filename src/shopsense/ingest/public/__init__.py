@@ -5,8 +5,9 @@ products.jsonl / events.jsonl / judgments.jsonl line would hold them; `convert()
 The mapping choices of every layout are documented in its module and in docs/PUBLIC_DATA.md.
 
     from shopsense.ingest.public import convert, detect_layout
-    counts = convert("movielens", Path("../shared/data/movielens-100k"), Path("out"))
-    # {"events": 100000, "products": 1682}
+    summary = convert("movielens", Path("../shared/data/movielens-100k"), Path("out"))
+    summary["files"]  # {"products.jsonl": 1682, "events.jsonl": 100000}
+    detect_layout("../shared/data/amazon-5core-s3rec/Beauty.txt")  # "amazon-5core"
 """
 
 from __future__ import annotations
