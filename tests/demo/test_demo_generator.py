@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from shopsense.demo import (
     iter_demo_events,
     iter_demo_products,
 )
-from shopsense.demo.catalog import allocate, round_price
+from shopsense.demo.catalog import allocate, iso, round_price
 from shopsense.demo.taxonomy import LEAVES
 from shopsense.domain import Event, Product
 
@@ -99,6 +100,11 @@ def test_bad_sizes_are_refused(tmp_path: Path) -> None:
 def test_round_price_stays_in_bounds(price: float, lo: float, ratio: float) -> None:
     hi = lo * ratio
     assert lo <= round_price(price, lo, hi) <= hi
+
+
+@given(st.integers(min_value=-2_000_000_000, max_value=4_000_000_000))
+def test_iso_matches_strftime(ts: int) -> None:
+    assert iso(ts) == datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @given(st.integers(min_value=0, max_value=10_000),

@@ -53,8 +53,17 @@ def leaf_slug(leaf: Leaf) -> str:
     return leaf.en.lower().replace("'", "").replace("&", "and").replace(" ", "-")
 
 
+_DAY_PREFIX: dict[int, str] = {}
+
+
 def iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Unix seconds -> `2026-10-31T23:59:59Z` (the date part is cached: events share days)."""
+    day, rest = divmod(ts, DAY)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = _DAY_PREFIX[day] = datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%dT")
+    hours, rest = divmod(rest, 3600)
+    return f"{prefix}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
 
 
 def allocate(total: int, shares: list[float]) -> list[int]:

@@ -81,6 +81,9 @@ class Simulator:
         for item in sorted(items, key=lambda it: (it.created_at, it.index)):
             self.by_leaf[item.leaf].append(item.index)
         self.created = [[items[i].created_at for i in members] for members in self.by_leaf]
+        self.price_fit = {band: [math.exp(-(((it.price_rank - centre) / 0.28) ** 2)) for it in items]
+                          for band, centre in BAND_CENTRE.items()}
+        self.base = [it.popularity * (1.0 if it.available else 0.3) for it in items]
         self.day_cum = list(accumulate(day_weight(self.start_ts + d * DAY) for d in range(days)))
         self.events: list[RawEvent] = []
         self.session_ids: set[str] = set()
@@ -89,18 +92,19 @@ class Simulator:
     # --- tastes -------------------------------------------------------------------------
     def taste(self, shopper: Shopper, item: DemoItem) -> float:
         """How well an item fits a shopper, in [0, 1]: price band and brand."""
-        price_fit = math.exp(-(((item.price_rank - BAND_CENTRE[shopper.band]) / 0.28) ** 2))
+        price_fit = self.price_fit[shopper.band][item.index]
         brand = 1.0 if item.brand in shopper.favourites else 0.0 if item.brand in shopper.disliked else 0.4
         return 0.45 * price_fit + 0.55 * brand
 
     def leaf_weights(self, shopper: Shopper, leaf: int) -> list[float]:
         """Attention weights over `by_leaf[leaf]`: popularity x taste x language."""
-        out = []
+        fit, items, out = self.price_fit[shopper.band], self.items, []
+        favourites, disliked, lang = shopper.favourites, shopper.disliked, shopper.lang
         for i in self.by_leaf[leaf]:
-            item = self.items[i]
-            lang = 1.8 if item.lang == shopper.lang else 1.0
-            stock = 1.0 if item.available else 0.3
-            out.append(item.popularity * (0.1 + self.taste(shopper, item)) ** 2 * lang * stock)
+            item = items[i]
+            brand = 1.0 if item.brand in favourites else 0.0 if item.brand in disliked else 0.4
+            taste = 0.45 * fit[i] + 0.55 * brand
+            out.append(self.base[i] * (0.1 + taste) ** 2 * (1.8 if item.lang == lang else 1.0))
         return out
 
     # --- identities and time ------------------------------------------------------------
