@@ -92,6 +92,16 @@ def _grouped_auc(group: np.ndarray, pos: np.ndarray, w: np.ndarray) -> float:
     return float((pos_w * (below + 0.5 * neg_w)).sum() / total)
 
 
+def ece_noise_floor(prob: np.ndarray, weight: np.ndarray, n_bins: int = 10,
+                    n_draws: int = 100, seed: int = 0) -> float:
+    """Mean ECE of these very forecasts if they were perfectly calibrated (labels drawn as
+    Bernoulli(prob)): the part of a measured ECE that is sampling noise."""
+    rng = np.random.default_rng(seed)
+    draws = [expected_calibration_error(rng.random(prob.size) < prob, prob, weight, n_bins)
+             for _ in range(n_draws)]
+    return float(np.mean(draws))
+
+
 def binary_report(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = None,
                   n_bins: int = 10, n_resamples: int = 200) -> dict[str, Any]:
     """AUC (with a bootstrap 95 % interval), Brier, log-loss, ECE, base rate and the
@@ -112,15 +122,19 @@ def binary_report(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = N
         "log_loss": float(-np.average(y * np.log(clipped) + (1 - y) * np.log(1 - clipped),
                                       weights=w)) if y.size else float("nan"),
         "ece": expected_calibration_error(y, prob, w, n_bins),
+        "ece_noise_floor": ece_noise_floor(prob, w, n_bins) if y.size else float("nan"),
         "reliability": reliability_curve(y, prob, w, n_bins),
     }
 
 
 def evaluate_propensity(events: Iterable[Event], products: Mapping[str, Product], *,
                         horizon_days: float = 7, models: Sequence[str] = MODELS, seed: int = 0,
-                        n_bins: int = 10, **options: Any) -> dict[str, Any]:
-    """Fit each model before the test window and report it there (see the module docstring)."""
-    events = sorted(events, key=lambda e: e.timestamp)
+                        n_bins: int = 10, until: float | None = None,
+                        **options: Any) -> dict[str, Any]:
+    """Fit each model before the test window and report it there (see the module docstring).
+    `until` ends the stream early (the test window is then the horizon before it)."""
+    events = sorted((e for e in events if until is None or e.timestamp < until),
+                    key=lambda e: e.timestamp)
     if not events:
         raise ValueError("no events to evaluate on")
     test_start = events[-1].timestamp + 1.0 - horizon_days * DAY

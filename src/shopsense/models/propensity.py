@@ -46,7 +46,7 @@ from shopsense.models.propensity_scorers import SCORERS, Calibrator, GbmScorer, 
 
 CONFIG_KEYS = ("horizon_days", "model", "seed", "n_cutoffs", "step_days", "lookback_days",
                "calibration", "category_model", "max_category_level", "max_categories",
-               "negatives_per_user", "item_prior", "include_sessions")
+               "negatives_per_user", "item_prior", "include_sessions", "calibration_windows")
 FORMAT_VERSION = 1
 
 
@@ -58,13 +58,14 @@ class PurchasePropensity:
                  calibration: str = "auto", category_model: bool = True,
                  max_category_level: int = 2, max_categories: int = 40,
                  negatives_per_user: int = 3, item_prior: float = 5.0,
-                 include_sessions: bool = False) -> None:
+                 include_sessions: bool = False, calibration_windows: int = 1) -> None:
         self.horizon_days, self.model, self.seed = horizon_days, model, seed
         self.n_cutoffs, self.step_days, self.lookback_days = n_cutoffs, step_days, lookback_days
         self.calibration, self.category_model = calibration, category_model
         self.max_category_level, self.max_categories = max_category_level, max_categories
         self.negatives_per_user, self.item_prior = negatives_per_user, item_prior
         self.include_sessions = include_sessions
+        self.calibration_windows = calibration_windows
         self.history_: EventFrame | None = None
 
     # ---- training ---------------------------------------------------------------------
@@ -78,20 +79,21 @@ class PurchasePropensity:
         if frame.n_events == 0:
             raise ValueError("no events to learn purchase propensity from")
         cutoff = frame.end if cutoff is None else float(cutoff)
-        t_cal = cutoff - self.horizon_days * DAY
+        t_cal = cutoff - self.calibration_windows * self.horizon_days * DAY
+        cal_cutoffs = [t_cal + k * self.horizon_days * DAY for k in range(self.calibration_windows)]
         cutoffs = self._train_cutoffs(frame, t_cal)
         if not cutoffs:
             raise ValueError(f"history too short: need more than {2 * self.horizon_days:g} days "
                              f"of events for a {self.horizon_days:g}-day horizon")
         train = general_rows(frame, cutoffs, self.horizon_days, self.lookback_days)
-        calib = general_rows(frame, [t_cal], self.horizon_days, self.lookback_days)
+        calib = general_rows(frame, cal_cutoffs, self.horizon_days, self.lookback_days)
         self.scorer_, self.calibrator_ = self._fit_pair(train, calib, "general")
         self.vocabulary_: list[str] = []
         self.category_scorer_: LogisticScorer | GbmScorer | None = None
         if self.category_model:
             self.vocabulary_ = category_vocabulary(frame, t_cal, max_level=self.max_category_level,
                                                    max_categories=self.max_categories)
-            self._fit_category(frame, cutoffs, t_cal)
+            self._fit_category(frame, cutoffs, cal_cutoffs)
         self.cutoff_, self.train_cutoffs_ = cutoff, cutoffs
         self.n_train_rows_, self.train_base_rate_ = int(train.y.size), float(train.y.mean())
         self.n_calibration_rows_ = int(calib.y.size)
@@ -105,6 +107,8 @@ class PurchasePropensity:
             raise ValueError(f"model must be one of {sorted(SCORERS)}, got {self.model!r}")
         if self.horizon_days <= 0 or self.lookback_days <= 0 or self.n_cutoffs < 1:
             raise ValueError("horizon_days and lookback_days must be > 0, n_cutoffs >= 1")
+        if self.calibration_windows < 1:
+            raise ValueError(f"calibration_windows must be >= 1, got {self.calibration_windows}")
         if self.step_days is not None and self.step_days <= 0:
             raise ValueError(f"step_days must be > 0, got {self.step_days}")
 
@@ -126,13 +130,14 @@ class PurchasePropensity:
         calibrator = Calibrator(method).fit(raw, calib.y, calib.weight)
         return scorer, calibrator
 
-    def _fit_category(self, frame: EventFrame, cutoffs: list[float], t_cal: float) -> None:
+    def _fit_category(self, frame: EventFrame, cutoffs: list[float],
+                      cal_cutoffs: list[float]) -> None:
         if not self.vocabulary_:
             return
         args = (self.horizon_days, self.lookback_days, self.vocabulary_,
                 self.negatives_per_user)
         train = category_rows(frame, cutoffs, *args, seed=self.seed)
-        calib = category_rows(frame, [t_cal], *args, seed=self.seed + 1)
+        calib = category_rows(frame, cal_cutoffs, *args, seed=self.seed + 1)
         if train.y.any() and not train.y.all():
             self.category_scorer_, self.category_calibrator_ = self._fit_pair(
                 train, calib, "category")

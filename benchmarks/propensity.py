@@ -1,0 +1,161 @@
+"""Propensity and feedback/rules/diversity benchmark on the demo store.
+
+For each demo seed: fit the logistic and the LightGBM propensity models on everything before
+the last `horizon` days, score that held-out window (AUC with a bootstrap 95 % interval,
+Brier, ECE over 10 bins, reliability points) for the general and the category model, beside
+the baselines; then time fitting, scoring every shopper, audiences, and the re-ranking stages
+(feedback, rules, diversity) on 500 candidates. One thread throughout.
+
+    python benchmarks/propensity.py [--seeds 7 11 13] [--horizons 7 14]
+                                    [--out benchmarks/results/propensity.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from shopsense.demo import iter_demo_events, iter_demo_products
+from shopsense.domain import Candidate
+from shopsense.evaluation.propensity import evaluate_propensity
+from shopsense.features.profile import build_profile
+from shopsense.features.repurchase import learn_repurchase_rates
+from shopsense.ids import Pseudonymizer
+from shopsense.ingest.validate import validate_event, validate_product
+from shopsense.models.propensity import PurchasePropensity
+from shopsense.rank.diversity import attribute_similarity, diversify
+from shopsense.rank.feedback import apply_feedback
+from shopsense.rank.rules import Adjust, Pin, Rules, apply_rules
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def demo(seed: int) -> tuple[dict, list]:
+    products = {p.item_id: p for p in map(validate_product, iter_demo_products(seed))}
+    pseudonyms = Pseudonymizer(secrets.token_bytes(32))
+    events = [validate_event(row, pseudonyms) for row in iter_demo_events(seed)]
+    events.sort(key=lambda e: e.timestamp)
+    return products, events
+
+
+def timed(fn, repeat: int = 1) -> tuple[object, float]:
+    """(last result, median seconds)."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return result, statistics.median(times)
+
+
+def latencies(products: dict, events: list) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for kind in ("logistic", "gbm"):
+        model, out[f"fit_{kind}_s"] = timed(lambda k=kind: PurchasePropensity(model=k).fit(
+            events, products))
+        users = model.history_.actors
+        _, out[f"predict_all_{kind}_s"] = timed(lambda m=model, u=users: m.predict(u), 3)
+        _, out[f"audience_category_{kind}_s"] = timed(
+            lambda m=model: m.audience(category="家电", n=100), 3)
+        _, out[f"explain_one_{kind}_ms"] = timed(lambda m=model, u=users: m.explain(u[0]), 5)
+        out[f"explain_one_{kind}_ms"] *= 1000
+    now = events[-1].timestamp
+    user = next(e.user_id for e in reversed(events) if e.user_id)
+    mine = [e for e in events if e.user_id == user]
+    profile, out["profile_one_ms"] = timed(lambda: build_profile(user, mine, products, now), 5)
+    out["profile_one_ms"] *= 1000
+    rates, out["learn_repurchase_s"] = timed(lambda: learn_repurchase_rates(events, products))
+    rng = np.random.default_rng(0)
+    ids = list(products)[:500]
+    cands = [Candidate(i, float(s)) for i, s in zip(ids, rng.random(500), strict=True)]
+    rules = Rules(exclude=ids[:20], pins=[Pin(item_id=ids[400], position=2)],
+                  boost=[Adjust(field="category", value="家电", multiply=1.5)],
+                  bury=[Adjust(field="brand", value=products[ids[3]].brand, multiply=0.5)])
+    sim = attribute_similarity(products)
+    steps = {
+        "feedback_500_ms": lambda: apply_feedback(cands, profile, products, now, repurchase=rates),
+        "rules_500_ms": lambda: apply_rules(cands, rules, products),
+        "mmr_cap_500_to_20_ms": lambda: diversify(cands, products, k=20, similarity=sim,
+                                                  max_per_category=3),
+    }
+    for name, fn in steps.items():
+        _, seconds = timed(fn, 20)
+        out[name] = seconds * 1000
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 13])
+    parser.add_argument("--horizons", type=float, nargs="+", default=[7.0, 14.0])
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/propensity.json")
+    args = parser.parse_args()
+    runs, timing = [], {}
+    for seed in args.seeds:
+        products, events = demo(seed)
+        for horizon in args.horizons:
+            report, seconds = timed(lambda p=products, e=events, h=horizon: evaluate_propensity(
+                e, p, horizon_days=h))
+            runs.append({"seed": seed, "horizon_days": horizon, "evaluate_s": seconds,
+                         "n_events": len(events), "report": report})
+        if seed == args.seeds[0]:
+            timing = latencies(products, events)
+    show(runs, timing)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version(), "threads": 1},
+        "command": "python benchmarks/propensity.py " + " ".join(
+            ["--seeds", *map(str, args.seeds), "--horizons", *(f"{h:g}" for h in args.horizons)]),
+        "runs": runs, "latency": timing}, ensure_ascii=False, indent=1))
+    Console().print(f"wrote {args.out}")
+
+
+def show(runs: list[dict], timing: dict[str, float]) -> None:
+    table = Table(title="Propensity on the demo store (held-out last window)")
+    for col in ("seed", "horizon", "model", "part", "shoppers", "buyers", "AUC", "AUC 95%",
+                "Brier", "ECE", "calib."):
+        table.add_column(col)
+    for run in runs:
+        rep = run["report"]
+        for kind, scored in rep["models"].items():
+            for part in ("general", "category"):
+                if part not in scored:
+                    continue
+                r = scored[part]
+                ci = r["auc_ci95"] or [float("nan")] * 2
+                table.add_row(str(run["seed"]), f"{run['horizon_days']:g}d", kind, part,
+                              str(r["n"]), str(r["positives"]), f"{r['auc']:.3f}",
+                              f"{ci[0]:.3f}-{ci[1]:.3f}", f"{r['brier']:.4f}",
+                              f"{r['ece']:.4f}", scored["calibration_method"])
+        base = rep["baselines"]
+        table.add_row(str(run["seed"]), f"{run['horizon_days']:g}d", "prev-window rate",
+                      "general", "", "", "0.500", "", f"{base['previous_window_rate']['brier']:.4f}",
+                      f"{base['previous_window_rate']['ece']:.4f}", "")
+        table.add_row(str(run["seed"]), f"{run['horizon_days']:g}d", "recent-activity rule",
+                      "general", "", "", f"{base['heuristic_recent_activity']['auc']:.3f}", "",
+                      "", "", "")
+    console = Console()
+    console.print(table)
+    lat = Table(title="Latency (one thread, median)")
+    lat.add_column("step")
+    lat.add_column("value")
+    for key, value in timing.items():
+        lat.add_row(key, f"{value:.3f}")
+    console.print(lat)
+
+
+if __name__ == "__main__":
+    main()
