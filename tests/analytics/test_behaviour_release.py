@@ -16,7 +16,9 @@ from shopsense.analytics.aggregates import (
     SPECS,
     bounded_counts,
     catalogue_terms,
+    read_zero_result_log,
     window_for,
+    zero_result_spec,
 )
 from shopsense.analytics.report import ReleaseParams, behaviour_release, release_epsilon
 from shopsense.domain import Event, Product
@@ -162,3 +164,19 @@ def test_release_at_small_epsilon_is_noisy_but_well_formed(known_store) -> None:
     # Open-key aggregates are thresholded: single-shopper queries do not leak.
     assert release["aggregates"]["top_queries"]["rows"] == []
     assert release["privacy"]["delta"] == pytest.approx(1e-5)
+
+
+def test_zero_result_queries_come_from_the_engine_log(known_store, tmp_path) -> None:
+    log = tmp_path / "zero_results.jsonl"
+    log.write_text('{"query": "Nike Shoes", "timestamp": 1}\nnot json\n{"query": ""}\n',
+                   encoding="utf-8")
+    zero = read_zero_result_log(log)
+    assert zero == {"nike shoes"}
+    spec = zero_result_spec(zero)
+    assert bounded_counts(known_store, spec, window_for(known_store, 7), 2).counts == {
+        "nike shoes": 1}
+    ledger = PrivacyLedger(known_store)
+    release = behaviour_release(known_store, ReleaseParams(epsilon=1e7, days=7, seed=1),
+                                ledger=ledger, zero_result_queries=zero)
+    assert "zero_result_queries" in release["aggregates"]
+    assert release["privacy"]["epsilon"] == pytest.approx(release_epsilon(1e7) + 1e7)

@@ -11,8 +11,10 @@ would itself reveal something; open domains (query strings) are thresholded afte
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,6 +256,43 @@ SPECS: tuple[Spec, ...] = (
          weight=0.5, cap_ceiling=len(PLATFORMS)),
 )
 SPEC_BY_NAME: dict[str, Spec] = {s.name: s for s in SPECS}
+
+
+def zero_result_spec(zero_result_queries: Collection[str]) -> Spec:
+    """Searches whose query the search engine logged as returning nothing.
+
+    Whether a query returns nothing depends on the catalogue and the engine, not on who typed
+    it, so the logged set is used as a public predicate; the counts are still per shopper,
+    capped, noised and thresholded like every open-key aggregate.
+    """
+    wanted = frozenset(q.strip().lower() for q in zero_result_queries)
+
+    def matcher(store: Any) -> Callable[[str], list[str]]:
+        return lambda query: [q] if (q := query.strip().lower()) in wanted else []
+
+    return Spec("zero_result_queries", "Queries that returned no results",
+                "无结果的搜索词",
+                f"SELECT {ACTOR} AS actor, e.query AS k, e.timestamp AS t FROM events e "
+                f"WHERE {_in_window(chr(39) + 'search' + chr(39))}", None, cap_ceiling=2,
+                expand=matcher)
+
+
+def read_zero_result_log(path: Path, limit: int = 100_000) -> set[str]:
+    """Distinct lower-cased queries of the search engine's zero-result log (JSON lines)."""
+    found: set[str] = set()
+    if not path.is_file():
+        return found
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh):
+            if n >= limit:
+                break
+            try:
+                query = json.loads(line).get("query")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(query, str) and query.strip():
+                found.add(query.strip().lower())
+    return found
 
 
 def exact_histograms(store: Any, window: Window, per_user_cap: int,

@@ -216,6 +216,7 @@ def release_chart(name: str, release: dict[str, Any], lang: str = "en") -> bytes
 
 CHART_NAMES: tuple[str, ...] = (
     "funnel_daily", "active_daily", "new_returning", "funnel_category", "search_ctr",
-    "query_terms", "top_queries", "no_click_queries", "category_share", "brand_share",
+    "query_terms", "top_queries", "no_click_queries", "zero_result_queries", "category_share",
+    "brand_share",
     "platform_split",
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from shopsense.analytics.aggregates import (
     Window,
     bounded_counts,
     window_for,
+    zero_result_spec,
 )
 from shopsense.privacy.dp import (
     NoiseMechanism,
@@ -71,26 +73,35 @@ def data_fingerprint(store: Any) -> str:
     return hashlib.blake2b(repr((ev, pr)).encode(), digest_size=12).hexdigest()
 
 
+def release_specs(zero_result_queries: Collection[str] = ()) -> tuple[Spec, ...]:
+    """Every aggregate of a release; zero-result queries when the search engine logged some."""
+    return (*SPECS, zero_result_spec(zero_result_queries)) if zero_result_queries else SPECS
+
+
 def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedger,
-                      refresh: bool = False) -> dict[str, Any]:
+                      refresh: bool = False,
+                      zero_result_queries: Collection[str] = ()) -> dict[str, Any]:
     """The latest DP release for these parameters (computed and charged only when needed)."""
-    fingerprint = f"{data_fingerprint(store)}:{params.key()}"
+    specs = release_specs(zero_result_queries)
+    zero_key = hashlib.blake2b(repr(sorted(zero_result_queries)).encode(),
+                               digest_size=8).hexdigest()
+    fingerprint = f"{data_fingerprint(store)}:{params.key()}:{zero_key}"
     if not refresh:
         cached = ledger.cached(RELEASE, fingerprint)
         if cached is not None:
             return with_budget(cached, ledger, cached=True)
     window = window_for(store, params.days)
-    body = _release(store, params, window)
+    body = _release(store, params, window, specs)
     seq = ledger.charge(RELEASE, mechanism=params.mechanism, epsilon=body["privacy"]["epsilon"],
                         delta=body["privacy"]["delta"], fingerprint=fingerprint, body=body,
                         detail={"window": body["window"], "per_user_cap": params.per_user_cap,
-                                "aggregates": len(SPECS)})
+                                "aggregates": len(specs)})
     return with_budget((seq, body), ledger, cached=False)
 
 
-def release_epsilon(epsilon_per_aggregate: float) -> float:
+def release_epsilon(epsilon_per_aggregate: float, specs: tuple[Spec, ...] = SPECS) -> float:
     """What one full release costs: each aggregate spends epsilon x its weight."""
-    return round(epsilon_per_aggregate * sum(s.weight for s in SPECS), 9)
+    return round(epsilon_per_aggregate * sum(s.weight for s in specs), 9)
 
 
 def latest_release(ledger: PrivacyLedger) -> dict[str, Any] | None:
@@ -110,13 +121,14 @@ def with_budget(found: tuple[int, dict[str, Any]], ledger: PrivacyLedger, *,
     return {**body, "cached": cached}
 
 
-def _release(store: Any, params: ReleaseParams, window: Window) -> dict[str, Any]:
+def _release(store: Any, params: ReleaseParams, window: Window,
+             specs: tuple[Spec, ...]) -> dict[str, Any]:
     rng = np.random.default_rng(params.seed)
-    n_open = sum(1 for s in SPECS if s.domain is None)
-    n_delta = len(SPECS) + n_open if params.mechanism == "gaussian" else n_open
+    n_open = sum(1 for s in specs if s.domain is None)
+    n_delta = len(specs) + n_open if params.mechanism == "gaussian" else n_open
     delta_each = params.delta / max(1, n_delta)
     aggregates: dict[str, Any] = {}
-    for spec in SPECS:
+    for spec in specs:
         mechanism = make_mechanism(params.mechanism, params.epsilon * spec.weight, delta_each)
         cap = spec.cap(params.per_user_cap)
         hist = bounded_counts(store, spec, window, cap)
@@ -125,7 +137,7 @@ def _release(store: Any, params: ReleaseParams, window: Window) -> dict[str, Any
     return {
         "release": RELEASE, "generated_at": time.time(), "window": window.to_dict(),
         "privacy": {"mechanism": params.mechanism, "epsilon_per_aggregate": params.epsilon,
-                    "epsilon": release_epsilon(params.epsilon), "delta": spent_delta,
+                    "epsilon": release_epsilon(params.epsilon, specs), "delta": spent_delta,
                     "per_user_cap": params.per_user_cap,
                     "unit": "shopper (user id, else anonymous session id)",
                     "composition": "basic sequential: the release's epsilon is the sum over "
@@ -135,8 +147,9 @@ def _release(store: Any, params: ReleaseParams, window: Window) -> dict[str, Any
         "notes": [
             "Search click-through counts a search as clicked when the same session views, "
             "clicks or carts an item within 30 minutes (search impressions are not logged).",
-            "No-click queries stand in for zero-result queries until the search route logs "
-            "how many results it served.",
+            "Zero-result queries are the searches whose query the search engine logged as "
+            "returning nothing (shown once it has logged some); no-click queries are searches "
+            "not followed by a click.",
         ],
     }
 

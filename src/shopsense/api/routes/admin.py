@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shopsense.analytics import charts, evalreports
+from shopsense.analytics.aggregates import read_zero_result_log
 from shopsense.analytics.report import (
     ReleaseParams,
     behaviour_release,
@@ -72,8 +73,10 @@ def post_analytics(request: Request, body: ReleaseIn = Body(default_factory=Rele
                            per_user_cap=body.per_user_cap or privacy.per_user_cap)
     ledger = ledger_of(request)
     with request.app.state.release_lock:
+        zero = read_zero_result_log(shop.settings.home / "logs" / "zero_results.jsonl")
         try:
-            return behaviour_release(shop.store, params, ledger=ledger, refresh=body.refresh)
+            return behaviour_release(shop.store, params, ledger=ledger, refresh=body.refresh,
+                                     zero_result_queries=zero)
         except BudgetExceeded as exc:
             raise api_error(409, "budget_exceeded", str(exc), "epsilon") from exc
 
