@@ -51,6 +51,7 @@ def _assert_valid(products=(), events=()) -> None:
 # --- Amazon 5-core -----------------------------------------------------------------------
 
 
+@pytest.mark.slow  # ~1 s idle, > 2 s on a loaded machine: 2 x 198,502 events
 def test_amazon_beauty_counts_order_and_titles(shared_data: Path) -> None:
     folder = shared_data / "amazon-beauty-p5-titles"
     events = list(amazon_5core_events(folder / "sequential_data.txt"))
