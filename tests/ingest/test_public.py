@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from shopsense.ids import Pseudonymizer
@@ -382,6 +384,23 @@ def test_write_jsonl_round_trips(tmp_path: Path, suffix: str) -> None:
     assert write_jsonl(iter(rows), path) == 2
     assert [row for _, row in iter_rows(path)] == rows
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=10)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3), max_leaves=8)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.dictionaries(st.text(max_size=6), json_values, max_size=4),
+                     max_size=8))
+def test_write_jsonl_then_iter_rows_is_the_identity(tmp_path: Path, rows: list[dict]) -> None:
+    path = tmp_path / "rows.jsonl.zst"
+    assert write_jsonl(rows, path) == len(rows)
+    assert list(iter_rows(path)) == [(i + 1, row) for i, row in enumerate(rows)]
 
 
 def test_write_jsonl_leaves_no_half_file_on_error(tmp_path: Path) -> None:
