@@ -52,6 +52,7 @@ class ProductTable:
         self.created_ = np.zeros(0, dtype=np.float64)  # nan when unknown
         self.popularity_ = np.zeros(0, dtype=np.float32)
         self.alive_ = np.zeros(0, dtype=bool)
+        self.has_attributes_ = False
 
     def __len__(self) -> int:
         return len(self.row_of_)
@@ -70,6 +71,7 @@ class ProductTable:
 
     def add_rows(self, products: Sequence[Product]) -> None:
         start = len(self.products_)
+        self.has_attributes_ = self.has_attributes_ or any(p.attributes for p in products)
         for offset, p in enumerate(products):
             self.products_.append(p)
             self.row_of_[p.item_id] = start + offset

@@ -167,39 +167,44 @@ def user_clauses(*, category: str | None = None, brand: Sequence[str] | str | No
     return out
 
 
-def facets(table: ProductTable, rows: np.ndarray, top: int = 20) -> dict[str, Any]:
-    """Counts over `rows`: category (full path and top level), brand, price bucket,
-    attributes (scalar values, most common keys) and availability."""
-    cats = Counter(dict(zip(*np.unique(table.category_[rows], return_counts=True),
-                            strict=True)))
-    brands = Counter(dict(zip(*np.unique(table.brand_[rows], return_counts=True), strict=True)))
-    category = {table.categories_[c]: int(n) for c, n in cats.most_common(top)
-                if table.categories_[c]}
-    top_level: Counter[str] = Counter()
-    for c, n in cats.items():
-        if table.categories_[c]:
-            top_level[table.categories_[c].split(">")[0].strip()] += int(n)
-    prices = table.price_[rows]
-    prices = prices[~np.isnan(prices)]
-    edges = np.asarray(PRICE_EDGES)
-    bucket_ids = np.searchsorted(edges, prices, side="right")
-    labels = [f"<{int(edges[0])}"] + [f"{int(a)}-{int(b)}" for a, b in zip(edges, edges[1:],
-                                                                          strict=False)]
-    labels.append(f">={int(edges[-1])}")
-    price = {labels[i]: int(n) for i, n in zip(*np.unique(bucket_ids, return_counts=True),
-                                               strict=True)}
+def _attribute_facets(table: ProductTable, rows: np.ndarray, top: int, cap: int
+                      ) -> dict[str, dict[str, int]]:
     attrs: dict[str, Counter[str]] = {}
-    for r in rows[:20000].tolist():
+    for r in rows[:cap].tolist():
         for key, value in table.products_[r].attributes.items():
             if isinstance(value, (str, int, float, bool)):
                 attrs.setdefault(key, Counter())[str(value)] += 1
-    attributes = {k: dict(v.most_common(top)) for k, v in
-                  sorted(attrs.items(), key=lambda kv: -sum(kv[1].values()))[:top]}
+    return {k: dict(v.most_common(top)) for k, v in
+            sorted(attrs.items(), key=lambda kv: -sum(kv[1].values()))[:top]}
+
+
+def facets(table: ProductTable, rows: np.ndarray, top: int = 20, attribute_cap: int = 5000
+           ) -> dict[str, Any]:
+    """Counts over `rows`: category (full path and top level), brand, price bucket,
+    availability, and attributes (scalar values; counted over the first `attribute_cap` rows)."""
+    cat_counts = np.bincount(table.category_[rows], minlength=len(table.categories_))
+    brand_counts = np.bincount(table.brand_[rows], minlength=len(table.brands_))
+    def named(counts: np.ndarray, names: list[str]) -> dict[str, int]:
+        order = np.argsort(-counts, kind="stable")[:top + 1]
+        return {names[i]: int(counts[i]) for i in order if counts[i] > 0 and names[i]}
+    top_level: Counter[str] = Counter()
+    for c in np.flatnonzero(cat_counts).tolist():
+        if table.categories_[c]:
+            top_level[table.categories_[c].split(">")[0].strip()] += int(cat_counts[c])
+    prices = table.price_[rows]
+    prices = prices[~np.isnan(prices)]
+    edges = np.asarray(PRICE_EDGES)
+    labels = [f"<{int(edges[0])}"] + [f"{int(a)}-{int(b)}" for a, b in zip(edges, edges[1:],
+                                                                          strict=False)]
+    labels.append(f">={int(edges[-1])}")
+    buckets = np.bincount(np.searchsorted(edges, prices, side="right"), minlength=len(labels))
     available = int(table.available_[rows].sum())
-    return {"category": category, "top_category": dict(top_level.most_common(top)),
-            "brand": {table.brands_[b]: int(n) for b, n in brands.most_common(top)
-                      if table.brands_[b]},
-            "price": price, "attributes": attributes,
+    return {"category": dict(list(named(cat_counts, table.categories_).items())[:top]),
+            "top_category": dict(top_level.most_common(top)),
+            "brand": dict(list(named(brand_counts, table.brands_).items())[:top]),
+            "price": {labels[i]: int(n) for i, n in enumerate(buckets) if n},
+            "attributes": _attribute_facets(table, rows, top, attribute_cap)
+            if table.has_attributes_ else {},
             "availability": {"in_stock": available, "out_of_stock": int(len(rows)) - available}}
 
 
