@@ -94,7 +94,9 @@ def convert(kind: str, src: Path | str, out_dir: Path | str,
     """
     started = time.perf_counter()
     layout = detect_layout(src) if kind == "auto" else kind
-    outputs = layout_outputs(kind, src, options)
+    if layout is None:
+        raise ValueError(f"{src}: not a known public data layout ({', '.join(LAYOUTS)})")
+    outputs = layout_outputs(layout, src, options)
     out = Path(out_dir)
     files: dict[str, int] = {}
     for name in OUTPUT_KINDS:
