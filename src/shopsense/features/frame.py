@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -21,6 +22,7 @@ PLATFORM_CODE: dict[str, int] = {name: i for i, name in enumerate(PLATFORMS)}
 MAX_QUANTITY = 100.0
 
 
+@lru_cache(maxsize=65_536)
 def normalise_category(path: str) -> str:
     """`'家电>空调 '` -> `'家电 > 空调'` (the form every category comparison uses)."""
     return " > ".join(split_category(path))

@@ -116,18 +116,25 @@ def cap_per_category(candidates: list[Candidate], products: Mapping[str, Product
 def attribute_similarity(products: Mapping[str, Product]) -> Similarity:
     """1 for the same item; else 0.5 for the same brand + 0.5 for the same category path
     (0.25 when only the top-level category matches)."""
+    keys: dict[str, tuple[str, str, str] | None] = {}
+
+    def key(item_id: str) -> tuple[str, str, str] | None:
+        if item_id not in keys:
+            p = products.get(item_id)
+            keys[item_id] = None if p is None else (
+                p.brand.strip().lower(), normalise_category(p.category), p.top_category)
+        return keys[item_id]
+
     def sim(a: str, b: str) -> float:
         if a == b:
             return 1.0
-        pa, pb = products.get(a), products.get(b)
-        if pa is None or pb is None:
+        ka, kb = key(a), key(b)
+        if ka is None or kb is None:
             return 0.0
-        same_brand = bool(pa.brand) and pa.brand.strip().lower() == pb.brand.strip().lower()
-        if pa.category and normalise_category(pa.category) == normalise_category(pb.category):
-            category = 0.5
-        else:
-            category = 0.25 if pa.top_category and pa.top_category == pb.top_category else 0.0
-        return 0.5 * same_brand + category
+        brand = 0.5 if ka[0] and ka[0] == kb[0] else 0.0
+        if ka[1] and ka[1] == kb[1]:
+            return brand + 0.5
+        return brand + (0.25 if ka[2] and ka[2] == kb[2] else 0.0)
     return sim
 
 

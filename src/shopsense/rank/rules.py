@@ -100,28 +100,43 @@ def in_category(path: str, wanted: str) -> bool:
     return bool(want) and (have == want or have.startswith(want + " > "))
 
 
+class _Filter:
+    """The hard filters of one `Rules`, with its lists turned into sets once."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.excluded = set(rules.exclude)
+        self.brands = {b.strip().lower() for b in rules.exclude_brands}
+
+    def __call__(self, item_id: str, product: Product | None) -> bool:
+        rules = self.rules
+        if item_id in self.excluded:
+            return False
+        if product is None:
+            return not rules.available_only and not (rules.categories or self.brands
+                                                      or rules.exclude_categories)
+        if rules.available_only and not product.available:
+            return False
+        if product.brand and product.brand.strip().lower() in self.brands:
+            return False
+        if any(in_category(product.category, c) for c in rules.exclude_categories):
+            return False
+        return not rules.categories or any(in_category(product.category, c)
+                                           for c in rules.categories)
+
+
 def allowed(item_id: str, product: Product | None, rules: Rules) -> bool:
-    """Does this item pass every hard filter?"""
-    if item_id in set(rules.exclude):
-        return False
-    if product is None:
-        return not rules.available_only and not (rules.categories or rules.exclude_brands
-                                                  or rules.exclude_categories)
-    if rules.available_only and not product.available:
-        return False
-    brands = {b.strip().lower() for b in rules.exclude_brands}
-    if product.brand and product.brand.strip().lower() in brands:
-        return False
-    if any(in_category(product.category, c) for c in rules.exclude_categories):
-        return False
-    return not rules.categories or any(in_category(product.category, c) for c in rules.categories)
+    """Does this item pass every hard filter? (Unknown items pass only when nothing is
+    filtered and `available_only` is off.)"""
+    return _Filter(rules)(item_id, product)
 
 
 def apply_rules(candidates: list[Candidate], rules: Rules,
                 products: Mapping[str, Product]) -> list[Candidate]:
     """Filter, boost / bury, sort (stable, best first), then pin; returns new candidates."""
+    passes = _Filter(rules)
     kept = [Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
-            for c in candidates if allowed(c.item_id, products.get(c.item_id), rules)]
+            for c in candidates if passes(c.item_id, products.get(c.item_id))]
     for cand in kept:
         product = products.get(cand.item_id)
         for kind, adjusts in (("boost", rules.boost), ("bury", rules.bury)):
@@ -129,7 +144,7 @@ def apply_rules(candidates: list[Candidate], rules: Rules,
                 if rule.matches(cand.item_id, product):
                     _adjust(cand, kind, rule)
     ranked = sorted(kept, key=lambda c: -c.score)
-    return _pin(ranked, rules, products)
+    return _pin(ranked, rules, products, passes)
 
 
 def _adjust(cand: Candidate, kind: str, rule: Adjust) -> None:
@@ -147,8 +162,8 @@ def _note(cand: Candidate, entry: dict[str, Any]) -> None:
     cand.evidence.setdefault("rules", []).append(entry)
 
 
-def _pin(ranked: list[Candidate], rules: Rules,
-         products: Mapping[str, Product]) -> list[Candidate]:
+def _pin(ranked: list[Candidate], rules: Rules, products: Mapping[str, Product],
+         passes: _Filter) -> list[Candidate]:
     if not rules.pins:
         return ranked
     by_id = {c.item_id: c for c in ranked}
@@ -157,7 +172,7 @@ def _pin(ranked: list[Candidate], rules: Rules,
     for pin in sorted(rules.pins, key=lambda p: p.position):
         cand = by_id.get(pin.item_id)
         if cand is None:
-            if not allowed(pin.item_id, products.get(pin.item_id), rules):
+            if not passes(pin.item_id, products.get(pin.item_id)):
                 continue
             cand = Candidate(pin.item_id, 0.0)
         position = min(pin.position, len(out))
