@@ -3,6 +3,7 @@ re-recommended right away while consumables are."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -108,3 +109,16 @@ def test_property_dismissed_never_return(scores: list[float], dismissed: dict[st
     for c in out:  # a penalty only ever lowers
         before = dict(zip(ids, scores, strict=True))[c.item_id]
         assert c.score <= before + 1e-9
+
+
+def test_vector_neighbours_feed_feedback() -> None:
+    from shopsense.rank.feedback import vector_neighbours
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=16)
+    vectors = {"tea": base, "snack": base + 0.1 * rng.normal(size=16),
+               "tv1": rng.normal(size=16), "ac3": -base}
+    neighbours = vector_neighbours(vectors, k=2, min_similarity=0.5)
+    found = neighbours("tea")
+    assert [i for i, _ in found] == ["snack"] and found[0][1] > 0.9
+    assert neighbours("unknown") == []

@@ -103,3 +103,15 @@ def test_properties_exclusions_and_pins(scores: list[float], exclude: list[str],
         assert shown[min(pos, n_unpinned + j)] == item
     unpinned = [c.score for c in out if "pinned_position" not in c.evidence]
     assert unpinned == sorted(unpinned, reverse=True)
+
+
+def test_shop_rules_file_round_trip(tmp_path) -> None:
+    from shopsense.rank.rules import load_shop_rules, save_shop_rules
+
+    assert load_shop_rules(tmp_path) == Rules()
+    rules = Rules(exclude=["i1"], boost=[Adjust(field="category", value="家电", add=0.5)])
+    save_shop_rules(tmp_path, rules)
+    assert load_shop_rules(tmp_path) == rules
+    (tmp_path / "rules.json").write_text('{"bury": [{"field": "brand", "value": "x", "add": 1}]}')
+    with pytest.raises(ValidationError):
+        load_shop_rules(tmp_path)

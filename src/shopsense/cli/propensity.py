@@ -1,4 +1,5 @@
-"""Commands: `shopsense propensity`, `shopsense audience`, `shopsense eval propensity`."""
+"""Commands: `shopsense propensity`, `shopsense audience`, `shopsense eval propensity`, and the
+shop's standing merchandising rules (`shopsense rules show | set FILE`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ MODEL_HELP = "logistic | gbm"
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    _register_rules(app)
+
     @app.command("propensity")
     def propensity(
         ctx: typer.Context,
@@ -84,6 +87,36 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if out is not None:
             out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
         emit(report, as_json, summary_table(report))
+
+
+def _register_rules(app: typer.Typer) -> None:
+    rules_app = typer.Typer(help="The shop's standing merchandising rules (<home>/rules.json).",
+                            no_args_is_help=True)
+    app.add_typer(rules_app, name="rules")
+
+    @rules_app.command("show")
+    def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+        """Print the shop's rules."""
+        from shopsense.rank.rules import load_shop_rules
+
+        emit(load_shop_rules(settings(ctx).home).model_dump(), as_json)
+
+    @rules_app.command("set")
+    def set_rules(ctx: typer.Context,
+                  path: Path = typer.Argument(..., exists=True, dir_okay=False),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+        """Validate a rules JSON file and make it the shop's rules."""
+        from pydantic import ValidationError
+
+        from shopsense.rank.rules import Rules, save_shop_rules
+
+        try:
+            rules = Rules.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValidationError as exc:
+            fail(f"{path}: {exc}")
+            raise
+        written = save_shop_rules(settings(ctx).home, rules)
+        emit({"written": str(written), **rules.model_dump()}, as_json, f"rules saved to {written}")
 
 
 def _load(cfg, horizon: float, model: str, retrain: bool):  # type: ignore[no-untyped-def]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+import numpy as np
+
 from shopsense.domain import Candidate, Product, UserProfile
 from shopsense.features.frame import DAY, normalise_category
 from shopsense.features.repurchase import RepurchaseRates, consumable_attribute
@@ -140,3 +142,27 @@ def _purchase_causes(profile: UserProfile, products: Mapping[str, Product],
             if item_id != bought:
                 _keep_strongest(causes, item_id, cause)
     return causes
+
+
+def vector_neighbours(vectors: Mapping[str, np.ndarray], *, k: int = 20,
+                      min_similarity: float = 0.6) -> Neighbours:
+    """A `neighbours` callback over item vectors (each (dim,)): the `k` most cosine-similar
+    items at or above `min_similarity`, by exact search over all of them."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    ids = list(vectors)
+    if not ids:
+        return lambda item_id: []
+    matrix = np.vstack([np.asarray(vectors[i], dtype=np.float32) for i in ids])
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    row = {item_id: n for n, item_id in enumerate(ids)}
+
+    def neighbours(item_id: str) -> list[tuple[str, float]]:
+        n = row.get(item_id)
+        if n is None:
+            return []
+        sims = matrix @ matrix[n]
+        sims[n] = -np.inf
+        top = np.argsort(-sims, kind="stable")[:k]
+        return [(ids[j], float(sims[j])) for j in top if sims[j] >= min_similarity]
+    return neighbours

@@ -15,7 +15,9 @@ raises and a bury always lowers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -188,3 +190,24 @@ def _pin(ranked: list[Candidate], rules: Rules, products: Mapping[str, Product],
 
 def _union(first: list[str], second: list[str]) -> list[str]:
     return list(dict.fromkeys([*first, *second]))
+
+
+RULES_FILE = "rules.json"
+
+
+def load_shop_rules(home: str | Path) -> Rules:
+    """The shop's standing rules from `<home>/rules.json` (none when the file is missing)."""
+    path = Path(home) / RULES_FILE
+    if not path.exists():
+        return Rules()
+    return Rules.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def save_shop_rules(home: str | Path, rules: Rules) -> Path:
+    """Write the shop's rules atomically (validated by construction)."""
+    path = Path(home) / RULES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(rules.model_dump(), ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
