@@ -324,22 +324,12 @@ def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: s
         personal_evidence = adj.evidence
     for values in extra.values():
         scores += values
-    # matches outside the ranked candidates follow them, in BM25F order
-    others = np.setdiff1d(sel.kept, sel.rows)
-    floor = (float(scores.min()) if len(scores) else 0.0) - 1.0
-    rest = sel.all_bm25[others]
-    rest_scores = floor + rest / max(float(rest.max()), 1e-6) if len(rest) else rest
-    all_rows = np.concatenate([sel.rows, others])
-    all_scores = np.concatenate([scores, rest_scores]).astype(np.float32)
-    ordered, ordered_scores = sort_rows(all_rows, all_scores, engine.table, sort)
-    window = paginate(len(ordered), page, k)
-    page_rows = ordered[window]
+    page_rows, page_scores, total = _order_page(engine, sel, scores, sort, page, k)
     position = {int(r): j for j, r in enumerate(sel.rows.tolist())}
     _, evidence = engine.keyword.field_features(ctx.terms, page_rows)
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
     results = []
-    for r, score, ev in zip(page_rows.tolist(), ordered_scores[window].tolist(), evidence,
-                            strict=True):
+    for r, score, ev in zip(page_rows.tolist(), page_scores.tolist(), evidence, strict=True):
         j = position.get(r)
         signals = {"score": score}
         if j is not None:
@@ -354,7 +344,26 @@ def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: s
             item_evidence["personal"] = personal_evidence[j]
         results.append(Result(engine.table.products_[r].item_id, score,
                               engine.table.products_[r], signals, evidence=item_evidence))
-    return results, len(ordered)
+    return results, total
+
+
+def _order_page(engine: SearchEngine, sel: _Selection, scores: np.ndarray, sort: str,
+                page: int, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The page's rows and scores. Matches outside the ranked candidates follow them in BM25F
+    order; they are only materialised when the page or the sort reaches them."""
+    total = len(sel.kept)
+    window = paginate(total, page, k)
+    if sort == "relevance" and window.stop <= len(sel.rows):
+        order = np.argsort(-scores, kind="stable")[window]
+        return sel.rows[order], scores[order], total
+    others = np.setdiff1d(sel.kept, sel.rows)
+    floor = (float(scores.min()) if len(scores) else 0.0) - 1.0
+    rest = sel.all_bm25[others]
+    rest_scores = floor + rest / max(float(rest.max()), 1e-6) if len(rest) else rest
+    all_rows = np.concatenate([sel.rows, others])
+    all_scores = np.concatenate([scores, rest_scores]).astype(np.float32)
+    ordered, ordered_scores = sort_rows(all_rows, all_scores, engine.table, sort)
+    return ordered[window], ordered_scores[window], total
 
 
 SIGNAL_FEATURES = ("coverage", "phrase_longest", "intent.category", "intent.brand",

@@ -9,6 +9,7 @@ It is itself a `Retriever`; its own `retrieve()` orders candidates with `QueryBl
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -61,6 +62,19 @@ class HybridRetriever:
         self.n_vector = n_vector
         self.min_cosine = min_cosine
         self.cosine_window = cosine_window
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # LRU, popular queries
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The encoder's vector for `text`, from a small LRU cache when seen recently."""
+        assert self.encoder is not None
+        vec = self._query_vectors.get(text)
+        if vec is None:
+            vec = self._query_vectors[text] = self.encoder.encode_query(text)
+            if len(self._query_vectors) > 4096:
+                self._query_vectors.popitem(last=False)
+        else:
+            self._query_vectors.move_to_end(text)
+        return vec
 
     def candidates(self, text: str) -> CandidateSet:
         query = analyse(text, self.spell, self.keyword.vocab_)
@@ -73,7 +87,7 @@ class HybridRetriever:
         vec_cos = np.zeros(0, dtype=np.float32)
         qvec = None
         if self.vector is not None and self.encoder is not None and text.strip():
-            qvec = self.encoder.encode_query(text)
+            qvec = self.query_vector(text)
             ids, cos = self.vector.search(qvec, self.n_vector)
             if len(ids):
                 floor = max(self.min_cosine, float(cos[0]) - self.cosine_window)
