@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,7 +27,7 @@ class ConvertOptions:
     titles: Path | None = None  # amazon-5core: items_with_titles CSV (item_id, asin, title)
     products: Path | None = None  # an explicit products file where a layout has one
     queries: Path | None = None  # wands: query.csv when it is not next to label.csv
-    split: str | None = None  # esci: keep only this split ("train" / "test")
+    split: str | None = None  # esci: keep only this split; multi-cpr: train | dev (default dev)
     locale: str | None = None  # esci: keep only this product_locale ("us", "es", "jp")
     id_prefix: str = ""  # prepended to every id, so several data sets can share one store
 
@@ -114,10 +114,6 @@ def date_to_unix(day: str, fmt: str = "%Y-%m-%d") -> int | None:
     except ValueError:
         return None
     return int(datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC).timestamp())
-
-
-def unix_of(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def to_number(value: Any) -> float | None:
