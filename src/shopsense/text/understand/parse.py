@@ -83,7 +83,7 @@ def _scopes(query: str, cues: list[Cue], matches: list[Match],
     negated: dict[int, Cue] = {}
     words: list[tuple[Cue, int, int]] = []
     for cue in cues:
-        last_end, found = cue.end, False
+        last_end, found, kind = cue.end, False, ""
         for i, match in enumerate(matches):
             if match.start < cue.end:
                 continue
@@ -91,7 +91,8 @@ def _scopes(query: str, cues: list[Cue], matches: list[Match],
             if not found:
                 if not _CUE_GAP.match(gap):
                     break
-            elif not SCOPE_JOIN.match(gap):
+                kind = match.entries[0].kind
+            elif not SCOPE_JOIN.match(gap) or match.entries[0].kind != kind:
                 break
             negated[i], last_end, found = cue, match.end, True
         if not found:

@@ -48,7 +48,7 @@ _NEGATION_EN = re.compile(r"\b(?:don'?t want|do not want|anything but|other than
 SCOPE_END = re.compile(r"[,，;；。!！?？]|\bbut\b|\bonly\b|只要|但是|但|而是|要|以外|之外|的",
                        re.IGNORECASE)
 # What may join two excluded things: "不要苹果和三星", "not nike or adidas".
-SCOPE_JOIN = re.compile(r"^\s*(?:和|或|或者|、|跟|与|及|/|,|，|or|and|nor|&)?\s*(?:the\s)?$",
+SCOPE_JOIN = re.compile(r"^\s*(?:和|或|或者|、|跟|与|及|/|,|，|or|and|nor|&)\s*(?:the\s)?$",
                         re.IGNORECASE)
 
 

@@ -1,0 +1,151 @@
+"""QueryUnderstander on the real demo catalogue: the hand-written query suite, aliases,
+persistence and input validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shopsense.domain import Product, QueryReading
+from shopsense.text.understand import QueryUnderstander, build_understander, detect_language
+from shopsense.text.understand.evaluate import field_results, suite_accuracy
+
+SUITE = Path(__file__).with_name("query_suite.jsonl")
+
+
+def load_suite() -> list[dict]:
+    return [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_suite_is_large_and_bilingual() -> None:
+    suite = load_suite()
+    languages = [row["language"] for row in suite]
+    assert len(suite) >= 150
+    assert languages.count("zh") >= 75 and languages.count("en") >= 75
+
+
+def test_query_suite_field_accuracy(understander) -> None:
+    suite = load_suite()
+    readings = [understander.understand(row["query"]) for row in suite]
+    accuracy, wrong = suite_accuracy(readings, suite)
+    assert accuracy >= 0.95, wrong[:20]
+
+
+def test_field_scoring_can_fail(understander) -> None:
+    reading = understander.understand("格力空调 1.5匹")
+    results = field_results(reading, {"query": "x", "language": "zh",
+                                      "category": "家电 > 冰箱", "brands": ["美的"]})
+    assert not results["category"] and not results["brands"] and results["language"]
+
+
+def test_brand_aliases_learned_from_catalogue(understander) -> None:
+    aliases = {g.values for g in understander.brands_}
+    for pair in [("格力", "Gree"), ("小米", "Xiaomi"), ("苹果", "Apple"), ("耐克", "Nike"),
+                 ("新百伦", "New Balance"), ("乐事", "Lay's"), ("飞鹤", "Feihe")]:
+        assert pair in aliases
+    # zh and en queries land on the same alias tuple
+    zh = understander.understand("格力空调").brands[0].value
+    en = understander.understand("GREE air conditioner").brands[0].value
+    assert zh == en == ("格力", "Gree")
+
+
+def test_reading_carries_spans_and_text(understander) -> None:
+    query = "美的变频空调 1.5匹 3000元以下"
+    reading = understander.understand(query)
+    for slot in (reading.brands[0], reading.attributes[0], reading.price_max, reading.category):
+        start, end = slot.span
+        assert query[start:end] == slot.text
+        assert 0.0 <= slot.confidence <= 1.0
+    assert reading.price_max.text == "3000元以下"
+    assert "3000" not in reading.residual
+
+
+def test_cross_lingual_attributes(understander) -> None:
+    red_zh = understander.understand("红色连衣裙").attributes[0].value
+    red_en = understander.understand("red dress").attributes[0].value
+    assert red_zh == red_en == ("colour", ("红色", "red"))
+    power = understander.understand("2 hp air conditioner").attributes[0].value
+    assert power == ("power", ("2匹", "2 HP"))
+
+
+def test_attribute_outside_the_category_is_dropped(understander) -> None:
+    # 黑 (black) is a colour, but coffee has no colour: 黑咖啡 is a coffee, not a black thing.
+    reading = understander.understand("black coffee")
+    assert reading.category.value == "食品 > 咖啡"
+    assert all(s.value[0] != "colour" for s in reading.attributes)
+
+
+def test_intents(understander) -> None:
+    intent = {q: understander.understand(q).intent.value for q in (
+        "格力和美的空调哪个好", "gree vs midea", "空调怎么退货", "what is the warranty?",
+        "我想买一台海信电视", "buy a philips monitor", "华为", "Dyson", "red dress")}
+    assert intent == {
+        "格力和美的空调哪个好": "compare", "gree vs midea": "compare", "空调怎么退货": "question",
+        "what is the warranty?": "question", "我想买一台海信电视": "buy",
+        "buy a philips monitor": "buy", "华为": "navigational", "Dyson": "navigational",
+        "red dress": "browse"}
+
+
+def test_model_numbers(understander) -> None:
+    reading = understander.understand("Sony WH-1000XM5 headphones")
+    assert [s.value for s in reading.model_numbers] == ["WH-1000XM5"]
+    assert understander.understand("256GB 5G phone").model_numbers == ()
+
+
+@pytest.mark.parametrize(("query", "language"), [
+    ("格力空调", "zh"), ("iPhone 16 手机壳", "zh"), ("华为手机 256GB", "zh"),
+    ("red dress", "en"), ("华为 phone under 3000", "mixed"), ("", "en"),
+])
+def test_language(query: str, language: str) -> None:
+    assert detect_language(query) == language
+
+
+def test_save_load_round_trip(understander, tmp_path: Path) -> None:
+    understander.save(tmp_path)
+    saved = {p.name for p in tmp_path.iterdir()}
+    assert {"config.json", "lexicon.json", "category_coef.npy", "centroids.npy"} <= saved
+    assert not any(name.endswith((".pkl", ".pickle")) for name in saved)
+    loaded = QueryUnderstander.load(tmp_path)
+    for row in load_suite()[::7]:
+        assert loaded.understand(row["query"]) == understander.understand(row["query"])
+
+
+def test_empty_and_odd_queries(understander) -> None:
+    for query in ("", "   ", "???", "12345", "的的的", "a" * 500):
+        reading = understander.understand(query)
+        assert isinstance(reading, QueryReading)
+        assert reading.query == query
+
+
+def test_fit_validation() -> None:
+    with pytest.raises(ValueError):
+        QueryUnderstander().fit([])
+    with pytest.raises(ValueError):
+        QueryUnderstander(encoder="bert").fit([Product("1", "x")])
+    with pytest.raises(RuntimeError):
+        QueryUnderstander().understand("x")
+
+
+def test_lexicon_only_on_a_tiny_catalogue() -> None:
+    products = [
+        Product("1", "格力(GREE) 变频空调 1.5匹 白色", category="家电 > 空调", brand="格力",
+                price=3000, currency="CNY", attributes={"power": "1.5匹", "colour": "白色"}),
+        Product("2", "Gree Inverter Air Conditioner 1.5 HP, White", category="家电 > 空调",
+                brand="Gree", price=3100, currency="CNY",
+                attributes={"power": "1.5 HP", "colour": "white"}),
+        Product("3", "美的(Midea) 冰箱 325L 白色", category="家电 > 冰箱", brand="美的",
+                price=2000, currency="CNY", attributes={"capacity": "325L", "colour": "白色"}),
+        Product("4", "Midea Refrigerator 325L, White", category="家电 > 冰箱", brand="Midea",
+                price=2100, currency="CNY", attributes={"capacity": "325L", "colour": "white"}),
+    ]
+    lexical = QueryUnderstander(encoder="none").fit(products, ["格力空调", "美的冰箱"])
+    reading = lexical.understand("gree 空调 1.5 hp 不要白色")
+    assert reading.brands[0].value == ("格力", "Gree")  # linked by the bracketed tag
+    assert reading.category.value == "家电 > 空调"
+    assert reading.attributes[0].value == ("power", ("1.5匹", "1.5 HP"))  # by the number
+    assert reading.exclusions[0].value == ("attribute", ("colour", ("白色",)))  # no encoder
+    encoded = build_understander(products, None)
+    reading = encoded.understand("gree 空调 1.5 hp 不要白色")
+    assert reading.exclusions[0].value == ("attribute", ("colour", ("白色", "white")))
