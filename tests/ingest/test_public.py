@@ -311,6 +311,16 @@ def test_diginetica_views(shared_data: Path) -> None:
     _assert_valid(events=events)
 
 
+def test_diginetica_cikm_cup_camel_case_header(tmp_path: Path) -> None:
+    (tmp_path / "train-item-views.csv").write_text(
+        "sessionId;userId;itemId;timeframe;eventdate\n7;42;9;1500;2016-01-03\n",
+        encoding="utf-8")
+    assert detect_layout(tmp_path) == "diginetica"
+    (event,) = layout_outputs("diginetica", tmp_path)["events"]
+    assert (event["session_id"], event["user_id"], event["item_id"]) == ("7", "42", "9")
+    assert event["timestamp"] == 1_451_779_200 + 1.5  # 2016-01-03T00:00:00Z + 1500 ms
+
+
 # --- Multi-CPR -------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ _CPR_NAMES = re.compile(r"^(qrels\.(train|dev)\.tsv|(train|dev)\.query\.txt)")
 _ML_NAMES = re.compile(r"^(u[1-5ab]?\.(data|base|test|item)|(ratings|movies)\.dat)")
 _HEADERS: tuple[tuple[str, str], ...] = (
     ("session_id;user_id;item_id;timeframe;eventdate", "diginetica"),
+    ("sessionid;userid;itemid;timeframe;eventdate", "diginetica"),
     ("product_uid,product_title", "homedepot"),
     ("query_id,search_term,product_uid,relevance", "homedepot"),
     ("id,product_uid,product_title,search_term", "homedepot"),

@@ -25,15 +25,18 @@ from shopsense.ingest.public.common import (
 from shopsense.ingest.readers import ERROR_KEY, iter_rows
 
 VIEW_COLUMNS = ("session_id", "user_id", "item_id", "timeframe", "eventdate")
+# The CIKM Cup original spells them sessionId;userId;itemId (SR-GNN's copies: snake_case).
+CAMEL_VIEW_COLUMNS = ("sessionid", "userid", "itemid", "timeframe", "eventdate")
 _MISSING = frozenset({"", "NA", "NaN", "nan", "null"})
 
 
 def diginetica_events(path: Path | str) -> Iterator[Row]:
     """`view` event rows, one per line of the item-views file."""
     day_cache: dict[str, int | None] = {}
-    for line, row in iter_rows(path, format="csv", delimiter=";"):
-        if ERROR_KEY in row:
-            raise ValueError(f"{path}:{line}: {row[ERROR_KEY]}")
+    for line, raw in iter_rows(path, format="csv", delimiter=";"):
+        if ERROR_KEY in raw:
+            raise ValueError(f"{path}:{line}: {raw[ERROR_KEY]}")
+        row = {_snake(key): value for key, value in raw.items()}
         day = row["eventdate"]
         if day not in day_cache:
             day_cache[day] = date_to_unix(day)
@@ -55,9 +58,16 @@ def diginetica_events(path: Path | str) -> Iterator[Row]:
         yield event
 
 
+def _snake(name: str) -> str:
+    """`'sessionId'` -> `'session_id'`; snake_case names pass through."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
 def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
     if src.is_dir():
-        views = one_file(files_with_header(src, VIEW_COLUMNS, ";"), src, "item-views")
+        found = (files_with_header(src, VIEW_COLUMNS, ";")
+                 or files_with_header(src, CAMEL_VIEW_COLUMNS, ";"))
+        views = one_file(found, src, "item-views")
         if views is None:
             raise FileNotFoundError(f"{src}: no item-views file (header "
                                     f"{';'.join(VIEW_COLUMNS)})")
