@@ -15,9 +15,10 @@ from shopsense.api.deps import error_body
 from shopsense.api.keys import KeyRing
 from shopsense.api.limits import RateLimiter
 from shopsense.api.metrics import Metrics
-from shopsense.api.routes import data
+from shopsense.api.routes import data, discover
 from shopsense.config import Settings
 from shopsense.pipeline.shop import InputError, Shop
+from shopsense.pipeline.surfaces import NotReady
 from shopsense.web import install as install_web
 
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     _install_middleware(app, settings)
     _install_errors(app)
     app.include_router(data.router)
+    app.include_router(discover.router)
     install_web(app)  # storefront /, dashboard /admin, /v1/admin analytics
     _install_health(app)
     return app
@@ -60,6 +62,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(NotReady)
+    async def not_ready(request: Request, exc: NotReady) -> JSONResponse:
+        return JSONResponse(error_body("not_ready", str(exc)), 503, headers={"Retry-After": "5"})
+
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(error_body("invalid", exc.reason, exc.field), 422)

@@ -135,16 +135,68 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
     @app.command("serve")
     def serve(ctx: typer.Context, host: str = typer.Option(None, "--host"),
-              port: int = typer.Option(None, "--port")) -> None:
+              port: int = typer.Option(None, "--port"),
+              train: bool = typer.Option(True, "--train/--no-train",
+                                         help="Train the full models in the background.")) -> None:
         """Serve the HTTP API (and web pages) over the data home."""
-        import uvicorn
+        serve_home(settings(ctx), host=host, port=port, background_training=train)
 
-        from shopsense.api.app import create_app
 
-        cfg = settings(ctx)
-        serve_cfg = cfg.serve.model_copy(update={k: v for k, v in
-                                                 {"host": host, "port": port}.items() if v})
-        cfg = cfg.model_copy(update={"serve": serve_cfg})
-        open_home(cfg)
-        uvicorn.run(create_app(cfg), host=serve_cfg.host, port=serve_cfg.port,
-                    log_level="warning")
+def _key_file(cfg: Settings, name: str, scope: str, store: object) -> str:
+    """A key kept in <home>/<name> (mode 0600) so restarts reuse it; created once."""
+    import os
+
+    from shopsense.api.keys import create_key
+
+    path = cfg.home / name
+    if path.exists():
+        key = path.read_text().strip()
+        from shopsense.api.keys import KeyRing
+
+        if KeyRing(store).scope_of(key):
+            return key
+    key = create_key(store, scope, actor="serve")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = None,
+               background_training: bool = True) -> None:
+    """Open the shop, answer at once (/healthz), build the quick models in the background,
+    then train the full set and swap it in; retrain on the configured schedule."""
+    import threading
+
+    import uvicorn
+
+    from shopsense.api.app import create_app
+    from shopsense.pipeline.models import ModelManager, quick_models, wire_online_updates
+    from shopsense.pipeline.shop import Shop
+
+    serve_cfg = cfg.serve.model_copy(update={k: v for k, v in
+                                             {"host": host, "port": port}.items() if v})
+    cfg = cfg.model_copy(update={"serve": serve_cfg})
+    store = open_home(cfg)
+    shop = Shop(cfg, store)
+    app = create_app(cfg, shop)
+    app.state.public_key = _key_file(cfg, "public-key.txt", "search", store)
+    admin_key = _key_file(cfg, "admin-key.txt", "admin", store)
+    wire_online_updates(shop)
+    manager = ModelManager(shop)
+    app.state.model_manager = manager
+
+    def warm_up() -> None:
+        try:
+            shop.swap_models(quick_models(shop))
+            manager.status.update(state="quick models ready")
+        except Exception as exc:  # reported on /readyz and the dashboard
+            manager.status.update(state="failed", last_error=repr(exc))
+            raise
+        if background_training:
+            manager.start()
+
+    threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
+    console.print(f"shopsense on http://{serve_cfg.host}:{serve_cfg.port}  "
+                  f"(admin key in {cfg.home / 'admin-key.txt'}: {admin_key})")
+    uvicorn.run(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning")

@@ -73,12 +73,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
 
 def _serve(cfg: Settings, host: str | None, port: int | None) -> None:
-    """Serve the API and storefront over the demo store; no API keys on a local demo."""
-    import uvicorn
+    """Serve the API and storefront over the demo store (models warm up in the background)."""
+    from shopsense.cli.core import serve_home
 
-    from shopsense.api.app import create_app
-
-    serve_cfg = cfg.serve.model_copy(update={"require_keys": False, **{
-        k: v for k, v in {"host": host, "port": port}.items() if v}})
-    cfg = cfg.model_copy(update={"serve": serve_cfg})
-    uvicorn.run(create_app(cfg), host=serve_cfg.host, port=serve_cfg.port, log_level="warning")
+    serve_home(cfg, host=host, port=port)

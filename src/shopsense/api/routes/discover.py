@@ -1,0 +1,134 @@
+"""Reads: search, suggest, recommendations, items, explain, propensity, audience."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from shopsense.api.deps import api_error, get_shop, require_admin, require_search
+from shopsense.pipeline import surfaces
+from shopsense.pipeline.shop import Shop
+
+router = APIRouter(prefix="/v1")
+Text = Query(None, max_length=256)
+
+
+@router.get("/search", summary="Search with query understanding, filters, facets, signals")
+def search(request: Request, q: str = Query("", max_length=500), user: str | None = Text,
+           session: str | None = Text, k: int = Query(10, ge=1, le=100),
+           page: int = Query(1, ge=1, le=1000), sort: str = Query("relevance", max_length=20),
+           category: str | None = Query(None, max_length=500),
+           brand: list[str] = Query([], max_length=20),
+           price_min: float | None = Query(None, ge=0, le=1e9),
+           price_max: float | None = Query(None, ge=0, le=1e9),
+           available: bool | None = None, understand: bool = True,
+           drop: list[str] = Query([], max_length=20),
+           shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    attributes = {key[5:]: value for key, value in request.query_params.items()
+                  if key.startswith("attr.") and len(key) > 5}
+    params = {"category": category, "brand": brand, "price_min": price_min,
+              "price_max": price_max, "available": available, "attributes": attributes}
+    return surfaces.search(shop, q, user=user, session=session, k=k, page=page, sort=sort,
+                           understand=understand, drops=drop, params=params)
+
+
+@router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")
+def suggest(q: str = Query(..., min_length=1, max_length=100), k: int = Query(8, ge=1, le=20),
+            shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    return surfaces.suggest(shop, q, k)
+
+
+@router.get("/recommend", summary="For you (trending for a visitor with no history)")
+def recommend(user: str | None = Text, session: str | None = Text,
+              k: int = Query(10, ge=1, le=100), category: str | None = Query(None, max_length=500),
+              exclude: list[str] = Query([], max_length=200),
+              shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    from shopsense.rank.rules import Rules
+
+    rules = Rules(exclude=exclude, categories=[category] if category else [])
+    return surfaces.recommend(shop, user=user, session=session, k=k, category=category,
+                              rules=rules)
+
+
+@router.get("/items/{item_id}", summary="One product")
+def get_item(item_id: str, shop: Shop = Depends(get_shop),
+             _: str = Depends(require_search)) -> dict[str, Any]:
+    product = shop.products.get(item_id)
+    if product is None:
+        raise api_error(404, "not_found", f"no item {item_id!r}", "item_id")
+    from dataclasses import asdict
+
+    return asdict(product)
+
+
+def _item_surface(surface: str, item_id: str, k: int, user: str | None, session: str | None,
+                  shop: Shop) -> dict[str, Any]:
+    try:
+        return surfaces.item_surface(shop, surface, item_id, k=k, user=user, session=session)
+    except KeyError:
+        raise api_error(404, "not_found", f"no item {item_id!r}", "item_id") from None
+
+
+@router.get("/items/{item_id}/similar", summary="Similar items")
+def similar(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Text,
+            session: str | None = Text, shop: Shop = Depends(get_shop),
+            _: str = Depends(require_search)) -> dict[str, Any]:
+    return _item_surface("similar", item_id, k, user, session, shop)
+
+
+@router.get("/items/{item_id}/bought-together", summary="Frequently bought together")
+def bought_together(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Text,
+                    session: str | None = Text, shop: Shop = Depends(get_shop),
+                    _: str = Depends(require_search)) -> dict[str, Any]:
+    return _item_surface("bought-together", item_id, k, user, session, shop)
+
+
+@router.get("/trending", summary="Trending items, optionally in a category")
+def trending(category: str | None = Query(None, max_length=500), k: int = Query(10, ge=1, le=100),
+             shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    return surfaces.trending(shop, category=category, k=k)
+
+
+class NextIn(BaseModel):
+    session: str | None = Field(None, max_length=256)
+    user: str | None = Field(None, max_length=256)
+    items: list[str] = Field(..., min_length=1, max_length=200)
+    k: int = Field(10, ge=1, le=100)
+
+
+@router.post("/next", summary="Next items for a live session")
+def next_items(body: NextIn, shop: Shop = Depends(get_shop),
+               _: str = Depends(require_search)) -> dict[str, Any]:
+    return surfaces.next_items(shop, items=body.items, user=body.user, session=body.session,
+                               k=body.k)
+
+
+@router.get("/explain", summary="Why an item is where it is, with each signal's contribution")
+def explain(item: str = Query(..., min_length=1, max_length=256),
+            context: str = Query("recommend", max_length=500), user: str | None = Text,
+            session: str | None = Text, shop: Shop = Depends(get_shop),
+            _: str = Depends(require_search)) -> dict[str, Any]:
+    try:
+        return surfaces.explain(shop, item_id=item, context=context, user=user, session=session)
+    except KeyError:
+        raise api_error(404, "not_found", f"{item!r} is not among the top 100 for {context!r}",
+                        "item") from None
+
+
+@router.get("/propensity", summary="Purchase propensity of a shopper, explained")
+def propensity(user: str = Query(..., min_length=1, max_length=256),
+               category: str | None = Query(None, max_length=500),
+               shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    return surfaces.propensity(shop, user=user, category=category)
+
+
+@router.get("/audience", summary="Shoppers most likely to buy in a category or an item (admin)")
+def audience(category: str | None = Query(None, max_length=500),
+             item: str | None = Query(None, max_length=256), n: int = Query(100, ge=1, le=10_000),
+             shop: Shop = Depends(get_shop), key_id: str = Depends(require_admin)) -> dict[str, Any]:
+    result = surfaces.audience(shop, category=category, item_id=item, n=n)
+    shop.store.audit(f"key:{key_id}", "audience_export", {"category": category, "item": item,
+                                                          "n": n})
+    return result

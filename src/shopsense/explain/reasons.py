@@ -1,0 +1,169 @@
+"""Reasons a shopper can read (zh + en), rendered only from signals recorded while ranking.
+
+Each reason names the signal it comes from and that signal's contribution to the score.
+A signal that did not contribute (zero, or absent) is never cited: additive adjustments
+(personal boost, dismissal penalty, intent boost, rules) carry their exact contribution; for
+fused recommendation lists the contribution is the source's reciprocal-rank term; with a
+learned ranker it is the ranker's per-feature contribution (SHAP / θ·x) recorded as evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from shopsense.domain import Product, Reason, Result
+
+RECS_SOURCES = ("sasrec", "covisit", "bought_together", "als", "content", "trending", "popular")
+RRF_K = 60.0
+
+
+def _title(products: Mapping[str, Product], item_id: Any) -> str:
+    product = products.get(str(item_id)) if item_id else None
+    return product.title[:40] if product else str(item_id)
+
+
+def _terms(evidence: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    matched = evidence.get("matched") or {}
+    terms: list[str] = []
+    fields: list[str] = []
+    for field_name, hits in matched.items():
+        if hits:
+            fields.append(field_name)
+            for term in hits if isinstance(hits, (list, tuple)) else [hits]:
+                if str(term) not in terms:
+                    terms.append(str(term))
+    return terms[:4], fields
+
+
+_FIELD_ZH = {"title": "标题", "brand": "品牌", "category": "类目", "description": "描述",
+             "attributes": "属性"}
+
+
+def _source_reason(source: str, contribution: float, evidence: Mapping[str, Any],
+                   products: Mapping[str, Product], product: Product | None) -> Reason | None:
+    because = _title(products, evidence.get("because_item")) if evidence.get("because_item") else ""
+    category = product.category if product else ""
+    texts: dict[str, tuple[str, str]] = {
+        "sasrec": ("Often chosen next after what you just viewed", "与您刚浏览的商品常被接着选购"),
+        "covisit": (f"Because you viewed {because}" if because else "Viewed together with your items",
+                    f"因为您浏览过 {because}" if because else "常与您浏览的商品一起被浏览"),
+        "bought_together": (f"Often bought together with {because}" if because
+                            else "Often bought together", f"常与 {because} 一起购买" if because
+                            else "常被一起购买"),
+        "als": ("Shoppers with tastes like yours liked it", "与您口味相近的顾客喜欢"),
+        "content": (f"Similar to {because}" if because else "Similar to items you like",
+                    f"与 {because} 相似" if because else "与您喜欢的商品相似"),
+        "trending": (f"Trending in {category}" if category else "Trending now",
+                     f"{category} 热门上升" if category else "正在流行"),
+        "popular": ("Popular with shoppers", "热销商品"),
+    }
+    if source not in texts:
+        return None
+    en, zh = texts[source]
+    cite = {"because_item": evidence.get("because_item")} if because else {}
+    return Reason(source, en, zh, contribution, f"{source}.score", cite)
+
+
+def _recs_contributions(signals: Mapping[str, float], evidence: Mapping[str, Any]
+                        ) -> dict[str, float]:
+    ranker = evidence.get("ranker_top_features")
+    out: dict[str, float] = {}
+    if isinstance(ranker, Mapping):
+        for feature, value in ranker.items():
+            source = str(feature).split(".")[0]
+            if source in RECS_SOURCES and f"{source}.rank" in signals:
+                out[source] = out.get(source, 0.0) + float(value)
+        return out
+    for source in RECS_SOURCES:
+        rank = signals.get(f"{source}.rank")
+        if rank is not None:
+            out[source] = 1.0 / (RRF_K + float(rank))
+    return out
+
+
+def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Reason]:
+    s, ev, reasons = result.signals, result.evidence, []
+    terms, fields = _terms(ev)
+    if terms and s.get("bm25f", 0.0) > 0:
+        joined = "、".join(terms)
+        where_zh = "、".join(_FIELD_ZH.get(f, f) for f in fields)
+        reasons.append(Reason("matched_terms", f"Matches {', '.join(terms)} in the {', '.join(fields)}",
+                              f"{where_zh}匹配 {joined}", float(s["bm25f"]), "bm25f",
+                              {"terms": terms, "fields": fields}))
+    if s.get("semantic", 0.0) >= 0.35 and not terms:
+        reasons.append(Reason("semantic", "Close in meaning to your search", "与搜索词语义相近",
+                              float(s["semantic"]), "semantic", {}))
+    product = result.product
+    intent_text = {
+        "intent.category": (f"In the category you asked for ({product.category if product else ''})",
+                            f"符合您要的类目（{product.category if product else ''}）"),
+        "intent.brand": (f"The brand you asked for ({product.brand if product else ''})",
+                         f"符合您要的品牌（{product.brand if product else ''}）"),
+        "intent.price": ("Within the price you asked for", "在您要求的价格范围内"),
+        "intent.attribute": ("Has the attributes you asked for", "符合您要求的属性"),
+    }
+    for name, (en, zh) in intent_text.items():
+        if s.get(name, 0.0) > 0:
+            reasons.append(Reason("intent", en, zh, float(s.get("intent.boost", s[name])), name, {}))
+    return reasons
+
+
+def _personal_reasons(result: Result, products: Mapping[str, Product]) -> list[Reason]:
+    s, reasons = result.signals, []
+    personal = result.evidence.get("personal") or {}
+    boost = s.get("personal.boost", 0.0)
+    affinity = personal.get("affinity") or {}
+    if boost > 0 and affinity:
+        if "category" in affinity:
+            reasons.append(Reason("affinity", f"You often browse {affinity['category']}",
+                                  f"您常浏览 {affinity['category']}", boost, "personal.boost",
+                                  {"category": affinity["category"]}))
+        elif "brand" in affinity:
+            reasons.append(Reason("affinity", f"You like {affinity['brand']}",
+                                  f"您偏好 {affinity['brand']}", boost, "personal.boost",
+                                  {"brand": affinity["brand"]}))
+        elif "price_band" in affinity:
+            reasons.append(Reason("price_fit", "Fits your usual price range", "符合您常买的价位",
+                                  boost, "personal.boost", {"price_band": affinity["price_band"]}))
+    penalty = s.get("personal.dismiss_penalty", 0.0) + s.get("dismiss_penalty", 0.0)
+    cause = personal.get("variant_of_dismissed") or personal.get("dismissed") or \
+        result.evidence.get("dismissed_item")
+    if penalty < 0 and cause:
+        title = _title(products, cause)
+        reasons.append(Reason("dismissed", f"Shown lower: like {title}, which you dismissed",
+                              f"排序靠后：与您不感兴趣的 {title} 相似", penalty, "dismiss_penalty",
+                              {"dismissed_item": cause}))
+    if s.get("rule", 0.0) != 0 or result.evidence.get("pinned_position") is not None:
+        reasons.append(Reason("rule", "Featured by the shop", "店铺推荐",
+                              s.get("rule", 0.0), "rule", {"rules": result.evidence.get("rules")}))
+    return reasons
+
+
+def reasons_for(result: Result, products: Mapping[str, Product], *, limit: int = 3
+                ) -> tuple[Reason, ...]:
+    """The strongest reasons for one result, traced to its recorded signals."""
+    reasons = _search_reasons(result, products) + _personal_reasons(result, products)
+    for source, contribution in _recs_contributions(result.signals, result.evidence).items():
+        if contribution > 0:
+            reason = _source_reason(source, contribution, result.evidence, products,
+                                    result.product)
+            if reason is not None:
+                reasons.append(reason)
+    positive = sorted((r for r in reasons if r.contribution > 0), key=lambda r: -r.contribution)
+    negative = [r for r in reasons if r.contribution < 0]
+    return tuple(positive[:limit] + negative[:1])
+
+
+def with_reasons(results: list[Result], products: Mapping[str, Product]) -> list[Result]:
+    return [Result(r.item_id, r.score, r.product, r.signals, reasons_for(r, products),
+                   r.evidence) for r in results]
+
+
+def reason_dict(reason: Reason) -> dict[str, Any]:
+    return {"code": reason.code, "text_en": reason.text_en, "text_zh": reason.text_zh,
+            "contribution": round(reason.contribution, 6), "signal": reason.signal,
+            "evidence": reason.evidence}
+
+
+Renderer = Callable[[Result, Mapping[str, Product]], tuple[Reason, ...]]

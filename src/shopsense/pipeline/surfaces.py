@@ -1,0 +1,217 @@
+"""Every shopper-facing surface over a `Shop`: search, suggest, recommendations, explain,
+propensity. Order per surface: understand -> retrieve -> rank (feedback, rules) -> explain.
+
+Results leave here as plain dicts in the shape of docs/API.md ("item shape").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from shopsense.domain import Candidate, QueryReading, Result
+from shopsense.explain.reasons import reason_dict, reasons_for
+from shopsense.models.context import RecContext
+from shopsense.pipeline.shop import InputError, Shop
+from shopsense.rank.feedback import apply_feedback
+from shopsense.rank.filters import Clause
+from shopsense.rank.rules import Rules, apply_rules
+
+SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
+
+
+class NotReady(RuntimeError):
+    """A model the request needs is still being built."""
+
+
+def item_dict(shop: Shop, result: Result) -> dict[str, Any]:
+    product = result.product or shop.products.get(result.item_id)
+    reasons = result.reasons or reasons_for(result, shop.products)
+    out: dict[str, Any] = {"item_id": result.item_id}
+    if product is not None:
+        out.update(title=product.title, category=product.category, brand=product.brand,
+                   price=product.price, currency=product.currency, image_url=product.image_url,
+                   available=product.available, attributes=product.attributes,
+                   locale=product.locale, description=product.description)
+    out.update(score=round(float(result.score), 6),
+               signals={k: round(float(v), 6) for k, v in result.signals.items()},
+               reasons=[reason_dict(r) for r in reasons])
+    return out
+
+
+def _drop(reading: QueryReading, drops: Sequence[str]) -> QueryReading:
+    """Remove the parts of a reading the shopper took away (chips)."""
+    changes: dict[str, Any] = {}
+    for drop in drops:
+        name, _, index = drop.partition(":")
+        if name in ("category", "price_min", "price_max", "value_preference", "intent"):
+            changes[name] = None
+        elif name in ("brands", "brand", "attributes", "attribute", "exclusions", "exclusion"):
+            field = {"brand": "brands", "attribute": "attributes",
+                     "exclusion": "exclusions"}.get(name, name)
+            current = changes.get(field, getattr(reading, field))
+            if index.isdigit():
+                current = tuple(s for i, s in enumerate(getattr(reading, field))
+                                if i != int(index) and s in current)
+            else:
+                current = ()
+            changes[field] = current
+        else:
+            raise InputError("drop", f"unknown reading part {drop!r}")
+    return replace(reading, **changes) if changes else reading
+
+
+def search_clauses(params: dict[str, Any]) -> list[Clause]:
+    clauses = []
+    if params.get("category"):
+        clauses.append(Clause("category", params["category"]))
+    if params.get("brand"):
+        clauses.append(Clause("brand", tuple(params["brand"])))
+    low, high = params.get("price_min"), params.get("price_max")
+    if low is not None or high is not None:
+        if low is not None and high is not None and low > high:
+            raise InputError("price_min", "must not exceed price_max")
+        clauses.append(Clause("price", (low, high)))
+    if params.get("available") is not None:
+        clauses.append(Clause("available", bool(params["available"])))
+    for key, value in params.get("attributes", {}).items():
+        clauses.append(Clause("attribute", (key, (value,))))
+    return clauses
+
+
+def search(shop: Shop, q: str, *, user: str | None = None, session: str | None = None,
+           k: int = 10, page: int = 1, sort: str = "relevance", understand: bool = True,
+           drops: Sequence[str] = (), params: dict[str, Any] | None = None) -> dict[str, Any]:
+    engine = shop.models.search
+    if engine is None:
+        raise NotReady("search index is being built")
+    if sort not in SORTS:
+        raise InputError("sort", f"must be one of {', '.join(SORTS)}")
+    reading = None
+    understander = shop.models.understander
+    if understand and understander is not None and q.strip():
+        reading = _drop(understander.understand(q), drops)
+    elif not understand:
+        reading = QueryReading(query=q, residual=q)
+    profile = shop.profile_of(shop.actor(user, session))
+    response = engine.search(q, k=k, page=page, sort=sort, filters=search_clauses(params or {}),
+                             reading=reading, profile=profile)
+    data = response.to_dict(with_products=False)
+    data["understood"] = data.pop("reading")
+    data["k"] = data.pop("page_size")
+    data["relaxed"] = data.pop("relaxed_filters")
+    data["results"] = [item_dict(shop, r) for r in response.results]
+    return data
+
+
+def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,
+                 rules: Rules | None) -> list[Result]:
+    """Feedback (dismissals never return, variants sink; durables not re-sold) + rules."""
+    cands = [Candidate(r.item_id, r.score, dict(r.signals), dict(r.evidence)) for r in results]
+    profile = shop.profile_of(actor)
+    if profile is not None and cands:
+        cands = apply_feedback(cands, profile, shop.products, time.time(),
+                               half_life_days=shop.settings.recs.dismiss_half_life_days)
+    if rules is not None and cands:
+        cands = apply_rules(cands, rules, shop.products)
+    return [Result(c.item_id, c.score, shop.products.get(c.item_id), c.signals,
+                   evidence=c.evidence) for c in cands[:k]]
+
+
+def _recs(shop: Shop) -> Any:
+    if shop.models.recs is None:
+        raise NotReady("recommendation models are being built")
+    return shop.models.recs
+
+
+def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
+              category: str | None = None, rules: Rules | None = None) -> dict[str, Any]:
+    recs = _recs(shop)
+    actor = shop.actor(user, session)
+    history = recs.histories.get(actor or "", [])
+    context = RecContext(category=category)
+    raw = recs.for_you(actor, k=3 * k + 10, context=context, profile=shop.profile_of(actor))
+    results = _personalise(shop, raw, actor, k, rules)
+    return {"surface": "for_you" if history else "trending",
+            "results": [item_dict(shop, r) for r in results]}
+
+
+def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,
+                 user: str | None = None, session: str | None = None) -> dict[str, Any]:
+    recs = _recs(shop)
+    if item_id not in shop.products:
+        raise KeyError(item_id)
+    method = {"similar": recs.similar, "bought-together": recs.bought_together}[surface]
+    raw = method(item_id, k=3 * k + 10)
+    if surface == "similar" and not raw:
+        raw = recs.new_item(item_id, k=3 * k + 10)
+    results = _personalise(shop, raw, shop.actor(user, session), k, None)
+    return {"item_id": item_id, "surface": surface,
+            "results": [item_dict(shop, r) for r in results]}
+
+
+def trending(shop: Shop, *, category: str | None, k: int = 10) -> dict[str, Any]:
+    results = _recs(shop).trending(category=category, k=k)
+    return {"category": category, "results": [item_dict(shop, r) for r in results]}
+
+
+def next_items(shop: Shop, *, items: Sequence[str], user: str | None, session: str | None,
+               k: int = 10) -> dict[str, Any]:
+    unknown = [i for i in items if i not in shop.products]
+    if unknown:
+        raise InputError("items", f"unknown item ids: {', '.join(unknown[:5])}")
+    raw = _recs(shop).next_in_session(list(items), k=3 * k + 10)
+    results = _personalise(shop, raw, shop.actor(user, session), k, None)
+    return {"results": [item_dict(shop, r) for r in results]}
+
+
+def suggest(shop: Shop, q: str, k: int = 8) -> dict[str, Any]:
+    engine = shop.models.search
+    if engine is None:
+        raise NotReady("search index is being built")
+    return {"suggestions": engine.autocomplete(q, k=k)}
+
+
+def explain(shop: Shop, *, item_id: str, context: str, user: str | None,
+            session: str | None) -> dict[str, Any]:
+    """Re-run the surface named by `context` and report the item's rank, score and reasons."""
+    kind, _, arg = context.partition(":")
+    if kind == "search":
+        found = search(shop, arg, user=user, session=session, k=100)["results"]
+    elif kind == "recommend":
+        found = recommend(shop, user=user, session=session, k=100)["results"]
+    elif kind in ("similar", "bought-together"):
+        found = item_surface(shop, kind, arg, k=100, user=user, session=session)["results"]
+    else:
+        raise InputError("context", "must be search:<query>, recommend, similar:<item> or "
+                         "bought-together:<item>")
+    for rank, item in enumerate(found, start=1):
+        if item["item_id"] == item_id:
+            return {"item_id": item_id, "context": context, "rank": rank, "score": item["score"],
+                    "reasons": item["reasons"], "signals": item["signals"]}
+    raise KeyError(item_id)
+
+
+def propensity(shop: Shop, *, user: str, category: str | None = None) -> dict[str, Any]:
+    from shopsense.models.propensity_store import shopper_report
+
+    model = shop.models.propensity
+    if model is None:
+        raise NotReady("the propensity model is being trained")
+    report = shopper_report(model, shop.ids.user(user), category=category)
+    report["explanation"] = report["raised_by"] + report["lowered_by"]
+    return report
+
+
+def audience(shop: Shop, *, category: str | None, item_id: str | None, n: int) -> dict[str, Any]:
+    from shopsense.models.propensity_store import audience_report
+
+    model = shop.models.propensity
+    if model is None:
+        raise NotReady("the propensity model is being trained")
+    report = audience_report(model, category=category, item_id=item_id, n=n)
+    report["audience"] = [{"user": s["user_id"], "probability": s["probability"]}
+                          for s in report["shoppers"]]
+    return report
