@@ -17,7 +17,7 @@ from typing import Any
 from shopsense.demo.brands import BRANDS, OVER_EAR, SERIES, Brand
 from shopsense.demo.taxonomy import LEAVES, Leaf
 from shopsense.demo.text import ZH_PREFIXES, describe, title
-from shopsense.demo.vocab import Pair
+from shopsense.demo.vocab import SHOE_SIZES_BY_GENDER, SIZES_SHOES, Pair
 
 END = datetime(2026, 10, 31, 23, 59, 59, tzinfo=UTC)
 END_TS = int(END.timestamp())
@@ -117,6 +117,9 @@ def _draft(rng: random.Random, leaf_idx: int) -> dict[str, Any]:
     weights = [TIER_WEIGHT[t] for _, t in leaf.brands]
     brand_key, tier = rng.choices(leaf.brands, weights=weights)[0]
     attrs = {k: rng.choices(range(len(s.values)), weights=s.weights)[0] for k, s in leaf.attrs.items()}
+    if leaf.attrs.get("size") is SIZES_SHOES and "gender" in attrs:
+        low, high = SHOE_SIZES_BY_GENDER[leaf.attrs["gender"].values[attrs["gender"]][0]]
+        attrs["size"] = rng.randint(low, high)
     lang = "zh" if rng.random() < ZH_SHARE else "en"
     series = SERIES.get((leaf.name, brand_key))
     series_pair: Pair | None = None

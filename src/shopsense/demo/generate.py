@@ -22,7 +22,7 @@ from shopsense.demo.sessions import Simulator
 from shopsense.demo.shoppers import make_shopper, make_shoppers
 from shopsense.demo.taxonomy import INNER_NODES, LEAVES, english_path
 
-GENERATOR_VERSION = 4  # bump whenever the same seed would give different files
+GENERATOR_VERSION = 5  # bump whenever the same seed would give different files
 MANIFEST = "manifest.json"
 SESSIONS_PER_USER_DAY = 0.55
 GUESTS_PER_USER = 2.5

@@ -3,7 +3,7 @@
 Each record of queries.jsonl names the category a correct search returns, and the constraints
 the query carries, written in the catalogue's own vocabulary like a `QueryReading`:
 `brand` / `exclude_brands` are alias lists (["格力", "Gree"]), `attributes` maps a key to the
-attribute values that satisfy it in either language, and `price_min` / `price_max` are CNY.
+attribute values that satisfy it in either language, and `price_min` / `price_max` are CNY (inclusive).
 Dollar amounts in English queries are converted at the fixed demo rate 7.2 CNY per USD
 (recorded in `usd_to_cny` on those records); yuan amounts are taken as they are.
 `cross_lingual` is true when the query is not written in the tree's language (Chinese), so
@@ -46,18 +46,21 @@ def _attr(path: str, key: str, value: Any) -> list[Any]:
 
 def _q(query: str, lang: str, path: str, *, brand: str | None = None, attrs: dict[str, Any] | None = None,
        price_max: float | None = None, usd_max: float | None = None, exclude: str | None = None,
+       price_min: float | None = None, usd_min: float | None = None,
        value: str | None = None, tags: tuple[str, ...] = ()) -> dict[str, Any]:
     if path not in LEAF_BY_PATH:
         raise KeyError(f"unknown leaf {path}")
     if usd_max is not None:
         price_max = round(usd_max * USD_TO_CNY, 2)
+    if usd_min is not None:
+        price_min = round(usd_min * USD_TO_CNY, 2)
     return {
         "query": query, "lang": lang, "expected_category": path, "cross_lingual": lang != "zh",
         "brand": list(BRANDS[brand].aliases()) if brand else None,
         "exclude_brands": [list(BRANDS[exclude].aliases())] if exclude else [],
         "attributes": {k: _attr(path, k, v) for k, v in (attrs or {}).items()},
-        "price_min": None, "price_max": price_max,
-        "usd_to_cny": USD_TO_CNY if usd_max is not None else None,
+        "price_min": price_min, "price_max": price_max,
+        "usd_to_cny": USD_TO_CNY if usd_max is not None or usd_min is not None else None,
         "value_preference": value, "tags": list(tags),
     }
 
@@ -148,6 +151,11 @@ _QUERIES = (
     _q("labtop 16 inch", "en", LAPTOP, attrs={"screen_size": "16 inch"}, tags=("typo",)),
     _q("华为 earphones", "mixed", EAR, brand="huawei", tags=("mixed",)),
     _q("nike 运动鞋 男", "mixed", SNEAKER, brand="nike", attrs={"gender": "男"}, tags=("mixed",)),
+    _q("1000-2000元的洗衣机", "zh", WASHER, price_min=1000, price_max=2000, tags=("price",)),
+    _q("headphones $50-$100", "en", EAR, usd_min=50, usd_max=100, tags=("price",)),
+    _q("kongtiao", "zh", AC, tags=("pinyin",)),
+    _q("lianyiqun", "zh", DRESS, tags=("pinyin",)),
+    _q("女士跑步鞋 37码", "zh", SNEAKER, attrs={"gender": "女", "size": "37"}),
     _q("iPad 平板", "mixed", TABLET, brand="apple", tags=("mixed", "model_line")),
 )
 

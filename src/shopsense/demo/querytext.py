@@ -21,6 +21,9 @@ QUERYABLE = ("colour", "power", "capacity", "type", "material", "screen_size", "
 ZH_TYPOS = {"耳机": "耳鸡", "手机": "手几", "笔记本": "笔记苯", "连衣裙": "连衣群", "洗发水": "洗发氺",
             "羽绒服": "羽绒副", "运动鞋": "运东鞋", "空调": "空掉", "冰箱": "冰相", "帐篷": "帐蓬",
             "瑜伽垫": "瑜珈垫", "纸尿裤": "纸尿库", "咖啡": "咖非", "口红": "口虹", "面霜": "面箱"}
+PINYIN = {"空调": "kongtiao", "冰箱": "bingxiang", "洗衣机": "xiyiji", "手机": "shouji", "耳机": "erji",
+          "连衣裙": "lianyiqun", "羽绒服": "yurongfu", "运动鞋": "yundongxie", "口红": "kouhong",
+          "零食": "lingshi", "咖啡": "kafei", "纸尿裤": "niaobushi", "帐篷": "zhangpeng"}
 ZH_FILLERS = ("", "", "", "", "想买", "推荐", "性价比高的", "好用的", "2026新款")
 EN_FILLERS = ("", "", "", "", "best ", "cheap ", "good ", "new ")
 
@@ -32,6 +35,7 @@ class QueryIntent:
     text: str
     brand: str | None = None  # brand key
     attr: tuple[str, int] | None = None  # (attribute key, value index)
+    price_min: float | None = None  # CNY
     price_max: float | None = None  # CNY
 
 
@@ -69,14 +73,24 @@ def _typo(rng: random.Random, text: str, lang: str) -> str:
     return " ".join(words)
 
 
-def _price_phrase(rng: random.Random, leaf: Leaf, centre: float, lang: str) -> tuple[str, float]:
+def _price_phrase(rng: random.Random, leaf: Leaf, centre: float,
+                  lang: str) -> tuple[str, float | None, float]:
+    """(phrase, price_min or None, price_max) in CNY: "500元以下", "1000-2000元", "under $80"."""
     lo, hi = leaf.price
     target = math.exp(math.log(lo) + min(1.0, centre + rng.uniform(0.05, 0.3)) * (math.log(hi) - math.log(lo)))
+    ranged = rng.random() < 0.25
     if lang == "zh":
         n = nice_number(target)
-        return rng.choice((f"{n}元以下", f"{n}以内", f"{n}块以下", f"{n}元以内")), float(n)
+        if ranged and nice_number(n / 2) < n:
+            m = nice_number(n / 2)
+            return rng.choice((f"{m}-{n}元", f"{m}到{n}元")), float(m), float(n)
+        return rng.choice((f"{n}元以下", f"{n}以内", f"{n}块以下", f"{n}元以内")), None, float(n)
     usd = nice_number(target / USD_TO_CNY)
-    return rng.choice((f"under ${usd}", f"below ${usd}", f"under {usd} dollars")), round(usd * USD_TO_CNY, 2)
+    if ranged and nice_number(usd / 2) < usd:
+        low = nice_number(usd / 2)
+        return f"${low}-${usd}", round(low * USD_TO_CNY, 2), round(usd * USD_TO_CNY, 2)
+    phrase = rng.choice((f"under ${usd}", f"below ${usd}", f"under {usd} dollars"))
+    return phrase, None, round(usd * USD_TO_CNY, 2)
 
 
 def make_query(rng: random.Random, leaf: Leaf, lang: str, favourites: frozenset[str],
@@ -98,13 +112,16 @@ def make_query(rng: random.Random, leaf: Leaf, lang: str, favourites: frozenset[
         key = rng.choice(keys)
         attr_word = _attr_word(leaf, key, example[key], lang)
         attr = (key, example[key]) if attr_word else None
-    price_text, price_max = ("", None)
+    price_text, price_min, price_max = "", None, None
     if rng.random() < 0.12:
-        price_text, price_max = _price_phrase(rng, leaf, price_centre, lang)
+        price_text, price_min, price_max = _price_phrase(rng, leaf, price_centre, lang)
+    if lang == "zh" and not brand_key and not attr and not price_text and word in PINYIN \
+            and rng.random() < 0.06:
+        return QueryIntent(text=PINYIN[word])  # typed without switching the input method
     text = _compose(rng, lang, word, brand_key, attr_word, price_text)
     if rng.random() < 0.05:
         text = _typo(rng, text, lang)
-    return QueryIntent(text=text, brand=brand_key, attr=attr, price_max=price_max)
+    return QueryIntent(text=text, brand=brand_key, attr=attr, price_min=price_min, price_max=price_max)
 
 
 def _compose(rng: random.Random, lang: str, word: str, brand_key: str | None,

@@ -218,6 +218,8 @@ class Simulator:
             return False
         if relax < 2 and query.price_max is not None and item.price > query.price_max:
             return False
+        if relax < 2 and query.price_min is not None and item.price < query.price_min:
+            return False
         return not (relax < 3 and query.brand is not None and item.brand != query.brand)
 
     def shop_leaf(self, shopper: Shopper, state: ShopperState, session: Session, leaf: int,

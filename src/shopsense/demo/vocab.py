@@ -58,9 +58,11 @@ GENDER_MEN = AttrSpec((("男", "men"),))
 GENDER_WOMEN = AttrSpec((("女", "women"),))
 SIZES_CLOTHES = AttrSpec(pairs("S", "M", "L", "XL", "XXL"), (0.15, 0.3, 0.3, 0.17, 0.08),
                          in_title=False)
-SIZES_SHOES = AttrSpec((("38", "US 6"), ("39", "US 7"), ("40", "US 7.5"), ("41", "US 8"),
-                        ("42", "US 9"), ("43", "US 10"), ("44", "US 10.5"), ("45", "US 11")),
-                       in_title=False)
+SIZES_SHOES = AttrSpec((("35", "US 4"), ("36", "US 4.5"), ("37", "US 5"), ("38", "US 6"),
+                        ("39", "US 7"), ("40", "US 7.5"), ("41", "US 8"), ("42", "US 9"),
+                        ("43", "US 10"), ("44", "US 10.5"), ("45", "US 11")), in_title=False)
+# Shoe size index range by gender value (zh): women 35-40, men 39-45.
+SHOE_SIZES_BY_GENDER = {"女": (0, 5), "男": (4, 10)}
 ENERGY = AttrSpec((("新三级能效", "Energy Class 3"), ("新二级能效", "Energy Class 2"),
                    ("新一级能效", "Energy Class 1")), (0.3, 0.2, 0.5), price_driver=True)
 PHONE_STORAGE = AttrSpec(pairs("128GB", "256GB", "512GB", "1TB"), (0.3, 0.4, 0.25, 0.05),
