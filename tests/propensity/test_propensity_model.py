@@ -103,3 +103,13 @@ def test_fit_validates(shop_events, shop_products) -> None:
         PurchasePropensity(horizon_days=30).fit(shop_events[:2000], shop_products)
     with pytest.raises(RuntimeError, match="not fitted"):
         PurchasePropensity().predict(["user1"])
+
+
+def test_few_shoppers_scored_on_their_own_events_match_the_batch(fitted, held_out) -> None:
+    _, test_start, users, _ = held_out
+    assert len(users) > 256  # the batch path computes on the whole frame
+    batch = fitted.predict(users, now=test_start, category="家电")
+    few = fitted.predict(users[:7] + ["never-seen"], now=test_start, category="家电")
+    np.testing.assert_allclose(few[:7], batch[:7], rtol=1e-12)
+    np.testing.assert_allclose(fitted.predict(users, now=test_start)[:7],
+                               fitted.predict(users[:7], now=test_start), rtol=1e-12)

@@ -122,10 +122,21 @@ def general_features(frame: EventFrame, cutoff: float, codes: np.ndarray) -> np.
     return np.column_stack(cols).astype(np.float64)
 
 
+def category_popularity(frame: EventFrame, cutoff: float, item_mask: np.ndarray) -> float:
+    """log((purchases in the category in the last 30 days + 1) / (all purchases + 2))."""
+    window = frame.window(cutoff - 30 * DAY, cutoff)
+    item = frame.item[window]
+    buy = (frame.etype[window] == PURCHASE) & (item >= 0)
+    in_cat = float(np.count_nonzero(item_mask[item[buy]]))
+    return float(np.log((in_cat + 1.0) / (np.count_nonzero(buy) + 2.0)))
+
+
 def category_features(frame: EventFrame, cutoff: float, codes: np.ndarray, category: str,
-                      item_mask: np.ndarray | None = None) -> np.ndarray:
+                      item_mask: np.ndarray | None = None,
+                      popularity: float | None = None) -> np.ndarray:
     """(len(codes), len(CATEGORY_FEATURES)): the shopper's activity in `category` (and under
-    it) as of `cutoff`, plus the category's recent share of all purchases."""
+    it) as of `cutoff`, plus the category's recent share of all purchases (`popularity`,
+    computed on `frame` unless given - pass it when `frame` is restricted to a few shoppers)."""
     p = _Prefix(frame, cutoff, codes)
     mask = frame.category_item_mask(category) if item_mask is None else item_mask
     in_cat = (p.item >= 0) & mask[np.maximum(p.item, 0)]
@@ -133,9 +144,8 @@ def category_features(frame: EventFrame, cutoff: float, codes: np.ndarray, categ
     buy, cart = p.etype == PURCHASE, p.etype == CART
     log = np.log1p
     item_events30 = p.count(d30 & (p.item >= 0))
-    cat_buys30 = float(np.count_nonzero(buy & d30 & in_cat))
-    all_buys30 = float(np.count_nonzero(buy & d30))
-    popularity = np.log((cat_buys30 + 1.0) / (all_buys30 + 2.0))
+    if popularity is None:
+        popularity = category_popularity(frame, cutoff, mask)
     cols = [
         log(p.count(p.is_view & d7 & in_cat)), log(p.count(p.is_view & d30 & in_cat)),
         log(p.count(cart & d30 & in_cat)), log(p.count(buy & in_cat)),

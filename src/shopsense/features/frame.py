@@ -9,7 +9,7 @@ cutoff" is a prefix found with `np.searchsorted`, which is what keeps features l
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -119,6 +119,14 @@ class EventFrame:
         prefix = want + " > "
         return np.array([c == want or c.startswith(prefix) for c in self.item_category],
                         dtype=bool)
+
+    def restrict(self, codes: np.ndarray) -> EventFrame:
+        """The same frame (same actor and item indices) holding only these actors' events;
+        per-shopper features on it equal those on the whole frame."""
+        keep = np.isin(self.actor, codes[codes >= 0])
+        return replace(self, actor=self.actor[keep], ts=self.ts[keep], etype=self.etype[keep],
+                       item=self.item[keep], session=self.session[keep],
+                       platform=self.platform[keep], amount=self.amount[keep])
 
     def codes(self, actor_ids: Iterable[str]) -> np.ndarray:
         """Dense codes of `actor_ids`; -1 for shoppers with no history."""
