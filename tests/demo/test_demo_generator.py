@@ -142,3 +142,17 @@ def test_demo_run_loads_the_store_once(tmp_path: Path) -> None:
     assert report["generated"] and report["loaded"] == {"products": 250, "events": n_events}
     again = json.loads(CliRunner().invoke(app, args).stdout.strip().splitlines()[-1])
     assert not again["generated"] and again["loaded"] == {"products": 0, "events": 0}
+
+
+def test_ensure_demo_reuses_a_matching_folder_and_replaces_a_stale_one(tmp_path: Path) -> None:
+    from shopsense.demo import ensure_demo
+
+    target = tmp_path / "cache"
+    paths, fresh = ensure_demo(target, seed=2, n_products=150, n_users=20, days=5)
+    first = _bytes(target)
+    again, fresh_again = ensure_demo(target, seed=2, n_products=150, n_users=20, days=5)
+    assert fresh and not fresh_again and again == paths and _bytes(target) == first
+    _, fresh_other = ensure_demo(target, seed=3, n_products=150, n_users=20, days=5)
+    assert fresh_other and _bytes(target) != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]  # no staging left behind
+    assert json.loads((target / "manifest.json").read_text())["seed"] == 3

@@ -6,7 +6,9 @@ fixed order, `\\n` endings) plus one JSON document for the category tree.
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -146,6 +148,8 @@ def ensure_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users
                 days: int = 60) -> tuple[DemoPaths, bool]:
     """The demo in `out_dir`, generated only if missing or made with other settings.
 
+    Safe as a cache shared by test sessions: files are written beside `out_dir` and moved in,
+    manifest.json last, so a folder whose manifest matches is complete.
     Returns (paths, generated_now)."""
     out_dir = Path(out_dir)
     wanted = {"generator": GENERATOR_VERSION, "seed": seed, "n_products": n_products,
@@ -157,7 +161,17 @@ def ensure_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users
     if manifest.exists() and all(f.exists() for f in files):
         if orjson.loads(manifest.read_bytes()) == wanted:
             return paths, False
-    return generate_demo(out_dir, seed=seed, n_products=n_products, n_users=n_users, days=days), True
+    staging = out_dir.parent / f".{out_dir.name}.{os.getpid()}.partial"
+    try:
+        generate_demo(staging, seed=seed, n_products=n_products, n_users=n_users, days=days)
+        (out_dir / "images").mkdir(parents=True, exist_ok=True)
+        manifest.unlink(missing_ok=True)
+        moved = sorted(p for p in staging.rglob("*") if p.is_file() and p.name != MANIFEST)
+        for path in [*moved, staging / MANIFEST]:
+            os.replace(path, out_dir / path.relative_to(staging))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return paths, True
 
 
 def summarize(paths: DemoPaths) -> dict[str, Any]:
