@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -138,37 +139,18 @@ class RowReader:
             rows = self._iter_parquet()
         else:
             self._stream, self._raw = open_binary(self.path, self.compression)
-            rows = self._iter_jsonl() if self.format == "jsonl" else self._iter_csv()
+            rows = (_jsonl_records(self._stream) if self.format == "jsonl"
+                    else self._iter_csv(self._stream))
         try:
             yield from rows
             self._done = True
         finally:
             self.close()
 
-    def _iter_jsonl(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        assert self._stream is not None
-        loads = orjson.loads
-        for line_no, line in enumerate(self._stream, start=1):
-            if line_no == 1 and line.startswith(_BOM):
-                line = line[len(_BOM):]
-            if not line.strip():
-                continue
-            try:
-                row = loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield line_no, {ERROR_KEY: f"invalid JSON: {exc}"}
-                continue
-            if not isinstance(row, dict):
-                yield line_no, {ERROR_KEY: f"invalid JSON: expected an object, got "
-                                           f"{type(row).__name__}"}
-                continue
-            yield line_no, row
-
-    def _iter_csv(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        assert self._stream is not None
+    def _iter_csv(self, stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
         if csv.field_size_limit() < _CSV_FIELD_LIMIT:
             csv.field_size_limit(_CSV_FIELD_LIMIT)
-        text = io.TextIOWrapper(self._stream, encoding=self.encoding, newline="")
+        text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")
         reader = csv.reader(text, delimiter=self.delimiter)
         header = self.fieldnames
         try:
@@ -202,6 +184,26 @@ class RowReader:
                 self._parquet_fraction = line_no / total
 
 
+def _jsonl_records(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """One JSON object per physical line; anything else comes back as an `__error__` row."""
+    loads = orjson.loads
+    for line_no, line in enumerate(stream, start=1):
+        if line_no == 1 and line.startswith(_BOM):
+            line = line[len(_BOM):]
+        if not line.strip():
+            continue
+        try:
+            row = loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield line_no, {ERROR_KEY: f"invalid JSON: {exc}"}
+            continue
+        if not isinstance(row, dict):
+            yield line_no, {ERROR_KEY: f"invalid JSON: expected an object, got "
+                                       f"{type(row).__name__}"}
+            continue
+        yield line_no, row
+
+
 def _read_header(reader: Any) -> list[str] | None:
     for record in reader:
         if record:
@@ -233,26 +235,20 @@ def _compression_of(path: Path) -> str | None:
     return _COMPRESSION_SUFFIXES.get(suffix)
 
 
-class _seekable_copy:
-    """Parquet needs random access: hand back the path, or a temp copy decompressed to disk."""
-
-    def __init__(self, path: Path, compression: str | None) -> None:
-        self.path = path
-        self.compression = compression
-        self._tmp: str | None = None
-
-    def __enter__(self) -> str:
-        if self.compression is None:
-            return str(self.path)
-        fd, self._tmp = tempfile.mkstemp(suffix=".parquet")
-        stream, raw = open_binary(self.path, self.compression)
+@contextmanager
+def _seekable_copy(path: Path, compression: str | None) -> Iterator[str]:
+    """Parquet needs random access: the path itself, or a temp copy decompressed to disk."""
+    if compression is None:
+        yield str(path)
+        return
+    fd, tmp = tempfile.mkstemp(suffix=".parquet")
+    try:
+        stream, raw = open_binary(path, compression)
         with os.fdopen(fd, "wb") as out, raw, stream:
             shutil.copyfileobj(stream, out, length=1 << 20)
-        return self._tmp
-
-    def __exit__(self, *exc: object) -> None:
-        if self._tmp is not None:
-            os.unlink(self._tmp)
+        yield tmp
+    finally:
+        os.unlink(tmp)
 
 
 def iter_rows(path: Path | str, *, format: str | None = None, delimiter: str | None = None,
