@@ -28,7 +28,8 @@ def test_propensity_audience_and_eval_commands(tmp_path, shop_events, shop_produ
     assert result.exit_code == 0, result.output
     shopper = json.loads(result.stdout)
     assert 0 < shopper["probability"] < 1 and shopper["known_shopper"]
-    assert shopper["raised_by"] or shopper["lowered_by"]
+    reasons = shopper["raised_by"] + shopper["lowered_by"]
+    assert reasons and all(r["text_zh"] and r["value"] >= 0 for r in reasons)
     assert (home / "models" / "propensity-logistic-7d" / "config.json").exists()
 
     result = runner.invoke(app, ["--home", str(home), "audience", "--category", "美妆",

@@ -85,3 +85,12 @@ def test_no_leakage_from_events_after_the_cutoff(shop_events, shop_products, fut
     np.testing.assert_allclose(
         category_features(before, cutoff, before.codes(users), "家电"),
         category_features(after, cutoff, after.codes(users), "家电"))
+
+
+def test_every_feature_is_described_and_values_invert(shop_products) -> None:
+    from shopsense.features.describe import FEATURE_TEXT, readable_value
+
+    assert set(FEATURE_TEXT) == set(GENERAL_FEATURES) | set(CATEGORY_FEATURES)
+    assert all(en and zh and en != zh for en, zh in FEATURE_TEXT.values())
+    assert readable_value("views_7d", math.log1p(3)) == pytest.approx(3)
+    assert readable_value("share_web_30d", 0.25) == 0.25

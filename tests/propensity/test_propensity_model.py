@@ -109,7 +109,7 @@ def test_few_shoppers_scored_on_their_own_events_match_the_batch(fitted, held_ou
     _, test_start, users, _ = held_out
     assert len(users) > 256  # the batch path computes on the whole frame
     batch = fitted.predict(users, now=test_start, category="家电")
-    few = fitted.predict(users[:7] + ["never-seen"], now=test_start, category="家电")
+    few = fitted.predict([*users[:7], "never-seen"], now=test_start, category="家电")
     np.testing.assert_allclose(few[:7], batch[:7], rtol=1e-12)
     np.testing.assert_allclose(fitted.predict(users, now=test_start)[:7],
                                fitted.predict(users[:7], now=test_start), rtol=1e-12)

@@ -225,6 +225,13 @@ class PurchasePropensity:
         ranked = [(name, value) for name, value in ranked if value != 0.0]
         return ranked[:top] if top is not None else ranked
 
+    def features(self, user_id: str, now: float | None = None, *,
+                 category: str | None = None) -> dict[str, float]:
+        """The shopper's feature values as the model sees them (counts and days log1p)."""
+        X, _, _ = self._rows([user_id], now, category)
+        names = GENERAL_FEATURES + (CATEGORY_FEATURES if category is not None else ())
+        return dict(zip(names, X[0].tolist(), strict=True))
+
     def audience(self, category: str | None = None, item_id: str | None = None, n: int = 100,
                  now: float | None = None) -> list[tuple[str, float]]:
         """The `n` shoppers most likely to buy (in `category`, or `item_id`), best first."""

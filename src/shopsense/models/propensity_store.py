@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from shopsense.features.describe import describe, readable_value
 from shopsense.models.propensity import PurchasePropensity
 from shopsense.store.base import CatalogStore, EventStore
 
@@ -44,11 +45,18 @@ def shopper_report(model: PurchasePropensity, user_id: str, *, category: str | N
     prob = float(model.predict([user_id], category=category)[0])
     known = model.history_ is not None and user_id in model.history_.actor_index
     reasons = model.explain(user_id, category=category, top=top) if known else []
+    values = model.features(user_id, category=category) if known else {}
+
+    def entry(name: str, contribution: float) -> dict[str, Any]:
+        text_en, text_zh = describe(name)
+        return {"feature": name, "contribution": contribution, "text_en": text_en,
+                "text_zh": text_zh, "value": readable_value(name, values[name])}
+
     return {
         "probability": prob, "horizon_days": model.horizon_days, "model": model.model,
         "category": category, "known_shopper": known,
-        "raised_by": [{"feature": f, "contribution": c} for f, c in reasons if c > 0],
-        "lowered_by": [{"feature": f, "contribution": c} for f, c in reasons if c < 0],
+        "raised_by": [entry(f, c) for f, c in reasons if c > 0],
+        "lowered_by": [entry(f, c) for f, c in reasons if c < 0],
     }
 
 
