@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from shopsense.config import SearchSettings, Settings
-from shopsense.domain import Product, QueryReading, Result, UserProfile
+from shopsense.domain import EVENT_WEIGHTS, Product, QueryReading, Result, UserProfile
 from shopsense.index.catalog import ProductTable, product_fields, product_text
 from shopsense.index.keyword import KeywordIndex
 from shopsense.index.suggest import Suggester
@@ -376,8 +376,18 @@ def build_search_engine(store: Any, settings: Settings, *, encoder: Encoder | No
     if encoder is None:
         encoder = make_encoder(settings.search.encoder)
     cache = cache_dir or settings.home / "cache" / "embeddings"
-    return SearchEngine.build(store.iter_products(), settings.search, encoder, cache_dir=cache,
-                              zero_result_log=settings.home / "logs" / "zero_results.jsonl")
+    engine = SearchEngine.build(store.iter_products(), settings.search, encoder, cache_dir=cache,
+                                zero_result_log=settings.home / "logs" / "zero_results.jsonl")
+    items: dict[str, float] = {}
+    queries: dict[str, int] = {}
+    for event in store.iter_events():
+        if event.item_id:
+            items[event.item_id] = items.get(event.item_id, 0.0) + \
+                EVENT_WEIGHTS.get(event.event_type, 0.0)
+        if event.event_type == "search" and event.query:
+            queries[event.query] = queries.get(event.query, 0) + 1
+    engine.set_popularity(items, queries)
+    return engine
 
 
 def engine_dir(settings: Settings) -> Path:
