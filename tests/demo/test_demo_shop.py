@@ -13,8 +13,6 @@ import pytest
 
 from shopsense.demo import END, USD_TO_CNY, DemoPaths, generate_demo
 from shopsense.demo.brands import BRANDS
-from shopsense.demo.generate import SESSIONS_PER_USER_DAY
-from shopsense.demo.shoppers import make_shoppers
 from shopsense.demo.taxonomy import LEAF_BY_PATH, LEAVES
 from shopsense.domain import EVENT_TYPES, PLATFORMS
 
@@ -163,17 +161,21 @@ def test_anonymous_sessions_and_mid_session_logins(events: list[dict[str, Any]])
     assert anonymous / len(sessions) > 0.05 and stitched > 200
 
 
-def test_purchases_follow_latent_tastes(products: dict[str, dict[str, Any]],
+def test_purchases_follow_latent_tastes(demo: DemoPaths, products: dict[str, dict[str, Any]],
                                         events: list[dict[str, Any]]) -> None:
-    shoppers = {s.user_id: s for s in make_shoppers(7, 1200, SESSIONS_PER_USER_DAY * 60)}
-    inside = total = 0
+    """Against shoppers_truth.jsonl: purchases sit in preferred leaves and favourite brands."""
+    truth = {row["user_id"]: row for row in map(json.loads, demo.shoppers.open(encoding="utf-8"))}
+    assert len(truth) == 1200
+    in_leaf = favourite = total = 0
     for e in events:
         if e["event_type"] == "purchase" and e["user_id"]:
-            leaf = LEAVES.index(LEAF_BY_PATH[products[e["item_id"]]["category"]])
-            inside += leaf in shoppers[e["user_id"]].leaves
+            item, shopper = products[e["item_id"]], truth[e["user_id"]]
+            in_leaf += item["category"] in shopper["categories"]
+            favourite += any(item["brand"] in aliases for aliases in shopper["favourite_brands"])
             total += 1
-    chance = sum(len(s.leaves) for s in shoppers.values()) / len(shoppers) / len(LEAVES)
-    assert inside / total > 0.6 > 5 * chance
+    chance = sum(len(s["categories"]) for s in truth.values()) / len(truth) / len(LEAVES)
+    assert in_leaf / total > 0.6 > 5 * chance
+    assert favourite / total > 0.3  # a shopper's 1-4 favourites among ~150 brands
 
 
 def test_consumables_are_bought_again_durables_not(products: dict[str, dict[str, Any]],

@@ -18,13 +18,14 @@ from typing import Any
 
 import orjson
 
+from shopsense.demo.brands import BRANDS
 from shopsense.demo.catalog import END_TS, DemoItem, build_catalogue, iso, leaf_slug
 from shopsense.demo.queries import demo_judgments, demo_queries
 from shopsense.demo.sessions import Simulator
-from shopsense.demo.shoppers import make_shopper, make_shoppers
+from shopsense.demo.shoppers import PLATFORMS, make_shopper, make_shoppers
 from shopsense.demo.taxonomy import INNER_NODES, LEAVES, english_path
 
-GENERATOR_VERSION = 5  # bump whenever the same seed would give different files
+GENERATOR_VERSION = 6  # bump whenever the same seed would give different files
 MANIFEST = "manifest.json"
 SESSIONS_PER_USER_DAY = 0.55
 GUESTS_PER_USER = 2.5
@@ -42,6 +43,11 @@ class DemoPaths:
     def judgments(self) -> Path:
         """Graded (query, item) judgments of the demo queries, next to the other files."""
         return self.queries.parent / "judgments.jsonl"
+
+    @property
+    def shoppers(self) -> Path:
+        """The registered shoppers' latent tastes: ground truth for profiles (not for ingest)."""
+        return self.queries.parent / "shoppers_truth.jsonl"
 
 
 def simulate(items: list[DemoItem], seed: int, n_users: int, days: int) -> list[dict[str, Any]]:
@@ -66,6 +72,20 @@ def iter_demo_events(seed: int = 7, n_products: int = 3200, n_users: int = 1200,
                      days: int = 60) -> Iterator[dict[str, Any]]:
     """The events.jsonl rows of the demo shop, as dicts, oldest first."""
     yield from simulate(build_catalogue(seed, n_products), seed, n_users, days)
+
+
+def shopper_truth(seed: int, n_users: int, days: int) -> Iterator[dict[str, Any]]:
+    """shoppers_truth.jsonl rows: what each registered shopper really likes."""
+    for shopper in make_shoppers(seed, n_users, SESSIONS_PER_USER_DAY * days):
+        yield {
+            "user_id": shopper.user_id, "lang": shopper.lang, "price_band": shopper.band,
+            "categories": [LEAVES[i].path for i in shopper.leaves],
+            "category_weights": [round(w, 4) for w in shopper.leaf_weights],
+            "favourite_brands": sorted(list(BRANDS[k].aliases()) for k in shopper.favourites),
+            "disliked_brands": sorted(list(BRANDS[k].aliases()) for k in shopper.disliked),
+            "platforms": {p: round(w / sum(shopper.platforms), 4)
+                          for p, w in zip(PLATFORMS, shopper.platforms, strict=True)},
+        }
 
 
 def category_tree(items: list[DemoItem]) -> dict[str, Any]:
@@ -120,6 +140,7 @@ def generate_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_use
     queries = demo_queries()
     _write_jsonl(paths.queries, queries)
     _write_jsonl(paths.judgments, demo_judgments(queries, items))
+    _write_jsonl(paths.shoppers, shopper_truth(seed, n_users, days))
     write_placeholder_images(out_dir / "images")
     manifest = {"generator": GENERATOR_VERSION, "seed": seed, "n_products": n_products,
                 "n_users": n_users, "days": days, "end": iso(END_TS)}
@@ -157,7 +178,8 @@ def ensure_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users
     paths = DemoPaths(products=out_dir / "products.jsonl", events=out_dir / "events.jsonl",
                       categories=out_dir / "categories.json", queries=out_dir / "queries.jsonl")
     manifest = out_dir / MANIFEST
-    files = (paths.products, paths.events, paths.categories, paths.queries, paths.judgments)
+    files = (paths.products, paths.events, paths.categories, paths.queries, paths.judgments,
+             paths.shoppers)
     if manifest.exists() and all(f.exists() for f in files):
         if orjson.loads(manifest.read_bytes()) == wanted:
             return paths, False
@@ -177,7 +199,7 @@ def ensure_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_users
 def summarize(paths: DemoPaths) -> dict[str, Any]:
     """Paths and row counts of a generated demo (what `shopsense demo generate` prints)."""
     files = {"products": paths.products, "events": paths.events, "categories": paths.categories,
-             "queries": paths.queries, "judgments": paths.judgments}
+             "queries": paths.queries, "judgments": paths.judgments, "shoppers": paths.shoppers}
     counts = {}
     for name, path in files.items():
         if name == "categories":

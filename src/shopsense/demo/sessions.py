@@ -4,7 +4,9 @@ Behaviour follows latent tastes (preferred leaves, favourite / disliked brands, 
 language), a popularity skew, and sequence (the next item is often the same brand as the
 last; the next session often continues the last category). Consumables are bought again when
 they run out; durables once, after which their complements ("bought together") get attention.
-Some sessions are guests' (no user_id) and some shoppers log in mid-session.
+Some sessions are guests' (no user_id) and some shoppers log in mid-session. Attention also
+moves in time: seasonal leaves rise or fade across the window, new listings get a burst,
+weekends and the pre-sale week before Double 11 are busier.
 """
 
 from __future__ import annotations
