@@ -153,8 +153,6 @@ _QUERIES = (
     _q("nike 运动鞋 男", "mixed", SNEAKER, brand="nike", attrs={"gender": "男"}, tags=("mixed",)),
     _q("1000-2000元的洗衣机", "zh", WASHER, price_min=1000, price_max=2000, tags=("price",)),
     _q("headphones $50-$100", "en", EAR, usd_min=50, usd_max=100, tags=("price",)),
-    _q("kongtiao", "zh", AC, tags=("pinyin",)),
-    _q("lianyiqun", "zh", DRESS, tags=("pinyin",)),
     _q("女士跑步鞋 37码", "zh", SNEAKER, attrs={"gender": "女", "size": "37"}),
     _q("iPad 平板", "mixed", TABLET, brand="apple", tags=("mixed", "model_line")),
 )
