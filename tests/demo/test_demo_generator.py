@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +27,8 @@ from shopsense.demo.taxonomy import LEAVES
 from shopsense.domain import Event, Product
 
 SMALL = {"n_products": 400, "n_users": 120, "days": 21}
-FILES = ("products.jsonl", "events.jsonl", "categories.json", "queries.jsonl", "judgments.jsonl")
+FILES = ("products.jsonl", "events.jsonl", "categories.json", "queries.jsonl", "judgments.jsonl",
+         "shoppers_truth.jsonl", "manifest.json")
 
 
 def _bytes(folder: Path) -> dict[str, bytes]:
@@ -37,6 +41,16 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path
     c = _bytes(generate_demo(tmp_path / "c", seed=4, **SMALL).products.parent)
     assert a == b
     assert a["products.jsonl"] != c["products.jsonl"] and a["events.jsonl"] != c["events.jsonl"]
+
+
+def test_files_do_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    """Set iteration order changes with PYTHONHASHSEED; the files must not."""
+    here = _bytes(generate_demo(tmp_path / "here", seed=3, **SMALL).products.parent)
+    code = ("import sys; from pathlib import Path; from shopsense.demo import generate_demo; "
+            f"generate_demo(Path(sys.argv[1]), seed=3, **{SMALL!r})")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], check=True, env=env)
+    assert _bytes(tmp_path / "there") == here
 
 
 def test_iterators_match_the_files(tmp_path: Path) -> None:
