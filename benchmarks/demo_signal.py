@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -20,6 +22,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from shopsense.demo import generate_demo
+from shopsense.demo.generate import GENERATOR_VERSION
 
 ITEM_EVENTS = {"view": 1.0, "click": 1.0, "cart": 3.0, "purchase": 5.0}
 K = 10
@@ -153,7 +156,12 @@ def main() -> None:
     for row in rows:
         print(f"{row['recommender']:<20}{row['hit_rate@10']:>8.4f}{row['mrr@10']:>8.4f}{row['users']:>7}")
     out = Path(__file__).resolve().parent / "results" / "demo_signal.json"
-    out.write_text(json.dumps({"seed": args.seed, "generate_wall_s": round(gen_s, 2),
+    out.write_text(json.dumps({"command": f"OMP_NUM_THREADS=1 .venv/bin/python benchmarks/demo_signal.py "
+                                          f"--seed {args.seed}",
+                               "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                                           "python": platform.python_version(), "threads": 1},
+                               "demo_generator_version": GENERATOR_VERSION,
+                               "seed": args.seed, "generate_wall_s": round(gen_s, 2),
                                "generate_cpu_s": round(gen_cpu, 2), "profile": figures,
                                "results": rows}, indent=2) + "\n", encoding="utf-8")
 
