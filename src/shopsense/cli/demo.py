@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shopsense.cli.common import emit, fail, settings
 from shopsense.config import Settings
+
+if TYPE_CHECKING:
+    from shopsense.demo import DemoPaths
 
 Products = Annotated[int, typer.Option("--products", help="Number of products.")]
 Users = Annotated[int, typer.Option("--users", help="Number of registered shoppers.")]
@@ -51,7 +54,6 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: AsJson = False,
     ) -> None:
         """Generate the demo into <home>/demo, load it into an empty store, then serve it."""
-        from shopsense.cli.core import open_home, run_ingest
         from shopsense.demo import ensure_demo
 
         cfg = settings(ctx)
@@ -60,16 +62,24 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                        n_users=users, days=days)
         except ValueError as exc:
             fail(str(exc))
-        store = open_home(cfg)
-        loaded = {"products": 0, "events": 0}
-        if store.count_products() == 0:
-            loaded["products"] = run_ingest(cfg, paths.products, "catalog", not as_json).accepted
-        if store.count_events() == 0:
-            loaded["events"] = run_ingest(cfg, paths.events, "events", not as_json).accepted
+        loaded = _load(cfg, paths, show_progress=not as_json)
         emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
               "store": cfg.store_url}, as_json)
         if serve:
             _serve(cfg, host, port)
+
+
+def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int]:
+    """Ingest the demo files into the home store, each only while its table is empty."""
+    from shopsense.cli.core import open_home, run_ingest
+
+    store = open_home(cfg)
+    loaded = {"products": 0, "events": 0}
+    if store.count_products() == 0:
+        loaded["products"] = run_ingest(cfg, paths.products, "catalog", show_progress).accepted
+    if store.count_events() == 0:
+        loaded["events"] = run_ingest(cfg, paths.events, "events", show_progress).accepted
+    return loaded
 
 
 def _serve(cfg: Settings, host: str | None, port: int | None) -> None:
