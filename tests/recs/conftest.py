@@ -10,6 +10,9 @@ import torch
 
 from shopsense.domain import Event, Product
 from shopsense.models.interactions import Interactions, interactions_from_events
+from shopsense.models.sasrec import SASRecConfig
+from shopsense.pipeline.recommend import RecommendationEngine
+from shopsense.training.recs import TrainConfig, train_all
 
 KINDS = [
     ("Sports > Running Shoes", "running shoes"),
@@ -25,7 +28,7 @@ ADJECTIVES = ["light", "classic", "premium", "budget", "travel", "pro", "eco", "
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     random.seed(0)
-    np.random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - seeds any legacy global-RNG use
     torch.manual_seed(0)
 
 
@@ -72,3 +75,14 @@ def events() -> list[Event]:
 @pytest.fixture(scope="session")
 def interactions(events: list[Event]) -> Interactions:
     return interactions_from_events(events)
+
+
+SMALL = TrainConfig(sasrec=SASRecConfig(dim=16, max_len=10, max_epochs=40, patience=40,
+                                        batch_size=32, dropout=0.1, lr=1e-2, bf16=False),
+                    ranker_users=150)
+
+
+@pytest.fixture(scope="session")
+def engine(interactions: Interactions, products: list[Product]) -> RecommendationEngine:
+    """Every source and the ranker, trained once for the whole recs suite."""
+    return train_all(interactions, products, SMALL)

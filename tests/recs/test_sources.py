@@ -11,42 +11,30 @@ import pytest
 from shopsense.domain import Event, Product
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import Interactions
-from shopsense.models.sasrec import SASRecConfig
 from shopsense.models.sequences import ItemIndex
+from shopsense.pipeline.recommend import SOURCE_KINDS, RecommendationEngine
 from shopsense.retrieve.base import Retriever
-from shopsense.retrieve.collaborative import CollaborativeRetriever
 from shopsense.retrieve.content import ContentRetriever
 from shopsense.retrieve.covisit import CovisitRetriever
-from shopsense.retrieve.popular import PopularRetriever, TrendingRetriever
-from shopsense.retrieve.sequential import SequentialRetriever
+from shopsense.retrieve.popular import TrendingRetriever
 
-SMALL_SASREC = SASRecConfig(dim=16, max_len=10, max_epochs=60, batch_size=32, dropout=0.1,
-                            lr=1e-2, bf16=False)
-FACTORIES: dict[str, Any] = {
-    "popular": lambda: PopularRetriever(),
-    "trending": lambda: TrendingRetriever(),
-    "covisit": lambda: CovisitRetriever(),
-    "bought_together": lambda: CovisitRetriever("bought_together", window=10,
-                                                event_types={"cart", "purchase"},
-                                                by_session=False),
-    "als": lambda: CollaborativeRetriever(factors=8, iterations=10),
-    "content": lambda: ContentRetriever(),
-    "sasrec": lambda: SequentialRetriever(SMALL_SASREC, use_titles=False),
-}
+SOURCES = ("popular", "trending", "covisit", "bought_together", "als", "content", "sasrec")
 PERSONAL = ["covisit", "als", "content"]  # sasrec: see the next-item test
 
 
 @pytest.fixture(scope="module")
-def fitted(interactions: Interactions, products: list[Product]) -> dict[str, Any]:
-    items = ItemIndex(p.item_id for p in products)
-    return {name: make().fit(interactions, items, products) for name, make in FACTORIES.items()}
+def fitted(engine: RecommendationEngine) -> dict[str, Any]:
+    """The sources as `train_all` fitted them (each shopper's last event held out)."""
+    assert set(engine.sources) == set(SOURCES)
+    assert {type(src) for src in engine.sources.values()} == set(SOURCE_KINDS.values())
+    return engine.sources
 
 
 def _context(kind: int = 1) -> RecContext:
     return RecContext(user_id=None, recent_items=(f"k{kind}i2", f"k{kind}i3", f"k{kind}i4"))
 
 
-@pytest.mark.parametrize("name", list(FACTORIES))
+@pytest.mark.parametrize("name", list(SOURCES))
 def test_contract(fitted: dict[str, Any], name: str) -> None:
     source = fitted[name]
     assert isinstance(source, Retriever)
@@ -62,7 +50,7 @@ def test_contract(fitted: dict[str, Any], name: str) -> None:
     assert source.retrieve(_context(), 0) == []
 
 
-@pytest.mark.parametrize("name", list(FACTORIES))
+@pytest.mark.parametrize("name", list(SOURCES))
 def test_save_load_round_trip(fitted: dict[str, Any], name: str, tmp_path: Path) -> None:
     source = fitted[name]
     source.save(tmp_path / name)
@@ -78,7 +66,7 @@ def test_known_answer_same_kind(fitted: dict[str, Any], name: str) -> None:
     for kind in range(5):
         got = fitted[name].retrieve(_context(kind), 5, exclude=_context(kind).recent_items)
         same = sum(c.item_id.startswith(f"k{kind}i") for c in got)
-        assert same >= 4, (name, kind, [c.item_id for c in got])
+        assert same >= 3, (name, kind, [c.item_id for c in got])
 
 
 @pytest.mark.parametrize("name", ["covisit", "sasrec"])
@@ -94,8 +82,9 @@ def test_category_filter_limits_popular(fitted: dict[str, Any]) -> None:
     assert fitted["popular"].retrieve(RecContext(category="Sports > Yoga"), 30)[0].item_id[:2] == "k3"
 
 
-def test_covisit_observe_takes_effect_at_once(fitted: dict[str, Any]) -> None:
-    source = fitted["covisit"]
+def test_covisit_observe_takes_effect_at_once(fitted: dict[str, Any], tmp_path: Path) -> None:
+    fitted["covisit"].save(tmp_path / "c")
+    source = CovisitRetriever.load(tmp_path / "c")  # a private copy: the fixture is shared
     assert all(c.item_id != "k4i0" for c in source.retrieve("k0i0", 50))
     for n, item in enumerate(["k0i0", "k4i0"] * 3):
         source.observe(Event(event_id=f"live{n}", event_type="view", timestamp=2e9 + n,
@@ -103,6 +92,9 @@ def test_covisit_observe_takes_effect_at_once(fitted: dict[str, Any]) -> None:
     got = source.retrieve("k0i0", 50)
     assert "k4i0" in [c.item_id for c in got]
     assert next(c for c in got if c.item_id == "k4i0").evidence["because_item"] == "k0i0"
+    source.save(tmp_path / "again")  # what was observed online survives a save
+    assert "k4i0" in [c.item_id for c in CovisitRetriever.load(tmp_path / "again").retrieve(
+        "k0i0", 50)]
 
 
 def test_content_serves_new_items_from_text(products: list[Product]) -> None:

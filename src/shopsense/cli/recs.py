@@ -81,7 +81,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         options = {"threads": threads, "time_budget_s": max_minutes * 60.0}
         try:
             report = evaluate_recs(events, catalog, k=k, model_options=options,
-                                   on_epoch=None if as_json else _print_epoch)
+                                   on_epoch=_print_epoch)  # stderr; stdout keeps the JSON
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))
         ours, base = report["shopsense"], report["baseline_popularity"]

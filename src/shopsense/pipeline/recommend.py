@@ -61,10 +61,6 @@ class RecommendationEngine:
         self.ranker = ranker
         self.config = config or EngineConfig()
         self.info: dict[str, Any] = dict(info or {})
-        popular = self.sources.get("popular")
-        self._popularity = ({items.ids[i]: float(s) for i, s in enumerate(popular.scores_)}
-                            if isinstance(popular, PopularRetriever) and popular.scores_ is not None
-                            else {})
 
     # -- online updates ------------------------------------------------------------------
     def observe(self, event: Event) -> None:
@@ -129,11 +125,15 @@ class RecommendationEngine:
 
     def new_shopper(self, session_items: Sequence[str] = (), k: int = 10,
                     category: str | None = None, exclude: Iterable[str] = ()) -> list[Result]:
-        """Day-one shopper: trending + popular, and items like anything already viewed."""
+        """Day-one shopper: items like anything already viewed (text, co-visits), topped up
+        with trending and popular items."""
         ctx = RecContext(recent_items=tuple(session_items), category=category)
-        names = ("content", "covisit", "trending", "popular") if session_items else \
-            ("trending", "popular")
-        return self._fused(ctx, names, k, {*session_items, *exclude})
+        banned = {*session_items, *exclude}
+        found = self._fused(ctx, ("content", "covisit"), k, banned) if session_items else []
+        banned |= {r.item_id for r in found}
+        found += self._fused(ctx, ("trending",), k - len(found), banned)
+        banned |= {r.item_id for r in found}
+        return found + self._fused(ctx, ("popular",), k - len(found), banned)
 
     def new_item(self, item_id: str, k: int = 10) -> list[Result]:
         """Items similar to a product nobody has interacted with yet (text only)."""
@@ -171,7 +171,7 @@ class RecommendationEngine:
             return []
         shopper = ShopperView.build(ctx.recent_items, self.products, profile)
         x = feature_matrix(cands, self.ranker_sources, shopper, self.products,
-                           self._popularity, ctx.now or time.time())
+                           self.popularity_of(c.item_id for c in cands), ctx.now or time.time())
         scores = self.ranker.score(x)
         contrib = self.ranker.contributions(x)
         for c, s, row in zip(cands, scores, contrib, strict=True):
@@ -180,6 +180,14 @@ class RecommendationEngine:
             c.evidence["ranker_top_features"] = {self.ranker.feature_names[j]: round(float(row[j]), 4)
                                                  for j in top}
         return self._results(sorted(cands, key=lambda c: (-c.score, c.item_id))[:k])
+
+    def popularity_of(self, item_ids: Iterable[str]) -> dict[str, float]:
+        """Current decayed popularity (online updates included) of some items."""
+        popular = self.sources.get("popular")
+        if not isinstance(popular, PopularRetriever) or popular.scores_ is None:
+            return {}
+        return {i: float(popular.scores_[self.items.index(i)]) for i in item_ids
+                if i in self.items}
 
     @property
     def ranker_sources(self) -> list[str]:

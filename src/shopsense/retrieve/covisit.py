@@ -122,6 +122,15 @@ class CovisitRetriever(DenseSource):
         del recent[:-self.window]
         self.item_counts_[i] += 1.0
 
+    def _with_live(self) -> sparse.csr_matrix:
+        """The trained pair matrix plus everything observed online (what `save` keeps)."""
+        assert self.matrix_ is not None
+        rows = [i for i, row in self.live_.items() for _ in row]
+        cols = [j for row in self.live_.values() for j in row]
+        vals = [w for row in self.live_.values() for w in row.values()]
+        live = sparse.csr_matrix((vals, (rows, cols)), shape=self.matrix_.shape)
+        return (self.matrix_ + live).tocsr()
+
     def _rows(self, anchors: np.ndarray) -> np.ndarray:
         """(len(anchors), n_items) normalised co-occurrence rows, live counts included."""
         if self.matrix_ is None or self.item_counts_ is None:
@@ -156,7 +165,7 @@ class CovisitRetriever(DenseSource):
                                       "event_types": self.event_types,
                                       "by_session": self.by_session})
         assert self.matrix_ is not None and self.item_counts_ is not None
-        sparse.save_npz(directory / "pairs.npz", self.matrix_)
+        sparse.save_npz(directory / "pairs.npz", self._with_live())
         np.save(directory / "item_counts.npy", self.item_counts_)
 
     @classmethod

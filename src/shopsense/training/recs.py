@@ -95,7 +95,7 @@ def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict
             continue
         shopper = ShopperView.build(history, engine.products)
         xs.append(feature_matrix(cands, names, shopper, engine.products,
-                                 engine._popularity, time.time()))
+                                 engine.popularity_of(c.item_id for c in cands), time.time()))
         ys.append(labels)
         groups.append(len(cands))
         kept.append(u)

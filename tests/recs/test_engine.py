@@ -1,0 +1,108 @@
+"""The serving engine end to end on the synthetic shop: surfaces, ranker, online updates,
+versioned save / load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shopsense.domain import Event, Product
+from shopsense.models.interactions import Interactions
+from shopsense.pipeline.recommend import (
+    RecommendationEngine,
+    load_current,
+    models_root,
+    save_version,
+)
+from shopsense.rank.recs_ranker import BoostedRecsRanker, LogisticRecsRanker, load_ranker
+
+
+def test_for_you_puts_the_next_item_first(engine: RecommendationEngine,
+                                          interactions: Interactions) -> None:
+    """Shoppers walk i, i+1, ...: the item after their last one should lead their list."""
+    hits = 0
+    for user, seq in zip(interactions.users, interactions.sequences, strict=True):
+        kind, last = seq[-1].split("i")
+        expected = f"{kind}i{(int(last) + 1) % 12}"
+        got = [r.item_id for r in engine.for_you(user, 3)]
+        hits += expected in got
+        assert not set(got) & set(seq[-10:])  # never what they just saw
+    assert hits / len(interactions.users) >= 0.8
+
+
+def test_results_carry_signals_and_evidence(engine: RecommendationEngine) -> None:
+    results = engine.for_you("u3", 5)
+    assert results and all(r.product is not None for r in results)
+    first = results[0]
+    assert any(key.endswith(".rank") for key in first.signals)
+    assert "because_item" in first.evidence
+    assert engine.ranker is not None
+    assert "ranker_top_features" in first.evidence
+    report = engine.info["ranker"]
+    assert {"logistic_ndcg@10", "lightgbm_ndcg@10", "fusion_ndcg@10", "serving"} <= set(report)
+
+
+def test_surfaces(engine: RecommendationEngine) -> None:
+    similar = [r.item_id for r in engine.similar("k2i3", 5)]
+    assert "k2i3" not in similar and sum(i.startswith("k2") for i in similar) >= 4
+    assert engine.bought_together("k2i3", 5)
+    assert all(r.item_id.startswith("k3") for r in engine.trending("Sports > Yoga", 5))
+    nxt = [r.item_id for r in engine.next_in_session(["k4i1", "k4i2"], 3)]
+    assert "k4i3" in nxt
+    assert len(engine.new_shopper([], 5)) == 5
+    assert engine.for_you("somebody-new", 4)  # cold start falls back to trending/popular
+
+
+def test_new_item_and_new_shopper_from_text(engine: RecommendationEngine,
+                                            products: list[Product]) -> None:
+    got = [r.item_id for r in engine.new_shopper(["k0i1"], 5)]
+    assert sum(i.startswith("k0") for i in got) >= 3
+    assert sum(r.item_id.startswith("k4") for r in engine.new_item("k4i0", 5)) >= 4
+
+
+def test_observe_changes_the_next_answer(engine: RecommendationEngine, products: list[Product],
+                                        tmp_path: Path) -> None:
+    engine.save(tmp_path / "copy")
+    engine = RecommendationEngine.load(tmp_path / "copy", products)  # private copy
+    user = "fresh-shopper"
+    before = [r.item_id for r in engine.for_you(user, 5)]
+    for n, item in enumerate(["k1i0", "k1i1", "k1i2"]):
+        engine.observe(Event(event_id=f"o{n}", event_type="view", timestamp=2e9 + n,
+                             user_id=user, session_id="fresh", item_id=item))
+    after = [r.item_id for r in engine.for_you(user, 5)]
+    assert after != before
+    assert after[0] == "k1i3", after  # the walk's next step
+    assert sum(i.startswith("k1") for i in after) >= 3
+    engine.forget(user)
+    assert user not in engine.histories
+
+
+def test_versioned_save_and_load_give_identical_scores(engine: RecommendationEngine,
+                                                       products: list[Product],
+                                                       tmp_path: Path) -> None:
+    first = save_version(engine, tmp_path)
+    loaded = load_current(tmp_path, products)
+    assert (models_root(tmp_path) / "current").read_text().strip() == first.name
+    for user in ("u1", "u7", "u42"):
+        a = [(r.item_id, round(r.score, 6)) for r in engine.for_you(user, 10)]
+        b = [(r.item_id, round(r.score, 6)) for r in loaded.for_you(user, 10)]
+        assert a == b
+    assert not list(first.rglob("*.pkl"))
+
+
+@pytest.mark.parametrize("kind", [LogisticRecsRanker, BoostedRecsRanker])
+def test_rankers_learn_and_round_trip(kind: type, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 3)).astype(np.float32)
+    y = (x[:, 0] + 0.1 * rng.normal(size=600) > 1.0).astype(np.float32)
+    ranker = kind(["a", "b", "c"]).fit(x, y, np.full(30, 20))
+    s = ranker.score(x)
+    assert np.corrcoef(s, x[:, 0])[0, 1] > 0.5
+    ranker.save(tmp_path / "r")
+    assert np.allclose(load_ranker(tmp_path / "r").score(x), s)
+    contrib = ranker.contributions(x)
+    assert contrib.shape == x.shape and np.abs(contrib[:, 0]).mean() > np.abs(contrib[:, 2]).mean()
+    with pytest.raises(ValueError):
+        kind(["a", "b", "c"]).fit(x, np.zeros(600), np.full(30, 20))
