@@ -27,7 +27,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from shopsense.demo import iter_demo_events, iter_demo_products
+from shopsense.demo import END_TS, iter_demo_events, iter_demo_products
 from shopsense.domain import Candidate
 from shopsense.evaluation.propensity import evaluate_propensity
 from shopsense.features.profile import build_profile
@@ -40,6 +40,7 @@ from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.rules import Adjust, Pin, Rules, apply_rules
 
 REPO = Path(__file__).resolve().parents[1]
+DAY = 86_400.0
 
 
 def demo(seed: int) -> tuple[dict, list]:
@@ -105,11 +106,13 @@ def main() -> None:
     runs, timing = [], {}
     for seed in args.seeds:
         products, events = demo(seed)
-        for horizon in args.horizons:
-            report, seconds = timed(lambda p=products, e=events, h=horizon: evaluate_propensity(
-                e, p, horizon_days=h))
-            runs.append({"seed": seed, "horizon_days": horizon, "evaluate_s": seconds,
-                         "n_events": len(events), "report": report})
+        windows = [(h, "last", None) for h in args.horizons]
+        windows.insert(1, (7.0, "pre-presale", END_TS - 7 * DAY))
+        for horizon, label, until in windows:
+            report, seconds = timed(lambda p=products, e=events, h=horizon, u=until:
+                                    evaluate_propensity(e, p, horizon_days=h, until=u))
+            runs.append({"seed": seed, "horizon_days": horizon, "window": label,
+                         "evaluate_s": seconds, "n_events": len(events), "report": report})
         if seed == args.seeds[0]:
             timing = latencies(products, events)
     show(runs, timing)
@@ -117,37 +120,45 @@ def main() -> None:
     args.out.write_text(json.dumps({
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(), "threads": 1},
+        "demo_generator_version": _demo_version(),
         "command": "python benchmarks/propensity.py " + " ".join(
             ["--seeds", *map(str, args.seeds), "--horizons", *(f"{h:g}" for h in args.horizons)]),
         "runs": runs, "latency": timing}, ensure_ascii=False, indent=1))
-    Console().print(f"wrote {args.out}")
+    Console(width=160).print(f"wrote {args.out}")
+
+
+def _demo_version() -> int | None:
+    from shopsense.demo import generate
+
+    return getattr(generate, "GENERATOR_VERSION", None)
 
 
 def show(runs: list[dict], timing: dict[str, float]) -> None:
     table = Table(title="Propensity on the demo store (held-out last window)")
-    for col in ("seed", "horizon", "model", "part", "shoppers", "buyers", "AUC", "AUC 95%",
-                "Brier", "ECE", "calib."):
+    for col in ("seed", "window", "model", "part", "shoppers", "buyers", "AUC", "AUC 95%",
+                "Brier", "ECE", "ECE noise", "calib."):
         table.add_column(col)
     for run in runs:
         rep = run["report"]
+        window = f"{run['horizon_days']:g}d {run['window']}"
         for kind, scored in rep["models"].items():
             for part in ("general", "category"):
                 if part not in scored:
                     continue
                 r = scored[part]
                 ci = r["auc_ci95"] or [float("nan")] * 2
-                table.add_row(str(run["seed"]), f"{run['horizon_days']:g}d", kind, part,
+                table.add_row(str(run["seed"]), window, kind, part,
                               str(r["n"]), str(r["positives"]), f"{r['auc']:.3f}",
                               f"{ci[0]:.3f}-{ci[1]:.3f}", f"{r['brier']:.4f}",
-                              f"{r['ece']:.4f}", scored["calibration_method"])
+                              f"{r['ece']:.4f}", f"{r['ece_noise_floor']:.3f}",
+                              scored["calibration_method"])
         base = rep["baselines"]
-        table.add_row(str(run["seed"]), f"{run['horizon_days']:g}d", "prev-window rate",
-                      "general", "", "", "0.500", "", f"{base['previous_window_rate']['brier']:.4f}",
-                      f"{base['previous_window_rate']['ece']:.4f}", "")
-        table.add_row(str(run["seed"]), f"{run['horizon_days']:g}d", "recent-activity rule",
-                      "general", "", "", f"{base['heuristic_recent_activity']['auc']:.3f}", "",
-                      "", "", "")
-    console = Console()
+        table.add_row(str(run["seed"]), window, "prev-window rate", "general", "", "", "0.500",
+                      "", f"{base['previous_window_rate']['brier']:.4f}",
+                      f"{base['previous_window_rate']['ece']:.4f}", "", "")
+        table.add_row(str(run["seed"]), window, "recent-activity rule", "general", "", "",
+                      f"{base['heuristic_recent_activity']['auc']:.3f}", "", "", "", "", "")
+    console = Console(width=160)
     console.print(table)
     lat = Table(title="Latency (one thread, median)")
     lat.add_column("step")
