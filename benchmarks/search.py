@@ -22,6 +22,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from shopsense.config import SearchSettings  # noqa: E402
 from shopsense.domain import Product  # noqa: E402
 from shopsense.evaluation.search import (  # noqa: E402
     load_catalog,
@@ -59,7 +60,8 @@ def homedepot(args: argparse.Namespace) -> dict[str, Any]:
     if args.held_out:
         held_out = sample_queries(held_out, args.held_out, args.seed)
     start = time.perf_counter()
-    engine = SearchEngine.build(products, encoder=USEEncoder(threads=1), cache_dir=CACHE)
+    settings = SearchSettings(exact_threshold=args.exact_threshold)
+    engine = SearchEngine.build(products, settings, encoder=USEEncoder(threads=1), cache_dir=CACHE)
     build_s = time.perf_counter() - start
     rows: dict[str, dict[str, Any]] = {}
     rows["plain BM25 (baseline)"] = score_baseline(products, held_out)
@@ -79,6 +81,7 @@ def homedepot(args: argparse.Namespace) -> dict[str, Any]:
     return {"data": "homedepot-search-relevance (dev judgments, split by query_id)",
             "train_queries": len(train), "held_out_queries": len(held_out), "seed": args.seed,
             "build_s": round(build_s, 1), "train_s": round(train_s, 1),
+            "vector_index": type(engine.vector).__name__,
             "ranker_validation": ranker.validation_, "ranker_mode": ranker.mode_,
             "results": rows}
 
@@ -123,7 +126,9 @@ def million(args: argparse.Namespace) -> dict[str, Any]:
     gen_s = time.perf_counter() - start
     rss_products = _rss_gib()
     start = time.perf_counter()
-    engine = SearchEngine.build(products, encoder=RandomEncoder(args.seed))  # type: ignore[arg-type]
+    settings = SearchSettings(exact_threshold=args.exact_threshold)
+    engine = SearchEngine.build(products, settings,
+                                encoder=RandomEncoder(args.seed))  # type: ignore[arg-type]
     build_s = time.perf_counter() - start
     rss_built = _rss_gib()
     judged, _ = load_judgments(HOMEDEPOT / "judgments_dev.csv")
@@ -160,6 +165,8 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=0, help="0 = every held-out query")
     parser.add_argument("--train", type=int, default=0, help="0 = every training query")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exact-threshold", type=int, default=20_000,
+                        help="vector index: exact below this many items, IVF above")
     args = parser.parse_args()
     result = million(args) if args.million else homedepot(args)
     result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),

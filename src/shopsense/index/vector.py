@@ -138,7 +138,7 @@ class ExactVectorIndex:
 class ApproximateVectorIndex:
     """faiss IVF (8-bit scalar quantiser) shortlist over an exact index, re-scored exactly.
 
-    Defaults: 4 * sqrt(n) lists (at least 39 training points each), probing 1/12 of them."""
+    Defaults: sqrt(n) lists trained on 40 points each, probing 1/12 of them (at least 16)."""
 
     kind = "approximate"
 
@@ -162,13 +162,13 @@ class ApproximateVectorIndex:
         live = np.flatnonzero(self.exact.alive_[:self.exact._n])
         if live.size == 0:
             raise ValueError("cannot train an approximate index on an empty exact index")
-        n_lists = self.n_lists or int(max(1, min(4 * np.sqrt(live.size), live.size // 39)))
+        n_lists = self.n_lists or int(max(1, min(np.sqrt(live.size), live.size // 39)))
         quantizer = faiss.IndexFlatIP(self.dim)
         ivf = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, n_lists,
                                             faiss.ScalarQuantizer.QT_8bit,
                                             faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(self.seed)
-        sample = live if live.size <= 64 * n_lists else rng.choice(live, 64 * n_lists,
+        sample = live if live.size <= 40 * n_lists else rng.choice(live, 40 * n_lists,
                                                                     replace=False)
         ivf.cp.seed = self.seed
         ivf.train(np.ascontiguousarray(self.exact.vectors_[sample]))
