@@ -22,7 +22,7 @@ CHROMIUM = Path(os.environ.get("SHOPSENSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-dev-shm-usage"]
-DEMO_SIZE = {"n_products": 600, "n_users": 150, "days": 30}
+DEMO_SIZE = {"n_products": 300, "n_users": 60, "days": 20}
 
 
 @dataclass
@@ -60,10 +60,12 @@ def _load_demo(home: Path) -> None:
 
 
 def _start_models(shop: Any) -> None:
-    """Load the serving models the way the service does, when that entry point exists."""
-    loader = getattr(shop, "load_models", None)
-    if callable(loader):
-        loader()
+    """The service's quick model set (search indexes, understanding, recommendations) and its
+    online updates, so that events reach the serving models as they do in `make demo`."""
+    from shopsense.pipeline.models import quick_models, wire_online_updates
+
+    shop.swap_models(quick_models(shop))
+    wire_online_updates(shop)
 
 
 @pytest.fixture(scope="session")
