@@ -1,0 +1,118 @@
+"""Is every number, brand and claim in a reply traceable to a cited item? The fact checker.
+
+The rule, applied to template replies and to any generator's output alike:
+1. every fact must hold: an item fact matches the cited product's stored field (a `None`
+   value claims the field is absent and must be); a `constraint.*` fact matches the
+   conversation's current constraints;
+2. after removing every fact's written forms (and list markers "1. "), no digit and no
+   catalogue brand name may remain in the text;
+3. a claim word (waterproof / 防水, noise cancelling / 降噪, in stock / 有货) needs a fact
+   about that field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shopsense.assistant.facts import MISSING, Fact, fact_holds, field_value, format_number, format_value
+from shopsense.domain import Product
+
+NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+LIST_MARKER_RE = re.compile(r"(?m)^\s*(\d{1,2})[.)、]\s")
+CLAIM_WORDS: dict[str, tuple[str, ...]] = {
+    "attributes.waterproof": ("防水", "waterproof", "water-resistant", "water resistant"),
+    "attributes.noise_cancelling": ("降噪", "noise cancel", "noise-cancel"),
+    "available": ("有货", "无货", "缺货", "in stock", "out of stock", "sold out"),
+}
+
+
+@dataclass
+class CheckReport:
+    ok: bool = True
+    false_facts: list[dict[str, Any]] = field(default_factory=list)
+    invented_numbers: list[str] = field(default_factory=list)
+    invented_brands: list[str] = field(default_factory=list)
+    unsupported_claims: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "false_facts": self.false_facts,
+                "invented_numbers": self.invented_numbers,
+                "invented_brands": self.invented_brands,
+                "unsupported_claims": self.unsupported_claims}
+
+
+def _constraint_holds(fact: Fact, constraints: Mapping[str, Any]) -> bool:
+    current = constraints.get(fact.field.removeprefix("constraint."))
+    if isinstance(current, (list, tuple)):
+        flat = [v for c in current for v in (c if isinstance(c, (list, tuple)) else (c,))]
+        return any(str(v) == str(fact.value) for v in flat)
+    if isinstance(current, (int, float)) and isinstance(fact.value, (int, float)):
+        return abs(float(current) - float(fact.value)) < 1e-6
+    return current is not None and str(current) == str(fact.value)
+
+
+def _holds(fact: Fact, products: Mapping[str, Product], constraints: Mapping[str, Any]) -> bool:
+    if fact.item_id is None:
+        return fact.field.startswith("constraint.") and _constraint_holds(fact, constraints)
+    product = products.get(fact.item_id)
+    if fact.value is None:  # "the catalogue does not list this"
+        return product is not None and field_value(product, fact.field) is MISSING
+    return fact_holds(fact, product)
+
+
+def written_forms(fact: Fact, currency: str = "CNY") -> set[str]:
+    """Every way a reply may write the fact's value."""
+    value = fact.value
+    if value is None:
+        return set()
+    forms = {str(value)}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        forms.add(format_number(float(value)))
+    for language in ("zh", "en"):
+        forms.add(format_value(fact.field, value, language, currency))
+    return {f for f in forms if f.strip()}
+
+
+def _residual(text: str, facts: list[Fact], n_items: int) -> str:
+    text = LIST_MARKER_RE.sub(lambda m: " " if int(m.group(1)) <= max(n_items, 1) else m.group(0),
+                              text)
+    forms = sorted({f for fact in facts for f in written_forms(fact)}, key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, " ")
+    return text
+
+
+def _brand_hits(text: str, brands: Iterable[str]) -> list[str]:
+    hits = []
+    for brand in brands:
+        if not brand:
+            continue
+        if brand.isascii():
+            if re.search(rf"(?<![A-Za-z0-9]){re.escape(brand)}(?![A-Za-z0-9])", text):
+                hits.append(brand)
+        elif brand in text:
+            hits.append(brand)
+    return sorted(hits)
+
+
+def check_reply(text: str, facts: list[Fact], products: Mapping[str, Product],
+                brands: Iterable[str], constraints: Mapping[str, Any] | None = None,
+                n_items: int = 0) -> CheckReport:
+    """Verify `text` against `facts`, the stored `products` and the catalogue's `brands`."""
+    report = CheckReport()
+    for fact in facts:
+        if not _holds(fact, products, constraints or {}):
+            report.false_facts.append(fact.to_dict())
+    rest = _residual(text, facts, n_items)
+    report.invented_numbers = NUMBER_RE.findall(rest)
+    report.invented_brands = _brand_hits(rest, brands)
+    lowered = text.lower()
+    fields = {f.field for f in facts}
+    report.unsupported_claims = [name for name, words in CLAIM_WORDS.items()
+                                 if name not in fields and any(w in lowered for w in words)]
+    report.ok = not (report.false_facts or report.invented_numbers or report.invented_brands
+                     or report.unsupported_claims)
+    return report

@@ -1,0 +1,50 @@
+"""The assistant's settings, kept per shop in `<home>/assistant.json` (all keys optional)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from shopsense.assistant.generate import Generator, OpenAICompatibleGenerator
+
+FILENAME = "assistant.json"
+
+
+class AssistantSettings(BaseModel):
+    k: int = Field(5, ge=1, le=20, description="Products shown per reply.")
+    ttl_s: float = Field(1800.0, gt=0, description="A conversation is forgotten this long "
+                         "after its last turn.")
+    max_conversations: int = Field(10_000, ge=1, description="Most conversations kept (LRU).")
+    max_message_chars: int = Field(500, ge=10)
+    generator: str = Field("template", description="template | openai (any OpenAI-compatible "
+                           "/v1/chat/completions endpoint, output fact-checked).")
+    openai_url: str = Field("", description="Base URL, e.g. http://127.0.0.1:8080/v1")
+    openai_model: str = "default"
+    openai_api_key: str = ""
+    generator_timeout_s: float = Field(10.0, gt=0)
+
+
+def load_settings(home: Path) -> AssistantSettings:
+    path = Path(home) / FILENAME
+    if not path.exists():
+        return AssistantSettings()
+    return AssistantSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def save_settings(home: Path, settings: AssistantSettings) -> Path:
+    path = Path(home) / FILENAME
+    path.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    return path
+
+
+def make_generator(settings: AssistantSettings) -> Generator | None:
+    if settings.generator == "template":
+        return None
+    if settings.generator == "openai":
+        if not settings.openai_url:
+            raise ValueError("generator 'openai' needs openai_url")
+        return OpenAICompatibleGenerator(settings.openai_url, settings.openai_model,
+                                         settings.openai_api_key, settings.generator_timeout_s)
+    raise ValueError(f"unknown generator {settings.generator!r} (template | openai)")

@@ -1,0 +1,186 @@
+"""The deterministic responder: zh / en templates over structured results, no model.
+
+Every function returns `(text, facts)`: each number, brand and claim written into `text`
+comes from a `Fact` in `facts` (a stored product field, or the shopper's own constraint),
+which is what `check.check_reply` verifies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from shopsense.assistant import lexicon as lx
+from shopsense.assistant.facts import MISSING, Fact, describe, field_value, format_price
+from shopsense.assistant.state import Constraints
+from shopsense.domain import Product
+
+Reply = tuple[str, list[Fact]]
+SENTENCE_SPLIT_RE = re.compile(r"[。；;！!？?\n]|\.\s")
+
+
+def _zh(language: str) -> bool:
+    return language == "zh"
+
+
+def _summary(c: Constraints, language: str) -> Reply:
+    """The current constraints in words, each echoed value a constraint fact."""
+    zh, parts, facts = _zh(language), [], []
+    if c.price_min is not None:
+        price = format_price(c.price_min, "CNY", language)
+        parts.append((f"高于{price}" if c.price_min_exclusive else f"{price}以上") if zh else
+                     (f"over {price}" if c.price_min_exclusive else f"from {price}"))
+        facts.append(Fact(None, "constraint.price_min", c.price_min))
+    if c.price_max is not None:
+        price = format_price(c.price_max, "CNY", language)
+        parts.append((f"低于{price}" if c.price_max_exclusive else f"{price}以内") if zh else
+                     (f"under {price}" if c.price_max_exclusive else f"up to {price}"))
+        facts.append(Fact(None, "constraint.price_max", c.price_max))
+    for aliases in c.brands:
+        parts.append(f"品牌：{aliases[0]}" if zh else f"brand: {aliases[-1]}")
+        facts.append(Fact(None, "constraint.brands", aliases[0] if zh else aliases[-1]))
+    for aliases in c.excluded_brands:
+        parts.append(f"不要{aliases[0]}" if zh else f"not {aliases[-1]}")
+        facts.append(Fact(None, "constraint.excluded_brands", aliases[0] if zh else aliases[-1]))
+    for key, values in c.attributes:
+        parts.append(describe(f"attributes.{key}", values[0], language))
+        facts.append(Fact(None, "constraint.attributes", values[0]))
+    for term in c.excluded_terms:
+        parts.append(f"不含“{term}”" if zh else f"without “{term}”")
+        facts.append(Fact(None, "constraint.excluded_terms", term))
+    return ("；" if zh else "; ").join(parts), facts
+
+
+def _item_line(n: int, p: Product, language: str) -> Reply:
+    facts = [Fact(p.item_id, "title", p.title)]
+    line = f"{n}. {p.title}"
+    if p.price is not None:
+        line += f" — {format_price(p.price, p.currency, language)}"
+        facts.append(Fact(p.item_id, "price", p.price))
+    if not p.available:
+        line += "（暂时无货）" if _zh(language) else " (out of stock)"
+        facts.append(Fact(p.item_id, "available", False))
+    return line, facts
+
+
+def results_reply(products: Sequence[Product], c: Constraints, language: str,
+                  note: str = "") -> Reply:
+    zh = _zh(language)
+    summary, facts = _summary(c, language)
+    topic = c.topic or ("商品" if zh else "products")
+    newest = ("最新的" if zh else "the newest ") if c.newest else ""
+    head = (f"为你找到这些{newest}{topic}" if zh else f"Here are {newest}{topic} I found")
+    head += (f"（{summary}）" if zh else f" ({summary})") if summary else ""
+    lines = [head + ("：" if zh else ":")]
+    if note:
+        lines.insert(0, note)
+    for n, p in enumerate(products, start=1):
+        line, more = _item_line(n, p, language)
+        lines.append(line)
+        facts += more
+    lines.append("可以说“第二个”看详情，或问“这两个哪个好”。" if zh else
+                 "Say “the second one” for details, or “compare these two”.")
+    return "\n".join(lines), facts
+
+
+def empty_reply(c: Constraints, language: str) -> Reply:
+    summary, facts = _summary(c, language)
+    if _zh(language):
+        text = "目录里没有符合这些条件的商品" + (f"（{summary}）" if summary else "") + \
+            "。可以放宽价格、品牌或其他条件再试试。"
+    else:
+        text = "The catalogue has nothing that matches" + (f" ({summary})" if summary else "") + \
+            ". Try relaxing the price, brand or other wishes."
+    return text, facts
+
+
+def _attribute_fields(p: Product) -> list[str]:
+    return [f"attributes.{k}" for k, v in p.attributes.items()
+            if k not in lx.HIDDEN_ATTRIBUTES and isinstance(v, (str, int, float, bool))]
+
+
+def detail_reply(p: Product, language: str) -> Reply:
+    """One product, every stored field a shopper can read."""
+    zh = _zh(language)
+    facts = [Fact(p.item_id, "title", p.title)]
+    lines = [p.title]
+    for field in ("brand", "price", "available", *_attribute_fields(p)):
+        value = field_value(p, field)
+        if value is MISSING:
+            continue
+        lines.append("· " + describe(field, value, language, p.currency or "CNY"))
+        facts.append(Fact(p.item_id, field, value))
+    lines.append("可以问我它的参数，或说“类似的”看相似商品。" if zh else
+                 "Ask me about any of its specs, or say “similar” for alternatives.")
+    return "\n".join(lines), facts
+
+
+def _sentences_about(p: Product, words: Sequence[str]) -> list[str]:
+    found = []
+    for raw in SENTENCE_SPLIT_RE.split(p.description or ""):
+        sentence = raw.strip(" ，,")
+        if sentence and any(w.strip().lower() in sentence.lower() for w in words if w.strip()):
+            found.append(sentence)
+    return found[:2]
+
+
+def field_answer(p: Product, field: str, language: str) -> Reply:
+    """The stored value; else a description sentence that mentions it; else 'not listed'."""
+    value = field_value(p, field)
+    if value is not MISSING:
+        return describe(field, value, language, p.currency or "CNY"), [Fact(p.item_id, field, value)]
+    words = (*lx.FIELD_QUESTIONS.get(field, ()), lx.label(field, "zh"), lx.label(field, "en"))
+    quotes = _sentences_about(p, words)
+    if quotes:
+        return _quote(p, quotes, language)
+    text = (f"目录中没有列出{lx.label(field, 'zh')}" if _zh(language) else
+            f"the catalogue does not list its {lx.label(field, 'en')}")
+    return text, [Fact(p.item_id, field, None)]
+
+
+def topic_answer(p: Product, topic: str, language: str) -> Reply:
+    words, zh_name, en_name = lx.OPEN_TOPICS[topic]
+    quotes = _sentences_about(p, words)
+    if quotes:
+        return _quote(p, quotes, language)
+    return (f"目录中没有列出{zh_name}" if _zh(language) else
+            f"the catalogue does not list {en_name}"), []
+
+
+def _quote(p: Product, quotes: list[str], language: str) -> Reply:
+    joined = "”“".join(quotes)
+    text = f"商品描述写道：“{joined}”" if _zh(language) else f"its description says: “{joined}”"
+    return text, [Fact(p.item_id, "description", q) for q in quotes]
+
+
+def answer_reply(products: Sequence[Product], fields: Sequence[str], topics: Sequence[str],
+                 language: str) -> Reply:
+    zh, lines, facts = _zh(language), [], []
+    for p in products:
+        facts.append(Fact(p.item_id, "title", p.title))
+        parts = []
+        for field in fields:
+            text, more = field_answer(p, field, language)
+            parts.append(text)
+            facts += more
+        for topic in topics:
+            text, more = topic_answer(p, topic, language)
+            parts.append(text)
+            facts += more
+        lines.append(f"{p.title}：" + "；".join(parts) + "。" if zh else
+                     f"{p.title}: " + "; ".join(parts) + ".")
+    return "\n".join(lines), facts
+
+
+def help_reply(language: str) -> Reply:
+    if _zh(language):
+        return ("我可以帮你在本店找商品、比较商品、回答商品参数问题。试试：“推荐一款手机”、"
+                "“便宜一点的”、“不要某个品牌”、“第二个防水吗”、“这两个哪个好”。"), []
+    return ("I can find products in this shop, compare them and answer questions from their "
+            "listings. Try: “recommend a phone”, “cheaper”, “not <brand>”, “is the second one "
+            "waterproof?”, “compare these two”."), []
+
+
+def reset_reply(language: str) -> Reply:
+    return ("好的，已清空之前的条件。想找什么？" if _zh(language) else
+            "Done, I have cleared the earlier wishes. What are you looking for?"), []
