@@ -2,11 +2,13 @@
 
 The asserted week is the one before the demo's pre-sale week: the pre-sale's 1.4x traffic is
 a calendar event no shopper history foretells, so the level of every forecast made before it
-is off by the jump in the buying rate (measured, seeds 7/11: rate 0.34-0.39 vs 0.29-0.32
-predicted, ECE 0.04-0.10). Ranking must hold up there too. Measured on the normal week, seeds
-7/11: logistic AUC 0.757/0.737, ECE 0.041/0.034; GBM AUC 0.754/0.747, ECE 0.010/0.038; the
-ECE of a perfectly calibrated forecast on these ~1,200 shoppers would be about 0.023 (noise).
-The demo generator was still changing when these were measured; re-measure if it changes.
+is off by the jump in the buying rate (rate 0.36 vs 0.28-0.30 the weeks before; ECE
+0.04-0.08). Ranking must hold up there too. Measured with demo generator version 6 (see
+benchmarks/README.md, "Propensity"), seed 7, the week before the pre-sale: logistic AUC
+0.743 / ECE 0.037, GBM 0.735 / 0.023 (noise floor of ECE on these ~1,200 shoppers: 0.02);
+category models AUC 0.852 / 0.874, ECE 0.0024. Seeds 11 and 13 give AUC 0.737-0.748 and ECE
+0.024-0.058. The demo generator was still changing while this was measured: re-measure when
+it changes.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def test_demo_store_auc_and_calibration(demo_shop) -> None:
         assert general["ece"] <= ECE_BOUND, (kind, general["ece"])
         assert general["brier"] < 0.9 * baseline["brier"], (kind, general["brier"])
         category = report["models"][kind]["category"]
-        assert category["auc"] >= 0.85 and category["ece"] <= 0.02, (kind, category)
+        assert category["auc"] >= 0.80 and category["ece"] <= 0.02, (kind, category)
     assert report["baselines"]["heuristic_recent_activity"]["auc"] < AUC_FLOOR
 
 
