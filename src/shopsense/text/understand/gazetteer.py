@@ -33,14 +33,26 @@ class Match:
     entries: tuple[Entry, ...]
 
 
+_FOLDED: dict[str, str] = {}
+
+
+def _fold_char(ch: str) -> str:
+    folded = _FOLDED.get(ch)
+    if folded is None:
+        lowered = fold_width(ch).lower()
+        if len(lowered) != 1:
+            lowered = ch
+        base = unicodedata.normalize("NFKD", lowered)
+        stripped = "".join(c for c in base if not unicodedata.combining(c))
+        folded = stripped if len(stripped) == 1 else lowered
+        if len(_FOLDED) < 100_000:
+            _FOLDED[ch] = folded
+    return folded
+
+
 def fold(text: str) -> str:
     """Lower case, half width, accents removed; one output character per input character."""
-    out = []
-    for ch in fold_width(text).lower():
-        base = unicodedata.normalize("NFKD", ch)
-        stripped = "".join(c for c in base if not unicodedata.combining(c))
-        out.append(stripped if len(stripped) == 1 else ch)
-    return "".join(out)
+    return "".join(_fold_char(ch) for ch in text)
 
 
 def compact(text: str) -> tuple[str, list[int]]:
