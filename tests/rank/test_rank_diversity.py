@@ -56,3 +56,17 @@ def test_property_caps_hold(scores: list[float], cap: int, k: int, level: int | 
         for key in {category_key(PRODUCTS[c.item_id], level) for c in cands})) or n_keys == 0
     filled = diversify(cands, PRODUCTS, k=k, max_per_category=cap, level=level, backfill=True)
     assert len(filled) == min(k, len(cands))
+
+
+@settings(max_examples=100, deadline=None)
+@given(scores=st.lists(st.floats(-10, 10), min_size=0, max_size=24),
+       cat_cap=st.integers(1, 5), brand_cap=st.integers(1, 5), k=st.integers(1, 30))
+def test_property_brand_and_category_caps_hold_together(scores: list[float], cat_cap: int,
+                                                        brand_cap: int, k: int) -> None:
+    cands = [Candidate(f"i{n}", s) for n, s in enumerate(scores)]
+    out = diversify(cands, PRODUCTS, k=k, max_per_category=cat_cap, max_per_brand=brand_cap,
+                    similarity=attribute_similarity(PRODUCTS), lambda_=0.5, backfill=False)
+    for key_of, cap in ((lambda p: p.category, cat_cap), (lambda p: p.brand, brand_cap)):
+        keys = [key_of(PRODUCTS[c.item_id]) for c in out]
+        assert all(keys.count(key) <= cap for key in keys)
+    assert len(out) <= k

@@ -298,6 +298,9 @@ class PurchasePropensity:
         """A fitted model without history; call `attach(events, products)` before predicting."""
         src = Path(directory)
         config = json.loads((src / "config.json").read_text())
+        if config.get("format_version", 0) > FORMAT_VERSION:
+            raise ValueError(f"{src}: saved by a newer shopsense (format "
+                             f"{config['format_version']} > {FORMAT_VERSION})")
         if config.get("general_features") != list(GENERAL_FEATURES):
             raise ValueError(f"{src}: saved with a different feature set; retrain")
         model = cls(**{key: config[key] for key in CONFIG_KEYS})

@@ -1,10 +1,11 @@
 """How varied is a result list? Maximal marginal relevance (MMR) with a similarity callback,
-and hard per-category caps, in one greedy pass.
+and hard per-category (and per-brand) caps, in one greedy pass.
 
 At each free position the pass picks the candidate maximising
     lambda * relevance - (1 - lambda) * max similarity to the items already placed,
 where relevance is the score min-max scaled to [0, 1], among candidates whose category has
-not reached `max_per_category`. With `backfill=True` a position no capped candidate can fill
+not reached `max_per_category` and whose brand has not reached `max_per_brand` (items with no
+category / brand are never capped on it). With `backfill=True` a position no capped candidate can fill
 takes the best remaining one anyway (so the list stays `k` long); with `backfill=False` caps
 hold strictly. Candidates carrying `evidence["pinned_position"]` (set by `rank.rules`) stay at
 that position and count towards caps. The redundancy each pick paid is recorded as
@@ -33,25 +34,59 @@ def category_key(product: Product | None, level: int | None) -> str:
     return prefixes[-1] if prefixes else ""
 
 
+class _Caps:
+    """Per-key counts for each cap (category, brand) over the list being built."""
+
+    def __init__(self, products: Mapping[str, Product], level: int | None,
+                 max_per_category: int | None, max_per_brand: int | None) -> None:
+        self.rules: list[tuple[Callable[[Product | None], str], int]] = []
+        if max_per_category is not None:
+            self.rules.append((lambda p: _prefixed("c:", category_key(p, level)),
+                               max_per_category))
+        if max_per_brand is not None:
+            self.rules.append((brand_key, max_per_brand))
+        self.products = products
+        self.counts: dict[str, int] = {}
+
+    def keys(self, item_id: str) -> list[tuple[str, int]]:
+        product = self.products.get(item_id)
+        return [(key(product), cap) for key, cap in self.rules]
+
+    def fits(self, keys: list[tuple[str, int]]) -> bool:
+        return all(not key or self.counts.get(key, 0) < cap for key, cap in keys)
+
+    def add(self, keys: list[tuple[str, int]]) -> None:
+        for key, _ in keys:
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+
+def brand_key(product: Product | None) -> str:
+    """The brand a cap counts by ("" - never capped - when unknown)."""
+    return _prefixed("b:", product.brand.strip().lower() if product is not None else "")
+
+
+def _prefixed(kind: str, key: str) -> str:
+    return kind + key if key else ""
+
+
 def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k: int,
               similarity: Similarity | None = None, lambda_: float = 0.7,
               max_per_category: int | None = None, level: int | None = None,
-              backfill: bool = True) -> list[Candidate]:
+              max_per_brand: int | None = None, backfill: bool = True) -> list[Candidate]:
     """Up to `k` candidates re-ordered for variety (see the module docstring)."""
     if k < 1 or not 0.0 <= lambda_ <= 1.0:
         raise ValueError("k must be >= 1 and lambda_ in [0, 1]")
-    if max_per_category is not None and max_per_category < 1:
-        raise ValueError("max_per_category must be >= 1")
+    if any(cap is not None and cap < 1 for cap in (max_per_category, max_per_brand)):
+        raise ValueError("max_per_category and max_per_brand must be >= 1")
     pinned = {int(c.evidence["pinned_position"]): c for c in candidates
               if "pinned_position" in c.evidence}
     pool = [Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
             for c in candidates if "pinned_position" not in c.evidence]
     relevance = _scaled([c.score for c in pool])
-    keys = [category_key(products.get(c.item_id), level) for c in pool]
-    counts: dict[str, int] = {}
+    caps = _Caps(products, level, max_per_category, max_per_brand)
+    keys = [caps.keys(c.item_id) for c in pool]
     for c in pinned.values():
-        key = category_key(products.get(c.item_id), level)
-        counts[key] = counts.get(key, 0) + 1
+        caps.add(caps.keys(c.item_id))
     out: list[Candidate] = []
     free = list(range(len(pool)))
     redundancy = np.zeros(len(pool))
@@ -60,13 +95,13 @@ def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k
             placed = pinned.pop(position)
         else:
             value = lambda_ * relevance - (1.0 - lambda_) * redundancy
-            pick = _pick(free, value, keys, counts, max_per_category, backfill)
+            pick = _pick(free, value, keys, caps, backfill)
             if pick is None:
                 if not pinned:
                     break
                 continue
             free.remove(pick)
-            counts[keys[pick]] = counts.get(keys[pick], 0) + 1
+            caps.add(keys[pick])
             placed = pool[pick]
             if similarity is not None:
                 placed.signals["mmr.redundancy"] = float(redundancy[pick])
@@ -78,13 +113,13 @@ def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k
     return out
 
 
-def _pick(free: list[int], value: np.ndarray, keys: list[str], counts: dict[str, int],
-          cap: int | None, backfill: bool) -> int | None:
-    """The free index of highest value within its category cap (first on ties)."""
+def _pick(free: list[int], value: np.ndarray, keys: list[list[tuple[str, int]]], caps: _Caps,
+          backfill: bool) -> int | None:
+    """The free index of highest value within its caps (first on ties)."""
     best: int | None = None
     fallback: int | None = None
     for i in free:
-        if (cap is None or counts.get(keys[i], 0) < cap) and (best is None or value[i] > value[best]):
+        if (best is None or value[i] > value[best]) and caps.fits(keys[i]):
             best = i
         if fallback is None or value[i] > value[fallback]:
             fallback = i
@@ -107,10 +142,13 @@ def mmr(candidates: list[Candidate], similarity: Similarity, k: int,
 
 def cap_per_category(candidates: list[Candidate], products: Mapping[str, Product], *,
                      max_per_category: int, k: int | None = None, level: int | None = None,
+                     max_per_brand: int | None = None,
                      backfill: bool = False) -> list[Candidate]:
-    """Keep the score order but at most `max_per_category` items per category."""
+    """Keep the score order but at most `max_per_category` items per category (and at most
+    `max_per_brand` per brand when given)."""
     return diversify(candidates, products, k=k or max(len(candidates), 1), lambda_=1.0,
-                     max_per_category=max_per_category, level=level, backfill=backfill)
+                     max_per_category=max_per_category, level=level,
+                     max_per_brand=max_per_brand, backfill=backfill)
 
 
 def attribute_similarity(products: Mapping[str, Product]) -> Similarity:
