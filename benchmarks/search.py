@@ -20,11 +20,11 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from shopsense.config import SearchSettings  # noqa: E402
-from shopsense.domain import Product  # noqa: E402
-from shopsense.evaluation.search import (  # noqa: E402
+from shopsense.config import SearchSettings
+from shopsense.domain import Product
+from shopsense.evaluation.search import (
     load_catalog,
     load_judgments,
     sample_queries,
@@ -32,9 +32,9 @@ from shopsense.evaluation.search import (  # noqa: E402
     score_engine,
     split_queries,
 )
-from shopsense.pipeline.search import SearchEngine  # noqa: E402
-from shopsense.rank.ltr import KeywordOrder, QueryBlend  # noqa: E402
-from shopsense.text.encoders import USEEncoder  # noqa: E402
+from shopsense.pipeline.search import SearchEngine
+from shopsense.rank.ltr import KeywordOrder, QueryBlend
+from shopsense.text.encoders import USEEncoder
 
 REPO = Path(__file__).resolve().parents[1]
 HOMEDEPOT = REPO / ".." / "shared" / "data" / "homedepot-search-relevance"

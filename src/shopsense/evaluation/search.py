@@ -208,7 +208,7 @@ def split_queries(judged: Sequence[JudgedQuery], held_out_fraction: float, seed:
     """(train, held-out) split by query_id, seeded."""
     ids = sorted({q.query_id for q in judged})
     rng = np.random.default_rng(seed)
-    held = set(rng.choice(ids, int(round(len(ids) * held_out_fraction)), replace=False).tolist())
+    held = set(rng.choice(ids, round(len(ids) * held_out_fraction), replace=False).tolist())
     return ([q for q in judged if q.query_id not in held], [q for q in judged if q.query_id in held])
 
 

@@ -12,6 +12,7 @@ to a small tail segment, which is merged into the main one once it grows.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -302,7 +303,7 @@ class KeywordIndex:
         index.avglen_ = config["avglen"]
         flat = np.load(directory / "title_seq.npy")
         bounds = np.concatenate([[0], np.cumsum(np.load(directory / "title_seq_len.npy"))])
-        index.title_seq_ = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        index.title_seq_ = [flat[a:b] for a, b in itertools.pairwise(bounds)]
         if (directory / "saturated.npz").exists():
             field_tf = {f: sp.load_npz(directory / f"tf_{f}.npz").tocsr()
                         for f in index.field_weights}
@@ -318,7 +319,8 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     vals = scores[positive]
     if positive.size > k:
-        part = np.argpartition(-vals, k - 1)[:k]
-        positive, vals = positive[part], vals[part]
-    order = np.lexsort((positive, -vals))
+        threshold = -np.partition(-vals, k - 1)[k - 1]  # the k-th largest value
+        keep = vals >= threshold  # every tie at the boundary, so ties resolve by index
+        positive, vals = positive[keep], vals[keep]
+    order = np.lexsort((positive, -vals))[:k]
     return positive[order], vals[order]

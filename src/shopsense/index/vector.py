@@ -104,8 +104,10 @@ class ExactVectorIndex:
         k = min(k, int(np.isfinite(scores).sum()))
         if k <= 0:
             return [], np.zeros(0, dtype=np.float32)
-        part = np.argpartition(-scores, k - 1)[:k] if len(scores) > k else np.arange(len(scores))
-        order = part[np.lexsort((rows[part], -scores[part]))]
+        part = np.arange(len(scores))
+        if len(scores) > k:  # keep every tie at the boundary so ties resolve by row
+            part = np.flatnonzero(scores >= -np.partition(-scores, k - 1)[k - 1])
+        order = part[np.lexsort((rows[part], -scores[part]))][:k]
         return [self.item_ids_[r] for r in rows[order]], scores[order].astype(np.float32)
 
     def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:

@@ -10,6 +10,7 @@ match set; sorting is by relevance, price, popularity or newest.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -194,8 +195,7 @@ def facets(table: ProductTable, rows: np.ndarray, top: int = 20, attribute_cap: 
     prices = table.price_[rows]
     prices = prices[~np.isnan(prices)]
     edges = np.asarray(PRICE_EDGES)
-    labels = [f"<{int(edges[0])}"] + [f"{int(a)}-{int(b)}" for a, b in zip(edges, edges[1:],
-                                                                          strict=False)]
+    labels = [f"<{int(edges[0])}"] + [f"{int(a)}-{int(b)}" for a, b in itertools.pairwise(edges)]
     labels.append(f">={int(edges[-1])}")
     buckets = np.bincount(np.searchsorted(edges, prices, side="right"), minlength=len(labels))
     available = int(table.available_[rows].sum())
@@ -205,7 +205,7 @@ def facets(table: ProductTable, rows: np.ndarray, top: int = 20, attribute_cap: 
             "price": {labels[i]: int(n) for i, n in enumerate(buckets) if n},
             "attributes": _attribute_facets(table, rows, top, attribute_cap)
             if table.has_attributes_ else {},
-            "availability": {"in_stock": available, "out_of_stock": int(len(rows)) - available}}
+            "availability": {"in_stock": available, "out_of_stock": len(rows) - available}}
 
 
 def sort_rows(rows: np.ndarray, scores: np.ndarray, table: ProductTable, sort: str

@@ -84,7 +84,6 @@ class HybridRetriever:
         need = min_should_match(n_known)
         match_mask = (matched >= max(need, 1)) if n_known else np.zeros(len(scores), bool)
         vec_rows = np.zeros(0, dtype=np.int64)
-        vec_cos = np.zeros(0, dtype=np.float32)
         qvec = None
         if self.vector is not None and self.encoder is not None and text.strip():
             qvec = self.query_vector(text)
@@ -93,7 +92,6 @@ class HybridRetriever:
                 floor = max(self.min_cosine, float(cos[0]) - self.cosine_window)
                 keep = cos >= floor
                 vec_rows = np.asarray([self.keyword.row_of_[i] for i in ids], dtype=np.int64)[keep]
-                vec_cos = cos[keep]
         rows = np.union1d(kw_rows, vec_rows).astype(np.int64)
         semantic = np.zeros(len(rows), dtype=np.float32)
         vectors = None

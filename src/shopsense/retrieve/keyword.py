@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -29,7 +30,7 @@ class AnalysedQuery:
 def compounds(terms: list[str], vocab: Collection[str]) -> list[str]:
     """Adjacent Latin terms whose concatenation is a catalogue term (deck + over)."""
     found = []
-    for a, b in zip(terms, terms[1:], strict=False):
+    for a, b in itertools.pairwise(terms):
         joined = a + b
         if a.isascii() and b.isascii() and joined in vocab and joined not in terms:
             found.append(joined)
