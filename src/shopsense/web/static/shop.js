@@ -105,7 +105,7 @@
   async function home() {
     app.innerHTML = "";
     const hero = el(`<section class="hero"><div><h1>${esc(t("hero_title"))}</h1><p>${esc(t("hero_text"))}</p>
-      <div class="pills" id="popular"><span class="muted">${esc(t("popular_searches"))}：</span></div></div></section>`);
+      <div class="pills" id="popular"><span class="muted">${esc(t("popular_searches"))}</span></div></div></section>`);
     POPULAR.forEach((q) => {
       const a = el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link>${esc(q)}</a>`);
       hero.querySelector("#popular").appendChild(a);
