@@ -87,6 +87,11 @@ def test_save_load_round_trip(fitted, held_out, shop_events, shop_products, tmp_
                                fitted.predict(users, now=test_start), rtol=1e-9)
     np.testing.assert_allclose(loaded.predict(users, now=test_start, category="美妆"),
                                fitted.predict(users, now=test_start, category="美妆"), rtol=1e-9)
+    assert loaded.explain(users[0], now=test_start) == fitted.explain(users[0], now=test_start)
+    config["format_version"] = 99
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="newer"):
+        PurchasePropensity.load(tmp_path)
 
 
 def test_new_and_dormant_shoppers_get_group_rates(fitted) -> None:
