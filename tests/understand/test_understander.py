@@ -149,3 +149,22 @@ def test_lexicon_only_on_a_tiny_catalogue() -> None:
     encoded = build_understander(products, None)
     reading = encoded.understand("gree 空调 1.5 hp 不要白色")
     assert reading.exclusions[0].value == ("attribute", ("colour", ("白色", "white")))
+
+
+def test_tagger_adds_product_words_the_catalogue_lacks(understander, tmp_path: Path) -> None:
+    from shopsense.text.tagger import CrfTagger, Sentence
+
+    def sentence(brand: str, product: str) -> Sentence:
+        labels = [("B-" if i == 0 else "I-") + "HPPX" for i in range(len(brand))]
+        labels += [("B-" if i == 0 else "I-") + "HCCX" for i in range(len(product))]
+        return Sentence(tuple(brand + product), tuple(labels))
+
+    toy = [sentence(b, p) for b in ("格力", "美的", "艾美") for p in ("电风扇", "电饭煲", "空调")]
+    tagger = CrfTagger(max_iterations=50).fit(toy * 3, tmp_path / "tagger")
+    understander.save(tmp_path / "u")
+    tagged = QueryUnderstander.load(tmp_path / "u").use_tagger(tagger)
+    plain = understander.understand("格力电风扇")
+    reading = tagged.understand("格力电风扇")
+    assert "电风扇" not in [s.value for s in plain.product_terms]  # not a catalogue word
+    assert "电风扇" in [s.value for s in reading.product_terms]
+    assert reading.brands == plain.brands
