@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Collection
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from shopsense.domain import PLATFORMS

@@ -11,7 +11,9 @@ nothing.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ from shopsense.privacy.dp import (
 
 RELEASE = "behaviour"
 TOP_QUERIES_SHOWN = 20
+BUDGET_RELEASES = 20  # the shop's total epsilon budget = this many releases at the default
 
 
 @dataclass(frozen=True)
@@ -197,3 +200,24 @@ def derived_metrics(aggregates: dict[str, Any]) -> dict[str, Any]:
 
 def _rate(num: float, den: float) -> float | None:
     return None if den <= 0 else round(min(1.0, num / den), 4)
+
+
+def default_budget(dp_epsilon: float) -> float:
+    """Total epsilon a shop may spend: BUDGET_RELEASES full releases at `dp_epsilon`."""
+    return BUDGET_RELEASES * release_epsilon(dp_epsilon)
+
+
+def open_ledger(store: Any, dp_epsilon: float) -> PrivacyLedger:
+    return PrivacyLedger(store, budget=default_budget(dp_epsilon))
+
+
+def release_csv(release: dict[str, Any]) -> str:
+    """The noisy counts of a release, one row per key (what the dashboard exports)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["aggregate", "key", "count", "noise_stddev", "epsilon", "mechanism"])
+    for name, agg in release["aggregates"].items():
+        for row in agg["rows"]:
+            writer.writerow([name, row["key"], row["count"], agg["stddev"], agg["epsilon"],
+                             release["privacy"]["mechanism"]])
+    return out.getvalue()

@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.recs",
     "shopsense.cli.search",
     "shopsense.cli.understand",
+    "shopsense.cli.analytics",
 ]
 
 

@@ -5,8 +5,6 @@ and model status. Thin: each route calls one function of `shopsense.analytics`.
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from typing import Any, Literal
 
@@ -20,7 +18,8 @@ from shopsense.analytics.report import (
     ReleaseParams,
     behaviour_release,
     latest_release,
-    release_epsilon,
+    open_ledger,
+    release_csv,
 )
 from shopsense.analytics.status import model_status
 from shopsense.api.deps import api_error, get_shop, require_admin
@@ -28,7 +27,6 @@ from shopsense.pipeline.shop import Shop
 from shopsense.privacy.dp import BudgetExceeded, PrivacyLedger
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
-BUDGET_RELEASES = 20  # total epsilon budget = this many full releases at the default epsilon
 _PNG = {"Cache-Control": "no-store"}
 
 
@@ -46,8 +44,7 @@ def ledger_of(request: Request) -> PrivacyLedger:
     """One ledger per app (created on first use); its budget follows the settings."""
     state = request.app.state
     if getattr(state, "privacy_ledger", None) is None:
-        default = release_epsilon(state.settings.privacy.dp_epsilon)
-        state.privacy_ledger = PrivacyLedger(state.shop.store, budget=BUDGET_RELEASES * default)
+        state.privacy_ledger = open_ledger(state.shop.store, state.settings.privacy.dp_epsilon)
         state.release_lock = threading.Lock()
     return state.privacy_ledger
 
@@ -83,15 +80,7 @@ def post_analytics(request: Request, body: ReleaseIn = Body(default_factory=Rele
 
 @router.get("/analytics/export.csv", summary="The latest release as CSV (noisy counts only)")
 def export_csv(request: Request) -> Response:
-    release = _latest(request)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["aggregate", "key", "count", "noise_stddev", "epsilon", "mechanism"])
-    for name, agg in release["aggregates"].items():
-        for row in agg["rows"]:
-            writer.writerow([name, row["key"], row["count"], agg["stddev"], agg["epsilon"],
-                             release["privacy"]["mechanism"]])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+    return Response(release_csv(_latest(request)), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=analytics.csv"})
 
 
