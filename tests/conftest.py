@@ -29,3 +29,37 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip("../shared/data is not beside the repository")
     return SHARED_DATA
+
+
+DEMO_SIZE = {"n_products": 600, "n_users": 150, "days": 30}
+
+
+def load_small_demo(home: Path) -> None:
+    """A small seeded demo shop ingested into `home` (the real generator and ingest path)."""
+    from shopsense.demo import generate_demo
+    from shopsense.ids import Pseudonymizer, ensure_secret
+    from shopsense.ingest.pipeline import ingest_file
+    from shopsense.store import open_store
+
+    paths = generate_demo(home / "demo", seed=7, **DEMO_SIZE)
+    ensure_secret(home)
+    store = open_store(f"sqlite:///{home / 'shop.db'}")
+    ingest_file(paths.products, "catalog", catalog=store, rejects_dir=home / "rejects")
+    ingest_file(paths.events, "events", events=store, pseudonyms=Pseudonymizer.from_home(home),
+                rejects_dir=home / "rejects")
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory: pytest.TempPathFactory):
+    """A Shop over the small demo with the service's quick models and online updates."""
+    from shopsense.config import Settings
+    from shopsense.pipeline.models import quick_models, wire_online_updates
+    from shopsense.pipeline.shop import Shop
+
+    home = tmp_path_factory.mktemp("demo-shop")
+    load_small_demo(home)
+    shop = Shop(Settings(home=home))
+    shop.swap_models(quick_models(shop))
+    wire_online_updates(shop)
+    return shop

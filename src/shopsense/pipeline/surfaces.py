@@ -103,7 +103,34 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")
     data["results"] = [item_dict(shop, r) for r in response.results]
+    data["facets"] = facet_lists(data["facets"])
     return data
+
+
+def _counts(raw: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"value": value, "count": count}
+            for value, count in sorted(raw.items(), key=lambda kv: -kv[1])]
+
+
+def _price_bucket(label: str, count: int) -> dict[str, Any]:
+    if label.startswith(">="):
+        return {"min": float(label[2:]), "max": None, "count": count}
+    if label.startswith("<"):
+        return {"min": 0.0, "max": float(label[1:]), "count": count}
+    low, _, high = label.partition("-")
+    return {"min": float(low), "max": float(high), "count": count}
+
+
+def facet_lists(facets: dict[str, Any]) -> dict[str, Any]:
+    """Engine facet counts -> the documented API shape (lists of {value, count})."""
+    out: dict[str, Any] = {k: _counts(v) for k, v in facets.items()
+                           if k in ("category", "top_category", "brand")}
+    out["price"] = sorted((_price_bucket(label, n) for label, n in facets.get("price", {}).items()),
+                          key=lambda b: b["min"])
+    out["attributes"] = {key: _counts({str(v): n for v, n in values.items()})
+                         for key, values in facets.get("attributes", {}).items()}
+    out["availability"] = facets.get("availability", {})
+    return out
 
 
 def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,

@@ -12,12 +12,11 @@ from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
 
 router = APIRouter(prefix="/v1")
-Text = Query(None, max_length=256)
 
 
 @router.get("/search", summary="Search with query understanding, filters, facets, signals")
-def search(request: Request, q: str = Query("", max_length=500), user: str | None = Text,
-           session: str | None = Text, k: int = Query(10, ge=1, le=100),
+def search(request: Request, q: str = Query("", max_length=500), user: str | None = Query(None, max_length=256),
+           session: str | None = Query(None, max_length=256), k: int = Query(10, ge=1, le=100),
            page: int = Query(1, ge=1, le=1000), sort: str = Query("relevance", max_length=20),
            category: str | None = Query(None, max_length=500),
            brand: list[str] = Query([], max_length=20),
@@ -41,7 +40,7 @@ def suggest(q: str = Query(..., min_length=1, max_length=100), k: int = Query(8,
 
 
 @router.get("/recommend", summary="For you (trending for a visitor with no history)")
-def recommend(user: str | None = Text, session: str | None = Text,
+def recommend(user: str | None = Query(None, max_length=256), session: str | None = Query(None, max_length=256),
               k: int = Query(10, ge=1, le=100), category: str | None = Query(None, max_length=500),
               exclude: list[str] = Query([], max_length=200),
               shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
@@ -72,15 +71,15 @@ def _item_surface(surface: str, item_id: str, k: int, user: str | None, session:
 
 
 @router.get("/items/{item_id}/similar", summary="Similar items")
-def similar(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Text,
-            session: str | None = Text, shop: Shop = Depends(get_shop),
+def similar(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
+            session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
             _: str = Depends(require_search)) -> dict[str, Any]:
     return _item_surface("similar", item_id, k, user, session, shop)
 
 
 @router.get("/items/{item_id}/bought-together", summary="Frequently bought together")
-def bought_together(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Text,
-                    session: str | None = Text, shop: Shop = Depends(get_shop),
+def bought_together(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
+                    session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
                     _: str = Depends(require_search)) -> dict[str, Any]:
     return _item_surface("bought-together", item_id, k, user, session, shop)
 
@@ -107,8 +106,8 @@ def next_items(body: NextIn, shop: Shop = Depends(get_shop),
 
 @router.get("/explain", summary="Why an item is where it is, with each signal's contribution")
 def explain(item: str = Query(..., min_length=1, max_length=256),
-            context: str = Query("recommend", max_length=500), user: str | None = Text,
-            session: str | None = Text, shop: Shop = Depends(get_shop),
+            context: str = Query("recommend", max_length=500), user: str | None = Query(None, max_length=256),
+            session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
             _: str = Depends(require_search)) -> dict[str, Any]:
     try:
         return surfaces.explain(shop, item_id=item, context=context, user=user, session=session)
