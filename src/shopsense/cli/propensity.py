@@ -67,6 +67,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         horizon: float = typer.Option(7.0, "--horizon"),
         models: str = typer.Option("logistic,gbm", "--models", help="Comma-separated."),
         seed: int = typer.Option(0, "--seed"),
+        until: str = typer.Option(None, "--until",
+                                  help="End the stream here (ISO 8601 or unix seconds); the "
+                                       "test window is the horizon before it."),
         out: Path = typer.Option(None, "--out", help="Also write the JSON report here."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -77,11 +80,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             load_products,
             summary_table,
         )
+        from shopsense.ingest.validate import parse_timestamp
 
         products = load_products(catalog) if catalog is not None else {}
         try:
+            end = parse_timestamp(until) if until is not None else None
             report = evaluate_propensity(load_events(events), products, horizon_days=horizon,
-                                         models=[m.strip() for m in models.split(",")], seed=seed)
+                                         models=[m.strip() for m in models.split(",")], seed=seed,
+                                         until=end)
         except ValueError as exc:
             fail(str(exc))
         if out is not None:

@@ -103,7 +103,8 @@ def ece_noise_floor(prob: np.ndarray, weight: np.ndarray, n_bins: int = 10,
 
 
 def binary_report(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = None,
-                  n_bins: int = 10, n_resamples: int = 200) -> dict[str, Any]:
+                  n_bins: int = 10, n_resamples: int = 200,
+                  noise_draws: int = 100) -> dict[str, Any]:
     """AUC (with a bootstrap 95 % interval), Brier, log-loss, ECE, base rate and the
     reliability curve of one scored window."""
     y = np.asarray(y, dtype=np.float64)
@@ -122,7 +123,8 @@ def binary_report(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = N
         "log_loss": float(-np.average(y * np.log(clipped) + (1 - y) * np.log(1 - clipped),
                                       weights=w)) if y.size else float("nan"),
         "ece": expected_calibration_error(y, prob, w, n_bins),
-        "ece_noise_floor": ece_noise_floor(prob, w, n_bins) if y.size else float("nan"),
+        "ece_noise_floor": ece_noise_floor(prob, w, n_bins, noise_draws)
+        if y.size and noise_draws > 0 else float("nan"),
         "reliability": reliability_curve(y, prob, w, n_bins),
     }
 
@@ -185,7 +187,8 @@ def _baselines(frame: EventFrame, test_start: float, horizon_days: float, n_bins
     prior = float(purchase_labels(frame, previous, test_start,
                                   active_codes(frame, previous, lookback_days)).mean())
     both = 0 < labels.sum() < labels.size
-    constant = binary_report(labels, np.full(labels.size, prior), n_bins=n_bins, n_resamples=0)
+    constant = binary_report(labels, np.full(labels.size, prior), n_bins=n_bins, n_resamples=0,
+                             noise_draws=0)
     return {
         "previous_window_rate": {k: constant[k] for k in ("auc", "brier", "ece", "log_loss",
                                                           "mean_predicted")},
