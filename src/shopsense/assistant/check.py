@@ -6,8 +6,8 @@ The rule, applied to template replies and to any generator's output alike:
    conversation's current constraints;
 2. after removing every fact's written forms (and list markers "1. "), no digit and no
    catalogue brand name may remain in the text;
-3. a claim word (waterproof / 防水, noise cancelling / 降噪, in stock / 有货) needs a fact
-   about that field.
+3. a claim word (waterproof / 防水, noise cancelling / 降噪, in stock / 有货) left in that
+   text needs a fact about that field.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ class CheckReport:
 
 def _constraint_holds(fact: Fact, constraints: Mapping[str, Any]) -> bool:
     current = constraints.get(fact.field.removeprefix("constraint."))
+    if isinstance(current, dict):
+        current = list(current.values())
     if isinstance(current, (list, tuple)):
         flat = [v for c in current for v in (c if isinstance(c, (list, tuple)) else (c,))]
         return any(str(v) == str(fact.value) for v in flat)
@@ -109,7 +111,7 @@ def check_reply(text: str, facts: list[Fact], products: Mapping[str, Product],
     rest = _residual(text, facts, n_items)
     report.invented_numbers = NUMBER_RE.findall(rest)
     report.invented_brands = _brand_hits(rest, brands)
-    lowered = text.lower()
+    lowered = rest.lower()
     fields = {f.field for f in facts}
     report.unsupported_claims = [name for name, words in CLAIM_WORDS.items()
                                  if name not in fields and any(w in lowered for w in words)]

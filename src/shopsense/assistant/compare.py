@@ -45,7 +45,8 @@ def _topics(products: Sequence[Product], topics: Sequence[str], language: str) -
     zh = language == "zh"
     for topic in topics:
         words, zh_name, en_name = lx.OPEN_TOPICS[topic]
-        lines.append(f"目录里没有这{"两" if len(products) == 2 else "几"}款的{zh_name}，无法据此判断哪个更好。" if zh else
+        these = "这两款" if len(products) == 2 else "这几款"
+        lines.append(f"目录里没有{these}的{zh_name}，无法据此判断哪个更好。" if zh else
                      f"The catalogue doesn't list {en_name} for these, so I can't say which "
                      "is better on that.")
         for letter, p in zip(LETTERS, products, strict=False):

@@ -23,7 +23,7 @@ from shopsense.assistant.facts import Fact
 from shopsense.assistant.generate import Generator, guarded
 from shopsense.assistant.merge import clean_reading, merge
 from shopsense.assistant.state import Constraints, Conversation, ConversationStore
-from shopsense.assistant.turn import Turn, read_turn
+from shopsense.assistant.turn import Turn, read_turn, stated_category
 from shopsense.domain import Product, QueryReading, Result
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import InputError, Shop
@@ -128,7 +128,7 @@ class Assistant:
         items = out.items if out.items is not None else [self._item(p) for p in out.products]
         kind = "list" if out.listing else "item" if out.products else "other"
         return {"conversation_id": conv.conversation_id, "language": ctx.language,
-                "act": ctx.turn.act, "reply": shown, "items": items,
+                "act": ctx.turn.act, "reply": shown, "items": items, "listing": out.listing,
                 "facts": [f.to_dict() for f in out.facts], "constraints": constraints,
                 "understood": ctx.reading.to_dict(), "source": source, "surface": out.surface,
                 "check": (failed or template_report).to_dict(),
@@ -213,9 +213,8 @@ def _targets(a: Assistant, ids: tuple[str, ...] | list[str]) -> list[Product]:
 
 def _question(a: Assistant, ctx: _Ctx) -> Turnout:
     turn = ctx.turn
-    ids = turn.targets or (() if ctx.reading.category and
-                           ctx.reading.category.value != ctx.conv.constraints.category
-                           else tuple(ctx.conv.focus or ctx.conv.last_items))
+    new_subject = stated_category(ctx.reading, ctx.conv.constraints.category) is not None
+    ids = turn.targets or (() if new_subject else tuple(ctx.conv.focus or ctx.conv.last_items))
     products = _targets(a, ids)
     if products:
         text, facts = respond.answer_reply(products, turn.fields, turn.topics, ctx.language)
@@ -251,13 +250,12 @@ def _similar(a: Assistant, ctx: _Ctx) -> Turnout:
         return _help(a, ctx)
     products = a.similar(ctx, anchor[0].item_id, ctx.conv.constraints)
     zh = ctx.language == "zh"
-    note = f"与“{anchor[0].title}”相似：" if zh else f"Similar to “{anchor[0].title}”:"
+    note = "和你选中的商品相似的有：" if zh else "Similar to the one you picked:"
     if not products:
-        return Turnout(note + ("目录里没有找到相似商品。" if zh else " nothing similar found."),
-                       [Fact(anchor[0].item_id, "title", anchor[0].title)], surface="similar")
+        return Turnout("目录里没有找到相似商品。" if zh else "I found nothing similar in the "
+                       "catalogue.", [], surface="similar")
     text, facts = respond.results_reply(products, Constraints(), ctx.language, note=note)
-    return Turnout(text, [Fact(anchor[0].item_id, "title", anchor[0].title), *facts], products,
-                   listing=True, surface="similar")
+    return Turnout(text, facts, products, listing=True, surface="similar")
 
 
 def _recommend(a: Assistant, ctx: _Ctx) -> Turnout:

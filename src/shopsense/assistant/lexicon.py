@@ -50,7 +50,7 @@ FIELD_QUESTIONS: dict[str, tuple[str, ...]] = {
                   "availability", "sold out"),
     "brand": ("什么牌子", "哪个牌子", "品牌", "which brand", "what brand", "who makes"),
     "attributes.waterproof": ("防水", "waterproof", "water resistant", "water-resistant"),
-    "attributes.power": ("几匹", "匹数", "多少匹", "horsepower", " hp", "how powerful"),
+    "attributes.power": ("几匹", "匹数", "多少匹", "horsepower", "hp", "power"),
     "attributes.capacity": ("容量", "内存多大", "存储", "多少g", "capacity", "storage",
                             "how big", "how many gb", "how many litres", "how many kg"),
     "attributes.colour": ("颜色", "什么色", "colour", "color"),
@@ -70,6 +70,10 @@ FIELD_QUESTIONS: dict[str, tuple[str, ...]] = {
     "attributes.gender": ("男款", "女款", "男的", "女的", "men's or women's", "gender"),
     "attributes.memory": ("运行内存", "ram", "memory"),
     "attributes.age_group": ("年龄", "几岁", "age"),
+    "attributes.stage": ("几段", "段数", "哪一段", "stage"),
+    "attributes.skin_type": ("肤质", "skin type"),
+    "attributes.hair_type": ("发质", "hair type"),
+    "attributes.flavour": ("口味", "味道", "flavour", "flavor", "taste"),
     "attributes.origin": ("产地", "哪里产", "origin", "where is it from"),
     "description": ("介绍", "详情", "描述", "tell me more", "details", "describe"),
 }
@@ -124,5 +128,14 @@ def label(field: str, language: str) -> str:
 
 
 def has_any(text: str, words: tuple[str, ...]) -> bool:
+    """True when one of `words` occurs; Latin words must start at a word boundary
+    ("age" does not match "stage"; "noise cancel" matches "noise cancelling")."""
     low = f" {text.lower()} "
-    return any(w in low for w in words)
+    for word in words:
+        w = word.lower()
+        if not w.strip().isascii():
+            if w in low:
+                return True
+        elif re.search(rf"(?<![a-z0-9]){re.escape(w.strip())}", low):
+            return True
+    return False

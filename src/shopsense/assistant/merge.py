@@ -1,7 +1,8 @@
 """How one turn changes the accumulated constraints (the refinement rules, in one place).
 
-- A new product type (a category different from the current one) starts a fresh set of
-  constraints; only brand exclusions ("不要苹果") survive it, as a standing dislike.
+- A new product type (a category named with a product word, different from and not broader
+  than the current one: `turn.stated_category`) starts a fresh set of constraints; only brand
+  exclusions ("不要苹果") survive it, as a standing dislike.
 - Brands named in the turn replace the wanted brands ("只要华为" / "only Huawei") and leave
   the exclusions; an excluded brand leaves the wanted ones.
 - Prices named in the turn replace the bounds (inclusive).
@@ -20,7 +21,7 @@ from statistics import median
 
 from shopsense.assistant import lexicon as lx
 from shopsense.assistant.state import Constraints
-from shopsense.assistant.turn import Turn
+from shopsense.assistant.turn import Turn, stated_category
 from shopsense.domain import QueryReading, Slot
 
 HARD = 0.5
@@ -36,9 +37,9 @@ def clean_reading(reading: QueryReading) -> QueryReading:
 
 
 def _subject(c: Constraints, reading: QueryReading) -> Constraints:
-    slot = reading.category
-    if slot is not None and slot.confidence >= HARD and slot.value != c.category:
-        c = Constraints(category=slot.value, excluded_brands=c.excluded_brands)
+    category = stated_category(reading, c.category)
+    if category is not None:
+        c = Constraints(category=category, excluded_brands=c.excluded_brands)
     if reading.product_terms:
         c = replace(c, topic=reading.product_terms[0].text or str(reading.product_terms[0].value))
     return c

@@ -23,6 +23,14 @@ def _zh(language: str) -> bool:
     return language == "zh"
 
 
+def in_language(values: Sequence[str], language: str) -> str:
+    """The alias / value written in the reply's language when there is one."""
+    for value in values:
+        if str(value).isascii() == (language != "zh"):
+            return str(value)
+    return str(values[0])
+
+
 def _summary(c: Constraints, language: str) -> Reply:
     """The current constraints in words, each echoed value a constraint fact."""
     zh, parts, facts = _zh(language), [], []
@@ -37,14 +45,17 @@ def _summary(c: Constraints, language: str) -> Reply:
                      (f"under {price}" if c.price_max_exclusive else f"up to {price}"))
         facts.append(Fact(None, "constraint.price_max", c.price_max))
     for aliases in c.brands:
-        parts.append(f"品牌：{aliases[0]}" if zh else f"brand: {aliases[-1]}")
-        facts.append(Fact(None, "constraint.brands", aliases[0] if zh else aliases[-1]))
+        name = in_language(aliases, language)
+        parts.append(f"品牌：{name}" if zh else f"brand: {name}")
+        facts.append(Fact(None, "constraint.brands", name))
     for aliases in c.excluded_brands:
-        parts.append(f"不要{aliases[0]}" if zh else f"not {aliases[-1]}")
-        facts.append(Fact(None, "constraint.excluded_brands", aliases[0] if zh else aliases[-1]))
+        name = in_language(aliases, language)
+        parts.append(f"不要{name}" if zh else f"not {name}")
+        facts.append(Fact(None, "constraint.excluded_brands", name))
     for key, values in c.attributes:
-        parts.append(describe(f"attributes.{key}", values[0], language))
-        facts.append(Fact(None, "constraint.attributes", values[0]))
+        value = in_language([str(v) for v in values], language) if values else ""
+        parts.append(describe(f"attributes.{key}", value, language))
+        facts.append(Fact(None, "constraint.attributes", value))
     for term in c.excluded_terms:
         parts.append(f"不含“{term}”" if zh else f"without “{term}”")
         facts.append(Fact(None, "constraint.excluded_terms", term))
@@ -67,9 +78,11 @@ def results_reply(products: Sequence[Product], c: Constraints, language: str,
                   note: str = "") -> Reply:
     zh = _zh(language)
     summary, facts = _summary(c, language)
-    topic = c.topic or ("商品" if zh else "products")
     newest = ("最新的" if zh else "the newest ") if c.newest else ""
-    head = (f"为你找到这些{newest}{topic}" if zh else f"Here are {newest}{topic} I found")
+    if zh:
+        head = f"为你找到这些{newest}{c.topic or '商品'}"
+    else:
+        head = f"Here are {newest}{'matches for “' + c.topic + '”' if c.topic else 'picks'}"
     head += (f"（{summary}）" if zh else f" ({summary})") if summary else ""
     lines = [head + ("：" if zh else ":")]
     if note:
@@ -175,10 +188,10 @@ def answer_reply(products: Sequence[Product], fields: Sequence[str], topics: Seq
 def help_reply(language: str) -> Reply:
     if _zh(language):
         return ("我可以帮你在本店找商品、比较商品、回答商品参数问题。试试：“推荐一款手机”、"
-                "“便宜一点的”、“不要某个品牌”、“第二个防水吗”、“这两个哪个好”。"), []
+                "“便宜一点的”、“不要某个品牌”、“第二个是什么颜色”、“这两个哪个好”。"), []
     return ("I can find products in this shop, compare them and answer questions from their "
-            "listings. Try: “recommend a phone”, “cheaper”, “not <brand>”, “is the second one "
-            "waterproof?”, “compare these two”."), []
+            "listings. Try: “recommend a phone”, “cheaper”, “not <brand>”, “what colour is the "
+            "second one?”, “compare these two”."), []
 
 
 def reset_reply(language: str) -> Reply:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from shopsense.assistant import lexicon as lx
 from shopsense.assistant.state import Conversation
 from shopsense.domain import QueryReading
+from shopsense.rank.filters import category_matches
 
 ACTS = ("search", "question", "compare", "similar", "select", "reset", "recommend", "help")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
@@ -52,20 +53,20 @@ def _ordinals(text: str) -> list[int]:
     return [n for _, n in sorted(found)]
 
 
-def resolve_targets(text: str, conv: Conversation) -> tuple[tuple[str, ...], bool]:
-    """(item ids referred to, whether by explicit ordinal)."""
+def resolve_targets(text: str, conv: Conversation) -> tuple[tuple[str, ...], str]:
+    """(item ids referred to, how: "ordinal" | "pair" | "this" | "")."""
     shown = conv.last_items
     picks = [shown[n - 1] for n in _ordinals(text) if 0 < n <= len(shown)]
     if lx.LAST_RE.search(text) and shown:
         picks.append(shown[-1])
     if picks:
-        return tuple(dict.fromkeys(picks)), True
+        return tuple(dict.fromkeys(picks)), "ordinal"
     if lx.PAIR_RE.search(text):
         pair = conv.focus if len(conv.focus) >= 2 else shown[:2]
-        return tuple(pair[:2]), False
+        return tuple(pair[:2]), "pair"
     if lx.THIS_RE.search(text):
-        return tuple(conv.focus[:1] if conv.focus else shown[:5]), False
-    return (), False
+        return tuple(conv.focus[:1] if conv.focus else shown[:5]), "this"
+    return (), ""
 
 
 def asked(text: str, reading: QueryReading | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -80,15 +81,25 @@ def asked(text: str, reading: QueryReading | None) -> tuple[tuple[str, ...], tup
     return tuple(dict.fromkeys(fields)), tuple(topics)
 
 
+def stated_category(reading: QueryReading | None, current: str | None) -> str | None:
+    """The product type this turn names, if it changes the conversation's one. A category
+    read without a product word ("只要耐克") is the encoder's guess and does not move an
+    existing subject; a broader category than the current one ("服饰" while on 羽绒服) neither."""
+    slot = reading.category if reading is not None else None
+    if slot is None or slot.confidence < 0.5:
+        return None
+    if current and (not reading.product_terms or category_matches(current, slot.value)):
+        return None
+    return None if slot.value == current else str(slot.value)
+
+
 def _new_subject(reading: QueryReading | None, conv: Conversation) -> bool:
-    if reading is None or reading.category is None:
-        return False
-    return reading.category.value != conv.constraints.category
+    return stated_category(reading, conv.constraints.category) is not None
 
 
 def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Turn:
     language = language_of(text, reading, conv.language)
-    targets, by_ordinal = resolve_targets(text, conv)
+    targets, how = resolve_targets(text, conv)
     direction = ("cheaper" if lx.has_any(text, lx.CHEAPER) else
                  "pricier" if lx.has_any(text, lx.PRICIER) else None)
     fields, topics = asked(text, reading)
@@ -99,21 +110,22 @@ def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Tu
             "newest": lx.has_any(text, lx.NEWEST),
             "brand_only": bool(lx.BRAND_ONLY_RE.search(text))}
     compare = lx.has_any(text, lx.COMPARE)
+    new_subject = _new_subject(reading, conv)
     if lx.has_any(text, lx.RESET):
         return Turn("reset", **base)
-    if len(targets) >= 2 and (compare or fields or topics):
+    if len(targets) >= 2 and how in ("ordinal", "pair") and (compare or fields or topics):
         return Turn("compare", targets=targets, **base)
-    if compare and not targets and len(conv.last_items) >= 2 and not _new_subject(reading, conv) \
-            and direction is None:
+    if compare and not targets and not fields and len(conv.last_items) >= 2 \
+            and not new_subject and direction is None:
         return Turn("compare", targets=tuple(conv.last_items[:2]), **base)
-    if (fields or topics) and question and direction is None:
-        same_subject = not _new_subject(reading, conv) or bool(targets)
-        return Turn("question", targets=targets if same_subject else (), **base)
-    if lx.has_any(text, lx.SIMILAR) and targets:
-        return Turn("similar", targets=targets[:1], **base)
-    if by_ordinal and direction is None and not _has_wishes(reading):
+    if (fields or topics) and (question or compare) and direction is None:
+        return Turn("question", targets=targets if (not new_subject or targets) else (), **base)
+    if lx.has_any(text, lx.SIMILAR) and (targets or conv.focus or conv.last_items):
+        anchor = targets or tuple(conv.focus[:1] or conv.last_items[:1])
+        return Turn("similar", targets=anchor[:1], **base)
+    if how == "ordinal" and direction is None and not _has_wishes(reading):
         return Turn("select", targets=targets[:1], **base)
-    if direction or _has_wishes(reading) or _new_subject(reading, conv):
+    if direction or _has_wishes(reading) or new_subject:
         return Turn("search", targets=targets, **base)
     if lx.has_any(text, lx.RECOMMEND) or base["newest"]:
         return Turn("recommend", **base)

@@ -1,0 +1,187 @@
+"""Scripted dialogues: does the assistant honour every constraint and invent nothing?
+
+A dialogue is `{"id", "language", "turns": [{"say": text, "expect": {...}}]}` (JSON Lines).
+Every turn is checked for: the reply's language; every fact naming a cited item; the fact
+checker passing on the reply (re-run here against the stored catalogue). `expect` adds:
+- act: the act the turn should be read as
+- min_items: at least this many cited items
+- category: every cited item lies in this category path
+- price_max / price_min: every cited item's price within (inclusive)
+- cheaper_than_previous: every cited item is cheaper than the median of the previous turn's
+  items (the "cheaper" rule); pricier_than_previous likewise
+- exclude_brands: no cited item has one of these brand names
+- brands: every cited item has one of these brand names
+- attribute: {key: [values]} every cited item's attribute is one of the values
+- answers: [field] every cited item has a fact for each field (value or "not listed")
+- says_unknown: the reply says the catalogue does not list what was asked
+- picks: n — the turn cites the n-th item of the previous turn's list (1-based) first
+- empty: the reply says nothing matched (and cites nothing)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from shopsense.assistant.check import check_reply
+from shopsense.assistant.facts import Fact
+from shopsense.rank.filters import category_matches
+
+UNKNOWN_MARKERS = ("没有列出", "doesn't list", "does not list", "没有这")
+EMPTY_MARKERS = ("没有符合", "has nothing that matches")
+CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class DialogueResult:
+    dialogue_id: str
+    language: str
+    passed: bool
+    failures: list[str] = field(default_factory=list)
+    invented: int = 0  # invented numbers / brands / claims / false facts across turns
+    turns: int = 0
+
+
+@dataclass
+class SuiteReport:
+    results: list[DialogueResult]
+    seconds: float = 0.0
+
+    @property
+    def pass_rate(self) -> float:
+        return sum(r.passed for r in self.results) / max(len(self.results), 1)
+
+    @property
+    def invented(self) -> int:
+        return sum(r.invented for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        by_lang = {lang: sum(r.passed for r in self.results if r.language == lang) /
+                   max(sum(r.language == lang for r in self.results), 1)
+                   for lang in sorted({r.language for r in self.results})}
+        return {"dialogues": len(self.results), "turns": sum(r.turns for r in self.results),
+                "pass_rate": round(self.pass_rate, 4), "pass_rate_by_language": by_lang,
+                "invented_facts": self.invented, "seconds": round(self.seconds, 2),
+                "failures": {r.dialogue_id: r.failures for r in self.results if not r.passed}}
+
+
+def load_dialogues(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            row = json.loads(line)
+            if not row.get("id") or not row.get("turns"):
+                raise ValueError(f"{path}:{n}: a dialogue needs an id and turns")
+            out.append(row)
+    return out
+
+
+def _prices(items: list[dict[str, Any]]) -> list[float]:
+    return [float(i["price"]) for i in items if i.get("price") is not None]
+
+
+def _brand_in(item: dict[str, Any], names: Iterable[str]) -> bool:
+    return str(item.get("brand", "")).lower() in {n.lower() for n in names}
+
+
+def _item_checks(expect: dict[str, Any], items: list[dict[str, Any]],
+                 previous: list[dict[str, Any]]) -> list[str]:
+    bad: list[str] = []
+    if len(items) < expect.get("min_items", 0):
+        bad.append(f"{len(items)} items < {expect['min_items']}")
+    if "category" in expect and any(not category_matches(i.get("category", ""), expect["category"])
+                                    for i in items):
+        bad.append(f"an item outside {expect['category']}")
+    if "price_max" in expect and any(p > expect["price_max"] for p in _prices(items)):
+        bad.append(f"a price above {expect['price_max']}")
+    if "price_min" in expect and any(p < expect["price_min"] for p in _prices(items)):
+        bad.append(f"a price below {expect['price_min']}")
+    if previous and expect.get("cheaper_than_previous"):
+        middle = median(_prices(previous))
+        if any(p >= middle for p in _prices(items)):
+            bad.append(f"not all cheaper than the previous median {middle}")
+    if previous and expect.get("pricier_than_previous"):
+        middle = median(_prices(previous))
+        if any(p <= middle for p in _prices(items)):
+            bad.append(f"not all pricier than the previous median {middle}")
+    if "exclude_brands" in expect and any(_brand_in(i, expect["exclude_brands"]) for i in items):
+        bad.append(f"an excluded brand among {expect['exclude_brands']}")
+    if "brands" in expect and any(not _brand_in(i, expect["brands"]) for i in items):
+        bad.append(f"a brand outside {expect['brands']}")
+    for key, values in expect.get("attribute", {}).items():
+        wanted = {str(v).lower() for v in values}
+        if any(str(i.get("attributes", {}).get(key, "")).lower() not in wanted for i in items):
+            bad.append(f"an item whose {key} is not in {values}")
+    if "picks" in expect:
+        n = expect["picks"]
+        if len(previous) < n or not items or items[0]["item_id"] != previous[n - 1]["item_id"]:
+            bad.append(f"did not pick item {n} of the previous list")
+    return bad
+
+
+def _reply_checks(expect: dict[str, Any], response: dict[str, Any], language: str) -> list[str]:
+    bad: list[str] = []
+    reply, items = response["reply"], response["items"]
+    if response["language"] != language:
+        bad.append(f"replied in {response['language']}")
+    if "act" in expect and response["act"] != expect["act"]:
+        bad.append(f"act {response['act']} != {expect['act']}")
+    if expect.get("says_unknown") and not any(m in reply for m in UNKNOWN_MARKERS):
+        bad.append("did not say the catalogue lacks the answer")
+    if expect.get("empty") and (items or not any(m in reply for m in EMPTY_MARKERS)):
+        bad.append("expected an honest empty answer")
+    fields = {(f["item_id"], f["field"]) for f in response["facts"]}
+    for wanted in expect.get("answers", []):
+        missing = [i["item_id"] for i in items if (i["item_id"], wanted) not in fields]
+        if missing or not items:
+            bad.append(f"no {wanted} fact for {missing or 'any item'}")
+    return bad
+
+
+def check_turn(assistant: Any, response: dict[str, Any]) -> tuple[list[str], int]:
+    """(grounding failures, invented count): facts name cited items; the checker passes."""
+    cited = {i["item_id"] for i in response["items"]}
+    facts = [Fact(f["item_id"], f["field"], f["value"]) for f in response["facts"]]
+    stray = [f.item_id for f in facts if f.item_id is not None and f.item_id not in cited]
+    brands = {p.brand for p in assistant.shop.products.values() if p.brand}
+    report = check_reply(response["reply"], facts, assistant.shop.products, brands,
+                         response["constraints"], len(response["items"]))
+    bad = [f"fact about an uncited item {stray[:3]}"] if stray else []
+    invented = (len(report.false_facts) + len(report.invented_numbers) +
+                len(report.invented_brands) + len(report.unsupported_claims))
+    if not report.ok:
+        bad.append(f"fact check failed: {report.to_dict()}")
+    return bad, invented + len(stray)
+
+
+def run_dialogue(assistant: Any, dialogue: dict[str, Any]) -> DialogueResult:
+    language = dialogue.get("language", "zh")
+    result = DialogueResult(str(dialogue["id"]), language, True)
+    conversation, previous = None, []
+    session = f"suite-{dialogue['id']}"
+    for n, turn in enumerate(dialogue["turns"], start=1):
+        response = assistant.chat(turn["say"], conversation_id=conversation, session=session)
+        conversation = response["conversation_id"]
+        expect = turn.get("expect", {})
+        grounding, invented = check_turn(assistant, response)
+        problems = (grounding + _reply_checks(expect, response, language) +
+                    _item_checks(expect, response["items"], previous))
+        result.failures += [f"turn {n} ({turn['say']}): {p}" for p in problems]
+        result.invented += invented
+        result.turns += 1
+        if response["listing"]:
+            previous = response["items"]
+    result.passed = not result.failures
+    return result
+
+
+def run_suite(assistant: Any, dialogues: list[dict[str, Any]]) -> SuiteReport:
+    start = time.perf_counter()
+    results = [run_dialogue(assistant, d) for d in dialogues]
+    return SuiteReport(results, time.perf_counter() - start)
