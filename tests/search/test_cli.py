@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from shopsense.cli import app
-from shopsense.domain import Product
+from shopsense.domain import Event, Product
 
 runner = CliRunner()
 
@@ -23,9 +24,11 @@ def _write_catalog(path: Path, products: list[Product]) -> None:
 def test_search_command_builds_the_index_from_the_store(tmp_path: Path,
                                                         bilingual_products: list[Product]
                                                         ) -> None:
+    from shopsense.ids import Pseudonymizer
     from shopsense.store import open_store
 
-    open_store(f"sqlite:///{tmp_path / 'shop.db'}").upsert_products(bilingual_products)
+    store = open_store(f"sqlite:///{tmp_path / 'shop.db'}")
+    store.upsert_products(bilingual_products)
     result = runner.invoke(app, ["--home", str(tmp_path), "search", "air conditioner", "--k", "2",
                                  "--no-understand", "--json"])
     assert result.exit_code == 0, result.output
@@ -37,6 +40,14 @@ def test_search_command_builds_the_index_from_the_store(tmp_path: Path,
     assert [r["item_id"] for r in json.loads(again.stdout)["results"]] == ["ac2"]
     suggest = runner.invoke(app, ["--home", str(tmp_path), "suggest", "空", "--json"])
     assert "空调" in [s["text"] for s in json.loads(suggest.stdout)["suggestions"]]
+    # a shopper who just dismissed ac2 sees it sink, with the penalty recorded
+    alice = Pseudonymizer.from_home(tmp_path).user("alice")
+    store.add_events([Event("e1", "dismiss", time.time() - 60, user_id=alice, item_id="ac2")])
+    personal = runner.invoke(app, ["--home", str(tmp_path), "search", "空调", "--user", "alice",
+                                   "--no-understand", "--json"])
+    results = json.loads(personal.stdout)["results"]
+    assert results[-1]["item_id"] == "ac2"
+    assert results[-1]["signals"]["personal.dismiss_penalty"] < 0
 
 
 def test_eval_search_reports_ours_and_the_bm25_baseline(tmp_path: Path,
