@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from shopsense.models.blend import SequenceBlend
 from shopsense.models.interactions import Interactions, load_catalog, load_interactions
 from shopsense.models.sequences import ItemIndex, top_k_excluding
+from shopsense.retrieve.covisit import CovisitRetriever
 
 Scorer = Callable[[Sequence[np.ndarray]], np.ndarray]  # histories -> scores (B, n_items)
 
@@ -36,17 +38,19 @@ class LeaveOneOut:
     test_histories: list[np.ndarray]
     test_targets: np.ndarray
     test_users: list[str]
+    short: list[np.ndarray]  # whole sequences of users too short to be scored
 
 
 def leave_one_out(data: Interactions, extra_items: Sequence[str] = ()) -> LeaveOneOut:
     """Split each user's time-ordered sequence: [..train.., valid, test]."""
     items = ItemIndex([*data.item_ids(), *extra_items])
     train: list[np.ndarray] = []
-    valid_h, valid_t, test_h, test_t, users = [], [], [], [], []
+    valid_h, valid_t, test_h, test_t, users, short = [], [], [], [], [], []
     for user, seq in zip(data.users, data.sequences, strict=True):
         encoded = items.encode(seq)
         if len(encoded) < 3:
             train.append(encoded)
+            short.append(encoded)
             continue
         train.append(encoded[:-2])
         valid_h.append(encoded[:-2])
@@ -55,7 +59,7 @@ def leave_one_out(data: Interactions, extra_items: Sequence[str] = ()) -> LeaveO
         test_t.append(encoded[-1])
         users.append(user)
     return LeaveOneOut(items, train, valid_h, np.asarray(valid_t, dtype=np.int64),
-                       test_h, np.asarray(test_t, dtype=np.int64), users)
+                       test_h, np.asarray(test_t, dtype=np.int64), users, short)
 
 
 def ranking_metrics(score: Scorer, histories: Sequence[np.ndarray], targets: np.ndarray,
@@ -126,9 +130,16 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
         item_init = title_vectors(products, split.items.ids, model.config.dim)
     model.fit(split.train, n_items, valid=(split.valid_histories, split.valid_targets),
               item_init=item_init, on_epoch=on_epoch)
+    blend = SequenceBlend(model, _covisit(split.items, split.train, data.users), split.items)
+    blend.fit_weight(split.valid_histories, split.valid_targets)
     train_seconds = time.perf_counter() - started
-    ours = ranking_metrics(model.score, split.test_histories, split.test_targets, n_items, ks)
+    # For the test ranking the co-visit table may also count the validation items.
+    test_covisit = _covisit(split.items, [*split.test_histories, *split.short], data.users)
+    ours = ranking_metrics(blend.with_covisit(test_covisit), split.test_histories,
+                           split.test_targets, n_items, ks)
     eval_seconds = time.perf_counter() - started - train_seconds
+    sasrec_only = ranking_metrics(model.score, split.test_histories, split.test_targets,
+                                  n_items, ks)
     pop_started = time.perf_counter()
     popularity = popularity_scorer([*split.train, split.valid_targets], n_items)
     baseline = ranking_metrics(popularity, split.test_histories, split.test_targets, n_items, ks)
@@ -137,14 +148,27 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
                  "users": len(data.users), "evaluated_users": len(split.test_users),
                  "items": n_items, "interactions": data.n_events},
         "protocol": "leave-one-out by time; full ranking; history items excluded",
-        "shopsense": {**_rounded(ours), "model": "sasrec-ce",
+        "shopsense": {**_rounded(ours), "model": "sasrec-ce + covisit blend",
+                      "covisit_weight": blend.weight,
+                      "valid_ndcg@10_by_weight": _rounded({str(w): v for w, v in
+                                                           blend.valid_ndcg_.items()}),
                       "best_epoch": model.best_epoch_, "epochs": len(model.history_),
+                      "title_init": item_init is not None,
                       "train_seconds": round(train_seconds, 1),
                       "eval_seconds": round(eval_seconds, 1)},
+        "sasrec_only": {**_rounded(sasrec_only), "model": "sasrec-ce"},
         "baseline_popularity": {**_rounded(baseline), "model": "popularity",
                                 "train_seconds": round(time.perf_counter() - pop_started, 2)},
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
+
+
+def _covisit(items: ItemIndex, sequences: Sequence[np.ndarray], users: Sequence[str]
+             ) -> CovisitRetriever:
+    ids = items.ids
+    data = Interactions([f"u{n}" for n in range(len(sequences))],
+                        [[ids[i] for i in seq] for seq in sequences])
+    return CovisitRetriever().fit(data, items)
 
 
 def _rounded(metrics: dict[str, float]) -> dict[str, float]:
