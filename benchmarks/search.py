@@ -3,6 +3,7 @@
     python benchmarks/search.py                      # Home Depot, dev queries split 75/25 by query_id
     python benchmarks/search.py --held-out 600       # a seeded sample of the held-out queries
     python benchmarks/search.py --million            # 1,000,000 synthetic products (slow)
+    python benchmarks/search.py --write-split DIR    # the split as files, for `eval search`
 
 Prints a table and writes JSON to benchmarks/results/search.json (search_1m.json for --million).
 """
@@ -157,6 +158,21 @@ def million(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def write_split(directory: Path, seed: int) -> None:
+    """The train / held-out split of the dev judgments (raw Home Depot columns), for
+    `shopsense eval search --judgments held_out.csv --train-judgments train.csv`."""
+    import pandas as pd
+
+    raw = pd.read_csv(HOMEDEPOT / "judgments_dev.csv", dtype={"query_id": str})
+    judged, _ = load_judgments(HOMEDEPOT / "judgments_dev.csv")
+    _, held_out = split_queries(judged, 0.25, seed)
+    held = {q.query_id for q in held_out}
+    directory.mkdir(parents=True, exist_ok=True)
+    raw[raw.query_id.isin(held)].to_csv(directory / "held_out.csv", index=False)
+    raw[~raw.query_id.isin(held)].to_csv(directory / "train.csv", index=False)
+    print(f"wrote {directory}/held_out.csv ({len(held)} queries) and train.csv")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--million", action="store_true")
@@ -167,7 +183,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exact-threshold", type=int, default=20_000,
                         help="vector index: exact below this many items, IVF above")
+    parser.add_argument("--write-split", type=Path, default=None,
+                        help="only write the train / held-out judgment files to this folder")
     args = parser.parse_args()
+    if args.write_split is not None:
+        write_split(args.write_split, args.seed)
+        return
     result = million(args) if args.million else homedepot(args)
     result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),
                          "load_avg": os.getloadavg()}
