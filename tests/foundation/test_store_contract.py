@@ -10,9 +10,24 @@ from shopsense.domain import Event, Product
 from shopsense.store import REGISTRY, open_store
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def _postgres_url() -> str:
+    """A fresh schema in the loopback PostgreSQL (scripts/services.sh), or skip."""
+    try:
+        from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
+    except ImportError as exc:  # pragma: no cover - the scale extra is not installed
+        pytest.skip(f"PostgreSQL backend not installed: {exc}")
+    base, why = postgres_for_tests()
+    if base is None:
+        pytest.skip(f"no PostgreSQL server binaries: {why}")
+    return fresh_postgres_url(base)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
+    if request.param == "postgresql":
+        url = _postgres_url()
+    else:
+        url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
     s = open_store(url)
     yield s
     s.close()

@@ -2,6 +2,7 @@
 
     open_store("sqlite:///abs/path/shop.db")   # embedded default (WAL)
     open_store("memory://")                    # tests: SQLite in memory, same semantics
+    open_store("postgresql://user@host:5432/db?pool_max=10")   # shared by API replicas
 """
 
 from __future__ import annotations
@@ -26,9 +27,17 @@ def _memory(url: str) -> SqliteStore:
     return SqliteStore(":memory:")
 
 
+def _postgresql(url: str) -> Any:
+    from shopsense.store.postgres import PostgresStore  # optional extra: psycopg, psycopg_pool
+
+    return PostgresStore(url)
+
+
 REGISTRY: dict[str, Callable[[str], Any]] = {
     "sqlite": _sqlite,
     "memory": _memory,
+    "postgresql": _postgresql,
+    "postgres": _postgresql,
 }
 
 
