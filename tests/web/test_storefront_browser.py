@@ -65,29 +65,23 @@ def test_english_search_price_chip_and_brand_facet(page, live_shop, shots) -> No
     page.screenshot(path=str(shots / "search-en-facet.png"), full_page=True)
 
 
-@pytest.fixture
-def sessions_honoured(live_shop) -> None:
-    """Anonymous shoppers are known by `session=`; xfail (not skip) while the server ignores it."""
-    import httpx
-
-    headers = {"X-API-Key": live_shop.public_key}
-    httpx.post(f"{live_shop.url}/v1/events", headers=headers, json={
-        "session_id": "probe-session", "event_type": "view", "item_id": "P00001",
-        "platform": "web"}, timeout=30)
-    got = httpx.get(f"{live_shop.url}/v1/recommend", params={"session": "probe-session", "k": 1},
-                    headers=headers, timeout=30).json()
-    if got.get("surface") != "for_you":
-        pytest.xfail("the server does not read `session=` on /v1/recommend and /v1/search "
-                     "(api/routes/discover.py shares one Query() object between user and "
-                     "session, so session takes user's value)")
+def server_ranking(page, query: str) -> list[str]:
+    """The item ids the API returns to this browser's session (the page's own key)."""
+    return page.evaluate("""async q => {
+        const cfg = JSON.parse(document.getElementById('cfg').textContent);
+        const session = JSON.parse(localStorage.getItem('ss.session'));
+        const url = '/v1/search?k=50&q=' + encodeURIComponent(q) + '&session=' + session;
+        const data = await (await fetch(url, {headers: {'X-API-Key': cfg.publicKey}})).json();
+        return data.results.map(r => r.item_id);
+    }""", query)
 
 
-@pytest.mark.usefixtures("sessions_honoured")
 def test_dismissed_result_stays_gone_after_reload(page, live_shop, shots) -> None:
     page.goto("/")
     search(page, "空调")
     before = result_ids(page)
     gone = before[0]
+    ranked_before = server_ranking(page, "空调")
     page.locator(f"#results .card[data-item='{gone}'] .dismiss").click()
     page.wait_for_selector(f"#results .card[data-item='{gone}']", state="detached")
     page.wait_for_selector("#toast:not([hidden])")
@@ -98,6 +92,9 @@ def test_dismissed_result_stays_gone_after_reload(page, live_shop, shots) -> Non
     after = result_ids(page)
     assert gone not in after and len(after) > 0
     assert live_shop.events("dismiss") >= 1
+    # The server, too: the dismissed item is dropped or sunk for this shopper.
+    ranked_after = server_ranking(page, "空调")
+    assert gone not in ranked_after or ranked_after.index(gone) > ranked_before.index(gone)
 
 
 def test_product_page_cart_and_checkout(page, live_shop, shots) -> None:
@@ -123,7 +120,6 @@ def test_product_page_cart_and_checkout(page, live_shop, shots) -> None:
     assert live_shop.events("view") >= views + 1
 
 
-@pytest.mark.usefixtures("sessions_honoured")
 def test_history_and_login_make_the_home_page_personal(page, live_shop, shots) -> None:
     page.goto("/")
     search(page, "空调")

@@ -5,7 +5,10 @@
   const app = document.getElementById("app");
   const PAGE_SIZE = 12;
   let categoryNames = {};
-  let hiddenNow = new Set(); // dismissed during this page view (the server keeps them gone)
+  // Items this shopper dismissed in this browser: hidden everywhere at once. The server also
+  // drops them from recommendations and sinks them (and close variants) in search.
+  let hiddenNow = new Set(store.get("ss.dismissed", []));
+  const saveHidden = () => store.set("ss.dismissed", [...hiddenNow].slice(-200));
   let lastLoggedQuery = null; // one search event per query typed, not per facet click
 
   // ---- identity --------------------------------------------------------------------------
@@ -84,7 +87,7 @@
   }
 
   async function dismiss(item, node, after) {
-    hiddenNow.add(item.item_id);
+    hiddenNow.add(item.item_id); saveHidden();
     node.classList.add("gone");
     setTimeout(() => node.remove(), 250);
     try {
@@ -92,7 +95,7 @@
     } catch (e) { SS.toast(esc(t("error", { m: e.message }))); return; }
     const box = SS.toast(`${esc(t("removed"))} <button class="linkish" id="undo">${esc(t("undo"))}</button>`, 6000);
     box.querySelector("#undo").addEventListener("click", async () => {
-      hiddenNow.delete(item.item_id);
+      hiddenNow.delete(item.item_id); saveHidden();
       await api("/v1/feedback", { method: "POST", body: { user_id: user || null, session_id: session, item_id: item.item_id, action: "undo" } });
       box.hidden = true; route();
     });
@@ -387,7 +390,7 @@
     const dialog = document.getElementById("login-dialog"), select = document.getElementById("login-user");
     select.innerHTML = (CFG.demoUsers || []).map((u) => `<option>${esc(u)}</option>`).join("");
     document.getElementById("login").addEventListener("click", () => {
-      if (user) { user = null; store.set("ss.user", null); session = SS.randomId("web-"); store.set("ss.session", session); store.set("ss.recent", []); renderWho(); route(); return; }
+      if (user) { user = null; store.set("ss.user", null); session = SS.randomId("web-"); store.set("ss.session", session); store.set("ss.recent", []); hiddenNow = new Set(); saveHidden(); renderWho(); route(); return; }
       if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
     });
     dialog.addEventListener("close", async () => {
@@ -404,7 +407,6 @@
   // ---- router ---------------------------------------------------------------------------------
   function go(url) { history.pushState({}, "", url); route(); window.scrollTo(0, 0); }
   async function route() {
-    hiddenNow = new Set([...hiddenNow]);
     SS.applyI18n(); renderWho(); updateCartCount();
     document.getElementById("lang").textContent = SS.lang === "zh" ? "EN" : "中文";
     const path = location.pathname;
