@@ -100,3 +100,23 @@ def test_item_surfaces_and_explain(api) -> None:
     why = client.get("/v1/explain", params={"item": top["item_id"], "context": "search:运动鞋"})
     assert why.status_code == 200 and why.json()["rank"] == 1 and why.json()["reasons"]
     assert client.get("/v1/suggest", params={"q": "空"}).json()["suggestions"]
+
+
+def test_python_client_mirrors_the_api(api) -> None:
+    from shopsense.client import ShopsenseClient, ShopsenseError
+
+    client, keys, shop = api
+    sdk = ShopsenseClient(http=client)
+    found = sdk.search("运动鞋", k=3, price_max=800)
+    assert found["results"] and all(r["price"] <= 800 for r in found["results"])
+    assert sdk.events([{"user_id": "sdk-user", "item_id": "P00001", "event_type": "view"}])[
+        "accepted"] == 1
+    assert sdk.recommend(user="sdk-user", k=3)["results"]
+    assert sdk.similar("P00001", k=3)
+    assert sdk.health()["status"] == "ok"
+    with pytest.raises(ShopsenseError) as err:
+        sdk.events([{"user_id": "sdk-user", "item_id": "P00001", "event_type": "nope"}])
+    assert err.value.status == 422 and err.value.field == "[0].event_type"
+    with pytest.raises(ShopsenseError) as denied:
+        sdk.upsert_items([{"item_id": "x", "title": "y"}])
+    assert denied.value.status == 403

@@ -171,7 +171,12 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     import uvicorn
 
     from shopsense.api.app import create_app
-    from shopsense.pipeline.models import ModelManager, quick_models, wire_online_updates
+    from shopsense.pipeline.models import (
+        ModelManager,
+        load_models,
+        quick_models,
+        wire_online_updates,
+    )
     from shopsense.pipeline.shop import Shop
 
     serve_cfg = cfg.serve.model_copy(update={k: v for k, v in
@@ -188,13 +193,15 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
 
     def warm_up() -> None:
         try:
-            shop.swap_models(quick_models(shop))
-            manager.status.update(state="quick models ready")
+            trained = load_models(shop)
+            shop.swap_models(trained if trained is not None else quick_models(shop))
+            manager.status.update(state="trained models loaded" if trained else
+                                  "quick models ready")
         except Exception as exc:  # reported on /readyz and the dashboard
             manager.status.update(state="failed", last_error=repr(exc))
             raise
         if background_training:
-            manager.start()
+            manager.start(train_now=trained is None)
 
     threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
     console.print(f"shopsense on http://{serve_cfg.host}:{serve_cfg.port}  "

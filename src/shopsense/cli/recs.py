@@ -26,17 +26,24 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command("train")
     def train(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"),
               max_minutes: float = typer.Option(15.0, "--max-minutes",
-                                                help="Time budget for the sequential model.")
+                                                help="Time budget for the sequential model."),
+              everything: bool = typer.Option(True, "--all/--recs-only",
+                                              help="Also query understanding, search indexes "
+                                                   "and propensity (default).")
               ) -> None:
-        """Train every recommendation model on the store's data; saves a new version."""
+        """Train every model on the store's data; artefacts versioned under the home."""
+        from shopsense.pipeline.models import train_to_disk
         from shopsense.training.recs import train_from_store
 
         cfg = settings(ctx)
         with _progress(not as_json) as report:
             try:
-                summary = train_from_store(cfg, max_minutes=max_minutes, progress=report)
+                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report)
+                           if everything else
+                           train_from_store(cfg, max_minutes=max_minutes, progress=report))
             except ValueError as exc:
                 fail(str(exc))
+        summary.setdefault("path", str(cfg.home / "models"))
         emit(summary, as_json, f"trained recommendations {summary['version']} -> "
                                f"{summary['path']}")
 

@@ -9,7 +9,11 @@ models including SASRec and the learned ranker, and purchase propensity.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -103,19 +107,55 @@ def quick_models(shop: Shop) -> ModelSet:
                     info={"build_seconds": round(time.perf_counter() - start, 2), "kind": "quick"})
 
 
-def full_models(shop: Shop) -> ModelSet:
+def train_to_disk(settings: Any, *, max_minutes: float = 10.0,
+                  progress: Any = None) -> dict[str, Any]:
+    """`shopsense train`: every model on the store's data, written under <home>/models/
+    (a serving process loads them with `load_models` and swaps them in)."""
+    from shopsense.pipeline.search import open_search_engine
     from shopsense.training.recs import train_from_store
 
-    start = time.perf_counter()
-    understander = build_understander(shop, with_tagger=True)
+    shop = Shop(settings)
+    started = time.perf_counter()
+    summary: dict[str, Any] = {}
+    build_understander(shop, with_tagger=True)
+    summary["understand"] = "ok"
+    open_search_engine(settings, rebuild=True)
+    summary["search"] = "ok"
+    kwargs = {"progress": progress} if progress is not None else {}
+    summary["recs"] = {k: v for k, v in train_from_store(settings, max_minutes=max_minutes,
+                                                         **kwargs).items() if k != "path"}
+    build_propensity(shop, retrain=True)
+    summary["propensity"] = "ok"
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    summary["version"] = summary["recs"].get("version", "")
+    (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))
+    return summary
+
+
+def load_models(shop: Shop) -> ModelSet | None:
+    """The models trained on disk (None when there are none yet); never trains."""
+    from shopsense.models.propensity import PurchasePropensity
+    from shopsense.models.propensity_store import model_dir
+    from shopsense.pipeline.recommend import load_current
+    from shopsense.text.tagger.crf import MODEL_FILE
+
+    home = shop.settings.home
+    status_file = home / "models" / "status.json"
+    if not status_file.exists():
+        return None
+    status = json.loads(status_file.read_text())
+    tagger_ready = (home / "models" / "understand" / "tagger" / MODEL_FILE).exists()
+    understander = build_understander(shop, with_tagger=tagger_ready)
     search = build_search(shop, understander)
-    trained = train_from_store(shop.settings, max_minutes=10.0)
-    recs = build_recs(shop, quick=False)
-    propensity = build_propensity(shop, retrain=True)
-    return ModelSet(version=str(trained.get("version", "full")), understander=understander,
-                    search=search, recs=recs, propensity=propensity, trained_at=time.time(),
-                    info={"build_seconds": round(time.perf_counter() - start, 2), "kind": "full",
-                          "recs": {k: v for k, v in trained.items() if k != "path"}})
+    recs = load_current(home, shop.products.values())
+    propensity = None
+    directory = model_dir(home, "logistic", 7)
+    if (directory / "config.json").exists():
+        events = list(shop.store.iter_events())
+        propensity = PurchasePropensity.load(directory).attach(events, shop.products)
+    return ModelSet(version=str(status.get("version", "trained")), understander=understander,
+                    search=search, recs=recs, propensity=propensity,
+                    trained_at=status_file.stat().st_mtime, info={"kind": "full", **status})
 
 
 def wire_online_updates(shop: Shop) -> None:
@@ -146,7 +186,8 @@ class ModelManager:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, *, train_now: bool = True) -> None:
+        self._train_now = train_now
         self._thread = threading.Thread(target=self._loop, name="shopsense-train", daemon=True)
         self._thread.start()
 
@@ -159,19 +200,36 @@ class ModelManager:
         self._wake.set()
 
     def _loop(self) -> None:
+        first = True
         while not self._stop.is_set():
-            self.train_once()
+            if not first or getattr(self, "_train_now", True):
+                self.train_once()
+            first = False
             timeout = self.interval_s if self.interval_s > 0 else None
             self._wake.wait(timeout)
             self._wake.clear()
 
     def train_once(self) -> None:
+        """Train in a child process (so serving keeps the GIL and a core), then load + swap."""
         self.status.update(state="training", started_at=time.time())
+        since = time.time()
+        cmd = [sys.executable, "-m", "shopsense.cli", "--home", str(self.shop.settings.home),
+               "train", "--all", "--json"]
         try:
-            models = full_models(self.shop)
+            env = {**os.environ, "OMP_NUM_THREADS": "1"}
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                                  preexec_fn=lambda: os.nice(10), check=False)
+            if done.returncode != 0:
+                raise RuntimeError(done.stderr.strip()[-2000:] or f"exit {done.returncode}")
+            models = load_models(self.shop)
+            if models is None:
+                raise RuntimeError("training finished but no models were written")
+            if models.recs is not None:  # events accepted while training ran
+                models.recs.observe_many(self.shop.store.iter_events(since=since - 1.0))
             self.shop.swap_models(models)
             self.status.update(state="ready", version=models.version, finished_at=time.time())
         except Exception as exc:  # keep serving the previous models; report the failure
             log.error("background training failed: %s", traceback.format_exc())
-            self.status.update(state="failed", last_error=repr(exc), finished_at=time.time())
+            self.status.update(state="failed", last_error=repr(exc)[:2000],
+                               finished_at=time.time())
         self.status["runs"] += 1
