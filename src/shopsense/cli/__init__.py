@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.search",
     "shopsense.cli.understand",
     "shopsense.cli.analytics",
+    "shopsense.cli.assistant",
 ]
 
 

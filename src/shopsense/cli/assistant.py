@@ -1,0 +1,76 @@
+"""`shopsense assistant chat` (a scripted or interactive conversation) and
+`shopsense eval assistant` (the scripted dialogue suite)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shopsense.cli.common import console, emit, fail, settings
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _assistant(ctx: typer.Context) -> Any:
+    from shopsense.assistant import Assistant
+    from shopsense.pipeline.models import quick_models
+    from shopsense.pipeline.shop import Shop
+
+    cfg = settings(ctx)
+    shop = Shop(cfg)
+    if not shop.products:
+        fail("the catalogue is empty (load one first, e.g. `shopsense demo run --no-serve`)")
+    shop.swap_models(quick_models(shop))
+    return Assistant(shop)
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    assistant_app = typer.Typer(help="The grounded shopping assistant.", no_args_is_help=True)
+    app.add_typer(assistant_app, name="assistant")
+
+    @assistant_app.command("chat")
+    def chat_cmd(
+        ctx: typer.Context,
+        messages: Annotated[list[str] | None, typer.Argument(
+            help="The shopper's turns, in order; none = read one turn a line from stdin.")] = None,
+        user: Annotated[str | None, typer.Option("--user", help="Raw user id.")] = None,
+        session: Annotated[str | None, typer.Option("--session", help="Session id.")] = "cli",
+        language: Annotated[str | None, typer.Option("--language", help="zh | en")] = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Talk to the assistant: each MESSAGE is one turn of the same conversation."""
+        assistant = _assistant(ctx)
+        turns: list[dict[str, Any]] = []
+        conversation = None
+        lines = messages or (line.strip() for line in sys.stdin)
+        for text in lines:
+            if not text:
+                continue
+            reply = assistant.chat(text, conversation_id=conversation, user=user,
+                                   session=session, language=language)
+            conversation = reply["conversation_id"]
+            turns.append({"say": text, **reply})
+            if not as_json:
+                console.print(f"[bold]> {text}[/bold]  [dim]({reply['act']})[/dim]")
+                console.print(reply["reply"], markup=False)
+        if as_json:
+            emit({"conversation_id": conversation, "turns": turns}, True)
+
+    @eval_app.command("assistant")
+    def eval_assistant_cmd(
+        ctx: typer.Context,
+        dialogues: Annotated[Path, typer.Option("--dialogues", help="Dialogues, JSON Lines "
+                                                "(see shopsense.assistant.suite).")],
+        as_json: AsJson = False,
+    ) -> None:
+        """Run scripted dialogues: pass rate, invented facts, failures."""
+        from shopsense.assistant.suite import load_dialogues, run_suite
+
+        report = run_suite(_assistant(ctx), load_dialogues(dialogues)).to_dict()
+        human = (f"{report['dialogues']} dialogues, {report['turns']} turns: pass rate "
+                 f"{report['pass_rate']:.1%}, invented facts {report['invented_facts']}, "
+                 f"{report['seconds']} s")
+        emit(report, as_json, human=human)

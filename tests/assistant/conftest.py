@@ -1,0 +1,50 @@
+"""A real shop for the assistant tests: the seeded small demo store in a temp home, with the
+service's quick models (understanding, search, recommendations), built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DEMO_SIZE = {"n_products": 600, "n_users": 150, "days": 30}
+
+
+def _load_demo(home: Path) -> None:
+    from shopsense.demo import generate_demo
+    from shopsense.ids import Pseudonymizer, ensure_secret
+    from shopsense.ingest.pipeline import ingest_file
+    from shopsense.store import open_store
+
+    paths = generate_demo(home / "demo", seed=7, **DEMO_SIZE)
+    ensure_secret(home)
+    store = open_store(f"sqlite:///{home / 'shop.db'}")
+    ingest_file(paths.products, "catalog", catalog=store, rejects_dir=home / "rejects")
+    ingest_file(paths.events, "events", events=store, pseudonyms=Pseudonymizer.from_home(home),
+                rejects_dir=home / "rejects")
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from shopsense.config import ServeSettings, Settings
+    from shopsense.pipeline.models import quick_models, wire_online_updates
+    from shopsense.pipeline.shop import Shop
+
+    home = tmp_path_factory.mktemp("assistant-home")
+    _load_demo(home)
+    shop = Shop(Settings(home=home, serve=ServeSettings(require_keys=True, rate_limit_per_s=1000)))
+    shop.swap_models(quick_models(shop))
+    wire_online_updates(shop)
+    return shop
+
+
+@pytest.fixture
+def assistant(demo_shop: Any) -> Any:
+    """A fresh assistant (empty conversation memory, template replies) over the shared shop."""
+    from shopsense.assistant import Assistant
+
+    made = Assistant(demo_shop, generator=None)
+    yield made
+    demo_shop.erasure_listeners.remove(made.conversations.forget_user)
