@@ -116,6 +116,7 @@
     app.appendChild(hero);
     const recs = el(`<div class="loading">${esc(t("loading"))}</div>`);
     const shelf = section(t("for_you"), t("for_you_hint"), recs, "for-you");
+    shelf.dataset.user = user || "";
     app.appendChild(shelf);
     const recent = store.get("ss.recent", []);
     if (recent.length) {
