@@ -5,8 +5,9 @@ whose weight grows as the keyword match weakens, so a cross-lingual query ("air 
 over 空调 titles) leans on the encoder while a precise English query stays lexical.
 
 `LambdaMartRanker` is LightGBM lambdarank over `rank.search_features` columns, trained on
-graded judgments or click-derived labels (unjudged candidates count 0). It is guarded: a part
-of the training queries is held back and the model is kept only if it beats both plain BM25F
+graded judgments or click-derived labels (unjudged candidates count 0). At query time it
+re-ranks the blend's top `rerank_depth` candidates (a cascade: tree cost is per row).
+It is guarded: a part of the training queries is held back and the model is kept only if it beats both plain BM25F
 order and the blend there; otherwise it falls back (and says so in `mode_`).
 """
 
@@ -96,14 +97,15 @@ class LambdaMartRanker:
 
     def __init__(self, n_estimators: int = 400, learning_rate: float = 0.05,
                  num_leaves: int = 31, min_child_samples: int = 20,
-                 validation_fraction: float = 0.2, label_levels: int = 8, seed: int = 0
-                 ) -> None:
+                 validation_fraction: float = 0.2, label_levels: int = 8,
+                 rerank_depth: int = 100, seed: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.validation_fraction = validation_fraction
         self.label_levels = label_levels
+        self.rerank_depth = rerank_depth
         self.seed = seed
         self.booster_: object | None = None
         self.mode_: str = "blend"
@@ -165,7 +167,19 @@ class LambdaMartRanker:
             return np.zeros(0, dtype=np.float32)
         if self.mode_ != "model" or self.booster_ is None:
             return self._fallback.score(features)
-        return np.asarray(self.booster_.predict(features, num_threads=1), dtype=np.float32)
+        if len(features) <= self.rerank_depth:
+            return np.asarray(self.booster_.predict(features, num_threads=1), dtype=np.float32)
+        # cascade: the model re-ranks the blend's top `rerank_depth`; the rest follow in blend order
+        first = QueryBlend().score(features)
+        top = np.argsort(-first, kind="stable")[:self.rerank_depth]
+        model = np.asarray(self.booster_.predict(features[top], num_threads=1), dtype=np.float32)
+        out = first - float(first.max()) + float(model.min()) - 1.0
+        out[top] = model
+        return out.astype(np.float32)
+
+    @property
+    def n_trees(self) -> int:
+        return int(self.booster_.num_trees()) if self.booster_ is not None else 0
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Per-feature contributions (SHAP values) of the model, (n, n_features + 1)."""
@@ -179,9 +193,10 @@ class LambdaMartRanker:
         config = {"n_estimators": self.n_estimators, "learning_rate": self.learning_rate,
                   "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
                   "validation_fraction": self.validation_fraction,
-                  "label_levels": self.label_levels, "seed": self.seed}
+                  "label_levels": self.label_levels, "rerank_depth": self.rerank_depth,
+                  "seed": self.seed}
         state = {"mode": self.mode_, "validation": self.validation_,
-                 "features": list(FEATURE_NAMES)}
+                 "features": list(FEATURE_NAMES), "trees": self.n_trees}
         (directory / "config.json").write_text(json.dumps({"config": config, "state": state}))
         if self.booster_ is not None:
             self.booster_.save_model(str(directory / "model.txt"))
