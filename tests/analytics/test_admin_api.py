@@ -115,3 +115,19 @@ def test_model_status_reports_sizes_and_freshness(admin_env) -> None:
     assert status["version"] == "none" and status["trained_at"] is None
     assert status["freshness"]["last_event_age_s"] > 0
     assert os.environ.get("OMP_NUM_THREADS") == "1"
+
+
+def test_metric_tables_of_search_and_recs_report_shapes() -> None:
+    from shopsense.analytics.evalreports import common_metrics, metric_table
+
+    search = {"ndcg@10": 0.61, "recall@100": 0.9, "p99_ms": 41.0, "queries": 120,
+              "baseline_bm25": {"ndcg@10": 0.52, "recall@100": 0.8, "p99_ms": 3.0},
+              "notes": ["x"]}
+    table = metric_table(search, "search")
+    assert table == {"search": {"ndcg@10": 0.61, "recall@100": 0.9},
+                     "baseline_bm25": {"ndcg@10": 0.52, "recall@100": 0.8}}
+    recs = {"shopsense": {"ndcg@10": 0.2, "hr@10": 0.4, "train_seconds": 30},
+            "baseline_popularity": {"ndcg@10": 0.1, "hr@10": 0.2}, "peak_rss_mb": 900}
+    assert metric_table(recs)["baseline_popularity"] == {"ndcg@10": 0.1, "hr@10": 0.2}
+    many = {f"m{i}": {f"metric{j}": 0.5 for j in range(i + 1)} for i in range(12)}
+    assert all(len(row) <= 8 for row in common_metrics(metric_table(many)).values())

@@ -27,7 +27,7 @@ class EvalFile:
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "modified": self.modified,
-                "metrics": metric_table(self.data),
+                "metrics": metric_table(self.data, Path(self.name).stem),
                 "calibration": [label for label, _ in calibration_curves(self.data)]}
 
 
@@ -74,7 +74,8 @@ def _leaves(node: Any, prefix: str = "", depth: int = 3) -> dict[str, float]:
     return out
 
 
-def _rows_of(group: dict[str, Any], label_prefix: str = "") -> dict[str, dict[str, float]]:
+def _rows_of(group: dict[str, Any], label_prefix: str = "",
+             loose_label: str = "values") -> dict[str, dict[str, float]]:
     rows: dict[str, dict[str, float]] = {}
     loose: dict[str, float] = {}
     for name, value in group.items():
@@ -85,12 +86,15 @@ def _rows_of(group: dict[str, Any], label_prefix: str = "") -> dict[str, dict[st
         elif _is_number(value) and name not in _NOT_METRICS:
             loose[name] = float(value)
     if loose:
-        rows[label_prefix.rstrip(":") or "values"] = loose
+        rows[label_prefix.rstrip(":") or loose_label] = loose
     return rows
 
 
-def metric_table(data: Any) -> dict[str, dict[str, float]]:
-    """Row (model or baseline) -> metric -> value, keeping metrics in [0, 1] only."""
+def metric_table(data: Any, label: str = "values") -> dict[str, dict[str, float]]:
+    """Row (model or baseline) -> metric -> value, keeping metrics in [0, 1] only.
+
+    `label` names the row of top-level numbers (a report whose own figures sit at the top,
+    beside nested baselines: `{"ndcg@10": .., "baseline_bm25": {"ndcg@10": ..}}`)."""
     if not isinstance(data, dict):
         return {}
     rows: dict[str, dict[str, float]] = {}
@@ -99,7 +103,7 @@ def metric_table(data: Any) -> dict[str, dict[str, float]]:
             prefix = "baseline:" if group == "baselines" else ""
             rows.update(_rows_of(data[group], prefix))
     if not rows:
-        rows = _rows_of(data)
+        rows = _rows_of(data, loose_label=label)
     table: dict[str, dict[str, float]] = {}
     for label, metrics in rows.items():
         kept = {m: v for m, v in metrics.items() if 0.0 <= v <= 1.0}
