@@ -79,7 +79,7 @@ def test_erasure_drops_the_users_conversations(assistant: Assistant, demo_shop: 
 class _FakeLLM(BaseHTTPRequestHandler):
     mode = "invent"
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         draft = body["messages"][-1]["content"].split("Draft:\n", 1)[1]
         if self.mode == "error":

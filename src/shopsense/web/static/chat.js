@@ -96,7 +96,7 @@
   }
 
   function build() {
-    const button = el(`<button type="button" id="chat-open" class="chat-open" aria-expanded="false">💬 <span>${esc(tr("open"))}</span></button>`);
+    const button = el(`<button type="button" id="chat-open" class="chat-open" aria-expanded="false"><span>${esc(tr("open"))}</span></button>`);
     const panel = el(`<section id="chat-panel" class="chat-panel" hidden aria-label="${esc(tr("title"))}">
       <header class="chat-head"><b>${esc(tr("title"))}</b>
         <span><button type="button" class="chat-reset linkish">${esc(tr("reset"))}</button>
