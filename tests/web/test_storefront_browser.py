@@ -35,6 +35,11 @@ def test_chinese_search_chip_removal(page, live_shop, shots) -> None:
     assert "家电 > 空调" in chip.inner_text()
     assert page.locator("#results .why").count() > 0  # "why this?" lines from real signals
     page.screenshot(path=str(shots / "search-zh.png"), full_page=True)
+    page.locator("#results .why-more").first.click()  # "why this?" in full, from /v1/explain
+    page.wait_for_selector("#explain-dialog .explain-body td.bar")
+    assert re.search(r"第 \d+ 位", page.inner_text("#explain-dialog .explain-body"))
+    page.screenshot(path=str(shots / "search-zh-explain.png"))
+    page.click("#explain-dialog menu button")
     chip.locator("button").click()
     page.wait_for_function("new URLSearchParams(location.search).getAll('drop').includes('category')")
     page.wait_for_selector("#understood .chip[data-drop=category]", state="detached")

@@ -40,8 +40,10 @@ def store_counts(store: Any) -> dict[str, Any]:
             "events_by_type": {str(k): int(v) for k, v in by_type.items()}}
 
 
-def model_status(shop: Any, now: float | None = None) -> dict[str, Any]:
-    """Versions, trained-at, info and component classes of `shop.models`, plus store sizes."""
+def model_status(shop: Any, now: float | None = None,
+                 training: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Versions, trained-at, info and component classes of `shop.models`, plus store sizes
+    and (when the service trains in the background) the trainer's state."""
     now = time.time() if now is None else now
     models = shop.models
     counts = store_counts(shop.store)
@@ -64,6 +66,7 @@ def model_status(shop: Any, now: float | None = None) -> dict[str, Any]:
                       "last_event_age_s": round(now - last, 1) if last else None,
                       "catalogue_in_memory": len(shop.products)},
         "model_files": model_files(Path(shop.settings.home)),
+        "training": _plain(dict(training)) if training is not None else None,
     }
 
 

@@ -131,5 +131,6 @@ def get_eval_chart(kind: Literal["metrics", "calibration"], file: str = Query(..
 
 
 @router.get("/models", summary="Serving model versions, training time, data sizes, freshness")
-def get_models(shop: Shop = Depends(get_shop)) -> dict[str, Any]:
-    return model_status(shop)
+def get_models(request: Request, shop: Shop = Depends(get_shop)) -> dict[str, Any]:
+    manager = getattr(request.app.state, "model_manager", None)
+    return model_status(shop, training=getattr(manager, "status", None))

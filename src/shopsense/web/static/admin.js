@@ -155,6 +155,12 @@
       <div class="kpi"><span class="muted">${esc(t("trained_at"))}</span><b style="font-size:16px">${esc(when(s.trained_at))}</b><span class="muted">${esc(ago(s.age_s))}</span></div>
       <div class="kpi"><span class="muted">${esc(t("events_after"))}</span><b>${fmt(s.freshness.events_after_training, 0)}</b></div>
       <div class="kpi"><span class="muted">${esc(t("last_event_age"))}</span><b>${esc(ago(s.freshness.last_event_age_s))}</b></div></div>`));
+    if (s.training) {
+      const tr = s.training;
+      body.appendChild(el(`<div class="panel" id="training"><h3>${esc(t("training"))}</h3>
+        <p>${esc(t("training_state", { s: tr.state, n: tr.runs ?? 0 }))}${tr.finished_at ? " · " + esc(when(tr.finished_at)) : ""}</p>
+        ${tr.last_error ? `<p class="error">${esc(t("last_error"))}: ${esc(tr.last_error)}</p>` : ""}</div>`));
+    }
     body.appendChild(el(`<div class="panel"><h3>${esc(t("components"))}</h3><table class="data">${Object.entries(s.components).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v ? esc(v) : "—"}</td></tr>`).join("")}</table></div>`));
     body.appendChild(el(`<div class="panel"><h3>${esc(t("store_sizes"))}</h3><table class="data">
       ${[["products", st.products], ["available_products", st.available_products], ["events", st.events], ["users", st.users], ["sessions", st.sessions]].map(([k, v]) => `<tr><td>${k}</td><td class="num">${fmt(v, 0)}</td></tr>`).join("")}

@@ -39,7 +39,9 @@ window.I18N = {
     store_sizes: "数据规模", freshness: "新鲜度", events_after: "训练后新增事件", last_event_age: "最新事件距今",
     ledger_title: "隐私预算账本", at: "时间", release: "发布", notes: "说明", never: "从未",
     rec_ctr_note: "推荐点击率需要曝光日志（尚未记录），暂不显示。", threshold: "发布阈值 {t} 人",
-    unauthorised: "密钥无效或权限不足",
+    unauthorised: "密钥无效或权限不足", why_more: "为什么？", close: "关闭",
+    explain_rank: "在此列表中排第 {rank} 位（得分 {score}）。各项信号的贡献：", explain_signals: "全部原始信号",
+    training: "后台训练", training_state: "状态：{s}；已运行 {n} 次", last_error: "最近错误",
   },
   en: {
     brand: "shopsense store", search: "Search", search_placeholder: "Search, e.g. running shoes under $80 / 格力空调 1.5匹",
@@ -79,6 +81,8 @@ window.I18N = {
     store_sizes: "Data sizes", freshness: "Freshness", events_after: "Events after training", last_event_age: "Newest event age",
     ledger_title: "Privacy ledger", at: "At", release: "Release", notes: "Notes", never: "never",
     rec_ctr_note: "Recommendation click-through needs impression logs (not recorded yet), so it is not shown.", threshold: "release threshold {t} shoppers",
-    unauthorised: "Unknown key or missing admin scope",
+    unauthorised: "Unknown key or missing admin scope", why_more: "Why?", close: "Close",
+    explain_rank: "Rank {rank} in this list (score {score}). What each signal contributed:", explain_signals: "All raw signals",
+    training: "Background training", training_state: "State: {s}; {n} runs", last_error: "Last error",
   },
 };

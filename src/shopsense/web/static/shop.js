@@ -50,10 +50,30 @@
     return "/static/demo/" + (/^[a-z0-9]/.test(slug) ? slug : "item") + ".svg";
   }
   function reasonText(r) { return SS.lang === "zh" ? (r.text_zh || r.text_en) : (r.text_en || r.text_zh); }
-  function why(item) {
+  function why(item, context) {
     const reasons = (item.reasons || []).filter((r) => reasonText(r)).slice(0, 2);
     if (!reasons.length) return "";
-    return `<p class="why" title="${esc(reasons.map(reasonText).join(" · "))}"><span>${esc(t("why"))}</span>${reasons.map((r) => esc(reasonText(r))).join(" · ")}</p>`;
+    const more = context ? `<button class="linkish why-more" type="button">${esc(t("why_more"))}</button>` : "";
+    return `<p class="why" title="${esc(reasons.map(reasonText).join(" · "))}"><span>${esc(t("why"))}</span>${reasons.map((r) => esc(reasonText(r))).join(" · ")}</p>${more}`;
+  }
+
+  // "Why this?" in full: the item's rank, every reason with its contribution and the raw
+  // signals, re-computed by GET /v1/explain for this shopper and context.
+  async function explain(item, context) {
+    const dialog = document.getElementById("explain-dialog");
+    const body = dialog.querySelector(".explain-body");
+    body.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
+    if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
+    try {
+      const data = await api("/v1/explain", { params: Object.assign({ item: item.item_id, context }, who()) });
+      const top = Math.max(1e-9, ...data.reasons.map((r) => Math.abs(r.contribution || 0)));
+      body.innerHTML = `<h3>${esc(item.title)}</h3>
+        <p class="muted">${esc(t("explain_rank", { rank: data.rank, score: Number(data.score).toFixed(3) }))}</p>
+        <table class="data">${data.reasons.map((r) => `<tr><td>${esc(reasonText(r))}</td><td class="bar"><span style="width:${(100 * Math.abs(r.contribution || 0) / top).toFixed(0)}%"></span></td><td class="num">${Number(r.contribution || 0).toFixed(3)}</td></tr>`).join("")}</table>
+        <details><summary>${esc(t("explain_signals"))}</summary><table class="data">${Object.entries(data.signals || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${Number(v).toFixed(4)}</td></tr>`).join("")}</table></details>`;
+    } catch (e) {
+      body.innerHTML = ""; body.appendChild(failure(e));
+    }
   }
   function card(item, opts) {
     const o = opts || {};
@@ -62,12 +82,14 @@
         <img src="${esc(image(item))}" alt="" loading="lazy" width="200" height="200">
         <h3 class="title">${esc(item.title)}</h3></a>
       <div class="meta"><span class="price">${esc(price(item.price))}</span><span class="brand">${esc(item.brand || "")}</span></div>
-      ${o.why === false ? "" : why(item)}
+      ${o.why === false ? "" : why(item, o.context)}
       ${o.dismiss ? `<button class="dismiss" title="${esc(t("not_interested"))}" aria-label="${esc(t("not_interested"))}">✕ <span>${esc(t("not_interested"))}</span></button>` : ""}
     </article>`);
     node.querySelector(".card-link").addEventListener("click", () => {
       sendEvent("click", item.item_id, o.query ? { query: o.query } : {});
     });
+    const more = node.querySelector(".why-more");
+    if (more) more.addEventListener("click", () => explain(item, o.context));
     const btn = node.querySelector(".dismiss");
     if (btn) btn.addEventListener("click", (ev) => { ev.preventDefault(); dismiss(item, node, o.onDismiss); });
     return node;
@@ -132,7 +154,7 @@
         shelf.querySelector(".muted").textContent = t("trending_hint");
       }
       shelf.dataset.surface = data.surface || "";
-      recs.replaceWith(grid(data.results || [], { dismiss: true, onDismiss: home }));
+      recs.replaceWith(grid(data.results || [], { dismiss: true, onDismiss: home, context: "recommend" }));
     } catch (e) { recs.replaceWith(failure(e)); }
   }
 
@@ -176,7 +198,7 @@
     (data.relaxed || []).forEach((r) => col.appendChild(el(`<p class="notice">${esc(t("relaxed"))}${esc(r.reason || r.filter)}</p>`)));
     const results = data.results || [];
     if (!results.length) col.appendChild(el(`<p class="empty">${esc(t("no_results"))}</p>`));
-    else col.appendChild(Object.assign(grid(results, { dismiss: true, query: sp.q, onDismiss: searchPage }), { id: "results" }));
+    else col.appendChild(Object.assign(grid(results, { dismiss: true, query: sp.q, onDismiss: searchPage, context: "search:" + sp.q }), { id: "results" }));
     col.appendChild(pager(data, sp));
     layout.querySelector("#facets").appendChild(facets(data.facets || {}, sp, data.applied_filters || {}));
     app.appendChild(layout);
@@ -302,7 +324,7 @@
       const box = el(`<div class="loading">${esc(t("loading"))}</div>`);
       app.appendChild(section(title, "", box, id));
       api(`/v1/items/${encodeURIComponent(item.item_id)}/${path}`, { params: Object.assign({ k }, who()) })
-        .then((data) => box.replaceWith(grid(data.results || [], {})))
+        .then((data) => box.replaceWith(grid(data.results || [], { context: `${path}:${item.item_id}` })))
         .catch((e) => box.replaceWith(failure(e)));
     }
   }
