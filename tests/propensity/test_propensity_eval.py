@@ -53,3 +53,17 @@ def test_property_auc_matches_sklearn_and_metrics_in_unit_interval(rows) -> None
         ours = _grouped_auc(group, y[order].astype(float), w[order])
         assert ours == pytest.approx(roc_auc_score(y, prob, sample_weight=w), abs=1e-9)
         assert 0.0 <= report["auc"] <= 1.0
+
+
+def test_group_offsets_match_group_rates_with_shrinkage() -> None:
+    from shopsense.models.propensity_scorers import group_offsets, shift_log_odds
+
+    prob = np.full(400, 0.2)
+    group = np.repeat([0, 1], 200)
+    y = np.concatenate([np.arange(200) < 80, np.arange(200) < 40])  # 0.4 and 0.2 observed
+    w = np.ones(400)
+    offsets = group_offsets(prob, y, w, group, 3, prior_rows=0.0)
+    assert shift_log_odds(np.array([0.2]), offsets[0])[0] == pytest.approx(0.4)
+    assert offsets[1] == pytest.approx(0.0, abs=1e-12) and offsets[2] == 0.0
+    shrunk = group_offsets(prob, y, w, group, 3, prior_rows=200.0)
+    assert 0 < shrunk[0] < offsets[0]

@@ -20,8 +20,10 @@ from sklearn.metrics import roc_auc_score
 
 from shopsense.domain import Event, Product
 from shopsense.features.behaviour import (
+    CATEGORY_FEATURES,
     GENERAL_FEATURES,
     active_codes,
+    category_features,
     general_features,
     purchase_labels,
 )
@@ -31,8 +33,11 @@ from shopsense.ingest.readers import iter_rows
 from shopsense.ingest.validate import RowInvalid, validate_event, validate_product
 from shopsense.models.propensity import PurchasePropensity
 from shopsense.models.propensity_data import category_rows
+from shopsense.models.propensity_scorers import shift_log_odds
 
 MODELS: tuple[str, ...] = ("logistic", "gbm")
+AUDIENCE_CATEGORIES = 5  # most bought categories whose audiences are scored
+AUDIENCE_SIZE = 50
 
 
 def reliability_curve(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = None,
@@ -168,10 +173,38 @@ def _score_model(model: PurchasePropensity, frame: EventFrame, test_start: float
     if model.category_scorer_ is not None:
         rows = category_rows(frame, [test_start], model.horizon_days, model.lookback_days,
                              model.vocabulary_, model.negatives_per_user, seed=model.seed + 7)
-        cat_prob = model.category_calibrator_.apply(model.category_scorer_.raw(rows.X))
+        cat_prob = shift_log_odds(model.category_calibrator_.apply(model.category_scorer_.raw(
+            rows.X)), model.category_offsets_[rows.group])
         out["category"] = binary_report(rows.y, cat_prob, rows.weight, n_bins)
         out["category"]["categories"] = len(model.vocabulary_)
+        out["audiences"] = [audience_quality(model, frame, test_start, category)
+                            for category in model.vocabulary_[:AUDIENCE_CATEGORIES]]
     return out
+
+
+def audience_quality(model: PurchasePropensity, frame: EventFrame, test_start: float,
+                     category: str, n: int = AUDIENCE_SIZE) -> dict[str, Any]:
+    """Top-`n` audience for `category` among active shoppers: precision, lift over the
+    category's buying rate, expected vs actual buyers in it, against the merchant's rule
+    "shoppers who viewed or carted the category lately"."""
+    codes = active_codes(frame, test_start, model.lookback_days)
+    mask = frame.category_item_mask(category)
+    labels = purchase_labels(frame, test_start, test_start + model.horizon_days * DAY, codes,
+                             mask)
+    prob = model.predict([frame.actors[c] for c in codes], now=test_start, category=category)
+    cat = category_features(frame, test_start, codes, category, mask)
+    column = {name: i for i, name in enumerate(CATEGORY_FEATURES)}
+    rule = 3 * cat[:, column["cat_carts_30d"]] + cat[:, column["cat_views_30d"]]
+    top = np.argsort(-prob, kind="stable")[:n]
+    top_rule = np.argsort(-rule, kind="stable")[:n]
+    rate = float(labels.mean()) if labels.size else 0.0
+    precision = float(labels[top].mean()) if top.size else 0.0
+    return {
+        "category": category, "n": int(top.size), "buyers_in_category": int(labels.sum()),
+        "precision": precision, "lift": precision / rate if rate > 0 else float("nan"),
+        "expected_buyers": float(prob[top].sum()), "actual_buyers": int(labels[top].sum()),
+        "rule_precision": float(labels[top_rule].mean()) if top_rule.size else 0.0,
+    }
 
 
 def _baselines(frame: EventFrame, test_start: float, horizon_days: float, n_bins: int,
@@ -235,6 +268,11 @@ def summary_table(report: dict[str, Any]) -> str:
             lines.append(f"{kind + ' ' + part:<22}{r['n']:>7}{r['positives']:>8}{r['auc']:>8.3f}"
                          f"{r['brier']:>8.4f}{r['ece']:>8.4f}{r['mean_predicted']:>8.3f}"
                          f"{r['base_rate']:>8.3f}")
+    for kind, scored in report["models"].items():
+        for a in scored.get("audiences", []):
+            lines.append(f"{kind} {a['category']}: p@{a['n']} {a['precision']:.2f} "
+                         f"(rule {a['rule_precision']:.2f}) lift {a['lift']:.1f} buyers "
+                         f"{a['actual_buyers']}/{a['expected_buyers']:.1f} expected")
     base = report.get("baselines", {})
     if base:
         prev = base["previous_window_rate"]

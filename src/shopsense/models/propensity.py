@@ -35,7 +35,7 @@ from shopsense.features.behaviour import (
     category_popularity,
     general_features,
 )
-from shopsense.features.frame import DAY, EventFrame
+from shopsense.features.frame import DAY, EventFrame, normalise_category
 from shopsense.models.propensity_data import (
     Rows,
     category_rows,
@@ -43,7 +43,14 @@ from shopsense.models.propensity_data import (
     general_rows,
     population_rates,
 )
-from shopsense.models.propensity_scorers import SCORERS, Calibrator, GbmScorer, LogisticScorer
+from shopsense.models.propensity_scorers import (
+    SCORERS,
+    Calibrator,
+    GbmScorer,
+    LogisticScorer,
+    group_offsets,
+    shift_log_odds,
+)
 
 CONFIG_KEYS = ("horizon_days", "model", "seed", "n_cutoffs", "step_days", "lookback_days",
                "calibration", "category_model", "max_category_level", "max_categories",
@@ -92,6 +99,7 @@ class PurchasePropensity:
         self.scorer_, self.calibrator_ = self._fit_pair(train, calib, "general")
         self.vocabulary_: list[str] = []
         self.category_scorer_: LogisticScorer | GbmScorer | None = None
+        self.category_offsets_ = np.zeros(0)
         if self.category_model:
             self.vocabulary_ = category_vocabulary(frame, t_cal, max_level=self.max_category_level,
                                                    max_categories=self.max_categories)
@@ -143,6 +151,9 @@ class PurchasePropensity:
         if train.y.any() and not train.y.all():
             self.category_scorer_, self.category_calibrator_ = self._fit_pair(
                 train, calib, "category")
+            prob = self.category_calibrator_.apply(self.category_scorer_.raw(calib.X))
+            self.category_offsets_ = group_offsets(prob, calib.y, calib.weight, calib.group,
+                                                   len(self.vocabulary_))
 
     # ---- scoring ----------------------------------------------------------------------
     def attach(self, events: Iterable[Event], products: Mapping[str, Product]
@@ -192,7 +203,18 @@ class PurchasePropensity:
         X, codes, frame = self._rows(list(user_ids), now, category)
         scorer, calibrator = self._pair(category)
         prob = calibrator.apply(scorer.raw(X))
+        if category is not None:
+            prob = shift_log_odds(prob, self.category_offset(category))
         return self._outside_population(prob, codes, frame, now, category)
+
+    def category_offset(self, category: str) -> float:
+        """Log-odds correction of the category model for `category`: that of the longest
+        vocabulary path it lies under (fitted per category on the calibration window), else 0."""
+        best, best_len = 0.0, -1
+        for path, offset in zip(self.vocabulary_, self.category_offsets_, strict=False):
+            if in_category_path(category, path) and len(path) > best_len:
+                best, best_len = float(offset), len(path)
+        return best
 
     def _outside_population(self, prob: np.ndarray, codes: np.ndarray, frame: EventFrame,
                             now: float | None, category: str | None) -> np.ndarray:
@@ -282,6 +304,7 @@ class PurchasePropensity:
         if self.category_scorer_ is not None:
             self.category_scorer_.save(out, "category")
             self.category_calibrator_.save(out, "category")
+            np.save(out / "category_offsets.npy", self.category_offsets_)
         config = {key: getattr(self, key) for key in CONFIG_KEYS}
         config.update(format_version=FORMAT_VERSION, general_features=list(GENERAL_FEATURES),
                       category_features=list(CATEGORY_FEATURES), vocabulary=self.vocabulary_,
@@ -311,9 +334,17 @@ class PurchasePropensity:
         if config["has_category_model"]:
             model.category_scorer_ = scorer_type.load(src, "category", seed=model.seed)
             model.category_calibrator_ = Calibrator.load(src, "category")
+        offsets = src / "category_offsets.npy"
+        model.category_offsets_ = np.load(offsets) if offsets.exists() else np.zeros(0)
         model.vocabulary_, model.cutoff_ = config["vocabulary"], config["cutoff"]
         model.train_cutoffs_ = config["train_cutoffs"]
         model.n_train_rows_, model.train_base_rate_ = config["n_train_rows"], config["train_base_rate"]
         model.n_calibration_rows_ = config["n_calibration_rows"]
         model.new_rate_, model.dormant_rate_ = config["new_rate"], config["dormant_rate"]
         return model
+
+
+def in_category_path(category: str, path: str) -> bool:
+    """`category` equals `path` or lies under it."""
+    have, want = normalise_category(category), normalise_category(path)
+    return have == want or have.startswith(want + " > ")

@@ -30,13 +30,15 @@ from shopsense.features.frame import DAY, EventFrame, category_prefixes
 
 @dataclass(slots=True)
 class Rows:
-    """A training / evaluation matrix. X (n, d), y (n,) bool, weight (n,), cutoff (n,)."""
+    """A training / evaluation matrix. X (n, d), y (n,) bool, weight (n,), cutoff (n,),
+    codes (n,) shopper codes, group (n,) index of the row's category (-1 for general rows)."""
 
     X: np.ndarray
     y: np.ndarray
     weight: np.ndarray
     cutoff: np.ndarray
     codes: np.ndarray
+    group: np.ndarray
 
     @property
     def n_positive(self) -> float:
@@ -46,9 +48,9 @@ class Rows:
     def stack(cls, parts: list[Rows], n_features: int) -> Rows:
         if not parts:
             return cls(np.zeros((0, n_features)), np.zeros(0, dtype=bool), np.zeros(0),
-                       np.zeros(0), np.zeros(0, dtype=np.int64))
+                       np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                     ("X", "y", "weight", "cutoff", "codes")))
+                     ("X", "y", "weight", "cutoff", "codes", "group")))
 
 
 def general_rows(frame: EventFrame, cutoffs: list[float], horizon_days: float,
@@ -60,7 +62,8 @@ def general_rows(frame: EventFrame, cutoffs: list[float], horizon_days: float,
             continue
         parts.append(Rows(general_features(frame, t, codes),
                           purchase_labels(frame, t, t + horizon_days * DAY, codes),
-                          np.ones(codes.size), np.full(codes.size, t), codes))
+                          np.ones(codes.size), np.full(codes.size, t), codes,
+                          np.full(codes.size, -1)))
     return Rows.stack(parts, len(GENERAL_FEATURES))
 
 
@@ -99,7 +102,7 @@ def category_rows(frame: EventFrame, cutoffs: list[float], horizon_days: float,
             weight = np.where(touched[keep, j], 1.0, 1.0 / keep_prob[keep])
             X = np.hstack([general[keep], category_features(frame, t, sub, category, masks[j])])
             y = purchase_labels(frame, t, t + horizon_days * DAY, sub, masks[j])
-            parts.append(Rows(X, y, weight, np.full(sub.size, t), sub))
+            parts.append(Rows(X, y, weight, np.full(sub.size, t), sub, np.full(sub.size, j)))
     return Rows.stack(parts, len(GENERAL_FEATURES) + len(CATEGORY_FEATURES))
 
 

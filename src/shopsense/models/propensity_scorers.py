@@ -163,3 +163,31 @@ class Calibrator:
         calibrator.method_ = method
         calibrator.points_ = np.load(directory / f"{prefix}_calibration.npy")
         return calibrator
+
+
+def group_offsets(prob: np.ndarray, y: np.ndarray, weight: np.ndarray, group: np.ndarray,
+                  n_groups: int, prior_rows: float = 200.0) -> np.ndarray:
+    """(n_groups,) log-odds corrections making each group's mean forecast match its observed
+    rate on the calibration window, shrunk towards 0 by `prior_rows` pseudo-rows that agree
+    with the forecast (a group with few rows keeps the global calibration)."""
+    out = np.zeros(n_groups)
+    for g in range(n_groups):
+        m = group == g
+        if not m.any():
+            continue
+        w = weight[m]
+        predicted = float(np.average(prob[m], weights=w))
+        observed = (float((w * y[m]).sum()) + prior_rows * predicted) / (w.sum() + prior_rows)
+        out[g] = _logit(observed) - _logit(predicted)
+    return out
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, PROB_FLOOR), 1.0 - PROB_FLOOR)
+    return float(np.log(p / (1.0 - p)))
+
+
+def shift_log_odds(prob: np.ndarray, offset: float | np.ndarray) -> np.ndarray:
+    """sigma(logit(prob) + offset), kept inside [PROB_FLOOR, 1 - PROB_FLOOR]."""
+    p = np.clip(prob, PROB_FLOOR, 1.0 - PROB_FLOOR)
+    return np.clip(sigmoid(np.log(p / (1.0 - p)) + offset), PROB_FLOOR, 1.0 - PROB_FLOOR)
