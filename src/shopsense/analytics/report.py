@@ -53,7 +53,7 @@ class ReleaseParams:
     mechanism: str = "laplace"
     delta: float = 1e-5
     per_user_cap: int = 10
-    days: int = 28
+    days: int = 90
     seed: int | None = None  # None: fresh OS randomness (the only safe choice in production)
 
     def __post_init__(self) -> None:

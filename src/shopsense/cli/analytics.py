@@ -25,7 +25,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                                "(default: privacy.dp_epsilon).")] = 0.0,
         mechanism: Annotated[str, typer.Option("--mechanism", help="laplace | gaussian")] = "laplace",
         delta: Annotated[float, typer.Option("--delta")] = 1e-5,
-        days: Annotated[int, typer.Option("--days", help="Whole days up to the newest event.")] = 28,
+        days: Annotated[int, typer.Option("--days", help="Whole days up to the newest event.")] = 90,
         cap: Annotated[int, typer.Option("--cap", help="Per-shopper contribution cap "
                                          "(default: privacy.per_user_cap).")] = 0,
         refresh: Annotated[bool, typer.Option("--refresh", help="Fresh noise even if the data "

@@ -35,7 +35,7 @@ class ReleaseIn(BaseModel):
                                   "(default: privacy.dp_epsilon).")
     mechanism: Literal["laplace", "gaussian"] = "laplace"
     delta: float = Field(1e-5, gt=0, lt=0.01)
-    days: int = Field(28, ge=1, le=366)
+    days: int = Field(90, ge=1, le=366)
     per_user_cap: int | None = Field(None, ge=1, le=1000)
     refresh: bool = Field(False, description="Spend budget on fresh noise even if nothing changed.")
 

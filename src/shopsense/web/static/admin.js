@@ -73,7 +73,7 @@
     const form = el(`<form class="panel controls" id="release-form">
       <label>${esc(t("epsilon"))}<input name="epsilon" type="number" step="any" min="0.01" value="${esc(sessionStorage.getItem("ss.eps") || "1")}"></label>
       <label>${esc(t("mechanism"))}<select name="mechanism"><option value="laplace">Laplace</option><option value="gaussian">Gaussian</option></select></label>
-      <label>${esc(t("days"))}<input name="days" type="number" min="1" max="366" value="28"></label>
+      <label>${esc(t("days"))}<input name="days" type="number" min="1" max="366" value="90"></label>
       <label>${esc(t("cap"))}<input name="per_user_cap" type="number" min="1" max="1000" value="10"></label>
       <button class="btn" type="submit" id="new-release">${esc(t("new_release"))}</button>
       <button class="btn-ghost" type="button" id="export">${esc(t("export_csv"))}</button></form>`);

@@ -188,7 +188,8 @@
     } catch (e) { app.innerHTML = ""; app.appendChild(failure(e)); return; }
     if (sp.q && sp.q !== lastLoggedQuery) { lastLoggedQuery = sp.q; sendEvent("search", null, { query: sp.q }); }
     app.innerHTML = "";
-    const layout = el(`<div class="search-layout"><aside class="facets" id="facets"></aside><div class="results-col"></div></div>`);
+    const narrow = window.matchMedia("(max-width: 760px)").matches; // filters fold away on phones
+    const layout = el(`<div class="search-layout"><aside class="facets"><details class="facets-box" ${narrow ? "" : "open"}><summary>${esc(t("filters"))}</summary><div id="facets"></div></details></aside><div class="results-col"></div></div>`);
     const col = layout.querySelector(".results-col");
     col.appendChild(el(`<div class="results-head"><h1>${esc(t("results_for", { q: data.query || sp.q }))}</h1>
       <span class="muted" id="total">${esc(t("total", { n: data.total ?? (data.results || []).length }))}</span>
