@@ -303,8 +303,9 @@ def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
 def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: str, page: int,
                k: int, profile: UserProfile | None, now: float) -> tuple[list[Result], int]:
     scores = sel.scores.copy()
-    # adjustments are relative to the spread of this query's ranker scores
-    scale = max(float(scores.max() - scores.min()), 1e-3) if len(scores) > 1 else 1.0
+    # adjustments are relative to the spread of this query's top-20 ranker scores
+    head = np.sort(scores)[::-1][:20]
+    scale = max(float(head[0] - head[-1]), 1e-3) if len(head) > 1 else 1.0
     extra: dict[str, np.ndarray] = {}
     for clause in sel.soft:
         hit = np.isin(sel.rows, apply_clauses([clause], engine.table, sel.rows))
