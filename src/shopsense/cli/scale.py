@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,12 +21,16 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", "--host"),
               port: int = typer.Option(8000, "--port"),
               train: bool = typer.Option(False, "--train/--no-train",
-                                         help="Also train on a schedule (one replica only).")
+                                         help="Also train on a schedule (one replica only)."),
+              models: bool = typer.Option(True, "--models/--no-models",
+                                          help="Load models; --no-models: an event-collection "
+                                          "replica (events, feedback, profiles only).")
               ) -> None:
         """One stateless API replica over SHOPSENSE_STORE__URL + SHOPSENSE_SCALE_* engines."""
         from shopsense.scale.settings import ScaleSettings
 
-        serve_replica(settings(ctx), ScaleSettings(), host=host, port=port, train=train)
+        serve_replica(settings(ctx), ScaleSettings(), host=host, port=port, train=train,
+                      models=models)
 
     @scale_app.command("worker")
     def worker(ctx: typer.Context, seconds: float = typer.Option(0.0, help="Stop after this "
@@ -57,7 +62,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         store.close()
 
 
-def serve_replica(cfg, scale_cfg, *, host: str, port: int, train: bool) -> None:
+def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool,
+                  models: bool = True) -> None:
+    """Open the shop, attach the scale-out engines, load (or quickly build) models in the
+    background and serve until stopped."""
     import uvicorn
 
     from shopsense.api.app import create_app
@@ -86,7 +94,8 @@ def serve_replica(cfg, scale_cfg, *, host: str, port: int, train: bool) -> None:
         if train:
             manager.start(train_now=trained is None)
 
-    threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
+    if models:
+        threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
     console.print(f"shopsense replica on http://{host}:{port}")
     uvicorn.run(app, host=host, port=port, log_level="warning")
     replica.stop()
