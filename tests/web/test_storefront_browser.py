@@ -144,3 +144,17 @@ def test_history_and_login_make_the_home_page_personal(page, live_shop, shots) -
     page.screenshot(path=str(shots / "home-logged-in.png"), full_page=True)
     linked = live_shop.shop.store.execute("SELECT COUNT(*) FROM identity_links")[0][0]
     assert linked >= 1  # the login event stitched the anonymous session to the shopper
+
+
+def test_pages_wait_for_models_and_refresh_by_themselves(page, live_shop, shots) -> None:
+    from shopsense.pipeline.shop import ModelSet
+
+    serving = live_shop.shop.models
+    live_shop.shop.swap_models(ModelSet())  # as right after start-up: search answers 503
+    try:
+        page.goto("/search?q=" + "手机")
+        page.wait_for_selector(".warming")
+        page.screenshot(path=str(shots / "warming-up.png"))
+    finally:
+        live_shop.shop.swap_models(serving)
+    page.wait_for_selector("#results .card", timeout=10_000)

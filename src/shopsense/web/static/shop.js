@@ -103,7 +103,14 @@
     const s = el(`<section class="shelf" ${id ? `id="${id}"` : ""}><div class="shelf-head"><h2>${esc(title)}</h2>${hint ? `<span class="muted">${esc(hint)}</span>` : ""}</div></section>`);
     s.appendChild(body); return s;
   }
+  let retryTimer = null;
   function failure(e) {
+    if (e && e.status === 503) { // models still warming up: say so and try again shortly
+      const here = location.href;
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => { if (location.href === here) route(); }, 3000);
+      return el(`<p class="loading warming">${esc(t("warming_up"))}</p>`);
+    }
     const text = e && e.status === 404 && !e.body ? t("api_unavailable") : t("error", { m: e && e.message ? e.message : e });
     return el(`<p class="error">${esc(text)}</p>`);
   }
