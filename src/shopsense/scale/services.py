@@ -234,9 +234,12 @@ def fresh_postgres_url(base_url: str) -> str:
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7301)")  # one CREATE EXTENSION at a time
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+        conn.execute("SELECT pg_advisory_unlock(7301)")
         conn.execute(f"CREATE SCHEMA {schema}")
     sep = "&" if "?" in base_url else "?"
-    return f"{base_url}{sep}options=-csearch_path%3D{schema}"
+    return f"{base_url}{sep}options=-csearch_path%3D{schema}%2Cpublic"
 
 
 def postgres_for_tests() -> tuple[str | None, str]:

@@ -1,0 +1,159 @@
+"""Vector retrieval at scale: pgvector (HNSW, inner product) in the shop's PostgreSQL, behind
+the same interface as index.vector (`add` / `remove` / `search` / `vectors_of` / `len`).
+
+Filters are pushed down into SQL: `search(q, k, where=VectorFilter(...))` joins the products
+table (category prefix, brands, price range, availability) and lets pgvector's iterative index
+scan keep walking the graph until `k` rows pass the filter, so a narrow filter still returns
+`k` results instead of the few that happened to be in the first candidate list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from psycopg_pool import ConnectionPool
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class VectorFilter:
+    """Product constraints evaluated inside PostgreSQL (None = no constraint)."""
+
+    category_prefix: str | None = None  # "家电 > 空调" matches itself and its sub-categories
+    brands: tuple[str, ...] | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    available_only: bool = False
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.category_prefix:
+            clauses.append("(p.category = %s OR p.category LIKE %s)")
+            escaped = self.category_prefix.replace("\\", "\\\\").replace("%", "\\%")
+            params += [self.category_prefix, escaped.replace("_", "\\_") + " > %"]
+        if self.brands is not None:
+            clauses.append("p.brand = ANY(%s)")
+            params.append(list(self.brands))
+        if self.price_min is not None:
+            clauses.append("p.price >= %s")
+            params.append(self.price_min)
+        if self.price_max is not None:
+            clauses.append("p.price <= %s")
+            params.append(self.price_max)
+        if self.available_only:
+            clauses.append("p.available = 1")
+        return " AND ".join(clauses) or "TRUE", params
+
+
+def _literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+class PgVectorIndex:
+    """Unit vectors in table `table` (item_id, embedding vector(dim)) with an HNSW index."""
+
+    kind = "pgvector"
+
+    def __init__(self, url: str, dim: int, *, table: str = "item_vectors", m: int = 16,
+                 ef_construction: int = 64, ef_search: int = 64, pool_max: int = 4) -> None:
+        if dim <= 0:
+            raise ValueError("dim must be positive")
+        if not _NAME.match(table):
+            raise ValueError(f"table name {table!r} must match {_NAME.pattern}")
+        self.url, self.dim, self.table = url, dim, table
+        self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
+        self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=True,
+                                    kwargs={"autocommit": True}, configure=self._configure)
+        with self._pool.connection() as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute(f'CREATE TABLE IF NOT EXISTS {table} (item_id TEXT COLLATE "C" '
+                         f"PRIMARY KEY, embedding vector({dim}) NOT NULL)")
+
+    def _configure(self, conn: Any) -> None:
+        conn.execute(f"SET hnsw.ef_search = {int(self.ef_search)}")
+        conn.execute("SET hnsw.iterative_scan = strict_order")
+
+    def build(self) -> PgVectorIndex:
+        """Create the HNSW index (after a bulk load: building once is faster than growing)."""
+        with self._pool.connection() as conn:
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_hnsw ON {self.table} USING "
+                         f"hnsw (embedding vector_ip_ops) WITH (m = {int(self.m)}, "
+                         f"ef_construction = {int(self.ef_construction)})")
+        return self
+
+    def __len__(self) -> int:
+        with self._pool.connection() as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
+
+    def add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Insert or replace; (n, dim) float32 unit rows. COPY inside one transaction."""
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(item_ids) != len(vectors):
+            raise ValueError(f"{len(item_ids)} ids for {len(vectors)} vectors")
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)", (list(item_ids),))
+            with conn.cursor().copy(f"COPY {self.table} (item_id, embedding) FROM STDIN") as cp:
+                for item_id, vector in zip(item_ids, vectors, strict=True):
+                    cp.write_row((item_id, _literal(vector)))
+
+    def remove(self, item_ids: Iterable[str]) -> int:
+        with self._pool.connection() as conn:
+            return conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)",
+                                (list(item_ids),)).rowcount
+
+    def search(self, query: np.ndarray, k: int, *, where: VectorFilter | None = None
+               ) -> tuple[list[str], np.ndarray]:
+        """Top-`k` (item_ids, inner products) for a (dim,) unit query, best first."""
+        if k <= 0:
+            return [], np.zeros(0, dtype=np.float32)
+        q = _literal(query)
+        if where is None:
+            sql = (f"SELECT item_id, -(embedding <#> %s::vector) FROM {self.table} "
+                   "ORDER BY embedding <#> %s::vector LIMIT %s")
+            params: list[Any] = [q, q, k]
+        else:
+            clause, params = where.sql()
+            sql = (f"SELECT v.item_id, -(v.embedding <#> %s::vector) FROM {self.table} v "
+                   f"JOIN products p ON p.item_id = v.item_id WHERE {clause} "
+                   "ORDER BY v.embedding <#> %s::vector LIMIT %s")
+            params = [q, *params, q, k]
+        with self._pool.connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [r[0] for r in rows], np.asarray([r[1] for r in rows], dtype=np.float32)
+
+    def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
+        """(len(item_ids), dim); zero rows for unknown ids."""
+        with self._pool.connection() as conn:
+            rows = dict(conn.execute(f"SELECT item_id, embedding::real[] FROM {self.table} "
+                                     "WHERE item_id = ANY(%s)", (list(item_ids),)).fetchall())
+        out = np.zeros((len(item_ids), self.dim), dtype=np.float32)
+        for i, item_id in enumerate(item_ids):
+            if item_id in rows:
+                out[i] = rows[item_id]
+        return out
+
+    def save(self, directory: Path) -> None:
+        """The vectors live in PostgreSQL; the folder records where (no credentials)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"kind": self.kind, "dim": self.dim, "table": self.table, "m": self.m,
+                  "ef_construction": self.ef_construction, "ef_search": self.ef_search}
+        (directory / "vector_config.json").write_text(json.dumps(config))
+
+    @classmethod
+    def load(cls, directory: Path, url: str) -> PgVectorIndex:
+        config = json.loads((directory / "vector_config.json").read_text())
+        return cls(url, int(config["dim"]), table=config["table"], m=config["m"],
+                   ef_construction=config["ef_construction"], ef_search=config["ef_search"])
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+__all__ = ["PgVectorIndex", "VectorFilter"]
