@@ -43,3 +43,17 @@ def test_dashboard_login_release_and_charts(page, live_shop, shots) -> None:
     page.click("#tab-privacy")
     page.wait_for_selector("#ledger table tr:nth-child(2)")
     page.screenshot(path=str(shots / "dashboard-ledger.png"), full_page=True)
+
+
+def test_dashboard_opens_without_a_key_on_a_keyless_demo(page, live_shop, shots) -> None:
+    serve = live_shop.shop.settings.serve
+    serve.require_keys = False  # what `make demo` serves
+    try:
+        page.goto("/admin")
+        page.wait_for_selector("#tab-models")
+        assert page.locator("#admin-login").count() == 0
+        page.click("#tab-models")
+        page.wait_for_selector("#model-version")
+        assert page.inner_text("#model-version b") not in ("", "none")  # models are serving
+    finally:
+        serve.require_keys = True
