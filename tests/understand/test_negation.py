@@ -47,8 +47,8 @@ def test_scope_does_not_run_on_into_the_product(understander) -> None:
 
 
 @pytest.mark.parametrize(("query", "expected"), [
-    ("除了红色的连衣裙", ("attribute", ("colour", ("红色", "red")))),
-    ("dress except red", ("attribute", ("colour", ("红色", "red")))),
+    ("除了红色的连衣裙", ("attribute", ("colour", ("红色", "正红色", "red")))),
+    ("dress except red", ("attribute", ("colour", ("红色", "正红色", "red")))),
     ("coffee without sugar", ("term", "sugar")),
     ("不含糖的零食", ("term", "糖")),
 ])

@@ -65,7 +65,7 @@ def test_reading_carries_spans_and_text(understander) -> None:
 def test_cross_lingual_attributes(understander) -> None:
     red_zh = understander.understand("红色连衣裙").attributes[0].value
     red_en = understander.understand("red dress").attributes[0].value
-    assert red_zh == red_en == ("colour", ("红色", "red"))
+    assert red_zh == red_en == ("colour", ("红色", "正红色", "red"))  # 正红色 = red (lipsticks)
     power = understander.understand("2 hp air conditioner").attributes[0].value
     assert power == ("power", ("2匹", "2 HP"))
 
@@ -95,11 +95,25 @@ def test_model_numbers(understander) -> None:
 
 
 @pytest.mark.parametrize(("query", "language"), [
-    ("格力空调", "zh"), ("iPhone 16 手机壳", "zh"), ("华为手机 256GB", "zh"),
-    ("red dress", "en"), ("华为 phone under 3000", "mixed"), ("", "en"),
+    ("格力空调", "zh"), ("华为手机 256GB", "zh"), ("65英寸 4K 电视", "zh"), ("好奇纸尿裤 XL", "zh"),
+    ("iPhone 16 手机壳", "mixed"), ("nike 运动鞋", "mixed"), ("华为 phone under 3000", "mixed"),
+    ("red dress", "en"), ("", "en"),
 ])
 def test_language(query: str, language: str) -> None:
-    assert detect_language(query) == language
+    assert detect_language(query, {"xl", "nb"}) == language
+
+
+def test_product_lines_name_their_brand(understander) -> None:
+    reading = understander.understand("macbook 16GB")
+    assert [s.value for s in reading.brands] == [("苹果", "Apple")]
+    assert reading.category.value == "电脑办公 > 笔记本"
+    case = understander.understand("iPhone 15 手机壳")  # a case that fits an iPhone: no brand
+    assert case.brands == () and case.category.value == "手机数码 > 手机壳"
+
+
+def test_attributes_and_brands_point_at_a_category(understander) -> None:
+    assert understander.understand("云南普洱茶").category.value == "食品 > 茶叶"
+    assert understander.understand("华为 earphones").category.value == "手机数码 > 耳机"
 
 
 def test_save_load_round_trip(understander, tmp_path: Path) -> None:

@@ -67,15 +67,29 @@ def catalogue_fingerprint(products: list[Product]) -> str:
     return digest.hexdigest()[:16]
 
 
+def logged_queries(store: Any, limit: int = 50_000) -> list[str]:
+    """Distinct search queries from the store's events (most recent `limit` searches)."""
+    seen: dict[str, None] = {}
+    for event in store.iter_events():
+        if event.event_type == "search" and event.query and event.query.strip():
+            seen[event.query.strip()] = None
+            if len(seen) >= limit:
+                break
+    return list(seen)
+
+
 def understander_for_home(settings: Any, products: Iterable[Product] | None = None,
-                          queries: Iterable[str] = (), with_tagger: bool = True,
+                          queries: Iterable[str] | None = None, with_tagger: bool = True,
                           ) -> QueryUnderstander:
     """The understander cached under <home>/models/understand/, rebuilt when the catalogue
-    changed. `products` default to the store's catalogue (`settings.store_url`)."""
-    if products is None:
+    changed. `products` default to the store's catalogue (`settings.store_url`) and `queries`
+    to its logged searches (they self-train the category model)."""
+    if products is None or queries is None:
         from shopsense.store import open_store
 
-        products = open_store(settings.store_url).iter_products()
+        store = open_store(settings.store_url)
+        products = store.iter_products() if products is None else products
+        queries = logged_queries(store) if queries is None else queries
     items = list(products)
     directory = Path(settings.home) / "models" / "understand"
     fingerprint = {"catalogue": catalogue_fingerprint(items), "options": _options(settings)}

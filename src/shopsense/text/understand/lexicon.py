@@ -47,16 +47,18 @@ class Group:
     categories: dict[str, float] = field(default_factory=dict)  # leaf path -> share
     count: int = 0
     weak: bool = False  # needs a cue word ("M码", "size 42") before it counts
+    lines: tuple[str, ...] = ()  # product lines only this brand sells (iPhone, MacBook)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "key": self.key, "values": list(self.values),
                 "surfaces": list(self.surfaces), "categories": self.categories,
-                "count": self.count, "weak": self.weak}
+                "count": self.count, "weak": self.weak, "lines": list(self.lines)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Group:
         return cls(data["kind"], data["key"], tuple(data["values"]), tuple(data["surfaces"]),
-                   dict(data["categories"]), int(data["count"]), bool(data["weak"]))
+                   dict(data["categories"]), int(data["count"]), bool(data["weak"]),
+                   tuple(data.get("lines", ())))
 
 
 class _UnionFind:
@@ -148,7 +150,35 @@ def learn_brands(products: Sequence[Product], encode: Encode | None = None) -> l
             merged.update(cats[value])
         groups.append(Group("brand", "", tuple(members), tuple(dict.fromkeys(surfaces)),
                             _shares(merged), sum(counts[v] for v in members)))
+    _learn_lines(products, groups)
     return groups
+
+
+_LINE = re.compile(r"(?<![A-Za-z])([a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]+[A-Z][A-Za-z]*)(?![A-Za-z])")
+
+
+def _learn_lines(products: Sequence[Product], groups: list[Group]) -> None:
+    """Camel-case product lines (iPhone, MacBook, ThinkPad) found only in one brand's titles;
+    text that is an attribute value (a case that "fits iPhone 15") does not count."""
+    owner = {value: i for i, g in enumerate(groups) for value in g.values}
+    seen: dict[str, Counter[int]] = defaultdict(Counter)
+    for p in products:
+        if p.brand not in owner:
+            continue
+        title = p.title
+        for value in p.attributes.values():
+            if isinstance(value, str) and value:
+                title = title.replace(value, " ")
+        for word in set(_LINE.findall(title)):
+            seen[word.lower()][owner[p.brand]] += 1
+    surfaces = {key_of(s) for g in groups for s in g.surfaces}
+    lines: dict[int, list[str]] = defaultdict(list)
+    for word, by_group in seen.items():
+        group, n = by_group.most_common(1)[0]
+        if n >= 3 and n / sum(by_group.values()) >= 0.95 and key_of(word) not in surfaces:
+            lines[group].append(word)
+    for i, words in lines.items():
+        groups[i].lines = tuple(sorted(words))
 
 
 def _pair_by_context(union: _UnionFind, counts: Counter[str], cats: dict[str, Counter[str]],
@@ -189,6 +219,8 @@ def _surfaces(value: Any) -> list[str]:
             out.append(text[:-1])
         if "英寸" in text:
             out.append(text.replace("英寸", "寸"))
+        if re.search(r"\dm(?![a-z])", text):
+            out.append(re.sub(r"(\d)m(?![a-z])", r"\1米", text))
     elif text.isalpha() and len(text) >= 3 and not text.endswith("s"):
         out.append(text + "s")
     return out
@@ -240,14 +272,56 @@ def _link_by_numbers(union: _UnionFind, zh: list[Any], other: list[Any]) -> None
 
 def _value_groups(key: str, values: Counter[Any], cats: dict[tuple[str, Any], Counter[str]],
                   langs: dict[tuple[str, Any], set[str]], encode: Encode | None) -> list[Group]:
+    """Group one attribute's values across languages, category by category.
+
+    Inside one category the zh and en value lists are short and parallel, so values are linked
+    by shared numbers, then by mutual best name similarity + similar prevalence, and a last
+    unlinked pair is linked by elimination. Links made in different categories merge
+    ("red" = 红色 among dresses and = 正红色 among lipsticks).
+    """
     union = _UnionFind(values)
-    zh = [v for v in values if langs[(key, v)] == {"zh"}]
-    other = [v for v in values if langs[(key, v)] == {"en"}]
+    one_language = [v for v in values if len(langs[(key, v)]) == 1 and not _is_weak(v)]
+    vectors = _name_similarity(encode, [str(v) for v in one_language])
+    _link_globally(union, key, values, cats, langs, vectors)
+    segments = _unique_segments([v for v in values if has_han(str(v))])
+    for category in sorted({c for v in values for c in cats[(key, v)]}):
+        zh = [v for v in one_language if "zh" in langs[(key, v)] and cats[(key, v)][category]]
+        en = [v for v in one_language if "en" in langs[(key, v)] and cats[(key, v)][category]]
+        _link_in_category(union, zh, en, vectors)
+    groups = []
+    for members in union.groups():
+        members.sort(key=lambda v: (not has_han(str(v)), -values[v]))
+        merged: Counter[str] = Counter()
+        for v in members:
+            merged.update(cats[(key, v)])
+        surfaces = [s for v in members for s in _surfaces(v)]
+        surfaces += [w for v in members for w in segments.get(v, ())]
+        groups.append(Group("attribute", key, tuple(members), tuple(dict.fromkeys(surfaces)),
+                            _shares(merged), sum(values[v] for v in members),
+                            weak=all(_is_weak(v) for v in members)))
+    return groups
+
+
+def _unique_segments(values: list[Any]) -> dict[Any, list[str]]:
+    """Chinese tails of >= 3 characters found in exactly one value of a key: "对开门" of
+    "十字对开门", "一级能效" of "新一级能效" (Chinese compounds put the head last)."""
+    words = {v: {str(v)[i:] for i in range(1, len(str(v)) - 2)}
+             for v in values if all(has_han(ch) for ch in str(v))}
+    counts = Counter(w for ws in words.values() for w in ws)
+    return {v: sorted(w for w in ws if counts[w] == 1) for v, ws in words.items()}
+
+
+def _link_globally(union: _UnionFind, key: str, values: Counter[Any],
+                   cats: dict[tuple[str, Any], Counter[str]], langs: dict[tuple[str, Any], set[str]],
+                   vectors: dict[str, np.ndarray]) -> None:
+    """Numbers shared by exactly one zh and one en value; then mutual-best names among values
+    used in the same categories."""
+    zh = [v for v in values if langs[(key, v)] == {"zh"} and not _is_weak(v)]
+    other = [v for v in values if langs[(key, v)] == {"en"} and not _is_weak(v)]
     _link_by_numbers(union, zh, other)
     sizes = Counter(union.find(v) for v in values)
     left = [v for v in zh if sizes[union.find(v)] == 1]
     right = [v for v in other if sizes[union.find(v)] == 1]
-    vectors = _name_similarity(encode, [str(v) for v in left + right])
 
     def score(a: Any, b: Any) -> float:
         context = _cosine(cats[(key, a)], cats[(key, b)])
@@ -257,17 +331,37 @@ def _value_groups(key: str, values: Counter[Any], cats: dict[tuple[str, Any], Co
 
     for a, b in _pair_up(left, right, score, 0.6):
         union.union(a, b)
-    groups = []
-    for members in union.groups():
-        members.sort(key=lambda v: (not has_han(str(v)), -values[v]))
-        merged: Counter[str] = Counter()
-        for v in members:
-            merged.update(cats[(key, v)])
-        surfaces = [s for v in members for s in _surfaces(v)]
-        groups.append(Group("attribute", key, tuple(members), tuple(dict.fromkeys(surfaces)),
-                            _shares(merged), sum(values[v] for v in members),
-                            weak=all(_is_weak(v) for v in members)))
-    return groups
+
+
+def _link_in_category(union: _UnionFind, zh: list[Any], en: list[Any],
+                      vectors: dict[str, np.ndarray]) -> None:
+    """Link one category's zh values to its en values: numbers first, then confident names
+    (similarity >= 0.7 and clearly ahead of the runner-up), then a last 1-to-1 leftover."""
+    if not zh or not en or not vectors:
+        return
+
+    def open_side(side: list[Any], other: list[Any]) -> list[Any]:
+        return [v for v in side if not any(union.find(v) == union.find(o) for o in other)]
+
+    def sim(a: Any, b: Any) -> float:
+        return float(vectors[str(a)] @ vectors[str(b)])
+
+    left, right = open_side(zh, en), open_side(en, zh)
+    ranked = sorted(((sim(a, b), i, j) for i, a in enumerate(left) for j, b in enumerate(right)),
+                    reverse=True)
+    used_left, used_right = set(), set()
+    for score, i, j in ranked:
+        if score < 0.7:
+            break
+        if i in used_left or j in used_right:
+            continue
+        rivals = [sim(left[i], b) for k, b in enumerate(right) if k != j and k not in used_right]
+        rivals += [sim(a, right[j]) for k, a in enumerate(left) if k != i and k not in used_left]
+        if rivals and max(rivals) > score - 0.05:
+            continue  # a near tie (麂皮 / 真皮 vs leather): leave it unlinked
+        union.union(left[i], right[j])
+        used_left.add(i)
+        used_right.add(j)
 
 
 def _flag_groups(products: Sequence[Product], flags: dict[str, dict[str, Counter[bool]]],

@@ -136,7 +136,7 @@ def _choose(groups: list[Group], category: str | None) -> Group | None:
 
 
 def parse_query(u: QueryUnderstander, query: str) -> Parsed:
-    out = Parsed(query=query, language=detect_language(query, set(u.english_words_)))
+    out = Parsed(query=query, language=detect_language(query, set(u.neutral_words_)))
     price = u.price_parser_.parse(query)
     out.price_min, out.price_max, out.value_preference = (
         _with_text(s, query) for s in (price.price_min, price.price_max, price.value_preference))
@@ -178,54 +178,117 @@ def _add_tagger(u: QueryUnderstander, query: str, matches: list[Match]) -> list[
 
 def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: dict[int, Cue],
               used: list[tuple[int, int]], out: Parsed) -> tuple[str, float] | None:
+    """Classifier probabilities, pulled towards what the matched phrases point at: product
+    words first (the category's own name counts most); else brands and attributes, whose
+    category mixes multiply ("华为" x "256GB" -> phones); meaning (encoder) for unknown words."""
     text = "".join(" " if _inside(i, i + 1, used) else ch for i, ch in enumerate(query))
     leaf = u.category_probabilities(text)
-    term_shares = [u.terms_[e.payload] for i, m in enumerate(matches) if i not in negated
-                   for e in m.entries if e.kind == "term"]
-    if term_shares and leaf:
-        combined = {c: 0.3 * p for c, p in leaf.items()}
-        for shares in term_shares:
-            for c, share in shares.items():
-                combined[c] = combined.get(c, 0.0) + 0.7 * share / len(term_shares)
-        leaf = combined
-    evidence = term_shares or any(i not in negated and m.entries[0].kind != "tagger_term"
-                                  for i, m in enumerate(matches))
-    if not evidence:
-        leaf = _encoder_fallback(u, text) if strip_filler(text).strip() else {}
+    live = [m for i, m in enumerate(matches) if i not in negated]
+    terms = [(e.payload, m) for m in live for e in m.entries if e.kind == "term"]
+    if terms and leaf:
+        leaf = _blend(leaf, _term_evidence(u, terms), 0.7)
+    elif leaf:
+        mixes = [_group_mix(u, e) for m in live for e in m.entries]
+        mixes = [mix for mix in mixes if mix]
+        if mixes:
+            leaf = _blend(leaf, _product(mixes), 0.5)
+        if _has_unknown_word(u, text):
+            fallback = _encoder_fallback(u, text)
+            if fallback:
+                leaf = _blend(leaf, fallback, 0.5 if mixes else 0.85)
+        elif not mixes:
+            leaf = {}
     pick = u.pick_category(leaf) if leaf else None
     if pick is not None:
-        spans = [(m.start, m.end) for i, m in enumerate(matches) if i not in negated
-                 and any(e.kind == "term" for e in m.entries)]
+        spans = [(m.start, m.end) for _, m in terms]
         start, end = (spans[0][0], spans[-1][1]) if spans else (0, len(query))
         out.category = _slot(pick[0], pick[1], query, start, end)
     return pick
 
 
+def _blend(base: dict[str, float], evidence: dict[str, float], weight: float) -> dict[str, float]:
+    keys = set(base) | set(evidence)
+    return {c: (1 - weight) * base.get(c, 0.0) + weight * evidence.get(c, 0.0) for c in keys}
+
+
+def _term_evidence(u: QueryUnderstander, terms: list[tuple[str, Match]]) -> dict[str, float]:
+    """Weighted mean of the product words' category shares; a category's own name weighs 3x."""
+    total: dict[str, float] = {}
+    weight_sum = 0.0
+    for phrase, match in terms:
+        shares = u.terms_[phrase]
+        own = any(c.rsplit(">", 1)[-1].strip() == phrase for c in shares)
+        weight = len(match.surface) * (3.0 if own else 1.0) * max(shares.values())
+        weight_sum += weight
+        for c, share in shares.items():
+            total[c] = total.get(c, 0.0) + weight * share
+    return {c: v / weight_sum for c, v in total.items()} if weight_sum else {}
+
+
+def _group_mix(u: QueryUnderstander, entry: Any) -> dict[str, float]:
+    if entry.kind in ("brand", "brand_line"):
+        return u.brands_[entry.payload].categories
+    if entry.kind == "attribute":
+        return u.attributes_[entry.payload].categories
+    return {}
+
+
+def _product(mixes: list[dict[str, float]]) -> dict[str, float]:
+    """Normalised product of category mixes (with a floor, so one miss is not fatal)."""
+    keys = set().union(*mixes)
+    scores = {c: 1.0 for c in keys}
+    for mix in mixes:
+        for c in keys:
+            scores[c] *= mix.get(c, 0.0) + 0.02
+    total = sum(scores.values())
+    return {c: v / total for c, v in scores.items()}
+
+
+def _has_unknown_word(u: QueryUnderstander, text: str) -> bool:
+    """A content word (English, or a rjieba word) the category model has never seen."""
+    if u.classifier_ is None:
+        return False
+    vocabulary = u.classifier_.vocabulary_
+    content = strip_filler(text)
+    for word in re.findall(r"[A-Za-z]{3,}", content):
+        if "w:" + word.lower() not in vocabulary:
+            return True
+    import rjieba
+
+    for word in rjieba.cut(content):
+        if len(word) >= 2 and has_han(word) and any(
+                word[i:i + 2] not in vocabulary for i in range(len(word) - 1)):
+            return True
+    return False
+
+
 def _encoder_fallback(u: QueryUnderstander, text: str) -> dict[str, float]:
-    """Category by meaning, for text that shares no word with the catalogue."""
-    if u.centroids_ is None or u.classifier_ is None:
+    """Category by meaning, for words the catalogue never uses."""
+    if u.centroids_ is None:
         return {}
     from shopsense.text.understand.encoder import load_encoder
 
     encode = load_encoder(u.encoder)
     if encode is None:
         return {}
-    probs = u.centroids_.probabilities(encode([strip_filler(text)])[0])
-    return {c: 0.85 * p for c, p in probs.items()}  # never fully sure from meaning alone
+    return u.centroids_.probabilities(encode([strip_filler(text)])[0])
 
 
 def _read_match(u: QueryUnderstander, query: str, match: Match, category: str | None,
                 is_negated: bool, out: Parsed) -> None:
     kinds = {e.kind: e for e in match.entries}
     start, end = match.start, match.end
-    if "brand" in kinds:
-        group = u.brands_[kinds["brand"].payload]
+    if "brand" in kinds or "brand_line" in kinds:
+        entry = kinds.get("brand") or kinds["brand_line"]
+        group = u.brands_[entry.payload]
         slot_value: tuple[str, Any] = ("brand", group.values)
-        confidence = 0.95 if len(match.surface) > 1 else 0.75
+        confidence = 0.95 if entry.kind == "brand" and len(match.surface) > 1 else 0.8
         if is_negated:
             out.exclusions.append(_slot(slot_value, confidence, query, start, end))
-        else:
+        elif all(s.value != group.values for s in out.brands):
             out.brands.append(_slot(group.values, confidence, query, start, end))
+        if entry.kind == "brand_line" and "term" in kinds:
+            _read_term(u, query, match, kinds, is_negated, out)
         return
     groups = [u.attributes_[e.payload] for e in match.entries if e.kind == "attribute"]
     weak = [u.attributes_[e.payload] for e in match.entries if e.kind == "weak_attribute"]

@@ -12,24 +12,16 @@ from dataclasses import dataclass
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"(?<![0-9A-Za-z.])[A-Za-z][A-Za-z'’-]*")
 
-# English words that make Latin text in a Chinese query read as English rather than a name.
-ENGLISH_FUNCTION_WORDS = frozenset(
-    "a an the for with without under below over above and or not no but except cheap best "
-    "good new buy want need looking shoes phone dress men women kids price between than less "
-    "more to of in on is are do does can how what which vs compare".split())
-
-
-def detect_language(query: str, english_words: frozenset[str] | set[str] = frozenset()) -> str:
-    """zh | en | mixed. Latin names and units inside Chinese text (iPhone, 256GB) stay zh."""
+def detect_language(query: str, neutral: frozenset[str] | set[str] = frozenset()) -> str:
+    """zh | en | mixed by script: Chinese with any Latin word (a brand, an English word) is
+    mixed; units after numbers (256GB, 4K) and `neutral` codes (sizes: XL, NB) count for neither.
+    """
     han = len(_HAN.findall(query))
-    words = [w.lower().strip("'’-") for w in _LATIN_WORD.findall(query)]
     if han == 0:
         return "en"
-    if not words:
-        return "zh"
-    vocabulary = ENGLISH_FUNCTION_WORDS | set(english_words)
-    english = [w for w in words if w in vocabulary and len(w) > 1]
-    return "mixed" if english else "zh"
+    words = [w.lower().strip("'’-") for w in _LATIN_WORD.findall(query)]
+    latin = [w for w in words if len(w) > 1 and w not in neutral]
+    return "mixed" if latin else "zh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +32,9 @@ class Cue:
 
 
 _NEGATION_ZH = re.compile(r"不想要|不要|别要|不需要|不喜欢|不用|除了|除去|排除|去掉|不含|不带|不是|"
-                          r"没有|拒绝|非(?!常)|别(?!的)|无")
+                          r"(?<!有)没有|拒绝|非(?!常)|别(?!的)|无")
 _NEGATION_EN = re.compile(r"\b(?:don'?t want|do not want|anything but|other than|but not|"
-                          r"not|no|without|except(?: for)?|excluding|exclude|w/o|avoid|non)\b-?",
+                          r"not|no|without|except(?: for)?|excluding|exclude|w/o|avoid)\b",
                           re.IGNORECASE)
 # Where a negation's scope stops.
 SCOPE_END = re.compile(r"[,，;；。!！?？]|\bbut\b|\bonly\b|只要|但是|但|而是|要|以外|之外|的",

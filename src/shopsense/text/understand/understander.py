@@ -69,9 +69,10 @@ class QueryUnderstander:
         self.terms_ = learn_terms(items, excluded, han_surfaces)
         currencies = Counter(p.currency.upper() for p in items if p.currency)
         self.currency_ = currencies.most_common(1)[0][0] if currencies else "CNY"
-        self.english_words_ = sorted({w for t in self.terms_ for w in t.split() if w.isascii()})
-        self._fit_category(items, [q for q in queries if q and q.strip()])
+        self.neutral_words_ = sorted({s.lower() for g in self.attributes_ for s in g.surfaces
+                                      if isinstance(s, str) and s.isascii() and len(s) <= 4})
         self.centroids_ = CategoryCentroids.fit(items, encode) if encode else None
+        self._fit_category(items, [q for q in queries if q and q.strip()])
         self._build()
         return self
 
@@ -100,6 +101,7 @@ class QueryUnderstander:
         gazetteer = Gazetteer()
         for i, group in enumerate(self.brands_):
             gazetteer.add_all(group.surfaces, Entry("brand", i, priority=2))
+            gazetteer.add_all(group.lines, Entry("brand_line", i, priority=2))
         for i, group in enumerate(self.attributes_):
             kind = "weak_attribute" if group.weak else "attribute"
             gazetteer.add_all(group.surfaces, Entry(kind, i, priority=1))
@@ -147,7 +149,7 @@ class QueryUnderstander:
         lexicon = {"brands": [g.to_json() for g in self.brands_],
                    "attributes": [g.to_json() for g in self.attributes_],
                    "models": self.models_, "terms": self.terms_, "currency": self.currency_,
-                   "english_words": self.english_words_}
+                   "neutral_words": self.neutral_words_}
         (out / LEXICON_FILE).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
         if self.classifier_ is not None:
             self.classifier_.save(out)
@@ -165,7 +167,7 @@ class QueryUnderstander:
         self.models_ = dict(lexicon["models"])
         self.terms_ = {k: dict(v) for k, v in lexicon["terms"].items()}
         self.currency_ = lexicon["currency"]
-        self.english_words_ = list(lexicon["english_words"])
+        self.neutral_words_ = list(lexicon["neutral_words"])
         has_model = (src / "category.json").exists()
         self.classifier_ = CategoryClassifier.load(src) if has_model else None
         self.centroids_ = CategoryCentroids.load(src)
