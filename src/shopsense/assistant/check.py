@@ -17,7 +17,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shopsense.assistant.facts import MISSING, Fact, fact_holds, field_value, format_number, format_value
+from shopsense.assistant.facts import (
+    MISSING,
+    Fact,
+    fact_holds,
+    field_value,
+    format_number,
+    format_value,
+)
 from shopsense.domain import Product
 
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")

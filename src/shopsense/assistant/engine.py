@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
 from typing import Any
 
-from shopsense.assistant import respond
+from shopsense.assistant.acts import ACTS, Ctx, Turnout
 from shopsense.assistant.check import CheckReport, check_reply
-from shopsense.assistant.compare import compare_reply
 from shopsense.assistant.config import AssistantSettings, load_settings, make_generator
 from shopsense.assistant.facts import Fact
 from shopsense.assistant.generate import Generator, guarded
-from shopsense.assistant.merge import clean_reading, merge
-from shopsense.assistant.state import Constraints, Conversation, ConversationStore
-from shopsense.assistant.turn import Turn, read_turn, stated_category
+from shopsense.assistant.merge import clean_reading
+from shopsense.assistant.state import Constraints, ConversationStore
+from shopsense.assistant.turn import read_turn
 from shopsense.domain import Product, QueryReading, Result
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import InputError, Shop
@@ -34,38 +32,13 @@ UNSET: Any = object()
 SAFE_REPLY = {"zh": "抱歉，我没能组织好这条回答，请直接看下面的商品卡片。",
               "en": "Sorry, I could not word that answer safely; please see the product cards."}
 SUGGESTIONS = {
-    "zh": {"list": ["便宜一点的", "第二个", "这两个哪个好"], "item": ["有货吗", "类似的"],
+    "zh": {"list": ["便宜一点的", "第二个", "这两个哪个好", "还有别的吗"],
+           "item": ["有货吗", "类似的"],
            "other": ["推荐一款手机", "有什么新款耳机"]},
-    "en": {"list": ["cheaper", "the second one", "compare these two"],
+    "en": {"list": ["cheaper", "the second one", "compare these two", "show more"],
            "item": ["is it in stock?", "similar ones"],
            "other": ["recommend a phone", "new headphones"]},
 }
-
-
-@dataclass
-class Turnout:
-    """What one act produced, before the reply is checked and the state saved."""
-
-    text: str
-    facts: list[Fact]
-    products: list[Product] = field(default_factory=list)
-    items: list[dict[str, Any]] | None = None  # item dicts with reasons, when a surface gave them
-    listing: bool = False  # the products are a result list ("the second one" refers to it)
-    focus: list[str] | None = None
-    constraints: Constraints | None = None
-    surface: str = ""
-
-
-@dataclass
-class _Ctx:
-    conv: Conversation
-    reading: QueryReading
-    turn: Turn
-    language: str
-    user: str | None
-    session: str | None
-    personalise: bool
-    dismissed: frozenset[str]
 
 
 class Assistant:
@@ -100,12 +73,12 @@ class Assistant:
         turn = read_turn(text, reading, conv)
         lang = language or turn.language
         profile = self.shop.profile_of(owner)
-        ctx = _Ctx(conv, reading, turn, lang, user, session, personalise,
+        ctx = Ctx(conv, reading, turn, lang, user, session, personalise,
                    frozenset(profile.dismissed) if profile else frozenset())
         out = ACTS[turn.act](self, ctx)
         return self._finish(ctx, out)
 
-    def _finish(self, ctx: _Ctx, out: Turnout) -> dict[str, Any]:
+    def _finish(self, ctx: Ctx, out: Turnout) -> dict[str, Any]:
         conv = ctx.conv
         if out.constraints is not None:
             conv.constraints = out.constraints
@@ -120,7 +93,9 @@ class Assistant:
             shown, source, failed = SAFE_REPLY[ctx.language], "safe_fallback", template_report
         if out.listing:
             conv.last_items = [p.item_id for p in out.products]
+            conv.seen = (conv.seen if ctx.turn.act == "more" else []) + conv.last_items
             conv.focus = []
+        conv.pending = out.pending
         if out.focus is not None:
             conv.focus = out.focus
         conv.language, conv.turns = ctx.language, conv.turns + 1
@@ -148,31 +123,49 @@ class Assistant:
     def _item(self, product: Product) -> dict[str, Any]:
         return surfaces.item_dict(self.shop, Result(product.item_id, 0.0, product, {}))
 
-    def _visible(self, ctx: _Ctx, c: Constraints, product: Product | None) -> bool:
+    def _visible(self, ctx: Ctx, c: Constraints, product: Product | None) -> bool:
         return product is not None and product.item_id not in ctx.dismissed and c.admits(product)
 
-    def find(self, ctx: _Ctx, c: Constraints) -> tuple[list[Product], list[dict[str, Any]]]:
+    def find(self, ctx: Ctx, c: Constraints, exclude: frozenset[str] = frozenset()
+             ) -> tuple[list[Product], list[dict[str, Any]]]:
         """The engine's own search under the constraints (as never-relaxed filters)."""
         engine = self.shop.models.search
         query = _query_text(c, ctx.reading)
         profile = self.shop.profile_of(ctx.conv.owner) if ctx.personalise else None
         k = self.settings.k
-        response = engine.search(query, k=4 * k + 20, sort=c.sort, filters=c.clauses(),
+        response = engine.search(query, k=4 * k + 20 + len(exclude), sort=c.sort, filters=c.clauses(),
                                  reading=QueryReading(query=query, residual=query,
                                                       language=ctx.language),
                                  profile=profile, with_facets=False)
-        kept = [r for r in response.results if self._visible(ctx, c, r.product)][:k]
+        kept = [r for r in response.results if r.item_id not in exclude and
+                self._visible(ctx, c, r.product)][:k]
         return [r.product for r in kept], [surfaces.item_dict(self.shop, r) for r in kept]
 
-    def recommended(self, ctx: _Ctx, c: Constraints) -> tuple[list[Product], str]:
+    def dominant_category(self, text: str, top: int = 10, share: float = 0.6) -> str | None:
+        """The category most of the engine's top results for `text` share, if one does (the
+        subject of a turn query understanding could not place)."""
+        if not text.strip():
+            return None
+        response = self.shop.models.search.search(
+            text, k=top, reading=QueryReading(query=text, residual=text), with_facets=False)
+        cats = [r.product.category for r in response.results if r.product is not None]
+        if not cats:
+            return None
+        best = max(set(cats), key=cats.count)
+        return best if cats.count(best) >= share * top else None
+
+    def recommended(self, ctx: Ctx, c: Constraints, exclude: frozenset[str] = frozenset()
+                    ) -> tuple[list[Product], str]:
         user, session = (ctx.user, ctx.session) if ctx.personalise else (None, None)
         found = surfaces.recommend(self.shop, user=user, session=session,
-                                   k=4 * self.settings.k + 10, category=c.category)
+                                   k=4 * self.settings.k + 10 + len(exclude),
+                                   category=c.category)
         products = [self.shop.products.get(r["item_id"]) for r in found["results"]]
-        kept = [p for p in products if self._visible(ctx, c, p)]
+        kept = [p for p in products if self._visible(ctx, c, p) and p is not None and
+                p.item_id not in exclude]
         return kept[:self.settings.k], found["surface"]  # type: ignore[return-value]
 
-    def similar(self, ctx: _Ctx, item_id: str, c: Constraints) -> list[Product]:
+    def similar(self, ctx: Ctx, item_id: str, c: Constraints) -> list[Product]:
         user, session = (ctx.user, ctx.session) if ctx.personalise else (None, None)
         found = surfaces.item_surface(self.shop, "similar", item_id, k=4 * self.settings.k + 10,
                                       user=user, session=session)
@@ -189,97 +182,3 @@ def _query_text(c: Constraints, reading: QueryReading) -> str:
     parts += [aliases[0] for aliases in c.brands]
     text = " ".join(dict.fromkeys(p for p in parts if p))
     return text or reading.residual.strip() or reading.query
-
-
-def _shown_prices(assistant: Assistant, conv: Conversation) -> list[float]:
-    products = (assistant.shop.products.get(i) for i in conv.last_items)
-    return [p.price for p in products if p is not None and p.price is not None]
-
-
-# -- acts ---------------------------------------------------------------------------------
-def _search(a: Assistant, ctx: _Ctx) -> Turnout:
-    c = merge(ctx.conv.constraints, ctx.reading, ctx.turn, _shown_prices(a, ctx.conv))
-    products, items = a.find(ctx, c)
-    if not products:
-        text, facts = respond.empty_reply(c, ctx.language)
-        return Turnout(text, facts, constraints=c, surface="search")
-    text, facts = respond.results_reply(products, c, ctx.language)
-    return Turnout(text, facts, products, items, listing=True, constraints=c, surface="search")
-
-
-def _targets(a: Assistant, ids: tuple[str, ...] | list[str]) -> list[Product]:
-    return [p for p in (a.shop.products.get(i) for i in ids) if p is not None]
-
-
-def _question(a: Assistant, ctx: _Ctx) -> Turnout:
-    turn = ctx.turn
-    new_subject = stated_category(ctx.reading, ctx.conv.constraints.category) is not None
-    ids = turn.targets or (() if new_subject else tuple(ctx.conv.focus or ctx.conv.last_items))
-    products = _targets(a, ids)
-    if products:
-        text, facts = respond.answer_reply(products, turn.fields, turn.topics, ctx.language)
-        focus = [p.item_id for p in products] if len(products) <= 2 else None
-        return Turnout(text, facts, products, focus=focus, surface="item")
-    found = _search(a, ctx)  # nothing to ask about yet: search, then answer for what is shown
-    if not found.products:
-        return found
-    text, facts = respond.answer_reply(found.products, turn.fields, turn.topics, ctx.language)
-    return replace(found, text=found.text + "\n" + text, facts=found.facts + facts)
-
-
-def _compare(a: Assistant, ctx: _Ctx) -> Turnout:
-    products = _targets(a, ctx.turn.targets)
-    if len(products) < 2:
-        return _help(a, ctx)
-    text, facts = compare_reply(products, ctx.turn.fields, ctx.turn.topics, ctx.language)
-    return Turnout(text, facts, products[:3], focus=[p.item_id for p in products[:3]],
-                   surface="compare")
-
-
-def _select(a: Assistant, ctx: _Ctx) -> Turnout:
-    products = _targets(a, ctx.turn.targets[:1])
-    if not products:
-        return _help(a, ctx)
-    text, facts = respond.detail_reply(products[0], ctx.language)
-    return Turnout(text, facts, products, focus=[products[0].item_id], surface="item")
-
-
-def _similar(a: Assistant, ctx: _Ctx) -> Turnout:
-    anchor = _targets(a, ctx.turn.targets[:1])
-    if not anchor:
-        return _help(a, ctx)
-    products = a.similar(ctx, anchor[0].item_id, ctx.conv.constraints)
-    zh = ctx.language == "zh"
-    note = "和你选中的商品相似的有：" if zh else "Similar to the one you picked:"
-    if not products:
-        return Turnout("目录里没有找到相似商品。" if zh else "I found nothing similar in the "
-                       "catalogue.", [], surface="similar")
-    text, facts = respond.results_reply(products, Constraints(), ctx.language, note=note)
-    return Turnout(text, facts, products, listing=True, surface="similar")
-
-
-def _recommend(a: Assistant, ctx: _Ctx) -> Turnout:
-    c = merge(ctx.conv.constraints, ctx.reading, ctx.turn, _shown_prices(a, ctx.conv))
-    if c.category or c.brands:
-        return _search(a, ctx)
-    products, surface = a.recommended(ctx, c)
-    if not products:
-        text, facts = respond.empty_reply(c, ctx.language)
-        return Turnout(text, facts, constraints=c, surface=surface)
-    text, facts = respond.results_reply(products, c, ctx.language)
-    return Turnout(text, facts, products, listing=True, constraints=c, surface=surface)
-
-
-def _reset(a: Assistant, ctx: _Ctx) -> Turnout:
-    ctx.conv.last_items, ctx.conv.focus = [], []
-    text, facts = respond.reset_reply(ctx.language)
-    return Turnout(text, facts, constraints=Constraints(), focus=[])
-
-
-def _help(a: Assistant, ctx: _Ctx) -> Turnout:
-    text, facts = respond.help_reply(ctx.language)
-    return Turnout(text, facts)
-
-
-ACTS = {"search": _search, "question": _question, "compare": _compare, "select": _select,
-        "similar": _similar, "recommend": _recommend, "reset": _reset, "help": _help}

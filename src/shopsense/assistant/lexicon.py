@@ -20,6 +20,15 @@ NEWEST = ("新款", "最新", "新品", "新出", "最近", "newest", "latest", 
 COMPARE = ("比较", "对比", "哪个", "哪款", "哪一个", "区别", "差别", "compare", "comparison",
            "which is better", "which one", "difference", " vs", "versus", "better for")
 SIMILAR = ("类似", "相似", "差不多的", "同类", "similar", "like this", "like that", "alternatives")
+MORE = ("还有吗", "还有别的", "还有其他", "换一批", "更多", "再来几个", "再看看", "more options",
+        "show more", "any more", "anything else", "other options", "next page", "more please")
+ACCEPT = ("好的", "好啊", "可以", "行", "要", "嗯", "yes", "ok", "okay", "sure", "please do",
+          "go ahead", "yep")
+CHEAPEST = ("最便宜", "哪个便宜", "哪个更便宜", "价格最低", "cheapest", "lowest price",
+            "least expensive")
+PRICIEST = ("最贵", "哪个贵", "价格最高", "most expensive", "priciest", "highest price")
+GREETING = ("你好", "您好", "在吗", "帮助", "你能做什么", "怎么用", "hello", "hi", "hey", "help",
+            "what can you do", "how does this work", "thanks", "thank you", "谢谢")
 RESET = ("重新开始", "换个话题", "清空", "start over", "reset", "new search", "forget that")
 RECOMMEND = ("推荐", "有什么好", "recommend", "suggest", "what's good", "what is good")
 QUESTION_MARKERS = ("吗", "么", "多少", "几", "什么", "怎么样", "是否", "有没有", "?", "？",
@@ -35,9 +44,9 @@ ZH_ORDINAL_RE = re.compile(r"第\s*([一二三四五六七八九十]|\d{1,2})\s*
 EN_ORDINAL_RE = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
                            r"tenth|1st|2nd|3rd|4th|5th)\b|(?:#|number |no\. ?)(\d{1,2})\b", re.I)
 LAST_RE = re.compile(r"最后一[个款件台部]|\bthe last one\b|\blast one\b", re.I)
-PAIR_RE = re.compile(r"这两[个款件台部]?|那两[个款件台部]?|两者|前两[个款件台部]?|"
-                     r"\bthese two\b|\bthose two\b|\bboth\b|\bthe two\b|\bfirst two\b|"
-                     r"\btop two\b", re.I)
+FIRST_TWO_RE = re.compile(r"前两[个款件台部]?|\bfirst two\b|\btop two\b", re.I)
+PAIR_RE = re.compile(r"这两[个款件台部]?|那两[个款件台部]?|两者|"
+                     r"\bthese two\b|\bthose two\b|\bboth\b|\bthe two\b", re.I)
 THIS_RE = re.compile(r"这款|这个|这台|这部|这件|这双|它|该商品|\bit\b|\bthis one\b|\bthat one\b|"
                      r"\bthis\b|\bthat\b", re.I)
 BRAND_ONLY_RE = re.compile(r"只要|只看|只考虑|就要|\bonly\b|\bjust\b", re.I)

@@ -197,3 +197,48 @@ def help_reply(language: str) -> Reply:
 def reset_reply(language: str) -> Reply:
     return ("好的，已清空之前的条件。想找什么？" if _zh(language) else
             "Done, I have cleared the earlier wishes. What are you looking for?"), []
+
+
+def relax_hint(name: str, value: object, language: str) -> Reply:
+    """'Dropping X would give results — shall I?' (X is a constraint fact)."""
+    zh = _zh(language)
+    if name == "attributes":
+        shown = str(value)
+        label = f"“{shown}”"
+    elif name == "brands":
+        shown = in_language([str(v) for v in value], language)  # type: ignore[union-attr]
+        label = f"“{shown}”"
+    else:
+        shown = format_price(float(value), "CNY", language)  # type: ignore[arg-type]
+        label = (("价格下限" if name == "price_min" else "价格上限") + shown if zh else
+                 ("the minimum price " if name == "price_min" else "the price limit ") + shown)
+    fact = Fact(None, f"constraint.{name}", value if name.startswith("price") else shown)
+    text = (f"如果不限{label}，就有可选的商品。要我去掉这个条件吗？（回复“好的”）" if zh else
+            f"Without {label} there are matches. Shall I drop it? (say “yes”)")
+    return text, [fact]
+
+
+def no_more_reply(language: str) -> Reply:
+    return ("符合当前条件的商品都已经展示过了。可以换个条件试试。" if _zh(language) else
+            "That is everything that matches these wishes. Try changing one of them."), []
+
+
+def price_verdict(products: Sequence[Product], rank_by: str, language: str) -> Reply:
+    priced = [p for p in products if p.price is not None]
+    if not priced:
+        return "", []
+    pick = (min if rank_by == "cheapest" else max)(priced, key=lambda p: p.price or 0.0)
+    word = ("最便宜" if rank_by == "cheapest" else "最贵") if _zh(language) else \
+        ("cheapest" if rank_by == "cheapest" else "most expensive")
+    price = format_price(float(pick.price or 0.0), pick.currency, language)
+    text = (f"其中{word}的是：{pick.title}（{price}）。" if _zh(language) else
+            f"The {word} of these is {pick.title} ({price}).")
+    return text, [Fact(pick.item_id, "title", pick.title), Fact(pick.item_id, "price", pick.price)]
+
+
+def recommend_note(surface: str, language: str) -> str:
+    if surface == "for_you":
+        return "根据你在本店的浏览和购买记录推荐：" if _zh(language) else \
+            "Picked from what you browsed and bought here:"
+    return "你还没有浏览记录，先看看大家都在买什么：" if _zh(language) else \
+        "No history yet, so here is what is popular now:"

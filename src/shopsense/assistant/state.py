@@ -123,6 +123,8 @@ class Conversation:
     constraints: Constraints = field(default_factory=Constraints)
     last_items: list[str] = field(default_factory=list)
     focus: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)  # shown under the current constraints ("more")
+    pending: Constraints | None = None  # the relaxation offered when nothing matched
     turns: int = 0
     updated_at: float = field(default_factory=time.time)
 

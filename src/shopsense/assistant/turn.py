@@ -31,6 +31,7 @@ class Turn:
     topics: tuple[str, ...] = ()  # open topics asked for (camera, battery, ...)
     newest: bool = False
     brand_only: bool = False
+    rank_by: str | None = None  # cheapest | priciest ("which is the cheapest?")
 
 
 def language_of(text: str, reading: QueryReading | None, fallback: str = "zh") -> str:
@@ -56,6 +57,8 @@ def _ordinals(text: str) -> list[int]:
 def resolve_targets(text: str, conv: Conversation) -> tuple[tuple[str, ...], str]:
     """(item ids referred to, how: "ordinal" | "pair" | "this" | "")."""
     shown = conv.last_items
+    if lx.FIRST_TWO_RE.search(text):
+        return tuple(shown[:2]), "pair"
     picks = [shown[n - 1] for n in _ordinals(text) if 0 < n <= len(shown)]
     if lx.LAST_RE.search(text) and shown:
         picks.append(shown[-1])
@@ -113,7 +116,20 @@ def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Tu
     new_subject = _new_subject(reading, conv)
     if lx.has_any(text, lx.RESET):
         return Turn("reset", **base)
-    if len(targets) >= 2 and how in ("ordinal", "pair") and (compare or fields or topics):
+    short = len(text.strip().rstrip("!.。！?？")) <= 12
+    if conv.pending is not None and short and lx.has_any(text, lx.ACCEPT):
+        return Turn("accept", **base)
+    rank_by = ("cheapest" if lx.has_any(text, lx.CHEAPEST) else
+               "priciest" if lx.has_any(text, lx.PRICIEST) else None)
+    if rank_by and (targets or conv.last_items) and not new_subject:
+        ranked = targets if len(targets) >= 2 else tuple(conv.last_items)
+        base.update(direction=None, fields=("price", *(f for f in fields if f != "price")))
+        return Turn("question", targets=ranked, rank_by=rank_by, **base)
+    if lx.has_any(text, lx.MORE) and conv.last_items and not new_subject and direction is None \
+            and not _has_wishes(reading):
+        return Turn("more", **base)
+    if len(targets) >= 2 and how in ("ordinal", "pair") and (compare or fields or topics or
+                                                             direction):
         return Turn("compare", targets=targets, **base)
     if compare and not targets and not fields and len(conv.last_items) >= 2 \
             and not new_subject and direction is None:
@@ -129,7 +145,9 @@ def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Tu
         return Turn("search", targets=targets, **base)
     if lx.has_any(text, lx.RECOMMEND) or base["newest"]:
         return Turn("recommend", **base)
-    return Turn("help", **base)
+    if lx.has_any(text, lx.GREETING) or _ordinals(text) or how:
+        return Turn("help", **base)  # a greeting, or a reference to nothing shown
+    return Turn("search", **base)  # free text: the engine's search decides
 
 
 def _has_wishes(reading: QueryReading | None) -> bool:
