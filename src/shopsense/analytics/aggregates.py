@@ -24,8 +24,9 @@ DAY = 86_400.0
 ACTOR = "COALESCE(e.user_id, e.session_id)"
 STAGES: tuple[str, ...] = ("view", "cart", "purchase")
 _STAGE = "CASE e.event_type WHEN 'click' THEN 'view' ELSE e.event_type END"
-_TOP_CATEGORY = "TRIM(CASE WHEN instr(p.category, '>') > 0 THEN substr(p.category, 1, instr(p.category, '>') - 1) ELSE p.category END)"
-_DAY = "date(e.timestamp, 'unixepoch')"
+# Portable SQL only (the PostgreSQL store runs the same text): days are integer day numbers
+# (unix days, UTC) turned into ISO dates in Python; top categories are cut in Python.
+_DAY = "CAST(FLOOR(e.timestamp / 86400) AS INTEGER)"
 _QUERY = "lower(trim(e.query))"
 CLICK_WINDOW_S = 1800  # a search counts as clicked if the session engages within 30 minutes
 _ENGAGED = ("EXISTS (SELECT 1 FROM events c WHERE c.session_id = e.session_id AND c.event_type "
@@ -80,6 +81,7 @@ class Spec:
     cap_ceiling: int | None = None  # tighter cap than the release's, where it suits the key
     extra_params: tuple[Any, ...] = ()
     expand: Callable[[Any], Callable[[str], list[str]]] | None = None  # key -> keys, in Python
+    dated: bool = False  # the key's first part is a unix day number, shown as an ISO date
 
     def cap(self, per_user_cap: int) -> int:
         return min(per_user_cap, self.cap_ceiling or per_user_cap)
@@ -107,7 +109,28 @@ def bounded_counts(store: Any, spec: Spec, window: Window, cap: int) -> Histogra
     if spec.expand is not None:
         return _expanded_counts(store, spec, window, cap)
     rows = store.execute(sql, (window.start, window.end, *spec.extra_params, cap))
-    return Histogram(spec, {str(k): int(n) for k, n in rows})
+    counts = {str(k): int(n) for k, n in rows}
+    return Histogram(spec, {_iso_key(k): n for k, n in counts.items()} if spec.dated else counts)
+
+
+def _iso_key(key: str) -> str:
+    """"20392|view" -> "2025-10-31|view" (unix day number to ISO date)."""
+    day, sep, rest = key.partition(SEP)
+    return time.strftime("%Y-%m-%d", time.gmtime(int(float(day)) * DAY)) + sep + rest
+
+
+def top_category(path: str) -> str:
+    return path.split(">", 1)[0].strip()
+
+
+def _top_category_keys(store: Any) -> Callable[[str], list[str]]:
+    """"家电 > 空调|cart" -> ["家电|cart"]; "家电 > 空调" -> ["家电"]."""
+    def expand(value: str) -> list[str]:
+        path, sep, rest = value.partition(SEP)
+        top = top_category(path)
+        return [top + sep + rest] if top else []
+
+    return expand
 
 
 def _expanded_counts(store: Any, spec: Spec, window: Window, cap: int) -> Histogram:
@@ -181,8 +204,8 @@ def _new_returning(store: Any, w: Window) -> list[str]:
 
 
 def top_categories(store: Any) -> list[str]:
-    rows = store.execute("SELECT DISTINCT " + _TOP_CATEGORY + " FROM products p")
-    return sorted({r[0] for r in rows if r[0]})
+    rows = store.execute("SELECT DISTINCT category FROM products")
+    return sorted({top_category(str(r[0])) for r in rows if r[0]} - {""})
 
 
 def _category_by_stage(store: Any, w: Window) -> list[str]:
@@ -214,19 +237,21 @@ SPECS: tuple[Spec, ...] = (
          "每日转化漏斗：浏览、加购、购买的顾客数",
          f"SELECT {ACTOR} AS actor, {_DAY} || '{SEP}' || {_STAGE} AS k, MIN(e.timestamp) AS t "
          f"FROM events e WHERE {_in_window(_ENGAGE_TYPES)} GROUP BY actor, k",
-         _days_by_stage, weight=2.0),
+         _days_by_stage, weight=2.0, dated=True),
     Spec("funnel_category", "Funnel by category", "分品类转化漏斗",
-         f"SELECT {ACTOR} AS actor, {_TOP_CATEGORY} || '{SEP}' || {_STAGE} AS k, "
-         f"MIN(e.timestamp) AS t {_WITH_ITEM} GROUP BY actor, k", _category_by_stage),
+         f"SELECT {ACTOR} AS actor, p.category || '{SEP}' || {_STAGE} AS k, "
+         f"MIN(e.timestamp) AS t {_WITH_ITEM} GROUP BY actor, k", _category_by_stage,
+         expand=_top_category_keys),
     Spec("active_daily", "Active shoppers per day", "每日活跃顾客",
          f"SELECT {ACTOR} AS actor, {_DAY} AS k, MIN(e.timestamp) AS t FROM events e "
-         "WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY actor, k", _days),
+         "WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY actor, k", _days, dated=True),
     Spec("new_returning", "New vs returning shoppers per day", "每日新老顾客",
-         f"SELECT {ACTOR} AS actor, {_DAY} || '{SEP}' || CASE WHEN date(f.first, 'unixepoch') "
-         f"= {_DAY} THEN 'new' ELSE 'returning' END AS k, MIN(e.timestamp) AS t FROM events e "
-         "JOIN (SELECT COALESCE(user_id, session_id) AS a, MIN(timestamp) AS first FROM events "
-         f"GROUP BY a) f ON f.a = {ACTOR} WHERE e.timestamp >= ? AND e.timestamp < ? "
-         "GROUP BY actor, k", _new_returning),
+         f"SELECT {ACTOR} AS actor, {_DAY} || '{SEP}' || CASE WHEN "
+         f"CAST(FLOOR(f.first_seen / 86400) AS INTEGER) = {_DAY} THEN 'new' ELSE 'returning' "
+         "END AS k, MIN(e.timestamp) AS t FROM events e JOIN (SELECT COALESCE(user_id, "
+         "session_id) AS a, MIN(timestamp) AS first_seen FROM events GROUP BY a) f "
+         f"ON f.a = {ACTOR} WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY actor, k",
+         _new_returning, dated=True),
     Spec("top_queries", "Top queries (shoppers searching)", "热门搜索词（搜索人数）",
          f"SELECT {ACTOR} AS actor, {_QUERY} AS k, MIN(e.timestamp) AS t FROM events e "
          f"WHERE {_in_window(chr(39) + 'search' + chr(39))} GROUP BY actor, k", None, cap_ceiling=2),
@@ -245,8 +270,8 @@ SPECS: tuple[Spec, ...] = (
          f"AS k, e.timestamp AS t FROM events e WHERE {_in_window(chr(39) + 'search' + chr(39))}",
          _search_outcomes, per_key=1_000_000),
     Spec("category_share", "Category share (shoppers engaging)", "品类占比（互动顾客数）",
-         f"SELECT {ACTOR} AS actor, {_TOP_CATEGORY} AS k, MIN(e.timestamp) AS t {_WITH_ITEM} "
-         "GROUP BY actor, k", _categories),
+         f"SELECT {ACTOR} AS actor, p.category AS k, MIN(e.timestamp) AS t {_WITH_ITEM} "
+         "GROUP BY actor, k", _categories, expand=_top_category_keys),
     Spec("brand_share", "Brand share (shoppers engaging)", "品牌占比（互动顾客数）",
          f"SELECT {ACTOR} AS actor, p.brand AS k, MIN(e.timestamp) AS t {_WITH_ITEM} "
          "GROUP BY actor, k", _brands),
