@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import statistics
 import time
 from pathlib import Path
@@ -27,13 +26,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from shopsense.demo import END_TS, iter_demo_events, iter_demo_products
+from shopsense.demo import END_TS
+from shopsense.demo.objects import demo_events, demo_products
 from shopsense.domain import Candidate
 from shopsense.evaluation.propensity import evaluate_propensity
 from shopsense.features.profile import build_profile
 from shopsense.features.repurchase import learn_repurchase_rates
-from shopsense.ids import Pseudonymizer
-from shopsense.ingest.validate import validate_event, validate_product
 from shopsense.models.propensity import PurchasePropensity
 from shopsense.rank.diversity import attribute_similarity, diversify
 from shopsense.rank.feedback import apply_feedback
@@ -44,11 +42,7 @@ DAY = 86_400.0
 
 
 def demo(seed: int) -> tuple[dict, list]:
-    products = {p.item_id: p for p in map(validate_product, iter_demo_products(seed))}
-    pseudonyms = Pseudonymizer(secrets.token_bytes(32))
-    events = [validate_event(row, pseudonyms) for row in iter_demo_events(seed)]
-    events.sort(key=lambda e: e.timestamp)
-    return products, events
+    return {p.item_id: p for p in demo_products(seed)}, demo_events(seed)
 
 
 def timed(fn, repeat: int = 1) -> tuple[object, float]:
@@ -160,6 +154,19 @@ def show(runs: list[dict], timing: dict[str, float]) -> None:
                       f"{base['heuristic_recent_activity']['auc']:.3f}", "", "", "", "", "")
     console = Console(width=160)
     console.print(table)
+    aud = Table(title="Top-50 category audiences (pre-presale week, seed by seed)")
+    for col in ("seed", "model", "category", "buyers in cat.", "precision", "rule precision",
+                "lift", "actual / expected buyers"):
+        aud.add_column(col)
+    for run in runs:
+        if run["window"] != "pre-presale":
+            continue
+        for kind, scored in run["report"]["models"].items():
+            for a in scored.get("audiences", []):
+                aud.add_row(str(run["seed"]), kind, a["category"], str(a["buyers_in_category"]),
+                            f"{a['precision']:.2f}", f"{a['rule_precision']:.2f}",
+                            f"{a['lift']:.1f}", f"{a['actual_buyers']} / {a['expected_buyers']:.1f}")
+    console.print(aud)
     lat = Table(title="Latency (one thread, median)")
     lat.add_column("step")
     lat.add_column("value")
