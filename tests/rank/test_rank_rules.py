@@ -115,3 +115,26 @@ def test_shop_rules_file_round_trip(tmp_path) -> None:
     (tmp_path / "rules.json").write_text('{"bury": [{"field": "brand", "value": "x", "add": 1}]}')
     with pytest.raises(ValidationError):
         load_shop_rules(tmp_path)
+
+
+def test_price_bounds_and_attribute_boosts() -> None:
+    products = {
+        "cheap": Product("cheap", "a", price=10.0, attributes={"promotion": True}),
+        "mid": Product("mid", "b", price=100.0),
+        "dear": Product("dear", "c", price=1000.0, attributes={"promotion": "TRUE"}),
+        "unpriced": Product("unpriced", "d"),
+    }
+    cands = [Candidate(i, s) for i, s in (("mid", 3.0), ("dear", 2.0), ("cheap", 1.0),
+                                          ("unpriced", 0.5))]
+    rules = Rules(price_min=50, price_max=2000,
+                  boost=[Adjust(field="attribute", key="promotion", value="true", add=5.0)])
+    out = apply_rules(cands, rules, products)
+    assert [c.item_id for c in out] == ["dear", "mid", "unpriced"]
+    assert out[0].evidence["rules"][0]["field"] == "attribute"
+    with pytest.raises(ValidationError):
+        Adjust(field="attribute", value="true")
+    with pytest.raises(ValidationError):
+        Rules(price_min=10, price_max=5)
+    shop = Rules(price_max=500)
+    assert shop.merged(Rules(exclude=["x"])).price_max == 500
+    assert shop.merged(Rules(price_max=900)).price_max == 900

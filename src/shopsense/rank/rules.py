@@ -27,12 +27,20 @@ from shopsense.features.frame import normalise_category
 
 
 class Adjust(BaseModel):
-    """Change the score of items matching `field == value` (category: the path or under it)."""
+    """Change the score of items matching `field == value` (category: the path or under it;
+    attribute: `attributes[key]` equals `value`, compared as lower-case text)."""
 
-    field: Literal["item", "brand", "category"]
+    field: Literal["item", "brand", "category", "attribute"]
     value: str = Field(min_length=1)
+    key: str = Field("", description="The attribute name when field is 'attribute'.")
     multiply: float = Field(1.0, ge=0.0)
     add: float = 0.0
+
+    @model_validator(mode="after")
+    def _key_for_attributes(self) -> Adjust:
+        if self.field == "attribute" and not self.key:
+            raise ValueError("an attribute rule needs a key")
+        return self
 
     def matches(self, item_id: str, product: Product | None) -> bool:
         if self.field == "item":
@@ -41,6 +49,9 @@ class Adjust(BaseModel):
             return False
         if self.field == "brand":
             return product.brand.strip().lower() == self.value.strip().lower()
+        if self.field == "attribute":
+            have = product.attributes.get(self.key) if product.attributes else None
+            return have is not None and str(have).strip().lower() == self.value.strip().lower()
         return in_category(product.category, self.value)
 
 
@@ -58,6 +69,9 @@ class Rules(BaseModel):
     categories: list[str] = Field(default_factory=list,
                                   description="When set, only items in (or below) these paths.")
     available_only: bool = Field(True, description="Drop unavailable and unknown items.")
+    price_min: float | None = Field(None, ge=0, description="Drop items cheaper than this.")
+    price_max: float | None = Field(None, ge=0, description="Drop items dearer than this "
+                                    "(items without a price pass both bounds).")
     pins: list[Pin] = Field(default_factory=list)
     boost: list[Adjust] = Field(default_factory=list)
     bury: list[Adjust] = Field(default_factory=list)
@@ -74,24 +88,30 @@ class Rules(BaseModel):
         positions = [p.position for p in self.pins]
         if len(set(items)) != len(items) or len(set(positions)) != len(positions):
             raise ValueError("each pinned item and each pin position may appear once")
+        if self.price_min is not None and self.price_max is not None \
+                and self.price_min > self.price_max:
+            raise ValueError("price_min is above price_max")
         return self
 
     def merged(self, request: Rules | None) -> Rules:
         """Shop rules with a request's on top: lists are joined, a request's pins replace
-        shop pins on the same item or position, `available_only` follows the request only
-        when the request sets it."""
+        shop pins on the same item or position, `available_only` and the price bounds follow
+        the request only when the request sets them."""
         if request is None:
             return self
         pins = {p.position: p for p in self.pins}
         taken = {p.item_id for p in request.pins} | {p.position for p in request.pins}
         kept = [p for pos, p in pins.items() if p.item_id not in taken and pos not in taken]
-        available = (request.available_only if "available_only" in request.model_fields_set
-                     else self.available_only)
+        def pick(name: str) -> Any:
+            return getattr(request if name in request.model_fields_set else self, name)
+
         return Rules(
             exclude=_union(self.exclude, request.exclude),
             exclude_brands=_union(self.exclude_brands, request.exclude_brands),
             exclude_categories=_union(self.exclude_categories, request.exclude_categories),
-            categories=request.categories or self.categories, available_only=available,
+            categories=request.categories or self.categories,
+            available_only=pick("available_only"), price_min=pick("price_min"),
+            price_max=pick("price_max"),
             pins=kept + list(request.pins), boost=self.boost + request.boost,
             bury=self.bury + request.bury)
 
@@ -118,6 +138,10 @@ class _Filter:
             return not rules.available_only and not (rules.categories or self.brands
                                                       or rules.exclude_categories)
         if rules.available_only and not product.available:
+            return False
+        if product.price is not None and not (
+                (rules.price_min is None or product.price >= rules.price_min)
+                and (rules.price_max is None or product.price <= rules.price_max)):
             return False
         if product.brand and product.brand.strip().lower() in self.brands:
             return False
