@@ -60,7 +60,7 @@ def _relaxations(c: Constraints) -> list[tuple[Constraints, str, Any]]:
     out: list[tuple[Constraints, str, Any]] = []
     for key, values in reversed(c.attributes):
         out.append((replace(c, attributes=tuple(a for a in c.attributes if a[0] != key)),
-                    "attributes", values[0]))
+                    f"attributes.{key}", values))
     if c.brands:
         out.append((replace(c, brands=()), "brands", c.brands[0]))
     if c.price_min is not None:

@@ -52,7 +52,11 @@ class CheckReport:
 
 
 def _constraint_holds(fact: Fact, constraints: Mapping[str, Any]) -> bool:
-    current = constraints.get(fact.field.removeprefix("constraint."))
+    name = fact.field.removeprefix("constraint.")
+    if name.startswith("attributes."):
+        current = (constraints.get("attributes") or {}).get(name.removeprefix("attributes."))
+    else:
+        current = constraints.get(name)
     if isinstance(current, dict):
         current = list(current.values())
     if isinstance(current, (list, tuple)):
@@ -119,7 +123,7 @@ def check_reply(text: str, facts: list[Fact], products: Mapping[str, Product],
     report.invented_numbers = NUMBER_RE.findall(rest)
     report.invented_brands = _brand_hits(rest, brands)
     lowered = rest.lower()
-    fields = {f.field for f in facts}
+    fields = {f.field.removeprefix("constraint.") for f in facts}
     report.unsupported_claims = [name for name, words in CLAIM_WORDS.items()
                                  if name not in fields and any(w in lowered for w in words)]
     report.ok = not (report.false_facts or report.invented_numbers or report.invented_brands

@@ -31,6 +31,15 @@ def in_language(values: Sequence[str], language: str) -> str:
     return str(values[0])
 
 
+def pick_value(values: Sequence[object], language: str) -> object:
+    """A wanted attribute value to write: a flag as is, text in the reply's language."""
+    if not values:
+        return ""
+    if not all(isinstance(v, str) for v in values):
+        return values[0]
+    return in_language([str(v) for v in values], language)
+
+
 def _summary(c: Constraints, language: str) -> Reply:
     """The current constraints in words, each echoed value a constraint fact."""
     zh, parts, facts = _zh(language), [], []
@@ -53,9 +62,9 @@ def _summary(c: Constraints, language: str) -> Reply:
         parts.append(f"不要{name}" if zh else f"not {name}")
         facts.append(Fact(None, "constraint.excluded_brands", name))
     for key, values in c.attributes:
-        value = in_language([str(v) for v in values], language) if values else ""
+        value = pick_value(values, language)
         parts.append(describe(f"attributes.{key}", value, language))
-        facts.append(Fact(None, "constraint.attributes", value))
+        facts.append(Fact(None, f"constraint.attributes.{key}", value))
     for term in c.excluded_terms:
         parts.append(f"不含“{term}”" if zh else f"without “{term}”")
         facts.append(Fact(None, "constraint.excluded_terms", term))
@@ -202,8 +211,9 @@ def reset_reply(language: str) -> Reply:
 def relax_hint(name: str, value: object, language: str) -> Reply:
     """'Dropping X would give results — shall I?' (X is a constraint fact)."""
     zh = _zh(language)
-    if name == "attributes":
-        shown = str(value)
+    if name.startswith("attributes."):
+        value = pick_value(value, language)  # type: ignore[arg-type]
+        shown = describe(name, value, language)
         label = f"“{shown}”"
     elif name == "brands":
         shown = in_language([str(v) for v in value], language)  # type: ignore[union-attr]
@@ -212,7 +222,7 @@ def relax_hint(name: str, value: object, language: str) -> Reply:
         shown = format_price(float(value), "CNY", language)  # type: ignore[arg-type]
         label = (("价格下限" if name == "price_min" else "价格上限") + shown if zh else
                  ("the minimum price " if name == "price_min" else "the price limit ") + shown)
-    fact = Fact(None, f"constraint.{name}", value if name.startswith("price") else shown)
+    fact = Fact(None, f"constraint.{name}", shown if name == "brands" else value)
     text = (f"如果不限{label}，就有可选的商品。要我去掉这个条件吗？（回复“好的”）" if zh else
             f"Without {label} there are matches. Shall I drop it? (say “yes”)")
     return text, [fact]
