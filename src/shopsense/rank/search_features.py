@@ -23,6 +23,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "phrase_longest", "bigram_frac", "head_in_title", "head_position", "first_in_title",
     "numbers_matched", "numbers_missing", "query_len", "title_len", "spell_corrected",
     "semantic", "semantic_rel", "semantic_rank", "prf_terms", "prf_semantic", "brand_in_query",
+    "first_match_position", "query_max_bm25", "query_full_matches", "semantic_z",
     "intent.category", "intent.brand", "intent.attribute", "intent.price",
     "popularity", "freshness_days", "personal",
 )
@@ -72,6 +73,7 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
         "phrase_longest", "bigram_frac", "head_in_title", "first_in_title", "numbers_matched",
         "numbers_missing", "idf_coverage", "title_coverage")}
     out["head_position"] = np.ones(n, dtype=np.float32)
+    out["first_match_position"] = np.ones(n, dtype=np.float32)
     out["title_len"] = lengths.astype(np.float32)
     if not query_ids or n == 0 or lengths.sum() == 0:
         return out
@@ -113,6 +115,10 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
     total_idf = max(sum(idf_of.values()), 1e-6)
     out["idf_coverage"] = sum(any_per_row(hits[q]) * idf_of.get(q, 0.0) for q in hits) / total_idf
     any_hit = np.logical_or.reduce([hits[q] for q in hits])
+    first_any = np.full(n, np.inf)
+    np.minimum.at(first_any, owner[any_hit], pos[any_hit])
+    out["first_match_position"] = np.where(np.isfinite(first_any),
+                                           first_any / np.maximum(lengths, 1), 1.0)
     out["title_coverage"] = np.bincount(owner[any_hit], minlength=n) / np.maximum(lengths, 1)
     return out
 
@@ -193,6 +199,9 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     out[:, col["semantic"]] = semantic
     out[:, col["semantic_rel"]] = semantic - float(semantic.max())
     out[:, col["semantic_rank"]] = _rank_feature(semantic)
+    out[:, col["semantic_z"]] = (semantic - semantic.mean()) / max(float(semantic.std()), 1e-6)
+    out[:, col["query_max_bm25"]] = float(bm25.max())
+    out[:, col["query_full_matches"]] = np.log1p(float(out[:, col["all_terms"]].sum()))
     idf_of = dict(zip(ctx.term_ids.tolist(), ctx.idf.tolist(), strict=True))
     titles = [index.title_seq_[r] for r in rows.tolist()]
     numeric = {i for i in ctx.ordered_ids if any(ch.isdigit() for ch in index.terms_[i])}
