@@ -122,3 +122,20 @@ def test_vector_neighbours_feed_feedback() -> None:
     found = neighbours("tea")
     assert [i for i, _ in found] == ["snack"] and found[0][1] > 0.9
     assert neighbours("unknown") == []
+
+
+def test_due_consumables_are_lifted_when_asked() -> None:
+    events = [Event(f"s{u}{k}", "purchase", NOW - (60 - 10 * k) * DAY, user_id=f"u{u}",
+                    item_id="snack") for u in range(10) for k in range(3)]
+    rates = learn_repurchase_rates(events, PRODUCTS)
+
+    def ranked(days_ago: float, strength: float) -> list[Candidate]:
+        profile = UserProfile("u", purchased={"snack": NOW - days_ago * DAY})
+        return apply_feedback(cands("ac2", "tv1", "snack"), profile, PRODUCTS, NOW,
+                              repurchase=rates, replenish_strength=strength)
+
+    due = ranked(9, 1.0)
+    assert due[0].item_id == "snack" and due[0].signals["replenish_boost"] > 0
+    assert due[0].evidence["replenish_item"] == "snack"
+    assert [c.item_id for c in ranked(2, 1.0)] == ["ac2", "tv1", "snack"]  # not due yet
+    assert [c.item_id for c in ranked(9, 0.0)] == ["ac2", "tv1", "snack"]  # off by default

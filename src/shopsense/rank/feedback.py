@@ -4,15 +4,19 @@
 - Its close variants (same brand + same category path, or embedding neighbours given by the
   `neighbours` callback) sink by a strength that halves every `half_life_days` since the
   dismissal (times the neighbour similarity).
+- With `replenish_strength` > 0, a consumable the shopper bought is lifted that share of the
+  way to the top once it is due again (0.8-3 learned repurchase intervals after the purchase).
 - A purchased durable is not re-recommended for `durable_cooldown_days`, and other durables
   of the same category sink with strength `durable_category_strength` halving every
   `purchase_half_life_days`; consumables stay (the product
   attribute `consumable` decides, else the per-category repurchase rate learned from events).
 
 Sinking is scale-free: strength s moves a score s of the way from where it is to just below
-the lowest score in the list (s = 1 puts it last). Each change is recorded on the candidate:
-`signals["dismiss_penalty"]` / `signals["purchase_penalty"]` (the score change, <= 0) with
-`evidence["dismissed_item"]` / `evidence["purchased_item"]` naming the cause.
+the lowest score in the list (s = 1 puts it last); lifting mirrors it towards the top. Each
+change is recorded on the candidate: `signals["dismiss_penalty"]` / `signals["purchase_penalty"]`
+(the score change, <= 0) or `signals["replenish_boost"]` (>= 0), with
+`evidence["dismissed_item"]` / `evidence["purchased_item"]` / `evidence["replenish_item"]`
+naming the cause.
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
                    repurchase: RepurchaseRates | None = None,
                    durable_cooldown_days: float = 180.0,
                    durable_category_strength: float = 0.5,
-                   purchase_half_life_days: float = 30.0) -> list[Candidate]:
+                   purchase_half_life_days: float = 30.0,
+                   replenish_strength: float = 0.0) -> list[Candidate]:
     """Copies of `candidates` with feedback applied, best score first (stable)."""
     if half_life_days <= 0 or purchase_half_life_days <= 0 or durable_cooldown_days < 0:
         raise ValueError("half-lives must be > 0 and durable_cooldown_days >= 0")
-    if not 0 <= durable_category_strength <= 1:
-        raise ValueError("durable_category_strength must be in [0, 1]")
+    if not (0 <= durable_category_strength <= 1 and 0 <= replenish_strength <= 1):
+        raise ValueError("durable_category_strength and replenish_strength must be in [0, 1]")
     rates = repurchase if repurchase is not None else RepurchaseRates()
     kept = [_copy(c) for c in candidates if c.item_id not in profile.dismissed
             and not _in_cooldown(c.item_id, profile, products, rates, now, durable_cooldown_days)]
@@ -50,14 +55,18 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
     dismiss = _dismiss_causes(profile, products, now, half_life_days, neighbours, ids)
     bought = _purchase_causes(profile, products, rates, now, purchase_half_life_days,
                               durable_category_strength, ids)
+    due = _replenish_causes(profile, products, rates, now, replenish_strength, ids)
     floor = min(c.score for c in kept) - 1e-6
+    ceiling = max(c.score for c in kept) + 1e-6
     for cand in kept:
         for causes, signal, key in ((dismiss, "dismiss_penalty", "dismissed_item"),
-                                    (bought, "purchase_penalty", "purchased_item")):
+                                    (bought, "purchase_penalty", "purchased_item"),
+                                    (due, "replenish_boost", "replenish_item")):
             cause = causes.get(cand.item_id)
             if cause is None or cause[0] <= 0:
                 continue
-            delta = -cause[0] * (cand.score - floor)
+            target = ceiling if signal == "replenish_boost" else floor
+            delta = cause[0] * (target - cand.score)
             cand.score += delta
             cand.signals[signal] = cand.signals.get(signal, 0.0) + delta
             cand.evidence[key] = cause[1]
@@ -141,6 +150,27 @@ def _purchase_causes(profile: UserProfile, products: Mapping[str, Product],
         for item_id in by_category.get(normalise_category(product.category), []):
             if item_id != bought:
                 _keep_strongest(causes, item_id, cause)
+    return causes
+
+
+def _replenish_causes(profile: UserProfile, products: Mapping[str, Product],
+                      rates: RepurchaseRates, now: float, strength: float,
+                      candidate_ids: set[str]) -> dict[str, Cause]:
+    """Consumables the shopper bought that are due again: last bought at least 0.8 and at most
+    3 of the category's learned repurchase intervals ago."""
+    if strength <= 0:
+        return {}
+    causes: dict[str, Cause] = {}
+    for item_id in candidate_ids & set(profile.purchased):
+        product = products.get(item_id)
+        if product is None or not is_consumable(product, rates):
+            continue
+        interval = rates.interval_for(product.category)
+        if interval is None or interval <= 0:
+            continue
+        cycles = (now - profile.purchased[item_id]) / DAY / interval
+        if 0.8 <= cycles <= 3.0:
+            causes[item_id] = (strength, item_id, f"due_after_{interval:.0f}_days")
     return causes
 
 
