@@ -180,3 +180,36 @@ def test_zero_result_queries_come_from_the_engine_log(known_store, tmp_path) -> 
                                 ledger=ledger, zero_result_queries=zero)
     assert "zero_result_queries" in release["aggregates"]
     assert release["privacy"]["epsilon"] == pytest.approx(release_epsilon(1e7) + 1e7)
+
+
+def test_click_through_by_surface_from_logged_impressions(known_store) -> None:
+    from shopsense.analytics.impressions import SURFACE_CTR, ImpressionLog
+
+    log = ImpressionLog(known_store)
+    assert not log.has_rows()
+    d2 = T0 + DAY + 3600
+    log.record(surface="search", items=["a1", "a2"], user_id="u2", session_id="s3",
+               query="格力空调", total=2, timestamp=d2 + 100)  # u2 clicks a1 at d2 + 300
+    log.record(surface="for_you", items=["s1"], user_id=None, session_id="g1",
+               timestamp=d2 + 50)  # g1 clicks s1 only two hours later
+    log.record(surface="search", items=[], user_id=None, session_id="g1", query="zzz", total=0,
+               timestamp=d2 + 60)
+    assert bounded_counts(known_store, SURFACE_CTR, window_for(known_store, 7), 10).counts == {
+        "search|clicked": 1, "search|not_clicked": 1, "for_you|not_clicked": 1}
+    with pytest.raises(ValueError):
+        log.record(surface="banner", items=[], user_id="u", session_id=None)
+    release = behaviour_release(known_store, ReleaseParams(epsilon=1e7, days=7, seed=2),
+                                ledger=PrivacyLedger(known_store))
+    assert release["derived"]["surface_ctr"]["search"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_impressions_are_stitched_and_erased_with_the_shopper(known_store) -> None:
+    from shopsense.analytics.impressions import TABLE, ImpressionLog
+
+    log = ImpressionLog(known_store)
+    log.record(surface="trending", items=["a1"], user_id=None, session_id="anon-9")
+    log.record(surface="search", items=["a2"], user_id="u9", session_id="anon-9", query="x")
+    rows = known_store.execute(f"SELECT DISTINCT user_id FROM {TABLE} WHERE session_id = 'anon-9'")
+    assert rows == [("u9",)]
+    known_store.forget_user("u9")
+    assert known_store.execute(f"SELECT COUNT(*) FROM {TABLE}")[0][0] == 0

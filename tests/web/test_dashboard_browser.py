@@ -11,6 +11,14 @@ pytestmark = pytest.mark.browser
 
 
 def test_dashboard_login_release_and_charts(page, live_shop, shots) -> None:
+    import httpx
+
+    key = {"X-API-Key": live_shop.public_key}  # a storefront list shown, then clicked
+    for path, body in (("/web/impressions", {"surface": "for_you", "items": ["P00001", "P00002"],
+                                             "session_id": "dash-probe"}),
+                       ("/v1/events", {"session_id": "dash-probe", "event_type": "click",
+                                       "item_id": "P00002", "platform": "web"})):
+        assert httpx.post(live_shop.url + path, json=body, headers=key, timeout=30).is_success
     page.goto("/admin")
     page.fill("#admin-key", "ssk_wrong_key")
     page.click("#admin-login button")
@@ -21,8 +29,10 @@ def test_dashboard_login_release_and_charts(page, live_shop, shots) -> None:
     page.fill("#admin-key", live_shop.admin_key)
     page.click("#admin-login button")
     page.wait_for_selector("#privacy-box", timeout=60_000)  # first visit makes a release
+    page.wait_for_selector("#chart-surface_ctr img")
+    page.wait_for_selector("#kpi-rec_ctr")
     page.wait_for_function(
-        "document.querySelectorAll('#charts img').length >= 10 && "
+        "document.querySelectorAll('#charts img').length >= 12 && "
         "[...document.querySelectorAll('#charts img')].every(i => i.complete && i.naturalWidth > 300)",
         timeout=60_000)
     assert "ε" in page.inner_text("#budget-used")

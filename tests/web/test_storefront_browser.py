@@ -123,6 +123,9 @@ def test_product_page_cart_and_checkout(page, live_shop, shots) -> None:
     assert page.inner_text("#cart-count") == "0"
     assert live_shop.events("purchase") == purchases + 1
     assert live_shop.events("view") >= views + 1
+    shown = {r[0] for r in live_shop.shop.store.execute(
+        "SELECT DISTINCT surface FROM web_impressions")}
+    assert {"search", "similar"} <= shown  # what the pages displayed, for click-through
 
 
 def test_history_and_login_make_the_home_page_personal(page, live_shop, shots) -> None:

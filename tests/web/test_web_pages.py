@@ -101,3 +101,21 @@ def test_every_ui_string_exists_in_both_languages() -> None:
     prefixes = {u for u in used if u.endswith("_")}  # t("sort_" + name)
     assert used - prefixes - keys(en) == set()
     assert all(any(k.startswith(p) for k in keys(en)) for p in prefixes)
+
+
+def test_impressions_endpoint_needs_the_search_key_and_a_known_surface(tmp_path: Path) -> None:
+    from shopsense.api.keys import create_key
+
+    settings = Settings(home=tmp_path, serve=ServeSettings(require_keys=True))
+    app = create_app(settings)
+    key = {"X-API-Key": create_key(app.state.shop.store, "search")}
+    body = {"surface": "similar", "items": ["P1", "P2"], "session_id": "web-1"}
+    with TestClient(app) as c:
+        assert c.post("/web/impressions", json=body).status_code == 401
+        assert c.post("/web/impressions", json=body, headers=key).json() == {"recorded": 2}
+        bad = c.post("/web/impressions", json={**body, "surface": "banner"}, headers=key)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "surface"
+        assert c.post("/web/impressions", json={"surface": "search"}, headers=key).status_code == 422
+    stored = app.state.shop.store.execute("SELECT session_id, item_id FROM web_impressions")
+    assert [r[1] for r in stored] == ["P1", "P2"]
+    assert stored[0][0] != "web-1"  # pseudonymised at the door

@@ -194,6 +194,25 @@ def calibration(curves: list[tuple[str, list[dict[str, float]]]], title: str) ->
     return _png(fig)
 
 
+@_with_fonts
+def ctr_bars(agg: dict[str, Any], lang: str) -> bytes:
+    """Click-through per surface from noisy clicked / not-clicked counts, lists shown on top."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in agg["rows"]:
+        counts.setdefault(row["parts"][0], {})[row["parts"][1]] = row["count"]
+    surfaces = [s for s, c in counts.items() if sum(c.values()) > 0]
+    fig, ax = _figure(7.5, 3.2)
+    rates = [counts[s].get("clicked", 0) / max(1, sum(counts[s].values())) for s in surfaces]
+    bars_ = ax.bar(surfaces, rates, color=PALETTE[0])
+    for bar, s in zip(bars_, surfaces, strict=True):
+        ax.annotate(f"n={sum(counts[s].values())}", (bar.get_x() + bar.get_width() / 2,
+                    bar.get_height()), ha="center", va="bottom", fontsize=8, color="#64748b")
+    ax.set_ylim(0, max([0.1, *rates]) * 1.25)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_title(_title(agg, lang), loc="left", fontsize=10)
+    return _png(fig)
+
+
 def release_chart(name: str, release: dict[str, Any], lang: str = "en") -> bytes:
     """The named chart of a behaviour release; KeyError for an unknown name."""
     aggregates = release["aggregates"]
@@ -209,6 +228,8 @@ def release_chart(name: str, release: dict[str, Any], lang: str = "en") -> bytes
         return day_line(agg, lang)
     if name == "funnel_category":
         return category_funnel(agg, lang)
+    if name == "surface_ctr":
+        return ctr_bars(agg, lang)
     empty = (f"no key reached the release threshold ({agg.get('threshold', 0):.0f} shoppers);"
              " raise epsilon or widen the window")
     return bars(agg, lang, empty_text=empty)
@@ -218,5 +239,5 @@ CHART_NAMES: tuple[str, ...] = (
     "funnel_daily", "active_daily", "new_returning", "funnel_category", "search_ctr",
     "query_terms", "top_queries", "no_click_queries", "zero_result_queries", "category_share",
     "brand_share",
-    "platform_split",
+    "platform_split", "surface_ctr",
 )

@@ -32,6 +32,8 @@ from shopsense.analytics.aggregates import (
     window_for,
     zero_result_spec,
 )
+from shopsense.analytics.impressions import SURFACE_CTR, ImpressionLog
+from shopsense.analytics.impressions import TABLE as IMPRESSIONS
 from shopsense.privacy.dp import (
     NoiseMechanism,
     PrivacyLedger,
@@ -73,19 +75,24 @@ def data_fingerprint(store: Any) -> str:
     ev = store.execute("SELECT COUNT(*), COALESCE(MAX(seq), 0), COALESCE(MAX(timestamp), 0) "
                        "FROM events")[0]
     pr = store.execute("SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM products")[0]
-    return hashlib.blake2b(repr((ev, pr)).encode(), digest_size=12).hexdigest()
+    im = store.execute(f"SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM {IMPRESSIONS}")[0]
+    return hashlib.blake2b(repr((ev, pr, im)).encode(), digest_size=12).hexdigest()
 
 
-def release_specs(zero_result_queries: Collection[str] = ()) -> tuple[Spec, ...]:
-    """Every aggregate of a release; zero-result queries when the search engine logged some."""
-    return (*SPECS, zero_result_spec(zero_result_queries)) if zero_result_queries else SPECS
+def release_specs(zero_result_queries: Collection[str] = (),
+                  impressions: bool = False) -> tuple[Spec, ...]:
+    """Every aggregate of a release; zero-result queries when the search engine logged some,
+    click-through by surface when the storefront logged impressions."""
+    extra = (zero_result_spec(zero_result_queries),) if zero_result_queries else ()
+    return (*SPECS, *extra, *((SURFACE_CTR,) if impressions else ()))
 
 
 def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedger,
                       refresh: bool = False,
                       zero_result_queries: Collection[str] = ()) -> dict[str, Any]:
     """The latest DP release for these parameters (computed and charged only when needed)."""
-    specs = release_specs(zero_result_queries)
+    impressions = ImpressionLog(store).has_rows()
+    specs = release_specs(zero_result_queries, impressions)
     zero_key = hashlib.blake2b(repr(sorted(zero_result_queries)).encode(),
                                digest_size=8).hexdigest()
     fingerprint = f"{data_fingerprint(store)}:{params.key()}:{zero_key}"
@@ -148,8 +155,9 @@ def _release(store: Any, params: ReleaseParams, window: Window,
         "aggregates": aggregates,
         "derived": derived_metrics(aggregates),
         "notes": [
-            "Search click-through counts a search as clicked when the same session views, "
-            "clicks or carts an item within 30 minutes (search impressions are not logged).",
+            "Search click-through (from events) counts a search as clicked when the same "
+            "session views, clicks or carts an item within 30 minutes; click-through by "
+            "surface uses the lists the storefront logged as shown (web_impressions).",
             "Zero-result queries are the searches whose query the search engine logged as "
             "returning nothing (shown once it has logged some); no-click queries are searches "
             "not followed by a click.",
@@ -187,7 +195,12 @@ def derived_metrics(aggregates: dict[str, Any]) -> dict[str, Any]:
     new = sum(r["count"] for r in aggregates["new_returning"]["rows"] if r["parts"][1] == "new")
     back = sum(r["count"] for r in aggregates["new_returning"]["rows"]
                if r["parts"][1] == "returning")
+    surfaces: dict[str, dict[str, int]] = {}
+    for row in aggregates.get("surface_ctr", {}).get("rows", []):
+        surfaces.setdefault(row["parts"][0], {})[row["parts"][1]] = row["count"]
     return {
+        "surface_ctr": {s: _rate(c.get("clicked", 0), c.get("clicked", 0) + c.get("not_clicked", 0))
+                        for s, c in surfaces.items()},
         "funnel_totals": stages,
         "view_to_cart": _rate(stages["cart"], stages["view"]),
         "cart_to_purchase": _rate(stages["purchase"], stages["cart"]),

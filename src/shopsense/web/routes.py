@@ -12,11 +12,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from shopsense import __version__
-from shopsense.api.deps import api_error
+from shopsense.analytics.impressions import MAX_ITEMS, SURFACES, ImpressionLog
+from shopsense.api.deps import api_error, get_shop, require_search
+from shopsense.pipeline.shop import InputError, Shop
 from shopsense.web.placeholders import placeholder_svg, valid_slug
 
 HERE = Path(__file__).resolve().parent
@@ -96,3 +99,30 @@ def category_names(request: Request) -> JSONResponse:
         except (OSError, ValueError, AttributeError):
             names = {}
     return JSONResponse(names, headers={"Cache-Control": "public, max-age=3600"})
+
+
+class ImpressionIn(BaseModel):
+    surface: str = Field(..., max_length=30)
+    items: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    query: str | None = Field(None, max_length=1000)
+    total: int | None = Field(None, ge=0)
+    user_id: str | None = Field(None, max_length=256)
+    session_id: str | None = Field(None, max_length=256)
+
+
+@router.post("/web/impressions")
+def post_impression(request: Request, body: ImpressionIn, shop: Shop = Depends(get_shop),
+                    _: str = Depends(require_search)) -> dict[str, Any]:
+    """The storefront reports a list it displayed (for click-through by surface)."""
+    if body.surface not in SURFACES:
+        raise InputError("surface", f"must be one of {', '.join(SURFACES)}")
+    if not (body.user_id or body.session_id):
+        raise InputError("session_id", "send a user_id or a session_id")
+    log = getattr(request.app.state, "impression_log", None)
+    if log is None:
+        log = request.app.state.impression_log = ImpressionLog(shop.store)
+    written = log.record(surface=body.surface, items=[i[:256] for i in body.items],
+                         user_id=shop.ids.user(body.user_id) if body.user_id else None,
+                         session_id=shop.ids.session(body.session_id) if body.session_id else None,
+                         query=body.query, total=body.total)
+    return {"recorded": written}

@@ -21,6 +21,12 @@
     const body = rows.map((r) => Object.assign({ user_id: user || null, session_id: session, platform: "web" }, r));
     return api("/v1/events", { method: "POST", body }).catch((e) => console.warn("event not recorded", e));
   }
+  // What this page showed, for click-through by surface (fire and forget).
+  function logImpression(surface, items, extra) {
+    const body = Object.assign({ surface, items: items.filter((x) => !hiddenNow.has(x.item_id)).slice(0, 100).map((x) => x.item_id),
+      user_id: user || null, session_id: session }, extra || {});
+    api("/web/impressions", { method: "POST", body }).catch(() => {});
+  }
   const sendEvent = (type, item, extra) => sendEvents([Object.assign({ event_type: type, item_id: item || null }, extra || {})]);
 
   function rememberRecent(itemId) {
@@ -162,6 +168,7 @@
       }
       shelf.dataset.surface = data.surface || "";
       recs.replaceWith(grid(data.results || [], { dismiss: true, onDismiss: home, context: "recommend" }));
+      logImpression(data.surface === "trending" ? "trending" : "for_you", data.results || []);
     } catch (e) { recs.replaceWith(failure(e)); }
   }
 
@@ -205,6 +212,7 @@
     if (data.did_you_mean) col.appendChild(el(`<p class="notice">${esc(t("did_you_mean"))} <a href="/search?q=${encodeURIComponent(data.did_you_mean)}" data-link>${esc(data.did_you_mean)}</a>?</p>`));
     (data.relaxed || []).forEach((r) => col.appendChild(el(`<p class="notice">${esc(t("relaxed"))}${esc(r.reason || r.filter)}</p>`)));
     const results = data.results || [];
+    logImpression("search", results, { query: sp.q, total: data.total ?? results.length });
     if (!results.length) col.appendChild(el(`<p class="empty">${esc(t("no_results"))}</p>`));
     else col.appendChild(Object.assign(grid(results, { dismiss: true, query: sp.q, onDismiss: searchPage, context: "search:" + sp.q }), { id: "results" }));
     col.appendChild(pager(data, sp));
@@ -332,7 +340,10 @@
       const box = el(`<div class="loading">${esc(t("loading"))}</div>`);
       app.appendChild(section(title, "", box, id));
       api(`/v1/items/${encodeURIComponent(item.item_id)}/${path}`, { params: Object.assign({ k }, who()) })
-        .then((data) => box.replaceWith(grid(data.results || [], { context: `${path}:${item.item_id}` })))
+        .then((data) => {
+          box.replaceWith(grid(data.results || [], { context: `${path}:${item.item_id}` }));
+          logImpression(path.replace("-", "_"), data.results || []);
+        })
         .catch((e) => box.replaceWith(failure(e)));
     }
   }

@@ -1,0 +1,93 @@
+"""What did the storefront actually show each shopper? Impression lists logged by the pages
+(surface, items in order, query, total results), so that click-through of search and of each
+recommendation surface can be counted: an impression is clicked when the same session clicks,
+views or carts one of its items within 30 minutes.
+
+Rows carry pseudonyms only and are erased with the shopper (the table is registered in the
+store's USER_TABLES; anonymous rows are back-filled with the user id when a session is linked,
+as events are).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from shopsense.analytics.aggregates import ACTOR, CLICK_WINDOW_S, SEP, Spec, Window
+
+TABLE = "web_impressions"
+SURFACES: tuple[str, ...] = ("search", "for_you", "trending", "similar", "bought_together")
+MAX_ITEMS = 100
+_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "impression_id TEXT NOT NULL, user_id TEXT, session_id TEXT, surface TEXT NOT NULL, "
+    "item_id TEXT, position INTEGER NOT NULL, query TEXT, total INTEGER, timestamp REAL NOT NULL)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_session ON {TABLE}(session_id, timestamp)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_user ON {TABLE}(user_id)",
+)
+
+
+def _register_for_erasure() -> None:
+    from shopsense.store import sqlite
+
+    if TABLE not in sqlite.USER_TABLES:
+        sqlite.USER_TABLES.append(TABLE)
+
+
+class ImpressionLog:
+    """Append-only log of what the pages displayed (table `web_impressions`)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        _register_for_erasure()
+        with store.transaction() as cur:
+            for statement in _SCHEMA:
+                cur.execute(statement)
+
+    def record(self, *, surface: str, items: Sequence[str], user_id: str | None,
+               session_id: str | None, query: str | None = None, total: int | None = None,
+               timestamp: float | None = None) -> int:
+        """Store one displayed list (pseudonymous ids); returns the number of rows written."""
+        if surface not in SURFACES:
+            raise ValueError(f"surface must be one of {', '.join(SURFACES)}")
+        if not (user_id or session_id):
+            raise ValueError("an impression needs a user_id or a session_id")
+        if len(items) > MAX_ITEMS:
+            raise ValueError(f"at most {MAX_ITEMS} items per impression")
+        now = time.time() if timestamp is None else timestamp
+        impression = uuid.uuid4().hex
+        rows = [(impression, user_id, session_id, surface, item, pos, query, total, now)
+                for pos, item in enumerate(items)] or \
+               [(impression, user_id, session_id, surface, None, 0, query, total, now)]
+        with self.store.transaction() as cur:
+            cur.executemany(f"INSERT INTO {TABLE} (impression_id, user_id, session_id, surface, "
+                            "item_id, position, query, total, timestamp) VALUES "
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            if user_id and session_id:  # stitch earlier anonymous rows, as events are
+                cur.execute(f"UPDATE {TABLE} SET user_id = ? WHERE session_id = ? AND "
+                            "user_id IS NULL", (user_id, session_id))
+        return len(rows)
+
+    def has_rows(self) -> bool:
+        return bool(self.store.execute(f"SELECT 1 FROM {TABLE} LIMIT 1"))
+
+
+def _surface_outcomes(store: Any, w: Window) -> list[str]:
+    return [f"{s}{SEP}{o}" for s in SURFACES for o in ("clicked", "not_clicked")]
+
+
+_HIT = ("CASE WHEN EXISTS (SELECT 1 FROM events c WHERE c.session_id = i.session_id AND "
+        "c.item_id = i.item_id AND c.event_type IN ('click', 'view', 'cart') AND "
+        f"c.timestamp >= i.timestamp AND c.timestamp <= i.timestamp + {CLICK_WINDOW_S}) "
+        "THEN 1 ELSE 0 END")
+
+SURFACE_CTR = Spec(
+    "surface_ctr", "Click-through by surface (lists shown, clicked within 30 min)",
+    "各推荐位点击率（展示列表，30 分钟内点击）",
+    f"SELECT actor, surface || '{SEP}' || CASE WHEN MAX(hit) = 1 THEN 'clicked' ELSE "
+    "'not_clicked' END AS k, MIN(ts) AS t FROM (SELECT i.impression_id AS imp, "
+    f"{ACTOR.replace('e.', 'i.')} AS actor, i.surface AS surface, i.timestamp AS ts, {_HIT} AS hit "
+    f"FROM {TABLE} i WHERE i.timestamp >= ? AND i.timestamp < ?) x "
+    "GROUP BY imp, actor, surface", _surface_outcomes, per_key=1_000_000)
