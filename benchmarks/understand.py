@@ -21,13 +21,13 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from shopsense.demo.catalog import iter_demo_products  # noqa: E402
-from shopsense.ingest.validate import validate_product  # noqa: E402
-from shopsense.text.tagger.evaluate import evaluate_files  # noqa: E402
-from shopsense.text.understand import QueryUnderstander, default_tagger  # noqa: E402
-from shopsense.text.understand.evaluate import field_results  # noqa: E402
+from shopsense.demo.catalog import iter_demo_products
+from shopsense.ingest.validate import validate_product
+from shopsense.text.tagger.evaluate import evaluate_files
+from shopsense.text.understand import QueryUnderstander, default_tagger
+from shopsense.text.understand.evaluate import field_results
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO / "tests" / "understand" / "query_suite.jsonl"
@@ -46,6 +46,23 @@ def suite_scores(understander: QueryUnderstander, suite: list[dict]) -> dict:
     return {"queries": len(suite), "fields": len(every), "accuracy": round(float(np.mean(every)), 4),
             "per_field": {k: round(float(np.mean(v)), 4) for k, v in per_field.items()},
             "per_language": {k: round(float(np.mean(v)), 4) for k, v in per_language.items()}}
+
+
+def demo_expectations() -> list[dict]:
+    """The demo generator's own labelled queries (written independently of our suite)."""
+    from shopsense.demo.queries import demo_queries
+
+    rows = []
+    for q in demo_queries():
+        rows.append({
+            "query": q["query"], "language": q["lang"], "category": q["expected_category"],
+            "brands": [q["brand"][0]] if q["brand"] else [],
+            "price_min": q["price_min"], "price_max": q["price_max"],
+            "value_preference": q["value_preference"],
+            "attributes": [[k, v[0]] for k, v in q["attributes"].items()],
+            "exclusions": [["brand", b[0] if isinstance(b, list) else b]
+                           for b in q["exclude_brands"]]})
+    return rows
 
 
 def latency(understander: QueryUnderstander, queries: list[str], repeats: int) -> dict:
@@ -73,6 +90,7 @@ def main() -> None:
     products = [validate_product(row) for row in iter_demo_products(seed=7)]
     suite = [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line]
     queries = [row["query"] for row in suite]
+    demo = demo_expectations()
     result: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, one thread",
                     "python": platform.python_version(), "catalogue": len(products)}
     for encoder in ("use", "none"):
@@ -81,12 +99,14 @@ def main() -> None:
         fit_s = time.perf_counter() - started
         result[f"encoder={encoder}"] = {"fit_seconds": round(fit_s, 1),
                                         "suite": suite_scores(understander, suite),
+                                        "demo_queries": suite_scores(understander, demo),
                                         "latency_ms": latency(understander, queries, args.repeats)}
     if TAOBAO.exists():
         tagger = default_tagger(Path(tempfile.gettempdir()) / "shopsense-bench-tagger",
                                 TAOBAO / "train.txt")
         understander = QueryUnderstander(encoder="use", seed=0).fit(products).use_tagger(tagger)
         result["encoder=use+tagger"] = {"suite": suite_scores(understander, suite),
+                                        "demo_queries": suite_scores(understander, demo),
                                         "latency_ms": latency(understander, queries, args.repeats)}
         if not args.skip_ner:
             result["taobao_ner"] = {
@@ -99,13 +119,14 @@ def main() -> None:
 
 def print_table(result: dict) -> None:
     print(f"{'configuration':22s} {'fit s':>6s} {'suite acc':>9s} {'zh':>6s} {'en':>6s} "
-          f"{'p50 ms':>7s} {'p99 ms':>7s} {'cpu p50':>7s} {'cpu p99':>7s}")
+          f"{'demo acc':>8s} {'p50 ms':>7s} {'p99 ms':>7s} {'cpu p50':>7s} {'cpu p99':>7s}")
     for name, block in result.items():
         if not name.startswith("encoder="):
             continue
         s, wall, cpu = block["suite"], block["latency_ms"]["wall"], block["latency_ms"]["cpu"]
         print(f"{name:22s} {block.get('fit_seconds', float('nan')):6.1f} {s['accuracy']:9.4f} "
               f"{s['per_language']['zh']:6.4f} {s['per_language']['en']:6.4f} "
+              f"{block['demo_queries']['accuracy']:8.4f} "
               f"{wall['p50']:7.3f} {wall['p99']:7.3f} {cpu['p50']:7.3f} {cpu['p99']:7.3f}")
     for name, ner in result.get("taobao_ner", {}).items():
         print(f"taobao dev, CRF {name}: brand F1 {ner['brand']['f1']:.4f}, product type F1 "

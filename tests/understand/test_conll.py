@@ -46,5 +46,5 @@ def test_read_conll(tmp_path: Path) -> None:
     assert sentences[0].labels == ("B-HPPX", "I-HPPX", "B-HCCX", "I-HCCX")
     bad = tmp_path / "bad.txt"
     bad.write_text("格\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="bad.txt:1"):
+    with pytest.raises(ValueError, match=r"bad\.txt:1"):
         read_conll(bad)

@@ -8,7 +8,11 @@ one-call convenience for search, recommendations and the assistant.
 
 from __future__ import annotations
 
-from shopsense.text.understand.build import build_understander, default_tagger, understander_for_home
+from shopsense.text.understand.build import (
+           build_understander,
+           default_tagger,
+           understander_for_home,
+)
 from shopsense.text.understand.price import PriceParser, PriceReading
 from shopsense.text.understand.rules import detect_language
 from shopsense.text.understand.understander import QueryUnderstander

@@ -14,7 +14,13 @@ from shopsense.domain import QueryReading, Slot
 from shopsense.text.understand.gazetteer import Match
 from shopsense.text.understand.lexicon import Group, has_han
 from shopsense.text.understand.rules import (
-    SCOPE_END, SCOPE_JOIN, Cue, detect_language, intent_cue, negation_cues, strip_filler,
+    SCOPE_END,
+    SCOPE_JOIN,
+    Cue,
+    detect_language,
+    intent_cue,
+    negation_cues,
+    strip_filler,
 )
 
 if TYPE_CHECKING:
@@ -292,8 +298,8 @@ def _read_match(u: QueryUnderstander, query: str, match: Match, category: str | 
         return
     groups = [u.attributes_[e.payload] for e in match.entries if e.kind == "attribute"]
     weak = [u.attributes_[e.payload] for e in match.entries if e.kind == "weak_attribute"]
-    if weak and _SIZE_CUE.search(query[max(0, start - 6):start]) or \
-            weak and _SIZE_CUE.search(query[end:end + 3]):
+    if (weak and _SIZE_CUE.search(query[max(0, start - 6):start])) or \
+            (weak and _SIZE_CUE.search(query[end:end + 3])):
         groups += weak
     group = _choose(groups, category)
     if group is not None:
@@ -343,8 +349,8 @@ def _models(query: str, matches: list[Match], used: list[tuple[int, int]], out: 
 def _intent(query: str, out: Parsed) -> Slot:
     intent, confidence, span = intent_cue(query)
     if intent == "browse" and span is None and (out.brands or out.models) and not (
-            out.terms or out.attributes or out.price_min or out.price_max or out.category
-            and not out.brands and not out.models):
+            out.terms or out.attributes or out.price_min or out.price_max or (out.category
+            and not out.brands and not out.models)):
         intent, confidence = "navigational", 0.75
         first = (out.brands or out.models)[0]
         span = first.span

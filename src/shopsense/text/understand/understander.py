@@ -17,13 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from shopsense.domain import Product, QueryReading, Slot
+from shopsense.domain import Product, QueryReading
+from shopsense.text.understand.brands import learn_brands
 from shopsense.text.understand.category import (
-    CategoryClassifier, deepest_confident, learn_terms, node_probabilities, training_texts,
+    CategoryClassifier,
+    deepest_confident,
+    learn_terms,
+    node_probabilities,
+    training_texts,
 )
 from shopsense.text.understand.encoder import CategoryCentroids, load_encoder
 from shopsense.text.understand.gazetteer import Entry, Gazetteer, compact
-from shopsense.text.understand.lexicon import Group, has_han, learn_attributes, learn_brands
+from shopsense.text.understand.lexicon import Group, has_han, learn_attributes
 from shopsense.text.understand.parse import Parsed, parse_query
 from shopsense.text.understand.price import PriceParser
 
