@@ -62,13 +62,17 @@ class PgVectorIndex:
     kind = "pgvector"
 
     def __init__(self, url: str, dim: int, *, table: str = "item_vectors", m: int = 16,
-                 ef_construction: int = 64, ef_search: int = 64, pool_max: int = 4) -> None:
+                 ef_construction: int = 64, ef_search: int = 64, pool_max: int = 4,
+                 build_memory: str = "1GB", build_workers: int = 0) -> None:
         if dim <= 0:
             raise ValueError("dim must be positive")
         if not _NAME.match(table):
             raise ValueError(f"table name {table!r} must match {_NAME.pattern}")
         self.url, self.dim, self.table = url, dim, table
         self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
+        if not re.match(r"^\d+(kB|MB|GB)$", build_memory):
+            raise ValueError(f"build_memory like '1GB', got {build_memory!r}")
+        self.build_memory, self.build_workers = build_memory, build_workers
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=True,
                                     kwargs={"autocommit": True}, configure=self._configure)
         with self._pool.connection() as conn:
@@ -83,6 +87,8 @@ class PgVectorIndex:
     def build(self) -> PgVectorIndex:
         """Create the HNSW index (after a bulk load: building once is faster than growing)."""
         with self._pool.connection() as conn:
+            conn.execute(f"SET maintenance_work_mem = '{self.build_memory}'")
+            conn.execute(f"SET max_parallel_maintenance_workers = {int(self.build_workers)}")
             conn.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_hnsw ON {self.table} USING "
                          f"hnsw (embedding vector_ip_ops) WITH (m = {int(self.m)}, "
                          f"ef_construction = {int(self.ef_construction)})")

