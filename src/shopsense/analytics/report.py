@@ -45,6 +45,17 @@ from shopsense.privacy.dp import (
 RELEASE = "behaviour"
 TOP_QUERIES_SHOWN = 20
 BUDGET_RELEASES = 20  # the shop's total epsilon budget = this many releases at the default
+NOTES: list[dict[str, str]] = [
+    {"en": "Search click-through (from events) counts a search as clicked when the same session "
+           "views, clicks or carts an item within 30 minutes; click-through by surface uses the "
+           "lists the storefront logged as shown (web_impressions).",
+     "zh": "搜索点击率（基于事件）：同一会话在 30 分钟内浏览、点击或加购即算点击；各推荐位点击率"
+           "基于店面记录的展示列表（web_impressions）。"},
+    {"en": "Zero-result queries are the searches whose query the search engine logged as "
+           "returning nothing (shown once it has logged some); no-click queries are searches "
+           "not followed by a click.",
+     "zh": "无结果搜索词：搜索引擎记录为无结果的查询（有记录后才显示）；无点击搜索词：搜索后没有点击的查询。"},
+]
 
 
 @dataclass(frozen=True)
@@ -154,14 +165,7 @@ def _release(store: Any, params: ReleaseParams, window: Window,
                                    "its aggregates"},
         "aggregates": aggregates,
         "derived": derived_metrics(aggregates),
-        "notes": [
-            "Search click-through (from events) counts a search as clicked when the same "
-            "session views, clicks or carts an item within 30 minutes; click-through by "
-            "surface uses the lists the storefront logged as shown (web_impressions).",
-            "Zero-result queries are the searches whose query the search engine logged as "
-            "returning nothing (shown once it has logged some); no-click queries are searches "
-            "not followed by a click.",
-        ],
+        "notes": NOTES,
     }
 
 

@@ -110,7 +110,7 @@
       <p>${esc(t("budget_used"))}: <b id="budget-used">ε ${fmt(p.spent_epsilon_total, 3)}</b> ${p.budget ? esc(t("budget_of", { b: fmt(p.budget, 1) })) : ""}</p>
       ${p.budget ? `<div class="budget"><div style="width:${used.toFixed(1)}%"></div></div>` : ""}
       ${r.cached ? `<p class="muted">${esc(t("cached_note"))}</p>` : ""}
-      <p class="muted">${(r.notes || []).map(esc).join("<br>")}${r.aggregates.surface_ctr ? "" : "<br>" + esc(t("rec_ctr_note"))}</p></div>`));
+      <p class="muted">${(r.notes || []).map((n) => esc(typeof n === "string" ? n : n[SS.lang] || n.en)).join("<br>")}${r.aggregates.surface_ctr ? "" : "<br>" + esc(t("rec_ctr_note"))}</p></div>`));
     const kpis = [["view_to_cart", pct(d.view_to_cart)], ["cart_to_purchase", pct(d.cart_to_purchase)], ["search_ctr", pct(d.search_ctr)], ["new_share", pct(d.new_share)], ["active_days", fmt(d.active_shopper_days, 0)]];
     const rec = (d.surface_ctr || {}).for_you ?? (d.surface_ctr || {}).trending;
     if (rec !== undefined) kpis.splice(3, 0, ["rec_ctr", pct(rec)]);
