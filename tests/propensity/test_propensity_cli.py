@@ -30,6 +30,7 @@ def test_propensity_audience_and_eval_commands(tmp_path, shop_events, shop_produ
     assert 0 < shopper["probability"] < 1 and shopper["known_shopper"]
     reasons = shopper["raised_by"] + shopper["lowered_by"]
     assert reasons and all(r["text_zh"] and r["value"] >= 0 for r in reasons)
+    assert shopper["groups"] and all(g["text_en"] for g in shopper["groups"])
     assert (home / "models" / "propensity-logistic-7d" / "config.json").exists()
 
     result = runner.invoke(app, ["--home", str(home), "audience", "--category", "美妆",

@@ -94,3 +94,13 @@ def test_every_feature_is_described_and_values_invert(shop_products) -> None:
     assert all(en and zh and en != zh for en, zh in FEATURE_TEXT.values())
     assert readable_value("views_7d", math.log1p(3)) == pytest.approx(3)
     assert readable_value("share_web_30d", 0.25) == 0.25
+
+
+def test_feature_groups_cover_every_feature_once() -> None:
+    from shopsense.features.describe import FEATURE_GROUPS, group_contributions
+
+    members = [name for _, _, names in FEATURE_GROUPS.values() for name in names]
+    assert sorted(members) == sorted(GENERAL_FEATURES + CATEGORY_FEATURES)
+    grouped = group_contributions([("views_7d", 0.5), ("views_30d", -0.2), ("carts_7d", -0.1)])
+    assert grouped[0][0] == "browsing" and grouped[0][1] == pytest.approx(0.3)
+    assert grouped[1] == ("carting", -0.1)

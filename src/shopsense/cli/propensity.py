@@ -35,8 +35,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         fitted = _load(cfg, horizon, model, retrain)
         report = shopper_report(fitted, Pseudonymizer.from_home(cfg.home).user(user),
                                 category=category, top=top)
-        emit({"user": user, **report}, as_json,
-             f"{user}: P(buy within {horizon:g} days) = {report['probability']:.3f}")
+        lines = [f"{user}: P(buy{' in ' + category if category else ''} within {horizon:g} days)"
+                 f" = {report['probability']:.3f}"]
+        lines += [f"  {g['contribution']:+.2f}  {g['text_en']} / {g['text_zh']}"
+                  for g in report["groups"]]
+        lines += ["  features:"] + [
+            f"  {r['contribution']:+.2f}  {r['text_en']} / {r['text_zh']}: {r['value']:.4g}"
+            for r in report["raised_by"] + report["lowered_by"]]
+        emit({"user": user, **report}, as_json, "\n".join(lines))
 
     @app.command("audience")
     def audience(

@@ -48,6 +48,43 @@ FEATURE_TEXT: dict[str, tuple[str, str]] = {
     "cat_days_since_purchase": ("days since last purchase in this category", "距上次购买该类目的天数"),
     "cat_popularity_30d": ("how much the shop sells in this category lately", "该类目近期销量占比"),
 }
+# Related features whose contributions read better summed (they move together).
+FEATURE_GROUPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "recency": ("how recently they visited and bought", "最近访问与购买",
+                ("recency_days", "tenure_days", "days_since_purchase", "days_since_cart")),
+    "browsing": ("browsing and searching", "浏览与搜索",
+                 ("views_1d", "views_7d", "views_30d", "distinct_items_7d", "view_trend",
+                  "searches_7d", "searches_30d")),
+    "carting": ("add-to-carts", "加购", ("carts_1d", "carts_7d", "carts_30d",
+                                         "cart_abandon_rate_30d", "open_carts_7d")),
+    "buying": ("past purchases", "历史购买",
+               ("has_purchased", "purchases_7d", "purchases_30d", "purchases_all")),
+    "spending": ("money spent", "消费金额", ("spend_30d", "spend_all", "avg_order_value")),
+    "visits": ("how often they visit", "访问频率",
+               ("sessions_7d", "sessions_30d", "active_days_30d", "events_per_session_30d",
+                "distinct_categories_30d")),
+    "platform": ("where they shop (app, mini program, web)", "购物渠道",
+                 ("share_app_30d", "share_mini_program_30d", "share_web_30d")),
+    "dismissals": ("items they dismissed", "不感兴趣", ("dismisses_30d",)),
+    "category_interest": ("interest in this category", "对该类目的兴趣",
+                          ("cat_views_7d", "cat_views_30d", "cat_carts_30d",
+                           "cat_open_carts_30d", "cat_share_30d", "cat_days_since")),
+    "category_purchases": ("past purchases in this category", "该类目的购买历史",
+                           ("cat_purchases_all", "cat_days_since_purchase")),
+    "category_trend": ("how the category sells lately", "该类目近期销量", ("cat_popularity_30d",)),
+}
+_GROUP_OF = {name: group for group, (_, _, names) in FEATURE_GROUPS.items() for name in names}
+
+
+def group_contributions(contributions: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Sum feature contributions by `FEATURE_GROUPS`, largest magnitude first."""
+    sums: dict[str, float] = {}
+    for name, value in contributions:
+        group = _GROUP_OF.get(name, name)
+        sums[group] = sums.get(group, 0.0) + value
+    return sorted(sums.items(), key=lambda kv: -abs(kv[1]))
+
+
 # Features stored as log1p(x); the rest (shares, rates, flags, trend, popularity) are raw.
 _RAW = frozenset({"has_purchased", "cart_abandon_rate_30d", "share_app_30d",
                   "share_mini_program_30d", "share_web_30d", "view_trend", "cat_share_30d",

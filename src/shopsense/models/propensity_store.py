@@ -7,7 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shopsense.features.describe import describe, readable_value
+from shopsense.features.describe import (
+    FEATURE_GROUPS,
+    describe,
+    group_contributions,
+    readable_value,
+)
 from shopsense.models.propensity import PurchasePropensity
 from shopsense.store.base import CatalogStore, EventStore
 
@@ -40,12 +45,18 @@ def propensity_for_store(store: Any, directory: Path, *, horizon_days: float = 7
 
 def shopper_report(model: PurchasePropensity, user_id: str, *, category: str | None = None,
                    top: int = 5) -> dict[str, Any]:
-    """Probability of buying (in `category`) within the horizon, and the features that raised
-    or lowered it (contributions to the log-odds)."""
+    """Probability of buying (in `category`) within the horizon, the `top` features that
+    raised or lowered it (contributions to the log-odds, with readable values), and the same
+    contributions summed over groups of related features (`groups`, easier to read when
+    related features pull in opposite directions)."""
     prob = float(model.predict([user_id], category=category)[0])
     known = model.history_ is not None and user_id in model.history_.actor_index
-    reasons = model.explain(user_id, category=category, top=top) if known else []
+    everything = model.explain(user_id, category=category) if known else []
+    reasons = everything[:top]
     values = model.features(user_id, category=category) if known else {}
+    groups = [{"group": g, "contribution": c, "text_en": FEATURE_GROUPS[g][0],
+               "text_zh": FEATURE_GROUPS[g][1]}
+              for g, c in group_contributions(everything)[:top] if g in FEATURE_GROUPS]
 
     def entry(name: str, contribution: float) -> dict[str, Any]:
         text_en, text_zh = describe(name)
@@ -57,6 +68,7 @@ def shopper_report(model: PurchasePropensity, user_id: str, *, category: str | N
         "category": category, "known_shopper": known,
         "raised_by": [entry(f, c) for f, c in reasons if c > 0],
         "lowered_by": [entry(f, c) for f, c in reasons if c < 0],
+        "groups": groups,
     }
 
 
