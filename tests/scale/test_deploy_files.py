@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from shopsense.config import Settings
 from shopsense.scale.settings import ScaleSettings
 
