@@ -41,7 +41,8 @@ def test_storefront_shell_carries_the_public_key(client, path: str) -> None:
 
 def test_dashboard_shell_and_static_files(client) -> None:
     assert "/static/admin.js" in client.get("/admin").text
-    for name in ("shop.js", "admin.js", "common.js", "i18n.js", "shop.css", "favicon.svg"):
+    for name in ("shop.js", "search.js", "admin.js", "common.js", "i18n.js", "shop.css",
+                 "favicon.svg"):
         assert client.get(f"/static/{name}").status_code == 200, name
     assert client.get("/static/../routes.py").status_code == 404
     assert client.get("/static/%2e%2e/routes.py").status_code == 404
