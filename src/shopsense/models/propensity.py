@@ -6,10 +6,16 @@ held-out time window:
 
     |--- train cutoffs (labels end before t_cal) ---| t_cal |-- calibration labels --| cutoff
 
+(`calibration_windows` > 1 pools that many windows before the cutoff for calibration.)
+Shoppers new to the shop, or dormant beyond `lookback_days`, are outside the training
+population and get their group's pooled buying rate instead of a model score.
+
 Audiences for a category use a second, category-conditional model of the same kind: rows are
 (shopper, category) pairs with the shopper's general features plus their activity in that
 category and the category's recent share of purchases; the label is "bought in that category
-within the horizon" (see `propensity_data`). An item audience multiplies P(buy in the item's
+within the horizon" (see `propensity_data`). Its calibration is followed by one log-odds
+offset per vocabulary category, fitted on the calibration window and shrunk towards 0, so
+that each category's expected buyers match its observed ones. An item audience multiplies P(buy in the item's
 category) by a smoothed share of the shopper's category engagement that went to the item:
 (w_item + prior * s_item) / (w_category + prior), where w are EVENT_WEIGHTS of the shopper's
 last 30 days and s_item the item's share of the category's purchases (add-one smoothed).
