@@ -3,6 +3,7 @@ soon. Both models must rank them first, be calibrated, explain themselves, and r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -118,3 +119,23 @@ def test_few_shoppers_scored_on_their_own_events_match_the_batch(fitted, held_ou
     np.testing.assert_allclose(few[:7], batch[:7], rtol=1e-12)
     np.testing.assert_allclose(fitted.predict(users, now=test_start)[:7],
                                fitted.predict(users[:7], now=test_start), rtol=1e-12)
+
+
+def test_without_a_catalogue_there_is_no_category_model(shop_events) -> None:
+    model = PurchasePropensity(n_cutoffs=2).fit(shop_events, {})
+    assert model.vocabulary_ == [] and model.category_scorer_ is None
+    prob = model.predict(["user1", "user2"])
+    assert ((prob > 0) & (prob < 1)).all()
+    with pytest.raises(RuntimeError, match="category model"):
+        model.audience(category="家电", n=5)
+    assert len(model.audience(n=5)) == 5
+
+
+def test_anonymous_sessions_are_left_out_unless_asked(shop_events, shop_products) -> None:
+    guests = [dataclasses.replace(e, user_id=None, session_id=f"guest-{e.user_id}")
+              for e in shop_events if e.user_id in {"user1", "user2"}]
+    events = sorted(shop_events + guests, key=lambda e: e.timestamp)
+    signed_in = PurchasePropensity(n_cutoffs=2, category_model=False).fit(events, shop_products)
+    assert "guest-user1" not in signed_in.history_.actor_index
+    everyone = PurchasePropensity(n_cutoffs=2, category_model=False, include_sessions=True)
+    assert "guest-user1" in everyone.fit(events, shop_products).history_.actor_index
