@@ -85,7 +85,8 @@ def latency(understander: QueryUnderstander, queries: list[str], repeats: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--skip-ner", action="store_true", help="skip Taobao tagger training")
+    parser.add_argument("--skip-ner", action="store_true",
+                        help="skip Taobao tagger training (keeps the NER figures last written)")
     args = parser.parse_args()
     products = [validate_product(row) for row in iter_demo_products(seed=7)]
     suite = [json.loads(line) for line in SUITE.read_text(encoding="utf-8").splitlines() if line]
@@ -108,7 +109,11 @@ def main() -> None:
         result["encoder=use+tagger"] = {"suite": suite_scores(understander, suite),
                                         "demo_queries": suite_scores(understander, demo),
                                         "latency_ms": latency(understander, queries, args.repeats)}
-        if not args.skip_ner:
+        if args.skip_ner and OUT.exists():  # keep the last measured NER figures
+            previous = json.loads(OUT.read_text(encoding="utf-8"))
+            if "taobao_ner" in previous:
+                result["taobao_ner"] = previous["taobao_ner"]
+        else:
             result["taobao_ner"] = {
                 f"iterations={n}": evaluate_files(TAOBAO / "train.txt", TAOBAO / "dev.txt",
                                                   max_iterations=n) for n in (50, 100)}
