@@ -114,7 +114,7 @@
     if (e && e.status === 503) { // models still warming up: say so and try again shortly
       const here = location.href;
       clearTimeout(retryTimer);
-      retryTimer = setTimeout(() => { if (location.href === here) route(); }, 3000);
+      retryTimer = setTimeout(() => { if (location.href === here) route(); }, 2000);
       return el(`<p class="loading warming">${esc(t("warming_up"))}</p>`);
     }
     const text = e && e.status === 404 && !e.body ? t("api_unavailable") : t("error", { m: e && e.message ? e.message : e });
