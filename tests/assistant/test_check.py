@@ -77,3 +77,13 @@ def test_list_markers_beyond_the_cited_items_count_as_numbers() -> None:
 def test_any_number_not_in_the_facts_is_flagged(number: int) -> None:
     report = check(f"{GOOD}\n另有优惠 {number}", GOOD_FACTS)
     assert report.ok == (str(number) in {"2999", "899"})  # only a fact's own written form
+
+
+def test_a_number_inside_a_longer_number_is_not_a_match() -> None:
+    cheap = Product("p3", "Tablet", price=999.0, currency="CNY")
+    products = {**PRODUCTS, "p3": cheap}
+    facts = [Fact(None, "constraint.price_max", 1999.0), Fact("p3", "price", 999.0)]
+    for text in ("低于1999元：999元", "under CNY 1999: CNY 999"):
+        assert check_reply(text, facts, products, BRANDS, {"price_max": 1999.0}, 1).ok
+    report = check_reply("低于1999元：1999元", facts[1:], products, BRANDS, {}, 1)
+    assert report.invented_numbers == ["1999", "1999"]

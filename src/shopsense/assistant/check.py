@@ -84,8 +84,9 @@ def written_forms(fact: Fact, currency: str = "CNY") -> set[str]:
     forms = {str(value)}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         forms.add(format_number(float(value)))
+    field_name = "price" if fact.field.startswith("constraint.price") else fact.field
     for language in ("zh", "en"):
-        forms.add(format_value(fact.field, value, language, currency))
+        forms.add(format_value(field_name, value, language, currency))
     return {f for f in forms if f.strip()}
 
 
@@ -93,8 +94,10 @@ def _residual(text: str, facts: list[Fact], n_items: int) -> str:
     text = LIST_MARKER_RE.sub(lambda m: " " if int(m.group(1)) <= max(n_items, 1) else m.group(0),
                               text)
     forms = sorted({f for fact in facts for f in written_forms(fact)}, key=len, reverse=True)
-    for form in forms:
-        text = text.replace(form, " ")
+    for form in forms:  # a number never matches inside a longer number ("999" in "1999")
+        head = r"(?<![\d.])" if form[0].isdigit() else ""
+        tail = r"(?![\d])" if form[-1].isdigit() else ""
+        text = re.sub(head + re.escape(form) + tail, " ", text)
     return text
 
 

@@ -170,6 +170,9 @@ def run_dialogue(assistant: Any, dialogue: dict[str, Any]) -> DialogueResult:
         conversation = response["conversation_id"]
         expect = turn.get("expect", {})
         grounding, invented = check_turn(assistant, response)
+        if response["source"] == "safe_fallback":  # the template's own draft failed the check
+            grounding.append(f"draft failed the fact check: {response['check']}")
+            invented += 1
         problems = (grounding + _reply_checks(expect, response, language) +
                     _item_checks(expect, response["items"], previous))
         result.failures += [f"turn {n} ({turn['say']}): {p}" for p in problems]
