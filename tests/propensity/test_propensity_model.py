@@ -139,3 +139,12 @@ def test_anonymous_sessions_are_left_out_unless_asked(shop_events, shop_products
     assert "guest-user1" not in signed_in.history_.actor_index
     everyone = PurchasePropensity(n_cutoffs=2, category_model=False, include_sessions=True)
     assert "guest-user1" in everyone.fit(events, shop_products).history_.actor_index
+
+
+def test_calibration_keeps_the_raw_order(fitted, held_out) -> None:
+    frame, test_start, users, _ = held_out
+    raw = fitted.scorer_.raw(general_features(frame, test_start, frame.codes(users)))
+    prob = fitted.calibrator_.apply(raw)
+    order = np.argsort(raw, kind="stable")
+    assert np.all(np.diff(prob[order]) >= 0)
+    assert np.unique(prob).size >= 0.95 * np.unique(raw).size  # no plateaus of ties

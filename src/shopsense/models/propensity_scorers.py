@@ -19,6 +19,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 PROB_FLOOR = 1e-4
+TIE_BREAK = 1e-6  # isotonic plateaus keep the raw order through a shift this small
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -147,7 +148,10 @@ class Calibrator:
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         if self.method_ == "isotonic":
-            prob = np.interp(raw, self.points_[0], self.points_[1])
+            # plateaus would tie whole groups of shoppers; a 1e-6 nudge by the raw score keeps
+            # their order (and the ranking's AUC) without moving any probability measurably
+            prob = np.interp(raw, self.points_[0], self.points_[1]) \
+                + TIE_BREAK * (sigmoid(raw) - 0.5)
         else:
             prob = sigmoid(self.points_[0, 0] * raw + self.points_[1, 0])
         return np.clip(prob, PROB_FLOOR, 1.0 - PROB_FLOOR)
