@@ -99,13 +99,20 @@ class PriceParser:
         numbers = find_numbers(text)
         used: set[int] = set()
         for k, number in enumerate(numbers):
-            if k in used:
+            if k in used or number.value <= 0:
                 continue
             if k + 1 < len(numbers) and self._range(text, number, numbers[k + 1], reading):
                 used.add(k + 1)
                 continue
             self._single(text, number, reading)
         self._value_words(text, reading)
+        low, high = reading.price_min, reading.price_max
+        if low is not None and high is not None and low.value > high.value:
+            # two phrases that disagree ("1000到2000 … 500以下"): keep the surer, else the later
+            if (low.confidence, low.span or (0, 0)) > (high.confidence, high.span or (0, 0)):
+                reading.price_max = None
+            else:
+                reading.price_min = None
         return reading
 
     def _range(self, text: str, low: Number, high: Number, reading: PriceReading) -> bool:
