@@ -54,12 +54,15 @@ def load_small_demo(home: Path) -> None:
 def demo_shop(tmp_path_factory: pytest.TempPathFactory):
     """A Shop over the small demo with the service's quick models and online updates."""
     from shopsense.config import Settings
-    from shopsense.pipeline.models import quick_models, wire_online_updates
+    from dataclasses import replace
+
+    from shopsense.pipeline.models import build_propensity, quick_models, wire_online_updates
     from shopsense.pipeline.shop import Shop
 
     home = tmp_path_factory.mktemp("demo-shop")
     load_small_demo(home)
     shop = Shop(Settings(home=home))
-    shop.swap_models(quick_models(shop))
+    models = quick_models(shop)
+    shop.swap_models(replace(models, propensity=build_propensity(shop)))
     wire_online_updates(shop)
     return shop

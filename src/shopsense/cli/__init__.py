@@ -22,6 +22,7 @@ app.add_typer(eval_app, name="eval")
 COMMAND_MODULES: list[str] = [
     "shopsense.cli.core",
     "shopsense.cli.keys",
+    "shopsense.cli.report",
     "shopsense.cli.convert",
     "shopsense.cli.demo",
     "shopsense.cli.propensity",

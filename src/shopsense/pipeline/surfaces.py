@@ -227,7 +227,10 @@ def propensity(shop: Shop, *, user: str, category: str | None = None) -> dict[st
     model = shop.models.propensity
     if model is None:
         raise NotReady("the propensity model is being trained")
-    report = shopper_report(model, shop.ids.user(user), category=category)
+    try:
+        report = shopper_report(model, shop.ids.user(user), category=category)
+    except (KeyError, ValueError) as exc:
+        raise InputError("category", str(exc).strip("\"'")) from exc
     report["explanation"] = report["raised_by"] + report["lowered_by"]
     return report
 
@@ -238,7 +241,12 @@ def audience(shop: Shop, *, category: str | None, item_id: str | None, n: int) -
     model = shop.models.propensity
     if model is None:
         raise NotReady("the propensity model is being trained")
-    report = audience_report(model, category=category, item_id=item_id, n=n)
+    if item_id is not None and item_id not in shop.products:
+        raise InputError("item", f"unknown item {item_id!r}")
+    try:
+        report = audience_report(model, category=category, item_id=item_id, n=n)
+    except (KeyError, ValueError) as exc:
+        raise InputError("item" if item_id else "category", str(exc).strip("\"'")) from exc
     report["audience"] = [{"user": s["user_id"], "probability": s["probability"]}
                           for s in report["shoppers"]]
     return report
