@@ -142,9 +142,14 @@ def test_anonymous_sessions_are_left_out_unless_asked(shop_events, shop_products
 
 
 def test_calibration_keeps_the_raw_order(fitted, held_out) -> None:
-    frame, test_start, users, _ = held_out
+    from shopsense.models.propensity_scorers import Calibrator
+
+    frame, test_start, users, labels = held_out
     raw = fitted.scorer_.raw(general_features(frame, test_start, frame.codes(users)))
-    prob = fitted.calibrator_.apply(raw)
     order = np.argsort(raw, kind="stable")
-    assert np.all(np.diff(prob[order]) >= 0)
-    assert np.unique(prob).size >= 0.95 * np.unique(raw).size  # no plateaus of ties
+    for method in ("isotonic", "platt"):
+        calibrator = Calibrator(method).fit(raw, labels, np.ones(raw.size))
+        prob = calibrator.apply(raw)
+        assert np.all(np.diff(prob[order]) >= 0)
+        assert np.unique(prob).size >= 0.95 * np.unique(raw).size  # no plateaus of ties
+    assert len(calibrator.points_[0]) == 1  # platt: one slope, one intercept
