@@ -152,3 +152,15 @@ def test_upsert_remove_save_load(tmp_path: Path, use_encoder,  # type: ignore[no
         assert [r.item_id for r in loaded.search(query).results] == \
             [r.item_id for r in engine.search(query).results]
     assert len(loaded) == len(engine) == len(BILINGUAL)
+
+
+def test_reading_price_and_attribute_slots_filter(bilingual_engine: SearchEngine) -> None:
+    reading = QueryReading("2500元以下 1匹空调", category=Slot("家电 > 空调", 0.9),
+                           price_max=Slot(2500.0, 0.9),
+                           attributes=(Slot(("power", ("1匹", "1 HP")), 0.8),))
+    response = bilingual_engine.search("空调", reading=reading)
+    assert [r.item_id for r in response.results] == ["ac2"]
+    kinds = {f["kind"] for f in response.applied_filters}
+    assert kinds == {"category", "price", "attribute"}
+    assert response.reading is not None and response.reading["price_max"]["value"] == 2500.0
+    assert response.results[0].signals["intent.price"] == 1.0
