@@ -147,14 +147,15 @@ class Calibrator:
         return self
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
-        if self.method_ == "isotonic":
-            # plateaus would tie whole groups of shoppers; a 1e-6 nudge by the raw score keeps
-            # their order (and the ranking's AUC) without moving any probability measurably
-            prob = np.interp(raw, self.points_[0], self.points_[1]) \
-                + TIE_BREAK * (sigmoid(raw) - 0.5)
-        else:
+        """Probabilities in [PROB_FLOOR / 2, 1 - PROB_FLOOR / 2], non-decreasing in `raw`."""
+        if self.method_ != "isotonic":
             prob = sigmoid(self.points_[0, 0] * raw + self.points_[1, 0])
-        return np.clip(prob, PROB_FLOOR, 1.0 - PROB_FLOOR)
+            return np.clip(prob, PROB_FLOOR, 1.0 - PROB_FLOOR)
+        # plateaus (and the clipped ends) would tie whole groups of shoppers; a nudge of at
+        # most 5e-7 by the raw score keeps their order, and the ranking's AUC, intact
+        prob = np.clip(np.interp(raw, self.points_[0], self.points_[1]), PROB_FLOOR,
+                       1.0 - PROB_FLOOR)
+        return prob + TIE_BREAK * (sigmoid(raw) - 0.5)
 
     def save(self, directory: Path, prefix: str) -> None:
         np.save(directory / f"{prefix}_calibration.npy", self.points_)
