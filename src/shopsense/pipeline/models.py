@@ -175,6 +175,17 @@ def wire_online_updates(shop: Shop) -> None:
     shop.erasure_listeners.append(on_erasure)
 
 
+def purge_expired(shop: Shop) -> int:
+    """Retention: delete events older than privacy.retention_days (0 keeps everything)."""
+    days = shop.settings.privacy.retention_days
+    if days <= 0:
+        return 0
+    removed = int(shop.store.purge_events_before(time.time() - days * 86400.0))
+    if removed:
+        shop.store.audit("scheduler", "retention_purge", {"days": days, "removed": removed})
+    return removed
+
+
 class ModelManager:
     """Trains the full model set in a background thread and on a schedule; swaps atomically."""
 
@@ -202,6 +213,7 @@ class ModelManager:
     def _loop(self) -> None:
         first = True
         while not self._stop.is_set():
+            purge_expired(self.shop)
             if not first or getattr(self, "_train_now", True):
                 self.train_once()
             first = False
