@@ -37,7 +37,11 @@ def _popularity(shop: Shop) -> dict[str, float]:
 def build_search(shop: Shop, understander: Any, *, rebuild: bool = False) -> Any:
     from shopsense.pipeline.search import open_search_engine
 
-    engine = open_search_engine(shop.settings, rebuild=rebuild)
+    try:
+        engine = open_search_engine(shop.settings, rebuild=rebuild)
+    except (KeyError, ValueError, TypeError, OSError) as exc:  # artefacts of an older version
+        log.warning("rebuilding the search index (saved index unreadable: %r)", exc)
+        engine = open_search_engine(shop.settings, rebuild=True)
     engine.understander = understander
     engine.set_popularity(_popularity(shop))
     return engine
@@ -46,8 +50,14 @@ def build_search(shop: Shop, understander: Any, *, rebuild: bool = False) -> Any
 def build_understander(shop: Shop, *, with_tagger: bool) -> Any:
     from shopsense.text.understand import understander_for_home
 
-    return understander_for_home(shop.settings, products=list(shop.products.values()),
-                                 with_tagger=with_tagger)
+    products = list(shop.products.values())
+    try:
+        return understander_for_home(shop.settings, products=products, with_tagger=with_tagger)
+    except (KeyError, ValueError, TypeError, OSError) as exc:  # artefacts of an older version
+        log.warning("rebuilding query understanding (saved model unreadable: %r)", exc)
+        for stale in (shop.settings.home / "models" / "understand").glob("*.json"):
+            stale.unlink()
+        return understander_for_home(shop.settings, products=products, with_tagger=with_tagger)
 
 
 def build_recs(shop: Shop, *, quick: bool) -> Any:
