@@ -91,3 +91,13 @@ def test_taobao_dev_f1_floor() -> None:
     assert result["overall"]["f1"] >= 0.83
     assert result["product_type"]["f1"] >= 0.83
     assert result["brand"]["f1"] >= 0.76
+
+
+def test_tagging_from_many_threads_agrees(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tagger = CrfTagger(max_iterations=30).fit(TOY, tmp_path / "m")
+    texts = ["格力冰箱", "美的空调白色", "新款海尔空调"] * 20
+    expected = [tagger.predict(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(tagger.predict, texts)) == expected

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class CrfTagger:
         tagger = pycrfsuite.Tagger()
         tagger.open(str(directory / MODEL_FILE))
         self.tagger_ = tagger
+        self.lock_ = threading.Lock()  # a crfsuite tagger keeps per-call state: one at a time
         self.labels_ = tuple(tagger.labels())
         self.model_dir_ = directory
 
@@ -96,12 +98,17 @@ class CrfTagger:
         """BIO labels for one text."""
         if not chars:
             return []
-        return list(self.tagger_.tag(sentence_features(chars)))
+        features = sentence_features(chars)
+        with self.lock_:
+            return list(self.tagger_.tag(features))
 
     def predict(self, text: str) -> list[tuple[Span, float]]:
         """Typed spans of `text`, each with the marginal probability of its first label."""
         if not text:
             return []
-        labels = self.tagger_.tag(sentence_features(list(text)))
-        spans = bio_spans(labels)
-        return [(span, float(self.tagger_.marginal(labels[span[1]], span[1]))) for span in spans]
+        features = sentence_features(list(text))
+        with self.lock_:
+            labels = self.tagger_.tag(features)
+            spans = bio_spans(labels)
+            return [(span, float(self.tagger_.marginal(labels[span[1]], span[1])))
+                    for span in spans]
