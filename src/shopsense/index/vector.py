@@ -58,7 +58,10 @@ class ExactVectorIndex:
             raise ValueError(f"{len(item_ids)} ids for {len(vectors)} vectors")
         self.remove(item_ids)
         need = self._n + len(item_ids)
-        if need > len(self.vectors_):
+        if self._n == 0 and len(self.vectors_) == 0:  # first batch: adopt, do not copy
+            self.vectors_ = np.ascontiguousarray(vectors)
+            self.alive_ = np.zeros(need, dtype=bool)
+        elif need > len(self.vectors_):
             grown = np.zeros((max(need, int(len(self.vectors_) * 1.25) + 16), self.dim),
                              dtype=np.float32)
             grown[:self._n] = self.vectors_[:self._n]
