@@ -82,14 +82,12 @@ def understander_for_home(settings: Any, products: Iterable[Product] | None = No
                           queries: Iterable[str] | None = None, with_tagger: bool = True,
                           ) -> QueryUnderstander:
     """The understander cached under <home>/models/understand/, rebuilt when the catalogue
-    changed. `products` default to the store's catalogue (`settings.store_url`) and `queries`
-    to its logged searches (they self-train the category model)."""
-    if products is None or queries is None:
+    changed. `products` default to the store's catalogue (`settings.store_url`); on a rebuild,
+    `queries` default to the store's logged searches (they self-train the category model)."""
+    if products is None:
         from shopsense.store import open_store
 
-        store = open_store(settings.store_url)
-        products = store.iter_products() if products is None else products
-        queries = logged_queries(store) if queries is None else queries
+        products = open_store(settings.store_url).iter_products()
     items = list(products)
     directory = Path(settings.home) / "models" / "understand"
     fingerprint = {"catalogue": catalogue_fingerprint(items), "options": _options(settings)}
@@ -97,7 +95,8 @@ def understander_for_home(settings: Any, products: Iterable[Product] | None = No
     if stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == fingerprint:
         understander = QueryUnderstander.load(directory)
     else:
-        understander = build_understander(items, settings, queries)
+        logged = list(queries) if queries is not None else _store_queries(settings)
+        understander = build_understander(items, settings, logged)
         understander.save(directory)
         stamp.write_text(json.dumps(fingerprint), encoding="utf-8")
     if with_tagger:
@@ -105,3 +104,14 @@ def understander_for_home(settings: Any, products: Iterable[Product] | None = No
         if tagger is not None:
             understander.use_tagger(tagger)
     return understander
+
+
+def _store_queries(settings: Any) -> list[str]:
+    """Logged searches of the home's store; none when the store cannot be read."""
+    try:
+        from shopsense.store import open_store
+
+        return logged_queries(open_store(settings.store_url))
+    except Exception as exc:  # a missing or foreign store only costs the self-training
+        log.info("no logged queries for query understanding: %r", exc)
+        return []
