@@ -52,7 +52,8 @@ def test_train_then_recommend(tmp_path: Path, events: list[Event], products: lis
     for kind, path in (("catalog", catalog), ("events", feed)):
         result = runner.invoke(app, ["--home", str(home), "ingest", kind, str(path), "--json"])
         assert result.exit_code == 0, result.output
-    trained = runner.invoke(app, ["--home", str(home), "train", "--json", "--max-minutes", "1"])
+    trained = runner.invoke(app, ["--home", str(home), "train", "--recs-only", "--json",
+                                  "--max-minutes", "1"])
     assert trained.exit_code == 0, trained.output
     summary = json.loads(trained.stdout.strip().splitlines()[-1])
     assert (home / "models" / "recs" / "current").read_text().strip() == summary["version"]

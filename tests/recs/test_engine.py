@@ -106,3 +106,21 @@ def test_rankers_learn_and_round_trip(kind: type, tmp_path: Path) -> None:
     assert contrib.shape == x.shape and np.abs(contrib[:, 0]).mean() > np.abs(contrib[:, 2]).mean()
     with pytest.raises(ValueError):
         kind(["a", "b", "c"]).fit(x, np.zeros(600), np.full(30, 20))
+
+
+def test_feedback_rules_and_variety_apply_to_for_you(engine: RecommendationEngine) -> None:
+    from shopsense.domain import UserProfile
+    from shopsense.rank.rules import Rules
+
+    plain = [r.item_id for r in engine.for_you("u3", 8)]
+    dismissed = plain[0]
+    profile = UserProfile(user_id="u3", dismissed={dismissed: 1.7e9})
+    after = engine.for_you("u3", 8, profile=profile)
+    assert dismissed not in [r.item_id for r in after]
+    brand = engine.products[plain[1]].brand
+    ruled = engine.for_you("u3", 8, rules=Rules(exclude_brands=[brand]))
+    assert all(r.product is not None and r.product.brand != brand for r in ruled)
+    per_category: dict[str, int] = {}
+    for r in engine.for_you("u3", 8):
+        per_category[r.product.category] = per_category.get(r.product.category, 0) + 1
+    assert max(per_category.values()) <= engine.config.max_per_category

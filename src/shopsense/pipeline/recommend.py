@@ -23,8 +23,11 @@ from shopsense.models.context import RecContext
 from shopsense.models.interactions import NON_INTERACTIONS
 from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
+from shopsense.rank.diversity import diversify
+from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.recs_features import ShopperView, feature_matrix, merge_candidates
 from shopsense.rank.recs_ranker import load_ranker
+from shopsense.rank.rules import Rules, apply_rules
 from shopsense.retrieve.collaborative import CollaborativeRetriever
 from shopsense.retrieve.content import ContentRetriever
 from shopsense.retrieve.covisit import CovisitRetriever
@@ -43,6 +46,8 @@ class EngineConfig:
     candidates_per_source: int = 50
     history_len: int = 50
     rrf_k: float = 60.0  # reciprocal-rank fusion constant when no ranker is trained
+    max_per_category: int | None = 4  # for-you variety cap (rank.diversity); None = off
+    dismiss_half_life_days: float = 14.0
 
 
 class RecommendationEngine:
@@ -89,9 +94,12 @@ class RecommendationEngine:
 
     # -- surfaces ------------------------------------------------------------------------
     def for_you(self, user_id: str | None, k: int = 10, context: RecContext | None = None,
-                profile: UserProfile | None = None, exclude: Iterable[str] = ()) -> list[Result]:
+                profile: UserProfile | None = None, exclude: Iterable[str] = (),
+                rules: Rules | None = None) -> list[Result]:
         """Personal top-k: the user's history (plus the context's live items) through every
-        personal source, merged and ranked. A new shopper falls back to trending + popular."""
+        personal source, merged and ranked; then the shopper's feedback (dismissals,
+        purchases; needs `profile`), the shop's `rules` and a per-category variety cap.
+        A new shopper falls back to trending + popular."""
         recent = [*self.histories.get(user_id or "", []), *(context.recent_items if context else ())]
         recent = recent[-self.config.history_len:]
         ctx = RecContext(user_id=user_id, recent_items=tuple(recent),
@@ -99,13 +107,28 @@ class RecommendationEngine:
         if not recent:
             return self.new_shopper(k=k, category=ctx.category, exclude=exclude)
         banned = {*recent, *exclude}
-        return self._ranked(ctx, PERSONAL_SOURCES, k, banned, profile)
+        ranked = self._ranked(ctx, PERSONAL_SOURCES, None, banned, profile)
+        return self._results(self._finish(ranked, k, profile, rules))
+
+    def _finish(self, ranked: list[Candidate], k: int, profile: UserProfile | None,
+                rules: Rules | None) -> list[Candidate]:
+        """Feedback, business rules and variety, in that order (rank.feedback / rules /
+        diversity); each records what it changed on the candidates."""
+        if profile is not None and ranked:
+            ranked = apply_feedback(ranked, profile, self.products, time.time(),
+                                    half_life_days=self.config.dismiss_half_life_days)
+        if rules is not None:
+            ranked = apply_rules(ranked, rules, self.products)
+        if self.config.max_per_category is not None and ranked:
+            return diversify(ranked, self.products, k=k, lambda_=1.0,
+                             max_per_category=self.config.max_per_category)
+        return ranked[:k]
 
     def next_in_session(self, session_items: Sequence[str], k: int = 10,
                         exclude: Iterable[str] = ()) -> list[Result]:
         ctx = RecContext(recent_items=tuple(session_items))
-        return self._ranked(ctx, ("sasrec", "covisit", "content"), k,
-                            {*session_items, *exclude}, None)
+        return self._results(self._ranked(ctx, ("sasrec", "covisit", "content"), k,
+                                          {*session_items, *exclude}, None))
 
     def similar(self, item_id: str, k: int = 10) -> list[Result]:
         """Items like this one: co-viewed, and alike in text (works for brand-new items)."""
@@ -154,18 +177,24 @@ class RecommendationEngine:
 
     def _fused(self, ctx: RecContext, names: Sequence[str], k: int, banned: set[str]
                ) -> list[Result]:
-        if k <= 0:
+        return self._results(self._fused_candidates(ctx, names, k, banned))
+
+    def _fused_candidates(self, ctx: RecContext, names: Sequence[str], k: int | None,
+                          banned: set[str]) -> list[Candidate]:
+        if k is not None and k <= 0:
             return []
         cands = self.candidates(ctx, names, banned)
         for c in cands:
             c.score = sum(1.0 / (self.config.rrf_k + c.signals[f"{n}.rank"])
                           for n in names if f"{n}.rank" in c.signals)
-        return self._results(sorted(cands, key=lambda c: (-c.score, c.item_id))[:k])
+            c.signals["fusion"] = c.score
+        return sorted(cands, key=lambda c: (-c.score, c.item_id))[:k]
 
-    def _ranked(self, ctx: RecContext, names: Sequence[str], k: int, banned: set[str],
-                profile: UserProfile | None) -> list[Result]:
+    def _ranked(self, ctx: RecContext, names: Sequence[str], k: int | None, banned: set[str],
+                profile: UserProfile | None) -> list[Candidate]:
+        """Candidates best first (all of them when `k` is None)."""
         if self.ranker is None:
-            return self._fused(ctx, names, k, banned)
+            return self._fused_candidates(ctx, names, k, banned)
         cands = self.candidates(ctx, names, banned)
         if not cands:
             return []
@@ -176,10 +205,11 @@ class RecommendationEngine:
         contrib = self.ranker.contributions(x)
         for c, s, row in zip(cands, scores, contrib, strict=True):
             c.score = float(s)
+            c.signals["ranker"] = float(s)
             top = np.argsort(-np.abs(row))[:3]
             c.evidence["ranker_top_features"] = {self.ranker.feature_names[j]: round(float(row[j]), 4)
                                                  for j in top}
-        return self._results(sorted(cands, key=lambda c: (-c.score, c.item_id))[:k])
+        return sorted(cands, key=lambda c: (-c.score, c.item_id))[:k]
 
     def popularity_of(self, item_ids: Iterable[str]) -> dict[str, float]:
         """Current decayed popularity (online updates included) of some items."""
