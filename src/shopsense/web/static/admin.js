@@ -107,6 +107,7 @@
     out.innerHTML = "";
     out.appendChild(el(`<div class="panel" id="privacy-box">
       <p>${esc(t("release_info", { mech: p.mechanism, eps: p.epsilon_per_aggregate, total: fmt(p.epsilon, 3), delta: p.delta.toExponential(1), first: w.first_day, last: w.last_day }))}</p>
+      <p class="muted">${esc(t("generated_at", { at: when(r.generated_at), seq: p.seq }))}</p>
       <p>${esc(t("budget_used"))}: <b id="budget-used">ε ${fmt(p.spent_epsilon_total, 3)}</b> ${p.budget ? esc(t("budget_of", { b: fmt(p.budget, 1) })) : ""}</p>
       ${p.budget ? `<div class="budget"><div style="width:${used.toFixed(1)}%"></div></div>` : ""}
       ${r.cached ? `<p class="muted">${esc(t("cached_note"))}</p>` : ""}
