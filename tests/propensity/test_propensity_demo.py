@@ -5,9 +5,9 @@ a calendar event no shopper history foretells, so the level of every forecast ma
 is off by the jump in the buying rate (rate 0.36 vs 0.28-0.30 the weeks before; ECE
 0.04-0.08). Ranking must hold up there too. Measured with demo generator version 6 (see
 benchmarks/README.md, "Propensity"), seed 7, the week before the pre-sale: logistic AUC
-0.743 / ECE 0.037, GBM 0.735 / 0.023 (noise floor of ECE on these ~1,200 shoppers: 0.02);
-category models AUC 0.852 / 0.874, ECE 0.0024. Seeds 11 and 13 give AUC 0.737-0.748 and ECE
-0.024-0.058. The demo generator was still changing while this was measured: re-measure when
+0.745 / ECE 0.037, GBM 0.739 / 0.023 (noise floor of ECE on these ~1,200 shoppers: 0.02);
+category models AUC 0.849 / 0.859, ECE 0.003. Seeds 11 and 13 give AUC 0.744-0.749 and ECE
+0.021-0.058. The demo generator was still changing while this was measured: re-measure when
 it changes.
 """
 
