@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,24 @@ class VectorFilter:
 
 def _literal(vector: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+def copy_binary(item_ids: Sequence[str], vectors: np.ndarray, *, header: bool = True,
+                trailer: bool = True) -> bytes:
+    """Rows (item_id text, embedding vector) in PostgreSQL's binary COPY format; pgvector's
+    binary vector is int16 dim, int16 0, dim big-endian float32."""
+    dim = vectors.shape[1]
+    body = vectors.astype(">f4").tobytes()
+    width = 4 * dim
+    vector_head = struct.pack(">iHH", 4 + width, dim, 0)
+    parts = [b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)] if header else []
+    for row, item_id in enumerate(item_ids):
+        key = item_id.encode()
+        parts += [struct.pack(">hi", 2, len(key)), key, vector_head,
+                  body[row * width:(row + 1) * width]]
+    if trailer:
+        parts.append(struct.pack(">h", -1))
+    return b"".join(parts)
 
 
 class PgVectorIndex:
@@ -105,9 +124,12 @@ class PgVectorIndex:
             raise ValueError(f"{len(item_ids)} ids for {len(vectors)} vectors")
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)", (list(item_ids),))
-            with conn.cursor().copy(f"COPY {self.table} (item_id, embedding) FROM STDIN") as cp:
-                for item_id, vector in zip(item_ids, vectors, strict=True):
-                    cp.write_row((item_id, _literal(vector)))
+            sql = f"COPY {self.table} (item_id, embedding) FROM STDIN (FORMAT BINARY)"
+            with conn.cursor().copy(sql) as cp:
+                for start in range(0, len(item_ids), 10_000):
+                    cp.write(copy_binary(item_ids[start:start + 10_000],
+                                         vectors[start:start + 10_000],
+                                         header=start == 0, trailer=start + 10_000 >= len(item_ids)))
 
     def remove(self, item_ids: Iterable[str]) -> int:
         with self._pool.connection() as conn:
