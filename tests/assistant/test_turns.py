@@ -28,6 +28,8 @@ def conv(**kwargs: object) -> Conversation:
     ("第二个是几匹的", "question", ("b",)),
     ("start over", "reset", ()), ("你好", "help", ()),
     ("第九个", "help", ()),  # beyond the list: nothing to pick
+    ("有没有防水的", "search", ()), ("any noise cancelling ones?", "search", ()),
+    ("第一个防水吗", "question", ("a",)),
 ])
 def test_acts_and_references(text: str, act: str, targets: tuple[str, ...]) -> None:
     turn = read_turn(text, QueryReading(query=text), conv())

@@ -49,6 +49,11 @@ PAIR_RE = re.compile(r"这两[个款件台部]?|那两[个款件台部]?|两者|
                      r"\bthese two\b|\bthose two\b|\bboth\b|\bthe two\b", re.I)
 THIS_RE = re.compile(r"这款|这个|这台|这部|这件|这双|它|该商品|\bit\b|\bthis one\b|\bthat one\b|"
                      r"\bthis\b|\bthat\b", re.I)
+# "有没有防水的" / "any waterproof ones?": asks whether such products exist (a filter), not
+# about the items shown.
+EXISTS_RE = re.compile(r"有没有.+的|有.+的吗|有没有.+款|\bany\b.*\bones?\b|\bdo you have\b|"
+                       r"\bare there\b|\bshow me\b|\bonly\b.*\bones?\b", re.I)
+FLAG_FIELDS = ("attributes.waterproof", "attributes.noise_cancelling")
 BRAND_ONLY_RE = re.compile(r"只要|只看|只考虑|就要|\bonly\b|\bjust\b", re.I)
 
 # Catalogue field -> words that ask for it. Attribute keys are matched as written too

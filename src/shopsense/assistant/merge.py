@@ -120,6 +120,11 @@ def merge(c: Constraints, reading: QueryReading | None, turn: Turn,
         if c.category != before:
             shown_prices = []  # prices of another product type say nothing about this one
         c = _prices(_attributes(_brands(c, reading), reading), reading)
+    if turn.act == "search":  # "any waterproof ones?": a flag asked about becomes a wish
+        for name in turn.fields:
+            key = name.removeprefix("attributes.")
+            if name in lx.FLAG_FIELDS and all(k != key for k, _ in c.attributes):
+                c = c.with_attribute(key, (True,))
     c = _direction(c, turn, reading.value_preference if reading else None, shown_prices)
     if turn.newest:
         c = replace(c, newest=True, sort="newest")

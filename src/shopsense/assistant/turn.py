@@ -134,6 +134,10 @@ def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Tu
     if compare and not targets and not fields and len(conv.last_items) >= 2 \
             and not new_subject and direction is None:
         return Turn("compare", targets=tuple(conv.last_items[:2]), **base)
+    wants_filter = bool(lx.EXISTS_RE.search(text)) and not how and direction is None and (
+        any(f in lx.FLAG_FIELDS for f in fields) or bool(reading and reading.attributes))
+    if wants_filter:
+        return Turn("search", **base)
     if (fields or topics) and (question or compare) and direction is None:
         return Turn("question", targets=targets if (not new_subject or targets) else (), **base)
     if lx.has_any(text, lx.SIMILAR) and (targets or conv.focus or conv.last_items):
