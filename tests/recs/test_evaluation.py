@@ -116,3 +116,21 @@ def test_missing_columns_are_reported(tmp_path: Path) -> None:
     bad.write_text("user_id,product\nu,a\n")
     with pytest.raises(ValueError, match="item_id"):
         load_interactions(bad)
+
+
+def test_compressed_events_and_catalogue_fields(tmp_path: Path) -> None:
+    import gzip
+
+    from shopsense.models.interactions import load_catalog
+
+    path = tmp_path / "events.jsonl.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write('{"user_id": "u", "item_id": "a", "timestamp": 5}\n'
+                     '{"user_id": "u", "item_id": "b", "timestamp": 1}\n')
+    assert load_interactions(path).sequences == [["b", "a"]]
+    catalog = tmp_path / "products.csv"
+    catalog.write_text("item_id,title,price,available,created_at\n"
+                       "a,Shoe,9.5,false,2024-01-01T00:00:00Z\nb,Hat,,true,\n")
+    first, second = load_catalog(catalog)
+    assert (first.price, first.available, first.created_at) == (9.5, False, 1704067200.0)
+    assert (second.price, second.available, second.created_at) == (None, True, None)

@@ -130,11 +130,11 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
         item_init = title_vectors(products, split.items.ids, model.config.dim)
     model.fit(split.train, n_items, valid=(split.valid_histories, split.valid_targets),
               item_init=item_init, on_epoch=on_epoch)
-    blend = SequenceBlend(model, _covisit(split.items, split.train, data.users), split.items)
+    blend = SequenceBlend(model, _covisit(split.items, split.train), split.items)
     blend.fit_weight(split.valid_histories, split.valid_targets)
     train_seconds = time.perf_counter() - started
     # For the test ranking the co-visit table may also count the validation items.
-    test_covisit = _covisit(split.items, [*split.test_histories, *split.short], data.users)
+    test_covisit = _covisit(split.items, [*split.test_histories, *split.short])
     ours = ranking_metrics(blend.with_covisit(test_covisit), split.test_histories,
                            split.test_targets, n_items, ks)
     eval_seconds = time.perf_counter() - started - train_seconds
@@ -163,8 +163,7 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
     }
 
 
-def _covisit(items: ItemIndex, sequences: Sequence[np.ndarray], users: Sequence[str]
-             ) -> CovisitRetriever:
+def _covisit(items: ItemIndex, sequences: Sequence[np.ndarray]) -> CovisitRetriever:
     ids = items.ids
     data = Interactions([f"u{n}" for n in range(len(sequences))],
                         [[ids[i] for i in seq] for seq in sequences])

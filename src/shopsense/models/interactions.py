@@ -67,7 +67,10 @@ def resolve_input(path: Path, stems: tuple[str, ...]) -> Path:
 
 def is_sequence_file(path: Path) -> bool:
     """True for `user item item ...` lines: whitespace-separated tokens, no header delimiter."""
-    if path.suffix.lower() in _TABLE_SUFFIXES and path.suffix.lower() not in (".tsv",):
+    suffix = _format_suffix(path)
+    if suffix in _TABLE_SUFFIXES and suffix != ".tsv":
+        return False
+    if path.suffix.lower() in _COMPRESSED:
         return False
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -77,8 +80,19 @@ def is_sequence_file(path: Path) -> bool:
     return False
 
 
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
+
+
+def _format_suffix(path: Path) -> str:
+    """The format suffix, looking past a compression suffix (events.jsonl.gz -> .jsonl)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
 def read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
+    suffix = _format_suffix(path)
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
     if suffix in (".jsonl", ".ndjson", ".json"):
@@ -185,9 +199,14 @@ def load_catalog(path: Path) -> list[Product]:
     products = []
     for row in frame.to_dict("records"):
         price = pd.to_numeric(row.get("price"), errors="coerce")
+        created = row.get("created_at")
+        created_s = float(_timestamps(pd.Series([created]))[0]) if created not in (None, "") \
+            else float("nan")
         products.append(Product(
             item_id=str(row["item_id"]), title=str(row.get("title") or row.get("name") or ""),
             description=str(row.get("description") or ""), category=str(row.get("category") or ""),
             brand=str(row.get("brand") or ""),
-            price=None if price is None or pd.isna(price) else float(price)))
+            price=None if price is None or pd.isna(price) else float(price),
+            available=str(row.get("available", True)).lower() not in ("false", "0", "no"),
+            created_at=None if np.isnan(created_s) else created_s))
     return products
