@@ -12,10 +12,9 @@ from shopsense.store import REGISTRY, open_store
 
 def _postgres_url() -> str:
     """A fresh schema in the loopback PostgreSQL (scripts/services.sh), or skip."""
-    try:
-        from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
-    except ImportError as exc:  # pragma: no cover - the scale extra is not installed
-        pytest.skip(f"PostgreSQL backend not installed: {exc}")
+    pytest.importorskip("psycopg_pool", reason="PostgreSQL backend (scale extra) not installed")
+    from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
+
     base, why = postgres_for_tests()
     if base is None:
         pytest.skip(f"no PostgreSQL server binaries: {why}")

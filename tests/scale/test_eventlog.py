@@ -8,6 +8,9 @@ import uuid
 
 import pytest
 
+pytest.importorskip("confluent_kafka", reason="confluent-kafka (scale extra) not installed")
+pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not installed")
+
 from shopsense.domain import Event
 from shopsense.scale.eventlog import (
     EventWorker,

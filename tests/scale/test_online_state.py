@@ -12,7 +12,10 @@ from shopsense.scale.online import open_online_state, open_rate_limiter
 
 @pytest.fixture(params=["memory", "redis"])
 def state_url(request: pytest.FixtureRequest) -> str:
-    return "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
+    if request.param == "memory":
+        return "memory://"
+    pytest.importorskip("redis", reason="redis-py (scale extra) not installed")
+    return request.getfixturevalue("redis_url")
 
 
 def ev(eid: str, item: str, t: float, actor: str = "u1", etype: str = "view",
@@ -53,6 +56,7 @@ def test_dismiss_undo_and_forget(state_url: str, prefix: str) -> None:
 
 
 def test_two_clients_share_state(redis_url: str, prefix: str) -> None:
+    pytest.importorskip("redis", reason="redis-py (scale extra) not installed")
     replica_a = open_online_state(redis_url, prefix=prefix)
     replica_b = open_online_state(redis_url, prefix=prefix)
     replica_a.observe([ev("s1", "a", 1.0, "shopper")])
@@ -62,6 +66,8 @@ def test_two_clients_share_state(redis_url: str, prefix: str) -> None:
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_rate_limiter_bucket(backend: str, request: pytest.FixtureRequest, prefix: str) -> None:
+    if backend == "redis":
+        pytest.importorskip("redis", reason="redis-py (scale extra) not installed")
     url = "memory://" if backend == "memory" else request.getfixturevalue("redis_url")
     limiter = open_rate_limiter(url, rate_per_s=5.0, burst=3.0, prefix=prefix)
     assert [limiter.allow("k")[0] for _ in range(4)] == [True, True, True, False]
@@ -73,6 +79,7 @@ def test_rate_limiter_bucket(backend: str, request: pytest.FixtureRequest, prefi
 
 
 def test_rate_limit_is_shared_by_replicas(redis_url: str, prefix: str) -> None:
+    pytest.importorskip("redis", reason="redis-py (scale extra) not installed")
     a = open_rate_limiter(redis_url, rate_per_s=1.0, burst=4.0, prefix=prefix)
     b = open_rate_limiter(redis_url, rate_per_s=1.0, burst=4.0, prefix=prefix)
     results = [limiter.allow("key")[0] for limiter in (a, b, a, b, a, b)]

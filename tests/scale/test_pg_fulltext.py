@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not installed")
+
 from shopsense.domain import Product
 from shopsense.index.pgvector import VectorFilter
 from shopsense.store import open_store

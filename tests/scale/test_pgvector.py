@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not installed")
+
 from shopsense.domain import Product
 from shopsense.index.pgvector import PgVectorIndex, VectorFilter
 from shopsense.index.vector import ExactVectorIndex

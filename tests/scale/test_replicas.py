@@ -17,6 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytest.importorskip("confluent_kafka", reason="confluent-kafka (scale extra) not installed")
+pytest.importorskip("redis", reason="redis-py (scale extra) not installed")
+
 from shopsense.domain import Product
 from shopsense.scale.settings import ScaleSettings
 from shopsense.scale.worker import run_writer
