@@ -153,3 +153,18 @@ def test_calibration_keeps_the_raw_order(fitted, held_out) -> None:
         assert np.all(np.diff(prob[order]) >= 0)
         assert np.unique(prob).size >= 0.95 * np.unique(raw).size  # no plateaus of ties
     assert len(calibrator.points_[0]) == 1  # platt: one slope, one intercept
+
+
+def test_item_audience_for_a_listed_item_nobody_touched(fitted, held_out, shop_products) -> None:
+    from shopsense.domain import Product
+
+    _, test_start, _, _ = held_out
+    products = dict(shop_products)
+    products["new-ac"] = Product("new-ac", "新款空调", category="家电 > 空调", brand="格力")
+    fitted._remember_catalogue(products)
+    fresh = fitted.audience(item_id="new-ac", n=5, now=test_start)
+    known = fitted.audience(item_id="p0_3", n=5, now=test_start)
+    assert len(fresh) == 5 and all(0 < p < 1 for _, p in fresh)
+    assert fresh[0][1] < known[0][1]  # no one's history points at the new item yet
+    with pytest.raises(KeyError, match="not in the catalogue"):
+        fitted.audience(item_id="nowhere", n=5)

@@ -82,6 +82,7 @@ class PurchasePropensity:
         self.include_sessions = include_sessions
         self.calibration_windows = calibration_windows
         self.history_: EventFrame | None = None
+        self.catalog_categories_: dict[str, str] = {}
 
     # ---- training ---------------------------------------------------------------------
     def fit(self, events: Iterable[Event], products: Mapping[str, Product],
@@ -91,6 +92,7 @@ class PurchasePropensity:
         if cutoff is not None:
             events = (e for e in events if e.timestamp < cutoff)
         frame = EventFrame.build(self._shoppers(events), products)
+        self._remember_catalogue(products)
         if frame.n_events == 0:
             raise ValueError("no events to learn purchase propensity from")
         cutoff = frame.end if cutoff is None else float(cutoff)
@@ -166,7 +168,13 @@ class PurchasePropensity:
                ) -> PurchasePropensity:
         """Use this event history for predictions (after `load`, or to score newer events)."""
         self.history_ = EventFrame.build(self._shoppers(events), products)
+        self._remember_catalogue(products)
         return self
+
+    def _remember_catalogue(self, products: Mapping[str, Product]) -> None:
+        """Categories of every listed item, so item audiences work for items no one touched."""
+        self.catalog_categories_ = {item_id: normalise_category(p.category)
+                                    for item_id, p in products.items() if p.category}
 
     def _shoppers(self, events: Iterable[Event]) -> Iterable[Event]:
         """Signed-in shoppers only, unless `include_sessions` (anonymous sessions cannot be
@@ -268,9 +276,12 @@ class PurchasePropensity:
         frame = self._frame()
         users = frame.actors
         if item_id is not None:
-            if item_id not in frame.item_index:
-                raise KeyError(f"unknown item {item_id!r}: no events mention it")
-            item_category = frame.item_category[frame.item_index[item_id]]
+            if item_id in frame.item_index:
+                item_category = frame.item_category[frame.item_index[item_id]]
+            elif item_id in self.catalog_categories_:  # listed, but nobody touched it yet
+                item_category = self.catalog_categories_[item_id]
+            else:
+                raise KeyError(f"unknown item {item_id!r}: not in the catalogue or the events")
             prob = self.predict(users, now, category=item_category or None)
             prob = prob * self._item_share(frame, item_id, item_category, now)
         else:
@@ -283,19 +294,21 @@ class PurchasePropensity:
         """(n_actors,) smoothed share of each shopper's category engagement on `item_id`."""
         at = frame.end if now is None else float(now)
         mask = frame.category_item_mask(category) if category else np.zeros(len(frame.items), bool)
-        mask[frame.item_index[item_id]] = True
+        code = frame.item_index.get(item_id, -2)  # -2: no event has this item
+        if code >= 0:
+            mask[code] = True
         recent = frame.window(at - 30 * DAY, at)
         item, actor = frame.item[recent], frame.actor[recent]
         weight = np.array([EVENT_WEIGHTS[t] for t in EVENT_TYPES])[frame.etype[recent]]
         in_cat = (item >= 0) & mask[np.maximum(item, 0)]
         w_cat = np.bincount(actor[in_cat], weights=weight[in_cat], minlength=frame.n_actors)
-        on_item = item == frame.item_index[item_id]
+        on_item = item == code
         w_item = np.bincount(actor[on_item], weights=weight[on_item], minlength=frame.n_actors)
         buys = frame.etype[: frame.before(at)] == EVENT_TYPES.index("purchase")
         bought = frame.item[: frame.before(at)][buys]
-        n_item = np.count_nonzero(bought == frame.item_index[item_id])
+        n_item = np.count_nonzero(bought == code)
         in_cat_buys = np.count_nonzero(mask[bought[bought >= 0]])
-        s_item = (n_item + 1.0) / (in_cat_buys + max(int(mask.sum()), 1))
+        s_item = (n_item + 1.0) / (in_cat_buys + int(mask.sum()) + (code < 0))
         return (w_item + self.item_prior * s_item) / (w_cat + self.item_prior)
 
     # ---- persistence ------------------------------------------------------------------
