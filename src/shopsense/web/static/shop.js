@@ -140,6 +140,16 @@
   // ---- pages ----------------------------------------------------------------------------------
   const POPULAR = ["空调", "格力空调 1.5匹", "华为手机 不要苹果", "running shoes under $80", "noise cancelling headphones", "咖啡豆", "dress not red", "纸尿裤"];
 
+  // This browser's recent items first, then (after demo login) the shopper's own history.
+  async function continueIds() {
+    const local = store.get("ss.recent", []);
+    if (!user) return local;
+    try {
+      const profile = await api(`/v1/users/${encodeURIComponent(user)}/profile`);
+      return [...new Set([...local, ...(profile.recent_items || [])])];
+    } catch (e) { return local; }
+  }
+
   async function home() {
     app.innerHTML = "";
     const hero = el(`<section class="hero"><div><h1>${esc(t("hero_title"))}</h1><p>${esc(t("hero_text"))}</p>
@@ -153,13 +163,16 @@
     const shelf = section(t("for_you"), t("for_you_hint"), recs, "for-you");
     shelf.dataset.user = user || "";
     app.appendChild(shelf);
-    const recent = store.get("ss.recent", []);
-    if (recent.length) {
-      const box = el(`<div class="loading">${esc(t("loading"))}</div>`);
-      app.appendChild(section(t("continue"), t("continue_hint"), box, "continue"));
-      Promise.all(recent.slice(0, 6).map((id) => api(`/v1/items/${encodeURIComponent(id)}`).catch(() => null)))
+    const box = el(`<div class="loading">${esc(t("loading"))}</div>`);
+    const again = section(t("continue"), t("continue_hint"), box, "continue");
+    again.hidden = true;
+    app.appendChild(again);
+    continueIds().then((ids) => {
+      if (!ids.length) return;
+      again.hidden = false;
+      return Promise.all(ids.slice(0, 6).map((id) => api(`/v1/items/${encodeURIComponent(id)}`).catch(() => null)))
         .then((items) => box.replaceWith(grid(items.filter(Boolean).map((x) => x.item || x), { why: false })));
-    }
+    });
     try {
       const data = await api("/v1/recommend", { params: Object.assign({ k: PAGE_SIZE }, who()) });
       if (data.surface === "trending") {
