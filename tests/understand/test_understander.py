@@ -182,3 +182,11 @@ def test_tagger_adds_product_words_the_catalogue_lacks(understander, tmp_path: P
     assert "电风扇" not in [s.value for s in plain.product_terms]  # not a catalogue word
     assert "电风扇" in [s.value for s in reading.product_terms]
     assert reading.brands == plain.brands
+
+
+def test_unknown_word_read_as_its_nearest_attribute_value(understander) -> None:
+    reading = understander.understand("全棉四件套")  # the catalogue writes 纯棉, never 全棉
+    assert reading.category.value == "家居 > 床品"
+    [slot] = reading.attributes
+    assert slot.value == ("material", ("纯棉", "cotton"))
+    assert slot.text == "全棉" and 0.5 <= slot.confidence < 0.9  # weaker than a literal match

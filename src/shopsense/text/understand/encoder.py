@@ -76,3 +76,45 @@ class CategoryCentroids:
             return None
         classes = json.loads((directory / "centroids.json").read_text(encoding="utf-8"))
         return cls(list(classes), np.load(directory / "centroids.npy", allow_pickle=False))
+
+
+class SurfaceVectors:
+    """Vectors of attribute value surfaces, to read a word the catalogue never writes by its
+    nearest value (全棉 -> 纯棉): (n_surfaces, dim) float32 plus each row's group index."""
+
+    def __init__(self, groups: list[int], vectors: np.ndarray) -> None:
+        self.groups = groups
+        self.vectors = vectors
+
+    @classmethod
+    def fit(cls, surfaces: list[tuple[int, str]], encode: Encode) -> SurfaceVectors | None:
+        if not surfaces:
+            return None
+        vectors = encode([text for _, text in surfaces]).astype(np.float32)
+        return cls([group for group, _ in surfaces], vectors)
+
+    def nearest(self, vector: np.ndarray, threshold: float = 0.8,
+                margin: float = 0.03) -> tuple[int, float] | None:
+        """(group, similarity) of the closest surface when it is close and clearly ahead of
+        the closest surface of any other group."""
+        sims = self.vectors @ vector
+        order = np.argsort(-sims)
+        best = int(order[0])
+        if sims[best] < threshold:
+            return None
+        group = self.groups[best]
+        rival = next((float(sims[i]) for i in order[1:] if self.groups[int(i)] != group), -1.0)
+        if sims[best] - rival < margin:
+            return None
+        return group, float(sims[best])
+
+    def save(self, directory: Path) -> None:
+        np.save(directory / "surface_vectors.npy", self.vectors)
+        (directory / "surface_groups.json").write_text(json.dumps(self.groups), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> SurfaceVectors | None:
+        if not (directory / "surface_vectors.npy").exists():
+            return None
+        groups = json.loads((directory / "surface_groups.json").read_text(encoding="utf-8"))
+        return cls(list(groups), np.load(directory / "surface_vectors.npy", allow_pickle=False))

@@ -155,10 +155,16 @@ def parse_query(u: QueryUnderstander, query: str) -> Parsed:
         used.append((cue.start, cue.end))
     used += [(matches[i].start, matches[i].end) for i in negated]
     used += [(s, e) for _, s, e in negated_words]
-    category = _category(u, query, matches, negated, used, out)
+    synonyms: list[tuple[int, int, int, float]] = []
+    category = _category(u, query, matches, negated, used, out, synonyms)
     path = category[0] if category else None
     for i, match in enumerate(matches):
         _read_match(u, query, match, path, i in negated, out)
+    for start, end, index, similarity in synonyms:
+        group = u.attributes_[index]
+        value = (group.key, group.values)
+        if _fits(group, path) and all(s.value != value for s in out.attributes):
+            out.attributes.append(_slot(value, 0.6 * similarity, query, start, end))
     for cue, start, end in negated_words:
         out.exclusions.append(_slot(("term", query[start:end]), 0.7, query, cue.start, end))
     _models(query, matches, used, out)
@@ -183,25 +189,25 @@ def _add_tagger(u: QueryUnderstander, query: str, matches: list[Match]) -> list[
 
 
 def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: dict[int, Cue],
-              used: list[tuple[int, int]], out: Parsed) -> tuple[str, float] | None:
+              used: list[tuple[int, int]], out: Parsed,
+              synonyms: list[tuple[int, int, int, float]]) -> tuple[str, float] | None:
     """Classifier probabilities, pulled towards what the matched phrases point at: product
     words first (the category's own name counts most); else brands and attributes, whose
-    category mixes multiply ("华为" x "256GB" -> phones); meaning (encoder) for unknown words."""
+    category mixes multiply ("华为" x "256GB" -> phones); meaning (encoder) for unknown words.
+    Unknown fragments close to an attribute value are appended to `synonyms`."""
     text = "".join(" " if _inside(i, i + 1, used) else ch for i, ch in enumerate(query))
     leaf = u.category_probabilities(text)
     live = [m for i, m in enumerate(matches) if i not in negated]
     terms = [(e.payload, m) for m in live for e in m.entries if e.kind == "term"]
+    meaning = _encode_unknown(u, query, text, live, used, synonyms)
     if terms and leaf:
         leaf = _blend(leaf, _term_evidence(u, terms), 0.7)
     elif leaf:
-        mixes = [_group_mix(u, e) for m in live for e in m.entries]
-        mixes = [mix for mix in mixes if mix]
+        mixes = [mix for m in live for e in m.entries if (mix := _group_mix(u, e))]
         if mixes:
             leaf = _blend(leaf, _product(mixes), 0.5)
-        if _has_unknown_word(u, text):
-            fallback = _encoder_fallback(u, text)
-            if fallback:
-                leaf = _blend(leaf, fallback, 0.5 if mixes else 0.85)
+        if meaning:
+            leaf = _blend(leaf, meaning, 0.5 if mixes else 0.85)
         elif not mixes:
             leaf = {}
     pick = u.pick_category(leaf) if leaf else None
@@ -210,6 +216,35 @@ def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: d
         start, end = (spans[0][0], spans[-1][1]) if spans else (0, len(query))
         out.category = _slot(pick[0], pick[1], query, start, end)
     return pick
+
+
+_FRAGMENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9][\u4e00-\u9fffA-Za-z0-9 '-]*[\u4e00-\u9fffA-Za-z]|"
+                       r"[\u4e00-\u9fff]{2,}")
+
+
+def _encode_unknown(u: QueryUnderstander, query: str, text: str, live: list[Match],
+                    used: list[tuple[int, int]], synonyms: list[tuple[int, int, int, float]],
+                    ) -> dict[str, float]:
+    """One encoder call for queries with a word the catalogue never uses: category by meaning,
+    and unmatched fragments read as their nearest attribute value (全棉 -> 纯棉)."""
+    if u.centroids_ is None or not _has_unknown_word(u, text):
+        return {}
+    from shopsense.text.understand.encoder import load_encoder
+
+    encode = load_encoder(u.encoder)
+    if encode is None:
+        return {}
+    covered = used + [(m.start, m.end) for m in live]
+    masked = "".join(" " if _inside(i, i + 1, covered) else ch for i, ch in enumerate(query))
+    fragments = [(m.start(), m.end()) for m in _FRAGMENT.finditer(masked)
+                 if strip_filler(m.group()).strip() and len(m.group().strip()) >= 2]
+    vectors = encode([strip_filler(text)] + [query[a:b] for a, b in fragments])
+    if u.surface_vectors_ is not None:
+        for (start, end), vector in zip(fragments, vectors[1:], strict=True):
+            hit = u.surface_vectors_.nearest(vector)
+            if hit is not None:
+                synonyms.append((start, end, hit[0], hit[1]))
+    return u.centroids_.probabilities(vectors[0])
 
 
 def _blend(base: dict[str, float], evidence: dict[str, float], weight: float) -> dict[str, float]:
@@ -266,18 +301,6 @@ def _has_unknown_word(u: QueryUnderstander, text: str) -> bool:
                 word[i:i + 2] not in vocabulary for i in range(len(word) - 1)):
             return True
     return False
-
-
-def _encoder_fallback(u: QueryUnderstander, text: str) -> dict[str, float]:
-    """Category by meaning, for words the catalogue never uses."""
-    if u.centroids_ is None:
-        return {}
-    from shopsense.text.understand.encoder import load_encoder
-
-    encode = load_encoder(u.encoder)
-    if encode is None:
-        return {}
-    return u.centroids_.probabilities(encode([strip_filler(text)])[0])
 
 
 def _read_match(u: QueryUnderstander, query: str, match: Match, category: str | None,

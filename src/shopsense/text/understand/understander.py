@@ -26,7 +26,7 @@ from shopsense.text.understand.category import (
     node_probabilities,
     training_texts,
 )
-from shopsense.text.understand.encoder import CategoryCentroids, load_encoder
+from shopsense.text.understand.encoder import CategoryCentroids, SurfaceVectors, load_encoder
 from shopsense.text.understand.gazetteer import Entry, Gazetteer, compact
 from shopsense.text.understand.lexicon import Group, has_han, learn_attributes
 from shopsense.text.understand.parse import Parsed, parse_query
@@ -77,6 +77,9 @@ class QueryUnderstander:
         self.neutral_words_ = sorted({s.lower() for g in self.attributes_ for s in g.surfaces
                                       if isinstance(s, str) and s.isascii() and len(s) <= 4})
         self.centroids_ = CategoryCentroids.fit(items, encode) if encode else None
+        surfaces = [(i, text) for i, g in enumerate(self.attributes_) if not g.weak
+                    and g.values != (True,) for text in g.surfaces if isinstance(text, str)]
+        self.surface_vectors_ = SurfaceVectors.fit(surfaces, encode) if encode else None
         self._fit_category(items, [q for q in queries if q and q.strip()])
         self._build()
         return self
@@ -160,6 +163,8 @@ class QueryUnderstander:
             self.classifier_.save(out)
         if self.centroids_ is not None:
             self.centroids_.save(out)
+        if self.surface_vectors_ is not None:
+            self.surface_vectors_.save(out)
 
     @classmethod
     def load(cls, directory: str | Path) -> QueryUnderstander:
@@ -176,5 +181,6 @@ class QueryUnderstander:
         has_model = (src / "category.json").exists()
         self.classifier_ = CategoryClassifier.load(src) if has_model else None
         self.centroids_ = CategoryCentroids.load(src)
+        self.surface_vectors_ = SurfaceVectors.load(src)
         self._build()
         return self
