@@ -6,6 +6,7 @@ bands of +-1 standard deviation where a series is a time line) and from evaluati
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -63,11 +64,14 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+_RENDER = threading.Lock()  # rc_context edits global rcParams: one chart at a time
+
+
 def _with_fonts(draw: Callable[..., bytes]) -> Callable[..., bytes]:
     def wrapped(*args: Any, **kwargs: Any) -> bytes:
         import matplotlib
 
-        with matplotlib.rc_context({"font.family": font_families(), "font.size": 9,
+        with _RENDER, matplotlib.rc_context({"font.family": font_families(), "font.size": 9,
                                     "axes.unicode_minus": False}), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Glyph .* missing from font")
             return draw(*args, **kwargs)
