@@ -68,8 +68,12 @@ class PostgresStore:
         self._pool = ConnectionPool(conninfo, min_size=pool_min or low,
                                     max_size=pool_max or high, open=True,
                                     kwargs={"autocommit": True})
-        with self._pool.connection() as conn:
-            self.schema_version = migrate(conn)
+        try:
+            with self._pool.connection() as conn:
+                self.schema_version = migrate(conn)
+        except Exception:
+            self._pool.close()
+            raise
 
     # -- plumbing -------------------------------------------------------------------------
     def transaction(self) -> _Transaction:
