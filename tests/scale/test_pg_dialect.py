@@ -7,11 +7,11 @@ import pytest
 
 pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not installed")
 
-from shopsense.api.keys import KeyRing, create_key, revoke_key  # noqa: E402
-from shopsense.privacy.dp import PrivacyLedger  # noqa: E402
-from shopsense.store import open_store  # noqa: E402
-from shopsense.store.pg_dialect import to_postgres  # noqa: E402
-from shopsense.store.pg_schema import SCHEMA_VERSION  # noqa: E402
+from shopsense.api.keys import KeyRing, create_key, revoke_key
+from shopsense.privacy.dp import PrivacyLedger
+from shopsense.store import open_store
+from shopsense.store.pg_dialect import to_postgres
+from shopsense.store.pg_schema import SCHEMA_VERSION
 
 
 def test_rewrites() -> None:
