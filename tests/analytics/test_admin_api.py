@@ -97,9 +97,10 @@ def test_eval_reports_and_plots(admin_env) -> None:
     listed = client.get("/v1/admin/eval", headers=admin).json()["reports"]
     assert listed[0]["name"] == "propensity.json"
     metrics = listed[0]["metrics"]
-    assert metrics["logistic"]["general.auc"] == pytest.approx(report["models"]["logistic"]["general"]["auc"])
+    assert metrics["logistic"]["auc"] == pytest.approx(report["models"]["logistic"]["general"]["auc"])
+    assert "auc" in metrics["baseline:previous_window_rate"]  # lines up with the models' auc
     assert metrics["baseline"]["heuristic_recent_activity_auc"] == 0.61
-    assert "general.n" not in metrics["logistic"]  # counts are not metrics
+    assert "n" not in metrics["logistic"]  # counts are not metrics
     assert set(listed[0]["calibration"]) >= {"logistic.general", "gbm.general"}
     for kind in ("metrics", "calibration"):
         png = client.get(f"/v1/admin/eval/charts/{kind}.png?file=propensity.json", headers=admin)
@@ -131,3 +132,10 @@ def test_metric_tables_of_search_and_recs_report_shapes() -> None:
     assert metric_table(recs)["baseline_popularity"] == {"ndcg@10": 0.1, "hr@10": 0.2}
     many = {f"m{i}": {f"metric{j}": 0.5 for j in range(i + 1)} for i in range(12)}
     assert all(len(row) <= 8 for row in common_metrics(metric_table(many)).values())
+
+
+def test_metric_names_shorten_only_when_unambiguous() -> None:
+    from shopsense.analytics.evalreports import metric_table
+
+    data = {"models": {"m": {"general": {"auc": 0.7, "ece": 0.02}, "category": {"auc": 0.6}}}}
+    assert metric_table(data)["m"] == {"general.auc": 0.7, "category.auc": 0.6, "ece": 0.02}

@@ -106,10 +106,18 @@ def metric_table(data: Any, label: str = "values") -> dict[str, dict[str, float]
         rows = _rows_of(data, loose_label=label)
     table: dict[str, dict[str, float]] = {}
     for label, metrics in rows.items():
-        kept = {m: v for m, v in metrics.items() if 0.0 <= v <= 1.0}
+        kept = {m: v for m, v in _short_names(metrics).items() if 0.0 <= v <= 1.0}
         if kept:
             table[label] = kept
     return table
+
+
+def _short_names(metrics: dict[str, float]) -> dict[str, float]:
+    """"general.auc" -> "auc" where no other metric of the row ends the same way, so rows
+    nested differently (a model's "general.auc", a baseline's "auc") line up."""
+    last = [name.rsplit(".", 1)[-1] for name in metrics]
+    return {(short if last.count(short) == 1 else name): value
+            for (name, value), short in zip(metrics.items(), last, strict=True)}
 
 
 def calibration_curves(data: Any, path: str = "") -> list[tuple[str, list[dict[str, float]]]]:

@@ -6,6 +6,7 @@ and model status. Thin: each route calls one function of `shopsense.analytics`.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -118,7 +119,8 @@ def get_eval_chart(kind: Literal["metrics", "calibration"], file: str = Query(..
     if report is None:
         raise api_error(404, "not_found", f"no eval report {file!r}", "file")
     if kind == "metrics":
-        table = evalreports.common_metrics(evalreports.metric_table(report.data))
+        table = evalreports.common_metrics(evalreports.metric_table(report.data,
+                                                                    Path(file).stem))
         if not table:
             raise api_error(404, "not_found", f"{file} has no [0, 1] metrics", "file")
         png = charts.grouped_metrics(table, f"{file}: metrics per model and baseline")
