@@ -84,3 +84,25 @@ def test_rate_limit_is_shared_by_replicas(redis_url: str, prefix: str) -> None:
     b = open_rate_limiter(redis_url, rate_per_s=1.0, burst=4.0, prefix=prefix)
     results = [limiter.allow("key")[0] for limiter in (a, b, a, b, a, b)]
     assert results == [True, True, True, True, False, False]
+
+
+def test_erasure_reaches_other_replicas(redis_url: str, prefix: str) -> None:
+    pytest.importorskip("redis", reason="redis-py (scale extra) not installed")
+    from shopsense.scale.redis_state import RedisErasureBus
+
+    got_a: list[str] = []
+    got_b: list[str] = []
+    a, b = RedisErasureBus(redis_url, prefix=prefix), RedisErasureBus(redis_url, prefix=prefix)
+    a.subscribe(got_a.append)
+    b.subscribe(got_b.append)
+    try:
+        deadline = time.monotonic() + 5
+        while a.publish("u_erased") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until both subscriptions are live
+        while not got_b and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got_b[:1] == ["u_erased"]
+        assert got_a == []  # a replica does not hear its own announcement
+    finally:
+        a.close()
+        b.close()

@@ -3,13 +3,15 @@
 Every update is one Lua script, so it is atomic on the server: two replicas observing the same
 event, or a redelivered Kafka message, apply it once (marker key `seen:<event_id>` with a TTL).
 Keys (prefix `shopsense:`): recent:<actor> (list, newest first), dismissed:<actor> (hash
-item -> time), covisit:<item> (sorted set), seen:<event_id>, rl:<key> (token bucket hash).
+item -> time), covisit:<item> (sorted set), seen:<event_id>, rl:<key> (token bucket hash);
+channel erasures (pub/sub) tells replicas to forget a shopper.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import redis
 
@@ -112,3 +114,42 @@ class RedisRateLimiter:
         ok, wait_us = self._bucket(keys=[self._p + key],
                                    args=[self.rate, self.burst, cost, time.time()])
         return bool(ok), int(wait_us) / 1e6
+
+
+class RedisErasureBus:
+    """Tells every replica that a shopper was erased (Redis pub/sub), so each drops the
+    pseudonym from its in-process caches and models at once, not at its next restart.
+    Messages are `<sender id> <pseudonym>`; a replica ignores its own."""
+
+    def __init__(self, url: str, *, prefix: str = "shopsense", sender: str = "") -> None:
+        import uuid
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self.channel = f"{prefix}:erasures"
+        self.sender = sender or uuid.uuid4().hex[:12]
+        self._pubsub: Any = None
+        self._thread: Any = None
+
+    def publish(self, pseudonym: str) -> int:
+        """Announce an erasure; returns how many subscribers received it."""
+        return int(self._redis.publish(self.channel, f"{self.sender} {pseudonym}"))
+
+    def subscribe(self, on_erasure: Callable[[str], None]) -> None:
+        """Call `on_erasure(pseudonym)` for erasures announced by other replicas."""
+
+        def handle(message: dict[str, Any]) -> None:
+            sender, _, pseudonym = str(message["data"]).partition(" ")
+            if sender != self.sender and pseudonym:
+                on_erasure(pseudonym)
+
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(**{self.channel: handle})
+        self._thread = self._pubsub.run_in_thread(sleep_time=0.05, daemon=True)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread.join(timeout=2.0)
+        if self._pubsub is not None:
+            self._pubsub.close()
+        self._redis.close()

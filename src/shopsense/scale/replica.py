@@ -50,11 +50,14 @@ class Replica:
     limiter: Any
     state: Any
     follower: EventWorker | None = None
+    erasures: Any = None
     threads: list[threading.Thread] = field(default_factory=list)
 
     def stop(self) -> None:
         if self.follower is not None:
             self.follower.stop()
+        if self.erasures is not None:
+            self.erasures.close()
         for thread in self.threads:
             thread.join(timeout=5.0)
 
@@ -66,6 +69,9 @@ def scale_out(shop: Shop, cfg: ScaleSettings, *, rate_per_s: float) -> Replica:
     limiter = open_rate_limiter(cfg.redis_url or "memory://", rate_per_s,
                                 prefix=cfg.key_prefix)
     replica = Replica(limiter=limiter, state=state)
+    shop.erasure_listeners.append(state.forget)
+    if cfg.redis_url:
+        replica.erasures = _share_erasures(shop, cfg)
     if not cfg.kafka_url:
         shop.listeners.append(state.observe)
         return replica
@@ -93,6 +99,24 @@ def scale_out(shop: Shop, cfg: ScaleSettings, *, rate_per_s: float) -> Replica:
     replica.follower = follower
     replica.threads.append(follower.start())
     return replica
+
+
+def _share_erasures(shop: Shop, cfg: ScaleSettings) -> Any:
+    """Erasures on this replica are announced; erasures elsewhere reach this one's caches."""
+    from shopsense.scale.redis_state import RedisErasureBus
+
+    bus = RedisErasureBus(cfg.redis_url, prefix=cfg.key_prefix)
+    local = list(shop.erasure_listeners)
+
+    def forget_here(pseudonym: str) -> None:
+        with shop._lock:
+            shop._profiles.clear()
+        for listener in local:
+            listener(pseudonym)
+
+    shop.erasure_listeners.append(bus.publish)
+    bus.subscribe(forget_here)
+    return bus
 
 
 def refresh_profiles(shop: Shop, events: Sequence[Event]) -> None:
