@@ -124,3 +124,8 @@ def test_feedback_rules_and_variety_apply_to_for_you(engine: RecommendationEngin
     for r in engine.for_you("u3", 8):
         per_category[r.product.category] = per_category.get(r.product.category, 0) + 1
     assert max(per_category.values()) <= engine.config.max_per_category
+
+
+def test_for_you_always_fills_k(engine: RecommendationEngine) -> None:
+    got = engine.for_you("u3", 40)
+    assert len(got) == 40 and len({r.item_id for r in got}) == 40

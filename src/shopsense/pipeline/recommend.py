@@ -108,6 +108,14 @@ class RecommendationEngine:
             return self.new_shopper(k=k, category=ctx.category, exclude=exclude)
         banned = {*recent, *exclude}
         ranked = self._ranked(ctx, PERSONAL_SOURCES, None, banned, profile)
+        if len(ranked) < 2 * k:  # thin history: top up with what is rising / popular
+            seen = banned | {c.item_id for c in ranked}
+            floor = min((c.score for c in ranked), default=0.0)
+            extra = self._fused_candidates(RecContext(category=ctx.category),
+                                           ("trending", "popular"), 2 * k, seen)
+            for n, cand in enumerate(extra):
+                cand.score = floor - 1.0 - n  # always below every personal candidate
+            ranked += extra
         return self._results(self._finish(ranked, k, profile, rules))
 
     def _finish(self, ranked: list[Candidate], k: int, profile: UserProfile | None,
