@@ -254,7 +254,8 @@ SPECS: tuple[Spec, ...] = (
          _new_returning, dated=True),
     Spec("top_queries", "Top queries (shoppers searching)", "热门搜索词（搜索人数）",
          f"SELECT {ACTOR} AS actor, {_QUERY} AS k, MIN(e.timestamp) AS t FROM events e "
-         f"WHERE {_in_window(chr(39) + 'search' + chr(39))} GROUP BY actor, k", None, cap_ceiling=2),
+         f"WHERE {_in_window(chr(39) + 'search' + chr(39))} GROUP BY actor, k", None, cap_ceiling=2,
+         weight=2.0),
     Spec("query_terms", "Searched catalogue terms (categories, brands)",
          "搜索词中的品类与品牌",
          f"SELECT {ACTOR} AS actor, e.query AS k, e.timestamp AS t FROM events e "
