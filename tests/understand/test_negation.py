@@ -66,3 +66,15 @@ def test_excluded_category(understander) -> None:
     reading = understander.understand("华为 不要手机壳")
     assert ("category", "手机数码 > 手机壳") in exclusions(reading)
     assert [s.value for s in reading.brands] == [("华为", "Huawei")]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("纯棉以外的T恤", [("attribute", ("material", ("纯棉", "cotton")))]),
+    ("苹果和三星以外的手机", [("brand", ("苹果", "Apple")), ("brand", ("三星", "Samsung"))]),
+    ("除了华为和小米以外的平板", [("brand", ("华为", "Huawei")), ("brand", ("小米", "Xiaomi"))]),
+])
+def test_postfix_exclusion(understander, query: str, expected: list) -> None:
+    reading = understander.understand(query)
+    assert exclusions(reading) == expected
+    assert reading.brands == () and reading.attributes == ()
+    assert reading.category is not None

@@ -89,6 +89,9 @@ def _scopes(query: str, cues: list[Cue], matches: list[Match],
     negated: dict[int, Cue] = {}
     words: list[tuple[Cue, int, int]] = []
     for cue in cues:
+        if cue.postfix:
+            negated.update({i: cue for i in _before(query, cue, matches) if i not in negated})
+            continue
         last_end, found, kind = cue.end, False, ""
         for i, match in enumerate(matches):
             if match.start < cue.end:
@@ -106,6 +109,25 @@ def _scopes(query: str, cues: list[Cue], matches: list[Match],
             if span is not None:
                 words.append((cue, *span))
     return negated, words
+
+
+def _before(query: str, cue: Cue, matches: list[Match]) -> list[int]:
+    """The matches a postfix cue negates: the one right before it ("红色以外"), and those
+    joined to it by 和 / 、 / or."""
+    chosen: list[int] = []
+    end = cue.start
+    for i in range(len(matches) - 1, -1, -1):
+        match = matches[i]
+        if match.end > end:
+            continue
+        gap = query[match.end:end]
+        if not (_CUE_GAP.match(gap) if not chosen else SCOPE_JOIN.match(gap)):
+            break
+        if chosen and match.entries[0].kind != matches[chosen[0]].entries[0].kind:
+            break
+        chosen.append(i)
+        end = match.start
+    return chosen
 
 
 def _word_after(query: str, start: int) -> tuple[int, int] | None:
@@ -218,6 +240,9 @@ def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: d
     return pick
 
 
+_FUNCTION_WORDS = frozenset(
+    "for with the and or of to in on from size me my some any is are what which that this it "
+    "you very more less than good best new nice please show want need get".split())
 _FRAGMENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9][\u4e00-\u9fffA-Za-z0-9 '-]*[\u4e00-\u9fffA-Za-z]|"
                        r"[\u4e00-\u9fff]{2,}")
 
@@ -227,17 +252,22 @@ def _encode_unknown(u: QueryUnderstander, query: str, text: str, live: list[Matc
                     ) -> dict[str, float]:
     """One encoder call for queries with a word the catalogue never uses: category by meaning,
     and unmatched fragments read as their nearest attribute value (全棉 -> 纯棉)."""
-    if u.centroids_ is None or not _has_unknown_word(u, text):
+    if u.centroids_ is None:
+        return {}
+    covered = used + [(m.start, m.end) for m in live]
+    cue = intent_cue(query)[2]  # 哪个好 / 怎么退货 / return policy: intent words, understood
+    if cue is not None:
+        covered.append(cue)
+    masked = "".join(" " if _inside(i, i + 1, covered) else ch for i, ch in enumerate(query))
+    fragments = [(m.start(), m.end()) for m in _FRAGMENT.finditer(masked)
+                 if strip_filler(m.group()).strip() and len(m.group().strip()) >= 2]
+    if not any(_has_unknown_word(u, query[a:b]) for a, b in fragments):
         return {}
     from shopsense.text.understand.encoder import load_encoder
 
     encode = load_encoder(u.encoder)
     if encode is None:
         return {}
-    covered = used + [(m.start, m.end) for m in live]
-    masked = "".join(" " if _inside(i, i + 1, covered) else ch for i, ch in enumerate(query))
-    fragments = [(m.start(), m.end()) for m in _FRAGMENT.finditer(masked)
-                 if strip_filler(m.group()).strip() and len(m.group().strip()) >= 2]
     vectors = encode([strip_filler(text)] + [query[a:b] for a, b in fragments])
     if u.surface_vectors_ is not None:
         for (start, end), vector in zip(fragments, vectors[1:], strict=True):
@@ -292,7 +322,7 @@ def _has_unknown_word(u: QueryUnderstander, text: str) -> bool:
     vocabulary = u.classifier_.vocabulary_
     content = strip_filler(text)
     for word in re.findall(r"[A-Za-z]{3,}", content):
-        if "w:" + word.lower() not in vocabulary:
+        if word.lower() not in _FUNCTION_WORDS and "w:" + word.lower() not in vocabulary:
             return True
     import rjieba
 

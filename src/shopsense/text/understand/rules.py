@@ -29,6 +29,7 @@ class Cue:
     start: int
     end: int
     text: str
+    postfix: bool = False  # "红色以外的": negates what comes before it
 
 
 _NEGATION_ZH = re.compile(r"不想要|不要|别要|不需要|不喜欢|不用|除了|除去|排除|去掉|不含|不带|不是|"
@@ -36,6 +37,7 @@ _NEGATION_ZH = re.compile(r"不想要|不要|别要|不需要|不喜欢|不用|�
 _NEGATION_EN = re.compile(r"\b(?:don'?t want|do not want|anything but|other than|but not|"
                           r"not|no|without|except(?: for)?|excluding|exclude|w/o|avoid)\b",
                           re.IGNORECASE)
+_NEGATION_POSTFIX = re.compile(r"以外|之外|\bexcluded\b", re.IGNORECASE)
 # Where a negation's scope stops.
 SCOPE_END = re.compile(r"[,，;；。!！?？]|\bbut\b|\bonly\b|只要|但是|但|而是|要|以外|之外|的",
                        re.IGNORECASE)
@@ -48,6 +50,8 @@ def negation_cues(query: str) -> list[Cue]:
     """Negation cues, left to right (the caller drops cues that sit inside a known word)."""
     cues = [Cue(m.start(), m.end(), m.group()) for m in _NEGATION_ZH.finditer(query)]
     cues += [Cue(m.start(), m.end(), m.group()) for m in _NEGATION_EN.finditer(query)]
+    cues += [Cue(m.start(), m.end(), m.group(), postfix=True)
+             for m in _NEGATION_POSTFIX.finditer(query)]
     return sorted(cues, key=lambda c: c.start)
 
 
