@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> dict:
     url, _ = start_postgres(work, args.port, durable=True)
     result: dict = {"products": args.products, "events": args.events,
                     "machine": f"{os.cpu_count()} cores, {platform.platform()}",
-                    "command": " ".join(["python", *sys.argv]), "rows": []}
+                    "command": " ".join(["python", *sys.argv]), "rows": [],
+                    "load_average_at_start": os.getloadavg()[0]}
     try:
         if args.vectors == "homedepot":
             titles, vecs, queries = homedepot(args.queries, args.seed)
@@ -169,6 +170,7 @@ def run(args: argparse.Namespace) -> dict:
         subprocess.run((["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []) + cmd,
                        capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
+    result["load_average_at_end"] = os.getloadavg()[0]
     return result
 
 
