@@ -29,6 +29,12 @@ def test_chinese_search_chip_removal(page, live_shop, shots) -> None:
     assert page.get_attribute("#for-you", "data-surface") == "trending"  # a new visitor
     page.screenshot(path=str(shots / "home-new-visitor.png"), full_page=True)
     searches = live_shop.events("search")
+    page.click("#q")
+    page.keyboard.type("空")  # autocomplete from /v1/suggest
+    page.wait_for_selector("#suggest li")
+    assert "空调" in page.inner_text("#suggest")
+    page.screenshot(path=str(shots / "autocomplete.png"))
+    page.keyboard.press("Escape")
     search(page, "空调")
     assert len(result_ids(page)) > 0
     chip = page.locator("#understood .chip[data-drop=category]")
