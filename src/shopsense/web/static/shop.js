@@ -283,12 +283,13 @@
   }
 
   // ---- suggest --------------------------------------------------------------------------------
+  function kindLabel(kind) { const key = "kind_" + kind; const text = t(key); return text === key ? kind : text; }
   function setupSuggest() {
     const input = document.getElementById("q"), list = document.getElementById("suggest");
     let timer = null, active = -1, items = [], ticket = 0;
     const close = () => { list.hidden = true; active = -1; };
     const show = () => {
-      list.innerHTML = items.map((s, i) => `<li role="option" class="${i === active ? "active" : ""}" data-i="${i}"><span>${esc(s.text)}</span><small>${esc(s.kind || s.source || "")}</small></li>`).join("");
+      list.innerHTML = items.map((s, i) => `<li role="option" class="${i === active ? "active" : ""}" data-i="${i}"><span>${esc(s.text)}</span><small>${esc(kindLabel(s.kind || s.source || ""))}</small></li>`).join("");
       list.hidden = !items.length;
     };
     input.addEventListener("input", () => {
