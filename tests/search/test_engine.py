@@ -124,7 +124,8 @@ def test_did_you_mean_autocomplete_and_zero_result_log(tmp_path: Path, use_encod
     assert response.results[0].item_id == "fr1"
     assert {"text": "空调", "source": "catalog", "count": 3} in engine.autocomplete("空")
     assert any(s["text"] == "running" for s in engine.autocomplete("runn"))
-    engine.set_popularity({}, {"running shoes for men": 12})
+    assert engine.autocomplete("running s")[0]["text"] == "running shoes"  # title word pair
+    engine.set_popularity({}, {"running shoes for men": 12})  # popular queries come first
     assert engine.autocomplete("running s")[0]["text"] == "running shoes for men"
     empty = SearchEngine.build(BILINGUAL, encoder=None, zero_result_log=tmp_path / "zero.jsonl")
     assert empty.search("xylophone").total == 0

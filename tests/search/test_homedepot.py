@@ -32,14 +32,15 @@ def test_trained_ranker_beats_bm25_on_held_out_home_depot_queries() -> None:
     products, _ = load_catalog(HOMEDEPOT / "products.csv")
     judged, notes = load_judgments(HOMEDEPOT / "judgments_dev.csv")
     assert notes and "relevance - 1" in notes[0]
-    train, held_out = split_queries(sample_queries(judged, 1200, seed=1), 0.3, seed=1)
+    train, held_out = split_queries(sample_queries(judged, 600, seed=1), 0.3, seed=1)
     engine = SearchEngine.build(products, encoder=None)
     baseline = score_baseline(products, held_out)
     engine.ranker = KeywordOrder()
     keyword = score_engine(engine, held_out)
     ranker = engine.fit_ranker([(q.query, q.gains) for q in train], seed=0)
     trained = score_engine(engine, held_out)
-    assert ranker.mode_ == "model"
-    assert trained["ndcg@10"] >= keyword["ndcg@10"] >= baseline["ndcg@10"]
-    assert trained["ndcg@10"] >= 0.37
-    assert trained["ndcg@10"] >= 1.1 * baseline["ndcg@10"]
+    figures = (ranker.mode_, trained["ndcg@10"], keyword["ndcg@10"], baseline["ndcg@10"])
+    assert ranker.mode_ == "model", figures
+    assert trained["ndcg@10"] >= keyword["ndcg@10"] >= baseline["ndcg@10"], figures
+    assert trained["ndcg@10"] >= 0.37, figures
+    assert trained["ndcg@10"] >= 1.1 * baseline["ndcg@10"], figures

@@ -1,14 +1,15 @@
 """Autocomplete and "did you mean" from the catalogue's own words and shoppers' popular queries.
 
-Completions come from three sorted lists searched by prefix (bisect): popular queries (by
-count), catalogue phrases (category names, brands) and catalogue words (by document frequency),
-so "air c" completes to "air conditioner" and "空" to "空调". "Did you mean" rewrites only the
+Completions come from sorted lists searched by prefix (bisect): popular queries (by count),
+catalogue phrases (category names, brands), adjacent title-word pairs and catalogue words (by
+document frequency), so "drill b" completes to "drill bit" and "空" to "空调". "Did you mean" rewrites only the
 words the spell corrector changed, back into a surface form shoppers write.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import re
 from collections import Counter
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from shopsense.domain import Product
-from shopsense.text.normalize import normalize
+from shopsense.text.normalize import fold, normalize
 from shopsense.text.tokenize import STOPWORDS, stem, tokenize
 
 _WORD_RE = re.compile(r"[a-z][a-z0-9'-]*|[\u4e00-\u9fff]+")
@@ -30,21 +31,27 @@ class Suggester:
         self.words_: list[tuple[str, int]] = []  # sorted by word
         self.phrases_: list[tuple[str, int]] = []
         self.queries_: list[tuple[str, int]] = []
+        self.pairs_: list[tuple[str, int]] = []  # adjacent title words, "drill bit"
         self.surface_: dict[str, str] = {}  # stem -> most common surface word
 
     def fit(self, products: Iterable[Product], popular_queries: Mapping[str, int] | None = None
             ) -> Suggester:
         words: Counter[str] = Counter()
         phrases: Counter[str] = Counter()
+        pairs: Counter[str] = Counter()
         for p in products:
-            text = normalize(p.title)
-            words.update(set(_WORD_RE.findall(text)))
-            words.update(t for t in tokenize(p.title) if not t.isascii() and len(t) > 1)
+            found = _WORD_RE.findall(fold(p.title))
+            words.update(set(found))
+            pairs.update({f"{a} {b}" for a, b in itertools.pairwise(found)
+                          if a not in STOPWORDS and b not in STOPWORDS})
+            if not p.title.isascii():  # Chinese words need the segmenter
+                words.update(t for t in tokenize(p.title) if not t.isascii() and len(t) > 1)
             for part in (p.category.split(">")[-1].strip() if p.category else "", p.brand):
                 if part:
                     phrases[normalize(part)] += 1
         self._set_words(words)
         self.phrases_ = sorted(phrases.items())
+        self.pairs_ = sorted(pairs.most_common(self.max_words))
         self.set_queries(popular_queries or {})
         return self
 
@@ -82,6 +89,11 @@ class Suggester:
             for phrase, count in self._prefixed(items, text, k):
                 out.setdefault(phrase, {"text": phrase, "source": source, "count": count})
         head, _, last = text.rpartition(" ")
+        if head and last:
+            before, _, prev = head.rpartition(" ")
+            for pair, count in self._prefixed(self.pairs_, f"{prev} {last}", k):
+                phrase = f"{before} {pair}".strip()
+                out.setdefault(phrase, {"text": phrase, "source": "catalog", "count": count})
         if last:
             for word, count in self._prefixed(self.words_, last, k):
                 phrase = f"{head} {word}".strip()
@@ -106,7 +118,7 @@ class Suggester:
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "suggest.json").write_text(json.dumps(
             {"max_words": self.max_words, "words": self.words_, "phrases": self.phrases_,
-             "queries": self.queries_}, ensure_ascii=False))
+             "queries": self.queries_, "pairs": self.pairs_}, ensure_ascii=False))
 
     @classmethod
     def load(cls, directory: Path) -> Suggester:
@@ -115,4 +127,5 @@ class Suggester:
         out._set_words(Counter(dict((w, c) for w, c in data["words"])))
         out.phrases_ = [tuple(x) for x in data["phrases"]]  # type: ignore[misc]
         out.queries_ = [tuple(x) for x in data["queries"]]  # type: ignore[misc]
+        out.pairs_ = [tuple(x) for x in data.get("pairs", [])]  # type: ignore[misc]
         return out
