@@ -32,7 +32,7 @@ def build_shop(home: Path, size: dict[str, int], seed: int) -> Any:
     from shopsense.demo import generate_demo
     from shopsense.ids import Pseudonymizer, ensure_secret
     from shopsense.ingest.pipeline import ingest_file
-    from shopsense.pipeline.models import quick_models
+    from shopsense.training.lifecycle import quick_models
     from shopsense.pipeline.shop import Shop
     from shopsense.store import open_store
 

@@ -56,7 +56,7 @@ def demo_shop(tmp_path_factory: pytest.TempPathFactory):
     from shopsense.config import Settings
     from dataclasses import replace
 
-    from shopsense.pipeline.models import build_propensity, quick_models, wire_online_updates
+    from shopsense.training.lifecycle import build_propensity, quick_models, wire_online_updates
     from shopsense.pipeline.shop import Shop
 
     home = tmp_path_factory.mktemp("demo-shop")

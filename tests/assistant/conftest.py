@@ -29,7 +29,7 @@ def _load_demo(home: Path) -> None:
 @pytest.fixture(scope="session")
 def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from shopsense.config import ServeSettings, Settings
-    from shopsense.pipeline.models import quick_models, wire_online_updates
+    from shopsense.training.lifecycle import quick_models, wire_online_updates
     from shopsense.pipeline.shop import Shop
 
     home = tmp_path_factory.mktemp("assistant-home")

@@ -16,7 +16,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 def _assistant(ctx: typer.Context) -> Any:
     from shopsense.assistant import Assistant
-    from shopsense.pipeline.models import quick_models
+    from shopsense.training.lifecycle import quick_models
     from shopsense.pipeline.shop import Shop
 
     cfg = settings(ctx)

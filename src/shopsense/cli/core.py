@@ -171,7 +171,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     import uvicorn
 
     from shopsense.api.app import create_app
-    from shopsense.pipeline.models import (
+    from shopsense.training.lifecycle import (
         ModelManager,
         load_models,
         quick_models,

@@ -32,7 +32,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                                    "and propensity (default).")
               ) -> None:
         """Train every model on the store's data; artefacts versioned under the home."""
-        from shopsense.pipeline.models import train_to_disk
+        from shopsense.training.lifecycle import train_to_disk
         from shopsense.training.recs import train_from_store
 
         cfg = settings(ctx)

@@ -20,7 +20,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Evaluate search, recommendations, understanding and propensity; HTML + JSON."""
         from shopsense.cli.core import open_home
         from shopsense.evaluation.report import build_report, write_report
-        from shopsense.pipeline.models import load_models, quick_models
+        from shopsense.training.lifecycle import load_models, quick_models
         from shopsense.pipeline.shop import Shop
 
         cfg = settings(ctx)

@@ -70,7 +70,7 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
 
     from shopsense.api.app import create_app
     from shopsense.cli.core import open_home
-    from shopsense.pipeline.models import (
+    from shopsense.training.lifecycle import (
         ModelManager,
         load_models,
         quick_models,

@@ -43,6 +43,7 @@ class ModelSet:
     search: Any = None
     recs: Any = None
     propensity: Any = None
+    repurchase: Any = None  # learned per-category repurchase rates (consumable vs durable)
     trained_at: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
 

@@ -17,7 +17,7 @@ from shopsense.models.context import RecContext
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
-from shopsense.rank.rules import Rules, apply_rules
+from shopsense.rank.rules import Rules, apply_rules, load_shop_rules
 
 SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
 
@@ -140,11 +140,28 @@ def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,
     profile = shop.profile_of(actor)
     if profile is not None and cands:
         cands = apply_feedback(cands, profile, shop.products, time.time(),
-                               half_life_days=shop.settings.recs.dismiss_half_life_days)
-    if rules is not None and cands:
+                               half_life_days=shop.settings.recs.dismiss_half_life_days,
+                               repurchase=shop.models.repurchase)
+    standing = shop_rules(shop)
+    rules = standing.merged(rules) if rules is not None else standing
+    if cands:
         cands = apply_rules(cands, rules, shop.products)
     return [Result(c.item_id, c.score, shop.products.get(c.item_id), c.signals,
                    evidence=c.evidence) for c in cands[:k]]
+
+
+_RULES_CACHE: dict[str, tuple[float, Rules]] = {}
+
+
+def shop_rules(shop: Shop) -> Rules:
+    """The shop's standing rules (<home>/rules.json, `shopsense rules set`), re-read on change."""
+    path = shop.settings.home / "rules.json"
+    stamp = path.stat().st_mtime if path.exists() else 0.0
+    cached = _RULES_CACHE.get(str(path))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, load_shop_rules(shop.settings.home))
+        _RULES_CACHE[str(path)] = cached
+    return cached[1]
 
 
 def _recs(shop: Shop) -> Any:

@@ -1,4 +1,5 @@
-"""Model lifecycle for a running shop: load what is trained, build what is quick, train the
+"""Model lifecycle for a running shop (beside the data path: it trains and loads; the
+serving path only sees the resulting `ModelSet`): load what is trained, build what is quick, train the
 heavy models in the background and swap them in atomically (`Shop.swap_models`).
 
 Quick set (seconds on 2 cores for the demo store): query understanding lexicons, the search
@@ -89,22 +90,34 @@ def quick_recs(shop: Shop) -> Any:
         "popular": PopularRetriever().fit(data, items, products),
         "trending": TrendingRetriever().fit(data, items, products),
         "covisit": CovisitRetriever().fit(data, items, products),
-        "bought_together": CovisitRetriever("bought_together", window=20,
-                                            event_types={"cart", "purchase"},
-                                            by_session=False).fit(data, items, products),
+        "bought_together": CovisitRetriever(
+            "bought_together", window=20, event_types={"cart", "purchase"}, by_session=False
+        ).fit(data, items, products),
         "content": ContentRetriever().fit(data, items, products),
     }
     histories = {u: s[-50:] for u, s in zip(data.users, data.sequences, strict=True)}
-    return RecommendationEngine(items, sources, {p.item_id: p for p in products}, histories,
-                                info={"kind": "quick", "version": "quick"})
+    return RecommendationEngine(
+        items,
+        sources,
+        {p.item_id: p for p in products},
+        histories,
+        info={"kind": "quick", "version": "quick"},
+    )
 
 
 def build_propensity(shop: Shop, *, retrain: bool = False) -> Any:
     from shopsense.models.propensity_store import model_dir, propensity_for_store
 
     directory = model_dir(shop.settings.home, "logistic", 7)
-    return propensity_for_store(shop.store, directory, horizon_days=7, model="logistic",
-                                retrain=retrain)
+    return propensity_for_store(
+        shop.store, directory, horizon_days=7, model="logistic", retrain=retrain
+    )
+
+
+def repurchase_rates(shop: Shop) -> Any:
+    from shopsense.features.repurchase import learn_repurchase_rates
+
+    return learn_repurchase_rates(shop.store.iter_events(), shop.products)
 
 
 def quick_models(shop: Shop) -> ModelSet:
@@ -112,13 +125,21 @@ def quick_models(shop: Shop) -> ModelSet:
     understander = build_understander(shop, with_tagger=False)
     search = build_search(shop, understander)
     recs = build_recs(shop, quick=True)
-    return ModelSet(version=f"quick-{time.strftime('%Y%m%dT%H%M%S')}", understander=understander,
-                    search=search, recs=recs, propensity=None, trained_at=time.time(),
-                    info={"build_seconds": round(time.perf_counter() - start, 2), "kind": "quick"})
+    return ModelSet(
+        version=f"quick-{time.strftime('%Y%m%dT%H%M%S')}",
+        understander=understander,
+        search=search,
+        recs=recs,
+        propensity=None,
+        repurchase=repurchase_rates(shop),
+        trained_at=time.time(),
+        info={"build_seconds": round(time.perf_counter() - start, 2), "kind": "quick"},
+    )
 
 
-def train_to_disk(settings: Any, *, max_minutes: float = 10.0,
-                  progress: Any = None) -> dict[str, Any]:
+def train_to_disk(
+    settings: Any, *, max_minutes: float = 10.0, progress: Any = None
+) -> dict[str, Any]:
     """`shopsense train`: every model on the store's data, written under <home>/models/
     (a serving process loads them with `load_models` and swaps them in)."""
     from shopsense.pipeline.search import open_search_engine
@@ -132,8 +153,11 @@ def train_to_disk(settings: Any, *, max_minutes: float = 10.0,
     open_search_engine(settings, rebuild=True)
     summary["search"] = "ok"
     kwargs = {"progress": progress} if progress is not None else {}
-    summary["recs"] = {k: v for k, v in train_from_store(settings, max_minutes=max_minutes,
-                                                         **kwargs).items() if k != "path"}
+    summary["recs"] = {
+        k: v
+        for k, v in train_from_store(settings, max_minutes=max_minutes, **kwargs).items()
+        if k != "path"
+    }
     build_propensity(shop, retrain=True)
     summary["propensity"] = "ok"
     summary["seconds"] = round(time.perf_counter() - started, 1)
@@ -163,9 +187,16 @@ def load_models(shop: Shop) -> ModelSet | None:
     if (directory / "config.json").exists():
         events = list(shop.store.iter_events())
         propensity = PurchasePropensity.load(directory).attach(events, shop.products)
-    return ModelSet(version=str(status.get("version", "trained")), understander=understander,
-                    search=search, recs=recs, propensity=propensity,
-                    trained_at=status_file.stat().st_mtime, info={"kind": "full", **status})
+    return ModelSet(
+        version=str(status.get("version", "trained")),
+        understander=understander,
+        search=search,
+        recs=recs,
+        propensity=propensity,
+        repurchase=repurchase_rates(shop),
+        trained_at=status_file.stat().st_mtime,
+        info={"kind": "full", **status},
+    )
 
 
 def wire_online_updates(shop: Shop) -> None:
@@ -201,7 +232,9 @@ class ModelManager:
 
     def __init__(self, shop: Shop, interval_s: float | None = None) -> None:
         self.shop = shop
-        self.interval_s = shop.settings.recs.retrain_interval_s if interval_s is None else interval_s
+        self.interval_s = (
+            shop.settings.recs.retrain_interval_s if interval_s is None else interval_s
+        )
         self.status: dict[str, Any] = {"state": "idle", "last_error": None, "runs": 0}
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -235,12 +268,26 @@ class ModelManager:
         """Train in a child process (so serving keeps the GIL and a core), then load + swap."""
         self.status.update(state="training", started_at=time.time())
         since = time.time()
-        cmd = [sys.executable, "-m", "shopsense.cli", "--home", str(self.shop.settings.home),
-               "train", "--all", "--json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "shopsense.cli",
+            "--home",
+            str(self.shop.settings.home),
+            "train",
+            "--all",
+            "--json",
+        ]
         try:
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                                  preexec_fn=lambda: os.nice(10), check=False)
+            done = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                env=env,
+                preexec_fn=lambda: os.nice(10),
+                check=False,
+            )
             if done.returncode != 0:
                 raise RuntimeError(done.stderr.strip()[-2000:] or f"exit {done.returncode}")
             models = load_models(self.shop)
@@ -252,6 +299,5 @@ class ModelManager:
             self.status.update(state="ready", version=models.version, finished_at=time.time())
         except Exception as exc:  # keep serving the previous models; report the failure
             log.error("background training failed: %s", traceback.format_exc())
-            self.status.update(state="failed", last_error=repr(exc)[:2000],
-                               finished_at=time.time())
+            self.status.update(state="failed", last_error=repr(exc)[:2000], finished_at=time.time())
         self.status["runs"] += 1
