@@ -36,6 +36,7 @@ def test_storefront_shell_carries_the_public_key(client, path: str) -> None:
     config = json.loads(raw.group(1))
     assert config["publicKey"] == "ssk_public_</script><b>"
     assert config["requireKeys"] is True and config["demoUsers"][0] == "u00001"
+    assert config["popular"] == []  # no catalogue yet
     assert "/static/shop.js" in page.text
 
 
@@ -120,3 +121,19 @@ def test_impressions_endpoint_needs_the_search_key_and_a_known_surface(tmp_path:
     stored = app.state.shop.store.execute("SELECT session_id, item_id FROM web_impressions")
     assert [r[1] for r in stored] == ["P1", "P2"]
     assert stored[0][0] != "web-1"  # pseudonymised at the door
+
+
+def test_popular_searches_follow_the_catalogue(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    app = create_app(settings)
+    app.state.shop.upsert_items([
+        {"item_id": f"p{i}", "title": "t", "category": path}
+        for i, path in enumerate(["家电 > 空调"] * 3 + ["鞋靴 > 运动鞋"] * 2 + ["食品 > 咖啡"])])
+    with TestClient(app) as c:
+        config = json.loads(re.search(r'id="cfg" type="application/json">(.*?)</script>',
+                                      c.get("/").text, re.S).group(1))
+    assert config["popular"][:3] == ["空调", "运动鞋", "咖啡"]
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "queries.jsonl").write_text("{}\n")
+    with TestClient(app) as c:
+        assert "running shoes under $80" in c.get("/").text

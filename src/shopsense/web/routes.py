@@ -8,6 +8,7 @@ search key that is written into the page (`app.state.public_key`, set by `make d
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 DEMO_USERS = tuple(f"u{i:05d}" for i in range(1, 9))
+# Curated searches that show what the engine understands (the demo catalogue has them all).
+DEMO_SEARCHES = ("空调", "格力空调 1.5匹", "华为手机 不要苹果", "running shoes under $80",
+                 "noise cancelling headphones", "咖啡豆", "dress not red", "纸尿裤")
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 router = APIRouter(include_in_schema=False)
@@ -41,7 +45,21 @@ def page_config(request: Request) -> dict[str, Any]:
     state = request.app.state
     return {"publicKey": getattr(state, "public_key", "") or "",
             "requireKeys": bool(state.settings.serve.require_keys),
-            "demoUsers": list(DEMO_USERS), "version": __version__}
+            "demoUsers": list(DEMO_USERS), "version": __version__,
+            "popular": popular_searches(request)}
+
+
+def popular_searches(request: Request, n: int = 8) -> list[str]:
+    """The demo's curated searches, else the catalogue's most stocked leaf categories."""
+    state = request.app.state
+    if (Path(state.settings.home) / "demo" / "queries.jsonl").is_file():
+        return list(DEMO_SEARCHES)
+    products = state.shop.products
+    cached = getattr(state, "popular_searches", None)
+    if cached is None or cached[0] != len(products):
+        counts = Counter(p.category_path[-1] for p in list(products.values()) if p.category_path)
+        cached = state.popular_searches = (len(products), [c for c, _ in counts.most_common(n)])
+    return list(cached[1])
 
 
 def render(name: str, request: Request) -> HTMLResponse:

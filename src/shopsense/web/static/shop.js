@@ -138,7 +138,7 @@
   }
 
   // ---- pages ----------------------------------------------------------------------------------
-  const POPULAR = ["空调", "格力空调 1.5匹", "华为手机 不要苹果", "running shoes under $80", "noise cancelling headphones", "咖啡豆", "dress not red", "纸尿裤"];
+  const POPULAR = CFG.popular || [];
 
   // This browser's recent items first, then (after demo login) the shopper's own history.
   async function continueIds() {
