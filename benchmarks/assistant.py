@@ -32,9 +32,9 @@ def build_shop(home: Path, size: dict[str, int], seed: int) -> Any:
     from shopsense.demo import generate_demo
     from shopsense.ids import Pseudonymizer, ensure_secret
     from shopsense.ingest.pipeline import ingest_file
-    from shopsense.training.lifecycle import quick_models
     from shopsense.pipeline.shop import Shop
     from shopsense.store import open_store
+    from shopsense.training.lifecycle import quick_models
 
     paths = generate_demo(home / "demo", seed=seed, **size)
     ensure_secret(home)

@@ -29,8 +29,8 @@ def _load_demo(home: Path) -> None:
 @pytest.fixture(scope="session")
 def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from shopsense.config import ServeSettings, Settings
-    from shopsense.training.lifecycle import quick_models, wire_online_updates
     from shopsense.pipeline.shop import Shop
+    from shopsense.training.lifecycle import quick_models, wire_online_updates
 
     home = tmp_path_factory.mktemp("assistant-home")
     _load_demo(home)

@@ -87,3 +87,34 @@ def test_a_number_inside_a_longer_number_is_not_a_match() -> None:
         assert check_reply(text, facts, products, BRANDS, {"price_max": 1999.0}, 1).ok
     report = check_reply("低于1999元：1999元", facts[1:], products, BRANDS, {}, 1)
     assert report.invented_numbers == ["1999", "1999"]
+
+
+def test_yes_no_features_may_not_contradict_their_facts() -> None:
+    dry = Product("p4", "Earbuds", category="手机数码 > 耳机", attributes={"waterproof": False})
+    products = {**PRODUCTS, "p4": dry}
+    no = [Fact("p4", "attributes.waterproof", False)]
+    yes = [Fact("p2", "attributes.waterproof", True)]
+
+    def ok(text: str, facts: list[Fact]) -> bool:
+        return check_reply(text, facts, products, BRANDS, {}, 1).ok
+
+    assert ok("防水：否", no) and ok("waterproof: no", no) and ok("它不防水。", no)
+    assert ok("It is not waterproof.", no)
+    assert not ok("目录中没有列出防水", [])  # rule 3: an absence claim needs its (None) fact
+    assert ok("目录中没有列出防水", [Fact("p1", "attributes.waterproof", None)])
+    assert not ok("这款耳机防水，放心用。", no)
+    assert not ok("Great news: it is waterproof!", no)
+    assert ok("防水：是", yes) and ok("Yes, it is waterproof.", yes)
+    assert not ok("可惜它不防水。", yes) and not ok("It isn't waterproof.", yes)
+
+
+def test_polarity_reads_the_stated_value_and_adjacent_negation_only() -> None:
+    facts = [Fact(None, "constraint.attributes.waterproof", True)]
+    wish = {"attributes": {"waterproof": [True]}}
+    for text in ("Nothing matches (not Huawei; waterproof: yes).",
+                 "Without “waterproof: yes” there are matches.", "如果不限“防水：是”，就有可选的商品。"):
+        assert check_reply(text, facts, PRODUCTS, BRANDS - {"Huawei"}, wish, 0).ok, text
+    dry = [Fact("p1", "attributes.waterproof", None), Fact("p2", "attributes.waterproof", True)]
+    for text in ("A: the catalogue does not list its waterproof.\nB: waterproof: yes.",
+                 "A：目录中没有列出防水。\nB：防水：是。"):
+        assert check_reply(text, dry, PRODUCTS, BRANDS, {}, 2).ok, text

@@ -7,7 +7,10 @@ The rule, applied to template replies and to any generator's output alike:
 2. after removing every fact's written forms (and list markers "1. "), no digit and no
    catalogue brand name may remain in the text;
 3. a claim word (waterproof / 防水, noise cancelling / 降噪, in stock / 有货) left in that
-   text needs a fact about that field.
+   text needs a fact about that field;
+4. polarity of yes/no features: when every fact about waterproof (or noise cancelling) says
+   false, the text may not mention it affirmatively ("防水" without 不/没有/无/否, "waterproof"
+   without not/no); when every fact says true, it may not mention it negatively.
 """
 
 from __future__ import annotations
@@ -34,6 +37,47 @@ CLAIM_WORDS: dict[str, tuple[str, ...]] = {
     "attributes.noise_cancelling": ("降噪", "noise cancel", "noise-cancel"),
     "available": ("有货", "无货", "缺货", "in stock", "out of stock", "sold out"),
 }
+
+
+FLAG_WORDS: dict[str, tuple[str, ...]] = {
+    "attributes.waterproof": ("防水", "waterproof", "water-resistant", "water resistant"),
+    "attributes.noise_cancelling": ("降噪", "noise cancelling", "noise-cancelling",
+                                    "noise canceling"),
+}
+ABSENCE_BEFORE_RE = re.compile(r"(?:没有列出|未列出|not list|n't list)\W{0,2}(?:its\s+)?$", re.I)
+NEGATION_BEFORE_RE = re.compile(r"(?:不|没有|没|无|非|n't|\b(?:not|no|without|lacks?))"
+                                r"[\s“\"'(（]{0,3}$", re.I)
+VALUE_AFTER_RE = re.compile(r"^[\s:：|]{1,4}(是|否|yes\b|no\b|true\b|false\b)", re.I)
+
+
+def _mentions(text: str, words: tuple[str, ...]) -> list[bool]:
+    """For each mention of one of `words`: True when it is negated."""
+    found = []
+    for word in words:
+        for m in re.finditer(re.escape(word), text, re.I):
+            before, after = text[max(0, m.start() - 20):m.start()], text[m.end():m.end() + 6]
+            if ABSENCE_BEFORE_RE.search(before):  # "the catalogue does not list its waterproof"
+                continue
+            value = VALUE_AFTER_RE.search(after)  # "防水：否" / "waterproof: yes" decides
+            negated = (value.group(1).lower() in ("否", "no", "false") if value else
+                       bool(NEGATION_BEFORE_RE.search(before)))
+            found.append(negated)
+    return found
+
+
+def _polarity(text: str, facts: list[Fact]) -> list[str]:
+    """Rule 4, on the text without titles and quoted descriptions (written by the catalogue)."""
+    for quoted in sorted({str(f.value) for f in facts if f.field in ("title", "description")},
+                         key=len, reverse=True):
+        text = text.replace(quoted, " ")
+    bad = []
+    for name, words in FLAG_WORDS.items():
+        values = {bool(f.value) for f in facts if f.value is not None and
+                  f.field.removeprefix("constraint.") == name}
+        mentions = _mentions(text, words)
+        if (values == {False} and not all(mentions)) or (values == {True} and any(mentions)):
+            bad.append(f"{name} contradicts the facts")
+    return bad
 
 
 @dataclass
@@ -129,6 +173,7 @@ def check_reply(text: str, facts: list[Fact], products: Mapping[str, Product],
     fields = {f.field.removeprefix("constraint.") for f in facts}
     report.unsupported_claims = [name for name, words in CLAIM_WORDS.items()
                                  if name not in fields and any(w in lowered for w in words)]
+    report.unsupported_claims += _polarity(text, facts)
     report.ok = not (report.false_facts or report.invented_numbers or report.invented_brands
                      or report.unsupported_claims)
     return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from typing import Any
 
 from shopsense.assistant.acts import ACTS, Ctx, Turnout
@@ -151,8 +152,8 @@ class Assistant:
         cats = [r.product.category for r in response.results if r.product is not None]
         if not cats:
             return None
-        best = max(set(cats), key=cats.count)
-        return best if cats.count(best) >= share * top else None
+        best, count = Counter(cats).most_common(1)[0]  # ties: the better-ranked one
+        return best if count >= share * top else None
 
     def recommended(self, ctx: Ctx, c: Constraints, exclude: frozenset[str] = frozenset()
                     ) -> tuple[list[Product], str]:

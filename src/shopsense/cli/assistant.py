@@ -16,8 +16,8 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 def _assistant(ctx: typer.Context) -> Any:
     from shopsense.assistant import Assistant
-    from shopsense.training.lifecycle import quick_models
     from shopsense.pipeline.shop import Shop
+    from shopsense.training.lifecycle import quick_models
 
     cfg = settings(ctx)
     shop = Shop(cfg)
