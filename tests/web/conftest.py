@@ -62,10 +62,7 @@ def _load_demo(home: Path) -> None:
 def _start_models(shop: Any) -> None:
     """The service's quick model set (search indexes, understanding, recommendations) and its
     online updates, so that events reach the serving models as they do in `make demo`."""
-    try:
-        from shopsense.training.lifecycle import quick_models, wire_online_updates
-    except ImportError:  # before the model lifecycle moved out of pipeline/
-        from shopsense.pipeline.models import quick_models, wire_online_updates  # type: ignore
+    from shopsense.training.lifecycle import quick_models, wire_online_updates
 
     shop.swap_models(quick_models(shop))
     wire_online_updates(shop)
