@@ -240,11 +240,14 @@
     app.innerHTML = ""; app.appendChild(node);
     for (const [path, title, id, k] of [["bought-together", t("bought_together"), "bought-together", 6], ["similar", t("similar"), "similar", 12]]) {
       const box = el(`<div class="loading">${esc(t("loading"))}</div>`);
-      app.appendChild(section(title, "", box, id));
+      const shelf = section(title, "", box, id);
+      app.appendChild(shelf);
       api(`/v1/items/${encodeURIComponent(item.item_id)}/${path}`, { params: Object.assign({ k }, who()) })
         .then((data) => {
-          box.replaceWith(grid(data.results || [], { context: `${path}:${item.item_id}` }));
-          logImpression(path.replace("-", "_"), data.results || []);
+          const results = data.results || [];
+          if (!results.length) { shelf.remove(); return; } // nothing to show: no empty shelf
+          box.replaceWith(grid(results, { context: `${path}:${item.item_id}` }));
+          logImpression(path.replace("-", "_"), results);
         })
         .catch((e) => box.replaceWith(failure(e)));
     }
