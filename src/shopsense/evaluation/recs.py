@@ -113,8 +113,6 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
                   on_epoch: Callable[[dict[str, float]], None] | None = None
                   ) -> dict[str, Any]:
     """Train shopsense's sequential model on the training part and score it and popularity."""
-    from shopsense.models.sasrec import SASRec  # torch import only when evaluating
-
     data = load_interactions(events)
     products = load_catalog(catalog) if catalog is not None else []
     split = leave_one_out(data, [p.item_id for p in products])
@@ -123,15 +121,8 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
         raise ValueError("no user has three or more interactions; nothing to evaluate")
     ks = sorted({k, 10, 20})
     started = time.perf_counter()
-    model = SASRec(**(model_options or {}))
-    item_init = None
-    if products and any(p.title for p in products):
-        from shopsense.models.text_init import title_vectors
-        item_init = title_vectors(products, split.items.ids, model.config.dim)
-    model.fit(split.train, n_items, valid=(split.valid_histories, split.valid_targets),
-              item_init=item_init, on_epoch=on_epoch)
-    blend = SequenceBlend(model, _covisit(split.items, split.train), split.items)
-    blend.fit_weight(split.valid_histories, split.valid_targets)
+    blend = train_blend(split, products, model_options, on_epoch)
+    model = blend.model
     train_seconds = time.perf_counter() - started
     # For the test ranking the co-visit table may also count the validation items.
     test_covisit = _covisit(split.items, [*split.test_histories, *split.short])
@@ -153,7 +144,7 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
                       "valid_ndcg@10_by_weight": _rounded({str(w): v for w, v in
                                                            blend.valid_ndcg_.items()}),
                       "best_epoch": model.best_epoch_, "epochs": len(model.history_),
-                      "title_init": item_init is not None,
+                      "title_init": bool(products and any(p.title for p in products)),
                       "train_seconds": round(train_seconds, 1),
                       "eval_seconds": round(eval_seconds, 1)},
         "sasrec_only": {**_rounded(sasrec_only), "model": "sasrec-ce"},
@@ -161,6 +152,24 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
                                 "train_seconds": round(time.perf_counter() - pop_started, 2)},
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
+
+
+def train_blend(split: LeaveOneOut, products: Sequence[Any],
+                model_options: dict[str, Any] | None,
+                on_epoch: Callable[[dict[str, float]], None] | None) -> SequenceBlend:
+    """SASRec on the training part (titles seed it when there are any), early-stopped on the
+    validation targets, blended with co-visits at the weight validation prefers."""
+    from shopsense.models.sasrec import SASRec  # torch import only when evaluating
+
+    model = SASRec(**(model_options or {}))
+    item_init = None
+    if products and any(p.title for p in products):
+        from shopsense.models.text_init import title_vectors
+        item_init = title_vectors(products, split.items.ids, model.config.dim)
+    model.fit(split.train, len(split.items), valid=(split.valid_histories, split.valid_targets),
+              item_init=item_init, on_epoch=on_epoch)
+    blend = SequenceBlend(model, _covisit(split.items, split.train), split.items)
+    return blend.fit_weight(split.valid_histories, split.valid_targets)
 
 
 def _covisit(items: ItemIndex, sequences: Sequence[np.ndarray]) -> CovisitRetriever:
