@@ -156,14 +156,23 @@ class Shop:
         return {"deleted": removed}
 
     def forget(self, user: str, *, actor: str) -> dict[str, Any]:
+        """Erase a shopper everywhere: store rows (events, links, user tables), the profile
+        cache, and every online component listening (recommendation histories and session
+        state, assistant conversations, replicas); trained models are marked stale so the
+        next training drops the user (serving already ignores them: no history is left)."""
         from shopsense.privacy.erasure import forget_user
 
         pseudonym = self.ids.user(user)
+        sessions = [row[0] for row in self.store.execute(
+            "SELECT session_id FROM identity_links WHERE user_id = ?", (pseudonym,))]
         result = forget_user(self.settings, self.store, user, actor=actor)
+        self.store.set_meta("models_stale", "1")
         with self._lock:
             self._profiles.clear()
         for listener in list(self.erasure_listeners):
-            listener(pseudonym)
+            for key in (pseudonym, *sessions):
+                listener(key)
+        result["sessions_erased"] = len(sessions)
         return result
 
     def profile_summary(self, user: str) -> dict[str, Any]:

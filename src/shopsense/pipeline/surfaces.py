@@ -264,6 +264,8 @@ def audience(shop: Shop, *, category: str | None, item_id: str | None, n: int) -
         report = audience_report(model, category=category, item_id=item_id, n=n)
     except (KeyError, ValueError) as exc:
         raise InputError("item" if item_id else "category", str(exc).strip("\"'")) from exc
+    erased = shop.store.is_erased
+    report["shoppers"] = [s for s in report["shoppers"] if not erased(s["user_id"])]
     report["audience"] = [{"user": s["user_id"], "probability": s["probability"]}
                           for s in report["shoppers"]]
     return report

@@ -211,6 +211,10 @@ def wire_online_updates(shop: Shop) -> None:
         recs = shop.models.recs
         if recs is not None:
             recs.forget(user_id)
+            for source in recs.sources.values():  # live session state of online sources
+                sessions = getattr(source, "sessions_", None)
+                if isinstance(sessions, dict):
+                    sessions.pop(user_id, None)
 
     shop.listeners.append(on_events)
     shop.erasure_listeners.append(on_erasure)
