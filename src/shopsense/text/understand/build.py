@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[4]
 TAOBAO_TRAIN = REPO_ROOT / ".." / "shared" / "data" / "chinese-ecommerce-ner-taobao" / "train.txt"
 FINGERPRINT_FILE = "fingerprint.json"
+FORMAT_VERSION = 2  # bump when what fit() learns changes, so cached artefacts are rebuilt
 
 
 def _options(settings: Any) -> dict[str, Any]:
@@ -90,7 +91,8 @@ def understander_for_home(settings: Any, products: Iterable[Product] | None = No
         products = open_store(settings.store_url).iter_products()
     items = list(products)
     directory = Path(settings.home) / "models" / "understand"
-    fingerprint = {"catalogue": catalogue_fingerprint(items), "options": _options(settings)}
+    fingerprint = {"catalogue": catalogue_fingerprint(items), "options": _options(settings),
+                   "version": FORMAT_VERSION}
     stamp = directory / FINGERPRINT_FILE
     if stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == fingerprint:
         understander = QueryUnderstander.load(directory)

@@ -233,6 +233,9 @@ def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: d
         elif not mixes:
             leaf = {}
     pick = u.pick_category(leaf) if leaf else None
+    if pick is not None and not terms and any(
+            e.kind == "tagger_term" for m in live for e in m.entries):
+        pick = (pick[0], pick[1] * 0.45)  # asks for a product word the shop never uses: a hint
     if pick is not None:
         spans = [(m.start, m.end) for _, m in terms]
         start, end = (spans[0][0], spans[-1][1]) if spans else (0, len(query))
