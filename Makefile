@@ -9,7 +9,7 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: demo test test-fast install lint bench-ingest bench-search bench-recs bench clean-demo
+.PHONY: demo test test-fast install browser-deps lint bench-ingest bench-search bench-recs bench clean-demo
 
 install: $(VENV)/.installed
 
@@ -24,7 +24,13 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/shopsense --home $(DEMO_HOME) demo run --port $(PORT)
 
-test: install
+# Browser tests drive Debian's chromium (no browser download); CJK fonts for Chinese text.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	   chromium fonts-wqy-microhei >/dev/null) || echo "warning: chromium not installed"; }
+
+test: install browser-deps
 	$(BIN)/python -m pytest -q
 
 test-fast: install
