@@ -75,6 +75,13 @@ def test_chat_panel_conversation(server_url: str) -> None:
         page.click(".chat-chip:has-text('这两个哪个好')")
         page.wait_for_selector(".chat-bot[data-act='compare'] table.chat-table")
         assert "价格" in page.locator(".chat-bot[data-act='compare'] table").inner_text()
+        page.click("#lang")
+        page.wait_for_function("document.querySelector('#chat-open span').textContent"
+                               " === 'Ask the assistant'")
+        page.fill("#chat-panel input", "is the first one in stock?")
+        page.press("#chat-panel input", "Enter")
+        page.wait_for_selector(".chat-bot[data-act='question']")
+        assert "stock" in page.locator(".chat-bot[data-act='question']").inner_text()
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "assistant-chat-panel.png"))
         browser.close()

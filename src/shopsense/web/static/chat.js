@@ -123,7 +123,17 @@
       const input = panel.querySelector("input");
       send(panel, input.value); input.value = "";
     });
-    // Product links go through the storefront's router when it listens for data-link clicks.
+    // The storefront's language switch relabels the panel (replies keep their language).
+    const relabel = () => {
+      button.querySelector("span").textContent = tr("open");
+      panel.querySelector(".chat-head b").textContent = tr("title");
+      panel.querySelector(".chat-reset").textContent = tr("reset");
+      const input = panel.querySelector("input");
+      input.placeholder = tr("placeholder"); input.setAttribute("aria-label", tr("placeholder"));
+      panel.querySelector(".chat-form .btn").textContent = tr("send");
+    };
+    const lang = document.getElementById("lang");
+    if (lang) lang.addEventListener("click", () => setTimeout(relabel, 0));
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", build);
