@@ -96,3 +96,10 @@ def test_store_ttl_cap_owner_isolation_and_erasure() -> None:
     assert store.forget_user("bob") == 2 and len(store) == 0
     with pytest.raises(ValueError):
         ConversationStore(ttl_s=0)
+
+
+def test_turns_of_one_conversation_are_serialised() -> None:
+    store = ConversationStore()
+    assert store.lock_for("c1", "s1") is store.lock_for("c1", "s1")
+    with store.lock_for("c1", "s1"):
+        assert not store.lock_for("c1", "s1").acquire(blocking=False)

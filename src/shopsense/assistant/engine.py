@@ -68,16 +68,16 @@ class Assistant:
         if understander is None or self.shop.models.search is None:
             raise NotReady("the search models are being built")
         owner = self.shop.actor(user, session)
-        conv = self.conversations.get(conversation_id or uuid.uuid4().hex, owner,
-                                      self.shop.ids.user(user) if user else None)
+        conversation_id = conversation_id or uuid.uuid4().hex
         reading = clean_reading(understander.understand(text))
-        turn = read_turn(text, reading, conv)
-        lang = language or turn.language
         profile = self.shop.profile_of(owner)
-        ctx = Ctx(conv, reading, turn, lang, user, session, personalise,
-                   frozenset(profile.dismissed) if profile else frozenset())
-        out = ACTS[turn.act](self, ctx)
-        return self._finish(ctx, out)
+        with self.conversations.lock_for(conversation_id, owner):  # one turn at a time
+            conv = self.conversations.get(conversation_id, owner,
+                                          self.shop.ids.user(user) if user else None)
+            turn = read_turn(text, reading, conv)
+            ctx = Ctx(conv, reading, turn, language or turn.language, user, session,
+                      personalise, frozenset(profile.dismissed) if profile else frozenset())
+            return self._finish(ctx, ACTS[turn.act](self, ctx))
 
     def _finish(self, ctx: Ctx, out: Turnout) -> dict[str, Any]:
         conv = ctx.conv

@@ -139,6 +139,11 @@ class ConversationStore:
         self.max_conversations = max_conversations
         self._items: OrderedDict[tuple[str, str | None], Conversation] = OrderedDict()
         self._lock = threading.Lock()
+        self._turn_locks = [threading.Lock() for _ in range(64)]  # striped: bounded memory
+
+    def lock_for(self, conversation_id: str, owner: str | None) -> threading.Lock:
+        """Serialises the turns of one conversation (two tabs sending at once)."""
+        return self._turn_locks[hash((conversation_id, owner)) % len(self._turn_locks)]
 
     def __len__(self) -> int:
         return len(self._items)
