@@ -183,6 +183,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exact-threshold", type=int, default=20_000,
                         help="vector index: exact below this many items, IVF above")
+    parser.add_argument("--out", default=None, help="results file name (default search.json / "
+                        "search_1m.json)")
     parser.add_argument("--write-split", type=Path, default=None,
                         help="only write the train / held-out judgment files to this folder")
     args = parser.parse_args()
@@ -193,7 +195,7 @@ def main() -> None:
     result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),
                          "load_avg": os.getloadavg()}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "search_1m.json" if args.million else "search.json"
+    name = args.out or ("search_1m.json" if args.million else "search.json")
     (RESULTS / name).write_text(json.dumps(result, indent=2, default=float) + "\n")
 
 
