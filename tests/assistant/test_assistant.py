@@ -61,6 +61,11 @@ def test_dismissed_items_never_come_back(assistant: Assistant, demo_shop: Any) -
     demo_shop.feedback(None, "dismisser", shown[0]["item_id"], "dismiss")
     again = assistant.chat("耳机", session="dismisser")["items"]
     assert shown[0]["item_id"] not in {i["item_id"] for i in again}
+    cid = assistant.chat("耳机", session="chatty")["conversation_id"]
+    first = assistant.chat("耳机", conversation_id=cid, session="chatty")["items"][0]["item_id"]
+    said = assistant.chat("不喜欢第一个", conversation_id=cid, session="chatty")
+    assert said["act"] == "dismiss" and first not in {i["item_id"] for i in said["items"]}
+    assert first in demo_shop.profile_of(demo_shop.actor(None, "chatty")).dismissed
     anonymous = assistant.chat("耳机")  # no user, no session: works, nothing remembered per person
     assert anonymous["items"] and anonymous["conversation_id"]
 
@@ -163,7 +168,8 @@ FUZZ_EXTRA = ["第五个", "the last one", "最后一个防水吗", "类似的",
               "which is the most expensive?", "好的", "yes", "more", "换成黑色", "in black", "只要苹果",
               "不要华为", "5000以上", "under 100", "between 1000 and 3000", "what brand is it?",
               "这个保修多久", "does it ship fast?", "谢谢", "?", "1", "compare", "哪个好", "新款",
-              "noise cancelling headphones", "格力空调 1.5匹", "2000-3000的手机", "纸尿裤"]
+              "noise cancelling headphones", "格力空调 1.5匹", "2000-3000的手机", "纸尿裤", "不喜欢第一个",
+              "not interested in this one"]
 
 
 def test_random_dialogues_never_need_the_safe_fallback(assistant: Assistant) -> None:

@@ -183,6 +183,22 @@ def recommend(a: Assistant, ctx: Ctx) -> Turnout:
     return Turnout(text, facts, products, listing=True, constraints=c, surface=surface)
 
 
+def dismiss(a: Assistant, ctx: Ctx) -> Turnout:
+    """"不喜欢第二个" / "not interested in this one": recorded as the shopper's dismissal (the
+    same feedback event as the ✕ on a card), then the list again without it."""
+    if not (ctx.user or ctx.session):
+        text, facts = respond.dismiss_needs_identity(ctx.language)
+        return Turnout(text, facts)
+    gone = _products(a, ctx.turn.targets)
+    for product in gone:
+        a.shop.feedback(ctx.user, ctx.session, product.item_id, "dismiss")
+    ctx.dismissed = ctx.dismissed | {p.item_id for p in gone}
+    note, facts = respond.dismissed_note(gone, ctx.language)
+    out = _results(a, ctx, ctx.conv.constraints) if ctx.conv.constraints.category or \
+        ctx.conv.constraints.brands else Turnout("", [])
+    return replace(out, text=(note + "\n" + out.text).strip(), facts=facts + out.facts)
+
+
 def reset(a: Assistant, ctx: Ctx) -> Turnout:
     ctx.conv.last_items, ctx.conv.focus, ctx.conv.seen = [], [], []
     text, facts = respond.reset_reply(ctx.language)
@@ -196,4 +212,4 @@ def help_(a: Assistant, ctx: Ctx) -> Turnout:
 
 ACTS = {"search": search, "question": question, "compare": compare, "select": select,
         "similar": similar, "recommend": recommend, "reset": reset, "help": help_,
-        "more": more, "accept": accept}
+        "more": more, "accept": accept, "dismiss": dismiss}

@@ -29,6 +29,8 @@ CHEAPEST = ("最便宜", "哪个便宜", "哪个更便宜", "价格最低", "che
 PRICIEST = ("最贵", "哪个贵", "价格最高", "most expensive", "priciest", "highest price")
 GREETING = ("你好", "您好", "在吗", "帮助", "你能做什么", "怎么用", "hello", "hi", "hey", "help",
             "what can you do", "how does this work", "thanks", "thank you", "谢谢")
+DISMISS = ("不喜欢", "不感兴趣", "别再推荐", "不想看", "not interested", "don't like",
+           "do not like", "hide", "don't show", "never show")
 RESET = ("重新开始", "换个话题", "清空", "start over", "reset", "new search", "forget that")
 RECOMMEND = ("推荐", "有什么好", "recommend", "suggest", "what's good", "what is good")
 QUESTION_MARKERS = ("吗", "么", "多少", "几", "什么", "怎么样", "是否", "有没有", "?", "？",

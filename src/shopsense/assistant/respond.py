@@ -252,3 +252,17 @@ def recommend_note(surface: str, language: str) -> str:
             "Picked from what you browsed and bought here:"
     return "你还没有浏览记录，先看看大家都在买什么：" if _zh(language) else \
         "No history yet, so here is what is popular now:"
+
+
+def dismissed_note(products: Sequence[Product], language: str) -> Reply:
+    """Confirms without naming them (a reply cites only the items it shows)."""
+    if _zh(language):
+        return ("好的，不会再向你推荐这件商品。" if len(products) == 1 else
+                "好的，不会再向你推荐这些商品。"), []
+    return ("Done: I won't show you that one again." if len(products) == 1 else
+            "Done: I won't show you those again."), []
+
+
+def dismiss_needs_identity(language: str) -> Reply:
+    return ("要记住你的偏好，需要会话或登录信息。" if _zh(language) else
+            "To remember that, I need your session or login."), []

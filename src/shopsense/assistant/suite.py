@@ -16,6 +16,7 @@ checker passing on the reply (re-run here against the stored catalogue). `expect
 - says_unknown: the reply says the catalogue does not list what was asked
 - picks: n — the turn cites the n-th item of the previous turn's list (1-based) first
 - empty: the reply says nothing matched (and cites nothing)
+- drops: n — the n-th item of the previous list is not among the cited items (dismissed)
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ def _item_checks(expect: dict[str, Any], items: list[dict[str, Any]],
         wanted = {str(v).lower() for v in values}
         if any(str(i.get("attributes", {}).get(key, "")).lower() not in wanted for i in items):
             bad.append(f"an item whose {key} is not in {values}")
+    if "drops" in expect and previous:
+        gone = previous[expect["drops"] - 1]["item_id"]
+        if gone in {i["item_id"] for i in items}:
+            bad.append(f"item {expect['drops']} of the previous list came back")
     if "picks" in expect:
         n = expect["picks"]
         if len(previous) < n or not items or items[0]["item_id"] != previous[n - 1]["item_id"]:

@@ -17,7 +17,8 @@ from shopsense.assistant.state import Conversation
 from shopsense.domain import QueryReading
 from shopsense.rank.filters import category_matches
 
-ACTS = ("search", "question", "compare", "similar", "select", "reset", "recommend", "help")
+ACTS = ("search", "question", "compare", "similar", "select", "more", "accept", "dismiss",
+        "reset", "recommend", "help")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -116,6 +117,8 @@ def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Tu
     new_subject = _new_subject(reading, conv)
     if lx.has_any(text, lx.RESET):
         return Turn("reset", **base)
+    if targets and how in ("ordinal", "this", "pair") and lx.has_any(text, lx.DISMISS):
+        return Turn("dismiss", targets=targets if how != "this" else targets[:1], **base)
     short = len(text.strip().rstrip("!.。！?？")) <= 12
     if conv.pending is not None and short and lx.has_any(text, lx.ACCEPT):
         return Turn("accept", **base)
