@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from shopsense.assistant import lexicon as lx
 from shopsense.assistant.state import Conversation
@@ -101,58 +102,98 @@ def _new_subject(reading: QueryReading | None, conv: Conversation) -> bool:
     return stated_category(reading, conv.constraints.category) is not None
 
 
+@dataclass
+class _Signals:
+    """Everything the act decision looks at, read once from the message."""
+
+    text: str
+    reading: QueryReading | None
+    conv: Conversation
+    targets: tuple[str, ...]
+    how: str
+    base: dict[str, Any]
+    question: bool
+    compare: bool
+    new_subject: bool
+
+    @property
+    def direction(self) -> str | None:
+        return self.base["direction"]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.base["fields"]
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self.base["topics"]
+
+
 def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Turn:
-    language = language_of(text, reading, conv.language)
     targets, how = resolve_targets(text, conv)
-    direction = ("cheaper" if lx.has_any(text, lx.CHEAPER) else
-                 "pricier" if lx.has_any(text, lx.PRICIER) else None)
     fields, topics = asked(text, reading)
     question = (lx.has_any(text, lx.QUESTION_MARKERS) or
                 (reading is not None and reading.intent is not None and
                  reading.intent.value == "question"))
-    base = {"language": language, "direction": direction, "fields": fields, "topics": topics,
-            "newest": lx.has_any(text, lx.NEWEST),
+    base = {"language": language_of(text, reading, conv.language),
+            "direction": ("cheaper" if lx.has_any(text, lx.CHEAPER) else
+                          "pricier" if lx.has_any(text, lx.PRICIER) else None),
+            "fields": fields, "topics": topics, "newest": lx.has_any(text, lx.NEWEST),
             "brand_only": bool(lx.BRAND_ONLY_RE.search(text))}
-    compare = lx.has_any(text, lx.COMPARE)
-    new_subject = _new_subject(reading, conv)
+    s = _Signals(text, reading, conv, targets, how, base, question,
+                 lx.has_any(text, lx.COMPARE), _new_subject(reading, conv))
+    return _conversational_act(s) or _product_act(s)
+
+
+def _conversational_act(s: _Signals) -> Turn | None:
+    """Acts about the conversation itself: reset, dismiss, yes, cheapest, more."""
+    text, conv, targets, base = s.text, s.conv, s.targets, s.base
     if lx.has_any(text, lx.RESET):
         return Turn("reset", **base)
-    if targets and how in ("ordinal", "this", "pair") and lx.has_any(text, lx.DISMISS):
-        return Turn("dismiss", targets=targets if how != "this" else targets[:1], **base)
+    if targets and s.how in ("ordinal", "this", "pair") and lx.has_any(text, lx.DISMISS):
+        return Turn("dismiss", targets=targets if s.how != "this" else targets[:1], **base)
     short = len(text.strip().rstrip("!.。！?？")) <= 12
     if conv.pending is not None and short and lx.has_any(text, lx.ACCEPT):
         return Turn("accept", **base)
     rank_by = ("cheapest" if lx.has_any(text, lx.CHEAPEST) else
                "priciest" if lx.has_any(text, lx.PRICIEST) else None)
-    if rank_by and (targets or conv.last_items) and not new_subject:
+    if rank_by and (targets or conv.last_items) and not s.new_subject:
         ranked = targets if len(targets) >= 2 else tuple(conv.last_items)
-        base.update(direction=None, fields=("price", *(f for f in fields if f != "price")))
-        return Turn("question", targets=ranked, rank_by=rank_by, **base)
-    if lx.has_any(text, lx.MORE) and conv.last_items and not new_subject and direction is None \
-            and not _has_wishes(reading):
+        fields = ("price", *(f for f in s.fields if f != "price"))
+        return Turn("question", targets=ranked, rank_by=rank_by,
+                    **{**base, "direction": None, "fields": fields})
+    if lx.has_any(text, lx.MORE) and conv.last_items and not s.new_subject and \
+            s.direction is None and not _has_wishes(s.reading):
         return Turn("more", **base)
-    if len(targets) >= 2 and how in ("ordinal", "pair") and (compare or fields or topics or
-                                                             direction):
+    return None
+
+
+def _product_act(s: _Signals) -> Turn:
+    """Acts about products: compare, question, similar, select, search, recommend, help."""
+    conv, targets, base, direction = s.conv, s.targets, s.base, s.direction
+    if len(targets) >= 2 and s.how in ("ordinal", "pair") and (
+            s.compare or s.fields or s.topics or direction):
         return Turn("compare", targets=targets, **base)
-    if compare and not targets and not fields and len(conv.last_items) >= 2 \
-            and not new_subject and direction is None:
+    if s.compare and not targets and not s.fields and len(conv.last_items) >= 2 \
+            and not s.new_subject and direction is None:
         return Turn("compare", targets=tuple(conv.last_items[:2]), **base)
-    wants_filter = bool(lx.EXISTS_RE.search(text)) and not how and direction is None and (
-        any(f in lx.FLAG_FIELDS for f in fields) or bool(reading and reading.attributes))
-    if wants_filter:
-        return Turn("search", **base)
-    if (fields or topics) and (question or compare) and direction is None:
-        return Turn("question", targets=targets if (not new_subject or targets) else (), **base)
-    if lx.has_any(text, lx.SIMILAR) and (targets or conv.focus or conv.last_items):
+    if lx.EXISTS_RE.search(s.text) and not s.how and direction is None and (
+            any(f in lx.FLAG_FIELDS for f in s.fields) or bool(s.reading and
+                                                                s.reading.attributes)):
+        return Turn("search", **base)  # "有没有防水的": a filter, not a question
+    if (s.fields or s.topics) and (s.question or s.compare) and direction is None:
+        return Turn("question", targets=targets if (not s.new_subject or targets) else (),
+                    **base)
+    if lx.has_any(s.text, lx.SIMILAR) and (targets or conv.focus or conv.last_items):
         anchor = targets or tuple(conv.focus[:1] or conv.last_items[:1])
         return Turn("similar", targets=anchor[:1], **base)
-    if how == "ordinal" and direction is None and not _has_wishes(reading):
+    if s.how == "ordinal" and direction is None and not _has_wishes(s.reading):
         return Turn("select", targets=targets[:1], **base)
-    if direction or _has_wishes(reading) or new_subject:
+    if direction or _has_wishes(s.reading) or s.new_subject:
         return Turn("search", targets=targets, **base)
-    if lx.has_any(text, lx.RECOMMEND) or base["newest"]:
+    if lx.has_any(s.text, lx.RECOMMEND) or base["newest"]:
         return Turn("recommend", **base)
-    if lx.has_any(text, lx.GREETING) or _ordinals(text) or how:
+    if lx.has_any(s.text, lx.GREETING) or _ordinals(s.text) or s.how:
         return Turn("help", **base)  # a greeting, or a reference to nothing shown
     return Turn("search", **base)  # free text: the engine's search decides
 
