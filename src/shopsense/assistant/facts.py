@@ -62,11 +62,6 @@ def fact_holds(fact: Fact, product: Product | None) -> bool:
     return same_value(stored, fact.value)
 
 
-def fact_of(product: Product, field: str) -> Fact | None:
-    value = field_value(product, field)
-    return None if value is MISSING else Fact(product.item_id, field, value)
-
-
 def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0")
 

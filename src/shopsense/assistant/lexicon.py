@@ -56,7 +56,6 @@ THIS_RE = re.compile(r"这款|这个|这台|这部|这件|这双|它|该商品|\
 EXISTS_RE = re.compile(r"有没有.+的|有.+的吗|有没有.+款|\bany\b.*\bones?\b|\bdo you have\b|"
                        r"\bare there\b|\bshow me\b|\bonly\b.*\bones?\b", re.I)
 FLAG_FIELDS = ("attributes.waterproof", "attributes.noise_cancelling")
-BRAND_ONLY_RE = re.compile(r"只要|只看|只考虑|就要|\bonly\b|\bjust\b", re.I)
 
 # Catalogue field -> words that ask for it. Attribute keys are matched as written too
 # ("refresh rate" asks for `refresh_rate`).

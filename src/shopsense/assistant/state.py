@@ -40,10 +40,6 @@ class Constraints:
     newest: bool = False
     sort: str = "relevance"
 
-    @property
-    def empty(self) -> bool:
-        return self == Constraints(excluded_brands=self.excluded_brands)
-
     def with_attribute(self, key: str, values: tuple[Any, ...]) -> Constraints:
         kept = tuple(a for a in self.attributes if a[0] != key)
         return replace(self, attributes=(*kept, (key, values)))

@@ -32,7 +32,6 @@ class Turn:
     fields: tuple[str, ...] = ()  # catalogue fields asked for
     topics: tuple[str, ...] = ()  # open topics asked for (camera, battery, ...)
     newest: bool = False
-    brand_only: bool = False
     rank_by: str | None = None  # cheapest | priciest ("which is the cheapest?")
 
 
@@ -138,8 +137,7 @@ def read_turn(text: str, reading: QueryReading | None, conv: Conversation) -> Tu
     base = {"language": language_of(text, reading, conv.language),
             "direction": ("cheaper" if lx.has_any(text, lx.CHEAPER) else
                           "pricier" if lx.has_any(text, lx.PRICIER) else None),
-            "fields": fields, "topics": topics, "newest": lx.has_any(text, lx.NEWEST),
-            "brand_only": bool(lx.BRAND_ONLY_RE.search(text))}
+            "fields": fields, "topics": topics, "newest": lx.has_any(text, lx.NEWEST)}
     s = _Signals(text, reading, conv, targets, how, base, question,
                  lx.has_any(text, lx.COMPARE), _new_subject(reading, conv))
     return _conversational_act(s) or _product_act(s)
