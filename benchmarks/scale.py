@@ -140,6 +140,7 @@ def run(args: argparse.Namespace) -> dict:
         if args.no_hnsw:  # 1M: the HNSW build alone would take hours on 2 shared cores
             sqlite.close()
             pg.close()
+            result["load_average_at_end"] = os.getloadavg()[0]
             return result
         index = PgVectorIndex(url, dim, m=16, ef_construction=64, ef_search=args.ef_search[0])
         start = time.perf_counter()
