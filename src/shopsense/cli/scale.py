@@ -70,14 +70,14 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
 
     from shopsense.api.app import create_app
     from shopsense.cli.core import open_home
+    from shopsense.pipeline.shop import Shop
+    from shopsense.scale.replica import scale_out
     from shopsense.training.lifecycle import (
         ModelManager,
         load_models,
         quick_models,
         wire_online_updates,
     )
-    from shopsense.pipeline.shop import Shop
-    from shopsense.scale.replica import scale_out
 
     shop = Shop(cfg, open_home(cfg))
     app = create_app(cfg, shop)
