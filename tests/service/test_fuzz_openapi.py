@@ -30,7 +30,7 @@ def test_no_server_errors_on_any_operation(fuzz_target) -> None:
         if operation.method.upper() == "DELETE" and operation.path.startswith("/v1/users"):
             continue  # erasure is covered by its own tests; fuzzing it would erase shoppers
 
-        @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),
+        @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None)
         @given(case=operation.as_strategy())
         def check(case) -> None:

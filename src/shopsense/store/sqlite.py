@@ -244,9 +244,11 @@ class SqliteStore:
                                        chunk).rowcount
             removed += cur.execute("DELETE FROM identity_links WHERE user_id = ?",
                                    (user_id,)).rowcount
-            for table in USER_TABLES:
-                removed += cur.execute(f"DELETE FROM {table} WHERE user_id = ?",
-                                       (user_id,)).rowcount
+            for table in USER_TABLES:  # registered by components; created on first use
+                if cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                               (table,)).fetchone():
+                    removed += cur.execute(f"DELETE FROM {table} WHERE user_id = ?",
+                                           (user_id,)).rowcount
             cur.execute("INSERT OR REPLACE INTO erasures VALUES (?, ?)",
                         (erasure_token(user_id), time.time()))
         for s in sessions:

@@ -32,7 +32,7 @@ _PNG = {"Cache-Control": "no-store"}
 
 
 class ReleaseIn(BaseModel):
-    epsilon: float | None = Field(None, gt=0, le=100, description="Epsilon per aggregate "
+    epsilon: float | None = Field(None, ge=0.001, le=100, description="Epsilon per aggregate "
                                   "(default: privacy.dp_epsilon).")
     mechanism: Literal["laplace", "gaussian"] = "laplace"
     delta: float = Field(1e-5, gt=0, lt=0.01)
