@@ -109,6 +109,8 @@ def table(results: dict[str, Any]) -> str:
                              f"{r['ndcg@20']:.4f} | {r['hr@20']:.4f} | {r['coverage@10']:.3f} | "
                              f"{r['train_seconds']} |")
     for name, r in results.get("sources", {}).items():
+        if not isinstance(r, dict):
+            continue
         lines.append(f"| beauty | {name} | {r['ndcg@10']:.4f} | {r['hr@10']:.4f} | "
                      f"{r['ndcg@20']:.4f} | {r['hr@20']:.4f} | {r['coverage@10']:.3f} | "
                      f"{r['train_seconds']} |")
