@@ -143,7 +143,9 @@ def _run(search: Callable[[str], list[str]], judged: Sequence[JudgedQuery]
 
 def score_engine(engine: SearchEngine, judged: Sequence[JudgedQuery], k: int = 10
                  ) -> dict[str, Any]:
-    """Metrics of the full search pipeline (first 100 results, facets included) on `judged`."""
+    """Metrics of the full search pipeline (first 100 results, facets included) on `judged`;
+    caches are cleared first so latency includes encoding every query."""
+    engine.clear_caches()
     runs, latencies = _run(lambda q: [r.item_id for r in engine.search(q, k=100).results],
                            judged)
     return _metrics(runs, judged, latencies, k)

@@ -257,7 +257,7 @@ class KeywordIndex:
                 continue
             norm = 1 - self.b + self.b * self.field_len_[f][rows] / self.avglen_[f]
             sat = counts * (self.k1 + 1) / (counts + self.k1 * norm[:, None])
-            out[:, fi] = sat @ idf
+            out[:, fi] = np.nan_to_num(sat) @ idf
             if with_evidence:
                 for j, c in zip(*np.nonzero(counts), strict=True):
                     evidence[j].setdefault(f, []).append(self.terms_[ids[c]])

@@ -257,6 +257,10 @@ class SearchEngine:
             ranker=getattr(self.ranker, "mode_", self.ranker.name), latency_ms=latency,
             timings_ms={k2: round(v, 3) for k2, v in timings.items()})
 
+    def clear_caches(self) -> None:
+        """Forget cached query vectors (for cold-cache latency measurements)."""
+        self.retriever.clear_cache()
+
     def autocomplete(self, prefix: str, k: int = 10) -> list[dict[str, object]]:
         return self.suggester.complete(prefix, k)
 

@@ -64,6 +64,9 @@ class HybridRetriever:
         self.cosine_window = cosine_window
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # LRU, popular queries
 
+    def clear_cache(self) -> None:
+        self._query_vectors.clear()
+
     def query_vector(self, text: str) -> np.ndarray:
         """The encoder's vector for `text`, from a small LRU cache when seen recently."""
         assert self.encoder is not None
