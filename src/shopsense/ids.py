@@ -57,6 +57,10 @@ class Pseudonymizer:
     def from_home(cls, home: Path) -> Pseudonymizer:
         return cls(ensure_secret(Path(home)))
 
+    @property
+    def secret_chain(self) -> tuple[bytes, ...]:
+        return self._chain
+
     def _digest(self, kind: str, raw: str) -> str:
         key = kind + raw
         hit = self._cache.get(key)

@@ -168,3 +168,27 @@ def test_killed_ingest_is_completed_by_rerun(tmp_path: Path) -> None:
     assert report["accepted"] + report["duplicates"] == n
     assert report["accepted"] == n - partial
     assert open_store(f"sqlite:///{db}").count_events() == n
+
+
+def test_two_process_path_matches_the_single_process_path(tmp_path: Path, monkeypatch) -> None:
+    import shopsense.ingest.pipeline as pipeline
+
+    rows = [{"user_id": f"u{i % 7}", "item_id": f"i{i % 11}", "event_type": "view",
+             "timestamp": 1_700_000_000 + i} for i in range(3000)]
+    rows[10] = {"user_id": "u1", "item_id": "i1", "event_type": "teleport", "timestamp": 1}
+    rows[2500] = {"item_id": "i1", "event_type": "view", "timestamp": 1}
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    single = open_store("memory://")
+    expected = _ingest(path, "events", single, tmp_path / "a", batch_size=500)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    double = open_store("memory://")
+    got = _ingest(path, "events", double, tmp_path / "b", batch_size=500)
+    assert (got.accepted, got.rejected, got.duplicates, got.rows) == (
+        expected.accepted, expected.rejected, expected.duplicates, expected.rows) == (
+        2998, 2, 0, 3000)
+    assert list(single.iter_events()) == list(double.iter_events())
+    lines = sorted(json.loads(x)["line"] for x in Path(got.rejects_file).open())
+    assert lines == [11, 2501]
+    again = _ingest(path, "events", double, tmp_path / "c", batch_size=500)
+    assert (again.accepted, again.duplicates) == (0, 2998)

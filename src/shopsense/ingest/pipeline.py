@@ -8,6 +8,7 @@ Bad rows are written to a rejects file (JSONL: file, line, field, reason) and ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from shopsense.ingest.validate import RowInvalid, validate_event, validate_produ
 from shopsense.store.base import CatalogStore, EventStore
 
 Kind = Literal["catalog", "events"]
+PARALLEL_MIN_BYTES = 4 * 2**20  # files this large are read and validated in a second process
 Progress = Callable[[int, int], None]  # called with (bytes read, total bytes) of the file
 
 
@@ -88,6 +90,23 @@ def ingest_file(
     rejects = _Rejects(rejects_dir / f"{path.name}.{stamp}.rejects.jsonl", path,
                        max_rejects_logged)
     start = time.perf_counter()
+    reader = RowReader(path)
+    target = catalog if kind == "catalog" else events
+    bulk = getattr(target, "bulk_writes", None)
+    with bulk() if bulk is not None else contextlib.nullcontext():
+        if kind == "events" and path.stat().st_size >= PARALLEL_MIN_BYTES and _can_fork():
+            from shopsense.ingest.parallel import ingest_events_parallel
+
+            return IngestReport(**ingest_events_parallel(
+                path, events, pseudonyms.secret_chain, rejects,  # type: ignore[union-attr]
+                batch_size, progress, start))
+        return _ingest_rows(reader, kind, catalog, events, pseudonyms, rejects, batch_size,
+                            progress, start)
+
+
+def _ingest_rows(reader: RowReader, kind: Kind, catalog: CatalogStore | None,
+                 events: EventStore | None, pseudonyms: Pseudonymizer | None, rejects: _Rejects,
+                 batch_size: int, progress: Progress | None, start: float) -> IngestReport:
     accepted = duplicates = rows = 0
     batch: list[Any] = []
     since_progress = 0
@@ -105,7 +124,6 @@ def ingest_file(
         duplicates += same
         batch.clear()
 
-    reader = RowReader(path)
     try:
         for line, row in reader:
             rows += 1
@@ -130,6 +148,14 @@ def ingest_file(
     return IngestReport(accepted=accepted, rejected=rejects.count, duplicates=duplicates,
                         rejects_file=rejects_file, rows=rows,
                         seconds=round(time.perf_counter() - start, 3))
+
+
+def _can_fork() -> bool:
+    import multiprocessing as mp
+    import os
+
+    return "fork" in mp.get_all_start_methods() and os.environ.get("SHOPSENSE_INGEST_PROCESSES",
+                                                                    "2") != "1"
 
 
 def _last_wins(products: list[Product]) -> list[Product]:
