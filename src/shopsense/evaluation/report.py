@@ -29,7 +29,12 @@ import numpy as np
 
 from shopsense.domain import Event, Product
 from shopsense.evaluation.metrics import bootstrap_ci
-from shopsense.evaluation.search import JudgedQuery, evaluate_search, split_queries
+from shopsense.evaluation.search import (
+    JudgedQuery,
+    evaluate_search,
+    sample_queries,
+    split_queries,
+)
 
 GAINS = {"click": 1.0, "view": 1.0, "cart": 2.0, "purchase": 3.0}
 
@@ -167,6 +172,7 @@ def build_report(shop: Any, *, sasrec_cpu_seconds: float = 120.0, seed: int = 0,
     judged = logged_judgments(events)
     if "search" in sections and len(judged) >= 20:
         train, held = split_queries(judged, 0.5, seed)
+        train, held = sample_queries(train, 1000, seed), sample_queries(held, 400, seed)
         report["search"] = evaluate_search(list(products.values()), held, train,
                                            encoder=make_encoder(shop.settings.search.encoder),
                                            cache_dir=shop.settings.home / "cache" / "embeddings")
