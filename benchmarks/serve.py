@@ -31,10 +31,10 @@ from rich.table import Table
 MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(home: Path, port: int, extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "shopsense.cli", "--home", str(home), "demo",
-                             "run", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                             "run", "--port", str(port), *extra], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 900
@@ -126,8 +126,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/serve.json"))
+    parser.add_argument("--no-train", action="store_true",
+                        help="Serve the models on disk (or the quick ones) without training.")
     args = parser.parse_args()
-    proc = start_server(args.home, args.port)
+    proc = start_server(args.home, args.port, ("--no-train",) if args.no_train else ())
     try:
         server = psutil.Process(proc.pid)
         rss_before = server.memory_info().rss / 2**20

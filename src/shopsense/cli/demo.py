@@ -51,6 +51,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         days: Days = 60, host: Annotated[str | None, typer.Option("--host")] = None,
         port: Annotated[int | None, typer.Option("--port")] = None,
         serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
+        train: Annotated[bool, typer.Option("--train/--no-train",
+                                            help="Train the full models in the background.")] = True,
         as_json: AsJson = False,
     ) -> None:
         """Generate the demo into <home>/demo, load it into an empty store, then serve it."""
@@ -66,7 +68,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
               "store": cfg.store_url}, as_json)
         if serve:
-            _serve(cfg, host, port)
+            _serve(cfg, host, port, train)
 
 
 def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int]:
@@ -82,8 +84,8 @@ def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int
     return loaded
 
 
-def _serve(cfg: Settings, host: str | None, port: int | None) -> None:
+def _serve(cfg: Settings, host: str | None, port: int | None, train: bool = True) -> None:
     """Serve the API and storefront over the demo store (models warm up in the background)."""
     from shopsense.cli.core import serve_home
 
-    serve_home(cfg, host=host, port=port)
+    serve_home(cfg, host=host, port=port, background_training=train)
