@@ -28,7 +28,8 @@ def test_dashboard_login_release_and_charts(page, live_shop, shots) -> None:
     page.wait_for_selector("#admin-login .error")  # the search key lacks the admin scope
     page.fill("#admin-key", live_shop.admin_key)
     page.click("#admin-login button")
-    page.wait_for_selector("#privacy-box", timeout=60_000)  # first visit makes a release
+    # first visit makes a release (and the first chart warms matplotlib: slow on a fresh box)
+    page.wait_for_selector("#privacy-box", timeout=180_000)
     page.wait_for_selector("#chart-surface_ctr img")
     page.wait_for_selector("#kpi-rec_ctr")
     page.wait_for_function(
