@@ -105,7 +105,7 @@ def test_item_surfaces_and_explain(api) -> None:
 def test_python_client_mirrors_the_api(api) -> None:
     from shopsense.client import ShopsenseClient, ShopsenseError
 
-    client, keys, shop = api
+    client, _keys, _shop = api
     sdk = ShopsenseClient(http=client)
     found = sdk.search("运动鞋", k=3, price_max=800)
     assert found["results"] and all(r["price"] <= 800 for r in found["results"])

@@ -171,13 +171,13 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     import uvicorn
 
     from shopsense.api.app import create_app
+    from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import (
         ModelManager,
         load_models,
         quick_models,
         wire_online_updates,
     )
-    from shopsense.pipeline.shop import Shop
 
     serve_cfg = cfg.serve.model_copy(update={k: v for k, v in
                                              {"host": host, "port": port}.items() if v})

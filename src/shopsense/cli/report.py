@@ -20,8 +20,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Evaluate search, recommendations, understanding and propensity; HTML + JSON."""
         from shopsense.cli.core import open_home
         from shopsense.evaluation.report import build_report, write_report
-        from shopsense.training.lifecycle import load_models, quick_models
         from shopsense.pipeline.shop import Shop
+        from shopsense.training.lifecycle import load_models, quick_models
 
         cfg = settings(ctx)
         shop = Shop(cfg, open_home(cfg))
