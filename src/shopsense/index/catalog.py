@@ -93,13 +93,7 @@ class ProductTable:
         self.alive_ = np.concatenate([self.alive_, np.ones(len(products), dtype=bool)])
 
     def remove(self, item_ids: Iterable[str]) -> int:
-        removed = 0
-        for item_id in item_ids:
-            row = self.row_of_.pop(item_id, None)
-            if row is not None:
-                self.alive_[row] = False
-                removed += 1
-        return removed
+        return tombstone(self.row_of_, self.alive_, item_ids)
 
     def set_popularity(self, counts: dict[str, float]) -> None:
         """Item popularity (e.g. weighted event counts); stored as log1p."""
@@ -137,3 +131,14 @@ class ProductTable:
         table.row_of_ = {p.item_id: r for r, p in enumerate(products) if alive[r]}
         table.popularity_ = np.load(directory / "popularity.npy").astype(np.float32)
         return table
+
+
+def tombstone(row_of: dict[str, int], alive: np.ndarray, item_ids: Iterable[str]) -> int:
+    """Forget the rows of `item_ids` (no rebuild: the row stays, marked dead); returns how many."""
+    removed = 0
+    for item_id in item_ids:
+        row = row_of.pop(item_id, None)
+        if row is not None:
+            alive[row] = False
+            removed += 1
+    return removed

@@ -15,6 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from shopsense.index.catalog import tombstone
+
 
 class VectorIndex(Protocol):
     dim: int
@@ -77,13 +79,7 @@ class ExactVectorIndex:
         self._n = need
 
     def remove(self, item_ids: Iterable[str]) -> int:
-        removed = 0
-        for item_id in item_ids:
-            row = self.row_of_.pop(item_id, None)
-            if row is not None:
-                self.alive_[row] = False
-                removed += 1
-        return removed
+        return tombstone(self.row_of_, self.alive_, item_ids)
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         """Cosine of every row in use (dead rows: -inf); shape (rows,)."""
