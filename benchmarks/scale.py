@@ -32,7 +32,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
 from shopsense.domain import Event, Product
-from shopsense.index.pgvector import PgVectorIndex, VectorFilter
+from shopsense.index.filter import ProductFilter
+from shopsense.index.pgvector import PgVectorIndex
 from shopsense.index.vector import make_vector_index
 from shopsense.scale.services import pg_bin_dir, start_postgres
 from shopsense.store import open_store
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         index.build()
         build_s = time.perf_counter() - start
-        where = VectorFilter(category_prefix="C3", available_only=True)  # ~9 % of items
+        where = ProductFilter(category_prefix="C3", available_only=True)  # ~9 % of items
         allowed = np.asarray([p.category.startswith("C3 >") and p.available for p in items])
         ftruth = []
         for q in queries:

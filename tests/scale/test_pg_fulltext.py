@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not installed")
 
 from shopsense.domain import Product
-from shopsense.index.pgvector import VectorFilter
+from shopsense.index.filter import ProductFilter
 from shopsense.store import open_store
 from shopsense.store.pg_fulltext import PgFullTextIndex, tsquery_of
 from shopsense.text.tokenize import tokenize
@@ -37,7 +37,7 @@ def test_segmented_chinese_and_english(pg_url: str) -> None:
     assert index.search(tokenize("earbud"), 10)[0] == ["d"]  # stemmed on both sides
     ids, _ = index.search(tokenize("格力 空调"), 10)
     assert ids[0] == "a"  # matches in title (A) and brand (B)
-    cheap, _ = index.search(tokenize("空调"), 10, where=VectorFilter(price_max=3000.0))
+    cheap, _ = index.search(tokenize("空调"), 10, where=ProductFilter(price_max=3000.0))
     assert cheap == ["b"]
     index.add([Product("b", "美的冰箱", brand="美的", category="家电 > 冰箱")])
     assert index.search(tokenize("空调"), 10)[0] == ["a"]

@@ -9,7 +9,8 @@ import pytest
 pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not installed")
 
 from shopsense.domain import Product
-from shopsense.index.pgvector import PgVectorIndex, VectorFilter
+from shopsense.index.filter import ProductFilter
+from shopsense.index.pgvector import PgVectorIndex
 from shopsense.index.vector import ExactVectorIndex
 from shopsense.store import open_store
 
@@ -60,7 +61,7 @@ def test_recall_against_exact(loaded) -> None:
 
 def test_filters_are_pushed_down(loaded) -> None:
     index, _exact, ids, vectors, queries = loaded
-    where = VectorFilter(category_prefix="家电 > 空调", price_max=30.0, available_only=True)
+    where = ProductFilter(category_prefix="家电 > 空调", price_max=30.0, available_only=True)
     allowed = np.asarray([n % 4 == 0 and n % 100 <= 30 and n % 5 != 0 for n in range(N)])
     for q in queries[:10]:
         got, _scores = index.search(q, 10, where=where)
@@ -70,9 +71,9 @@ def test_filters_are_pushed_down(loaded) -> None:
         truth = np.where(allowed, vectors @ q, -np.inf)
         best = [ids[r] for r in np.argsort(-truth)[:10]]
         assert len(set(got) & set(best)) >= 8
-    parent, _ = index.search(queries[0], 20, where=VectorFilter(category_prefix="家电"))
+    parent, _ = index.search(queries[0], 20, where=ProductFilter(category_prefix="家电"))
     assert {int(i[1:]) % 4 for i in parent} <= {0, 1}
-    brand, _ = index.search(queries[0], 5, where=VectorFilter(brands=("b3",)))
+    brand, _ = index.search(queries[0], 5, where=ProductFilter(brands=("b3",)))
     assert all(int(i[1:]) % 7 == 3 for i in brand) and len(brand) == 5
 
 

@@ -1,6 +1,11 @@
-"""Shared fixtures for search tests: the real USE encoder and a small bilingual catalogue."""
+"""Shared fixtures for search tests: the real USE encoder, a small bilingual catalogue and the
+retrieval backends the search contract runs over (embedded; PostgreSQL full-text + pgvector
+when a loopback PostgreSQL is available, else that parameter skips with the reason)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import pytest
 
@@ -43,8 +48,78 @@ def use_encoder():  # type: ignore[no-untyped-def]
     return USEEncoder(threads=1)
 
 
-@pytest.fixture(scope="session")
-def bilingual_engine(use_encoder):  # type: ignore[no-untyped-def]
-    from shopsense.pipeline.search import SearchEngine
+class Catalogue:
+    """A search engine over one retrieval backend plus, for PostgreSQL, the store (in a schema
+    of its own) whose `products` table the pushed-down filters join. Writes go to both, store
+    first, in the order `Shop.upsert_items` / `delete_items` use."""
 
-    return SearchEngine.build(BILINGUAL, encoder=use_encoder)
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self.store: Any = None
+        self.url = ""
+        if backend == "postgresql":
+            from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
+            from shopsense.store.postgres import PostgresStore
+
+            base, why = postgres_for_tests()
+            if base is None:
+                pytest.skip(f"no PostgreSQL server: {why}")
+            self.url = fresh_postgres_url(base)
+            self.store = PostgresStore(self.url)
+
+    def retrieval(self) -> Any:
+        from shopsense.retrieve.backends import EmbeddedRetrieval, PostgresRetrieval
+
+        return PostgresRetrieval(self.url) if self.url else EmbeddedRetrieval()
+
+    def build(self, products: Sequence[Product], encoder: Any, **options: Any) -> Any:
+        from shopsense.pipeline.search import SearchEngine
+
+        if self.store is not None:
+            self.store.upsert_products(products)
+        return SearchEngine.build(products, encoder=encoder, retrieval=self.retrieval(),
+                                  **options)
+
+    def upsert(self, engine: Any, products: Sequence[Product]) -> None:
+        if self.store is not None:
+            self.store.upsert_products(products)
+        engine.upsert(products)
+
+    def remove(self, engine: Any, item_ids: Iterable[str]) -> None:
+        ids = list(item_ids)
+        if self.store is not None:
+            self.store.delete_products(ids)
+        engine.remove(ids)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+@pytest.fixture(scope="session", params=["embedded", "postgresql"])
+def search_backend(request: pytest.FixtureRequest) -> str:
+    """A retrieval backend name; `postgresql` skips without the scale extra or a server."""
+    if request.param == "postgresql":
+        services = pytest.importorskip("shopsense.scale.services",
+                                       reason="scale extra not installed (psycopg)")
+        base, why = services.postgres_for_tests()
+        if base is None:
+            pytest.skip(f"no PostgreSQL server: {why}")
+    return str(request.param)
+
+
+@pytest.fixture
+def catalogue(search_backend: str) -> Iterator[Catalogue]:
+    """An empty catalogue of its own on the backend under test."""
+    fresh = Catalogue(search_backend)
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture(scope="session")
+def bilingual_engine(use_encoder, search_backend: str):  # type: ignore[no-untyped-def]
+    shared = Catalogue(search_backend)
+    engine = shared.build(BILINGUAL, use_encoder)
+    yield engine
+    engine.close()
+    shared.close()

@@ -134,25 +134,28 @@ def test_did_you_mean_autocomplete_and_zero_result_log(tmp_path: Path, use_encod
 
 
 def test_upsert_remove_save_load(tmp_path: Path, use_encoder,  # type: ignore[no-untyped-def]
-                                 bilingual_products) -> None:
+                                 bilingual_products, catalogue) -> None:
     BILINGUAL = bilingual_products
-    engine = SearchEngine.build(BILINGUAL, encoder=use_encoder)
-    engine.upsert([Product("new1", "戴森 吸尘器 无线 V12", category="家电 > 吸尘器", brand="戴森",
-                           price=3990)])
+    engine = catalogue.build(BILINGUAL, use_encoder)
+    catalogue.upsert(engine, [Product("new1", "戴森 吸尘器 无线 V12", category="家电 > 吸尘器",
+                                           brand="戴森", price=3990)])
     assert engine.search("吸尘器", k=1).results[0].item_id == "new1"
     assert engine.search("vacuum cleaner", k=1).results[0].item_id == "new1"
-    engine.upsert([Product("ac1", "格力 空调 柜机 3匹", category="家电 > 空调", brand="格力",
-                           price=6999)])
+    catalogue.upsert(engine, [Product("ac1", "格力 空调 柜机 3匹", category="家电 > 空调",
+                                           brand="格力", price=6999)])
     assert engine.search("柜机", k=1).results[0].item_id == "ac1"
     assert engine.search("空调", filters=user_clauses(price_max=3000)).total == 1
-    engine.remove(["ac2"])
+    catalogue.remove(engine, ["ac2"])
     assert "ac2" not in [r.item_id for r in engine.search("空调").results]
     engine.save(tmp_path / "search")
-    loaded = SearchEngine.load(tmp_path / "search", encoder=use_encoder)
+    loaded = SearchEngine.load(tmp_path / "search", encoder=use_encoder,
+                               retrieval=catalogue.retrieval())
     for query in ("空调", "vacuum cleaner", "running shoes"):
         assert [r.item_id for r in loaded.search(query).results] == \
             [r.item_id for r in engine.search(query).results]
     assert len(loaded) == len(engine) == len(BILINGUAL)
+    loaded.close()
+    engine.close()
 
 
 def test_reading_price_and_attribute_slots_filter(bilingual_engine: SearchEngine) -> None:

@@ -1,7 +1,7 @@
 """Vector retrieval at scale: pgvector (HNSW, inner product) in the shop's PostgreSQL, behind
 the same interface as index.vector (`add` / `remove` / `search` / `vectors_of` / `len`).
 
-Filters are pushed down into SQL: `search(q, k, where=VectorFilter(...))` joins the products
+Filters are pushed down into SQL: `search(q, k, where=ProductFilter(...))` joins the products
 table (category prefix, brands, price range, availability) and lets pgvector's iterative index
 scan keep walking the graph until `k` rows pass the filter, so a narrow filter still returns
 `k` results instead of the few that happened to be in the first candidate list.
@@ -13,44 +13,15 @@ import json
 import re
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from psycopg_pool import ConnectionPool
 
+from shopsense.index.filter import ProductFilter
+
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-@dataclass(frozen=True)
-class VectorFilter:
-    """Product constraints evaluated inside PostgreSQL (None = no constraint)."""
-
-    category_prefix: str | None = None  # "家电 > 空调" matches itself and its sub-categories
-    brands: tuple[str, ...] | None = None
-    price_min: float | None = None
-    price_max: float | None = None
-    available_only: bool = False
-
-    def sql(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if self.category_prefix:
-            clauses.append("(p.category = %s OR p.category LIKE %s)")
-            escaped = self.category_prefix.replace("\\", "\\\\").replace("%", "\\%")
-            params += [self.category_prefix, escaped.replace("_", "\\_") + " > %"]
-        if self.brands is not None:
-            clauses.append("p.brand = ANY(%s)")
-            params.append(list(self.brands))
-        if self.price_min is not None:
-            clauses.append("p.price >= %s")
-            params.append(self.price_min)
-        if self.price_max is not None:
-            clauses.append("p.price <= %s")
-            params.append(self.price_max)
-        if self.available_only:
-            clauses.append("p.available = 1")
-        return " AND ".join(clauses) or "TRUE", params
 
 
 def _literal(vector: np.ndarray) -> str:
@@ -79,6 +50,7 @@ class PgVectorIndex:
     """Unit vectors in table `table` (item_id, embedding vector(dim)) with an HNSW index."""
 
     kind = "pgvector"
+    applies_filters = True
 
     def __init__(self, url: str, dim: int, *, table: str = "item_vectors", m: int = 16,
                  ef_construction: int = 64, ef_search: int = 64, pool_max: int = 4,
@@ -136,13 +108,19 @@ class PgVectorIndex:
             return conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)",
                                 (list(item_ids),)).rowcount
 
-    def search(self, query: np.ndarray, k: int, *, where: VectorFilter | None = None
+    def keep_only(self, item_ids: Sequence[str]) -> int:
+        """Delete every row whose id is not in `item_ids` (after a rebuild from the store)."""
+        with self._pool.connection() as conn:
+            return conn.execute(f"DELETE FROM {self.table} WHERE NOT (item_id = ANY(%s))",
+                                (list(item_ids),)).rowcount
+
+    def search(self, query: np.ndarray, k: int, *, where: ProductFilter | None = None
                ) -> tuple[list[str], np.ndarray]:
         """Top-`k` (item_ids, inner products) for a (dim,) unit query, best first."""
         if k <= 0:
             return [], np.zeros(0, dtype=np.float32)
         q = _literal(query)
-        if where is None:
+        if where is None or where.is_empty():
             sql = (f"SELECT item_id, -(embedding <#> %s::vector) FROM {self.table} "
                    "ORDER BY embedding <#> %s::vector LIMIT %s")
             params: list[Any] = [q, q, k]
@@ -184,4 +162,4 @@ class PgVectorIndex:
         self._pool.close()
 
 
-__all__ = ["PgVectorIndex", "VectorFilter"]
+__all__ = ["PgVectorIndex"]

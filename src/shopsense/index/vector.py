@@ -16,17 +16,21 @@ from typing import Protocol
 import numpy as np
 
 from shopsense.index.catalog import tombstone
+from shopsense.index.filter import ProductFilter
 
 
 class VectorIndex(Protocol):
     dim: int
+    applies_filters: bool  # whether search() evaluates `where` itself
 
     def add(self, item_ids: Sequence[str], vectors: np.ndarray) -> None: ...
 
     def remove(self, item_ids: Iterable[str]) -> int: ...
 
-    def search(self, query: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
-        """Top-`k` (item_ids, cosines) for a (dim,) unit query, best first."""
+    def search(self, query: np.ndarray, k: int, *, where: ProductFilter | None = None
+               ) -> tuple[list[str], np.ndarray]:
+        """Top-`k` (item_ids, cosines) for a (dim,) unit query, best first. An index that
+        holds product attributes (pgvector) applies `where`; in-process ones ignore it."""
         ...
 
     def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray: ...
@@ -40,6 +44,7 @@ class ExactVectorIndex:
     """Brute-force inner product over a growing matrix; removed rows are tombstoned."""
 
     kind = "exact"
+    applies_filters = False
 
     def __init__(self, dim: int) -> None:
         if dim <= 0:
@@ -87,7 +92,9 @@ class ExactVectorIndex:
         out[~self.alive_[:self._n]] = -np.inf
         return out
 
-    def search(self, query: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+    def search(self, query: np.ndarray, k: int, *, where: ProductFilter | None = None
+               ) -> tuple[list[str], np.ndarray]:
+        """`where` is ignored: no product attributes here (the pipeline filters after)."""
         scores = self.scores(query)
         return self._top(scores, np.arange(len(scores)), k)
 
@@ -142,6 +149,7 @@ class ApproximateVectorIndex:
     Defaults: sqrt(n) lists trained on 40 points each, probing 1/12 of them (at least 16)."""
 
     kind = "approximate"
+    applies_filters = False
 
     def __init__(self, exact: ExactVectorIndex, *, n_lists: int | None = None,
                  n_probe: int | None = None, shortlist: int = 200, seed: int = 0) -> None:
@@ -194,7 +202,9 @@ class ApproximateVectorIndex:
             self.ivf_.remove_ids(np.asarray(rows, dtype=np.int64))
         return self.exact.remove(item_ids)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[list[str], np.ndarray]:
+    def search(self, query: np.ndarray, k: int, *, where: ProductFilter | None = None
+               ) -> tuple[list[str], np.ndarray]:
+        """`where` is ignored, as in the exact index."""
         if self.ivf_ is None:
             return self.exact.search(query, k)
         query = np.asarray(query, dtype=np.float32).reshape(1, -1)

@@ -23,7 +23,6 @@ from shopsense.domain import EVENT_WEIGHTS, Product, QueryReading, Result, UserP
 from shopsense.index.catalog import ProductTable, product_fields, product_text
 from shopsense.index.keyword import KeywordIndex
 from shopsense.index.suggest import Suggester
-from shopsense.index.vector import load_vector_index, make_vector_index
 from shopsense.rank.filters import (
     Clause,
     apply_clauses,
@@ -31,11 +30,18 @@ from shopsense.rank.filters import (
     facets,
     filter_with_relaxation,
     paginate,
+    pushdown_filter,
     sort_rows,
 )
 from shopsense.rank.ltr import LambdaMartRanker, QueryBlend, SearchScorer
 from shopsense.rank.personal import PersonalReranker
 from shopsense.rank.search_features import FEATURE_NAMES, QueryContext, candidate_features
+from shopsense.retrieve.backends import (
+    EmbeddedRetrieval,
+    KeywordCandidates,
+    Retrieval,
+    retrieval_for,
+)
 from shopsense.retrieve.hybrid import CandidateSet, HybridRetriever
 from shopsense.text.encoders import Encoder, encode_cached, make_encoder
 from shopsense.text.spell import SpellCorrector
@@ -94,7 +100,9 @@ class SearchEngine:
                  understander: Understander | None = None,
                  settings: SearchSettings | None = None,
                  personal: PersonalReranker | None = None, n_keyword: int = 200,
-                 n_vector: int = 50, zero_result_log: Path | None = None) -> None:
+                 n_vector: int = 50, zero_result_log: Path | None = None,
+                 retrieval: Retrieval | None = None,
+                 keyword_candidates: KeywordCandidates | None = None) -> None:
         self.table = table
         self.keyword = keyword
         self.vector = vector
@@ -105,8 +113,12 @@ class SearchEngine:
         self.understander = understander
         self.settings = settings or SearchSettings()
         self.personal = personal or PersonalReranker()
+        self.retrieval = retrieval or EmbeddedRetrieval(self.settings.exact_threshold)
+        self.keyword_candidates = keyword_candidates or \
+            self.retrieval.keyword_candidates(keyword)
         self.retriever = HybridRetriever(keyword, spell, vector, encoder,
-                                         n_keyword=n_keyword, n_vector=n_vector)
+                                         n_keyword=n_keyword, n_vector=n_vector,
+                                         keyword_candidates=self.keyword_candidates)
         self.zero_result_log = zero_result_log
         self.zero_results_: deque[dict[str, Any]] = deque(maxlen=10_000)
 
@@ -114,9 +126,12 @@ class SearchEngine:
     @classmethod
     def build(cls, products: Iterable[Product], settings: SearchSettings | None = None,
               encoder: Encoder | None = None, *, cache_dir: Path | None = None,
-              **options: Any) -> SearchEngine:
-        """Index `products` (the last one wins for a repeated item_id)."""
+              retrieval: Retrieval | None = None, **options: Any) -> SearchEngine:
+        """Index `products` (the last one wins for a repeated item_id) in the in-process
+        table and keyword index, and in the candidate lists of `retrieval` (default:
+        embedded); a shared backend's lists are replaced by exactly these products."""
         settings = settings or SearchSettings()
+        retrieval = retrieval or EmbeddedRetrieval(settings.exact_threshold)
         unique = list({p.item_id: p for p in products}.values())
         table, keyword = ProductTable(), KeywordIndex()
         table.add(unique)
@@ -124,13 +139,13 @@ class SearchEngine:
         vector = None
         if encoder is not None:
             vectors = encode_cached(encoder, [product_text(p) for p in unique], cache_dir)
-            vector = make_vector_index(encoder.dim, [p.item_id for p in unique], vectors,
-                                       settings.exact_threshold)
+            vector = retrieval.vector_index(encoder.dim, [p.item_id for p in unique], vectors)
+        candidates = retrieval.keyword_candidates(keyword, unique)
         spell = SpellCorrector().fit(
             {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()})
         suggester = Suggester().fit(unique)
         return cls(table, keyword, vector, encoder, spell, suggester, settings=settings,
-                   **options)
+                   retrieval=retrieval, keyword_candidates=candidates, **options)
 
     def upsert(self, products: Sequence[Product]) -> int:
         """Add or replace products; searchable at once. Returns the number written."""
@@ -139,6 +154,7 @@ class SearchEngine:
             return 0
         self.table.add(unique)
         self.keyword.add([(p.item_id, product_fields(p)) for p in unique])
+        self.keyword_candidates.add(unique)
         if self.vector is not None and self.encoder is not None:
             self.vector.add([p.item_id for p in unique],
                             self.encoder.encode_documents([product_text(p) for p in unique]))
@@ -150,6 +166,7 @@ class SearchEngine:
         ids = list(item_ids)
         removed = self.table.remove(ids)
         self.keyword.remove(ids)
+        self.keyword_candidates.remove(ids)
         if self.vector is not None:
             self.vector.remove(ids)
         return removed
@@ -175,18 +192,26 @@ class SearchEngine:
         if isinstance(self.ranker, LambdaMartRanker):
             self.ranker.save(directory / "ranker")
         config = {"encoder": self.encoder.name if self.encoder else "none",
+                  "retrieval": self.retrieval.name,
                   "n_keyword": self.retriever.n_keyword, "n_vector": self.retriever.n_vector,
                   "settings": self.settings.model_dump()}
         (directory / "config.json").write_text(json.dumps(config))
 
     @classmethod
-    def load(cls, directory: Path, encoder: Encoder | None = None, **options: Any
-             ) -> SearchEngine:
+    def load(cls, directory: Path, encoder: Encoder | None = None, *,
+             retrieval: Retrieval | None = None, **options: Any) -> SearchEngine:
+        """`retrieval` must be the backend the engine was saved with (its shared lists are
+        opened, not rebuilt); default: embedded."""
         config = json.loads((directory / "config.json").read_text())
+        retrieval = retrieval or EmbeddedRetrieval(config["settings"]["exact_threshold"])
+        saved = config.get("retrieval", "embedded")
+        if saved != retrieval.name:
+            raise ValueError(f"{directory} holds a search engine with {saved!r} retrieval; "
+                             f"open it with that backend, not {retrieval.name!r}")
         if encoder is None and config["encoder"] != "none":
             encoder = make_encoder(config["encoder"])
-        vector = load_vector_index(directory / "vector") if (directory / "vector").exists() \
-            else None
+        vector = retrieval.load_vector_index(directory / "vector") \
+            if (directory / "vector").exists() else None
         ranker = LambdaMartRanker.load(directory / "ranker") if (directory / "ranker").exists() \
             else None
         return cls(ProductTable.load(directory / "catalog"),
@@ -194,13 +219,20 @@ class SearchEngine:
                    encoder if vector is not None else None,
                    SpellCorrector.load(directory / "spell"), Suggester.load(directory / "suggest"),
                    ranker=ranker, settings=SearchSettings(**config["settings"]),
-                   n_keyword=config["n_keyword"], n_vector=config["n_vector"], **options)
+                   n_keyword=config["n_keyword"], n_vector=config["n_vector"],
+                   retrieval=retrieval, **options)
+
+    def close(self) -> None:
+        """Release the backend's connections (a no-op for the embedded one)."""
+        self.retrieval.close()
 
     # ---- ranking data -----------------------------------------------------------------------
-    def featurize(self, query: str, reading: QueryReading | None = None
+    def featurize(self, query: str, reading: QueryReading | None = None,
+                  filters: Sequence[Clause] = ()
                   ) -> tuple[CandidateSet, QueryContext, np.ndarray]:
-        """Candidates of `query` and their (n, n_features) feature matrix."""
-        found = self.retriever.candidates(query)
+        """Candidates of `query` (the shopper's `filters` pushed down where the backend can)
+        and their (n, n_features) feature matrix."""
+        found = self.retriever.candidates(query, where=pushdown_filter(filters))
         ctx = QueryContext.build(query, found.query.terms, self.keyword,
                                  found.query.corrections, found.query_vector, reading,
                                  found.query.compounds)
@@ -238,7 +270,7 @@ class SearchEngine:
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
         timings: dict[str, float] = {}
-        found, ctx, features = self.featurize(query, reading)
+        found, ctx, features = self.featurize(query, reading, filters)
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
         selection = _select(self, found, features, filters, reading, with_facets)
         page_results, total = _rank_page(self, selection, ctx, sort, page, k, profile,
@@ -376,13 +408,17 @@ SIGNAL_FEATURES = ("coverage", "phrase_longest", "intent.category", "intent.bran
 
 
 def build_search_engine(store: Any, settings: Settings, *, encoder: Encoder | None = None,
-                        cache_dir: Path | None = None) -> SearchEngine:
-    """Build from a `CatalogStore` with the settings' encoder; caches embeddings under home."""
+                        cache_dir: Path | None = None, retrieval: Retrieval | None = None
+                        ) -> SearchEngine:
+    """Build from a `CatalogStore` with the settings' encoder and retrieval backend; caches
+    embeddings under home."""
     if encoder is None:
         encoder = make_encoder(settings.search.encoder)
     cache = cache_dir or settings.home / "cache" / "embeddings"
     engine = SearchEngine.build(store.iter_products(), settings.search, encoder, cache_dir=cache,
-                                zero_result_log=settings.home / "logs" / "zero_results.jsonl")
+                                zero_result_log=settings.home / "logs" / "zero_results.jsonl",
+                                retrieval=retrieval or retrieval_for(settings.search,
+                                                                     settings.store_url))
     items: dict[str, float] = {}
     queries: dict[str, int] = {}
     for event in store.iter_events():
@@ -400,14 +436,18 @@ def engine_dir(settings: Settings) -> Path:
 
 
 def open_search_engine(settings: Settings, *, rebuild: bool = False) -> SearchEngine:
-    """The engine saved under <home>/models/search, built from the store when missing."""
+    """The engine saved under <home>/models/search, built from the store when missing or
+    when it was saved with another retrieval backend than the settings select now."""
     directory = engine_dir(settings)
-    if not rebuild and (directory / "config.json").exists():
-        return SearchEngine.load(directory,
+    config = directory / "config.json"
+    retrieval = retrieval_for(settings.search, settings.store_url)
+    if not rebuild and config.exists() and \
+            json.loads(config.read_text()).get("retrieval", "embedded") == retrieval.name:
+        return SearchEngine.load(directory, retrieval=retrieval,
                                  zero_result_log=settings.home / "logs" / "zero_results.jsonl")
     from shopsense.store import open_store
 
-    engine = build_search_engine(open_store(settings.store_url), settings)
+    engine = build_search_engine(open_store(settings.store_url), settings, retrieval=retrieval)
     engine.save(directory)
     return engine
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from shopsense.domain import QueryReading
 from shopsense.index.catalog import ProductTable
+from shopsense.index.filter import ProductFilter
 
 SORTS: tuple[str, ...] = ("relevance", "price_asc", "price_desc", "popularity", "newest")
 HARD_CONFIDENCE = 0.5
@@ -120,6 +121,27 @@ def filter_with_relaxation(clauses: Sequence[Clause], table: ProductTable, rows:
         relaxed.append({**weakest.to_dict(), "reason": "no product matched with this filter"})
         kept = apply_clauses(active, table, rows)
     return kept, active, relaxed
+
+
+def pushdown_filter(clauses: Sequence[Clause]) -> ProductFilter | None:
+    """The part of the shopper's clauses an index can evaluate in its own engine: one category
+    path, brands, a price range, availability. Reading clauses stay out (they may be relaxed
+    later), as do attributes and exclusions; every clause is still applied in process."""
+    fields: dict[str, Any] = {}
+    for clause in clauses:
+        if clause.source != "user":
+            continue
+        if clause.kind == "category" and isinstance(clause.value, str) \
+                and "category_prefix" not in fields:
+            fields["category_prefix"] = clause.value
+        elif clause.kind == "brand" and "brands" not in fields:
+            value = clause.value
+            fields["brands"] = (value,) if isinstance(value, str) else tuple(map(str, value))
+        elif clause.kind == "price" and "price_min" not in fields:
+            fields["price_min"], fields["price_max"] = clause.value
+        elif clause.kind == "available" and clause.value is True:
+            fields["available_only"] = True
+    return ProductFilter(**fields) if fields else None
 
 
 def clauses_from_reading(reading: QueryReading | None) -> tuple[list[Clause], list[Clause]]:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from shopsense.domain import Candidate
-from shopsense.index.keyword import KeywordIndex, top_k
-from shopsense.index.vector import ApproximateVectorIndex, ExactVectorIndex
+from shopsense.index.filter import ProductFilter
+from shopsense.index.keyword import KeywordIndex
+from shopsense.index.vector import VectorIndex
+from shopsense.retrieve.backends import BM25FCandidates, KeywordCandidates
 from shopsense.retrieve.keyword import AnalysedQuery, analyse
 from shopsense.text.encoders import Encoder
 from shopsense.text.spell import SpellCorrector
@@ -49,12 +51,14 @@ class HybridRetriever:
     name = "hybrid"
 
     def __init__(self, keyword: KeywordIndex, spell: SpellCorrector | None = None,
-                 vector: ExactVectorIndex | ApproximateVectorIndex | None = None,
+                 vector: VectorIndex | None = None,
                  encoder: Encoder | None = None, *, n_keyword: int = 200, n_vector: int = 50,
-                 min_cosine: float = 0.3, cosine_window: float = 0.25) -> None:
+                 min_cosine: float = 0.3, cosine_window: float = 0.25,
+                 keyword_candidates: KeywordCandidates | None = None) -> None:
         if (vector is None) != (encoder is None):
             raise ValueError("give both a vector index and its encoder, or neither")
         self.keyword = keyword
+        self.keyword_candidates = keyword_candidates or BM25FCandidates()
         self.spell = spell
         self.vector = vector
         self.encoder = encoder
@@ -79,10 +83,12 @@ class HybridRetriever:
             self._query_vectors.move_to_end(text)
         return vec
 
-    def candidates(self, text: str) -> CandidateSet:
+    def candidates(self, text: str, where: ProductFilter | None = None) -> CandidateSet:
+        """`where`: filters the lists may apply in their engine (the caller filters after)."""
         query = analyse(text, self.spell, self.keyword.vocab_)
         scores, matched = self.keyword.score_all(query.match_terms)
-        kw_rows, _ = top_k(scores, self.n_keyword)
+        kw_rows = self.keyword_candidates.top_rows(query.match_terms, scores, self.n_keyword,
+                                                   where=where)
         n_known = len(self.keyword.query_term_ids(query.terms))
         need = min_should_match(n_known)
         match_mask = (matched >= max(need, 1)) if n_known else np.zeros(len(scores), bool)
@@ -90,11 +96,14 @@ class HybridRetriever:
         qvec = None
         if self.vector is not None and self.encoder is not None and text.strip():
             qvec = self.query_vector(text)
-            ids, cos = self.vector.search(qvec, self.n_vector)
+            ids, cos = self.vector.search(qvec, self.n_vector, where=where)
             if len(ids):
-                floor = max(self.min_cosine, float(cos[0]) - self.cosine_window)
-                keep = cos >= floor
-                vec_rows = np.asarray([self.keyword.row_of_[i] for i in ids], dtype=np.int64)[keep]
+                floor = max(self.min_cosine, self._best_cosine(qvec, cos, where)
+                            - self.cosine_window)
+                # a shared index may hold items this replica's catalogue does not have yet
+                vec_rows = np.asarray([row for i, c in zip(ids, cos.tolist(), strict=True)
+                                       if c >= floor and (row := self.keyword.row_of_.get(i))
+                                       is not None], dtype=np.int64)
         rows = np.union1d(kw_rows, vec_rows).astype(np.int64)
         semantic = np.zeros(len(rows), dtype=np.float32)
         vectors = None
@@ -106,6 +115,16 @@ class HybridRetriever:
         return CandidateSet(query, rows, scores[rows], matched[rows], semantic.astype(np.float32),
                             np.flatnonzero(match_mask & self.keyword.alive_), qvec, scores,
                             vectors)
+
+    def _best_cosine(self, qvec: np.ndarray, cos: np.ndarray, where: ProductFilter | None
+                     ) -> float:
+        """The cosine the semantic floor is relative to: the best match before filtering,
+        so a pushed-down filter admits the same neighbours as filtering afterwards."""
+        if where is None or not getattr(self.vector, "applies_filters", False):
+            return float(cos[0])
+        assert self.vector is not None
+        _, unfiltered = self.vector.search(qvec, 1)
+        return float(unfiltered[0]) if len(unfiltered) else float(cos[0])
 
     def retrieve(self, query: str, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """Candidates ordered by a coverage-gated blend: BM25F (relative to the best) plus the

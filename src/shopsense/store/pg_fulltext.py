@@ -6,7 +6,7 @@ tsvector of those terms, weighted per field (title A, brand B, category C, descr
 attributes D) with a GIN index. A query is the OR of its terms, ranked by `ts_rank_cd`: a
 recall stage for several stateless replicas that share one database, not a replacement for
 the in-process BM25F index (no idf; its ranking is coarser). Filters are pushed down through
-index.pgvector.VectorFilter-style SQL on the products table.
+`index.filter.ProductFilter` SQL on the products table.
 """
 
 from __future__ import annotations
@@ -69,6 +69,12 @@ class PgFullTextIndex:
             return conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)",
                                 (list(item_ids),)).rowcount
 
+    def keep_only(self, item_ids: Sequence[str]) -> int:
+        """Delete every row whose id is not in `item_ids` (after a rebuild from the store)."""
+        with self._pool.connection() as conn:
+            return conn.execute(f"DELETE FROM {self.table} WHERE NOT (item_id = ANY(%s))",
+                                (list(item_ids),)).rowcount
+
     def __len__(self) -> int:
         with self._pool.connection() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
@@ -76,12 +82,12 @@ class PgFullTextIndex:
     def search(self, terms: Sequence[str], k: int, *, where: Any = None
                ) -> tuple[list[str], list[float]]:
         """Top-`k` (item_ids, ts_rank_cd scores) for segmented query terms, best first;
-        `where` is an object with `.sql() -> (clause over alias p, params)` (VectorFilter)."""
+        `where` is an object with `.sql() -> (clause over alias p, params)` (ProductFilter)."""
         query = tsquery_of(terms)
         if not query or k <= 0:
             return [], []
         join, clause, params = "", "TRUE", []
-        if where is not None:
+        if where is not None and not where.is_empty():
             clause, params = where.sql()
             join = "JOIN products p ON p.item_id = t.item_id"
         sql = (f"SELECT t.item_id, ts_rank_cd(t.terms, q) AS score FROM {self.table} t {join}, "

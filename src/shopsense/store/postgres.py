@@ -44,8 +44,15 @@ def _unnest(types: Sequence[str]) -> str:
     return ", ".join(f"%s::{t}[]" for t in types)
 
 
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    return [[r[i] for r in rows] for i in range(width)]
+def _columns(rows: Sequence[Sequence[Any]], width: int,
+             types: Sequence[str] = ()) -> list[list[Any]]:
+    """Column arrays for unnest; float8 columns made all-float (psycopg refuses an array
+    mixing int and float, as a price list of 2999 and 19.9 would)."""
+    out = [[r[i] for r in rows] for i in range(width)]
+    for i, kind in enumerate(types):
+        if kind == "float8":
+            out[i] = [None if v is None else float(v) for v in out[i]]
+    return out
 
 
 def split_url(url: str) -> tuple[str, int, int]:
@@ -103,7 +110,7 @@ class PostgresStore:
                 f"INSERT INTO products ({', '.join(cols)}) SELECT * FROM unnest("
                 f"{_unnest(_PRODUCT_TYPES)}) ON CONFLICT (item_id) DO UPDATE SET {sets} "
                 "WHERE products.content_hash IS DISTINCT FROM excluded.content_hash",
-                _columns(rows, len(cols)))
+                _columns(rows, len(cols), _PRODUCT_TYPES))
             written = max(cur.rowcount, 0)
         return written, len(products) - written
 
