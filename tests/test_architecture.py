@@ -10,7 +10,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "shopsense"
 # Lower number = lower layer. A module may import its own layer or any lower one.
 LAYERS: dict[str, int] = {
-    "domain": 0, "config": 0, "ids": 0,
+    "domain": 0, "config": 0, "ids": 0, "memo": 0,
     "store": 1, "text": 1, "ingest": 1,
     "features": 2, "index": 2, "demo": 2,
     "retrieve": 3, "models": 3,

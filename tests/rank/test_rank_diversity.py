@@ -70,3 +70,24 @@ def test_property_brand_and_category_caps_hold_together(scores: list[float], cat
         keys = [key_of(PRODUCTS[c.item_id]) for c in out]
         assert all(keys.count(key) <= cap for key in keys)
     assert len(out) <= k
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scores=st.lists(st.floats(-5, 5, allow_nan=False), min_size=0, max_size=24),
+    k=st.integers(1, 12),
+    cat_cap=st.one_of(st.none(), st.integers(1, 4)),
+    brand_cap=st.one_of(st.none(), st.integers(1, 4)),
+    backfill=st.booleans(),
+)
+def test_one_pass_capped_greedy_equals_the_step_by_step_loop(
+        scores: list[float], k: int, cat_cap: int | None, brand_cap: int | None,
+        backfill: bool) -> None:
+    # without a similarity the loop's values never change: the one-pass path must pick the
+    # same items in the same order as the general loop (forced here by a zero similarity)
+    cands = [Candidate(f"i{n}", s) for n, s in enumerate(scores)]
+    options = {"k": k, "lambda_": 1.0, "max_per_category": cat_cap, "max_per_brand": brand_cap,
+               "backfill": backfill}
+    fast = diversify(cands, PRODUCTS, **options)
+    loop = diversify(cands, PRODUCTS, similarity=lambda a, b: 0.0, **options)
+    assert [c.item_id for c in fast] == [c.item_id for c in loop]

@@ -52,6 +52,10 @@ class DenseSource:
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
         return {}
 
+    def evidence_many(self, context: RecContext, indices: Sequence[int]) -> list[dict[str, Any]]:
+        """`evidence` for several items at once; sources override it to share the work."""
+        return [self.evidence(context, int(i)) for i in indices]
+
     def retrieve(self, query: Any, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """Top-`k` items for a context / item id / item-id list, best first."""
         context = as_context(query)
@@ -60,10 +64,11 @@ class DenseSource:
         banned = {items.index(i) for i in exclude if i in items}
         if context.category:
             banned.update(self._outside_category(context.category))
-        chosen = top_indices(scores, k, banned)
+        chosen = [int(i) for i in top_indices(scores, k, banned)]
+        evidence = self.evidence_many(context, chosen) if chosen else []
         return [Candidate(item_id=items.ids[i], score=float(scores[i]),
-                          signals={self.name: float(scores[i])},
-                          evidence=self.evidence(context, int(i))) for i in chosen]
+                          signals={self.name: float(scores[i])}, evidence=ev)
+                for i, ev in zip(chosen, evidence, strict=True)]
 
     def _outside_category(self, category: str) -> list[int]:
         cats = self.categories_ or [""] * len(self._require_items())

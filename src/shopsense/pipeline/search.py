@@ -23,6 +23,7 @@ from shopsense.domain import EVENT_WEIGHTS, Product, QueryReading, Result, UserP
 from shopsense.index.catalog import ProductTable, product_fields, product_text
 from shopsense.index.keyword import KeywordIndex
 from shopsense.index.suggest import Suggester
+from shopsense.memo import Memo
 from shopsense.rank.filters import (
     Clause,
     apply_clauses,
@@ -121,6 +122,8 @@ class SearchEngine:
                                          keyword_candidates=self.keyword_candidates)
         self.zero_result_log = zero_result_log
         self.zero_results_: deque[dict[str, Any]] = deque(maxlen=10_000)
+        # the shopper-independent stages of recent queries (see `search`); any write clears it
+        self.stages_ = Memo(self.settings.stage_cache_size, self.settings.stage_cache_ttl_s)
 
     # ---- lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -152,6 +155,7 @@ class SearchEngine:
         unique = list({p.item_id: p for p in products}.values())
         if not unique:
             return 0
+        self.stages_.clear()
         self.table.add(unique)
         self.keyword.add([(p.item_id, product_fields(p)) for p in unique])
         self.keyword_candidates.add(unique)
@@ -164,6 +168,7 @@ class SearchEngine:
     def remove(self, item_ids: Iterable[str]) -> int:
         """Remove products; gone from results at once. Returns the number removed."""
         ids = list(item_ids)
+        self.stages_.clear()
         removed = self.table.remove(ids)
         self.keyword.remove(ids)
         self.keyword_candidates.remove(ids)
@@ -177,6 +182,7 @@ class SearchEngine:
     def set_popularity(self, item_counts: Mapping[str, float],
                        query_counts: Mapping[str, int] | None = None) -> None:
         """Item popularity (sort + ranker prior) and popular queries (autocomplete)."""
+        self.stages_.clear()
         self.table.set_popularity(dict(item_counts))
         if query_counts is not None:
             self.suggester.set_queries(query_counts)
@@ -258,6 +264,7 @@ class SearchEngine:
             gains.append(np.asarray([float(judgments.get(i, 0.0)) for i in ids]))
         ranker = LambdaMartRanker(seed=seed, **params).fit(groups, gains)
         self.ranker = ranker
+        self.stages_.clear()
         return ranker
 
     # ---- serving ----------------------------------------------------------------------------
@@ -270,9 +277,18 @@ class SearchEngine:
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
         timings: dict[str, float] = {}
-        found, ctx, features = self.featurize(query, reading, filters)
-        timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
-        selection = _select(self, found, features, filters, reading, with_facets)
+        key = (query, _reading_key(reading), tuple(repr(c.to_dict()) for c in filters),
+               with_facets, id(self.ranker))
+        cached = self.stages_.get(key)
+        if cached is None:
+            found, ctx, features = self.featurize(query, reading, filters)
+            timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
+            selection = _select(self, found, features, filters, reading, with_facets)
+            cached = (found, ctx, selection)
+            self.stages_.put(key, cached)
+        else:
+            timings["stage_cache_hit"] = 1.0
+        found, ctx, selection = cached
         page_results, total = _rank_page(self, selection, ctx, sort, page, k, profile,
                                          time.time() if now is None else now)
         latency = (time.perf_counter() - start) * 1000
@@ -305,6 +321,11 @@ class SearchEngine:
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
+def _reading_key(reading: QueryReading | None) -> str:
+    return "" if reading is None else json.dumps(reading.to_dict(), sort_keys=True,
+                                                  ensure_ascii=False, default=str)
+
+
 @dataclass
 class _Selection:
     """Rows left after filters; the ranked candidates among them with their features."""
@@ -320,6 +341,16 @@ class _Selection:
     relaxed: list[dict[str, Any]]
     soft: list[Clause]
     all_bm25: np.ndarray
+    matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
+
+    def matched_terms(self, engine: SearchEngine, terms: Sequence[str], rows: np.ndarray
+                      ) -> list[dict[str, list[str]]]:
+        """The query terms each row matches, per field (memoised with the cached stage)."""
+        todo = [r for r in rows.tolist() if r not in self.matched]
+        if todo:
+            _, found = engine.keyword.field_features(terms, todo)
+            self.matched.update(zip(todo, found, strict=True))
+        return [self.matched[r] for r in rows.tolist()]
 
 
 def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
@@ -363,7 +394,7 @@ def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: s
         scores += values
     page_rows, page_scores, total = _order_page(engine, sel, scores, sort, page, k)
     position = {int(r): j for j, r in enumerate(sel.rows.tolist())}
-    _, evidence = engine.keyword.field_features(ctx.terms, page_rows)
+    evidence = sel.matched_terms(engine, ctx.terms, page_rows)
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
     results = []
     for r, score, ev in zip(page_rows.tolist(), page_scores.tolist(), evidence, strict=True):

@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
+
 from shopsense.config import Settings
 from shopsense.domain import Event, Product, UserProfile
 from shopsense.features.profile import build_profile
 from shopsense.ids import Pseudonymizer, ensure_secret
 from shopsense.ingest.validate import RowInvalid, validate_event, validate_product
+from shopsense.memo import Memo
 from shopsense.privacy.rekey import finish_pending_rekey
 from shopsense.store import open_store
 
@@ -59,6 +62,12 @@ class Shop:
         self.models = ModelSet()
         self._profiles: OrderedDict[str, UserProfile] = OrderedDict()
         self._lock = threading.RLock()
+        # finished answers per actor (see surfaces.recommend); dropped with the actor's profile
+        self.answers = Memo(settings.serve.answer_cache_size, settings.serve.answer_cache_ttl_s)
+        # when each actor's state last changed: a profile or answer computed before that moment
+        # is not cached (an event that lands mid-computation is never masked)
+        self._changed: LRUCache[str, float] = LRUCache(200_000)
+        self._changed_all = 0.0
         self.listeners: list[Callable[[list[Event]], None]] = []
         self.erasure_listeners: list[Callable[[str], None]] = []
 
@@ -66,6 +75,33 @@ class Shop:
     def swap_models(self, models: ModelSet) -> None:
         """Atomically replace the serving models (one reference assignment)."""
         self.models = models
+        self.invalidate_all()
+
+    # -- cached per-actor state ------------------------------------------------------------
+    def invalidate(self, actors: Iterable[str | None]) -> None:
+        """These actors did something: drop their cached profile and answers."""
+        now = time.monotonic()
+        with self._lock:
+            for actor in actors:
+                if actor:
+                    self._profiles.pop(actor, None)
+                    self.answers.pop(actor)
+                    self._changed[actor] = now
+
+    def invalidate_all(self) -> None:
+        """Models, catalogue or erasures changed: every cached answer goes."""
+        with self._lock:
+            self._changed_all = time.monotonic()
+            self.answers.clear()
+
+    def stamp(self) -> float:
+        """Take before computing something cacheable; pass to `still_fresh` after."""
+        return time.monotonic()
+
+    def still_fresh(self, actor: str | None, since: float) -> bool:
+        """Nothing this actor depends on changed after `since` (a `stamp()`)."""
+        with self._lock:
+            return self._changed_all < since and self._changed.get(actor or "", 0.0) < since
 
     # -- identities -----------------------------------------------------------------------
     def actor(self, user: str | None, session: str | None = None) -> str | None:
@@ -83,11 +119,14 @@ class Shop:
             if cached is not None:
                 self._profiles.move_to_end(actor)
                 return cached
+        since = self.stamp()
         events = list(self.store.iter_events(actor=actor))
         profile = build_profile(actor, _effective(events, actor), self.products, time.time(),
                                 half_life_days=30.0)
         profile = _apply_undo(profile, events)
         with self._lock:
+            if self._changed.get(actor, 0.0) >= since:  # an event landed meanwhile
+                return profile
             self._profiles[actor] = profile
             while len(self._profiles) > 20_000:
                 self._profiles.popitem(last=False)
@@ -108,13 +147,9 @@ class Shop:
         return {"accepted": inserted, "duplicates": duplicates}
 
     def _observe(self, events: list[Event]) -> None:
-        with self._lock:
-            for e in events:
-                for key in (e.user_id, e.session_id):
-                    if key:
-                        self._profiles.pop(key, None)
         for listener in list(self.listeners):
             listener(events)
+        self.invalidate(key for e in events for key in (e.user_id, e.session_id))
 
     def feedback(self, user: str | None, session: str | None, item_id: str, action: str,
                  platform: str = "web") -> dict[str, Any]:
@@ -142,6 +177,7 @@ class Shop:
         for component in (self.models.search, self.models.recs):
             if component is not None and hasattr(component, "upsert"):
                 component.upsert(products)
+        self.invalidate_all()
         return {"written": written, "unchanged": unchanged}
 
     def delete_items(self, item_ids: Iterable[str]) -> dict[str, int]:
@@ -153,6 +189,7 @@ class Shop:
         for component in (self.models.search, self.models.recs):
             if component is not None and hasattr(component, "remove"):
                 component.remove(ids)
+        self.invalidate_all()
         return {"deleted": removed}
 
     def forget(self, user: str, *, actor: str) -> dict[str, Any]:
@@ -169,6 +206,7 @@ class Shop:
         self.store.set_meta("models_stale", "1")
         with self._lock:
             self._profiles.clear()
+        self.invalidate_all()
         for listener in list(self.erasure_listeners):
             for key in (pseudonym, *sessions):
                 listener(key)

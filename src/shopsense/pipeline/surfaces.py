@@ -174,12 +174,22 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
               category: str | None = None, rules: Rules | None = None) -> dict[str, Any]:
     recs = _recs(shop)
     actor = shop.actor(user, session)
+    since = shop.stamp()
+    key = (k, category, rules.model_dump_json() if rules is not None else "",
+           id(shop_rules(shop)), id(shop.models))
+    answers = shop.answers.get(actor or "") or {}
+    cached = answers.get(key)
+    if cached is not None:
+        return cached
     history = recs.histories.get(actor or "", [])
     context = RecContext(category=category)
     raw = recs.for_you(actor, k=3 * k + 10, context=context, profile=shop.profile_of(actor))
     results = _personalise(shop, raw, actor, k, rules)
-    return {"surface": "for_you" if history else "trending",
-            "results": [item_dict(shop, r) for r in results]}
+    answer = {"surface": "for_you" if history else "trending",
+              "results": [item_dict(shop, r) for r in results]}
+    if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
+        shop.answers.put(actor or "", {**answers, key: answer})
+    return answer
 
 
 def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,

@@ -87,6 +87,8 @@ def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k
     keys = [caps.keys(c.item_id) for c in pool]
     for c in pinned.values():
         caps.add(caps.keys(c.item_id))
+    if similarity is None and not pinned:
+        return _capped_greedy(pool, relevance, keys, caps, k, backfill)
     out: list[Candidate] = []
     free = list(range(len(pool)))
     redundancy = np.zeros(len(pool))
@@ -110,6 +112,27 @@ def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k
             for i in free:
                 redundancy[i] = max(redundancy[i], similarity(pool[i].item_id, placed.item_id))
     out.extend(c for _, c in sorted(pinned.items()) if len(out) < k)
+    return out
+
+
+def _capped_greedy(pool: list[Candidate], relevance: np.ndarray,
+                   keys: list[list[tuple[str, int]]], caps: _Caps, k: int,
+                   backfill: bool) -> list[Candidate]:
+    """The greedy loop without redundancy, in one pass: values never change, and caps only
+    tighten, so an item that does not fit when its turn comes never fits later; positions
+    left when no item fits take the best skipped ones (the backfill), as the loop would."""
+    out: list[Candidate] = []
+    skipped: list[int] = []
+    for i in np.argsort(-relevance, kind="stable").tolist():
+        if len(out) == k:
+            break
+        if caps.fits(keys[i]):
+            caps.add(keys[i])
+            out.append(pool[i])
+        else:
+            skipped.append(i)
+    if backfill:
+        out.extend(pool[i] for i in skipped[:k - len(out)])
     return out
 
 

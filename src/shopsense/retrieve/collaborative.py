@@ -75,7 +75,11 @@ class CollaborativeRetriever(DenseSource):
         y = self._require_factors()
         confidence = self.alpha * np.log1p(weights)
         ys = y[anchors]
-        gram = y.T @ y + (ys.T * confidence) @ ys
+        cached = getattr(self, "_yty", None)
+        if cached is None or cached[0] is not y:  # Y'Y is the same for every shopper
+            cached = (y, y.T @ y)
+            self._yty = cached
+        gram = cached[1] + (ys.T * confidence) @ ys
         gram += self.regularization * np.eye(y.shape[1], dtype=gram.dtype)
         rhs = ys.T @ (1.0 + confidence)
         return np.linalg.solve(gram, rhs).astype(np.float32)
@@ -108,12 +112,16 @@ class CollaborativeRetriever(DenseSource):
         return (y @ y[i]) / (norms * norms[i])
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
+        return self.evidence_many(context, [index])[0]
+
+    def evidence_many(self, context: RecContext, indices: Sequence[int]) -> list[dict[str, Any]]:
         anchors = self.recent_indices(context)
         if anchors.size == 0:
-            return {"basis": "your purchase history"}
+            return [{"basis": "your purchase history"} for _ in indices]
         y = self._require_factors()
-        best = int(anchors[np.argmax(y[anchors] @ y[index])])
-        return {"because_item": self._require_items().ids[best]}
+        best = anchors[np.argmax(y[anchors] @ y[np.asarray(indices, dtype=np.int64)].T, axis=0)]
+        ids = self._require_items().ids
+        return [{"because_item": ids[int(b)]} for b in best.tolist()]
 
     def save(self, directory: Path) -> None:
         self._save_common(directory, {"kind": "als", "factors": self.factors,

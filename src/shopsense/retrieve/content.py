@@ -57,23 +57,36 @@ class ContentRetriever(DenseSource):
         anchors = self.recent_indices(context)[-10:]
         if anchors.size == 0:
             return np.full(self.vectors_.shape[0], -np.inf)
-        query = recency_weights(anchors.size, self.decay) @ self.vectors_[anchors]
+        weights = recency_weights(anchors.size, self.decay).astype(self.vectors_.dtype)
+        query = weights @ self.vectors_[anchors]
         norm = float(np.linalg.norm(query))
         if norm == 0:
             return np.full(self.vectors_.shape[0], -np.inf)
-        scores = self.vectors_ @ (query / norm)
-        has_text = np.abs(self.vectors_).sum(axis=1) > 0
-        return np.where(has_text & (scores > self.min_similarity), scores, -np.inf)
+        scores = self.vectors_ @ (query / norm)  # same dtype: no copy of the matrix
+        return np.where(self._has_text() & (scores > self.min_similarity), scores, -np.inf)
+
+    def _has_text(self) -> np.ndarray:
+        """Rows with a text vector (computed once per vector matrix)."""
+        assert self.vectors_ is not None
+        cached = getattr(self, "_has_text_cache", None)
+        if cached is None or cached[0] is not self.vectors_:
+            cached = (self.vectors_, np.abs(self.vectors_).sum(axis=1) > 0)
+            self._has_text_cache = cached
+        return cached[1]
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
+        return self.evidence_many(context, [index])[0]
+
+    def evidence_many(self, context: RecContext, indices: Sequence[int]) -> list[dict[str, Any]]:
         assert self.vectors_ is not None
         anchors = self.recent_indices(context)[-10:]
         if anchors.size == 0:
-            return {}
-        sims = self.vectors_[anchors] @ self.vectors_[index]
-        best = int(np.argmax(sims))
-        return {"because_item": self._require_items().ids[int(anchors[best])],
-                "similarity": round(float(sims[best]), 4)}
+            return [{} for _ in indices]
+        sims = self.vectors_[anchors] @ self.vectors_[np.asarray(indices, dtype=np.int64)].T
+        best = np.argmax(sims, axis=0)
+        ids = self._require_items().ids
+        return [{"because_item": ids[int(anchors[b])], "similarity": round(float(sims[b, j]), 4)}
+                for j, b in enumerate(best.tolist())]
 
     def save(self, directory: Path) -> None:
         self._save_common(directory, {"kind": "content", "decay": self.decay,

@@ -151,13 +151,18 @@ class CovisitRetriever(DenseSource):
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
         """The recent item that contributes most: "because you viewed X"."""
+        return self.evidence_many(context, [index])[0]
+
+    def evidence_many(self, context: RecContext, indices: Sequence[int]) -> list[dict[str, Any]]:
         anchors = self.recent_indices(context)[-self.window * 2:]
         if anchors.size == 0:
-            return {}
-        contrib = recency_weights(anchors.size, self.decay) * self._rows(anchors)[:, index]
-        best = int(np.argmax(contrib))
-        return {"because_item": self._require_items().ids[int(anchors[best])],
-                "pair_weight": round(float(contrib[best]), 4)}
+            return [{} for _ in indices]
+        rows = self._rows(anchors)[:, np.asarray(indices, dtype=np.int64)]
+        contrib = recency_weights(anchors.size, self.decay)[:, None] * rows
+        best = np.argmax(contrib, axis=0)
+        ids = self._require_items().ids
+        return [{"because_item": ids[int(anchors[b])], "pair_weight": round(float(contrib[b, j]), 4)}
+                for j, b in enumerate(best.tolist())]
 
     def save(self, directory: Path) -> None:
         self._save_common(directory, {"kind": "covisit", "window": self.window,

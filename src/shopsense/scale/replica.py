@@ -85,13 +85,14 @@ def scale_out(shop: Shop, cfg: ScaleSettings, *, rate_per_s: float) -> Replica:
     shop.store = LoggedEventStore(shop.store, KafkaEventLog(cfg.kafka_url))
 
     def follow(events: list[Event]) -> None:
-        refresh_profiles(shop, events)  # the store holds them now: recompute on next read
         state.observe(events)  # idempotent by event id
         foreign = seen.add_new(events)  # posted to another replica
         if foreign:
             for listener in list(shop.listeners):
                 if listener is not remember_own:
                     listener(foreign)
+        # last: the store and the models hold them now, so whatever is recomputed sees them
+        refresh_profiles(shop, events)
 
     follower = EventWorker(cfg.kafka_url, f"{cfg.writer_group}-replica-{uuid.uuid4().hex[:8]}",
                            shop.store.inner, [follow], from_start=False,
@@ -111,6 +112,7 @@ def _share_erasures(shop: Shop, cfg: ScaleSettings) -> Any:
     def forget_here(pseudonym: str) -> None:
         with shop._lock:
             shop._profiles.clear()
+        shop.invalidate_all()
         for listener in local:
             listener(pseudonym)
 
@@ -120,9 +122,5 @@ def _share_erasures(shop: Shop, cfg: ScaleSettings) -> Any:
 
 
 def refresh_profiles(shop: Shop, events: Sequence[Event]) -> None:
-    """Drop the cached profiles of these events' actors (Shop keeps them per replica)."""
-    with shop._lock:
-        for e in events:
-            for key in (e.user_id, e.session_id):
-                if key:
-                    shop._profiles.pop(key, None)
+    """Drop the cached profiles and answers of these events' actors (kept per replica)."""
+    shop.invalidate(key for e in events for key in (e.user_id, e.session_id))

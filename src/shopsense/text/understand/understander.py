@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from shopsense.domain import Product, QueryReading
+from shopsense.memo import Memo
 from shopsense.text.understand.brands import learn_brands
 from shopsense.text.understand.category import (
     CategoryClassifier,
@@ -119,10 +120,13 @@ class QueryUnderstander:
             gazetteer.add(model, Entry("model", model, priority=3))
         self.gazetteer_ = gazetteer
         self.price_parser_ = PriceParser(self.currency_, {"CNY": 1.0, "USD": self.usd_rate})
+        self.readings_ = Memo(8192, 3600.0)  # a reading depends only on the query and the model
 
     def use_tagger(self, tagger: Any) -> QueryUnderstander:
         """Add a trained `CrfTagger` as an extra signal (brand / product words in zh text)."""
         self.tagger_ = tagger
+        if hasattr(self, "readings_"):
+            self.readings_.clear()
         return self
 
     # ---- reading --------------------------------------------------------------------------
@@ -130,8 +134,12 @@ class QueryUnderstander:
         """The structured reading of `query` (see `shopsense.domain.QueryReading`)."""
         if not hasattr(self, "gazetteer_"):
             raise RuntimeError("QueryUnderstander is not fitted; call fit() or load()")
-        parsed: Parsed = parse_query(self, query)
-        return parsed.reading()
+        reading = self.readings_.get(query)
+        if reading is None:
+            parsed: Parsed = parse_query(self, query)
+            reading = parsed.reading()
+            self.readings_.put(query, reading)
+        return reading
 
     def category_probabilities(self, text: str) -> dict[str, float]:
         """Leaf category -> probability for `text` from the classifier alone."""
