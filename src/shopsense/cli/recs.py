@@ -22,6 +22,12 @@ def _result_row(result: Any) -> dict[str, Any]:
             "evidence": result.evidence}
 
 
+def _ray_address() -> str:
+    from shopsense.scale.settings import ScaleSettings
+
+    return ScaleSettings().ray_address
+
+
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @app.command("train")
     def train(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"),
@@ -29,18 +35,25 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                                 help="Time budget for the sequential model."),
               everything: bool = typer.Option(True, "--all/--recs-only",
                                               help="Also query understanding, search indexes "
-                                                   "and propensity (default).")
+                                                   "and propensity (default)."),
+              ray_workers: int = typer.Option(0, "--ray-workers", min=0,
+                                              help="Train the sequential model data-parallel "
+                                                   "on N Ray workers (SHOPSENSE_SCALE_RAY_"
+                                                   "ADDRESS: a cluster; empty: local Ray). "
+                                                   "0: one process (default).")
               ) -> None:
         """Train every model on the store's data; artefacts versioned under the home."""
         from shopsense.training.lifecycle import train_to_disk
         from shopsense.training.recs import train_from_store
 
         cfg = settings(ctx)
+        ray = {"ray_workers": ray_workers, "ray_address": _ray_address() if ray_workers else ""}
         with _progress(not as_json) as report:
             try:
-                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report)
+                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report, **ray)
                            if everything else
-                           train_from_store(cfg, max_minutes=max_minutes, progress=report))
+                           train_from_store(cfg, max_minutes=max_minutes, progress=report,
+                                            **ray))
             except ValueError as exc:
                 fail(str(exc))
         summary.setdefault("path", str(cfg.home / "models"))

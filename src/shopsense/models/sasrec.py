@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from shopsense.models.parallel import GradientSync, LocalSync
 from shopsense.models.sequences import left_pad, next_item_pairs, top_k_excluding
 
 
@@ -123,17 +124,22 @@ class SASRec:
         self.net_: SASRecNet | None = None
         self.history_: list[dict[str, float]] = []
         self.best_epoch_: int = 0
+        self.info_: dict[str, object] = {}  # how it was trained (e.g. data-parallel workers)
 
     # ------------------------------------------------------------------ training
     def fit(self, sequences: Sequence[np.ndarray], n_items: int, *,
             valid: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
             item_init: np.ndarray | None = None,
-            on_epoch: EpochHook | None = None) -> SASRec:
+            on_epoch: EpochHook | None = None, sync: GradientSync | None = None) -> SASRec:
         """Train on dense-index sequences (time order). `valid` = (histories, targets) for
         early stopping on NDCG@10; without it the model trains for `max_epochs`/budget.
         `item_init` (n_items, dim), e.g. title vectors, seeds the item embeddings (zero rows
-        keep their random start)."""
+        keep their random start). `sync` makes this one of several data-parallel processes
+        (models.parallel): each trains on its share of every epoch's batches and validation
+        users, gradients are averaged every step, and all stop at the same epoch with the
+        same weights."""
         cfg = self.config
+        sync = sync or LocalSync()
         if n_items <= 0:
             raise ValueError("n_items must be positive")
         if any(len(s) and (np.min(s) < 0 or np.max(s) >= n_items) for s in sequences):
@@ -147,18 +153,21 @@ class SASRec:
         self.net_ = SASRecNet(n_items, cfg)
         if item_init is not None:
             self._seed_items(item_init)
+        sync.broadcast_parameters(self.net_)
+        if sync.world_size > 1:
+            torch.manual_seed(cfg.seed + 7919 * sync.rank)  # distinct dropout masks per rank
         optimiser = torch.optim.Adam(self.net_.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         best, best_state, stale = -1.0, None, 0
         started, cpu_started = time.perf_counter(), time.process_time()
         with _threads(cfg.threads):
             for epoch in range(1, cfg.max_epochs + 1):
-                loss = self._epoch(inputs, targets, optimiser, rng)
+                loss = self._epoch(inputs, targets, optimiser, rng, sync)
                 row = {"epoch": float(epoch), "loss": loss,
                        "seconds": time.perf_counter() - started,
-                       "cpu_seconds": time.process_time() - cpu_started}
+                       "cpu_seconds": sync.max(time.process_time() - cpu_started)}
                 if valid is not None:
-                    row["valid_ndcg@10"] = self._valid_ndcg(*valid)
+                    row["valid_ndcg@10"] = self._valid_ndcg(*valid, sync=sync)
                     if row["valid_ndcg@10"] > best:
                         best, stale, self.best_epoch_ = row["valid_ndcg@10"], 0, epoch
                         best_state = {k: v.clone() for k, v in self.net_.state_dict().items()}
@@ -188,12 +197,14 @@ class SASRec:
             weight[1:][rows] = init[rows] * self.config.dim ** -0.5
 
     def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
-               optimiser: torch.optim.Optimizer, rng: np.random.Generator) -> float:
+               optimiser: torch.optim.Optimizer, rng: np.random.Generator,
+               sync: GradientSync) -> float:
+        """One pass; the mean loss per target over every process's batches."""
         assert self.net_ is not None
         self.net_.train()
         total, count = 0.0, 0
-        for rows in _length_buckets(targets, self.config.batch_size,
-                                    self.config.max_positions, rng):
+        for rows in sync.shard(_length_buckets(targets, self.config.batch_size,
+                                               self.config.max_positions, rng)):
             width = int((targets[rows] > 0).sum(axis=1).max())
             seqs = torch.from_numpy(inputs[rows, -width:])
             tgt = torch.from_numpy(targets[rows, -width:])
@@ -205,12 +216,19 @@ class SASRec:
             loss = F.cross_entropy(logits.float(), tgt[mask] - 1)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            sync.average_gradients(self.net_.parameters())
             optimiser.step()
             total += float(loss.detach()) * int(mask.sum())
             count += int(mask.sum())
+        total, count = sync.sum([total, float(count)])
         return total / max(count, 1)
 
-    def _valid_ndcg(self, histories: Sequence[np.ndarray], targets: np.ndarray) -> float:
+    def _valid_ndcg(self, histories: Sequence[np.ndarray], targets: np.ndarray,
+                    sync: GradientSync | None = None) -> float:
+        """Mean NDCG@10 of the validation targets (each process scores its share)."""
+        sync = sync or LocalSync()
+        total = len(histories)
+        histories, targets = sync.shard(histories), np.asarray(sync.shard(list(targets)))
         scores_sum = 0.0
         for start in range(0, len(histories), 1024):
             hist = histories[start:start + 1024]
@@ -218,7 +236,9 @@ class SASRec:
             hits = top == np.asarray(targets[start:start + 1024])[:, None]
             rank = hits.argmax(axis=1)
             scores_sum += float(np.sum(hits.any(axis=1) / np.log2(rank + 2)))
-        return scores_sum / max(len(histories), 1)
+        if sync.world_size > 1:  # the shards leave out fewer than world_size users
+            scores_sum, total = sync.sum([scores_sum, float(len(histories))])
+        return scores_sum / max(total, 1)
 
     # ------------------------------------------------------------------ serving
     @torch.no_grad()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -16,14 +16,31 @@ from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
 
 
+class SASRecTrainer(Protocol):
+    """Fits a SASRec: in this process (`fit_in_process`) or elsewhere (scale.ray_train)."""
+
+    def __call__(self, sequences: Sequence[np.ndarray], n_items: int, config: SASRecConfig, *,
+                 valid: tuple[Sequence[np.ndarray], np.ndarray] | None,
+                 item_init: np.ndarray | None, on_epoch: Any) -> SASRec: ...
+
+
+def fit_in_process(sequences: Sequence[np.ndarray], n_items: int, config: SASRecConfig, *,
+                   valid: tuple[Sequence[np.ndarray], np.ndarray] | None,
+                   item_init: np.ndarray | None, on_epoch: Any) -> SASRec:
+    """The default trainer: one process, `config.threads` torch threads."""
+    return SASRec(config).fit(sequences, n_items, valid=valid, item_init=item_init,
+                              on_epoch=on_epoch)
+
+
 class SequentialRetriever(DenseSource):
     """Scores every item as the next one after the context's recent items (oldest first)."""
 
     def __init__(self, config: SASRecConfig | None = None, name: str = "sasrec",
-                 use_titles: bool = True) -> None:
+                 use_titles: bool = True, trainer: SASRecTrainer = fit_in_process) -> None:
         super().__init__()
         self.config = config or SASRecConfig()
         self.name, self.use_titles = name, use_titles
+        self.trainer = trainer  # training only; not saved
         self.model_: SASRec | None = None
 
     def fit(self, data: Interactions, items: ItemIndex, products: Sequence[Product] = (),
@@ -36,8 +53,8 @@ class SequentialRetriever(DenseSource):
         if item_init is None and self.use_titles and any(p.title for p in products):
             from shopsense.models.text_init import title_vectors
             item_init = title_vectors(products, items.ids, self.config.dim)
-        self.model_ = SASRec(self.config).fit(sequences, len(items), valid=valid,
-                                               item_init=item_init, on_epoch=on_epoch)
+        self.model_ = self.trainer(sequences, len(items), self.config, valid=valid,
+                                   item_init=item_init, on_epoch=on_epoch)
         return self
 
     def _model(self) -> SASRec:
@@ -52,9 +69,13 @@ class SequentialRetriever(DenseSource):
         return self._model().score([history])[0].astype(np.float64)
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
+        return self.evidence_many(context, [index])[0]
+
+    def evidence_many(self, context: RecContext, indices: Sequence[int]) -> list[dict[str, Any]]:
         history = self.recent_indices(context)
         ids = self._require_items().ids
-        return {"after_items": [ids[i] for i in history[-3:]]} if history.size else {}
+        after = [ids[i] for i in history[-3:].tolist()]
+        return [{"after_items": list(after)} if after else {} for _ in indices]
 
     def save(self, directory: Path) -> None:
         self._save_common(directory, {"kind": "sasrec", "use_titles": self.use_titles})

@@ -138,7 +138,8 @@ def quick_models(shop: Shop) -> ModelSet:
 
 
 def train_to_disk(
-    settings: Any, *, max_minutes: float = 10.0, progress: Any = None
+    settings: Any, *, max_minutes: float = 10.0, progress: Any = None, ray_workers: int = 0,
+    ray_address: str = ""
 ) -> dict[str, Any]:
     """`shopsense train`: every model on the store's data, written under <home>/models/
     (a serving process loads them with `load_models` and swaps them in)."""
@@ -155,7 +156,8 @@ def train_to_disk(
     kwargs = {"progress": progress} if progress is not None else {}
     summary["recs"] = {
         k: v
-        for k, v in train_from_store(settings, max_minutes=max_minutes, **kwargs).items()
+        for k, v in train_from_store(settings, max_minutes=max_minutes, ray_workers=ray_workers,
+                                     ray_address=ray_address, **kwargs).items()
         if k != "path"
     }
     build_propensity(shop, retrain=True)

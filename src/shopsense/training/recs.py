@@ -28,7 +28,7 @@ from shopsense.retrieve.collaborative import CollaborativeRetriever
 from shopsense.retrieve.content import ContentRetriever
 from shopsense.retrieve.covisit import CovisitRetriever
 from shopsense.retrieve.popular import PopularRetriever, TrendingRetriever
-from shopsense.retrieve.sequential import SequentialRetriever
+from shopsense.retrieve.sequential import SASRecTrainer, SequentialRetriever, fit_in_process
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -39,6 +39,20 @@ class TrainConfig:
     ranker_users: int = 3000  # shoppers sampled to fit + choose the ranker
     seed: int = 0
     engine: EngineConfig = field(default_factory=EngineConfig)
+    ray_workers: int = 0  # > 0: SASRec trained data-parallel on that many Ray workers
+    ray_address: str = ""  # with ray_workers: a Ray cluster; empty: local Ray
+
+
+def sasrec_trainer(config: TrainConfig) -> SASRecTrainer:
+    """In process by default; on Ray workers (scale.ray_train) when `ray_workers` > 0."""
+    if config.ray_workers <= 0:
+        return fit_in_process
+    from functools import partial
+
+    from shopsense.scale.ray_train import fit_sasrec_data_parallel
+
+    return partial(fit_sasrec_data_parallel, workers=config.ray_workers,
+                   address=config.ray_address)
 
 
 def _quiet(stage: str, info: dict[str, Any]) -> None:
@@ -68,7 +82,8 @@ def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Produc
     ]
     if any(p.title.strip() for p in products):
         plan.append(("content", lambda: ContentRetriever().fit(train, items, products)))
-    plan.append(("sasrec", lambda: SequentialRetriever(config.sasrec).fit(
+    plan.append(("sasrec", lambda: SequentialRetriever(
+        config.sasrec, trainer=sasrec_trainer(config)).fit(
         train, items, products, valid=valid,
         on_epoch=lambda row: progress("sasrec.epoch", row))))
     sources: dict[str, DenseSource] = {}
@@ -192,9 +207,12 @@ def _replay_holdout(engine: RecommendationEngine, data: Interactions, held: Sequ
 
 
 def train_from_store(settings: Any, *, max_minutes: float = 15.0,
-                     progress: Progress = _quiet) -> dict[str, Any]:
+                     progress: Progress = _quiet, ray_workers: int = 0,
+                     ray_address: str = "") -> dict[str, Any]:
     """`shopsense train`: every recommendation model on the store's events and catalogue,
-    saved as a new version under <home>/models/recs/ (the `current` pointer moves last)."""
+    saved as a new version under <home>/models/recs/ (the `current` pointer moves last).
+    `ray_workers` > 0 trains SASRec data-parallel on Ray (local, or the cluster at
+    `ray_address`)."""
     from dataclasses import replace
 
     from shopsense.models.interactions import interactions_from_events
@@ -205,7 +223,8 @@ def train_from_store(settings: Any, *, max_minutes: float = 15.0,
     progress("stage", {"reading": settings.store_url})
     data = interactions_from_events(store.iter_events())
     products = list(store.iter_products())
-    config = TrainConfig(sasrec=replace(SASRecConfig(), time_budget_s=max_minutes * 60.0))
+    config = TrainConfig(sasrec=replace(SASRecConfig(), time_budget_s=max_minutes * 60.0),
+                         ray_workers=ray_workers, ray_address=ray_address)
     engine = train_all(data, products, config, progress)
     path = save_version(engine, settings.home)
     return {"version": engine.info["version"], "path": str(path), **{
