@@ -3,7 +3,9 @@
 Order of work, so a crash at any point is recoverable:
 1. write `secret.key.next` (old keys + the new one, mode 0600);
 2. in ONE store transaction, rewrite user/session pseudonyms in events and identity links
-   (`u_x` -> `u_HMAC(new, x)`) and record the chain length in `meta.secret_generation`;
+   (`u_x` -> `u_HMAC(new, x)`, computed in Python and applied through a temporary mapping
+   table, so the same SQL runs on SQLite and PostgreSQL and the key never reaches the
+   database) and record the chain length in `meta.secret_generation`;
 3. rename `secret.key.next` over `secret.key`.
 `finish_pending_rekey` (run on every open) completes step 3 if the store already has the new
 generation, or discards the `.next` file if it does not.
@@ -42,19 +44,40 @@ def rotate_secret(home: Path, store: Any) -> dict[str, Any]:
     fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("".join(k.hex() + "\n" for k in (*chain, new_key)))
-    step = lambda v: None if v is None else v[:2] + rekey_step(new_key, v[2:])  # noqa: E731
-    store._conn.create_function("rekey", 1, step, deterministic=True)
-    with store.transaction() as cur:
-        events = cur.execute("UPDATE events SET user_id = rekey(user_id), "
-                             "session_id = rekey(session_id)").rowcount
-        links = cur.execute("UPDATE identity_links SET user_id = rekey(user_id), "
-                            "session_id = rekey(session_id)").rowcount
-        cur.execute("INSERT OR REPLACE INTO meta VALUES ('secret_generation', ?)",
-                    (str(len(chain) + 1),))
-        cur.execute("INSERT OR REPLACE INTO meta VALUES ('models_stale', '1')")
+    generation = len(chain) + 1
+    events, links = _rewrite_pseudonyms(store, new_key, generation)
     os.replace(pending, home / SECRET_FILE)
-    store._links.clear()
-    store.audit("cli", "rotate_secret", {"generation": len(chain) + 1, "events": events})
+    store.reset_caches()
+    store.audit("cli", "rotate_secret", {"generation": generation, "events": events})
     store.vacuum()
-    return {"generation": len(chain) + 1, "events_rekeyed": events, "links_rekeyed": links,
+    return {"generation": generation, "events_rekeyed": events, "links_rekeyed": links,
             "models_stale": True}
+
+
+_PSEUDONYMS = ("SELECT user_id FROM events WHERE user_id IS NOT NULL UNION "
+               "SELECT session_id FROM events WHERE session_id IS NOT NULL UNION "
+               "SELECT user_id FROM identity_links UNION SELECT session_id FROM identity_links")
+
+
+def _rewrite_pseudonyms(store: Any, new_key: bytes, generation: int) -> tuple[int, int]:
+    """Step 2 in one transaction of the store's portable SQL (SQLite and PostgreSQL): map
+    every stored pseudonym to its re-keyed form in a temporary table, computed here so the
+    key never reaches the database, then rewrite events and identity links through it.
+    Returns (events rows rewritten, identity-link rows rewritten)."""
+    with store.transaction() as cur:
+        old = [row[0] for row in cur.execute(_PSEUDONYMS).fetchall()]
+        cur.execute("CREATE TEMPORARY TABLE rekey_map (old TEXT PRIMARY KEY, new TEXT NOT NULL)")
+        cur.executemany("INSERT INTO rekey_map VALUES (?, ?)",
+                        [(v, v[:2] + rekey_step(new_key, v[2:])) for v in old])
+        counts = []
+        for table in ("events", "identity_links"):
+            counts.append(cur.execute(
+                f"UPDATE {table} SET "
+                f"user_id = (SELECT new FROM rekey_map WHERE old = {table}.user_id), "
+                f"session_id = (SELECT new FROM rekey_map WHERE old = {table}.session_id) "
+                "WHERE user_id IS NOT NULL OR session_id IS NOT NULL").rowcount)
+        cur.execute("DROP TABLE rekey_map")
+        cur.execute("INSERT OR REPLACE INTO meta VALUES ('secret_generation', ?)",
+                    (str(generation),))
+        cur.execute("INSERT OR REPLACE INTO meta VALUES ('models_stale', '1')")
+    return counts[0], counts[1]

@@ -238,6 +238,10 @@ class PostgresStore:
         self.execute("INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
                      (time.time(), actor, action, json.dumps(detail, ensure_ascii=False)))
 
+    def reset_caches(self) -> None:
+        """Nothing to forget: identity links are read inside each transaction, never cached."""
+        return None
+
     def vacuum(self) -> None:
         """VACUUM the tables that hold personal data (autocommit; not VACUUM FULL, which
         locks them: run that in a maintenance window if erased bytes must leave the disk)."""

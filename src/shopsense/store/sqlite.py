@@ -359,6 +359,12 @@ class SqliteStore:
             cur.execute("INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
                         (time.time(), actor, action, json.dumps(detail, ensure_ascii=False)))
 
+    def reset_caches(self) -> None:
+        """Forget the in-process session -> user link cache (after pseudonyms were rewritten
+        in the database)."""
+        with self._lock:
+            self._links.clear()
+
     def vacuum(self) -> None:
         """Rewrite the file so erased rows leave no trace in free pages or the WAL."""
         with self._lock:
