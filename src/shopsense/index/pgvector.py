@@ -136,13 +136,15 @@ class PgVectorIndex:
 
     def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
         """(len(item_ids), dim); zero rows for unknown ids."""
+        # vector_send: pgvector's binary form (int16 dim, int16 0, big-endian float32s),
+        # decoded by numpy; parsing the text form of real[] cost ~50 ms for 250 rows
         with self._pool.connection() as conn:
-            rows = dict(conn.execute(f"SELECT item_id, embedding::real[] FROM {self.table} "
+            rows = dict(conn.execute(f"SELECT item_id, vector_send(embedding) FROM {self.table} "
                                      "WHERE item_id = ANY(%s)", (list(item_ids),)).fetchall())
         out = np.zeros((len(item_ids), self.dim), dtype=np.float32)
         for i, item_id in enumerate(item_ids):
             if item_id in rows:
-                out[i] = rows[item_id]
+                out[i] = np.frombuffer(rows[item_id], dtype=">f4", offset=4)
         return out
 
     def save(self, directory: Path) -> None:

@@ -114,11 +114,15 @@ class PostgresRetrieval:
 
     name = "postgresql"
 
-    def __init__(self, url: str, *, ef_search: int = 100, pool_max: int = 4) -> None:
+    def __init__(self, url: str, *, ef_search: int = 100, pool_max: int = 4,
+                 hnsw: dict[str, Any] | None = None) -> None:
+        """`hnsw`: build options passed to PgVectorIndex (m, ef_construction, build_memory,
+        build_workers); its defaults otherwise."""
         from shopsense.store.postgres import split_url
 
         self.url, _, _ = split_url(url)  # libpq does not know pool_min / pool_max
         self.ef_search, self.pool_max = ef_search, pool_max
+        self.hnsw = dict(hnsw or {})
         self._opened: list[Any] = []
 
     def _keep(self, part: Any) -> Any:
@@ -130,7 +134,7 @@ class PostgresRetrieval:
         from shopsense.index.pgvector import PgVectorIndex
 
         index = self._keep(PgVectorIndex(self.url, dim, ef_search=self.ef_search,
-                                         pool_max=self.pool_max))
+                                         pool_max=self.pool_max, **self.hnsw))
         index.add(list(item_ids), vectors)
         index.keep_only(list(item_ids))
         return index.build()
