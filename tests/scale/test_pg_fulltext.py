@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not installed")
@@ -51,3 +52,23 @@ def test_segmented_chinese_and_english(pg_url: str) -> None:
 def test_tsquery_quoting() -> None:
     assert tsquery_of(["a", "a", "b'c", " "]) == "'a' | 'b''c'"
     assert tsquery_of([]) == ""
+
+
+def test_every_term_mode_and_the_candidate_fill(pg_url: str) -> None:
+    from shopsense.index.catalog import product_fields
+    from shopsense.index.keyword import KeywordIndex
+    from shopsense.retrieve.backends import PgFullTextCandidates
+
+    open_store(pg_url).upsert_products(ITEMS)
+    index = PgFullTextIndex(pg_url)
+    index.add(ITEMS)
+    assert tsquery_of(["a", "b"], every=True) == "'a' & 'b'"
+    both = tokenize("格力 空调")
+    assert index.search(both, 10, every=True)[0] == ["a"]
+    assert set(index.search(both, 10)[0]) == {"a", "b"}
+    keyword = KeywordIndex()
+    keyword.add([(p.item_id, product_fields(p)) for p in ITEMS])
+    lists = PgFullTextCandidates(index, keyword)
+    rows = lists.top_rows(both, np.zeros(len(ITEMS)), 10)  # 1 full match < a page: filled
+    assert [keyword.item_ids_[r] for r in rows] == ["a", "b"]
+    assert [keyword.item_ids_[r] for r in lists.top_rows(both, np.zeros(5), 1)] == ["a"]

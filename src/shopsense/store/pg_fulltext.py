@@ -32,11 +32,12 @@ def _terms(product: Product) -> list[str]:
     return [" ".join(tokenize(texts[name])) for name, _ in _FIELDS]
 
 
-def tsquery_of(terms: Iterable[str]) -> str:
-    """OR of quoted lexemes (quotes doubled), safe to pass to to_tsquery('simple', ...)."""
+def tsquery_of(terms: Iterable[str], *, every: bool = False) -> str:
+    """OR (AND with `every`) of quoted lexemes (quotes doubled), safe to pass to
+    to_tsquery('simple', ...)."""
     quoted = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in dict.fromkeys(terms)
               if t.strip()]
-    return " | ".join(quoted)
+    return (" & " if every else " | ").join(quoted)
 
 
 class PgFullTextIndex:
@@ -79,11 +80,13 @@ class PgFullTextIndex:
         with self._pool.connection() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
 
-    def search(self, terms: Sequence[str], k: int, *, where: Any = None
+    def search(self, terms: Sequence[str], k: int, *, where: Any = None, every: bool = False
                ) -> tuple[list[str], list[float]]:
-        """Top-`k` (item_ids, ts_rank_cd scores) for segmented query terms, best first;
-        `where` is an object with `.sql() -> (clause over alias p, params)` (ProductFilter)."""
-        query = tsquery_of(terms)
+        """Top-`k` (item_ids, ts_rank_cd scores) for segmented query terms, best first: rows
+        with any term, or with every term when `every`. `where` is an object with
+        `.sql() -> (clause over alias p, params)` (ProductFilter). Cost grows with the
+        number of matching rows (each is ranked), so common terms are slow under OR."""
+        query = tsquery_of(terms, every=every)
         if not query or k <= 0:
             return [], []
         join, clause, params = "", "TRUE", []
