@@ -1,7 +1,9 @@
 """Ingest benchmark: N events from CSV into a fresh SQLite store via the real CLI.
 
-Runs each size in a child process and reports events/s and the child's peak RSS, so the
-figure includes interpreter start-up, validation, pseudonymisation and commits.
+Runs each size in a child process and reports events/s and the peak RSS of the child (and
+of the reader process it forks), so the figure includes interpreter start-up, validation,
+pseudonymisation, commits and the index rebuild; the 1-minute load average before and after
+each run is recorded beside it (the benchmark machine is shared).
 
     python benchmarks/ingest.py [--sizes 200000 1000000] [--out benchmarks/results/ingest.json]
 """
@@ -47,6 +49,7 @@ def run_one(n: int, workdir: Path) -> dict[str, float]:
     cmd = [sys.executable, "-m", "shopsense.cli", "--home", str(home), "ingest", "events",
            str(src), "--json"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
                          env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -57,7 +60,8 @@ def run_one(n: int, workdir: Path) -> dict[str, float]:
         raise SystemExit(f"expected {n} accepted, got {report}")
     return {"events": n, "seconds": round(seconds, 2), "events_per_s": round(n / seconds),
             "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
-            "file_mb": round(src.stat().st_size / 2**20, 1)}
+            "file_mb": round(src.stat().st_size / 2**20, 1),
+            "load_avg_1m": f"{load_before:.2f} -> {os.getloadavg()[0]:.2f}"}
 
 
 def main() -> None:
@@ -69,7 +73,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in sorted(args.sizes):
             rows.append(run_one(n, Path(tmp)))
-    table = Table(title="ingest events (CSV -> SQLite, one process, incl. start-up)")
+    table = Table(title="ingest events (CSV -> SQLite via the CLI, incl. start-up)")
     for col in rows[0]:
         table.add_column(col, justify="right")
     for r in rows:

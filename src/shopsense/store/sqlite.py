@@ -55,15 +55,16 @@ _EVENT_COLS = ("event_id", "user_id", "session_id", "item_id", "event_type", "qu
                "platform", "timestamp")
 _EVENT_FIELDS = ("event_id", "event_type", "timestamp", "user_id", "session_id", "item_id",
                  "query", "value", "platform")  # Event's field order: rows of add_event_rows
-_LINK_CACHE_LIMIT = 500_000  # session -> user links kept in memory by the writer
+_LINK_CACHE_LIMIT = 100_000  # session -> user links the writer keeps in memory (~20 MB)
 # Tables (besides events / identity_links) whose rows belong to one user; erased with them.
 USER_TABLES: list[str] = []
-# Secondary event indexes a bulk load defers: once a load has added DEFER_INDEXES_MIN_ROWS
-# rows and at least DEFER_INDEXES_FRACTION of the table it started on, they are dropped and
+# Secondary indexes a bulk load defers: once a load has added DEFER_INDEXES_MIN_ROWS events
+# and at least DEFER_INDEXES_FRACTION of the table it started on, they are dropped and
 # rebuilt (sorted, one pass each) when it ends; a killed load leaves them to the next open,
-# which runs the schema's CREATE INDEX IF NOT EXISTS. `events_anonymous` is kept: the
-# identity back-fill finds a session's anonymous events through it.
-DEFERRABLE_INDEXES = ("events_user", "events_session", "events_time")
+# which runs the schema's CREATE INDEX IF NOT EXISTS. Ingest itself reads none of them;
+# `events_anonymous` is kept: the identity back-fill finds a session's anonymous events
+# through it.
+DEFERRABLE_INDEXES = ("events_user", "events_session", "events_time", "identity_links_user")
 DEFER_INDEXES_MIN_ROWS = 50_000
 DEFER_INDEXES_FRACTION = 0.25
 BULK_CHECKPOINT_PAGES = 16_384  # WAL checkpointed every ~64 MiB during a bulk load
