@@ -1,12 +1,22 @@
 """Load benchmark of the HTTP service over the demo store, on loopback.
 
-Starts `shopsense demo run` (a real uvicorn server) in a child process over a data home,
-waits for the models, then runs N concurrent clients for a duration with the mix
-search 60% / recommend 30% / events 10%. Reports per-endpoint QPS, p50/p99 and errors, the
-server's RSS before and after, and event-to-effect latency (an event for a fresh session,
-then /v1/recommend polled until it changes).
+Starts `shopsense demo run` (a real uvicorn server, `--workers N` processes) in a child
+process over a data home, waits until the trained models serve, then runs N concurrent
+clients for a duration with the mix search 60 % / recommend 30 % / events 10 %.
 
-    python benchmarks/serve.py [--home DIR] [--clients 50] [--seconds 60] [--out ...]
+Queries are drawn from the demo store's own search log with their logged frequencies (a
+realistic head and tail: 10k distinct queries), shoppers from its 1,200 users, items from its
+events. With `--rate R` the clients together offer R requests/s (each client paced by a
+Poisson process; a request's latency counts from when it was *due*, so a server that falls
+behind is charged for the queueing it causes: no coordinated omission); `--rate 0` runs the
+clients closed-loop (each sends as soon as its previous answer arrives: the capacity test).
+
+Reports per-endpoint QPS and p50 / p99, errors, the server's RSS (all its processes) before
+and after, its CPU use, and event-to-effect latency (an event for a fresh session, then
+/v1/recommend polled until it changes). Prints a table and writes JSON.
+
+    python benchmarks/serve.py [--home DIR] [--clients 50] [--seconds 60] [--rate 300]
+                               [--workers 2] [--no-train] [--out results/serve.json]
 """
 
 from __future__ import annotations
@@ -20,8 +30,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import httpx
 import numpy as np
 import psutil
@@ -29,127 +41,197 @@ from rich.console import Console
 from rich.table import Table
 
 MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))
+TARGETS = {"search_p99_ms": 50, "recommend_p99_ms": 30, "total_qps": 300, "errors": 0,
+           "event_to_effect_s": 1.0}
 
 
-def start_server(home: Path, port: int, extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def start_server(home: Path, port: int, workers: int, train: bool,
+                 rate_limit: float) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "SHOPSENSE_SERVE__RATE_LIMIT_PER_S": str(rate_limit)}
+    extra = ["--workers", str(workers)] + ([] if train else ["--no-train"])
+    log = (home.parent / f"{home.name}.serve.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "shopsense.cli", "--home", str(home), "demo",
-                             "run", "--port", str(port), *extra], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                             "run", "--port", str(port), *extra], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 900
+    deadline = time.time() + 1800
     while time.time() < deadline:
-        try:
-            if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
         if proc.poll() is not None:
-            raise SystemExit("server exited during start-up")
-        time.sleep(1)
-    raise SystemExit("server not ready after 15 minutes")
+            raise SystemExit(f"server exited during start-up (log: {log.name})")
+        if _serving_trained(base, home):
+            return proc
+        time.sleep(2)
+    raise SystemExit("trained models not serving after 30 minutes")
 
 
-def workload(home: Path) -> tuple[list[str], list[str], list[str]]:
-    queries = [json.loads(x)["query"] for x in (home / "demo" / "queries.jsonl").open()]
+def _serving_trained(base: str, home: Path) -> bool:
+    """/readyz answers 200 with the version written by the last full training."""
+    status = home / "models" / "status.json"
+    try:
+        ready = httpx.get(base + "/readyz", timeout=2)
+    except httpx.HTTPError:
+        return False
+    if ready.status_code != 200 or not status.exists():
+        return False
+    return ready.json().get("models") == str(json.loads(status.read_text()).get("version"))
+
+
+def workload(home: Path) -> dict[str, list]:
+    queries: Counter[str] = Counter()
     users, items = set(), set()
     with (home / "demo" / "events.jsonl").open() as fh:
-        for i, line in enumerate(fh):
+        for line in fh:
             row = json.loads(line)
+            if row.get("query"):
+                queries[row["query"]] += 1
             if row.get("user_id"):
                 users.add(row["user_id"])
             if row.get("item_id"):
                 items.add(row["item_id"])
-            if i > 50_000:
-                break
-    return queries, sorted(users), sorted(items)
+    ranked = queries.most_common()
+    return {"queries": [q for q, _ in ranked], "weights": [n for _, n in ranked],
+            "users": sorted(users), "items": sorted(items)}
 
 
-async def client_loop(http: httpx.AsyncClient, stop: float, data: tuple, rng: random.Random,
-                      stats: dict[str, list[float]], errors: dict[str, int]) -> None:
-    queries, users, items = data
+async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, data: dict,
+                      rng: random.Random, stats: dict[str, list[float]],
+                      errors: dict[str, int], samples: dict[str, str]) -> None:
     names, weights = zip(*MIX, strict=True)
-    while time.perf_counter() < stop:
+    due = time.perf_counter() + (rng.expovariate(rate) if rate > 0 else 0.0)
+    while due < stop and time.perf_counter() < stop:  # a late client stops with the clock
+        if rate > 0:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        else:
+            due = time.perf_counter()
         kind = rng.choices(names, weights)[0]
-        start = time.perf_counter()
         try:
             if kind == "search":
-                r = await http.get("/v1/search", params={"q": rng.choice(queries),
-                                                         "user": rng.choice(users), "k": 10})
+                query = rng.choices(data["queries"], data["weights"])[0]
+                request = http.get("/v1/search", params={"q": query, "k": "10",
+                                                         "user": rng.choice(data["users"])})
             elif kind == "recommend":
-                r = await http.get("/v1/recommend", params={"user": rng.choice(users), "k": 10})
+                request = http.get("/v1/recommend", params={"user": rng.choice(data["users"]),
+                                                            "k": "10"})
             else:
-                r = await http.post("/v1/events", json={
-                    "user_id": rng.choice(users), "item_id": rng.choice(items),
-                    "event_type": rng.choice(["view", "view", "click", "cart"]), "platform": "web"})
-            ok = r.status_code == 200
-        except httpx.HTTPError:
+                request = http.post("/v1/events", json={
+                    "user_id": rng.choice(data["users"]), "item_id": rng.choice(data["items"]),
+                    "event_type": rng.choice(["view", "view", "click", "cart"]),
+                    "platform": "web", "timestamp": time.time()})
+            async with request as response:
+                body = await response.read()
+                ok = response.status == 200
+                if not ok and kind not in samples:
+                    samples[kind] = f"{response.status} {body[:200]!r}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             ok = False
-        stats[kind].append(time.perf_counter() - start)
+            samples.setdefault(kind, repr(exc))
+        stats[kind].append(time.perf_counter() - due)
         if not ok:
             errors[kind] += 1
+        due = due + rng.expovariate(rate) if rate > 0 else time.perf_counter()
 
 
-async def event_to_effect(http: httpx.AsyncClient, items: list[str], trials: int = 10) -> list[float]:
+async def event_to_effect(http: aiohttp.ClientSession, items: list[str], trials: int = 10
+                          ) -> list[float]:
     delays = []
     for t in range(trials):
         session = f"bench-fresh-{t}-{time.time()}"
-        before = (await http.get("/v1/recommend", params={"session": session})).json()
+        async with http.get("/v1/recommend", params={"session": session}) as r:
+            before = (await r.json())["results"]
         start = time.perf_counter()
-        await http.post("/v1/events", json={"session_id": session, "item_id": items[t * 7],
-                                            "event_type": "view"})
+        async with http.post("/v1/events", json={"session_id": session, "item_id": items[t * 7],
+                                                 "event_type": "view",
+                                                 "timestamp": time.time()}) as r:
+            await r.read()
         while time.perf_counter() - start < 5:
-            after = (await http.get("/v1/recommend", params={"session": session})).json()
-            if after["results"] != before["results"]:
-                break
+            async with http.get("/v1/recommend", params={"session": session}) as r:
+                if (await r.json())["results"] != before:
+                    break
         delays.append(time.perf_counter() - start)
     return delays
 
 
-async def run(base: str, key: str, clients: int, seconds: float, data: tuple) -> dict:
-    stats = {name: [] for name, _ in MIX}
+async def run(base: str, key: str, clients: int, seconds: float, rate: float,
+              data: dict) -> dict:
+    stats: dict[str, list[float]] = {name: [] for name, _ in MIX}
     errors = {name: 0 for name, _ in MIX}
-    limits = httpx.Limits(max_connections=clients + 5)
-    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=30,
-                                 limits=limits) as http:
-        stop = time.perf_counter() + seconds
-        await asyncio.gather(*(client_loop(http, stop, data, random.Random(i), stats, errors)
+    samples: dict[str, str] = {}
+    connector = aiohttp.TCPConnector(limit=clients + 5)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(base, headers={"X-API-Key": key}, connector=connector,
+                                     timeout=timeout) as http:
+        # warm-up: every worker has answered once before the clock starts
+        await asyncio.gather(*(client_loop(http, time.perf_counter() + 5, rate / clients
+                                           if rate else 0, data, random.Random(-i),
+                                           {n: [] for n, _ in MIX}, dict(errors), {})
                                for i in range(clients)))
-        effect = await event_to_effect(http, data[2])
-    return {"stats": stats, "errors": errors, "effect": effect}
+        start = time.perf_counter()
+        stop = start + seconds
+        await asyncio.gather(*(client_loop(http, stop, rate / clients if rate else 0, data,
+                                           random.Random(i), stats, errors, samples)
+                               for i in range(clients)))
+        elapsed = time.perf_counter() - start  # until the last answer arrived
+        effect = await event_to_effect(http, data["items"])
+    return {"stats": stats, "errors": errors, "samples": samples, "effect": effect,
+            "elapsed": elapsed}
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _rss_mb(pid: int) -> float:
+    return sum(p.memory_info().rss for p in _tree(pid)) / 2**20
+
+
+def _cpu_s(pid: int) -> float:
+    return sum(sum(p.cpu_times()[:2]) for p in _tree(pid))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", type=Path, default=Path("benchmarks/.serve-home"))
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/serve.json"))
+    parser.add_argument("--rate", type=float, default=300.0,
+                        help="Requests/s offered by all clients together; 0 = closed loop.")
+    parser.add_argument("--workers", type=int, default=2, help="Server worker processes.")
+    parser.add_argument("--rate-limit", type=float, default=5000.0,
+                        help="The server's per-key limit (all clients share one public key).")
     parser.add_argument("--no-train", action="store_true",
-                        help="Serve the models on disk (or the quick ones) without training.")
+                        help="Serve the models on disk without training (they must exist).")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/serve.json"))
     args = parser.parse_args()
-    proc = start_server(args.home, args.port, ("--no-train",) if args.no_train else ())
+    args.home.parent.mkdir(parents=True, exist_ok=True)
+    proc = start_server(args.home, args.port, args.workers, not args.no_train, args.rate_limit)
     try:
-        server = psutil.Process(proc.pid)
-        rss_before = server.memory_info().rss / 2**20
+        time.sleep(3)  # let start-up work settle
+        rss_before = _rss_mb(proc.pid)
+        cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
         key = (args.home / "public-key.txt").read_text().strip()
         result = asyncio.run(run(f"http://127.0.0.1:{args.port}", key, args.clients,
-                                 args.seconds, workload(args.home)))
-        rss_after = server.memory_info().rss / 2**20
+                                 args.seconds, args.rate, workload(args.home)))
+        server_cpu = (_cpu_s(proc.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        rss_after = _rss_mb(proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
-    rows = []
-    total = 0
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    rows, total = [], 0
     for name, lat in result["stats"].items():
         arr = np.asarray(lat) * 1000
         total += len(arr)
-        rows.append({"endpoint": name, "requests": len(arr), "qps": round(len(arr) / args.seconds, 1),
+        rows.append({"endpoint": name, "requests": len(arr),
+                     "qps": round(len(arr) / result["elapsed"], 1),
                      "p50_ms": round(float(np.percentile(arr, 50)), 1) if len(arr) else None,
                      "p99_ms": round(float(np.percentile(arr, 99)), 1) if len(arr) else None,
                      "errors": result["errors"][name]})
-    table = Table(title=f"{args.clients} clients, {args.seconds:.0f} s, loopback, one server process")
+    mode = f"offered {args.rate:.0f} req/s" if args.rate else "closed loop"
+    table = Table(title=f"{args.clients} clients, {mode}, {args.seconds:.0f} s, loopback, "
+                        f"{args.workers} worker process(es)")
     for col in rows[0]:
         table.add_column(col, justify="right")
     for r in rows:
@@ -157,17 +239,22 @@ def main() -> None:
     console = Console()
     console.print(table)
     effect = result["effect"]
-    summary = {"total_qps": round(total / args.seconds, 1),
+    summary = {"total_qps": round(total / result["elapsed"], 1),
+               "offered_qps": args.rate or None, "elapsed_s": round(result["elapsed"], 1),
                "event_to_effect_s": {"max": round(max(effect), 3),
                                      "median": round(float(np.median(effect)), 3)},
                "rss_mb": {"before": round(rss_before, 1), "after": round(rss_after, 1)},
-               "cpus": os.cpu_count(), "load_avg": os.getloadavg()}
+               "server_cpu_cores": round(server_cpu, 2),
+               "error_samples": result["samples"],
+               "config": {"clients": args.clients, "seconds": args.seconds, "rate": args.rate,
+                          "workers": args.workers, "rate_limit": args.rate_limit,
+                          "queries": "demo search log, logged frequencies"},
+               "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
+               "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     console.print(summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"endpoints": rows, **summary,
-                                    "targets": {"search_p99_ms": 50, "recommend_p99_ms": 30,
-                                                "total_qps": 300, "errors": 0,
-                                                "event_to_effect_s": 1.0}}, indent=2))
+    args.out.write_text(json.dumps({"endpoints": rows, **summary, "targets": TARGETS},
+                                   indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

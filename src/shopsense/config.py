@@ -35,10 +35,11 @@ class SearchSettings(BaseModel):
                                "(e.g. a read replica); empty: the store URL.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search "
                                 "(measured recall@10 0.95-0.98 at 100).")
-    stage_cache_size: int = Field(4096, ge=0, description="Queries whose shopper-independent "
-                                  "stages (retrieval, features, filters, ranker scores, facets) "
-                                  "are kept; 0 disables. Cleared by every catalogue or model "
-                                  "change; the personal stage always runs per request.")
+    stage_cache_mb: float = Field(128.0, ge=0, description="Memory for the shopper-"
+                                  "independent stages of recent queries (matches, features, "
+                                  "ranker scores, facets); 0 disables. Cleared by every "
+                                  "catalogue or model change; the personal stage always runs "
+                                  "per request.")
     stage_cache_ttl_s: float = Field(60.0, ge=0, description="Longest a cached query stage "
                                      "lives (popularity and freshness drift).")
 
@@ -56,7 +57,7 @@ class ServeSettings(BaseModel):
     max_batch_events: int = Field(1000, description="Largest batch accepted by POST /v1/events.")
     max_body_bytes: int = Field(2_000_000)
     rate_limit_per_s: float = Field(200.0, description="Per-key sustained requests/s (burst = 2x).")
-    answer_cache_size: int = Field(50_000, ge=0, description="Actors whose finished "
+    answer_cache_size: int = Field(20_000, ge=0, description="Actors whose finished "
                                    "recommendation lists are kept; 0 disables. An actor's own "
                                    "event, a catalogue edit, a model swap or an erasure drops "
                                    "them at once.")

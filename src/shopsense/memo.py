@@ -12,7 +12,7 @@ events, dismissals, catalogue edits and model swaps.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from cachetools import TTLCache
@@ -21,9 +21,12 @@ from cachetools import TTLCache
 class Memo:
     """`cachetools.TTLCache` behind a lock, with hit/miss counters and selective eviction."""
 
-    def __init__(self, maxsize: int, ttl_s: float) -> None:
+    def __init__(self, maxsize: int, ttl_s: float,
+                 getsizeof: Callable[[Any], float] | None = None) -> None:
+        """`maxsize` counts entries, or with `getsizeof` the sum of their sizes (bytes)."""
         self.enabled = maxsize > 0 and ttl_s > 0
-        self._data: TTLCache[Hashable, Any] = TTLCache(max(maxsize, 1), max(ttl_s, 1e-6))
+        self._data: TTLCache[Hashable, Any] = TTLCache(max(maxsize, 1), max(ttl_s, 1e-6),
+                                                       getsizeof=getsizeof)
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -42,7 +45,10 @@ class Memo:
     def put(self, key: Hashable, value: Any) -> None:
         if self.enabled:
             with self._lock:
-                self._data[key] = value
+                try:
+                    self._data[key] = value
+                except ValueError:  # one value larger than the whole budget: not kept
+                    pass
 
     def clear(self) -> None:
         with self._lock:

@@ -19,8 +19,9 @@ def free_port() -> int:
 class Server:
     """A real `shopsense serve` subprocess on a loopback port."""
 
-    def __init__(self, home: Path, *extra_env: tuple[str, str]) -> None:
+    def __init__(self, home: Path, *extra_env: tuple[str, str], args: tuple[str, ...] = ()) -> None:
         self.home = home
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = dict(extra_env)
@@ -32,7 +33,7 @@ class Server:
         env = {**os.environ, "OMP_NUM_THREADS": "1", **self.env}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shopsense.cli", "--home", str(self.home), "serve",
-             "--port", str(self.port)], env=env, stdout=subprocess.DEVNULL,
+             "--port", str(self.port), *self.args], env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -63,8 +64,8 @@ class Server:
 def make_server():
     servers: list[Server] = []
 
-    def _make(home: Path, *env: tuple[str, str]) -> Server:
-        server = Server(home, *env)
+    def _make(home: Path, *env: tuple[str, str], args: tuple[str, ...] = ()) -> Server:
+        server = Server(home, *env, args=args)
         servers.append(server)
         return server
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -45,21 +46,42 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    limit = settings.serve.max_body_bytes
+    app.add_middleware(_Measure, limit=settings.serve.max_body_bytes)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            return JSONResponse(error_body("too_large", f"body over {limit} bytes", "body"), 413)
+
+class _Measure:
+    """Body-size guard, per-route Prometheus counts and latency, and an `X-Served-By` header
+    naming the worker process (plain ASGI: no extra task per request)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+        self.served_by = str(os.getpid()).encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+                body = error_body("too_large", f"body over {self.limit} bytes", "body")
+                await JSONResponse(body, 413)(scope, receive, send)
+                return
         start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        metrics: Metrics = request.app.state.metrics
-        metrics.requests.labels(name, request.method, str(response.status_code)).inc()
-        metrics.latency.labels(name, request.method).observe(time.perf_counter() - start)
-        return response
+        status = [500]
+
+        async def send_measured(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message.setdefault("headers", []).append((b"x-served-by", self.served_by))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_measured)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            metrics: Metrics = scope["app"].state.metrics
+            metrics.requests.labels(name, scope["method"], str(status[0])).inc()
+            metrics.latency.labels(name, scope["method"]).observe(time.perf_counter() - start)
 
 
 def _install_errors(app: FastAPI) -> None:

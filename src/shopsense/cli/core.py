@@ -137,9 +137,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     def serve(ctx: typer.Context, host: str = typer.Option(None, "--host"),
               port: int = typer.Option(None, "--port"),
               train: bool = typer.Option(True, "--train/--no-train",
-                                         help="Train the full models in the background.")) -> None:
+                                         help="Train the full models in the background."),
+              workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                          help="Server processes sharing the port and the "
+                                               "store (see docs/API.md, 'Worker processes').")
+              ) -> None:
         """Serve the HTTP API (and web pages) over the data home."""
-        serve_home(settings(ctx), host=host, port=port, background_training=train)
+        serve_home(settings(ctx), host=host, port=port, background_training=train,
+                   workers=workers)
 
 
 def _key_file(cfg: Settings, name: str, scope: str, store: object) -> str:
@@ -163,7 +168,7 @@ def _key_file(cfg: Settings, name: str, scope: str, store: object) -> str:
 
 
 def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = None,
-               background_training: bool = True) -> None:
+               background_training: bool = True, workers: int = 1) -> None:
     """Open the shop, answer at once (/healthz), build the quick models in the background,
     then train the full set and swap it in; retrain on the configured schedule."""
     import threading
@@ -174,8 +179,10 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import (
         ModelManager,
+        adopt_models,
         load_models,
         quick_models,
+        trained_data_seq,
         wire_online_updates,
     )
 
@@ -183,10 +190,19 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
                                              {"host": host, "port": port}.items() if v})
     cfg = cfg.model_copy(update={"serve": serve_cfg})
     store = open_home(cfg)
+    public_key = _key_file(cfg, "public-key.txt", "search", store)
+    admin_key = _key_file(cfg, "admin-key.txt", "admin", store)
+    console.print(f"shopsense on http://{serve_cfg.host}:{serve_cfg.port}  "
+                  f"(admin key in {cfg.home / 'admin-key.txt'}: {admin_key})")
+    if workers > 1:
+        from shopsense.cli.serving import serve_workers
+
+        store.close()
+        serve_workers(cfg, workers, background_training=background_training)
+        return
     shop = Shop(cfg, store)
     app = create_app(cfg, shop)
-    app.state.public_key = _key_file(cfg, "public-key.txt", "search", store)
-    admin_key = _key_file(cfg, "admin-key.txt", "admin", store)
+    app.state.public_key = public_key
     wire_online_updates(shop)
     manager = ModelManager(shop)
     app.state.model_manager = manager
@@ -194,7 +210,10 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     def warm_up() -> None:
         try:
             trained = load_models(shop)
-            shop.swap_models(trained if trained is not None else quick_models(shop))
+            if trained is not None:  # + the events accepted since its training began
+                adopt_models(shop, trained, trained_data_seq(cfg.home))
+            else:
+                shop.swap_models(quick_models(shop))
             manager.status.update(state="trained models loaded" if trained else
                                   "quick models ready")
         except Exception as exc:  # reported on /readyz and the dashboard
@@ -204,6 +223,4 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
             manager.start(train_now=trained is None)
 
     threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
-    console.print(f"shopsense on http://{serve_cfg.host}:{serve_cfg.port}  "
-                  f"(admin key in {cfg.home / 'admin-key.txt'}: {admin_key})")
     uvicorn.run(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning")

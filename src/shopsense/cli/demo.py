@@ -53,6 +53,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server.")] = True,
         train: Annotated[bool, typer.Option("--train/--no-train",
                                             help="Train the full models in the background.")] = True,
+        workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                             help="Server processes (see docs/API.md).")] = 1,
         as_json: AsJson = False,
     ) -> None:
         """Generate the demo into <home>/demo, load it into an empty store, then serve it."""
@@ -68,7 +70,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
               "store": cfg.store_url}, as_json)
         if serve:
-            _serve(cfg, host, port, train)
+            _serve(cfg, host, port, train, workers)
 
 
 def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int]:
@@ -84,8 +86,9 @@ def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int
     return loaded
 
 
-def _serve(cfg: Settings, host: str | None, port: int | None, train: bool = True) -> None:
+def _serve(cfg: Settings, host: str | None, port: int | None, train: bool = True,
+           workers: int = 1) -> None:
     """Serve the API and storefront over the demo store (models warm up in the background)."""
     from shopsense.cli.core import serve_home
 
-    serve_home(cfg, host=host, port=port, background_training=train)
+    serve_home(cfg, host=host, port=port, background_training=train, workers=workers)

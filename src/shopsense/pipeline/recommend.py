@@ -210,13 +210,14 @@ class RecommendationEngine:
         x = feature_matrix(cands, self.ranker_sources, shopper, self.products,
                            self.popularity_of(c.item_id for c in cands), ctx.now or time.time())
         scores = self.ranker.score(x)
-        contrib = self.ranker.contributions(x)
-        for c, s, row in zip(cands, scores, contrib, strict=True):
+        contrib = np.asarray(self.ranker.contributions(x))
+        tops = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :3]
+        names = self.ranker.feature_names
+        for c, s, row, top in zip(cands, scores.tolist(), contrib.tolist(), tops.tolist(),
+                                  strict=True):
             c.score = float(s)
             c.signals["ranker"] = float(s)
-            top = np.argsort(-np.abs(row))[:3]
-            c.evidence["ranker_top_features"] = {self.ranker.feature_names[j]: round(float(row[j]), 4)
-                                                 for j in top}
+            c.evidence["ranker_top_features"] = {names[j]: round(row[j], 4) for j in top}
         return sorted(cands, key=lambda c: (-c.score, c.item_id))[:k]
 
     def popularity_of(self, item_ids: Iterable[str]) -> dict[str, float]:

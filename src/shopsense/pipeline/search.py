@@ -123,7 +123,8 @@ class SearchEngine:
         self.zero_result_log = zero_result_log
         self.zero_results_: deque[dict[str, Any]] = deque(maxlen=10_000)
         # the shopper-independent stages of recent queries (see `search`); any write clears it
-        self.stages_ = Memo(self.settings.stage_cache_size, self.settings.stage_cache_ttl_s)
+        self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
+                            self.settings.stage_cache_ttl_s, getsizeof=_stage_bytes)
 
     # ---- lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -284,11 +285,12 @@ class SearchEngine:
             found, ctx, features = self.featurize(query, reading, filters)
             timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
             selection = _select(self, found, features, filters, reading, with_facets)
-            cached = (found, ctx, selection)
+            ctx.vector = None  # not needed past featurising; keeps the cached stage small
+            cached = (ctx, selection, found.query.corrections)
             self.stages_.put(key, cached)
         else:
             timings["stage_cache_hit"] = 1.0
-        found, ctx, selection = cached
+        ctx, selection, corrections = cached
         page_results, total = _rank_page(self, selection, ctx, sort, page, k, profile,
                                          time.time() if now is None else now)
         latency = (time.perf_counter() - start) * 1000
@@ -299,8 +301,8 @@ class SearchEngine:
             query=query, results=page_results, total=total, page=page, page_size=k, sort=sort,
             facets=selection.facets, applied_filters=[c.to_dict() for c in selection.applied],
             relaxed_filters=selection.relaxed, soft_boosts=[c.to_dict() for c in selection.soft],
-            did_you_mean=self.suggester.did_you_mean(query, found.query.corrections),
-            corrections=found.query.corrections,
+            did_you_mean=self.suggester.did_you_mean(query, corrections),
+            corrections=corrections,
             reading=reading.to_dict() if reading is not None else None,
             ranker=getattr(self.ranker, "mode_", self.ranker.name), latency_ms=latency,
             timings_ms={k2: round(v, 3) for k2, v in timings.items()})
@@ -340,7 +342,8 @@ class _Selection:
     applied: list[Clause]
     relaxed: list[dict[str, Any]]
     soft: list[Clause]
-    all_bm25: np.ndarray
+    others: np.ndarray  # kept rows beyond the ranked candidates, and their BM25F
+    others_bm25: np.ndarray
     matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
 
     def matched_terms(self, engine: SearchEngine, terms: Sequence[str], rows: np.ndarray
@@ -361,10 +364,19 @@ def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
                                                     found.match_rows)
     keep = np.isin(found.rows, kept)
     scores = engine.ranker.score(features[keep]) if keep.any() else np.zeros(0, np.float32)
+    others = np.setdiff1d(kept, found.rows[keep])
     return _Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
                       found.bm25[keep], found.semantic[keep],
                       facets(engine.table, kept) if with_facets else {}, applied, relaxed, soft,
-                      found.all_bm25)
+                      others, found.all_bm25[others])
+
+
+def _stage_bytes(stage: tuple[Any, _Selection, Any]) -> float:
+    """Approximate memory of one cached query stage (its arrays plus a fixed overhead)."""
+    sel = stage[1]
+    arrays = (sel.kept, sel.rows, sel.scores, sel.features, sel.bm25, sel.semantic, sel.others,
+              sel.others_bm25)
+    return 8192 + sum(a.nbytes for a in arrays) + 512 * len(sel.matched)
 
 
 def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: str, page: int,
@@ -424,9 +436,9 @@ def _order_page(engine: SearchEngine, sel: _Selection, scores: np.ndarray, sort:
     if sort == "relevance" and window.stop <= len(sel.rows):
         order = np.argsort(-scores, kind="stable")[window]
         return sel.rows[order], scores[order], total
-    others = np.setdiff1d(sel.kept, sel.rows)
+    others = sel.others
     floor = (float(scores.min()) if len(scores) else 0.0) - 1.0
-    rest = sel.all_bm25[others]
+    rest = sel.others_bm25
     rest_scores = floor + rest / max(float(rest.max()), 1e-6) if len(rest) else rest
     all_rows = np.concatenate([sel.rows, others])
     all_scores = np.concatenate([scores, rest_scores]).astype(np.float32)

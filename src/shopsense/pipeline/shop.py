@@ -68,6 +68,11 @@ class Shop:
         # is not cached (an event that lands mid-computation is never masked)
         self._changed: LRUCache[str, float] = LRUCache(200_000)
         self._changed_all = 0.0
+        # with sibling processes on the same store (`serve --workers N`), catalogue edits and
+        # erasures are published to the store's change feed, and accepted events reach the
+        # models through `pipeline.follow.StoreFollower` (in seq order, like everyone's)
+        self.siblings = False
+        self.own_changes: set[int] = set()
         self.listeners: list[Callable[[list[Event]], None]] = []
         self.erasure_listeners: list[Callable[[str], None]] = []
 
@@ -147,9 +152,44 @@ class Shop:
         return {"accepted": inserted, "duplicates": duplicates}
 
     def _observe(self, events: list[Event]) -> None:
+        if not self.siblings:  # else the follower hands them to the listeners
+            for listener in list(self.listeners):
+                listener(events)
+        self.invalidate(key for e in events for key in (e.user_id, e.session_id))
+
+    def apply_followed(self, events: list[Event]) -> None:
+        """Events committed by any process on this store (the follower's feed)."""
         for listener in list(self.listeners):
             listener(events)
         self.invalidate(key for e in events for key in (e.user_id, e.session_id))
+
+    def _publish(self, kind: str, detail: dict[str, Any]) -> None:
+        if self.siblings:
+            from shopsense.store.feed import publish
+
+            self.own_changes.add(publish(self.store, kind, detail))
+
+    def apply_catalog(self, upserted: Sequence[Product], deleted: Sequence[str]) -> None:
+        """Catalogue edits made by a sibling process (already in the store)."""
+        with self._lock:
+            self.products.update({p.item_id: p for p in upserted})
+            for item_id in deleted:
+                self.products.pop(item_id, None)
+        for component in (self.models.search, self.models.recs):
+            if component is not None and upserted and hasattr(component, "upsert"):
+                component.upsert(list(upserted))
+            if component is not None and deleted and hasattr(component, "remove"):
+                component.remove(list(deleted))
+        self.invalidate_all()
+
+    def forget_here(self, actors: Sequence[str]) -> None:
+        """A sibling erased these pseudonyms: drop what this process holds of them."""
+        with self._lock:
+            self._profiles.clear()
+        self.invalidate_all()
+        for listener in list(self.erasure_listeners):
+            for key in actors:
+                listener(key)
 
     def feedback(self, user: str | None, session: str | None, item_id: str, action: str,
                  platform: str = "web") -> dict[str, Any]:
@@ -178,6 +218,7 @@ class Shop:
             if component is not None and hasattr(component, "upsert"):
                 component.upsert(products)
         self.invalidate_all()
+        self._publish("catalog_upsert", {"items": [p.item_id for p in products]})
         return {"written": written, "unchanged": unchanged}
 
     def delete_items(self, item_ids: Iterable[str]) -> dict[str, int]:
@@ -190,6 +231,7 @@ class Shop:
             if component is not None and hasattr(component, "remove"):
                 component.remove(ids)
         self.invalidate_all()
+        self._publish("catalog_delete", {"items": ids})
         return {"deleted": removed}
 
     def forget(self, user: str, *, actor: str) -> dict[str, Any]:
@@ -210,6 +252,7 @@ class Shop:
         for listener in list(self.erasure_listeners):
             for key in (pseudonym, *sessions):
                 listener(key)
+        self._publish("forget", {"actors": [pseudonym, *sessions]})
         result["sessions_erased"] = len(sessions)
         return result
 

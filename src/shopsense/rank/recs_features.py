@@ -8,6 +8,7 @@ whether the candidate shares the last item's category.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def price_fit(price: float | None, band: tuple[float, float] | None) -> float:
     if low <= price <= high:
         return 1.0
     edge = low if price < low else high
-    return float(np.exp(-abs(np.log(price / edge))))
+    return math.exp(-abs(math.log(price / edge)))
 
 
 def feature_matrix(candidates: Sequence[Candidate], source_names: Sequence[str],
@@ -88,23 +89,29 @@ def feature_matrix(candidates: Sequence[Candidate], source_names: Sequence[str],
     """(len(candidates), len(feature_names(source_names))) float32."""
     rows = np.zeros((len(candidates), 2 * len(source_names) + len(CONTEXT_FEATURES)),
                     dtype=np.float32)
+    keys = [(source, f"{source}.rank") for source in source_names]
+    affinity: dict[str, float] = {}  # per category, once per call
+    history = math.log1p(shopper.history_len)
     for r, cand in enumerate(candidates):
+        signals = cand.signals
         values = []
-        for source in source_names:
-            rank = cand.signals.get(f"{source}.rank")
-            values += [cand.signals.get(source, 0.0), 1.0 / rank if rank else 0.0]
+        for source, rank_key in keys:
+            rank = signals.get(rank_key)
+            values += [signals.get(source, 0.0), 1.0 / rank if rank else 0.0]
         product = products.get(cand.item_id)
         category = product.category if product else ""
         created = product.created_at if product and product.created_at else None
+        if category not in affinity:
+            affinity[category] = _affinity(category, shopper.category_share)
         values += [
-            sum(1 for s in source_names if f"{s}.rank" in cand.signals),
-            float(np.log1p(popularity.get(cand.item_id, 0.0))),
+            sum(1 for _, rank_key in keys if rank_key in signals),
+            math.log1p(popularity.get(cand.item_id, 0.0)),
             min((now - created) / 86_400.0, 3650.0) if created else 0.0,
             price_fit(product.price if product else None, shopper.price_band),
-            _affinity(category, shopper.category_share),
+            affinity[category],
             shopper.brand_share.get(product.brand, 0.0) if product and product.brand else 0.0,
             1.0 if category and category == shopper.last_category else 0.0,
-            float(np.log1p(shopper.history_len)),
+            history,
         ]
         rows[r] = values
     return rows

@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from shopsense.domain import EVENT_WEIGHTS, Event
@@ -233,11 +234,91 @@ def purge_expired(shop: Shop) -> int:
     return removed
 
 
-class ModelManager:
-    """Trains the full model set in a background thread and on a schedule; swaps atomically."""
+def serving_marker(home: Path) -> Path:
+    """<home>/models/serving.json: the trained version and the last event seq its training
+    read (`data_seq`), written after a training succeeded; servers watch it."""
+    return home / "models" / "serving.json"
 
-    def __init__(self, shop: Shop, interval_s: float | None = None) -> None:
+
+def trained_data_seq(home: Path) -> int | None:
+    marker = serving_marker(home)
+    if not marker.exists():
+        return None
+    return int(json.loads(marker.read_text()).get("data_seq", 0))
+
+
+def adopt_models(shop: Shop, models: ModelSet, data_seq: int | None,
+                 follower: Any = None) -> int:
+    """Serve freshly loaded models: first hand them the events committed after their training
+    data was read (else a shopper's last clicks would vanish until the next retrain), then
+    swap. With a follower (sibling processes) its lock keeps the feed from moving meanwhile.
+    Returns how many events were replayed."""
+    from shopsense.store.feed import events_after
+
+    replayed = 0
+    if follower is not None:
+        with follower.lock:
+            if models.recs is not None and data_seq is not None:
+                replayed = follower.replay_since(models.recs, data_seq)
+            shop.swap_models(models)
+        return replayed
+    if models.recs is not None and data_seq is not None:
+        seq = data_seq
+        while batch := events_after(shop.store, seq):
+            models.recs.observe_many(e for _, e in batch)
+            seq, replayed = batch[-1][0], replayed + len(batch)
+    shop.swap_models(models)
+    return replayed
+
+
+class ModelWatcher:
+    """In a server process that does not train (a sibling worker): load each newly trained
+    version the trainer announces in serving.json and adopt it."""
+
+    def __init__(self, shop: Shop, follower: Any, interval_s: float = 2.0) -> None:
+        self.shop, self.follower, self.interval_s = shop, follower, interval_s
+        self.status: dict[str, Any] = {"state": "watching", "last_error": None, "runs": 0}
+        self._stop = threading.Event()
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="shopsense-models", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        marker = serving_marker(self.shop.settings.home)
+        seen = marker.stat().st_mtime if marker.exists() else 0.0
+        while not self._stop.wait(self.interval_s):
+            try:
+                stamp = marker.stat().st_mtime if marker.exists() else 0.0
+                if stamp == seen:
+                    continue
+                seen = stamp
+                models = load_models(self.shop)
+                if models is None or models.version == self.shop.models.version:
+                    continue
+                replayed = adopt_models(self.shop, models,
+                                        trained_data_seq(self.shop.settings.home), self.follower)
+                self.status.update(state="ready", version=models.version, replayed=replayed,
+                                   finished_at=time.time())
+                self.status["runs"] += 1
+            except Exception as exc:  # keep serving the previous models
+                log.error("loading new models failed: %s", traceback.format_exc())
+                self.status.update(state="failed", last_error=repr(exc)[:2000])
+
+
+class ModelManager:
+    """Trains the full model set in a background thread and on a schedule; swaps atomically.
+    With `serve_models=False` (the parent of sibling workers) it only trains and announces
+    the new version in serving.json; the workers' `ModelWatcher`s load it."""
+
+    def __init__(self, shop: Shop, interval_s: float | None = None, *,
+                 serve_models: bool = True) -> None:
         self.shop = shop
+        self.serve_models = serve_models
         self.interval_s = (
             shop.settings.recs.retrain_interval_s if interval_s is None else interval_s
         )
@@ -272,8 +353,10 @@ class ModelManager:
 
     def train_once(self) -> None:
         """Train in a child process (so serving keeps the GIL and a core), then load + swap."""
+        from shopsense.store.feed import last_event_seq
+
         self.status.update(state="training", started_at=time.time())
-        since = time.time()
+        data_seq = last_event_seq(self.shop.store)  # training reads at least up to here
         cmd = [
             sys.executable,
             "-m",
@@ -296,13 +379,20 @@ class ModelManager:
             )
             if done.returncode != 0:
                 raise RuntimeError(done.stderr.strip()[-2000:] or f"exit {done.returncode}")
-            models = load_models(self.shop)
-            if models is None:
-                raise RuntimeError("training finished but no models were written")
-            if models.recs is not None:  # events accepted while training ran
-                models.recs.observe_many(self.shop.store.iter_events(since=since - 1.0))
-            self.shop.swap_models(models)
-            self.status.update(state="ready", version=models.version, finished_at=time.time())
+            home = self.shop.settings.home
+            status = json.loads((home / "models" / "status.json").read_text())
+            marker = serving_marker(home)
+            marker.with_suffix(".tmp").write_text(json.dumps(
+                {"version": str(status.get("version", "trained")), "data_seq": data_seq}))
+            marker.with_suffix(".tmp").replace(marker)
+            version = str(status.get("version", "trained"))
+            if self.serve_models:
+                models = load_models(self.shop)
+                if models is None:
+                    raise RuntimeError("training finished but no models were written")
+                adopt_models(self.shop, models, data_seq)  # + events accepted meanwhile
+                version = models.version
+            self.status.update(state="ready", version=version, finished_at=time.time())
         except Exception as exc:  # keep serving the previous models; report the failure
             log.error("background training failed: %s", traceback.format_exc())
             self.status.update(state="failed", last_error=repr(exc)[:2000], finished_at=time.time())

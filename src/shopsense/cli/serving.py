@@ -1,0 +1,90 @@
+"""`shopsense serve --workers N`: N server processes on one port over one data home.
+
+The parent opens the home (keys, secret), then hands the port to uvicorn's process supervisor,
+which starts N workers (each a `worker_app()`: its own Shop, models and caches) and restarts
+one that dies. The parent trains the full models on the configured schedule (in a niced child
+process, as a single server does) and announces each new version in models/serving.json;
+every worker's `ModelWatcher` loads it and swaps it in. Workers stay in step through the
+store: a `StoreFollower` per worker applies every committed event and every sibling's
+catalogue edit and erasure within ~100 ms (pipeline/follow.py).
+
+Per process, not shared: the rate limiter's buckets (a key may reach N x its limit; use the
+Redis limiter of scale/ to share them), /metrics counters (each answer is one worker's), and
+assistant conversations (a conversation continues only on the worker that holds it while the
+browser keeps its connection).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from shopsense.config import Settings
+
+_ENV = "SHOPSENSE_WORKER_SETTINGS"
+
+
+def serve_workers(cfg: Settings, workers: int, *, background_training: bool) -> None:
+    import uvicorn
+
+    from shopsense.pipeline.shop import Shop
+    from shopsense.training.lifecycle import ModelManager
+
+    shop = Shop(cfg)  # the trainer's view of the home; it serves nothing
+    manager = ModelManager(shop, serve_models=False)
+    if background_training:
+        trained = (cfg.home / "models" / "status.json").exists()
+        manager.start(train_now=not trained)
+    os.environ[_ENV] = cfg.model_dump_json()
+    uvicorn.run("shopsense.cli.serving:worker_app", factory=True, host=cfg.serve.host,
+                port=cfg.serve.port, workers=workers, log_level="warning")
+
+
+def worker_app() -> Any:
+    """One worker: the same app a single server runs, kept in step with its siblings."""
+    import threading
+
+    from shopsense.api.app import create_app
+    from shopsense.cli.core import open_home
+    from shopsense.pipeline.follow import StoreFollower
+    from shopsense.pipeline.shop import Shop
+    from shopsense.store.feed import last_event_seq
+    from shopsense.training.lifecycle import (
+        ModelWatcher,
+        adopt_models,
+        load_models,
+        quick_models,
+        trained_data_seq,
+        wire_online_updates,
+    )
+
+    cfg = Settings.model_validate_json(os.environ[_ENV])
+    shop = Shop(cfg, open_home(cfg))
+    shop.siblings = True
+    app = create_app(cfg, shop)
+    app.state.public_key = (cfg.home / "public-key.txt").read_text().strip()
+    wire_online_updates(shop)
+    follower = StoreFollower(shop)
+    watcher = ModelWatcher(shop, follower)
+    app.state.model_manager = watcher
+    app.state.follower = follower
+
+    def warm_up() -> None:
+        try:
+            trained = load_models(shop)
+            if trained is not None:
+                adopt_models(shop, trained, trained_data_seq(cfg.home), follower)
+                watcher.status.update(state="trained models loaded", version=trained.version)
+            else:
+                with follower.lock:
+                    follower.event_seq = last_event_seq(shop.store)
+                    shop.swap_models(quick_models(shop))
+                watcher.status.update(state="quick models ready")
+        except Exception as exc:  # reported on /readyz and the dashboard
+            watcher.status.update(state="failed", last_error=repr(exc))
+            raise
+        follower.start()
+        watcher.start()
+
+    threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
+    return app

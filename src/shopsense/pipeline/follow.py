@@ -1,0 +1,109 @@
+"""Keeps one server process in step with its siblings on the same store.
+
+With `shopsense serve --workers N`, N processes share the port and the SQLite file. Each keeps
+in-memory state: the models' session histories and co-visit counts, the catalogue, cached
+profiles and answers, assistant conversations. A `StoreFollower` thread polls the store every
+`interval_s` (100 ms) for
+
+- events committed by any process (its own included), in `seq` order: handed to the models
+  and the caches (`Shop.apply_followed`), so an event posted to one worker changes what every
+  worker recommends within a poll;
+- catalogue edits and erasures published by a sibling (`store.feed`): applied here.
+
+The follower's lock is held while a batch is applied; a model swap takes it to replay the
+events committed after the new models' training began, so no event is lost across the swap
+(`training.lifecycle.adopt_models`; the few committed while training read its data may be
+seen twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from shopsense.store import feed
+
+log = logging.getLogger(__name__)
+
+
+class StoreFollower:
+    def __init__(self, shop: Any, interval_s: float = 0.1, *, from_seq: int | None = None,
+                 purge_every_s: float = 10.0) -> None:
+        self.shop = shop
+        self.interval_s = interval_s
+        self.purge_every_s = purge_every_s
+        feed.ensure_feed(shop.store)
+        self.event_seq = feed.last_event_seq(shop.store) if from_seq is None else from_seq
+        self.change_seq = feed.last_change(shop.store)
+        self.lock = threading.RLock()
+        self.applied = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._purged_at = time.monotonic()
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self._loop, name="shopsense-follow", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.step() == 0:
+                    self._stop.wait(self.interval_s)
+            except Exception:  # keep following; the next poll retries the same position
+                log.exception("following the store failed")
+                self._stop.wait(1.0)
+
+    def step(self) -> int:
+        """Apply what siblings (and this process) committed since the last step."""
+        store = self.shop.store
+        with self.lock:
+            batch = feed.events_after(store, self.event_seq)
+            if batch:
+                self.shop.apply_followed([e for _, e in batch])
+                self.event_seq = batch[-1][0]
+            changes = feed.changes_after(store, self.change_seq)
+            for seq, kind, detail in changes:
+                self.change_seq = seq
+                if seq in self.shop.own_changes:
+                    self.shop.own_changes.discard(seq)
+                    continue
+                self._apply(kind, detail)
+        if time.monotonic() - self._purged_at > self.purge_every_s:
+            self._purged_at = time.monotonic()
+            if feed.purge(store, "forget", feed.FORGET_NOTICE_S):
+                store.vacuum()  # the notice named pseudonyms: leave no trace in free pages
+        self.applied += len(batch)
+        return len(batch) + len(changes)
+
+    def _apply(self, kind: str, detail: dict[str, Any]) -> None:
+        items = list(detail.get("items", ()))
+        if kind == "catalog_upsert":
+            found = self.shop.store.get_products(items)
+            self.shop.apply_catalog([found[i] for i in items if i in found],
+                                    [i for i in items if i not in found])
+        elif kind == "catalog_delete":
+            self.shop.apply_catalog([], items)
+        elif kind == "forget":
+            self.shop.forget_here(list(detail.get("actors", ())))
+
+    def replay_since(self, models_recs: Any, data_seq: int) -> int:
+        """Hand events in (data_seq, followed position] to freshly loaded models; call with
+        `self.lock` held, before they serve. Returns how many."""
+        done, seq = 0, data_seq
+        while seq < self.event_seq:
+            batch = [(s, e) for s, e in feed.events_after(self.shop.store, seq) if
+                     s <= self.event_seq]
+            if not batch:
+                break
+            models_recs.observe_many(e for _, e in batch)
+            seq, done = batch[-1][0], done + len(batch)
+        return done

@@ -1,0 +1,66 @@
+"""What sibling server processes read to stay in step: the events table in `seq` order and a
+small `changes` table (catalogue edits and erasures), in any store that speaks the
+`transaction()` / `execute()` SQL of the embedded store (SQLite; PostgreSQL via its dialect).
+
+`pipeline.follow.StoreFollower` polls both. Events need no extra writes: their `seq` is the
+order SQLite committed them in (one writer at a time). A `forget` change names the erased
+pseudonyms so siblings can drop what they hold in memory; it is deleted after
+`FORGET_NOTICE_S` and the file vacuumed (docs/PRIVACY.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from shopsense.domain import Event
+from shopsense.store.sqlite import _EVENT_COLS, _event_from_row
+
+FORGET_NOTICE_S = 60.0
+_DDL = ("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "at REAL NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL)")
+KINDS = ("catalog_upsert", "catalog_delete", "forget")
+
+
+def ensure_feed(store: Any) -> None:
+    with store.transaction() as cur:
+        cur.execute(_DDL)
+
+
+def publish(store: Any, kind: str, detail: dict[str, Any]) -> int:
+    """Append one change; returns its sequence number."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown change kind {kind!r}")
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO changes (at, kind, detail) VALUES (?, ?, ?)",
+                    (time.time(), kind, json.dumps(detail, ensure_ascii=False)))
+        return int(cur.lastrowid)
+
+
+def changes_after(store: Any, seq: int, limit: int = 1000) -> list[tuple[int, str, dict]]:
+    rows = store.execute("SELECT seq, kind, detail FROM changes WHERE seq > ? ORDER BY seq "
+                         "LIMIT ?", (seq, limit))
+    return [(int(s), k, json.loads(d)) for s, k, d in rows]
+
+
+def last_change(store: Any) -> int:
+    return int(store.execute("SELECT COALESCE(MAX(seq), 0) FROM changes")[0][0])
+
+
+def purge(store: Any, kind: str, older_than_s: float) -> int:
+    """Delete `kind` changes older than `older_than_s`; returns how many went."""
+    with store.transaction() as cur:
+        return int(cur.execute("DELETE FROM changes WHERE kind = ? AND at < ?",
+                               (kind, time.time() - older_than_s)).rowcount)
+
+
+def events_after(store: Any, seq: int, limit: int = 5000) -> list[tuple[int, Event]]:
+    """Events with `seq` above `seq`, oldest first (at most `limit`)."""
+    rows = store.execute(f"SELECT {', '.join(_EVENT_COLS)}, seq FROM events WHERE seq > ? "
+                         "ORDER BY seq LIMIT ?", (seq, limit))
+    return [(int(r[-1]), _event_from_row(r)) for r in rows]
+
+
+def last_event_seq(store: Any) -> int:
+    return int(store.execute("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
