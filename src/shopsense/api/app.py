@@ -121,5 +121,10 @@ def _install_health(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["ops"])
     def metrics(request: Request) -> Response:
+        shop: Shop = request.app.state.shop
+        caches = {"answers": shop.answers.stats()}
+        if shop.models.search is not None:
+            caches["search_stages"] = shop.models.search.stages_.stats()
+        request.app.state.metrics.observe_caches(caches)
         return Response(request.app.state.metrics.render(),
                         media_type="text/plain; version=0.0.4")

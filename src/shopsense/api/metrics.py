@@ -18,6 +18,13 @@ class Metrics:
                               ["source"], registry=self.registry)
         self.model_version = Gauge("shopsense_model_info", "Loaded model versions (value 1)",
                                    ["component", "version"], registry=self.registry)
+        self.cache = Gauge("shopsense_cache", "Serving caches: entries, hits, misses (this "
+                           "worker process)", ["cache", "stat"], registry=self.registry)
+
+    def observe_caches(self, caches: dict[str, dict[str, int]]) -> None:
+        for name, stats in caches.items():
+            for stat, value in stats.items():
+                self.cache.labels(name, stat).set(value)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -308,8 +308,9 @@ class SearchEngine:
             timings_ms={k2: round(v, 3) for k2, v in timings.items()})
 
     def clear_caches(self) -> None:
-        """Forget cached query vectors (for cold-cache latency measurements)."""
+        """Forget cached query vectors and query stages (cold-cache latency measurements)."""
         self.retriever.clear_cache()
+        self.stages_.clear()
 
     def autocomplete(self, prefix: str, k: int = 10) -> list[dict[str, object]]:
         return self.suggester.complete(prefix, k)
