@@ -142,6 +142,18 @@ def _write_events_csv(path: Path, n: int) -> None:
             w.writerow([f"user{i % 997}", f"s{i % 5003}", f"item{i % 3001}", "view", 1_700_000_000 + i])
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    """Live pids whose command line contains `text` (Linux /proc; zombies have none)."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(entry.name))
+        except OSError:  # exited while we looked
+            continue
+    return pids
+
+
 def test_killed_ingest_is_completed_by_rerun(tmp_path: Path) -> None:
     n = 150_000
     src = tmp_path / "events.csv"
@@ -161,6 +173,10 @@ def test_killed_ingest_is_completed_by_rerun(tmp_path: Path) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.time() + 15
+    while _processes_mentioning(str(home)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(home)) == []  # the forked reader exits with its writer
     partial = open_store(f"sqlite:///{db}").count_events()
     assert 0 < partial < n
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
