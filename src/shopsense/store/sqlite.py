@@ -119,7 +119,8 @@ class SqliteStore:
     def bulk_writes(self) -> Iterator[None]:
         """Bulk file ingest: commits are not fsynced one by one (WAL, synchronous=NORMAL),
         the WAL is checkpointed in large steps, and a load that is big relative to the table
-        defers the secondary event indexes (see DEFERRABLE_INDEXES) until it ends.
+        defers the secondary event indexes (see DEFERRABLE_INDEXES) until it ends; meanwhile
+        other processes' reads by user / session / time scan the table.
 
         A killed process still leaves whole batches (the crash test kills -9 mid-ingest);
         only an OS crash or power loss can drop the last batches, and re-running the same
@@ -240,8 +241,8 @@ class SqliteStore:
         with self.transaction() as cur:
             new_links = self._collect_links(cur, rows)
             links = self._links
-            rows = [r if r[3] or not r[4] or r[4] not in links
-                    else (*r[:3], links[r[4]], *r[4:]) for r in rows]  # stitched at ingest
+            rows = [r if r[3] else (*r[:3], links.get(r[4]) if r[4] else None, *r[4:])
+                    for r in rows]  # anonymous events of linked sessions: stitched at ingest
             before = self._conn.total_changes
             cur.executemany(
                 f"INSERT INTO events ({', '.join(_EVENT_FIELDS)}) "
