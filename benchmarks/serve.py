@@ -40,7 +40,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))
+MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))  # --mix changes it
 TARGETS = {"search_p99_ms": 50, "recommend_p99_ms": 30, "total_qps": 300, "errors": 0,
            "event_to_effect_s": 1.0}
 
@@ -77,6 +77,18 @@ def _serving_trained(base: str, home: Path) -> bool:
     return ready.json().get("models") == str(json.loads(status.read_text()).get("version"))
 
 
+def wait_warm(base: str, workers: int, timeout: float = 600) -> float:
+    """Seconds until every worker has warmed its query-stage cache (/readyz says so)."""
+    start, done = time.time(), set()
+    while time.time() - start < timeout and len(done) < workers:
+        r = httpx.get(base + "/readyz", timeout=5)  # a fresh connection: any worker answers
+        warm = r.json().get("warmed_queries", {})
+        if r.status_code == 200 and warm.get("done", 0) >= warm.get("of", 0):
+            done.add(r.headers.get("x-served-by"))
+        time.sleep(0.5)
+    return round(time.time() - start, 1)
+
+
 def workload(home: Path) -> dict[str, list]:
     queries: Counter[str] = Counter()
     users, items = set(), set()
@@ -97,7 +109,7 @@ def workload(home: Path) -> dict[str, list]:
 async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, data: dict,
                       rng: random.Random, stats: dict[str, list[float]],
                       errors: dict[str, int], samples: dict[str, str]) -> None:
-    names, weights = zip(*MIX, strict=True)
+    names, weights = zip(*[(n, w) for n, w in MIX if w > 0], strict=True)
     due = time.perf_counter() + (rng.expovariate(rate) if rate > 0 else 0.0)
     while due < stop and time.perf_counter() < stop:  # a late client stops with the clock
         if rate > 0:
@@ -123,7 +135,7 @@ async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, dat
                 ok = response.status == 200
                 if not ok and kind not in samples:
                     samples[kind] = f"{response.status} {body[:200]!r}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             ok = False
             samples.setdefault(kind, repr(exc))
         stats[kind].append(time.perf_counter() - due)
@@ -205,10 +217,16 @@ def main() -> None:
     parser.add_argument("--no-train", action="store_true",
                         help="Serve the models on disk without training (they must exist).")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/serve.json"))
+    parser.add_argument("--mix", default="search=0.6,recommend=0.3,events=0.1",
+                        help="Shares of each request kind (e.g. recommend=1 for one kind).")
     args = parser.parse_args()
+    global MIX
+    shares = dict(part.split("=") for part in args.mix.split(","))
+    MIX = tuple((name, float(shares.get(name, 0))) for name, _ in MIX)
     args.home.parent.mkdir(parents=True, exist_ok=True)
     proc = start_server(args.home, args.port, args.workers, not args.no_train, args.rate_limit)
     try:
+        warm_s = wait_warm(f"http://127.0.0.1:{args.port}", args.workers)
         time.sleep(3)  # let start-up work settle
         rss_before = _rss_mb(proc.pid)
         cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
@@ -245,11 +263,13 @@ def main() -> None:
                                      "median": round(float(np.median(effect)), 3)},
                "rss_mb": {"before": round(rss_before, 1), "after": round(rss_after, 1)},
                "server_cpu_cores": round(server_cpu, 2),
+               "server_cpu_ms_per_request": round(1000 * server_cpu * result["elapsed"]
+                                                  / max(total, 1), 2),
                "error_samples": result["samples"],
                "config": {"clients": args.clients, "seconds": args.seconds, "rate": args.rate,
                           "workers": args.workers, "rate_limit": args.rate_limit,
                           "queries": "demo search log, logged frequencies"},
-               "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
+               "warm_up_s": warm_s, "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
                "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     console.print(summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,8 +40,11 @@ class SearchSettings(BaseModel):
                                   "ranker scores, facets); 0 disables. Cleared by every "
                                   "catalogue or model change; the personal stage always runs "
                                   "per request.")
-    stage_cache_ttl_s: float = Field(60.0, ge=0, description="Longest a cached query stage "
-                                     "lives (popularity and freshness drift).")
+    stage_cache_ttl_s: float = Field(600.0, ge=0, description="Longest a cached query "
+                                     "stage lives (popularity and freshness drift).")
+    warm_queries: int = Field(2000, ge=0, description="After new models load, the stages of "
+                              "the shop's this-many most searched queries are computed in the "
+                              "background (cache warming); 0 disables.")
 
 
 class RecsSettings(BaseModel):

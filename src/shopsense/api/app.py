@@ -116,7 +116,8 @@ def _install_health(app: FastAPI) -> None:
         shop: Shop = request.app.state.shop
         models = shop.models
         ready = models.search is not None and models.recs is not None
-        body = {"ready": ready, "models": models.version, "products": len(shop.products)}
+        body = {"ready": ready, "models": models.version, "products": len(shop.products),
+                "warmed_queries": dict(getattr(models.search, "warmed_", {}))}
         return JSONResponse(body, 200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])

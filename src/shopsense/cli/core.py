@@ -183,6 +183,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
         load_models,
         quick_models,
         trained_data_seq,
+        warm_caches,
         wire_online_updates,
     )
 
@@ -214,6 +215,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
                 adopt_models(shop, trained, trained_data_seq(cfg.home))
             else:
                 shop.swap_models(quick_models(shop))
+                warm_caches(shop)
             manager.status.update(state="trained models loaded" if trained else
                                   "quick models ready")
         except Exception as exc:  # reported on /readyz and the dashboard

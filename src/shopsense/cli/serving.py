@@ -55,6 +55,7 @@ def worker_app() -> Any:
         load_models,
         quick_models,
         trained_data_seq,
+        warm_caches,
         wire_online_updates,
     )
 
@@ -79,6 +80,7 @@ def worker_app() -> Any:
                 with follower.lock:
                     follower.event_seq = last_event_seq(shop.store)
                     shop.swap_models(quick_models(shop))
+                warm_caches(shop)
                 watcher.status.update(state="quick models ready")
         except Exception as exc:  # reported on /readyz and the dashboard
             watcher.status.update(state="failed", last_error=repr(exc))

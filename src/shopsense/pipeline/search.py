@@ -125,6 +125,8 @@ class SearchEngine:
         # the shopper-independent stages of recent queries (see `search`); any write clears it
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
                             self.settings.stage_cache_ttl_s, getsizeof=_stage_bytes)
+        self.top_queries_: list[str] = []  # the shop's most searched queries, most first
+        self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
 
     # ---- lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -187,6 +189,8 @@ class SearchEngine:
         self.table.set_popularity(dict(item_counts))
         if query_counts is not None:
             self.suggester.set_queries(query_counts)
+            self.top_queries_ = [q for q, _ in sorted(query_counts.items(),
+                                                      key=lambda kv: (-kv[1], kv[0]))[:100_000]]
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -278,19 +282,7 @@ class SearchEngine:
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
         timings: dict[str, float] = {}
-        key = (query, _reading_key(reading), tuple(repr(c.to_dict()) for c in filters),
-               with_facets, id(self.ranker))
-        cached = self.stages_.get(key)
-        if cached is None:
-            found, ctx, features = self.featurize(query, reading, filters)
-            timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
-            selection = _select(self, found, features, filters, reading, with_facets)
-            ctx.vector = None  # not needed past featurising; keeps the cached stage small
-            cached = (ctx, selection, found.query.corrections)
-            self.stages_.put(key, cached)
-        else:
-            timings["stage_cache_hit"] = 1.0
-        ctx, selection, corrections = cached
+        ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings)
         page_results, total = _rank_page(self, selection, ctx, sort, page, k, profile,
                                          time.time() if now is None else now)
         latency = (time.perf_counter() - start) * 1000
@@ -306,6 +298,43 @@ class SearchEngine:
             reading=reading.to_dict() if reading is not None else None,
             ranker=getattr(self.ranker, "mode_", self.ranker.name), latency_ms=latency,
             timings_ms={k2: round(v, 3) for k2, v in timings.items()})
+
+    def _stage(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
+               with_facets: bool, timings: dict[str, float]
+               ) -> tuple[QueryContext, _Selection, dict[str, str]]:
+        """The shopper-independent part of a search, from the stage cache when it is there."""
+        key = (query, _reading_key(reading), tuple(repr(c.to_dict()) for c in filters),
+               with_facets, id(self.ranker))
+        cached = self.stages_.get(key)
+        if cached is not None:
+            timings["stage_cache_hit"] = 1.0
+            return cached
+        start = time.perf_counter()
+        found, ctx, features = self.featurize(query, reading, filters)
+        timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
+        selection = _select(self, found, features, filters, reading, with_facets)
+        ctx.vector = None  # not needed past featurising; keeps the cached stage small
+        cached = (ctx, selection, found.query.corrections)
+        self.stages_.put(key, cached)
+        return cached
+
+    def warm(self, n: int, stop: Any = None) -> int:
+        """Fill the stage cache with the `n` most searched queries (as a search with no
+        filters would: the storefront's first page). Returns how many were computed; stops
+        early when `stop()` is true (a newer model took over)."""
+        queries = self.top_queries_[:n]
+        done = 0
+        self.warmed_ = {"done": 0, "of": len(queries)}
+        for query in queries:
+            if stop is not None and stop():
+                break
+            started = time.perf_counter()
+            reading = self.understander.understand(query) if self.understander else None
+            self._stage(query, reading, (), True, {})
+            done += 1
+            self.warmed_["done"] = done
+            time.sleep(time.perf_counter() - started)  # half duty: requests keep the GIL free
+        return done
 
     def clear_caches(self) -> None:
         """Forget cached query vectors and query stages (cold-cache latency measurements)."""

@@ -28,12 +28,36 @@ from shopsense.pipeline.shop import ModelSet, Shop
 log = logging.getLogger("shopsense.models")
 
 
-def _popularity(shop: Shop) -> dict[str, float]:
+def _popularity(shop: Shop) -> tuple[dict[str, float], dict[str, int]]:
+    """Item popularity and raw query counts from the whole event log."""
     counts: Counter[str] = Counter()
+    queries: Counter[str] = Counter()
     for e in shop.store.iter_events():
         if e.item_id:
             counts[e.item_id] += EVENT_WEIGHTS.get(e.event_type, 0.0)
-    return dict(counts)
+        if e.event_type == "search" and e.query:
+            queries[e.query] += 1
+    return dict(counts), dict(queries)
+
+
+def warm_caches(shop: Shop) -> threading.Thread | None:
+    """Compute the stages of the shop's most searched queries in the background (what a
+    search engine's cache autowarming does after a new index opens); stops if the models
+    are swapped again meanwhile."""
+    models, n = shop.models, shop.settings.search.warm_queries
+    if models.search is None or n <= 0:
+        return None
+
+    def run() -> None:
+        try:
+            done = models.search.warm(n, stop=lambda: shop.models is not models)
+            log.info("warmed %d query stages", done)
+        except Exception:  # warming is an optimisation: never take serving down
+            log.exception("cache warming failed")
+
+    thread = threading.Thread(target=run, name="shopsense-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def build_search(shop: Shop, understander: Any, *, rebuild: bool = False) -> Any:
@@ -45,7 +69,7 @@ def build_search(shop: Shop, understander: Any, *, rebuild: bool = False) -> Any
         log.warning("rebuilding the search index (saved index unreadable: %r)", exc)
         engine = open_search_engine(shop.settings, rebuild=True)
     engine.understander = understander
-    engine.set_popularity(_popularity(shop))
+    engine.set_popularity(*_popularity(shop))
     return engine
 
 
@@ -248,7 +272,7 @@ def trained_data_seq(home: Path) -> int | None:
 
 
 def adopt_models(shop: Shop, models: ModelSet, data_seq: int | None,
-                 follower: Any = None) -> int:
+                 follower: Any = None, *, warm: bool = True) -> int:
     """Serve freshly loaded models: first hand them the events committed after their training
     data was read (else a shopper's last clicks would vanish until the next retrain), then
     swap. With a follower (sibling processes) its lock keeps the feed from moving meanwhile.
@@ -261,13 +285,15 @@ def adopt_models(shop: Shop, models: ModelSet, data_seq: int | None,
             if models.recs is not None and data_seq is not None:
                 replayed = follower.replay_since(models.recs, data_seq)
             shop.swap_models(models)
-        return replayed
-    if models.recs is not None and data_seq is not None:
-        seq = data_seq
-        while batch := events_after(shop.store, seq):
-            models.recs.observe_many(e for _, e in batch)
-            seq, replayed = batch[-1][0], replayed + len(batch)
-    shop.swap_models(models)
+    else:
+        if models.recs is not None and data_seq is not None:
+            seq = data_seq
+            while batch := events_after(shop.store, seq):
+                models.recs.observe_many(e for _, e in batch)
+                seq, replayed = batch[-1][0], replayed + len(batch)
+        shop.swap_models(models)
+    if warm:
+        warm_caches(shop)
     return replayed
 
 
