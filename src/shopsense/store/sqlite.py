@@ -144,9 +144,9 @@ class SqliteStore:
 
     def _create_schema(self) -> None:
         """CREATE TABLE / INDEX IF NOT EXISTS for the whole schema. An index build's sort
-        spills to temporary files (measured: with temp_store=MEMORY its peak RSS grows with
-        the table, 310 MB at 3M rows; with FILE it stays at 145 MB); queries then keep their
-        small temporary b-trees in memory."""
+        spills to temporary files (a one-off raw-SQLite run on a 3M-row table: peak RSS
+        310 MB with temp_store=MEMORY, 145 MB with FILE, growing with the table only in the
+        first case); queries then keep their small temporary b-trees in memory."""
         self._conn.execute("PRAGMA temp_store=FILE")
         try:
             self._conn.executescript(_SCHEMA)
