@@ -34,7 +34,7 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "shopsense.cli", "--home", str(self.home), "serve",
              "--port", str(self.port), *self.args], env=env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
+            stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -47,6 +47,7 @@ class Server:
         raise TimeoutError("server did not start")
 
     def kill(self) -> None:
+        """kill -9 of the server (its worker processes, if any, exit with it)."""
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

@@ -123,3 +123,33 @@ def test_models_adopted_after_training_replay_the_events_they_missed(demo_shop) 
         assert shop.models.recs.histories[actor][-2:] == items
     finally:
         shop.swap_models(current)
+
+
+def test_workers_exit_when_the_server_is_killed(tmp_path: Path, demo_shop, make_server) -> None:
+    import os
+
+    home = tmp_path / "home"
+    _copy_home(demo_shop.settings.home, home)
+    server = make_server(home, ("SHOPSENSE_SEARCH__WARM_QUERIES", "0"),
+                         args=("--workers", "2", "--no-train")).start(timeout=120)
+    pids: set[int] = set()
+
+    def both_seen() -> bool:
+        pids.update(int(httpx.get(server.url + "/healthz", timeout=10).headers["x-served-by"])
+                    for _ in range(4))
+        return len(pids) == 2
+
+    _until(both_seen, 120)
+    server.kill()  # kill -9 of the supervisor
+
+    def gone() -> bool:
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                alive.append(pid)
+            except ProcessLookupError:
+                pass
+        return not alive
+
+    _until(gone, 15)

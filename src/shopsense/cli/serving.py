@@ -59,6 +59,7 @@ def worker_app() -> Any:
         wire_online_updates,
     )
 
+    _exit_with_parent()
     cfg = Settings.model_validate_json(os.environ[_ENV])
     shop = Shop(cfg, open_home(cfg))
     shop.siblings = True
@@ -90,3 +91,31 @@ def worker_app() -> Any:
 
     threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
     return app
+
+
+def _exit_with_parent() -> None:
+    """A worker must not outlive its supervisor (kill -9 of the parent would otherwise leave
+    orphans holding the port): Linux sends it SIGTERM then; elsewhere a watcher thread exits
+    when the parent is gone."""
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        if libc.prctl(1, int(signal.SIGTERM), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # died before the call
+                os._exit(0)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="shopsense-parent-watch", daemon=True).start()
