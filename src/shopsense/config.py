@@ -27,10 +27,11 @@ class SearchSettings(BaseModel):
     encoder: str = Field("use", description="Text encoder: use | e5 | none.")
     exact_threshold: int = Field(20_000, description="Below this many items the vector index is exact; above it, faiss IVF wraps it (measured: -0.002 nDCG@10, about 5x faster at 54k).")
     k: int = Field(10, ge=1, le=1000)
-    backend: Literal["auto", "embedded", "postgresql"] = Field(
+    backend: Literal["auto", "embedded", "postgresql", "pgvector"] = Field(
         "auto", description="Where the keyword and vector candidate lists live: embedded "
-        "(in process), postgresql (full-text search + pgvector HNSW, filters pushed down), or "
-        "auto (postgresql when the store URL is postgresql://, else embedded).")
+        "(in process), postgresql (full-text search + pgvector HNSW, filters pushed down), "
+        "pgvector (BM25F in process + pgvector HNSW), or auto (postgresql when the store URL "
+        "is postgresql://, else embedded).")
     retrieval_url: str = Field("", description="PostgreSQL URL for the postgresql backend "
                                "(e.g. a read replica); empty: the store URL.")
     hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search "

@@ -20,6 +20,7 @@ from shopsense.rank.filters import user_clauses
 from shopsense.retrieve.backends import (
     EmbeddedRetrieval,
     PgFullTextCandidates,
+    PgVectorRetrieval,
     PostgresRetrieval,
     retrieval_for,
 )
@@ -42,6 +43,8 @@ def test_the_backend_follows_the_store_url_unless_a_setting_picks_one() -> None:
     assert isinstance(retrieval_for(SearchSettings(backend="embedded"), pg), EmbeddedRetrieval)
     replica = retrieval_for(SearchSettings(retrieval_url="postgresql://r@10.0.0.2/shop"), pg)
     assert isinstance(replica, PostgresRetrieval) and replica.url.startswith("postgresql://r@")
+    split = retrieval_for(SearchSettings(backend="pgvector"), pg)
+    assert isinstance(split, PgVectorRetrieval) and split.url == chosen.url
     with pytest.raises(ValueError, match=r"search\.backend=postgresql needs a postgresql://"):
         retrieval_for(SearchSettings(backend="postgresql"), "sqlite:///x/shop.db")
 

@@ -1,6 +1,7 @@
 """Shared fixtures for search tests: the real USE encoder, a small bilingual catalogue and the
-retrieval backends the search contract runs over (embedded; PostgreSQL full-text + pgvector
-when a loopback PostgreSQL is available, else that parameter skips with the reason)."""
+retrieval backends the search contract runs over (embedded; PostgreSQL full-text + pgvector,
+and BM25F + pgvector, when a loopback PostgreSQL is available, else those skip with the
+reason)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ class Catalogue:
         self.backend = backend
         self.store: Any = None
         self.url = ""
-        if backend == "postgresql":
+        if backend in ("postgresql", "pgvector"):
             from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
             from shopsense.store.postgres import PostgresStore
 
@@ -68,9 +69,15 @@ class Catalogue:
             self.store = PostgresStore(self.url)
 
     def retrieval(self) -> Any:
-        from shopsense.retrieve.backends import EmbeddedRetrieval, PostgresRetrieval
+        from shopsense.retrieve.backends import (
+            EmbeddedRetrieval,
+            PgVectorRetrieval,
+            PostgresRetrieval,
+        )
 
-        return PostgresRetrieval(self.url) if self.url else EmbeddedRetrieval()
+        if not self.url:
+            return EmbeddedRetrieval()
+        return (PgVectorRetrieval if self.backend == "pgvector" else PostgresRetrieval)(self.url)
 
     def build(self, products: Sequence[Product], encoder: Any, **options: Any) -> Any:
         from shopsense.pipeline.search import SearchEngine
@@ -96,10 +103,10 @@ class Catalogue:
             self.store.close()
 
 
-@pytest.fixture(scope="session", params=["embedded", "postgresql"])
+@pytest.fixture(scope="session", params=["embedded", "postgresql", "pgvector"])
 def search_backend(request: pytest.FixtureRequest) -> str:
-    """A retrieval backend name; `postgresql` skips without the scale extra or a server."""
-    if request.param == "postgresql":
+    """A retrieval backend name; the shared ones skip without the scale extra or a server."""
+    if request.param != "embedded":
         services = pytest.importorskip("shopsense.scale.services",
                                        reason="scale extra not installed (psycopg)")
         base, why = services.postgres_for_tests()
