@@ -155,10 +155,12 @@ class PgVectorIndex:
         (directory / "vector_config.json").write_text(json.dumps(config))
 
     @classmethod
-    def load(cls, directory: Path, url: str) -> PgVectorIndex:
+    def load(cls, directory: Path, url: str, *, ef_search: int | None = None) -> PgVectorIndex:
+        """Open the table a saved engine used; `ef_search` overrides the saved one."""
         config = json.loads((directory / "vector_config.json").read_text())
         return cls(url, int(config["dim"]), table=config["table"], m=config["m"],
-                   ef_construction=config["ef_construction"], ef_search=config["ef_search"])
+                   ef_construction=config["ef_construction"],
+                   ef_search=config["ef_search"] if ef_search is None else ef_search)
 
     def close(self) -> None:
         self._pool.close()

@@ -152,9 +152,7 @@ class PostgresRetrieval:
     def load_vector_index(self, directory: Path) -> VectorIndex:
         from shopsense.index.pgvector import PgVectorIndex
 
-        index = self._keep(PgVectorIndex.load(directory, self.url))
-        index.ef_search = self.ef_search
-        return index
+        return self._keep(PgVectorIndex.load(directory, self.url, ef_search=self.ef_search))
 
     def keyword_candidates(self, keyword: KeywordIndex,
                            products: Sequence[Product] | None = None) -> KeywordCandidates:
