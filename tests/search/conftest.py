@@ -107,6 +107,7 @@ class Catalogue:
 def search_backend(request: pytest.FixtureRequest) -> str:
     """A retrieval backend name; the shared ones skip without the scale extra or a server."""
     if request.param != "embedded":
+        pytest.importorskip("psycopg_pool", reason="scale extra not installed (psycopg)")
         services = pytest.importorskip("shopsense.scale.services",
                                        reason="scale extra not installed (psycopg)")
         base, why = services.postgres_for_tests()
