@@ -15,6 +15,8 @@ from shopsense.domain import Event
 from shopsense.store import open_store
 from shopsense.store.sqlite import DEFERRABLE_INDEXES, SqliteStore
 
+_MARKER = "SELECT value FROM meta WHERE key = 'bulk_load_pid'"
+
 
 def _indexes(store: SqliteStore) -> set[str]:
     return {r[0] for r in store.execute(
@@ -38,9 +40,13 @@ def test_big_load_defers_indexes_and_rebuilds_them(tmp_path: Path, monkeypatch) 
         store.add_events(_views(60, 60, user_id="u1", session_id="s2"))
         deferred = _indexes(store)
         assert deferred == full - set(DEFERRABLE_INDEXES)  # events_anonymous kept
+        beside = open_store(f"sqlite:///{tmp_path / 'shop.db'}")  # e.g. `shopsense stats`
+        assert _indexes(beside) == deferred  # a live loader's indexes are not rebuilt under it
+        beside.close()
         store.add_events(_views(120, 5, user_id="u2", session_id="s1"))  # s1 logs in
         assert store.add_events(_views(0, 125)) == (0, 125)  # dedupe needs no deferred index
     assert _indexes(store) == full
+    assert store.execute(_MARKER) == []
     assert [e.event_id for e in store.iter_events(actor="u2")] == [f"e{i}" for i in
                                                                    (*range(60), *range(120, 125))]
     assert len(list(store.iter_events(actor="s2"))) == 60
@@ -95,6 +101,7 @@ def test_killed_bulk_load_leaves_a_store_the_next_open_repairs(tmp_path: Path) -
     assert proc.stdout.strip() == "0"  # killed while the user index was deferred
     store = open_store(f"sqlite:///{db}")  # the next open restores the deferred indexes
     assert set(DEFERRABLE_INDEXES) <= _indexes(store)
+    assert store.execute(_MARKER) == []  # the dead loader's marker is cleared
     assert store.count_events() == 1500  # whole batches only
     assert store.execute("PRAGMA integrity_check") == [("ok",)]
     rerun = [Event(event_id=f"e{i}", event_type="view", timestamp=float(i), user_id=f"u{i % 7}",

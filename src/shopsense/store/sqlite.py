@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -34,13 +35,9 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
   user_id TEXT, session_id TEXT, item_id TEXT, event_type TEXT NOT NULL, query TEXT,
   value REAL, platform TEXT NOT NULL, timestamp REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS events_user ON events(user_id, timestamp);
-CREATE INDEX IF NOT EXISTS events_session ON events(session_id);
 CREATE INDEX IF NOT EXISTS events_anonymous ON events(session_id) WHERE user_id IS NULL;
-CREATE INDEX IF NOT EXISTS events_time ON events(timestamp);
 CREATE TABLE IF NOT EXISTS identity_links (
   session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, linked_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS identity_links_user ON identity_links(user_id);
 CREATE TABLE IF NOT EXISTS erasures (user_id TEXT PRIMARY KEY, erased_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
   key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, scope TEXT NOT NULL,
@@ -61,10 +58,20 @@ USER_TABLES: list[str] = []
 # Secondary indexes a bulk load defers: once a load has added DEFER_INDEXES_MIN_ROWS events
 # and at least DEFER_INDEXES_FRACTION of the table it started on, they are dropped and
 # rebuilt (sorted, one pass each) when it ends; a killed load leaves them to the next open,
-# which runs the schema's CREATE INDEX IF NOT EXISTS. Ingest itself reads none of them;
+# which recreates them unless the loader named in meta is still alive (an open beside a
+# running load must not rebuild them under it; a pid since reused only delays the rebuild
+# to a later open). Ingest itself reads none of them;
 # `events_anonymous` is kept: the identity back-fill finds a session's anonymous events
 # through it.
-DEFERRABLE_INDEXES = ("events_user", "events_session", "events_time", "identity_links_user")
+_DEFERRABLE_INDEX_SQL = {
+    "events_user": "CREATE INDEX IF NOT EXISTS events_user ON events(user_id, timestamp)",
+    "events_session": "CREATE INDEX IF NOT EXISTS events_session ON events(session_id)",
+    "events_time": "CREATE INDEX IF NOT EXISTS events_time ON events(timestamp)",
+    "identity_links_user": "CREATE INDEX IF NOT EXISTS identity_links_user "
+                           "ON identity_links(user_id)",
+}
+DEFERRABLE_INDEXES = tuple(_DEFERRABLE_INDEX_SQL)
+_LOADER_KEY = "bulk_load_pid"  # meta row naming the process whose load deferred the indexes
 DEFER_INDEXES_MIN_ROWS = 50_000
 DEFER_INDEXES_FRACTION = 0.25
 BULK_CHECKPOINT_PAGES = 16_384  # WAL checkpointed every ~64 MiB during a bulk load
@@ -104,8 +111,9 @@ class SqliteStore:
         # Index pages of a growing events table must stay cached, or inserts into the
         # random-keyed event_id index slow down with table size (measured: 2 MB default).
         self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB
+        self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("PRAGMA foreign_keys=ON")
-        self._create_schema()  # also restores indexes a killed bulk load had deferred
+        self._create_schema()
         self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                            (str(SCHEMA_VERSION),))
         self._links: dict[str, str] = {}
@@ -136,20 +144,31 @@ class SqliteStore:
                 bulk, self._bulk = self._bulk, None
                 try:
                     if bulk is not None and bulk.indexes_dropped:
-                        self._create_schema()  # rebuilds the deferred indexes
+                        self._restore_indexes()
                 finally:
                     self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
                     self._conn.execute("PRAGMA wal_autocheckpoint=1000")
                     self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _create_schema(self) -> None:
-        """CREATE TABLE / INDEX IF NOT EXISTS for the whole schema. An index build's sort
-        spills to temporary files (a one-off raw-SQLite run on a 3M-row table: peak RSS
+        """CREATE TABLE / INDEX IF NOT EXISTS, and the indexes a killed bulk load deferred."""
+        self._conn.executescript(_SCHEMA)
+        marker = self._conn.execute("SELECT value FROM meta WHERE key = ?",
+                                    (_LOADER_KEY,)).fetchone()
+        if marker is None or not _process_alive(int(marker[0])):
+            self._restore_indexes(clear_marker=marker is not None)
+
+    def _restore_indexes(self, *, clear_marker: bool = True) -> None:
+        """Build the deferrable indexes that are missing, then clear the loader marker. The
+        sort spills to temporary files (a one-off raw-SQLite run on a 3M-row table: peak RSS
         310 MB with temp_store=MEMORY, 145 MB with FILE, growing with the table only in the
-        first case); queries then keep their small temporary b-trees in memory."""
+        first case); queries keep their small temporary b-trees in memory."""
         self._conn.execute("PRAGMA temp_store=FILE")
         try:
-            self._conn.executescript(_SCHEMA)
+            for sql in _DEFERRABLE_INDEX_SQL.values():
+                self._conn.execute(sql)  # autocommit: each index is built whole or not at all
+            if clear_marker:
+                self._conn.execute("DELETE FROM meta WHERE key = ?", (_LOADER_KEY,))
         finally:
             self._conn.execute("PRAGMA temp_store=MEMORY")
 
@@ -164,6 +183,8 @@ class SqliteStore:
             bulk.table_rows = self.count_events() - bulk.added
         if bulk.added >= DEFER_INDEXES_FRACTION * bulk.table_rows:
             with self.transaction() as cur:
+                cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            (_LOADER_KEY, str(os.getpid())))
                 for name in DEFERRABLE_INDEXES:
                     cur.execute(f"DROP INDEX IF EXISTS {name}")
             bulk.indexes_dropped = True
@@ -396,6 +417,16 @@ class _Transaction:
             self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self._lock.release()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 def erasure_token(user_id: str) -> str:
