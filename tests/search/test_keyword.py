@@ -88,3 +88,56 @@ def test_top_k_equals_sorted_positive(values: list[float], k: int) -> None:
                       key=lambda i: (-scores[i], i))[:k]
     assert rows.tolist() == expected
     assert vals.tolist() == [scores[i] for i in expected]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("abcdefg"), max_size=6), min_size=1, max_size=30),
+       st.lists(st.sampled_from("abcdefgxyz"), min_size=0, max_size=5), st.data())
+def test_term_counts_equal_the_dense_counts(titles: list[list[str]], query: list[str],
+                                            data: st.DataObject) -> None:
+    index = KeywordIndex({"title": 1.0}, merge_fraction=1e9)  # keep the tail segment apart
+    split = data.draw(st.integers(0, len(titles)))
+    for part in (titles[:split], titles[split:]):
+        index.add([(f"{len(index.item_ids_) + i}", {"title": " ".join(t)})
+                   for i, t in enumerate(part)])
+    rows = np.asarray(data.draw(st.lists(st.integers(0, len(titles) - 1), unique=True)),
+                      dtype=np.int64)
+    ids = index.query_term_ids(query)
+    expected = np.zeros((len(rows), len(ids)), dtype=np.float32)
+    for j, r in enumerate(rows.tolist()):
+        for c, term_id in enumerate(ids.tolist()):
+            expected[j, c] = index.terms_[term_id] in titles[r] and \
+                titles[r].count(index.terms_[term_id])
+    assert np.array_equal(index.term_counts("title", rows, ids), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("bcdefg"), max_size=6), min_size=1, max_size=30),
+       st.lists(st.sampled_from("bcdefgyz"), min_size=0, max_size=5), st.data())
+def test_posting_scores_equal_the_full_matrix_product(titles: list[list[str]],
+                                                      query: list[str],
+                                                      data: st.DataObject) -> None:
+    index = KeywordIndex({"title": 1.0}, merge_fraction=1e9)
+    split = data.draw(st.integers(0, len(titles)))
+    for part in (titles[:split], titles[split:]):
+        index.add([(f"{len(index.item_ids_) + i}", {"title": " ".join(t)})
+                   for i, t in enumerate(part)])
+    index.remove(data.draw(st.lists(st.sampled_from(index.item_ids_), max_size=5)))
+    ids = index.query_term_ids(query)
+    expected = np.zeros(len(index.item_ids_), dtype=np.float32)
+    held = np.zeros(len(index.item_ids_), dtype=np.int32)
+    for seg in index.segments_:  # every row times the query's idf column vector
+        weights = np.zeros(seg.saturated.shape[1], dtype=np.float32)
+        known = ids[ids < len(weights)]
+        weights[known] = index.idf(known)
+        expected[seg.start:seg.start + seg.n] = seg.saturated @ weights
+        held[seg.start:seg.start + seg.n] = (seg.saturated[:, known] > 0).sum(axis=1).A1
+    expected[~index.alive_], held[~index.alive_] = 0.0, 0
+    matches = index.score_matches(query)
+    scores, matched = matches.dense()
+    assert np.allclose(scores, expected, rtol=1e-6) and np.array_equal(matched, held)
+    assert matches.rows.tolist() == np.flatnonzero(held).tolist()
+    rows = np.arange(len(index.item_ids_))
+    assert np.array_equal(matches.bm25_of(rows), scores)
+    assert np.array_equal(matches.matched_of(rows), matched)
+    assert matches.top(3)[0].tolist() == top_k(expected, 3)[0].tolist()

@@ -45,6 +45,9 @@ class ProductTable:
         self.brands_: list[str] = []
         self._cat_id: dict[str, int] = {}
         self._brand_id: dict[str, int] = {}
+        self.top_categories_: list[str] = []  # first level of the category paths
+        self.top_of_category_ = np.zeros(0, dtype=np.int32)  # category code -> top-level code
+        self._top_id: dict[str, int] = {}
         self.category_ = np.zeros(0, dtype=np.int32)
         self.brand_ = np.zeros(0, dtype=np.int32)
         self.price_ = np.zeros(0, dtype=np.float64)  # nan when unknown
@@ -79,6 +82,10 @@ class ProductTable:
             return np.fromiter(values, dtype=dtype, count=len(products))
         self.category_ = np.concatenate([self.category_, col(
             (self._code(p.category, self.categories_, self._cat_id) for p in products), np.int32)])
+        new = self.categories_[len(self.top_of_category_):]
+        self.top_of_category_ = np.concatenate([self.top_of_category_, np.fromiter(
+            (self._code(c.split(">")[0].strip(), self.top_categories_, self._top_id)
+             for c in new), dtype=np.int32, count=len(new))])
         self.brand_ = np.concatenate([self.brand_, col(
             (self._code(p.brand, self.brands_, self._brand_id) for p in products), np.int32)])
         self.price_ = np.concatenate([self.price_, col(

@@ -398,7 +398,7 @@ def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
     return _Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
                       found.bm25[keep], found.semantic[keep],
                       facets(engine.table, kept) if with_facets else {}, applied, relaxed, soft,
-                      others, found.all_bm25[others])
+                      others, found.keyword.bm25_of(others))
 
 
 def _stage_bytes(stage: tuple[Any, _Selection, Any]) -> float:

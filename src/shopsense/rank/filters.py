@@ -208,12 +208,12 @@ def facets(table: ProductTable, rows: np.ndarray, top: int = 20, attribute_cap: 
     cat_counts = np.bincount(table.category_[rows], minlength=len(table.categories_))
     brand_counts = np.bincount(table.brand_[rows], minlength=len(table.brands_))
     def named(counts: np.ndarray, names: list[str]) -> dict[str, int]:
+        """The `top` largest non-zero counts of named values, ties in code order."""
         order = np.argsort(-counts, kind="stable")[:top + 1]
-        return {names[i]: int(counts[i]) for i in order if counts[i] > 0 and names[i]}
-    top_level: Counter[str] = Counter()
-    for c in np.flatnonzero(cat_counts).tolist():
-        if table.categories_[c]:
-            top_level[table.categories_[c].split(">")[0].strip()] += int(cat_counts[c])
+        kept = {names[i]: int(counts[i]) for i in order if counts[i] > 0 and names[i]}
+        return dict(list(kept.items())[:top])
+    top_counts = np.bincount(table.top_of_category_, weights=cat_counts,
+                             minlength=len(table.top_categories_)).astype(np.int64)
     prices = table.price_[rows]
     prices = prices[~np.isnan(prices)]
     edges = np.asarray(PRICE_EDGES)
@@ -221,9 +221,9 @@ def facets(table: ProductTable, rows: np.ndarray, top: int = 20, attribute_cap: 
     labels.append(f">={int(edges[-1])}")
     buckets = np.bincount(np.searchsorted(edges, prices, side="right"), minlength=len(labels))
     available = int(table.available_[rows].sum())
-    return {"category": dict(list(named(cat_counts, table.categories_).items())[:top]),
-            "top_category": dict(top_level.most_common(top)),
-            "brand": dict(list(named(brand_counts, table.brands_).items())[:top]),
+    return {"category": named(cat_counts, table.categories_),
+            "top_category": named(top_counts, table.top_categories_),
+            "brand": named(brand_counts, table.brands_),
             "price": {labels[i]: int(n) for i, n in enumerate(buckets) if n},
             "attributes": _attribute_facets(table, rows, top, attribute_cap)
             if table.has_attributes_ else {},

@@ -27,7 +27,7 @@ import numpy as np
 from shopsense.config import SearchSettings
 from shopsense.domain import Product
 from shopsense.index.filter import ProductFilter
-from shopsense.index.keyword import KeywordIndex, top_k
+from shopsense.index.keyword import KeywordIndex, KeywordMatches
 from shopsense.index.vector import VectorIndex, load_vector_index, make_vector_index
 
 
@@ -36,10 +36,11 @@ class KeywordCandidates(Protocol):
 
     name: str
 
-    def top_rows(self, terms: Sequence[str], bm25: np.ndarray, k: int, *,
+    def top_rows(self, terms: Sequence[str], bm25: KeywordMatches, k: int, *,
                  where: ProductFilter | None = None) -> np.ndarray:
-        """Up to `k` rows for the analysed query `terms`; `bm25` is the (n_rows,) BM25F of
-        every row from the keyword index (a backend may rank by it or by its own engine)."""
+        """Up to `k` rows for the analysed query `terms`; `bm25` holds the BM25F of the rows
+        with a query term, from the keyword index (a backend may rank by it or by its own
+        engine)."""
         ...
 
     def add(self, products: Sequence[Product]) -> None: ...
@@ -53,9 +54,9 @@ class BM25FCandidates:
 
     name = "bm25f"
 
-    def top_rows(self, terms: Sequence[str], bm25: np.ndarray, k: int, *,
+    def top_rows(self, terms: Sequence[str], bm25: KeywordMatches, k: int, *,
                  where: ProductFilter | None = None) -> np.ndarray:
-        rows, _ = top_k(bm25, k)
+        rows, _ = bm25.top(k)
         return rows
 
     def add(self, products: Sequence[Product]) -> None:
@@ -79,7 +80,7 @@ class PgFullTextCandidates:
     def __init__(self, fulltext: Any, keyword: KeywordIndex) -> None:
         self.fulltext, self.keyword = fulltext, keyword
 
-    def top_rows(self, terms: Sequence[str], bm25: np.ndarray, k: int, *,
+    def top_rows(self, terms: Sequence[str], bm25: KeywordMatches, k: int, *,
                  where: ProductFilter | None = None) -> np.ndarray:
         ids, _ = self.fulltext.search(terms, k, where=where, every=True)
         if len(ids) < min(k, self.FILL_BELOW) and len(set(terms)) > 1:

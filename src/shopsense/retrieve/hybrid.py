@@ -17,7 +17,7 @@ import numpy as np
 
 from shopsense.domain import Candidate
 from shopsense.index.filter import ProductFilter
-from shopsense.index.keyword import KeywordIndex
+from shopsense.index.keyword import KeywordIndex, KeywordMatches
 from shopsense.index.vector import VectorIndex
 from shopsense.retrieve.backends import BM25FCandidates, KeywordCandidates
 from shopsense.retrieve.keyword import AnalysedQuery, analyse
@@ -34,9 +34,9 @@ class CandidateSet:
     bm25: np.ndarray  # (n,)
     matched: np.ndarray  # (n,) distinct query terms matched
     semantic: np.ndarray  # (n,) cosine, 0 without an encoder
-    match_rows: np.ndarray  # every row that matches the query (superset of rows)
+    match_rows: np.ndarray  # every row that matches the query (superset of rows), ascending
     query_vector: np.ndarray | None
-    all_bm25: np.ndarray  # (n_rows,) BM25F of every row, for sorting non-candidates
+    keyword: KeywordMatches  # BM25F of every row holding a query term (non-candidates too)
     vectors: np.ndarray | None = None  # (n, dim) candidate vectors when an encoder is used
 
 
@@ -86,12 +86,12 @@ class HybridRetriever:
     def candidates(self, text: str, where: ProductFilter | None = None) -> CandidateSet:
         """`where`: filters the lists may apply in their engine (the caller filters after)."""
         query = analyse(text, self.spell, self.keyword.vocab_)
-        scores, matched = self.keyword.score_all(query.match_terms)
-        kw_rows = self.keyword_candidates.top_rows(query.match_terms, scores, self.n_keyword,
+        matches = self.keyword.score_matches(query.match_terms)
+        kw_rows = self.keyword_candidates.top_rows(query.match_terms, matches, self.n_keyword,
                                                    where=where)
         n_known = len(self.keyword.query_term_ids(query.terms))
-        need = min_should_match(n_known)
-        match_mask = (matched >= max(need, 1)) if n_known else np.zeros(len(scores), bool)
+        need = max(min_should_match(n_known), 1)
+        matching = matches.rows[matches.matched >= need] if n_known else matches.rows[:0]
         vec_rows = np.zeros(0, dtype=np.int64)
         qvec = None
         if self.vector is not None and self.encoder is not None and text.strip():
@@ -111,10 +111,10 @@ class HybridRetriever:
             assert self.vector is not None
             vectors = self.vector.vectors_of([self.keyword.item_ids_[r] for r in rows.tolist()])
             semantic = vectors @ qvec
-        match_mask[rows] = True
-        return CandidateSet(query, rows, scores[rows], matched[rows], semantic.astype(np.float32),
-                            np.flatnonzero(match_mask & self.keyword.alive_), qvec, scores,
-                            vectors)
+        match_rows = np.union1d(matching, rows)
+        return CandidateSet(query, rows, matches.bm25_of(rows), matches.matched_of(rows),
+                            semantic.astype(np.float32),
+                            match_rows[self.keyword.alive_[match_rows]], qvec, matches, vectors)
 
     def _best_cosine(self, qvec: np.ndarray, cos: np.ndarray, where: ProductFilter | None
                      ) -> float:
