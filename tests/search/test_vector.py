@@ -12,6 +12,7 @@ from shopsense.index.vector import (
     ExactVectorIndex,
     load_vector_index,
     make_vector_index,
+    pq_subquantizers,
 )
 
 
@@ -73,8 +74,32 @@ def test_save_load_keeps_results(tmp_path: Path) -> None:
         assert loaded.search(q, 5)[0] == index.search(q, 5)[0]
 
 
+def test_approximate_index_keeps_a_half_precision_store(tmp_path: Path) -> None:
+    x = _clustered(2500, 16, 6)
+    index = make_vector_index(16, [str(i) for i in range(2500)], x, 1000)
+    assert isinstance(index, ApproximateVectorIndex)
+    assert index.exact.vectors_.dtype == np.float16  # half the memory of float32
+    ids, cosines = index.search(x[11], 5)
+    assert ids[0] == "11"
+    assert np.allclose(cosines, x[[int(i) for i in ids]] @ x[11], atol=2e-3)
+    assert index.vectors_of(["11"]).dtype == np.float32
+    index.save(tmp_path)
+    loaded = load_vector_index(tmp_path)
+    assert isinstance(loaded, ApproximateVectorIndex)
+    assert loaded.exact.vectors_.dtype == np.float16
+    assert loaded.search(x[11], 5)[0] == ids
+
+
+@pytest.mark.parametrize("dim", [512, 384, 32, 16, 12, 10, 7, 1])
+def test_coarse_codes_split_the_dimensions_evenly(dim: int) -> None:
+    m = pq_subquantizers(dim)
+    assert dim % m == 0 and 1 <= m <= max(1, dim // 2)
+
+
 def test_rejects_mismatched_input() -> None:
     with pytest.raises(ValueError):
         ExactVectorIndex(0)
     with pytest.raises(ValueError):
         ExactVectorIndex(4).add(["a", "b"], np.zeros((1, 4), np.float32))
+    with pytest.raises(ValueError, match="float64"):
+        ExactVectorIndex(4, dtype="float64")
