@@ -89,7 +89,10 @@ def wait_warm(base: str, workers: int, timeout: float = 600) -> float:
     return round(time.time() - start, 1)
 
 
-def workload(home: Path) -> dict[str, list]:
+def workload(home: Path, source: str = "log") -> dict[str, list]:
+    """Shoppers, items and queries of the demo store. `source`: "log" draws queries from its
+    search log with their logged frequencies (10k distinct, long tail); "demo" uniformly from
+    the demo's 89 hand-written test queries (demo/queries.jsonl)."""
     queries: Counter[str] = Counter()
     users, items = set(), set()
     with (home / "demo" / "events.jsonl").open() as fh:
@@ -101,6 +104,9 @@ def workload(home: Path) -> dict[str, list]:
                 users.add(row["user_id"])
             if row.get("item_id"):
                 items.add(row["item_id"])
+    if source == "demo":
+        queries = Counter(json.loads(x)["query"] for x in (home / "demo" / "queries.jsonl").open())
+        queries = Counter(dict.fromkeys(queries, 1))
     ranked = queries.most_common()
     return {"queries": [q for q, _ in ranked], "weights": [n for _, n in ranked],
             "users": sorted(users), "items": sorted(items)}
@@ -217,6 +223,9 @@ def main() -> None:
     parser.add_argument("--no-train", action="store_true",
                         help="Serve the models on disk without training (they must exist).")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/serve.json"))
+    parser.add_argument("--queries", choices=("log", "demo"), default="log",
+                        help="log: the demo's search log with its frequencies (10k distinct); "
+                             "demo: its 89 hand-written test queries, uniformly.")
     parser.add_argument("--mix", default="search=0.6,recommend=0.3,events=0.1",
                         help="Shares of each request kind (e.g. recommend=1 for one kind).")
     args = parser.parse_args()
@@ -232,7 +241,7 @@ def main() -> None:
         cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
         key = (args.home / "public-key.txt").read_text().strip()
         result = asyncio.run(run(f"http://127.0.0.1:{args.port}", key, args.clients,
-                                 args.seconds, args.rate, workload(args.home)))
+                                 args.seconds, args.rate, workload(args.home, args.queries)))
         server_cpu = (_cpu_s(proc.pid) - cpu_before) / (time.perf_counter() - wall_before)
         rss_after = _rss_mb(proc.pid)
     finally:
@@ -268,7 +277,9 @@ def main() -> None:
                "error_samples": result["samples"],
                "config": {"clients": args.clients, "seconds": args.seconds, "rate": args.rate,
                           "workers": args.workers, "rate_limit": args.rate_limit,
-                          "queries": "demo search log, logged frequencies"},
+                          "queries": {"log": "demo search log, logged frequencies",
+                                      "demo": "demo/queries.jsonl (89), uniformly"}[args.queries],
+                          "mix": args.mix},
                "warm_up_s": warm_s, "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
                "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     console.print(summary)

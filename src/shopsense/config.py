@@ -61,6 +61,10 @@ class ServeSettings(BaseModel):
     max_batch_events: int = Field(1000, description="Largest batch accepted by POST /v1/events.")
     max_body_bytes: int = Field(2_000_000)
     rate_limit_per_s: float = Field(200.0, description="Per-key sustained requests/s (burst = 2x).")
+    threads: int = Field(4, ge=1, le=1000, description="Threads running request handlers in "
+                         "one process (CPU-bound Python, serialised by the GIL; 4 measured "
+                         "17 % less CPU a request and 1/3 the median latency of anyio's "
+                         "default 40: benchmarks/README.md, Service).")
     answer_cache_size: int = Field(20_000, ge=0, description="Actors whose finished "
                                    "recommendation lists are kept; 0 disables. An actor's own "
                                    "event, a catalogue edit, a model swap or an erasure drops "
