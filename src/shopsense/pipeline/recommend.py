@@ -95,11 +95,13 @@ class RecommendationEngine:
     # -- surfaces ------------------------------------------------------------------------
     def for_you(self, user_id: str | None, k: int = 10, context: RecContext | None = None,
                 profile: UserProfile | None = None, exclude: Iterable[str] = (),
-                rules: Rules | None = None) -> list[Result]:
+                rules: Rules | None = None, feedback: bool = True) -> list[Result]:
         """Personal top-k: the user's history (plus the context's live items) through every
         personal source, merged and ranked; then the shopper's feedback (dismissals,
         purchases; needs `profile`), the shop's `rules` and a per-category variety cap.
-        A new shopper falls back to trending + popular."""
+        A new shopper falls back to trending + popular. `feedback=False` leaves the
+        shopper's feedback to the caller (the serving surface applies it once, with the learned
+        repurchase rates) while `profile` still feeds the ranker's features."""
         recent = [*self.histories.get(user_id or "", []), *(context.recent_items if context else ())]
         recent = recent[-self.config.history_len:]
         ctx = RecContext(user_id=user_id, recent_items=tuple(recent),
@@ -116,7 +118,7 @@ class RecommendationEngine:
             for n, cand in enumerate(extra):
                 cand.score = floor - 1.0 - n  # always below every personal candidate
             ranked += extra
-        return self._results(self._finish(ranked, k, profile, rules))
+        return self._results(self._finish(ranked, k, profile if feedback else None, rules))
 
     def _finish(self, ranked: list[Candidate], k: int, profile: UserProfile | None,
                 rules: Rules | None) -> list[Candidate]:

@@ -183,7 +183,8 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
         return cached
     history = recs.histories.get(actor or "", [])
     context = RecContext(category=category)
-    raw = recs.for_you(actor, k=3 * k + 10, context=context, profile=shop.profile_of(actor))
+    raw = recs.for_you(actor, k=3 * k + 10, context=context, profile=shop.profile_of(actor),
+                       feedback=False)  # applied once below, with the repurchase rates
     results = _personalise(shop, raw, actor, k, rules)
     answer = {"surface": "for_you" if history else "trending",
               "results": [item_dict(shop, r) for r in results]}
