@@ -87,6 +87,7 @@ def test_shop_writes_reach_pgvector_and_full_text_within_a_second(
     loaded.close()
     fulltext.close()
     engine.close()
+    shop.store.close()
 
 
 def test_a_narrow_filter_is_pushed_down_into_both_lists(
@@ -97,7 +98,9 @@ def test_a_narrow_filter_is_pushed_down_into_both_lists(
                         price=2000.0 + i) for i in range(30)]
     products += [Product(f"b{i}", f"美的 空调 挂机 新一级能效 静音 节能 省电 家用 卧室 客厅 型号{i}", category="家电 > 空调", brand="美的",
                          price=2500.0 + i) for i in range(3)]
-    open_store(pg_url).upsert_products(products)
+    store = open_store(pg_url)
+    store.upsert_products(products)
+    store.close()
     narrow = {"n_keyword": 5, "n_vector": 5}
     shared = SearchEngine.build(products, encoder=use_encoder,
                                 retrieval=PostgresRetrieval(pg_url), **narrow)
