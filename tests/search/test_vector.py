@@ -31,6 +31,9 @@ def test_exact_top_k_equals_brute_force() -> None:
     expected = np.argsort(-(x @ x[7]), kind="stable")[:10]
     assert ids == [str(i) for i in expected]
     assert ids[0] == "7" and scores[0] == pytest.approx(1.0, abs=1e-5)
+    got = index.vectors_of(["3", "missing", "7", "3"])
+    assert np.array_equal(got, np.stack([x[3], np.zeros(16, np.float32), x[7], x[3]]))
+    assert index.vectors_of([]).shape == (0, 16)
 
 
 def test_approximate_recall_against_exact() -> None:

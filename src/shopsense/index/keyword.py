@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from shopsense.index.rowsets import positions
 from shopsense.text.tokenize import tokenize
 
 FIELDS: tuple[str, ...] = ("title", "brand", "category", "description", "attributes")
@@ -49,19 +50,14 @@ class KeywordMatches:
         at, scores = top_k(self.bm25, k)
         return self.rows[at], scores
 
-    def _positions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        at = np.minimum(np.searchsorted(self.rows, rows), max(len(self.rows) - 1, 0))
-        found = self.rows[at] == rows if len(self.rows) else np.zeros(len(rows), dtype=bool)
-        return at, found
-
     def bm25_of(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows),) BM25F of any rows (0 for rows without a query term)."""
-        at, found = self._positions(np.asarray(rows, dtype=np.int64))
+        at, found = positions(self.rows, rows)
         return np.where(found, self.bm25[at] if len(self.rows) else 0.0, 0.0).astype(np.float32)
 
     def matched_of(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows),) distinct query terms each row holds."""
-        at, found = self._positions(np.asarray(rows, dtype=np.int64))
+        at, found = positions(self.rows, rows)
         return np.where(found, self.matched[at] if len(self.rows) else 0, 0).astype(np.int32)
 
     def dense(self) -> tuple[np.ndarray, np.ndarray]:

@@ -133,10 +133,10 @@ class ExactVectorIndex:
     def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
         """(len(item_ids), dim); zero rows for unknown ids."""
         out = np.zeros((len(item_ids), self.dim), dtype=np.float32)
-        for i, item_id in enumerate(item_ids):
-            row = self.row_of_.get(item_id)
-            if row is not None:
-                out[i] = self.vectors_[row]
+        rows = np.fromiter((self.row_of_.get(i, -1) for i in item_ids), dtype=np.int64,
+                           count=len(item_ids))
+        known = rows >= 0
+        out[known] = self.vectors_[rows[known]]  # one gather (a row at a time: ~2 ms at 250)
         return out
 
     def save(self, directory: Path) -> None:

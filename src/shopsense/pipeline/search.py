@@ -22,6 +22,7 @@ from shopsense.config import SearchSettings, Settings
 from shopsense.domain import EVENT_WEIGHTS, Product, QueryReading, Result, UserProfile
 from shopsense.index.catalog import ProductTable, product_fields, product_text
 from shopsense.index.keyword import KeywordIndex
+from shopsense.index.rowsets import difference, member
 from shopsense.index.suggest import Suggester
 from shopsense.memo import Memo
 from shopsense.rank.filters import (
@@ -392,9 +393,9 @@ def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
     hard, soft = clauses_from_reading(reading)
     kept, applied, relaxed = filter_with_relaxation([*filters, *hard], engine.table,
                                                     found.match_rows)
-    keep = np.isin(found.rows, kept)
+    keep = member(kept, found.rows)  # kept is ascending (a filtered match set)
     scores = engine.ranker.score(features[keep]) if keep.any() else np.zeros(0, np.float32)
-    others = np.setdiff1d(kept, found.rows[keep])
+    others = difference(kept, found.rows[keep])
     return _Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
                       found.bm25[keep], found.semantic[keep],
                       facets(engine.table, kept) if with_facets else {}, applied, relaxed, soft,

@@ -18,6 +18,7 @@ import numpy as np
 from shopsense.domain import Candidate
 from shopsense.index.filter import ProductFilter
 from shopsense.index.keyword import KeywordIndex, KeywordMatches
+from shopsense.index.rowsets import union
 from shopsense.index.vector import VectorIndex
 from shopsense.retrieve.backends import BM25FCandidates, KeywordCandidates
 from shopsense.retrieve.keyword import AnalysedQuery, analyse
@@ -111,7 +112,7 @@ class HybridRetriever:
             assert self.vector is not None
             vectors = self.vector.vectors_of([self.keyword.item_ids_[r] for r in rows.tolist()])
             semantic = vectors @ qvec
-        match_rows = np.union1d(matching, rows)
+        match_rows = union(matching, rows)  # np.union1d: ~0.45 s when a query matches 1M rows
         return CandidateSet(query, rows, matches.bm25_of(rows), matches.matched_of(rows),
                             semantic.astype(np.float32),
                             match_rows[self.keyword.alive_[match_rows]], qvec, matches, vectors)
