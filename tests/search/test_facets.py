@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from shopsense.domain import Product
 from shopsense.index.catalog import ProductTable
-from shopsense.rank.filters import facets
+from shopsense.rank.filters import PRICE_EDGES, facets
 
 PATHS = ("家电 > 空调", "家电 > 冰箱", "Tools > Drills > Cordless", "Tools", "", "Garden > Hose")
 
@@ -26,7 +26,7 @@ def _assert_top(got: dict[str, int], counts: Counter[str], k: int) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(("a", "b", "")),
-                          st.one_of(st.none(), st.floats(0, 6000))), min_size=1, max_size=40),
+                          st.one_of(st.none(), st.floats(0, 6000), st.sampled_from((10.0, 2500.0, 5000.0)))), min_size=1, max_size=40),
        st.data())
 def test_facets_equal_counts_by_hand(rows: list[tuple[str, str, float | None]],
                                      data: st.DataObject) -> None:
@@ -43,4 +43,16 @@ def test_facets_equal_counts_by_hand(rows: list[tuple[str, str, float | None]],
     _assert_top(got["top_category"], tops, 3)
     _assert_top(got["category"], Counter(c for c, _, _ in chosen if c), 3)
     _assert_top(got["brand"], Counter(b for _, b, _ in chosen if b), 3)
-    assert sum(got["price"].values()) == sum(p is not None for _, _, p in chosen)
+    bands = Counter(_band(p) for _, _, p in chosen if p is not None)
+    assert got["price"] == dict(bands)  # unknown prices are in no band
+
+
+def _band(price: float) -> str:
+    """The facet label of a price, by hand from the edges."""
+    edges = PRICE_EDGES
+    if price < edges[0]:
+        return f"<{int(edges[0])}"
+    if price >= edges[-1]:
+        return f">={int(edges[-1])}"
+    low = max(e for e in edges if e <= price)
+    return f"{int(low)}-{int(edges[edges.index(low) + 1])}"

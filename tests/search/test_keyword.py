@@ -140,4 +140,7 @@ def test_posting_scores_equal_the_full_matrix_product(titles: list[list[str]],
     rows = np.arange(len(index.item_ids_))
     assert np.array_equal(matches.bm25_of(rows), scores)
     assert np.array_equal(matches.matched_of(rows), matched)
+    few = rows[::9]  # few enough to be looked up by binary search, not a dense scatter
+    assert np.array_equal(matches.bm25_of(few), scores[few])
+    assert np.array_equal(matches.matched_of(few), matched[few])
     assert matches.top(3)[0].tolist() == top_k(expected, 3)[0].tolist()

@@ -56,6 +56,7 @@ class ProductTable:
         self.popularity_ = np.zeros(0, dtype=np.float32)
         self.alive_ = np.zeros(0, dtype=bool)
         self.has_attributes_ = False
+        self._bands: dict[tuple[float, ...], np.ndarray] = {}  # price edges -> band per row
 
     def __len__(self) -> int:
         return len(self.row_of_)
@@ -101,6 +102,18 @@ class ProductTable:
 
     def remove(self, item_ids: Iterable[str]) -> int:
         return tombstone(self.row_of_, self.alive_, item_ids)
+
+    def price_bands(self, edges: tuple[float, ...]) -> np.ndarray:
+        """(rows,) int8: the band of each row's price between ascending `edges` (band i holds
+        edges[i-1] <= price < edges[i]); len(edges) + 1 when the price is unknown. Computed
+        once per row (rows never change price: an edit appends a new row)."""
+        bands = self._bands.get(edges, np.zeros(0, dtype=np.int8))
+        if len(bands) < len(self.price_):
+            tail = self.price_[len(bands):]
+            new = np.searchsorted(np.asarray(edges), tail, side="right").astype(np.int8)
+            new[np.isnan(tail)] = len(edges) + 1
+            bands = self._bands[edges] = np.concatenate([bands, new])
+        return bands
 
     def set_popularity(self, counts: dict[str, float]) -> None:
         """Item popularity (e.g. weighted event counts); stored as log1p."""

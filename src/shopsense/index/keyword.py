@@ -52,13 +52,20 @@ class KeywordMatches:
 
     def bm25_of(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows),) BM25F of any rows (0 for rows without a query term)."""
-        at, found = positions(self.rows, rows)
-        return np.where(found, self.bm25[at] if len(self.rows) else 0.0, 0.0).astype(np.float32)
+        return self._lookup(self.bm25, rows)
 
     def matched_of(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows),) distinct query terms each row holds."""
+        return self._lookup(self.matched, rows)
+
+    def _lookup(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) * 8 > self.n_rows:  # many rows: one scatter beats a binary search each
+            dense = np.zeros(self.n_rows, dtype=values.dtype)
+            dense[self.rows] = values
+            return dense[rows]
         at, found = positions(self.rows, rows)
-        return np.where(found, self.matched[at] if len(self.rows) else 0, 0).astype(np.int32)
+        return np.where(found, values[at] if len(values) else 0, 0).astype(values.dtype)
 
     def dense(self) -> tuple[np.ndarray, np.ndarray]:
         """(n_rows,) BM25F and (n_rows,) matched terms of every row."""
@@ -256,15 +263,20 @@ class KeywordIndex:
                     score_parts.append(sat.data[a:b] * np.float32(weight))
         if not rows_parts:
             return KeywordMatches.none(len(self.item_ids_))
-        rows, values = np.concatenate(rows_parts), np.concatenate(score_parts)
-        order = np.argsort(rows, kind="stable")  # merges the sorted posting lists
-        rows = rows[order]
-        first = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
-        scores = np.add.reduceat(values[order], first) if first.size else values[:0]
-        matched = np.diff(np.append(first, len(rows))).astype(np.int32)
-        live = self.alive_[rows[first]]
-        return KeywordMatches(rows[first][live], scores[live].astype(np.float32),
-                              matched[live], len(self.item_ids_))
+        if len(rows_parts) == 1:  # one posting list: already ascending, one term a row
+            rows, scores = rows_parts[0], score_parts[0]
+            matched = np.ones(len(rows), dtype=np.int32)
+        else:
+            rows, values = np.concatenate(rows_parts), np.concatenate(score_parts)
+            order = np.argsort(rows, kind="stable")  # merges the sorted posting lists
+            rows = rows[order]
+            first = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
+            scores = np.add.reduceat(values[order], first) if first.size else values[:0]
+            matched = np.diff(np.append(first, len(rows))).astype(np.int32)
+            rows = rows[first]
+        live = self.alive_[rows]
+        return KeywordMatches(rows[live], scores[live].astype(np.float32), matched[live],
+                              len(self.item_ids_))
 
     def score_all(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """BM25F score and number of matched query terms of every row (dead rows score 0).
@@ -358,8 +370,9 @@ class KeywordIndex:
         if (directory / "saturated.npz").exists():
             field_tf = {f: sp.load_npz(directory / f"tf_{f}.npz").tocsr()
                         for f in index.field_weights}
-            index.segments_ = [_Segment(0, sp.load_npz(directory / "saturated.npz").tocsc(),
-                                        field_tf)]
+            saturated = sp.load_npz(directory / "saturated.npz").tocsc()
+            saturated.sort_indices()  # score_matches reads a posting list as ascending rows
+            index.segments_ = [_Segment(0, saturated, field_tf)]
         return index
 
 

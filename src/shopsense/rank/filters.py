@@ -214,17 +214,16 @@ def facets(table: ProductTable, rows: np.ndarray, top: int = 20, attribute_cap: 
         return dict(list(kept.items())[:top])
     top_counts = np.bincount(table.top_of_category_, weights=cat_counts,
                              minlength=len(table.top_categories_)).astype(np.int64)
-    prices = table.price_[rows]
-    prices = prices[~np.isnan(prices)]
-    edges = np.asarray(PRICE_EDGES)
+    edges = PRICE_EDGES
     labels = [f"<{int(edges[0])}"] + [f"{int(a)}-{int(b)}" for a, b in itertools.pairwise(edges)]
     labels.append(f">={int(edges[-1])}")
-    buckets = np.bincount(np.searchsorted(edges, prices, side="right"), minlength=len(labels))
+    buckets = np.bincount(table.price_bands(edges)[rows], minlength=len(labels) + 1)
     available = int(table.available_[rows].sum())
     return {"category": named(cat_counts, table.categories_),
             "top_category": named(top_counts, table.top_categories_),
             "brand": named(brand_counts, table.brands_),
-            "price": {labels[i]: int(n) for i, n in enumerate(buckets) if n},
+            "price": {label: int(n) for label, n in zip(labels, buckets[:len(labels)], strict=True)
+                      if n},
             "attributes": _attribute_facets(table, rows, top, attribute_cap)
             if table.has_attributes_ else {},
             "availability": {"in_stock": available, "out_of_stock": len(rows) - available}}
