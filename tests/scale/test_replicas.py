@@ -160,3 +160,19 @@ def test_event_on_a_changes_b_and_kill_loses_nothing(cluster) -> None:
         assert _until(all_stored, 10.0) is not None, "acknowledged events were lost"
     finally:
         store.close()
+
+
+def test_product_added_through_a_is_searchable_on_b(cluster) -> None:
+    (a, b), _, _ = cluster
+    item = {"item_id": "NEW-9", "title": "Quarkspindle kettle", "category": "家电 > 空调",
+            "brand": "Quarkspindle", "price": 42}
+    assert httpx.put(f"{a}/v1/items", json=[item], timeout=5).status_code == 200
+
+    def on_b(present: bool) -> bool:
+        found = httpx.get(f"{b}/v1/search", params={"q": "Quarkspindle"}, timeout=5).json()
+        return any(r["item_id"] == "NEW-9" for r in found["results"]) == present
+
+    assert _until(lambda: on_b(True), 1.0) is not None, "B did not see the product within 1 s"
+    assert httpx.request("DELETE", f"{a}/v1/items", json={"item_ids": ["NEW-9"]},
+                         timeout=5).status_code == 200
+    assert _until(lambda: on_b(False), 1.0) is not None, "B still shows the deleted product"

@@ -1,5 +1,8 @@
 """Keeps one server process in step with its siblings on the same store.
 
+(Scale-out replicas on one PostgreSQL use it for catalogue edits and erasures only: their
+events come through the Kafka event log, scale/replica.py.)
+
 With `shopsense serve --workers N`, N processes share the port and the SQLite file. Each keeps
 in-memory state: the models' session histories and co-visit counts, the catalogue, cached
 profiles and answers, assistant conversations. A `StoreFollower` thread polls the store every
@@ -30,8 +33,11 @@ log = logging.getLogger(__name__)
 
 class StoreFollower:
     def __init__(self, shop: Any, interval_s: float = 0.1, *, from_seq: int | None = None,
-                 purge_every_s: float = 10.0) -> None:
+                 purge_every_s: float = 10.0, follow_events: bool = True) -> None:
+        """`follow_events=False`: catalogue edits and erasures only (scale-out replicas, whose
+        events arrive through the event log)."""
         self.shop = shop
+        self.follow_events = follow_events
         self.interval_s = interval_s
         self.purge_every_s = purge_every_s
         feed.ensure_feed(shop.store)
@@ -66,7 +72,7 @@ class StoreFollower:
         """Apply what siblings (and this process) committed since the last step."""
         store = self.shop.store
         with self.lock:
-            batch = feed.events_after(store, self.event_seq)
+            batch = feed.events_after(store, self.event_seq) if self.follow_events else []
             if batch:
                 self.shop.apply_followed([e for _, e in batch])
                 self.event_seq = batch[-1][0]

@@ -326,6 +326,8 @@ class SearchEngine:
         queries = self.top_queries_[:n]
         done = 0
         self.warmed_ = {"done": 0, "of": len(queries)}
+        if self.encoder is not None:  # the first product encoded after a load costs ~0.9 s
+            self.encoder.encode_documents(["warm-up"])
         for query in queries:
             if stop is not None and stop():
                 break

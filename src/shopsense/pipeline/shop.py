@@ -72,6 +72,7 @@ class Shop:
         # erasures are published to the store's change feed, and accepted events reach the
         # models through `pipeline.follow.StoreFollower` (in seq order, like everyone's)
         self.siblings = False
+        self.publish_changes = False  # catalogue edits / erasures only (scale-out replicas)
         self.own_changes: set[int] = set()
         self.listeners: list[Callable[[list[Event]], None]] = []
         self.erasure_listeners: list[Callable[[str], None]] = []
@@ -164,7 +165,7 @@ class Shop:
         self.invalidate(key for e in events for key in (e.user_id, e.session_id))
 
     def _publish(self, kind: str, detail: dict[str, Any]) -> None:
-        if self.siblings:
+        if self.siblings or self.publish_changes:
             from shopsense.store.feed import publish
 
             self.own_changes.add(publish(self.store, kind, detail))

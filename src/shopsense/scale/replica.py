@@ -51,11 +51,14 @@ class Replica:
     state: Any
     follower: EventWorker | None = None
     erasures: Any = None
+    catalogue: Any = None  # StoreFollower of the shared store's change feed
     threads: list[threading.Thread] = field(default_factory=list)
 
     def stop(self) -> None:
         if self.follower is not None:
             self.follower.stop()
+        if self.catalogue is not None:
+            self.catalogue.stop()
         if self.erasures is not None:
             self.erasures.close()
         for thread in self.threads:
@@ -69,6 +72,12 @@ def scale_out(shop: Shop, cfg: ScaleSettings, *, rate_per_s: float) -> Replica:
     limiter = open_rate_limiter(cfg.redis_url or "memory://", rate_per_s,
                                 prefix=cfg.key_prefix)
     replica = Replica(limiter=limiter, state=state)
+    # a product another replica adds or deletes reaches this one's catalogue and indexes
+    from shopsense.pipeline.follow import StoreFollower
+
+    shop.publish_changes = True
+    replica.catalogue = StoreFollower(shop, follow_events=False)
+    replica.threads.append(replica.catalogue.start())
     shop.erasure_listeners.append(state.forget)
     if cfg.redis_url:
         replica.erasures = _share_erasures(shop, cfg)

@@ -45,7 +45,7 @@ def warm_caches(shop: Shop) -> threading.Thread | None:
     search engine's cache autowarming does after a new index opens); stops if the models
     are swapped again meanwhile."""
     models, n = shop.models, shop.settings.search.warm_queries
-    if models.search is None or n <= 0:
+    if models.search is None:
         return None
 
     def run() -> None:
