@@ -267,13 +267,14 @@ class KeywordIndex:
             rows, scores = rows_parts[0], score_parts[0]
             matched = np.ones(len(rows), dtype=np.int32)
         else:
-            rows, values = np.concatenate(rows_parts), np.concatenate(score_parts)
-            order = np.argsort(rows, kind="stable")  # merges the sorted posting lists
-            rows = rows[order]
-            first = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
-            scores = np.add.reduceat(values[order], first) if first.size else values[:0]
-            matched = np.diff(np.append(first, len(rows))).astype(np.int32)
-            rows = rows[first]
+            rows = np.sort(np.concatenate(rows_parts), kind="stable")  # merges sorted lists
+            rows = rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
+            scores = np.zeros(len(rows), dtype=np.float32)
+            matched = np.zeros(len(rows), dtype=np.int32)
+            for part_rows, part_scores in zip(rows_parts, score_parts, strict=True):
+                at = np.searchsorted(rows, part_rows)  # a row appears once per list
+                scores[at] += part_scores  # term by term, in float32: the sums a sparse
+                matched[at] += 1  # matrix-vector product gives, to the last bit
         live = self.alive_[rows]
         return KeywordMatches(rows[live], scores[live].astype(np.float32), matched[live],
                               len(self.item_ids_))
