@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import shopsense.index.keyword as keyword_module
 from shopsense.index.keyword import KeywordIndex, top_k
 
 DOCS = [("a", {"title": "red drill"}), ("b", {"title": "blue drill drill bit"}),
@@ -111,12 +112,24 @@ def test_term_counts_equal_the_dense_counts(titles: list[list[str]], query: list
     assert np.array_equal(index.term_counts("title", rows, ids), expected)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.sampled_from("bcdefg"), max_size=6), min_size=1, max_size=30),
-       st.lists(st.sampled_from("bcdefgyz"), min_size=0, max_size=5), st.data())
+       st.lists(st.sampled_from("bcdefgyz"), min_size=0, max_size=5), st.data(),
+       st.sampled_from([0.0, 1e9]))
 def test_posting_scores_equal_the_full_matrix_product(titles: list[list[str]],
                                                       query: list[str],
-                                                      data: st.DataObject) -> None:
+                                                      data: st.DataObject,
+                                                      dense_postings: float) -> None:
+    """Both ways of summing posting lists (dense rows, binary search) equal the product."""
+    saved, keyword_module.DENSE_POSTINGS = keyword_module.DENSE_POSTINGS, dense_postings
+    try:
+        _check_posting_scores(titles, query, data)
+    finally:
+        keyword_module.DENSE_POSTINGS = saved
+
+
+def _check_posting_scores(titles: list[list[str]], query: list[str],
+                          data: st.DataObject) -> None:
     index = KeywordIndex({"title": 1.0}, merge_fraction=1e9)
     split = data.draw(st.integers(0, len(titles)))
     for part in (titles[:split], titles[split:]):

@@ -267,14 +267,8 @@ class KeywordIndex:
             rows, scores = rows_parts[0], score_parts[0]
             matched = np.ones(len(rows), dtype=np.int32)
         else:
-            rows = np.sort(np.concatenate(rows_parts), kind="stable")  # merges sorted lists
-            rows = rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
-            scores = np.zeros(len(rows), dtype=np.float32)
-            matched = np.zeros(len(rows), dtype=np.int32)
-            for part_rows, part_scores in zip(rows_parts, score_parts, strict=True):
-                at = np.searchsorted(rows, part_rows)  # a row appears once per list
-                scores[at] += part_scores  # term by term, in float32: the sums a sparse
-                matched[at] += 1  # matrix-vector product gives, to the last bit
+            rows, scores, matched = _sum_postings(rows_parts, score_parts,
+                                                  len(self.item_ids_))
         live = self.alive_[rows]
         return KeywordMatches(rows[live], scores[live].astype(np.float32), matched[live],
                               len(self.item_ids_))
@@ -375,6 +369,34 @@ class KeywordIndex:
             saturated.sort_indices()  # score_matches reads a posting list as ascending rows
             index.segments_ = [_Segment(0, saturated, field_tf)]
         return index
+
+
+DENSE_POSTINGS = 1 / 32  # postings per index row above which a query sums over every row
+
+
+def _sum_postings(rows_parts: list[np.ndarray], score_parts: list[np.ndarray], n_rows: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of several ascending posting lists (ascending), the sum of their scores and how
+    many lists hold each. Lists are added one after another in float32, the sums a sparse
+    matrix-vector product gives to the last bit. Long lists add into a dense row array (a
+    binary search per posting into the union costs more than one pass over every row)."""
+    if sum(len(r) for r in rows_parts) > DENSE_POSTINGS * n_rows:
+        dense_scores = np.zeros(n_rows, dtype=np.float32)
+        dense_matched = np.zeros(n_rows, dtype=np.int32)
+        for part_rows, part_scores in zip(rows_parts, score_parts, strict=True):
+            dense_scores[part_rows] += part_scores  # a row appears once per list
+            dense_matched[part_rows] += 1
+        rows = np.flatnonzero(dense_matched)
+        return rows, dense_scores[rows], dense_matched[rows]
+    rows = np.sort(np.concatenate(rows_parts), kind="stable")  # merges the sorted lists
+    rows = rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
+    scores = np.zeros(len(rows), dtype=np.float32)
+    matched = np.zeros(len(rows), dtype=np.int32)
+    for part_rows, part_scores in zip(rows_parts, score_parts, strict=True):
+        at = np.searchsorted(rows, part_rows)
+        scores[at] += part_scores
+        matched[at] += 1
+    return rows, scores, matched
 
 
 def _row_entries(tf: sp.csr_matrix, rows: np.ndarray, ids: np.ndarray
