@@ -1,4 +1,7 @@
-"""Request plumbing shared by the routes: the Shop, scope checks, JSON errors."""
+"""Request plumbing shared by the routes: the Shop, scope checks, JSON errors.
+
+The dependencies are `async`: they never block (a key's hash is cached, the limiter is a token
+bucket), and a sync dependency would cost a thread hand-over on every request."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from shopsense.pipeline.shop import Shop
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_shop(request: Request) -> Shop:
+async def get_shop(request: Request) -> Shop:
     return request.app.state.shop
 
 
@@ -42,11 +45,11 @@ def _authorise(request: Request, key: str | None, scope: str) -> str:
     return key_id
 
 
-def require_search(request: Request, key: str | None = Depends(_key_header)) -> str:
+async def require_search(request: Request, key: str | None = Depends(_key_header)) -> str:
     return _authorise(request, key, "search")
 
 
-def require_admin(request: Request, key: str | None = Depends(_key_header)) -> str:
+async def require_admin(request: Request, key: str | None = Depends(_key_header)) -> str:
     return _authorise(request, key, "admin")
 
 
