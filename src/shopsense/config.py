@@ -69,7 +69,7 @@ class ServeSettings(BaseModel):
                                    "recommendation lists are kept; 0 disables. An actor's own "
                                    "event, a catalogue edit, a model swap or an erasure drops "
                                    "them at once.")
-    answer_cache_ttl_s: float = Field(30.0, ge=0, description="Longest a cached list lives "
+    answer_cache_ttl_s: float = Field(120.0, ge=0, description="Longest a cached list lives "
                                       "(trending, popularity and other shoppers' co-visits "
                                       "drift).")
     require_keys: bool = Field(True, description="False only for local demos and tests.")
