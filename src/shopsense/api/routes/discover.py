@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -17,23 +17,40 @@ router = APIRouter(prefix="/v1")
 # The read surfaces are CPU-bound Python over in-memory models (the GIL serialises them anyway):
 # they run on the event loop, saving two thread hand-overs a request; writes (events: an fsync)
 # stay on the thread pool.
+class SearchParams(BaseModel):
+    """The query string of /v1/search (one model: validated in one pass, documented as is).
+    Attribute filters come as `attr.<name>=<value>` beside these."""
+
+    q: str = Field("", max_length=500, description="The shopper's query (zh / en / mixed).")
+    user: str | None = Field(None, max_length=256, description="Raw logged-in shopper id.")
+    session: str | None = Field(None, max_length=256, description="Raw anonymous session id.")
+    k: int = Field(10, ge=1, le=100, description="Results per page.")
+    page: int = Field(1, ge=1, le=1000)
+    sort: str = Field("relevance", max_length=20,
+                      description="relevance | price_asc | price_desc | popularity | newest")
+    category: str | None = Field(None, max_length=500, description="Category path (and below).")
+    brand: list[str] = Field([], max_length=20)
+    price_min: float | None = Field(None, ge=0, le=1e9)
+    price_max: float | None = Field(None, ge=0, le=1e9)
+    available: bool | None = None
+    understand: bool = Field(True, description="Read the query (filters, boosts, chips).")
+    drop: list[str] = Field([], max_length=20, description="Reading parts the shopper removed, "
+                            "e.g. brands:0, price_max.")
+
+
+# The read surfaces are CPU-bound Python over in-memory models (the GIL serialises them anyway):
+# they run on the event loop, saving two thread hand-overs a request; writes (events: an fsync)
+# stay on the thread pool.
 @router.get("/search", summary="Search with query understanding, filters, facets, signals")
-async def search(request: Request, q: str = Query("", max_length=500), user: str | None = Query(None, max_length=256),
-           session: str | None = Query(None, max_length=256), k: int = Query(10, ge=1, le=100),
-           page: int = Query(1, ge=1, le=1000), sort: str = Query("relevance", max_length=20),
-           category: str | None = Query(None, max_length=500),
-           brand: list[str] = Query([], max_length=20),
-           price_min: float | None = Query(None, ge=0, le=1e9),
-           price_max: float | None = Query(None, ge=0, le=1e9),
-           available: bool | None = None, understand: bool = True,
-           drop: list[str] = Query([], max_length=20),
-           shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+async def search(request: Request, p: Annotated[SearchParams, Query()],
+                 shop: Shop = Depends(get_shop),
+                 _: str = Depends(require_search)) -> dict[str, Any]:
     attributes = {key[5:]: value for key, value in request.query_params.items()
                   if key.startswith("attr.") and len(key) > 5}
-    params = {"category": category, "brand": brand, "price_min": price_min,
-              "price_max": price_max, "available": available, "attributes": attributes}
-    return surfaces.search(shop, q, user=user, session=session, k=k, page=page, sort=sort,
-                           understand=understand, drops=drop, params=params)
+    params = {"category": p.category, "brand": p.brand, "price_min": p.price_min,
+              "price_max": p.price_max, "available": p.available, "attributes": attributes}
+    return surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
+                           sort=p.sort, understand=p.understand, drops=p.drop, params=params)
 
 
 @router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")
