@@ -3,6 +3,7 @@
     python benchmarks/search.py                      # Home Depot, dev queries split 75/25 by query_id
     python benchmarks/search.py --held-out 600       # a seeded sample of the held-out queries
     python benchmarks/search.py --million            # 1,000,000 synthetic products (slow)
+    python benchmarks/search.py --million --n 200000 # the same at another size
     python benchmarks/search.py --write-split DIR    # the split as files, for `eval search`
 
 Prints a table and writes JSON to benchmarks/results/search.json (search_1m.json for --million).
@@ -34,6 +35,7 @@ from shopsense.evaluation.search import (
     split_queries,
 )
 from shopsense.pipeline.search import SearchEngine
+from shopsense.pipeline.shop import settle_heap
 from shopsense.rank.ltr import KeywordOrder, QueryBlend
 from shopsense.text.encoders import USEEncoder
 
@@ -113,47 +115,115 @@ class RandomEncoder:
         self.rng = np.random.default_rng(seed)
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
-        x = self.rng.standard_normal((len(texts), self.dim)).astype(np.float32)
-        return x / np.linalg.norm(x, axis=1, keepdims=True)
+        """(len(texts), dim) float32, drawn a block at a time (no float64 copy of the whole)."""
+        x = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), 65_536):
+            block = x[start:start + 65_536]
+            self.rng.standard_normal(out=block, dtype=np.float32)
+            block /= np.linalg.norm(block, axis=1, keepdims=True)
+        return x
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_documents([text])[0]
 
 
+def _rss_now_gib() -> float:
+    """Resident memory now (ru_maxrss is the peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def memory_parts(engine: SearchEngine) -> dict[str, float]:
+    """MiB held by each index structure (array bytes; the IVF index as faiss serialises it)."""
+    import sys
+
+    import faiss
+
+    mib = 2**20
+    parts: dict[str, float] = {}
+    vector = engine.vector
+    exact = getattr(vector, "exact", vector)
+    if exact is not None:
+        parts[f"vector store ({exact.vectors_.dtype})"] = exact.vectors_.nbytes / mib
+    if getattr(vector, "ivf_", None) is not None:
+        parts["IVF lists (4-bit PQ codes + ids)"] = faiss.serialize_index(vector.ivf_).nbytes / mib
+    matrices = [m for seg in engine.keyword.segments_
+                for m in (seg.saturated, *seg.field_tf.values())]
+    parts["BM25F matrices (saturated + per-field counts)"] = sum(
+        m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in matrices) / mib
+    parts["title term sequences (one array a row)"] = sum(
+        sys.getsizeof(t) for t in engine.keyword.title_seq_) / mib
+    table = engine.table
+    parts["product table columns"] = sum(a.nbytes for a in (
+        table.category_, table.brand_, table.price_, table.available_, table.created_,
+        table.popularity_, table.alive_)) / mib
+    return {k: round(v, 1) for k, v in parts.items()}
+
+
 def million(args: argparse.Namespace) -> dict[str, Any]:
+    """Build over `--n` synthetic products and time `--queries` distinct queries, each with the
+    engine's caches cleared first (so no figure comes from a cache), after settling the heap
+    as a server does once its models are swapped in."""
     rss0 = _rss_gib()
+    load = {"start": os.getloadavg()[0]}
     start = time.perf_counter()
     products = synthetic_catalog(args.n, args.seed)
     gen_s = time.perf_counter() - start
-    rss_products = _rss_gib()
+    rss_products = _rss_now_gib()
     start = time.perf_counter()
     settings = SearchSettings(exact_threshold=args.exact_threshold)
     engine = SearchEngine.build(products, settings,
                                 encoder=RandomEncoder(args.seed))  # type: ignore[arg-type]
     build_s = time.perf_counter() - start
-    rss_built = _rss_gib()
+    rss_built, peak_built = _rss_now_gib(), _rss_gib()
     judged, _ = load_judgments(HOMEDEPOT / "judgments_dev.csv")
-    queries = [q.query for q in sample_queries(judged, args.queries, args.seed)]
+    queries = list(dict.fromkeys(q.query for q in sample_queries(judged, args.queries,
+                                                                 args.seed)))
     use = USEEncoder(threads=1)
+    use.encode_query("warm up")  # the first call loads the model
     encode_ms = []
     for q in queries[:100]:
         t = time.perf_counter()
         use.encode_query(q)
         encode_ms.append((time.perf_counter() - t) * 1000)
-    latencies = []
+    settle_heap()  # what a server does after every model swap (Shop.swap_models)
+    load["queries_start"] = os.getloadavg()[0]
+    latencies, cpu, stages, totals = [], [], [], []
     for q in queries:
-        t = time.perf_counter()
-        engine.search(q, k=10)
+        engine.clear_caches()
+        t, c = time.perf_counter(), time.thread_time()
+        response = engine.search(q, k=10)
         latencies.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.thread_time() - c) * 1000)
+        if "stage_cache_hit" in response.timings_ms:
+            raise RuntimeError(f"query {q!r} was answered from the stage cache")
+        stages.append(response.timings_ms.get("retrieve_features_ms", 0.0))
+        totals.append(response.total)
+    load["queries_end"] = os.getloadavg()[0]
+    def pct(values: list[float], q: float) -> float:
+        return round(float(np.percentile(values, q)), 2)
     out = {"products": args.n, "vector_index": type(engine.vector).__name__,
+           "ivf": {"lists": getattr(engine.vector, "n_lists", None),
+                   "probed": getattr(engine.vector, "n_probe", None),
+                   "shortlist": getattr(engine.vector, "shortlist", None)},
            "generate_s": round(gen_s, 1), "build_s": round(build_s, 1),
-           "p50_ms": float(np.percentile(latencies, 50)),
-           "p99_ms": float(np.percentile(latencies, 99)),
-           "use_query_encode_p50_ms": float(np.percentile(encode_ms, 50)),
-           "use_query_encode_p99_ms": float(np.percentile(encode_ms, 99)),
-           "peak_rss_gib": round(_rss_gib(), 2), "rss_after_products_gib": round(rss_products, 2),
+           "queries": len(queries), "caches": "cleared before every query",
+           "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99),
+           "max_ms": pct(latencies, 100), "first_query_ms": round(latencies[0], 2),
+           "slowest": {queries[i]: round(latencies[i], 1)
+                       for i in np.argsort(latencies)[::-1][:5].tolist()},
+           "cpu_p50_ms": pct(cpu, 50), "cpu_p99_ms": pct(cpu, 99),
+           "retrieve_features_p50_ms": pct(stages, 50),
+           "retrieve_features_p99_ms": pct(stages, 99),
+           "match_set_p50": int(np.percentile(totals, 50)), "match_set_max": int(max(totals)),
+           "use_query_encode_p50_ms": pct(encode_ms, 50),
+           "use_query_encode_p99_ms": pct(encode_ms, 99),
+           "peak_rss_gib": round(_rss_gib(), 2), "peak_rss_after_build_gib": round(peak_built, 2),
+           "rss_after_products_gib": round(rss_products, 2),
            "rss_after_build_gib": round(rss_built, 2), "rss_start_gib": round(rss0, 2),
-           "queries": len(queries)}
+           "memory_mib": memory_parts(engine), "load_avg_1min": load}
     print(json.dumps(out, indent=2))
     return out
 
