@@ -177,15 +177,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
 
     from shopsense.api.app import create_app
     from shopsense.pipeline.shop import Shop
-    from shopsense.training.lifecycle import (
-        ModelManager,
-        adopt_models,
-        load_models,
-        quick_models,
-        trained_data_seq,
-        warm_caches,
-        wire_online_updates,
-    )
+    from shopsense.training.lifecycle import ModelManager, start_models, wire_online_updates
 
     serve_cfg = cfg.serve.model_copy(update={k: v for k, v in
                                              {"host": host, "port": port}.items() if v})
@@ -209,20 +201,9 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     app.state.model_manager = manager
 
     def warm_up() -> None:
-        try:
-            trained = load_models(shop)
-            if trained is not None:  # + the events accepted since its training began
-                adopt_models(shop, trained, trained_data_seq(cfg.home))
-            else:
-                shop.swap_models(quick_models(shop))
-                warm_caches(shop)
-            manager.status.update(state="trained models loaded" if trained else
-                                  "quick models ready")
-        except Exception as exc:  # reported on /readyz and the dashboard
-            manager.status.update(state="failed", last_error=repr(exc))
-            raise
+        trained = start_models(shop, manager.status)
         if background_training:
-            manager.start(train_now=trained is None)
+            manager.start(train_now=not trained)
 
     threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
     uvicorn.run(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning")

@@ -48,16 +48,7 @@ def worker_app() -> Any:
     from shopsense.cli.core import open_home
     from shopsense.pipeline.follow import StoreFollower
     from shopsense.pipeline.shop import Shop
-    from shopsense.store.feed import last_event_seq
-    from shopsense.training.lifecycle import (
-        ModelWatcher,
-        adopt_models,
-        load_models,
-        quick_models,
-        trained_data_seq,
-        warm_caches,
-        wire_online_updates,
-    )
+    from shopsense.training.lifecycle import ModelWatcher, start_models, wire_online_updates
 
     _exit_with_parent()
     cfg = Settings.model_validate_json(os.environ[_ENV])
@@ -72,20 +63,7 @@ def worker_app() -> Any:
     app.state.follower = follower
 
     def warm_up() -> None:
-        try:
-            trained = load_models(shop)
-            if trained is not None:
-                adopt_models(shop, trained, trained_data_seq(cfg.home), follower)
-                watcher.status.update(state="trained models loaded", version=trained.version)
-            else:
-                with follower.lock:
-                    follower.event_seq = last_event_seq(shop.store)
-                    shop.swap_models(quick_models(shop))
-                warm_caches(shop)
-                watcher.status.update(state="quick models ready")
-        except Exception as exc:  # reported on /readyz and the dashboard
-            watcher.status.update(state="failed", last_error=repr(exc))
-            raise
+        start_models(shop, watcher.status, follower)
         follower.start()
         watcher.start()
 

@@ -104,12 +104,4 @@ class StoreFollower:
     def replay_since(self, models_recs: Any, data_seq: int) -> int:
         """Hand events in (data_seq, followed position] to freshly loaded models; call with
         `self.lock` held, before they serve. Returns how many."""
-        done, seq = 0, data_seq
-        while seq < self.event_seq:
-            batch = [(s, e) for s, e in feed.events_after(self.shop.store, seq) if
-                     s <= self.event_seq]
-            if not batch:
-                break
-            models_recs.observe_many(e for _, e in batch)
-            seq, done = batch[-1][0], done + len(batch)
-        return done
+        return feed.replay(self.shop.store, models_recs.observe_many, data_seq, self.event_seq)

@@ -64,3 +64,16 @@ def events_after(store: Any, seq: int, limit: int = 5000) -> list[tuple[int, Eve
 
 def last_event_seq(store: Any) -> int:
     return int(store.execute("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
+
+
+def replay(store: Any, observe: Any, after: int, upto: int | None = None) -> int:
+    """Hand events with `after < seq <= upto` (all newer ones when `upto` is None) to
+    `observe(events)` in batches, oldest first. Returns how many."""
+    done, seq = 0, after
+    while upto is None or seq < upto:
+        batch = [(s, e) for s, e in events_after(store, seq) if upto is None or s <= upto]
+        if not batch:
+            break
+        observe([e for _, e in batch])
+        seq, done = batch[-1][0], done + len(batch)
+    return done

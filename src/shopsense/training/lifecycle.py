@@ -277,7 +277,7 @@ def adopt_models(shop: Shop, models: ModelSet, data_seq: int | None,
     data was read (else a shopper's last clicks would vanish until the next retrain), then
     swap. With a follower (sibling processes) its lock keeps the feed from moving meanwhile.
     Returns how many events were replayed."""
-    from shopsense.store.feed import events_after
+    from shopsense.store.feed import replay
 
     replayed = 0
     if follower is not None:
@@ -287,14 +287,37 @@ def adopt_models(shop: Shop, models: ModelSet, data_seq: int | None,
             shop.swap_models(models)
     else:
         if models.recs is not None and data_seq is not None:
-            seq = data_seq
-            while batch := events_after(shop.store, seq):
-                models.recs.observe_many(e for _, e in batch)
-                seq, replayed = batch[-1][0], replayed + len(batch)
+            replayed = replay(shop.store, models.recs.observe_many, data_seq)
         shop.swap_models(models)
     if warm:
         warm_caches(shop)
     return replayed
+
+
+def start_models(shop: Shop, status: dict[str, Any], follower: Any = None) -> bool:
+    """A server's first models: the trained ones on disk (adopted after replaying the events
+    accepted since their training began), else quick ones built now; progress and failures go
+    to `status` (shown on /readyz and the dashboard). Returns whether trained models loaded."""
+    from shopsense.store.feed import last_event_seq
+
+    try:
+        trained = load_models(shop)
+        if trained is not None:
+            adopt_models(shop, trained, trained_data_seq(shop.settings.home), follower)
+            status.update(state="trained models loaded", version=trained.version)
+            return True
+        if follower is None:
+            shop.swap_models(quick_models(shop))
+        else:
+            with follower.lock:  # quick models read the store up to here; follow from there
+                follower.event_seq = last_event_seq(shop.store)
+                shop.swap_models(quick_models(shop))
+        warm_caches(shop)
+        status.update(state="quick models ready")
+        return False
+    except Exception as exc:
+        status.update(state="failed", last_error=repr(exc))
+        raise
 
 
 class ModelWatcher:
