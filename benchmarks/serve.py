@@ -112,9 +112,19 @@ def workload(home: Path, source: str = "log") -> dict[str, list]:
             "users": sorted(users), "items": sorted(items)}
 
 
+def server_ms(response: aiohttp.ClientResponse) -> float:
+    """The handler's own time from the `Server-Timing: app;dur=<ms>` header (nan if absent)."""
+    for part in response.headers.get("server-timing", "").split(";"):
+        if part.startswith("dur="):
+            return float(part[4:])
+    return float("nan")
+
+
 async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, data: dict,
                       rng: random.Random, stats: dict[str, list[float]],
-                      errors: dict[str, int], samples: dict[str, str]) -> None:
+                      errors: dict[str, int], samples: dict[str, str],
+                      served: dict[str, list[float]] | None = None,
+                      workers: Counter[str] | None = None) -> None:
     names, weights = zip(*[(n, w) for n, w in MIX if w > 0], strict=True)
     due = time.perf_counter() + (rng.expovariate(rate) if rate > 0 else 0.0)
     while due < stop and time.perf_counter() < stop:  # a late client stops with the clock
@@ -123,6 +133,8 @@ async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, dat
         else:
             due = time.perf_counter()
         kind = rng.choices(names, weights)[0]
+        if workers is not None:  # how late this client sends (its own loop's delay)
+            served["lag"].append(1000 * (time.perf_counter() - due))
         try:
             if kind == "search":
                 query = rng.choices(data["queries"], data["weights"])[0]
@@ -139,6 +151,9 @@ async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, dat
             async with request as response:
                 body = await response.read()
                 ok = response.status == 200
+                if served is not None and workers is not None:
+                    served[kind].append(server_ms(response))
+                    workers[response.headers.get("x-served-by", "?")] += 1
                 if not ok and kind not in samples:
                     samples[kind] = f"{response.status} {body[:200]!r}"
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -173,6 +188,9 @@ async def event_to_effect(http: aiohttp.ClientSession, items: list[str], trials:
 async def run(base: str, key: str, clients: int, seconds: float, rate: float,
               data: dict) -> dict:
     stats: dict[str, list[float]] = {name: [] for name, _ in MIX}
+    served: dict[str, list[float]] = {name: [] for name, _ in MIX}
+    served["lag"] = []
+    workers: Counter[str] = Counter()
     errors = {name: 0 for name, _ in MIX}
     samples: dict[str, str] = {}
     connector = aiohttp.TCPConnector(limit=clients + 5)
@@ -187,12 +205,13 @@ async def run(base: str, key: str, clients: int, seconds: float, rate: float,
         start = time.perf_counter()
         stop = start + seconds
         await asyncio.gather(*(client_loop(http, stop, rate / clients if rate else 0, data,
-                                           random.Random(i), stats, errors, samples)
+                                           random.Random(i), stats, errors, samples,
+                                           served, workers)
                                for i in range(clients)))
         elapsed = time.perf_counter() - start  # until the last answer arrived
         effect = await event_to_effect(http, data["items"])
     return {"stats": stats, "errors": errors, "samples": samples, "effect": effect,
-            "elapsed": elapsed}
+            "elapsed": elapsed, "served": served, "workers": dict(workers)}
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -206,6 +225,12 @@ def _rss_mb(pid: int) -> float:
 
 def _cpu_s(pid: int) -> float:
     return sum(sum(p.cpu_times()[:2]) for p in _tree(pid))
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    return round(float(np.percentile(arr, q)), 1) if arr.size else None
 
 
 def main() -> None:
@@ -255,6 +280,8 @@ def main() -> None:
                      "qps": round(len(arr) / result["elapsed"], 1),
                      "p50_ms": round(float(np.percentile(arr, 50)), 1) if len(arr) else None,
                      "p99_ms": round(float(np.percentile(arr, 99)), 1) if len(arr) else None,
+                     "server_p50_ms": _pct(result["served"][name], 50),
+                     "server_p99_ms": _pct(result["served"][name], 99),
                      "errors": result["errors"][name]})
     mode = f"offered {args.rate:.0f} req/s" if args.rate else "closed loop"
     table = Table(title=f"{args.clients} clients, {mode}, {args.seconds:.0f} s, loopback, "
@@ -274,6 +301,9 @@ def main() -> None:
                "server_cpu_cores": round(server_cpu, 2),
                "server_cpu_ms_per_request": round(1000 * server_cpu * result["elapsed"]
                                                   / max(total, 1), 2),
+               "requests_per_worker": result["workers"],
+               "client_send_lag_ms": {"p50": _pct(result["served"]["lag"], 50),
+                                      "p99": _pct(result["served"]["lag"], 99)},
                "error_samples": result["samples"],
                "config": {"clients": args.clients, "seconds": args.seconds, "rate": args.rate,
                           "workers": args.workers, "rate_limit": args.rate_limit,

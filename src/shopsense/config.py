@@ -73,6 +73,12 @@ class ServeSettings(BaseModel):
                                       "(trending, popularity and other shoppers' co-visits "
                                       "drift).")
     require_keys: bool = Field(True, description="False only for local demos and tests.")
+    gc_thresholds: tuple[int, int, int] = Field(
+        (700, 10, 1000), description="A serving process's `gc.set_threshold`: young "
+        "collections as CPython's default, a full one after 1,000 (CPython: 10) middle ones. "
+        "A full pass walks every live container (tens of ms with warm caches): at the "
+        "default it came every few seconds and was the service's p99 "
+        "(benchmarks/README.md, Service).")
 
 
 class PrivacySettings(BaseModel):

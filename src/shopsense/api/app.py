@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +33,12 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
         # handlers are CPU-bound Python: a few threads serve them as fast as forty, with
         # less GIL hand-over between requests in flight (serve.threads)
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.serve.threads
-        yield
+        before = gc.get_threshold()
+        gc.set_threshold(*settings.serve.gc_thresholds)
+        try:
+            yield
+        finally:
+            gc.set_threshold(*before)
 
     app = FastAPI(title="shopsense", version=__version__, lifespan=lifespan,
                   description="Search, recommendations, events and feedback for one shop.")
@@ -60,8 +66,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 class _Measure:
-    """Body-size guard, per-route Prometheus counts and latency, and an `X-Served-By` header
-    naming the worker process (plain ASGI: no extra task per request)."""
+    """Body-size guard, per-route Prometheus counts and latency, an `X-Served-By` header
+    naming the worker process and a `Server-Timing: app;dur=<ms>` header (the handler's time
+    until the response started: what a client's latency has beyond it is queueing and
+    transport). Plain ASGI: no extra task per request."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -82,7 +90,9 @@ class _Measure:
         async def send_measured(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message.setdefault("headers", []).append((b"x-served-by", self.served_by))
+                took = f"app;dur={1000 * (time.perf_counter() - start):.2f}".encode()
+                message.setdefault("headers", []).extend(
+                    ((b"x-served-by", self.served_by), (b"server-timing", took)))
             await send(message)
 
         try:

@@ -52,12 +52,15 @@ class ModelSet:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def settle_heap() -> None:
+def settle_heap(*, revisit: bool = True) -> None:
     """Collect what earlier models left (cycles included), then keep the survivors (catalogue
     and models: ~1.4M objects at 1M products) out of later cyclic-GC passes. Without this a
     collection that walks them is a 20-180 ms pause inside whichever request triggers it
-    (benchmarks/README.md, 1M products); with it, one full collection per model swap."""
-    gc.unfreeze()
+    (benchmarks/README.md, 1M products); with it, one full collection per model swap.
+    `revisit=False` leaves what is already frozen alone and settles only what came since
+    (after cache warming: a pass over the new objects only)."""
+    if revisit:
+        gc.unfreeze()
     gc.collect()
     gc.freeze()
 

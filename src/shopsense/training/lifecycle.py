@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shopsense.domain import EVENT_WEIGHTS, Event
-from shopsense.pipeline.shop import ModelSet, Shop
+from shopsense.pipeline.shop import ModelSet, Shop, settle_heap
 
 log = logging.getLogger("shopsense.models")
 
@@ -52,6 +52,8 @@ def warm_caches(shop: Shop) -> threading.Thread | None:
         try:
             done = models.search.warm(n, stop=lambda: shop.models is not models)
             log.info("warmed %d query stages", done)
+            if shop.models is models:  # the warmed stages join the settled heap
+                settle_heap(revisit=False)
         except Exception:  # warming is an optimisation: never take serving down
             log.exception("cache warming failed")
 
