@@ -78,12 +78,14 @@ def _serving_trained(base: str, home: Path) -> bool:
 
 
 def wait_warm(base: str, workers: int, timeout: float = 600) -> float:
-    """Seconds until every worker has warmed its query-stage cache (/readyz says so)."""
+    """Seconds until every worker has warmed its caches: query stages and the most recently
+    active shoppers' recommendations (/readyz says so)."""
     start, done = time.time(), set()
     while time.time() - start < timeout and len(done) < workers:
         r = httpx.get(base + "/readyz", timeout=5)  # a fresh connection: any worker answers
-        warm = r.json().get("warmed_queries", {})
-        if r.status_code == 200 and warm.get("done", 0) >= warm.get("of", 0):
+        body = r.json()
+        warm = [body.get("warmed_queries", {}), body.get("warmed_shoppers", {})]
+        if r.status_code == 200 and all(w and w.get("done", 0) >= w.get("of", 0) for w in warm):
             done.add(r.headers.get("x-served-by"))
         time.sleep(0.5)
     return round(time.time() - start, 1)

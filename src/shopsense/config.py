@@ -69,6 +69,13 @@ class ServeSettings(BaseModel):
                                    "recommendation lists are kept; 0 disables. An actor's own "
                                    "event, a catalogue edit, a model swap or an erasure drops "
                                    "them at once.")
+    answer_depth: int = Field(24, ge=1, le=1000, description="How deep a shopper's "
+                              "recommendation list is computed and cached: requests for up to "
+                              "this many (the storefront's 12, the API's 10) share one answer.")
+    warm_shoppers: int = Field(2000, ge=0, description="After new models load, the "
+                               "recommendation lists of this many most recently active "
+                               "shoppers are computed in the background (cache warming); 0 "
+                               "disables.")
     answer_cache_ttl_s: float = Field(120.0, ge=0, description="Longest a cached list lives "
                                       "(trending, popularity and other shoppers' co-visits "
                                       "drift).")

@@ -4,8 +4,14 @@ swap reaches the next answer; identical requests in between reuse the work."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
+from shopsense.domain import Event
 from shopsense.pipeline import surfaces
+from shopsense.rank.rules import Rules
+from shopsense.store.feed import recent_actors
+from shopsense.store.sqlite import SqliteStore
+from shopsense.training.lifecycle import warm_shoppers
 
 
 def _ids(answer: dict) -> list[str]:
@@ -35,13 +41,19 @@ def test_a_shoppers_event_replaces_their_cached_recommendations(demo_shop) -> No
     shop = demo_shop
     user = f"cache-user-{time.time_ns()}"
     first = surfaces.recommend(shop, user=user, session=None, k=10)
-    assert surfaces.recommend(shop, user=user, session=None, k=10) is first  # reused
+    hits = shop.answers.stats()["hits"]
+    assert surfaces.recommend(shop, user=user, session=None, k=10) == first  # reused
+    # the storefront's page of 12 is the same answer, deeper (computed serve.answer_depth deep)
+    page = surfaces.recommend(shop, user=user, session=None, k=12)
+    assert shop.answers.stats()["hits"] == hits + 2 and _ids(page)[:10] == _ids(first)
     item = next(iter(shop.products))
     shop.record_events([{"user_id": user, "item_id": item, "event_type": "view",
                          "platform": "web", "timestamp": time.time()}])
     after = surfaces.recommend(shop, user=user, session=None, k=10)
-    assert after is not first
+    assert shop.answers.stats()["hits"] == hits + 2  # recomputed
     assert after["surface"] == "for_you" and item not in _ids(after)
+    deeper = surfaces.recommend(shop, user=user, session=None, k=40)  # beyond the depth
+    assert len(deeper["results"]) == 40 and _ids(deeper)[:10] == _ids(after)
 
 
 def test_an_answer_computed_across_a_change_is_not_kept(demo_shop) -> None:
@@ -56,3 +68,48 @@ def test_an_answer_computed_across_a_change_is_not_kept(demo_shop) -> None:
     shop.swap_models(shop.models)  # a model swap makes every earlier computation stale
     assert not shop.still_fresh(shop.actor("someone-else"), later)
     assert len(shop.answers) == 0
+
+
+def test_a_page_of_recommendations_keeps_the_variety_cap_after_feedback(demo_shop) -> None:
+    """Feedback and rules come before the per-category cap (in the engine), so the cap
+    holds on every page."""
+    shop = demo_shop
+    cap = shop.models.recs.config.max_per_category
+    users = sorted({e.user_id for e in shop.store.iter_events() if e.user_id})[:40]
+    pages = [surfaces.recommend_actor(shop, actor, k=10) for actor in users]
+    assert all(page["surface"] == "for_you" for page in pages)
+    for page in pages:
+        counts = Counter(r["category"] for r in page["results"])
+        assert max(counts.values()) <= cap, counts
+
+
+def test_recent_actors_are_newest_first_and_distinct(tmp_path) -> None:
+    store = SqliteStore(tmp_path / "shop.db")
+    try:
+        store.add_events([Event(event_id=f"e{n}", user_id=u, session_id=s, item_id="i",
+                                event_type="view", timestamp=1000.0 + n)
+                          for n, (u, s) in enumerate([("a", None), ("b", None), ("a", None),
+                                                      (None, "s1"), ("c", None)])])
+        assert recent_actors(store, 3) == ["c", "s1", "a"]
+        assert recent_actors(store, 10, page=2) == ["c", "s1", "a", "b"]
+        assert recent_actors(store, 10, scan=2) == ["c", "s1"]
+    finally:
+        store.close()
+
+
+def test_warming_caches_the_recently_active_shoppers_default_lists(demo_shop) -> None:
+    shop = demo_shop
+    serve = shop.settings.serve
+    before = serve.warm_shoppers
+    serve.warm_shoppers = 5
+    try:
+        shop.invalidate_all()
+        assert warm_shoppers(shop, shop.models) == 5
+        assert shop.models.info["warmed_shoppers"] == {"done": 5, "of": 5}
+        hits = shop.answers.stats()["hits"]
+        for actor in recent_actors(shop.store, 5):  # as /v1/recommend asks, k 10 and 12
+            surfaces.recommend_actor(shop, actor, k=10, rules=Rules(exclude=[], categories=[]))
+            surfaces.recommend_actor(shop, actor, k=12, rules=Rules(exclude=[], categories=[]))
+        assert shop.answers.stats()["hits"] == hits + 10
+    finally:
+        serve.warm_shoppers = before

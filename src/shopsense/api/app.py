@@ -137,7 +137,8 @@ def _install_health(app: FastAPI) -> None:
         models = shop.models
         ready = models.search is not None and models.recs is not None
         body = {"ready": ready, "models": models.version, "products": len(shop.products),
-                "warmed_queries": dict(getattr(models.search, "warmed_", {}))}
+                "warmed_queries": dict(getattr(models.search, "warmed_", {})),
+                "warmed_shoppers": dict(models.info.get("warmed_shoppers", {}))}
         return JSONResponse(body, 200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])

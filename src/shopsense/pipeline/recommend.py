@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from shopsense.domain import Candidate, Event, Product, Result, UserProfile
+from shopsense.features.repurchase import RepurchaseRates
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import NON_INTERACTIONS
 from shopsense.models.sequences import ItemIndex
@@ -95,19 +96,27 @@ class RecommendationEngine:
     # -- surfaces ------------------------------------------------------------------------
     def for_you(self, user_id: str | None, k: int = 10, context: RecContext | None = None,
                 profile: UserProfile | None = None, exclude: Iterable[str] = (),
-                rules: Rules | None = None, feedback: bool = True) -> list[Result]:
+                rules: Rules | None = None, feedback: bool = True,
+                repurchase: RepurchaseRates | None = None,
+                half_life_days: float | None = None) -> list[Result]:
         """Personal top-k: the user's history (plus the context's live items) through every
         personal source, merged and ranked; then the shopper's feedback (dismissals,
-        purchases; needs `profile`), the shop's `rules` and a per-category variety cap.
-        A new shopper falls back to trending + popular. `feedback=False` leaves the
-        shopper's feedback to the caller (the serving surface applies it once, with the learned
-        repurchase rates) while `profile` still feeds the ranker's features."""
+        purchases, with the shop's learned `repurchase` rates; needs `profile`), the shop's
+        `rules` and a per-category variety cap, in that order, so the top k keep the cap. A
+        new shopper gets trending + popular through the same feedback and rules.
+        `feedback=False` leaves dismissals and purchases out while `profile` still feeds the
+        ranker's features. The list is a prefix of the one for any larger k."""
         recent = [*self.histories.get(user_id or "", []), *(context.recent_items if context else ())]
         recent = recent[-self.config.history_len:]
         ctx = RecContext(user_id=user_id, recent_items=tuple(recent),
                          category=context.category if context else None)
+        feedback_from = profile if feedback else None
         if not recent:
-            return self.new_shopper(k=k, category=ctx.category, exclude=exclude)
+            found = self.new_shopper(k=3 * k + 10, category=ctx.category, exclude=exclude)
+            ranked = [Candidate(r.item_id, float(len(found) - n), dict(r.signals),
+                                dict(r.evidence)) for n, r in enumerate(found)]  # keep order
+            return self._results(self._finish(ranked, k, feedback_from, rules, repurchase,
+                                              half_life_days))
         banned = {*recent, *exclude}
         ranked = self._ranked(ctx, PERSONAL_SOURCES, None, banned, profile)
         if len(ranked) < 2 * k:  # thin history: top up with what is rising / popular
@@ -118,15 +127,19 @@ class RecommendationEngine:
             for n, cand in enumerate(extra):
                 cand.score = floor - 1.0 - n  # always below every personal candidate
             ranked += extra
-        return self._results(self._finish(ranked, k, profile if feedback else None, rules))
+        return self._results(self._finish(ranked, k, feedback_from, rules, repurchase,
+                                          half_life_days))
 
     def _finish(self, ranked: list[Candidate], k: int, profile: UserProfile | None,
-                rules: Rules | None) -> list[Candidate]:
+                rules: Rules | None, repurchase: RepurchaseRates | None = None,
+                half_life_days: float | None = None) -> list[Candidate]:
         """Feedback, business rules and variety, in that order (rank.feedback / rules /
         diversity); each records what it changed on the candidates."""
         if profile is not None and ranked:
             ranked = apply_feedback(ranked, profile, self.products, time.time(),
-                                    half_life_days=self.config.dismiss_half_life_days)
+                                    half_life_days=half_life_days
+                                    or self.config.dismiss_half_life_days,
+                                    repurchase=repurchase)
         if rules is not None:
             ranked = apply_rules(ranked, rules, self.products)
         if self.config.max_per_category is not None and ranked:

@@ -172,25 +172,36 @@ def _recs(shop: Shop) -> Any:
 
 def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
               category: str | None = None, rules: Rules | None = None) -> dict[str, Any]:
+    """For you (trending for a visitor with no history), with the shopper's feedback, the
+    shop's and the request's rules and the variety cap applied."""
+    return recommend_actor(shop, shop.actor(user, session), k=k, category=category,
+                           rules=rules)
+
+
+def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str | None = None,
+                    rules: Rules | None = None) -> dict[str, Any]:
+    """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
+    (or k, if more) and cached for the actor until they act, so pages of another size (the
+    storefront's 12, the API's 10) are prefixes of one answer."""
     recs = _recs(shop)
-    actor = shop.actor(user, session)
     since = shop.stamp()
-    key = (k, category, rules.model_dump_json() if rules is not None else "",
+    key = (category, rules.model_dump_json() if rules is not None else "",
            id(shop_rules(shop)), id(shop.models))
     answers = shop.answers.get(actor or "") or {}
     cached = answers.get(key)
-    if cached is not None:
-        return cached
-    history = recs.histories.get(actor or "", [])
-    context = RecContext(category=category)
-    raw = recs.for_you(actor, k=3 * k + 10, context=context, profile=shop.profile_of(actor),
-                       feedback=False)  # applied once below, with the repurchase rates
-    results = _personalise(shop, raw, actor, k, rules)
-    answer = {"surface": "for_you" if history else "trending",
-              "results": [item_dict(shop, r) for r in results]}
-    if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
-        shop.answers.put(actor or "", {**answers, key: answer})
-    return answer
+    if cached is None or cached["depth"] < k:
+        depth = max(k, shop.settings.serve.answer_depth)
+        standing = shop_rules(shop)
+        results = recs.for_you(actor, k=depth, context=RecContext(category=category),
+                               profile=shop.profile_of(actor),
+                               rules=standing.merged(rules) if rules is not None else standing,
+                               repurchase=shop.models.repurchase,
+                               half_life_days=shop.settings.recs.dismiss_half_life_days)
+        cached = {"surface": "for_you" if recs.histories.get(actor or "") else "trending",
+                  "results": [item_dict(shop, r) for r in results], "depth": depth}
+        if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
+            shop.answers.put(actor or "", {**answers, key: cached})
+    return {"surface": cached["surface"], "results": cached["results"][:k]}
 
 
 def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,

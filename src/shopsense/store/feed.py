@@ -62,6 +62,24 @@ def events_after(store: Any, seq: int, limit: int = 5000) -> list[tuple[int, Eve
     return [(int(r[-1]), _event_from_row(r)) for r in rows]
 
 
+def recent_actors(store: Any, n: int, scan: int = 500_000, page: int = 5000) -> list[str]:
+    """The `n` actors (user, else session) who acted most recently, newest first, from at
+    most the last `scan` events (paged backwards by seq: cheap however long the log)."""
+    found: dict[str, None] = {}
+    before, seen = last_event_seq(store) + 1, 0
+    while len(found) < n and seen < scan:
+        rows = store.execute("SELECT user_id, session_id, seq FROM events WHERE seq < ? "
+                             "ORDER BY seq DESC LIMIT ?", (before, min(page, scan - seen)))
+        if not rows:
+            break
+        for user_id, session_id, _ in rows:
+            actor = user_id or session_id
+            if actor and len(found) < n:
+                found.setdefault(actor)
+        before, seen = int(rows[-1][2]), seen + len(rows)
+    return list(found)
+
+
 def last_event_seq(store: Any) -> int:
     return int(store.execute("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
 

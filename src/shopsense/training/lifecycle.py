@@ -41,18 +41,23 @@ def _popularity(shop: Shop) -> tuple[dict[str, float], dict[str, int]]:
 
 
 def warm_caches(shop: Shop) -> threading.Thread | None:
-    """Compute the stages of the shop's most searched queries in the background (what a
-    search engine's cache autowarming does after a new index opens); stops if the models
-    are swapped again meanwhile."""
-    models, n = shop.models, shop.settings.search.warm_queries
-    if models.search is None:
+    """Autowarming after new models load, in the background at half duty: the stages of the
+    shop's most searched queries (`search.warm_queries`), then the recommendation lists of
+    its most recently active shoppers (`serve.warm_shoppers`), then the warmed entries join
+    the settled heap. Progress shows on /readyz; stops if the models are swapped again."""
+    models = shop.models
+    if models.search is None and models.recs is None:
         return None
 
     def run() -> None:
         try:
-            done = models.search.warm(n, stop=lambda: shop.models is not models)
-            log.info("warmed %d query stages", done)
-            if shop.models is models:  # the warmed stages join the settled heap
+            if models.search is not None:
+                done = models.search.warm(shop.settings.search.warm_queries,
+                                          stop=lambda: shop.models is not models)
+                log.info("warmed %d query stages", done)
+            if models.recs is not None and shop.models is models:
+                log.info("warmed %d shoppers' recommendations", warm_shoppers(shop, models))
+            if shop.models is models:  # the warmed entries join the settled heap
                 settle_heap(revisit=False)
         except Exception:  # warming is an optimisation: never take serving down
             log.exception("cache warming failed")
@@ -60,6 +65,26 @@ def warm_caches(shop: Shop) -> threading.Thread | None:
     thread = threading.Thread(target=run, name="shopsense-warm", daemon=True)
     thread.start()
     return thread
+
+
+def warm_shoppers(shop: Shop, models: ModelSet) -> int:
+    """Cache the default recommendation list (`/v1/recommend` without filters, the
+    storefront's home page) of the most recently active shoppers; half duty, so requests
+    keep the GIL. Returns how many; progress in `models.info["warmed_shoppers"]`."""
+    from shopsense.pipeline.surfaces import recommend_actor
+    from shopsense.rank.rules import Rules
+    from shopsense.store.feed import recent_actors
+
+    actors = recent_actors(shop.store, shop.settings.serve.warm_shoppers)
+    progress = models.info["warmed_shoppers"] = {"done": 0, "of": len(actors)}
+    for actor in actors:
+        if shop.models is not models:
+            break
+        started = time.perf_counter()
+        recommend_actor(shop, actor, rules=Rules())  # the API's rules when none are asked
+        progress["done"] += 1
+        time.sleep(time.perf_counter() - started)
+    return progress["done"]
 
 
 def build_search(shop: Shop, understander: Any, *, rebuild: bool = False) -> Any:
