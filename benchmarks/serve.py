@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -111,6 +112,7 @@ def workload(home: Path, source: str = "log") -> dict[str, list]:
         queries = Counter(dict.fromkeys(queries, 1))
     ranked = queries.most_common()
     return {"queries": [q for q, _ in ranked], "weights": [n for _, n in ranked],
+            "cum_weights": list(itertools.accumulate(n for _, n in ranked)),
             "users": sorted(users), "items": sorted(items)}
 
 
@@ -139,7 +141,7 @@ async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, dat
             served["lag"].append(1000 * (time.perf_counter() - due))
         try:
             if kind == "search":
-                query = rng.choices(data["queries"], data["weights"])[0]
+                query = rng.choices(data["queries"], cum_weights=data["cum_weights"])[0]
                 request = http.get("/v1/search", params={"q": query, "k": "10",
                                                          "user": rng.choice(data["users"])})
             elif kind == "recommend":
@@ -266,10 +268,13 @@ def main() -> None:
         time.sleep(3)  # let start-up work settle
         rss_before = _rss_mb(proc.pid)
         cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
+        client_before = time.process_time()
         key = (args.home / "public-key.txt").read_text().strip()
         result = asyncio.run(run(f"http://127.0.0.1:{args.port}", key, args.clients,
                                  args.seconds, args.rate, workload(args.home, args.queries)))
-        server_cpu = (_cpu_s(proc.pid) - cpu_before) / (time.perf_counter() - wall_before)
+        wall = time.perf_counter() - wall_before
+        server_cpu = (_cpu_s(proc.pid) - cpu_before) / wall
+        client_cpu = (time.process_time() - client_before) / wall
         rss_after = _rss_mb(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -303,6 +308,7 @@ def main() -> None:
                "server_cpu_cores": round(server_cpu, 2),
                "server_cpu_ms_per_request": round(1000 * server_cpu * result["elapsed"]
                                                   / max(total, 1), 2),
+               "client_cpu_cores": round(client_cpu, 2),
                "requests_per_worker": result["workers"],
                "client_send_lag_ms": {"p50": _pct(result["served"]["lag"], 50),
                                       "p99": _pct(result["served"]["lag"], 99)},

@@ -121,6 +121,7 @@ class CovisitRetriever(DenseSource):
         recent.append(i)
         del recent[:-self.window]
         self.item_counts_[i] += 1.0
+        self._observed = getattr(self, "_observed", 0) + 1  # the counts moved
 
     def _with_live(self) -> sparse.csr_matrix:
         """The trained pair matrix plus everything observed online (what `save` keeps)."""
@@ -135,11 +136,17 @@ class CovisitRetriever(DenseSource):
         """(len(anchors), n_items) normalised co-occurrence rows, live counts included."""
         if self.matrix_ is None or self.item_counts_ is None:
             raise RuntimeError("CovisitRetriever is not fitted")
+        memo = getattr(self, "_rows_memo", None)  # score_all, then evidence for one request
+        key = (anchors.tobytes(), id(self.matrix_), getattr(self, "_observed", 0))
+        if memo is not None and memo[0] == key:
+            return memo[1]
         rows = self.matrix_[anchors].toarray()
         for r, a in enumerate(anchors):
             for j, w in self.live_.get(int(a), {}).items():
                 rows[r, j] += w
-        return rows / np.maximum(self.item_counts_, 1.0) ** self.alpha
+        rows /= np.maximum(self.item_counts_, 1.0) ** self.alpha
+        self._rows_memo = (key, rows)
+        return rows
 
     def score_all(self, context: RecContext) -> np.ndarray:
         anchors = self.recent_indices(context)[-self.window * 2:]

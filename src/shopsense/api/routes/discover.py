@@ -38,9 +38,6 @@ class SearchParams(BaseModel):
                             "e.g. brands:0, price_max.")
 
 
-# The read surfaces are CPU-bound Python over in-memory models (the GIL serialises them anyway):
-# they run on the event loop, saving two thread hand-overs a request; writes (events: an fsync)
-# stay on the thread pool.
 @router.get("/search", summary="Search with query understanding, filters, facets, signals")
 async def search(request: Request, p: Annotated[SearchParams, Query()],
                  shop: Shop = Depends(get_shop),
