@@ -76,6 +76,10 @@ class ServeSettings(BaseModel):
                                "recommendation lists of this many most recently active "
                                "shoppers are computed in the background (cache warming); 0 "
                                "disables.")
+    profile_events_cached: int = Field(300_000, ge=1, description="Events held in memory "
+                                       "for the shoppers whose profiles are cached, so a "
+                                       "profile is rebuilt after their next event without "
+                                       "reading their history back (~0.9 ms at 170 events).")
     answer_cache_ttl_s: float = Field(120.0, ge=0, description="Longest a cached list lives "
                                       "(trending, popularity and other shoppers' co-visits "
                                       "drift).")

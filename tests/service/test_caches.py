@@ -113,3 +113,32 @@ def test_warming_caches_the_recently_active_shoppers_default_lists(demo_shop) ->
         assert shop.answers.stats()["hits"] == hits + 10
     finally:
         serve.warm_shoppers = before
+
+
+def test_a_profile_rebuilt_from_held_events_equals_one_read_from_the_store(demo_shop) -> None:
+    shop = demo_shop
+    user = f"held-{time.time_ns()}"
+    actor = shop.actor(user)
+    items = sorted(shop.products)[:4]
+    now = time.time()
+
+    def event(item: str, kind: str, at: float) -> dict:
+        return {"user_id": user, "item_id": item, "event_type": kind, "platform": "web",
+                "timestamp": at}
+
+    shop.record_events([event(items[0], "view", now - 60), event(items[1], "click", now - 50)])
+    assert shop.profile_of(actor).n_events == 2  # read from the store, events now held
+    shop.record_events([event(items[2], "purchase", now - 40), event(items[3], "dismiss", now)])
+    repeat = shop.record_events([event(items[3], "dismiss", now)])  # the same row again
+    assert repeat == {"accepted": 0, "duplicates": 1}
+    held = shop.profile_of(actor)  # rebuilt from the held events: no read
+    shop.drop_profiles()
+    fresh = shop.profile_of(actor)  # read back from the store
+    assert (held.n_events, held.recent_items, held.dismissed, held.purchased) == (
+        fresh.n_events, fresh.recent_items, fresh.dismissed, fresh.purchased)
+    assert held.n_events == 4 and items[3] in held.dismissed and items[2] in held.purchased
+    assert held.category_affinity.keys() == fresh.category_affinity.keys()
+    for category, share in held.category_affinity.items():
+        assert abs(share - fresh.category_affinity[category]) < 1e-6
+    shop.forget(user, actor="test")  # erasure drops the held events with the profiles
+    assert actor not in shop._events_of

@@ -75,6 +75,10 @@ class Shop:
         self.products: dict[str, Product] = {p.item_id: p for p in self.store.iter_products()}
         self.models = ModelSet()
         self._profiles: OrderedDict[str, UserProfile] = OrderedDict()
+        # each cached actor's events by id (what a profile is rebuilt from after their next
+        # event, without reading them back from the store); bounded by the events held
+        self._events_of: LRUCache[str, dict[str, Event]] = LRUCache(
+            settings.serve.profile_events_cached, getsizeof=len)
         self._lock = threading.RLock()
         # finished answers per actor (see surfaces.recommend); dropped with the actor's profile
         self.answers = Memo(settings.serve.answer_cache_size, settings.serve.answer_cache_ttl_s)
@@ -142,7 +146,14 @@ class Shop:
                 self._profiles.move_to_end(actor)
                 return cached
         since = self.stamp()
-        events = list(self.store.iter_events(actor=actor))
+        with self._lock:
+            held = self._events_of.get(actor)
+            events = list(held.values()) if held is not None else None
+        if events is None:
+            events = list(self.store.iter_events(actor=actor))
+            with self._lock:  # not if an event of theirs landed meanwhile (see _note_events)
+                if self._changed.get(actor, 0.0) < since and len(events) < self._events_of.maxsize:
+                    self._events_of[actor] = {e.event_id: e for e in events}
         profile = build_profile(actor, _effective(events, actor), self.products, time.time(),
                                 half_life_days=30.0)
         profile = _apply_undo(profile, events)
@@ -172,13 +183,33 @@ class Shop:
         if not self.siblings:  # else the follower hands them to the listeners
             for listener in list(self.listeners):
                 listener(events)
-        self.invalidate(key for e in events for key in (e.user_id, e.session_id))
+        self.note_events(events)
 
     def apply_followed(self, events: list[Event]) -> None:
         """Events committed by any process on this store (the follower's feed)."""
         for listener in list(self.listeners):
             listener(events)
+        self.note_events(events)
+
+    def note_events(self, events: Sequence[Event]) -> None:
+        """Committed events: their actors' cached profiles and answers go, and the events
+        join the actors' held event lists (by id: a repeat is harmless). Invalidation comes
+        first, so a list read from the store meanwhile is never kept without them."""
         self.invalidate(key for e in events for key in (e.user_id, e.session_id))
+        with self._lock:
+            for e in events:
+                for key in {e.user_id, e.session_id} - {None}:
+                    held = self._events_of.pop(key, None)
+                    if held is not None:
+                        held.setdefault(e.event_id, e)  # the stored one is the first
+                        if len(held) < self._events_of.maxsize:
+                            self._events_of[key] = held  # re-sized, most recent
+
+    def drop_profiles(self) -> None:
+        """Forget every cached profile and held event list (erasure, retention purge)."""
+        with self._lock:
+            self._profiles.clear()
+            self._events_of.clear()
 
     def _publish(self, kind: str, detail: dict[str, Any]) -> None:
         if self.siblings or self.publish_changes:
@@ -201,8 +232,7 @@ class Shop:
 
     def forget_here(self, actors: Sequence[str]) -> None:
         """A sibling erased these pseudonyms: drop what this process holds of them."""
-        with self._lock:
-            self._profiles.clear()
+        self.drop_profiles()
         self.invalidate_all()
         for listener in list(self.erasure_listeners):
             for key in actors:
@@ -263,8 +293,7 @@ class Shop:
             "SELECT session_id FROM identity_links WHERE user_id = ?", (pseudonym,))]
         result = forget_user(self.settings, self.store, user, actor=actor)
         self.store.set_meta("models_stale", "1")
-        with self._lock:
-            self._profiles.clear()
+        self.drop_profiles()
         self.invalidate_all()
         for listener in list(self.erasure_listeners):
             for key in (pseudonym, *sessions):

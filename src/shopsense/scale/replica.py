@@ -119,8 +119,7 @@ def _share_erasures(shop: Shop, cfg: ScaleSettings) -> Any:
     local = list(shop.erasure_listeners)
 
     def forget_here(pseudonym: str) -> None:
-        with shop._lock:
-            shop._profiles.clear()
+        shop.drop_profiles()
         shop.invalidate_all()
         for listener in local:
             listener(pseudonym)
@@ -131,5 +130,6 @@ def _share_erasures(shop: Shop, cfg: ScaleSettings) -> Any:
 
 
 def refresh_profiles(shop: Shop, events: Sequence[Event]) -> None:
-    """Drop the cached profiles and answers of these events' actors (kept per replica)."""
-    shop.invalidate(key for e in events for key in (e.user_id, e.session_id))
+    """Drop the cached profiles and answers of these events' actors (kept per replica); the
+    events join their held event lists."""
+    shop.note_events(events)

@@ -281,6 +281,7 @@ def purge_expired(shop: Shop) -> int:
         return 0
     removed = int(shop.store.purge_events_before(time.time() - days * 86400.0))
     if removed:
+        shop.drop_profiles()  # built from (and holding) the purged events
         shop.store.audit("scheduler", "retention_purge", {"days": days, "removed": removed})
     return removed
 
