@@ -11,9 +11,11 @@ Poisson process; a request's latency counts from when it was *due*, so a server 
 behind is charged for the queueing it causes: no coordinated omission); `--rate 0` runs the
 clients closed-loop (each sends as soon as its previous answer arrives: the capacity test).
 
-Reports per-endpoint QPS and p50 / p99, errors, the server's RSS (all its processes) before
-and after, its CPU use, and event-to-effect latency (an event for a fresh session, then
-/v1/recommend polled until it changes). Prints a table and writes JSON.
+Reports per-endpoint QPS and p50 / p99 as the clients saw them and as the server's handlers
+took them (its `Server-Timing` header), errors, requests per worker, the server's RSS (all its
+processes) before and after, its CPU use, the client's own CPU and send lag, and
+event-to-effect latency (an event for a fresh session, then /v1/recommend polled until it
+changes). Prints a table and writes JSON.
 
     python benchmarks/serve.py [--home DIR] [--clients 50] [--seconds 60] [--rate 300]
                                [--workers 2] [--no-train] [--out results/serve.json]
