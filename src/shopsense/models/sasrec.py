@@ -127,6 +127,7 @@ class SASRec:
         self.history_: list[dict[str, float]] = []
         self.best_epoch_: int = 0
         self.info_: dict[str, object] = {}  # how it was trained (e.g. data-parallel workers)
+        self._numpy_: tuple[SASRecNet, dict[str, Any]] | None = None  # _numpy_weights
 
     # ------------------------------------------------------------------ training
     def fit(self, sequences: Sequence[np.ndarray], n_items: int, *,
@@ -292,7 +293,7 @@ class SASRec:
     def _numpy_weights(self) -> dict[str, Any]:
         """The network's parameters as float32 numpy views (they follow training steps)."""
         net = self._require()
-        if getattr(self, "_numpy_", None) is None or self._numpy_[0] is not net:
+        if self._numpy_ is None or self._numpy_[0] is not net:
             def linear(layer: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
                 return (layer.weight.detach().numpy().T, layer.bias.detach().numpy())
 

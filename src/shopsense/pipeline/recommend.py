@@ -96,26 +96,23 @@ class RecommendationEngine:
     # -- surfaces ------------------------------------------------------------------------
     def for_you(self, user_id: str | None, k: int = 10, context: RecContext | None = None,
                 profile: UserProfile | None = None, exclude: Iterable[str] = (),
-                rules: Rules | None = None, feedback: bool = True,
-                repurchase: RepurchaseRates | None = None,
+                rules: Rules | None = None, repurchase: RepurchaseRates | None = None,
                 half_life_days: float | None = None) -> list[Result]:
         """Personal top-k: the user's history (plus the context's live items) through every
         personal source, merged and ranked; then the shopper's feedback (dismissals,
         purchases, with the shop's learned `repurchase` rates; needs `profile`), the shop's
         `rules` and a per-category variety cap, in that order, so the top k keep the cap. A
-        new shopper gets trending + popular through the same feedback and rules.
-        `feedback=False` leaves dismissals and purchases out while `profile` still feeds the
-        ranker's features. The list is a prefix of the one for any larger k."""
+        new shopper gets trending + popular through the same feedback and rules. The list is
+        a prefix of the one for any larger k (while no thin-history top-up differs)."""
         recent = [*self.histories.get(user_id or "", []), *(context.recent_items if context else ())]
         recent = recent[-self.config.history_len:]
         ctx = RecContext(user_id=user_id, recent_items=tuple(recent),
                          category=context.category if context else None)
-        feedback_from = profile if feedback else None
         if not recent:
             found = self.new_shopper(k=3 * k + 10, category=ctx.category, exclude=exclude)
             ranked = [Candidate(r.item_id, float(len(found) - n), dict(r.signals),
                                 dict(r.evidence)) for n, r in enumerate(found)]  # keep order
-            return self._results(self._finish(ranked, k, feedback_from, rules, repurchase,
+            return self._results(self._finish(ranked, k, profile, rules, repurchase,
                                               half_life_days))
         banned = {*recent, *exclude}
         ranked = self._ranked(ctx, PERSONAL_SOURCES, None, banned, profile)
@@ -127,7 +124,7 @@ class RecommendationEngine:
             for n, cand in enumerate(extra):
                 cand.score = floor - 1.0 - n  # always below every personal candidate
             ranked += extra
-        return self._results(self._finish(ranked, k, feedback_from, rules, repurchase,
+        return self._results(self._finish(ranked, k, profile, rules, repurchase,
                                           half_life_days))
 
     def _finish(self, ranked: list[Candidate], k: int, profile: UserProfile | None,

@@ -183,41 +183,25 @@ def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str
     """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
     (or k, if more) and cached for the actor until they act, so pages of another size (the
     storefront's 12, the API's 10) are prefixes of one answer."""
-    cached = cached_recommendation(shop, actor, k=k, category=category, rules=rules)
-    if cached is not None:
-        return cached
     recs = _recs(shop)
     since = shop.stamp()
-    key = _answer_key(shop, category, rules)
-    depth = max(k, shop.settings.serve.answer_depth)
     standing = shop_rules(shop)
-    results = recs.for_you(actor, k=depth, context=RecContext(category=category),
-                           profile=shop.profile_of(actor),
-                           rules=standing.merged(rules) if rules is not None else standing,
-                           repurchase=shop.models.repurchase,
-                           half_life_days=shop.settings.recs.dismiss_half_life_days)
-    answer = {"surface": "for_you" if recs.histories.get(actor or "") else "trending",
-              "results": [item_dict(shop, r) for r in results], "depth": depth}
-    if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
-        shop.answers.put(actor or "", {**(shop.answers.get(actor or "") or {}), key: answer})
+    key = (category, rules.model_dump_json() if rules is not None else "", id(standing),
+           id(shop.models))
+    answers = shop.answers.get(actor or "") or {}
+    answer = answers.get(key)
+    if answer is None or answer["depth"] < k:
+        depth = max(k, shop.settings.serve.answer_depth)
+        results = recs.for_you(actor, k=depth, context=RecContext(category=category),
+                               profile=shop.profile_of(actor),
+                               rules=standing.merged(rules) if rules is not None else standing,
+                               repurchase=shop.models.repurchase,
+                               half_life_days=shop.settings.recs.dismiss_half_life_days)
+        answer = {"surface": "for_you" if recs.histories.get(actor or "") else "trending",
+                  "results": [item_dict(shop, r) for r in results], "depth": depth}
+        if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
+            shop.answers.put(actor or "", {**answers, key: answer})
     return {"surface": answer["surface"], "results": answer["results"][:k]}
-
-
-def cached_recommendation(shop: Shop, actor: str | None, *, k: int = 10,
-                          category: str | None = None,
-                          rules: Rules | None = None) -> dict[str, Any] | None:
-    """The cached answer of `recommend_actor`, or None when it must be computed."""
-    _recs(shop)
-    answers = shop.answers.get(actor or "")
-    cached = answers.get(_answer_key(shop, category, rules)) if answers else None
-    if cached is None or cached["depth"] < k:
-        return None
-    return {"surface": cached["surface"], "results": cached["results"][:k]}
-
-
-def _answer_key(shop: Shop, category: str | None, rules: Rules | None) -> tuple[Any, ...]:
-    return (category, rules.model_dump_json() if rules is not None else "",
-            id(shop_rules(shop)), id(shop.models))
 
 
 def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,

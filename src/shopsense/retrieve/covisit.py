@@ -93,6 +93,8 @@ class CovisitRetriever(DenseSource):
         self.item_counts_: np.ndarray | None = None
         self.live_: dict[int, dict[int, float]] = defaultdict(dict)
         self.sessions_: dict[str, list[int]] = defaultdict(list)
+        self._observed = 0  # online updates so far (part of the `_rows` memo's key)
+        self._rows_memo: tuple[tuple[Any, ...], np.ndarray] | None = None
 
     def fit(self, data: Interactions, items: ItemIndex,
             products: Sequence[Product] = ()) -> CovisitRetriever:
@@ -121,7 +123,7 @@ class CovisitRetriever(DenseSource):
         recent.append(i)
         del recent[:-self.window]
         self.item_counts_[i] += 1.0
-        self._observed = getattr(self, "_observed", 0) + 1  # the counts moved
+        self._observed += 1  # the counts moved
 
     def _with_live(self) -> sparse.csr_matrix:
         """The trained pair matrix plus everything observed online (what `save` keeps)."""
@@ -136,8 +138,8 @@ class CovisitRetriever(DenseSource):
         """(len(anchors), n_items) normalised co-occurrence rows, live counts included."""
         if self.matrix_ is None or self.item_counts_ is None:
             raise RuntimeError("CovisitRetriever is not fitted")
-        memo = getattr(self, "_rows_memo", None)  # score_all, then evidence for one request
-        key = (anchors.tobytes(), id(self.matrix_), getattr(self, "_observed", 0))
+        key = (anchors.tobytes(), id(self.matrix_), self._observed)
+        memo = self._rows_memo  # score_all, then evidence, for one request
         if memo is not None and memo[0] == key:
             return memo[1]
         rows = self.matrix_[anchors].toarray()
