@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import api_error, get_shop, require_admin, require_search
+from shopsense.api.personal import check_personal
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
 
@@ -122,10 +123,11 @@ async def next_items(body: NextIn, shop: Shop = Depends(get_shop),
 
 
 @router.get("/explain", summary="Why an item is where it is, with each signal's contribution")
-def explain(item: str = Query(..., min_length=1, max_length=256),
+def explain(request: Request, item: str = Query(..., min_length=1, max_length=256),
             context: str = Query("recommend", max_length=500), user: str | None = Query(None, max_length=256),
             session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
             _: str = Depends(require_search)) -> dict[str, Any]:
+    check_personal(request, shop, user=user, session=session)  # a shopper's own reasons
     try:
         return surfaces.explain(shop, item_id=item, context=context, user=user, session=session)
     except KeyError:
@@ -134,9 +136,10 @@ def explain(item: str = Query(..., min_length=1, max_length=256),
 
 
 @router.get("/propensity", summary="Purchase propensity of a shopper, explained")
-def propensity(user: str = Query(..., min_length=1, max_length=256),
+def propensity(request: Request, user: str = Query(..., min_length=1, max_length=256),
                category: str | None = Query(None, max_length=500),
                shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    check_personal(request, shop, user=user, session=None)
     return surfaces.propensity(shop, user=user, category=category)
 
 
