@@ -49,3 +49,35 @@ def traces(home: Path, *needles: str) -> list[str]:
             data = path.read_bytes()
             found += [f"{path.relative_to(home)}: {n}" for n in needles if n.encode() in data]
     return found
+
+
+def charge_repeatedly(store_url: str, times: int, epsilon: float, budget: float,
+                      start_at: float, threads: int = 4) -> int:
+    """A replica releasing `times` times against one shared ledger (run in its own process,
+    from `threads` request threads at once), starting at `start_at` so that replicas race;
+    returns how many releases got through."""
+    import threading
+    import time
+
+    from shopsense.privacy.dp import BudgetExceeded, PrivacyLedger
+    from shopsense.store import open_store
+
+    ledger = PrivacyLedger(open_store(store_url), budget=budget, delta_budget=0.5)
+    done: list[int] = []
+
+    def work() -> None:
+        for n in range(times // threads):
+            try:
+                ledger.charge("race", mechanism="laplace", epsilon=epsilon, delta=1e-6,
+                              detail={"n": n})
+                done.append(1)
+            except BudgetExceeded:
+                pass
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    time.sleep(max(0.0, start_at - time.time()))
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return len(done)
