@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from shopsense.api.app import create_app
 from shopsense.api.keys import create_key, issue_shopper_token, verify_shopper_token
 from shopsense.config import Settings
+from shopsense.explain.reasons import PROFILE_CODES
 from shopsense.pipeline.shop import Shop
 from shopsense.privacy.rekey import rotate_secret
 from shopsense.training.lifecycle import quick_recs, wire_online_updates
@@ -178,3 +179,26 @@ def test_demo_showcase_shoppers_sign_in_on_a_demo_home(api) -> None:
     assert opened.status_code == 200
     assert client.get("/v1/users/u00001/profile", headers=headers).status_code == 200
     assert client.get("/v1/users/u00009/profile", headers=headers).status_code == 403
+
+
+def _cited(body: dict) -> list[dict]:
+    return [r for item in body["results"] for r in item["reasons"]
+            if r["code"] in PROFILE_CODES or (r.get("evidence") or {}).get("because_item")]
+
+
+def test_personalised_lists_name_the_history_only_to_the_shopper(api) -> None:
+    """Recommendations for alice asked with the public key keep their order but not the
+    reasons that cite her history ("Because you viewed …") or her profile."""
+    client, keys, _, item = api
+    public = {"X-API-Key": keys["search"]}
+    own = {**public, "X-Shopper-Token": _token(client, keys, user_id="alice")}
+    for path, params in (("/v1/recommend", {"user": "alice", "k": 20}),
+                         (f"/v1/items/{item}/similar", {"user": "alice", "k": 20})):
+        theirs = client.get(path, params=params, headers=public).json()
+        mine = client.get(path, params=params, headers=own).json()
+        assert [r["item_id"] for r in theirs["results"]] == [r["item_id"] for r in mine["results"]]
+        assert _cited(theirs) == []
+        if path == "/v1/recommend":
+            assert _cited(mine), "the shopper herself sees why"
+    assert client.post("/v1/next", json={"user": "alice", "items": [item]},
+                       headers=public).status_code == 200
