@@ -202,3 +202,36 @@ def test_retention_purges_old_rows_logs_and_versions(home: Path) -> None:
     assert not list(shop.store.iter_events(until=now - 7 * 86400))
     assert any(a == "retention_purge" for (a,) in shop.store.execute(
         "SELECT action FROM audit_log"))
+
+
+def test_erasure_after_a_secret_rotation_reaches_saved_models(home: Path) -> None:
+    """A rotation re-keys the saved versions too: they still serve the shopper, and a later
+    erasure finds her there (old and new pseudonyms both gone)."""
+    from shopsense.ids import Pseudonymizer
+
+    shop, old_pseudonym, _ = _prepare(home)
+    shop.store.close()
+    rotated = _cli(home, "users", "rekey")
+    assert rotated["model_entries_rekeyed"] > 0
+    new_pseudonym = Pseudonymizer.from_home(home).user(RAW)
+    assert new_pseudonym != old_pseudonym
+    assert traces(home, old_pseudonym) == []
+    restarted = Shop(Settings(home=home))
+    assert new_pseudonym in load_trained_recs(restarted).histories
+    restarted.store.close()
+    _cli(home, "users", "forget", RAW)
+    assert traces(home, RAW, old_pseudonym, new_pseudonym) == []
+
+
+def test_cli_purge_runs_the_same_retention(home: Path) -> None:
+    shop = Shop(Settings(home=home))
+    item = sorted(shop.products)[0]
+    shop.record_events([{"session_id": "web-ancient", "item_id": item, "event_type": "view",
+                         "timestamp": time.time() - 400 * 86400}])
+    ImpressionLog(shop.store).record(surface="trending", items=[item], user_id=None,
+                                     session_id=shop.ids.session("web-ancient"),
+                                     timestamp=time.time() - 400 * 86400)
+    shop.store.close()
+    result = _cli(home, "users", "purge", "--older-than-days", "365")
+    assert result["removed"] == 1 and result["rows"] == {"web_impressions": 1}
+    assert traces(home, Shop(Settings(home=home)).ids.session("web-ancient")) == []

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,25 @@ def scrub_saved_models(home: Path, actors: Iterable[str]) -> int:
         for users_file in version.glob("sources/*/users.json"):
             removed += _scrub_user_rows(users_file, gone)
     return removed
+
+
+def rekey_saved_models(home: Path, rekey: Callable[[str], str]) -> int:
+    """After a secret rotation: every saved version's pseudonyms (histories, collaborative
+    rows) rewritten with `rekey` (old pseudonym -> new), so saved models keep serving the
+    same shoppers and a later erasure finds them. Returns the entries rewritten."""
+    done = 0
+    for version in versions(home):
+        histories_file = version / "histories.json"
+        if histories_file.is_file():
+            histories = json.loads(histories_file.read_text())
+            _write_atomic(histories_file, json.dumps(
+                {rekey(u): h for u, h in histories.items()}, ensure_ascii=False).encode())
+            done += len(histories)
+        for users_file in version.glob("sources/*/users.json"):
+            users = json.loads(users_file.read_text())
+            _write_atomic(users_file, json.dumps([rekey(u) if u else u for u in users]).encode())
+            done += len(users)
+    return done
 
 
 def drop_erased(engine: Any, tokens: Collection[str]) -> int:
