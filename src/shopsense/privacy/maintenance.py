@@ -27,6 +27,7 @@ from shopsense.store import retention as schedule
 
 log = logging.getLogger("shopsense.privacy")
 RETENTION, VACUUM = "retention", "vacuum"
+SCHEDULE_CHECK_S = 30.0
 
 
 def run_retention(shop: Any, *, now: float | None = None) -> dict[str, Any]:
@@ -76,6 +77,7 @@ class PrivacyMaintenance:
         self.status: dict[str, Any] = {"state": "starting", "last_error": None}
         feed.ensure_feed(shop.store)
         self.change_seq = feed.last_change(shop.store)
+        self._next_schedule_check = 0.0  # monotonic; the schedule is read at most every 30 s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -102,6 +104,9 @@ class PrivacyMaintenance:
     def step(self, *, now: float | None = None) -> None:
         if self.follow_erasures:
             self.follow()
+        if now is None and time.monotonic() < self._next_schedule_check:
+            return
+        self._next_schedule_check = time.monotonic() + SCHEDULE_CHECK_S
         privacy, store = self.shop.settings.privacy, self.shop.store
         if schedule.claim(store, RETENTION, privacy.retention_interval_s, now=now):
             started = time.perf_counter()

@@ -43,6 +43,9 @@ def claim(store: Any, name: str, interval_s: float, *, now: float | None = None,
     `interval_s` ago. `first_due=False`: a job never run is scheduled one interval from now."""
     now = time.time() if now is None else now
     key = f"schedule:{name}"
+    seen = last_run(store, name)  # a read first: most checks find the job not due
+    if seen is not None and now - float(seen.get("started", 0.0)) < interval_s:
+        return False
     with store.transaction() as cur:
         row = cur.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         started = json.loads(row[0]).get("started", 0.0) if row else None
