@@ -84,3 +84,17 @@ def top_k_excluding(scores: np.ndarray, k: int, exclude: Sequence[np.ndarray]) -
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.take_along_axis(scores, part, axis=1).argsort(axis=1)[:, ::-1]
     return np.take_along_axis(part, order, axis=1)
+
+
+def length_buckets(targets: np.ndarray, batch_size: int, max_positions: int,
+                   rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of rows with similar lengths (less padding), in random order; a batch of
+    long rows is cut so that it holds at most `max_positions` targets."""
+    lengths = (targets > 0).sum(axis=1)
+    order = np.lexsort((rng.random(len(lengths)), lengths))
+    batches = []
+    for i in range(0, len(order), batch_size):
+        rows = order[i:i + batch_size]
+        per = max(1, max_positions // max(int(lengths[rows].max()), 1))
+        batches += [rows[j:j + per] for j in range(0, len(rows), per)]
+    return [batches[i] for i in rng.permutation(len(batches))]
