@@ -9,9 +9,14 @@ Prints a table and writes benchmarks/results/recs.json. Parts:
   sizealike  `shopsense eval recs` (a child process each: its own peak RSS) on sets the size of
            the held-back categories: Beauty grown to ~300k events under fresh ids (~18k
            items), and the demo generator at 20k products / 40k shoppers
+  steps    CPU / wall seconds per 1k target positions of SASRec training steps on Beauty
+           (3,000 sequences): full vs sampled softmax, 1 vs 2 torch threads, bf16 on / off
   incremental  SASRec on Beauty with 30 % of the shoppers' last two training events (and 5 %
            of shoppers) arriving later: the previous version trained on the rest, then the new
            version continued from it (new shoppers + replay) vs trained from scratch
+
+  million  (--million) 1M items with a planted structure: training-step cost, what an epoch
+           needs (CPU-hours, Ray workers), serving latency (benchmarks/recs_million.py)
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recs.py [--parts beauty,sources,demo]
 """
@@ -22,6 +27,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +157,42 @@ def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
             "demo-20k": eval_cli(demo / "events.jsonl", demo / "products.jsonl", max_minutes)}
 
 
+def steps(n_rows: int = 3000) -> dict[str, Any]:
+    """Cost of one pass over `n_rows` Beauty training sequences per loss / threads / bf16."""
+    import numpy as np
+    import torch
+
+    from shopsense.evaluation.recs import leave_one_out
+    from shopsense.models.interactions import load_interactions
+    from shopsense.models.parallel import LocalSync
+    from shopsense.models.sasrec import SASRec, SASRecNet, _threads
+    from shopsense.models.sequences import next_item_pairs
+
+    split = leave_one_out(load_interactions(BEAUTY / "sequential_data.txt"))
+    n_items = len(split.items)
+    inputs, targets = next_item_pairs(split.train, 50)
+    rows = np.random.default_rng(0).permutation(len(inputs))[:n_rows]
+    positions = int((targets[rows] > 0).sum())
+    out: dict[str, Any] = {"items": n_items, "sequences": n_rows, "positions": positions}
+    for loss, threads, bf16 in (("full", 1, False), ("full", 1, True), ("full", 2, False),
+                                ("sampled", 1, False), ("sampled", 1, True),
+                                ("sampled", 2, False)):
+        model = SASRec(loss=loss, threads=threads, bf16=bf16)
+        model.n_items_, model.net_ = n_items, SASRecNet(n_items, model.config)
+        model._loss_fn = model._make_loss(targets, n_items, np.random.default_rng(0))
+        optimiser = torch.optim.Adam(model.net_.parameters(), lr=model.config.lr)
+        with _threads(threads):
+            cpu, wall = time.process_time(), time.perf_counter()
+            model._epoch(inputs[rows], targets[rows], optimiser, np.random.default_rng(0),
+                         LocalSync())
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        key = f"{loss} threads={threads} bf16={bf16}"
+        out[key] = {"cpu_s_per_1k_positions": round(1000 * cpu / positions, 3),
+                    "wall_s_per_1k_positions": round(1000 * wall / positions, 3)}
+        print(f"  {key}: {out[key]}", flush=True)
+    return out
+
+
 def incremental(max_minutes: float, late_share: float = 0.3, new_share: float = 0.05,
                 seed: int = 0) -> dict[str, Any]:
     """Previous version on the early events; the new one continued vs from scratch."""
@@ -179,22 +221,36 @@ def incremental(max_minutes: float, late_share: float = 0.3, new_share: float = 
     latest = np.array([changed[u] for u, seq in enumerate(data.sequences) if len(seq) >= 3])
     runs = {
         "previous (early events only)": lambda: previous,
-        "from scratch": lambda: SASRec(**budget).fit(split.train, len(split.items), valid=valid,
-                                                    item_init=titles),
         "incremental": lambda: SASRec(**budget).fit(
             incremental_sequences(split.train, changed, 0.2, seed), len(split.items),
             valid=([h for h, k in zip(valid[0], latest, strict=True) if k], valid[1][latest]),
             item_init=titles, warm_start=WarmStart(previous, np.arange(len(split.items)))),
+        "from scratch": lambda: SASRec(**budget).fit(split.train, len(split.items), valid=valid,
+                                                    item_init=titles),
     }
     for name, fit in runs.items():
         model = fit()
         test = ranking_metrics(model.score, split.test_histories, split.test_targets,
                                len(split.items))
+        fresh = ranking_metrics(model.score, [h for h, k in zip(split.test_histories, latest,
+                                                                strict=True) if k],
+                                split.test_targets[latest], len(split.items))
         out[name] = {"ndcg@10": round(test["ndcg@10"], 5), "hr@10": round(test["hr@10"], 5),
+                     "changed_shoppers_ndcg@10": round(fresh["ndcg@10"], 5),
                      **model.training_report(sum(map(len, split.train)))}
-        print(f"  {name}: {out[name]['ndcg@10']} in {out[name]['cpu_seconds']} CPU-s",
-              flush=True)
+        print(json.dumps({name: out[name]}), flush=True)
     return out
+
+
+def million() -> dict[str, Any]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from recs_million import million as run
+
+    result = run()
+    print(f"  {result}", flush=True)
+    return result
 
 
 def table(results: dict[str, Any]) -> str:
@@ -230,25 +286,32 @@ def main() -> None:
     parser.add_argument("--parts", default="beauty,sources,demo")
     parser.add_argument("--max-minutes", type=float, default=15.0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--million", action="store_true",
+                        help="only the 1M-item part (benchmarks/recs_million.py)")
     args = parser.parse_args()
+    if args.million:
+        args.parts = "million"
     out_path = ROOT / "benchmarks" / "results" / "recs.json"
-    results: dict[str, Any] = json.loads(out_path.read_text()) if out_path.exists() else {}
+    parts: dict[str, Callable[[], dict[str, Any]]] = {
+        "beauty": lambda: beauty(args.max_minutes, args.threads),
+        "sources": sources,
+        "demo": lambda: demo(args.max_minutes, args.threads),
+        "ranker": lambda: ranker(args.max_minutes),
+        "sizealike": lambda: sizealike(args.max_minutes, ROOT / "benchmarks" / ".data"),
+        "steps": steps,
+        "incremental": lambda: incremental(args.max_minutes),
+        "million": million,
+    }
+    unknown = set(args.parts.split(",")) - set(parts)
+    if unknown:
+        raise SystemExit(f"unknown parts {sorted(unknown)}; known: {sorted(parts)}")
+    results: dict[str, Any] = {}
     for part in args.parts.split(","):
         print(f"== {part}", flush=True)
-        if part == "beauty":
-            results["beauty"] = beauty(args.max_minutes, args.threads)
-        elif part == "sources":
-            results["sources"] = sources()
-        elif part == "demo":
-            results["demo"] = demo(args.max_minutes, args.threads)
-        elif part == "ranker":
-            results["ranker"] = ranker(args.max_minutes)
-        elif part == "sizealike":
-            results["sizealike"] = sizealike(args.max_minutes, ROOT / "benchmarks" / ".data")
-        elif part == "incremental":
-            results["incremental"] = incremental(args.max_minutes)
-        else:
-            raise SystemExit(f"unknown part {part}")
+        result = parts[part]()
+        # re-read before writing: parts run in other processes may have written meanwhile
+        results = json.loads(out_path.read_text()) if out_path.exists() else {}
+        results[part] = result
         out_path.write_text(json.dumps(results, indent=2))
     print(table(results))
 
