@@ -160,7 +160,6 @@ def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
 def steps(n_rows: int = 3000) -> dict[str, Any]:
     """Cost of one pass over `n_rows` Beauty training sequences per loss / threads / bf16."""
     import numpy as np
-    import torch
 
     from shopsense.evaluation.recs import leave_one_out
     from shopsense.models.interactions import load_interactions
@@ -180,7 +179,7 @@ def steps(n_rows: int = 3000) -> dict[str, Any]:
         model = SASRec(loss=loss, threads=threads, bf16=bf16)
         model.n_items_, model.net_ = n_items, SASRecNet(n_items, model.config)
         model._loss_fn = model._make_loss(targets, n_items, np.random.default_rng(0))
-        optimiser = torch.optim.Adam(model.net_.parameters(), lr=model.config.lr)
+        optimiser = model._optimiser(LocalSync())
         with _threads(threads):
             cpu, wall = time.process_time(), time.perf_counter()
             model._epoch(inputs[rows], targets[rows], optimiser, np.random.default_rng(0),

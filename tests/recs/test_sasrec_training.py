@@ -8,13 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from shopsense.domain import Event
 from shopsense.models.convergence import Convergence, extrapolate, summary
 from shopsense.models.interactions import interactions_from_events
 from shopsense.models.sasrec import SASRec
-from shopsense.models.sasrec_loss import SampledSoftmax, choose_loss, full_softmax_loss
+from shopsense.models.sasrec_loss import (
+    SampledSoftmax,
+    SplitAdam,
+    choose_loss,
+    full_softmax_loss,
+    make_optimiser,
+)
 from shopsense.models.sequences import ItemIndex
 
 
@@ -63,13 +70,52 @@ def test_sampled_loss_equals_full_softmax_when_every_item_is_certain() -> None:
     """With so many uniform negatives that every item is a candidate with probability ~1, the
     log-Q correction vanishes and the sampled loss is the full-catalogue cross-entropy."""
     torch.manual_seed(0)
-    table, hidden = torch.randn(7, 4), torch.randn(5, 4)
+    items, hidden = nn.Embedding(8, 4, padding_idx=0), torch.randn(5, 4)
     targets = torch.tensor([0, 2, 2, 6, 1])
     sampler = SampledSoftmax(np.ones(7), negatives=400, rng=np.random.default_rng(0))
-    sampled = sampler(hidden, targets, table, False)
-    full = full_softmax_loss(hidden, targets, table, False)
-    assert float(sampled) == pytest.approx(float(full), rel=1e-5)
-    assert float(full) == pytest.approx(float(F.cross_entropy(hidden @ table.T, targets)))
+    sampled = sampler(hidden, targets, items, False)
+    full = full_softmax_loss(hidden, targets, items, False)
+    assert float(sampled.detach()) == pytest.approx(float(full.detach()), rel=1e-5)
+    table = items.weight[1:]
+    assert float(full.detach()) == pytest.approx(
+        float(F.cross_entropy(hidden @ table.T, targets).detach()))
+
+
+def test_sparse_item_updates_touch_only_the_rows_a_step_used() -> None:
+    """SplitAdam + a sparse item table: rows that were neither input nor candidate stay put,
+    while the dense layers still learn."""
+    torch.manual_seed(0)
+    net = nn.Module()
+    net.item_emb = nn.Embedding(51, 4, padding_idx=0)
+    net.proj = nn.Linear(4, 4)
+    before = net.item_emb.weight.detach().clone()
+    optimiser = make_optimiser(net, lr=0.1, weight_decay=0.0, sparse=True)
+    assert isinstance(optimiser, SplitAdam) and net.item_emb.sparse
+    sampler = SampledSoftmax(np.ones(50), negatives=0, rng=np.random.default_rng(0))
+    seqs, targets = torch.tensor([[3, 4]]), torch.tensor([9, 10])
+    hidden = net.proj(net.item_emb(seqs)[0])
+    loss = sampler(hidden, targets, net.item_emb, False)
+    optimiser.zero_grad()
+    loss.backward()
+    assert net.item_emb.weight.grad.is_sparse
+    optimiser.step()
+    changed = (net.item_emb.weight.detach() != before).any(dim=1).nonzero().flatten().tolist()
+    assert changed == [3, 4, 10, 11]  # inputs 3, 4 and candidates 9, 10 (+1 for the pad row)
+    assert not isinstance(make_optimiser(net, 0.1, 0.0, sparse=False), SplitAdam)
+    assert not net.item_emb.sparse
+
+
+def test_a_sparse_fit_learns_and_serves_dense(events: list[Event]) -> None:
+    sequences, items = _walk_data(events)
+    train = [s[:-1] for s in sequences]
+    valid = (train, np.array([s[-1] for s in sequences]))
+    model = SASRec(dim=16, max_len=10, max_epochs=60, patience=5, batch_size=32, dropout=0.1,
+                   lr=1e-2, loss="sampled", negatives=8, sparse_items_above=0)
+    model.fit(train, len(items), valid=valid)
+    assert model.info_["sparse_item_updates"] is True
+    assert model.net_ is not None and not model.net_.item_emb.sparse
+    top = np.argsort(-model.score(train), axis=1)[:, :3]
+    assert np.mean([valid[1][i] in top[i] for i in range(len(train))]) > 0.6
 
 
 def test_sampler_rejects_bad_inputs() -> None:

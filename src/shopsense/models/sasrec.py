@@ -26,9 +26,14 @@ from torch.nn import functional as F
 from shopsense.models.convergence import Convergence, summary
 from shopsense.models.incremental import WarmStart, carry_weights
 from shopsense.models.parallel import GradientSync, LocalSync
-from shopsense.models.sasrec_loss import SampledSoftmax, choose_loss, full_softmax_loss
+from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
 from shopsense.models.sasrec_numpy import encode_small, numpy_weights
-from shopsense.models.sequences import left_pad, length_buckets, next_item_pairs
+from shopsense.models.sequences import (
+    left_pad,
+    length_buckets,
+    ndcg10_sum_by_rank,
+    next_item_pairs,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class SASRecConfig:
     loss: str = "auto"  # full | sampled | auto (full softmax up to full_max_items)
     full_max_items: int = 8192
     negatives: int = 1024  # uniform negatives per batch of the sampled softmax (+ in-batch)
+    sparse_items_above: int = 200_000  # sampled, one process: update only the touched rows
 
 
 class _Block(nn.Module):
@@ -197,8 +203,7 @@ class SASRec:
         assert self.net_ is not None
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)  # batch order: the same on every rank
-        optimiser = torch.optim.Adam(self.net_.parameters(), lr=cfg.lr,
-                                     weight_decay=cfg.weight_decay)
+        optimiser = self._optimiser(sync)
         best_state, started, cpu_started = None, time.perf_counter(), time.process_time()
         if warm and valid is not None:  # the serving weights are epoch 0
             start = self._valid_ndcg(*valid, sync=sync)
@@ -223,13 +228,16 @@ class SASRec:
                 return best_state, "budget"
         return best_state, "epochs"
 
+    def _optimiser(self, sync: GradientSync) -> Any:
+        assert self.net_ is not None
+        sparse = (self.info_.get("loss") == "sampled" and sync.world_size == 1
+                  and self.n_items_ > self.config.sparse_items_above)
+        self.info_["sparse_item_updates"] = sparse
+        return make_optimiser(self.net_, self.config.lr, self.config.weight_decay, sparse)
+
     def _make_loss(self, targets: np.ndarray, n_items: int, rng: np.random.Generator) -> Any:
-        kind = choose_loss(self.config.loss, n_items, self.config.full_max_items)
-        self.info_["loss"] = kind
-        if kind == "full":
-            return full_softmax_loss
-        counts = np.bincount(targets[targets > 0] - 1, minlength=n_items)
-        return SampledSoftmax(counts, self.config.negatives, rng)
+        self.info_["loss"] = choose_loss(self.config.loss, n_items, self.config.full_max_items)
+        return make_loss(self.info_["loss"], targets, n_items, self.config.negatives, rng)
 
     def _finish(self, best_state: dict[str, torch.Tensor] | None, tracker: Convergence,
                 stopped_by: str, n_sequences: int) -> None:
@@ -243,6 +251,7 @@ class SASRec:
         else:
             self.best_epoch_ = len(self.history_)
         self.net_.eval()
+        self.net_.item_emb.sparse = False  # serving and later warm starts use dense tensors
         self._numpy_ = None
         cpu = self.history_[-1]["cpu_seconds"] if self.history_ else 0.0
         self.info_["convergence"] = summary(self.history_, tracker,
@@ -273,7 +282,7 @@ class SASRec:
             weight[1:][rows] = init[rows] * self.config.dim ** -0.5
 
     def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
-               optimiser: torch.optim.Optimizer, rng: np.random.Generator,
+               optimiser: Any, rng: np.random.Generator,
                sync: GradientSync) -> float:
         """One pass; the mean loss per target over every process's batches."""
         assert self.net_ is not None
@@ -287,7 +296,7 @@ class SASRec:
             mask = tgt > 0
             # bf16 autocast roughly halves the cost of the logits on CPUs with bf16 units
             # (not on AVX2 ones); the softmax itself runs in float32.
-            loss = self._loss_fn(self.net_(seqs)[mask], tgt[mask] - 1, self.net_.item_weights(),
+            loss = self._loss_fn(self.net_(seqs)[mask], tgt[mask] - 1, self.net_.item_emb,
                                  self.config.bf16)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -305,20 +314,12 @@ class SASRec:
         sync = sync or LocalSync()
         total = len(histories)
         histories, targets = sync.shard(histories), np.asarray(sync.shard(list(targets)))
-        scores_sum = 0.0
-        table = self._require().item_weights().detach()
-        for start in range(0, len(histories), 1024):
-            hist = histories[start:start + 1024]
+        scores_sum, table = 0.0, self._require().item_weights().detach()
+        step = max(1, min(1024, 2 ** 26 // max(self.n_items_, 1)))  # <= 256 MB of scores
+        for start in range(0, len(histories), step):
+            hist = histories[start:start + step]
             scores = torch.from_numpy(self.encode(hist)) @ table.T
-            rows = np.repeat(np.arange(len(hist)), [len(h) for h in hist])
-            if rows.size:
-                cols = torch.from_numpy(np.concatenate(hist).astype(np.int64))
-                scores[torch.from_numpy(rows), cols] = -torch.inf
-            tgt = torch.from_numpy(np.asarray(targets[start:start + 1024], dtype=np.int64))
-            own = scores.gather(1, tgt[:, None])
-            rank = (scores > own).sum(dim=1).numpy()
-            hit = (rank < 10) & np.isfinite(own[:, 0].numpy())
-            scores_sum += float(np.sum(hit / np.log2(rank + 2)))
+            scores_sum += ndcg10_sum_by_rank(scores, hist, targets[start:start + step])
         if sync.world_size > 1:  # the shards leave out fewer than world_size users
             scores_sum, total = sync.sum([scores_sum, float(len(histories))])
         return scores_sum / max(total, 1)
