@@ -52,6 +52,9 @@ class RecsSettings(BaseModel):
     k: int = Field(10, ge=1, le=1000)
     dismiss_half_life_days: float = Field(14.0, gt=0)
     retrain_interval_s: float = Field(3600.0, ge=0, description="0 disables scheduled retraining.")
+    full_retrain_every: int = Field(
+        24, ge=1, description="Scheduled runs between full retrains; the runs between continue "
+                              "the serving SASRec (incremental). 1: always from scratch.")
 
 
 class ServeSettings(BaseModel):

@@ -202,7 +202,7 @@ def quick_models(shop: Shop) -> ModelSet:
 
 def train_to_disk(
     settings: Any, *, max_minutes: float = 10.0, progress: Any = None, ray_workers: int = 0,
-    ray_address: str = ""
+    ray_address: str = "", incremental: bool = False
 ) -> dict[str, Any]:
     """`shopsense train`: every model on the store's data, written under <home>/models/
     (a serving process loads them with `load_models` and swaps them in)."""
@@ -220,7 +220,8 @@ def train_to_disk(
     summary["recs"] = {
         k: v
         for k, v in train_from_store(settings, max_minutes=max_minutes, ray_workers=ray_workers,
-                                     ray_address=ray_address, **kwargs).items()
+                                     ray_address=ray_address, incremental=incremental,
+                                     **kwargs).items()
         if k != "path"
     }
     build_propensity(shop, retrain=True)
@@ -454,6 +455,8 @@ class ModelManager:
             "--all",
             "--json",
         ]
+        if self.status["runs"] % self.shop.settings.recs.full_retrain_every:
+            cmd.append("--incremental")  # full retrains on the slower schedule
         try:
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
             done = subprocess.run(
