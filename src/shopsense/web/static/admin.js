@@ -71,7 +71,7 @@
   // ---- behaviour analytics -----------------------------------------------------------------------
   async function analytics(body) {
     const form = el(`<form class="panel controls" id="release-form">
-      <label>${esc(t("epsilon"))}<input name="epsilon" type="number" step="any" min="0.01" value="${esc(sessionStorage.getItem("ss.eps") || "1")}"></label>
+      <label>${esc(t("epsilon"))}<input name="epsilon" type="number" step="any" min="0.01" value="${esc(sessionStorage.getItem("ss.eps") || "0.1")}"></label>
       <label>${esc(t("mechanism"))}<select name="mechanism"><option value="laplace">Laplace</option><option value="gaussian">Gaussian</option></select></label>
       <label>${esc(t("days"))}<input name="days" type="number" min="1" max="366" value="90"></label>
       <label>${esc(t("cap"))}<input name="per_user_cap" type="number" min="1" max="1000" value="10"></label>
