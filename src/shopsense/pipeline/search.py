@@ -22,18 +22,26 @@ from shopsense.config import SearchSettings, Settings
 from shopsense.domain import EVENT_WEIGHTS, Product, QueryReading, Result, UserProfile
 from shopsense.index.catalog import ProductTable, product_fields, product_text
 from shopsense.index.keyword import KeywordIndex
-from shopsense.index.rowsets import difference, member
+from shopsense.index.rowsets import difference, member, union
+from shopsense.index.sells import NoExactMatch, catalogue_sells
 from shopsense.index.suggest import Suggester
 from shopsense.memo import Memo
 from shopsense.rank.filters import (
     Clause,
     apply_clauses,
-    clauses_from_reading,
+    category_rows,
     facets,
     filter_with_relaxation,
     paginate,
     pushdown_filter,
     sort_rows,
+)
+from shopsense.rank.honest import (
+    price_summary,
+    reading_plan,
+    relaxed_notes,
+    value_effect,
+    value_scores,
 )
 from shopsense.rank.ltr import LambdaMartRanker, QueryBlend, SearchScorer
 from shopsense.rank.personal import PersonalReranker
@@ -46,6 +54,7 @@ from shopsense.retrieve.backends import (
 )
 from shopsense.retrieve.hybrid import CandidateSet, HybridRetriever
 from shopsense.text.encoders import Encoder, encode_cached, make_encoder
+from shopsense.text.pinyin import PinyinCorrector
 from shopsense.text.spell import SpellCorrector
 
 
@@ -71,12 +80,15 @@ class SearchResponse:
     ranker: str
     latency_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    no_exact_match: dict[str, str] | None = None  # the shop sells no product of the type asked
 
     def to_dict(self, with_products: bool = True) -> dict[str, Any]:
         def result(r: Result) -> dict[str, Any]:
             out: dict[str, Any] = {"item_id": r.item_id, "score": round(r.score, 6),
                                    "signals": {k: round(v, 6) for k, v in r.signals.items()},
                                    "evidence": r.evidence}
+            if self.no_exact_match is not None:
+                out["alternative"] = True
             if with_products and r.product is not None:
                 p = r.product
                 out["product"] = {"title": p.title, "brand": p.brand, "category": p.category,
@@ -87,7 +99,7 @@ class SearchResponse:
         data = {k: getattr(self, k) for k in (
             "query", "total", "page", "page_size", "sort", "facets", "applied_filters",
             "relaxed_filters", "soft_boosts", "did_you_mean", "corrections", "reading", "ranker",
-            "timings_ms")}
+            "timings_ms", "no_exact_match")}
         data["latency_ms"] = round(self.latency_ms, 3)
         data["results"] = [result(r) for r in self.results]
         return data
@@ -128,6 +140,7 @@ class SearchEngine:
                             self.settings.stage_cache_ttl_s, getsizeof=_stage_bytes)
         self.top_queries_: list[str] = []  # the shop's most searched queries, most first
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
+        self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
 
     # ---- lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -167,6 +180,7 @@ class SearchEngine:
             self.vector.add([p.item_id for p in unique],
                             self.encoder.encode_documents([product_text(p) for p in unique]))
         self.spell.fit({t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        self.pinyin_ = None
         return len(unique)
 
     def remove(self, item_ids: Iterable[str]) -> int:
@@ -280,25 +294,35 @@ class SearchEngine:
                with_facets: bool = True) -> SearchResponse:
         """One page of results for `query`, with facets, filters applied / relaxed and signals."""
         start = time.perf_counter()
+        typed = query
+        query, homophones = self.correct_homophones(query)
+        if homophones and self.understander is not None:
+            reading = self.understander.understand(query)  # the reading of the corrected words
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
         timings: dict[str, float] = {}
         ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings)
-        page_results, total = _rank_page(self, selection, ctx, sort, page, k, profile,
+        corrections = {**homophones, **corrections}
+        relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
+                                       self.table.currency_of_shop())
+        page_results, total = _rank_page(self, selection, ctx, order, page, k, profile,
                                          time.time() if now is None else now)
         latency = (time.perf_counter() - start) * 1000
         timings["total_ms"] = latency
         if total == 0:
-            self._log_zero_result(query)
+            self._log_zero_result(typed)
         return SearchResponse(
-            query=query, results=page_results, total=total, page=page, page_size=k, sort=sort,
+            query=typed, results=page_results, total=total, page=page, page_size=k, sort=order,
             facets=selection.facets, applied_filters=[c.to_dict() for c in selection.applied],
-            relaxed_filters=selection.relaxed, soft_boosts=[c.to_dict() for c in selection.soft],
-            did_you_mean=self.suggester.did_you_mean(query, corrections),
+            relaxed_filters=relaxed, soft_boosts=_soft_boosts(self, selection, page_results),
+            did_you_mean=query if homophones else
+            self.suggester.did_you_mean(query, corrections),
             corrections=corrections,
             reading=reading.to_dict() if reading is not None else None,
             ranker=getattr(self.ranker, "mode_", self.ranker.name), latency_ms=latency,
-            timings_ms={k2: round(v, 3) for k2, v in timings.items()})
+            timings_ms={k2: round(v, 3) for k2, v in timings.items()},
+            no_exact_match=selection.no_exact_match.to_dict()
+            if selection.no_exact_match is not None else None)
 
     def _stage(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
                with_facets: bool, timings: dict[str, float]
@@ -313,11 +337,30 @@ class SearchEngine:
         start = time.perf_counter()
         found, ctx, features = self.featurize(query, reading, filters)
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
-        selection = _select(self, found, features, filters, reading, with_facets)
+        verdict = self.sells(reading)
+        selection = _select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
         cached = (ctx, selection, found.query.corrections)
         self.stages_.put(key, cached)
         return cached
+
+    def correct_homophones(self, query: str) -> tuple[str, dict[str, str]]:
+        """`query` with Chinese words the catalogue does not know replaced by catalogue words
+        that sound the same (空掉 -> 空调), and the changes; the corrector is learned from
+        the keyword vocabulary on first use and after catalogue writes."""
+        if not any("\u4e00" <= ch <= "\u9fff" for ch in query):
+            return query, {}
+        if self.pinyin_ is None:
+            self.pinyin_ = PinyinCorrector().fit(
+                {t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        return self.pinyin_.correct(query)
+
+    def sells(self, reading: QueryReading | None) -> NoExactMatch | None:
+        """The in-catalogue test of `reading` (`index.sells.catalogue_sells`): None when the
+        shop sells the product type it names, or names none; needs the understander."""
+        if reading is None or self.understander is None:
+            return None
+        return catalogue_sells(reading, self.understander, self.keyword)
 
     def warm(self, n: int, stop: Any = None) -> int:
         """Fill the stage cache with the `n` most searched queries (as a search with no
@@ -377,6 +420,9 @@ class _Selection:
     soft: list[Clause]
     others: np.ndarray  # kept rows beyond the ranked candidates, and their BM25F
     others_bm25: np.ndarray
+    value: np.ndarray | None = None  # per ranked row, the value-word price fit (-1 .. 1)
+    value_word: str | None = None
+    no_exact_match: NoExactMatch | None = None
     matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
 
     def matched_terms(self, engine: SearchEngine, terms: Sequence[str], rows: np.ndarray
@@ -390,18 +436,40 @@ class _Selection:
 
 
 def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
-            filters: Sequence[Clause], reading: QueryReading | None, with_facets: bool
-            ) -> _Selection:
-    hard, soft = clauses_from_reading(reading)
-    kept, applied, relaxed = filter_with_relaxation([*filters, *hard], engine.table,
-                                                    found.match_rows)
+            filters: Sequence[Clause], reading: QueryReading | None, with_facets: bool,
+            verdict: NoExactMatch | None = None) -> _Selection:
+    plan = reading_plan(reading, verdict is not None)
+    match_rows = found.match_rows
+    if plan.expand_category is not None:  # the reading explains the query: its category matches
+        rows = category_rows(engine.table, plan.expand_category)
+        match_rows = union(match_rows, rows[engine.keyword.alive_[rows]])
+    kept, applied, relaxed = filter_with_relaxation([*filters, *plan.hard], engine.table,
+                                                    match_rows)
     keep = member(kept, found.rows)  # kept is ascending (a filtered match set)
     scores = engine.ranker.score(features[keep]) if keep.any() else np.zeros(0, np.float32)
     others = difference(kept, found.rows[keep])
+    others_score = found.keyword.bm25_of(others)
+    if plan.expand_category is not None:
+        others_score = others_score + _cosines(engine, found, others)
+    value = None
+    if plan.value is not None and len(kept):
+        value = value_scores(plan.value, engine.table.price_[found.rows[keep]],
+                             engine.table.price_[kept])
     return _Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
                       found.bm25[keep], found.semantic[keep],
-                      facets(engine.table, kept) if with_facets else {}, applied, relaxed, soft,
-                      others, found.keyword.bm25_of(others))
+                      facets(engine.table, kept) if with_facets else {}, applied, relaxed,
+                      plan.soft, others, others_score, value, plan.value, verdict)
+
+
+def _cosines(engine: SearchEngine, found: CandidateSet, rows: np.ndarray,
+             limit: int = 5000) -> np.ndarray:
+    """The query's cosine with `rows` (matches beyond the ranked candidates), to order them
+    by meaning; zeros without an encoder or past `limit` rows."""
+    out = np.zeros(len(rows), dtype=np.float32)
+    if engine.vector is None or found.query_vector is None or not 0 < len(rows) <= limit:
+        return out
+    vectors = engine.vector.vectors_of([engine.keyword.item_ids_[r] for r in rows.tolist()])
+    return np.asarray(vectors @ found.query_vector, dtype=np.float32)
 
 
 def _stage_bytes(stage: tuple[Any, _Selection, Any]) -> float:
@@ -423,6 +491,8 @@ def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: s
         hit = np.isin(sel.rows, apply_clauses([clause], engine.table, sel.rows))
         extra.setdefault("intent.boost", np.zeros(len(scores), np.float32))
         extra["intent.boost"] += 0.5 * scale * clause.confidence * hit
+    if sel.value is not None and len(scores):
+        extra["intent.value"] = VALUE_BOOST * scale * sel.value
     personal_evidence: list[dict[str, object]] = [{} for _ in range(len(scores))]
     if profile is not None and len(scores):
         products = [engine.table.products_[r] for r in sel.rows.tolist()]
@@ -477,6 +547,29 @@ def _order_page(engine: SearchEngine, sel: _Selection, scores: np.ndarray, sort:
     all_scores = np.concatenate([scores, rest_scores]).astype(np.float32)
     ordered, ordered_scores = sort_rows(all_rows, all_scores, engine.table, sort)
     return ordered[window], ordered_scores[window], total
+
+
+VALUE_BOOST = 2.0  # a value word's pull, in units of the spread of the top-20 ranker scores
+
+
+def _soft_boosts(engine: SearchEngine, sel: _Selection, page: list[Result]
+                 ) -> list[dict[str, Any]]:
+    """The soft boosts applied, a value word's with its effect on this page's prices."""
+    out = [c.to_dict() for c in sel.soft]
+    if sel.value_word is None:
+        return out
+    prices = np.array([r.product.price if r.product and r.product.price is not None
+                       else np.nan for r in page], dtype=np.float64)
+    page_median = float(np.nanmedian(prices)) if np.isfinite(prices).any() else None
+    bare = np.argsort(-sel.scores, kind="stable")[:max(len(page), 1)]
+    bare_prices = engine.table.price_[sel.rows[bare]]
+    bare_median = float(np.nanmedian(bare_prices)) if np.isfinite(bare_prices).any() else None
+    out.append({"kind": "value", "value": sel.value_word, "source": "reading",
+                "confidence": 0.85,
+                "effect": value_effect(sel.value_word, price_summary(
+                    engine.table.price_[sel.kept]), page_median, bare_median,
+                    engine.table.currency_of_shop())})
+    return out
 
 
 SIGNAL_FEATURES = ("coverage", "phrase_longest", "intent.category", "intent.brand",

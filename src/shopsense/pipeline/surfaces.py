@@ -103,6 +103,9 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")
     data["results"] = [item_dict(shop, r) for r in response.results]
+    if response.no_exact_match is not None:  # not what was asked for: labelled as alternatives
+        for item in data["results"]:
+            item["alternative"] = True
     data["facets"] = facet_lists(data["facets"])
     return data
 

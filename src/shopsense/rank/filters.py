@@ -96,6 +96,12 @@ def clause_mask(clause: Clause, table: ProductTable, rows: np.ndarray) -> np.nda
     return ~mask if kind.startswith("not_") else mask
 
 
+def category_rows(table: ProductTable, path: str) -> np.ndarray:
+    """Ascending rows (live or not) whose category is `path` or lies below it."""
+    ids = [i for i, c in enumerate(table.categories_) if category_matches(c, path)]
+    return np.flatnonzero(np.isin(table.category_, ids)).astype(np.int64)
+
+
 def apply_clauses(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarray
                   ) -> np.ndarray:
     mask = np.ones(len(rows), dtype=bool)
@@ -106,7 +112,8 @@ def apply_clauses(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarr
 
 def filter_with_relaxation(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarray
                            ) -> tuple[np.ndarray, list[Clause], list[dict[str, Any]]]:
-    """Apply clauses; while the result is empty, drop the weakest reading clause.
+    """Apply clauses; while the result is empty, drop the weakest reading clause (a category
+    only when nothing else is left to drop).
 
     Returns (kept rows, clauses applied, relaxed: [{clause, reason}])."""
     active = list(clauses)
@@ -116,7 +123,8 @@ def filter_with_relaxation(clauses: Sequence[Clause], table: ProductTable, rows:
         droppable = [c for c in active if c.source == "reading"]
         if not droppable:
             break
-        weakest = min(droppable, key=lambda c: c.confidence)
+        # the product type asked for goes last: "laptops under $100" relaxes the price
+        weakest = min(droppable, key=lambda c: (c.kind == "category", c.confidence))
         active.remove(weakest)
         relaxed.append({**weakest.to_dict(), "reason": "no product matched with this filter"})
         kept = apply_clauses(active, table, rows)
