@@ -18,6 +18,7 @@ Search, the assistant and any other caller use this one function (see docs/API.m
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,11 +88,12 @@ def _content_words(masked: str) -> list[tuple[int, int]]:
     return out
 
 
-def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any
-                    ) -> NoExactMatch | None:
+def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any,
+                    correct: Callable[[str], str] | None = None) -> NoExactMatch | None:
     """None when the catalogue sells the product type `reading` names (or it names none);
     else the words it does not sell. `understander`: a fitted `QueryUnderstander` (its
-    learned product words and encoder); `keyword`: the catalogue's `KeywordIndex`."""
+    learned product words and encoder); `keyword`: the catalogue's `KeywordIndex`;
+    `correct`: a spelling corrector of index terms (typos: "lapop" is a laptop)."""
     masked, term_spans = type_words(reading)
     words = _content_words(masked)
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
@@ -100,14 +102,14 @@ def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any
     query = reading.query
     start, end = min(a for a, _ in words), max(b for _, b in words)
     phrase = re.sub(r"\s+", " ", query[start:end]).strip()
-    if _in_a_title(phrase, keyword) or _close_to_product_word(phrase, understander):
+    if _in_a_title(phrase, keyword, correct) or _close_to_product_word(phrase, understander):
         return None
     return NoExactMatch(phrase, reading.language)
 
 
-def _in_a_title(phrase: str, keyword: Any) -> bool:
-    """Some live product's title holds every term of `phrase`."""
-    terms = list(dict.fromkeys(tokenize(phrase)))
+def _in_a_title(phrase: str, keyword: Any, correct: Callable[[str], str] | None) -> bool:
+    """Some live product's title holds every term of `phrase` (spelling corrected)."""
+    terms = list(dict.fromkeys(correct(t) if correct else t for t in tokenize(phrase)))
     ids = keyword.query_term_ids(terms)
     if not terms or len(ids) < len({t for t in terms if t}):
         return False

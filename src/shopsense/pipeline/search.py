@@ -56,6 +56,7 @@ from shopsense.retrieve.hybrid import CandidateSet, HybridRetriever
 from shopsense.text.encoders import Encoder, encode_cached, make_encoder
 from shopsense.text.pinyin import PinyinCorrector
 from shopsense.text.spell import SpellCorrector
+from shopsense.text.tokenize import tokenize
 
 
 class Understander(Protocol):
@@ -141,6 +142,7 @@ class SearchEngine:
         self.top_queries_: list[str] = []  # the shop's most searched queries, most first
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
+        self.product_stems_: set[str] | None = None  # index terms of the learned product words
 
     # ---- lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -360,7 +362,18 @@ class SearchEngine:
         shop sells the product type it names, or names none; needs the understander."""
         if reading is None or self.understander is None:
             return None
-        return catalogue_sells(reading, self.understander, self.keyword)
+        return catalogue_sells(reading, self.understander, self.keyword, self._product_typo)
+
+    def _product_typo(self, term: str) -> str:
+        """A spelling correction of an index term, kept only when it lands on a product word
+        (lapop -> laptop, not shaver -> haier)."""
+        fixed = self.spell.correct_word(term)
+        if fixed == term:
+            return term
+        if self.product_stems_ is None:
+            words = getattr(self.understander, "terms_", {}) or {}
+            self.product_stems_ = {t for w in words for t in tokenize(w)}
+        return fixed if fixed in self.product_stems_ else term
 
     def warm(self, n: int, stop: Any = None) -> int:
         """Fill the stage cache with the `n` most searched queries (as a search with no
@@ -421,6 +434,7 @@ class _Selection:
     others: np.ndarray  # kept rows beyond the ranked candidates, and their BM25F
     others_bm25: np.ndarray
     value: np.ndarray | None = None  # per ranked row, the value-word price fit (-1 .. 1)
+    others_value: np.ndarray | None = None  # the same for `others`
     value_word: str | None = None
     no_exact_match: NoExactMatch | None = None
     matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
@@ -451,14 +465,16 @@ def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
     others_score = found.keyword.bm25_of(others)
     if plan.expand_category is not None:
         others_score = others_score + _cosines(engine, found, others)
-    value = None
+    value = others_value = None
     if plan.value is not None and len(kept):
         value = value_scores(plan.value, engine.table.price_[found.rows[keep]],
                              engine.table.price_[kept])
+        others_value = value_scores(plan.value, engine.table.price_[others],
+                                    engine.table.price_[kept])
     return _Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
                       found.bm25[keep], found.semantic[keep],
                       facets(engine.table, kept) if with_facets else {}, applied, relaxed,
-                      plan.soft, others, others_score, value, plan.value, verdict)
+                      plan.soft, others, others_score, value, others_value, plan.value, verdict)
 
 
 def _cosines(engine: SearchEngine, found: CandidateSet, rows: np.ndarray,
@@ -507,7 +523,7 @@ def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: s
         personal_evidence = adj.evidence
     for values in extra.values():
         scores += values
-    page_rows, page_scores, total = _order_page(engine, sel, scores, sort, page, k)
+    page_rows, page_scores, total = _order_page(engine, sel, scores, sort, page, k, scale)
     position = {int(r): j for j, r in enumerate(sel.rows.tolist())}
     evidence = sel.matched_terms(engine, ctx.terms, page_rows)
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -531,11 +547,18 @@ def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: s
 
 
 def _order_page(engine: SearchEngine, sel: _Selection, scores: np.ndarray, sort: str,
-                page: int, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+                page: int, k: int, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, int]:
     """The page's rows and scores. Matches outside the ranked candidates follow them in BM25F
-    order; they are only materialised when the page or the sort reaches them."""
+    order; they are only materialised when the page or the sort reaches them. With a value
+    word they compete: they score the ranked rows' median plus their own value pull."""
     total = len(sel.kept)
     window = paginate(total, page, k)
+    if sel.others_value is not None and len(sel.others) and len(scores):
+        base = float(np.median(sel.scores)) + VALUE_BOOST * scale * sel.others_value
+        all_rows = np.concatenate([sel.rows, sel.others])
+        all_scores = np.concatenate([scores, base]).astype(np.float32)
+        ordered, ordered_scores = sort_rows(all_rows, all_scores, engine.table, sort)
+        return ordered[window], ordered_scores[window], total
     if sort == "relevance" and window.stop <= len(sel.rows):
         order = np.argsort(-scores, kind="stable")[window]
         return sel.rows[order], scores[order], total
