@@ -115,7 +115,7 @@ def _brand_checks(leaf: Any, items: list[Product], zh: str, en: str) -> list[Che
             Check("mixed_language", "mixed", f"{b.zh} {en}", leaf.path, brand=names)]
 
 
-Search = Callable[..., Any]  # (query, k=...) -> SearchResponse
+Search = Callable[..., Any]  # (query, k=..., sort=...) -> SearchResponse
 
 
 def _in_leaf(results: Sequence[Any], leaf: str) -> list[bool]:
@@ -127,6 +127,20 @@ def _in_leaf(results: Sequence[Any], leaf: str) -> list[bool]:
 def _median_price(results: Sequence[Any]) -> float:
     prices = [r.product.price for r in results if r.product is not None and r.product.price]
     return float(np.median(prices)) if prices else float("nan")
+
+
+def value_moved(search: Search, bare_query: str, r: Any, *, cheap: bool) -> tuple[bool, str]:
+    """Page 1's median price moved >= 20 % from the bare query's in the asked direction, or
+    as far as the matched products allow (within 10 % of the median of the 10 cheapest /
+    dearest: a small category cannot move further)."""
+    bare = search(bare_query, k=10)
+    ideal = search(bare_query, k=10, sort="price_asc" if cheap else "price_desc")
+    before, after, best = (_median_price(x.results) for x in (bare, r, ideal))
+    if cheap:
+        moved = after <= 0.8 * before or after <= 1.1 * best
+    else:
+        moved = after >= 1.2 * before or after >= best / 1.1
+    return moved, f"median {before:.0f} -> {after:.0f} (the catalogue allows {best:.0f})"
 
 
 def run_check(search: Search, check: Check) -> Outcome:
@@ -154,12 +168,10 @@ def _judge(search: Search, check: Check, r: Any, hits: list[bool], precision: fl
         zh = sum(_in_leaf(search(check.pair, k=100).results, check.leaf))
         return en >= 0.8 * zh and precision >= 0.9, f"top-100 in leaf en={en} zh={zh}"
     if prop in ("value_cheap", "value_premium"):
-        bare = search(check.pair, k=10)
-        before, after = _median_price(bare.results), _median_price(r.results)
-        moved = after <= 0.8 * before if prop == "value_cheap" else after >= 1.2 * before
+        moved, detail = value_moved(search, check.pair, r, cheap=prop == "value_cheap")
         ok = moved and r.total > 0 and precision >= 0.9 and any(
             b.get("kind") == "value" for b in r.soft_boosts)
-        return ok, f"median {before:.0f} -> {after:.0f}"
+        return ok, detail
     if prop == "ceiling_below_cheapest":
         prices = [x.product.price for x in r.results if x.product is not None]
         relaxed = any(c["kind"] == "price" for c in r.relaxed_filters)
