@@ -40,7 +40,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                               help="Train the sequential model data-parallel "
                                                    "on N Ray workers (SHOPSENSE_SCALE_RAY_"
                                                    "ADDRESS: a cluster; empty: local Ray). "
-                                                   "0: one process (default).")
+                                                   "0: one process (default)."),
+              search_judgments: Path = typer.Option(None, "--search-judgments", exists=True,
+                                                    dir_okay=False,
+                                                    help="Judgments (jsonl / csv) the search "
+                                                         "ranker learns from beside the "
+                                                         "click log."),
               ) -> None:
         """Train every model on the store's data; artefacts versioned under the home."""
         from shopsense.training.lifecycle import train_to_disk
@@ -50,7 +55,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ray = {"ray_workers": ray_workers, "ray_address": _ray_address() if ray_workers else ""}
         with _progress(not as_json) as report:
             try:
-                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report, **ray)
+                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report,
+                                         judgments=search_judgments, **ray)
                            if everything else
                            train_from_store(cfg, max_minutes=max_minutes, progress=report,
                                             **ray))
