@@ -24,8 +24,11 @@ import numpy as np
 from shopsense.config import Settings
 from shopsense.domain import EVENT_WEIGHTS, QueryReading, Result, UserProfile
 from shopsense.index.catalog import product_fields, product_text
+from shopsense.index.entities import Entities
 from shopsense.index.sells import NoExactMatch, catalogue_sells
+from shopsense.index.suggest import kind_label, language_of
 from shopsense.memo import Memo
+from shopsense.pipeline.search_facets import entity_filters, facet_view
 from shopsense.pipeline.search_index import (
     SearchIndex,
     catalogue_stamp,
@@ -108,6 +111,8 @@ class SearchEngine(SearchIndex):
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
         self.product_stems_: set[str] | None = None  # index terms of the learned product words
+        self.entities_file: Path | None = None  # the operator's entity overrides
+        self.entities_: tuple[Any, Entities] | None = None  # (understander, its entities)
 
     def _changed(self, catalogue: bool) -> None:
         if hasattr(self, "stages_"):
@@ -154,7 +159,7 @@ class SearchEngine(SearchIndex):
     def search(self, query: str, *, k: int = 10, page: int = 1, sort: str = "relevance",
                filters: Sequence[Clause] = (), reading: QueryReading | None = None,
                profile: UserProfile | None = None, now: float | None = None,
-               with_facets: bool = True) -> SearchResponse:
+               with_facets: bool = True, log_zero: bool = True) -> SearchResponse:
         """One page of results for `query`, with facets, filters applied / relaxed and signals."""
         start = time.perf_counter()
         typed = query
@@ -164,6 +169,7 @@ class SearchEngine(SearchIndex):
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
         timings: dict[str, float] = {}
+        filters = entity_filters(filters, self.entities())  # an entity matches all its aliases
         ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings)
         corrections = {**homophones, **corrections}
         relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
@@ -172,7 +178,7 @@ class SearchEngine(SearchIndex):
                                          time.time() if now is None else now)
         latency = (time.perf_counter() - start) * 1000
         timings["total_ms"] = latency
-        if total == 0:
+        if total == 0 and log_zero:
             self._log_zero_result(typed)
         return SearchResponse(
             query=typed, results=page_results, total=total, page=page, page_size=k, sort=order,
@@ -206,6 +212,21 @@ class SearchEngine(SearchIndex):
         cached = (ctx, selection, found.query.corrections)
         self.stages_.put(key, cached)
         return cached
+
+    def entities(self) -> Entities:
+        """Brand / attribute entities (zh + en names) from the understander's learned aliases
+        and the operator's override file; rebuilt when the understander changes."""
+        if self.entities_ is None or self.entities_[0] is not self.understander:
+            u = self.understander
+            self.entities_ = (u, Entities.build(getattr(u, "brands_", ()),
+                                                getattr(u, "attributes_", ()),
+                                                self.entities_file))
+        return self.entities_[1]
+
+    def facet_view(self, raw: dict[str, Any], lang: str, filters: Sequence[Clause] = ()
+                   ) -> dict[str, Any]:
+        """Facet counts of a response in the API shape, names in `lang` (zh | en)."""
+        return facet_view(raw, self.entities(), lang, entity_filters(filters, self.entities()))
 
     def correct_homophones(self, query: str) -> tuple[str, dict[str, str]]:
         """`query` with Chinese words the catalogue does not know replaced by catalogue words
@@ -261,8 +282,57 @@ class SearchEngine(SearchIndex):
         self.retriever.clear_cache()
         self.stages_.clear()
 
-    def autocomplete(self, prefix: str, k: int = 10) -> list[dict[str, object]]:
-        return self.suggester.complete(prefix, k)
+    def autocomplete(self, prefix: str, k: int = 10, lang: str | None = None
+                     ) -> list[dict[str, object]]:
+        """Completions, each {"text", "kind", "kind_label"}: the corrected query when the
+        prefix holds a typo (only if it finds products), popular queries (typo-corrected and
+        only when they find products), categories, brands, words, then up to 3 products with
+        their price."""
+        lang = lang or language_of(prefix)
+        out: list[dict[str, object]] = []
+        seen: set[str] = set()
+
+        def add(item: dict[str, object]) -> None:
+            if str(item["text"]) not in seen and len(out) < k:
+                seen.add(str(item["text"]))
+                out.append(item)
+
+        corrected = self.corrected_query(prefix)
+        if corrected is not None:
+            add({"text": corrected, "kind": "correction",
+                 "kind_label": kind_label("correction", lang)})
+        for item in self.suggester.complete(prefix, k, lang):
+            if item["kind"] == "query":
+                text = self.corrected_query(item["text"]) or item["text"]
+                if not self._finds(text):
+                    continue
+                item = {**item, "text": text}
+            add(item)
+        if len(prefix.strip()) >= 2:
+            for r in self.search(corrected or prefix, k=3, with_facets=False,
+                                 log_zero=False).results:
+                if r.product is not None:
+                    add({"text": r.product.title, "kind": "product",
+                         "kind_label": kind_label("product", lang), "item_id": r.item_id,
+                         "price": r.product.price, "currency": r.product.currency})
+        return out
+
+    def corrected_query(self, text: str) -> str | None:
+        """`text` with its homophone (zh) and spelling (en) typos corrected, when that
+        changes it and the corrected text finds products; else None."""
+        fixed, changes = self.correct_homophones(text)
+        words = fixed.split()
+        spelled = [self.suggester.surface_.get(c, c) if (c := self.spell.correct_word(w.lower()))
+                   != w.lower() else w for w in words]
+        fixed = " ".join(spelled)
+        if (not changes and fixed == " ".join(words)) or not self._finds(fixed):
+            return None
+        return fixed
+
+    def _finds(self, text: str) -> bool:
+        reading = self.understander.understand(text) if self.understander is not None else None
+        return self.search(text, k=1, reading=reading, with_facets=False,
+                           log_zero=False).total > 0
 
     def _log_zero_result(self, query: str) -> None:
         entry = {"query": query, "timestamp": time.time()}
@@ -336,11 +406,14 @@ def open_search_engine(settings: Settings, *, rebuild: bool = False) -> SearchEn
             log.warning("rebuilding the search index: %s does not index the store's "
                         "catalogue", current)
         else:
-            return SearchEngine.load(current, retrieval=retrieval,
-                                     zero_result_log=settings.home / "logs" /
-                                     "zero_results.jsonl")
+            engine = SearchEngine.load(current, retrieval=retrieval,
+                                       zero_result_log=settings.home / "logs" /
+                                       "zero_results.jsonl")
+            engine.entities_file = settings.home / "entities.json"
+            return engine
     engine = build_search_engine(store, settings, retrieval=retrieval)
     save_version(engine, search_root(settings))
+    engine.entities_file = settings.home / "entities.json"
     return engine
 
 

@@ -97,7 +97,7 @@ class SearchIndex:
         candidates = retrieval.keyword_candidates(keyword, unique)
         spell = SpellCorrector().fit(
             {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()})
-        suggester = Suggester().fit(unique)
+        suggester = Suggester(min_shoppers=settings.suggest_min_shoppers).fit(unique)
         return cls(table, keyword, vector, encoder, spell, suggester, settings=settings,
                    retrieval=retrieval, keyword_candidates=candidates, **options)
 

@@ -20,7 +20,7 @@ from shopsense.rank.filters import (
     Clause,
     apply_clauses,
     category_rows,
-    facets,
+    facets_following,
     filter_with_relaxation,
     paginate,
     sort_rows,
@@ -89,7 +89,8 @@ def select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
                                     engine.table.price_[kept])
     return Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
                       found.bm25[keep], found.semantic[keep],
-                      facets(engine.table, kept) if with_facets else {}, applied, relaxed,
+                      facets_following(engine.table, match_rows, applied, kept)
+                      if with_facets else {}, applied, relaxed,
                       plan.soft, others, others_score, value, others_value, plan.value, verdict)
 
 

@@ -198,6 +198,43 @@ def user_clauses(*, category: str | None = None, brand: Sequence[str] | str | No
     return out
 
 
+def brand_counts(table: ProductTable, rows: np.ndarray, top: int = 20) -> dict[str, int]:
+    """The `top` largest brand counts over `rows`."""
+    counts = np.bincount(table.brand_[rows], minlength=len(table.brands_))
+    order = np.argsort(-counts, kind="stable")[:top + 1]
+    kept = {table.brands_[i]: int(counts[i]) for i in order if counts[i] > 0 and table.brands_[i]}
+    return dict(list(kept.items())[:top])
+
+
+def attribute_counts(table: ProductTable, rows: np.ndarray, key: str, top: int = 20,
+                     cap: int = 5000) -> dict[str, int]:
+    """Counts of attribute `key`'s scalar values over the first `cap` of `rows`."""
+    found: Counter[str] = Counter()
+    for r in rows[:cap].tolist():
+        value = table.products_[r].attributes.get(key)
+        if isinstance(value, (str, int, float, bool)):
+            found[str(value)] += 1
+    return dict(found.most_common(top))
+
+
+def facets_following(table: ProductTable, match_rows: np.ndarray, applied: Sequence[Clause],
+                     kept: np.ndarray) -> dict[str, Any]:
+    """Facets of `kept`, except that a field the shopper selected in is counted without the
+    shopper's own selection in that field (multi-select: OR within a field, AND across), so
+    its other values keep their counts."""
+    out = facets(table, kept)
+    mine = [c for c in applied if c.source == "user" and c.kind in ("brand", "attribute")]
+    if any(c.kind == "brand" for c in mine):
+        others = [c for c in applied if not (c.source == "user" and c.kind == "brand")]
+        out["brand"] = brand_counts(table, apply_clauses(others, table, match_rows))
+    for key in dict.fromkeys(c.value[0] for c in mine if c.kind == "attribute"):
+        others = [c for c in applied if not (c.source == "user" and c.kind == "attribute"
+                                             and c.value[0] == key)]
+        out.setdefault("attributes", {})[key] = attribute_counts(
+            table, apply_clauses(others, table, match_rows), key)
+    return out
+
+
 def _attribute_facets(table: ProductTable, rows: np.ndarray, top: int, cap: int
                       ) -> dict[str, dict[str, int]]:
     attrs: dict[str, Counter[str]] = {}
