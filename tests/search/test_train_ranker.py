@@ -42,7 +42,12 @@ def test_trained_ranker_serves_only_when_it_beats_the_blend(demo_shop) -> None: 
     assert {"model", "blend", "bm25f"} <= set(figures)
     if report["serving"] == "lambdamart":
         assert figures["model"] >= figures["blend"]
-        assert engine.search("空调", k=3).ranker == "lambdamart"
+        answer = engine.search("空调", k=3)
+        assert answer.ranker == "lambdamart"
+        for r in answer.results:  # SHAP contributions sum to the model's score
+            parts = r.evidence["contributions"]
+            assert abs(sum(parts.values()) + r.evidence["unexplained"] - r.score) < 1e-4
+            assert abs(r.evidence["unexplained"]) < 1e-3 and "base" in parts
     else:
         assert figures["model"] <= max(figures["blend"], figures["bm25f"])
         assert engine.search("空调", k=3).ranker in ("blend", "bm25f")

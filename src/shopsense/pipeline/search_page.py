@@ -7,6 +7,7 @@ personal adjustments, ordering and the signals every result carries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from shopsense.rank.filters import (
 from shopsense.rank.honest import price_summary, reading_plan, value_effect, value_scores
 from shopsense.rank.search_features import FEATURE_NAMES, QueryContext
 from shopsense.retrieve.hybrid import CandidateSet
+from shopsense.text.tokenize import tokenize
 
 if TYPE_CHECKING:
     from shopsense.pipeline.search import SearchEngine
@@ -141,26 +143,70 @@ def rank_page(engine: SearchEngine, sel: Selection, ctx: QueryContext, sort: str
     for values in extra.values():
         scores += values
     page_rows, page_scores, total = _order_page(engine, sel, scores, sort, page, k, scale)
+    return _page_results(engine, sel, ctx, page_rows, page_scores, extra,
+                         personal_evidence), total
+
+
+def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
+                  page_rows: np.ndarray, page_scores: np.ndarray,
+                  extra: dict[str, np.ndarray], personal_evidence: list[dict[str, object]]
+                  ) -> list[Result]:
+    """The page's results with their signals and evidence: terms matched (as the shopper
+    typed them) and the score's contributions on the serving ranker's own scale."""
     position = {int(r): j for j, r in enumerate(sel.rows.tolist())}
+    typed = typed_words(ctx.text, ctx.corrections)
     evidence = sel.matched_terms(engine, ctx.terms, page_rows)
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    js = [position.get(r) for r in page_rows.tolist()]
+    parts = _contributions(engine.ranker, sel.features, [j for j in js if j is not None])
     results = []
-    for r, score, ev in zip(page_rows.tolist(), page_scores.tolist(), evidence, strict=True):
-        j = position.get(r)
+    for r, score, ev, j in zip(page_rows.tolist(), page_scores.tolist(), evidence, js,
+                               strict=True):
         signals = {"score": score}
+        item_evidence: dict[str, Any] = {
+            "matched": {f: list(dict.fromkeys(typed.get(t, t) for t in terms))
+                        for f, terms in ev.items()}}
         if j is not None:
             signals.update({"ranker": float(sel.scores[j]), "bm25f": float(sel.bm25[j]),
                             "semantic": float(sel.semantic[j])})
             signals.update({name: float(sel.features[j, col[name]]) for name in SIGNAL_FEATURES})
-            signals.update({name: float(v[j]) for name, v in extra.items() if v[j] != 0})
-        item_evidence: dict[str, Any] = {"matched": ev}
+            added = {name: float(v[j]) for name, v in extra.items() if v[j] != 0}
+            signals.update(added)
+            shares = {**{n: float(v) for n, v in parts.pop(0).items() if v != 0}, **added}
+            item_evidence["contributions"] = {n: round(v, 6) for n, v in shares.items()}
+            item_evidence["unexplained"] = round(score - sum(shares.values()), 6)
+        else:  # a match past the ranked candidates: placed after them, by keyword score
+            item_evidence["contributions"] = {}
+            item_evidence["unexplained"] = round(score, 6)
         if ctx.corrections:
             item_evidence["corrections"] = ctx.corrections
         if j is not None and personal_evidence[j]:
             item_evidence["personal"] = personal_evidence[j]
         results.append(Result(engine.table.products_[r].item_id, score,
                               engine.table.products_[r], signals, evidence=item_evidence))
-    return results, total
+    return results
+
+
+def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dict[str, float]]:
+    """Per ranked page row, the ranker's additive parts of its score (`explain`)."""
+    explain = getattr(ranker, "explain", None)
+    if explain is None or not js:
+        return [{} for _ in js]
+    if getattr(ranker, "mode_", None) == "model":
+        parts = explain(features[js])  # per row (SHAP): only the page's rows
+        return [{n: float(v[i]) for n, v in parts.items()} for i in range(len(js))]
+    parts = explain(features)  # normalised over the query's candidates
+    return [{n: float(v[j]) for n, v in parts.items()} for j in js]
+
+
+def typed_words(text: str, corrections: dict[str, str]) -> dict[str, str]:
+    """Index term -> the word the shopper typed for it (stems and corrections undone)."""
+    out: dict[str, str] = {}
+    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9'-]*|[\u4e00-\u9fff]+", text):
+        for term in tokenize(word):
+            out.setdefault(term, word)
+            out.setdefault(corrections.get(term, term), word)
+    return out
 
 
 def _order_page(engine: SearchEngine, sel: Selection, scores: np.ndarray, sort: str,

@@ -106,6 +106,10 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")
     data["results"] = [item_dict(shop, r) for r in response.results]
+    for item, r in zip(data["results"], response.results, strict=True):
+        if "contributions" in r.evidence:  # the score's parts on the serving ranker's scale
+            item["contributions"] = r.evidence["contributions"]
+            item["unexplained"] = r.evidence["unexplained"]
     if response.no_exact_match is not None:  # not what was asked for: labelled as alternatives
         for item in data["results"]:
             item["alternative"] = True
@@ -240,8 +244,11 @@ def explain(shop: Shop, *, item_id: str, context: str, user: str | None,
                          "bought-together:<item>")
     for rank, item in enumerate(found, start=1):
         if item["item_id"] == item_id:
-            return {"item_id": item_id, "context": context, "rank": rank, "score": item["score"],
-                    "reasons": item["reasons"], "signals": item["signals"]}
+            out = {"item_id": item_id, "context": context, "rank": rank, "score": item["score"],
+                   "reasons": item["reasons"], "signals": item["signals"]}
+            if "contributions" in item:
+                out.update(contributions=item["contributions"], unexplained=item["unexplained"])
+            return out
     raise KeyError(item_id)
 
 
