@@ -72,3 +72,11 @@ def test_min_shoppers_is_configurable_and_saved(tmp_path) -> None:  # type: igno
     s.save(tmp_path)
     again = Suggester.load(tmp_path)
     assert again.min_shoppers == 3 and again.queries_ == s.queries_
+
+
+def test_an_unfinished_or_slipped_word_shows_the_products_of_the_word_it_likely_is() -> None:
+    engine = _engine()
+    for prefix in ("lapt", "labt"):
+        found = engine.autocomplete(prefix, k=8)
+        products = {s["item_id"] for s in found if s["kind"] == "product"}
+        assert products and products <= {"lp1", "lp2"}, (prefix, found)

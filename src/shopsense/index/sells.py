@@ -122,6 +122,17 @@ def _in_a_title(phrase: str, keyword: Any, correct: Callable[[str], str] | None)
 
 
 def _close_to_product_word(phrase: str, understander: Any) -> bool:
+    memo: dict[str, bool] | None = getattr(understander, "sells_memo_", None)
+    if memo is None:
+        memo = understander.sells_memo_ = {}
+    if phrase not in memo:
+        if len(memo) > 20_000:
+            memo.clear()
+        memo[phrase] = _nearest_product_word(phrase, understander)
+    return memo[phrase]
+
+
+def _nearest_product_word(phrase: str, understander: Any) -> bool:
     vectors = product_word_vectors(understander)
     if vectors is None:
         return False

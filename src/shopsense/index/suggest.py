@@ -132,6 +132,18 @@ class Suggester:
         return [{"text": t, "kind": kind, "kind_label": kind_label(kind, lang)}
                 for t, kind in list(out.items())[:k]]
 
+    def has_word(self, word: str) -> bool:
+        i = bisect.bisect_left(self.words_, (word, -1))
+        return i < len(self.words_) and self.words_[i][0] == word
+
+    def likely_word(self, prefix: str) -> str | None:
+        """The word an unfinished last word most likely is: its most frequent completion, or
+        the closest word prefix one slip away ("lapt", "labt" -> laptop); None if complete."""
+        if not prefix or self.has_word(prefix):
+            return None
+        found = self._prefixed(self.words_, prefix, 1) or self.fuzzy_words(prefix, 1)
+        return found[0][0] if found else None
+
     def fuzzy_words(self, prefix: str, k: int) -> list[tuple[str, int]]:
         """Catalogue words whose beginning is one slip from an English `prefix` of 3+ letters
         ("labt" -> laptop), most frequent first; same first letter (typos rarely hit it)."""

@@ -51,6 +51,7 @@ from shopsense.rank.search_features import QueryContext, candidate_features
 from shopsense.retrieve.backends import Retrieval, retrieval_for
 from shopsense.retrieve.hybrid import CandidateSet
 from shopsense.text.encoders import Encoder, make_encoder
+from shopsense.text.normalize import normalize
 from shopsense.text.pinyin import PinyinCorrector
 from shopsense.text.tokenize import tokenize
 
@@ -301,6 +302,10 @@ class SearchEngine(SearchIndex):
         if corrected is not None:
             add({"text": corrected, "kind": "correction",
                  "kind_label": kind_label("correction", lang)})
+        head, _, last = normalize(prefix).rpartition(" ")
+        likely = None if corrected else self.suggester.likely_word(last)
+        if likely:  # "lapt" / "labt": the products of the word it most likely is ("laptop")
+            corrected = f"{head} {likely}".strip()
         for item in self.suggester.complete(prefix, k, lang):
             if item["kind"] == "query":
                 text = self.corrected_query(item["text"]) or item["text"]
@@ -322,8 +327,14 @@ class SearchEngine(SearchIndex):
         changes it and the corrected text finds products; else None."""
         fixed, changes = self.correct_homophones(text)
         words = fixed.split()
-        spelled = [self.suggester.surface_.get(c, c) if (c := self.spell.correct_word(w.lower()))
-                   != w.lower() else w for w in words]
+        spelled = []
+        for word in words:  # an unknown English word one slip from a product word
+            terms = tokenize(word) if word.isascii() else []
+            if len(terms) == 1 and not self.spell.known(terms[0]):
+                fix = self._product_typo(terms[0])
+                if fix != terms[0]:
+                    word = self.suggester.surface_.get(fix, fix)
+            spelled.append(word)
         fixed = " ".join(spelled)
         if (not changes and fixed == " ".join(words)) or not self._finds(fixed):
             return None

@@ -200,9 +200,10 @@ def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dic
 
 
 def typed_words(text: str, corrections: dict[str, str]) -> dict[str, str]:
-    """Index term -> the word the shopper typed for it (stems and corrections undone)."""
+    """Index term -> the word the shopper typed for it (stems and corrections undone; a
+    Chinese term is already a piece of what was typed)."""
     out: dict[str, str] = {}
-    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9'-]*|[\u4e00-\u9fff]+", text):
+    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9'-]*", text):
         for term in tokenize(word):
             out.setdefault(term, word)
             out.setdefault(corrections.get(term, term), word)
