@@ -103,11 +103,13 @@ def table(results: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for part in ("beauty", "demo"):
         if part in results:
-            for key in ("shopsense", "baseline_popularity"):
-                r = results[part][key]
+            for key in ("served", "blend", "baseline_popularity"):
+                r = results[part].get(key)
+                if r is None:
+                    continue
                 lines.append(f"| {part} | {key} | {r['ndcg@10']:.4f} | {r['hr@10']:.4f} | "
                              f"{r['ndcg@20']:.4f} | {r['hr@20']:.4f} | {r['coverage@10']:.3f} | "
-                             f"{r['train_seconds']} |")
+                             f"{r.get('train_seconds', '')} |")
     for name, r in results.get("sources", {}).items():
         if not isinstance(r, dict):
             continue

@@ -52,6 +52,11 @@ class RecsSettings(BaseModel):
     k: int = Field(10, ge=1, le=1000)
     dismiss_half_life_days: float = Field(14.0, gt=0)
     retrain_interval_s: float = Field(3600.0, ge=0, description="0 disables scheduled retraining.")
+    explore_epsilon: float = Field(0.0, ge=0, le=1, description="For-you exploration: the share "
+                                   "of requests shown a shuffled top `explore_pool` (each result "
+                                   "carries its propensity, for off-policy evaluation); 0: off.")
+    explore_pool: int = Field(20, ge=1, le=1000, description="Items an exploring list is drawn "
+                              "from.")
 
 
 class ServeSettings(BaseModel):

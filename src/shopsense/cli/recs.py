@@ -92,23 +92,36 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         k: int = typer.Option(10, "--k", min=1),
         threads: int = typer.Option(1, "--threads", min=1, max=8, help="Torch threads."),
         max_minutes: float = typer.Option(15.0, "--max-minutes", help="Training time budget."),
+        served: bool = typer.Option(False, "--served",
+                                    help="Also score the served path (every source, the "
+                                         "ranker, feedback, rules, variety cap)."),
+        engine_dir: Path = typer.Option(None, "--engine-dir",
+                                        help="With --served: save the trained engine here, "
+                                             "or score the one saved here without training."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Leave-one-out, full ranking: shopsense vs a popularity baseline."""
+        """Leave-one-out, full ranking: the blend (and the served path) vs popularity, with
+        95 % bootstrap intervals."""
         from shopsense.evaluation.recs import evaluate_recs
+        from shopsense.evaluation.served import evaluate_served
 
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         options = {"threads": threads, "time_budget_s": max_minutes * 60.0}
-        try:
-            report = evaluate_recs(events, catalog, k=k, model_options=options,
-                                   on_epoch=_print_epoch)  # stderr; stdout keeps the JSON
+        try:  # epochs go to stderr; stdout keeps the JSON
+            report = (evaluate_served(events, catalog, k=k, model_options=options,
+                                      on_epoch=_print_epoch, engine_dir=engine_dir)
+                      if served else evaluate_recs(events, catalog, k=k, model_options=options,
+                                                   on_epoch=_print_epoch))
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))
-        ours, base = report["shopsense"], report["baseline_popularity"]
-        emit(report, as_json,
-             f"shopsense  ndcg@10 {ours['ndcg@10']:.4f}  hr@10 {ours['hr@10']:.4f}\n"
-             f"popularity ndcg@10 {base['ndcg@10']:.4f}  hr@10 {base['hr@10']:.4f}\n"
-             f"train {ours['train_seconds']} s, peak RSS {report['peak_rss_mb']} MiB")
+        rows = [(name, report[key]) for name, key in (("served", "served"), ("blend", "blend"),
+                                                      ("popularity", "baseline_popularity"))
+                if key in report]
+        emit(report, as_json, "\n".join(
+            f"{name:<10} ndcg@10 {m['ndcg@10']:.4f} [{m['ndcg@10_ci'][0]:.4f}, "
+            f"{m['ndcg@10_ci'][1]:.4f}]  hr@10 {m['hr@10']:.4f}" for name, m in rows)
+            + f"\ntrain {report['blend']['train_seconds']} s, "
+              f"peak RSS {report['peak_rss_mb']} MiB")
 
 
 def _print_epoch(row: dict[str, float]) -> None:

@@ -105,8 +105,8 @@ def _plot(report: dict[str, Any]) -> list[str]:
     if "search" in report and "ndcg@10" in report["search"]:
         bars.append(("search nDCG@10", report["search"]["ndcg@10"],
                      report["search"]["baseline_bm25"]["ndcg@10"], "BM25"))
-    if "recs" in report and "shopsense" in report["recs"]:
-        bars.append(("recs NDCG@10", report["recs"]["shopsense"]["ndcg@10"],
+    if "recs" in report and "blend" in report["recs"]:
+        bars.append(("recs NDCG@10", report["recs"]["blend"]["ndcg@10"],
                      report["recs"]["baseline_popularity"]["ndcg@10"], "popularity"))
     if bars:
         fig, ax = plt.subplots(figsize=(6, 3))

@@ -22,6 +22,7 @@ from scipy import special
 from torch import nn
 from torch.nn import functional as F
 
+from shopsense.evaluation.metrics import ndcg_from_ranks, target_ranks
 from shopsense.models.parallel import GradientSync, LocalSync
 from shopsense.models.sequences import left_pad, next_item_pairs, top_k_excluding
 
@@ -236,9 +237,8 @@ class SASRec:
         for start in range(0, len(histories), 1024):
             hist = histories[start:start + 1024]
             top = top_k_excluding(self.score(hist), 10, hist)
-            hits = top == np.asarray(targets[start:start + 1024])[:, None]
-            rank = hits.argmax(axis=1)
-            scores_sum += float(np.sum(hits.any(axis=1) / np.log2(rank + 2)))
+            ranks = target_ranks(top, np.asarray(targets[start:start + 1024]))
+            scores_sum += float(ndcg_from_ranks(ranks, 10).sum())
         if sync.world_size > 1:  # the shards leave out fewer than world_size users
             scores_sum, total = sync.sum([scores_sum, float(len(histories))])
         return scores_sum / max(total, 1)
