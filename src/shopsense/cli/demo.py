@@ -60,7 +60,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Generate the demo into <home>/demo, load it into an empty store, then serve it."""
         from shopsense.demo import ensure_demo
 
-        cfg = settings(ctx)
+        cfg = demo_settings(settings(ctx))
         try:
             paths, fresh = ensure_demo(cfg.home / "demo", seed=seed, n_products=products,
                                        n_users=users, days=days)
@@ -71,6 +71,43 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
               "store": cfg.store_url}, as_json)
         if serve:
             _serve(cfg, host, port, train, workers)
+
+
+    @demo_app.command("simulate")
+    def simulate_cmd(
+        ctx: typer.Context,
+        sessions: Annotated[int, typer.Option("--sessions", min=1, help="For-you sessions.")],
+        epsilon: Annotated[float, typer.Option("--epsilon", min=0.0, max=1.0,
+                                               help="Exploration when recs.explore_epsilon "
+                                                    "is not set (the demo explores).")] = 0.2,
+        k: Annotated[int, typer.Option("--k", min=1, max=100)] = 10, seed: Seed = 0,
+        as_json: AsJson = False,
+    ) -> None:
+        """Replay the demo's simulated shoppers against the live for-you path: impressions
+        with propensities and clicks are logged (for `shopsense eval report`)."""
+        from shopsense.cli.core import open_home
+        from shopsense.evaluation.simulate import load_tastes, simulate_sessions
+        from shopsense.pipeline.shop import Shop
+        from shopsense.training.lifecycle import load_models, quick_models
+
+        cfg = demo_settings(settings(ctx), epsilon)
+        try:
+            tastes = load_tastes(cfg.home / "demo" / "shoppers_truth.jsonl")
+        except FileNotFoundError as exc:
+            fail(str(exc))
+        shop = Shop(cfg, open_home(cfg))
+        shop.swap_models(load_models(shop) or quick_models(shop))
+        result = simulate_sessions(shop, tastes, sessions=sessions, k=k, seed=seed)
+        emit(result, as_json, f"{result['lists']} lists shown ({result['policy']}), "
+                              f"{result['clicks']} clicks, {result['clicks_per_list']} a list")
+
+
+def demo_settings(cfg: Settings, epsilon: float = 0.2) -> Settings:
+    """The demo explores (recs.explore_epsilon) unless the shop set it."""
+    if cfg.recs.explore_epsilon > 0 or epsilon <= 0:
+        return cfg
+    return cfg.model_copy(update={"recs": cfg.recs.model_copy(update={"explore_epsilon":
+                                                                      epsilon})})
 
 
 def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int]:

@@ -181,10 +181,12 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
 
 
 def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str | None = None,
-                    rules: Rules | None = None) -> dict[str, Any]:
+                    rules: Rules | None = None, exploration: Exploration | None = None
+                    ) -> dict[str, Any]:
     """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
     (or k, if more) and cached for the actor until they act, so pages of another size (the
-    storefront's 12, the API's 10) are prefixes of one answer."""
+    storefront's 12, the API's 10) are prefixes of one answer. The shown list explores as
+    the settings (or `exploration`) say; each result carries its propensity."""
     recs = _recs(shop)
     since = shop.stamp()
     standing = shop_rules(shop)
@@ -204,7 +206,7 @@ def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str
         if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
             shop.answers.put(actor or "", {**answers, key: answer})
     request_id = new_request_id()
-    shown, policy = explore(answer["results"], k, request_id, Exploration(
+    shown, policy = explore(answer["results"], k, request_id, exploration or Exploration(
         shop.settings.recs.explore_epsilon, shop.settings.recs.explore_pool))
     return {"surface": answer["surface"], "request_id": request_id, "policy": policy,
             "results": shown}
