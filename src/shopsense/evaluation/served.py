@@ -50,7 +50,10 @@ def evaluate_served(events: Path, catalog: Path | None = None, *, k: int = 10,
         engine = train_served(data, split, products, model_options, on_epoch, ranker_users)
         if engine_dir is not None:
             engine.save(engine_dir)
-    blend = blend_over(engine.sources["sasrec"].model_, split)  # type: ignore[attr-defined]
+    sasrec = engine.sources.get("sasrec")
+    if sasrec is None:
+        raise ValueError("the trained engine has no sequential model to blend")
+    blend = blend_over(sasrec.model_, split)  # type: ignore[attr-defined]
     report = blend_report(events, catalog, data, products, split, blend, k,
                           time.perf_counter() - started)
     report["protocol"] += "; served: the /v1/recommend path (sources, ranker, feedback, " \
