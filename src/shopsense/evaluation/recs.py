@@ -4,7 +4,9 @@ Protocol (S3-Rec / ICLRec): per user, the last interaction is the test target, t
 the validation target (early stopping only), the rest is training. Users with fewer than three
 interactions train but are not scored. Every item is ranked; items the user interacted with
 before the target are excluded from that user's ranking. Metrics: HR@k, NDCG@k (one relevant
-item) and coverage@10 (share of the catalogue that appears in any top-10 list).
+item) and coverage@10 (share of the catalogue that appears in any top-10 list), each with a
+95 % bootstrap interval over users (`ndcg@10_ci`, `evaluation.metrics.summarise`).
+`evaluation.served` scores the same protocol through the serving path.
 """
 
 from __future__ import annotations
@@ -138,17 +140,21 @@ def evaluate_recs(events: Path, catalog: Path | None = None, *, k: int = 10,
 
 
 def blend_report(events: Path, catalog: Path | None, data: Interactions, products: Sequence[Any],
-                 split: LeaveOneOut, blend: SequenceBlend, k: int, train_seconds: float
-                 ) -> dict[str, Any]:
-    """The blend, SASRec alone and popularity on the test targets, each with intervals."""
+                 split: LeaveOneOut, blend: SequenceBlend, k: int, train_seconds: float,
+                 per_user: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """The blend, SASRec alone and popularity on the test targets, each with intervals
+    (`per_user`, when given, receives the blend's per-user values)."""
     n_items = len(split.items)
     ks = sorted({k, 10, 20})
     model = blend.model
     started = time.perf_counter()
     # For the test ranking the co-visit table may also count the validation items.
     test_covisit = _covisit(split.items, [*split.test_histories, *split.short])
-    ours = scored(*ranking_per_user(blend.with_covisit(test_covisit), split.test_histories,
-                                    split.test_targets, ks), n_items)
+    blend_users, shown = ranking_per_user(blend.with_covisit(test_covisit), split.test_histories,
+                                          split.test_targets, ks)
+    if per_user is not None:
+        per_user.update(blend_users)
+    ours = scored(blend_users, shown, n_items)
     eval_seconds = time.perf_counter() - started
     sasrec_only = scored(*ranking_per_user(model.score, split.test_histories, split.test_targets,
                                            ks), n_items)

@@ -54,14 +54,19 @@ def evaluate_served(events: Path, catalog: Path | None = None, *, k: int = 10,
     if sasrec is None:
         raise ValueError("the trained engine has no sequential model to blend")
     blend = blend_over(sasrec.model_, split)  # type: ignore[attr-defined]
+    blend_users: dict[str, np.ndarray] = {}
     report = blend_report(events, catalog, data, products, split, blend, k,
-                          time.perf_counter() - started)
+                          time.perf_counter() - started, blend_users)
     report["protocol"] += "; served: the /v1/recommend path (sources, ranker, feedback, " \
                           "rules, variety cap) with history up to the held-out event"
     scoring = time.perf_counter()
     ks = sorted({k, 10, 20})
     ranks, shown = served_ranks(engine, data, products, max(ks), rules)
-    report["served"] = {**summarise(loo_metrics(ranks, ks)),
+    served_users = loo_metrics(ranks, ks)
+    # the same users in the same order: a paired interval of the difference
+    report["served_minus_blend"] = summarise({name: served_users[name] - blend_users[name]
+                                              for name in served_users})
+    report["served"] = {**summarise(served_users),
                         "coverage@10": round(len(shown) / max(len(split.items), 1), 5),
                         "model": "for_you: every source + ranker + feedback + rules + "
                                  "variety cap",
