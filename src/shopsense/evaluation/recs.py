@@ -168,7 +168,7 @@ def blend_report(events: Path, catalog: Path | None, data: Interactions, product
                  "items": n_items, "interactions": data.n_events},
         "protocol": "leave-one-out by time; full ranking; history items excluded; 95 % "
                     "bootstrap intervals over users (`<metric>_ci`)",
-        "blend": {**ours, "model": "sasrec-ce + covisit blend",
+        "blend": {**ours, "model": f"sasrec-{model.info_.get('loss')} + covisit blend",
                   "covisit_weight": blend.weight,
                   "valid_ndcg@10_by_weight": _rounded({str(w): v for w, v in
                                                        blend.valid_ndcg_.items()}),
@@ -176,7 +176,8 @@ def blend_report(events: Path, catalog: Path | None, data: Interactions, product
                   "title_init": bool(products and any(p.title for p in products)),
                   "train_seconds": round(train_seconds, 1),
                   "eval_seconds": round(eval_seconds, 1)},
-        "sasrec_only": {**sasrec_only, "model": "sasrec-ce"},
+        "sasrec_only": {**sasrec_only, "model": f"sasrec-{model.info_.get('loss')}",
+                        "training": model.training_report(data.n_events)},
         "baseline_popularity": {**baseline, "model": "popularity",
                                 "train_seconds": round(time.perf_counter() - pop_started, 2)},
         "peak_rss_mb": round(peak_rss_mb(), 1),

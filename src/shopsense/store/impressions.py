@@ -5,7 +5,7 @@ One row per displayed list, not per item, so a shop logging 10M items shown a da
 under 1 GB a day (docs/FORMATS.md gives the measured bytes per impression):
 
     request_id TEXT PK  16 hex characters (64 random bits), as the answer carried it
-    ts         REAL     when the list was shown (unix seconds)
+    timestamp  REAL     when the list was shown (unix seconds); retention purges by it
     user_id    TEXT     the actor's pseudonym (user, else session): erased with the shopper
     surface    TEXT     search | for_you | similar | bought_together | trending | next | ...
     arm        TEXT     experiment arm, NULL outside experiments
@@ -71,7 +71,7 @@ class SqliteImpressions:
         register_for_erasure()
         with store.transaction() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (request_id TEXT PRIMARY KEY, "
-                        "ts REAL NOT NULL, user_id TEXT, surface TEXT NOT NULL, arm TEXT, "
+                        "timestamp REAL NOT NULL, user_id TEXT, surface TEXT NOT NULL, arm TEXT, "
                         f"policy TEXT NOT NULL, items TEXT NOT NULL, propensity {self.BLOB}, "
                         "clicks TEXT NOT NULL DEFAULT '')")
 
@@ -80,7 +80,7 @@ class SqliteImpressions:
         added = 0
         with self.store.transaction() as cur:
             for row in rows:
-                cur.execute(f"INSERT OR IGNORE INTO {TABLE} (request_id, ts, user_id, surface, "
+                cur.execute(f"INSERT OR IGNORE INTO {TABLE} (request_id, timestamp, user_id, surface, "
                             "arm, policy, items, propensity, clicks) VALUES "
                             "(?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
                 added += max(cur.rowcount, 0)
@@ -103,13 +103,13 @@ class SqliteImpressions:
 
     def iter(self, *, since: float | None = None, until: float | None = None,
              surface: str | None = None) -> Iterator[ImpressionRecord]:
-        where, params = ["ts >= ?", "ts < ?"], [since or 0.0, until or 1e18]
+        where, params = ["timestamp >= ?", "timestamp < ?"], [since or 0.0, until or 1e18]
         if surface is not None:
             where.append("surface = ?")
             params.append(surface)
         rows = self.store.execute(
-            f"SELECT request_id, ts, user_id, surface, arm, policy, items, propensity, clicks "
-            f"FROM {TABLE} WHERE {' AND '.join(where)} ORDER BY ts", params)
+            f"SELECT request_id, timestamp, user_id, surface, arm, policy, items, propensity, clicks "
+            f"FROM {TABLE} WHERE {' AND '.join(where)} ORDER BY timestamp", params)
         for r in rows:
             yield ImpressionRecord(str(r[0]), float(r[1]), r[2] or "", str(r[3]),
                                    tuple(str(r[6]).split(SEP)) if r[6] else (),
@@ -132,6 +132,8 @@ def impressions_of(store: Any) -> ImpressionRepository:
 
 
 def register_for_erasure() -> None:
+    """Declared in `store.sqlite.USER_TABLES` (erasure and retention reach it); kept for a
+    store module that did not declare it."""
     from shopsense.store import sqlite
 
     if TABLE not in sqlite.USER_TABLES:

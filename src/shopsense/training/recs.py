@@ -43,6 +43,16 @@ class TrainConfig:
     engine: EngineConfig = field(default_factory=EngineConfig)
     ray_workers: int = 0  # > 0: SASRec trained data-parallel on that many Ray workers
     ray_address: str = ""  # with ray_workers: a Ray cluster; empty: local Ray
+    replay_share: float = 0.2  # incremental: share of unchanged shoppers' sequences replayed
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """Continue the serving version's SASRec instead of training it from scratch."""
+
+    previous: SequentialRetriever
+    since: float  # the serving version's newest event time: later events are new
+    from_version: str = ""
 
 
 def sasrec_trainer(config: TrainConfig) -> SASRecTrainer:
@@ -70,8 +80,9 @@ def holdout_split(data: Interactions) -> tuple[Interactions, list[int]]:
 
 def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Product],
                 valid: tuple[list[np.ndarray], np.ndarray] | None, config: TrainConfig,
-                progress: Progress) -> dict[str, DenseSource]:
-    """Every candidate source on `train`; content only when products have text."""
+                progress: Progress, warm: Incremental | None = None) -> dict[str, DenseSource]:
+    """Every candidate source on `train`; content only when products have text. With `warm`
+    SASRec continues the serving model; the cheap sources are always refitted."""
     plan: list[tuple[str, Callable[[], DenseSource]]] = [
         ("popular", lambda: PopularRetriever().fit(train, items, products)),
         ("trending", lambda: TrendingRetriever().fit(train, items, products)),
@@ -84,10 +95,8 @@ def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Produc
     ]
     if any(p.title.strip() for p in products):
         plan.append(("content", lambda: ContentRetriever().fit(train, items, products)))
-    plan.append(("sasrec", lambda: SequentialRetriever(
-        config.sasrec, trainer=sasrec_trainer(config)).fit(
-        train, items, products, valid=valid,
-        on_epoch=lambda row: progress("sasrec.epoch", row))))
+    plan.append(("sasrec", lambda: fit_sasrec(train, items, products, valid, config, progress,
+                                              warm)))
     sources: dict[str, DenseSource] = {}
     for name, fit in plan:
         started = time.perf_counter()
@@ -95,6 +104,31 @@ def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Produc
         sources[name] = fit()
         progress("source.done", {"source": name, "seconds": time.perf_counter() - started})
     return sources
+
+
+def fit_sasrec(train: Interactions, items: ItemIndex, products: Sequence[Product],
+               valid: tuple[list[np.ndarray], np.ndarray] | None, config: TrainConfig,
+               progress: Progress, warm: Incremental | None) -> SequentialRetriever:
+    """From scratch, or (with `warm`) from the serving weights on the shoppers with events
+    since it was trained plus a replay sample (`valid` then holds the latest held-out events,
+    see `changed_shoppers`)."""
+    source = SequentialRetriever(config.sasrec, trainer=sasrec_trainer(config))
+    on_epoch = lambda row: progress("sasrec.epoch", row)  # noqa: E731
+    if warm is None:
+        return source.fit(train, items, products, valid=valid, on_epoch=on_epoch)
+    source.fit_incremental(train, items, products, warm.previous,
+                           changed_shoppers(train, warm.since),
+                           replay_share=config.replay_share, valid=valid, on_epoch=on_epoch)
+    assert source.model_ is not None
+    source.model_.info_["incremental"]["from_version"] = warm.from_version
+    return source
+
+
+def changed_shoppers(data: Interactions, since: float) -> np.ndarray:
+    """One flag per shopper: has an event after `since` (all, without timestamps)."""
+    if data.timestamps is None:
+        return np.ones(len(data.users), dtype=bool)
+    return np.array([bool(ts) and max(ts) > since for ts in data.timestamps], dtype=bool)
 
 
 def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
@@ -174,10 +208,11 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
 
 
 def train_all(data: Interactions, products: Sequence[Product], config: TrainConfig | None = None,
-              progress: Progress = _quiet, items: ItemIndex | None = None
-              ) -> RecommendationEngine:
+              progress: Progress = _quiet, warm: Incremental | None = None,
+              items: ItemIndex | None = None) -> RecommendationEngine:
     """Fit every source and the ranker; returns a serving engine that has seen all events.
-    `items` fixes the dense item order (an evaluation that scores the same model elsewhere)."""
+    `warm`: SASRec continues the serving version (incremental training). `items` fixes the
+    dense item order (an evaluation that scores the same model elsewhere)."""
     config = config or TrainConfig()
     if data.n_events == 0:
         raise ValueError("no interactions to learn from")
@@ -188,18 +223,29 @@ def train_all(data: Interactions, products: Sequence[Product], config: TrainConf
     targets = {u: data.sequences[u][-1] for u in held}
     rankers = ranker_sample(held, config)
     choosing = set(rankers[1])
-    stoppers = [u for u in held if u not in choosing]  # SASRec early-stops on these only
-    valid = ([items.encode(train.sequences[u]) for u in stoppers],
-             np.asarray([items.index(targets[u]) for u in stoppers], dtype=np.int64)) \
-        if stoppers else None
-    sources = fit_sources(train, items, products, valid, config, progress)
+    checked = [u for u in held if u not in choosing]  # SASRec early-stops on these only
+    if warm is not None:  # judge the new version on the latest held-out events
+        fresh = changed_shoppers(data, warm.since)
+        latest = [u for u in checked if fresh[u]]
+        checked = latest if len(latest) >= 100 else checked
+    valid = ([items.encode(train.sequences[u]) for u in checked],
+             np.asarray([items.index(targets[u]) for u in checked], dtype=np.int64)) \
+        if checked else None
+    sources = fit_sources(train, items, products, valid, config, progress, warm)
     histories = {u: s[-config.engine.history_len:] for u, s in zip(train.users, train.sequences,
                                                                    strict=True)}
     engine = RecommendationEngine(items, sources, {p.item_id: p for p in products}, histories,
                                   config=config.engine)
+    sasrec = sources.get("sasrec")
+    if isinstance(sasrec, SequentialRetriever) and sasrec.model_ is not None:
+        # how it was trained and whether it converged (status.json, shown on /admin)
+        engine.info["sasrec"] = sasrec.model_.training_report(train.n_events)
     engine.info["ranker"] = fit_ranker(engine, train, targets, rankers, config, progress) \
         if held else {}
     _replay_holdout(engine, data, held)
+    if data.timestamps is not None and data.n_events:
+        engine.info["last_event_at"] = max(max(ts) for ts in data.timestamps if ts)
+    engine.info["training"] = "incremental" if warm is not None else "full"
     engine.info.update({"trained_seconds": round(time.perf_counter() - started, 1),
                         "events": data.n_events, "users": len(data.users), "items": len(items)})
     return engine
@@ -220,11 +266,12 @@ def _replay_holdout(engine: RecommendationEngine, data: Interactions, held: Sequ
 
 def train_from_store(settings: Any, *, max_minutes: float = 15.0,
                      progress: Progress = _quiet, ray_workers: int = 0,
-                     ray_address: str = "") -> dict[str, Any]:
+                     ray_address: str = "", incremental: bool = False) -> dict[str, Any]:
     """`shopsense train`: every recommendation model on the store's events and catalogue,
     saved as a new version under <home>/models/recs/ (the `current` pointer moves last).
     `ray_workers` > 0 trains SASRec data-parallel on Ray (local, or the cluster at
-    `ray_address`)."""
+    `ray_address`). `incremental` continues the serving version's SASRec when there is one
+    (in this process); otherwise, or when it cannot be continued, it trains from scratch."""
     from dataclasses import replace
 
     from shopsense.models.interactions import interactions_from_events
@@ -237,7 +284,33 @@ def train_from_store(settings: Any, *, max_minutes: float = 15.0,
     products = list(store.iter_products())
     config = TrainConfig(sasrec=replace(SASRecConfig(), time_budget_s=max_minutes * 60.0),
                          ray_workers=ray_workers, ray_address=ray_address)
-    engine = train_all(data, products, config, progress)
+    warm = serving_warm_start(settings.home, products, config.sasrec) if incremental else None
+    if incremental and isinstance(warm, str):
+        progress("stage", {"incremental": warm})
+    engine = train_all(data, products, config, progress,
+                       warm if isinstance(warm, Incremental) else None)
+    if isinstance(warm, str):
+        engine.info["incremental_skipped"] = warm
     path = save_version(engine, settings.home)
     return {"version": engine.info["version"], "path": str(path), **{
         k: v for k, v in engine.info.items() if k != "version"}}
+
+
+def serving_warm_start(home: Any, products: Sequence[Product],
+                       config: SASRecConfig) -> Incremental | str:
+    """The serving version's SASRec to continue, or why there is none to continue."""
+    from shopsense.pipeline.recommend import load_current
+
+    try:
+        serving = load_current(home, products)
+    except FileNotFoundError:
+        return "no serving version yet: trained from scratch"
+    previous = serving.sources.get("sasrec")
+    since = serving.info.get("last_event_at")
+    if not isinstance(previous, SequentialRetriever) or since is None:
+        return "the serving version has no SASRec or event times: trained from scratch"
+    old = previous._model().config
+    if (old.dim, old.n_blocks, old.max_len, old.n_heads) != (
+            config.dim, config.n_blocks, config.max_len, config.n_heads):
+        return "the serving SASRec has another shape: trained from scratch"
+    return Incremental(previous, float(since), str(serving.info.get("version", "")))

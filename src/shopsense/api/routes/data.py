@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import get_shop, require_admin, require_search
+from shopsense.api.personal import check_personal
 from shopsense.pipeline.shop import Shop
 
 router = APIRouter(prefix="/v1")
@@ -93,6 +94,8 @@ def delete_user(user_id: str, shop: Shop = Depends(get_shop),
 
 
 @router.get("/users/{user_id}/profile", summary="Top categories, brands, price band, activity")
-def get_profile(user_id: str, shop: Shop = Depends(get_shop),
+def get_profile(request: Request, user_id: str, shop: Shop = Depends(get_shop),
                 _: str = Depends(require_search)) -> dict[str, Any]:
+    """Personal: the shopper's own token (X-Shopper-Token / storefront cookie) or admin."""
+    check_personal(request, shop, user=user_id, session=None)
     return shop.profile_summary(user_id)
