@@ -180,7 +180,7 @@ class SearchEngine(SearchIndex):
         latency = (time.perf_counter() - start) * 1000
         timings["total_ms"] = latency
         if total == 0 and log_zero:
-            self._log_zero_result(typed)
+            self._log_zero_result(typed, profile.user_id if profile is not None else None)
         return SearchResponse(
             query=typed, results=page_results, total=total, page=page, page_size=k, sort=order,
             facets=selection.facets, applied_filters=[c.to_dict() for c in selection.applied],
@@ -345,13 +345,11 @@ class SearchEngine(SearchIndex):
         return self.search(text, k=1, reading=reading, with_facets=False,
                            log_zero=False).total > 0
 
-    def _log_zero_result(self, query: str) -> None:
-        entry = {"query": query, "timestamp": time.time()}
-        self.zero_results_.append(entry)
+    def _log_zero_result(self, query: str, actor: str | None) -> None:
         if self.zero_result_log is not None:
-            self.zero_result_log.parent.mkdir(parents=True, exist_ok=True)
-            with self.zero_result_log.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            entry = self.zero_result_log.record(query, actor)
+            if entry is not None:
+                self.zero_results_.append(entry)
 
 
 

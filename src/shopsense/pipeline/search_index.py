@@ -30,6 +30,7 @@ from shopsense.domain import Product, QueryReading
 from shopsense.index.catalog import ProductTable, product_fields, product_text
 from shopsense.index.keyword import KeywordIndex
 from shopsense.index.suggest import Suggester
+from shopsense.privacy.querylog import ZeroResultLog
 from shopsense.rank.ltr import LambdaMartRanker, QueryBlend, SearchScorer
 from shopsense.rank.personal import PersonalReranker
 from shopsense.retrieve.backends import EmbeddedRetrieval, KeywordCandidates, Retrieval
@@ -73,7 +74,8 @@ class SearchIndex:
         self.retriever = HybridRetriever(keyword, spell, vector, encoder,
                                          n_keyword=n_keyword, n_vector=n_vector,
                                          keyword_candidates=self.keyword_candidates)
-        self.zero_result_log = zero_result_log
+        # k-anonymous (privacy.querylog): a query is written once enough shoppers searched it
+        self.zero_result_log = None if zero_result_log is None else ZeroResultLog(zero_result_log)
         self.top_queries_: list[str] = []  # the shop's most searched queries, most first
 
     # ---- lifecycle --------------------------------------------------------------------------
