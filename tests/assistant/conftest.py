@@ -37,7 +37,17 @@ def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Any:
     shop = Shop(Settings(home=home, serve=ServeSettings(require_keys=True, rate_limit_per_s=1000)))
     shop.swap_models(quick_models(shop))
     wire_online_updates(shop)
+    load_demo_knowledge(shop)
     return shop
+
+
+def load_demo_knowledge(shop: Any) -> None:
+    """The demo's bilingual policy document, as `shopsense demo run` loads it."""
+    from shopsense.demo.policy import POLICY_DOCUMENT
+    from shopsense.knowledge import KnowledgeBase
+    from shopsense.store.knowledge import knowledge_repository
+
+    KnowledgeBase(knowledge_repository(shop.store)).load_file(POLICY_DOCUMENT)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from shopsense.assistant.generate import Generator, OpenAICompatibleGenerator
+from shopsense.assistant.needs import DEFAULT_PURPOSES, Purpose
 
 FILENAME = "assistant.json"
 
@@ -24,6 +25,18 @@ class AssistantSettings(BaseModel):
     openai_model: str = "default"
     openai_api_key: str = ""
     generator_timeout_s: float = Field(10.0, gt=0)
+    contact_zh: str = Field("如需人工帮助，请点页面右下角的“联系客服”，或查看本店政策中的客服方式。",
+                            description="How to reach a person (zh), said when the assistant "
+                            "cannot answer.")
+    contact_en: str = Field("For help from a person, use “Contact us” at the bottom right of "
+                            "the page, or see customer service in the shop's policies.",
+                            description="How to reach a person (en).")
+    purposes: dict[str, Purpose] = Field(default_factory=lambda: dict(DEFAULT_PURPOSES),
+                                         description="Purpose phrases -> soft preferences.")
+    agent_max_steps: int = Field(6, ge=1, le=20, description="Agent mode: most model calls "
+                                 "(tool rounds) per turn.")
+    agent_timeout_s: float = Field(30.0, gt=0, description="Agent mode: the whole turn's "
+                                   "time budget; past it the template reply is shown.")
 
 
 def load_settings(home: Path) -> AssistantSettings:

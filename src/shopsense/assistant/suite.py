@@ -17,6 +17,12 @@ checker passing on the reply (re-run here against the stored catalogue). `expect
 - picks: n — the turn cites the n-th item of the previous turn's list (1-based) first
 - empty: the reply says nothing matched (and cites nothing)
 - drops: n — the n-th item of the previous list is not among the cited items (dismissed)
+- intent: the intent the turn should be classified as (see `assistant.intents`)
+- no_items: the turn returns no products (not about products)
+- cites: [words] the reply quotes and cites a knowledge passage whose heading or text holds
+  one of the words
+- no_answer: the reply says the knowledge base has no answer and how to reach a person
+- related: a category path fragment among the related categories offered for an absent type
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from shopsense.rank.filters import category_matches
 
 UNKNOWN_MARKERS = ("没有列出", "doesn't list", "does not list", "没有这")
 EMPTY_MARKERS = ("没有符合", "has nothing that matches")
+HANDOFF_MARKERS = ("人工", "客服", "a person", "customer service")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -141,11 +148,36 @@ def _reply_checks(expect: dict[str, Any], response: dict[str, Any], language: st
         bad.append("did not say the catalogue lacks the answer")
     if expect.get("empty") and (items or not any(m in reply for m in EMPTY_MARKERS)):
         bad.append("expected an honest empty answer")
+    bad += _service_checks(expect, response)
     fields = {(f["item_id"], f["field"]) for f in response["facts"]}
     for wanted in expect.get("answers", []):
         missing = [i["item_id"] for i in items if (i["item_id"], wanted) not in fields]
         if missing or not items:
             bad.append(f"no {wanted} fact for {missing or 'any item'}")
+    return bad
+
+
+def _service_checks(expect: dict[str, Any], response: dict[str, Any]) -> list[str]:
+    bad: list[str] = []
+    intent = (response.get("intent") or {}).get("name")
+    if "intent" in expect and intent != expect["intent"]:
+        bad.append(f"intent {intent} != {expect['intent']}")
+    if expect.get("no_items") and (response["items"] or response["listing"]):
+        bad.append(f"returned {len(response['items'])} items to a turn not about products")
+    if "cites" in expect:
+        cited = response.get("citations") or []
+        if not cited or not any(w.lower() in (cited[0]["heading"] + cited[0]["text"]).lower()
+                                for w in expect["cites"]):
+            bad.append(f"no citation of a passage about {expect['cites']}")
+        elif cited[0]["text"] not in response["reply"]:
+            bad.append("the cited passage is not quoted in the reply")
+    if expect.get("no_answer") and (response.get("citations") or
+                                    not any(m in response["reply"] for m in HANDOFF_MARKERS)):
+        bad.append("expected a plain 'no answer' with how to reach a person")
+    if "related" in expect:
+        related = response.get("related_categories") or []
+        if response["items"] or not any(expect["related"] in c for c in related):
+            bad.append(f"expected related categories incl. {expect['related']}, got {related}")
     return bad
 
 
@@ -156,9 +188,10 @@ def check_turn(assistant: Any, response: dict[str, Any]) -> tuple[list[str], int
     stray = [f.item_id for f in facts if f.item_id is not None and f.item_id not in cited]
     brands = {p.brand for p in assistant.shop.products.values() if p.brand}
     report = check_reply(response["reply"], facts, assistant.shop.products, brands,
-                         response["constraints"], len(response["items"]))
+                         response["constraints"], len(response["items"]),
+                         knowledge=getattr(assistant, "passage_text", None))
     bad = [f"fact about an uncited item {stray[:3]}"] if stray else []
-    invented = (len(report.false_facts) + len(report.invented_numbers) +
+    invented = (len(report.false_facts) + len(report.invented_numbers) + len(report.misbound) +
                 len(report.invented_brands) + len(report.unsupported_claims))
     if not report.ok:
         bad.append(f"fact check failed: {report.to_dict()}")

@@ -1,0 +1,206 @@
+"""Facts bound to their items: each sentence (or table column) of a reply is about one item,
+and what it says must hold for *that* item.
+
+`bind_check(text, facts, products, brands, knowledge)` returns the problems found:
+1. Subjects. A sentence is about the items whose titles it writes (a sentence naming two is
+   cut at the second title); the letters of a comparison ("A: <title>") name their item too;
+   a sentence naming none continues the previous subject (the lines under a title). A table
+   column is about the item its header names.
+2. Numbers, brands and attribute values written in a piece about item X must be X's own
+   (any stored field's written form, or the shopper's own constraints): a price, a brand or
+   an attribute value that belongs to another cited item is reported as bound to the wrong
+   item ("swapped" / "transplanted").
+3. Qualitative claims (`CLAIMS`: best-rated, lifetime warranty, free delivery, noise
+   cancelling, waterproof, genuine, fastest delivery, cheapest ...) need support: an attribute
+   of that item, a review field (rating / reviews / sales_rank), or a cited knowledge passage
+   that says so. A negated claim ("不包邮", "not waterproof") claims nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from shopsense.assistant.check import (
+    CITATION_RE,
+    LIST_MARKER_RE,
+    NEGATION_BEFORE_RE,
+    NUMBER_RE,
+    written_forms,
+)
+from shopsense.assistant.facts import Fact
+from shopsense.domain import Product
+
+SENTENCE_RE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?|\n")
+LETTER_LINE_RE = re.compile(r"(?m)^\s*([A-C])\s*[:：]\s*(.+?)\s*$")
+REVIEW_FIELDS = ("rating", "reviews", "review_count", "sales_rank", "stars")
+# claim -> (words that make it, attribute keys that support it, words a passage must hold)
+CLAIMS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "best_rated": (("好评最多", "好评率最高", "评分最高", "口碑最好", "销量第一", "最畅销", "卖得最好",
+                    "best-rated", "best rated", "top-rated", "top rated", "highest rated",
+                    "best-selling", "best selling", "bestseller", "most popular"),
+                   REVIEW_FIELDS, ("好评", "评分", "销量", "rated", "best-selling", "popular")),
+    "superlative": (("最好的", "最强", "最佳", "第一名", "性价比最高", "无敌", "the best ",
+                     "number one", "#1", "unbeatable", "top of the line", "best value"),
+                    REVIEW_FIELDS, ("最好", "最佳", "best")),
+    "lifetime_warranty": (("终身保修", "终身质保", "永久保修", "lifetime warranty",
+                           "lifetime guarantee"), ("warranty",), ("终身", "lifetime")),
+    "free_delivery": (("包邮", "免运费", "免费配送", "免费送货", "free delivery", "free shipping",
+                       "ships free"), ("free_shipping",), ("包邮", "免运费", "free")),
+    "fast_delivery": (("当天发货", "次日达", "当日达", "24小时发货", "极速发货", "next-day delivery",
+                       "same-day", "ships today", "overnight delivery"),
+                      ("delivery",), ("当天", "次日", "24", "next-day", "same-day")),
+    "returns": (("无理由退货", "无理由退换", "免费退换", "money-back", "free returns",
+                 "no-questions-asked"), ("returns",), ("退货", "退换", "return")),
+    "genuine": (("官方正品", "正品保证", "假一赔十", "100% genuine", "guaranteed authentic"),
+                ("official",), ("正品", "genuine", "authentic")),
+    "noise_cancelling": (("降噪", "noise cancelling", "noise-cancelling", "noise canceling",
+                          "anc"), ("noise_cancelling",), ()),
+    "waterproof": (("防水", "waterproof", "water-resistant", "water resistant"),
+                   ("waterproof",), ()),
+}
+
+
+def _forms(p: Product) -> set[str]:
+    """Every written form of every stored field of one product."""
+    facts = [Fact(p.item_id, "price", p.price), Fact(p.item_id, "brand", p.brand),
+             Fact(p.item_id, "title", p.title)]
+    facts += [Fact(p.item_id, f"attributes.{k}", v) for k, v in p.attributes.items()]
+    return {f.lower() for fact in facts for f in written_forms(fact, p.currency or "CNY")}
+
+
+def _aliases(text: str, cited: Sequence[Product]) -> dict[str, Product]:
+    """Title -> item, and the comparison's letters ("A：<title>") -> item."""
+    out = {p.title: p for p in cited if p.title}
+    by_title = {p.title: p for p in cited}
+    for m in LETTER_LINE_RE.finditer(text):
+        if m.group(2) in by_title:
+            out[m.group(1)] = by_title[m.group(2)]
+    return out
+
+
+def _mentions(piece: str, aliases: Mapping[str, Product]) -> list[tuple[int, Product, str]]:
+    found = []
+    for alias, product in aliases.items():
+        pattern = (rf"(?<![A-Za-z]){alias}(?![A-Za-z])" if len(alias) == 1 else re.escape(alias))
+        found += [(m.start(), product, alias) for m in re.finditer(pattern, piece)]
+    return sorted(found, key=lambda t: t[0])
+
+
+def pieces(text: str, cited: Sequence[Product]) -> list[tuple[Product | None, str]]:
+    """(subject, piece of text) in reading order; titles / letters are removed from pieces."""
+    aliases = _aliases(text, cited)
+    out: list[tuple[Product | None, str]] = []
+    subject: Product | None = None
+    header: list[Product | None] = []
+    text = CITATION_RE.sub(" ", LIST_MARKER_RE.sub(" ", text))
+    for raw in text.splitlines():
+        if raw.strip().startswith("|") and raw.count("|") >= 3:
+            cells = [c.strip() for c in raw.strip().strip("|").split("|")]
+            named = [aliases.get(c) for c in cells]
+            if any(named):
+                header = named
+                continue
+            for n, cell in enumerate(cells):
+                owner = header[n] if n < len(header) else None
+                out.append((owner, cell))
+            continue
+        for sentence in SENTENCE_RE.findall(raw):
+            hits = _mentions(sentence, aliases)
+            if not hits:
+                out.append((subject, sentence))
+                continue
+            starts = [0] + [h[0] for h in hits[1:]] + [len(sentence)]
+            for (_, product, _), a, b in zip(hits, starts, starts[1:], strict=False):
+                chunk = sentence[a:b]
+                for alias in sorted(aliases, key=len, reverse=True):
+                    if len(alias) > 1:
+                        chunk = chunk.replace(alias, " ")
+                chunk = re.sub(r"(?<![A-Za-z])[A-C](?![A-Za-z])", " ", chunk) \
+                    if len(aliases) > len(cited) else chunk
+                out.append((product, chunk))
+            subject = hits[-1][1] if len({h[1].item_id for h in hits}) == 1 else None
+    return out
+
+
+def _claim_supported(name: str, owner: Product | None, passages: Sequence[str]) -> bool:
+    _, keys, passage_words = CLAIMS[name]
+    if owner is not None:
+        for key in keys:
+            value = owner.attributes.get(key)
+            if value not in (None, False, "", 0):
+                return True
+    return any(any(w.lower() in text.lower() for w in passage_words) for text in passages
+               ) if passage_words else False
+
+
+def _claims(piece: str, owner: Product | None, passages: Sequence[str]) -> list[str]:
+    bad = []
+    low = piece.lower()
+    for name, (words, _, _) in CLAIMS.items():
+        for word in words:
+            w = word.lower()
+            at = (re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", low) if w.isascii()
+                  else re.search(re.escape(w), low))
+            if at is None or NEGATION_BEFORE_RE.search(low[max(0, at.start() - 12):at.start()]):
+                continue
+            if not _claim_supported(name, owner, passages):
+                bad.append(f"unsupported claim {name!r} ({word.strip()})"
+                           + (f" about {owner.item_id}" if owner else ""))
+            break
+    return bad
+
+
+def _values(piece: str, owner: Product, others: Iterable[Product], forms: set[str],
+            brands: Iterable[str]) -> list[str]:
+    bad = []
+    low = piece.lower()
+    mine = {n for f in forms for n in NUMBER_RE.findall(f)}
+    for number in NUMBER_RE.findall(piece):
+        if number not in mine:
+            whose = [o.item_id for o in others
+                     if number in {n for f in _forms(o) for n in NUMBER_RE.findall(f)}]
+            bad.append(f"number {number} is not {owner.item_id}'s" +
+                       (f" (it is {whose[0]}'s)" if whose else ""))
+    for brand in brands:
+        if brand and brand.lower() != (owner.brand or "").lower() and \
+                re.search(rf"(?<![a-z0-9]){re.escape(brand.lower())}(?![a-z0-9])", low) \
+                and brand.lower() not in owner.title.lower():
+            bad.append(f"brand {brand} written about {owner.item_id} (brand {owner.brand})")
+    for other in others:
+        for key, value in other.attributes.items():
+            own = owner.attributes.get(key)
+            if isinstance(value, str) and len(value) >= 2 and value.lower() in low and \
+                    str(own).lower() != value.lower() and value.lower() not in forms and \
+                    value.lower() not in owner.title.lower():
+                bad.append(f"{key} {value!r} of {other.item_id} written about {owner.item_id}")
+    return bad
+
+
+def bind_check(text: str, facts: Sequence[Fact], products: Mapping[str, Product],
+               brands: Iterable[str], constraints: Mapping[str, Any] | None = None,
+               knowledge: Callable[[str], str | None] | None = None) -> list[str]:
+    """Problems of binding (see the module docstring); [] when every piece holds."""
+    cited = [products[i] for i in dict.fromkeys(f.item_id for f in facts if f.item_id)
+             if i in products]
+    passages = [knowledge(f.field.removeprefix("knowledge.")) or "" for f in facts
+                if f.field.startswith("knowledge.") and knowledge is not None]
+    shared = {w.lower() for f in facts if f.item_id is None for w in written_forms(f)}
+    for quote in passages:
+        shared.add(quote.lower())
+    brand_list = sorted({b for b in brands if b}, key=len, reverse=True)
+    bad: list[str] = []
+    forms_of = {p.item_id: _forms(p) | shared for p in cited}
+    for owner, piece in pieces(text, cited):
+        if any(q and q.lower() in piece.lower() for q in passages):
+            continue  # a quoted passage: checked as a knowledge fact
+        described = [f.value for f in facts if f.field == "description" and owner is not None
+                     and f.item_id == owner.item_id]
+        if any(str(d) in piece for d in described):
+            continue  # a quoted description sentence of this item
+        bad += _claims(piece, owner, passages)
+        if owner is not None:
+            others = [p for p in cited if p.item_id != owner.item_id]
+            bad += _values(piece, owner, others, forms_of[owner.item_id], brand_list)
+    return bad
