@@ -58,3 +58,26 @@ def assistant(demo_shop: Any) -> Any:
     made = Assistant(demo_shop, generator=None)
     yield made
     demo_shop.erasure_listeners.remove(made.conversations.forget_user)
+
+
+def _helper(name: str) -> Any:
+    """A helper module beside this file (the tests run with --import-mode=importlib)."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.fixture(scope="session")
+def policy_llm() -> Any:
+    """(base URL, module) of a loopback OpenAI-compatible server driven by a deterministic
+    tool-calling policy (see tool_policy_server.py)."""
+    module = _helper("tool_policy_server")
+    with module.serve() as url:
+        yield url, module

@@ -76,10 +76,10 @@ def swapped_brands(a: Any, b: Any, lang: str, draw: Any) -> tuple[str, list] | N
 
 def transplanted_attribute(a: Any, b: Any, lang: str, draw: Any) -> tuple[str, list] | None:
     keys = [k for k, v in b.attributes.items() if k != "consumable" and
-            (isinstance(v, str) and len(v) >= 2 and v.lower() not in a.title.lower() and
-             str(a.attributes.get(k, "")).lower() != v.lower() or
-             v is True and a.attributes.get(k) is not True and k in ("waterproof",
-                                                                     "noise_cancelling"))]
+            ((isinstance(v, str) and len(v) >= 2 and v.lower() not in a.title.lower() and
+             str(a.attributes.get(k, "")).lower() != v.lower()) or
+             (v is True and a.attributes.get(k) is not True and k in ("waterproof",
+                                                                     "noise_cancelling")))]
     if not keys:
         return None
     key = draw(st.sampled_from(sorted(keys)))

@@ -23,10 +23,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from shopsense.assistant.check import (
+    ABSENCE_BEFORE_RE,
     CITATION_RE,
     LIST_MARKER_RE,
     NEGATION_BEFORE_RE,
     NUMBER_RE,
+    VALUE_AFTER_RE,
     written_forms,
 )
 from shopsense.assistant.facts import Fact
@@ -70,17 +72,23 @@ def _forms(p: Product) -> set[str]:
     return {f.lower() for fact in facts for f in written_forms(fact, p.currency or "CNY")}
 
 
-def _aliases(text: str, cited: Sequence[Product]) -> dict[str, Product]:
-    """Title -> item, and the comparison's letters ("A：<title>") -> item."""
-    out = {p.title: p for p in cited if p.title}
-    by_title = {p.title: p for p in cited}
+Group = tuple[Product, ...]  # the items a piece may be about (one, unless titles repeat)
+
+
+def _aliases(text: str, cited: Sequence[Product]) -> dict[str, Group]:
+    """Title -> the items with that title, and the comparison's letters ("A：<title>")."""
+    out: dict[str, Group] = {}
+    for p in cited:
+        if p.title:
+            out[p.title] = (*out.get(p.title, ()), p)
+    by_title = dict(out)
     for m in LETTER_LINE_RE.finditer(text):
         if m.group(2) in by_title:
             out[m.group(1)] = by_title[m.group(2)]
     return out
 
 
-def _mentions(piece: str, aliases: Mapping[str, Product]) -> list[tuple[int, Product, str]]:
+def _mentions(piece: str, aliases: Mapping[str, Group]) -> list[tuple[int, Group, str]]:
     found = []
     for alias, product in aliases.items():
         pattern = (rf"(?<![A-Za-z]){alias}(?![A-Za-z])" if len(alias) == 1 else re.escape(alias))
@@ -88,12 +96,12 @@ def _mentions(piece: str, aliases: Mapping[str, Product]) -> list[tuple[int, Pro
     return sorted(found, key=lambda t: t[0])
 
 
-def pieces(text: str, cited: Sequence[Product]) -> list[tuple[Product | None, str]]:
+def pieces(text: str, cited: Sequence[Product]) -> list[tuple[Group | None, str]]:
     """(subject, piece of text) in reading order; titles / letters are removed from pieces."""
     aliases = _aliases(text, cited)
-    out: list[tuple[Product | None, str]] = []
-    subject: Product | None = None
-    header: list[Product | None] = []
+    out: list[tuple[Group | None, str]] = []
+    subject: Group | None = None
+    header: list[Group | None] = []
     text = CITATION_RE.sub(" ", LIST_MARKER_RE.sub(" ", text))
     for raw in text.splitlines():
         if raw.strip().startswith("|") and raw.count("|") >= 3:
@@ -102,9 +110,9 @@ def pieces(text: str, cited: Sequence[Product]) -> list[tuple[Product | None, st
             if any(named):
                 header = named
                 continue
-            for n, cell in enumerate(cells):
+            for n, cell in enumerate(cells[1:], start=1):  # cells[0]: the row's label
                 owner = header[n] if n < len(header) else None
-                out.append((owner, cell))
+                out.append((owner, f"{cells[0]}：{cell}"))
             continue
         for sentence in SENTENCE_RE.findall(raw):
             hits = _mentions(sentence, aliases)
@@ -120,12 +128,16 @@ def pieces(text: str, cited: Sequence[Product]) -> list[tuple[Product | None, st
                 chunk = re.sub(r"(?<![A-Za-z])[A-C](?![A-Za-z])", " ", chunk) \
                     if len(aliases) > len(cited) else chunk
                 out.append((product, chunk))
-            subject = hits[-1][1] if len({h[1].item_id for h in hits}) == 1 else None
+            subject = hits[-1][1] if len({tuple(p.item_id for p in h[1]) for h in hits}) \
+                == 1 else None
     return out
 
 
-def _claim_supported(name: str, owner: Product | None, passages: Sequence[str]) -> bool:
+def _claim_supported(name: str, owner: Product | None, passages: Sequence[str],
+                     wished: frozenset[str] = frozenset()) -> bool:
     _, keys, passage_words = CLAIMS[name]
+    if any(f"attributes.{key}" in wished for key in keys):
+        return True  # the shopper's own wish, echoed; or (no subject) some cited item's flag
     if owner is not None:
         for key in keys:
             value = owner.attributes.get(key)
@@ -135,7 +147,8 @@ def _claim_supported(name: str, owner: Product | None, passages: Sequence[str]) 
                ) if passage_words else False
 
 
-def _claims(piece: str, owner: Product | None, passages: Sequence[str]) -> list[str]:
+def _claims(piece: str, owner: Product | None, passages: Sequence[str],
+            wished: frozenset[str] = frozenset()) -> list[str]:
     bad = []
     low = piece.lower()
     for name, (words, _, _) in CLAIMS.items():
@@ -143,12 +156,68 @@ def _claims(piece: str, owner: Product | None, passages: Sequence[str]) -> list[
             w = word.lower()
             at = (re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", low) if w.isascii()
                   else re.search(re.escape(w), low))
-            if at is None or NEGATION_BEFORE_RE.search(low[max(0, at.start() - 12):at.start()]):
+            if at is None:
                 continue
-            if not _claim_supported(name, owner, passages):
+            before = low[max(0, at.start() - 20):at.start()]
+            if NEGATION_BEFORE_RE.search(before[-12:]) or \
+                    ABSENCE_BEFORE_RE.search(before):
+                continue
+            value = VALUE_AFTER_RE.search(low[at.end():at.end() + 8])
+            if value and value.group(1) in ("否", "no", "false"):
+                continue  # "防水：否": the field read out as absent
+            if not _claim_supported(name, owner, passages, wished):
                 bad.append(f"unsupported claim {name!r} ({word.strip()})"
                            + (f" about {owner.item_id}" if owner else ""))
             break
+    return bad
+
+
+_VOCAB: dict[tuple[int, int, str], dict[str, set[str]]] = {}
+
+
+def _vocabulary(products: Mapping[str, Product], category: str) -> dict[str, set[str]]:
+    """Attribute key -> the text values the category's products use (cached per catalogue)."""
+    key = (id(products), len(products), category)
+    found = _VOCAB.get(key)
+    if found is None:
+        found = {}
+        for p in products.values():
+            if p.category == category:
+                for k, v in p.attributes.items():
+                    if isinstance(v, str) and len(v) >= 2:
+                        found.setdefault(k, set()).add(v.lower())
+        if len(_VOCAB) > 256:
+            _VOCAB.clear()
+        _VOCAB[key] = found
+    return found
+
+
+def _written(value: str, low: str) -> bool:
+    """`value` occurs in `low` as a whole token ("38" is not in "1389元")."""
+    head = r"(?<![0-9a-z.])" if value[:1].isalnum() and value[:1].isascii() else ""
+    tail = r"(?![0-9a-z])" if value[-1:].isalnum() and value[-1:].isascii() else ""
+    return re.search(head + re.escape(value) + tail, low) is not None
+
+
+def _attribute_values(piece: str, owner: Product, products: Mapping[str, Product],
+                      forms: set[str]) -> list[str]:
+    """A value of the category's vocabulary for a key, written about an item whose own value
+    for that key differs ("蓝色" about the black one)."""
+    bad, low = [], piece.lower()
+    for key, values in _vocabulary(products, owner.category).items():
+        own = str(owner.attributes.get(key, "")).lower()
+        for value in values:
+            if value != own and _written(value, low) and value not in forms and \
+                    value not in owner.title.lower() and not any(
+                        value in v and v in low for v in values if v != value) and \
+                    not (own and value in own):
+                bad.append(f"{key} {value!r} written about {owner.item_id} (its {key}: "
+                           f"{own or 'not listed'})")
+    for key, flag_words in (("waterproof", ("防水", "waterproof")),
+                            ("noise_cancelling", ("降噪", "noise cancelling"))):
+        m = re.search(rf"(?:{'|'.join(flag_words)})[^:：\n]{{0,4}}[:：]\s*(是|yes|true)", low)
+        if m and owner.attributes.get(key) is not True:
+            bad.append(f"{key} 'yes' written about {owner.item_id}")
     return bad
 
 
@@ -192,15 +261,28 @@ def bind_check(text: str, facts: Sequence[Fact], products: Mapping[str, Product]
     brand_list = sorted({b for b in brands if b}, key=len, reverse=True)
     bad: list[str] = []
     forms_of = {p.item_id: _forms(p) | shared for p in cited}
-    for owner, piece in pieces(text, cited):
+    wished = frozenset(f.field.removeprefix("constraint.") for f in facts
+                       if f.field.startswith("constraint."))
+    affirmed = frozenset(f.field for f in facts if f.item_id and f.value is True)
+    for group, piece in pieces(text, cited):
         if any(q and q.lower() in piece.lower() for q in passages):
             continue  # a quoted passage: checked as a knowledge fact
-        described = [f.value for f in facts if f.field == "description" and owner is not None
-                     and f.item_id == owner.item_id]
-        if any(str(d) in piece for d in described):
+        if any(str(f.value) in piece for f in facts if f.field == "description" and
+               group is not None and f.item_id in {p.item_id for p in group}):
             continue  # a quoted description sentence of this item
-        bad += _claims(piece, owner, passages)
-        if owner is not None:
-            others = [p for p in cited if p.item_id != owner.item_id]
-            bad += _values(piece, owner, others, forms_of[owner.item_id], brand_list)
+        if group is None:  # no subject: a flag some cited item has may be named
+            bad += _claims(piece, None, passages, wished | affirmed)
+            continue
+        found = [_piece_problems(piece, owner, cited, products, forms_of[owner.item_id],
+                                 brand_list, passages, wished) for owner in group]
+        bad += min(found, key=len)  # repeated titles: the piece may be about any of them
     return bad
+
+
+def _piece_problems(piece: str, owner: Product, cited: Sequence[Product],
+                    products: Mapping[str, Product], forms: set[str], brands: Sequence[str],
+                    passages: Sequence[str], wished: frozenset[str]) -> list[str]:
+    others = [p for p in cited if p.item_id != owner.item_id]
+    return (_claims(piece, owner, passages, wished) +
+            _values(piece, owner, others, forms, brands) +
+            _attribute_values(piece, owner, products, forms))

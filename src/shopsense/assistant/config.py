@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from shopsense.assistant.agent import ToolAgent
 from shopsense.assistant.generate import Generator, OpenAICompatibleGenerator
 from shopsense.assistant.needs import DEFAULT_PURPOSES, Purpose
 
@@ -19,8 +20,10 @@ class AssistantSettings(BaseModel):
                          "after its last turn.")
     max_conversations: int = Field(10_000, ge=1, description="Most conversations kept (LRU).")
     max_message_chars: int = Field(500, ge=10)
-    generator: str = Field("template", description="template | openai (any OpenAI-compatible "
-                           "/v1/chat/completions endpoint, output fact-checked).")
+    generator: str = Field("template", description="template | openai (agent mode: a model "
+                           "behind any OpenAI-compatible /v1/chat/completions endpoint plans "
+                           "with the catalogue's tools; its reply is fact-checked) | "
+                           "openai_rewrite (the model only rewords the template reply).")
     openai_url: str = Field("", description="Base URL, e.g. http://127.0.0.1:8080/v1")
     openai_model: str = "default"
     openai_api_key: str = ""
@@ -52,12 +55,22 @@ def save_settings(home: Path, settings: AssistantSettings) -> Path:
     return path
 
 
-def make_generator(settings: AssistantSettings) -> Generator | None:
-    if settings.generator == "template":
+def make_agent(settings: AssistantSettings) -> ToolAgent | None:
+    if settings.generator != "openai":
         return None
-    if settings.generator == "openai":
+    if not settings.openai_url:
+        raise ValueError("generator 'openai' needs openai_url")
+    return ToolAgent(settings.openai_url, settings.openai_model, settings.openai_api_key,
+                     max_steps=settings.agent_max_steps, timeout_s=settings.agent_timeout_s)
+
+
+def make_generator(settings: AssistantSettings) -> Generator | None:
+    if settings.generator in ("template", "openai"):
+        return None
+    if settings.generator == "openai_rewrite":
         if not settings.openai_url:
             raise ValueError("generator 'openai' needs openai_url")
         return OpenAICompatibleGenerator(settings.openai_url, settings.openai_model,
                                          settings.openai_api_key, settings.generator_timeout_s)
-    raise ValueError(f"unknown generator {settings.generator!r} (template | openai)")
+    raise ValueError(f"unknown generator {settings.generator!r} (template | openai | "
+                     "openai_rewrite)")

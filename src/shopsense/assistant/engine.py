@@ -17,9 +17,15 @@ from dataclasses import replace
 from typing import Any
 
 from shopsense.assistant.acts import ACTS, Ctx, Turnout
+from shopsense.assistant.agent import AgentFailed, ToolAgent
 from shopsense.assistant.catalogue import presence
 from shopsense.assistant.check import CheckReport, check_reply
-from shopsense.assistant.config import AssistantSettings, load_settings, make_generator
+from shopsense.assistant.config import (
+    AssistantSettings,
+    load_settings,
+    make_agent,
+    make_generator,
+)
 from shopsense.assistant.facts import Fact
 from shopsense.assistant.generate import Generator, guarded
 from shopsense.assistant.intents import Intent, act_intent, cues, service_intent
@@ -37,6 +43,7 @@ from shopsense.pipeline.surfaces import NotReady
 from shopsense.store.knowledge import knowledge_repository
 
 log = logging.getLogger("shopsense.assistant")
+SERVICE_INTENTS = ("shop_policy", "order_account", "chit_chat", "out_of_scope")
 UNSET: Any = object()
 SAFE_REPLY = {"zh": "抱歉，我没能组织好这条回答，请直接看下面的商品卡片。",
               "en": "Sorry, I could not word that answer safely; please see the product cards."}
@@ -52,10 +59,12 @@ SUGGESTIONS = {
 
 class Assistant:
     def __init__(self, shop: Shop, settings: AssistantSettings | None = None,
-                 generator: Generator | None = UNSET) -> None:
+                 generator: Generator | None = UNSET, agent: ToolAgent | None = UNSET
+                 ) -> None:
         self.shop = shop
         self.settings = settings if settings is not None else load_settings(shop.settings.home)
         self.generator = make_generator(self.settings) if generator is UNSET else generator
+        self.agent = make_agent(self.settings) if agent is UNSET else agent
         self.conversations = ConversationStore(self.settings.ttl_s,
                                                self.settings.max_conversations)
         shop.erasure_listeners.append(self.conversations.forget_user)
@@ -131,7 +140,14 @@ class Assistant:
         constraints = conv.constraints.to_dict()
         check = lambda t: self.check(t, out.facts, constraints, len(out.products))  # noqa: E731
         template_report = check(out.text)
-        if template_report.ok:
+        agent_failed = None
+        if self.agent is not None and template_report.ok:
+            out, agent_failed = self._agent_turn(ctx, out, intent, constraints)
+        if agent_failed is None and out.surface.startswith("agent"):
+            shown, source, failed = out.text, "agent", None
+        elif agent_failed is not None:
+            shown, source, failed = out.text, "agent_fallback", agent_failed
+        elif template_report.ok:
             shown, source, failed = guarded(self.generator, out.text, out.facts, ctx.language,
                                             check)
         else:  # a template bug: show nothing unchecked, report it
@@ -158,6 +174,33 @@ class Assistant:
                 else [], "answered": (out.knowledge.answered if out.knowledge is not None
                                       else None),
                 "related_categories": out.related or []}
+
+    def _agent_turn(self, ctx: Ctx, out: Turnout, intent: Intent, constraints: dict[str, Any]
+                    ) -> tuple[Turnout, CheckReport | None]:
+        """The model's turn with tools, if it passes the checker; else the template's."""
+        assert self.agent is not None
+        try:
+            reply = self.agent.run(self, ctx)
+        except AgentFailed as exc:
+            return out, CheckReport(ok=False, unsupported_claims=[f"agent: {exc}"[:300]])
+        report = self.check(reply.text, reply.facts, constraints, len(reply.products))
+        if reply.products and intent.name in SERVICE_INTENTS:
+            report.ok = False
+            report.unsupported_claims.append("agent: products in a turn not about products")
+        if not report.ok:
+            return out, report
+        listing = len(reply.products) >= 2 and bool({"search", "recommend", "similar"} &
+                                                     set(reply.tools))
+        knowledge = out.knowledge
+        if reply.passages:
+            knowledge = self.knowledge.ask(ctx.text, ctx.language)
+            cited = [p for p in reply.passages if p["text"] in reply.text]
+            knowledge = knowledge if knowledge.passage is not None and cited and \
+                knowledge.passage.passage_id == cited[0]["passage_id"] else None
+        return replace(out, text=reply.text, facts=reply.facts, products=reply.products,
+                       items=None, listing=listing, knowledge=knowledge,
+                       surface="agent:" + ",".join(reply.tools),
+                       focus=[p.item_id for p in reply.products[:2]] or out.focus), None
 
     def check(self, text: str, facts: list[Fact], constraints: dict[str, Any],
               n_items: int) -> CheckReport:

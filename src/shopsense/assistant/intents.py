@@ -17,18 +17,18 @@ INTENTS = ("product_search", "refinement", "reference", "comparison", "product_q
 POLICY = ("退货", "退款", "换货", "退换", "发货", "配送", "运费", "包邮", "邮费", "快递费", "送货",
           "几天到", "多久到", "多久能到", "支付", "付款", "花呗", "分期", "货到付款", "发票", "保修",
           "质保", "售后", "营业时间", "几点", "客服", "人工", "联系你们", "电话", "邮箱", "门店",
-          "实体店", "线下店", "积分", "会员", "价格保护", "差价", "return", "refund", "exchange",
+          "实体店", "线下店", "积分", "会员", "价格保护", "差价", "能换吗", "换尺码", "尺码不合适", "安装", "包装", "return", "refund", "exchange",
           "shipping", "ship", "delivery", "deliver", "postage", "payment", "pay", "paypal", "alipay", "wechat pay", "cash on delivery", "instalment",
           "installment", "invoice", "receipt", "warranty", "guarantee", "opening hours",
           "store hours", "business hours", "open on", "customer service", "contact you",
           "phone number", "email address", "physical store", "shop in person", "membership",
-          "loyalty", "points", "price protection", "price match", "price drop")
+          "loyalty", "points", "gift wrap", "gift wrapping", "installation", "price protection", "price match", "price drop")
 ORDER = ("我的订单", "订单状态", "查订单", "订单到哪", "物流", "快递到哪", "查快递", "我的快递",
          "取消订单", "修改订单", "改地址", "修改地址", "收货地址", "我的账号", "账户", "密码",
          "登录不了", "登不上", "我的包裹", "退款进度", "where is my order", "my order",
          "track my", "tracking number", "cancel my order", "order status", "my account",
          "password", "log in", "login", "sign in", "my package", "my parcel",
-         "change my address", "my refund")
+         "change my address", "delivery address", "shipping address", "my refund")
 CHITCHAT = ("你好", "您好", "在吗", "谢谢", "多谢", "再见", "拜拜", "你是谁", "你叫什么", "你是机器人",
             "早上好", "晚上好", "哈哈", "hello", "hi", "hey", "thanks", "thank you", "bye",
             "goodbye", "who are you", "how are you", "are you a bot", "good morning",

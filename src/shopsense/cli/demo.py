@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -83,7 +83,20 @@ def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int
         loaded["products"] = run_ingest(cfg, paths.products, "catalog", show_progress).accepted
     if store.count_events() == 0:
         loaded["events"] = run_ingest(cfg, paths.events, "events", show_progress).accepted
+    loaded["knowledge_passages"] = _load_policy(store)
     return loaded
+
+
+def _load_policy(store: Any) -> int:
+    """The demo's bilingual policy document, into the knowledge base (once)."""
+    from shopsense.demo.policy import POLICY_DOCUMENT
+    from shopsense.knowledge import KnowledgeBase
+    from shopsense.store.knowledge import knowledge_repository
+
+    kb = KnowledgeBase(knowledge_repository(store))
+    if any(d["doc_id"] == POLICY_DOCUMENT.name for d in kb.documents()):
+        return 0
+    return int(kb.load_file(POLICY_DOCUMENT)["passages"])
 
 
 def _serve(cfg: Settings, host: str | None, port: int | None, train: bool = True,

@@ -26,11 +26,11 @@ FIELD_WEIGHTS = {"title": 1.0, "description": 0.6, "category": 0.2}
 RRF_K = 20
 # Words of asking, not of the subject: they never make a passage an answer on their own.
 QUESTION_WORDS = frozenset(
-    "你们 你 我 我们 店 本店 贵店 是 什么 多久 多少 能 能不能 可以 可不可以 吗 呢 吧 有 有没有 怎么 "
+    "你们 你 我 我们 店 本店 贵店 是 支持 什么 多久 多少 能 能不能 可以 可不可以 吗 呢 吧 有 有没有 怎么 "
     "怎么样 怎样 如何 哪些 哪里 几天 请问 一下 的 了 要 会 政策 规定 问题 "
     "what whats is are your you do does can could how long much many when where which who "
     "i my me we our the a an of for to in on and or policy policies rule rules question "
-    "tell about please there any it this that be".split())
+    "tell about please there any it this that be have has take us get".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ def content_terms(text: str) -> list[str]:
 
 class KnowledgeIndex:
     def __init__(self, passages: Sequence[Passage], encoder: Encoder | None = None, *,
-                 min_cosine_with_words: float = 0.25, min_cosine_alone: float = 0.6) -> None:
+                 min_cosine_with_words: float = 0.15, min_cosine_alone: float = 0.6) -> None:
         self.passages = list(passages)
         self.encoder = encoder
         self.min_cosine_with_words = min_cosine_with_words
