@@ -35,7 +35,7 @@ def _data(result: Any) -> dict[str, Any]:
 
 async def _exercise(client: Any, session: str) -> dict[str, Any]:
     """List the tools and call each kind once; returns what was seen."""
-    listed = {t.name for t in await client.list_tools()}
+    listed = {t.name for t in (await client.list_tools()).tools}
     found = _data(await client.call_tool("search", {"query": "空调", "k": 3,
                                                     "price_max": 5000}))
     first = found["items"][0]

@@ -109,7 +109,7 @@ class ToolBox:
         if not isinstance(quantity, int) or not 1 <= quantity <= 99:
             raise InputError("quantity", "must be an integer from 1 to 99")
         row = {"user_id": user, "session_id": session, "item_id": item_id,
-               "event_type": "cart", "platform": "api", "timestamp": time.time(),
+               "event_type": "cart", "platform": "other", "timestamp": time.time(),
                "value": float(quantity)}
         self.shop.record_events([row])
         return {"added": True, "item": item_card(product), "quantity": quantity}

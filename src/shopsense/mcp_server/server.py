@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from shopsense.assistant.tools import ToolBox
 from shopsense.pipeline.shop import InputError
@@ -31,9 +32,9 @@ def _guard(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            raise ValueError(f"{exc.field}: {exc.reason}") from exc
+            raise ToolError(f"{exc.field}: {exc.reason}") from exc
         except KeyError as exc:
-            raise ValueError(f"unknown item {exc.args[0]!r}") from exc
+            raise ToolError(f"unknown item {exc.args[0]!r}") from exc
     return call
 
 

@@ -51,15 +51,20 @@ class _SearchKey:
 
 def install(app: FastAPI) -> bool:
     try:
+        from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+
         from shopsense.mcp_server import build_server
     except ImportError:  # the optional `mcp` extra is not installed
         log.info("mcp is not installed: /mcp is off")
         return False
     state = app.state
     server = build_server(lambda: assistant_of(state))
-    inner = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
-                                       json_response=True, host="0.0.0.0")
-    app.router.routes.append(Route("/mcp", endpoint=_SearchKey(inner, state),
+    # configures the server's session manager; the handler is used without the SDK's own
+    # Starlette app (it would replace scope["app"], which the API's middleware reads)
+    server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
+                               json_response=True, host="0.0.0.0")
+    handler = StreamableHTTPASGIApp(server.session_manager)
+    app.router.routes.append(Route("/mcp", endpoint=_SearchKey(handler, state),
                                    methods=["GET", "POST", "DELETE"]))
     outer = app.router.lifespan_context
 
