@@ -207,3 +207,17 @@ def test_cli_ingest_knowledge(tmp_path: Path) -> None:
     assert failed.exit_code != 0 and "bad.jsonl:1" in failed.output
     listed = runner.invoke(app, ["--home", str(home), "knowledge", "list", "--json"])
     assert json.loads(listed.output)["documents"][0]["doc_id"] == POLICY_DOCUMENT.name
+
+
+def test_demo_run_loads_the_policy_document_once(tmp_path: Path) -> None:
+    from shopsense.cli import app
+
+    args = ["--home", str(tmp_path), "demo", "run", "--no-serve", "--json",
+            "--products", "250", "--users", "40", "--days", "7"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout.strip().splitlines()[-1])
+    assert report["knowledge_passages"] == len(parse_text(
+        POLICY_DOCUMENT.read_text(encoding="utf-8"), "markdown", POLICY_DOCUMENT.name))
+    again = json.loads(CliRunner().invoke(app, args).stdout.strip().splitlines()[-1])
+    assert again["knowledge_passages"] == 0

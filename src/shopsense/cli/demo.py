@@ -67,8 +67,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         except ValueError as exc:
             fail(str(exc))
         loaded = _load(cfg, paths, show_progress=not as_json)
+        from shopsense.cli.core import open_home
+
+        policy = _load_policy(open_home(cfg))
         emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
-              "store": cfg.store_url}, as_json)
+              "knowledge_passages": policy, "store": cfg.store_url}, as_json)
         if serve:
             _serve(cfg, host, port, train, workers)
 
@@ -83,7 +86,6 @@ def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int
         loaded["products"] = run_ingest(cfg, paths.products, "catalog", show_progress).accepted
     if store.count_events() == 0:
         loaded["events"] = run_ingest(cfg, paths.events, "events", show_progress).accepted
-    loaded["knowledge_passages"] = _load_policy(store)
     return loaded
 
 
