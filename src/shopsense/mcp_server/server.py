@@ -45,7 +45,15 @@ def build_server(assistant: Assistant | Callable[[], Assistant]) -> MCPServer:
         (lambda: assistant)
     box = lambda: ToolBox(current())  # noqa: E731
     server = MCPServer(name="shopsense", instructions=INSTRUCTIONS)
+    for fn in (*_catalogue_tools(box), *_shopper_tools(box)):
+        server.add_tool(fn, name=fn.__name__)
+    return server
 
+
+Box = Callable[[], ToolBox]
+
+
+def _catalogue_tools(box: Box) -> list[Callable[..., dict[str, Any]]]:
     @_guard
     def search(query: str, category: str | None = None, brand: str | None = None,
                price_min: float | None = None, price_max: float | None = None,
@@ -69,6 +77,10 @@ def build_server(assistant: Assistant | Callable[[], Assistant]) -> MCPServer:
         """Items similar to one item."""
         return box().similar(item_id, k)
 
+    return [search, get_item, compare, similar]
+
+
+def _shopper_tools(box: Box) -> list[Callable[..., dict[str, Any]]]:
     @_guard
     def recommend(user: str | None = None, session: str | None = None,
                   category: str | None = None, k: int = 5) -> dict[str, Any]:
@@ -93,7 +105,4 @@ def build_server(assistant: Assistant | Callable[[], Assistant]) -> MCPServer:
         """The items in a shopper's cart, with quantities."""
         return box().view_cart(session, user)
 
-    for fn in (search, get_item, compare, similar, recommend, knowledge, add_to_cart,
-               view_cart):
-        server.add_tool(fn, name=fn.__name__)
-    return server
+    return [recommend, knowledge, add_to_cart, view_cart]
