@@ -16,8 +16,8 @@ INTENTS = ("product_search", "refinement", "reference", "comparison", "product_q
            "shop_policy", "order_account", "chit_chat", "out_of_scope")
 POLICY = ("退货", "退款", "换货", "退换", "发货", "配送", "运费", "包邮", "邮费", "快递费", "送货",
           "几天到", "多久到", "多久能到", "支付", "付款", "花呗", "分期", "货到付款", "发票", "保修",
-          "质保", "售后", "营业时间", "几点", "客服", "人工", "联系你们", "电话", "邮箱", "门店",
-          "实体店", "线下店", "积分", "会员", "价格保护", "差价", "能换吗", "换尺码", "尺码不合适", "安装", "包装", "return", "refund", "exchange",
+          "质保", "售后", "营业时间", "几点", "客服", "人工", "联系你们", "客服电话", "联系电话", "电话多少", "邮箱", "门店",
+          "实体店", "线下店", "积分", "会员", "价格保护", "差价", "能换吗", "换尺码", "尺码不合适", "上门安装", "包安装", "安装服务", "礼品包装", "return", "refund", "exchange",
           "shipping", "ship", "delivery", "deliver", "postage", "payment", "pay", "paypal", "alipay", "wechat pay", "cash on delivery", "instalment",
           "installment", "invoice", "receipt", "warranty", "guarantee", "opening hours",
           "store hours", "business hours", "open on", "customer service", "contact you",
