@@ -18,6 +18,7 @@ and what it says must hold for *that* item.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -32,6 +33,7 @@ from shopsense.assistant.check import (
     written_forms,
 )
 from shopsense.assistant.facts import Fact
+from shopsense.assistant.lexicon import pattern as compiled
 from shopsense.domain import Product
 
 SENTENCE_RE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?|\n")
@@ -91,8 +93,8 @@ def _aliases(text: str, cited: Sequence[Product]) -> dict[str, Group]:
 def _mentions(piece: str, aliases: Mapping[str, Group]) -> list[tuple[int, Group, str]]:
     found = []
     for alias, product in aliases.items():
-        pattern = (rf"(?<![A-Za-z]){alias}(?![A-Za-z])" if len(alias) == 1 else re.escape(alias))
-        found += [(m.start(), product, alias) for m in re.finditer(pattern, piece)]
+        regex = (rf"(?<![A-Za-z]){alias}(?![A-Za-z])" if len(alias) == 1 else re.escape(alias))
+        found += [(m.start(), product, alias) for m in compiled(regex).finditer(piece)]
     return sorted(found, key=lambda t: t[0])
 
 
@@ -154,8 +156,8 @@ def _claims(piece: str, owner: Product | None, passages: Sequence[str],
     for name, (words, _, _) in CLAIMS.items():
         for word in words:
             w = word.lower()
-            at = (re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", low) if w.isascii()
-                  else re.search(re.escape(w), low))
+            at = compiled(rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w.isascii()
+                          else re.escape(w)).search(low)
             if at is None:
                 continue
             before = low[max(0, at.start() - 20):at.start()]
@@ -195,8 +197,8 @@ def _vocabulary(products: Mapping[str, Product], category: str) -> dict[str, set
 def _written(value: str, low: str) -> bool:
     """`value` occurs in `low` as a whole token ("38" is not in "1389元")."""
     head = r"(?<![0-9a-z.])" if value[:1].isalnum() and value[:1].isascii() else ""
-    tail = r"(?![0-9a-z])" if value[-1:].isalnum() and value[-1:].isascii() else ""
-    return re.search(head + re.escape(value) + tail, low) is not None
+    tail = r"(?![0-9a-z]|[.,]\d)" if value[-1:].isalnum() and value[-1:].isascii() else ""
+    return compiled(head + re.escape(value) + tail).search(low) is not None
 
 
 def _attribute_values(piece: str, owner: Product, products: Mapping[str, Product],
@@ -221,26 +223,35 @@ def _attribute_values(piece: str, owner: Product, products: Mapping[str, Product
     return bad
 
 
+@functools.lru_cache(maxsize=8)
+def _brand_regex(brands: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for every catalogue brand (lower case, longest first, whole words)."""
+    names = sorted({b.lower() for b in brands if b}, key=len, reverse=True) or ["\0"]
+    return re.compile(rf"(?<![a-z0-9])({'|'.join(map(re.escape, names))})(?![a-z0-9])")
+
+
+@functools.lru_cache(maxsize=4096)
+def _numbers(forms: frozenset[str]) -> frozenset[str]:
+    return frozenset(n for f in forms for n in NUMBER_RE.findall(f))
+
+
 def _values(piece: str, owner: Product, others: Iterable[Product], forms: set[str],
             brands: Iterable[str]) -> list[str]:
     bad = []
     low = piece.lower()
-    mine = {n for f in forms for n in NUMBER_RE.findall(f)}
+    mine = _numbers(frozenset(forms))
     for number in NUMBER_RE.findall(piece):
         if number not in mine:
-            whose = [o.item_id for o in others
-                     if number in {n for f in _forms(o) for n in NUMBER_RE.findall(f)}]
+            whose = [o.item_id for o in others if number in _numbers(frozenset(_forms(o)))]
             bad.append(f"number {number} is not {owner.item_id}'s" +
                        (f" (it is {whose[0]}'s)" if whose else ""))
-    for brand in brands:
-        if brand and brand.lower() != (owner.brand or "").lower() and \
-                re.search(rf"(?<![a-z0-9]){re.escape(brand.lower())}(?![a-z0-9])", low) \
-                and brand.lower() not in owner.title.lower():
+    for brand in dict.fromkeys(_brand_regex(tuple(brands)).findall(low)):
+        if brand != (owner.brand or "").lower() and brand not in owner.title.lower():
             bad.append(f"brand {brand} written about {owner.item_id} (brand {owner.brand})")
     for other in others:
         for key, value in other.attributes.items():
             own = owner.attributes.get(key)
-            if isinstance(value, str) and len(value) >= 2 and value.lower() in low and \
+            if isinstance(value, str) and len(value) >= 2 and _written(value.lower(), low) and \
                     str(own).lower() != value.lower() and value.lower() not in forms and \
                     value.lower() not in owner.title.lower():
                 bad.append(f"{key} {value!r} of {other.item_id} written about {owner.item_id}")

@@ -5,8 +5,10 @@ when every content word of X is a known term of the search engine's keyword inde
 product holds all of them in its title or category. When X is not carried, `related` lists
 the categories nearest to X by the search encoder (labelled as related, never as X).
 
-This is a thin adapter: when the search answer reports `no_exact_match` (branch i16-search),
-`carried_by_search` switches to it and this module keeps only the related-category lookup.
+The test itself is the search engine's (`SearchEngine.sells`, `index.sells.catalogue_sells`:
+learned product words, a title holding every type word, or a close synonym by the encoder),
+the same one that sets `no_exact_match` on a search answer; an engine without it (or without
+an understander) falls back to the keyword test of `carried_by_terms`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,19 @@ class Presence:
         return {"subject": self.subject, "carried": self.carried, "related": self.related}
 
 
-def carried_by_search(shop: Any, terms: list[str]) -> bool:
+def carried_by_search(shop: Any, subject: str, terms: list[str]) -> bool:
+    """The search engine's in-catalogue test for `subject` (no `no_exact_match`)."""
+    engine, understander = shop.models.search, shop.models.understander
+    sells = getattr(engine, "sells", None)
+    if sells is None or understander is None or getattr(engine, "understander", None) is None:
+        return carried_by_terms(shop, terms)
+    reading = understander.understand(subject)
+    if reading.exclusions:  # "无人机" read as "without 人机": the type word was not seen
+        return carried_by_terms(shop, terms)
+    return sells(reading) is None
+
+
+def carried_by_terms(shop: Any, terms: list[str]) -> bool:
     """Some product holds every term in its title or category (the engine's own index)."""
     keyword = shop.models.search.keyword
     if not terms or len(keyword.query_term_ids(terms)) < len(terms):
@@ -55,7 +69,7 @@ def presence(shop: Any, subject: str, k: int = 3) -> Presence:
     terms = content_terms(subject)
     if not terms:
         return Presence(subject, True)
-    if carried_by_search(shop, terms):
+    if carried_by_search(shop, subject, terms):
         return Presence(subject, True, terms=tuple(terms))
     return Presence(subject, False, related_categories(shop, subject, k), tuple(terms))
 

@@ -28,6 +28,7 @@ from shopsense.assistant.facts import (
     format_number,
     format_value,
 )
+from shopsense.assistant.lexicon import pattern
 from shopsense.domain import Product
 
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -55,7 +56,7 @@ def _mentions(text: str, words: tuple[str, ...]) -> list[bool]:
     """For each mention of one of `words`: True when it is negated."""
     found = []
     for word in words:
-        for m in re.finditer(re.escape(word), text, re.I):
+        for m in pattern(re.escape(word), re.I).finditer(text):
             before, after = text[max(0, m.start() - 20):m.start()], text[m.end():m.end() + 6]
             if ABSENCE_BEFORE_RE.search(before):  # "the catalogue does not list its waterproof"
                 continue
@@ -152,7 +153,7 @@ def _residual(text: str, facts: list[Fact], n_items: int) -> str:
     for form in forms:  # a number never matches inside a longer number ("999" in "1999")
         head = r"(?<![\d.])" if form[0].isdigit() else ""
         tail = r"(?![\d])" if form[-1].isdigit() else ""
-        text = re.sub(head + re.escape(form) + tail, " ", text)
+        text = pattern(head + re.escape(form) + tail).sub(" ", text)
     return text
 
 
@@ -162,7 +163,7 @@ def _brand_hits(text: str, brands: Iterable[str]) -> list[str]:
         if not brand:
             continue
         if brand.isascii():
-            if re.search(rf"(?<![A-Za-z0-9]){re.escape(brand)}(?![A-Za-z0-9])", text):
+            if pattern(rf"(?<![A-Za-z0-9]){re.escape(brand)}(?![A-Za-z0-9])").search(text):
                 hits.append(brand)
         elif brand in text:
             hits.append(brand)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shopsense.assistant.lexicon import pattern
+
 INTENTS = ("product_search", "refinement", "reference", "comparison", "product_question",
            "shop_policy", "order_account", "chit_chat", "out_of_scope")
 POLICY = ("退货", "退款", "换货", "退换", "发货", "配送", "运费", "包邮", "邮费", "快递费", "送货",
@@ -69,7 +71,7 @@ def cues(text: str, words: tuple[str, ...]) -> tuple[str, ...]:
         if not w.isascii():
             hit = w in low
         else:
-            hit = re.search(rf"(?<![a-z0-9]){re.escape(w)}(?:s|es|ed|ing)?(?![a-z])", low)
+            hit = pattern(rf"(?<![a-z0-9]){re.escape(w)}(?:s|es|ed|ing)?(?![a-z])").search(low)
         if hit:
             found.append(w)
     return tuple(dict.fromkeys(found))

@@ -8,6 +8,7 @@ catalogue fields back in either language.
 
 from __future__ import annotations
 
+import functools
 import re
 
 CHEAPER = ("便宜一点", "便宜点", "便宜些", "更便宜", "再便宜", "便宜的", "价格低一点", "低一点",
@@ -142,6 +143,13 @@ def label(field: str, language: str) -> str:
     return zh if language == "zh" else en
 
 
+@functools.lru_cache(maxsize=65_536)
+def pattern(regex: str, flags: int = 0) -> re.Pattern[str]:
+    """A compiled regex, cached beyond `re`'s own 512 entries (the checker and the turn
+    reader build one per word, brand and attribute value)."""
+    return re.compile(regex, flags)
+
+
 def has_any(text: str, words: tuple[str, ...]) -> bool:
     """True when one of `words` occurs; Latin words must start at a word boundary
     ("age" does not match "stage"; "noise cancel" matches "noise cancelling")."""
@@ -151,7 +159,7 @@ def has_any(text: str, words: tuple[str, ...]) -> bool:
         if not w.strip().isascii():
             if w in low:
                 return True
-        elif re.search(rf"(?<![a-z0-9]){re.escape(w.strip())}", low):
+        elif pattern(rf"(?<![a-z0-9]){re.escape(w.strip())}").search(low):
             return True
     return False
 
