@@ -48,14 +48,14 @@ async def _exercise(client: Any, session: str) -> dict[str, Any]:
                                                         "policy?", "language": "en"}))
     added = _data(await client.call_tool("add_to_cart", {"item_id": first["item_id"],
                                                          "session": session}))
-    cart = _data(await client.call_tool("view_cart", {"session": session}))
+    cart = await client.call_tool("view_cart", {"session": session})
     bad = await client.call_tool("get_item", {"item_id": "no-such-item"})
     return {"listed": listed, "found": found, "item": item, "compared": compared,
             "similar": similar, "recs": recs, "policy": policy, "added": added, "cart": cart,
             "bad": bad}
 
 
-def _assert_seen(seen: dict[str, Any], shop: Any) -> None:
+def _assert_seen(seen: dict[str, Any], shop: Any, *, personal: bool = True) -> None:
     assert TOOLS <= seen["listed"]
     items = seen["found"]["items"]
     assert items and all(i["category"] == "家电 > 空调" and i["price"] <= 5000 for i in items)
@@ -64,7 +64,11 @@ def _assert_seen(seen: dict[str, Any], shop: Any) -> None:
     assert len(seen["compared"]["items"]) == 2 and "|" in seen["compared"]["table"]
     assert seen["similar"]["items"] and seen["recs"]["items"]
     assert seen["policy"]["answered"] and "7 days" in seen["policy"]["passage"]["text"]
-    assert seen["added"]["added"] and seen["cart"]["items"][0]["item_id"] == items[0]["item_id"]
+    assert seen["added"]["added"]
+    if personal:
+        assert _data(seen["cart"])["items"][0]["item_id"] == items[0]["item_id"]
+    else:  # a search key is public: it may not read a shopper's cart
+        assert seen["cart"].is_error and "admin key" in seen["cart"].content[0].text
     assert seen["bad"].is_error and "unknown item" in seen["bad"].content[0].text
 
 
@@ -98,25 +102,28 @@ def served(demo_shop: Any) -> Any:
     deadline = time.time() + 30
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/mcp", create_key(demo_shop.store, "search")
+    yield (f"http://127.0.0.1:{port}/mcp", create_key(demo_shop.store, "search"),
+           create_key(demo_shop.store, "admin"))
     server.should_exit = True
     thread.join(10)
     sys.path.remove(str(Path(__file__).parent))
 
 
-def test_mcp_over_streamable_http_with_a_search_key(demo_shop: Any, served: Any) -> None:
-    url, key = served
+@pytest.mark.parametrize("scope", ["search", "admin"])
+def test_mcp_over_streamable_http_with_a_key(demo_shop: Any, served: Any, scope: str) -> None:
+    url, search_key, admin_key = served
+    key = search_key if scope == "search" else admin_key
 
     async def main() -> dict[str, Any]:
         async with httpx2.AsyncClient(headers={"X-API-Key": key}, timeout=60) as http, \
                 Client(streamable_http_client(url, http_client=http)) as client:
-            return await _exercise(client, "mcp-http")
+            return await _exercise(client, f"mcp-http-{scope}")
 
-    _assert_seen(anyio.run(main), demo_shop)
+    _assert_seen(anyio.run(main), demo_shop, personal=scope == "admin")
 
 
 def test_mcp_http_needs_a_key(served: Any) -> None:
-    url, _ = served
+    url, _, _ = served
 
     async def main() -> tuple[int, dict[str, Any]]:
         async with httpx2.AsyncClient(timeout=10) as http:

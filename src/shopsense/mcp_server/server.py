@@ -38,14 +38,16 @@ def _guard(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     return call
 
 
-def build_server(assistant: Assistant | Callable[[], Assistant]) -> MCPServer:
+def build_server(assistant: Assistant | Callable[[], Assistant], *,
+                 personal_reads: Callable[[], bool] = lambda: True) -> MCPServer:
     """`assistant`: the assistant itself, or a callable returning the current one (the API's
-    assistant follows model swaps)."""
+    assistant follows model swaps). `personal_reads`: whether this call may read a shopper's
+    own data (the cart); over HTTP only an admin key may (a search key is public)."""
     current = assistant if callable(assistant) and not hasattr(assistant, "chat") else \
         (lambda: assistant)
     box = lambda: ToolBox(current())  # noqa: E731
     server = MCPServer(name="shopsense", instructions=INSTRUCTIONS)
-    for fn in (*_catalogue_tools(box), *_shopper_tools(box)):
+    for fn in (*_catalogue_tools(box), *_shopper_tools(box, personal_reads)):
         server.add_tool(fn, name=fn.__name__)
     return server
 
@@ -80,7 +82,8 @@ def _catalogue_tools(box: Box) -> list[Callable[..., dict[str, Any]]]:
     return [search, get_item, compare, similar]
 
 
-def _shopper_tools(box: Box) -> list[Callable[..., dict[str, Any]]]:
+def _shopper_tools(box: Box, personal_reads: Callable[[], bool]
+                   ) -> list[Callable[..., dict[str, Any]]]:
     @_guard
     def recommend(user: str | None = None, session: str | None = None,
                   category: str | None = None, k: int = 5) -> dict[str, Any]:
@@ -102,7 +105,10 @@ def _shopper_tools(box: Box) -> list[Callable[..., dict[str, Any]]]:
 
     @_guard
     def view_cart(session: str | None = None, user: str | None = None) -> dict[str, Any]:
-        """The items in a shopper's cart, with quantities."""
+        """The items in a shopper's cart, with quantities (personal: over HTTP, admin keys
+        only)."""
+        if not personal_reads():
+            raise ToolError("view_cart: reading a shopper's cart needs an admin key")
         return box().view_cart(session, user)
 
     return [recommend, knowledge, add_to_cart, view_cart]

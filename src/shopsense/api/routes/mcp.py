@@ -5,6 +5,7 @@ rest of the API. Installed only when the `mcp` package (extra `mcp`) is present.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from shopsense.api.routes.assistant import assistant_of
 
 log = logging.getLogger("shopsense.api")
+_SCOPE: contextvars.ContextVar[str] = contextvars.ContextVar("mcp_key_scope", default="")
 
 
 class _SearchKey:
@@ -27,6 +29,7 @@ class _SearchKey:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         denied = self._denied(scope)
         if denied is None:
+            _SCOPE.set(self._scope(scope))  # the tools run in this request's context
             await self.app(scope, receive, send)
             return
         status, code, message = denied
@@ -34,6 +37,13 @@ class _SearchKey:
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
+
+    def _scope(self, scope: dict[str, Any]) -> str:
+        if not self.state.settings.serve.require_keys:
+            return "admin"  # an open server (keys off): everything is the operator's
+        key = dict(scope.get("headers") or []).get(b"x-api-key", b"").decode("latin-1")
+        found = self.state.keyring.scope_of(key)
+        return found[1] if found else ""
 
     def _denied(self, scope: dict[str, Any]) -> tuple[int, str, str] | None:
         if not self.state.settings.serve.require_keys:
@@ -58,7 +68,8 @@ def install(app: FastAPI) -> bool:
         log.info("mcp is not installed: /mcp is off")
         return False
     state = app.state
-    server = build_server(lambda: assistant_of(state))
+    server = build_server(lambda: assistant_of(state),
+                          personal_reads=lambda: _SCOPE.get() == "admin")
     # configures the server's session manager; the handler is used without the SDK's own
     # Starlette app (it would replace scope["app"], which the API's middleware reads)
     server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
