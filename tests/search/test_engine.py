@@ -129,8 +129,11 @@ def test_did_you_mean_autocomplete_and_zero_result_log(tmp_path: Path, use_encod
     assert engine.autocomplete("running s")[0]["text"] == "running shoes for men"
     empty = SearchEngine.build(BILINGUAL, encoder=None, zero_result_log=tmp_path / "zero.jsonl")
     assert empty.search("xylophone").total == 0
+    assert not (tmp_path / "zero.jsonl").exists()  # k-anonymous: one shopper logs nothing
+    for n in range(10):  # privacy.zero_result_min_shoppers distinct shoppers
+        empty.search("Xylophone", profile=UserProfile(f"u_{n:032x}"))
     logged = [json.loads(line) for line in (tmp_path / "zero.jsonl").read_text().splitlines()]
-    assert logged[-1]["query"] == "xylophone"
+    assert [e["query"] for e in logged] == ["xylophone"]
 
 
 def test_upsert_remove_save_load(tmp_path: Path, use_encoder,  # type: ignore[no-untyped-def]

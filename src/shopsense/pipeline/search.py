@@ -25,6 +25,7 @@ from shopsense.index.keyword import KeywordIndex
 from shopsense.index.rowsets import difference, member
 from shopsense.index.suggest import Suggester
 from shopsense.memo import Memo
+from shopsense.privacy.querylog import ZeroResultLog
 from shopsense.rank.filters import (
     Clause,
     apply_clauses,
@@ -121,7 +122,8 @@ class SearchEngine:
         self.retriever = HybridRetriever(keyword, spell, vector, encoder,
                                          n_keyword=n_keyword, n_vector=n_vector,
                                          keyword_candidates=self.keyword_candidates)
-        self.zero_result_log = zero_result_log
+        # k-anonymous (privacy.querylog): a query is written once enough shoppers searched it
+        self.zero_result_log = None if zero_result_log is None else ZeroResultLog(zero_result_log)
         self.zero_results_: deque[dict[str, Any]] = deque(maxlen=10_000)
         # the shopper-independent stages of recent queries (see `search`); any write clears it
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
@@ -289,7 +291,7 @@ class SearchEngine:
         latency = (time.perf_counter() - start) * 1000
         timings["total_ms"] = latency
         if total == 0:
-            self._log_zero_result(query)
+            self._log_zero_result(query, profile.user_id if profile is not None else None)
         return SearchResponse(
             query=query, results=page_results, total=total, page=page, page_size=k, sort=sort,
             facets=selection.facets, applied_filters=[c.to_dict() for c in selection.applied],
@@ -347,13 +349,11 @@ class SearchEngine:
     def autocomplete(self, prefix: str, k: int = 10) -> list[dict[str, object]]:
         return self.suggester.complete(prefix, k)
 
-    def _log_zero_result(self, query: str) -> None:
-        entry = {"query": query, "timestamp": time.time()}
-        self.zero_results_.append(entry)
+    def _log_zero_result(self, query: str, actor: str | None) -> None:
         if self.zero_result_log is not None:
-            self.zero_result_log.parent.mkdir(parents=True, exist_ok=True)
-            with self.zero_result_log.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            entry = self.zero_result_log.record(query, actor)
+            if entry is not None:
+                self.zero_results_.append(entry)
 
 
 def _reading_key(reading: QueryReading | None) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
 from shopsense.models.context import RecContext
+from shopsense.pipeline.explore import Exploration, explore, new_request_id
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
@@ -104,6 +105,7 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["relaxed"] = data.pop("relaxed_filters")
     data["results"] = [item_dict(shop, r) for r in response.results]
     data["facets"] = facet_lists(data["facets"])
+    data["request_id"] = new_request_id()
     return data
 
 
@@ -179,10 +181,12 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
 
 
 def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str | None = None,
-                    rules: Rules | None = None) -> dict[str, Any]:
+                    rules: Rules | None = None, exploration: Exploration | None = None
+                    ) -> dict[str, Any]:
     """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
     (or k, if more) and cached for the actor until they act, so pages of another size (the
-    storefront's 12, the API's 10) are prefixes of one answer."""
+    storefront's 12, the API's 10) are prefixes of one answer. The shown list explores as
+    the settings (or `exploration`) say; each result carries its propensity."""
     recs = _recs(shop)
     since = shop.stamp()
     standing = shop_rules(shop)
@@ -201,7 +205,11 @@ def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str
                   "results": [item_dict(shop, r) for r in results], "depth": depth}
         if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
             shop.answers.put(actor or "", {**answers, key: answer})
-    return {"surface": answer["surface"], "results": answer["results"][:k]}
+    request_id = new_request_id()
+    shown, policy = explore(answer["results"], k, request_id, exploration or Exploration(
+        shop.settings.recs.explore_epsilon, shop.settings.recs.explore_pool))
+    return {"surface": answer["surface"], "request_id": request_id, "policy": policy,
+            "results": shown}
 
 
 def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,
@@ -214,13 +222,14 @@ def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,
     if surface == "similar" and not raw:
         raw = recs.new_item(item_id, k=3 * k + 10)
     results = _personalise(shop, raw, shop.actor(user, session), k, None)
-    return {"item_id": item_id, "surface": surface,
+    return {"item_id": item_id, "surface": surface, "request_id": new_request_id(),
             "results": [item_dict(shop, r) for r in results]}
 
 
 def trending(shop: Shop, *, category: str | None, k: int = 10) -> dict[str, Any]:
     results = _recs(shop).trending(category=category, k=k)
-    return {"category": category, "results": [item_dict(shop, r) for r in results]}
+    return {"category": category, "request_id": new_request_id(),
+            "results": [item_dict(shop, r) for r in results]}
 
 
 def next_items(shop: Shop, *, items: Sequence[str], user: str | None, session: str | None,
@@ -230,7 +239,7 @@ def next_items(shop: Shop, *, items: Sequence[str], user: str | None, session: s
         raise InputError("items", f"unknown item ids: {', '.join(unknown[:5])}")
     raw = _recs(shop).next_in_session(list(items), k=3 * k + 10)
     results = _personalise(shop, raw, shop.actor(user, session), k, None)
-    return {"results": [item_dict(shop, r) for r in results]}
+    return {"request_id": new_request_id(), "results": [item_dict(shop, r) for r in results]}
 
 
 def suggest(shop: Shop, q: str, k: int = 8) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from shopsense.evaluation.metrics import grouped_ndcg
 from shopsense.rank.search_features import FEATURE_NAMES
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -71,23 +72,15 @@ class KeywordOrder:
         return features[:, _COL["bm25f"]].astype(np.float32)
 
 
-def _ndcg(ranked_gains: np.ndarray, all_gains: np.ndarray, k: int) -> float:
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.sort(all_gains)[::-1][:k]
-    ideal_dcg = float(ideal @ discounts[:len(ideal)])
-    top = ranked_gains[:k]
-    return float(top @ discounts[:len(top)]) / ideal_dcg if ideal_dcg > 0 else 0.0
-
-
 def mean_ndcg(scorer: SearchScorer, groups: Sequence[np.ndarray], labels: Sequence[np.ndarray],
               k: int = 10) -> float:
     """Mean nDCG@k over queries, ranking only each query's candidates."""
-    values = []
-    for features, gains in zip(groups, labels, strict=True):
-        gains = np.asarray(gains, dtype=np.float64)
-        order = np.argsort(-scorer.score(features), kind="stable")
-        values.append(_ndcg(gains[order], gains, k))
-    return float(np.mean(values)) if values else 0.0
+    if not groups:
+        return 0.0
+    scores = np.concatenate([np.asarray(scorer.score(f), dtype=np.float64) for f in groups])
+    gains = np.concatenate([np.asarray(g, dtype=np.float64) for g in labels])
+    sizes = np.asarray([len(g) for g in labels])
+    return float(np.mean(grouped_ndcg(scores, gains, sizes, k)))
 
 
 class LambdaMartRanker:

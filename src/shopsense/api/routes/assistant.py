@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from shopsense.api.deps import api_error, require_search
 from shopsense.assistant import Assistant
+from shopsense.pipeline.explore import new_request_id
 
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"])
 _LOCK = threading.Lock()
@@ -44,9 +45,10 @@ def assistant_of(state: Any) -> Assistant:
 @router.post("/chat", summary="One turn of a grounded shopping conversation")
 def chat(body: ChatIn, _: str = Depends(require_search),
          assistant: Assistant = Depends(get_assistant)) -> dict[str, Any]:
-    return assistant.chat(body.message, conversation_id=body.conversation_id, user=body.user,
-                          session=body.session, language=body.language,
-                          personalise=body.personalise)
+    answer = assistant.chat(body.message, conversation_id=body.conversation_id, user=body.user,
+                            session=body.session, language=body.language,
+                            personalise=body.personalise)
+    return {**answer, "request_id": new_request_id()}  # its listed items' impressions
 
 
 @router.delete("/conversations/{conversation_id}", summary="Forget a conversation now")
