@@ -129,7 +129,7 @@ def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str
                                           - before.ru_stime, 1)
     report["wall_seconds_total"] = round(time.perf_counter() - started, 1)
     report["command"] = " ".join(["shopsense", *cmd[3:]])
-    print(f"  {events}: blend {report['shopsense']['ndcg@10']}, sasrec "
+    print(f"  {events}: blend {report['blend']['ndcg@10']}, sasrec "
           f"{report['sasrec_only']['ndcg@10']}", flush=True)
     return report
 
@@ -257,11 +257,13 @@ def table(results: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for part in ("beauty", "demo"):
         if part in results:
-            for key in ("shopsense", "baseline_popularity"):
-                r = results[part][key]
+            for key in ("served", "blend", "baseline_popularity"):
+                r = results[part].get(key)
+                if r is None:
+                    continue
                 lines.append(f"| {part} | {key} | {r['ndcg@10']:.4f} | {r['hr@10']:.4f} | "
                              f"{r['ndcg@20']:.4f} | {r['hr@20']:.4f} | {r['coverage@10']:.3f} | "
-                             f"{r['train_seconds']} |")
+                             f"{r.get('train_seconds', '')} |")
     for name, r in results.get("sources", {}).items():
         if not isinstance(r, dict):
             continue

@@ -46,12 +46,20 @@ class SearchSettings(BaseModel):
     warm_queries: int = Field(2000, ge=0, description="After new models load, the stages of "
                               "the shop's this-many most searched queries are computed in the "
                               "background (cache warming); 0 disables.")
+    suggest_min_shoppers: int = Field(10, ge=1, description="A logged query is suggested only "
+                                      "when at least this many distinct shoppers searched it "
+                                      "(and it returns results); counts are never shown.")
 
 
 class RecsSettings(BaseModel):
     k: int = Field(10, ge=1, le=1000)
     dismiss_half_life_days: float = Field(14.0, gt=0)
     retrain_interval_s: float = Field(3600.0, ge=0, description="0 disables scheduled retraining.")
+    explore_epsilon: float = Field(0.0, ge=0, le=1, description="For-you exploration: the share "
+                                   "of requests shown a shuffled top `explore_pool` (each result "
+                                   "carries its propensity, for off-policy evaluation); 0: off.")
+    explore_pool: int = Field(20, ge=1, le=1000, description="Items an exploring list is drawn "
+                              "from.")
     full_retrain_every: int = Field(
         24, ge=1, description="Scheduled runs between full retrains; the runs between continue "
                               "the serving SASRec (incremental). 1: always from scratch.")

@@ -44,7 +44,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
               incremental: bool = typer.Option(False, "--incremental",
                                                help="Continue the serving SASRec on the events "
                                                     "since it was trained (plus a replay "
-                                                    "sample) instead of training from scratch.")
+                                                    "sample) instead of training from scratch."),
+              search_judgments: Path = typer.Option(None, "--search-judgments", exists=True,
+                                                    dir_okay=False,
+                                                    help="Judgments (jsonl / csv) the search "
+                                                         "ranker learns from beside the "
+                                                         "click log.")
               ) -> None:
         """Train every model on the store's data; artefacts versioned under the home."""
         from shopsense.training.lifecycle import train_to_disk
@@ -55,7 +60,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                "incremental": incremental}
         with _progress(not as_json) as report:
             try:
-                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report, **ray)
+                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report,
+                                         judgments=search_judgments, **ray)
                            if everything else
                            train_from_store(cfg, max_minutes=max_minutes, progress=report,
                                             **ray))
@@ -99,26 +105,39 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         max_minutes: float = typer.Option(15.0, "--max-minutes",
                                           help="Training budget in CPU-minutes."),
         loss: str = typer.Option("auto", "--loss", help="SASRec loss: auto | full | sampled."),
+        served: bool = typer.Option(False, "--served",
+                                    help="Also score the served path (every source, the "
+                                         "ranker, feedback, rules, variety cap)."),
+        engine_dir: Path = typer.Option(None, "--engine-dir",
+                                        help="With --served: save the trained engine here, "
+                                             "or score the one saved here without training."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Leave-one-out, full ranking: shopsense vs a popularity baseline."""
+        """Leave-one-out, full ranking: the blend (and the served path) vs popularity, with
+        95 % bootstrap intervals."""
         from shopsense.evaluation.recs import evaluate_recs
+        from shopsense.evaluation.served import evaluate_served
 
         if loss not in ("auto", "full", "sampled"):
             fail(f"--loss must be auto, full or sampled, got {loss!r}")
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         options = {"threads": threads, "time_budget_s": max_minutes * 60.0, "loss": loss}
-        try:
-            report = evaluate_recs(events, catalog, k=k, model_options=options,
-                                   on_epoch=_print_epoch)  # stderr; stdout keeps the JSON
+        try:  # epochs go to stderr; stdout keeps the JSON
+            report = (evaluate_served(events, catalog, k=k, model_options=options,
+                                      on_epoch=_print_epoch, engine_dir=engine_dir)
+                      if served else evaluate_recs(events, catalog, k=k, model_options=options,
+                                                   on_epoch=_print_epoch))
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))
-        ours, base = report["shopsense"], report["baseline_popularity"]
-        emit(report, as_json,
-             f"shopsense  ndcg@10 {ours['ndcg@10']:.4f}  hr@10 {ours['hr@10']:.4f}\n"
-             f"popularity ndcg@10 {base['ndcg@10']:.4f}  hr@10 {base['hr@10']:.4f}\n"
-             f"train {ours['train_seconds']} s, peak RSS {report['peak_rss_mb']} MiB\n"
-             + curve_text(report["sasrec_only"]["training"]))
+        rows = [(name, report[key]) for name, key in (("served", "served"), ("blend", "blend"),
+                                                      ("popularity", "baseline_popularity"))
+                if key in report]
+        emit(report, as_json, "\n".join(
+            f"{name:<10} ndcg@10 {m['ndcg@10']:.4f} [{m['ndcg@10_ci'][0]:.4f}, "
+            f"{m['ndcg@10_ci'][1]:.4f}]  hr@10 {m['hr@10']:.4f}" for name, m in rows)
+            + f"\ntrain {report['blend']['train_seconds']} s, "
+              f"peak RSS {report['peak_rss_mb']} MiB\n"
+            + curve_text(report["sasrec_only"].get("training", {})))
 
 
 def curve_text(training: dict[str, Any]) -> str:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shopsense.evaluation.metrics import ndcg_from_ranks
+
 if TYPE_CHECKING:
     import torch
 
@@ -117,5 +119,5 @@ def ndcg10_sum_by_rank(scores: torch.Tensor, histories: Sequence[np.ndarray],
     tgt = torch.from_numpy(np.asarray(targets, dtype=np.int64))
     own = scores.gather(1, tgt[:, None])
     rank = (scores > own).sum(dim=1).numpy()
-    hit = (rank < 10) & np.isfinite(own[:, 0].numpy())
-    return float(np.sum(hit / np.log2(rank + 2)))
+    rank = np.where(np.isfinite(own[:, 0].numpy()), rank, -1)  # an excluded target: a miss
+    return float(ndcg_from_ranks(rank, 10).sum())

@@ -1,8 +1,9 @@
 """How is the recommendation engine trained? `train_all`: every source, then the ranker.
 
 Each shopper's last interaction is held out: sources learn from the rest, SASRec stops early on
-it, and the ranker learns to put it first among the merged candidates (half the shoppers fit
-the logistic and LightGBM rankers, the other half pick the better one, and both are reported).
+it, and the ranker learns to put it first among the merged candidates (half the sampled
+shoppers fit the logistic and LightGBM rankers, the other half pick the better one, and both
+are reported). The shoppers who pick the ranker are left out of SASRec's early stopping.
 The held-out events are then replayed through `observe`, so the served engine has seen them.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from shopsense.domain import Product
+from shopsense.evaluation.metrics import grouped_ndcg, mean_with_misses
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import Interactions
 from shopsense.models.sasrec import SASRecConfig
@@ -155,22 +157,25 @@ def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict
 
 def ndcg_at_10(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_users: int) -> float:
     """Mean NDCG@10 over `n_users` shoppers (those absent from the groups count as 0)."""
-    total, start = 0.0, 0
-    for size in groups:
-        s, y = scores[start:start + size], labels[start:start + size]
-        order = np.argsort(-s, kind="stable")[:10]
-        hit = np.flatnonzero(y[order] > 0)
-        total += 1.0 / np.log2(hit[0] + 2) if hit.size else 0.0
-        start += size
-    return float(total / max(n_users, 1))
+    return mean_with_misses(grouped_ndcg(scores, labels, groups, 10), n_users)
+
+
+def ranker_sample(held: Sequence[int], config: TrainConfig) -> tuple[list[int], list[int]]:
+    """The shoppers that fit the ranker and those that choose it (at most `ranker_users` in
+    all). The choosers are kept out of SASRec's early stopping, so the choice is not made on
+    the targets SASRec was stopped on."""
+    rng = np.random.default_rng(config.seed)
+    sample = rng.permutation(np.asarray(held, dtype=np.int64))[:config.ranker_users].tolist()
+    half = len(sample) // 2
+    return sample[:half], sample[half:]
 
 
 def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
-               held: Sequence[int], config: TrainConfig, progress: Progress) -> dict[str, Any]:
-    """Fit logistic + LightGBM on half the sampled shoppers, keep the better on the rest."""
-    rng = np.random.default_rng(config.seed)
-    sample = rng.permutation(np.asarray(held))[:config.ranker_users].tolist()
-    half = len(sample) // 2
+               split: tuple[list[int], list[int]], config: TrainConfig, progress: Progress
+               ) -> dict[str, Any]:
+    """Fit logistic + LightGBM on the fitting shoppers, keep the better on the choosers."""
+    fitting, choosing = split
+    sample, half = [*fitting, *choosing], len(fitting)
     names = [n for n in PERSONAL_SOURCES if n in engine.sources]
     engine.info["ranker_sources"] = names
     fit_x, fit_y, fit_g, _ = ranker_rows(engine, train, targets, sample[:half], names)
@@ -203,22 +208,26 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
 
 
 def train_all(data: Interactions, products: Sequence[Product], config: TrainConfig | None = None,
-              progress: Progress = _quiet, warm: Incremental | None = None
-              ) -> RecommendationEngine:
+              progress: Progress = _quiet, warm: Incremental | None = None,
+              items: ItemIndex | None = None) -> RecommendationEngine:
     """Fit every source and the ranker; returns a serving engine that has seen all events.
-    `warm`: SASRec continues the serving version (incremental training)."""
+    `warm`: SASRec continues the serving version (incremental training). `items` fixes the
+    dense item order (an evaluation that scores the same model elsewhere)."""
     config = config or TrainConfig()
     if data.n_events == 0:
         raise ValueError("no interactions to learn from")
     started = time.perf_counter()
-    items = ItemIndex([*(p.item_id for p in products), *data.item_ids()])
+    if items is None:
+        items = ItemIndex([*(p.item_id for p in products), *data.item_ids()])
     train, held = holdout_split(data)
     targets = {u: data.sequences[u][-1] for u in held}
-    checked = held
+    rankers = ranker_sample(held, config)
+    choosing = set(rankers[1])
+    checked = [u for u in held if u not in choosing]  # SASRec early-stops on these only
     if warm is not None:  # judge the new version on the latest held-out events
         fresh = changed_shoppers(data, warm.since)
-        latest = [u for u in held if fresh[u]]
-        checked = latest if len(latest) >= 100 else held
+        latest = [u for u in checked if fresh[u]]
+        checked = latest if len(latest) >= 100 else checked
     valid = ([items.encode(train.sequences[u]) for u in checked],
              np.asarray([items.index(targets[u]) for u in checked], dtype=np.int64)) \
         if checked else None
@@ -231,7 +240,7 @@ def train_all(data: Interactions, products: Sequence[Product], config: TrainConf
     if isinstance(sasrec, SequentialRetriever) and sasrec.model_ is not None:
         # how it was trained and whether it converged (status.json, shown on /admin)
         engine.info["sasrec"] = sasrec.model_.training_report(train.n_events)
-    engine.info["ranker"] = fit_ranker(engine, train, targets, held, config, progress) \
+    engine.info["ranker"] = fit_ranker(engine, train, targets, rankers, config, progress) \
         if held else {}
     _replay_holdout(engine, data, held)
     if data.timestamps is not None and data.n_events:

@@ -24,6 +24,9 @@ class EventIn(BaseModel):
     value: float | None = None
     platform: str | None = Field(None, max_length=20)
     timestamp: float | str | None = None
+    request_id: str | None = Field(None, pattern=r"^[0-9a-f]{16}$",
+                                   description="The answer this event came from (a click, "
+                                   "view, cart or purchase marks the item clicked there).")
 
 
 class FeedbackIn(BaseModel):
@@ -54,8 +57,15 @@ def post_events(request: Request, payload: EventIn | list[EventIn] = Body(...),
         from shopsense.pipeline.shop import InputError
 
         raise InputError("body", f"send between 1 and {limit} events per request")
-    result = shop.record_events([_now_default(r.model_dump()) for r in rows])
+    result = shop.record_events([_now_default(r.model_dump(exclude={"request_id"}))
+                                 for r in rows])
     request.app.state.metrics.events.labels("api").inc(result["accepted"])
+    answered = [r.model_dump() for r in rows if r.request_id]
+    if answered:
+        from shopsense.analytics.impressions import attribute_clicks
+        from shopsense.api.routes.impressions import impression_repo
+
+        result["clicks_attributed"] = attribute_clicks(impression_repo(request, shop), answered)
     return result
 
 
