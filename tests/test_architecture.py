@@ -13,12 +13,12 @@ LAYERS: dict[str, int] = {
     "domain": 0, "config": 0, "ids": 0, "memo": 0,
     "store": 1, "text": 1, "ingest": 1,
     "features": 2, "index": 2, "demo": 2,
-    "retrieve": 3, "models": 3,
+    "retrieve": 3, "models": 3, "knowledge": 3,
     "rank": 4,
     "explain": 5,
     "pipeline": 6, "privacy": 6, "analytics": 6, "scale": 6,
     "training": 7, "evaluation": 7, "assistant": 7,
-    "api": 8, "web": 8, "cli": 9, "client": 9, "__main__": 9,
+    "api": 8, "web": 8, "mcp_server": 8, "cli": 9, "client": 9, "__main__": 9,
 }
 # Beside the path: training and evaluation may read any stage, but never serve or cli.
 FORBIDDEN = {"training": {"api", "web", "cli"}, "evaluation": {"api", "web", "cli"}}

@@ -46,6 +46,9 @@ class SearchSettings(BaseModel):
     warm_queries: int = Field(2000, ge=0, description="After new models load, the stages of "
                               "the shop's this-many most searched queries are computed in the "
                               "background (cache warming); 0 disables.")
+    suggest_min_shoppers: int = Field(10, ge=1, description="A logged query is suggested only "
+                                      "when at least this many distinct shoppers searched it "
+                                      "(and it returns results); counts are never shown.")
 
 
 class RecsSettings(BaseModel):

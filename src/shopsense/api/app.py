@@ -20,7 +20,15 @@ from shopsense.api.deps import error_body
 from shopsense.api.keys import KeyRing
 from shopsense.api.limits import RateLimiter
 from shopsense.api.metrics import Metrics
-from shopsense.api.routes import assistant, data, discover, impressions, shoppers
+from shopsense.api.routes import (
+    assistant,
+    data,
+    discover,
+    impressions,
+    knowledge,
+    mcp,
+    shoppers,
+)
 from shopsense.config import Settings
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.pipeline.surfaces import NotReady
@@ -64,6 +72,8 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     app.include_router(assistant.router)
     app.include_router(impressions.router)
     app.include_router(shoppers.router)
+    app.include_router(knowledge.router)
+    mcp.install(app)  # /mcp for outside agents (when the mcp extra is installed)
     install_web(app)  # storefront /, dashboard /admin, /v1/admin analytics
     _install_health(app)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -67,8 +67,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         except ValueError as exc:
             fail(str(exc))
         loaded = _load(cfg, paths, show_progress=not as_json)
+        from shopsense.cli.core import open_home
+
+        policy = _load_policy(open_home(cfg))
         emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
-              "store": cfg.store_url}, as_json)
+              "knowledge_passages": policy, "store": cfg.store_url}, as_json)
         if serve:
             _serve(cfg, host, port, train, workers)
 
@@ -146,6 +149,18 @@ def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int
     if store.count_events() == 0:
         loaded["events"] = run_ingest(cfg, paths.events, "events", show_progress).accepted
     return loaded
+
+
+def _load_policy(store: Any) -> int:
+    """The demo's bilingual policy document, into the knowledge base (once)."""
+    from shopsense.demo.policy import POLICY_DOCUMENT
+    from shopsense.knowledge import KnowledgeBase
+    from shopsense.store.knowledge import knowledge_repository
+
+    kb = KnowledgeBase(knowledge_repository(store))
+    if any(d["doc_id"] == POLICY_DOCUMENT.name for d in kb.documents()):
+        return 0
+    return int(kb.load_file(POLICY_DOCUMENT)["passages"])
 
 
 def _serve(cfg: Settings, host: str | None, port: int | None, train: bool = True,

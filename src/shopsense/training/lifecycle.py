@@ -18,26 +18,20 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from shopsense.domain import EVENT_WEIGHTS, Event
+from shopsense.domain import Event
 from shopsense.pipeline.shop import ModelSet, Shop, settle_heap
 
 log = logging.getLogger("shopsense.models")
 
 
 def _popularity(shop: Shop) -> tuple[dict[str, float], dict[str, int]]:
-    """Item popularity and raw query counts from the whole event log."""
-    counts: Counter[str] = Counter()
-    queries: Counter[str] = Counter()
-    for e in shop.store.iter_events():
-        if e.item_id:
-            counts[e.item_id] += EVENT_WEIGHTS.get(e.event_type, 0.0)
-        if e.event_type == "search" and e.query:
-            queries[e.query] += 1
-    return dict(counts), dict(queries)
+    """Item popularity and, per logged query, its number of distinct shoppers."""
+    from shopsense.pipeline.search import event_popularity
+
+    return event_popularity(shop.store.iter_events())
 
 
 def warm_caches(shop: Shop) -> threading.Thread | None:
@@ -202,20 +196,20 @@ def quick_models(shop: Shop) -> ModelSet:
 
 def train_to_disk(
     settings: Any, *, max_minutes: float = 10.0, progress: Any = None, ray_workers: int = 0,
-    ray_address: str = "", incremental: bool = False
+    ray_address: str = "", incremental: bool = False, judgments: Any = None
 ) -> dict[str, Any]:
     """`shopsense train`: every model on the store's data, written under <home>/models/
-    (a serving process loads them with `load_models` and swaps them in)."""
-    from shopsense.pipeline.search import open_search_engine
+    (a serving process loads them with `load_models` and swaps them in). `judgments`: a
+    judgments file the search ranker also learns from (beside the shop's click log)."""
     from shopsense.training.recs import train_from_store
+    from shopsense.training.search import train_search
 
     shop = Shop(settings)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
-    build_understander(shop, with_tagger=True)
+    understander = build_understander(shop, with_tagger=True)
     summary["understand"] = "ok"
-    open_search_engine(settings, rebuild=True)
-    summary["search"] = "ok"
+    summary["search"] = train_search(shop, understander, judgments)
     kwargs = {"progress": progress} if progress is not None else {}
     summary["recs"] = {
         k: v

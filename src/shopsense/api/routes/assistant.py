@@ -29,7 +29,11 @@ class ChatIn(BaseModel):
 
 def get_assistant(request: Request) -> Assistant:
     """One assistant per app (its conversations live in memory), made on first use."""
-    state = request.app.state
+    return assistant_of(request.app.state)
+
+
+def assistant_of(state: Any) -> Assistant:
+    """The app's assistant (made on first use, remade when the shop is replaced)."""
     with _LOCK:
         current = getattr(state, "assistant", None)
         if current is None or current.shop is not state.shop:
