@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import get_shop, require_admin, require_search
-from shopsense.pipeline.shop import Shop
+from shopsense.pipeline.shop import InputError, Shop
 
 router = APIRouter(prefix="/v1")
 
@@ -50,10 +50,13 @@ def post_events(request: Request, payload: EventIn | list[EventIn] = Body(...),
     rows = payload if isinstance(payload, list) else [payload]
     limit = request.app.state.settings.serve.max_batch_events
     if not rows or len(rows) > limit:
-        from shopsense.pipeline.shop import InputError
-
         raise InputError("body", f"send between 1 and {limit} events per request")
-    result = shop.record_events([_now_default(r.model_dump()) for r in rows])
+    try:
+        result = shop.record_events([_now_default(r.model_dump()) for r in rows])
+    except InputError as exc:
+        if isinstance(payload, list):
+            raise
+        raise InputError(exc.field.partition(".")[2], exc.reason) from None  # one event
     request.app.state.metrics.events.labels("api").inc(result["accepted"])
     return result
 

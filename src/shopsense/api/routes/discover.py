@@ -7,7 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from shopsense.api.deps import api_error, get_shop, require_admin, require_search
+from shopsense.api.deps import (
+    api_error,
+    get_shop,
+    require_admin,
+    require_search,
+    run_expensive,
+)
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
 
@@ -42,12 +48,21 @@ class SearchParams(BaseModel):
 async def search(request: Request, p: Annotated[SearchParams, Query()],
                  shop: Shop = Depends(get_shop),
                  _: str = Depends(require_search)) -> dict[str, Any]:
+    serve = request.app.state.settings.serve
+    if len(p.q) > serve.max_query_chars:
+        raise api_error(422, "invalid", f"longer than {serve.max_query_chars} characters", "q")
     attributes = {key[5:]: value for key, value in request.query_params.items()
                   if key.startswith("attr.") and len(key) > 5}
     params = {"category": p.category, "brand": p.brand, "price_min": p.price_min,
               "price_max": p.price_max, "available": p.available, "attributes": attributes}
-    return surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
-                           sort=p.sort, understand=p.understand, drops=p.drop, params=params)
+
+    def run() -> dict[str, Any]:
+        return surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
+                               sort=p.sort, understand=p.understand, drops=p.drop, params=params)
+
+    if len(p.q) > serve.offload_query_chars:  # expensive: off the loop, one at a time
+        return await run_expensive(request, run)
+    return run()
 
 
 @router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")
