@@ -1,0 +1,127 @@
+"""Auth and per-client fairness (issue #15, items 9 and 13): Bearer keys, no keys in the URL,
+failed-auth throttling, limits per client address and per shopper beside the per-key one, and
+a budget of server time per client."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi import Depends
+from fastapi.testclient import TestClient
+
+from shopsense.api.app import create_app
+from shopsense.api.deps import require_search
+from shopsense.api.keys import create_key
+from shopsense.api.limits import RateLimiter
+from shopsense.config import ServeSettings, Settings
+from shopsense.pipeline.shop import Shop
+
+
+def _client(tmp_path: Path, **serve) -> tuple[TestClient, dict[str, str], Shop]:
+    serve = {"rate_limit_per_s": 10_000.0, **serve}
+    settings = Settings(home=tmp_path, serve=ServeSettings(**serve))
+    shop = Shop(settings)
+    shop.upsert_items([{"item_id": "p1", "title": "Tent"}])
+    keys = {"search": create_key(shop.store, "search"), "admin": create_key(shop.store, "admin")}
+    return TestClient(create_app(settings, shop)), keys, shop
+
+
+def _codes(client: TestClient, n: int, path: str = "/v1/items/p1", **kwargs) -> list[int]:
+    return [client.get(path, **kwargs).status_code for _ in range(n)]
+
+
+def test_bearer_keys_are_accepted_and_url_keys_refused(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path)
+    assert client.get("/v1/items/p1", headers={
+        "Authorization": f"Bearer {keys['search']}"}).status_code == 200
+    assert client.delete("/v1/items", headers={"Authorization": f"Bearer {keys['search']}"},
+                         ).status_code in (403, 422)
+    in_url = client.get("/v1/items/p1", params={"api_key": keys["search"]})
+    assert in_url.status_code == 400
+    assert in_url.json()["error"] == {"code": "key_in_url", "field": "api_key",
+                                      "message": in_url.json()["error"]["message"]}
+    both = client.get("/v1/items/p1", params={"api_key": keys["search"]},
+                      headers={"X-API-Key": keys["search"]})
+    assert both.status_code == 400  # never silently accepted, even beside a good header
+    mixed = client.get("/v1/items/p1", headers={"X-API-Key": keys["search"],
+                                                "Authorization": f"Bearer {keys['admin']}"})
+    assert mixed.status_code == 400 and mixed.json()["error"]["field"] == "Authorization"
+    assert client.get("/v1/items/p1", headers={
+        "Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
+
+
+def test_failed_authentication_is_throttled_per_address(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, auth_failure_burst=10, auth_failures_per_s=0.5)
+    wrong = _codes(client, 25, headers={"X-API-Key": "ssk_000000000000_guess"})
+    assert wrong[:10] == [401] * 10 and set(wrong[11:]) == {429}
+    throttled = client.get("/v1/items/p1", headers={"X-API-Key": keys["search"]})
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+    assert throttled.json()["error"]["code"] == "rate_limited"
+    # another address is not affected
+    limits = client.app.state.client_limits
+    limits.before_auth("192.0.2.7")
+    with pytest.raises(Exception, match="failed authentications"):
+        limits.before_auth("testclient")
+
+
+def test_per_address_limit_beside_the_key(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, client_rate_limit_per_s=5.0)
+    codes = _codes(client, 20, headers={"X-API-Key": keys["search"]})
+    assert codes[:10] == [200] * 10 and 429 in codes[10:]
+    # the shop's backend (admin key) is not one client among many
+    assert set(_codes(client, 20, headers={"X-API-Key": keys["admin"]})) == {200}
+
+
+def test_trusted_proxy_forwarded_clients_have_their_own_buckets() -> None:
+    from shopsense.api.limits import ClientLimits
+
+    limits = ClientLimits.from_settings(ServeSettings(trusted_proxies=["10.0.0.0/8"],
+                                                      client_rate_limit_per_s=1.0))
+    proxy = {"client": ("10.1.2.3", 5), "headers": [(b"x-forwarded-for", b"1.1.1.1, 9.9.9.9")]}
+    direct = {"client": ("8.8.8.8", 5), "headers": [(b"x-forwarded-for", b"9.9.9.9")]}
+    assert limits.client_of(proxy) == "9.9.9.9"
+    assert limits.client_of(direct) == "8.8.8.8"  # an untrusted peer cannot pick its name
+    for _ in range(2):
+        limits.admit("9.9.9.9", None)
+    with pytest.raises(Exception, match="too many requests from this address"):
+        limits.admit("9.9.9.9", None)
+    limits.admit("7.7.7.7", None)
+
+
+def test_per_shopper_limit(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, shopper_rate_limit_per_s=2.0)
+    headers = {"X-API-Key": keys["search"]}
+    one = [client.get("/v1/recommend", params={"user": "u1"}, headers=headers).status_code
+           for _ in range(8)]
+    assert 429 in one
+    blocked = client.get("/v1/recommend", params={"user": "u1"}, headers=headers)
+    assert blocked.status_code == 429 and blocked.json()["error"]["field"] == "user"
+    other = client.get("/v1/recommend", params={"user": "u2"}, headers=headers)
+    assert other.status_code != 429
+
+
+def test_server_time_budget_throttles_the_expensive_client(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, client_server_ms_per_s=20.0, client_server_burst_s=1.0)
+
+    def slow() -> dict[str, str]:
+        time.sleep(0.03)  # 30 ms of handler time: more than the 20 ms burst
+        return {"ok": "yes"}
+
+    client.app.add_api_route("/v1/slow", slow, dependencies=[Depends(require_search)])
+    headers = {"X-API-Key": keys["search"]}
+    assert client.get("/v1/slow", headers=headers).status_code == 200
+    refused = client.get("/v1/slow", headers=headers)
+    assert refused.status_code == 429 and "server time" in refused.json()["error"]["message"]
+    debt_s = client.app.state.client_limits.server_time.wait_s("testclient", 0.0)
+    assert 0.4 < debt_s < 30  # >= (30 ms - 20 ms burst) / (20 ms/s), plus overheads
+    time.sleep(debt_s + 0.05)
+    assert client.get("/v1/slow", headers=headers).status_code == 200
+
+
+def test_rate_limiter_bounds_its_memory() -> None:
+    limiter = RateLimiter(1.0, 2.0, max_keys=100)
+    for i in range(1000):
+        limiter.allow(f"k{i}")
+    assert len(limiter._buckets) <= 101
