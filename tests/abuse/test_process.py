@@ -16,7 +16,7 @@ import httpx
 import psutil
 import pytest
 from tests.conftest import load_small_demo
-from tests.service.conftest import Server, make_server  # noqa: F401 (fixture)
+from tests.service.conftest import Server
 
 from shopsense.store.homelock import HomeLocked, holder, home_lock
 
