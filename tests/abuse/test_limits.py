@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.testclient import TestClient
 
 from shopsense.api.app import create_app
-from shopsense.api.deps import require_search
+from shopsense.api.deps import metered, require_search
 from shopsense.api.keys import create_key
 from shopsense.api.limits import RateLimiter
 from shopsense.config import ServeSettings, Settings
@@ -105,19 +105,37 @@ def test_per_shopper_limit(tmp_path: Path) -> None:
 def test_server_time_budget_throttles_the_expensive_client(tmp_path: Path) -> None:
     client, keys, _ = _client(tmp_path, client_server_ms_per_s=20.0, client_server_burst_s=1.0)
 
-    def slow() -> dict[str, str]:
-        time.sleep(0.03)  # 30 ms of handler time: more than the 20 ms burst
+    def burn() -> dict[str, str]:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.03:  # 30 ms of CPU: more than the 20 ms burst
+            sum(range(1000))
         return {"ok": "yes"}
+
+    def slow(request: Request) -> dict[str, str]:
+        return metered(request, burn)()
 
     client.app.add_api_route("/v1/slow", slow, dependencies=[Depends(require_search)])
     headers = {"X-API-Key": keys["search"]}
     assert client.get("/v1/slow", headers=headers).status_code == 200
     refused = client.get("/v1/slow", headers=headers)
     assert refused.status_code == 429 and "server time" in refused.json()["error"]["message"]
+    assert client.get("/v1/items/p1", headers=headers).status_code == 429  # in debt: all
     debt_s = client.app.state.client_limits.server_time.wait_s("testclient", 0.0)
-    assert 0.4 < debt_s < 30  # >= (30 ms - 20 ms burst) / (20 ms/s), plus overheads
+    assert 0.4 < debt_s < 1.5  # (30 ms - 20 ms burst) / (20 ms/s), plus the loop's overhead
     time.sleep(debt_s + 0.05)
     assert client.get("/v1/slow", headers=headers).status_code == 200
+
+
+def test_waiting_is_not_charged_only_cpu_is(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, client_server_ms_per_s=20.0, client_server_burst_s=1.0)
+
+    def idle(request: Request) -> dict[str, str]:
+        return metered(request, lambda: time.sleep(0.05) or {"ok": "yes"})()
+
+    client.app.add_api_route("/v1/idle", idle, dependencies=[Depends(require_search)])
+    codes = [client.get("/v1/idle", headers={"X-API-Key": keys["search"]}).status_code
+             for _ in range(5)]
+    assert codes == [200] * 5  # 250 ms of waiting (a victim of contention) costs nothing
 
 
 def test_rate_limiter_bounds_its_memory() -> None:

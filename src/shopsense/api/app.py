@@ -81,8 +81,8 @@ class BodyTooLarge(HTTPException):
 class _Measure:
     """Body-size guard (the declared Content-Length, and the bytes as they stream in, for any
     transfer encoding), the last-resort error answer (an exception no handler took becomes a
-    JSON 500: the connection is never dropped), per-route Prometheus counts and latency, the
-    client's server-time charge (api/limits.py), an `X-Served-By` header naming the worker
+    JSON 500: the connection is never dropped), per-route Prometheus counts and latency, an
+    `X-Served-By` header naming the worker
     process and a `Server-Timing: app;dur=<ms>` header (the handler's time until the response
     started: what a client's latency has beyond it is queueing and transport). Plain ASGI: no
     extra task per request."""
@@ -147,8 +147,6 @@ class _Measure:
         name = getattr(scope.get("route"), "path", "unmatched")
         state.metrics.requests.labels(name, scope["method"], str(status)).inc()
         state.metrics.latency.labels(name, scope["method"]).observe(took)
-        limits: ClientLimits = state.client_limits
-        limits.spent(limits.client_of(scope), took)
 
 
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",

@@ -9,6 +9,7 @@ A key travels in the `X-API-Key` header or as `Authorization: Bearer <key>`; a k
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -109,6 +110,22 @@ async def require_admin(request: Request, key: str | None = Depends(_key_header)
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+def metered(request: Request, fn: Callable[[], T]) -> Callable[[], T]:
+    """`fn`, charging the CPU time it takes (of the thread that runs it: waiting for the GIL
+    or a core is not charged) to the caller's server-time budget (api/limits.py)."""
+    limits: ClientLimits = request.app.state.client_limits
+    client = limits.client_of(request.scope)
+
+    def run() -> T:
+        started = time.thread_time()
+        try:
+            return fn()
+        finally:
+            limits.spent(client, time.thread_time() - started)
+
+    return run
 
 
 async def run_expensive(request: Request, fn: Callable[[], T]) -> T:

@@ -3,7 +3,8 @@ with the one documented body `{"error": {"code", "message", "field"}}` (docs/API
 
 Every operation declares the codes any request can meet: a parse error or a key in the URL
 (400), not found (404), a wrong method (405), an oversized body (413), bad input (422), the
-last-resort 500 and 503 while models are built; keyed operations add 401 / 403 / 429."""
+last-resort 500 and 503 while models are built; keyed operations add 401 / 403 / 429 and
+writes 409 (a conflict with the current state, e.g. a spent privacy budget)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ DESCRIPTIONS = {
     403: "The key's scope does not allow this operation",
     404: "No such item, user or page",
     405: "Method not allowed",
+    409: "The request conflicts with the current state (e.g. the privacy budget is spent)",
     413: "Body over serve.max_body_bytes",
     422: "A parameter or field is invalid (named in `field`)",
     429: "A rate limit or server-time budget is spent (see Retry-After)",
     500: "Unexpected server error (logged); never expected",
     503: "Models are being built (see Retry-After)",
 }
-_ALWAYS = (400, 405, 413, 422, 500, 503)
+_ALWAYS = (400, 404, 405, 413, 422, 500, 503)
 _KEYED = (401, 403, 429)
 
 
@@ -61,8 +63,10 @@ def declare_errors(schema: dict[str, Any]) -> None:
         components.pop(name, None)
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
-            codes = set(_ALWAYS) | {404}
+        for method, operation in operations.items():
+            codes = set(_ALWAYS)
+            if method in ("post", "put", "delete", "patch"):
+                codes.add(409)
             if operation.get("security"):
                 codes |= set(_KEYED)
             responses = operation.setdefault("responses", {})

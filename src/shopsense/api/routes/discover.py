@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from shopsense.api.deps import (
     api_error,
     get_shop,
+    metered,
     require_admin,
     require_search,
     run_expensive,
@@ -56,9 +57,11 @@ async def search(request: Request, p: Annotated[SearchParams, Query()],
     params = {"category": p.category, "brand": p.brand, "price_min": p.price_min,
               "price_max": p.price_max, "available": p.available, "attributes": attributes}
 
-    def run() -> dict[str, Any]:
+    def answer() -> dict[str, Any]:
         return surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
                                sort=p.sort, understand=p.understand, drops=p.drop, params=params)
+
+    run = metered(request, answer)  # its CPU time is charged to the client's budget
 
     if len(p.q) > serve.offload_query_chars:  # expensive: off the loop, one at a time
         return await run_expensive(request, run)
