@@ -95,9 +95,9 @@ class ServeSettings(BaseModel):
                                            "limit; 0 disables.")
     shopper_rate_limit_per_s: float = Field(20.0, ge=0, description="Requests/s naming one "
                                             "shopper (user / session) (burst 2x); 0 disables.")
-    client_server_ms_per_s: float = Field(250.0, ge=0, description="Handler time (ms) one "
-                                          "client address may use a second, charged after "
-                                          "each request; over it, 429 until repaid. 0 "
+    client_server_ms_per_s: float = Field(250.0, ge=0, description="Search CPU time (ms) "
+                                          "one client address may use a second, charged "
+                                          "after each search; over it, 429 until repaid. 0 "
                                           "disables.")
     client_server_burst_s: float = Field(4.0, gt=0, description="Seconds of that server-time "
                                          "rate a client may use at once (burst = 1 s of "

@@ -143,3 +143,43 @@ def test_rate_limiter_bounds_its_memory() -> None:
     for i in range(1000):
         limiter.allow(f"k{i}")
     assert len(limiter._buckets) <= 101
+
+
+def test_expensive_work_runs_off_the_loop_one_at_a_time(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    import httpx
+
+    from shopsense.api.deps import run_expensive
+
+    client, keys, _ = _client(tmp_path)
+    app = client.app
+    release, running, overlap = threading.Event(), [0], []
+
+    def expensive() -> dict[str, int]:
+        running[0] += 1
+        overlap.append(running[0])
+        release.wait(10)  # holds its thread until the cheap request has been answered
+        running[0] -= 1
+        return {"thread": threading.get_ident()}
+
+    async def heavy(request: Request) -> dict[str, int]:
+        return await run_expensive(request, expensive)
+
+    app.add_api_route("/v1/heavy", heavy)
+
+    async def scenario() -> tuple[list[int], int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            heavies = [asyncio.create_task(http.get("/v1/heavy")) for _ in range(3)]
+            await asyncio.sleep(0.2)
+            cheap = await http.get("/v1/items/p1", headers={"X-API-Key": keys["search"]})
+            release.set()
+            done = await asyncio.gather(*heavies)
+            return [r.json()["thread"] for r in done], cheap.status_code
+
+    threads, cheap_status = asyncio.run(scenario())
+    assert cheap_status == 200  # answered while the expensive request held its thread
+    assert threading.get_ident() not in threads
+    assert max(overlap) == 1  # one expensive request at a time

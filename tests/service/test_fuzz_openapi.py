@@ -40,7 +40,7 @@ def test_no_server_errors_on_any_operation(fuzz_target) -> None:
             where = f"{case.method} {case.formatted_path} -> {response.status_code}"
             if response.status_code >= 500:
                 failures.append(f"{where}: {response.text[:200]}")
-            codes = declared[operation.path][operation.method.lower()]["responses"]
+            codes = declared[case.operation.path][case.method.lower()]["responses"]
             if str(response.status_code) not in codes:
                 failures.append(f"{where}: status not declared ({sorted(codes)})")
             if response.status_code >= 400:

@@ -4,8 +4,8 @@ scaled out).
 
 A client is its address (the peer, or the last hop of `X-Forwarded-For` when the peer is a
 listed trusted proxy). Every request from it spends one token of its address bucket; every
-millisecond its requests hold the server (handler time, measured by the app's middleware)
-is charged to its time budget, so one client sending expensive searches runs out of budget
+millisecond of CPU its searches take (api/deps.py `metered`) is charged to its time budget,
+so one client sending expensive searches runs out of budget
 long before cheap clients notice; a failed authentication spends a token of the address's
 failure bucket, and while that bucket is empty the address is answered 429 before its key
 is even looked at.
