@@ -100,31 +100,35 @@ class ClientLimits:
                    trusted_proxies=tuple(ipaddress.ip_network(p, strict=False)
                                          for p in serve.trusted_proxies))
 
-    def client_of(self, scope: dict[str, Any]) -> str:
-        peer = (scope.get("client") or ("unknown", 0))[0]
+    def client_of(self, scope: dict[str, Any]) -> str | None:
+        """The client's address; None for a peer without one (a unix socket, an in-process
+        test transport): such a peer is not limited per address, since every client behind
+        it would share one bucket."""
+        peer = (scope.get("client") or ("", 0))[0]
         if self.trusted_proxies and _in(peer, self.trusted_proxies):
             for name, value in scope.get("headers", ()):
                 if name == b"x-forwarded-for":
                     hop = value.decode("latin-1").split(",")[-1].strip()
                     return hop or peer
-        return peer
+        return peer if _is_address(peer) else None
 
-    def before_auth(self, client: str) -> None:
-        wait = self.auth_failures.wait_s(client)
+    def before_auth(self, client: str | None) -> None:
+        wait = self.auth_failures.wait_s(client) if client else 0.0
         if wait > 0:
             raise Throttled("too many failed authentications from this address", wait)
 
-    def auth_failed(self, client: str) -> None:
-        self.auth_failures.allow(client)
+    def auth_failed(self, client: str | None) -> None:
+        if client:
+            self.auth_failures.allow(client)
 
-    def admit(self, client: str, shopper: str | None) -> None:
+    def admit(self, client: str | None, shopper: str | None) -> None:
         """Spend one request of the client's and the shopper's buckets; check the client's
         server-time budget (charged after each request by `spent`)."""
-        if self.server_time is not None:
+        if client and self.server_time is not None:
             wait = self.server_time.wait_s(client, 0.0)
             if wait > 0:
                 raise Throttled("this client has used its share of server time", wait)
-        if self.per_client is not None:
+        if client and self.per_client is not None:
             ok, wait = self.per_client.allow(client)
             if not ok:
                 raise Throttled("too many requests from this address", wait)
@@ -133,9 +137,17 @@ class ClientLimits:
             if not ok:
                 raise Throttled("too many requests for this shopper", wait, "user")
 
-    def spent(self, client: str, seconds: float) -> None:
-        if self.server_time is not None:
+    def spent(self, client: str | None, seconds: float) -> None:
+        if client and self.server_time is not None:
             self.server_time.charge(client, seconds)
+
+
+def _is_address(peer: str) -> bool:
+    try:
+        ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return True
 
 
 def _in(address: str, networks: tuple[Any, ...]) -> bool:
