@@ -72,6 +72,7 @@ def _authorise(request: Request, key: str | None, bearer: HTTPAuthorizationCrede
         if state.settings.serve.require_keys:
             limits.before_auth(client)
             key_id, key_scope = _check_key(request, limits, client, presented, scope)
+            request.state.key_scope = key_scope  # personal reads: admin, else a shopper token
             allowed, retry = state.limiter.allow(key_id)
             if not allowed:
                 raise Throttled("too many requests for this key", retry)
