@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 from shopsense.domain import Event
 from shopsense.pipeline.shop import ModelSet, Shop, settle_heap
+from shopsense.training.children import ChildProcess
 
 log = logging.getLogger("shopsense.models")
 
@@ -194,13 +194,22 @@ def quick_models(shop: Shop) -> ModelSet:
     )
 
 
-def train_to_disk(
+def train_to_disk(settings: Any, **kwargs: Any) -> dict[str, Any]:
+    """`shopsense train`: every model on the store's data, written under <home>/models/
+    (a serving process loads them with `load_models` and swaps them in). One writer per home:
+    a second training waits for the first (store/homelock.py)."""
+    from shopsense.store.homelock import home_lock
+
+    with home_lock(settings.home):
+        return _train_to_disk(settings, **kwargs)
+
+
+def _train_to_disk(
     settings: Any, *, max_minutes: float = 10.0, progress: Any = None, ray_workers: int = 0,
     ray_address: str = "", incremental: bool = False, judgments: Any = None
 ) -> dict[str, Any]:
-    """`shopsense train`: every model on the store's data, written under <home>/models/
-    (a serving process loads them with `load_models` and swaps them in). `judgments`: a
-    judgments file the search ranker also learns from (beside the shop's click log)."""
+    """The body of `train_to_disk` (which holds the home's lock). `judgments`: a judgments
+    file the search ranker also learns from (beside the shop's click log)."""
     from shopsense.training.recs import train_from_store
     from shopsense.training.search import train_search
 
@@ -407,6 +416,7 @@ class ModelManager:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.child = ChildProcess()  # the trainer: ends with this server (training/children.py)
 
     def start(self, *, train_now: bool = True) -> None:
         self._train_now = train_now
@@ -420,6 +430,7 @@ class ModelManager:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self.child.stop()
 
     def _loop(self) -> None:
         first = True
@@ -453,14 +464,7 @@ class ModelManager:
             cmd.append("--incremental")  # full retrains on the slower schedule
         try:
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
-            done = subprocess.run(
-                cmd,
-                capture_output=True,
-                text=True,
-                env=env,
-                preexec_fn=lambda: os.nice(10),
-                check=False,
-            )
+            done = self.child.run(cmd, env)
             if done.returncode != 0:
                 raise RuntimeError(done.stderr.strip()[-2000:] or f"exit {done.returncode}")
             home = self.shop.settings.home

@@ -99,6 +99,8 @@ def demo_image(request: Request, slug: str) -> Response:
 
 @router.get("/static/{path:path}")
 def static_file(path: str) -> FileResponse:
+    if "\x00" in path or len(path) > 500:
+        raise api_error(404, "not_found", "no such static file", "path")
     target = (STATIC / path).resolve()
     if STATIC not in target.parents or not target.is_file():
         raise api_error(404, "not_found", f"no static file {path!r}", "path")
@@ -123,7 +125,7 @@ class ImpressionIn(BaseModel):
     surface: str = Field(..., max_length=30)
     items: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     query: str | None = Field(None, max_length=1000)
-    total: int | None = Field(None, ge=0)
+    total: int | None = Field(None, ge=0, le=2**53, description="Results the list had in all.")
     user_id: str | None = Field(None, max_length=256)
     session_id: str | None = Field(None, max_length=256)
 
