@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.analytics",
     "shopsense.cli.assistant",
     "shopsense.cli.scale",
+    "shopsense.cli.federated",
 ]
 
 
