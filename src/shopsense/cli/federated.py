@@ -86,6 +86,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         dim: int = typer.Option(64, "--dim"),
         dp_epsilon: float = typer.Option(0.0, "--dp-epsilon"),
         max_users: int = typer.Option(3000, "--max-users", help="Subsample shoppers (0: all)."),
+        batch_size: int = typer.Option(128, "--batch-size", help="SASRec sequences a step."),
         seed: int = typer.Option(0, "--seed"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -97,7 +98,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if not events.exists():
             fail(f"--events {events} does not exist")
         try:
-            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed)
+            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size)
             report = simulate(events, n_clients=clients, split=split, plan=plan,
                               max_users=max_users)
         except ValueError as exc:

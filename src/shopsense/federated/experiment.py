@@ -31,10 +31,12 @@ class RecsPlan:
     dim: int = 64
     dp_epsilon: float = 0.0  # > 0: DP-SGD in every variant at this budget
     seed: int = 0
+    batch_size: int = 128  # smaller: more optimizer steps per local epoch
 
     def participant(self, n_items: int, shared: str, seed_offset: int = 0) -> LocalSASRec:
         dp = DPSettings(self.dp_epsilon, unit="user") if self.dp_epsilon > 0 else None
-        return LocalSASRec(n_items, fed_config(dim=self.dim), shared=shared, mu=self.mu,
+        return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size),
+                           shared=shared, mu=self.mu,
                            dp=dp, total_epochs=self.rounds * self.local_epochs,
                            seed=self.seed + seed_offset)
 
