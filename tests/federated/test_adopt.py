@@ -75,3 +75,25 @@ def test_a_model_of_another_width_is_refused(tmp_path: Path) -> None:
     model = LocalSASRec(len(items), fed_config(dim=32, max_len=10))
     with pytest.raises(ValueError, match="dim"):
         adopt_sasrec(tmp_path, model.estimator(), items.ids, model_card("x", privacy=None))
+
+
+def test_train_private_on_a_home_store_adopts_a_dp_version(tmp_path: Path) -> None:
+    """`shopsense federated train-private`: the store's events, DP-SGD, adopted with (ε, δ);
+    an erased shopper's events are gone from the store, so they never reach the training."""
+    from shopsense.config import Settings
+    from shopsense.federated.central import train_private_sasrec
+    from shopsense.store import open_store
+
+    events, products = _home(tmp_path)
+    settings = Settings(home=tmp_path)
+    store = open_store(settings.store_url)
+    store.upsert_products(products)
+    store.add_events(events)
+    store.forget_user("u0")
+    assert not any(e.user_id == "u0" for e in store.iter_events())
+    store.close()
+    report = train_private_sasrec(settings, epsilon=4.0, epochs=1)
+    card = load_current(tmp_path).info["model_card"]["sasrec"]
+    assert card["training"] == "central DP-SGD (opacus)"
+    assert 0 < card["privacy"]["epsilon"] <= 4.0 and card["privacy"]["unit"] == "user"
+    assert report["version"] == load_current(tmp_path).info["version"]
