@@ -123,5 +123,9 @@
     },
   };
 
-  window.SS = { CFG, store, t, tr, setGlossary, CJK, applyI18n, setLang, get lang() { return lang; }, api, ApiError, esc, price, el, randomId, toast };
+  // The language of a piece of shop content (a title, a description, a typed query), for its
+  // `lang` attribute: screen readers and the page's own language check rely on it.
+  const langOf = (text) => (CJK.test(String(text || "")) ? "zh" : "en");
+
+  window.SS = { CFG, store, t, tr, langOf, setGlossary, CJK, applyI18n, setLang, get lang() { return lang; }, api, ApiError, esc, price, el, randomId, toast };
 })();

@@ -61,7 +61,7 @@ window.SSInstant = function ({ go, image, who, submit }) {
       const products = (data && data.results) || [];
       if (products.length) {
         parts.push(`<li class="group" role="presentation">${esc(t("instant_products"))}</li>`);
-        products.forEach((item) => parts.push(option({ item }, `<img src="${esc(image(item))}" alt="" width="40" height="40"><span class="sg-main"><span class="sg-title">${highlight(item.title, q, item.highlights && item.highlights.title)}</span><small>${esc(tr.cat(item.category))}${item.brand ? " · " + esc(tr.brand(item.brand)) : ""}</small></span><span class="price">${esc(price(item.price))}</span>`)));
+        products.forEach((item) => parts.push(option({ item }, `<img src="${esc(image(item))}" alt="" width="40" height="40"><span class="sg-main"><span class="sg-title" lang="${SS.langOf(item.title)}">${highlight(item.title, q, item.highlights && item.highlights.title)}</span><small>${esc(tr.cat(item.category))}${item.brand ? " · " + esc(tr.brand(item.brand)) : ""}</small></span><span class="price">${esc(price(item.price))}</span>`)));
       }
       const seen = new Set(), terms = [];
       const cats = ((data && data.facets && data.facets.category) || []).slice(0, 2);
@@ -69,7 +69,7 @@ window.SSInstant = function ({ go, image, who, submit }) {
       (sugg || []).forEach((s) => terms.push({ text: s.text, kind: s.kind || s.source || "query" }));
       const shownTerms = terms.filter((s) => !seen.has(s.text) && seen.add(s.text)).slice(0, 7);
       if (shownTerms.length) parts.push(`<li class="group" role="presentation">${esc(t("instant_suggestions"))}</li>`);
-      shownTerms.forEach((s) => parts.push(option(s, `<span>${highlight(s.text, q)}</span><small>${esc(kindLabel(s.kind))}</small>`)));
+      shownTerms.forEach((s) => parts.push(option(s, `<span lang="${SS.langOf(s.text)}">${highlight(s.text, q)}</span><small>${esc(kindLabel(s.kind))}</small>`)));
       if (data && data.total) parts.push(option({ text: q }, `<span class="sg-all">${esc(t("instant_all", { n: data.total, q }))}</span>`));
       list.innerHTML = parts.join("");
       active = -1;

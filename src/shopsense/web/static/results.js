@@ -7,19 +7,36 @@ window.SSResults = function (ctx) {
   const { t, tr, api, esc, el } = window.SS;
   const { grid, failure, go, who, logSearch, logImpression } = ctx;
   const parts = window.SSSearchParts({ go });
-  const { searchParams, searchUrl, chips, crumbs, facets, pager, lastPage, chipList, PAGE_SIZE } = parts;
+  const { searchParams, searchUrl, chips, crumbs, facets, pager, lastPage, chipList, relaxedText, PAGE_SIZE } = parts;
   const app = document.getElementById("app");
   const narrow = () => window.matchMedia("(max-width: 760px)").matches;
 
-  const query = (sp, extra) => api("/v1/search", { params: Object.assign({ q: sp.q, k: PAGE_SIZE, page: sp.page, sort: sp.sort }, who(), sp.multi, extra || {}) });
-
-  function relaxedText(r) {
-    const own = SS.lang === "zh" ? (r.message_zh || r.text_zh) : (r.message_en || r.text_en);
-    return own || tr.text(r.reason || r.filter || r.part || "");
+  async function query(sp, extra) {
+    const data = await api("/v1/search", { params: Object.assign({ q: sp.q, k: PAGE_SIZE, page: sp.page, sort: sp.sort }, who(), sp.multi, extra || {}) });
+    await disjunctive(data, sp);
+    return data;
   }
+  // Multi-select facets count each value as if its own group's selection were not made (the
+  // other groups' selections apply), so a shopper sees what adding a brand would bring. When
+  // the server marks items `selected` it has counted them so already.
+  async function disjunctive(data, sp) {
+    const f = data.facets || {};
+    const first = (f.brand || [])[0];
+    if (first && first.selected !== undefined) return;
+    const groups = Object.keys(sp.multi).filter((k) => k === "brand" || k.startsWith("attr."));
+    await Promise.all(groups.map(async (param) => {
+      const others = Object.assign({}, sp.multi); delete others[param];
+      try {
+        const wider = (await api("/v1/search", { params: Object.assign({ q: sp.q, k: 1 }, who(), others) })).facets || {};
+        if (param === "brand") f.brand = wider.brand;
+        else (f.attributes = f.attributes || {})[param.slice(5)] = (wider.attributes || {})[param.slice(5)];
+      } catch (e) { /* keep the narrower counts */ }
+    }));
+  }
+
   function notices(col, data, sp) {
     if (data.did_you_mean) col.appendChild(el(`<p class="notice" id="did-you-mean">${esc(t("did_you_mean"))} <a href="${esc(searchUrl({ q: data.did_you_mean, drop: null }, sp))}" data-link>${esc(data.did_you_mean)}</a>?</p>`));
-    (data.relaxed || []).forEach((r) => col.appendChild(el(`<p class="notice relaxed-note">${esc(t("relaxed"))}${esc(relaxedText(r))}</p>`)));
+    (data.relaxed || []).forEach((r) => col.appendChild(el(`<p class="notice relaxed-note">${esc(relaxedText(r))}</p>`)));
     const nem = data.no_exact_match;
     if (nem) col.appendChild(el(`<p class="notice" id="no-exact">${esc(t("no_exact_match", { q: typeof nem === "string" ? nem : (nem.query || sp.q) }))}</p>`));
   }
@@ -81,6 +98,8 @@ window.SSResults = function (ctx) {
       if (key === "drop") continue;
       values.forEach((v) => options.push({ text: t("without", { v: key === "category" ? tr.cat(v) : key.startsWith("price") ? t(key, { v }) : tr.value(v) }), url: searchUrl({ ["-" + key]: v }, sp) }));
     }
+    const filters = Object.keys(sp.multi).filter((k) => k !== "drop");
+    if (filters.length > 1) options.push({ text: t("without_filters"), url: "/search?" + new URLSearchParams({ q: sp.q }) });
     const words = sp.q.split(/\s+/).filter(Boolean);
     if (words.length > 1) words.forEach((w) => options.push({ text: t("without", { v: w }), url: searchUrl({ q: words.filter((x) => x !== w).join(" "), drop: null }, sp) }));
     const counted = await Promise.all(options.slice(0, 8).map(async (o) => {

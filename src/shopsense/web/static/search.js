@@ -56,9 +56,28 @@ window.SSSearchParts = function ({ go }) {
     });
     return out;
   }
-  // `relaxed[]` (what the engine set aside to find anything) marks the matching chips.
+  // `relaxed[]` (filters the engine set aside to find anything): {kind, value, reason, ...}.
+  // Each names chips: price -> price_min / price_max, category, brand:*, attribute:*.
   function relaxedParts(relaxed) {
-    return new Set((relaxed || []).map((r) => String(r.part || r.drop || r.filter || r.kind || "")).filter(Boolean));
+    const out = new Set();
+    for (const r of relaxed || []) {
+      const kind = String(r.part || r.kind || r.filter || "");
+      if (kind === "price" && Array.isArray(r.value)) { if (r.value[0] !== null) out.add("price_min"); if (r.value[1] !== null) out.add("price_max"); }
+      else if (kind) out.add(kind.replace(/s$/, ""));
+    }
+    return out;
+  }
+  function relaxedText(r) {
+    const own = SS.lang === "zh" ? (r.message_zh || r.text_zh) : (r.message_en || r.text_en);
+    if (own) return own;
+    const v = r.value;
+    let what = "";
+    if (r.kind === "price" && Array.isArray(v)) what = [v[0] !== null ? t("price_min", { v: Math.round(v[0]) }) : "", v[1] !== null ? t("price_max", { v: Math.round(v[1]) }) : ""].filter(Boolean).join(" ");
+    else if (r.kind === "category") what = tr.cat(String(v));
+    else if (r.kind === "brand") what = [].concat(v).map((b) => tr.brand(String(b))).join(" / ");
+    else if (Array.isArray(v)) what = `${tr.attr(v[0])}: ${[].concat(v[1]).map(tr.value).join(" / ")}`;
+    else what = tr.value(v);
+    return t("relaxed_note", { v: what });
   }
   function chips(understood, sp, relaxed) {
     const box = el(`<div class="understood" id="understood"><span class="label">${esc(t("understood"))}</span></div>`);
@@ -66,7 +85,7 @@ window.SSSearchParts = function ({ go }) {
     const loose = relaxedParts(relaxed);
     if (!list.length) box.appendChild(el(`<span class="muted">${esc(t("reading_none"))}</span>`));
     list.forEach((c) => {
-      const isRelaxed = loose.has(c.drop) || loose.has(c.drop.split(":")[0]);
+      const isRelaxed = loose.has(c.drop) || loose.has(c.drop.split(":")[0]) || loose.has(c.drop.replace(/_(min|max)$/, ""));
       const chip = el(`<span class="chip ${isRelaxed ? "relaxed" : ""}" data-drop="${esc(c.drop)}">${esc(c.text)}${isRelaxed ? ` <small>(${esc(t("relaxed_chip"))})</small>` : ""} <button aria-label="${esc(t("remove_chip", { v: c.text }))}">×</button></span>`);
       chip.querySelector("button").addEventListener("click", () => go(searchUrl({ ["+drop"]: c.drop }, sp)));
       box.appendChild(chip);
@@ -216,5 +235,5 @@ window.SSSearchParts = function ({ go }) {
     return box;
   }
 
-  return { searchParams, searchUrl, chips, crumbs, facets, pager, lastPage, chipList, PAGE_SIZE };
+  return { searchParams, searchUrl, chips, crumbs, facets, pager, lastPage, chipList, relaxedText, PAGE_SIZE };
 };

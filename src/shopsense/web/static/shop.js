@@ -61,7 +61,7 @@
     const cited = r.evidence && (r.evidence.because_item || r.evidence.dismissed_item);
     const m = cited ? text.match(CITES[SS.lang === "zh" ? 1 : 0]) : null;
     if (!m) return esc(reasonText(r));
-    return `${esc(m[1])}<q class="ptitle">${esc(m[2])}</q>${esc(m[3] || "")}`;
+    return `${esc(m[1])}<q class="ptitle" lang="${SS.langOf(m[2])}">${esc(m[2])}</q>${esc(m[3] || "")}`;
   }
   function why(item, context, about) {
     // On a product page "similar to <this product>" on every card says nothing: leave it out.
@@ -94,7 +94,7 @@
     const node = el(`<article class="card" data-item="${esc(item.item_id)}">
       <a href="/item/${encodeURIComponent(item.item_id)}" data-link class="card-link">
         <img src="${esc(image(item))}" alt="" loading="lazy" width="200" height="200">
-        <h3 class="title">${o.query ? instant.highlight(item.title, o.query, item.highlights && item.highlights.title) : esc(item.title)}</h3></a>
+        <h3 class="title" lang="${SS.langOf(item.title)}">${o.query ? instant.highlight(item.title, o.query, item.highlights && item.highlights.title) : esc(item.title)}</h3></a>
       <div class="meta"><span class="price">${esc(price(item.price))}</span><span class="brand">${esc(tr.brand(item.brand || ""))}</span></div>
       ${o.why === false ? "" : why(item, o.context, o.about)}
       ${o.dismiss ? `<button class="dismiss" title="${esc(t("not_interested"))}" aria-label="${esc(t("not_interested"))}">✕ <span>${esc(t("not_interested"))}</span></button>` : ""}
@@ -164,7 +164,7 @@
     const hero = el(`<section class="hero"><div><h1>${esc(t("hero_title"))}</h1><p>${esc(t("hero_text"))}</p>
       <div class="pills" id="popular"><span class="muted">${esc(t("popular_searches"))}</span></div></div></section>`);
     POPULAR.forEach((q) => {
-      const a = el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link>${esc(q)}</a>`);
+      const a = el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link lang="${SS.langOf(q)}">${esc(q)}</a>`);
       hero.querySelector("#popular").appendChild(a);
     });
     app.appendChild(hero);
@@ -206,7 +206,7 @@
       <form class="searchbox inline" role="search"><input name="q" type="search" aria-label="${esc(t("search"))}" placeholder="${esc(t("search_placeholder"))}"><button class="btn" type="submit">${esc(t("search"))}</button></form>
       <div class="pills" id="not-found-popular"><span class="muted">${esc(t("popular_searches"))}</span></div>
       <p><a class="btn" href="/" data-link>${esc(t("go_shopping"))}</a></p></section>`);
-    POPULAR.forEach((q) => node.querySelector("#not-found-popular").appendChild(el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link>${esc(q)}</a>`)));
+    POPULAR.forEach((q) => node.querySelector("#not-found-popular").appendChild(el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link lang="${SS.langOf(q)}">${esc(q)}</a>`)));
     node.querySelector("form").addEventListener("submit", (ev) => { ev.preventDefault(); const q = ev.target.q.value.trim(); if (q) go("/search?q=" + encodeURIComponent(q)); });
     app.appendChild(node);
   }
@@ -224,12 +224,12 @@
       <nav class="crumbs" aria-label="${esc(t("breadcrumbs"))}"><a href="/" data-link>${esc(t("home"))}</a>${crumbs ? " › " + crumbs : ""}</nav>
       <div class="product-main">
         <img class="product-img" src="${esc(image(item))}" alt="" width="400" height="400">
-        <div class="product-info"><h1>${esc(item.title)}</h1>
+        <div class="product-info"><h1 lang="${SS.langOf(item.title)}">${esc(item.title)}</h1>
           <p class="price big">${esc(price(item.price))}</p>
           <p class="muted">${esc(t("brand_label"))}: ${esc(tr.brand(item.brand) || "—")} · ${esc(t("category_label"))}: ${esc(catName(item.category))} · ${esc(item.available === false ? t("out_of_stock") : t("in_stock"))}</p>
           <div class="actions"><button class="btn" id="add-to-cart" ${item.available === false ? "disabled" : ""}>${esc(t("add_to_cart"))}</button>
           <button class="btn-ghost" id="buy-now" ${item.available === false ? "disabled" : ""}>${esc(t("buy_now"))}</button></div>
-          <h3>${esc(t("details"))}</h3><p class="desc">${esc(item.description || "")}</p>
+          <h3>${esc(t("details"))}</h3><p class="desc" lang="${SS.langOf(item.description)}">${esc(item.description || "")}</p>
           ${attrs.length ? `<table class="attrs">${attrs.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>` : ""}
         </div></div></div>`);
     node.querySelector("#add-to-cart").addEventListener("click", () => addToCart(item));
@@ -318,7 +318,8 @@
   function go(url) { history.pushState({}, "", url); route(); window.scrollTo(0, 0); }
   async function route() {
     SS.applyI18n(); renderWho(); updateCartCount();
-    document.getElementById("lang").textContent = SS.lang === "zh" ? "EN" : "中文";
+    const switcher = document.getElementById("lang");
+    switcher.textContent = SS.lang === "zh" ? "EN" : "中文"; switcher.lang = SS.lang === "zh" ? "en" : "zh";
     const path = location.pathname;
     if (path.startsWith("/item/")) return productPage(decodeURIComponent(path.slice(6)));
     if (CFG.status === 404 && location.href === firstUrl) return notFound(path.startsWith("/item/") ? "item" : "page");
