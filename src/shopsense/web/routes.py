@@ -32,6 +32,7 @@ DEMO_USERS = tuple(f"u{i:05d}" for i in range(1, 9))
 DEMO_SEARCHES = ("空调", "格力空调 1.5匹", "华为手机 不要苹果", "running shoes under $80",
                  "noise cancelling headphones", "咖啡豆", "dress not red", "纸尿裤")
 _NO_CACHE = {"Cache-Control": "no-cache"}
+_IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -114,7 +115,9 @@ def static_file(path: str) -> FileResponse:
     target = (STATIC / path).resolve()
     if STATIC not in target.parents or not target.is_file():
         raise api_error(404, "not_found", f"no static file {path!r}", "path")
-    return FileResponse(target, headers=_NO_CACHE)
+    # vendored libraries are pinned by their path's version: cache them for good
+    headers = _IMMUTABLE if path.startswith("vendor/") else _NO_CACHE
+    return FileResponse(target, headers=headers)
 
 
 def glossary(request: Request) -> Glossary:
