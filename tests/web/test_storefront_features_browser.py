@@ -21,7 +21,8 @@ PHONE = {"width": 390, "height": 844}
 VISIBLE_TEXT = """lang => {
   const out = [];
   const foreign = (el) => { const owner = el.closest('[lang]'); return owner && !owner.getAttribute('lang').startsWith(lang); };
-  const hidden = (el) => el.closest('[hidden], script, style, template, dialog:not([open]), #cfg');
+  const hidden = (el) => el.closest('[hidden], script, style, template, dialog:not([open]), #cfg') ||
+    (el.closest('details:not([open])') && !el.closest('summary'));
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const node = walker.currentNode, el = node.parentElement;

@@ -48,7 +48,8 @@
     if (!glossary) glossary = SS.api("/web/glossary.json", { key: "" }).then(SS.setGlossary).catch(() => {});
     await glossary;
     SS.applyI18n();
-    document.getElementById("lang").textContent = SS.lang === "zh" ? "EN" : "中文";
+    const switcher = document.getElementById("lang");
+    switcher.textContent = SS.lang === "zh" ? "EN" : "中文"; switcher.lang = SS.lang === "zh" ? "en" : "zh";
     try { await call("/v1/admin/models"); }
     catch (e) {
       if (e.status === 401 || e.status === 403) { sessionStorage.removeItem("ss.adminKey"); return loginForm(key ? t("unauthorised") : ""); }
@@ -175,16 +176,16 @@
     if (s.training) {
       const tr = s.training;
       body.appendChild(el(`<div class="panel" id="training"><h3>${esc(t("training"))}</h3>
-        <p>${esc(t("training_state", { s: tr.state, n: tr.runs ?? 0 }))}${tr.finished_at ? " · " + esc(when(tr.finished_at)) : ""}</p>
+        <p>${esc(t("training_state", { s: charts.label("state", tr.state), n: tr.runs ?? 0 }))}${tr.finished_at ? " · " + esc(when(tr.finished_at)) : ""}</p>
         ${tr.last_error ? `<p class="error">${esc(t("last_error"))}: ${esc(tr.last_error)}</p>` : ""}</div>`));
     }
-    body.appendChild(el(`<div class="panel"><h3>${esc(t("components"))}</h3><table class="data">${Object.entries(s.components).map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v ? esc(v) : "—"}</td></tr>`).join("")}</table></div>`));
+    body.appendChild(el(`<div class="panel"><h3>${esc(t("components"))}</h3><table class="data">${Object.entries(s.components).map(([k, v]) => `<tr><td>${esc(charts.label("component", k))}</td><td>${v ? `<code lang="en">${esc(v)}</code>` : "—"}</td></tr>`).join("")}</table></div>`));
     body.appendChild(el(`<div class="panel"><h3>${esc(t("store_sizes"))}</h3><table class="data">
       ${[["products", st.products], ["available_products", st.available_products], ["events", st.events], ["users", st.users], ["sessions", st.sessions]].map(([k, v]) => `<tr><td>${esc(t("size_" + k))}</td><td class="num">${fmt(v, 0)}</td></tr>`).join("")}
       ${Object.entries(st.events_by_type).map(([k, v]) => `<tr><td>${esc(t("events_of", { e: charts.label("event", k) }))}</td><td class="num">${fmt(v, 0)}</td></tr>`).join("")}
       <tr><td>${esc(t("first_last_event"))}</td><td class="num">${esc(when(st.first_event_at))} / ${esc(when(st.last_event_at))}</td></tr></table></div>`));
     body.appendChild(el(`<div class="panel"><details><summary>${esc(t("model_details"))}</summary><pre class="json">${esc(JSON.stringify(s.info, null, 2))}</pre></details>
-      ${s.model_files.length ? `<table class="data">${s.model_files.map((f) => `<tr><td>${esc(f.path)}</td><td class="num">${fmt(f.bytes / 1e6, 2)} MB</td><td>${esc(when(f.modified))}</td></tr>`).join("")}</table>` : ""}</div>`));
+      ${s.model_files.length ? `<table class="data">${s.model_files.map((f) => `<tr><td><code lang="en">${esc(f.path)}</code></td><td class="num">${fmt(f.bytes / 1e6, 2)} MB</td><td>${esc(when(f.modified))}</td></tr>`).join("")}</table>` : ""}</div>`));
   }
 
   // ---- privacy ledger ---------------------------------------------------------------------------

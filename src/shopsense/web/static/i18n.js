@@ -59,7 +59,7 @@ window.I18N = {
     search_clicked: "有点击", search_abandoned: "无点击", platform_web: "网页", platform_app: "App", platform_mini_program: "小程序", platform_other: "其他",
     size_products: "商品", size_available_products: "在售商品", size_events: "事件", size_users: "注册顾客", size_sessions: "会话",
     events_of: "事件：{e}", event_view: "浏览", event_click: "点击", event_cart: "加购", event_purchase: "购买", event_search: "搜索", event_dismiss: "不感兴趣",
-    first_last_event: "最早 / 最新事件", model_details: "模型详情（JSON）",
+    first_last_event: "最早 / 最新事件", component_understander: "查询理解", component_search: "搜索引擎", component_recs: "推荐引擎", component_propensity: "购买倾向模型", state_training: "训练中", state_idle: "空闲", state_failed: "失败", state_done: "已完成", state_serving: "服务中", model_details: "模型详情（JSON）",
   },
   en: {
     brand: "shopsense store", search: "Search", search_placeholder: "Search, e.g. running shoes under $80 or a Gree 1.5 HP air conditioner",
@@ -119,6 +119,6 @@ window.I18N = {
     search_clicked: "Clicked", search_abandoned: "No click", platform_web: "Web", platform_app: "App", platform_mini_program: "Mini program", platform_other: "Other",
     size_products: "Products", size_available_products: "Products on sale", size_events: "Events", size_users: "Registered shoppers", size_sessions: "Sessions",
     events_of: "Events: {e}", event_view: "view", event_click: "click", event_cart: "cart", event_purchase: "purchase", event_search: "search", event_dismiss: "not interested",
-    first_last_event: "First / last event", model_details: "Model details (JSON)",
+    first_last_event: "First / last event", component_understander: "Query understanding", component_search: "Search engine", component_recs: "Recommendation engine", component_propensity: "Purchase propensity", state_training: "training", state_idle: "idle", state_failed: "failed", state_done: "done", state_serving: "serving", model_details: "Model details (JSON)",
   },
 };
