@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from tests.web.test_storefront_features_browser import english_leaks, set_lang, untranslated
 
 pytestmark = pytest.mark.browser
