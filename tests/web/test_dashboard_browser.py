@@ -92,3 +92,42 @@ def test_dashboard_opens_without_a_key_on_a_keyless_demo(page, live_shop, shots)
         assert page.inner_text("#model-version b") not in ("", "none")  # models are serving
     finally:
         serve.require_keys = True
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_training_console_shows_stages_progress_and_eta(page, live_shop, shots, lang) -> None:
+    from shopsense.training.progress import ProgressLog
+
+    now = time.time()
+    clock = {"t": now - 200}
+    previous = ProgressLog(live_shop.home, lambda: clock["t"])  # a finished run: the timings
+    for name, took in (("understand", 10), ("search", 20), ("propensity", 5)):
+        previous.start(name)
+        clock["t"] += took
+        previous.done(name)
+    previous.finish("done")
+    clock["t"] = now - 15
+    current = ProgressLog(live_shop.home, lambda: clock["t"])  # running: in "search"
+    current.start("understand")
+    clock["t"] += 10
+    current.done("understand")
+    current.start("search")
+    page.add_init_script(f"localStorage.setItem('ss.lang', JSON.stringify('{lang}'));"
+                         f"sessionStorage.setItem('ss.adminKey', {json.dumps(live_shop.admin_key)});"
+                         "sessionStorage.setItem('ss.adminTab', 'models')")
+    page.goto("/admin")
+    page.wait_for_selector("#training-run[data-state=running]")
+    rows = page.locator("#training-run tr")
+    assert rows.count() == 4  # header + done + running + pending
+    assert page.locator("#training-run tr.stage-running").count() == 1
+    assert page.locator("#training-run tr.stage-pending").count() == 1
+    text = page.inner_text("#training-run")
+    assert re.search(r"\d+ s", text)  # elapsed and an ETA in words
+    assert ("预计还需" in text) if lang == "zh" else ("to go" in text)
+    page.screenshot(path=str(shots / f"training-console-{lang}.png"), full_page=True)
+    current.done("search")
+    current.start("propensity")
+    clock["t"] += 1
+    current.done("propensity")
+    current.finish("done")
+    page.wait_for_selector("#training-run[data-state=done]", timeout=10_000)  # it refreshes

@@ -196,24 +196,34 @@ def train_to_disk(
     """`shopsense train`: every model on the store's data, written under <home>/models/
     (a serving process loads them with `load_models` and swaps them in)."""
     from shopsense.pipeline.search import open_search_engine
+    from shopsense.training.progress import ProgressLog
     from shopsense.training.recs import train_from_store
 
     shop = Shop(settings)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
-    build_understander(shop, with_tagger=True)
-    summary["understand"] = "ok"
-    open_search_engine(settings, rebuild=True)
-    summary["search"] = "ok"
-    kwargs = {"progress": progress} if progress is not None else {}
-    summary["recs"] = {
-        k: v
-        for k, v in train_from_store(settings, max_minutes=max_minutes, ray_workers=ray_workers,
-                                     ray_address=ray_address, **kwargs).items()
-        if k != "path"
-    }
-    build_propensity(shop, retrain=True)
-    summary["propensity"] = "ok"
+    stages = ProgressLog(settings.home)  # <home>/models/progress.json, for the dashboard
+    try:
+        with stages.stage("understand"):
+            build_understander(shop, with_tagger=True)
+        summary["understand"] = "ok"
+        with stages.stage("search"):
+            open_search_engine(settings, rebuild=True)
+        summary["search"] = "ok"
+        summary["recs"] = {
+            k: v
+            for k, v in train_from_store(settings, max_minutes=max_minutes,
+                                         ray_workers=ray_workers, ray_address=ray_address,
+                                         progress=stages.hook(progress)).items()
+            if k != "path"
+        }
+        with stages.stage("propensity"):
+            build_propensity(shop, retrain=True)
+        summary["propensity"] = "ok"
+    except BaseException as exc:
+        stages.finish("failed", repr(exc)[:500])
+        raise
+    stages.finish("done")
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["version"] = summary["recs"].get("version", "")
     (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))

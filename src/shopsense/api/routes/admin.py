@@ -27,6 +27,7 @@ from shopsense.analytics.status import model_status
 from shopsense.api.deps import api_error, get_shop, require_admin
 from shopsense.pipeline.shop import Shop
 from shopsense.privacy.dp import BudgetExceeded, PrivacyLedger
+from shopsense.training.progress import read_progress
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 _PNG = {"Cache-Control": "no-store"}
@@ -137,7 +138,9 @@ def get_eval_chart(kind: Literal["metrics", "calibration"], file: str = Query(..
     return Response(png, media_type="image/png", headers=_PNG)
 
 
-@router.get("/models", summary="Serving model versions, training time, data sizes, freshness")
+@router.get("/models", summary="Serving model versions, training time, data sizes, freshness, "
+            "and the latest training run's stages with elapsed time and ETA")
 def get_models(request: Request, shop: Shop = Depends(get_shop)) -> dict[str, Any]:
     manager = getattr(request.app.state, "model_manager", None)
-    return model_status(shop, training=getattr(manager, "status", None))
+    return {**model_status(shop, training=getattr(manager, "status", None)),
+            "progress": read_progress(shop.settings.home)}

@@ -173,6 +173,7 @@
       <div class="kpi"><span class="muted">${esc(t("trained_at"))}</span><b style="font-size:16px">${esc(when(s.trained_at))}</b><span class="muted">${esc(ago(s.age_s))}</span></div>
       <div class="kpi"><span class="muted">${esc(t("events_after"))}</span><b>${fmt(s.freshness.events_after_training, 0)}</b></div>
       <div class="kpi"><span class="muted">${esc(t("last_event_age"))}</span><b>${esc(ago(s.freshness.last_event_age_s))}</b></div></div>`));
+    if (s.progress) body.appendChild(trainingRun(s.progress));
     if (s.training) {
       const tr = s.training;
       body.appendChild(el(`<div class="panel" id="training"><h3>${esc(t("training"))}</h3>
@@ -186,6 +187,29 @@
       <tr><td>${esc(t("first_last_event"))}</td><td class="num">${esc(when(st.first_event_at))} / ${esc(when(st.last_event_at))}</td></tr></table></div>`));
     body.appendChild(el(`<div class="panel"><details><summary>${esc(t("model_details"))}</summary><pre class="json">${esc(JSON.stringify(s.info, null, 2))}</pre></details>
       ${s.model_files.length ? `<table class="data">${s.model_files.map((f) => `<tr><td><code lang="en">${esc(f.path)}</code></td><td class="num">${fmt(f.bytes / 1e6, 2)} MB</td><td>${esc(when(f.modified))}</td></tr>`).join("")}</table>` : ""}</div>`));
+  }
+
+  // The latest training run: each stage done / running / pending with its time against the last
+  // run's, the elapsed time and an ETA; refreshed every 3 s while it runs.
+  let pollTimer = null;
+  function stageName(name) {
+    if (name.startsWith("recs.")) return t("train_recs", { s: charts.label("source", name.slice(5)) });
+    return charts.label("train", name);
+  }
+  function trainingRun(p) {
+    const done = p.stages.filter((x) => x.state === "done").length;
+    const share = p.expected_total_s ? Math.min(99, (100 * p.elapsed_s) / p.expected_total_s) : (100 * done) / Math.max(1, p.stages.length);
+    const head = p.state === "running"
+      ? t("run_running", { e: ago(p.elapsed_s), eta: p.eta_s === null ? t("eta_unknown") : ago(p.eta_s) })
+      : p.state === "failed" ? t("run_failed", { e: ago(p.elapsed_s) }) : t("run_done", { e: ago(p.elapsed_s), at: when(p.finished_at) });
+    const box = el(`<div class="panel" id="training-run" data-state="${esc(p.state)}"><h3>${esc(t("training_run"))}</h3>
+      <p>${esc(head)}</p>${p.state === "running" ? `<div class="budget run-bar" role="progressbar" aria-label="${esc(t("training_run"))}" aria-valuenow="${share.toFixed(0)}" aria-valuemin="0" aria-valuemax="100"><div style="width:${share.toFixed(1)}%"></div></div>` : ""}
+      ${p.error ? `<p class="error">${esc(p.error)}</p>` : ""}
+      <table class="data"><tr><th>${esc(t("stage"))}</th><th>${esc(t("stage_state"))}</th><th>${esc(t("seconds"))}</th><th>${esc(t("last_run"))}</th></tr>
+      ${p.stages.map((x) => `<tr class="stage-${esc(x.state)}"><td>${esc(stageName(x.name))}${x.epoch ? ` · ${esc(t("epoch_n", { n: x.epoch }))}` : ""}</td><td>${esc(charts.label("state", x.state))}</td><td class="num">${x.seconds === null ? "—" : esc(ago(x.seconds))}</td><td class="num">${x.expected ? esc(ago(x.expected)) : "—"}</td></tr>`).join("")}</table></div>`);
+    clearTimeout(pollTimer);
+    if (p.state === "running") pollTimer = setTimeout(() => { if (tab === "models" && document.getElementById("training-run")) render(); }, 3000);
+    return box;
   }
 
   // ---- privacy ledger ---------------------------------------------------------------------------

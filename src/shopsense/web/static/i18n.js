@@ -60,6 +60,11 @@ window.I18N = {
     size_products: "商品", size_available_products: "在售商品", size_events: "事件", size_users: "注册顾客", size_sessions: "会话",
     events_of: "事件：{e}", event_view: "浏览", event_click: "点击", event_cart: "加购", event_purchase: "购买", event_search: "搜索", event_dismiss: "不感兴趣",
     first_last_event: "最早 / 最新事件", component_understander: "查询理解", component_search: "搜索引擎", component_recs: "推荐引擎", component_propensity: "购买倾向模型", state_training: "训练中", state_idle: "空闲", state_failed: "失败", state_done: "已完成", state_serving: "服务中", model_details: "模型详情（JSON）",
+    training_run: "最近一次训练", run_running: "训练中：已用 {e}，预计还需 {eta}", run_failed: "训练失败（用时 {e}）", run_done: "训练完成：用时 {e}，结束于 {at}",
+    eta_unknown: "未知（首次训练，没有可参考的耗时）", stage: "阶段", stage_state: "状态", seconds: "用时", last_run: "上次用时", epoch_n: "第 {n} 轮",
+    train_understand: "查询理解", train_search: "搜索索引", train_propensity: "购买倾向模型", train_recs: "推荐：{s}",
+    source_popular: "热销", source_trending: "上升趋势", source_covisit: "共同浏览", source_bought_together: "一起购买", source_als: "协同过滤",
+    source_content: "内容相似", source_sasrec: "序列模型（SASRec）", source_ranker: "排序模型", state_running: "进行中", state_pending: "等待中", state_ready: "已就绪",
   },
   en: {
     brand: "shopsense store", search: "Search", search_placeholder: "Search, e.g. running shoes under $80 or a Gree 1.5 HP air conditioner",
@@ -120,5 +125,10 @@ window.I18N = {
     size_products: "Products", size_available_products: "Products on sale", size_events: "Events", size_users: "Registered shoppers", size_sessions: "Sessions",
     events_of: "Events: {e}", event_view: "view", event_click: "click", event_cart: "cart", event_purchase: "purchase", event_search: "search", event_dismiss: "not interested",
     first_last_event: "First / last event", component_understander: "Query understanding", component_search: "Search engine", component_recs: "Recommendation engine", component_propensity: "Purchase propensity", state_training: "training", state_idle: "idle", state_failed: "failed", state_done: "done", state_serving: "serving", model_details: "Model details (JSON)",
+    training_run: "Latest training run", run_running: "Training: {e} so far, about {eta} to go", run_failed: "Training failed (after {e})", run_done: "Training finished in {e}, at {at}",
+    eta_unknown: "unknown (first run: no earlier timings)", stage: "Stage", stage_state: "State", seconds: "Time", last_run: "Last run", epoch_n: "epoch {n}",
+    train_understand: "Query understanding", train_search: "Search index", train_propensity: "Purchase propensity", train_recs: "Recommendations: {s}",
+    source_popular: "popular", source_trending: "trending", source_covisit: "viewed together", source_bought_together: "bought together", source_als: "collaborative filtering",
+    source_content: "content similarity", source_sasrec: "sequence model (SASRec)", source_ranker: "ranker", state_running: "running", state_pending: "pending", state_ready: "ready",
   },
 };
