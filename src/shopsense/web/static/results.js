@@ -63,7 +63,7 @@ window.SSResults = function (ctx) {
       <label class="sort">${esc(t("sort"))} <select id="sort">${["relevance", "price_asc", "price_desc", "popularity", "newest"].map((s) => `<option value="${s}" ${s === sp.sort ? "selected" : ""}>${esc(t("sort_" + s))}</option>`).join("")}</select></label></div>`));
     col.appendChild(chips(data.understood || {}, sp, data.relaxed));
     notices(col, data, sp);
-    logImpression("search", results, { query: sp.q, total: data.total ?? results.length });
+    logImpression("search", results, { query: sp.q, total: data.total ?? results.length }, data);
     if (!results.length) col.appendChild(await rescue(data, sp));
     else col.appendChild(Object.assign(grid(results, { dismiss: true, query: sp.q, onDismiss: render, context: "search:" + sp.q }), { id: "results" }));
     col.appendChild(pager(data, sp));
@@ -87,7 +87,7 @@ window.SSResults = function (ctx) {
     if (popular.items.length) {
       box.appendChild(el(`<h3>${esc(popular.category ? t("popular_in", { c: tr.cat(popular.category) }) : t("trending"))}</h3>`));
       box.appendChild(Object.assign(grid(popular.items, { context: "trending" }), { id: "popular-near" }));
-      logImpression("trending", popular.items);
+      logImpression("trending", popular.items, null, popular.answer);
     }
     return box;
   }
@@ -122,7 +122,7 @@ window.SSResults = function (ctx) {
     for (let path = typeof category === "string" ? category : ""; ; path = path.split(" > ").slice(0, -1).join(" > ")) {
       try {
         const d = await api("/v1/trending", { params: Object.assign({ k: 6 }, path ? { category: path } : {}) });
-        if ((d.results || []).length || !path) return { category: path, items: d.results || [] };
+        if ((d.results || []).length || !path) return { category: path, items: d.results || [], answer: d };
       } catch (e) { if (!path) return { category: "", items: [] }; }
     }
   }

@@ -190,7 +190,7 @@
       }
       shelf.dataset.surface = data.surface || "";
       recs.replaceWith(grid(data.results || [], { dismiss: true, onDismiss: home, context: "recommend" }));
-      logImpression(data.surface === "trending" ? "trending" : "for_you", data.results || []);
+      logImpression(data.surface === "trending" ? "trending" : "for_you", data.results || [], null, data);
     } catch (e) { recs.replaceWith(failure(e)); }
   }
 
@@ -244,7 +244,7 @@
           const results = data.results || [];
           if (!results.length) { shelf.remove(); return; } // nothing to show: no empty shelf
           box.replaceWith(grid(results, { context: `${path}:${item.item_id}`, about: item.item_id }));
-          logImpression(path.replace("-", "_"), results);
+          logImpression(path.replace("-", "_"), results, null, data);
         })
         .catch((e) => box.replaceWith(failure(e)));
     }
