@@ -38,7 +38,11 @@ window.SSResults = function (ctx) {
     if (data.did_you_mean) col.appendChild(el(`<p class="notice" id="did-you-mean">${esc(t("did_you_mean"))} <a href="${esc(searchUrl({ q: data.did_you_mean, drop: null }, sp))}" data-link>${esc(data.did_you_mean)}</a>?</p>`));
     (data.relaxed || []).forEach((r) => col.appendChild(el(`<p class="notice relaxed-note">${esc(relaxedText(r))}</p>`)));
     const nem = data.no_exact_match;
-    if (nem) col.appendChild(el(`<p class="notice" id="no-exact">${esc(t("no_exact_match", { q: typeof nem === "string" ? nem : (nem.query || sp.q) }))}</p>`));
+    if (nem) {
+      const own = SS.lang === "zh" ? nem.message_zh : nem.message_en && tr.text(nem.message_en);
+      const text = own || t("no_exact_match", { q: typeof nem === "string" ? nem : (nem.requested || nem.query || sp.q) });
+      col.appendChild(el(`<p class="notice" id="no-exact">${esc(text)}</p>`));
+    }
   }
 
   async function render() {

@@ -69,7 +69,7 @@ window.SSSearchParts = function ({ go }) {
   }
   function relaxedText(r) {
     const own = SS.lang === "zh" ? (r.message_zh || r.text_zh) : (r.message_en || r.text_en);
-    if (own) return own;
+    if (own) return SS.lang === "zh" ? own : tr.text(own);
     const v = r.value;
     let what = "";
     if (r.kind === "price" && Array.isArray(v)) what = [v[0] !== null ? t("price_min", { v: Math.round(v[0]) }) : "", v[1] !== null ? t("price_max", { v: Math.round(v[1]) }) : ""].filter(Boolean).join(" ");
