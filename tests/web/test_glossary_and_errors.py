@@ -37,7 +37,7 @@ def _products() -> list[Product]:
                             description="格力空调，匹数：1.5匹，颜色：白色。",
                             category="家电 > 空调", brand="格力",
                             attributes={"power": "1.5匹", "colour": "白色"}))
-        rows.append(Product(f"S{i}", f"Anta Running Shoes Men, {colour.title()}",
+        rows.append(Product(f"S{i}", f"Anta Men's Running Shoes, {colour.title()}",
                             category="鞋靴 > 运动鞋", brand="Anta", attributes={"colour": colour}))
     return rows
 

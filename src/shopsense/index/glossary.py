@@ -24,7 +24,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -121,25 +120,30 @@ def brand_names(products: Iterable[Product]) -> dict[str, str]:
     return {zh: counter.most_common(1)[0][0] for zh, counter in votes.items()}
 
 
-def _title_terms(title: str, skip: set[str]) -> set[str]:
-    """Lower-cased words of an English title and their adjacent pairs, minus `skip`."""
+def _title_terms(title: str, skip: set[str]) -> dict[str, int]:
+    """Lower-cased words of an English title and their adjacent pairs, minus `skip`, each with
+    the position of its last word (the product noun ends an English noun phrase)."""
     words = [w.lower() for w in _WORD.findall(title)]
-    kept = {w for w in words if w not in skip}
-    pairs = {f"{a} {b}" for a, b in pairwise(words)
-             if a not in skip and b not in skip}
-    return kept | pairs
+    out: dict[str, int] = {}
+    for i, word in enumerate(words):
+        if word not in skip:
+            out.setdefault(word, i)
+            if i and words[i - 1] not in skip:
+                out.setdefault(f"{words[i - 1]} {word}", i)
+    return out
 
 
 def leaf_names(products: Iterable[Product], brands: Iterable[str] = ()) -> dict[str, str]:
     """zh leaf path -> English leaf name: the title term (word or word pair) most specific to
-    the category; brands and words of attribute values ("Energy Class 1", "men") never name it."""
+    the category; brands and words of attribute values ("Energy Class 1", "men") never name it.
+    Ties go to the term later in the titles (the head noun), then alphabetically."""
     items = list(products)
     skip = {w.lower() for b in brands for w in _WORD.findall(b)}
     for product in items:
         for value in product.attributes.values():
             if isinstance(value, str):
                 skip.update(w.lower() for w in _WORD.findall(value))
-    docs: dict[str, list[set[str]]] = defaultdict(list)
+    docs: dict[str, list[dict[str, int]]] = defaultdict(list)
     for product in items:
         if product.category_path and not CJK.search(product.title or ""):
             docs[SEP.join(product.category_path)].append(_title_terms(product.title, skip))
@@ -148,13 +152,17 @@ def leaf_names(products: Iterable[Product], brands: Iterable[str] = ()) -> dict[
         spread.update(set().union(*titles))
     out: dict[str, str] = {}
     for path, titles in docs.items():
-        counts: Counter[str] = Counter(w for words in titles for w in words)
-        best, score = "", 0.0
+        counts: Counter[str] = Counter(w for terms in titles for w in terms)
+        where: Counter[str] = Counter()
+        for terms in titles:
+            where.update(terms)
+        best, key = "", (0.0, 0.0, "")
         for term, n in counts.items():
             share = n / len(titles)
             value = share * math.log(1 + len(docs) / spread[term]) * (1.1 if " " in term else 1)
-            if share >= MIN_LEAF_SHARE and value > score:
-                best, score = term, value
+            rank = (round(value, 9), where[term] / n, term)
+            if share >= MIN_LEAF_SHARE and rank > key:
+                best, key = term, rank
         if best and CJK.search(path.split(SEP)[-1]):
             out[path] = best[:1].upper() + best[1:]
     return out

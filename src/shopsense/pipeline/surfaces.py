@@ -14,6 +14,7 @@ from typing import Any
 from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
 from shopsense.models.context import RecContext
+from shopsense.pipeline.merch import merchandise_page, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
@@ -83,7 +84,9 @@ def search_clauses(params: dict[str, Any]) -> list[Clause]:
 
 def search(shop: Shop, q: str, *, user: str | None = None, session: str | None = None,
            k: int = 10, page: int = 1, sort: str = "relevance", understand: bool = True,
-           drops: Sequence[str] = (), params: dict[str, Any] | None = None) -> dict[str, Any]:
+           drops: Sequence[str] = (), params: dict[str, Any] | None = None,
+           merch: Any = None) -> dict[str, Any]:
+    """One search page; `merch`: merchandising to apply instead of the stored one (preview)."""
     engine = shop.models.search
     if engine is None:
         raise NotReady("search index is being built")
@@ -102,7 +105,10 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")
-    data["results"] = [item_dict(shop, r) for r in response.results]
+    results, redirect = merchandise_page(shop, q, page, list(response.results), merch)
+    data["results"] = [item_dict(shop, r) for r in results]
+    if redirect:
+        data["redirect"] = redirect
     data["facets"] = facet_lists(data["facets"])
     return data
 
@@ -154,7 +160,13 @@ _RULES_CACHE: dict[str, tuple[float, Rules]] = {}
 
 
 def shop_rules(shop: Shop) -> Rules:
-    """The shop's standing rules (<home>/rules.json, `shopsense rules set`), re-read on change."""
+    """The shop's standing rules: <home>/rules.json plus the stored merchandising's rules
+    that apply to recommendations everywhere (pipeline/merch.py)."""
+    return with_merch(shop, file_rules(shop))
+
+
+def file_rules(shop: Shop) -> Rules:
+    """The shop's rules file (<home>/rules.json, `shopsense rules set`), re-read on change."""
     path = shop.settings.home / "rules.json"
     stamp = path.stat().st_mtime if path.exists() else 0.0
     cached = _RULES_CACHE.get(str(path))

@@ -17,11 +17,12 @@ API_PREFIXES = ("/v1/", "/web/", "/static/", "/metrics", "/healthz", "/readyz", 
 
 def install(app: FastAPI) -> None:
     """Add the storefront, the dashboard and the admin API to `app`."""
-    from shopsense.api.routes import admin
+    from shopsense.api.routes import admin, merch
     from shopsense.web import routes
 
     app.include_router(routes.router)
     app.include_router(admin.router)
+    app.include_router(merch.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def unmatched(request: Request, exc: StarletteHTTPException) -> Response:

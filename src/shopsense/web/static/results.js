@@ -51,6 +51,7 @@ window.SSResults = function (ctx) {
     app.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
     let data;
     try { data = await query(sp); } catch (e) { app.innerHTML = ""; app.appendChild(failure(e)); return; }
+    if (data.redirect && data.redirect !== location.pathname + location.search) { location.replace(data.redirect); return; } // the shop's redirect for this query
     const results = data.results || [];
     if (!results.length && data.total > 0 && sp.page > lastPage(data)) { // past the end: the last page
       history.replaceState({}, "", searchUrl({ page: lastPage(data) }, sp)); return render();
