@@ -1,7 +1,7 @@
 // UI strings of the storefront and the dashboard, Chinese and English.
 window.I18N = {
   zh: {
-    brand: "shopsense 商城", search: "搜索", search_placeholder: "搜索商品，如：格力空调 1.5匹 / running shoes under $80",
+    brand: "shopsense 商城", search: "搜索", search_placeholder: "搜索商品，如：格力空调 1.5匹 / 500元以内的跑鞋",
     login: "演示登录", logout: "退出", login_title: "演示登录", cancel: "取消",
     login_help: "选择一位演示顾客，本次匿名会话会与其账户关联。", login_custom: "或输入顾客 ID",
     guest: "游客", hello: "你好，", cart: "购物车", dashboard: "运营后台",

@@ -55,7 +55,7 @@ window.SSMerch = function ({ call, when }) {
       ${draft.redirects.map((r, i) => `<tr data-i="${i}"><td>${esc(`${r.query} (${t("m_match_" + r.match)})`)}</td><td><code lang="en">${esc(r.url)}</code></td><td>${esc(schedule(r))}</td><td><button type="button" class="linkish m-del">${esc(t("remove"))}</button></td></tr>`).join("")}</table>
       <form class="controls m-form" id="redirect-form"><label>${esc(t("m_query"))}<input name="query" required maxlength="200"></label>
         <label>${esc(t("m_match"))}<select name="match"><option value="exact">${esc(t("m_match_exact"))}</option><option value="contains">${esc(t("m_match_contains"))}</option></select></label>
-        <label>${esc(t("m_url"))}<input name="url" required pattern="/\\S*" placeholder="/search?q=…"></label>
+        <label>${esc(t("m_url"))}<input name="url" required pattern="/\\S*" placeholder="/search?q=…" lang="en"></label>
         <label>${esc(t("m_start"))}<input name="start" type="datetime-local"></label><label>${esc(t("m_end"))}<input name="end" type="datetime-local"></label>
         <button class="btn" type="submit" id="add-redirect">${esc(t("m_add_redirect"))}</button></form></section>`);
     box.querySelectorAll(".m-del").forEach((b) => b.addEventListener("click", () => { draft.redirects.splice(Number(b.closest("tr").dataset.i), 1); changed(); }));
