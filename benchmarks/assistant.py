@@ -45,6 +45,11 @@ def build_shop(home: Path, size: dict[str, int], seed: int) -> Any:
     store.close()
     shop = Shop(Settings(home=home))
     shop.swap_models(quick_models(shop))
+    from shopsense.demo.policy import POLICY_DOCUMENT
+    from shopsense.knowledge import KnowledgeBase
+    from shopsense.store.knowledge import knowledge_repository
+
+    KnowledgeBase(knowledge_repository(shop.store)).load_file(POLICY_DOCUMENT)  # as demo run
     return shop
 
 

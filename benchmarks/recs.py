@@ -6,6 +6,17 @@ Prints a table and writes benchmarks/results/recs.json. Parts:
   demo     shopsense vs popularity on the generated demo shop
   ranker   train_all on the demo shop: untrained fusion vs logistic vs LightGBM ranker,
            NDCG@10 of each shopper's held-out last item among the merged candidates
+  sizealike  `shopsense eval recs` (a child process each: its own peak RSS) on sets the size of
+           the held-back categories: Beauty grown to ~300k events under fresh ids (~18k
+           items), and the demo generator at 20k products / 40k shoppers
+  steps    CPU / wall seconds per 1k target positions of SASRec training steps on Beauty
+           (3,000 sequences): full vs sampled softmax, 1 vs 2 torch threads, bf16 on / off
+  incremental  SASRec on Beauty with 30 % of the shoppers' last two training events (and 5 %
+           of shoppers) arriving later: the previous version trained on the rest, then the new
+           version continued from it (new shoppers + replay) vs trained from scratch
+
+  million  (--million) 1M items with a planted structure: training-step cost, what an epoch
+           needs (CPU-hours, Ray workers), serving latency (benchmarks/recs_million.py)
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/recs.py [--parts beauty,sources,demo]
 """
@@ -16,6 +27,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,16 +110,160 @@ def ranker(max_minutes: float) -> dict[str, Any]:
     return report
 
 
+def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str, Any]:
+    """`shopsense eval recs --json` in a child process (its own peak RSS and CPU time)."""
+    import resource
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "shopsense.cli", "eval", "recs", "--events", str(events),
+           "--json", "--max-minutes", str(max_minutes)]
+    if catalog is not None:
+        cmd += ["--catalog", str(catalog)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report["process_cpu_seconds"] = round(after.ru_utime + after.ru_stime - before.ru_utime
+                                          - before.ru_stime, 1)
+    report["wall_seconds_total"] = round(time.perf_counter() - started, 1)
+    report["command"] = " ".join(["shopsense", *cmd[3:]])
+    print(f"  {events}: blend {report['blend']['ndcg@10']}, sasrec "
+          f"{report['sasrec_only']['ndcg@10']}", flush=True)
+    return report
+
+
+def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
+    from shopsense.demo.generate import generate_demo
+    from shopsense.evaluation.sizealike import replicate, write_catalog, write_sequences
+    from shopsense.models.interactions import load_catalog, load_interactions
+
+    folder.mkdir(parents=True, exist_ok=True)
+    grown = folder / "beauty-300k"
+    if not (grown / "sequential_data.txt").exists():
+        grown.mkdir(exist_ok=True)
+        data, products = replicate(load_interactions(BEAUTY / "sequential_data.txt"),
+                                   load_catalog(BEAUTY / "items_with_titles.derived.csv"),
+                                   300_000, renamed_share=0.5, seed=0)
+        write_sequences(data, grown / "sequential_data.txt")
+        write_catalog(products, grown / "products.csv")
+    demo = folder / "demo-20k"
+    if not (demo / "events.jsonl").exists():
+        generate_demo(demo, n_products=20_000, n_users=40_000)
+    return {"beauty-300k": eval_cli(grown / "sequential_data.txt", grown / "products.csv",
+                                    max_minutes),
+            "beauty-300k-ids": eval_cli(grown / "sequential_data.txt", None, max_minutes),
+            "demo-20k": eval_cli(demo / "events.jsonl", demo / "products.jsonl", max_minutes)}
+
+
+def steps(n_rows: int = 3000) -> dict[str, Any]:
+    """Cost of one pass over `n_rows` Beauty training sequences per loss / threads / bf16."""
+    import numpy as np
+
+    from shopsense.evaluation.recs import leave_one_out
+    from shopsense.models.interactions import load_interactions
+    from shopsense.models.parallel import LocalSync
+    from shopsense.models.sasrec import SASRec, SASRecNet, _threads
+    from shopsense.models.sequences import next_item_pairs
+
+    split = leave_one_out(load_interactions(BEAUTY / "sequential_data.txt"))
+    n_items = len(split.items)
+    inputs, targets = next_item_pairs(split.train, 50)
+    rows = np.random.default_rng(0).permutation(len(inputs))[:n_rows]
+    positions = int((targets[rows] > 0).sum())
+    out: dict[str, Any] = {"items": n_items, "sequences": n_rows, "positions": positions}
+    for loss, threads, bf16 in (("full", 1, False), ("full", 1, True), ("full", 2, False),
+                                ("sampled", 1, False), ("sampled", 1, True),
+                                ("sampled", 2, False)):
+        model = SASRec(loss=loss, threads=threads, bf16=bf16)
+        model.n_items_, model.net_ = n_items, SASRecNet(n_items, model.config)
+        model._loss_fn = model._make_loss(targets, n_items, np.random.default_rng(0))
+        optimiser = model._optimiser(LocalSync())
+        with _threads(threads):
+            cpu, wall = time.process_time(), time.perf_counter()
+            model._epoch(inputs[rows], targets[rows], optimiser, np.random.default_rng(0),
+                         LocalSync())
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        key = f"{loss} threads={threads} bf16={bf16}"
+        out[key] = {"cpu_s_per_1k_positions": round(1000 * cpu / positions, 3),
+                    "wall_s_per_1k_positions": round(1000 * wall / positions, 3)}
+        print(f"  {key}: {out[key]}", flush=True)
+    return out
+
+
+def incremental(max_minutes: float, late_share: float = 0.3, new_share: float = 0.05,
+                seed: int = 0) -> dict[str, Any]:
+    """Previous version on the early events; the new one continued vs from scratch."""
+    import numpy as np
+
+    from shopsense.evaluation.recs import leave_one_out, ranking_metrics
+    from shopsense.models.incremental import WarmStart, incremental_sequences
+    from shopsense.models.interactions import load_catalog, load_interactions
+    from shopsense.models.sasrec import SASRec
+    from shopsense.models.text_init import title_vectors
+
+    data = load_interactions(BEAUTY / "sequential_data.txt")
+    split = leave_one_out(data)
+    titles = title_vectors(load_catalog(BEAUTY / "items_with_titles.derived.csv"),
+                           split.items.ids, 64)
+    rng = np.random.default_rng(seed)
+    draw = rng.random(len(split.train))
+    late, new = draw < late_share, draw > 1 - new_share  # shoppers with events since
+    early = [s[:0] if n else s[:-2] if lt else s
+             for s, lt, n in zip(split.train, late, new, strict=True)]
+    budget = {"time_budget_s": max_minutes * 60}
+    valid = (split.valid_histories, split.valid_targets)
+    out: dict[str, Any] = {"late_share": late_share, "new_shopper_share": new_share}
+    previous = SASRec(**budget).fit(early, len(split.items), valid=valid, item_init=titles)
+    changed = late | new
+    latest = np.array([changed[u] for u, seq in enumerate(data.sequences) if len(seq) >= 3])
+    runs = {
+        "previous (early events only)": lambda: previous,
+        "incremental": lambda: SASRec(**budget).fit(
+            incremental_sequences(split.train, changed, 0.2, seed), len(split.items),
+            valid=([h for h, k in zip(valid[0], latest, strict=True) if k], valid[1][latest]),
+            item_init=titles, warm_start=WarmStart(previous, np.arange(len(split.items)))),
+        "from scratch": lambda: SASRec(**budget).fit(split.train, len(split.items), valid=valid,
+                                                    item_init=titles),
+    }
+    for name, fit in runs.items():
+        model = fit()
+        test = ranking_metrics(model.score, split.test_histories, split.test_targets,
+                               len(split.items))
+        fresh = ranking_metrics(model.score, [h for h, k in zip(split.test_histories, latest,
+                                                                strict=True) if k],
+                                split.test_targets[latest], len(split.items))
+        out[name] = {"ndcg@10": round(test["ndcg@10"], 5), "hr@10": round(test["hr@10"], 5),
+                     "changed_shoppers_ndcg@10": round(fresh["ndcg@10"], 5),
+                     **model.training_report(sum(map(len, split.train)))}
+        print(json.dumps({name: out[name]}), flush=True)
+    return out
+
+
+def million() -> dict[str, Any]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from recs_million import million as run
+
+    result = run()
+    print(f"  {result}", flush=True)
+    return result
+
+
 def table(results: dict[str, Any]) -> str:
     lines = ["| data | model | NDCG@10 | HR@10 | NDCG@20 | HR@20 | cov@10 | train s |",
              "|---|---|---|---|---|---|---|---|"]
     for part in ("beauty", "demo"):
         if part in results:
-            for key in ("shopsense", "baseline_popularity"):
-                r = results[part][key]
+            for key in ("served", "blend", "baseline_popularity"):
+                r = results[part].get(key)
+                if r is None:
+                    continue
                 lines.append(f"| {part} | {key} | {r['ndcg@10']:.4f} | {r['hr@10']:.4f} | "
                              f"{r['ndcg@20']:.4f} | {r['hr@20']:.4f} | {r['coverage@10']:.3f} | "
-                             f"{r['train_seconds']} |")
+                             f"{r.get('train_seconds', '')} |")
     for name, r in results.get("sources", {}).items():
         if not isinstance(r, dict):
             continue
@@ -131,21 +287,32 @@ def main() -> None:
     parser.add_argument("--parts", default="beauty,sources,demo")
     parser.add_argument("--max-minutes", type=float, default=15.0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--million", action="store_true",
+                        help="only the 1M-item part (benchmarks/recs_million.py)")
     args = parser.parse_args()
+    if args.million:
+        args.parts = "million"
     out_path = ROOT / "benchmarks" / "results" / "recs.json"
-    results: dict[str, Any] = json.loads(out_path.read_text()) if out_path.exists() else {}
+    parts: dict[str, Callable[[], dict[str, Any]]] = {
+        "beauty": lambda: beauty(args.max_minutes, args.threads),
+        "sources": sources,
+        "demo": lambda: demo(args.max_minutes, args.threads),
+        "ranker": lambda: ranker(args.max_minutes),
+        "sizealike": lambda: sizealike(args.max_minutes, ROOT / "benchmarks" / ".data"),
+        "steps": steps,
+        "incremental": lambda: incremental(args.max_minutes),
+        "million": million,
+    }
+    unknown = set(args.parts.split(",")) - set(parts)
+    if unknown:
+        raise SystemExit(f"unknown parts {sorted(unknown)}; known: {sorted(parts)}")
+    results: dict[str, Any] = {}
     for part in args.parts.split(","):
         print(f"== {part}", flush=True)
-        if part == "beauty":
-            results["beauty"] = beauty(args.max_minutes, args.threads)
-        elif part == "sources":
-            results["sources"] = sources()
-        elif part == "demo":
-            results["demo"] = demo(args.max_minutes, args.threads)
-        elif part == "ranker":
-            results["ranker"] = ranker(args.max_minutes)
-        else:
-            raise SystemExit(f"unknown part {part}")
+        result = parts[part]()
+        # re-read before writing: parts run in other processes may have written meanwhile
+        results = json.loads(out_path.read_text()) if out_path.exists() else {}
+        results[part] = result
         out_path.write_text(json.dumps(results, indent=2))
     print(table(results))
 

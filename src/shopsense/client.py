@@ -97,6 +97,26 @@ class ShopsenseClient:
     def events(self, events: Iterable[dict[str, Any]]) -> dict[str, int]:
         return self._call("POST", "/v1/events", json=list(events))
 
+    def impressions(self, answer: dict[str, Any], *, surface: str, user: str | None = None,
+                    session: str | None = None, shown: int | None = None,
+                    arm: str | None = None) -> dict[str, int]:
+        """Report that the first `shown` results of an answer (all when None) were displayed:
+        positions, each result's propensity and the answer's `request_id` are sent along."""
+        results = answer["results"][:shown]
+        if not results:
+            return {"accepted": 0, "duplicates": 0}
+        body = {"request_id": answer["request_id"], "surface": surface, "user_id": user,
+                "session_id": session, "items": [r["item_id"] for r in results],
+                "propensities": [float(r.get("propensity", 1.0)) for r in results],
+                "policy": answer.get("policy"), "arm": arm}
+        return self._call("POST", "/v1/impressions", json=body)
+
+    def click(self, answer: dict[str, Any], item_id: str, *, user: str | None = None,
+              session: str | None = None, event_type: str = "click") -> dict[str, int]:
+        """A click (or view / cart / purchase) on an item of an answer, tied to its request."""
+        return self.events([{"event_type": event_type, "item_id": item_id, "user_id": user,
+                             "session_id": session, "request_id": answer["request_id"]}])
+
     def feedback(self, item_id: str, *, user: str | None = None, session: str | None = None,
                  action: str = "dismiss") -> dict[str, Any]:
         return self._call("POST", "/v1/feedback", json={"user_id": user, "session_id": session,

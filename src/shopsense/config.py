@@ -46,12 +46,23 @@ class SearchSettings(BaseModel):
     warm_queries: int = Field(2000, ge=0, description="After new models load, the stages of "
                               "the shop's this-many most searched queries are computed in the "
                               "background (cache warming); 0 disables.")
+    suggest_min_shoppers: int = Field(10, ge=1, description="A logged query is suggested only "
+                                      "when at least this many distinct shoppers searched it "
+                                      "(and it returns results); counts are never shown.")
 
 
 class RecsSettings(BaseModel):
     k: int = Field(10, ge=1, le=1000)
     dismiss_half_life_days: float = Field(14.0, gt=0)
     retrain_interval_s: float = Field(3600.0, ge=0, description="0 disables scheduled retraining.")
+    explore_epsilon: float = Field(0.0, ge=0, le=1, description="For-you exploration: the share "
+                                   "of requests shown a shuffled top `explore_pool` (each result "
+                                   "carries its propensity, for off-policy evaluation); 0: off.")
+    explore_pool: int = Field(20, ge=1, le=1000, description="Items an exploring list is drawn "
+                              "from.")
+    full_retrain_every: int = Field(
+        24, ge=1, description="Scheduled runs between full retrains; the runs between continue "
+                              "the serving SASRec (incremental). 1: always from scratch.")
 
 
 class ServeSettings(BaseModel):
@@ -93,9 +104,29 @@ class ServeSettings(BaseModel):
 
 
 class PrivacySettings(BaseModel):
-    retention_days: float = Field(0, ge=0, description="Purge events older than this; 0 keeps all.")
-    dp_epsilon: float = Field(1.0, gt=0, description="Default epsilon per released aggregate.")
+    retention_days: float = Field(0, ge=0, description="Purge events, impressions and "
+                                  "zero-result log lines older than this; 0 keeps all.")
+    retention_interval_s: float = Field(3600.0, ge=1, description="How often retention runs "
+                                        "in every serving mode (once per store across workers).")
+    model_retention_days: float = Field(30.0, ge=0, description="Delete saved recommendation "
+                                        "model versions older than this (never the current "
+                                        "one); 0 keeps every version.")
+    vacuum_interval_s: float = Field(86400.0, ge=60, description="Scheduled full VACUUM (space "
+                                     "only: erased rows are zeroed at delete time).")
+    zero_result_min_shoppers: int = Field(10, ge=1, description="A zero-result query is logged "
+                                          "once this many distinct shoppers searched it.")
+    dp_epsilon: float = Field(0.1, gt=0, description="Default epsilon per unit of aggregate "
+                              "weight (a full release spends ~1.25-1.45).")
+    dp_budget_epsilon: float = Field(10.0, gt=0, description="Total epsilon all DP releases "
+                                     "may spend in any rolling window of dp_budget_days.")
+    dp_budget_delta: float = Field(1e-4, gt=0, lt=1, description="Total delta in that window.")
+    dp_budget_days: float = Field(30.0, gt=0, description="The budget's rolling window.")
     per_user_cap: int = Field(10, ge=1, description="Max events one user contributes to an aggregate.")
+    shopper_token_ttl_s: float = Field(86400.0, ge=60, le=90 * 86400,
+                                       description="Lifetime of a shopper token (personal reads).")
+    storefront_login: bool = Field(False, description="Let the bundled storefront sign a "
+                                   "shopper in by id alone (demo homes only: anyone with the "
+                                   "public key could then read that shopper's profile).")
 
 
 class Settings(BaseSettings):

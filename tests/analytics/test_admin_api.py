@@ -75,7 +75,7 @@ def test_release_charts_csv_and_ledger(admin_env) -> None:
 
 def test_budget_exhaustion_is_a_409(admin_env) -> None:
     client, admin, _search, _ = admin_env
-    big = {"epsilon": 9, "days": 7}  # 9 x 12.5 per release; budget 20 x 12.5
+    big = {"epsilon": 0.4, "days": 7}  # 0.4 x 12.5 = 5 per release; budget 10 in 30 days
     statuses = [client.post("/v1/admin/analytics", headers=admin,
                             json={**big, "refresh": True}).status_code for _ in range(3)]
     assert statuses[-1] == 409 and 200 in statuses

@@ -24,12 +24,12 @@ def test_release_then_ledger(tmp_path) -> None:
     store.close()
     runner = CliRunner()
     base = ["--home", str(tmp_path), "analytics"]
-    first = runner.invoke(app, [*base, "release", "--epsilon", "2", "--days", "3", "--json",
+    first = runner.invoke(app, [*base, "release", "--epsilon", "0.5", "--days", "3", "--json",
                                 "--csv", str(tmp_path / "out.csv")])
     assert first.exit_code == 0, first.output
     body = json.loads(first.stdout)
-    assert body["cached"] is False and body["privacy"]["epsilon_per_aggregate"] == 2.0
-    again = json.loads(runner.invoke(app, [*base, "release", "--epsilon", "2", "--days", "3",
+    assert body["cached"] is False and body["privacy"]["epsilon_per_aggregate"] == 0.5
+    again = json.loads(runner.invoke(app, [*base, "release", "--epsilon", "0.5", "--days", "3",
                                            "--json"]).stdout)
     assert again["cached"] is True and again["privacy"]["seq"] == body["privacy"]["seq"]
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))

@@ -37,7 +37,17 @@ def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Any:
     shop = Shop(Settings(home=home, serve=ServeSettings(require_keys=True, rate_limit_per_s=1000)))
     shop.swap_models(quick_models(shop))
     wire_online_updates(shop)
+    load_demo_knowledge(shop)
     return shop
+
+
+def load_demo_knowledge(shop: Any) -> None:
+    """The demo's bilingual policy document, as `shopsense demo run` loads it."""
+    from shopsense.demo.policy import POLICY_DOCUMENT
+    from shopsense.knowledge import KnowledgeBase
+    from shopsense.store.knowledge import knowledge_repository
+
+    KnowledgeBase(knowledge_repository(shop.store)).load_file(POLICY_DOCUMENT)
 
 
 @pytest.fixture
@@ -48,3 +58,26 @@ def assistant(demo_shop: Any) -> Any:
     made = Assistant(demo_shop, generator=None)
     yield made
     demo_shop.erasure_listeners.remove(made.conversations.forget_user)
+
+
+def _helper(name: str) -> Any:
+    """A helper module beside this file (the tests run with --import-mode=importlib)."""
+    import importlib.util
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.fixture(scope="session")
+def policy_llm() -> Any:
+    """(base URL, module) of a loopback OpenAI-compatible server driven by a deterministic
+    tool-calling policy (see tool_policy_server.py)."""
+    module = _helper("tool_policy_server")
+    with module.serve() as url:
+        yield url, module

@@ -23,11 +23,11 @@ DIALOGUES = Path(__file__).resolve().parent / "dialogues.jsonl"
 def test_dialogue_suite_passes_with_zero_invented_facts(assistant: Assistant) -> None:
     dialogues = load_dialogues(DIALOGUES)
     languages = [d["language"] for d in dialogues]
-    assert len(dialogues) >= 40 and languages.count("zh") >= 20 and languages.count("en") >= 20
+    assert len(dialogues) >= 120 and languages.count("zh") == languages.count("en")
     assert all(2 <= len(d["turns"]) <= 4 for d in dialogues)
     report = run_suite(assistant, dialogues)
     summary = report.to_dict()
-    assert report.pass_rate >= 0.95, summary["failures"]
+    assert report.pass_rate == 1.0, summary["failures"]
     assert report.invented == 0, summary["failures"]
 
 
@@ -36,7 +36,8 @@ def test_the_suite_catches_an_invented_fact(assistant: Assistant) -> None:
     assert check_turn(assistant, response) == ([], 0)
     tampered = {**response, "reply": response["reply"] + "\n限时价 1234元，美的同款。"}
     problems, invented = check_turn(assistant, tampered)
-    assert problems and invented == 2
+    assert problems and invented >= 2  # an invented price and brand (and each bound to an item)
+    assert "1234" in str(problems) and "美的" in str(problems)
 
 
 def test_seed_scenario(assistant: Assistant) -> None:

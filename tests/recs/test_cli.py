@@ -34,7 +34,7 @@ def test_eval_recs_json_on_a_sequence_file(tmp_path: Path, events: list[Event]) 
     out = runner.invoke(app, ["eval", "recs", "--events", str(seq), "--json", "--max-minutes", "1"])
     assert out.exit_code == 0, out.output
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    ours, base = report["shopsense"], report["baseline_popularity"]
+    ours, base = report["blend"], report["baseline_popularity"]
     for block in (ours, base):
         assert {"hr@10", "ndcg@10", "hr@20", "ndcg@20", "coverage@10", "train_seconds"} <= set(block)
         assert all(0 <= block[m] <= 1 for m in ("hr@10", "ndcg@10", "hr@20", "ndcg@20"))

@@ -3,12 +3,14 @@ versioned save / load."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from shopsense.domain import Event, Product
+from shopsense.models.context import RecContext
 from shopsense.models.interactions import Interactions
 from shopsense.pipeline.recommend import (
     RecommendationEngine,
@@ -120,10 +122,14 @@ def test_feedback_rules_and_variety_apply_to_for_you(engine: RecommendationEngin
     brand = engine.products[plain[1]].brand
     ruled = engine.for_you("u3", 8, rules=Rules(exclude_brands=[brand]))
     assert all(r.product is not None and r.product.brand != brand for r in ruled)
-    per_category: dict[str, int] = {}
-    for r in engine.for_you("u3", 8):
-        per_category[r.product.category] = per_category.get(r.product.category, 0) + 1
-    assert max(per_category.values()) <= engine.config.max_per_category
+    # u3 shops one kind: the cap is lifted for a focused shopper, and holds for a broad one
+    assert engine.variety_cap(engine.histories["u3"]) is None
+    broad = [next(i for i, p in engine.products.items() if p.category == c)
+             for c in sorted({p.category for p in engine.products.values()})]
+    assert engine.variety_cap(broad) == engine.config.max_per_category
+    capped = Counter(r.product.category for r in engine.for_you(None, 8, context=RecContext(
+        recent_items=tuple(broad))))
+    assert max(capped.values()) <= engine.config.max_per_category
 
 
 def test_for_you_always_fills_k(engine: RecommendationEngine) -> None:

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shopsense.api.app import create_app
-from shopsense.api.keys import create_key
+from shopsense.api.keys import create_key, issue_shopper_token
 from shopsense.config import ServeSettings, Settings
 from shopsense.pipeline.shop import Shop
 
@@ -62,18 +62,24 @@ def test_errors_name_the_field_and_nothing_is_half_written(client_and_keys) -> N
     assert too_big.status_code == 413
 
 
+def _alice(shop: Shop) -> str:
+    """A shopper token for alice (a profile is a personal read: docs/PRIVACY.md)."""
+    return issue_shopper_token(shop.ids.secret_chain, shop.ids.user("alice"), 600)[0]
+
+
 def test_rate_limit_answers_429(client_and_keys) -> None:
-    client, keys, _ = client_and_keys
-    headers = {"X-API-Key": keys["search"]}
+    client, keys, shop = client_and_keys
+    headers = {"X-API-Key": keys["search"], "X-Shopper-Token": _alice(shop)}
     codes = [client.get("/v1/users/alice/profile", headers=headers).status_code
              for _ in range(30)]
     assert codes[0] == 200 and 429 in codes
 
 
 def test_metrics_and_health(client_and_keys) -> None:
-    client, keys, _ = client_and_keys
+    client, keys, shop = client_and_keys
     assert client.get("/healthz").json()["status"] == "ok"
-    client.get("/v1/users/alice/profile", headers={"X-API-Key": keys["search"]})
+    client.get("/v1/users/alice/profile", headers={"X-API-Key": keys["search"],
+                                                   "X-Shopper-Token": _alice(shop)})
     text = client.get("/metrics").text
     assert 'shopsense_requests_total{method="GET",route="/v1/users/{user_id}/profile",status="200"}' in text
     assert "shopsense_request_seconds_bucket" in text

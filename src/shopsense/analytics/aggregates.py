@@ -57,11 +57,13 @@ class Window:
 
 
 def window_for(store: Any, days: int, end: float | None = None) -> Window:
-    """The `days` whole UTC days up to `end` (default: the day of the newest event)."""
+    """The `days` whole UTC days up to `end` (default: the day of the newest event, never
+    later than today: one future-dated event must not move the window past the data)."""
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
     if end is None:
-        newest = store.execute("SELECT MAX(timestamp) FROM events")[0][0]
+        newest = store.execute("SELECT MAX(timestamp) FROM events WHERE timestamp <= ?",
+                               (time.time(),))[0][0]
         end = float(newest) if newest is not None else time.time()
     stop = (int(end // DAY) + 1) * DAY
     return Window(stop - days * DAY, stop)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shopsense.analytics.aggregates import ACTOR, CLICK_WINDOW_S, SEP, Spec, Window
+from shopsense.store.impressions import ImpressionRecord, ImpressionRepository
 
 TABLE = "web_impressions"
 SURFACES: tuple[str, ...] = ("search", "for_you", "trending", "similar", "bought_together")
@@ -91,3 +92,57 @@ SURFACE_CTR = Spec(
     f"{ACTOR.replace('e.', 'i.')} AS actor, i.surface AS surface, i.timestamp AS ts, {_HIT} AS hit "
     f"FROM {TABLE} i WHERE i.timestamp >= ? AND i.timestamp < ?) x "
     "GROUP BY imp, actor, surface", _surface_outcomes, per_key=1_000_000)
+
+
+# -- impressions tied to answers (request_id, positions, propensities): table `impressions` --
+CLICK_EVENTS = ("click", "view", "cart", "purchase")
+ANSWER_SURFACES = ("search", "for_you", "trending", "similar", "bought_together", "next",
+                   "assistant")
+
+
+def impression_record(shop: Any, row: dict[str, Any]) -> ImpressionRecord:
+    """One reported list -> a stored record (pseudonymised actor; checked fields)."""
+    from shopsense.pipeline.shop import InputError
+
+    if row["surface"] not in ANSWER_SURFACES:
+        raise InputError("surface", f"must be one of {', '.join(ANSWER_SURFACES)}")
+    actor = shop.actor(row.get("user_id"), row.get("session_id"))
+    if not actor:
+        raise InputError("session_id", "send a user_id or a session_id")
+    items, props = list(row["items"]), list(row.get("propensities") or [])
+    if props and len(props) != len(items):
+        raise InputError("propensities", "send one propensity per item, or none")
+    if len(set(items)) != len(items):
+        raise InputError("items", "an item is listed twice")
+    if any(not 0.0 < float(p) <= 1.0 for p in props):
+        raise InputError("propensities", "each must be in (0, 1]")
+    if any("\x1f" in i or not i for i in items):
+        raise InputError("items", "item ids must be non-empty, without U+001F")
+    stamp = row.get("timestamp")
+    return ImpressionRecord(row["request_id"], time.time() if stamp is None else float(stamp),
+                            actor, row["surface"], tuple(items), tuple(props),
+                            row.get("policy") or "greedy", row.get("arm"))
+
+
+def record_impressions(shop: Any, repo: ImpressionRepository,
+                       rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Validate every reported list, then store them (a request id is stored once)."""
+    from shopsense.pipeline.shop import InputError
+
+    records = []
+    for index, row in enumerate(rows):
+        try:
+            records.append(impression_record(shop, row))
+        except InputError as exc:
+            raise InputError(exc.field, exc.reason, index) from None
+    added = repo.add(records)
+    return {"accepted": added, "duplicates": len(records) - added}
+
+
+def attribute_clicks(repo: ImpressionRepository, rows: Sequence[dict[str, Any]]) -> int:
+    """Events that name the answer they came from (`request_id`) mark the clicked position."""
+    marked = 0
+    for row in rows:
+        if row.get("request_id") and row.get("item_id") and row.get("event_type") in CLICK_EVENTS:
+            marked += repo.mark_click(str(row["request_id"]), str(row["item_id"])) is not None
+    return marked

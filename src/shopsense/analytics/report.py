@@ -45,7 +45,6 @@ from shopsense.privacy.dp import (
 
 RELEASE = "behaviour"
 TOP_QUERIES_SHOWN = 20
-BUDGET_RELEASES = 20  # the shop's total epsilon budget = this many releases at the default
 NOTES: list[dict[str, str]] = [
     {"en": "Search click-through (from events) counts a search as clicked when the same session "
            "views, clicks or carts an item within 30 minutes; click-through by surface uses the "
@@ -114,12 +113,27 @@ def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedge
         if cached is not None:
             return with_budget(cached, ledger, cached=True, min_sample=params.min_sample)
     window = window_for(store, params.days)
+    shoppers = shoppers_in(store, window)
+    if shoppers == 0:  # noise over nothing: refused before anything is spent
+        raise EmptyWindow(f"no shopper acted in the window {window.to_dict()}: nothing to "
+                          "release, no budget spent")
     body = _release(store, params, window, specs)
     seq = ledger.charge(RELEASE, mechanism=params.mechanism, epsilon=body["privacy"]["epsilon"],
                         delta=body["privacy"]["delta"], fingerprint=fingerprint, body=body,
                         detail={"window": body["window"], "per_user_cap": params.per_user_cap,
                                 "aggregates": len(specs)})
     return with_budget((seq, body), ledger, cached=False, min_sample=params.min_sample)
+
+
+class EmptyWindow(ValueError):
+    """A release over a window without events (it would spend budget on pure noise)."""
+
+
+def shoppers_in(store: Any, window: Window) -> int:
+    """Distinct actors with an event in the window (0 refuses a release)."""
+    row = store.execute("SELECT COUNT(DISTINCT COALESCE(user_id, session_id)) FROM events "
+                        "WHERE timestamp >= ? AND timestamp < ?", (window.start, window.end))
+    return int(row[0][0])
 
 
 def release_epsilon(epsilon_per_aggregate: float, specs: tuple[Spec, ...] = SPECS) -> float:
@@ -143,7 +157,9 @@ def with_budget(found: tuple[int, dict[str, Any]], ledger: PrivacyLedger, *,
     eps, delta = ledger.spent()
     body["privacy"] = {**body["privacy"], "seq": seq, "spent_epsilon_total": round(eps, 6),
                        "spent_delta_total": delta, "budget": ledger.budget,
-                       "remaining": ledger.remaining()}
+                       "remaining": ledger.remaining(), "delta_budget": ledger.delta_budget,
+                       "remaining_delta": ledger.remaining_delta(),
+                       "budget_window_days": ledger.window_days}
     return {**body, "cached": cached}
 
 
@@ -230,13 +246,11 @@ def _rate(num: float, den: float) -> float | None:
     return None if den <= 0 else round(min(1.0, num / den), 4)
 
 
-def default_budget(dp_epsilon: float) -> float:
-    """Total epsilon a shop may spend: BUDGET_RELEASES full releases at `dp_epsilon`."""
-    return BUDGET_RELEASES * release_epsilon(dp_epsilon)
-
-
-def open_ledger(store: Any, dp_epsilon: float) -> PrivacyLedger:
-    return PrivacyLedger(store, budget=default_budget(dp_epsilon))
+def open_ledger(store: Any, privacy: Any) -> PrivacyLedger:
+    """The shop's ledger with the budget of its settings (`privacy.dp_budget_*`: by default
+    epsilon 10 and delta 1e-4 over any rolling 30 days)."""
+    return PrivacyLedger(store, budget=privacy.dp_budget_epsilon,
+                         delta_budget=privacy.dp_budget_delta, window_days=privacy.dp_budget_days)
 
 
 def release_csv(release: dict[str, Any]) -> str:

@@ -20,10 +20,19 @@ from shopsense.api.deps import error_body
 from shopsense.api.keys import KeyRing
 from shopsense.api.limits import RateLimiter
 from shopsense.api.metrics import Metrics
-from shopsense.api.routes import assistant, data, discover
+from shopsense.api.routes import (
+    assistant,
+    data,
+    discover,
+    impressions,
+    knowledge,
+    mcp,
+    shoppers,
+)
 from shopsense.config import Settings
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.pipeline.surfaces import NotReady
+from shopsense.privacy.maintenance import PrivacyMaintenance, retention_status
 from shopsense.web import install as install_web
 
 
@@ -35,9 +44,14 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.serve.threads
         before = gc.get_threshold()
         gc.set_threshold(*settings.serve.gc_thresholds)
+        # retention on its own schedule and erasures by other processes, in every serving
+        # mode (a process with a StoreFollower hears erasures through it)
+        app.state.privacy = PrivacyMaintenance(
+            shop, follow_erasures=getattr(app.state, "follower", None) is None).start()
         try:
             yield
         finally:
+            app.state.privacy.stop()
             gc.set_threshold(*before)
 
     app = FastAPI(title="shopsense", version=__version__, lifespan=lifespan,
@@ -56,6 +70,10 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     app.include_router(data.router)
     app.include_router(discover.router)
     app.include_router(assistant.router)
+    app.include_router(impressions.router)
+    app.include_router(shoppers.router)
+    app.include_router(knowledge.router)
+    mcp.install(app)  # /mcp for outside agents (when the mcp extra is installed)
     install_web(app)  # storefront /, dashboard /admin, /v1/admin analytics
     _install_health(app)
     return app
@@ -138,7 +156,8 @@ def _install_health(app: FastAPI) -> None:
         ready = models.search is not None and models.recs is not None
         body = {"ready": ready, "models": models.version, "products": len(shop.products),
                 "warmed_queries": dict(getattr(models.search, "warmed_", {})),
-                "warmed_shoppers": dict(models.info.get("warmed_shoppers", {}))}
+                "warmed_shoppers": dict(models.info.get("warmed_shoppers", {})),
+                "retention": retention_status(shop.store)}
         return JSONResponse(body, 200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])

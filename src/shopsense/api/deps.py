@@ -35,6 +35,7 @@ def _authorise(request: Request, key: str | None, scope: str) -> str:
     if found is None:
         raise api_error(401, "unauthorised", "unknown or revoked API key")
     key_id, key_scope = found
+    request.state.key_scope = key_scope  # personal reads: admin, else a shopper token
     if scope == "admin" and key_scope != "admin":
         raise api_error(403, "forbidden", f"this endpoint needs the admin scope, key has {key_scope!r}")
     allowed, retry = state.limiter.allow(key_id)

@@ -66,3 +66,44 @@ class KeyRing:
         if not hmac.compare_digest(cached[0], _hash(key)):
             return None
         return key_id, cached[1]
+
+
+# -- shopper tokens: who may read a shopper's own data ----------------------------------------
+# A personal read (a profile, a personal explanation, a propensity) needs the admin key or a
+# shopper token for that shopper: `sst.<pseudonym>.<expiry>.<mac>`, the MAC an HMAC-SHA256
+# over pseudonym and expiry with a key derived from the home's newest secret (so a secret
+# rotation revokes every token). The shop's backend issues one with the admin key (POST
+# /v1/shopper-tokens) after its own sign-in; the bundled storefront gets one as an HttpOnly
+# cookie for its own session (POST /web/session). Sent as `X-Shopper-Token` or that cookie.
+TOKEN_HEADER = "X-Shopper-Token"
+TOKEN_COOKIE = "ss_shopper"
+
+
+def _token_key(secret_chain: tuple[bytes, ...]) -> bytes:
+    return hmac.new(secret_chain[-1], b"shopsense/shopper-token", hashlib.sha256).digest()
+
+
+def _token_mac(key: bytes, actor: str, expires: int) -> str:
+    return hmac.new(key, f"{actor}.{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def issue_shopper_token(secret_chain: tuple[bytes, ...], actor: str, ttl_s: float,
+                        *, now: float | None = None) -> tuple[str, int]:
+    """(token, expiry as unix seconds) for the pseudonym `actor` (a user or a session)."""
+    if not actor or "." in actor:
+        raise ValueError(f"not a pseudonym: {actor!r}")
+    expires = int((time.time() if now is None else now) + ttl_s)
+    return f"sst.{actor}.{expires}.{_token_mac(_token_key(secret_chain), actor, expires)}", expires
+
+
+def verify_shopper_token(secret_chain: tuple[bytes, ...], token: str,
+                         *, now: float | None = None) -> str | None:
+    """The pseudonym a valid, unexpired token was issued for; None otherwise."""
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != "sst" or not parts[2].isdigit() or len(token) > 200:
+        return None
+    actor, expires = parts[1], int(parts[2])
+    if expires < (time.time() if now is None else now):
+        return None
+    good = _token_mac(_token_key(secret_chain), actor, expires)
+    return actor if hmac.compare_digest(good, parts[3]) else None

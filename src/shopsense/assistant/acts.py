@@ -32,6 +32,8 @@ class Turnout:
     constraints: Constraints | None = None
     pending: Constraints | None = None  # offered relaxation, applied on "yes"
     surface: str = ""
+    knowledge: Any = None  # the knowledge-base answer a policy reply quotes
+    related: list[str] | None = None  # related categories offered for an absent product type
 
 
 @dataclass
@@ -44,6 +46,9 @@ class Ctx:
     session: str | None
     personalise: bool
     dismissed: frozenset[str]
+    text: str = ""
+    purpose: str = ""  # a need the turn names ("student"), see `needs`
+    unavailable_ok: bool = False  # the shopper asked for out-of-stock items too
 
 
 def shown_prices(a: Assistant, conv: Conversation) -> list[float]:
@@ -76,7 +81,8 @@ def _results(a: Assistant, ctx: Ctx, c: Constraints, exclude: frozenset[str] = f
              ) -> Turnout:
     products, items = a.find(ctx, c, exclude=exclude)
     if products:
-        text, facts = respond.results_reply(products, c, ctx.language)
+        text, facts = respond.results_reply(products, c, ctx.language,
+                                            note=a.purpose_note(c, ctx.language))
         return Turnout(text, facts, products, items, listing=True, constraints=c,
                        surface="search")
     text, facts = respond.empty_reply(c, ctx.language)
@@ -88,8 +94,22 @@ def _results(a: Assistant, ctx: Ctx, c: Constraints, exclude: frozenset[str] = f
     return Turnout(text, facts, constraints=c, surface="search")
 
 
-def search(a: Assistant, ctx: Ctx) -> Turnout:
+def _merged(a: Assistant, ctx: Ctx) -> Constraints:
     c = merge(ctx.conv.constraints, ctx.reading, ctx.turn, shown_prices(a, ctx.conv))
+    return replace(c, purpose=ctx.purpose) if ctx.purpose else c
+
+
+def search(a: Assistant, ctx: Ctx) -> Turnout:
+    c = _merged(a, ctx)
+    slot = ctx.reading.category
+    if ctx.purpose and slot is not None and slot.confidence < 0.6 and c.category == slot.value:
+        c = replace(c, category=None)  # "送爸爸的礼物": a guessed type yields to the purpose
+    if c.category is None and not c.brands and c.purpose and ctx.turn.direction is None:
+        picks = a.purpose_picks(ctx, c)  # "送爸爸的礼物": the purpose's own categories
+        if picks:
+            text, facts = respond.results_reply(picks, c, ctx.language,
+                                                note=a.purpose_note(c, ctx.language))
+            return Turnout(text, facts, picks, listing=True, constraints=c, surface="search")
     if c.category is None and not c.brands and ctx.turn.direction is None:
         residual = ctx.reading.residual.strip()
         category = a.dominant_category(residual)
@@ -171,14 +191,15 @@ def similar(a: Assistant, ctx: Ctx) -> Turnout:
 
 
 def recommend(a: Assistant, ctx: Ctx) -> Turnout:
-    c = merge(ctx.conv.constraints, ctx.reading, ctx.turn, shown_prices(a, ctx.conv))
+    c = _merged(a, ctx)
     if c.category or c.brands:
         return _results(a, ctx, c)
     products, surface = a.recommended(ctx, c)
     if not products:
         text, facts = respond.empty_reply(c, ctx.language)
         return Turnout(text, facts, constraints=c, surface=surface)
-    note = respond.recommend_note(surface, ctx.language)
+    note = "\n".join(n for n in (respond.recommend_note(surface, ctx.language),
+                                  a.purpose_note(c, ctx.language)) if n)
     text, facts = respond.results_reply(products, c, ctx.language, note=note)
     return Turnout(text, facts, products, listing=True, constraints=c, surface=surface)
 

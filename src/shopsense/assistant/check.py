@@ -16,7 +16,7 @@ The rule, applied to template replies and to any generator's output alike:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +28,12 @@ from shopsense.assistant.facts import (
     format_number,
     format_value,
 )
+from shopsense.assistant.lexicon import pattern
 from shopsense.domain import Product
 
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 LIST_MARKER_RE = re.compile(r"(?m)^\s*(\d{1,2})[.)、]\s")
+CITATION_RE = re.compile(r"\[(\d{1,2})\]")  # "[1]": the n-th cited knowledge passage
 CLAIM_WORDS: dict[str, tuple[str, ...]] = {
     "attributes.waterproof": ("防水", "waterproof", "water-resistant", "water resistant"),
     "attributes.noise_cancelling": ("降噪", "noise cancel", "noise-cancel"),
@@ -54,7 +56,7 @@ def _mentions(text: str, words: tuple[str, ...]) -> list[bool]:
     """For each mention of one of `words`: True when it is negated."""
     found = []
     for word in words:
-        for m in re.finditer(re.escape(word), text, re.I):
+        for m in pattern(re.escape(word), re.I).finditer(text):
             before, after = text[max(0, m.start() - 20):m.start()], text[m.end():m.end() + 6]
             if ABSENCE_BEFORE_RE.search(before):  # "the catalogue does not list its waterproof"
                 continue
@@ -87,12 +89,13 @@ class CheckReport:
     invented_numbers: list[str] = field(default_factory=list)
     invented_brands: list[str] = field(default_factory=list)
     unsupported_claims: list[str] = field(default_factory=list)
+    misbound: list[str] = field(default_factory=list)  # facts written about the wrong item
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "false_facts": self.false_facts,
                 "invented_numbers": self.invented_numbers,
                 "invented_brands": self.invented_brands,
-                "unsupported_claims": self.unsupported_claims}
+                "unsupported_claims": self.unsupported_claims, "misbound": self.misbound}
 
 
 def _constraint_holds(fact: Fact, constraints: Mapping[str, Any]) -> bool:
@@ -111,7 +114,14 @@ def _constraint_holds(fact: Fact, constraints: Mapping[str, Any]) -> bool:
     return current is not None and str(current) == str(fact.value)
 
 
-def _holds(fact: Fact, products: Mapping[str, Product], constraints: Mapping[str, Any]) -> bool:
+def _holds(fact: Fact, products: Mapping[str, Product], constraints: Mapping[str, Any],
+           knowledge: Callable[[str], str | None] | None = None) -> bool:
+    if fact.item_id is None and fact.field.startswith("knowledge."):
+        stored = knowledge(fact.field.removeprefix("knowledge.")) if knowledge else None
+        return stored is not None and bool(str(fact.value).strip()) and \
+            str(fact.value) in stored
+    if fact.item_id is None and fact.field.startswith("catalogue.related_category"):
+        return any(p.category == fact.value for p in products.values())
     if fact.item_id is None:
         return fact.field.startswith("constraint.") and _constraint_holds(fact, constraints)
     product = products.get(fact.item_id)
@@ -137,11 +147,13 @@ def written_forms(fact: Fact, currency: str = "CNY") -> set[str]:
 def _residual(text: str, facts: list[Fact], n_items: int) -> str:
     text = LIST_MARKER_RE.sub(lambda m: " " if int(m.group(1)) <= max(n_items, 1) else m.group(0),
                               text)
+    cited = len({f.field for f in facts if f.field.startswith("knowledge.")})
+    text = CITATION_RE.sub(lambda m: " " if 0 < int(m.group(1)) <= cited else m.group(0), text)
     forms = sorted({f for fact in facts for f in written_forms(fact)}, key=len, reverse=True)
     for form in forms:  # a number never matches inside a longer number ("999" in "1999")
         head = r"(?<![\d.])" if form[0].isdigit() else ""
         tail = r"(?![\d])" if form[-1].isdigit() else ""
-        text = re.sub(head + re.escape(form) + tail, " ", text)
+        text = pattern(head + re.escape(form) + tail).sub(" ", text)
     return text
 
 
@@ -151,7 +163,7 @@ def _brand_hits(text: str, brands: Iterable[str]) -> list[str]:
         if not brand:
             continue
         if brand.isascii():
-            if re.search(rf"(?<![A-Za-z0-9]){re.escape(brand)}(?![A-Za-z0-9])", text):
+            if pattern(rf"(?<![A-Za-z0-9]){re.escape(brand)}(?![A-Za-z0-9])").search(text):
                 hits.append(brand)
         elif brand in text:
             hits.append(brand)
@@ -160,11 +172,13 @@ def _brand_hits(text: str, brands: Iterable[str]) -> list[str]:
 
 def check_reply(text: str, facts: list[Fact], products: Mapping[str, Product],
                 brands: Iterable[str], constraints: Mapping[str, Any] | None = None,
-                n_items: int = 0) -> CheckReport:
+                n_items: int = 0, *, knowledge: Callable[[str], str | None] | None = None
+                ) -> CheckReport:
     """Verify `text` against `facts`, the stored `products` and the catalogue's `brands`."""
     report = CheckReport()
+    brands = list(brands)
     for fact in facts:
-        if not _holds(fact, products, constraints or {}):
+        if not _holds(fact, products, constraints or {}, knowledge):
             report.false_facts.append(fact.to_dict())
     rest = _residual(text, facts, n_items)
     report.invented_numbers = NUMBER_RE.findall(rest)
@@ -174,6 +188,9 @@ def check_reply(text: str, facts: list[Fact], products: Mapping[str, Product],
     report.unsupported_claims = [name for name, words in CLAIM_WORDS.items()
                                  if name not in fields and any(w in lowered for w in words)]
     report.unsupported_claims += _polarity(text, facts)
+    from shopsense.assistant.bind import bind_check  # bind builds on this module's rules
+
+    report.misbound = bind_check(text, facts, products, brands, constraints, knowledge)
     report.ok = not (report.false_facts or report.invented_numbers or report.invented_brands
-                     or report.unsupported_claims)
+                     or report.unsupported_claims or report.misbound)
     return report

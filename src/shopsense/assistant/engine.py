@@ -13,22 +13,37 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from shopsense.assistant.acts import ACTS, Ctx, Turnout
+from shopsense.assistant.agent import AgentFailed, ToolAgent
+from shopsense.assistant.catalogue import presence
 from shopsense.assistant.check import CheckReport, check_reply
-from shopsense.assistant.config import AssistantSettings, load_settings, make_generator
+from shopsense.assistant.config import (
+    AssistantSettings,
+    load_settings,
+    make_agent,
+    make_generator,
+)
 from shopsense.assistant.facts import Fact
 from shopsense.assistant.generate import Generator, guarded
+from shopsense.assistant.intents import Intent, act_intent, cues, service_intent
+from shopsense.assistant.lexicon import sold_subject
 from shopsense.assistant.merge import clean_reading
+from shopsense.assistant.needs import PriceBands, arrange, purpose_of, wants_unavailable
+from shopsense.assistant.service import BYE, SERVICE_ACTS, THANKS, WHO, citation
 from shopsense.assistant.state import Constraints, ConversationStore
-from shopsense.assistant.turn import read_turn
+from shopsense.assistant.turn import Turn, read_turn
 from shopsense.domain import Product, QueryReading, Result
+from shopsense.knowledge import KnowledgeBase
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.pipeline.surfaces import NotReady
+from shopsense.store.knowledge import knowledge_repository
 
 log = logging.getLogger("shopsense.assistant")
+SERVICE_INTENTS = ("shop_policy", "order_account", "chit_chat", "out_of_scope")
 UNSET: Any = object()
 SAFE_REPLY = {"zh": "抱歉，我没能组织好这条回答，请直接看下面的商品卡片。",
               "en": "Sorry, I could not word that answer safely; please see the product cards."}
@@ -44,13 +59,21 @@ SUGGESTIONS = {
 
 class Assistant:
     def __init__(self, shop: Shop, settings: AssistantSettings | None = None,
-                 generator: Generator | None = UNSET) -> None:
+                 generator: Generator | None = UNSET, agent: ToolAgent | None = UNSET
+                 ) -> None:
         self.shop = shop
         self.settings = settings if settings is not None else load_settings(shop.settings.home)
         self.generator = make_generator(self.settings) if generator is UNSET else generator
+        self.agent = make_agent(self.settings) if agent is UNSET else agent
         self.conversations = ConversationStore(self.settings.ttl_s,
                                                self.settings.max_conversations)
         shop.erasure_listeners.append(self.conversations.forget_user)
+        self.knowledge = KnowledgeBase(knowledge_repository(shop.store), self._encoder)
+        self.bands = PriceBands()
+
+    def _encoder(self) -> Any:
+        engine = self.shop.models.search
+        return engine.encoder if engine is not None else None
 
     # -- the turn ---------------------------------------------------------------------------
     def chat(self, message: str, *, conversation_id: str | None = None, user: str | None = None,
@@ -74,19 +97,57 @@ class Assistant:
         with self.conversations.lock_for(conversation_id, owner):  # one turn at a time
             conv = self.conversations.get(conversation_id, owner,
                                           self.shop.ids.user(user) if user else None)
-            turn = read_turn(text, reading, conv)
+            turn, intent = self.classify(text, reading, read_turn(text, reading, conv))
             ctx = Ctx(conv, reading, turn, language or turn.language, user, session,
-                      personalise, frozenset(profile.dismissed) if profile else frozenset())
-            return self._finish(ctx, ACTS[turn.act](self, ctx))
+                      personalise, frozenset(profile.dismissed) if profile else frozenset(),
+                      text, purpose_of(text, self.settings.purposes), wants_unavailable(text))
+            act = SERVICE_ACTS.get(turn.act) or ACTS[turn.act]
+            return self._finish(ctx, act(self, ctx), intent)
 
-    def _finish(self, ctx: Ctx, out: Turnout) -> dict[str, Any]:
+    def classify(self, text: str, reading: QueryReading, turn: Turn) -> tuple[Turn, Intent]:
+        """The turn's act and intent: service intents (policy, orders, chit-chat, out of
+        scope) first, then "do you sell X?" for a type the catalogue lacks, then the product
+        acts of the turn reader."""
+        product = _product_signals(reading, turn)
+        service = service_intent(text, product_signals=product) if turn.act != "reset" \
+            else None
+        if service is not None:
+            act = {"shop_policy": "policy", "order_account": "order",
+                   "out_of_scope": "out_of_scope"}.get(service.name)
+            if act is None:  # chit-chat: greetings and "help" get the help text
+                act = "chitchat" if cues(text, THANKS + BYE + WHO) else "help"
+            return replace(turn, act=act, targets=()), service
+        subject = sold_subject(text)
+        if subject and turn.act in ("search", "recommend", "question", "help") and \
+                turn.direction is None and not (reading.brands or reading.attributes or
+                                                reading.price_min or reading.price_max):
+            found = presence(self.shop, subject)
+            if not found.carried:
+                return replace(turn, act="absent", subject=subject, targets=()), \
+                    Intent("product_search", 0.8, ("absent", *found.terms))
+        slot = reading.category
+        confidence = float(slot.confidence) if slot is not None else 0.7
+        refinement = turn.act == "search" and (turn.direction is not None or (
+            not _new_subject(reading) and bool(reading.brands or reading.attributes or
+                                               reading.exclusions or reading.price_min or
+                                               reading.price_max)))
+        return turn, act_intent(turn.act, refinement, max(0.5, min(0.95, confidence)))
+
+    def _finish(self, ctx: Ctx, out: Turnout, intent: Intent) -> dict[str, Any]:
         conv = ctx.conv
         if out.constraints is not None:
             conv.constraints = out.constraints
         constraints = conv.constraints.to_dict()
         check = lambda t: self.check(t, out.facts, constraints, len(out.products))  # noqa: E731
         template_report = check(out.text)
-        if template_report.ok:
+        agent_failed = None
+        if self.agent is not None and template_report.ok:
+            out, agent_failed = self._agent_turn(ctx, out, intent, constraints)
+        if agent_failed is None and out.surface.startswith("agent"):
+            shown, source, failed = out.text, "agent", None
+        elif agent_failed is not None:
+            shown, source, failed = out.text, "agent_fallback", agent_failed
+        elif template_report.ok:
             shown, source, failed = guarded(self.generator, out.text, out.facts, ctx.language,
                                             check)
         else:  # a template bug: show nothing unchecked, report it
@@ -108,12 +169,76 @@ class Assistant:
                 "facts": [f.to_dict() for f in out.facts], "constraints": constraints,
                 "understood": ctx.reading.to_dict(), "source": source, "surface": out.surface,
                 "check": (failed or template_report).to_dict(),
-                "suggestions": SUGGESTIONS[ctx.language][kind]}
+                "suggestions": SUGGESTIONS[ctx.language][kind], "intent": intent.to_dict(),
+                "citations": [c for c in [citation(out.knowledge)] if c] if out.knowledge
+                else [], "answered": (out.knowledge.answered if out.knowledge is not None
+                                      else None),
+                "related_categories": out.related or []}
+
+    def _agent_turn(self, ctx: Ctx, out: Turnout, intent: Intent, constraints: dict[str, Any]
+                    ) -> tuple[Turnout, CheckReport | None]:
+        """The model's turn with tools, if it passes the checker; else the template's."""
+        assert self.agent is not None
+        try:
+            reply = self.agent.run(self, ctx)
+        except AgentFailed as exc:
+            return out, CheckReport(ok=False, unsupported_claims=[f"agent: {exc}"[:300]])
+        report = self.check(reply.text, reply.facts, constraints, len(reply.products))
+        if reply.products and intent.name in SERVICE_INTENTS:
+            report.ok = False
+            report.unsupported_claims.append("agent: products in a turn not about products")
+        if not report.ok:
+            return out, report
+        listing = len(reply.products) >= 2 and bool({"search", "recommend", "similar"} &
+                                                     set(reply.tools))
+        knowledge = out.knowledge
+        if reply.passages:
+            knowledge = self.knowledge.ask(ctx.text, ctx.language)
+            cited = [p for p in reply.passages if p["text"] in reply.text]
+            knowledge = knowledge if knowledge.passage is not None and cited and \
+                knowledge.passage.passage_id == cited[0]["passage_id"] else None
+        return replace(out, text=reply.text, facts=reply.facts, products=reply.products,
+                       items=None, listing=listing, knowledge=knowledge,
+                       surface="agent:" + ",".join(reply.tools),
+                       focus=[p.item_id for p in reply.products[:2]] or out.focus), None
 
     def check(self, text: str, facts: list[Fact], constraints: dict[str, Any],
               n_items: int) -> CheckReport:
         brands = {p.brand for p in self.shop.products.values() if p.brand}
-        return check_reply(text, facts, self.shop.products, brands, constraints, n_items)
+        return check_reply(text, facts, self.shop.products, brands, constraints, n_items,
+                           knowledge=self.passage_text)
+
+    def passage_text(self, passage_id: str) -> str | None:
+        """A knowledge passage's title, heading and text (what a reply may quote of it)."""
+        p = self.knowledge.passage(passage_id)
+        return None if p is None else f"{p.title}\n{p.heading}\n{p.text}"
+
+    def purpose_note(self, c: Constraints, language: str) -> str:
+        purpose = self.settings.purposes.get(c.purpose) if c.purpose else None
+        if purpose is None:
+            return ""
+        if language == "zh":
+            return f"按“{purpose.label_zh}”的需要，现在能买到、价位和特点更合适的排在前面。"
+        return f"For {purpose.label_en}: items you can buy now that fit the usual price range " \
+            "and features come first."
+
+    def purpose_picks(self, ctx: Ctx, c: Constraints) -> list[Product]:
+        """The best items of each category the purpose suits, in turn (a gift guide)."""
+        purpose = self.settings.purposes.get(c.purpose)
+        paths = sorted({p.category for p in self.shop.products.values() if p.category})
+        wanted = [next((path for path in paths if fragment in path), None)
+                  for fragment in (purpose.categories if purpose else [])]
+        lists = [self.find(ctx, replace(c, category=path, topic=""))[0]
+                 for path in dict.fromkeys(w for w in wanted if w)]
+        mixed = [p for row in zip(*[lst + [None] * (self.settings.k - len(lst))  # type: ignore
+                                    for lst in lists], strict=True) for p in row if p]
+        return mixed[:self.settings.k]
+
+    def _arrange(self, ctx: Ctx, c: Constraints, products: list[Product]) -> list[Product]:
+        purpose = self.settings.purposes.get(c.purpose) if c.purpose else None
+        bands = {p.category: self.bands.bounds(self.shop.products, p.category, purpose)
+                 for p in products} if purpose is not None else {}
+        return arrange(products, purpose, bands, unavailable_ok=ctx.unavailable_ok)
 
     def forget(self, conversation_id: str, *, user: str | None = None,
                session: str | None = None) -> bool:
@@ -138,8 +263,11 @@ class Assistant:
                                  reading=QueryReading(query=query, residual=query,
                                                       language=ctx.language),
                                  profile=profile, with_facets=False)
-        kept = [r for r in response.results if r.item_id not in exclude and
-                self._visible(ctx, c, r.product)][:k]
+        visible = [r for r in response.results if r.item_id not in exclude and
+                   self._visible(ctx, c, r.product)]
+        order = {p.item_id: n for n, p in enumerate(
+            self._arrange(ctx, c, [r.product for r in visible]))}
+        kept = sorted(visible, key=lambda r: order[r.item_id])[:k]
         return [r.product for r in kept], [surfaces.item_dict(self.shop, r) for r in kept]
 
     def dominant_category(self, text: str, top: int = 10, share: float = 0.6) -> str | None:
@@ -164,7 +292,8 @@ class Assistant:
         products = [self.shop.products.get(r["item_id"]) for r in found["results"]]
         kept = [p for p in products if self._visible(ctx, c, p) and p is not None and
                 p.item_id not in exclude]
-        return kept[:self.settings.k], found["surface"]  # type: ignore[return-value]
+        kept = self._arrange(ctx, c, kept)  # type: ignore[arg-type]
+        return kept[:self.settings.k], found["surface"]
 
     def similar(self, ctx: Ctx, item_id: str, c: Constraints) -> list[Product]:
         user, session = (ctx.user, ctx.session) if ctx.personalise else (None, None)
@@ -174,6 +303,18 @@ class Assistant:
         products = [self.shop.products.get(r["item_id"]) for r in found["results"]]
         return [p for p in products if self._visible(ctx, standing, p) and p is not None and
                 p.item_id != item_id][:self.settings.k]
+
+
+def _product_signals(reading: QueryReading, turn: Turn) -> bool:
+    """The message names a product type, brand, attribute, price or an item shown."""
+    slot = reading.category
+    return bool((slot is not None and slot.confidence >= 0.5) or reading.brands or
+                reading.attributes or reading.price_min or reading.price_max or
+                turn.targets or turn.fields)
+
+
+def _new_subject(reading: QueryReading) -> bool:
+    return reading.category is not None and reading.category.confidence >= 0.5
 
 
 def _query_text(c: Constraints, reading: QueryReading) -> str:

@@ -8,6 +8,7 @@ catalogue fields back in either language.
 
 from __future__ import annotations
 
+import functools
 import re
 
 CHEAPER = ("便宜一点", "便宜点", "便宜些", "更便宜", "再便宜", "便宜的", "价格低一点", "低一点",
@@ -142,6 +143,13 @@ def label(field: str, language: str) -> str:
     return zh if language == "zh" else en
 
 
+@functools.lru_cache(maxsize=65_536)
+def pattern(regex: str, flags: int = 0) -> re.Pattern[str]:
+    """A compiled regex, cached beyond `re`'s own 512 entries (the checker and the turn
+    reader build one per word, brand and attribute value)."""
+    return re.compile(regex, flags)
+
+
 def has_any(text: str, words: tuple[str, ...]) -> bool:
     """True when one of `words` occurs; Latin words must start at a word boundary
     ("age" does not match "stage"; "noise cancel" matches "noise cancelling")."""
@@ -151,6 +159,31 @@ def has_any(text: str, words: tuple[str, ...]) -> bool:
         if not w.strip().isascii():
             if w in low:
                 return True
-        elif re.search(rf"(?<![a-z0-9]){re.escape(w.strip())}", low):
+        elif pattern(rf"(?<![a-z0-9]){re.escape(w.strip())}").search(low):
             return True
     return False
+
+# "do you sell X?" / "有X吗": the X a shopper asks the shop to carry.
+SELL_RES = (
+    re.compile(r"^(?:请问)?(?:你们|您们|本店|店里|这里|你这)?(?:店里?)?(?:有没有|有没有卖|有卖|卖不卖|有|卖)"
+               r"(?P<x>[^，,。？?！!]{1,20}?)(?:卖)?(?:吗|么|嘛|没有|不)?[？?。!！]*$"),
+    re.compile(r"^(?:请问)?(?:你们|本店|店里)(?:卖|有)(?P<x>[^，,。？?！!]{1,20}?)(?:吗|么|嘛)?[？?。!！]*$"),
+    re.compile(r"\b(?:do|does)\s+(?:you|your shop|this shop|the shop|you guys)\s+(?:sell|have|"
+               r"carry|stock|offer)\s+(?:any\s+)?(?P<x>[a-z][a-z \-']{1,40}?)\s*(?:here|at all)?"
+               r"\s*[?.!]*$", re.I),
+    re.compile(r"\b(?:is there|are there)\s+(?:any|a|an)\s+(?P<x>[a-z][a-z \-']{1,40}?)\s*"
+               r"(?:for sale|here|in (?:the|your) (?:shop|store))?\s*[?.!]*$", re.I),
+    re.compile(r"\bcan i (?:buy|get|find)\s+(?:a |an |any |some )?(?P<x>[a-z][a-z \-']{1,40}?)"
+               r"\s*(?:here|from you)?\s*[?.!]*$", re.I),
+)
+
+
+def sold_subject(text: str) -> str:
+    """X of "do you sell X?" ("" when the message does not ask that)."""
+    for pattern in SELL_RES:
+        m = pattern.search(text.strip())
+        if m:
+            subject = m.group("x").strip(" 的'-")
+            if subject.lower() not in ("it", "this", "that", "them", "one", "any", "货", "现货"):
+                return subject
+    return ""

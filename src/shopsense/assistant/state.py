@@ -39,6 +39,7 @@ class Constraints:
     price_max_exclusive: bool = False  # "cheaper than what you showed"
     newest: bool = False
     sort: str = "relevance"
+    purpose: str = ""  # a need named earlier ("student"): soft preferences, see `needs`
 
     def with_attribute(self, key: str, values: tuple[Any, ...]) -> Constraints:
         kept = tuple(a for a in self.attributes if a[0] != key)
@@ -95,7 +96,7 @@ class Constraints:
                 "price_min": self.price_min, "price_max": self.price_max,
                 "price_min_exclusive": self.price_min_exclusive,
                 "price_max_exclusive": self.price_max_exclusive,
-                "newest": self.newest, "sort": self.sort}
+                "newest": self.newest, "sort": self.sort, "purpose": self.purpose}
 
 
 def _price_ok(c: Constraints, price: float | None) -> bool:

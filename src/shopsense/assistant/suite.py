@@ -17,6 +17,14 @@ checker passing on the reply (re-run here against the stored catalogue). `expect
 - picks: n — the turn cites the n-th item of the previous turn's list (1-based) first
 - empty: the reply says nothing matched (and cites nothing)
 - drops: n — the n-th item of the previous list is not among the cited items (dismissed)
+- in_stock: every cited item is available (out-of-stock items are not recommended first)
+- not_category: no cited item's category path holds this fragment
+- intent: the intent the turn should be classified as (see `assistant.intents`)
+- no_items: the turn returns no products (not about products)
+- cites: [words] the reply quotes and cites a knowledge passage whose heading or text holds
+  one of the words
+- no_answer: the reply says the knowledge base has no answer and how to reach a person
+- related: a category path fragment among the related categories offered for an absent type
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from shopsense.rank.filters import category_matches
 
 UNKNOWN_MARKERS = ("没有列出", "doesn't list", "does not list", "没有这")
 EMPTY_MARKERS = ("没有符合", "has nothing that matches")
+HANDOFF_MARKERS = ("人工", "客服", "a person", "customer service")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -47,6 +56,7 @@ class DialogueResult:
     failures: list[str] = field(default_factory=list)
     invented: int = 0  # invented numbers / brands / claims / false facts across turns
     turns: int = 0
+    sources: dict[str, int] = field(default_factory=dict)  # reply source -> turns
 
 
 @dataclass
@@ -119,6 +129,11 @@ def _item_checks(expect: dict[str, Any], items: list[dict[str, Any]],
         wanted = {str(v).lower() for v in values}
         if any(str(i.get("attributes", {}).get(key, "")).lower() not in wanted for i in items):
             bad.append(f"an item whose {key} is not in {values}")
+    if expect.get("in_stock") and any(i.get("available") is False for i in items):
+        bad.append("an out-of-stock item among items that should be in stock first")
+    if "not_category" in expect and any(expect["not_category"] in i.get("category", "")
+                                        for i in items):
+        bad.append(f"an item in {expect['not_category']}")
     if "drops" in expect and previous:
         gone = previous[expect["drops"] - 1]["item_id"]
         if gone in {i["item_id"] for i in items}:
@@ -141,11 +156,36 @@ def _reply_checks(expect: dict[str, Any], response: dict[str, Any], language: st
         bad.append("did not say the catalogue lacks the answer")
     if expect.get("empty") and (items or not any(m in reply for m in EMPTY_MARKERS)):
         bad.append("expected an honest empty answer")
+    bad += _service_checks(expect, response)
     fields = {(f["item_id"], f["field"]) for f in response["facts"]}
     for wanted in expect.get("answers", []):
         missing = [i["item_id"] for i in items if (i["item_id"], wanted) not in fields]
         if missing or not items:
             bad.append(f"no {wanted} fact for {missing or 'any item'}")
+    return bad
+
+
+def _service_checks(expect: dict[str, Any], response: dict[str, Any]) -> list[str]:
+    bad: list[str] = []
+    intent = (response.get("intent") or {}).get("name")
+    if "intent" in expect and intent != expect["intent"]:
+        bad.append(f"intent {intent} != {expect['intent']}")
+    if expect.get("no_items") and (response["items"] or response["listing"]):
+        bad.append(f"returned {len(response['items'])} items to a turn not about products")
+    if "cites" in expect:
+        cited = response.get("citations") or []
+        if not cited or not any(w.lower() in (cited[0]["heading"] + cited[0]["text"]).lower()
+                                for w in expect["cites"]):
+            bad.append(f"no citation of a passage about {expect['cites']}")
+        elif cited[0]["text"] not in response["reply"]:
+            bad.append("the cited passage is not quoted in the reply")
+    if expect.get("no_answer") and (response.get("citations") or
+                                    not any(m in response["reply"] for m in HANDOFF_MARKERS)):
+        bad.append("expected a plain 'no answer' with how to reach a person")
+    if "related" in expect:
+        related = response.get("related_categories") or []
+        if response["items"] or not any(expect["related"] in c for c in related):
+            bad.append(f"expected related categories incl. {expect['related']}, got {related}")
     return bad
 
 
@@ -156,20 +196,21 @@ def check_turn(assistant: Any, response: dict[str, Any]) -> tuple[list[str], int
     stray = [f.item_id for f in facts if f.item_id is not None and f.item_id not in cited]
     brands = {p.brand for p in assistant.shop.products.values() if p.brand}
     report = check_reply(response["reply"], facts, assistant.shop.products, brands,
-                         response["constraints"], len(response["items"]))
+                         response["constraints"], len(response["items"]),
+                         knowledge=getattr(assistant, "passage_text", None))
     bad = [f"fact about an uncited item {stray[:3]}"] if stray else []
-    invented = (len(report.false_facts) + len(report.invented_numbers) +
+    invented = (len(report.false_facts) + len(report.invented_numbers) + len(report.misbound) +
                 len(report.invented_brands) + len(report.unsupported_claims))
     if not report.ok:
         bad.append(f"fact check failed: {report.to_dict()}")
     return bad, invented + len(stray)
 
 
-def run_dialogue(assistant: Any, dialogue: dict[str, Any]) -> DialogueResult:
+def run_dialogue(assistant: Any, dialogue: dict[str, Any], run: int = 0) -> DialogueResult:
     language = dialogue.get("language", "zh")
     result = DialogueResult(str(dialogue["id"]), language, True)
     conversation, previous = None, []
-    session = f"suite-{dialogue['id']}"
+    session = f"suite-{dialogue['id']}" + (f"-{run}" if run else "")
     for n, turn in enumerate(dialogue["turns"], start=1):
         response = assistant.chat(turn["say"], conversation_id=conversation, session=session)
         conversation = response["conversation_id"]
@@ -183,6 +224,7 @@ def run_dialogue(assistant: Any, dialogue: dict[str, Any]) -> DialogueResult:
         result.failures += [f"turn {n} ({turn['say']}): {p}" for p in problems]
         result.invented += invented
         result.turns += 1
+        result.sources[response["source"]] = result.sources.get(response["source"], 0) + 1
         if response["listing"]:
             previous = response["items"]
     result.passed = not result.failures
@@ -193,3 +235,47 @@ def run_suite(assistant: Any, dialogues: list[dict[str, Any]]) -> SuiteReport:
     start = time.perf_counter()
     results = [run_dialogue(assistant, d) for d in dialogues]
     return SuiteReport(results, time.perf_counter() - start)
+
+
+@dataclass
+class ReliabilityReport:
+    """pass^k: the share of dialogues that pass in every one of k runs (an agent's
+    reliability, not its best case); pass@1: the mean single-run pass rate."""
+
+    runs: list[SuiteReport]
+
+    @property
+    def k(self) -> int:
+        return len(self.runs)
+
+    def to_dict(self) -> dict[str, Any]:
+        ids = [r.dialogue_id for r in self.runs[0].results]
+        every = [all(run.results[n].passed for run in self.runs) for n in range(len(ids))]
+        sources: dict[str, int] = {}
+        for run in self.runs:
+            for result in run.results:
+                for key, value in result.sources.items():
+                    sources[key] = sources.get(key, 0) + value
+        return {"k": self.k, "dialogues": len(ids),
+                "pass_k": round(sum(every) / max(len(ids), 1), 4),
+                "pass_at_1": round(sum(r.pass_rate for r in self.runs) / max(self.k, 1), 4),
+                "invented_facts": sum(r.invented for r in self.runs),
+                "never_passed": [i for n, i in enumerate(ids)
+                                 if not any(run.results[n].passed for run in self.runs)],
+                "flaky": [i for n, i in enumerate(ids) if not every[n] and
+                          any(run.results[n].passed for run in self.runs)],
+                "reply_sources": sources,
+                "seconds": round(sum(r.seconds for r in self.runs), 2)}
+
+
+def run_suite_k(assistant: Any, dialogues: list[dict[str, Any]], k: int = 4
+                ) -> ReliabilityReport:
+    """Run the suite `k` times (fresh conversations each run): pass^k and pass@1."""
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    runs = []
+    for run in range(1, k + 1):
+        start = time.perf_counter()
+        results = [run_dialogue(assistant, d, run) for d in dialogues]
+        runs.append(SuiteReport(results, time.perf_counter() - start))
+    return ReliabilityReport(runs)

@@ -19,7 +19,7 @@ from shopsense.domain import QueryReading
 from shopsense.rank.filters import category_matches
 
 ACTS = ("search", "question", "compare", "similar", "select", "more", "accept", "dismiss",
-        "reset", "recommend", "help")
+        "reset", "recommend", "help", "policy", "order", "chitchat", "out_of_scope", "absent")
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -33,6 +33,7 @@ class Turn:
     topics: tuple[str, ...] = ()  # open topics asked for (camera, battery, ...)
     newest: bool = False
     rank_by: str | None = None  # cheapest | priciest ("which is the cheapest?")
+    subject: str = ""  # X of "do you sell X?", when the catalogue does not carry it
 
 
 def language_of(text: str, reading: QueryReading | None, fallback: str = "zh") -> str:

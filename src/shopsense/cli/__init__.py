@@ -31,6 +31,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.understand",
     "shopsense.cli.analytics",
     "shopsense.cli.assistant",
+    "shopsense.cli.knowledge",
     "shopsense.cli.scale",
 ]
 

@@ -51,7 +51,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                    delta=delta, days=days,
                                    per_user_cap=cap or cfg.privacy.per_user_cap)
             body = behaviour_release(
-                store, params, ledger=open_ledger(store, cfg.privacy.dp_epsilon), refresh=refresh,
+                store, params, ledger=open_ledger(store, cfg.privacy), refresh=refresh,
                 zero_result_queries=read_zero_result_log(cfg.home / "logs" / "zero_results.jsonl"))
         except (ValueError, BudgetExceeded) as exc:
             fail(str(exc))
@@ -75,11 +75,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from shopsense.cli.core import open_home
 
         cfg = settings(ctx)
-        ledger = open_ledger(open_home(cfg), cfg.privacy.dp_epsilon)
+        ledger = open_ledger(open_home(cfg), cfg.privacy)
         eps, delta = ledger.spent()
         entries = [e.to_dict() for e in ledger.entries(limit)]
         lines = [f"#{e['seq']}  {e['release']}  {e['mechanism']}  eps {e['epsilon']:g}  "
                  f"delta {e['delta']:.1e}" for e in entries]
-        emit({"spent_epsilon": eps, "spent_delta": delta, "budget": ledger.budget,
-              "entries": entries}, as_json,
-             "\n".join([f"spent epsilon {eps:g} of {ledger.budget:g}, delta {delta:.1e}", *lines]))
+        emit({**ledger.describe(), "entries": entries}, as_json,
+             "\n".join([f"spent epsilon {eps:g} of {ledger.budget:g}, delta {delta:.1e} of "
+                        f"{ledger.delta_budget:.1e} in the last {ledger.window_days:g} days",
+                        *lines]))

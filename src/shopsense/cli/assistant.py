@@ -14,6 +14,10 @@ from shopsense.cli.common import console, emit, fail, settings
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
+def make_assistant(ctx: typer.Context) -> Any:
+    return _assistant(ctx)
+
+
 def _assistant(ctx: typer.Context) -> Any:
     from shopsense.assistant import Assistant
     from shopsense.pipeline.shop import Shop
@@ -64,11 +68,20 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ctx: typer.Context,
         dialogues: Annotated[Path, typer.Option("--dialogues", help="Dialogues, JSON Lines "
                                                 "(see shopsense.assistant.suite).")],
+        runs: Annotated[int, typer.Option("--runs", min=1, max=20, help="Run the suite k "
+                                          "times and report pass^k (an agent's reliability)."
+                                          )] = 1,
         as_json: AsJson = False,
     ) -> None:
-        """Run scripted dialogues: pass rate, invented facts, failures."""
-        from shopsense.assistant.suite import load_dialogues, run_suite
+        """Run scripted dialogues: pass rate, invented facts, failures (pass^k with --runs)."""
+        from shopsense.assistant.suite import load_dialogues, run_suite, run_suite_k
 
+        if runs > 1:
+            rel = run_suite_k(_assistant(ctx), load_dialogues(dialogues), runs).to_dict()
+            emit(rel, as_json, human=f"{rel['dialogues']} dialogues x {rel['k']} runs: pass^"
+                 f"{rel['k']} {rel['pass_k']:.1%}, pass@1 {rel['pass_at_1']:.1%}, invented "
+                 f"facts {rel['invented_facts']}, replies {rel['reply_sources']}")
+            return
         report = run_suite(_assistant(ctx), load_dialogues(dialogues)).to_dict()
         human = (f"{report['dialogues']} dialogues, {report['turns']} turns: pass rate "
                  f"{report['pass_rate']:.1%}, invented facts {report['invented_facts']}, "

@@ -113,17 +113,19 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
               older_than_days: float = typer.Option(None, "--older-than-days",
                                                     help="Default: privacy.retention_days"),
               as_json: bool = typer.Option(False, "--json")) -> None:
-        """Retention: delete events older than the configured age."""
-        import time
+        """Retention now: events, impressions and zero-result log lines older than the
+        configured age, model versions past privacy.model_retention_days (docs/PRIVACY.md)."""
+        from shopsense.pipeline.shop import Shop
+        from shopsense.privacy.maintenance import run_retention
 
         cfg = settings(ctx)
         days = older_than_days if older_than_days is not None else cfg.privacy.retention_days
         if not days or days <= 0:
             fail("no retention configured (privacy.retention_days / --older-than-days)")
-        store = open_home(cfg)
-        removed = store.purge_events_before(time.time() - days * 86400)
-        store.audit("cli", "retention_purge", {"days": days, "removed": removed})
-        emit({"removed": removed, "older_than_days": days}, as_json)
+        cfg = cfg.model_copy(update={"privacy": cfg.privacy.model_copy(
+            update={"retention_days": days})})
+        removed = run_retention(Shop(cfg, open_home(cfg)))
+        emit({"removed": removed["events"], "older_than_days": days, **removed}, as_json)
 
     @app.command("stats")
     def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -60,17 +60,82 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Generate the demo into <home>/demo, load it into an empty store, then serve it."""
         from shopsense.demo import ensure_demo
 
-        cfg = settings(ctx)
+        cfg = demo_settings(settings(ctx))
         try:
             paths, fresh = ensure_demo(cfg.home / "demo", seed=seed, n_products=products,
                                        n_users=users, days=days)
         except ValueError as exc:
             fail(str(exc))
         loaded = _load(cfg, paths, show_progress=not as_json)
+        from shopsense.cli.core import open_home
+
+        policy = _load_policy(open_home(cfg))
         emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
-              "store": cfg.store_url}, as_json)
+              "knowledge_passages": policy, "store": cfg.store_url}, as_json)
         if serve:
             _serve(cfg, host, port, train, workers)
+
+
+    @demo_app.command("simulate")
+    def simulate_cmd(
+        ctx: typer.Context,
+        sessions: Annotated[int, typer.Option("--sessions", min=1, help="For-you sessions.")],
+        epsilon: Annotated[float, typer.Option("--epsilon", min=0.0, max=1.0,
+                                               help="Exploration when recs.explore_epsilon "
+                                                    "is not set (the demo explores).")] = 0.2,
+        k: Annotated[int, typer.Option("--k", min=1, max=100)] = 10, seed: Seed = 0,
+        compare: Annotated[str | None, typer.Option(
+            "--compare", help="A:B (served | fusion | popular | shuffled): replay an A/B test "
+                              "and a team-draft interleaving of two live configurations, and "
+                              "A against itself, --runs times each; logs nothing.")] = None,
+        runs: Annotated[int, typer.Option("--runs", min=1, max=10_000)] = 40,
+        as_json: AsJson = False,
+    ) -> None:
+        """Replay the demo's simulated shoppers against the live for-you path: impressions
+        with propensities and clicks are logged (for `shopsense eval report`)."""
+        from shopsense.cli.core import open_home
+        from shopsense.evaluation.simulate import load_tastes, simulate_sessions
+        from shopsense.pipeline.shop import Shop
+        from shopsense.training.lifecycle import load_models, quick_models
+
+        cfg = demo_settings(settings(ctx), epsilon)
+        try:
+            tastes = load_tastes(cfg.home / "demo" / "shoppers_truth.jsonl")
+        except FileNotFoundError as exc:
+            fail(str(exc))
+        shop = Shop(cfg, open_home(cfg))
+        shop.swap_models(load_models(shop) or quick_models(shop))
+        if compare:
+            _compare(shop, tastes, compare, sessions, runs, k, seed, as_json)
+            return
+        result = simulate_sessions(shop, tastes, sessions=sessions, k=k, seed=seed)
+        emit(result, as_json, f"{result['lists']} lists shown ({result['policy']}), "
+                              f"{result['clicks']} clicks, {result['clicks_per_list']} a list")
+
+
+def _compare(shop: object, tastes: list, arms: str, sessions: int, runs: int, k: int,
+             seed: int, as_json: bool) -> None:
+    from shopsense.evaluation.compare import compare_arms
+
+    a, _, b = arms.partition(":")
+    try:
+        result = compare_arms(shop, tastes, a, b, sessions=sessions, runs=runs, k=k,  # type: ignore[arg-type]
+                              seed=seed)
+    except ValueError as exc:
+        fail(str(exc))
+    ab, aa = result["a_vs_b"], result["a_vs_a"]
+    emit(result, as_json, "\n".join(
+        f"{name}: {ab[name]['detected_share']:.0%} of runs significant, median "
+        f"{ab[name]['median_sessions']} sessions; A/A false positives "
+        f"{aa[name]['detected_share']:.0%}" for name in ("interleaving", "ab")))
+
+
+def demo_settings(cfg: Settings, epsilon: float = 0.2) -> Settings:
+    """The demo explores (recs.explore_epsilon) unless the shop set it."""
+    if cfg.recs.explore_epsilon > 0 or epsilon <= 0:
+        return cfg
+    return cfg.model_copy(update={"recs": cfg.recs.model_copy(update={"explore_epsilon":
+                                                                      epsilon})})
 
 
 def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int]:
@@ -84,6 +149,18 @@ def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int
     if store.count_events() == 0:
         loaded["events"] = run_ingest(cfg, paths.events, "events", show_progress).accepted
     return loaded
+
+
+def _load_policy(store: Any) -> int:
+    """The demo's bilingual policy document, into the knowledge base (once)."""
+    from shopsense.demo.policy import POLICY_DOCUMENT
+    from shopsense.knowledge import KnowledgeBase
+    from shopsense.store.knowledge import knowledge_repository
+
+    kb = KnowledgeBase(knowledge_repository(store))
+    if any(d["doc_id"] == POLICY_DOCUMENT.name for d in kb.documents()):
+        return 0
+    return int(kb.load_file(POLICY_DOCUMENT)["passages"])
 
 
 def _serve(cfg: Settings, host: str | None, port: int | None, train: bool = True,

@@ -40,17 +40,28 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                               help="Train the sequential model data-parallel "
                                                    "on N Ray workers (SHOPSENSE_SCALE_RAY_"
                                                    "ADDRESS: a cluster; empty: local Ray). "
-                                                   "0: one process (default).")
+                                                   "0: one process (default)."),
+              incremental: bool = typer.Option(False, "--incremental",
+                                               help="Continue the serving SASRec on the events "
+                                                    "since it was trained (plus a replay "
+                                                    "sample) instead of training from scratch."),
+              search_judgments: Path = typer.Option(None, "--search-judgments", exists=True,
+                                                    dir_okay=False,
+                                                    help="Judgments (jsonl / csv) the search "
+                                                         "ranker learns from beside the "
+                                                         "click log.")
               ) -> None:
         """Train every model on the store's data; artefacts versioned under the home."""
         from shopsense.training.lifecycle import train_to_disk
         from shopsense.training.recs import train_from_store
 
         cfg = settings(ctx)
-        ray = {"ray_workers": ray_workers, "ray_address": _ray_address() if ray_workers else ""}
+        ray = {"ray_workers": ray_workers, "ray_address": _ray_address() if ray_workers else "",
+               "incremental": incremental}
         with _progress(not as_json) as report:
             try:
-                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report, **ray)
+                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report,
+                                         judgments=search_judgments, **ray)
                            if everything else
                            train_from_store(cfg, max_minutes=max_minutes, progress=report,
                                             **ray))
@@ -91,24 +102,62 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         catalog: Path = typer.Option(None, "--catalog", help="Products (titles seed the model)."),
         k: int = typer.Option(10, "--k", min=1),
         threads: int = typer.Option(1, "--threads", min=1, max=8, help="Torch threads."),
-        max_minutes: float = typer.Option(15.0, "--max-minutes", help="Training time budget."),
+        max_minutes: float = typer.Option(15.0, "--max-minutes",
+                                          help="Training budget in CPU-minutes."),
+        loss: str = typer.Option("auto", "--loss", help="SASRec loss: auto | full | sampled."),
+        served: bool = typer.Option(False, "--served",
+                                    help="Also score the served path (every source, the "
+                                         "ranker, feedback, rules, variety cap)."),
+        engine_dir: Path = typer.Option(None, "--engine-dir",
+                                        help="With --served: save the trained engine here, "
+                                             "or score the one saved here without training."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Leave-one-out, full ranking: shopsense vs a popularity baseline."""
+        """Leave-one-out, full ranking: the blend (and the served path) vs popularity, with
+        95 % bootstrap intervals."""
         from shopsense.evaluation.recs import evaluate_recs
+        from shopsense.evaluation.served import evaluate_served
 
+        if loss not in ("auto", "full", "sampled"):
+            fail(f"--loss must be auto, full or sampled, got {loss!r}")
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        options = {"threads": threads, "time_budget_s": max_minutes * 60.0}
-        try:
-            report = evaluate_recs(events, catalog, k=k, model_options=options,
-                                   on_epoch=_print_epoch)  # stderr; stdout keeps the JSON
+        options = {"threads": threads, "time_budget_s": max_minutes * 60.0, "loss": loss}
+        try:  # epochs go to stderr; stdout keeps the JSON
+            report = (evaluate_served(events, catalog, k=k, model_options=options,
+                                      on_epoch=_print_epoch, engine_dir=engine_dir)
+                      if served else evaluate_recs(events, catalog, k=k, model_options=options,
+                                                   on_epoch=_print_epoch))
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))
-        ours, base = report["shopsense"], report["baseline_popularity"]
-        emit(report, as_json,
-             f"shopsense  ndcg@10 {ours['ndcg@10']:.4f}  hr@10 {ours['hr@10']:.4f}\n"
-             f"popularity ndcg@10 {base['ndcg@10']:.4f}  hr@10 {base['hr@10']:.4f}\n"
-             f"train {ours['train_seconds']} s, peak RSS {report['peak_rss_mb']} MiB")
+        rows = [(name, report[key]) for name, key in (("served", "served"), ("blend", "blend"),
+                                                      ("popularity", "baseline_popularity"))
+                if key in report]
+        emit(report, as_json, "\n".join(
+            f"{name:<10} ndcg@10 {m['ndcg@10']:.4f} [{m['ndcg@10_ci'][0]:.4f}, "
+            f"{m['ndcg@10_ci'][1]:.4f}]  hr@10 {m['hr@10']:.4f}" for name, m in rows)
+            + f"\ntrain {report['blend']['train_seconds']} s, "
+              f"peak RSS {report['peak_rss_mb']} MiB\n"
+            + curve_text(report["sasrec_only"].get("training", {})))
+
+
+def curve_text(training: dict[str, Any]) -> str:
+    """The validation curve and how SASRec's training ended, as lines for the terminal."""
+    conv = training.get("convergence", {})
+    lines = [f"sasrec ({training.get('loss')} softmax): {training.get('epochs')} epochs, "
+             f"{training.get('cpu_seconds')} CPU-s ({training.get('cpu_seconds_per_epoch')} "
+             "a epoch), best epoch " + str(training.get("best_epoch"))]
+    lines += [f"  epoch {n}: {cpu:8.1f} CPU-s  valid ndcg@10 {value:.4f}"
+              for n, (cpu, value) in enumerate(conv.get("curve", []), start=1)]
+    if conv.get("converged"):
+        lines.append("converged: the validation curve flattened")
+    elif conv.get("stopped_by") == "budget":
+        more = conv.get("extrapolated") or {}
+        guess = ", ".join(f"{k.removeprefix('at_').replace('_cpu_s', ' CPU-s')}: {v:.4f}"
+                          for k, v in more.items() if k.startswith("at_"))
+        lines.append("NOT converged: stopped by the CPU budget"
+                     + (f"; extrapolated valid ndcg@10 {guess}, plateau {more['plateau']:.4f}"
+                        if more else ""))
+    return "\n".join(lines)
 
 
 def _print_epoch(row: dict[str, float]) -> None:

@@ -41,7 +41,7 @@ def _summary(result: dict) -> dict:
         out["search_ndcg@10"] = result["search"]["ndcg@10"]
         out["search_bm25_ndcg@10"] = result["search"]["baseline_bm25"]["ndcg@10"]
     if "recs" in result:
-        out["recs_ndcg@10"] = result["recs"]["shopsense"]["ndcg@10"]
+        out["recs_ndcg@10"] = result["recs"]["blend"]["ndcg@10"]
         out["recs_popularity_ndcg@10"] = result["recs"]["baseline_popularity"]["ndcg@10"]
     if "understand" in result:
         out["understand_category_accuracy"] = result["understand"]["category_accuracy"]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shopsense.evaluation.metrics import ndcg_from_ranks, target_ranks
 from shopsense.models.context import RecContext
 from shopsense.models.sasrec import SASRec
 from shopsense.models.sequences import ItemIndex, top_k_excluding
@@ -57,9 +58,8 @@ class SequenceBlend:
             cov = _normalised(dense_scores(self.covisit, self.items, hist))
             for weight in WEIGHTS:
                 top = top_k_excluding(base + weight * cov, 10, hist)
-                match = top == np.asarray(targets[start:start + batch])[:, None]
-                totals[weight] += float((match.any(axis=1) / np.log2(match.argmax(axis=1) + 2))
-                                        .sum())
+                ranks = target_ranks(top, np.asarray(targets[start:start + batch]))
+                totals[weight] += float(ndcg_from_ranks(ranks, 10).sum())
         self.valid_ndcg_ = {w: t / max(len(histories), 1) for w, t in totals.items()}
         self.weight = max(WEIGHTS, key=lambda w: (self.valid_ndcg_[w], -w))
         return self

@@ -1,9 +1,11 @@
-"""SASRec-style next-item model trained with full-catalogue softmax cross-entropy.
+"""SASRec-style next-item model trained with softmax cross-entropy.
 
 The recipe of Klenitskiy & Vasilev (RecSys 2023, "Turning Dross Into Gold Loss"): a causal
 transformer over the last `max_len` items, output tied to the item embedding table, and a
-softmax over every item instead of the original one-negative BCE. Early stopping uses the
-validation targets only (never the test item).
+softmax instead of the original one-negative BCE: over every item while the catalogue is small,
+sampled with log-Q correction above `full_max_items` (models.sasrec_loss). Training stops when
+the validation curve flattens (models.convergence) or the CPU budget ends, and says which.
+Early stopping uses the validation targets only (never the test item).
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import special
 from torch import nn
 from torch.nn import functional as F
 
+from shopsense.models.convergence import Convergence, summary
+from shopsense.models.incremental import WarmStart, carry_weights
 from shopsense.models.parallel import GradientSync, LocalSync
-from shopsense.models.sequences import left_pad, next_item_pairs, top_k_excluding
+from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
+from shopsense.models.sasrec_numpy import encode_small, numpy_weights
+from shopsense.models.sequences import (
+    left_pad,
+    length_buckets,
+    ndcg10_sum_by_rank,
+    next_item_pairs,
+)
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,16 @@ class SASRecConfig:
     batch_size: int = 256
     max_positions: int = 4096  # caps the (positions x catalogue) logits of one step (memory)
     max_epochs: int = 200
-    patience: int = 10
+    patience: int = 3  # epochs without a `min_delta` relative gain: the curve has flattened
+    min_delta: float = 0.01
     time_budget_s: float = 900.0  # CPU seconds of this process (load-independent); then stop
     seed: int = 0
     threads: int = 1
-    bf16: bool = True
+    bf16: bool = False  # no bf16 units on AVX2 CPUs: autocast only adds casts there
+    loss: str = "auto"  # full | sampled | auto (full softmax up to full_max_items)
+    full_max_items: int = 8192
+    negatives: int = 1024  # uniform negatives per batch of the sampled softmax (+ in-batch)
+    sparse_items_above: int = 200_000  # sampled, one process: update only the touched rows
 
 
 class _Block(nn.Module):
@@ -126,21 +141,24 @@ class SASRec:
         self.net_: SASRecNet | None = None
         self.history_: list[dict[str, float]] = []
         self.best_epoch_: int = 0
-        self.info_: dict[str, object] = {}  # how it was trained (e.g. data-parallel workers)
+        self.info_: dict[str, Any] = {}  # how it was trained (loss, convergence, workers)
         self._numpy_: tuple[SASRecNet, dict[str, Any]] | None = None  # _numpy_weights
+        self._loss_fn: Any = None  # training only: full or sampled softmax
 
     # ------------------------------------------------------------------ training
     def fit(self, sequences: Sequence[np.ndarray], n_items: int, *,
             valid: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
             item_init: np.ndarray | None = None,
-            on_epoch: EpochHook | None = None, sync: GradientSync | None = None) -> SASRec:
+            on_epoch: EpochHook | None = None, sync: GradientSync | None = None,
+            warm_start: WarmStart | None = None) -> SASRec:
         """Train on dense-index sequences (time order). `valid` = (histories, targets) for
         early stopping on NDCG@10; without it the model trains for `max_epochs`/budget.
         `item_init` (n_items, dim), e.g. title vectors, seeds the item embeddings (zero rows
         keep their random start). `sync` makes this one of several data-parallel processes
         (models.parallel): each trains on its share of every epoch's batches and validation
         users, gradients are averaged every step, and all stop at the same epoch with the
-        same weights."""
+        same weights. `warm_start` continues from a serving model (models.incremental): its
+        weights are epoch 0, and are kept unless training beats them on `valid`."""
         cfg = self.config
         sync = sync or LocalSync()
         if n_items <= 0:
@@ -151,42 +169,106 @@ class SASRec:
         if len(inputs) == 0:
             raise ValueError("no sequence has two or more items; nothing to learn")
         torch.manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
+        self._build(n_items, item_init, warm_start, sync)
+        self._loss_fn = self._make_loss(targets, n_items,
+                                        np.random.default_rng([cfg.seed, sync.rank]))
+        tracker = Convergence(cfg.patience, cfg.min_delta)
+        with _threads(cfg.threads):
+            best_state, stopped_by = self._train(inputs, targets, valid, tracker, sync,
+                                                 on_epoch, warm_start is not None)
+        self._finish(best_state, tracker, stopped_by, len(inputs))
+        return self
+
+    def _build(self, n_items: int, item_init: np.ndarray | None,
+               warm_start: WarmStart | None, sync: GradientSync) -> None:
+        """A fresh network: title-seeded items, or the serving model's weights carried over."""
         self.n_items_ = n_items
-        self.net_ = SASRecNet(n_items, cfg)
+        self.net_ = SASRecNet(n_items, self.config)
         if item_init is not None:
             self._seed_items(item_init)
+        if warm_start is not None:
+            placed = carry_weights(warm_start, self.net_, item_init)
+            self.info_["incremental"] = {"new_items": int((warm_start.item_map < 0).sum()),
+                                         "new_items_from_titles": placed}
         sync.broadcast_parameters(self.net_)
         if sync.world_size > 1:
-            torch.manual_seed(cfg.seed + 7919 * sync.rank)  # distinct dropout masks per rank
-        optimiser = torch.optim.Adam(self.net_.parameters(), lr=cfg.lr,
-                                     weight_decay=cfg.weight_decay)
-        best, best_state, stale = -1.0, None, 0
-        started, cpu_started = time.perf_counter(), time.process_time()
-        with _threads(cfg.threads):
-            for epoch in range(1, cfg.max_epochs + 1):
-                loss = self._epoch(inputs, targets, optimiser, rng, sync)
-                row = {"epoch": float(epoch), "loss": loss,
-                       "seconds": time.perf_counter() - started,
-                       "cpu_seconds": sync.max(time.process_time() - cpu_started)}
-                if valid is not None:
-                    row["valid_ndcg@10"] = self._valid_ndcg(*valid, sync=sync)
-                    if row["valid_ndcg@10"] > best:
-                        best, stale, self.best_epoch_ = row["valid_ndcg@10"], 0, epoch
-                        best_state = {k: v.clone() for k, v in self.net_.state_dict().items()}
-                    else:
-                        stale += 1
-                self.history_.append(row)
-                if on_epoch is not None:
-                    on_epoch(row)
-                if stale >= cfg.patience or row["cpu_seconds"] > cfg.time_budget_s:
-                    break
+            torch.manual_seed(self.config.seed + 7919 * sync.rank)  # distinct dropout masks
+
+    def _train(self, inputs: np.ndarray, targets: np.ndarray,
+               valid: tuple[Sequence[np.ndarray], np.ndarray] | None, tracker: Convergence,
+               sync: GradientSync, on_epoch: EpochHook | None, warm: bool
+               ) -> tuple[dict[str, torch.Tensor] | None, str]:
+        """Epochs until the validation curve flattens, the CPU budget or max_epochs ends;
+        returns the best epoch's weights and what stopped training."""
+        assert self.net_ is not None
+        cfg = self.config
+        rng = np.random.default_rng(cfg.seed)  # batch order: the same on every rank
+        optimiser = self._optimiser(sync)
+        best_state, started, cpu_started = None, time.perf_counter(), time.process_time()
+        if warm and valid is not None:  # the serving weights are epoch 0
+            start = self._valid_ndcg(*valid, sync=sync)
+            tracker.update(0, start)
+            best_state = {k: v.clone() for k, v in self.net_.state_dict().items()}
+            self.info_["incremental"]["start_valid_ndcg@10"] = round(start, 5)
+        for epoch in range(1, cfg.max_epochs + 1):
+            row = {"epoch": float(epoch),
+                   "loss": self._epoch(inputs, targets, optimiser, rng, sync)}
+            if valid is not None:
+                row["valid_ndcg@10"] = self._valid_ndcg(*valid, sync=sync)
+                if tracker.update(epoch, row["valid_ndcg@10"]):
+                    best_state = {k: v.clone() for k, v in self.net_.state_dict().items()}
+            row.update(seconds=time.perf_counter() - started,  # validation included
+                       cpu_seconds=sync.max(time.process_time() - cpu_started))
+            self.history_.append(row)
+            if on_epoch is not None:
+                on_epoch(row)
+            if tracker.flattened:
+                return best_state, "converged"
+            if row["cpu_seconds"] > cfg.time_budget_s:
+                return best_state, "budget"
+        return best_state, "epochs"
+
+    def _optimiser(self, sync: GradientSync) -> Any:
+        assert self.net_ is not None
+        sparse = (self.info_.get("loss") == "sampled" and sync.world_size == 1
+                  and self.n_items_ > self.config.sparse_items_above)
+        self.info_["sparse_item_updates"] = sparse
+        return make_optimiser(self.net_, self.config.lr, self.config.weight_decay, sparse)
+
+    def _make_loss(self, targets: np.ndarray, n_items: int, rng: np.random.Generator) -> Any:
+        self.info_["loss"] = choose_loss(self.config.loss, n_items, self.config.full_max_items)
+        return make_loss(self.info_["loss"], targets, n_items, self.config.negatives, rng)
+
+    def _finish(self, best_state: dict[str, torch.Tensor] | None, tracker: Convergence,
+                stopped_by: str, n_sequences: int) -> None:
+        """Keep the best epoch's weights; record how training ended and what it cost."""
+        assert self.net_ is not None
         if best_state is not None:
             self.net_.load_state_dict(best_state)
+            self.best_epoch_ = tracker.best_epoch
+            if "incremental" in self.info_:  # trained weights only if not worse than serving
+                self.info_["incremental"]["trained_weights_kept"] = tracker.best_epoch > 0
         else:
             self.best_epoch_ = len(self.history_)
         self.net_.eval()
-        return self
+        self.net_.item_emb.sparse = False  # serving and later warm starts use dense tensors
+        self._numpy_ = None
+        cpu = self.history_[-1]["cpu_seconds"] if self.history_ else 0.0
+        self.info_["convergence"] = summary(self.history_, tracker,
+                                            budget_s=self.config.time_budget_s,
+                                            stopped_by=stopped_by)
+        self.info_["cpu_seconds"] = round(cpu, 1)
+        self.info_["cpu_seconds_per_epoch"] = round(cpu / max(len(self.history_), 1), 2)
+        self.info_["training_sequences"] = n_sequences
+
+    def training_report(self, n_events: int) -> dict[str, Any]:
+        """How training went, for reports and /admin: loss, epochs, CPU cost, convergence."""
+        report: dict[str, Any] = {k: v for k, v in self.info_.items() if k != "digests"}
+        report.update(epochs=len(self.history_), best_epoch=self.best_epoch_)
+        if n_events > 0 and "cpu_seconds" in report:
+            report["cpu_seconds_per_1k_events_epoch"] = round(
+                1000.0 * float(report["cpu_seconds_per_epoch"]) / n_events, 3)
+        return report
 
     def _seed_items(self, item_init: np.ndarray) -> None:
         assert self.net_ is not None
@@ -200,23 +282,22 @@ class SASRec:
             weight[1:][rows] = init[rows] * self.config.dim ** -0.5
 
     def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
-               optimiser: torch.optim.Optimizer, rng: np.random.Generator,
+               optimiser: Any, rng: np.random.Generator,
                sync: GradientSync) -> float:
         """One pass; the mean loss per target over every process's batches."""
         assert self.net_ is not None
         self.net_.train()
         total, count = 0.0, 0
-        for rows in sync.shard(_length_buckets(targets, self.config.batch_size,
+        for rows in sync.shard(length_buckets(targets, self.config.batch_size,
                                                self.config.max_positions, rng)):
             width = int((targets[rows] > 0).sum(axis=1).max())
             seqs = torch.from_numpy(inputs[rows, -width:])
             tgt = torch.from_numpy(targets[rows, -width:])
             mask = tgt > 0
-            # bf16 autocast roughly halves the cost of the (positions x catalogue) logits on
-            # CPUs with bf16 units; the softmax itself runs in float32.
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16):
-                logits = self.net_(seqs)[mask] @ self.net_.item_weights().T
-            loss = F.cross_entropy(logits.float(), tgt[mask] - 1)
+            # bf16 autocast roughly halves the cost of the logits on CPUs with bf16 units
+            # (not on AVX2 ones); the softmax itself runs in float32.
+            loss = self._loss_fn(self.net_(seqs)[mask], tgt[mask] - 1, self.net_.item_emb,
+                                 self.config.bf16)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             sync.average_gradients(self.net_.parameters())
@@ -228,17 +309,17 @@ class SASRec:
 
     def _valid_ndcg(self, histories: Sequence[np.ndarray], targets: np.ndarray,
                     sync: GradientSync | None = None) -> float:
-        """Mean NDCG@10 of the validation targets (each process scores its share)."""
+        """Mean NDCG@10 of the validation targets (each process scores its share). The
+        target's rank is the number of non-history items scoring above it (no top-k sort)."""
         sync = sync or LocalSync()
         total = len(histories)
         histories, targets = sync.shard(histories), np.asarray(sync.shard(list(targets)))
-        scores_sum = 0.0
-        for start in range(0, len(histories), 1024):
-            hist = histories[start:start + 1024]
-            top = top_k_excluding(self.score(hist), 10, hist)
-            hits = top == np.asarray(targets[start:start + 1024])[:, None]
-            rank = hits.argmax(axis=1)
-            scores_sum += float(np.sum(hits.any(axis=1) / np.log2(rank + 2)))
+        scores_sum, table = 0.0, self._require().item_weights().detach()
+        step = max(1, min(1024, 2 ** 26 // max(self.n_items_, 1)))  # <= 256 MB of scores
+        for start in range(0, len(histories), step):
+            hist = histories[start:start + step]
+            scores = torch.from_numpy(self.encode(hist)) @ table.T
+            scores_sum += ndcg10_sum_by_rank(scores, hist, targets[start:start + step])
         if sync.world_size > 1:  # the shards leave out fewer than world_size users
             scores_sum, total = sync.sum([scores_sum, float(len(histories))])
         return scores_sum / max(total, 1)
@@ -261,52 +342,14 @@ class SASRec:
         return np.concatenate(out) if out else np.zeros((0, self.config.dim), np.float32)
 
     def _encode_small(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """`encode` in numpy for one request's histories: eval mode, the trailing positions
-        only (the newest item is last, padding in front), ~5x less time than torch's
-        per-operator overhead at this size; equal to the torch forward within float32
-        rounding (tests/recs/test_sasrec_serving.py)."""
-        p = self._numpy_weights()
-        cfg = self.config
-        longest = max(1, max(min(len(h), cfg.max_len) for h in histories))
-        seqs = left_pad(histories, cfg.max_len)[:, -longest:]
-        batch, length = seqs.shape
-        valid = seqs > 0
-        x = p["item_emb"][seqs] * np.float32(math.sqrt(cfg.dim))
-        x = (x + p["pos_emb"][cfg.max_len - length:]) * valid[..., None]
-        allowed = (np.tril(np.ones((length, length), bool)) & valid[:, None, :]) | np.eye(
-            length, dtype=bool)
-        heads, width = cfg.n_heads, cfg.dim // cfg.n_heads
-        for block in p["blocks"]:
-            qkv = _layer_norm(x, *block["norm1"]) @ block["qkv"][0] + block["qkv"][1]
-            q, k, v = qkv.reshape(batch, length, 3, heads, width).transpose(2, 0, 3, 1, 4)
-            logits = (q @ k.transpose(0, 1, 3, 2)) / np.float32(math.sqrt(width))
-            logits = np.where(allowed[:, None], logits, -np.inf)
-            weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
-            weights /= weights.sum(axis=-1, keepdims=True)
-            attn = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, length, cfg.dim)
-            x = x + attn @ block["proj"][0] + block["proj"][1]
-            hidden = _layer_norm(x, *block["norm2"]) @ block["ff1"][0] + block["ff1"][1]
-            hidden = 0.5 * hidden * (1.0 + special.erf(hidden / np.float32(math.sqrt(2.0))))
-            x = x + hidden @ block["ff2"][0] + block["ff2"][1]
-        return _layer_norm(x[:, -1, :], *p["norm"]).astype(np.float32)
-
-    def _numpy_weights(self) -> dict[str, Any]:
-        """The network's parameters as float32 numpy views (they follow training steps)."""
+        """`encode` in numpy for one request's histories (models.sasrec_numpy): ~5x less
+        time than torch's per-operator overhead at this size, equal within float32 rounding
+        (tests/recs/test_sasrec_serving.py). The weights are views that follow training."""
         net = self._require()
         if self._numpy_ is None or self._numpy_[0] is not net:
-            def linear(layer: nn.Linear) -> tuple[np.ndarray, np.ndarray]:
-                return (layer.weight.detach().numpy().T, layer.bias.detach().numpy())
-
-            def norm(layer: nn.LayerNorm) -> tuple[np.ndarray, np.ndarray, float]:
-                return (layer.weight.detach().numpy(), layer.bias.detach().numpy(), layer.eps)
-
-            blocks = [{"norm1": norm(b.norm1), "qkv": linear(b.qkv), "proj": linear(b.proj),
-                       "norm2": norm(b.norm2), "ff1": linear(b.ff[0]), "ff2": linear(b.ff[3])}
-                      for b in net.blocks]
-            self._numpy_ = (net, {"item_emb": net.item_emb.weight.detach().numpy(),
-                                  "pos_emb": net.pos_emb.weight.detach().numpy(),
-                                  "blocks": blocks, "norm": norm(net.norm)})
-        return self._numpy_[1]
+            self._numpy_ = (net, numpy_weights(net))
+        return encode_small(self._numpy_[1], self.config.max_len, self.config.dim,
+                            self.config.n_heads, histories)
 
     def item_vectors(self) -> np.ndarray:
         """(n_items, dim) output embeddings."""
@@ -339,27 +382,6 @@ class SASRec:
         model.net_.load_state_dict(state)
         model.net_.eval()
         return model
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axis=-1, keepdims=True)
-    return centred / np.sqrt(var + np.float32(eps)) * weight + bias
-
-
-def _length_buckets(targets: np.ndarray, batch_size: int, max_positions: int,
-                    rng: np.random.Generator) -> list[np.ndarray]:
-    """Batches of rows with similar lengths (less padding), in random order; a batch of
-    long rows is cut so that it holds at most `max_positions` targets."""
-    lengths = (targets > 0).sum(axis=1)
-    order = np.lexsort((rng.random(len(lengths)), lengths))
-    batches = []
-    for i in range(0, len(order), batch_size):
-        rows = order[i:i + batch_size]
-        per = max(1, max_positions // max(int(lengths[rows].max()), 1))
-        batches += [rows[j:j + per] for j in range(0, len(rows), per)]
-    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 class _threads:

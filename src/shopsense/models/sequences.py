@@ -9,8 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from shopsense.evaluation.metrics import ndcg_from_ranks
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ItemIndex:
@@ -84,3 +90,34 @@ def top_k_excluding(scores: np.ndarray, k: int, exclude: Sequence[np.ndarray]) -
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.take_along_axis(scores, part, axis=1).argsort(axis=1)[:, ::-1]
     return np.take_along_axis(part, order, axis=1)
+
+
+def length_buckets(targets: np.ndarray, batch_size: int, max_positions: int,
+                   rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches of rows with similar lengths (less padding), in random order; a batch of
+    long rows is cut so that it holds at most `max_positions` targets."""
+    lengths = (targets > 0).sum(axis=1)
+    order = np.lexsort((rng.random(len(lengths)), lengths))
+    batches = []
+    for i in range(0, len(order), batch_size):
+        rows = order[i:i + batch_size]
+        per = max(1, max_positions // max(int(lengths[rows].max()), 1))
+        batches += [rows[j:j + per] for j in range(0, len(rows), per)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def ndcg10_sum_by_rank(scores: torch.Tensor, histories: Sequence[np.ndarray],
+                       targets: np.ndarray) -> float:
+    """Sum of NDCG@10 of each row's target among `scores` (B, n), history items excluded:
+    the rank is the number of other items scoring higher (no top-k sort). Modifies `scores`."""
+    import torch
+
+    rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
+    if rows.size:
+        cols = torch.from_numpy(np.concatenate(histories).astype(np.int64))
+        scores[torch.from_numpy(rows), cols] = -torch.inf
+    tgt = torch.from_numpy(np.asarray(targets, dtype=np.int64))
+    own = scores.gather(1, tgt[:, None])
+    rank = (scores > own).sum(dim=1).numpy()
+    rank = np.where(np.isfinite(own[:, 0].numpy()), rank, -1)  # an excluded target: a miss
+    return float(ndcg_from_ranks(rank, 10).sum())

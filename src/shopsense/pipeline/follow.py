@@ -86,7 +86,7 @@ class StoreFollower:
         if time.monotonic() - self._purged_at > self.purge_every_s:
             self._purged_at = time.monotonic()
             if feed.purge(store, "forget", feed.FORGET_NOTICE_S):
-                store.vacuum()  # the notice named pseudonyms: leave no trace in free pages
+                store.checkpoint()  # deleted rows are zeroed (secure_delete); WAL emptied
         self.applied += len(batch)
         return len(batch) + len(changes)
 
@@ -99,7 +99,7 @@ class StoreFollower:
         elif kind == "catalog_delete":
             self.shop.apply_catalog([], items)
         elif kind == "forget":
-            self.shop.forget_here(list(detail.get("actors", ())))
+            self.shop.forget_notice(detail)
 
     def replay_since(self, models_recs: Any, data_seq: int) -> int:
         """Hand events in (data_seq, followed position] to freshly loaded models; call with

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -125,11 +126,24 @@ class RecommendationEngine:
                 cand.score = floor - 1.0 - n  # always below every personal candidate
             ranked += extra
         return self._results(self._finish(ranked, k, profile, rules, repurchase,
-                                          half_life_days))
+                                          half_life_days, self.variety_cap(recent)))
+
+    def variety_cap(self, recent: Sequence[str]) -> int | None:
+        """The per-category cap for this shopper: none while at least half of their last 10
+        items sit in one category (they are shopping for it: capping it pushed the item they
+        went on to want out of the list, -0.033 nDCG@10 on the demo, benchmarks/README.md),
+        `max_per_category` otherwise."""
+        cap = self.config.max_per_category
+        cats = Counter(p.category for i in recent[-10:]
+                       if (p := self.products.get(i)) is not None and p.category)
+        if cap is not None and cats and 2 * cats.most_common(1)[0][1] >= sum(cats.values()):
+            return None
+        return cap
 
     def _finish(self, ranked: list[Candidate], k: int, profile: UserProfile | None,
                 rules: Rules | None, repurchase: RepurchaseRates | None = None,
-                half_life_days: float | None = None) -> list[Candidate]:
+                half_life_days: float | None = None, cap: int | str | None = "config"
+                ) -> list[Candidate]:
         """Feedback, business rules and variety, in that order (rank.feedback / rules /
         diversity); each records what it changed on the candidates."""
         if profile is not None and ranked:
@@ -139,9 +153,9 @@ class RecommendationEngine:
                                     repurchase=repurchase)
         if rules is not None:
             ranked = apply_rules(ranked, rules, self.products)
-        if self.config.max_per_category is not None and ranked:
-            return diversify(ranked, self.products, k=k, lambda_=1.0,
-                             max_per_category=self.config.max_per_category)
+        cap = self.config.max_per_category if cap == "config" else cap
+        if cap is not None and ranked:
+            return diversify(ranked, self.products, k=k, lambda_=1.0, max_per_category=cap)
         return ranked[:k]
 
     def next_in_session(self, session_items: Sequence[str], k: int = 10,

@@ -93,7 +93,10 @@ class Shop:
         self.publish_changes = False  # catalogue edits / erasures only (scale-out replicas)
         self.own_changes: set[int] = set()
         self.listeners: list[Callable[[list[Event]], None]] = []
+        # holders of shopper data in this process's memory: each is called with every erased
+        # pseudonym (user and linked sessions), then each `erasure_done` hook once
         self.erasure_listeners: list[Callable[[str], None]] = []
+        self.erasure_done: list[Callable[[], None]] = []
 
     # -- models ---------------------------------------------------------------------------
     def swap_models(self, models: ModelSet) -> None:
@@ -231,12 +234,15 @@ class Shop:
         self.invalidate_all()
 
     def forget_here(self, actors: Sequence[str]) -> None:
-        """A sibling erased these pseudonyms: drop what this process holds of them."""
+        """These pseudonyms were erased (here or by another process): drop what this process
+        holds of them."""
         self.drop_profiles()
         self.invalidate_all()
         for listener in list(self.erasure_listeners):
             for key in actors:
                 listener(key)
+        for done in list(self.erasure_done):
+            done()
 
     def feedback(self, user: str | None, session: str | None, item_id: str, action: str,
                  platform: str = "web") -> dict[str, Any]:
@@ -282,25 +288,22 @@ class Shop:
         return {"deleted": removed}
 
     def forget(self, user: str, *, actor: str) -> dict[str, Any]:
-        """Erase a shopper everywhere: store rows (events, links, user tables), the profile
-        cache, and every online component listening (recommendation histories and session
-        state, assistant conversations, replicas); trained models are marked stale so the
-        next training drops the user (serving already ignores them: no history is left)."""
-        from shopsense.privacy.erasure import forget_user
+        """Erase a shopper everywhere (privacy.erasure: store rows, saved models, logs, a
+        tombstone), then drop what this process holds: the profile cache and every online
+        component listening (recommendation histories and session state, conversations,
+        propensity frames). Other processes on the store hear of it through the change feed."""
+        from shopsense.privacy.erasure import ErasureService
 
-        pseudonym = self.ids.user(user)
-        sessions = [row[0] for row in self.store.execute(
-            "SELECT session_id FROM identity_links WHERE user_id = ?", (pseudonym,))]
-        result = forget_user(self.settings, self.store, user, actor=actor)
-        self.store.set_meta("models_stale", "1")
-        self.drop_profiles()
-        self.invalidate_all()
-        for listener in list(self.erasure_listeners):
-            for key in (pseudonym, *sessions):
-                listener(key)
-        self._publish("forget", {"actors": [pseudonym, *sessions]})
-        result["sessions_erased"] = len(sessions)
+        subject, result, seq = ErasureService(self.settings, self.store).forget(user, actor=actor)
+        self.own_changes.add(seq)
+        self.forget_here(subject.actors)
         return result
+
+    def forget_notice(self, detail: dict[str, Any]) -> None:
+        """A `forget` notice from the change feed (an erasure by another process)."""
+        from shopsense.privacy.erasure import open_notice
+
+        self.forget_here(open_notice(self.ids, detail))
 
     def profile_summary(self, user: str) -> dict[str, Any]:
         profile = self.profile_of(self.ids.user(user))

@@ -14,6 +14,7 @@ from typing import Any
 from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
 from shopsense.models.context import RecContext
+from shopsense.pipeline.explore import Exploration, explore, new_request_id
 from shopsense.pipeline.merch import merchandise_page, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
@@ -77,15 +78,16 @@ def search_clauses(params: dict[str, Any]) -> list[Clause]:
         clauses.append(Clause("price", (low, high)))
     if params.get("available") is not None:
         clauses.append(Clause("available", bool(params["available"])))
-    for key, value in params.get("attributes", {}).items():
-        clauses.append(Clause("attribute", (key, (value,))))
+    for key, value in params.get("attributes", {}).items():  # several values: any of them
+        values = (value,) if isinstance(value, str) else tuple(value)
+        clauses.append(Clause("attribute", (key, values)))
     return clauses
 
 
 def search(shop: Shop, q: str, *, user: str | None = None, session: str | None = None,
            k: int = 10, page: int = 1, sort: str = "relevance", understand: bool = True,
            drops: Sequence[str] = (), params: dict[str, Any] | None = None,
-           merch: Any = None) -> dict[str, Any]:
+           lang: str | None = None, merch: Any = None) -> dict[str, Any]:
     """One search page; `merch`: merchandising to apply instead of the stored one (preview)."""
     engine = shop.models.search
     if engine is None:
@@ -99,7 +101,8 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     elif not understand:
         reading = QueryReading(query=q, residual=q)
     profile = shop.profile_of(shop.actor(user, session))
-    response = engine.search(q, k=k, page=page, sort=sort, filters=search_clauses(params or {}),
+    filters = search_clauses(params or {})
+    response = engine.search(q, k=k, page=page, sort=sort, filters=filters,
                              reading=reading, profile=profile)
     data = response.to_dict(with_products=False)
     data["understood"] = data.pop("reading")
@@ -109,34 +112,21 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["results"] = [item_dict(shop, r) for r in results]
     if redirect:
         data["redirect"] = redirect
-    data["facets"] = facet_lists(data["facets"])
+    for item, r in zip(data["results"], results, strict=True):
+        if "contributions" in r.evidence:  # the score's parts on the serving ranker's scale
+            item["contributions"] = r.evidence["contributions"]
+            item["unexplained"] = r.evidence["unexplained"]
+    if response.no_exact_match is not None:  # not what was asked for: labelled as alternatives
+        for item in data["results"]:
+            item["alternative"] = True
+    if lang is None:  # the shopper's language: the query's
+        lang = "en" if (reading.language if reading is not None else
+                        "zh" if any("\u4e00" <= c <= "\u9fff" for c in q) else "en") == "en" \
+            else "zh"
+    data["facets"] = engine.facet_view(data["facets"], lang, filters)
+    data["lang"] = lang
+    data["request_id"] = new_request_id()
     return data
-
-
-def _counts(raw: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"value": value, "count": count}
-            for value, count in sorted(raw.items(), key=lambda kv: -kv[1])]
-
-
-def _price_bucket(label: str, count: int) -> dict[str, Any]:
-    if label.startswith(">="):
-        return {"min": float(label[2:]), "max": None, "count": count}
-    if label.startswith("<"):
-        return {"min": 0.0, "max": float(label[1:]), "count": count}
-    low, _, high = label.partition("-")
-    return {"min": float(low), "max": float(high), "count": count}
-
-
-def facet_lists(facets: dict[str, Any]) -> dict[str, Any]:
-    """Engine facet counts -> the documented API shape (lists of {value, count})."""
-    out: dict[str, Any] = {k: _counts(v) for k, v in facets.items()
-                           if k in ("category", "top_category", "brand")}
-    out["price"] = sorted((_price_bucket(label, n) for label, n in facets.get("price", {}).items()),
-                          key=lambda b: b["min"])
-    out["attributes"] = {key: _counts({str(v): n for v, n in values.items()})
-                         for key, values in facets.get("attributes", {}).items()}
-    out["availability"] = facets.get("availability", {})
-    return out
 
 
 def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,
@@ -191,10 +181,12 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
 
 
 def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str | None = None,
-                    rules: Rules | None = None) -> dict[str, Any]:
+                    rules: Rules | None = None, exploration: Exploration | None = None
+                    ) -> dict[str, Any]:
     """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
     (or k, if more) and cached for the actor until they act, so pages of another size (the
-    storefront's 12, the API's 10) are prefixes of one answer."""
+    storefront's 12, the API's 10) are prefixes of one answer. The shown list explores as
+    the settings (or `exploration`) say; each result carries its propensity."""
     recs = _recs(shop)
     since = shop.stamp()
     standing = shop_rules(shop)
@@ -213,7 +205,11 @@ def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str
                   "results": [item_dict(shop, r) for r in results], "depth": depth}
         if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
             shop.answers.put(actor or "", {**answers, key: answer})
-    return {"surface": answer["surface"], "results": answer["results"][:k]}
+    request_id = new_request_id()
+    shown, policy = explore(answer["results"], k, request_id, exploration or Exploration(
+        shop.settings.recs.explore_epsilon, shop.settings.recs.explore_pool))
+    return {"surface": answer["surface"], "request_id": request_id, "policy": policy,
+            "results": shown}
 
 
 def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,
@@ -226,13 +222,14 @@ def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,
     if surface == "similar" and not raw:
         raw = recs.new_item(item_id, k=3 * k + 10)
     results = _personalise(shop, raw, shop.actor(user, session), k, None)
-    return {"item_id": item_id, "surface": surface,
+    return {"item_id": item_id, "surface": surface, "request_id": new_request_id(),
             "results": [item_dict(shop, r) for r in results]}
 
 
 def trending(shop: Shop, *, category: str | None, k: int = 10) -> dict[str, Any]:
     results = _recs(shop).trending(category=category, k=k)
-    return {"category": category, "results": [item_dict(shop, r) for r in results]}
+    return {"category": category, "request_id": new_request_id(),
+            "results": [item_dict(shop, r) for r in results]}
 
 
 def next_items(shop: Shop, *, items: Sequence[str], user: str | None, session: str | None,
@@ -242,14 +239,14 @@ def next_items(shop: Shop, *, items: Sequence[str], user: str | None, session: s
         raise InputError("items", f"unknown item ids: {', '.join(unknown[:5])}")
     raw = _recs(shop).next_in_session(list(items), k=3 * k + 10)
     results = _personalise(shop, raw, shop.actor(user, session), k, None)
-    return {"results": [item_dict(shop, r) for r in results]}
+    return {"request_id": new_request_id(), "results": [item_dict(shop, r) for r in results]}
 
 
-def suggest(shop: Shop, q: str, k: int = 8) -> dict[str, Any]:
+def suggest(shop: Shop, q: str, k: int = 8, lang: str | None = None) -> dict[str, Any]:
     engine = shop.models.search
     if engine is None:
         raise NotReady("search index is being built")
-    return {"suggestions": engine.autocomplete(q, k=k)}
+    return {"suggestions": engine.autocomplete(q, k=k, lang=lang)}
 
 
 def explain(shop: Shop, *, item_id: str, context: str, user: str | None,
@@ -267,8 +264,11 @@ def explain(shop: Shop, *, item_id: str, context: str, user: str | None,
                          "bought-together:<item>")
     for rank, item in enumerate(found, start=1):
         if item["item_id"] == item_id:
-            return {"item_id": item_id, "context": context, "rank": rank, "score": item["score"],
-                    "reasons": item["reasons"], "signals": item["signals"]}
+            out = {"item_id": item_id, "context": context, "rank": rank, "score": item["score"],
+                   "reasons": item["reasons"], "signals": item["signals"]}
+            if "contributions" in item:
+                out.update(contributions=item["contributions"], unexplained=item["unexplained"])
+            return out
     raise KeyError(item_id)
 
 

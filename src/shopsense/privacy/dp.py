@@ -9,8 +9,9 @@ much privacy budget have the releases of this shop spent so far?
   so L1 = cap and L2 = sqrt(cap * per_key).
 - `open_key_threshold`: keys that come from the data themselves (free-text queries) are only
   released when their noisy count clears a threshold, which costs `delta`.
-- `PrivacyLedger(store)`: every release is appended to a table with its epsilon and delta;
-  `spent()` sums them (basic sequential composition, an upper bound).
+- `PrivacyLedger(store, budget=..., delta_budget=..., window_days=30)`: every release is
+  appended to a table with its epsilon and delta; `spent()` sums those of the rolling window
+  (basic sequential composition, an upper bound) and a release over the budget is refused.
 
 See docs/PRIVACY.md "Differential privacy" for the guarantees and their limits.
 """
@@ -25,6 +26,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from scipy.stats import norm
+
+from shopsense.store import ledger as ledger_table
 
 MECHANISMS: tuple[str, ...] = ("laplace", "gaussian")
 DEFAULT_DELTA = 1e-6
@@ -156,16 +159,6 @@ def open_key_threshold(mechanism: NoiseMechanism, cap: int, delta: float) -> flo
     return 1.0 + sigma * float(norm.isf(delta / cap))
 
 
-_LEDGER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS privacy_ledger (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, release TEXT NOT NULL,
-  mechanism TEXT NOT NULL, epsilon REAL NOT NULL, delta REAL NOT NULL,
-  fingerprint TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '{}',
-  body TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS privacy_ledger_release ON privacy_ledger(release, fingerprint);
-"""
-
-
 @dataclass(frozen=True)
 class LedgerEntry:
     seq: int
@@ -183,65 +176,81 @@ class LedgerEntry:
                 "fingerprint": self.fingerprint, "detail": self.detail}
 
 
-class BudgetExceeded(RuntimeError):
-    """A release would take the shop's total spend over its privacy budget."""
+class BudgetExceeded(ledger_table.OverBudget):
+    """A release would take the shop's spend in the rolling window over its privacy budget."""
+
+
+DAY_S = 86400.0
 
 
 class PrivacyLedger:
-    """Append-only record of every DP release in the store (table `privacy_ledger`)."""
+    """Append-only record of every DP release in the store (table `privacy_ledger`, whose
+    SQL lives in store.ledger) and the budget that bounds them: at most `budget` epsilon and
+    `delta_budget` delta over any rolling `window_days` (basic sequential composition of
+    every release in the window, an upper bound). `budget=None`: unbounded (tests only)."""
 
-    def __init__(self, store: Any, *, budget: float | None = None) -> None:
+    def __init__(self, store: Any, *, budget: float | None = None,
+                 delta_budget: float | None = None, window_days: float = 30.0) -> None:
         if budget is not None and budget <= 0:
             raise ValueError(f"budget must be > 0, got {budget}")
-        self.store, self.budget = store, budget
-        with store.transaction() as cur:
-            for statement in filter(str.strip, _LEDGER_SCHEMA.split(";")):
-                cur.execute(statement)
+        if delta_budget is not None and not 0 < delta_budget < 1:
+            raise ValueError(f"delta budget must be in (0, 1), got {delta_budget}")
+        if window_days <= 0:
+            raise ValueError(f"window_days must be > 0, got {window_days}")
+        self.store, self.budget, self.delta_budget = store, budget, delta_budget
+        self.window_days = window_days
+        ledger_table.ensure(store)
+
+    def window_start(self, now: float | None = None) -> float:
+        return (time.time() if now is None else now) - self.window_days * DAY_S
 
     def spent(self) -> tuple[float, float]:
-        """(total epsilon, total delta) under basic sequential composition."""
-        row = self.store.execute("SELECT COALESCE(SUM(epsilon), 0), COALESCE(SUM(delta), 0) "
-                                 "FROM privacy_ledger")[0]
-        return float(row[0]), float(row[1])
+        """(epsilon, delta) spent in the current rolling window."""
+        return ledger_table.spent_since(self.store, self.window_start())
+
+    def spent_all_time(self) -> tuple[float, float]:
+        return ledger_table.spent_since(self.store, 0.0)
 
     def remaining(self) -> float | None:
         return None if self.budget is None else max(0.0, self.budget - self.spent()[0])
 
+    def remaining_delta(self) -> float | None:
+        return None if self.delta_budget is None else max(0.0,
+                                                          self.delta_budget - self.spent()[1])
+
+    def describe(self) -> dict[str, Any]:
+        """The budget as the API and the dashboard state it."""
+        eps, delta = self.spent()
+        return {"budget": self.budget, "delta_budget": self.delta_budget,
+                "window_days": self.window_days, "spent_epsilon": round(eps, 6),
+                "spent_delta": delta, "remaining": self.remaining(),
+                "remaining_delta": self.remaining_delta(),
+                "composition": "basic sequential over the rolling window"}
+
     def charge(self, release: str, *, mechanism: str, epsilon: float, delta: float,
                fingerprint: str = "", detail: dict[str, Any] | None = None,
                body: dict[str, Any] | None = None) -> int:
-        """Record one release (refusing it if the budget would be exceeded); returns its seq."""
+        """Record one release, refusing it (`BudgetExceeded`, nothing recorded) if the
+        window's epsilon or delta would exceed the budget; returns its seq. The check and
+        the insert are one locked transaction (store.ledger)."""
         _check_budget(epsilon, delta)
-        with self.store.transaction() as cur:
-            total = cur.execute("SELECT COALESCE(SUM(epsilon), 0) FROM privacy_ledger").fetchone()[0]
-            if self.budget is not None and total + epsilon > self.budget + 1e-12:
-                raise BudgetExceeded(f"release needs epsilon {epsilon:g}; spent "
-                                     f"{total:g} of the budget {self.budget:g}")
-            cur.execute("INSERT INTO privacy_ledger (at, release, mechanism, epsilon, delta, "
-                        "fingerprint, detail, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (time.time(), release, mechanism, epsilon, delta, fingerprint,
-                         json.dumps(detail or {}, ensure_ascii=False),
-                         json.dumps(body, ensure_ascii=False) if body is not None else ""))
-            return int(cur.lastrowid or 0)
+        row = {"release": release, "mechanism": mechanism, "epsilon": epsilon, "delta": delta,
+               "fingerprint": fingerprint, "detail": detail, "body": body}
+        try:
+            return ledger_table.charge(self.store, row, since=self.window_start(),
+                                       max_epsilon=self.budget, max_delta=self.delta_budget)
+        except ledger_table.OverBudget as exc:
+            raise BudgetExceeded(str(exc)) from None
 
     def entries(self, limit: int = 100) -> list[LedgerEntry]:
-        rows = self.store.execute(
-            "SELECT seq, at, release, mechanism, epsilon, delta, fingerprint, detail "
-            "FROM privacy_ledger ORDER BY seq DESC LIMIT ?", (limit,))
         return [LedgerEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
-                for r in rows]
+                for r in ledger_table.entries(self.store, limit)]
 
     def cached(self, release: str, fingerprint: str) -> tuple[int, dict[str, Any]] | None:
         """(seq, body) of the newest release with this name and fingerprint (re-publishing it
         is post-processing and costs nothing)."""
-        rows = self.store.execute(
-            "SELECT seq, body FROM privacy_ledger WHERE release = ? AND fingerprint = ? AND "
-            "body != '' ORDER BY seq DESC LIMIT 1", (release, fingerprint))
-        return (int(rows[0][0]), json.loads(rows[0][1])) if rows else None
+        return ledger_table.newest_body(self.store, release, fingerprint)
 
     def latest(self, release: str) -> tuple[int, dict[str, Any]] | None:
         """(seq, body) of the newest release with this name."""
-        rows = self.store.execute(
-            "SELECT seq, body FROM privacy_ledger WHERE release = ? AND body != '' "
-            "ORDER BY seq DESC LIMIT 1", (release,))
-        return (int(rows[0][0]), json.loads(rows[0][1])) if rows else None
+        return ledger_table.newest_body(self.store, release)

@@ -10,9 +10,11 @@ Order of work, so a crash at any point is recoverable:
 `finish_pending_rekey` (run on every open) completes step 3 if the store already has the new
 generation, or discards the `.next` file if it does not.
 
-Erasure tokens and trained models refer to old pseudonyms: models are marked stale and must be
-retrained (`shopsense train`); tokens of users erased before the rotation stay valid for
-models trained before it.
+Saved recommendation versions are re-keyed the same way (privacy.models.rekey_saved_models), so
+they keep serving the same shoppers and a later erasure finds them; other models are marked
+stale (`models_stale`: a training server retrains at once). Erasure tokens of users erased before
+the rotation stay valid for models trained before it. Shopper tokens are revoked (their key
+derives from the newest secret).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from shopsense.ids import SECRET_FILE, ensure_secret, parse_secret, rekey_step
+from shopsense.privacy.models import rekey_saved_models
 
 
 def finish_pending_rekey(home: Path, store: Any) -> None:
@@ -46,12 +49,14 @@ def rotate_secret(home: Path, store: Any) -> dict[str, Any]:
         fh.write("".join(k.hex() + "\n" for k in (*chain, new_key)))
     generation = len(chain) + 1
     events, links = _rewrite_pseudonyms(store, new_key, generation)
+    entries = rekey_saved_models(home, lambda v: v[:2] + rekey_step(new_key, v[2:]))
     os.replace(pending, home / SECRET_FILE)
     store.reset_caches()
-    store.audit("cli", "rotate_secret", {"generation": generation, "events": events})
+    store.audit("cli", "rotate_secret", {"generation": generation, "events": events,
+                                         "model_entries": entries})
     store.vacuum()
     return {"generation": generation, "events_rekeyed": events, "links_rekeyed": links,
-            "models_stale": True}
+            "model_entries_rekeyed": entries, "models_stale": True}
 
 
 _PSEUDONYMS = ("SELECT user_id FROM events WHERE user_id IS NOT NULL UNION "

@@ -10,6 +10,7 @@ import numpy as np
 
 from shopsense.domain import Product
 from shopsense.models.context import RecContext
+from shopsense.models.incremental import WarmStart, incremental_sequences, item_map
 from shopsense.models.interactions import Interactions
 from shopsense.models.sasrec import SASRec, SASRecConfig
 from shopsense.models.sequences import ItemIndex
@@ -26,10 +27,11 @@ class SASRecTrainer(Protocol):
 
 def fit_in_process(sequences: Sequence[np.ndarray], n_items: int, config: SASRecConfig, *,
                    valid: tuple[Sequence[np.ndarray], np.ndarray] | None,
-                   item_init: np.ndarray | None, on_epoch: Any) -> SASRec:
+                   item_init: np.ndarray | None, on_epoch: Any,
+                   warm_start: WarmStart | None = None) -> SASRec:
     """The default trainer: one process, `config.threads` torch threads."""
     return SASRec(config).fit(sequences, n_items, valid=valid, item_init=item_init,
-                              on_epoch=on_epoch)
+                              on_epoch=on_epoch, warm_start=warm_start)
 
 
 class SequentialRetriever(DenseSource):
@@ -55,6 +57,34 @@ class SequentialRetriever(DenseSource):
             item_init = title_vectors(products, items.ids, self.config.dim)
         self.model_ = self.trainer(sequences, len(items), self.config, valid=valid,
                                    item_init=item_init, on_epoch=on_epoch)
+        return self
+
+    def fit_incremental(self, data: Interactions, items: ItemIndex, products: Sequence[Product],
+                        previous: SequentialRetriever, changed: np.ndarray, *,
+                        replay_share: float = 0.2,
+                        valid: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
+                        on_epoch: Any = None) -> SequentialRetriever:
+        """Continue the serving model `previous` (models.incremental): train on the sequences
+        of shoppers with new events (`changed`, one flag per shopper of `data`) and a replay
+        sample of the others; new items start from their titles. Always in this process."""
+        old = previous._model()
+        if (old.config.dim, old.config.n_blocks, old.config.max_len) != (
+                self.config.dim, self.config.n_blocks, self.config.max_len):
+            raise ValueError("the serving model's shape differs from this configuration; "
+                             "retrain from scratch")
+        self._set_catalogue(items, products)
+        sequences = incremental_sequences([items.encode(seq) for seq in data.sequences],
+                                          changed, replay_share, seed=self.config.seed)
+        title_init = None
+        if self.use_titles and any(p.title for p in products):
+            from shopsense.models.text_init import title_vectors
+            title_init = title_vectors(products, items.ids, self.config.dim)
+        start = WarmStart(old, item_map(previous._require_items(), items))
+        self.model_ = fit_in_process(sequences, len(items), self.config, valid=valid,
+                                     item_init=title_init, on_epoch=on_epoch, warm_start=start)
+        self.model_.info_["incremental"].update(
+            training_sequences=len(sequences), changed_shoppers=int(np.sum(changed)),
+            replay_share=replay_share)
         return self
 
     def _model(self) -> SASRec:

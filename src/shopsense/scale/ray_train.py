@@ -68,7 +68,8 @@ class _TrainWorker:
             dist.destroy_process_group()
         net = model._require()
         out: dict[str, Any] = {"rank": rank, "digest": state_digest(net),
-                               "history": model.history_, "best_epoch": model.best_epoch_}
+                               "history": model.history_, "best_epoch": model.best_epoch_,
+                               "info": model.info_}
         if rank == 0:
             out["state"] = {k: v.numpy().copy() for k, v in net.state_dict().items()}
         return out
@@ -112,7 +113,7 @@ def fit_sasrec_data_parallel(sequences: Sequence[np.ndarray], n_items: int,
     model.net_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
                                 lead["state"].items()})  # Ray hands back read-only arrays
     model.net_.eval()
-    model.info_ = {"workers": workers, "digests": digests}
+    model.info_ = {**lead["info"], "workers": workers, "digests": digests}
     for row in model.history_ if on_epoch is not None else ():
         on_epoch(row)
     return model

@@ -68,6 +68,8 @@ def split_url(url: str) -> tuple[str, int, int]:
 class PostgresStore:
     """CatalogStore + EventStore over one PostgreSQL database (URL `postgresql://...`)."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str, *, pool_min: int | None = None,
                  pool_max: int | None = None) -> None:
         conninfo, low, high = split_url(url)
@@ -210,6 +212,9 @@ class PostgresStore:
                 if _table_exists(conn, table):
                     removed += conn.execute(f"DELETE FROM {table} WHERE user_id = %s",
                                             (user_id,)).rowcount
+                    if sessions and _has_column(conn, table, "session_id"):
+                        removed += conn.execute(f"DELETE FROM {table} WHERE session_id = "
+                                                "ANY(%s)", (sessions,)).rowcount
             conn.execute("INSERT INTO erasures VALUES (%s, %s) ON CONFLICT (user_id) DO "
                          "UPDATE SET erased_at = excluded.erased_at",
                          (reference.erasure_token(user_id), time.time()))
@@ -242,6 +247,10 @@ class PostgresStore:
         """Nothing to forget: identity links are read inside each transaction, never cached."""
         return None
 
+    def checkpoint(self) -> None:
+        """Nothing to do: PostgreSQL's dead tuples go with the scheduled `vacuum`."""
+        return None
+
     def vacuum(self) -> None:
         """VACUUM the tables that hold personal data (autocommit; not VACUUM FULL, which
         locks them: run that in a maintenance window if erased bytes must leave the disk)."""
@@ -267,6 +276,11 @@ def _resolve_links(conn: Any, events: Sequence[Event]) -> tuple[dict[str, str],
     links = dict(conn.execute("SELECT session_id, user_id FROM identity_links WHERE "
                               "session_id = ANY(%s)", (sessions,)).fetchall())
     return links, new
+
+
+def _has_column(conn: Any, table: str, column: str) -> bool:
+    return conn.execute("SELECT 1 FROM information_schema.columns WHERE table_name = %s AND "
+                        "column_name = %s", (table, column)).fetchone() is not None
 
 
 def _table_exists(conn: Any, table: str) -> bool:

@@ -53,8 +53,12 @@ _EVENT_COLS = ("event_id", "user_id", "session_id", "item_id", "event_type", "qu
 _EVENT_FIELDS = ("event_id", "event_type", "timestamp", "user_id", "session_id", "item_id",
                  "query", "value", "platform")  # Event's field order: rows of add_event_rows
 _LINK_CACHE_LIMIT = 100_000  # session -> user links the writer keeps in memory (~20 MB)
-# Tables (besides events / identity_links) whose rows belong to one user; erased with them.
-USER_TABLES: list[str] = []
+# Tables (besides events / identity_links) whose rows belong to one shopper: erased with them,
+# by `user_id` and, where the table has a `session_id` column, by every session linked to the
+# user (anonymous rows of a session linked later). Declared here, not on first use, so a CLI
+# erasure reaches the same tables as the server's (web_impressions: analytics.impressions;
+# impressions: store.impressions).
+USER_TABLES: list[str] = ["web_impressions", "impressions"]
 # Secondary indexes a bulk load defers: once a load has added DEFER_INDEXES_MIN_ROWS events
 # and at least DEFER_INDEXES_FRACTION of the table it started on, they are dropped and
 # rebuilt (sorted, one pass each) when it ends; a killed load leaves them to the next open,
@@ -98,6 +102,8 @@ def _event_from_row(row: Sequence[Any]) -> Event:
 class SqliteStore:
     """CatalogStore + EventStore over one SQLite file (or `:memory:`)."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +119,10 @@ class SqliteStore:
         self._conn.execute("PRAGMA cache_size=-65536")  # 64 MiB
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        # deleted rows are overwritten with zeros in their pages (and freed pages zeroed), so
+        # an erasure or a retention purge needs a WAL checkpoint, not a VACUUM, to leave no
+        # trace in the file (docs/PRIVACY.md)
+        self._conn.execute("PRAGMA secure_delete=ON")
         self._create_schema()
         self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                            (str(SCHEMA_VERSION),))
@@ -346,15 +356,25 @@ class SqliteStore:
             removed += cur.execute("DELETE FROM identity_links WHERE user_id = ?",
                                    (user_id,)).rowcount
             for table in USER_TABLES:  # registered by components; created on first use
-                if cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                               (table,)).fetchone():
+                columns = {r[1] for r in cur.execute(f"PRAGMA table_info({table})")}
+                if "user_id" in columns:
                     removed += cur.execute(f"DELETE FROM {table} WHERE user_id = ?",
                                            (user_id,)).rowcount
+                for chunk in _chunks(sessions if "session_id" in columns else [], 500):
+                    marks = ",".join("?" * len(chunk))
+                    removed += cur.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})",
+                                           chunk).rowcount
             cur.execute("INSERT OR REPLACE INTO erasures VALUES (?, ?)",
                         (erasure_token(user_id), time.time()))
         for s in sessions:
             self._links.pop(s, None)
         return removed
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the file and truncate it: deleted rows (zeroed in their pages,
+        `secure_delete`) then leave no copy in old WAL frames. Cheap next to VACUUM."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def erased_tokens(self) -> set[str]:
         """Tokens (`erasure_token(pseudonym)`) of erased users, for models trained before."""

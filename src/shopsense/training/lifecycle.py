@@ -18,26 +18,20 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from shopsense.domain import EVENT_WEIGHTS, Event
+from shopsense.domain import Event
 from shopsense.pipeline.shop import ModelSet, Shop, settle_heap
 
 log = logging.getLogger("shopsense.models")
 
 
 def _popularity(shop: Shop) -> tuple[dict[str, float], dict[str, int]]:
-    """Item popularity and raw query counts from the whole event log."""
-    counts: Counter[str] = Counter()
-    queries: Counter[str] = Counter()
-    for e in shop.store.iter_events():
-        if e.item_id:
-            counts[e.item_id] += EVENT_WEIGHTS.get(e.event_type, 0.0)
-        if e.event_type == "search" and e.query:
-            queries[e.query] += 1
-    return dict(counts), dict(queries)
+    """Item popularity and, per logged query, its number of distinct shoppers."""
+    from shopsense.pipeline.search import event_popularity
+
+    return event_popularity(shop.store.iter_events())
 
 
 def warm_caches(shop: Shop) -> threading.Thread | None:
@@ -97,6 +91,8 @@ def build_search(shop: Shop, understander: Any, *, rebuild: bool = False) -> Any
         engine = open_search_engine(shop.settings, rebuild=True)
     engine.understander = understander
     engine.set_popularity(*_popularity(shop))
+    if engine.zero_result_log is not None:  # the shop's k (privacy.zero_result_min_shoppers)
+        engine.zero_result_log.min_shoppers = shop.settings.privacy.zero_result_min_shoppers
     return engine
 
 
@@ -117,14 +113,23 @@ def build_recs(shop: Shop, *, quick: bool) -> Any:
     """The current trained engine; failing that, a quick engine of the cheap sources only
     (popularity, trending, co-visitation, bought-together, content) without the sequential
     model or the learned ranker — they come with the background training."""
-    from shopsense.pipeline.recommend import load_current
-
     try:
-        return load_current(shop.settings.home, shop.products.values())
+        return load_trained_recs(shop)
     except FileNotFoundError:
         if not quick:
             raise
     return quick_recs(shop)
+
+
+def load_trained_recs(shop: Shop) -> Any:
+    """The current saved engine, without any shopper erased since it was trained (a version
+    adopted or restored after an erasure: privacy.models.drop_erased)."""
+    from shopsense.pipeline.recommend import load_current
+    from shopsense.privacy.models import drop_erased
+
+    engine = load_current(shop.settings.home, shop.products.values())
+    drop_erased(engine, shop.store.erased_tokens())
+    return engine
 
 
 def quick_recs(shop: Shop) -> Any:
@@ -191,13 +196,15 @@ def quick_models(shop: Shop) -> ModelSet:
 
 def train_to_disk(
     settings: Any, *, max_minutes: float = 10.0, progress: Any = None, ray_workers: int = 0,
-    ray_address: str = ""
+    ray_address: str = "", incremental: bool = False, judgments: Any = None
 ) -> dict[str, Any]:
     """`shopsense train`: every model on the store's data, written under <home>/models/
-    (a serving process loads them with `load_models` and swaps them in)."""
-    from shopsense.pipeline.search import open_search_engine
+    (a serving process loads them with `load_models` and swaps them in). `judgments`: a
+    judgments file the search ranker also learns from (beside the shop's click log). Stages
+    are recorded in <home>/models/progress.json for the dashboard (training/progress.py)."""
     from shopsense.training.progress import ProgressLog
     from shopsense.training.recs import train_from_store
+    from shopsense.training.search import train_search
 
     shop = Shop(settings)
     started = time.perf_counter()
@@ -205,15 +212,15 @@ def train_to_disk(
     stages = ProgressLog(settings.home)  # <home>/models/progress.json, for the dashboard
     try:
         with stages.stage("understand"):
-            build_understander(shop, with_tagger=True)
+            understander = build_understander(shop, with_tagger=True)
         summary["understand"] = "ok"
         with stages.stage("search"):
-            open_search_engine(settings, rebuild=True)
-        summary["search"] = "ok"
+            summary["search"] = train_search(shop, understander, judgments)
         summary["recs"] = {
             k: v
             for k, v in train_from_store(settings, max_minutes=max_minutes,
                                          ray_workers=ray_workers, ray_address=ray_address,
+                                         incremental=incremental,
                                          progress=stages.hook(progress)).items()
             if k != "path"
         }
@@ -234,7 +241,6 @@ def load_models(shop: Shop) -> ModelSet | None:
     """The models trained on disk (None when there are none yet); never trains."""
     from shopsense.models.propensity import PurchasePropensity
     from shopsense.models.propensity_store import model_dir
-    from shopsense.pipeline.recommend import load_current
     from shopsense.text.tagger.crf import MODEL_FILE
 
     home = shop.settings.home
@@ -245,7 +251,7 @@ def load_models(shop: Shop) -> ModelSet | None:
     tagger_ready = (home / "models" / "understand" / "tagger" / MODEL_FILE).exists()
     understander = build_understander(shop, with_tagger=tagger_ready)
     search = build_search(shop, understander)
-    recs = load_current(home, shop.products.values())
+    recs = load_trained_recs(shop)
     propensity = None
     directory = model_dir(home, "logistic", 7)
     if (directory / "config.json").exists():
@@ -272,28 +278,27 @@ def wire_online_updates(shop: Shop) -> None:
             recs.observe_many(events)
 
     def on_erasure(user_id: str) -> None:
-        recs = shop.models.recs
-        if recs is not None:
-            recs.forget(user_id)
-            for source in recs.sources.values():  # live session state of online sources
-                sessions = getattr(source, "sessions_", None)
-                if isinstance(sessions, dict):
-                    sessions.pop(user_id, None)
+        from shopsense.privacy.models import forget_loaded
+
+        models = shop.models
+        forget_loaded(models.recs, user_id)  # history, collaborative row, session state
+        zero_log = getattr(models.search, "zero_result_log", None)
+        if zero_log is not None:
+            zero_log.forget(user_id)  # pending zero-result contributions
+        if models.propensity is not None:
+            erased_propensity.add(user_id)
+
+    erased_propensity: set[str] = set()
+
+    def on_erasures_done() -> None:
+        """The propensity model's event frames are rebuilt without the erased shoppers."""
+        if erased_propensity and shop.models.propensity is not None:
+            erased_propensity.clear()
+            shop.models.propensity.attach(shop.store.iter_events(), shop.products)
 
     shop.listeners.append(on_events)
     shop.erasure_listeners.append(on_erasure)
-
-
-def purge_expired(shop: Shop) -> int:
-    """Retention: delete events older than privacy.retention_days (0 keeps everything)."""
-    days = shop.settings.privacy.retention_days
-    if days <= 0:
-        return 0
-    removed = int(shop.store.purge_events_before(time.time() - days * 86400.0))
-    if removed:
-        shop.drop_profiles()  # built from (and holding) the purged events
-        shop.store.audit("scheduler", "retention_purge", {"days": days, "removed": removed})
-    return removed
+    shop.erasure_done.append(on_erasures_done)
 
 
 def serving_marker(home: Path) -> Path:
@@ -430,8 +435,9 @@ class ModelManager:
     def _loop(self) -> None:
         first = True
         while not self._stop.is_set():
-            purge_expired(self.shop)
-            if not first or getattr(self, "_train_now", True):
+            # (retention runs on its own schedule: privacy.maintenance)
+            stale = self.shop.store.get_meta("models_stale") == "1"  # after a secret rotation
+            if not first or getattr(self, "_train_now", True) or stale:
                 self.train_once()
             first = False
             timeout = self.interval_s if self.interval_s > 0 else None
@@ -454,6 +460,8 @@ class ModelManager:
             "--all",
             "--json",
         ]
+        if self.status["runs"] % self.shop.settings.recs.full_retrain_every:
+            cmd.append("--incremental")  # full retrains on the slower schedule
         try:
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
             done = subprocess.run(
@@ -480,6 +488,8 @@ class ModelManager:
                 adopt_models(self.shop, models, data_seq)  # + events accepted meanwhile
                 version = models.version
             self.status.update(state="ready", version=version, finished_at=time.time())
+            if self.shop.store.get_meta("models_stale") == "1":  # trained on re-keyed ids
+                self.shop.store.set_meta("models_stale", "0")
         except Exception as exc:  # keep serving the previous models; report the failure
             log.error("background training failed: %s", traceback.format_exc())
             self.status.update(state="failed", last_error=repr(exc)[:2000], finished_at=time.time())

@@ -1,8 +1,9 @@
 """How is the recommendation engine trained? `train_all`: every source, then the ranker.
 
 Each shopper's last interaction is held out: sources learn from the rest, SASRec stops early on
-it, and the ranker learns to put it first among the merged candidates (half the shoppers fit
-the logistic and LightGBM rankers, the other half pick the better one, and both are reported).
+it, and the ranker learns to put it first among the merged candidates (half the sampled
+shoppers fit the logistic and LightGBM rankers, the other half pick the better one, and both
+are reported). The shoppers who pick the ranker are left out of SASRec's early stopping.
 The held-out events are then replayed through `observe`, so the served engine has seen them.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from shopsense.domain import Product
+from shopsense.evaluation.metrics import grouped_ndcg, mean_with_misses
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import Interactions
 from shopsense.models.sasrec import SASRecConfig
@@ -41,6 +43,16 @@ class TrainConfig:
     engine: EngineConfig = field(default_factory=EngineConfig)
     ray_workers: int = 0  # > 0: SASRec trained data-parallel on that many Ray workers
     ray_address: str = ""  # with ray_workers: a Ray cluster; empty: local Ray
+    replay_share: float = 0.2  # incremental: share of unchanged shoppers' sequences replayed
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """Continue the serving version's SASRec instead of training it from scratch."""
+
+    previous: SequentialRetriever
+    since: float  # the serving version's newest event time: later events are new
+    from_version: str = ""
 
 
 def sasrec_trainer(config: TrainConfig) -> SASRecTrainer:
@@ -68,8 +80,9 @@ def holdout_split(data: Interactions) -> tuple[Interactions, list[int]]:
 
 def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Product],
                 valid: tuple[list[np.ndarray], np.ndarray] | None, config: TrainConfig,
-                progress: Progress) -> dict[str, DenseSource]:
-    """Every candidate source on `train`; content only when products have text."""
+                progress: Progress, warm: Incremental | None = None) -> dict[str, DenseSource]:
+    """Every candidate source on `train`; content only when products have text. With `warm`
+    SASRec continues the serving model; the cheap sources are always refitted."""
     plan: list[tuple[str, Callable[[], DenseSource]]] = [
         ("popular", lambda: PopularRetriever().fit(train, items, products)),
         ("trending", lambda: TrendingRetriever().fit(train, items, products)),
@@ -82,10 +95,8 @@ def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Produc
     ]
     if any(p.title.strip() for p in products):
         plan.append(("content", lambda: ContentRetriever().fit(train, items, products)))
-    plan.append(("sasrec", lambda: SequentialRetriever(
-        config.sasrec, trainer=sasrec_trainer(config)).fit(
-        train, items, products, valid=valid,
-        on_epoch=lambda row: progress("sasrec.epoch", row))))
+    plan.append(("sasrec", lambda: fit_sasrec(train, items, products, valid, config, progress,
+                                              warm)))
     sources: dict[str, DenseSource] = {}
     for name, fit in plan:
         started = time.perf_counter()
@@ -93,6 +104,31 @@ def fit_sources(train: Interactions, items: ItemIndex, products: Sequence[Produc
         sources[name] = fit()
         progress("source.done", {"source": name, "seconds": time.perf_counter() - started})
     return sources
+
+
+def fit_sasrec(train: Interactions, items: ItemIndex, products: Sequence[Product],
+               valid: tuple[list[np.ndarray], np.ndarray] | None, config: TrainConfig,
+               progress: Progress, warm: Incremental | None) -> SequentialRetriever:
+    """From scratch, or (with `warm`) from the serving weights on the shoppers with events
+    since it was trained plus a replay sample (`valid` then holds the latest held-out events,
+    see `changed_shoppers`)."""
+    source = SequentialRetriever(config.sasrec, trainer=sasrec_trainer(config))
+    on_epoch = lambda row: progress("sasrec.epoch", row)  # noqa: E731
+    if warm is None:
+        return source.fit(train, items, products, valid=valid, on_epoch=on_epoch)
+    source.fit_incremental(train, items, products, warm.previous,
+                           changed_shoppers(train, warm.since),
+                           replay_share=config.replay_share, valid=valid, on_epoch=on_epoch)
+    assert source.model_ is not None
+    source.model_.info_["incremental"]["from_version"] = warm.from_version
+    return source
+
+
+def changed_shoppers(data: Interactions, since: float) -> np.ndarray:
+    """One flag per shopper: has an event after `since` (all, without timestamps)."""
+    if data.timestamps is None:
+        return np.ones(len(data.users), dtype=bool)
+    return np.array([bool(ts) and max(ts) > since for ts in data.timestamps], dtype=bool)
 
 
 def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
@@ -121,22 +157,25 @@ def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict
 
 def ndcg_at_10(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_users: int) -> float:
     """Mean NDCG@10 over `n_users` shoppers (those absent from the groups count as 0)."""
-    total, start = 0.0, 0
-    for size in groups:
-        s, y = scores[start:start + size], labels[start:start + size]
-        order = np.argsort(-s, kind="stable")[:10]
-        hit = np.flatnonzero(y[order] > 0)
-        total += 1.0 / np.log2(hit[0] + 2) if hit.size else 0.0
-        start += size
-    return float(total / max(n_users, 1))
+    return mean_with_misses(grouped_ndcg(scores, labels, groups, 10), n_users)
+
+
+def ranker_sample(held: Sequence[int], config: TrainConfig) -> tuple[list[int], list[int]]:
+    """The shoppers that fit the ranker and those that choose it (at most `ranker_users` in
+    all). The choosers are kept out of SASRec's early stopping, so the choice is not made on
+    the targets SASRec was stopped on."""
+    rng = np.random.default_rng(config.seed)
+    sample = rng.permutation(np.asarray(held, dtype=np.int64))[:config.ranker_users].tolist()
+    half = len(sample) // 2
+    return sample[:half], sample[half:]
 
 
 def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
-               held: Sequence[int], config: TrainConfig, progress: Progress) -> dict[str, Any]:
-    """Fit logistic + LightGBM on half the sampled shoppers, keep the better on the rest."""
-    rng = np.random.default_rng(config.seed)
-    sample = rng.permutation(np.asarray(held))[:config.ranker_users].tolist()
-    half = len(sample) // 2
+               split: tuple[list[int], list[int]], config: TrainConfig, progress: Progress
+               ) -> dict[str, Any]:
+    """Fit logistic + LightGBM on the fitting shoppers, keep the better on the choosers."""
+    fitting, choosing = split
+    sample, half = [*fitting, *choosing], len(fitting)
     names = [n for n in PERSONAL_SOURCES if n in engine.sources]
     engine.info["ranker_sources"] = names
     fit_x, fit_y, fit_g, _ = ranker_rows(engine, train, targets, sample[:half], names)
@@ -169,25 +208,44 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
 
 
 def train_all(data: Interactions, products: Sequence[Product], config: TrainConfig | None = None,
-              progress: Progress = _quiet) -> RecommendationEngine:
-    """Fit every source and the ranker; returns a serving engine that has seen all events."""
+              progress: Progress = _quiet, warm: Incremental | None = None,
+              items: ItemIndex | None = None) -> RecommendationEngine:
+    """Fit every source and the ranker; returns a serving engine that has seen all events.
+    `warm`: SASRec continues the serving version (incremental training). `items` fixes the
+    dense item order (an evaluation that scores the same model elsewhere)."""
     config = config or TrainConfig()
     if data.n_events == 0:
         raise ValueError("no interactions to learn from")
     started = time.perf_counter()
-    items = ItemIndex([*(p.item_id for p in products), *data.item_ids()])
+    if items is None:
+        items = ItemIndex([*(p.item_id for p in products), *data.item_ids()])
     train, held = holdout_split(data)
     targets = {u: data.sequences[u][-1] for u in held}
-    valid = ([items.encode(train.sequences[u]) for u in held],
-             np.asarray([items.index(targets[u]) for u in held], dtype=np.int64)) if held else None
-    sources = fit_sources(train, items, products, valid, config, progress)
+    rankers = ranker_sample(held, config)
+    choosing = set(rankers[1])
+    checked = [u for u in held if u not in choosing]  # SASRec early-stops on these only
+    if warm is not None:  # judge the new version on the latest held-out events
+        fresh = changed_shoppers(data, warm.since)
+        latest = [u for u in checked if fresh[u]]
+        checked = latest if len(latest) >= 100 else checked
+    valid = ([items.encode(train.sequences[u]) for u in checked],
+             np.asarray([items.index(targets[u]) for u in checked], dtype=np.int64)) \
+        if checked else None
+    sources = fit_sources(train, items, products, valid, config, progress, warm)
     histories = {u: s[-config.engine.history_len:] for u, s in zip(train.users, train.sequences,
                                                                    strict=True)}
     engine = RecommendationEngine(items, sources, {p.item_id: p for p in products}, histories,
                                   config=config.engine)
-    engine.info["ranker"] = fit_ranker(engine, train, targets, held, config, progress) \
+    sasrec = sources.get("sasrec")
+    if isinstance(sasrec, SequentialRetriever) and sasrec.model_ is not None:
+        # how it was trained and whether it converged (status.json, shown on /admin)
+        engine.info["sasrec"] = sasrec.model_.training_report(train.n_events)
+    engine.info["ranker"] = fit_ranker(engine, train, targets, rankers, config, progress) \
         if held else {}
     _replay_holdout(engine, data, held)
+    if data.timestamps is not None and data.n_events:
+        engine.info["last_event_at"] = max(max(ts) for ts in data.timestamps if ts)
+    engine.info["training"] = "incremental" if warm is not None else "full"
     engine.info.update({"trained_seconds": round(time.perf_counter() - started, 1),
                         "events": data.n_events, "users": len(data.users), "items": len(items)})
     return engine
@@ -208,11 +266,12 @@ def _replay_holdout(engine: RecommendationEngine, data: Interactions, held: Sequ
 
 def train_from_store(settings: Any, *, max_minutes: float = 15.0,
                      progress: Progress = _quiet, ray_workers: int = 0,
-                     ray_address: str = "") -> dict[str, Any]:
+                     ray_address: str = "", incremental: bool = False) -> dict[str, Any]:
     """`shopsense train`: every recommendation model on the store's events and catalogue,
     saved as a new version under <home>/models/recs/ (the `current` pointer moves last).
     `ray_workers` > 0 trains SASRec data-parallel on Ray (local, or the cluster at
-    `ray_address`)."""
+    `ray_address`). `incremental` continues the serving version's SASRec when there is one
+    (in this process); otherwise, or when it cannot be continued, it trains from scratch."""
     from dataclasses import replace
 
     from shopsense.models.interactions import interactions_from_events
@@ -225,7 +284,33 @@ def train_from_store(settings: Any, *, max_minutes: float = 15.0,
     products = list(store.iter_products())
     config = TrainConfig(sasrec=replace(SASRecConfig(), time_budget_s=max_minutes * 60.0),
                          ray_workers=ray_workers, ray_address=ray_address)
-    engine = train_all(data, products, config, progress)
+    warm = serving_warm_start(settings.home, products, config.sasrec) if incremental else None
+    if incremental and isinstance(warm, str):
+        progress("stage", {"incremental": warm})
+    engine = train_all(data, products, config, progress,
+                       warm if isinstance(warm, Incremental) else None)
+    if isinstance(warm, str):
+        engine.info["incremental_skipped"] = warm
     path = save_version(engine, settings.home)
     return {"version": engine.info["version"], "path": str(path), **{
         k: v for k, v in engine.info.items() if k != "version"}}
+
+
+def serving_warm_start(home: Any, products: Sequence[Product],
+                       config: SASRecConfig) -> Incremental | str:
+    """The serving version's SASRec to continue, or why there is none to continue."""
+    from shopsense.pipeline.recommend import load_current
+
+    try:
+        serving = load_current(home, products)
+    except FileNotFoundError:
+        return "no serving version yet: trained from scratch"
+    previous = serving.sources.get("sasrec")
+    since = serving.info.get("last_event_at")
+    if not isinstance(previous, SequentialRetriever) or since is None:
+        return "the serving version has no SASRec or event times: trained from scratch"
+    old = previous._model().config
+    if (old.dim, old.n_blocks, old.max_len, old.n_heads) != (
+            config.dim, config.n_blocks, config.max_len, config.n_heads):
+        return "the serving SASRec has another shape: trained from scratch"
+    return Incremental(previous, float(since), str(serving.info.get("version", "")))

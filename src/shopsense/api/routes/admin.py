@@ -17,6 +17,7 @@ from shopsense.analytics import charts, evalreports
 from shopsense.analytics.aggregates import read_zero_result_log
 from shopsense.analytics.readout import MIN_SAMPLE
 from shopsense.analytics.report import (
+    EmptyWindow,
     ReleaseParams,
     behaviour_release,
     latest_release,
@@ -49,7 +50,7 @@ def ledger_of(request: Request) -> PrivacyLedger:
     """One ledger per app (created on first use); its budget follows the settings."""
     state = request.app.state
     if getattr(state, "privacy_ledger", None) is None:
-        state.privacy_ledger = open_ledger(state.shop.store, state.settings.privacy.dp_epsilon)
+        state.privacy_ledger = open_ledger(state.shop.store, state.settings.privacy)
         state.release_lock = threading.Lock()
     return state.privacy_ledger
 
@@ -83,6 +84,8 @@ def post_analytics(request: Request, body: ReleaseIn = Body(default_factory=Rele
                                      zero_result_queries=zero)
         except BudgetExceeded as exc:
             raise api_error(409, "budget_exceeded", str(exc), "epsilon") from exc
+        except EmptyWindow as exc:
+            raise api_error(409, "empty_window", str(exc), "days") from exc
 
 
 @router.get("/analytics/export.csv", summary="The latest release as CSV (noisy counts only)")
@@ -94,10 +97,7 @@ def export_csv(request: Request) -> Response:
 @router.get("/privacy/ledger", summary="Every release with its epsilon and delta")
 def get_ledger(request: Request, limit: int = Query(50, ge=1, le=1000)) -> dict[str, Any]:
     ledger = ledger_of(request)
-    eps, delta = ledger.spent()
-    return {"spent_epsilon": round(eps, 6), "spent_delta": delta, "budget": ledger.budget,
-            "remaining": ledger.remaining(),
-            "entries": [e.to_dict() for e in ledger.entries(limit)]}
+    return {**ledger.describe(), "entries": [e.to_dict() for e in ledger.entries(limit)]}
 
 
 @router.get("/charts/{name}.png", summary="A chart of the latest release (PNG)")
@@ -142,5 +142,14 @@ def get_eval_chart(kind: Literal["metrics", "calibration"], file: str = Query(..
             "and the latest training run's stages with elapsed time and ETA")
 def get_models(request: Request, shop: Shop = Depends(get_shop)) -> dict[str, Any]:
     manager = getattr(request.app.state, "model_manager", None)
-    return {**model_status(shop, training=getattr(manager, "status", None)),
-            "progress": read_progress(shop.settings.home)}
+    from shopsense.privacy.maintenance import retention_status
+
+    body = model_status(shop, training=getattr(manager, "status", None))
+    maintenance = getattr(request.app.state, "privacy", None)
+    body["retention"] = {"last_run": retention_status(shop.store),
+                         "retention_days": shop.settings.privacy.retention_days,
+                         "model_retention_days": shop.settings.privacy.model_retention_days,
+                         "interval_s": shop.settings.privacy.retention_interval_s,
+                         "maintenance": getattr(maintenance, "status", None)}
+    body["progress"] = read_progress(shop.settings.home)  # the latest training run
+    return body

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from shopsense.api.deps import api_error, require_search
 from shopsense.assistant import Assistant
+from shopsense.pipeline.explore import new_request_id
 
 router = APIRouter(prefix="/v1/assistant", tags=["assistant"])
 _LOCK = threading.Lock()
@@ -28,7 +29,11 @@ class ChatIn(BaseModel):
 
 def get_assistant(request: Request) -> Assistant:
     """One assistant per app (its conversations live in memory), made on first use."""
-    state = request.app.state
+    return assistant_of(request.app.state)
+
+
+def assistant_of(state: Any) -> Assistant:
+    """The app's assistant (made on first use, remade when the shop is replaced)."""
     with _LOCK:
         current = getattr(state, "assistant", None)
         if current is None or current.shop is not state.shop:
@@ -40,9 +45,10 @@ def get_assistant(request: Request) -> Assistant:
 @router.post("/chat", summary="One turn of a grounded shopping conversation")
 def chat(body: ChatIn, _: str = Depends(require_search),
          assistant: Assistant = Depends(get_assistant)) -> dict[str, Any]:
-    return assistant.chat(body.message, conversation_id=body.conversation_id, user=body.user,
-                          session=body.session, language=body.language,
-                          personalise=body.personalise)
+    answer = assistant.chat(body.message, conversation_id=body.conversation_id, user=body.user,
+                            session=body.session, language=body.language,
+                            personalise=body.personalise)
+    return {**answer, "request_id": new_request_id()}  # its listed items' impressions
 
 
 @router.delete("/conversations/{conversation_id}", summary="Forget a conversation now")

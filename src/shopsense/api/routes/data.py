@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import get_shop, require_admin, require_search
+from shopsense.api.personal import check_personal
 from shopsense.pipeline.shop import Shop
 
 router = APIRouter(prefix="/v1")
@@ -23,6 +24,9 @@ class EventIn(BaseModel):
     value: float | None = None
     platform: str | None = Field(None, max_length=20)
     timestamp: float | str | None = None
+    request_id: str | None = Field(None, pattern=r"^[0-9a-f]{16}$",
+                                   description="The answer this event came from (a click, "
+                                   "view, cart or purchase marks the item clicked there).")
 
 
 class FeedbackIn(BaseModel):
@@ -53,8 +57,15 @@ def post_events(request: Request, payload: EventIn | list[EventIn] = Body(...),
         from shopsense.pipeline.shop import InputError
 
         raise InputError("body", f"send between 1 and {limit} events per request")
-    result = shop.record_events([_now_default(r.model_dump()) for r in rows])
+    result = shop.record_events([_now_default(r.model_dump(exclude={"request_id"}))
+                                 for r in rows])
     request.app.state.metrics.events.labels("api").inc(result["accepted"])
+    answered = [r.model_dump() for r in rows if r.request_id]
+    if answered:
+        from shopsense.analytics.impressions import attribute_clicks
+        from shopsense.api.routes.impressions import impression_repo
+
+        result["clicks_attributed"] = attribute_clicks(impression_repo(request, shop), answered)
     return result
 
 
@@ -83,6 +94,8 @@ def delete_user(user_id: str, shop: Shop = Depends(get_shop),
 
 
 @router.get("/users/{user_id}/profile", summary="Top categories, brands, price band, activity")
-def get_profile(user_id: str, shop: Shop = Depends(get_shop),
+def get_profile(request: Request, user_id: str, shop: Shop = Depends(get_shop),
                 _: str = Depends(require_search)) -> dict[str, Any]:
+    """Personal: the shopper's own token (X-Shopper-Token / storefront cookie) or admin."""
+    check_personal(request, shop, user=user_id, session=None)
     return shop.profile_summary(user_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import api_error, get_shop, require_admin, require_search
+from shopsense.api.personal import check_personal, redact
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
 
@@ -36,36 +37,45 @@ class SearchParams(BaseModel):
     understand: bool = Field(True, description="Read the query (filters, boosts, chips).")
     drop: list[str] = Field([], max_length=20, description="Reading parts the shopper removed, "
                             "e.g. brands:0, price_max.")
+    lang: str | None = Field(None, pattern="^(zh|en)$", description="Language of facet labels "
+                             "(default: the query's).")
 
 
 @router.get("/search", summary="Search with query understanding, filters, facets, signals")
 async def search(request: Request, p: Annotated[SearchParams, Query()],
                  shop: Shop = Depends(get_shop),
                  _: str = Depends(require_search)) -> dict[str, Any]:
-    attributes = {key[5:]: value for key, value in request.query_params.items()
-                  if key.startswith("attr.") and len(key) > 5}
+    attributes: dict[str, list[str]] = {}  # attr.<key>=<value>, repeatable: any of the values
+    for key, value in request.query_params.multi_items():
+        if key.startswith("attr.") and len(key) > 5:
+            attributes.setdefault(key[5:], []).append(value)
     params = {"category": p.category, "brand": p.brand, "price_min": p.price_min,
               "price_max": p.price_max, "available": p.available, "attributes": attributes}
-    return surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
-                           sort=p.sort, understand=p.understand, drops=p.drop, params=params)
+    body = surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
+                           sort=p.sort, understand=p.understand, drops=p.drop, params=params,
+                           lang=p.lang)
+    return redact(request, shop, body, user=p.user, session=p.session)  # reasons: own only
 
 
 @router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")
 async def suggest(q: str = Query(..., min_length=1, max_length=100), k: int = Query(8, ge=1, le=20),
+            lang: str | None = Query(None, pattern="^(zh|en)$",
+                                     description="Language of kind_label (default: the query's)."),
             shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
-    return surfaces.suggest(shop, q, k)
+    return surfaces.suggest(shop, q, k, lang)
 
 
 @router.get("/recommend", summary="For you (trending for a visitor with no history)")
-async def recommend(user: str | None = Query(None, max_length=256), session: str | None = Query(None, max_length=256),
+async def recommend(request: Request, user: str | None = Query(None, max_length=256), session: str | None = Query(None, max_length=256),
               k: int = Query(10, ge=1, le=100), category: str | None = Query(None, max_length=500),
               exclude: list[str] = Query([], max_length=200),
               shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
     from shopsense.rank.rules import Rules
 
     rules = Rules(exclude=exclude, categories=[category] if category else [])
-    return surfaces.recommend(shop, user=user, session=session, k=k, category=category,
+    body = surfaces.recommend(shop, user=user, session=session, k=k, category=category,
                               rules=rules)
+    return redact(request, shop, body, user=user, session=session)
 
 
 @router.get("/items/{item_id}", summary="One product")
@@ -79,26 +89,27 @@ async def get_item(item_id: str, shop: Shop = Depends(get_shop),
     return asdict(product)
 
 
-def _item_surface(surface: str, item_id: str, k: int, user: str | None, session: str | None,
-                  shop: Shop) -> dict[str, Any]:
+def _item_surface(request: Request, surface: str, item_id: str, k: int, user: str | None,
+                  session: str | None, shop: Shop) -> dict[str, Any]:
     try:
-        return surfaces.item_surface(shop, surface, item_id, k=k, user=user, session=session)
+        body = surfaces.item_surface(shop, surface, item_id, k=k, user=user, session=session)
     except KeyError:
         raise api_error(404, "not_found", f"no item {item_id!r}", "item_id") from None
+    return redact(request, shop, body, user=user, session=session)
 
 
 @router.get("/items/{item_id}/similar", summary="Similar items")
-async def similar(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
+async def similar(request: Request, item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
             session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
             _: str = Depends(require_search)) -> dict[str, Any]:
-    return _item_surface("similar", item_id, k, user, session, shop)
+    return _item_surface(request, "similar", item_id, k, user, session, shop)
 
 
 @router.get("/items/{item_id}/bought-together", summary="Frequently bought together")
-async def bought_together(item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
+async def bought_together(request: Request, item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
                     session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
                     _: str = Depends(require_search)) -> dict[str, Any]:
-    return _item_surface("bought-together", item_id, k, user, session, shop)
+    return _item_surface(request, "bought-together", item_id, k, user, session, shop)
 
 
 @router.get("/trending", summary="Trending items, optionally in a category")
@@ -115,17 +126,19 @@ class NextIn(BaseModel):
 
 
 @router.post("/next", summary="Next items for a live session")
-async def next_items(body: NextIn, shop: Shop = Depends(get_shop),
+async def next_items(request: Request, body: NextIn, shop: Shop = Depends(get_shop),
                _: str = Depends(require_search)) -> dict[str, Any]:
-    return surfaces.next_items(shop, items=body.items, user=body.user, session=body.session,
-                               k=body.k)
+    answer = surfaces.next_items(shop, items=body.items, user=body.user, session=body.session,
+                                 k=body.k)
+    return redact(request, shop, answer, user=body.user, session=body.session)
 
 
 @router.get("/explain", summary="Why an item is where it is, with each signal's contribution")
-def explain(item: str = Query(..., min_length=1, max_length=256),
+def explain(request: Request, item: str = Query(..., min_length=1, max_length=256),
             context: str = Query("recommend", max_length=500), user: str | None = Query(None, max_length=256),
             session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
             _: str = Depends(require_search)) -> dict[str, Any]:
+    check_personal(request, shop, user=user, session=session)  # a shopper's own reasons
     try:
         return surfaces.explain(shop, item_id=item, context=context, user=user, session=session)
     except KeyError:
@@ -134,9 +147,10 @@ def explain(item: str = Query(..., min_length=1, max_length=256),
 
 
 @router.get("/propensity", summary="Purchase propensity of a shopper, explained")
-def propensity(user: str = Query(..., min_length=1, max_length=256),
+def propensity(request: Request, user: str = Query(..., min_length=1, max_length=256),
                category: str | None = Query(None, max_length=500),
                shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+    check_personal(request, shop, user=user, session=None)
     return surfaces.propensity(shop, user=user, category=category)
 
 

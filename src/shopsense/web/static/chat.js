@@ -86,6 +86,8 @@
       pending.innerHTML = renderText(reply.reply) + cards(reply.items);
       pending.dataset.act = reply.act;
       pending.dataset.source = reply.source;
+      pending.dataset.intent = (reply.intent && reply.intent.name) || "";
+      if (reply.answered === false) pending.classList.add("chat-no-answer");  // policy: no passage, a way to a person
       chips(panel, reply.suggestions);
     } catch (err) {
       pending.innerHTML = `<p class="chat-error">${esc(tr("error") + err.message)}</p>`;

@@ -15,16 +15,29 @@
   if (!session) { session = SS.randomId("web-"); store.set("ss.session", session); }
   let user = store.get("ss.user", null);
   const who = () => ({ user: user || undefined, session });
+  // Personal reads (profile, "why this?") need this shopper's token: an HttpOnly cookie set
+  // by POST /web/session for this browser's session, or its signed-in user (docs/PRIVACY.md).
+  const openSession = () => api("/web/session", { method: "POST", body: { session_id: session, user_id: user || null } })
+    .catch((e) => { console.warn("no shopper session", e); });
+  let sessionReady = openSession();
 
+  const shownBy = new Map(); // item id -> request_id of the answer that last showed it
+  const answerOf = (r) => (r.item_id && shownBy.has(r.item_id) && ["click", "cart"].includes(r.event_type) ? { request_id: shownBy.get(r.item_id) } : {});
   function sendEvents(rows) {
-    const body = rows.map((r) => Object.assign({ user_id: user || null, session_id: session, platform: "web" }, r));
+    const body = rows.map((r) => Object.assign({ user_id: user || null, session_id: session, platform: "web" }, r, answerOf(r)));
     return api("/v1/events", { method: "POST", body }).catch((e) => console.warn("event not recorded", e));
   }
   // What this page showed, for click-through by surface (fire and forget).
-  function logImpression(surface, items, extra) {
-    const body = Object.assign({ surface, items: items.filter((x) => !hiddenNow.has(x.item_id)).slice(0, 100).map((x) => x.item_id),
+  function logImpression(surface, items, extra, answer) {
+    const shown = items.filter((x) => !hiddenNow.has(x.item_id)).slice(0, 100);
+    const body = Object.assign({ surface, items: shown.map((x) => x.item_id),
       user_id: user || null, session_id: session }, extra || {});
     api("/web/impressions", { method: "POST", body }).catch(() => {});
+    if (!answer || !answer.request_id || !shown.length) return;
+    // The answer's impression (positions, propensities) for off-policy evaluation: docs/FORMATS.md
+    shown.forEach((x) => shownBy.set(x.item_id, answer.request_id));
+    api("/v1/impressions", { method: "POST", body: { request_id: answer.request_id, surface, items: body.items,
+      propensities: shown.map((x) => x.propensity ?? 1), policy: answer.policy || null, user_id: user || null, session_id: session } }).catch(() => {});
   }
   const sendEvent = (type, item, extra) => sendEvents([Object.assign({ event_type: type, item_id: item || null }, extra || {})]);
 
@@ -79,6 +92,7 @@
     body.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
     if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
     try {
+      await sessionReady;
       const data = await api("/v1/explain", { params: Object.assign({ item: item.item_id, context }, who()) });
       const top = Math.max(1e-9, ...data.reasons.map((r) => Math.abs(r.contribution || 0)));
       body.innerHTML = `<h3>${esc(item.title)}</h3>
@@ -153,6 +167,7 @@
     const local = store.get("ss.recent", []);
     if (!user) return local;
     try {
+      await sessionReady;
       const profile = await api(`/v1/users/${encodeURIComponent(user)}/profile`);
       return [...new Set([...local, ...(profile.recent_items || [])])];
     } catch (e) { return local; }
@@ -299,13 +314,13 @@
     const dialog = document.getElementById("login-dialog"), select = document.getElementById("login-user");
     select.innerHTML = (CFG.demoUsers || []).map((u) => `<option>${esc(u)}</option>`).join("");
     document.getElementById("login").addEventListener("click", () => {
-      if (user) { user = null; store.set("ss.user", null); session = SS.randomId("web-"); store.set("ss.session", session); store.set("ss.recent", []); hiddenNow = new Set(); saveHidden(); renderWho(); route(); return; }
+      if (user) { user = null; store.set("ss.user", null); session = SS.randomId("web-"); store.set("ss.session", session); store.set("ss.recent", []); hiddenNow = new Set(); saveHidden(); sessionReady = openSession(); renderWho(); route(); return; }
       if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
     });
     dialog.addEventListener("close", async () => {
       if (dialog.returnValue !== "ok") return;
       user = document.getElementById("login-custom").value.trim() || select.value;
-      store.set("ss.user", user); renderWho();
+      store.set("ss.user", user); sessionReady = openSession(); renderWho();
       // One event carrying both ids links this anonymous session to the shopper.
       const recent = store.get("ss.recent", []);
       if (recent.length) await sendEvent("view", recent[0]);

@@ -1,0 +1,82 @@
+"""Caller-bound personal reads: a shopper's own data is answered only to that shopper's
+token (or the admin key). The public search key alone reads nothing personal.
+
+`check_personal(request, shop, user=..., session=...)` is called by every route that reads a
+shopper's data (profile, personal explanations, propensity); it raises the documented errors:
+401 `shopper_token_required` (no token), 401 `invalid_shopper_token` (bad MAC, expired, or
+signed before a secret rotation), 403 `forbidden` (a token for another shopper). A user's
+token also covers the sessions linked to that user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from shopsense.api.deps import api_error
+from shopsense.api.keys import TOKEN_COOKIE, TOKEN_HEADER, verify_shopper_token
+from shopsense.explain.reasons import impersonal
+from shopsense.pipeline.shop import Shop
+from shopsense.store.identity import linked_user
+
+
+def presented_token(request: Request) -> str | None:
+    return request.headers.get(TOKEN_HEADER) or request.cookies.get(TOKEN_COOKIE) or None
+
+
+def token_actor(request: Request, shop: Shop) -> str | None:
+    """The pseudonym of the request's valid shopper token, if any."""
+    token = presented_token(request)
+    return None if token is None else verify_shopper_token(shop.ids.secret_chain, token)
+
+
+def is_admin(request: Request) -> bool:
+    state = request.app.state
+    return (not state.settings.serve.require_keys
+            or getattr(request.state, "key_scope", None) == "admin")
+
+
+def personal_denial(request: Request, shop: Shop, *, user: str | None,
+                    session: str | None) -> HTTPException | None:
+    """None when the caller may read this shopper's data (admin key, or the shopper's own
+    token; see the module doc), else the error to answer."""
+    if not (user or session) or is_admin(request):
+        return None
+    field = "user" if user else "session"
+    token = presented_token(request)
+    if token is None:
+        return api_error(401, "shopper_token_required", "a personal read needs the shopper's "
+                         f"token ({TOKEN_HEADER} header or the storefront's session cookie)",
+                         field)
+    actor = verify_shopper_token(shop.ids.secret_chain, token)
+    if actor is None:
+        return api_error(401, "invalid_shopper_token", "the shopper token is invalid or "
+                         "expired", field)
+    wanted = shop.ids.user(user) if user else shop.ids.session(session or "")
+    if actor == wanted or (wanted.startswith("s_") and linked_user(shop.store, wanted) == actor):
+        return None
+    return api_error(403, "forbidden", "the shopper token belongs to another shopper", field)
+
+
+def check_personal(request: Request, shop: Shop, *, user: str | None,
+                   session: str | None) -> None:
+    """Allow the read only to the admin key or the shopper's own token (see module doc)."""
+    denied = personal_denial(request, shop, user=user, session=session)
+    if denied is not None:
+        raise denied
+
+
+def redact(request: Request, shop: Shop, body: dict[str, Any], *, user: str | None,
+           session: str | None) -> dict[str, Any]:
+    """A personalised answer (search, recommendations) as a caller who is not the shopper may
+    see it: the same ranked items, without reasons that name the shopper's history or profile
+    (`explain.reasons.impersonal`). A new dict: cached answers are never changed."""
+    if not (user or session) or personal_denial(request, shop, user=user,
+                                                session=session) is None:
+        return body
+    results = []
+    for item in body.get("results", ()):
+        reasons = [impersonal(r, shop.products) for r in item.get("reasons", ())]
+        results.append({**item, "reasons": [r for r in reasons if r is not None]})
+    return {**body, "results": results}

@@ -1,0 +1,130 @@
+"""Served-path evaluation: the leave-one-out protocol of `evaluation.recs`, answered by the code
+a `/v1/recommend` request runs.
+
+`train_all` (every candidate source, the learned ranker, SASRec early-stopped on shoppers the
+ranker is not chosen on) is fitted on everything but each scored shopper's last interaction,
+exactly as `shopsense train` fits a shop; the engine then replays the events it held out for
+its own validation, so each shopper's history reaches up to the held-out test event. Each
+test shopper's list comes from `RecommendationEngine.for_you` with the shopper's profile built
+from their events before the test event (feedback: dismissals, purchases with the learned
+repurchase rates), the shop's rules when given, and the per-category variety cap, at the depth
+of the largest k. The blend is scored in the same run on the same SASRec weights, so
+`served` and `blend` differ only in what serving adds around the model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Event, Product
+from shopsense.evaluation.metrics import loo_metrics, summarise
+from shopsense.evaluation.recs import LeaveOneOut, blend_over, blend_report, load_split
+from shopsense.features.profile import build_profile
+from shopsense.features.repurchase import learn_repurchase_rates
+from shopsense.models.interactions import Interactions
+from shopsense.models.sasrec import SASRecConfig
+from shopsense.pipeline.recommend import RecommendationEngine
+from shopsense.rank.rules import Rules
+from shopsense.training.recs import TrainConfig, holdout_split, train_all
+
+
+def evaluate_served(events: Path, catalog: Path | None = None, *, k: int = 10,
+                    model_options: dict[str, Any] | None = None,
+                    on_epoch: Callable[[dict[str, float]], None] | None = None,
+                    ranker_users: int = 3000, rules: Rules | None = None,
+                    engine_dir: Path | None = None) -> dict[str, Any]:
+    """`evaluation.recs.evaluate_recs` plus a `served` block scored through `for_you`.
+    `engine_dir`: the trained engine is saved there, or loaded from there when it holds one
+    (so a change to what serves is re-scored without training again)."""
+    data, products, split = load_split(events, catalog)
+    started = time.perf_counter()
+    if engine_dir is not None and (engine_dir / "engine.json").exists():
+        engine = RecommendationEngine.load(engine_dir, products)
+    else:
+        engine = train_served(data, split, products, model_options, on_epoch, ranker_users)
+        if engine_dir is not None:
+            engine.save(engine_dir)
+    sasrec = engine.sources.get("sasrec")
+    if sasrec is None:
+        raise ValueError("the trained engine has no sequential model to blend")
+    blend = blend_over(sasrec.model_, split)  # type: ignore[attr-defined]
+    blend_users: dict[str, np.ndarray] = {}
+    report = blend_report(events, catalog, data, products, split, blend, k,
+                          time.perf_counter() - started, blend_users)
+    report["protocol"] += "; served: the /v1/recommend path (sources, ranker, feedback, " \
+                          "rules, variety cap) with history up to the held-out event"
+    scoring = time.perf_counter()
+    ks = sorted({k, 10, 20})
+    ranks, shown = served_ranks(engine, data, products, max(ks), rules)
+    served_users = loo_metrics(ranks, ks)
+    # the same users in the same order: a paired interval of the difference
+    report["served_minus_blend"] = summarise({name: served_users[name] - blend_users[name]
+                                              for name in served_users})
+    report["served"] = {**summarise(served_users),
+                        "coverage@10": round(len(shown) / max(len(split.items), 1), 5),
+                        "model": "for_you: every source + ranker + feedback + rules + "
+                                 "variety cap",
+                        "ranker": engine.info.get("ranker", {}),
+                        "sources": sorted(engine.sources),
+                        "eval_seconds": round(time.perf_counter() - scoring, 1)}
+    return report
+
+
+def train_served(data: Interactions, split: LeaveOneOut, products: Sequence[Product],
+                 model_options: dict[str, Any] | None,
+                 on_epoch: Callable[[dict[str, float]], None] | None,
+                 ranker_users: int) -> RecommendationEngine:
+    """The serving engine fitted on everything but each scored shopper's last interaction."""
+    train, _ = holdout_split(data)
+    sasrec = SASRecConfig(**{**asdict(SASRecConfig()), **(model_options or {})})
+    config = TrainConfig(sasrec=sasrec, ranker_users=ranker_users)
+
+    def progress(stage: str, info: dict[str, Any]) -> None:
+        if stage == "sasrec.epoch" and on_epoch is not None:
+            on_epoch(info)
+
+    return train_all(train, products, config, progress, items=split.items)
+
+
+def interaction_events(data: Interactions) -> list[list[Event]]:
+    """Each user's interactions as events (a plain `user item …` file: views one second
+    apart)."""
+    out: list[list[Event]] = []
+    for u, (user, seq) in enumerate(zip(data.users, data.sequences, strict=True)):
+        stamps = data.timestamps[u] if data.timestamps is not None else range(len(seq))
+        kinds = data.kinds[u] if data.kinds is not None else ["view"] * len(seq)
+        sessions = data.sessions[u] if data.sessions is not None else [None] * len(seq)
+        out.append([Event(f"{u}-{n}", kind, float(stamp), user_id=user, session_id=session,
+                          item_id=item)
+                    for n, (item, stamp, kind, session) in enumerate(
+                        zip(seq, stamps, kinds, sessions, strict=True))])
+    return out
+
+
+def served_ranks(engine: RecommendationEngine, data: Interactions,
+                    products: Sequence[Product], depth: int, rules: Rules | None = None
+                    ) -> tuple[np.ndarray, set[str]]:
+    """0-based rank of each scored shopper's held-out item in their served list (-1: not
+    in it) and the items shown in any top 10."""
+    catalogue = {p.item_id: p for p in products}
+    events = interaction_events(data)
+    history = [e for evs in events for e in (evs[:-1] if len(evs) >= 3 else evs)]
+    repurchase = learn_repurchase_rates(history, catalogue)
+    ranks: list[int] = []
+    shown: set[str] = set()
+    for user, mine in zip(data.users, events, strict=True):
+        if len(mine) < 3:
+            continue
+        target = mine[-1]
+        profile = build_profile(user, mine[:-1], catalogue, now=target.timestamp)
+        found = [r.item_id for r in engine.for_you(user, k=depth, profile=profile, rules=rules,
+                                                   repurchase=repurchase)]
+        shown.update(found[:10])
+        ranks.append(found.index(target.item_id) if target.item_id in found else -1)
+    return np.asarray(ranks, dtype=np.int64), shown
