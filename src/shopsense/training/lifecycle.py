@@ -208,27 +208,39 @@ def _train_to_disk(
     settings: Any, *, max_minutes: float = 10.0, progress: Any = None, ray_workers: int = 0,
     ray_address: str = "", incremental: bool = False, judgments: Any = None
 ) -> dict[str, Any]:
-    """The body of `train_to_disk` (which holds the home's lock). `judgments`: a judgments
-    file the search ranker also learns from (beside the shop's click log)."""
+    """The body of `train_to_disk` (which holds the home's lock): every model on the store's
+    data, written under <home>/models/. `judgments`: a judgments file the search ranker also
+    learns from (beside the shop's click log). Stages are recorded in
+    <home>/models/progress.json for the dashboard (training/progress.py)."""
+    from shopsense.training.progress import ProgressLog
     from shopsense.training.recs import train_from_store
     from shopsense.training.search import train_search
 
     shop = Shop(settings)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
-    understander = build_understander(shop, with_tagger=True)
-    summary["understand"] = "ok"
-    summary["search"] = train_search(shop, understander, judgments)
-    kwargs = {"progress": progress} if progress is not None else {}
-    summary["recs"] = {
-        k: v
-        for k, v in train_from_store(settings, max_minutes=max_minutes, ray_workers=ray_workers,
-                                     ray_address=ray_address, incremental=incremental,
-                                     **kwargs).items()
-        if k != "path"
-    }
-    build_propensity(shop, retrain=True)
-    summary["propensity"] = "ok"
+    stages = ProgressLog(settings.home)  # <home>/models/progress.json, for the dashboard
+    try:
+        with stages.stage("understand"):
+            understander = build_understander(shop, with_tagger=True)
+        summary["understand"] = "ok"
+        with stages.stage("search"):
+            summary["search"] = train_search(shop, understander, judgments)
+        summary["recs"] = {
+            k: v
+            for k, v in train_from_store(settings, max_minutes=max_minutes,
+                                         ray_workers=ray_workers, ray_address=ray_address,
+                                         incremental=incremental,
+                                         progress=stages.hook(progress)).items()
+            if k != "path"
+        }
+        with stages.stage("propensity"):
+            build_propensity(shop, retrain=True)
+        summary["propensity"] = "ok"
+    except BaseException as exc:
+        stages.finish("failed", repr(exc)[:500])
+        raise
+    stages.finish("done")
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["version"] = summary["recs"].get("version", "")
     (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))
