@@ -17,11 +17,12 @@ LAYERS: dict[str, int] = {
     "rank": 4,
     "explain": 5,
     "pipeline": 6, "privacy": 6, "analytics": 6, "scale": 6,
-    "training": 7, "evaluation": 7, "assistant": 7,
+    "training": 7, "evaluation": 7, "assistant": 7, "federated": 7,
     "api": 8, "web": 8, "mcp_server": 8, "cli": 9, "client": 9, "__main__": 9,
 }
 # Beside the path: training and evaluation may read any stage, but never serve or cli.
-FORBIDDEN = {"training": {"api", "web", "cli"}, "evaluation": {"api", "web", "cli"}}
+FORBIDDEN = {"training": {"api", "web", "cli"}, "evaluation": {"api", "web", "cli"},
+             "federated": {"api", "web", "cli"}}
 # Leaf modules any layer may import: they import nothing from shopsense (checked below).
 LEAVES = {"shopsense.evaluation.metrics"}
 

@@ -34,7 +34,8 @@ def test_search_command_builds_the_index_from_the_store(tmp_path: Path,
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [r["product"]["category"] for r in data["results"]] == ["家电 > 空调"] * 2
-    assert (tmp_path / "models" / "search" / "config.json").exists()
+    root = tmp_path / "models" / "search"  # a version directory, named by CURRENT
+    assert (root / (root / "CURRENT").read_text() / "config.json").exists()
     again = runner.invoke(app, ["--home", str(tmp_path), "search", "空调", "--price-max", "2500",
                                 "--no-understand", "--json"])
     assert [r["item_id"] for r in json.loads(again.stdout)["results"]] == ["ac2"]

@@ -122,7 +122,8 @@ def test_did_you_mean_autocomplete_and_zero_result_log(tmp_path: Path, use_encod
     response = engine.search("refridgerator", k=1)
     assert response.did_you_mean == "refrigerator"
     assert response.results[0].item_id == "fr1"
-    assert {"text": "空调", "source": "catalog", "count": 3} in engine.autocomplete("空")
+    assert {"text": "空调", "kind": "category", "kind_label": "分类"} in engine.autocomplete("空")
+    assert not any("count" in s for s in engine.autocomplete("空"))  # counts never leave
     assert any(s["text"] == "running" for s in engine.autocomplete("runn"))
     assert engine.autocomplete("running s")[0]["text"] == "running shoes"  # title word pair
     engine.set_popularity({}, {"running shoes for men": 12})  # popular queries come first

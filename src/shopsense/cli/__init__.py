@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.assistant",
     "shopsense.cli.knowledge",
     "shopsense.cli.scale",
+    "shopsense.cli.federated",
 ]
 
 

@@ -44,7 +44,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
               incremental: bool = typer.Option(False, "--incremental",
                                                help="Continue the serving SASRec on the events "
                                                     "since it was trained (plus a replay "
-                                                    "sample) instead of training from scratch.")
+                                                    "sample) instead of training from scratch."),
+              search_judgments: Path = typer.Option(None, "--search-judgments", exists=True,
+                                                    dir_okay=False,
+                                                    help="Judgments (jsonl / csv) the search "
+                                                         "ranker learns from beside the "
+                                                         "click log.")
               ) -> None:
         """Train every model on the store's data; artefacts versioned under the home."""
         from shopsense.training.lifecycle import train_to_disk
@@ -55,7 +60,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                "incremental": incremental}
         with _progress(not as_json) as report:
             try:
-                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report, **ray)
+                summary = (train_to_disk(cfg, max_minutes=max_minutes, progress=report,
+                                         judgments=search_judgments, **ray)
                            if everything else
                            train_from_store(cfg, max_minutes=max_minutes, progress=report,
                                             **ray))

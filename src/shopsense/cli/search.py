@@ -76,7 +76,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     ) -> None:
         """(Re)build the search index from the store, optionally training the ranker."""
         from shopsense.evaluation.search import load_judgments
-        from shopsense.pipeline.search import engine_dir, open_search_engine
+        from shopsense.pipeline.search import open_search_engine, save_search_engine
 
         cfg = settings(ctx)
         engine = open_search_engine(cfg, rebuild=True)
@@ -84,7 +84,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if train_judgments is not None:
             judged, _ = load_judgments(train_judgments)
             ranker = engine.fit_ranker([(q.query, q.gains) for q in judged])
-            engine.save(engine_dir(cfg))
+            save_search_engine(engine, cfg)
             info.update(ranker=ranker.mode_, validation=ranker.validation_)
         emit(info, as_json)
 

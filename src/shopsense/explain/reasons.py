@@ -82,18 +82,47 @@ def _recs_contributions(signals: Mapping[str, float], evidence: Mapping[str, Any
     return out
 
 
+_KEYWORD_PARTS = frozenset({
+    "keyword", "phrase", "bm25f", "bm25f_rel", "bm25f_rank", "bm25.title", "bm25.brand",
+    "bm25.category", "bm25.description", "bm25.attributes", "matched_terms", "coverage",
+    "idf_coverage", "all_terms", "title_coverage", "phrase_longest", "bigram_frac",
+    "head_in_title", "head_position", "first_in_title", "numbers_matched", "numbers_missing",
+    "prf_terms"})
+_MEANING_PARTS = frozenset({"meaning", "semantic", "semantic_rel", "semantic_rank",
+                            "prf_semantic"})
+
+
+def _parts(evidence: Mapping[str, Any]) -> dict[str, float] | None:
+    """The score's contributions grouped: keyword, meaning, and each intent / adjustment;
+    None when the result carries none (then raw signals are cited)."""
+    contributions = evidence.get("contributions")
+    if not isinstance(contributions, Mapping):
+        return None
+    out: dict[str, float] = {}
+    for name, value in contributions.items():
+        group = ("keyword" if name in _KEYWORD_PARTS else "meaning" if name in _MEANING_PARTS
+                 else str(name))
+        out[group] = out.get(group, 0.0) + float(value)
+    return out
+
+
 def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Reason]:
+    """Search reasons; with recorded contributions each cites its share of the shown score
+    (the serving ranker's own scale), else the raw signal."""
     s, ev, reasons = result.signals, result.evidence, []
+    parts = _parts(ev)
     terms, fields = _terms(ev)
     if terms and s.get("bm25f", 0.0) > 0:
         joined = "、".join(terms)
         where_zh = "、".join(_FIELD_ZH.get(f, f) for f in fields)
+        share = parts.get("keyword", 0.0) if parts is not None else float(s["bm25f"])
         reasons.append(Reason("matched_terms", f"Matches {', '.join(terms)} in the {', '.join(fields)}",
-                              f"{where_zh}匹配 {joined}", float(s["bm25f"]), "bm25f",
+                              f"{where_zh}匹配 {joined}", share, "bm25f",
                               {"terms": terms, "fields": fields}))
     if s.get("semantic", 0.0) >= 0.35 and not terms:
+        share = parts.get("meaning", 0.0) if parts is not None else float(s["semantic"])
         reasons.append(Reason("semantic", "Close in meaning to your search", "与搜索词语义相近",
-                              float(s["semantic"]), "semantic", {}))
+                              share, "semantic", {}))
     product = result.product
     intent_text = {
         "intent.category": (f"In the category you asked for ({product.category if product else ''})",
@@ -105,7 +134,13 @@ def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Rea
     }
     for name, (en, zh) in intent_text.items():
         if s.get(name, 0.0) > 0:
-            reasons.append(Reason("intent", en, zh, float(s.get("intent.boost", s[name])), name, {}))
+            share = (parts.get(name, 0.0) + parts.get("intent.boost", 0.0)) if parts is not None \
+                else float(s.get("intent.boost", s[name]))
+            reasons.append(Reason("intent", en, zh, share, name, {}))
+    value = parts.get("intent.value", 0.0) if parts is not None else s.get("intent.value", 0.0)
+    if value > 0:
+        reasons.append(Reason("value", "Its price fits the value you asked for",
+                              "价格符合您要的价位偏好", value, "intent.value", {}))
     return reasons
 
 

@@ -123,6 +123,14 @@ class ProductTable:
             if row is not None:
                 self.popularity_[row] = np.log1p(max(count, 0.0))
 
+    def currency_of_shop(self) -> str:
+        """The currency most live products are priced in (CNY for an empty table)."""
+        from collections import Counter
+
+        live = [p.currency for p, ok in zip(self.products_[-2000:], self.alive_[-2000:],
+                                            strict=True) if ok and p.currency]
+        return Counter(live).most_common(1)[0][0].upper() if live else "CNY"
+
     def product(self, row: int) -> Product:
         return self.products_[row]
 

@@ -1,57 +1,61 @@
 """The search pipeline: understand -> retrieve (keyword + vector) -> filter -> rank -> personalise.
 
-`SearchEngine` owns the indexes of one catalogue (keyword, vector, columns, spelling,
-suggestions, ranker) and their lifecycle: `build`, `upsert`, `remove` (reflected at once, no
-rebuild), `save`, `load`. `search()` returns a `SearchResponse` whose results carry every signal
-that placed them. `build_search_engine(store, settings)` builds one from a catalogue store.
+`SearchEngine` is the stateless pipeline over one catalogue's `SearchIndex` (pipeline/
+search_index.py: build / update / save / load, versioned on disk); its only state is caches
+(the shopper-independent stage of recent queries, the homophone corrector). `search()`
+returns a `SearchResponse` whose results carry every signal that placed them; selection and
+paging live in pipeline/search_page.py. `open_search_engine(settings)` opens the current
+version (checked against the store's catalogue) or builds one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from shopsense.config import SearchSettings, Settings
-from shopsense.domain import EVENT_WEIGHTS, Product, QueryReading, Result, UserProfile
-from shopsense.index.catalog import ProductTable, product_fields, product_text
-from shopsense.index.keyword import KeywordIndex
-from shopsense.index.rowsets import difference, member
-from shopsense.index.suggest import Suggester
+from shopsense.config import Settings
+from shopsense.domain import EVENT_WEIGHTS, QueryReading, Result, UserProfile
+from shopsense.index.catalog import product_fields, product_text
+from shopsense.index.entities import Entities
+from shopsense.index.sells import NoExactMatch, catalogue_sells
+from shopsense.index.suggest import kind_label, language_of
 from shopsense.memo import Memo
-from shopsense.privacy.querylog import ZeroResultLog
-from shopsense.rank.filters import (
-    Clause,
-    apply_clauses,
-    clauses_from_reading,
-    facets,
-    filter_with_relaxation,
-    paginate,
-    pushdown_filter,
-    sort_rows,
+from shopsense.pipeline.search_facets import entity_filters, facet_view
+from shopsense.pipeline.search_index import (
+    SearchIndex,
+    catalogue_stamp,
+    current_version,
+    engine_dir,
+    save_version,
+    search_root,
 )
-from shopsense.rank.ltr import LambdaMartRanker, QueryBlend, SearchScorer
-from shopsense.rank.personal import PersonalReranker
-from shopsense.rank.search_features import FEATURE_NAMES, QueryContext, candidate_features
-from shopsense.retrieve.backends import (
-    EmbeddedRetrieval,
-    KeywordCandidates,
-    Retrieval,
-    retrieval_for,
+from shopsense.pipeline.search_page import (
+    Selection,
+    rank_page,
+    select,
+    soft_boosts,
+    stage_bytes,
 )
-from shopsense.retrieve.hybrid import CandidateSet, HybridRetriever
-from shopsense.text.encoders import Encoder, encode_cached, make_encoder
-from shopsense.text.spell import SpellCorrector
+from shopsense.rank.filters import Clause, pushdown_filter
+from shopsense.rank.honest import relaxed_notes
+from shopsense.rank.ltr import LambdaMartRanker
+from shopsense.rank.search_features import QueryContext, candidate_features
+from shopsense.retrieve.backends import Retrieval, retrieval_for
+from shopsense.retrieve.hybrid import CandidateSet
+from shopsense.text.encoders import Encoder, make_encoder
+from shopsense.text.normalize import normalize
+from shopsense.text.pinyin import PinyinCorrector
+from shopsense.text.tokenize import tokenize
 
-
-class Understander(Protocol):
-    def understand(self, query: str) -> QueryReading: ...
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,12 +76,15 @@ class SearchResponse:
     ranker: str
     latency_ms: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    no_exact_match: dict[str, str] | None = None  # the shop sells no product of the type asked
 
     def to_dict(self, with_products: bool = True) -> dict[str, Any]:
         def result(r: Result) -> dict[str, Any]:
             out: dict[str, Any] = {"item_id": r.item_id, "score": round(r.score, 6),
                                    "signals": {k: round(v, 6) for k, v in r.signals.items()},
                                    "evidence": r.evidence}
+            if self.no_exact_match is not None:
+                out["alternative"] = True
             if with_products and r.product is not None:
                 p = r.product
                 out["product"] = {"title": p.title, "brand": p.brand, "category": p.category,
@@ -88,157 +95,31 @@ class SearchResponse:
         data = {k: getattr(self, k) for k in (
             "query", "total", "page", "page_size", "sort", "facets", "applied_filters",
             "relaxed_filters", "soft_boosts", "did_you_mean", "corrections", "reading", "ranker",
-            "timings_ms")}
+            "timings_ms", "no_exact_match")}
         data["latency_ms"] = round(self.latency_ms, 3)
         data["results"] = [result(r) for r in self.results]
         return data
 
+class SearchEngine(SearchIndex):
+    """The search pipeline over one catalogue's index (see `SearchIndex` for its parts)."""
 
-class SearchEngine:
-    """One catalogue's search indexes and the pipeline over them."""
-
-    def __init__(self, table: ProductTable, keyword: KeywordIndex,
-                 vector: Any | None, encoder: Encoder | None, spell: SpellCorrector,
-                 suggester: Suggester, *, ranker: SearchScorer | None = None,
-                 understander: Understander | None = None,
-                 settings: SearchSettings | None = None,
-                 personal: PersonalReranker | None = None, n_keyword: int = 200,
-                 n_vector: int = 50, zero_result_log: Path | None = None,
-                 retrieval: Retrieval | None = None,
-                 keyword_candidates: KeywordCandidates | None = None) -> None:
-        self.table = table
-        self.keyword = keyword
-        self.vector = vector
-        self.encoder = encoder
-        self.spell = spell
-        self.suggester = suggester
-        self.ranker: SearchScorer = ranker or QueryBlend()
-        self.understander = understander
-        self.settings = settings or SearchSettings()
-        self.personal = personal or PersonalReranker()
-        self.retrieval = retrieval or EmbeddedRetrieval(self.settings.exact_threshold)
-        self.keyword_candidates = keyword_candidates or \
-            self.retrieval.keyword_candidates(keyword)
-        self.retriever = HybridRetriever(keyword, spell, vector, encoder,
-                                         n_keyword=n_keyword, n_vector=n_vector,
-                                         keyword_candidates=self.keyword_candidates)
-        # k-anonymous (privacy.querylog): a query is written once enough shoppers searched it
-        self.zero_result_log = None if zero_result_log is None else ZeroResultLog(zero_result_log)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.zero_results_: deque[dict[str, Any]] = deque(maxlen=10_000)
         # the shopper-independent stages of recent queries (see `search`); any write clears it
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
-                            self.settings.stage_cache_ttl_s, getsizeof=_stage_bytes)
-        self.top_queries_: list[str] = []  # the shop's most searched queries, most first
+                            self.settings.stage_cache_ttl_s, getsizeof=stage_bytes)
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
+        self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
+        self.product_stems_: set[str] | None = None  # index terms of the learned product words
+        self.entities_file: Path | None = None  # the operator's entity overrides
+        self.entities_: tuple[Any, Entities] | None = None  # (understander, its entities)
 
-    # ---- lifecycle --------------------------------------------------------------------------
-    @classmethod
-    def build(cls, products: Iterable[Product], settings: SearchSettings | None = None,
-              encoder: Encoder | None = None, *, cache_dir: Path | None = None,
-              retrieval: Retrieval | None = None, **options: Any) -> SearchEngine:
-        """Index `products` (the last one wins for a repeated item_id) in the in-process
-        table and keyword index, and in the candidate lists of `retrieval` (default:
-        embedded); a shared backend's lists are replaced by exactly these products."""
-        settings = settings or SearchSettings()
-        retrieval = retrieval or EmbeddedRetrieval(settings.exact_threshold)
-        unique = list({p.item_id: p for p in products}.values())
-        table, keyword = ProductTable(), KeywordIndex()
-        table.add(unique)
-        keyword.add([(p.item_id, product_fields(p)) for p in unique])
-        vector = None
-        if encoder is not None:
-            vectors = encode_cached(encoder, [product_text(p) for p in unique], cache_dir)
-            vector = retrieval.vector_index(encoder.dim, [p.item_id for p in unique], vectors)
-        candidates = retrieval.keyword_candidates(keyword, unique)
-        spell = SpellCorrector().fit(
-            {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()})
-        suggester = Suggester().fit(unique)
-        return cls(table, keyword, vector, encoder, spell, suggester, settings=settings,
-                   retrieval=retrieval, keyword_candidates=candidates, **options)
-
-    def upsert(self, products: Sequence[Product]) -> int:
-        """Add or replace products; searchable at once. Returns the number written."""
-        unique = list({p.item_id: p for p in products}.values())
-        if not unique:
-            return 0
-        self.stages_.clear()
-        self.table.add(unique)
-        self.keyword.add([(p.item_id, product_fields(p)) for p in unique])
-        self.keyword_candidates.add(unique)
-        if self.vector is not None and self.encoder is not None:
-            self.vector.add([p.item_id for p in unique],
-                            self.encoder.encode_documents([product_text(p) for p in unique]))
-        self.spell.fit({t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
-        return len(unique)
-
-    def remove(self, item_ids: Iterable[str]) -> int:
-        """Remove products; gone from results at once. Returns the number removed."""
-        ids = list(item_ids)
-        self.stages_.clear()
-        removed = self.table.remove(ids)
-        self.keyword.remove(ids)
-        self.keyword_candidates.remove(ids)
-        if self.vector is not None:
-            self.vector.remove(ids)
-        return removed
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def set_popularity(self, item_counts: Mapping[str, float],
-                       query_counts: Mapping[str, int] | None = None) -> None:
-        """Item popularity (sort + ranker prior) and popular queries (autocomplete)."""
-        self.stages_.clear()
-        self.table.set_popularity(dict(item_counts))
-        if query_counts is not None:
-            self.suggester.set_queries(query_counts)
-            self.top_queries_ = [q for q, _ in sorted(query_counts.items(),
-                                                      key=lambda kv: (-kv[1], kv[0]))[:100_000]]
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.table.save(directory / "catalog")
-        self.keyword.save(directory / "keyword")
-        self.spell.save(directory / "spell")
-        self.suggester.save(directory / "suggest")
-        if self.vector is not None:
-            self.vector.save(directory / "vector")
-        if isinstance(self.ranker, LambdaMartRanker):
-            self.ranker.save(directory / "ranker")
-        config = {"encoder": self.encoder.name if self.encoder else "none",
-                  "retrieval": self.retrieval.name,
-                  "n_keyword": self.retriever.n_keyword, "n_vector": self.retriever.n_vector,
-                  "settings": self.settings.model_dump()}
-        (directory / "config.json").write_text(json.dumps(config))
-
-    @classmethod
-    def load(cls, directory: Path, encoder: Encoder | None = None, *,
-             retrieval: Retrieval | None = None, **options: Any) -> SearchEngine:
-        """`retrieval` must be the backend the engine was saved with (its shared lists are
-        opened, not rebuilt); default: embedded."""
-        config = json.loads((directory / "config.json").read_text())
-        retrieval = retrieval or EmbeddedRetrieval(config["settings"]["exact_threshold"])
-        saved = config.get("retrieval", "embedded")
-        if saved != retrieval.name:
-            raise ValueError(f"{directory} holds a search engine with {saved!r} retrieval; "
-                             f"open it with that backend, not {retrieval.name!r}")
-        if encoder is None and config["encoder"] != "none":
-            encoder = make_encoder(config["encoder"])
-        vector = retrieval.load_vector_index(directory / "vector") \
-            if (directory / "vector").exists() else None
-        ranker = LambdaMartRanker.load(directory / "ranker") if (directory / "ranker").exists() \
-            else None
-        return cls(ProductTable.load(directory / "catalog"),
-                   KeywordIndex.load(directory / "keyword"), vector,
-                   encoder if vector is not None else None,
-                   SpellCorrector.load(directory / "spell"), Suggester.load(directory / "suggest"),
-                   ranker=ranker, settings=SearchSettings(**config["settings"]),
-                   n_keyword=config["n_keyword"], n_vector=config["n_vector"],
-                   retrieval=retrieval, **options)
-
-    def close(self) -> None:
-        """Release the backend's connections (a no-op for the embedded one)."""
-        self.retrieval.close()
+    def _changed(self, catalogue: bool) -> None:
+        if hasattr(self, "stages_"):
+            self.stages_.clear()
+        if catalogue:
+            self.pinyin_ = None
 
     # ---- ranking data -----------------------------------------------------------------------
     def featurize(self, query: str, reading: QueryReading | None = None,
@@ -279,32 +160,43 @@ class SearchEngine:
     def search(self, query: str, *, k: int = 10, page: int = 1, sort: str = "relevance",
                filters: Sequence[Clause] = (), reading: QueryReading | None = None,
                profile: UserProfile | None = None, now: float | None = None,
-               with_facets: bool = True) -> SearchResponse:
+               with_facets: bool = True, log_zero: bool = True) -> SearchResponse:
         """One page of results for `query`, with facets, filters applied / relaxed and signals."""
         start = time.perf_counter()
+        typed = query
+        query, homophones = self.correct_homophones(query)
+        if homophones and self.understander is not None:
+            reading = self.understander.understand(query)  # the reading of the corrected words
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
         timings: dict[str, float] = {}
+        filters = entity_filters(filters, self.entities())  # an entity matches all its aliases
         ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings)
-        page_results, total = _rank_page(self, selection, ctx, sort, page, k, profile,
+        corrections = {**homophones, **corrections}
+        relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
+                                       self.table.currency_of_shop())
+        page_results, total = rank_page(self, selection, ctx, order, page, k, profile,
                                          time.time() if now is None else now)
         latency = (time.perf_counter() - start) * 1000
         timings["total_ms"] = latency
-        if total == 0:
-            self._log_zero_result(query, profile.user_id if profile is not None else None)
+        if total == 0 and log_zero:
+            self._log_zero_result(typed, profile.user_id if profile is not None else None)
         return SearchResponse(
-            query=query, results=page_results, total=total, page=page, page_size=k, sort=sort,
+            query=typed, results=page_results, total=total, page=page, page_size=k, sort=order,
             facets=selection.facets, applied_filters=[c.to_dict() for c in selection.applied],
-            relaxed_filters=selection.relaxed, soft_boosts=[c.to_dict() for c in selection.soft],
-            did_you_mean=self.suggester.did_you_mean(query, corrections),
+            relaxed_filters=relaxed, soft_boosts=soft_boosts(self, selection, page_results),
+            did_you_mean=query if homophones else
+            self.suggester.did_you_mean(query, corrections),
             corrections=corrections,
             reading=reading.to_dict() if reading is not None else None,
-            ranker=getattr(self.ranker, "mode_", self.ranker.name), latency_ms=latency,
-            timings_ms={k2: round(v, 3) for k2, v in timings.items()})
+            ranker=serving_ranker(self.ranker), latency_ms=latency,
+            timings_ms={k2: round(v, 3) for k2, v in timings.items()},
+            no_exact_match=selection.no_exact_match.to_dict()
+            if selection.no_exact_match is not None else None)
 
     def _stage(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
                with_facets: bool, timings: dict[str, float]
-               ) -> tuple[QueryContext, _Selection, dict[str, str]]:
+               ) -> tuple[QueryContext, Selection, dict[str, str]]:
         """The shopper-independent part of a search, from the stage cache when it is there."""
         key = (query, _reading_key(reading), tuple(repr(c.to_dict()) for c in filters),
                with_facets, id(self.ranker))
@@ -315,11 +207,56 @@ class SearchEngine:
         start = time.perf_counter()
         found, ctx, features = self.featurize(query, reading, filters)
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
-        selection = _select(self, found, features, filters, reading, with_facets)
+        verdict = self.sells(reading)
+        selection = select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
         cached = (ctx, selection, found.query.corrections)
         self.stages_.put(key, cached)
         return cached
+
+    def entities(self) -> Entities:
+        """Brand / attribute entities (zh + en names) from the understander's learned aliases
+        and the operator's override file; rebuilt when the understander changes."""
+        if self.entities_ is None or self.entities_[0] is not self.understander:
+            u = self.understander
+            self.entities_ = (u, Entities.build(getattr(u, "brands_", ()),
+                                                getattr(u, "attributes_", ()),
+                                                self.entities_file))
+        return self.entities_[1]
+
+    def facet_view(self, raw: dict[str, Any], lang: str, filters: Sequence[Clause] = ()
+                   ) -> dict[str, Any]:
+        """Facet counts of a response in the API shape, names in `lang` (zh | en)."""
+        return facet_view(raw, self.entities(), lang, entity_filters(filters, self.entities()))
+
+    def correct_homophones(self, query: str) -> tuple[str, dict[str, str]]:
+        """`query` with Chinese words the catalogue does not know replaced by catalogue words
+        that sound the same (空掉 -> 空调), and the changes; the corrector is learned from
+        the keyword vocabulary on first use and after catalogue writes."""
+        if not any("\u4e00" <= ch <= "\u9fff" for ch in query):
+            return query, {}
+        if self.pinyin_ is None:
+            self.pinyin_ = PinyinCorrector().fit(
+                {t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        return self.pinyin_.correct(query)
+
+    def sells(self, reading: QueryReading | None) -> NoExactMatch | None:
+        """The in-catalogue test of `reading` (`index.sells.catalogue_sells`): None when the
+        shop sells the product type it names, or names none; needs the understander."""
+        if reading is None or self.understander is None:
+            return None
+        return catalogue_sells(reading, self.understander, self.keyword, self._product_typo)
+
+    def _product_typo(self, term: str) -> str:
+        """A spelling correction of an index term, kept only when it lands on a product word
+        (lapop -> laptop, not shaver -> haier)."""
+        fixed = self.spell.correct_word(term)
+        if fixed == term:
+            return term
+        if self.product_stems_ is None:
+            words = getattr(self.understander, "terms_", {}) or {}
+            self.product_stems_ = {t for w in words for t in tokenize(w)}
+        return fixed if fixed in self.product_stems_ else term
 
     def warm(self, n: int, stop: Any = None) -> int:
         """Fill the stage cache with the `n` most searched queries (as a search with no
@@ -346,8 +283,67 @@ class SearchEngine:
         self.retriever.clear_cache()
         self.stages_.clear()
 
-    def autocomplete(self, prefix: str, k: int = 10) -> list[dict[str, object]]:
-        return self.suggester.complete(prefix, k)
+    def autocomplete(self, prefix: str, k: int = 10, lang: str | None = None
+                     ) -> list[dict[str, object]]:
+        """Completions, each {"text", "kind", "kind_label"}: the corrected query when the
+        prefix holds a typo (only if it finds products), popular queries (typo-corrected and
+        only when they find products), categories, brands, words, then up to 3 products with
+        their price."""
+        lang = lang or language_of(prefix)
+        out: list[dict[str, object]] = []
+        seen: set[str] = set()
+
+        def add(item: dict[str, object]) -> None:
+            if str(item["text"]) not in seen and len(out) < k:
+                seen.add(str(item["text"]))
+                out.append(item)
+
+        corrected = self.corrected_query(prefix)
+        if corrected is not None:
+            add({"text": corrected, "kind": "correction",
+                 "kind_label": kind_label("correction", lang)})
+        head, _, last = normalize(prefix).rpartition(" ")
+        likely = None if corrected else self.suggester.likely_word(last)
+        if likely:  # "lapt" / "labt": the products of the word it most likely is ("laptop")
+            corrected = f"{head} {likely}".strip()
+        for item in self.suggester.complete(prefix, k, lang):
+            if item["kind"] == "query":
+                text = self.corrected_query(item["text"]) or item["text"]
+                if not self._finds(text):
+                    continue
+                item = {**item, "text": text}
+            add(item)
+        if len(prefix.strip()) >= 2:
+            for r in self.search(corrected or prefix, k=3, with_facets=False,
+                                 log_zero=False).results:
+                if r.product is not None:
+                    add({"text": r.product.title, "kind": "product",
+                         "kind_label": kind_label("product", lang), "item_id": r.item_id,
+                         "price": r.product.price, "currency": r.product.currency})
+        return out
+
+    def corrected_query(self, text: str) -> str | None:
+        """`text` with its homophone (zh) and spelling (en) typos corrected, when that
+        changes it and the corrected text finds products; else None."""
+        fixed, changes = self.correct_homophones(text)
+        words = fixed.split()
+        spelled = []
+        for word in words:  # an unknown English word one slip from a product word
+            terms = tokenize(word) if word.isascii() else []
+            if len(terms) == 1 and not self.spell.known(terms[0]):
+                fix = self._product_typo(terms[0])
+                if fix != terms[0]:
+                    word = self.suggester.surface_.get(fix, fix)
+            spelled.append(word)
+        fixed = " ".join(spelled)
+        if (not changes and fixed == " ".join(words)) or not self._finds(fixed):
+            return None
+        return fixed
+
+    def _finds(self, text: str) -> bool:
+        reading = self.understander.understand(text) if self.understander is not None else None
+        return self.search(text, k=1, reading=reading, with_facets=False,
+                           log_zero=False).total > 0
 
     def _log_zero_result(self, query: str, actor: str | None) -> None:
         if self.zero_result_log is not None:
@@ -356,131 +352,19 @@ class SearchEngine:
                 self.zero_results_.append(entry)
 
 
+
+def serving_ranker(ranker: Any) -> str:
+    """What orders the results: "lambdamart" (the trained model), "blend" or "bm25f"."""
+    mode = getattr(ranker, "mode_", None)
+    if mode is None:
+        return str(ranker.name)
+    return "lambdamart" if mode == "model" else str(mode)
+
+
 def _reading_key(reading: QueryReading | None) -> str:
     return "" if reading is None else json.dumps(reading.to_dict(), sort_keys=True,
                                                   ensure_ascii=False, default=str)
 
-
-@dataclass
-class _Selection:
-    """Rows left after filters; the ranked candidates among them with their features."""
-
-    kept: np.ndarray
-    rows: np.ndarray
-    scores: np.ndarray
-    features: np.ndarray
-    bm25: np.ndarray
-    semantic: np.ndarray
-    facets: dict[str, Any]
-    applied: list[Clause]
-    relaxed: list[dict[str, Any]]
-    soft: list[Clause]
-    others: np.ndarray  # kept rows beyond the ranked candidates, and their BM25F
-    others_bm25: np.ndarray
-    matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
-
-    def matched_terms(self, engine: SearchEngine, terms: Sequence[str], rows: np.ndarray
-                      ) -> list[dict[str, list[str]]]:
-        """The query terms each row matches, per field (memoised with the cached stage)."""
-        todo = [r for r in rows.tolist() if r not in self.matched]
-        if todo:
-            _, found = engine.keyword.field_features(terms, todo)
-            self.matched.update(zip(todo, found, strict=True))
-        return [self.matched[r] for r in rows.tolist()]
-
-
-def _select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
-            filters: Sequence[Clause], reading: QueryReading | None, with_facets: bool
-            ) -> _Selection:
-    hard, soft = clauses_from_reading(reading)
-    kept, applied, relaxed = filter_with_relaxation([*filters, *hard], engine.table,
-                                                    found.match_rows)
-    keep = member(kept, found.rows)  # kept is ascending (a filtered match set)
-    scores = engine.ranker.score(features[keep]) if keep.any() else np.zeros(0, np.float32)
-    others = difference(kept, found.rows[keep])
-    return _Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
-                      found.bm25[keep], found.semantic[keep],
-                      facets(engine.table, kept) if with_facets else {}, applied, relaxed, soft,
-                      others, found.keyword.bm25_of(others))
-
-
-def _stage_bytes(stage: tuple[Any, _Selection, Any]) -> float:
-    """Approximate memory of one cached query stage (its arrays plus a fixed overhead)."""
-    sel = stage[1]
-    arrays = (sel.kept, sel.rows, sel.scores, sel.features, sel.bm25, sel.semantic, sel.others,
-              sel.others_bm25)
-    return 8192 + sum(a.nbytes for a in arrays) + 512 * len(sel.matched)
-
-
-def _rank_page(engine: SearchEngine, sel: _Selection, ctx: QueryContext, sort: str, page: int,
-               k: int, profile: UserProfile | None, now: float) -> tuple[list[Result], int]:
-    scores = sel.scores.copy()
-    # adjustments are relative to the spread of this query's top-20 ranker scores
-    head = np.sort(scores)[::-1][:20]
-    scale = max(float(head[0] - head[-1]), 1e-3) if len(head) > 1 else 1.0
-    extra: dict[str, np.ndarray] = {}
-    for clause in sel.soft:
-        hit = np.isin(sel.rows, apply_clauses([clause], engine.table, sel.rows))
-        extra.setdefault("intent.boost", np.zeros(len(scores), np.float32))
-        extra["intent.boost"] += 0.5 * scale * clause.confidence * hit
-    personal_evidence: list[dict[str, object]] = [{} for _ in range(len(scores))]
-    if profile is not None and len(scores):
-        products = [engine.table.products_[r] for r in sel.rows.tolist()]
-        gone = [p for p in (engine.table.get(i) for i in profile.dismissed) if p is not None]
-        vectors = dismissed_vectors = None
-        if engine.vector is not None:
-            vectors = engine.vector.vectors_of([p.item_id for p in products])
-            dismissed_vectors = engine.vector.vectors_of([p.item_id for p in gone])
-        adj = engine.personal.adjust(profile, products, now, vectors, gone, dismissed_vectors)
-        extra["personal.boost"] = adj.boost * scale
-        extra["personal.dismiss_penalty"] = -adj.penalty * scale
-        personal_evidence = adj.evidence
-    for values in extra.values():
-        scores += values
-    page_rows, page_scores, total = _order_page(engine, sel, scores, sort, page, k)
-    position = {int(r): j for j, r in enumerate(sel.rows.tolist())}
-    evidence = sel.matched_terms(engine, ctx.terms, page_rows)
-    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
-    results = []
-    for r, score, ev in zip(page_rows.tolist(), page_scores.tolist(), evidence, strict=True):
-        j = position.get(r)
-        signals = {"score": score}
-        if j is not None:
-            signals.update({"ranker": float(sel.scores[j]), "bm25f": float(sel.bm25[j]),
-                            "semantic": float(sel.semantic[j])})
-            signals.update({name: float(sel.features[j, col[name]]) for name in SIGNAL_FEATURES})
-            signals.update({name: float(v[j]) for name, v in extra.items() if v[j] != 0})
-        item_evidence: dict[str, Any] = {"matched": ev}
-        if ctx.corrections:
-            item_evidence["corrections"] = ctx.corrections
-        if j is not None and personal_evidence[j]:
-            item_evidence["personal"] = personal_evidence[j]
-        results.append(Result(engine.table.products_[r].item_id, score,
-                              engine.table.products_[r], signals, evidence=item_evidence))
-    return results, total
-
-
-def _order_page(engine: SearchEngine, sel: _Selection, scores: np.ndarray, sort: str,
-                page: int, k: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """The page's rows and scores. Matches outside the ranked candidates follow them in BM25F
-    order; they are only materialised when the page or the sort reaches them."""
-    total = len(sel.kept)
-    window = paginate(total, page, k)
-    if sort == "relevance" and window.stop <= len(sel.rows):
-        order = np.argsort(-scores, kind="stable")[window]
-        return sel.rows[order], scores[order], total
-    others = sel.others
-    floor = (float(scores.min()) if len(scores) else 0.0) - 1.0
-    rest = sel.others_bm25
-    rest_scores = floor + rest / max(float(rest.max()), 1e-6) if len(rest) else rest
-    all_rows = np.concatenate([sel.rows, others])
-    all_scores = np.concatenate([scores, rest_scores]).astype(np.float32)
-    ordered, ordered_scores = sort_rows(all_rows, all_scores, engine.table, sort)
-    return ordered[window], ordered_scores[window], total
-
-
-SIGNAL_FEATURES = ("coverage", "phrase_longest", "intent.category", "intent.brand",
-                   "intent.attribute", "intent.price", "popularity")
 
 
 def build_search_engine(store: Any, settings: Settings, *, encoder: Encoder | None = None,
@@ -495,37 +379,56 @@ def build_search_engine(store: Any, settings: Settings, *, encoder: Encoder | No
                                 zero_result_log=settings.home / "logs" / "zero_results.jsonl",
                                 retrieval=retrieval or retrieval_for(settings.search,
                                                                      settings.store_url))
+    engine.set_popularity(*event_popularity(store.iter_events()))
+    return engine
+
+
+def event_popularity(events: Any) -> tuple[dict[str, float], dict[str, int]]:
+    """Item popularity (weighted event counts) and, per logged query, the number of distinct
+    shoppers (user or session) who searched it: suggestions never rest on one shopper."""
     items: dict[str, float] = {}
-    queries: dict[str, int] = {}
-    for event in store.iter_events():
+    searchers: dict[str, set[str]] = {}
+    for event in events:
         if event.item_id:
             items[event.item_id] = items.get(event.item_id, 0.0) + \
                 EVENT_WEIGHTS.get(event.event_type, 0.0)
-        if event.event_type == "search" and event.query:
-            queries[event.query] = queries.get(event.query, 0) + 1
-    engine.set_popularity(items, queries)
-    return engine
-
-
-def engine_dir(settings: Settings) -> Path:
-    return settings.home / "models" / "search"
+        if event.event_type == "search" and event.query and event.query.strip():
+            searchers.setdefault(event.query.strip(), set()).add(event.actor)
+    return items, {q: len(actors) for q, actors in searchers.items()}
 
 
 def open_search_engine(settings: Settings, *, rebuild: bool = False) -> SearchEngine:
-    """The engine saved under <home>/models/search, built from the store when missing or
-    when it was saved with another retrieval backend than the settings select now."""
-    directory = engine_dir(settings)
-    config = directory / "config.json"
-    retrieval = retrieval_for(settings.search, settings.store_url)
-    if not rebuild and config.exists() and \
-            json.loads(config.read_text()).get("retrieval", "embedded") == retrieval.name:
-        return SearchEngine.load(directory, retrieval=retrieval,
-                                 zero_result_log=settings.home / "logs" / "zero_results.jsonl")
+    """The current saved version under <home>/models/search when it was saved with the
+    retrieval backend the settings select and indexes exactly the store's catalogue; else
+    one built from the store and saved as a new version (switched to atomically)."""
     from shopsense.store import open_store
 
-    engine = build_search_engine(open_store(settings.store_url), settings, retrieval=retrieval)
-    engine.save(directory)
+    store = open_store(settings.store_url)
+    retrieval = retrieval_for(settings.search, settings.store_url)
+    current = current_version(search_root(settings))
+    if not rebuild and current is not None:
+        config = json.loads((current / "config.json").read_text())
+        if config.get("retrieval", "embedded") != retrieval.name:
+            log.info("rebuilding the search index: saved with %s retrieval", config.get(
+                "retrieval"))
+        elif config.get("catalogue") != catalogue_stamp(store.iter_products()):
+            log.warning("rebuilding the search index: %s does not index the store's "
+                        "catalogue", current)
+        else:
+            engine = SearchEngine.load(current, retrieval=retrieval,
+                                       zero_result_log=settings.home / "logs" /
+                                       "zero_results.jsonl")
+            engine.entities_file = settings.home / "entities.json"
+            return engine
+    engine = build_search_engine(store, settings, retrieval=retrieval)
+    save_version(engine, search_root(settings))
+    engine.entities_file = settings.home / "entities.json"
     return engine
+
+
+def save_search_engine(engine: SearchEngine, settings: Settings) -> Path:
+    """Save `engine` (e.g. with a newly trained ranker) as the home's new current version."""
+    return save_version(engine, search_root(settings))
 
 
 def shopper_profile(engine: SearchEngine, settings: Settings, raw_user_id: str,
@@ -542,5 +445,6 @@ def shopper_profile(engine: SearchEngine, settings: Settings, raw_user_id: str,
     return build_profile(user, events, products, time.time() if now is None else now)
 
 
-__all__ = ["SearchEngine", "SearchResponse", "build_search_engine", "open_search_engine",
-           "product_fields", "product_text", "shopper_profile"]
+__all__ = ["SearchEngine", "SearchResponse", "build_search_engine", "engine_dir",
+           "event_popularity", "open_search_engine", "product_fields", "product_text",
+           "save_search_engine", "shopper_profile"]

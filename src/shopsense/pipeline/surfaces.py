@@ -15,6 +15,7 @@ from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
 from shopsense.models.context import RecContext
 from shopsense.pipeline.explore import Exploration, explore, new_request_id
+from shopsense.pipeline.merch import merchandise_page, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
@@ -77,14 +78,17 @@ def search_clauses(params: dict[str, Any]) -> list[Clause]:
         clauses.append(Clause("price", (low, high)))
     if params.get("available") is not None:
         clauses.append(Clause("available", bool(params["available"])))
-    for key, value in params.get("attributes", {}).items():
-        clauses.append(Clause("attribute", (key, (value,))))
+    for key, value in params.get("attributes", {}).items():  # several values: any of them
+        values = (value,) if isinstance(value, str) else tuple(value)
+        clauses.append(Clause("attribute", (key, values)))
     return clauses
 
 
 def search(shop: Shop, q: str, *, user: str | None = None, session: str | None = None,
            k: int = 10, page: int = 1, sort: str = "relevance", understand: bool = True,
-           drops: Sequence[str] = (), params: dict[str, Any] | None = None) -> dict[str, Any]:
+           drops: Sequence[str] = (), params: dict[str, Any] | None = None,
+           lang: str | None = None, merch: Any = None) -> dict[str, Any]:
+    """One search page; `merch`: merchandising to apply instead of the stored one (preview)."""
     engine = shop.models.search
     if engine is None:
         raise NotReady("search index is being built")
@@ -97,42 +101,32 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     elif not understand:
         reading = QueryReading(query=q, residual=q)
     profile = shop.profile_of(shop.actor(user, session))
-    response = engine.search(q, k=k, page=page, sort=sort, filters=search_clauses(params or {}),
+    filters = search_clauses(params or {})
+    response = engine.search(q, k=k, page=page, sort=sort, filters=filters,
                              reading=reading, profile=profile)
     data = response.to_dict(with_products=False)
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")
-    data["results"] = [item_dict(shop, r) for r in response.results]
-    data["facets"] = facet_lists(data["facets"])
+    results, redirect = merchandise_page(shop, q, page, list(response.results), merch)
+    data["results"] = [item_dict(shop, r) for r in results]
+    if redirect:
+        data["redirect"] = redirect
+    for item, r in zip(data["results"], results, strict=True):
+        if "contributions" in r.evidence:  # the score's parts on the serving ranker's scale
+            item["contributions"] = r.evidence["contributions"]
+            item["unexplained"] = r.evidence["unexplained"]
+    if response.no_exact_match is not None:  # not what was asked for: labelled as alternatives
+        for item in data["results"]:
+            item["alternative"] = True
+    if lang is None:  # the shopper's language: the query's
+        lang = "en" if (reading.language if reading is not None else
+                        "zh" if any("\u4e00" <= c <= "\u9fff" for c in q) else "en") == "en" \
+            else "zh"
+    data["facets"] = engine.facet_view(data["facets"], lang, filters)
+    data["lang"] = lang
     data["request_id"] = new_request_id()
     return data
-
-
-def _counts(raw: dict[str, int]) -> list[dict[str, Any]]:
-    return [{"value": value, "count": count}
-            for value, count in sorted(raw.items(), key=lambda kv: -kv[1])]
-
-
-def _price_bucket(label: str, count: int) -> dict[str, Any]:
-    if label.startswith(">="):
-        return {"min": float(label[2:]), "max": None, "count": count}
-    if label.startswith("<"):
-        return {"min": 0.0, "max": float(label[1:]), "count": count}
-    low, _, high = label.partition("-")
-    return {"min": float(low), "max": float(high), "count": count}
-
-
-def facet_lists(facets: dict[str, Any]) -> dict[str, Any]:
-    """Engine facet counts -> the documented API shape (lists of {value, count})."""
-    out: dict[str, Any] = {k: _counts(v) for k, v in facets.items()
-                           if k in ("category", "top_category", "brand")}
-    out["price"] = sorted((_price_bucket(label, n) for label, n in facets.get("price", {}).items()),
-                          key=lambda b: b["min"])
-    out["attributes"] = {key: _counts({str(v): n for v, n in values.items()})
-                         for key, values in facets.get("attributes", {}).items()}
-    out["availability"] = facets.get("availability", {})
-    return out
 
 
 def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,
@@ -156,7 +150,13 @@ _RULES_CACHE: dict[str, tuple[float, Rules]] = {}
 
 
 def shop_rules(shop: Shop) -> Rules:
-    """The shop's standing rules (<home>/rules.json, `shopsense rules set`), re-read on change."""
+    """The shop's standing rules: <home>/rules.json plus the stored merchandising's rules
+    that apply to recommendations everywhere (pipeline/merch.py)."""
+    return with_merch(shop, file_rules(shop))
+
+
+def file_rules(shop: Shop) -> Rules:
+    """The shop's rules file (<home>/rules.json, `shopsense rules set`), re-read on change."""
     path = shop.settings.home / "rules.json"
     stamp = path.stat().st_mtime if path.exists() else 0.0
     cached = _RULES_CACHE.get(str(path))
@@ -242,11 +242,11 @@ def next_items(shop: Shop, *, items: Sequence[str], user: str | None, session: s
     return {"request_id": new_request_id(), "results": [item_dict(shop, r) for r in results]}
 
 
-def suggest(shop: Shop, q: str, k: int = 8) -> dict[str, Any]:
+def suggest(shop: Shop, q: str, k: int = 8, lang: str | None = None) -> dict[str, Any]:
     engine = shop.models.search
     if engine is None:
         raise NotReady("search index is being built")
-    return {"suggestions": engine.autocomplete(q, k=k)}
+    return {"suggestions": engine.autocomplete(q, k=k, lang=lang)}
 
 
 def explain(shop: Shop, *, item_id: str, context: str, user: str | None,
@@ -264,8 +264,11 @@ def explain(shop: Shop, *, item_id: str, context: str, user: str | None,
                          "bought-together:<item>")
     for rank, item in enumerate(found, start=1):
         if item["item_id"] == item_id:
-            return {"item_id": item_id, "context": context, "rank": rank, "score": item["score"],
-                    "reasons": item["reasons"], "signals": item["signals"]}
+            out = {"item_id": item_id, "context": context, "rank": rank, "score": item["score"],
+                   "reasons": item["reasons"], "signals": item["signals"]}
+            if "contributions" in item:
+                out.update(contributions=item["contributions"], unexplained=item["unexplained"])
+            return out
     raise KeyError(item_id)
 
 

@@ -96,6 +96,12 @@ def clause_mask(clause: Clause, table: ProductTable, rows: np.ndarray) -> np.nda
     return ~mask if kind.startswith("not_") else mask
 
 
+def category_rows(table: ProductTable, path: str) -> np.ndarray:
+    """Ascending rows (live or not) whose category is `path` or lies below it."""
+    ids = [i for i, c in enumerate(table.categories_) if category_matches(c, path)]
+    return np.flatnonzero(np.isin(table.category_, ids)).astype(np.int64)
+
+
 def apply_clauses(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarray
                   ) -> np.ndarray:
     mask = np.ones(len(rows), dtype=bool)
@@ -106,7 +112,8 @@ def apply_clauses(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarr
 
 def filter_with_relaxation(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarray
                            ) -> tuple[np.ndarray, list[Clause], list[dict[str, Any]]]:
-    """Apply clauses; while the result is empty, drop the weakest reading clause.
+    """Apply clauses; while the result is empty, drop the weakest reading clause (a category
+    only when nothing else is left to drop).
 
     Returns (kept rows, clauses applied, relaxed: [{clause, reason}])."""
     active = list(clauses)
@@ -116,7 +123,8 @@ def filter_with_relaxation(clauses: Sequence[Clause], table: ProductTable, rows:
         droppable = [c for c in active if c.source == "reading"]
         if not droppable:
             break
-        weakest = min(droppable, key=lambda c: c.confidence)
+        # the product type asked for goes last: "laptops under $100" relaxes the price
+        weakest = min(droppable, key=lambda c: (c.kind == "category", c.confidence))
         active.remove(weakest)
         relaxed.append({**weakest.to_dict(), "reason": "no product matched with this filter"})
         kept = apply_clauses(active, table, rows)
@@ -187,6 +195,43 @@ def user_clauses(*, category: str | None = None, brand: Sequence[str] | str | No
         out.append(Clause("attribute", (key, tuple(values))))
     if available_only:
         out.append(Clause("available", True))
+    return out
+
+
+def brand_counts(table: ProductTable, rows: np.ndarray, top: int = 20) -> dict[str, int]:
+    """The `top` largest brand counts over `rows`."""
+    counts = np.bincount(table.brand_[rows], minlength=len(table.brands_))
+    order = np.argsort(-counts, kind="stable")[:top + 1]
+    kept = {table.brands_[i]: int(counts[i]) for i in order if counts[i] > 0 and table.brands_[i]}
+    return dict(list(kept.items())[:top])
+
+
+def attribute_counts(table: ProductTable, rows: np.ndarray, key: str, top: int = 20,
+                     cap: int = 5000) -> dict[str, int]:
+    """Counts of attribute `key`'s scalar values over the first `cap` of `rows`."""
+    found: Counter[str] = Counter()
+    for r in rows[:cap].tolist():
+        value = table.products_[r].attributes.get(key)
+        if isinstance(value, (str, int, float, bool)):
+            found[str(value)] += 1
+    return dict(found.most_common(top))
+
+
+def facets_following(table: ProductTable, match_rows: np.ndarray, applied: Sequence[Clause],
+                     kept: np.ndarray) -> dict[str, Any]:
+    """Facets of `kept`, except that a field the shopper selected in is counted without the
+    shopper's own selection in that field (multi-select: OR within a field, AND across), so
+    its other values keep their counts."""
+    out = facets(table, kept)
+    mine = [c for c in applied if c.source == "user" and c.kind in ("brand", "attribute")]
+    if any(c.kind == "brand" for c in mine):
+        others = [c for c in applied if not (c.source == "user" and c.kind == "brand")]
+        out["brand"] = brand_counts(table, apply_clauses(others, table, match_rows))
+    for key in dict.fromkeys(c.value[0] for c in mine if c.kind == "attribute"):
+        others = [c for c in applied if not (c.source == "user" and c.kind == "attribute"
+                                             and c.value[0] == key)]
+        out.setdefault("attributes", {})[key] = attribute_counts(
+            table, apply_clauses(others, table, match_rows), key)
     return out
 
 

@@ -54,13 +54,20 @@ class QueryBlend:
     def score(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
             return np.zeros(0, dtype=np.float32)
+        parts = self.explain(features)
+        return (parts["keyword"] + parts["meaning"] + parts["phrase"]).astype(np.float32)
+
+    def explain(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """The score's additive parts per candidate (they sum to `score`): keyword match,
+        closeness in meaning, whole-phrase match."""
         lexical = features[:, _COL["bm25f_rel"]]
         cos = features[:, _COL["semantic"]]
-        spread = float(cos.max() - cos.min())
+        spread = float(cos.max() - cos.min()) if len(cos) else 0.0
         semantic = (cos - cos.min()) / spread if spread > 1e-6 else np.zeros_like(cos)
         weight = self.semantic_weight(features)
-        phrase = 0.05 * features[:, _COL["phrase_longest"]]
-        return ((1 - weight) * lexical + weight * semantic + phrase).astype(np.float32)
+        return {"keyword": ((1 - weight) * lexical).astype(np.float32),
+                "meaning": (weight * semantic).astype(np.float32),
+                "phrase": (0.05 * features[:, _COL["phrase_longest"]]).astype(np.float32)}
 
 
 class KeywordOrder:
@@ -70,6 +77,9 @@ class KeywordOrder:
 
     def score(self, features: np.ndarray) -> np.ndarray:
         return features[:, _COL["bm25f"]].astype(np.float32)
+
+    def explain(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        return {"keyword": self.score(features)}
 
 
 def mean_ndcg(scorer: SearchScorer, groups: Sequence[np.ndarray], labels: Sequence[np.ndarray],
@@ -173,6 +183,17 @@ class LambdaMartRanker:
     @property
     def n_trees(self) -> int:
         return int(self.booster_.num_trees()) if self.booster_ is not None else 0
+
+    def explain(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """The score's additive parts per candidate: each feature's SHAP contribution plus the
+        model's base value (they sum to `score` for the candidates the model re-ranks); the
+        fallback's parts when the model does not serve."""
+        if self.mode_ != "model" or self.booster_ is None:
+            return self._fallback.explain(features)  # type: ignore[attr-defined, no-any-return]
+        contrib = self.contributions(features)
+        out = {name: contrib[:, i].astype(np.float32) for i, name in enumerate(FEATURE_NAMES)}
+        out["base"] = contrib[:, -1].astype(np.float32)
+        return out
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Per-feature contributions (SHAP values) of the model, (n, n_features + 1)."""

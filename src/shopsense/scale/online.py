@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from shopsense.domain import Event
+from shopsense.scale.window import COVISIT_WINDOW, RECENT_ITEMS, SEEN_TTL_S
 
-RECENT_ITEMS = 50      # per actor
-COVISIT_WINDOW = 5     # an item co-occurs with this many previous items of the same actor
-SEEN_TTL_S = 7 * 86400  # how long an event id is remembered for deduplication
+__all__ = ["COVISIT_WINDOW", "RECENT_ITEMS", "SEEN_TTL_S", "MemoryOnlineState", "OnlineState",
+           "open_online_state", "open_rate_limiter"]
 
 
 class OnlineState(Protocol):

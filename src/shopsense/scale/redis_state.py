@@ -16,7 +16,7 @@ from typing import Any
 import redis
 
 from shopsense.domain import Event
-from shopsense.scale.online import COVISIT_WINDOW, RECENT_ITEMS, SEEN_TTL_S
+from shopsense.scale.window import COVISIT_WINDOW, RECENT_ITEMS, SEEN_TTL_S
 
 # KEYS: seen, recent, dismissed; ARGV: item, kind (view|dismiss|undo), ts, prefix, window,
 # recent_max, ttl. Returns 1 when the event was new.

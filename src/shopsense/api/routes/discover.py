@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from shopsense.api.deps import api_error, get_shop, require_admin, require_search
+from shopsense.api.deps import (
+    api_error,
+    get_shop,
+    metered,
+    require_admin,
+    require_search,
+    run_expensive,
+)
 from shopsense.api.personal import check_personal, redact
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
@@ -37,25 +44,42 @@ class SearchParams(BaseModel):
     understand: bool = Field(True, description="Read the query (filters, boosts, chips).")
     drop: list[str] = Field([], max_length=20, description="Reading parts the shopper removed, "
                             "e.g. brands:0, price_max.")
+    lang: str | None = Field(None, pattern="^(zh|en)$", description="Language of facet labels "
+                             "(default: the query's).")
 
 
 @router.get("/search", summary="Search with query understanding, filters, facets, signals")
 async def search(request: Request, p: Annotated[SearchParams, Query()],
                  shop: Shop = Depends(get_shop),
                  _: str = Depends(require_search)) -> dict[str, Any]:
-    attributes = {key[5:]: value for key, value in request.query_params.items()
-                  if key.startswith("attr.") and len(key) > 5}
+    serve = request.app.state.settings.serve
+    if len(p.q) > serve.max_query_chars:
+        raise api_error(422, "invalid", f"longer than {serve.max_query_chars} characters", "q")
+    attributes: dict[str, list[str]] = {}  # attr.<key>=<value>, repeatable: any of the values
+    for key, value in request.query_params.multi_items():
+        if key.startswith("attr.") and len(key) > 5:
+            attributes.setdefault(key[5:], []).append(value)
     params = {"category": p.category, "brand": p.brand, "price_min": p.price_min,
               "price_max": p.price_max, "available": p.available, "attributes": attributes}
-    body = surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
-                           sort=p.sort, understand=p.understand, drops=p.drop, params=params)
-    return redact(request, shop, body, user=p.user, session=p.session)  # reasons: own only
+
+    def answer() -> dict[str, Any]:
+        body = surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
+                               sort=p.sort, understand=p.understand, drops=p.drop,
+                               params=params, lang=p.lang)
+        return redact(request, shop, body, user=p.user, session=p.session)  # reasons: own only
+
+    run = metered(request, answer)  # its CPU time is charged to the client's budget
+    if len(p.q) > serve.offload_query_chars:  # expensive: off the loop, one at a time
+        return await run_expensive(request, run)
+    return run()
 
 
 @router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")
 async def suggest(q: str = Query(..., min_length=1, max_length=100), k: int = Query(8, ge=1, le=20),
+            lang: str | None = Query(None, pattern="^(zh|en)$",
+                                     description="Language of kind_label (default: the query's)."),
             shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
-    return surfaces.suggest(shop, q, k)
+    return surfaces.suggest(shop, q, k, lang)
 
 
 @router.get("/recommend", summary="For you (trending for a visitor with no history)")

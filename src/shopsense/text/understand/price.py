@@ -45,9 +45,10 @@ _PRICE_CONTEXT = re.compile(r"(price|priced|budget|cost|价格|价位|价钱|预
 VALUE_WORDS: dict[str, tuple[str, ...]] = {
     "value": ("性价比", "划算", "value for money", "best value", "good value", "great value",
               "bang for the buck", "bang for your buck", "worth the money"),
-    "cheap": ("便宜", "实惠", "平价", "低价", "廉价", "学生党", "不要太贵", "不太贵", "不贵",
+    "cheap": ("便宜", "实惠", "平价", "低价", "廉价", "学生党", "学生", "入门", "不要太贵", "不太贵", "不贵",
               "cheap", "cheapest", "budget", "affordable", "inexpensive", "low cost", "low-cost",
-              "low price", "bargain", "not too expensive", "not expensive"),
+              "low price", "bargain", "not too expensive", "not expensive", "student", "entry-level",
+              "entry level"),
     "premium": ("高端", "旗舰", "奢华", "奢侈", "高档", "顶配", "贵一点", "premium", "luxury",
                 "high-end", "high end", "top-end", "flagship", "upscale", "best quality"),
 }

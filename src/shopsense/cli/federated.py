@@ -1,0 +1,122 @@
+"""Commands: `shopsense federated serve-coordinator | join | simulate | train-private`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from shopsense.cli.common import emit, fail, settings
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    fed = typer.Typer(help="Federated training (Flower, SecAgg+) and DP-SGD (Opacus).",
+                      no_args_is_help=True)
+    app.add_typer(fed, name="federated")
+
+    @fed.command("serve-coordinator")
+    def serve_coordinator(
+        address: str = typer.Option("127.0.0.1:8210", "--address", help="host:port to serve."),
+        clients: int = typer.Option(2, "--clients", help="Clients every round waits for."),
+        rounds: int = typer.Option(10, "--rounds"),
+        mu: float = typer.Option(0.0, "--fedprox-mu", help="> 0: FedProx."),
+        no_secagg: bool = typer.Option(False, "--no-secagg", help="Plain FedAvg sums."),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Coordinate one federated run (FedAvg / FedProx over SecAgg+) and exit."""
+        from shopsense.federated.transport import CoordinatorPlan
+        from shopsense.federated.transport import serve_coordinator as serve
+
+        if clients < 2 or rounds < 1:
+            fail("--clients must be >= 2 and --rounds >= 1")
+        emit(serve(address, CoordinatorPlan(clients, rounds, mu, not no_secagg)), as_json)
+
+    @fed.command("join")
+    def join_cmd(
+        ctx: typer.Context,
+        coordinator: str = typer.Option(..., "--coordinator", help="host:port of the run."),
+        model: str = typer.Option("sasrec", "--model", help="sasrec | propensity"),
+        events: Path = typer.Option(None, "--events", help="Events file (default: the home's "
+                                                            "store)."),
+        catalog: Path = typer.Option(None, "--catalog", help="Products file (item index)."),
+        local_epochs: int = typer.Option(1, "--local-epochs"),
+        dim: int = typer.Option(64, "--dim", help="SASRec width (all clients alike)."),
+        dp_epsilon: float = typer.Option(0.0, "--dp-epsilon", help="> 0: DP-SGD budget."),
+        rounds_hint: int = typer.Option(10, "--rounds", help="Rounds expected (DP noise)."),
+        share: str = typer.Option("all", "--share", help="all | body (own item table)."),
+        batch_size: int = typer.Option(128, "--batch-size"),
+        adopt: bool = typer.Option(False, "--adopt", help="Save the global SASRec as the "
+                                                           "home's next version."),
+        timeout_s: float = typer.Option(3600.0, "--timeout"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Take part in a run with this home's own events; report global vs local-only."""
+        from shopsense.federated.homes import JoinPlan, file_events, home_events, run_join
+
+        cfg = settings(ctx)
+        if events is not None and not events.exists():
+            fail(f"--events {events} does not exist")
+        try:
+            plan = JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
+                            batch_size=batch_size)
+            evs, ids = file_events(events, catalog) if events is not None else home_events(cfg)
+            report = run_join(coordinator, evs, ids, plan, timeout_s=timeout_s)
+        except (ValueError, TimeoutError) as exc:
+            fail(str(exc))
+        trained = report.pop("_model", None)
+        if adopt and trained is not None:
+            from shopsense.federated.adopt import adopt_sasrec, model_card
+
+            card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"],
+                              coordinator=coordinator, rounds=len(report["rounds"]),
+                              test_ndcg_at_10=report["federated"]["ndcg@10"])
+            report["adopted"] = adopt_sasrec(cfg.home, trained.estimator(), ids, card)
+        emit(report, as_json)
+
+    @fed.command("simulate")
+    def simulate_cmd(
+        events: Path = typer.Option(..., "--events", help="Events or sequence file."),
+        clients: int = typer.Option(3, "--clients"),
+        split: str = typer.Option("platform", "--split", help="platform | shop | "
+                                                              "dirichlet:ALPHA"),
+        rounds: int = typer.Option(10, "--rounds"),
+        local_epochs: int = typer.Option(1, "--local-epochs"),
+        mu: float = typer.Option(0.0, "--fedprox-mu"),
+        dim: int = typer.Option(64, "--dim"),
+        dp_epsilon: float = typer.Option(0.0, "--dp-epsilon"),
+        max_users: int = typer.Option(3000, "--max-users", help="Subsample shoppers (0: all)."),
+        batch_size: int = typer.Option(128, "--batch-size", help="SASRec sequences a step."),
+        seed: int = typer.Option(0, "--seed"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Clients on this machine: centralised / federated / local-only with intervals."""
+        from shopsense.federated.experiment import RecsPlan
+        from shopsense.federated.report import recs_table
+        from shopsense.federated.simulate import simulate
+
+        if not events.exists():
+            fail(f"--events {events} does not exist")
+        try:
+            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size)
+            report = simulate(events, n_clients=clients, split=split, plan=plan,
+                              max_users=max_users)
+        except ValueError as exc:
+            fail(str(exc))
+        emit(report, as_json, recs_table(report))
+
+    @fed.command("train-private")
+    def train_private(
+        ctx: typer.Context,
+        epsilon: float = typer.Option(8.0, "--epsilon", help="DP-SGD budget (user-level)."),
+        epochs: int = typer.Option(10, "--epochs"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Central DP-SGD SASRec on the home's events, adopted as its next version."""
+        from shopsense.federated.central import train_private_sasrec
+
+        try:
+            report = train_private_sasrec(settings(ctx), epsilon=epsilon, epochs=epochs)
+        except (ValueError, FileNotFoundError) as exc:
+            fail(str(exc))
+        emit(report, as_json, json.dumps(report, indent=2, default=str))

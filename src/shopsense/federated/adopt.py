@@ -1,0 +1,94 @@
+"""A federated or DP-SGD SASRec becomes a home's next trained version, with its model card.
+
+The home's current recommendation version is copied with its `sasrec` source replaced (the
+item table re-ordered from the federation's item index into the home's; items the
+federation does not know keep their current rows), saved by `save_version` like any
+training, and announced in models/status.json and models/serving.json, which serving
+processes watch (training.lifecycle) - so the swap and replay machinery adopts it. The model
+card (how it was trained, rounds, clients, and the DP accountant's (epsilon, delta)) goes into
+the version's engine.json `info.model_card` and status.json, which /admin/models shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from shopsense.models.sasrec import SASRec, SASRecNet
+
+
+def _reindexed(model: SASRec, federation_items: Sequence[str], home_items: Sequence[str],
+               previous: SASRec | None) -> SASRec:
+    """`model` with its item table laid out in the home's item order."""
+    net = model.net_
+    if net is None:
+        raise RuntimeError("the federated model is not trained")
+    out = SASRec(model.config)
+    out.n_items_ = len(home_items)
+    out.net_ = SASRecNet(len(home_items), model.config)
+    state = {k: v.clone() for k, v in net.state_dict().items() if k != "item_emb.weight"}
+    table = torch.zeros(len(home_items) + 1, model.config.dim)
+    if previous is not None and previous.net_ is not None and previous.config.dim == \
+            model.config.dim and previous.n_items_ == len(home_items):
+        table.copy_(previous.net_.item_emb.weight.detach())
+    where = {item: i for i, item in enumerate(federation_items)}
+    source = net.item_emb.weight.detach()
+    for row, item in enumerate(home_items):
+        if item in where:
+            table[row + 1] = source[where[item] + 1]
+    state["item_emb.weight"] = table
+    out.net_.load_state_dict(state)
+    out.net_.eval()
+    return out
+
+
+def adopt_sasrec(home: Path, model: SASRec, federation_items: Sequence[str],
+                 card: dict[str, Any]) -> dict[str, Any]:
+    """Save a new version of the home's recommendations with `model` as its SASRec."""
+    from shopsense.pipeline.recommend import load_current, save_version
+    from shopsense.training.lifecycle import serving_marker, trained_data_seq
+
+    engine = load_current(home)
+    source = engine.sources.get("sasrec")
+    if source is None or not hasattr(source, "model_"):
+        raise ValueError("the home's current version has no SASRec source to replace")
+    if source.config.dim != model.config.dim:
+        raise ValueError(f"the home's SASRec has dim {source.config.dim}; the federated "
+                         f"model has {model.config.dim} (train the home with the same dim)")
+    source.model_ = _reindexed(model, federation_items, engine.items.ids, source.model_)
+    engine.info["model_card"] = {**dict(engine.info.get("model_card") or {}), "sasrec": card}
+    path = save_version(engine, home)
+    status_file = home / "models" / "status.json"
+    status = json.loads(status_file.read_text()) if status_file.exists() else {}
+    status.update(version=engine.info["version"], model_card=engine.info["model_card"])
+    _write_atomic(status_file, status)
+    marker = serving_marker(home)
+    _write_atomic(marker, {"version": engine.info["version"],
+                           "data_seq": trained_data_seq(home) or 0})
+    return {"version": engine.info["version"], "path": str(path), "model_card": card}
+
+
+def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(payload, default=str, indent=2))
+    os.replace(tmp, path)
+
+
+def model_card(kind: str, *, privacy: dict[str, Any] | None, **facts: Any) -> dict[str, Any]:
+    """What a reader of /admin/models needs to trust the version."""
+    return {"training": kind, "privacy": privacy or {"dp": "none"},
+            **{k: v for k, v in facts.items() if v is not None},
+            "unlearning": "erased shoppers are left out of later rounds; what they already "
+                          "contributed to the global weights is not removed "
+                          "(docs/PRIVACY.md, federation)"}
+
+
+def item_order(items: np.ndarray | Sequence[str]) -> list[str]:
+    return [str(i) for i in items]

@@ -1,0 +1,135 @@
+"""Centralised / federated / local-only SASRec on one split, with intervals (simulate, bench).
+
+Every variant is scored on the same test cases: each client's shoppers' last event, ranked
+over the full catalogue from the history that client holds (history items excluded). The
+centralised model trains on the union of the clients' training parts; federated clients
+train on their own; local-only clients alone. Each keeps its best epoch / round by the
+clients' validation targets, never the test ones. Intervals: 95 % bootstrap over test cases.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shopsense.evaluation.metrics import bootstrap_ci
+from shopsense.federated.dp import DPSettings
+from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
+from shopsense.federated.rounds import payload_bytes, run_rounds, train_alone
+from shopsense.federated.splits import Client
+
+
+@dataclass(frozen=True)
+class RecsPlan:
+    rounds: int = 10
+    local_epochs: int = 1
+    mu: float = 0.0  # > 0: FedProx
+    dim: int = 64
+    dp_epsilon: float = 0.0  # > 0: DP-SGD in every variant at this budget
+    seed: int = 0
+    batch_size: int = 128  # smaller: more optimizer steps per local epoch
+
+    def participant(self, n_items: int, shared: str, seed_offset: int = 0) -> LocalSASRec:
+        dp = DPSettings(self.dp_epsilon, unit="user") if self.dp_epsilon > 0 else None
+        return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size),
+                           shared=shared, mu=self.mu,
+                           dp=dp, total_epochs=self.rounds * self.local_epochs,
+                           seed=self.seed + seed_offset)
+
+
+def _valid(holdouts: Sequence[Holdout]) -> Callable[[Sequence[LocalSASRec]], float]:
+    def score(participants: Sequence[LocalSASRec]) -> float:
+        values = [p.per_user(h.valid_histories, h.valid_targets)[0]
+                  for p, h in zip(participants, holdouts, strict=True) if len(h.valid_targets)]
+        return float(np.concatenate(values).mean()) if values else 0.0
+    return score
+
+
+def summarise(ndcg: np.ndarray, hit: np.ndarray) -> dict[str, Any]:
+    return {"ndcg@10": round(float(ndcg.mean()), 4) if ndcg.size else 0.0,
+            "ndcg@10_ci": [round(v, 4) for v in bootstrap_ci(ndcg)],
+            "hr@10": round(float(hit.mean()), 4) if hit.size else 0.0,
+            "hr@10_ci": [round(v, 4) for v in bootstrap_ci(hit)], "test_cases": int(ndcg.size)}
+
+
+def _score(models: Sequence[LocalSASRec], holdouts: Sequence[Holdout]
+           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    parts = [m.per_user(h.test_histories, h.test_targets) for m, h in
+             zip(models, holdouts, strict=True)]
+    overall = summarise(np.concatenate([p[0] for p in parts]), np.concatenate([p[1]
+                                                                              for p in parts]))
+    return overall, [summarise(*p) for p in parts]
+
+
+def centralised(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
+                plan: RecsPlan) -> dict[str, Any]:
+    started = time.perf_counter()
+    model = plan.participant(n_items, "all")
+    union = [s for h in holdouts for s in h.train]
+    epoch = train_alone(model, union, epochs=plan.rounds * plan.local_epochs,
+                        validate=lambda m: _valid(holdouts)([m] * len(holdouts)))
+    overall, per_client = _score([model] * len(holdouts), holdouts)
+    return {**overall, "best_epoch": epoch, "wall_s": round(time.perf_counter() - started, 1),
+            "per_client": _named(clients, per_client), "privacy": model.privacy()}
+
+
+def federated(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
+              plan: RecsPlan, shared: str = "all") -> tuple[dict[str, Any], list[LocalSASRec]]:
+    participants = [plan.participant(n_items, shared, i) for i in range(len(clients))]
+    start = participants[0].weights()
+    for p in participants[1:]:  # one shared starting point, as a coordinator would send
+        p.load(start)
+    log = run_rounds(participants, [h.train for h in holdouts], rounds=plan.rounds,
+                     local_epochs=plan.local_epochs, validate=_valid(holdouts))
+    overall, per_client = _score(participants, holdouts)
+    privacy = [p.privacy() for p in participants]
+    return {**overall, "rounds": plan.rounds, "best_round": log.best_round,
+            "algorithm": "fedprox" if plan.mu > 0 else "fedavg", "mu": plan.mu,
+            "shared": shared, "bytes_per_client_per_round":
+                2 * payload_bytes(participants[0].weights()),
+            "wall_s": log.wall_s, "round_log": log.rows, "per_client": _named(clients,
+                                                                             per_client),
+            "privacy": privacy[0] if privacy[0] else None}, participants
+
+
+def local_only(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
+               plan: RecsPlan) -> dict[str, Any]:
+    started = time.perf_counter()
+    models = []
+    for i, h in enumerate(holdouts):
+        model = plan.participant(n_items, "all", i)
+        train_alone(model, h.train, epochs=plan.rounds * plan.local_epochs,
+                    validate=lambda m, h=h: _valid([h])([m]))
+        models.append(model)
+    overall, per_client = _score(models, holdouts)
+    return {**overall, "wall_s": round(time.perf_counter() - started, 1),
+            "per_client": _named(clients, per_client)}
+
+
+def _named(clients: Sequence[Client], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {c.name: {**r, "shoppers": len(c.users), "events": c.n_events}
+            for c, r in zip(clients, rows, strict=True)}
+
+
+def compare(clients: Sequence[Client], n_items: int, plan: RecsPlan, *,
+            shared: str = "all", variants: Sequence[str] = ("centralised", "federated",
+                                                             "local_only")) -> dict[str, Any]:
+    """Every requested variant on the same clients; plus, per client, whether the federated
+    model beat that client's local-only one."""
+    holdouts = [Holdout.of(c.sequences) for c in clients]
+    out: dict[str, Any] = {}
+    if "centralised" in variants and shared == "all":
+        out["centralised"] = centralised(clients, holdouts, n_items, plan)
+    if "federated" in variants:
+        out["federated"] = federated(clients, holdouts, n_items, plan, shared)[0]
+    if "local_only" in variants:
+        out["local_only"] = local_only(clients, holdouts, n_items, plan)
+    if "federated" in out and "local_only" in out:
+        out["federated_beats_local"] = {
+            name: out["federated"]["per_client"][name]["ndcg@10"] > row["ndcg@10"]
+            for name, row in out["local_only"]["per_client"].items()}
+    return out

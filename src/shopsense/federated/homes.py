@@ -1,0 +1,110 @@
+"""One home's side of a federation: its data, its participant, its report, its adoption.
+
+A home joins with the events of its store (erased shoppers' events are already gone from
+it, so an erasure leaves the shopper out of the home's next round) or with an events file;
+the item index is its catalogue, sorted, so the platforms of one shop agree on it.
+After the run the home also trains a local-only model with the same epochs and reports both
+on its own held-out events (last event of each shopper; never sent anywhere).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Event
+from shopsense.federated.dp import DPSettings
+from shopsense.federated.experiment import summarise
+from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
+from shopsense.federated.rounds import train_alone
+from shopsense.federated.transport import FederatedClient, join
+from shopsense.models.sequences import ItemIndex
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    model: str = "sasrec"  # sasrec | propensity
+    local_epochs: int = 1
+    dim: int = 64
+    dp_epsilon: float = 0.0
+    expected_rounds: int = 10  # sizes the DP noise for the whole run
+    share: str = "all"  # sasrec: all | body
+    seed: int = 0
+    batch_size: int = 128
+
+
+def home_events(settings: Any) -> tuple[list[Event], list[str]]:
+    """The store's events (time order) and its catalogue ids (sorted)."""
+    from shopsense.store import open_store
+
+    store = open_store(settings.store_url)
+    events = sorted(store.iter_events(), key=lambda e: e.timestamp)
+    return events, sorted(p.item_id for p in store.iter_products())
+
+
+def file_events(events: Path, catalog: Path | None) -> tuple[list[Event], list[str]]:
+    from shopsense.evaluation.propensity import load_events, load_products
+
+    loaded = load_events(events)
+    ids = sorted(load_products(catalog)) if catalog is not None else sorted(
+        {e.item_id for e in loaded if e.item_id})
+    return loaded, ids
+
+
+def sequences(events: list[Event], items: ItemIndex) -> list[np.ndarray]:
+    by_actor: dict[str, list[str]] = {}
+    for e in events:
+        if e.item_id and e.item_id in items and e.event_type not in ("search", "dismiss"):
+            by_actor.setdefault(e.actor, []).append(e.item_id)
+    return [items.encode(s) for s in by_actor.values()]
+
+
+def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan
+                   ) -> tuple[FederatedClient, Holdout, LocalSASRec]:
+    items = ItemIndex(item_ids)
+    holdout = Holdout.of(sequences(events, items))
+    if not len(holdout.test_targets):
+        raise ValueError("no shopper has three or more events; nothing to learn or evaluate")
+    dp = DPSettings(plan.dp_epsilon, unit="user") if plan.dp_epsilon > 0 else None
+    participant = LocalSASRec(len(items), fed_config(dim=plan.dim, batch_size=plan.batch_size),
+                              shared=plan.share, dp=dp,
+                              total_epochs=plan.expected_rounds * plan.local_epochs,
+                              seed=plan.seed)
+
+    def evaluate() -> dict[str, float]:
+        ndcg = participant.per_user(holdout.valid_histories, holdout.valid_targets)[0]
+        return {"score": float(ndcg.mean()), "valid_ndcg@10": float(ndcg.mean())}
+
+    return FederatedClient(participant, holdout.train, evaluate, plan.local_epochs), holdout, \
+        participant
+
+
+def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: JoinPlan, *,
+             timeout_s: float = 3600.0, secagg: bool = True) -> dict[str, Any]:
+    """Take part in one run; then the local-only baseline; both scored on this home's test."""
+    if plan.model == "propensity":
+        from shopsense.federated.propensity_home import run_join_propensity
+
+        return run_join_propensity(coordinator, events, plan, timeout_s=timeout_s,
+                                   secagg=secagg)
+    if plan.model != "sasrec":
+        raise ValueError(f"model must be sasrec or propensity, got {plan.model!r}")
+    client, holdout, participant = _sasrec_client(events, item_ids, plan)
+    started = time.perf_counter()
+    log = join(coordinator, client, timeout_s=timeout_s, secagg=secagg)
+    federated_s = time.perf_counter() - started
+    fed = summarise(*participant.per_user(holdout.test_histories, holdout.test_targets))
+    local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed)
+    train_alone(local, holdout.train, epochs=max(1, len(log["rounds"])) * plan.local_epochs,
+                validate=lambda m: float(m.per_user(holdout.valid_histories,
+                                                    holdout.valid_targets)[0].mean()))
+    alone = summarise(*local.per_user(holdout.test_histories, holdout.test_targets))
+    return {**log, "model": "sasrec", "federated": fed, "local_only": alone,
+            "global_beats_local": fed["ndcg@10"] > alone["ndcg@10"],
+            "wall_s": round(federated_s, 1), "privacy": participant.privacy(),
+            "shoppers": len(holdout.train), "items": participant.n_items,
+            "_model": participant}

@@ -1,0 +1,181 @@
+"""SASRec as a federated participant: weights in and out, local epochs, evaluation.
+
+Wraps models.sasrec (its network and estimator are reused unchanged): a `LocalSASRec` holds
+one `SASRecNet` whose weights a round overwrites, trains a few epochs on its own shoppers
+(FedProx's proximal term when `mu` > 0, DP-SGD when given `DPSettings`) and returns the new
+weights. `shared="body"` keeps the item table at home (several shops with their own
+catalogues share only the transformer body); `shared="all"` shares every weight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from shopsense.federated.dp import DPSettings, PrivateTrainer
+from shopsense.models.sasrec import SASRec, SASRecConfig, SASRecNet
+from shopsense.models.sequences import next_item_pairs, top_k_excluding
+
+LOCAL_ONLY_KEYS = ("item_emb.weight",)  # stays home when shops share only the body
+
+
+def fed_config(**overrides: float | int) -> SASRecConfig:
+    """The federated default: SASRec's recipe, smaller batches, no bf16 (clients are CPUs)."""
+    return replace(SASRecConfig(), **{"batch_size": 128, "bf16": False, **overrides})
+
+
+@dataclass
+class Holdout:
+    """Per-client leave-one-out: train sequences, and (history, target) for valid and test."""
+
+    train: list[np.ndarray]
+    valid_histories: list[np.ndarray]
+    valid_targets: np.ndarray
+    test_histories: list[np.ndarray]
+    test_targets: np.ndarray
+
+    @classmethod
+    def of(cls, sequences: Sequence[np.ndarray]) -> Holdout:
+        train, vh, vt, th, tt = [], [], [], [], []
+        for seq in sequences:
+            seq = np.asarray(seq, np.int64)
+            if len(seq) < 3:
+                train.append(seq)
+                continue
+            train.append(seq[:-2])
+            vh.append(seq[:-2])
+            vt.append(int(seq[-2]))
+            th.append(seq[:-1])
+            tt.append(int(seq[-1]))
+        return cls(train, vh, np.asarray(vt, np.int64), th, np.asarray(tt, np.int64))
+
+
+class LocalSASRec:
+    """One participant's SASRec: `weights()` / `load()` / `fit_round()` / `metrics()`."""
+
+    def __init__(self, n_items: int, config: SASRecConfig, *, shared: str = "all",
+                 mu: float = 0.0, dp: DPSettings | None = None, total_epochs: int = 1,
+                 seed: int = 0) -> None:
+        if shared not in ("all", "body"):
+            raise ValueError(f"shared must be 'all' or 'body', got {shared!r}")
+        torch.manual_seed(seed)
+        self.config, self.shared, self.mu, self.seed = config, shared, mu, seed
+        self.net = SASRecNet(n_items, config)
+        self.n_items = n_items
+        self.optimiser = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.dp, self.total_epochs = dp, total_epochs
+        self.private: PrivateTrainer | None = None
+        self.rng = np.random.default_rng(seed)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    # ---- weights -------------------------------------------------------------------
+    def keys(self) -> list[str]:
+        return [k for k in self.net.state_dict()
+                if self.shared == "all" or k not in LOCAL_ONLY_KEYS]
+
+    def weights(self) -> list[np.ndarray]:
+        state = self.net.state_dict()
+        return [state[k].detach().numpy().copy() for k in self.keys()]
+
+    def load(self, arrays: Sequence[np.ndarray]) -> None:
+        keys = self.keys()
+        if len(arrays) != len(keys):
+            raise ValueError(f"expected {len(keys)} arrays, got {len(arrays)}")
+        state = self.net.state_dict()
+        with torch.no_grad():
+            for key, array in zip(keys, arrays, strict=True):
+                state[key].copy_(torch.from_numpy(np.asarray(array, np.float32)))
+
+    # ---- training ------------------------------------------------------------------
+    def fit_round(self, sequences: Sequence[np.ndarray], epochs: int = 1) -> dict[str, float]:
+        """`epochs` local passes from the current weights; returns loss and example count."""
+        inputs, targets = next_item_pairs(sequences, self.config.max_len)
+        if len(inputs) == 0:
+            return {"loss": 0.0, "examples": 0}
+        anchor = [p.detach().clone() for p in self.net.parameters()] if self.mu > 0 else None
+        loss = 0.0
+        for _ in range(epochs):
+            loss = (self._private_epoch(inputs, targets) if self.dp is not None
+                    else self._epoch(inputs, targets, anchor))
+        self.net.eval()
+        return {"loss": loss, "examples": len(inputs)}
+
+    def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
+               anchor: list[torch.Tensor] | None) -> float:
+        self.net.train()
+        total, count = 0.0, 0
+        for rows in np.array_split(self.rng.permutation(len(inputs)),
+                                   max(1, len(inputs) // self.config.batch_size)):
+            seqs, tgt = torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows])
+            mask = tgt > 0
+            logits = self.net(seqs)[mask] @ self.net.item_weights().T
+            loss = F.cross_entropy(logits, tgt[mask] - 1)
+            if anchor is not None:  # FedProx: stay near this round's global weights
+                loss = loss + self.mu / 2 * sum(((p - a) ** 2).sum() for p, a in
+                                                zip(self.net.parameters(), anchor, strict=True))
+            self.optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimiser.step()
+            total += float(loss.detach()) * int(mask.sum())
+            count += int(mask.sum())
+        return total / max(count, 1)
+
+    def _private_epoch(self, inputs: np.ndarray, targets: np.ndarray) -> float:
+        """DP-SGD: one sample per shopper (user-level), Poisson batches, eval-mode network
+        (no dropout under vmap; the noise regularises)."""
+        assert self.dp is not None
+        n = len(inputs)
+        if self.private is None:
+            steps = self.total_epochs * max(1, round(n / self.dp.batch_size))
+            self.private = PrivateTrainer(self.net, self.optimiser, self.dp, n, steps)
+        self.net.eval()
+        losses = []
+        for _ in range(max(1, round(n / self.dp.batch_size))):
+            rows = self.private.poisson_batch(n, self.generator).numpy()
+            losses.append(self.private.step(_user_loss, torch.from_numpy(inputs[rows]),
+                                            torch.from_numpy(targets[rows])))
+        return float(np.mean(losses))
+
+    def privacy(self) -> dict[str, object] | None:
+        return self.private.spent() if self.private is not None else None
+
+    # ---- evaluation ----------------------------------------------------------------
+    def estimator(self) -> SASRec:
+        """The weights as a servable SASRec estimator (same class `shopsense train` saves)."""
+        model = SASRec(self.config)
+        model.net_, model.n_items_ = self.net, self.n_items
+        self.net.eval()
+        return model
+
+    def per_user(self, histories: Sequence[np.ndarray], targets: np.ndarray, k: int = 10
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """(ndcg@k, hit@k) per user: full ranking, history items excluded."""
+        return ranking_per_user(self.estimator().score, histories, targets, k)
+
+
+def ranking_per_user(score: Callable[[list[np.ndarray]], np.ndarray],
+                     histories: Sequence[np.ndarray], targets: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    ndcg, hit = np.zeros(len(histories)), np.zeros(len(histories))
+    for start in range(0, len(histories), 512):
+        hist = list(histories[start:start + 512])
+        top = top_k_excluding(np.asarray(score(hist), np.float64), k, hist)
+        match = top == np.asarray(targets[start:start + 512])[:, None]
+        found, rank = match.any(axis=1), match.argmax(axis=1)
+        hit[start:start + len(hist)] = found
+        ndcg[start:start + len(hist)] = found / np.log2(rank + 2)
+    return ndcg, hit
+
+
+def _user_loss(forward: Callable[..., torch.Tensor], params: dict[str, torch.Tensor],
+               inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-item cross-entropy over one shopper's positions (inputs/targets (L,));
+    the output layer is the tied item table, read from the same `params`."""
+    hidden = forward(inputs.unsqueeze(0))[0]  # (L, dim)
+    logits = hidden @ params["item_emb.weight"][1:].T
+    mask = (targets > 0).float()
+    per_position = F.cross_entropy(logits, (targets - 1).clamp(min=0), reduction="none")
+    return (per_position * mask).sum() / mask.sum().clamp(min=1.0)

@@ -1,0 +1,120 @@
+"""Training the search ranker from the shop's own log (and / or a judgments file).
+
+Logged judgments: a click on a result of query q counts 1, a cart of that item in the same
+session after the click 2, a purchase 3 (the largest per session and item; summed over
+sessions). Shoppers click what they see, and they see the top of the page: each gain is divided
+by the examination propensity of the position the item held, (1 / rank) ** eta (the position
+it takes in the serving order now; the log keeps no positions), capped at `max_weight`.
+`train_search_ranker(engine, events, judged=...)` fits LambdaMART on those groups (features as
+served: with the query reading), and keeps it only when it beats the blend and BM25F on
+held-out logged queries (`LambdaMartRanker` holds them back); the report carries both figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from shopsense.domain import Event
+from shopsense.rank.ltr import LambdaMartRanker, QueryBlend
+
+LOG_GAINS = {"click": 1.0, "cart": 2.0, "purchase": 3.0}
+MIN_QUERIES = 30  # fewer logged queries with a positive: no ranker is trained
+
+
+def logged_gains(events: Iterable[Event]) -> dict[str, dict[str, float]]:
+    """query -> {item_id: gain} from clicks with a query and the cart / purchase of a clicked
+    item later in the same session (or by the same shopper)."""
+    per_session: dict[tuple[str, str, str], float] = {}
+    clicked: dict[tuple[str, str], str] = {}  # (actor, item) -> the query it was clicked from
+    for e in sorted(events, key=lambda e: e.timestamp):
+        actor = e.session_id or e.user_id or ""
+        if not e.item_id or not actor:
+            continue
+        if e.event_type == "click" and e.query:
+            query = e.query.strip()
+            clicked[(actor, e.item_id)] = query
+        elif e.event_type in ("cart", "purchase") and (actor, e.item_id) in clicked:
+            query = clicked[(actor, e.item_id)]
+        else:
+            continue
+        key = (actor, query, e.item_id)
+        per_session[key] = max(per_session.get(key, 0.0), LOG_GAINS[e.event_type])
+    out: dict[str, dict[str, float]] = {}
+    for (_, query, item), gain in per_session.items():
+        row = out.setdefault(query, {})
+        row[item] = row.get(item, 0.0) + gain
+    return out
+
+
+def _debiased(ids: Sequence[str], order: np.ndarray, gains: Mapping[str, float], eta: float,
+              max_weight: float) -> np.ndarray:
+    rank = np.empty(len(ids), dtype=np.float64)
+    rank[order] = np.arange(1, len(ids) + 1)
+    weight = np.minimum(rank ** eta, max_weight)  # 1 / propensity
+    raw = np.array([gains.get(i, 0.0) for i in ids], dtype=np.float64)
+    return np.log1p(raw * weight)  # dampened: one very popular item does not drown the rest
+
+
+def train_search_ranker(engine: Any, events: Iterable[Event], *,
+                        judged: Sequence[tuple[str, Mapping[str, float]]] = (),
+                        eta: float = 1.0, max_weight: float = 10.0, seed: int = 0,
+                        min_queries: int = MIN_QUERIES) -> dict[str, Any]:
+    """Fit the engine's ranker on logged judgments (position-debiased) plus `judged`
+    (query, {item: gain}); it serves only if it beat the blend on held-out queries. Returns
+    the report: queries used, held-out nDCG@10 of the model, the blend and BM25F, what serves."""
+    started = time.perf_counter()
+    logged = logged_gains(events)
+    groups: list[np.ndarray] = []
+    gains: list[np.ndarray] = []
+    understand = engine.understander.understand if engine.understander is not None else None
+    blend = QueryBlend()
+    sources = [(q, g, True) for q, g in logged.items()] + [(q, g, False) for q, g in judged]
+    for query, item_gains, from_log in sources:
+        found, _, features = engine.featurize(query, understand(query) if understand else None)
+        if len(found.rows) == 0:
+            continue
+        ids = [engine.keyword.item_ids_[r] for r in found.rows.tolist()]
+        if from_log:
+            order = np.argsort(-blend.score(features), kind="stable")
+            labels = _debiased(ids, order, item_gains, eta, max_weight)
+        else:
+            labels = np.array([float(item_gains.get(i, 0.0)) for i in ids])
+        if labels.any():
+            groups.append(features)
+            gains.append(labels)
+    report: dict[str, Any] = {"logged_queries": len(logged), "judged_queries": len(judged),
+                              "queries_used": len(groups)}
+    if len(groups) < min_queries:
+        report.update(serving="blend", reason=f"fewer than {min_queries} queries with a "
+                      "click, cart or purchase")
+        return report
+    ranker = LambdaMartRanker(seed=seed).fit(groups, gains)
+    engine.ranker = ranker
+    engine.stages_.clear()
+    report.update(serving="lambdamart" if ranker.mode_ == "model" else ranker.mode_,
+                  held_out_ndcg10={k: round(v, 4) for k, v in ranker.validation_.items()},
+                  trees=ranker.n_trees, seconds=round(time.perf_counter() - started, 1))
+    return report
+
+
+def train_search(shop: Any, understander: Any, judgments: Any = None) -> dict[str, Any]:
+    """`shopsense train`'s search step: rebuild the index from the store, train the ranker on
+    the shop's log (and `judgments`, a judgments file path), save it as the new current
+    version. Returns the ranker report (also in models/status.json, shown on /admin)."""
+    from shopsense.evaluation.search import load_judgments
+    from shopsense.pipeline.search import open_search_engine, save_search_engine
+
+    engine = open_search_engine(shop.settings, rebuild=True)
+    engine.understander = understander  # the ranker learns the features search serves
+    judged: list[tuple[str, Mapping[str, float]]] = []
+    if judgments is not None:
+        judged = [(q.query, q.gains) for q in load_judgments(judgments)[0]]
+    report = train_search_ranker(engine, shop.store.iter_events(), judged=judged)
+    if report["serving"] != "blend" or "held_out_ndcg10" in report:
+        save_search_engine(engine, shop.settings)
+    report["products"] = len(engine)
+    return report

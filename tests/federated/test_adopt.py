@@ -1,0 +1,99 @@
+"""A federated / DP-SGD SASRec becomes the home's next version, with its model card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from shopsense.federated.adopt import adopt_sasrec, model_card
+from shopsense.federated.dp import DPSettings
+from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
+from shopsense.models.interactions import interactions_from_events
+from shopsense.models.sequences import ItemIndex
+from shopsense.pipeline.recommend import load_current, save_version
+from shopsense.training.recs import TrainConfig, train_all
+
+
+def _home(tmp_path: Path):
+    from shopsense.domain import Event, Product
+    from shopsense.models.sasrec import SASRecConfig
+
+    products = [Product(item_id=f"p{i:02d}", title=f"item {i}") for i in range(24)]
+    events, t = [], 1_700_000_000.0
+    for u in range(60):
+        start = u % 18
+        for step in range(6):
+            t += 60
+            events.append(Event(event_id=f"e{len(events)}", event_type="view", timestamp=t,
+                                user_id=f"u{u}", item_id=f"p{start + step:02d}"))
+    config = TrainConfig(sasrec=SASRecConfig(dim=16, max_len=10, max_epochs=2, bf16=False),
+                         ranker_users=20)
+    engine = train_all(interactions_from_events(events), products, config)
+    save_version(engine, tmp_path)
+    (tmp_path / "models" / "status.json").write_text(json.dumps({"version": "before"}))
+    return events, products
+
+
+def test_dp_model_is_adopted_with_epsilon_and_delta_in_its_card(tmp_path: Path) -> None:
+    _events, products = _home(tmp_path)
+    before = load_current(tmp_path)
+    # the federation's item order differs from the home's: reversed catalogue
+    fed_items = ItemIndex(sorted((p.item_id for p in products), reverse=True))
+    seqs = [fed_items.encode([f"p{(u % 18) + s:02d}" for s in range(6)]) for u in range(60)]
+    model = LocalSASRec(len(fed_items), fed_config(dim=16, max_len=10), total_epochs=1,
+                        dp=DPSettings(epsilon=8.0, batch_size=16))
+    model.fit_round(Holdout.of(seqs).train, epochs=1)
+    card = model_card("federated (flwr, SecAgg+)", privacy=model.privacy(), rounds=1)
+    result = adopt_sasrec(tmp_path, model.estimator(), fed_items.ids, card)
+
+    after = load_current(tmp_path)
+    assert after.info["version"] == result["version"] != before.info["version"]
+    privacy = after.info["model_card"]["sasrec"]["privacy"]
+    assert 0 < privacy["epsilon"] <= 8.0 and 0 < privacy["delta"] < 1 / 58  # delta < 1/n
+    status = json.loads((tmp_path / "models" / "status.json").read_text())
+    assert status["version"] == result["version"]
+    assert status["model_card"]["sasrec"]["privacy"]["epsilon"] == privacy["epsilon"]
+    assert json.loads((tmp_path / "models" / "serving.json").read_text())["version"] == \
+        result["version"]
+    # the served SASRec scores items exactly as the federated one, in the home's order
+    history = ["p03", "p04", "p05"]
+    served = after.sources["sasrec"].model_
+    home_scores = served.score([after.items.encode(history)])[0]
+    fed_scores = model.estimator().score([fed_items.encode(history)])[0]
+    for item in ("p06", "p10", "p00"):
+        assert np.isclose(home_scores[after.items.index(item)],
+                          fed_scores[fed_items.index(item)], atol=1e-4)
+
+
+def test_a_model_of_another_width_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    _, products = _home(tmp_path)
+    items = ItemIndex(sorted(p.item_id for p in products))
+    model = LocalSASRec(len(items), fed_config(dim=32, max_len=10))
+    with pytest.raises(ValueError, match="dim"):
+        adopt_sasrec(tmp_path, model.estimator(), items.ids, model_card("x", privacy=None))
+
+
+def test_train_private_on_a_home_store_adopts_a_dp_version(tmp_path: Path) -> None:
+    """`shopsense federated train-private`: the store's events, DP-SGD, adopted with (ε, δ);
+    an erased shopper's events are gone from the store, so they never reach the training."""
+    from shopsense.config import Settings
+    from shopsense.federated.central import train_private_sasrec
+    from shopsense.store import open_store
+
+    events, products = _home(tmp_path)
+    settings = Settings(home=tmp_path)
+    store = open_store(settings.store_url)
+    store.upsert_products(products)
+    store.add_events(events)
+    store.forget_user("u0")
+    assert not any(e.user_id == "u0" for e in store.iter_events())
+    store.close()
+    report = train_private_sasrec(settings, epsilon=4.0, epochs=1)
+    card = load_current(tmp_path).info["model_card"]["sasrec"]
+    assert card["training"] == "central DP-SGD (opacus)"
+    assert 0 < card["privacy"]["epsilon"] <= 4.0 and card["privacy"]["unit"] == "user"
+    assert report["version"] == load_current(tmp_path).info["version"]

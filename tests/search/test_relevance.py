@@ -1,0 +1,125 @@
+"""The bilingual relevance suite on the demo shop, and the honest-reading parts one by one:
+the in-catalogue test, value words, relaxed ceilings, homophone typos, the API fields."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shopsense.evaluation.relevance import pass_rates, relevance_checks, run_checks, value_moved
+from shopsense.index.sells import catalogue_sells
+from shopsense.pipeline import surfaces
+from shopsense.rank.honest import relaxed_notes, value_scores
+from shopsense.text.pinyin import PinyinCorrector
+
+
+@pytest.fixture(scope="module")
+def engine(demo_shop):  # type: ignore[no-untyped-def]
+    return demo_shop.models.search
+
+
+def test_suite_is_bilingual_and_large_enough(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    checks = relevance_checks(list(demo_shop.products.values()))
+    langs = [c.lang for c in checks]
+    assert len(checks) >= 200
+    assert langs.count("zh") >= 100 and langs.count("en") >= 100
+    assert {c.prop for c in checks} >= {"absent_type", "in_catalogue", "parity", "value_cheap",
+                                        "value_premium", "ceiling_below_cheapest", "negation",
+                                        "brand_alias", "mixed_language", "typo"}
+
+
+def test_suite_passes_on_the_demo_shop(demo_shop, engine) -> None:  # type: ignore[no-untyped-def]
+    checks = relevance_checks(list(demo_shop.products.values()))
+    outcomes = run_checks(lambda q, **kw: engine.search(q, **kw), checks)
+    rates = pass_rates(outcomes)
+    failed = [(o.check.prop, o.check.query, o.detail) for o in outcomes if not o.passed]
+    assert rates["all"]["rate"] >= 0.9, failed
+    for prop, row in rates.items():
+        assert row["rate"] >= 0.85, (prop, row, failed)
+
+
+@pytest.mark.parametrize("query", ["剃须刀", "shaver", "do you sell microwave ovens?", "微波炉",
+                                   "有吹风机吗", "hair dryer", "sofa"])
+def test_absent_types_answer_no_exact_match(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is not None
+    assert r.no_exact_match["requested"] in query
+    assert not [c for c in r.applied_filters if c["kind"] == "category"]
+    assert r.to_dict()["results"] == [] or all(x["alternative"] for x in r.to_dict()["results"])
+
+
+@pytest.mark.parametrize("query", ["空调", "air conditioner", "laptop", "笔记本", "earbuds",
+                                   "不要苹果的手机", "phone not apple", "便宜的耳机", "华为"])
+def test_sold_types_are_in_the_catalogue(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    reading = engine.understander.understand(query)
+    assert catalogue_sells(reading, engine.understander, engine.keyword) is None
+    assert engine.search(query, k=5).no_exact_match is None
+
+
+def test_value_words_move_the_page_both_languages(engine) -> None:  # type: ignore[no-untyped-def]
+    def search(q: str, k: int = 10, sort: str = "relevance"):  # type: ignore[no-untyped-def]
+        return engine.search(q, k=k, sort=sort)
+
+    for bare, cheap, premium in (("耳机", "便宜的耳机", "高端耳机"),
+                                 ("headphones", "cheap headphones", "premium headphones")):
+        moved, detail = value_moved(search, bare, search(cheap), cheap=True)
+        assert moved, (cheap, detail)
+        moved, detail = value_moved(search, bare, search(premium), cheap=False)
+        assert moved, (premium, detail)
+        assert search(cheap).total == search(bare).total
+        boost = [b for b in engine.search(cheap, k=10).soft_boosts if b["kind"] == "value"]
+        assert boost and boost[0]["effect"]["prefers"] == "lower"
+        assert boost[0]["effect"]["page_median"] < boost[0]["effect"]["page_median_without"]
+
+
+def test_relaxed_ceiling_orders_cheapest_first_and_says_so(engine) -> None:  # type: ignore[no-untyped-def]
+    r = engine.search("100元以下的笔记本", k=10)
+    assert r.sort == "price_asc"
+    prices = [x.product.price for x in r.results]
+    assert prices == sorted(prices) and all(x.product.category.endswith("笔记本") for x in r.results)
+    note = r.relaxed_filters[0]
+    assert note["kind"] == "price" and "从低到高" in note["message_zh"]
+    assert "cheapest first" in note["message_en"]
+    chosen = engine.search("100元以下的笔记本", k=10, sort="price_desc")
+    assert chosen.sort == "price_desc"
+
+
+def test_homophone_typo_is_corrected(engine) -> None:  # type: ignore[no-untyped-def]
+    r = engine.search("空掉", k=5)
+    assert r.total > 0 and r.corrections.get("空掉") == "空调"
+    assert r.did_you_mean == "空调"
+    assert all(x.product.category == "家电 > 空调" for x in r.results)
+
+
+def test_pinyin_corrector_learns_from_counts() -> None:
+    c = PinyinCorrector().fit({"空调": 9, "耳机": 5, "冰箱": 3, "笔记本": 4})
+    assert c.correct("格力 冷暖空掉") == ("格力 冷暖空调", {"冷暖空掉": "冷暖空调"}) or \
+        c.correct("空掉") == ("空调", {"空掉": "空调"})
+    assert c.correct("耳鸡") == ("耳机", {"耳鸡": "耳机"})
+    assert c.correct("剃须刀") == ("剃须刀", {})
+
+
+def test_value_scores_follow_percentiles() -> None:
+    ref = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+    cheap = value_scores("cheap", np.array([10.0, 50.0, np.nan]), ref)
+    premium = value_scores("premium", np.array([10.0, 50.0]), ref)
+    assert cheap[0] > 0 > cheap[1] and cheap[2] == 0
+    assert premium[0] < 0 < premium[1]
+
+
+def test_relaxed_notes_keep_a_chosen_sort() -> None:
+    relaxed = [{"kind": "price", "value": [None, 100.0], "source": "reading"}]
+    notes, order = relaxed_notes(relaxed, None, "newest")
+    assert order == "newest" and notes[0]["ordered_by"] == "newest"
+    notes, order = relaxed_notes(relaxed, None, "relevance")
+    assert order == "price_asc" and notes[0]["message_en"].startswith("No products")
+
+
+def test_api_answer_carries_no_exact_match(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    data = surfaces.search(demo_shop, "剃须刀")
+    assert data["no_exact_match"]["requested"] == "剃须刀"
+    assert data["no_exact_match"]["alternatives"] == "相近的其他商品"
+    assert all(item["alternative"] for item in data["results"])
+    data = surfaces.search(demo_shop, "空调")
+    assert data["no_exact_match"] is None
+    assert not any(item.get("alternative") for item in data["results"])
