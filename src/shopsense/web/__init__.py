@@ -35,8 +35,10 @@ def install(app: FastAPI) -> None:
         if api_errors is not None:
             return await api_errors(request, exc)
         code = "not_found" if exc.status_code == 404 else "error"
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail), "field": None}},
-                            exc.status_code, headers=getattr(exc, "headers", None))
+        detail = exc.detail if isinstance(exc.detail, dict) else {  # api_error's own shape
+            "code": code, "message": str(exc.detail), "field": None}
+        return JSONResponse({"error": detail}, exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
 
 __all__ = ["install"]
