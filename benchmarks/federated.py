@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for split in args.splits:
             runs.append((f"beauty {split}", BEAUTY, split, plan, args.beauty_users))
         runs.append(("demo platform", demo, "platform", plan, 0))
-    # DP-SGD runs per-sample gradients (~7x the cost of a plain step for SASRec): a smaller
+    # DP-SGD runs per-sample gradients (~8x the cost of a plain step for SASRec): a smaller
     # subsample, fewer rounds, a narrower model, and the same without DP as their baseline.
     dp_plan = replace(plan, rounds=args.dp_rounds, dim=16)
     for epsilon in [0.0, *args.epsilons]:
