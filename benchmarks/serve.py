@@ -50,8 +50,12 @@ TARGETS = {"search_p99_ms": 50, "recommend_p99_ms": 30, "total_qps": 300, "error
 
 def start_server(home: Path, port: int, workers: int, train: bool,
                  rate_limit: float) -> subprocess.Popen[bytes]:
+    # all clients here are one address: the per-client limits (benchmarks/abuse.py) are off
     env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "SHOPSENSE_SERVE__RATE_LIMIT_PER_S": str(rate_limit)}
+           "SHOPSENSE_SERVE__RATE_LIMIT_PER_S": str(rate_limit),
+           "SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
+           "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
+           "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0"}
     extra = ["--workers", str(workers)] + ([] if train else ["--no-train"])
     log = (home.parent / f"{home.name}.serve.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "shopsense.cli", "--home", str(home), "demo",

@@ -21,6 +21,12 @@ class StoreSettings(BaseModel):
 class IngestSettings(BaseModel):
     batch_size: int = Field(5000, ge=1, description="Rows per committed transaction.")
     max_rejects_logged: int = Field(1_000_000, ge=0, description="Cap on rejects-file lines.")
+    max_future_skew_s: float = Field(600.0, ge=0, description="Events timed more than this "
+                                     "after the server's clock are refused by the API (file "
+                                     "imports refuse more than 10 minutes ahead).")
+    earliest_event_ts: float = Field(946_684_800.0, ge=0, description="Live events (the "
+                                     "API) timed before this (unix s; 2000-01-01) are refused; "
+                                     "file imports accept history back to 1970.")
 
 
 class SearchSettings(BaseModel):
@@ -95,6 +101,31 @@ class ServeSettings(BaseModel):
                                       "(trending, popularity and other shoppers' co-visits "
                                       "drift).")
     require_keys: bool = Field(True, description="False only for local demos and tests.")
+    client_rate_limit_per_s: float = Field(100.0, ge=0, description="Requests/s one client "
+                                           "address may send (burst 2x), beside the per-key "
+                                           "limit; 0 disables.")
+    shopper_rate_limit_per_s: float = Field(20.0, ge=0, description="Requests/s naming one "
+                                            "shopper (user / session) (burst 2x); 0 disables.")
+    client_server_ms_per_s: float = Field(250.0, ge=0, description="Search CPU time (ms) "
+                                          "one client address may use a second, charged "
+                                          "after each search; over it, 429 until repaid. 0 "
+                                          "disables.")
+    client_server_burst_s: float = Field(4.0, gt=0, description="Seconds of that server-time "
+                                         "rate a client may use at once (burst = 1 s of "
+                                         "handler time at the defaults).")
+    auth_failures_per_s: float = Field(1.0, gt=0, description="Failed authentications per s "
+                                       "an address may make once its burst is spent; "
+                                       "beyond, 429 before any key is checked.")
+    auth_failure_burst: float = Field(20.0, ge=1)
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses / CIDRs "
+                                       "of reverse proxies whose X-Forwarded-For names the "
+                                       "client (its last hop).")
+    max_query_chars: int = Field(200, ge=1, le=500, description="Longest search query "
+                                 "accepted (422 beyond; the API's hard ceiling is 500).")
+    offload_query_chars: int = Field(48, ge=0, description="Searches with a longer query (the "
+                                     "expensive ones) run one at a time off the event loop, "
+                                     "so cheap requests are not queued behind them; 0 "
+                                     "offloads every search.")
     gc_thresholds: tuple[int, int, int] = Field(
         (700, 10, 1000), description="A serving process's `gc.set_threshold`: young "
         "collections as CPython's default, a full one after 1,000 (CPython: 10) middle ones. "

@@ -34,6 +34,11 @@ def _until(check: Callable[[], bool], seconds: float) -> float:
     return time.perf_counter() - start
 
 
+NO_CLIENT_LIMITS = (("SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S", "0"),
+                    ("SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S", "0"),
+                    ("SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S", "0"))
+
+
 def _answers(url: str, path: str, params: dict, key: str, n: int = 8) -> list[httpx.Response]:
     answers = [httpx.get(url + path, params=params, headers={"X-API-Key": key}, timeout=10)
                for _ in range(n)]
@@ -52,7 +57,8 @@ def test_two_workers_share_events_catalogue_and_erasures(tmp_path: Path, demo_sh
     store.close()
     # shopper warming (~40 s of background work per worker at start) would share the two cores
     # with the timed checks below; they measure freshness, not a warming server
-    server = make_server(home, ("SHOPSENSE_SERVE__WARM_SHOPPERS", "0"),
+    # the checks poll one shopper ~100 times a second from one address: per-client limits off
+    server = make_server(home, ("SHOPSENSE_SERVE__WARM_SHOPPERS", "0"), *NO_CLIENT_LIMITS,
                          args=("--workers", "2", "--no-train")).start(timeout=120)
     url = server.url
     ready: set[str] = set()  # a worker, once ready, stays ready
@@ -133,7 +139,7 @@ def test_workers_exit_when_the_server_is_killed(tmp_path: Path, demo_shop, make_
 
     home = tmp_path / "home"
     _copy_home(demo_shop.settings.home, home)
-    server = make_server(home, ("SHOPSENSE_SEARCH__WARM_QUERIES", "0"),
+    server = make_server(home, ("SHOPSENSE_SEARCH__WARM_QUERIES", "0"), *NO_CLIENT_LIMITS,
                          args=("--workers", "2", "--no-train")).start(timeout=120)
     pids: set[int] = set()
 

@@ -34,6 +34,7 @@ from shopsense.analytics.aggregates import (
 )
 from shopsense.analytics.impressions import SURFACE_CTR, ImpressionLog
 from shopsense.analytics.impressions import TABLE as IMPRESSIONS
+from shopsense.analytics.readout import MIN_SAMPLE, quiet_stretches, release_rates
 from shopsense.privacy.dp import (
     NoiseMechanism,
     PrivacyLedger,
@@ -67,6 +68,7 @@ class ReleaseParams:
     per_user_cap: int = 10
     days: int = 90
     seed: int | None = None  # None: fresh OS randomness (the only safe choice in production)
+    min_sample: int = MIN_SAMPLE  # rates from fewer trials are withheld (post-processing)
 
     def __post_init__(self) -> None:
         make_mechanism(self.mechanism, self.epsilon, self.delta)  # validates
@@ -109,7 +111,7 @@ def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedge
     if not refresh:
         cached = ledger.cached(RELEASE, fingerprint)
         if cached is not None:
-            return with_budget(cached, ledger, cached=True)
+            return with_budget(cached, ledger, cached=True, min_sample=params.min_sample)
     window = window_for(store, params.days)
     shoppers = shoppers_in(store, window)
     if shoppers == 0:  # noise over nothing: refused before anything is spent
@@ -120,7 +122,7 @@ def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedge
                         delta=body["privacy"]["delta"], fingerprint=fingerprint, body=body,
                         detail={"window": body["window"], "per_user_cap": params.per_user_cap,
                                 "aggregates": len(specs)})
-    return with_budget((seq, body), ledger, cached=False)
+    return with_budget((seq, body), ledger, cached=False, min_sample=params.min_sample)
 
 
 class EmptyWindow(ValueError):
@@ -139,16 +141,19 @@ def release_epsilon(epsilon_per_aggregate: float, specs: tuple[Spec, ...] = SPEC
     return round(epsilon_per_aggregate * sum(s.weight for s in specs), 9)
 
 
-def latest_release(ledger: PrivacyLedger) -> dict[str, Any] | None:
+def latest_release(ledger: PrivacyLedger, min_sample: int = MIN_SAMPLE) -> dict[str, Any] | None:
     """The newest behaviour release, with today's budget figures (spends nothing)."""
     found = ledger.latest(RELEASE)
-    return None if found is None else with_budget(found, ledger, cached=True)
+    return None if found is None else with_budget(found, ledger, cached=True,
+                                                   min_sample=min_sample)
 
 
 def with_budget(found: tuple[int, dict[str, Any]], ledger: PrivacyLedger, *,
-                cached: bool) -> dict[str, Any]:
-    """A recorded release body with its ledger seq and the shop's total spend added."""
+                cached: bool, min_sample: int = MIN_SAMPLE) -> dict[str, Any]:
+    """A recorded release body with its ledger seq and the shop's total spend added; the
+    derived rates are re-read from its noisy counts (post-processing) at `min_sample`."""
     seq, body = found
+    body = {**body, "derived": derived_metrics(body["aggregates"], min_sample)}
     eps, delta = ledger.spent()
     body["privacy"] = {**body["privacy"], "seq": seq, "spent_epsilon_total": round(eps, 6),
                        "spent_delta_total": delta, "budget": ledger.budget,
@@ -205,8 +210,10 @@ def _noisy(store: Any, hist: Histogram, window: Window, mechanism: NoiseMechanis
     return out
 
 
-def derived_metrics(aggregates: dict[str, Any]) -> dict[str, Any]:
-    """Rates computed from the noisy counts only (post-processing; no extra budget)."""
+def derived_metrics(aggregates: dict[str, Any], min_sample: int = MIN_SAMPLE) -> dict[str, Any]:
+    """Rates computed from the noisy counts only (post-processing; no extra budget); `rates`
+    has each with its sample, interval and whether it reaches `min_sample`; `quiet` lists the
+    stretches of days with no visible data (analytics/readout.py)."""
     stages = {s: 0 for s in STAGES}
     for row in aggregates["funnel_daily"]["rows"]:
         stages[row["parts"][1]] += row["count"]
@@ -228,6 +235,10 @@ def derived_metrics(aggregates: dict[str, Any]) -> dict[str, Any]:
         "searches": searches,
         "new_share": _rate(new, new + back),
         "active_shopper_days": sum(r["count"] for r in aggregates["active_daily"]["rows"]),
+        "rates": release_rates(aggregates, stages, len({r["parts"][0] for r in
+                                                        aggregates["funnel_daily"]["rows"]}),
+                               min_sample),
+        "quiet": quiet_stretches(aggregates),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -14,12 +15,14 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopsense import __version__
 from shopsense.api.deps import error_body
 from shopsense.api.keys import KeyRing
-from shopsense.api.limits import RateLimiter
+from shopsense.api.limits import ClientLimits, RateLimiter
 from shopsense.api.metrics import Metrics
+from shopsense.api.openapi import install_openapi
 from shopsense.api.routes import (
     assistant,
     data,
@@ -34,6 +37,8 @@ from shopsense.pipeline.shop import InputError, Shop
 from shopsense.pipeline.surfaces import NotReady
 from shopsense.privacy.maintenance import PrivacyMaintenance, retention_status
 from shopsense.web import install as install_web
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
@@ -62,6 +67,7 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.keyring = KeyRing(shop.store)
     app.state.limiter = RateLimiter(settings.serve.rate_limit_per_s)
+    app.state.client_limits = ClientLimits.from_settings(settings.serve)
     if settings.serve.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.serve.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
@@ -76,6 +82,7 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     mcp.install(app)  # /mcp for outside agents (when the mcp extra is installed)
     install_web(app)  # storefront /, dashboard /admin, /v1/admin analytics
     _install_health(app)
+    install_openapi(app)
     return app
 
 
@@ -83,11 +90,20 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(_Measure, limit=settings.serve.max_body_bytes)
 
 
+class BodyTooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, {"code": "too_large", "message": f"body over {limit} bytes",
+                               "field": "body"})
+
+
 class _Measure:
-    """Body-size guard, per-route Prometheus counts and latency, an `X-Served-By` header
-    naming the worker process and a `Server-Timing: app;dur=<ms>` header (the handler's time
-    until the response started: what a client's latency has beyond it is queueing and
-    transport). Plain ASGI: no extra task per request."""
+    """Body-size guard (the declared Content-Length, and the bytes as they stream in, for any
+    transfer encoding), the last-resort error answer (an exception no handler took becomes a
+    JSON 500: the connection is never dropped), per-route Prometheus counts and latency, an
+    `X-Served-By` header naming the worker
+    process and a `Server-Timing: app;dur=<ms>` header (the handler's time until the response
+    started: what a client's latency has beyond it is queueing and transport). Plain ASGI: no
+    extra task per request."""
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -103,7 +119,16 @@ class _Measure:
                 await JSONResponse(body, 413)(scope, receive, send)
                 return
         start = time.perf_counter()
-        status = [500]
+        status = [0]
+        received = [0]
+
+        async def receive_bounded() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                received[0] += len(message.get("body", b""))
+                if received[0] > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
 
         async def send_measured(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -114,12 +139,36 @@ class _Measure:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_measured)
+            await self.app(scope, receive_bounded, send_measured)
+        except Exception as exc:
+            await self._last_resort(exc, status, scope, receive, send_measured)
         finally:
-            name = getattr(scope.get("route"), "path", "unmatched")
-            metrics: Metrics = scope["app"].state.metrics
-            metrics.requests.labels(name, scope["method"], str(status[0])).inc()
-            metrics.latency.labels(name, scope["method"]).observe(time.perf_counter() - start)
+            self._account(scope, status[0] or 500, time.perf_counter() - start)
+
+    async def _last_resort(self, exc: Exception, status: list[int], scope: dict[str, Any],
+                           receive: Any, send: Any) -> None:
+        if status[0]:  # the response had started: nothing can be said any more
+            log.error("error after the response started on %s", scope.get("path"),
+                      exc_info=exc)
+            return
+        if isinstance(exc, BodyTooLarge):
+            body, code = {"error": exc.detail}, 413
+        else:
+            log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"),
+                      exc_info=exc)
+            body, code = error_body("internal", "internal error (logged on the server)"), 500
+        await JSONResponse(body, code)(scope, receive, send)
+
+    @staticmethod
+    def _account(scope: dict[str, Any], status: int, took: float) -> None:
+        state = scope["app"].state
+        name = getattr(scope.get("route"), "path", "unmatched")
+        state.metrics.requests.labels(name, scope["method"], str(status)).inc()
+        state.metrics.latency.labels(name, scope["method"]).observe(took)
+
+
+_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+          415: "unsupported_media_type"}
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -134,14 +183,33 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": ["body"], "msg": "invalid"}
-        field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
-        return JSONResponse(error_body("invalid", str(first.get("msg")), field or None), 422)
+        if first.get("type") == "json_invalid":
+            reason = (first.get("ctx") or {}).get("error", "")
+            return JSONResponse(error_body("bad_json", f"the body is not valid JSON ({reason})",
+                                           "body"), 400)
+        return JSONResponse(error_body("invalid", str(first.get("msg")),
+                                       _field(first.get("loc", ()))), 422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # fastapi's HTTPException and routing's
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, dict) else {
-            "code": "error", "message": str(exc.detail), "field": None}
+            "code": _CODES.get(exc.status_code, "error"), "message": str(exc.detail),
+            "field": None}
         return JSONResponse({"error": detail}, exc.status_code, headers=exc.headers)
+
+
+def _field(loc: Any) -> str | None:
+    """A pydantic error location as the API names fields: `[1].timestamp`, `k`. Union and
+    model tags (`EventIn`, `list[EventIn]`) and the request part (`body`, `query`) are
+    dropped."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif part not in ("body", "query", "path", "header") and not (
+                "[" in part or part[:1].isupper()):
+            parts.append(("." if parts else "") + part)
+    return "".join(parts) or None
 
 
 def _install_health(app: FastAPI) -> None:

@@ -1,58 +1,140 @@
-"""Request plumbing shared by the routes: the Shop, scope checks, JSON errors.
+"""Request plumbing shared by the routes: the Shop, keys and scopes, limits, JSON errors.
 
-The dependencies are `async`: they never block (a key's hash is cached, the limiter is a token
-bucket), and a sync dependency would cost a thread hand-over on every request."""
+The dependencies are `async`: they never block (a key's hash is cached, the limiters are token
+buckets), and a sync dependency would cost a thread hand-over on every request.
+
+A key travels in the `X-API-Key` header or as `Authorization: Bearer <key>`; a key in the URL
+(`?api_key=`) is refused with 400 (URLs land in access logs, proxies and browser history).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from shopsense.api.limits import ClientLimits, Throttled
 from shopsense.pipeline.shop import Shop
 
-_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                           description="An API key (`shopsense keys create`).")
+_bearer = HTTPBearer(auto_error=False, description="The same key as `Authorization: Bearer`.")
+_URL_KEYS = ("api_key", "apikey", "access_token")
+T = TypeVar("T")
 
 
 async def get_shop(request: Request) -> Shop:
     return request.app.state.shop
 
 
-def api_error(status: int, code: str, message: str, field: str | None = None) -> HTTPException:
-    return HTTPException(status_code=status,
+def api_error(status: int, code: str, message: str, field: str | None = None,
+              headers: dict[str, str] | None = None) -> HTTPException:
+    return HTTPException(status_code=status, headers=headers,
                          detail={"code": code, "message": message, "field": field})
 
 
-def _authorise(request: Request, key: str | None, scope: str) -> str:
+def throttled(exc: Throttled) -> HTTPException:
+    return api_error(429, "rate_limited", exc.message, exc.field,
+                     headers={"Retry-After": f"{max(1, round(exc.retry_s + 0.49))}"})
+
+
+def _presented(request: Request, key: str | None,
+               bearer: HTTPAuthorizationCredentials | None) -> str | None:
+    if any(name in request.query_params for name in _URL_KEYS):
+        raise api_error(400, "key_in_url", "API keys are not accepted in the URL (they end up "
+                        "in logs and history): send the header X-API-Key or "
+                        "Authorization: Bearer", "api_key")
+    if key and bearer and key != bearer.credentials:
+        raise api_error(400, "ambiguous_key", "X-API-Key and Authorization name different "
+                        "keys", "Authorization")
+    return key or (bearer.credentials if bearer else None)
+
+
+def _shopper(request: Request) -> str | None:
+    params = request.query_params
+    user, session = params.get("user"), params.get("session")
+    return f"u:{user}" if user else (f"s:{session}" if session else None)
+
+
+def _authorise(request: Request, key: str | None, bearer: HTTPAuthorizationCredentials | None,
+               scope: str) -> str:
     state = request.app.state
-    if not state.settings.serve.require_keys:
-        return "anonymous"
-    presented = key or request.query_params.get("api_key")
-    if not presented:
-        raise api_error(401, "unauthorised", "missing API key (header X-API-Key)")
-    found = state.keyring.scope_of(presented)
-    if found is None:
-        raise api_error(401, "unauthorised", "unknown or revoked API key")
-    key_id, key_scope = found
-    request.state.key_scope = key_scope  # personal reads: admin, else a shopper token
-    if scope == "admin" and key_scope != "admin":
-        raise api_error(403, "forbidden", f"this endpoint needs the admin scope, key has {key_scope!r}")
-    allowed, retry = state.limiter.allow(key_id)
-    if not allowed:
-        raise HTTPException(status_code=429, headers={"Retry-After": f"{max(1, round(retry))}"},
-                            detail={"code": "rate_limited", "message": "too many requests",
-                                    "field": None})
+    limits: ClientLimits = state.client_limits
+    client = limits.client_of(request.scope)
+    presented = _presented(request, key, bearer)
+    try:
+        key_id, key_scope = "anonymous", "search"
+        if state.settings.serve.require_keys:
+            limits.before_auth(client)
+            key_id, key_scope = _check_key(request, limits, client, presented, scope)
+            request.state.key_scope = key_scope  # personal reads: admin, else a shopper token
+            allowed, retry = state.limiter.allow(key_id)
+            if not allowed:
+                raise Throttled("too many requests for this key", retry)
+        if key_scope != "admin":  # the shop's own backend is not one client among many
+            limits.admit(client, _shopper(request))
+    except Throttled as exc:
+        raise throttled(exc) from None
     return key_id
 
 
-async def require_search(request: Request, key: str | None = Depends(_key_header)) -> str:
-    return _authorise(request, key, "search")
+def _check_key(request: Request, limits: ClientLimits, client: str, presented: str | None,
+               scope: str) -> tuple[str, str]:
+    found = request.app.state.keyring.scope_of(presented) if presented else None
+    if found is None:
+        limits.auth_failed(client)
+        if not presented:
+            raise api_error(401, "unauthorised",
+                            "missing API key (header X-API-Key or Authorization: Bearer)")
+        raise api_error(401, "unauthorised", "unknown or revoked API key")
+    key_id, key_scope = found
+    if scope == "admin" and key_scope != "admin":
+        limits.auth_failed(client)
+        raise api_error(403, "forbidden", f"this endpoint needs the admin scope, key has {key_scope!r}")
+    return key_id, key_scope
 
 
-async def require_admin(request: Request, key: str | None = Depends(_key_header)) -> str:
-    return _authorise(request, key, "admin")
+async def require_search(request: Request, key: str | None = Depends(_key_header),
+                         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
+    return _authorise(request, key, bearer, "search")
+
+
+async def require_admin(request: Request, key: str | None = Depends(_key_header),
+                        bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
+    return _authorise(request, key, bearer, "admin")
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+def metered(request: Request, fn: Callable[[], T]) -> Callable[[], T]:
+    """`fn`, charging the CPU time it takes (of the thread that runs it: waiting for the GIL
+    or a core is not charged) to the caller's server-time budget (api/limits.py)."""
+    limits: ClientLimits = request.app.state.client_limits
+    client = limits.client_of(request.scope)
+
+    def run() -> T:
+        started = time.thread_time()
+        try:
+            return fn()
+        finally:
+            limits.spent(client, time.thread_time() - started)
+
+    return run
+
+
+async def run_expensive(request: Request, fn: Callable[[], T]) -> T:
+    """Run an expensive handler body on a worker thread, one at a time per process: the event
+    loop keeps answering cheap requests meanwhile (they share the GIL with it at the
+    interpreter's switch interval instead of queueing behind it)."""
+    state = request.app.state
+    limiter = getattr(state, "expensive_limiter", None)
+    if limiter is None:
+        limiter = state.expensive_limiter = anyio.CapacityLimiter(1)
+    return await anyio.to_thread.run_sync(fn, limiter=limiter)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopsense.cli.common import console, emit, fail, settings
+from shopsense.cli.common import emit, fail, out, settings
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -58,8 +58,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             conversation = reply["conversation_id"]
             turns.append({"say": text, **reply})
             if not as_json:
-                console.print(f"[bold]> {text}[/bold]  [dim]({reply['act']})[/dim]")
-                console.print(reply["reply"], markup=False)
+                out.print(f"> {text}  ({reply['act']})", markup=False, highlight=False)
+                out.print(reply["reply"], markup=False, highlight=False)
         if as_json:
             emit({"conversation_id": conversation, "turns": turns}, True)
 

@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: the settings in the Typer context and JSON / rich output."""
+"""Shared CLI plumbing: the settings in the Typer context and JSON / rich output.
+
+Results go to stdout (`out`, `emit`), so `KEY=$(shopsense keys create --scope search)` and
+`shopsense stats --json | jq` capture them; progress, logs and errors go to stderr
+(`console`, `fail`)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shopsense.config import Settings
 
-console = Console(stderr=True)
+console = Console(stderr=True)  # progress, logs, errors
+out = Console(soft_wrap=True)  # results (never wrapped: a piped line stays one line)
 
 
 def settings(ctx: typer.Context) -> Settings:
@@ -25,11 +31,13 @@ def emit(data: Any, as_json: bool, human: str | None = None) -> None:
     """Print `data` as JSON on stdout when asked, else a human summary."""
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    elif human is not None:
+        out.print(human, highlight=False)
     else:
-        console.print(human if human is not None else json.dumps(data, ensure_ascii=False,
-                                                                 indent=2, default=str))
+        out.print(json.dumps(data, ensure_ascii=False, indent=2, default=str), markup=False,
+                  highlight=False)
 
 
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)

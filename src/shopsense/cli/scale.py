@@ -70,6 +70,7 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
 
     from shopsense.api.app import create_app
     from shopsense.cli.core import open_home
+    from shopsense.cli.serving import GRACE_S
     from shopsense.pipeline.shop import Shop
     from shopsense.scale.replica import scale_out
     from shopsense.training.lifecycle import (
@@ -97,5 +98,9 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
     if models:
         threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
     console.print(f"shopsense replica on http://{host}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
-    replica.stop()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning",
+                    timeout_graceful_shutdown=GRACE_S)
+    finally:
+        manager.stop()
+        replica.stop()

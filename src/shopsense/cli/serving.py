@@ -22,6 +22,9 @@ from typing import Any
 from shopsense.config import Settings
 
 _ENV = "SHOPSENSE_WORKER_SETTINGS"
+# Seconds a stopping server waits for open connections and tasks (uvicorn's default is for
+# ever: a browser's keep-alive connection held a SIGTERMed server for minutes).
+GRACE_S = 5.0
 
 
 def serve_workers(cfg: Settings, workers: int, *, background_training: bool) -> None:
@@ -36,8 +39,12 @@ def serve_workers(cfg: Settings, workers: int, *, background_training: bool) -> 
         trained = (cfg.home / "models" / "status.json").exists()
         manager.start(train_now=not trained)
     os.environ[_ENV] = cfg.model_dump_json()
-    uvicorn.run("shopsense.cli.serving:worker_app", factory=True, host=cfg.serve.host,
-                port=cfg.serve.port, workers=workers, log_level="warning")
+    try:
+        uvicorn.run("shopsense.cli.serving:worker_app", factory=True, host=cfg.serve.host,
+                    port=cfg.serve.port, workers=workers, log_level="warning",
+                    timeout_graceful_shutdown=GRACE_S)
+    finally:  # the trainer goes with the server (and on kill -9: training/children.py)
+        manager.stop()
 
 
 def worker_app() -> Any:

@@ -20,6 +20,7 @@ import orjson
 
 from shopsense.demo.brands import BRANDS
 from shopsense.demo.catalog import END_TS, DemoItem, build_catalogue, iso, leaf_slug
+from shopsense.demo.glossary import demo_glossary
 from shopsense.demo.queries import demo_judgments, demo_queries
 from shopsense.demo.sessions import Simulator
 from shopsense.demo.shoppers import PLATFORMS, make_shopper, make_shoppers
@@ -137,6 +138,7 @@ def generate_demo(out_dir: Path, *, seed: int = 7, n_products: int = 3200, n_use
     _write_jsonl(paths.products, (item.record for item in items))
     _write_jsonl(paths.events, simulate(items, seed, n_users, days))
     paths.categories.write_bytes(orjson.dumps(category_tree(items), option=orjson.OPT_INDENT_2) + b"\n")
+    (out_dir / "glossary.json").write_bytes(orjson.dumps(demo_glossary(), option=orjson.OPT_INDENT_2) + b"\n")
     queries = demo_queries()
     _write_jsonl(paths.queries, queries)
     _write_jsonl(paths.judgments, demo_judgments(queries, items))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +31,33 @@ _FALSE = frozenset({"0", "false", "f", "no", "n"})
 _MS_THRESHOLD = 1e11
 _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 _PLATFORM_SET = frozenset(PLATFORMS)
+# Item ids: letters and digits of any script, `_ - . : @ + = ~`; not only dots. They travel in
+# URL paths (/v1/items/{id}), so `/`, `\`, `?`, `#`, spaces and control characters are refused.
+ITEM_ID_CHARS = "letters, digits and _ - . : @ + = ~"
+_ITEM_ID = re.compile(r"[\w.:@+=~-]+")
+EPOCH_2000 = 946_684_800.0
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """Accepted event times: not before `earliest` (unix s), not more than `future_skew_s`
+    after the clock at validation. Live events (the API) use the year 2000 as the floor; file
+    imports (`FILE_BOUNDS`) accept history back to 1970 (public data sets start in 1995)."""
+
+    earliest: float = EPOCH_2000
+    future_skew_s: float = 600.0
+
+    def check(self, ts: float) -> str | None:
+        if ts < self.earliest:
+            return f"before {datetime.fromtimestamp(self.earliest, UTC):%Y-%m-%d} (unix seconds, or milliseconds above 1e11)"
+        if ts > time.time() + self.future_skew_s:
+            return (f"more than {self.future_skew_s:g} s in the future "
+                    "(unix seconds, or milliseconds above 1e11)")
+        return None
+
+
+FILE_BOUNDS = TimeBounds(earliest=0.0)
+LIVE_BOUNDS = TimeBounds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +100,7 @@ def _number(row: dict[str, Any], name: str, errors: list[FieldError], *,
         return None
     if value.__class__ is float and math.isfinite(value):
         return _check_min(value, name, minimum, errors)
-    if _blank(value):
+    if isinstance(value, str) and not value.strip():
         return None
     if isinstance(value, bool):
         errors.append(FieldError(name, "must be a number"))
@@ -82,7 +111,7 @@ def _number(row: dict[str, Any], name: str, errors: list[FieldError], *,
         errors.append(FieldError(name, f"not a number: {str(value)[:40]!r}"))
         return None
     if not math.isfinite(number):
-        errors.append(FieldError(name, "must be finite"))
+        errors.append(FieldError(name, "must be finite (NaN and infinity are refused)"))
         return None
     return _check_min(number, name, minimum, errors)
 
@@ -118,17 +147,37 @@ def parse_timestamp(value: Any) -> float:
 
 
 def _time(row: dict[str, Any], name: str, errors: list[FieldError], *,
-          required: bool = False) -> float | None:
+          required: bool = False, bounds: TimeBounds | None = None) -> float | None:
     value = row.get(name)
     if _blank(value):
         if required:
             errors.append(FieldError(name, "required"))
         return None
     try:
-        return parse_timestamp(value)
+        ts = parse_timestamp(value)
     except (TypeError, ValueError, OverflowError) as exc:
         errors.append(FieldError(name, f"not ISO 8601 or unix seconds ({exc})"))
         return None
+    problem = bounds.check(ts) if bounds is not None else None
+    if problem:
+        errors.append(FieldError(name, problem))
+        return None
+    return ts
+
+
+def _item_id(row: dict[str, Any], errors: list[FieldError], *, required: bool) -> str:
+    item = _str(row, "item_id", errors, MAX_ID_LEN) if not required else _text(
+        row, "item_id", errors, required=True, limit=MAX_ID_LEN)
+    if item and not valid_item_id(item):
+        errors.append(FieldError("item_id", f"may hold only {ITEM_ID_CHARS} "
+                                 f"(got {item[:40]!r})"))
+    return item
+
+
+def valid_item_id(item: str) -> bool:
+    """The documented item id character set (docs/FORMATS.md), at most 256 characters."""
+    return (len(item) <= MAX_ID_LEN and _ITEM_ID.fullmatch(item) is not None
+            and item.strip(".") != "")
 
 
 def _bool(row: dict[str, Any], name: str, errors: list[FieldError], default: bool) -> bool:
@@ -174,7 +223,7 @@ def validate_product(row: dict[str, Any]) -> Product:
     if "__error__" in row:
         raise RowInvalid([FieldError("(row)", str(row["__error__"]))])
     product = Product(
-        item_id=_text(row, "item_id", errors, required=True, limit=MAX_ID_LEN),
+        item_id=_item_id(row, errors, required=True),
         title=_text(row, "title", errors, required=True, limit=2000),
         description=_text(row, "description", errors),
         category=_text(row, "category", errors, limit=1000),
@@ -203,15 +252,17 @@ def _str(row: dict[str, Any], name: str, errors: list[FieldError], limit: int) -
     return _text(row, name, errors, limit=limit)
 
 
-def validate_event(row: dict[str, Any], pseudonyms: Pseudonymizer) -> Event:
+def validate_event(row: dict[str, Any], pseudonyms: Pseudonymizer,
+                   bounds: TimeBounds = FILE_BOUNDS) -> Event:
     """Raise RowInvalid listing every bad field, else return the Event with pseudonymised ids.
 
     Without an `event_id`, the id is a hash of the event's content, so re-ingesting the same
     file never duplicates it."""
-    return Event(*validate_event_fields(row, pseudonyms))
+    return Event(*validate_event_fields(row, pseudonyms, bounds))
 
 
-def validate_event_fields(row: dict[str, Any], pseudonyms: Pseudonymizer) -> tuple[Any, ...]:
+def validate_event_fields(row: dict[str, Any], pseudonyms: Pseudonymizer,
+                          bounds: TimeBounds = FILE_BOUNDS) -> tuple[Any, ...]:
     """`validate_event` as a tuple in `Event` field order, for the bulk path that sends rows
     to the writer without building Event objects. (Hot path of ingestion: kept free of
     per-field helpers where a plain string suffices.)"""
@@ -227,7 +278,7 @@ def validate_event_fields(row: dict[str, Any], pseudonyms: Pseudonymizer) -> tup
     session = _str(row, "session_id", errors, MAX_ID_LEN)
     if not user and not session:
         errors.append(FieldError("user_id", "user_id or session_id is required"))
-    item = _str(row, "item_id", errors, MAX_ID_LEN)
+    item = _item_id(row, errors, required=False)
     if not item and event_type and event_type not in ITEMLESS_EVENT_TYPES:
         errors.append(FieldError("item_id", f"required for {event_type} events"))
     query = _str(row, "query", errors, 1000)
@@ -239,7 +290,7 @@ def validate_event_fields(row: dict[str, Any], pseudonyms: Pseudonymizer) -> tup
     platform = _str(row, "platform", errors, 20).lower() or "other"
     if platform not in _PLATFORM_SET:
         errors.append(FieldError("platform", f"must be one of {', '.join(PLATFORMS)}"))
-    timestamp = _time(row, "timestamp", errors, required=True)
+    timestamp = _time(row, "timestamp", errors, required=True, bounds=bounds)
     event_id = _str(row, "event_id", errors, MAX_ID_LEN)
     if errors:
         raise RowInvalid(errors)

@@ -41,6 +41,7 @@ SOURCE_KINDS: dict[str, type] = {
     "als": CollaborativeRetriever, "content": ContentRetriever, "sasrec": SequentialRetriever,
 }
 PERSONAL_SOURCES = ("sasrec", "covisit", "als", "content", "bought_together", "popular")
+FOCUSED_MIN_ITEMS = 2  # items in one category before the variety cap is lifted (variety_cap)
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,14 @@ class RecommendationEngine:
 
     def variety_cap(self, recent: Sequence[str]) -> int | None:
         """The per-category cap for this shopper: none while at least half of their last 10
-        items sit in one category (they are shopping for it: capping it pushed the item they
-        went on to want out of the list, -0.033 nDCG@10 on the demo, benchmarks/README.md),
-        `max_per_category` otherwise."""
+        items, and at least `FOCUSED_MIN_ITEMS`, sit in one category (they are shopping for
+        it: capping it pushed the item they went on to want out of the list, -0.033 nDCG@10
+        on the demo, benchmarks/README.md), `max_per_category` otherwise."""
         cap = self.config.max_per_category
         cats = Counter(p.category for i in recent[-10:]
                        if (p := self.products.get(i)) is not None and p.category)
-        if cap is not None and cats and 2 * cats.most_common(1)[0][1] >= sum(cats.values()):
+        top = cats.most_common(1)[0][1] if cats else 0
+        if cap is not None and top >= FOCUSED_MIN_ITEMS and 2 * top >= sum(cats.values()):
             return None
         return cap
 

@@ -21,7 +21,7 @@ from shopsense.config import Settings
 from shopsense.domain import Event, Product, UserProfile
 from shopsense.features.profile import build_profile
 from shopsense.ids import Pseudonymizer, ensure_secret
-from shopsense.ingest.validate import RowInvalid, validate_event, validate_product
+from shopsense.ingest.validate import RowInvalid, TimeBounds, validate_event, validate_product
 from shopsense.memo import Memo
 from shopsense.privacy.rekey import finish_pending_rekey
 from shopsense.store import open_store
@@ -172,9 +172,11 @@ class Shop:
     def record_events(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Validate the whole batch first (nothing stored if any row is bad), then commit."""
         events = []
+        ingest = self.settings.ingest
+        bounds = TimeBounds(ingest.earliest_event_ts, ingest.max_future_skew_s)
         for index, row in enumerate(rows):
             try:
-                events.append(validate_event(row, self.ids))
+                events.append(validate_event(row, self.ids, bounds))
             except RowInvalid as exc:
                 first = exc.errors[0]
                 raise InputError(first.field, first.reason, index) from exc

@@ -15,6 +15,7 @@ from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
 from shopsense.models.context import RecContext
 from shopsense.pipeline.explore import Exploration, explore, new_request_id
+from shopsense.pipeline.merch import merchandise_page, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
@@ -86,7 +87,8 @@ def search_clauses(params: dict[str, Any]) -> list[Clause]:
 def search(shop: Shop, q: str, *, user: str | None = None, session: str | None = None,
            k: int = 10, page: int = 1, sort: str = "relevance", understand: bool = True,
            drops: Sequence[str] = (), params: dict[str, Any] | None = None,
-           lang: str | None = None) -> dict[str, Any]:
+           lang: str | None = None, merch: Any = None) -> dict[str, Any]:
+    """One search page; `merch`: merchandising to apply instead of the stored one (preview)."""
     engine = shop.models.search
     if engine is None:
         raise NotReady("search index is being built")
@@ -106,8 +108,11 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")
-    data["results"] = [item_dict(shop, r) for r in response.results]
-    for item, r in zip(data["results"], response.results, strict=True):
+    results, redirect = merchandise_page(shop, q, page, list(response.results), merch)
+    data["results"] = [item_dict(shop, r) for r in results]
+    if redirect:
+        data["redirect"] = redirect
+    for item, r in zip(data["results"], results, strict=True):
         if "contributions" in r.evidence:  # the score's parts on the serving ranker's scale
             item["contributions"] = r.evidence["contributions"]
             item["unexplained"] = r.evidence["unexplained"]
@@ -145,7 +150,13 @@ _RULES_CACHE: dict[str, tuple[float, Rules]] = {}
 
 
 def shop_rules(shop: Shop) -> Rules:
-    """The shop's standing rules (<home>/rules.json, `shopsense rules set`), re-read on change."""
+    """The shop's standing rules: <home>/rules.json plus the stored merchandising's rules
+    that apply to recommendations everywhere (pipeline/merch.py)."""
+    return with_merch(shop, file_rules(shop))
+
+
+def file_rules(shop: Shop) -> Rules:
+    """The shop's rules file (<home>/rules.json, `shopsense rules set`), re-read on change."""
     path = shop.settings.home / "rules.json"
     stamp = path.stat().st_mtime if path.exists() else 0.0
     cached = _RULES_CACHE.get(str(path))

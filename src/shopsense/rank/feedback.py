@@ -7,8 +7,9 @@
 - With `replenish_strength` > 0, a consumable the shopper bought is lifted that share of the
   way to the top once it is due again (0.8-3 learned repurchase intervals after the purchase).
 - A purchased durable is not re-recommended for `durable_cooldown_days`, and other durables
-  of the same category sink with strength `durable_category_strength` halving every
-  `purchase_half_life_days`; consumables stay (the product
+  of the same category sink with strength `durable_category_strength` (1: just below the
+  list at first, so two air conditioners bought do not fill "for you" with more) halving
+  every `purchase_half_life_days`; consumables stay (the product
   attribute `consumable` decides, else the per-category repurchase rate learned from events).
 
 Sinking is scale-free: strength s moves a score s of the way from where it is to just below
@@ -38,7 +39,7 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
                    half_life_days: float = 14.0, neighbours: Neighbours | None = None,
                    repurchase: RepurchaseRates | None = None,
                    durable_cooldown_days: float = 180.0,
-                   durable_category_strength: float = 0.5,
+                   durable_category_strength: float = 1.0,
                    purchase_half_life_days: float = 30.0,
                    replenish_strength: float = 0.0) -> list[Candidate]:
     """Copies of `candidates` with feedback applied, best score first (stable)."""

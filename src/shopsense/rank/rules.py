@@ -66,6 +66,8 @@ class Rules(BaseModel):
     exclude: list[str] = Field(default_factory=list, description="Item ids never shown.")
     exclude_brands: list[str] = Field(default_factory=list)
     exclude_categories: list[str] = Field(default_factory=list, description="Paths (and below).")
+    exclude_where: list[Adjust] = Field(default_factory=list, description="Items matching any "
+                                        "(e.g. an attribute value) are never shown.")
     categories: list[str] = Field(default_factory=list,
                                   description="When set, only items in (or below) these paths.")
     available_only: bool = Field(True, description="Drop unavailable and unknown items.")
@@ -109,6 +111,7 @@ class Rules(BaseModel):
             exclude=_union(self.exclude, request.exclude),
             exclude_brands=_union(self.exclude_brands, request.exclude_brands),
             exclude_categories=_union(self.exclude_categories, request.exclude_categories),
+            exclude_where=self.exclude_where + request.exclude_where,
             categories=request.categories or self.categories,
             available_only=pick("available_only"), price_min=pick("price_min"),
             price_max=pick("price_max"),
@@ -146,6 +149,8 @@ class _Filter:
         if product.brand and product.brand.strip().lower() in self.brands:
             return False
         if any(in_category(product.category, c) for c in rules.exclude_categories):
+            return False
+        if any(rule.matches(item_id, product) for rule in rules.exclude_where):
             return False
         return not rules.categories or any(in_category(product.category, c)
                                            for c in rules.categories)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 from shopsense.domain import Event
 from shopsense.pipeline.shop import ModelSet, Shop, settle_heap
+from shopsense.training.children import ChildProcess
 
 log = logging.getLogger("shopsense.models")
 
@@ -194,32 +194,53 @@ def quick_models(shop: Shop) -> ModelSet:
     )
 
 
-def train_to_disk(
+def train_to_disk(settings: Any, **kwargs: Any) -> dict[str, Any]:
+    """`shopsense train`: every model on the store's data, written under <home>/models/
+    (a serving process loads them with `load_models` and swaps them in). One writer per home:
+    a second training waits for the first (store/homelock.py)."""
+    from shopsense.store.homelock import home_lock
+
+    with home_lock(settings.home):
+        return _train_to_disk(settings, **kwargs)
+
+
+def _train_to_disk(
     settings: Any, *, max_minutes: float = 10.0, progress: Any = None, ray_workers: int = 0,
     ray_address: str = "", incremental: bool = False, judgments: Any = None
 ) -> dict[str, Any]:
-    """`shopsense train`: every model on the store's data, written under <home>/models/
-    (a serving process loads them with `load_models` and swaps them in). `judgments`: a
-    judgments file the search ranker also learns from (beside the shop's click log)."""
+    """The body of `train_to_disk` (which holds the home's lock): every model on the store's
+    data, written under <home>/models/. `judgments`: a judgments file the search ranker also
+    learns from (beside the shop's click log). Stages are recorded in
+    <home>/models/progress.json for the dashboard (training/progress.py)."""
+    from shopsense.training.progress import ProgressLog
     from shopsense.training.recs import train_from_store
     from shopsense.training.search import train_search
 
     shop = Shop(settings)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
-    understander = build_understander(shop, with_tagger=True)
-    summary["understand"] = "ok"
-    summary["search"] = train_search(shop, understander, judgments)
-    kwargs = {"progress": progress} if progress is not None else {}
-    summary["recs"] = {
-        k: v
-        for k, v in train_from_store(settings, max_minutes=max_minutes, ray_workers=ray_workers,
-                                     ray_address=ray_address, incremental=incremental,
-                                     **kwargs).items()
-        if k != "path"
-    }
-    build_propensity(shop, retrain=True)
-    summary["propensity"] = "ok"
+    stages = ProgressLog(settings.home)  # <home>/models/progress.json, for the dashboard
+    try:
+        with stages.stage("understand"):
+            understander = build_understander(shop, with_tagger=True)
+        summary["understand"] = "ok"
+        with stages.stage("search"):
+            summary["search"] = train_search(shop, understander, judgments)
+        summary["recs"] = {
+            k: v
+            for k, v in train_from_store(settings, max_minutes=max_minutes,
+                                         ray_workers=ray_workers, ray_address=ray_address,
+                                         incremental=incremental,
+                                         progress=stages.hook(progress)).items()
+            if k != "path"
+        }
+        with stages.stage("propensity"):
+            build_propensity(shop, retrain=True)
+        summary["propensity"] = "ok"
+    except BaseException as exc:
+        stages.finish("failed", repr(exc)[:500])
+        raise
+    stages.finish("done")
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["version"] = summary["recs"].get("version", "")
     (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))
@@ -407,6 +428,7 @@ class ModelManager:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.child = ChildProcess()  # the trainer: ends with this server (training/children.py)
 
     def start(self, *, train_now: bool = True) -> None:
         self._train_now = train_now
@@ -420,6 +442,7 @@ class ModelManager:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        self.child.stop()
 
     def _loop(self) -> None:
         first = True
@@ -453,14 +476,7 @@ class ModelManager:
             cmd.append("--incremental")  # full retrains on the slower schedule
         try:
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
-            done = subprocess.run(
-                cmd,
-                capture_output=True,
-                text=True,
-                env=env,
-                preexec_fn=lambda: os.nice(10),
-                check=False,
-            )
+            done = self.child.run(cmd, env)
             if done.returncode != 0:
                 raise RuntimeError(done.stderr.strip()[-2000:] or f"exit {done.returncode}")
             home = self.shop.settings.home

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from shopsense import __version__
 from shopsense.analytics.impressions import MAX_ITEMS, SURFACES, ImpressionLog
 from shopsense.api.deps import api_error, get_shop, require_search
+from shopsense.index.glossary import Glossary, learn_glossary
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.web.placeholders import placeholder_svg, valid_slug
 
@@ -31,6 +32,7 @@ DEMO_USERS = tuple(f"u{i:05d}" for i in range(1, 9))
 DEMO_SEARCHES = ("空调", "格力空调 1.5匹", "华为手机 不要苹果", "running shoes under $80",
                  "noise cancelling headphones", "咖啡豆", "dress not red", "纸尿裤")
 _NO_CACHE = {"Cache-Control": "no-cache"}
+_IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,10 +64,17 @@ def popular_searches(request: Request, n: int = 8) -> list[str]:
     return list(cached[1])
 
 
-def render(name: str, request: Request) -> HTMLResponse:
-    config = json.dumps(page_config(request), ensure_ascii=False).replace("</", "<\\/")
-    body = _template(name).replace("{{CONFIG}}", config).replace("{{VERSION}}", __version__)
-    return HTMLResponse(body, headers=_NO_CACHE)
+def render(name: str, request: Request, status: int = 200) -> HTMLResponse:
+    config = page_config(request)
+    config["status"] = status
+    text = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
+    body = _template(name).replace("{{CONFIG}}", text).replace("{{VERSION}}", __version__)
+    return HTMLResponse(body, status_code=status, headers=_NO_CACHE)
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """The store's 404 page (the storefront shell renders it in the shopper's language)."""
+    return render("shop.html", request, status=404)
 
 
 @router.get("/")
@@ -77,6 +86,10 @@ def storefront(request: Request) -> HTMLResponse:
 
 @router.get("/item/{item_id}")
 def product_page(request: Request, item_id: str) -> HTMLResponse:
+    """The page shell; 404 (the store's own page) when the catalogue has no such product."""
+    products = getattr(request.app.state.shop, "products", None) or {}
+    if products and item_id not in products:
+        return render("shop.html", request, status=404)
     return render("shop.html", request)
 
 
@@ -99,31 +112,46 @@ def demo_image(request: Request, slug: str) -> Response:
 
 @router.get("/static/{path:path}")
 def static_file(path: str) -> FileResponse:
+    if "\x00" in path or len(path) > 500:
+        raise api_error(404, "not_found", "no such static file", "path")
     target = (STATIC / path).resolve()
     if STATIC not in target.parents or not target.is_file():
         raise api_error(404, "not_found", f"no static file {path!r}", "path")
-    return FileResponse(target, headers=_NO_CACHE)
+    # vendored libraries are pinned by their path's version: cache them for good
+    headers = _IMMUTABLE if path.startswith("vendor/") else _NO_CACHE
+    return FileResponse(target, headers=headers)
+
+
+def glossary(request: Request) -> Glossary:
+    """The catalogue's glossary (index/glossary.py), rebuilt when the catalogue or a glossary
+    file changes: operator file `<home>/glossary.json`, the demo's glossary and category tree."""
+    state, home = request.app.state, Path(request.app.state.settings.home)
+    files = [home / "glossary.json", home / "demo" / "glossary.json", home / "demo" / "categories.json"]
+    products = state.shop.products
+    stamp = (len(products), tuple(f.stat().st_mtime_ns if f.is_file() else 0 for f in files))
+    cached = getattr(state, "glossary", None)
+    if cached is None or cached[0] != stamp:
+        cached = state.glossary = (stamp, learn_glossary(list(products.values()), files))
+    return cached[1]
+
+
+@router.get("/web/glossary.json")
+def glossary_json(request: Request) -> JSONResponse:
+    """Category paths, attribute names and values, brands: {zh: en} tables for the pages."""
+    return JSONResponse(glossary(request).to_dict(), headers=_NO_CACHE)
 
 
 @router.get("/web/categories.json")
 def category_names(request: Request) -> JSONResponse:
-    """zh path -> English path for the demo catalogue (empty for other shops)."""
-    tree = Path(request.app.state.settings.home) / "demo" / "categories.json"
-    names: dict[str, str] = {}
-    if tree.is_file():
-        try:
-            nodes = json.loads(tree.read_text(encoding="utf-8")).get("nodes", {})
-            names = {path: node.get("path_en", path) for path, node in nodes.items()}
-        except (OSError, ValueError, AttributeError):
-            names = {}
-    return JSONResponse(names, headers={"Cache-Control": "public, max-age=3600"})
+    """zh path -> English path (the glossary's category table)."""
+    return JSONResponse(glossary(request).categories, headers=_NO_CACHE)
 
 
 class ImpressionIn(BaseModel):
     surface: str = Field(..., max_length=30)
     items: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
     query: str | None = Field(None, max_length=1000)
-    total: int | None = Field(None, ge=0)
+    total: int | None = Field(None, ge=0, le=2**53, description="Results the list had in all.")
     user_id: str | None = Field(None, max_length=256)
     session_id: str | None = Field(None, max_length=256)
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from shopsense.analytics import charts, evalreports
 from shopsense.analytics.aggregates import read_zero_result_log
+from shopsense.analytics.readout import MIN_SAMPLE
 from shopsense.analytics.report import (
     EmptyWindow,
     ReleaseParams,
@@ -27,6 +28,7 @@ from shopsense.analytics.status import model_status
 from shopsense.api.deps import api_error, get_shop, require_admin
 from shopsense.pipeline.shop import Shop
 from shopsense.privacy.dp import BudgetExceeded, PrivacyLedger
+from shopsense.training.progress import read_progress
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 _PNG = {"Cache-Control": "no-store"}
@@ -40,6 +42,8 @@ class ReleaseIn(BaseModel):
     days: int = Field(90, ge=1, le=366)
     per_user_cap: int | None = Field(None, ge=1, le=1000)
     refresh: bool = Field(False, description="Spend budget on fresh noise even if nothing changed.")
+    min_sample: int = Field(MIN_SAMPLE, ge=1, le=1_000_000, description="Rates from fewer "
+                            "trials are withheld (post-processing; spends nothing).")
 
 
 def ledger_of(request: Request) -> PrivacyLedger:
@@ -51,16 +55,17 @@ def ledger_of(request: Request) -> PrivacyLedger:
     return state.privacy_ledger
 
 
-def _latest(request: Request) -> dict[str, Any]:
-    body = latest_release(ledger_of(request))
+def _latest(request: Request, min_sample: int = MIN_SAMPLE) -> dict[str, Any]:
+    body = latest_release(ledger_of(request), min_sample)
     if body is None:
         raise api_error(404, "no_release", "no analytics release yet: POST /v1/admin/analytics")
     return body
 
 
 @router.get("/analytics", summary="The latest DP analytics release (spends nothing)")
-def get_analytics(request: Request) -> dict[str, Any]:
-    return _latest(request)
+def get_analytics(request: Request, min_sample: int = Query(MIN_SAMPLE, ge=1, le=1_000_000)
+                  ) -> dict[str, Any]:
+    return _latest(request, min_sample)
 
 
 @router.post("/analytics", summary="Release DP analytics (spends budget unless cached)")
@@ -69,7 +74,8 @@ def post_analytics(request: Request, body: ReleaseIn = Body(default_factory=Rele
     privacy = shop.settings.privacy
     params = ReleaseParams(epsilon=body.epsilon or privacy.dp_epsilon, mechanism=body.mechanism,
                            delta=body.delta, days=body.days,
-                           per_user_cap=body.per_user_cap or privacy.per_user_cap)
+                           per_user_cap=body.per_user_cap or privacy.per_user_cap,
+                           min_sample=body.min_sample)
     ledger = ledger_of(request)
     with request.app.state.release_lock:
         zero = read_zero_result_log(shop.settings.home / "logs" / "zero_results.jsonl")
@@ -132,7 +138,8 @@ def get_eval_chart(kind: Literal["metrics", "calibration"], file: str = Query(..
     return Response(png, media_type="image/png", headers=_PNG)
 
 
-@router.get("/models", summary="Serving model versions, training time, data sizes, freshness")
+@router.get("/models", summary="Serving model versions, training time, data sizes, freshness, "
+            "and the latest training run's stages with elapsed time and ETA")
 def get_models(request: Request, shop: Shop = Depends(get_shop)) -> dict[str, Any]:
     manager = getattr(request.app.state, "model_manager", None)
     from shopsense.privacy.maintenance import retention_status
@@ -144,4 +151,5 @@ def get_models(request: Request, shop: Shop = Depends(get_shop)) -> dict[str, An
                          "model_retention_days": shop.settings.privacy.model_retention_days,
                          "interval_s": shop.settings.privacy.retention_interval_s,
                          "maintenance": getattr(maintenance, "status", None)}
+    body["progress"] = read_progress(shop.settings.home)  # the latest training run
     return body

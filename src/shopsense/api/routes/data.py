@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from shopsense.api.deps import get_shop, require_admin, require_search
 from shopsense.api.personal import check_personal
-from shopsense.pipeline.shop import Shop
+from shopsense.pipeline.shop import InputError, Shop
 
 router = APIRouter(prefix="/v1")
 
@@ -54,11 +54,14 @@ def post_events(request: Request, payload: EventIn | list[EventIn] = Body(...),
     rows = payload if isinstance(payload, list) else [payload]
     limit = request.app.state.settings.serve.max_batch_events
     if not rows or len(rows) > limit:
-        from shopsense.pipeline.shop import InputError
-
         raise InputError("body", f"send between 1 and {limit} events per request")
-    result = shop.record_events([_now_default(r.model_dump(exclude={"request_id"}))
-                                 for r in rows])
+    try:
+        result = shop.record_events([_now_default(r.model_dump(exclude={"request_id"}))
+                                     for r in rows])
+    except InputError as exc:
+        if isinstance(payload, list):
+            raise
+        raise InputError(exc.field.partition(".")[2], exc.reason) from None  # one event
     request.app.state.metrics.events.labels("api").inc(result["accepted"])
     answered = [r.model_dump() for r in rows if r.request_id]
     if answered:

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from shopsense.api.deps import api_error, get_shop, require_admin, require_search
+from shopsense.api.deps import (
+    api_error,
+    get_shop,
+    metered,
+    require_admin,
+    require_search,
+    run_expensive,
+)
 from shopsense.api.personal import check_personal, redact
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
@@ -45,16 +52,26 @@ class SearchParams(BaseModel):
 async def search(request: Request, p: Annotated[SearchParams, Query()],
                  shop: Shop = Depends(get_shop),
                  _: str = Depends(require_search)) -> dict[str, Any]:
+    serve = request.app.state.settings.serve
+    if len(p.q) > serve.max_query_chars:
+        raise api_error(422, "invalid", f"longer than {serve.max_query_chars} characters", "q")
     attributes: dict[str, list[str]] = {}  # attr.<key>=<value>, repeatable: any of the values
     for key, value in request.query_params.multi_items():
         if key.startswith("attr.") and len(key) > 5:
             attributes.setdefault(key[5:], []).append(value)
     params = {"category": p.category, "brand": p.brand, "price_min": p.price_min,
               "price_max": p.price_max, "available": p.available, "attributes": attributes}
-    body = surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
-                           sort=p.sort, understand=p.understand, drops=p.drop, params=params,
-                           lang=p.lang)
-    return redact(request, shop, body, user=p.user, session=p.session)  # reasons: own only
+
+    def answer() -> dict[str, Any]:
+        body = surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
+                               sort=p.sort, understand=p.understand, drops=p.drop,
+                               params=params, lang=p.lang)
+        return redact(request, shop, body, user=p.user, session=p.session)  # reasons: own only
+
+    run = metered(request, answer)  # its CPU time is charged to the client's budget
+    if len(p.q) > serve.offload_query_chars:  # expensive: off the loop, one at a time
+        return await run_expensive(request, run)
+    return run()
 
 
 @router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")

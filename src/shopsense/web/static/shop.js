@@ -1,10 +1,9 @@
 // The storefront: home, search (chips, facets, sort, pages, why-lines, not-interested),
 // product page, cart and a simulated checkout. Rendered from the /v1 API; sends events.
 (function () {
-  const { t, api, esc, price, el, store, CFG } = window.SS;
+  const { t, tr, api, esc, price, el, store, CFG } = window.SS;
   const app = document.getElementById("app");
   const PAGE_SIZE = 12;
-  let categoryNames = {};
   // Items this shopper dismissed in this browser: hidden everywhere at once. The server also
   // drops them from recommendations and sinks them (and close variants) in search.
   let hiddenNow = new Set(store.get("ss.dismissed", []));
@@ -58,22 +57,31 @@
   }
 
   // ---- rendering helpers ---------------------------------------------------------------------
-  function catName(path) {
-    if (!path) return "";
-    return SS.lang === "en" && categoryNames[path] ? categoryNames[path] : path;
-  }
+  const catName = (path) => tr.cat(path);
   function image(item) {
     const url = item.image_url || "";
     if (url.startsWith("/")) return url; // bundled or served by this app; never a remote fetch
     const slug = (item.category || "item").split(">").pop().trim().toLowerCase().replace(/[^a-z0-9]+/g, "-") || "item";
     return "/static/demo/" + (/^[a-z0-9]/.test(slug) ? slug : "item") + ".svg";
   }
-  function reasonText(r) { return SS.lang === "zh" ? (r.text_zh || r.text_en) : (r.text_en || r.text_zh); }
-  function why(item, context) {
-    const reasons = (item.reasons || []).filter((r) => reasonText(r)).slice(0, 2);
+  // A reason in the shopper's language: catalogue terms inside English text are translated;
+  // a cited product title is marked as a title (it stays in the listing's own language).
+  const CITES = [/^(Because you viewed |Often bought together with |Similar to |Shown lower: like )(.+?)(, which you dismissed)?$/,
+    /^(因为您浏览过 |常与 |与 |排序靠后：与您不感兴趣的 )(.+?)( 一起购买| 相似)?$/];
+  function reasonText(r) { return SS.lang === "zh" ? (r.text_zh || r.text_en) : tr.text(r.text_en || r.text_zh); }
+  function reasonHtml(r) {
+    const text = SS.lang === "zh" ? (r.text_zh || r.text_en) : (r.text_en || r.text_zh);
+    const cited = r.evidence && (r.evidence.because_item || r.evidence.dismissed_item);
+    const m = cited ? text.match(CITES[SS.lang === "zh" ? 1 : 0]) : null;
+    if (!m) return esc(reasonText(r));
+    return `${esc(m[1])}<q class="ptitle" lang="${SS.langOf(m[2])}">${esc(m[2])}</q>${esc(m[3] || "")}`;
+  }
+  function why(item, context, about) {
+    // On a product page "similar to <this product>" on every card says nothing: leave it out.
+    const reasons = (item.reasons || []).filter((r) => reasonText(r) && !(about && r.evidence && r.evidence.because_item === about)).slice(0, 2);
     if (!reasons.length) return "";
     const more = context ? `<button class="linkish why-more" type="button">${esc(t("why_more"))}</button>` : "";
-    return `<p class="why" title="${esc(reasons.map(reasonText).join(" · "))}"><span>${esc(t("why"))}</span>${reasons.map((r) => esc(reasonText(r))).join(" · ")}</p>${more}`;
+    return `<p class="why" title="${esc(reasons.map(reasonText).join(" · "))}"><span>${esc(t("why"))}</span>${reasons.map(reasonHtml).join(" · ")}</p>${more}`;
   }
 
   // "Why this?" in full: the item's rank, every reason with its contribution and the raw
@@ -89,7 +97,7 @@
       const top = Math.max(1e-9, ...data.reasons.map((r) => Math.abs(r.contribution || 0)));
       body.innerHTML = `<h3>${esc(item.title)}</h3>
         <p class="muted">${esc(t("explain_rank", { rank: data.rank, score: Number(data.score).toFixed(3) }))}</p>
-        <table class="data">${data.reasons.map((r) => `<tr><td>${esc(reasonText(r))}</td><td class="bar"><span style="width:${(100 * Math.abs(r.contribution || 0) / top).toFixed(0)}%"></span></td><td class="num">${Number(r.contribution || 0).toFixed(3)}</td></tr>`).join("")}</table>
+        <table class="data">${data.reasons.map((r) => `<tr><td>${reasonHtml(r)}</td><td class="bar"><span style="width:${(100 * Math.abs(r.contribution || 0) / top).toFixed(0)}%"></span></td><td class="num">${Number(r.contribution || 0).toFixed(3)}</td></tr>`).join("")}</table>
         <details><summary>${esc(t("explain_signals"))}</summary><table class="data">${Object.entries(data.signals || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${Number(v).toFixed(4)}</td></tr>`).join("")}</table></details>`;
     } catch (e) {
       body.innerHTML = ""; body.appendChild(failure(e));
@@ -100,9 +108,9 @@
     const node = el(`<article class="card" data-item="${esc(item.item_id)}">
       <a href="/item/${encodeURIComponent(item.item_id)}" data-link class="card-link">
         <img src="${esc(image(item))}" alt="" loading="lazy" width="200" height="200">
-        <h3 class="title">${esc(item.title)}</h3></a>
-      <div class="meta"><span class="price">${esc(price(item.price))}</span><span class="brand">${esc(item.brand || "")}</span></div>
-      ${o.why === false ? "" : why(item, o.context)}
+        <h3 class="title" lang="${SS.langOf(item.title)}">${o.query ? instant.highlight(item.title, o.query, item.highlights && item.highlights.title) : esc(item.title)}</h3></a>
+      <div class="meta"><span class="price">${esc(price(item.price))}</span><span class="brand">${esc(tr.brand(item.brand || ""))}</span></div>
+      ${o.why === false ? "" : why(item, o.context, o.about)}
       ${o.dismiss ? `<button class="dismiss" title="${esc(t("not_interested"))}" aria-label="${esc(t("not_interested"))}">✕ <span>${esc(t("not_interested"))}</span></button>` : ""}
     </article>`);
     node.querySelector(".card-link").addEventListener("click", () => {
@@ -167,10 +175,11 @@
 
   async function home() {
     app.innerHTML = "";
+    document.getElementById("q").value = "";
     const hero = el(`<section class="hero"><div><h1>${esc(t("hero_title"))}</h1><p>${esc(t("hero_text"))}</p>
       <div class="pills" id="popular"><span class="muted">${esc(t("popular_searches"))}</span></div></div></section>`);
     POPULAR.forEach((q) => {
-      const a = el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link>${esc(q)}</a>`);
+      const a = el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link lang="${SS.langOf(q)}">${esc(q)}</a>`);
       hero.querySelector("#popular").appendChild(a);
     });
     app.appendChild(hero);
@@ -200,54 +209,42 @@
     } catch (e) { recs.replaceWith(failure(e)); }
   }
 
-  const { searchParams, searchUrl, chips, facets, pager } = window.SSSearchParts({ catName, go });
+  const instant = window.SSInstant({ go: (url) => go(url), image, who, submit: () => submitSearch() });
+  const results = window.SSResults({ grid, failure, go: (url) => go(url), who, logImpression,
+    logSearch(q) { if (q && q !== lastLoggedQuery) { lastLoggedQuery = q; sendEvent("search", null, { query: q }); } } });
 
-  async function searchPage() {
-    const sp = searchParams();
-    document.getElementById("q").value = sp.q;
-    app.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
-    let data;
-    try {
-      data = await api("/v1/search", { params: Object.assign({ q: sp.q, k: PAGE_SIZE, page: sp.page, sort: sp.sort }, who(), sp.multi) });
-    } catch (e) { app.innerHTML = ""; app.appendChild(failure(e)); return; }
-    if (sp.q && sp.q !== lastLoggedQuery) { lastLoggedQuery = sp.q; sendEvent("search", null, { query: sp.q }); }
+  // The store's own 404 page (the server answers unknown pages and products with status 404).
+  function notFound(kind) {
     app.innerHTML = "";
-    const narrow = window.matchMedia("(max-width: 760px)").matches; // filters fold away on phones
-    const layout = el(`<div class="search-layout"><aside class="facets"><details class="facets-box" ${narrow ? "" : "open"}><summary>${esc(t("filters"))}</summary><div id="facets"></div></details></aside><div class="results-col"></div></div>`);
-    const col = layout.querySelector(".results-col");
-    col.appendChild(el(`<div class="results-head"><h1>${esc(t("results_for", { q: data.query || sp.q }))}</h1>
-      <span class="muted" id="total">${esc(t("total", { n: data.total ?? (data.results || []).length }))}</span>
-      <label class="sort">${esc(t("sort"))} <select id="sort">${["relevance", "price_asc", "price_desc", "popularity", "newest"].map((s) => `<option value="${s}" ${s === sp.sort ? "selected" : ""}>${esc(t("sort_" + s))}</option>`).join("")}</select></label></div>`));
-    col.appendChild(chips(data.understood || {}, sp));
-    if (data.did_you_mean) col.appendChild(el(`<p class="notice">${esc(t("did_you_mean"))} <a href="/search?q=${encodeURIComponent(data.did_you_mean)}" data-link>${esc(data.did_you_mean)}</a>?</p>`));
-    (data.relaxed || []).forEach((r) => col.appendChild(el(`<p class="notice">${esc(t("relaxed"))}${esc(r.reason || r.filter)}</p>`)));
-    const results = data.results || [];
-    logImpression("search", results, { query: sp.q, total: data.total ?? results.length }, data);
-    if (!results.length) col.appendChild(el(`<p class="empty">${esc(t("no_results"))}</p>`));
-    else col.appendChild(Object.assign(grid(results, { dismiss: true, query: sp.q, onDismiss: searchPage, context: "search:" + sp.q }), { id: "results" }));
-    col.appendChild(pager(data, sp));
-    layout.querySelector("#facets").appendChild(facets(data.facets || {}, sp, data.applied_filters || {}));
-    app.appendChild(layout);
-    layout.querySelector("#sort").addEventListener("change", (ev) => go(searchUrl({ sort: ev.target.value })));
+    const node = el(`<section class="not-found" id="not-found"><h1>${esc(t(kind === "item" ? "not_found" : "page_not_found"))}</h1>
+      <p class="muted">${esc(t("not_found_help"))}</p>
+      <form class="searchbox inline" role="search"><input name="q" type="search" aria-label="${esc(t("search"))}" placeholder="${esc(t("search_placeholder"))}"><button class="btn" type="submit">${esc(t("search"))}</button></form>
+      <div class="pills" id="not-found-popular"><span class="muted">${esc(t("popular_searches"))}</span></div>
+      <p><a class="btn" href="/" data-link>${esc(t("go_shopping"))}</a></p></section>`);
+    POPULAR.forEach((q) => node.querySelector("#not-found-popular").appendChild(el(`<a class="pill" href="/search?q=${encodeURIComponent(q)}" data-link lang="${SS.langOf(q)}">${esc(q)}</a>`)));
+    node.querySelector("form").addEventListener("submit", (ev) => { ev.preventDefault(); const q = ev.target.q.value.trim(); if (q) go("/search?q=" + encodeURIComponent(q)); });
+    app.appendChild(node);
   }
 
   async function productPage(itemId) {
     app.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
     let item;
     try { const data = await api(`/v1/items/${encodeURIComponent(itemId)}`); item = data.item || data; }
-    catch (e) { app.innerHTML = ""; app.appendChild(e.status === 404 && e.body ? el(`<p class="empty">${esc(t("not_found"))}</p>`) : failure(e)); return; }
+    catch (e) { if (e.status === 404 && e.body) notFound("item"); else { app.innerHTML = ""; app.appendChild(failure(e)); } return; }
     rememberRecent(item.item_id); sendEvent("view", item.item_id);
-    const attrs = Object.entries(item.attributes || {}).filter(([k]) => k !== "consumable");
+    const attrs = Object.entries(item.attributes || {}).filter(([k]) => k !== "consumable").map(([k, v]) => [tr.attr(k), tr.value(v)]);
+    const path = (item.category || "").split(" > ").filter(Boolean);
+    const crumbs = path.map((_, i) => { const p = path.slice(0, i + 1).join(" > "); return `<a href="/search?${new URLSearchParams({ q: "", category: p })}" data-link>${esc(tr.cat(p).split(" > ").pop())}</a>`; }).join(" › ");
     const node = el(`<div class="product" id="product" data-item="${esc(item.item_id)}">
-      <nav class="crumbs"><a href="/" data-link>${esc(t("home"))}</a> › ${esc(catName(item.category))}</nav>
+      <nav class="crumbs" aria-label="${esc(t("breadcrumbs"))}"><a href="/" data-link>${esc(t("home"))}</a>${crumbs ? " › " + crumbs : ""}</nav>
       <div class="product-main">
         <img class="product-img" src="${esc(image(item))}" alt="" width="400" height="400">
-        <div class="product-info"><h1>${esc(item.title)}</h1>
+        <div class="product-info"><h1 lang="${SS.langOf(item.title)}">${esc(item.title)}</h1>
           <p class="price big">${esc(price(item.price))}</p>
-          <p class="muted">${esc(t("brand_label"))}: ${esc(item.brand || "—")} · ${esc(t("category_label"))}: ${esc(catName(item.category))} · ${esc(item.available === false ? t("out_of_stock") : t("in_stock"))}</p>
+          <p class="muted">${esc(t("brand_label"))}: ${esc(tr.brand(item.brand) || "—")} · ${esc(t("category_label"))}: ${esc(catName(item.category))} · ${esc(item.available === false ? t("out_of_stock") : t("in_stock"))}</p>
           <div class="actions"><button class="btn" id="add-to-cart" ${item.available === false ? "disabled" : ""}>${esc(t("add_to_cart"))}</button>
           <button class="btn-ghost" id="buy-now" ${item.available === false ? "disabled" : ""}>${esc(t("buy_now"))}</button></div>
-          <h3>${esc(t("details"))}</h3><p class="desc">${esc(item.description || "")}</p>
+          <h3>${esc(t("details"))}</h3><p class="desc" lang="${SS.langOf(item.description)}">${esc(item.description || "")}</p>
           ${attrs.length ? `<table class="attrs">${attrs.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>` : ""}
         </div></div></div>`);
     node.querySelector("#add-to-cart").addEventListener("click", () => addToCart(item));
@@ -261,7 +258,7 @@
         .then((data) => {
           const results = data.results || [];
           if (!results.length) { shelf.remove(); return; } // nothing to show: no empty shelf
-          box.replaceWith(grid(results, { context: `${path}:${item.item_id}` }));
+          box.replaceWith(grid(results, { context: `${path}:${item.item_id}`, about: item.item_id }));
           logImpression(path.replace("-", "_"), results, null, data);
         })
         .catch((e) => box.replaceWith(failure(e)));
@@ -300,42 +297,6 @@
     app.appendChild(form);
   }
 
-  // ---- suggest --------------------------------------------------------------------------------
-  function kindLabel(kind) { const key = "kind_" + kind; const text = t(key); return text === key ? kind : text; }
-  function setupSuggest() {
-    const input = document.getElementById("q"), list = document.getElementById("suggest");
-    let timer = null, active = -1, items = [], ticket = 0;
-    const close = () => { list.hidden = true; active = -1; };
-    const show = () => {
-      list.innerHTML = items.map((s, i) => `<li role="option" class="${i === active ? "active" : ""}" data-i="${i}"><span>${esc(s.text)}</span><small>${esc(kindLabel(s.kind || s.source || ""))}</small></li>`).join("");
-      list.hidden = !items.length;
-    };
-    input.addEventListener("input", () => {
-      clearTimeout(timer);
-      const q = input.value.trim();
-      if (!q) { close(); return; }
-      const mine = ++ticket;
-      timer = setTimeout(async () => {
-        let found = [];
-        try { found = (await api("/v1/suggest", { params: { q, k: 8 } })).suggestions || []; } catch (e) { found = []; }
-        if (mine !== ticket || document.activeElement !== input) return; // stale or submitted
-        items = found; active = -1; show();
-      }, 120);
-    });
-    input.addEventListener("keydown", (ev) => {
-      if (list.hidden) return;
-      if (ev.key === "ArrowDown") { active = Math.min(items.length - 1, active + 1); show(); ev.preventDefault(); }
-      else if (ev.key === "ArrowUp") { active = Math.max(-1, active - 1); show(); ev.preventDefault(); }
-      else if (ev.key === "Escape") close();
-      else if (ev.key === "Enter" && active >= 0) { input.value = items[active].text; }
-    });
-    list.addEventListener("mousedown", (ev) => {
-      const li = ev.target.closest("li"); if (!li) return;
-      input.value = items[Number(li.dataset.i)].text; close(); submitSearch();
-    });
-    input.addEventListener("blur", () => setTimeout(close, 150));
-    input.form.addEventListener("submit", () => { ticket += 1; clearTimeout(timer); close(); });
-  }
   function submitSearch() {
     const q = document.getElementById("q").value.trim();
     if (!q) return;
@@ -368,15 +329,19 @@
   }
 
   // ---- router ---------------------------------------------------------------------------------
+  const firstUrl = location.href;
   function go(url) { history.pushState({}, "", url); route(); window.scrollTo(0, 0); }
   async function route() {
     SS.applyI18n(); renderWho(); updateCartCount();
-    document.getElementById("lang").textContent = SS.lang === "zh" ? "EN" : "中文";
+    const switcher = document.getElementById("lang");
+    switcher.textContent = SS.lang === "zh" ? "EN" : "中文"; switcher.lang = SS.lang === "zh" ? "en" : "zh";
     const path = location.pathname;
     if (path.startsWith("/item/")) return productPage(decodeURIComponent(path.slice(6)));
-    if (path === "/search") return searchPage();
+    if (CFG.status === 404 && location.href === firstUrl) return notFound(path.startsWith("/item/") ? "item" : "page");
+    if (path === "/search") return results.render();
     if (path === "/cart") return cartPage();
-    return home();
+    if (path === "/" || path === "") return home();
+    return notFound("page");
   }
   document.addEventListener("click", (ev) => {
     const a = ev.target.closest("a[data-link]");
@@ -387,6 +352,6 @@
   document.getElementById("search-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitSearch(); });
   document.getElementById("lang").addEventListener("click", () => { SS.setLang(SS.lang === "zh" ? "en" : "zh"); route(); });
 
-  setupSuggest(); setupLogin();
-  api("/web/categories.json", { key: "" }).then((names) => { categoryNames = names || {}; }).catch(() => {}).finally(route);
+  instant.setup(); setupLogin();
+  api("/web/glossary.json", { key: "" }).then((g) => SS.setGlossary(g)).catch(() => {}).finally(route);
 })();

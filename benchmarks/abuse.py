@@ -1,0 +1,208 @@
+"""Single-client flood against a real server: does a cheap query stay fast, and does the
+flooder get 429s? (issue #15, item 9)
+
+Starts `shopsense serve --no-train` over a demo home twice on loopback, once with the abuse
+defences off (`unprotected`: no per-client limits, no server-time budget, every search on the
+event loop, the 500-character query ceiling) and once with the defaults (`protected`), and in
+each runs, for `--seconds`:
+
+- one *cheap* client (source address 127.0.0.2) sending `q=空调` at `--cheap-rate` req/s
+  (Poisson, latency counted from when a request was due: no coordinated omission);
+- one *flooding* client (source address 127.0.0.3) keeping `--flood-conns` requests in
+  flight, each a unique query of `--flood-chars` characters (different words every time, so
+  no cache helps).
+
+Prints per-configuration the cheap query's p50 / p99 (and the p99 of the requests due after
+the first 10 s, once the flooder's burst allowance is spent) / errors and the flood's answers
+by status (200, 422, 429, other) as a table, and writes JSON.
+
+    python benchmarks/abuse.py [--home DIR] [--port 8121] [--seconds 30] [--cheap-rate 20]
+                               [--flood-conns 20] [--flood-chars 190] [--out results/abuse.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+CHEAP_QUERY = "空调"
+TARGETS = {"cheap_p99_ms": 50}
+UNPROTECTED = {"SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
+               "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
+               "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0",
+               "SHOPSENSE_SERVE__OFFLOAD_QUERY_CHARS": "100000",
+               "SHOPSENSE_SERVE__MAX_QUERY_CHARS": "500"}
+WORDS = ("空调 冰箱 洗衣机 手机 耳机 跑鞋 连衣裙 咖啡豆 纸尿裤 电视 格力 美的 华为 苹果 小米 "
+         "running shoes noise cancelling headphones dress red blue wireless waterproof cotton "
+         "organic large small cheap premium kids women men 1.5匹 变频 静音 省电 蓝牙").split()
+
+
+def ensure_home(home: Path) -> None:
+    if (home / "shop.db").exists():
+        return
+    subprocess.run([sys.executable, "-m", "shopsense.cli", "--home", str(home), "demo", "run",
+                    "--no-serve", "--json"], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def start_server(home: Path, port: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SHOPSENSE_SERVE__RATE_LIMIT_PER_S": "100000",
+           "SHOPSENSE_SEARCH__WARM_QUERIES": "300", "SHOPSENSE_SERVE__WARM_SHOPPERS": "300",
+           **extra_env}
+    log = (home.parent / f"{home.name}.abuse.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "shopsense.cli", "--home", str(home), "serve",
+                             "--port", str(port), "--no-train"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    base, deadline = f"http://127.0.0.1:{port}", time.time() + 900
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited during start-up (log: {log.name})")
+        try:
+            ready = httpx.get(base + "/readyz", timeout=2)
+            if ready.status_code == 200 and _warm(ready.json()):
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise SystemExit("server not ready after 15 minutes")
+
+
+def _warm(body: dict) -> bool:
+    warm = [body.get("warmed_queries") or {}, body.get("warmed_shoppers") or {}]
+    return all(w.get("done", 0) >= w.get("of", 0) for w in warm)
+
+
+def flood_query(rng: random.Random, chars: int) -> str:
+    words: list[str] = []
+    while len(" ".join(words)) < chars:
+        words.append(rng.choice(WORDS) + (str(rng.randrange(1000)) if rng.random() < 0.3 else ""))
+    return " ".join(words)[:chars]
+
+
+async def cheap_client(base: str, key: str, stop: float, rate: float,
+                       out: dict[str, list]) -> None:
+    rng = random.Random(1)
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0), limit=50)
+    async with aiohttp.ClientSession(base, connector=connector,
+                                     headers={"X-API-Key": key}) as http:
+        tasks, due = [], time.perf_counter()
+        while due < stop:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(_cheap_one(http, due, out)))
+            due += rng.expovariate(rate)
+        await asyncio.gather(*tasks)
+
+
+async def _cheap_one(http: aiohttp.ClientSession, due: float, out: dict[str, list]) -> None:
+    try:
+        async with http.get("/v1/search", params={"q": CHEAP_QUERY, "k": "10"}) as response:
+            await response.read()
+            status = response.status
+    except (TimeoutError, aiohttp.ClientError):
+        status = -1
+    out["latency"].append(time.perf_counter() - due)
+    out["status"].append(status)
+    out["due"].append(due)
+
+
+async def flooder(base: str, key: str, stop: float, conns: int, chars: int,
+                  statuses: Counter[str]) -> None:
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.3", 0), limit=conns)
+    async with aiohttp.ClientSession(base, connector=connector,
+                                     headers={"X-API-Key": key}) as http:
+        async def one(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < stop:
+                try:
+                    async with http.get("/v1/search", params={"q": flood_query(rng, chars)},
+                                        timeout=aiohttp.ClientTimeout(total=60)) as response:
+                        await response.read()
+                        statuses[str(response.status)] += 1
+                except (TimeoutError, aiohttp.ClientError):
+                    statuses["failed"] += 1
+
+        await asyncio.gather(*(one(i) for i in range(conns)))
+
+
+async def run_phase(base: str, key: str, args: argparse.Namespace) -> dict:
+    cheap: dict[str, list] = {"latency": [], "status": [], "due": []}
+    statuses: Counter[str] = Counter()
+    stop = time.perf_counter() + args.seconds
+    await asyncio.gather(cheap_client(base, key, stop, args.cheap_rate, cheap),
+                         flooder(base, key, stop, args.flood_conns, args.flood_chars, statuses))
+    ms = np.asarray(cheap["latency"]) * 1000
+    late = ms[np.asarray(cheap["due"]) >= stop - args.seconds + 10]  # after the flood's burst
+    return {"cheap_requests": len(ms),
+            "cheap_p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "cheap_p99_ms": round(float(np.percentile(ms, 99)), 1),
+            "cheap_p99_after_10s_ms": round(float(np.percentile(late, 99)), 1),
+            "cheap_errors": sum(1 for s in cheap["status"] if s != 200),
+            "cheap_statuses": dict(Counter(str(s) for s in cheap["status"])),
+            "flood_200": statuses["200"], "flood_422": statuses["422"],
+            "flood_429": statuses["429"],
+            "flood_other": sum(v for k, v in statuses.items() if k not in ("200", "422", "429")),
+            "flood_per_s": round(sum(statuses.values()) / args.seconds, 1)}
+
+
+def measure(name: str, env: dict[str, str], args: argparse.Namespace) -> dict:
+    proc = start_server(args.home, args.port, env)
+    try:
+        time.sleep(2)
+        key = (args.home / "public-key.txt").read_text().strip()
+        return {"config": name, **asyncio.run(run_phase(f"http://127.0.0.1:{args.port}", key,
+                                                        args))}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, default=Path("benchmarks/.serve-home"))
+    parser.add_argument("--port", type=int, default=8121)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--cheap-rate", type=float, default=20.0)
+    parser.add_argument("--flood-conns", type=int, default=20)
+    parser.add_argument("--flood-chars", type=int, default=190,
+                        help="Characters per flood query (the default cap is 200).")
+    parser.add_argument("--only", choices=("unprotected", "protected"), default=None)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/abuse.json"))
+    args = parser.parse_args()
+    ensure_home(args.home)
+    rows = [measure(name, env, args) for name, env in
+            (("unprotected", UNPROTECTED), ("protected", {})) if args.only in (None, name)]
+    table = Table(title=f"cheap q={CHEAP_QUERY} at {args.cheap_rate:g}/s beside one client "
+                        f"flooding {args.flood_conns} in flight x {args.flood_chars}-char "
+                        f"unique queries, {args.seconds:g} s, loopback")
+    for col in rows[0]:
+        table.add_column(col, justify="right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console = Console()
+    console.print(table)
+    summary = {"runs": rows, "targets": TARGETS, "cpus": os.cpu_count(),
+               "load_avg": os.getloadavg(), "config": vars(args) | {
+                   "home": str(args.home), "out": str(args.out)},
+               "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    console.print_json(json.dumps(summary, ensure_ascii=False))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The shop's stored merchandising (store/merch.py, edited in the dashboard) on the answers:
+rules without a query join the standing rules of every recommendation surface; a search page
+gets the rules for its query (pins on page 1) and the query's redirect.
+
+`shop_merch(shop)` is the shop's `MerchCache` (parsed once per stored version, the version
+checked at most once a second), so every replica sharing the store serves a new version within
+a second of its save.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from shopsense.domain import Candidate, Result
+from shopsense.pipeline.shop import Shop
+from shopsense.rank.merch import Merchandising, MerchCache
+from shopsense.rank.rules import Rules, apply_rules
+from shopsense.store.merch import StoreMerchRepository
+
+_CACHES: dict[int, tuple[Any, MerchCache]] = {}
+_MERGED: dict[int, tuple[tuple[int, int], Rules]] = {}
+_LOCK = threading.Lock()
+
+
+def merch_repository(shop: Shop) -> StoreMerchRepository:
+    return _cache(shop)[0]
+
+
+def _cache(shop: Shop) -> tuple[StoreMerchRepository, MerchCache]:
+    key = id(shop.store)
+    found = _CACHES.get(key)
+    if found is None or found[0].store is not shop.store:
+        with _LOCK:
+            repo = StoreMerchRepository(shop.store)
+
+            def load() -> dict[str, Any] | None:
+                latest = repo.latest()
+                return latest.body if latest else None
+
+            found = _CACHES[key] = (repo, MerchCache(repo.version, load))
+    return found
+
+
+def shop_merch(shop: Shop) -> tuple[int, Merchandising]:
+    """(version, merchandising) now in force (version 0: nothing saved yet)."""
+    return _cache(shop)[1].current()
+
+
+def with_merch(shop: Shop, standing: Rules) -> Rules:
+    """The standing rules plus the stored rules that apply to recommendations everywhere; the
+    same object while neither changes (callers key caches on it)."""
+    version, merch = shop_merch(shop)
+    stamp = (id(standing), version)
+    cached = _MERGED.get(id(shop.store))
+    if cached is None or cached[0] != stamp:
+        active = merch.active("recommend", None)
+        cached = _MERGED[id(shop.store)] = (stamp, standing.merged(active) if active else standing)
+    return cached[1]
+
+
+def merchandise_page(shop: Shop, query: str, page: int, results: list[Result],
+                     merch: Merchandising | None = None) -> tuple[list[Result], str | None]:
+    """A search page with the query's rules applied (pins only on page 1) and its redirect."""
+    if merch is None:
+        merch = shop_merch(shop)[1]
+    redirect = merch.redirect_for(query)
+    rules = merch.active("search", query)
+    if rules is None or (not results and not rules.pins):
+        return results, redirect
+    if page > 1:
+        rules = rules.model_copy(update={"pins": []})
+    rules = rules.model_copy(update={"available_only": False})
+    cands = [Candidate(r.item_id, r.score, dict(r.signals), dict(r.evidence)) for r in results]
+    ranked = apply_rules(cands, rules, shop.products)[: max(len(results), len(rules.pins))]
+    return [Result(c.item_id, c.score, shop.products.get(c.item_id), c.signals,
+                   evidence=c.evidence) for c in ranked], redirect
+
+
+def preview(shop: Shop, draft: Merchandising, *, query: str = "", actor: str | None = None,
+            k: int = 12) -> dict[str, Any]:
+    """A query's first page and a shopper's recommendations as served now and as they would be
+    with `draft` in force: {"search": {"before", "after", "redirect_before", "redirect_after"},
+    "recommend": {"before", "after"}} (search only with a query)."""
+    from shopsense.models.context import RecContext
+    from shopsense.pipeline import surfaces
+
+    def brief(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        keys = ("item_id", "title", "price", "brand", "category", "image_url")
+        return [{k: x.get(k) for k in keys} for x in items]
+
+    out: dict[str, Any] = {}
+    if query.strip():
+        user = {"user": None, "session": None}
+        now = surfaces.search(shop, query, k=k, **user)
+        then = surfaces.search(shop, query, k=k, merch=draft, **user)
+        out["search"] = {"before": brief(now["results"]), "after": brief(then["results"]),
+                         "redirect_before": now.get("redirect"),
+                         "redirect_after": then.get("redirect")}
+    recs = surfaces._recs(shop)
+    profile = shop.profile_of(actor)
+    active = draft.active("recommend", None)
+    lists = {}
+    for name, rules in (("before", surfaces.shop_rules(shop)),
+                        ("after", surfaces.file_rules(shop).merged(active))):
+        found = recs.for_you(actor, k=k, context=RecContext(), profile=profile, rules=rules,
+                             repurchase=shop.models.repurchase,
+                             half_life_days=shop.settings.recs.dismiss_half_life_days)
+        lists[name] = brief([surfaces.item_dict(shop, r) for r in found])
+    out["recommend"] = lists
+    return out
+
+
+__all__ = ["merch_repository", "merchandise_page", "preview", "shop_merch", "with_merch"]

@@ -1,0 +1,195 @@
+"""Auth and per-client fairness (issue #15, items 9 and 13): Bearer keys, no keys in the URL,
+failed-auth throttling, limits per client address and per shopper beside the per-key one, and
+a budget of server time per client."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi import Depends, Request
+from fastapi.testclient import TestClient
+
+from shopsense.api.app import create_app
+from shopsense.api.deps import metered, require_search
+from shopsense.api.keys import create_key
+from shopsense.api.limits import RateLimiter
+from shopsense.config import ServeSettings, Settings
+from shopsense.pipeline.shop import Shop
+
+
+def _client(tmp_path: Path, **serve) -> tuple[TestClient, dict[str, str], Shop]:
+    serve = {"rate_limit_per_s": 10_000.0, **serve}
+    settings = Settings(home=tmp_path, serve=ServeSettings(**serve))
+    shop = Shop(settings)
+    shop.upsert_items([{"item_id": "p1", "title": "Tent"}])
+    keys = {"search": create_key(shop.store, "search"), "admin": create_key(shop.store, "admin")}
+    return TestClient(create_app(settings, shop), client=(PEER, 50000)), keys, shop
+
+
+PEER = "203.0.113.9"  # TEST-NET-3: a client address (an in-process transport has none)
+
+
+def _codes(client: TestClient, n: int, path: str = "/v1/items/p1", **kwargs) -> list[int]:
+    return [client.get(path, **kwargs).status_code for _ in range(n)]
+
+
+def test_bearer_keys_are_accepted_and_url_keys_refused(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path)
+    assert client.get("/v1/items/p1", headers={
+        "Authorization": f"Bearer {keys['search']}"}).status_code == 200
+    assert client.delete("/v1/items", headers={"Authorization": f"Bearer {keys['search']}"},
+                         ).status_code in (403, 422)
+    in_url = client.get("/v1/items/p1", params={"api_key": keys["search"]})
+    assert in_url.status_code == 400
+    assert in_url.json()["error"] == {"code": "key_in_url", "field": "api_key",
+                                      "message": in_url.json()["error"]["message"]}
+    both = client.get("/v1/items/p1", params={"api_key": keys["search"]},
+                      headers={"X-API-Key": keys["search"]})
+    assert both.status_code == 400  # never silently accepted, even beside a good header
+    mixed = client.get("/v1/items/p1", headers={"X-API-Key": keys["search"],
+                                                "Authorization": f"Bearer {keys['admin']}"})
+    assert mixed.status_code == 400 and mixed.json()["error"]["field"] == "Authorization"
+    assert client.get("/v1/items/p1", headers={
+        "Authorization": "Basic dXNlcjpwYXNz"}).status_code == 401
+
+
+def test_failed_authentication_is_throttled_per_address(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, auth_failure_burst=10, auth_failures_per_s=0.5)
+    wrong = _codes(client, 25, headers={"X-API-Key": "ssk_000000000000_guess"})
+    assert wrong[:10] == [401] * 10 and set(wrong[11:]) == {429}
+    throttled = client.get("/v1/items/p1", headers={"X-API-Key": keys["search"]})
+    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) >= 1
+    assert throttled.json()["error"]["code"] == "rate_limited"
+    # another address is not affected
+    limits = client.app.state.client_limits
+    limits.before_auth("192.0.2.7")
+    with pytest.raises(Exception, match="failed authentications"):
+        limits.before_auth(PEER)
+
+
+def test_per_address_limit_beside_the_key(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, client_rate_limit_per_s=5.0)
+    codes = _codes(client, 20, headers={"X-API-Key": keys["search"]})
+    assert codes[:10] == [200] * 10 and 429 in codes[10:]
+    # the shop's backend (admin key) is not one client among many
+    assert set(_codes(client, 20, headers={"X-API-Key": keys["admin"]})) == {200}
+
+
+def test_trusted_proxy_forwarded_clients_have_their_own_buckets() -> None:
+    from shopsense.api.limits import ClientLimits
+
+    limits = ClientLimits.from_settings(ServeSettings(trusted_proxies=["10.0.0.0/8"],
+                                                      client_rate_limit_per_s=1.0))
+    proxy = {"client": ("10.1.2.3", 5), "headers": [(b"x-forwarded-for", b"1.1.1.1, 9.9.9.9")]}
+    direct = {"client": ("8.8.8.8", 5), "headers": [(b"x-forwarded-for", b"9.9.9.9")]}
+    assert limits.client_of(proxy) == "9.9.9.9"
+    assert limits.client_of(direct) == "8.8.8.8"  # an untrusted peer cannot pick its name
+    for _ in range(2):
+        limits.admit("9.9.9.9", None)
+    with pytest.raises(Exception, match="too many requests from this address"):
+        limits.admit("9.9.9.9", None)
+    limits.admit("7.7.7.7", None)
+
+
+def test_per_shopper_limit(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, shopper_rate_limit_per_s=2.0)
+    headers = {"X-API-Key": keys["search"]}
+    one = [client.get("/v1/recommend", params={"user": "u1"}, headers=headers).status_code
+           for _ in range(8)]
+    assert 429 in one
+    blocked = client.get("/v1/recommend", params={"user": "u1"}, headers=headers)
+    assert blocked.status_code == 429 and blocked.json()["error"]["field"] == "user"
+    other = client.get("/v1/recommend", params={"user": "u2"}, headers=headers)
+    assert other.status_code != 429
+
+
+def test_server_time_budget_throttles_the_expensive_client(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, client_server_ms_per_s=100.0, client_server_burst_s=1.0)
+
+    def burn() -> dict[str, str]:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.3:  # 300 ms of CPU: 3x the 100 ms burst
+            sum(range(1000))
+        return {"ok": "yes"}
+
+    def slow(request: Request) -> dict[str, str]:
+        return metered(request, burn)()
+
+    client.app.add_api_route("/v1/slow", slow, dependencies=[Depends(require_search)])
+    headers = {"X-API-Key": keys["search"]}
+    assert client.get("/v1/slow", headers=headers).status_code == 200
+    refused = client.get("/v1/slow", headers=headers)
+    assert refused.status_code == 429 and "server time" in refused.json()["error"]["message"]
+    assert client.get("/v1/items/p1", headers=headers).status_code == 429  # in debt: all
+    debt_s = client.app.state.client_limits.server_time.wait_s(PEER, 0.0)
+    assert 0 < debt_s <= 2.01  # (300 ms - 100 ms burst) / (100 ms/s), less what was repaid
+    time.sleep(debt_s + 0.05)
+    assert client.get("/v1/slow", headers=headers).status_code == 200
+
+
+def test_waiting_is_not_charged_only_cpu_is(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, client_server_ms_per_s=20.0, client_server_burst_s=1.0)
+
+    def idle(request: Request) -> dict[str, str]:
+        return metered(request, lambda: time.sleep(0.05) or {"ok": "yes"})()
+
+    client.app.add_api_route("/v1/idle", idle, dependencies=[Depends(require_search)])
+    codes = [client.get("/v1/idle", headers={"X-API-Key": keys["search"]}).status_code
+             for _ in range(5)]
+    assert codes == [200] * 5  # 250 ms of waiting (a victim of contention) costs nothing
+
+
+def test_peers_without_an_address_are_not_limited_per_address(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, client_rate_limit_per_s=1.0)
+    client = TestClient(client.app)  # peer "testclient", like a unix socket: no address
+    assert set(_codes(client, 10, headers={"X-API-Key": keys["search"]})) == {200}
+    assert client.app.state.client_limits.client_of({"client": None}) is None
+
+
+def test_rate_limiter_bounds_its_memory() -> None:
+    limiter = RateLimiter(1.0, 2.0, max_keys=100)
+    for i in range(1000):
+        limiter.allow(f"k{i}")
+    assert len(limiter._buckets) <= 101
+
+
+def test_expensive_work_runs_off_the_loop_one_at_a_time(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    import httpx
+
+    from shopsense.api.deps import run_expensive
+
+    client, keys, _ = _client(tmp_path)
+    app = client.app
+    release, running, overlap = threading.Event(), [0], []
+
+    def expensive() -> dict[str, int]:
+        running[0] += 1
+        overlap.append(running[0])
+        release.wait(10)  # holds its thread until the cheap request has been answered
+        running[0] -= 1
+        return {"thread": threading.get_ident()}
+
+    async def heavy(request: Request) -> dict[str, int]:
+        return await run_expensive(request, expensive)
+
+    app.add_api_route("/v1/heavy", heavy)
+
+    async def scenario() -> tuple[list[int], int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            heavies = [asyncio.create_task(http.get("/v1/heavy")) for _ in range(3)]
+            await asyncio.sleep(0.2)
+            cheap = await http.get("/v1/items/p1", headers={"X-API-Key": keys["search"]})
+            release.set()
+            done = await asyncio.gather(*heavies)
+            return [r.json()["thread"] for r in done], cheap.status_code
+
+    threads, cheap_status = asyncio.run(scenario())
+    assert cheap_status == 200  # answered while the expensive request held its thread
+    assert threading.get_ident() not in threads
+    assert max(overlap) == 1  # one expensive request at a time

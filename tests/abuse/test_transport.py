@@ -1,0 +1,120 @@
+"""The body limit and the error answers over a real HTTP server on loopback (uvicorn, as
+`shopsense serve` runs it): chunked bodies are cut off at the limit while they stream, and a
+request that fails answers JSON on a connection that stays open (issue #15, items 8, 10)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from shopsense.api.app import create_app
+from shopsense.api.keys import create_key
+from shopsense.config import ServeSettings, Settings
+from shopsense.pipeline.shop import Shop
+
+LIMIT = 200_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("transport")
+    settings = Settings(home=home, serve=ServeSettings(max_body_bytes=LIMIT))
+    shop = Shop(settings)
+    key = create_key(shop.store, "search")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(settings, shop), host="127.0.0.1", port=port,
+                            log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", port, key
+    srv.should_exit = True
+    thread.join(10)
+
+
+def _read_response(sock: socket.socket, timeout: float = 10.0) -> tuple[int, dict]:
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")))
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return int(head.split(b" ")[1]), json.loads(rest[:length])
+
+
+def test_a_chunked_body_over_the_limit_is_refused_while_it_streams(server) -> None:
+    _, port, key = server
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"X-API-Key: " + key.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"[" + b" " * 65_535
+        sent = 0
+        # a little over the limit and no terminating chunk: a server that buffers the whole
+        # body before looking would wait here for ever (the read below would time out)
+        while sent <= LIMIT + 65_536:
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+            chunk = b" " * 65_536
+        status, body = _read_response(sock)
+    assert status == 413
+    assert body["error"] == {"code": "too_large", "message": f"body over {LIMIT} bytes",
+                             "field": "body"}
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(server) -> None:
+    _, port, key = server
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n"
+                     b"X-API-Key: " + key.encode() + b"\r\n\r\n")
+        status, body = _read_response(sock)
+    assert status == 413 and body["error"]["code"] == "too_large"
+
+
+def test_a_chunked_body_under_the_limit_is_read(server) -> None:
+    base, _, key = server
+
+    def parts():
+        yield b'{"user_id": "u1", "item_id": "p1", '
+        yield b'"event_type": "view"}'
+
+    response = httpx.post(base + "/v1/events", content=parts(),
+                          headers={"X-API-Key": key, "content-type": "application/json"})
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+
+
+@pytest.mark.parametrize("path", ["/static/x%00", "/static/%00/../../etc/passwd",
+                                  "/v1/items/%00", "/v1/items/..%2F..%2Fetc%2Fpasswd",
+                                  "/static/" + "%ff" * 40])
+def test_odd_paths_answer_json_on_a_connection_that_stays_open(server, path) -> None:
+    base, _, key = server
+    with httpx.Client(base_url=base, headers={"X-API-Key": key}) as client:
+        first = client.get(path)
+        assert first.status_code in (400, 404), first.text
+        assert set(first.json()["error"]) == {"code", "message", "field"}
+        again = client.get("/healthz")  # the same keep-alive connection
+        assert again.status_code == 200
+
+
+def test_huge_integers_answer_422_on_a_connection_that_stays_open(server) -> None:
+    base, _, key = server
+    body = b'{"surface": "search", "items": ["p1"], "total": 100000000000000000000, ' \
+           b'"session_id": "s1"}'
+    with httpx.Client(base_url=base, headers={"X-API-Key": key}) as client:
+        response = client.post("/web/impressions", content=body,
+                               headers={"content-type": "application/json"})
+        assert response.status_code == 422 and response.json()["error"]["field"] == "total"
+        assert client.get("/healthz").status_code == 200
