@@ -31,6 +31,9 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and request.method in ("GET", "HEAD") \
                 and not path.startswith(API_PREFIXES):
             return routes.not_found_page(request)
+        if isinstance(exc.detail, dict):  # an API error (api_error): its code and field
+            return JSONResponse({"error": exc.detail}, exc.status_code,
+                                headers=getattr(exc, "headers", None))
         code = "not_found" if exc.status_code == 404 else "error"
         return JSONResponse({"error": {"code": code, "message": str(exc.detail), "field": None}},
                             exc.status_code, headers=getattr(exc, "headers", None))
