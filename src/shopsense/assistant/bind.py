@@ -23,7 +23,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from shopsense.assistant.check import (
+from shopsense.assistant.facts import Fact
+from shopsense.assistant.lexicon import pattern as compiled
+from shopsense.assistant.writing import (
     ABSENCE_BEFORE_RE,
     CITATION_RE,
     LIST_MARKER_RE,
@@ -32,8 +34,6 @@ from shopsense.assistant.check import (
     VALUE_AFTER_RE,
     written_forms,
 )
-from shopsense.assistant.facts import Fact
-from shopsense.assistant.lexicon import pattern as compiled
 from shopsense.domain import Product
 
 SENTENCE_RE = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?|\n")

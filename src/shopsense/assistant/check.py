@@ -20,20 +20,25 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopsense.assistant.bind import bind_check
 from shopsense.assistant.facts import (
     MISSING,
     Fact,
     fact_holds,
     field_value,
-    format_number,
-    format_value,
 )
 from shopsense.assistant.lexicon import pattern
+from shopsense.assistant.writing import (
+    ABSENCE_BEFORE_RE,
+    CITATION_RE,
+    LIST_MARKER_RE,
+    NEGATION_BEFORE_RE,
+    NUMBER_RE,
+    VALUE_AFTER_RE,
+    written_forms,
+)
 from shopsense.domain import Product
 
-NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-LIST_MARKER_RE = re.compile(r"(?m)^\s*(\d{1,2})[.)、]\s")
-CITATION_RE = re.compile(r"\[(\d{1,2})\]")  # "[1]": the n-th cited knowledge passage
 CLAIM_WORDS: dict[str, tuple[str, ...]] = {
     "attributes.waterproof": ("防水", "waterproof", "water-resistant", "water resistant"),
     "attributes.noise_cancelling": ("降噪", "noise cancel", "noise-cancel"),
@@ -46,10 +51,6 @@ FLAG_WORDS: dict[str, tuple[str, ...]] = {
     "attributes.noise_cancelling": ("降噪", "noise cancelling", "noise-cancelling",
                                     "noise canceling"),
 }
-ABSENCE_BEFORE_RE = re.compile(r"(?:没有列出|未列出|not list|n't list)\W{0,2}(?:its\s+)?$", re.I)
-NEGATION_BEFORE_RE = re.compile(r"(?:不|没有|没|无|非|n't|\b(?:not|no|without|lacks?))"
-                                r"[\s“\"'(（]{0,3}$", re.I)
-VALUE_AFTER_RE = re.compile(r"^[\s:：|]{1,4}(是|否|yes\b|no\b|true\b|false\b)", re.I)
 
 
 def _mentions(text: str, words: tuple[str, ...]) -> list[bool]:
@@ -130,20 +131,6 @@ def _holds(fact: Fact, products: Mapping[str, Product], constraints: Mapping[str
     return fact_holds(fact, product)
 
 
-def written_forms(fact: Fact, currency: str = "CNY") -> set[str]:
-    """Every way a reply may write the fact's value."""
-    value = fact.value
-    if value is None:
-        return set()
-    forms = {str(value)}
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        forms.add(format_number(float(value)))
-    field_name = "price" if fact.field.startswith("constraint.price") else fact.field
-    for language in ("zh", "en"):
-        forms.add(format_value(field_name, value, language, currency))
-    return {f for f in forms if f.strip()}
-
-
 def _residual(text: str, facts: list[Fact], n_items: int) -> str:
     text = LIST_MARKER_RE.sub(lambda m: " " if int(m.group(1)) <= max(n_items, 1) else m.group(0),
                               text)
@@ -188,8 +175,6 @@ def check_reply(text: str, facts: list[Fact], products: Mapping[str, Product],
     report.unsupported_claims = [name for name, words in CLAIM_WORDS.items()
                                  if name not in fields and any(w in lowered for w in words)]
     report.unsupported_claims += _polarity(text, facts)
-    from shopsense.assistant.bind import bind_check  # bind builds on this module's rules
-
     report.misbound = bind_check(text, facts, products, brands, constraints, knowledge)
     report.ok = not (report.false_facts or report.invented_numbers or report.invented_brands
                      or report.unsupported_claims or report.misbound)

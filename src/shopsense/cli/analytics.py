@@ -41,7 +41,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             open_ledger,
             release_csv,
         )
-        from shopsense.cli.core import open_home
+        from shopsense.cli.home import open_home
         from shopsense.privacy.dp import BudgetExceeded
 
         cfg = settings(ctx)
@@ -72,7 +72,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                    as_json: AsJson = False) -> None:
         """Every DP release so far with its epsilon and delta, and the total spent."""
         from shopsense.analytics.report import open_ledger
-        from shopsense.cli.core import open_home
+        from shopsense.cli.home import open_home
 
         cfg = settings(ctx)
         ledger = open_ledger(open_home(cfg), cfg.privacy)

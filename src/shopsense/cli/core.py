@@ -8,21 +8,10 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shopsense.cli.common import console, emit, fail, settings
+from shopsense.cli.home import open_home
 from shopsense.config import Settings
-from shopsense.ids import Pseudonymizer, ensure_secret
+from shopsense.ids import Pseudonymizer
 from shopsense.ingest.pipeline import IngestReport, ingest_file
-from shopsense.store import open_store
-
-
-def open_home(cfg: Settings):
-    """Create the home directory and its secret on first use; open the store."""
-    from shopsense.privacy.rekey import finish_pending_rekey
-
-    cfg.home.mkdir(parents=True, exist_ok=True)
-    ensure_secret(cfg.home)
-    store = open_store(cfg.store_url)
-    finish_pending_rekey(cfg.home, store)
-    return store
 
 
 def run_ingest(cfg: Settings, path: Path, kind: str, show_progress: bool) -> IngestReport:

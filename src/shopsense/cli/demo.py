@@ -67,7 +67,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         except ValueError as exc:
             fail(str(exc))
         loaded = _load(cfg, paths, show_progress=not as_json)
-        from shopsense.cli.core import open_home
+        from shopsense.cli.home import open_home
 
         policy = _load_policy(open_home(cfg))
         emit({"demo": str(paths.products.parent), "generated": fresh, "loaded": loaded,
@@ -93,7 +93,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     ) -> None:
         """Replay the demo's simulated shoppers against the live for-you path: impressions
         with propensities and clicks are logged (for `shopsense eval report`)."""
-        from shopsense.cli.core import open_home
+        from shopsense.cli.home import open_home
         from shopsense.evaluation.simulate import load_tastes, simulate_sessions
         from shopsense.pipeline.shop import Shop
         from shopsense.training.lifecycle import load_models, quick_models
@@ -140,7 +140,8 @@ def demo_settings(cfg: Settings, epsilon: float = 0.2) -> Settings:
 
 def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int]:
     """Ingest the demo files into the home store, each only while its table is empty."""
-    from shopsense.cli.core import open_home, run_ingest
+    from shopsense.cli.core import run_ingest
+    from shopsense.cli.home import open_home
 
     store = open_home(cfg)
     loaded = {"products": 0, "events": 0}

@@ -6,7 +6,7 @@ import typer
 
 from shopsense.api.keys import SCOPES, create_key, revoke_key
 from shopsense.cli.common import emit, fail, settings
-from shopsense.cli.core import open_home
+from shopsense.cli.home import open_home
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _knowledge(ctx: typer.Context) -> Any:
-    from shopsense.cli.core import open_home
+    from shopsense.cli.home import open_home
     from shopsense.knowledge import KnowledgeBase
     from shopsense.store.knowledge import knowledge_repository
     from shopsense.text.encoders import make_encoder

@@ -18,7 +18,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                               "propensity | beyond | counterfactual"),
                as_json: bool = typer.Option(False, "--json")) -> None:
         """Evaluate search, recommendations, understanding and propensity; HTML + JSON."""
-        from shopsense.cli.core import open_home
+        from shopsense.cli.home import open_home
         from shopsense.evaluation.report import build_report, write_report
         from shopsense.pipeline.shop import Shop
         from shopsense.training.lifecycle import load_models, quick_models

@@ -69,7 +69,7 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
     import uvicorn
 
     from shopsense.api.app import create_app
-    from shopsense.cli.core import open_home
+    from shopsense.cli.home import open_home
     from shopsense.cli.serving import GRACE_S
     from shopsense.pipeline.shop import Shop
     from shopsense.scale.replica import scale_out

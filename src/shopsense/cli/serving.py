@@ -52,7 +52,7 @@ def worker_app() -> Any:
     import threading
 
     from shopsense.api.app import create_app
-    from shopsense.cli.core import open_home
+    from shopsense.cli.home import open_home
     from shopsense.pipeline.follow import StoreFollower
     from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import ModelWatcher, start_models, wire_online_updates

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import api_error, get_shop, require_admin
-from shopsense.pipeline.merch import merch_repository, preview
+from shopsense.pipeline.merch import merch_repository
+from shopsense.pipeline.merch_preview import preview
 from shopsense.pipeline.shop import Shop
 from shopsense.rank.merch import Merchandising
 
