@@ -5,12 +5,12 @@ when every content word of X is a known term of the search engine's keyword inde
 product holds all of them in its title or category. When X is not carried, `related` lists
 the categories nearest to X by the search encoder (labelled as related, never as X).
 
-The test is the search engine's when it offers one (`SearchEngine.sells`, added on branch
-i16-search with `index.sells.catalogue_sells`: learned product words, a title holding every
-type word, or a close synonym by the encoder — the test behind `no_exact_match` on a search
-answer); `carried_by_search` is the one place that switches. An engine without it (this
-branch's main), or without an understander, falls back to `carried_by_terms`: every content
-word of X is a keyword-index term held by some product's title or category.
+The test is the search engine's (`SearchEngine.sells`, `index.sells.catalogue_sells`:
+learned product words, a title holding every type word, or a close synonym by the encoder —
+the test behind `no_exact_match` on a search answer); `carried_by_search` is the one place
+that calls it. An engine without an understander, or a reading that took the type word for a
+negation ("无人机" as "without 人机"), falls back to `carried_by_terms`: every content word of
+X is a keyword-index term held by some product's title or category.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import api_error, require_search
+from shopsense.api.personal import redact
 from shopsense.assistant import Assistant
 from shopsense.pipeline.explore import new_request_id
 
@@ -43,12 +44,16 @@ def assistant_of(state: Any) -> Assistant:
 
 
 @router.post("/chat", summary="One turn of a grounded shopping conversation")
-def chat(body: ChatIn, _: str = Depends(require_search),
+def chat(request: Request, body: ChatIn, _: str = Depends(require_search),
          assistant: Assistant = Depends(get_assistant)) -> dict[str, Any]:
     answer = assistant.chat(body.message, conversation_id=body.conversation_id, user=body.user,
                             session=body.session, language=body.language,
                             personalise=body.personalise)
-    return {**answer, "request_id": new_request_id()}  # its listed items' impressions
+    # the cited items as a caller who is not the shopper may see them (docs/PRIVACY.md)
+    shown = redact(request, assistant.shop, {"results": answer["items"]}, user=body.user,
+                   session=body.session)
+    return {**answer, "items": shown["results"],
+            "request_id": new_request_id()}  # its listed items' impressions
 
 
 @router.delete("/conversations/{conversation_id}", summary="Forget a conversation now")
