@@ -69,7 +69,7 @@ class RecsSettings(BaseModel):
     full_retrain_every: int = Field(
         1, ge=1, description="Scheduled runs between full retrains; the runs between continue "
                              "the serving SASRec (incremental). 1 (default): always from "
-                             "scratch; incremental measured 5.5x cheaper but 0.0055 NDCG@10 "
+                             "scratch; incremental measured 5.1x cheaper but 0.0056 NDCG@10 "
                              "worse on Beauty (benchmarks/README.md).")
 
 
