@@ -23,6 +23,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.include_router(merch.router)
+    api_errors = app.exception_handlers.get(StarletteHTTPException)  # the API's error shape
 
     @app.exception_handler(StarletteHTTPException)
     async def unmatched(request: Request, exc: StarletteHTTPException) -> Response:
@@ -31,6 +32,8 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and request.method in ("GET", "HEAD") \
                 and not path.startswith(API_PREFIXES):
             return routes.not_found_page(request)
+        if api_errors is not None:
+            return await api_errors(request, exc)
         code = "not_found" if exc.status_code == 404 else "error"
         detail = exc.detail if isinstance(exc.detail, dict) else {  # api_error's own shape
             "code": code, "message": str(exc.detail), "field": None}

@@ -86,8 +86,8 @@ window.SSInstant = function ({ go, image, who, submit }) {
         const signal = controller.signal;
         try {
           const [data, sugg] = await Promise.all([
-            api("/v1/search", { params: Object.assign({ q, k: 4 }, who()), signal }).catch((e) => { if (e.name === "AbortError") throw e; return null; }),
-            api("/v1/suggest", { params: { q, k: 8 }, signal }).then((d) => d.suggestions || []).catch((e) => { if (e.name === "AbortError") throw e; return []; }),
+            api("/v1/search", { params: Object.assign({ q, k: 4, lang: SS.lang }, who()), signal }).catch((e) => { if (e.name === "AbortError") throw e; return null; }),
+            api("/v1/suggest", { params: { q, k: 8, lang: SS.lang }, signal }).then((d) => d.suggestions || []).catch((e) => { if (e.name === "AbortError") throw e; return []; }),
           ]);
           if (signal.aborted || document.activeElement !== input) return;
           render(q, data, sugg);

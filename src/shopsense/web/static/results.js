@@ -12,7 +12,7 @@ window.SSResults = function (ctx) {
   const narrow = () => window.matchMedia("(max-width: 760px)").matches;
 
   async function query(sp, extra) {
-    const data = await api("/v1/search", { params: Object.assign({ q: sp.q, k: PAGE_SIZE, page: sp.page, sort: sp.sort }, who(), sp.multi, extra || {}) });
+    const data = await api("/v1/search", { params: Object.assign({ q: sp.q, k: PAGE_SIZE, page: sp.page, sort: sp.sort, lang: SS.lang }, who(), sp.multi, extra || {}) });
     await disjunctive(data, sp);
     return data;
   }
@@ -27,7 +27,7 @@ window.SSResults = function (ctx) {
     await Promise.all(groups.map(async (param) => {
       const others = Object.assign({}, sp.multi); delete others[param];
       try {
-        const wider = (await api("/v1/search", { params: Object.assign({ q: sp.q, k: 1 }, who(), others) })).facets || {};
+        const wider = (await api("/v1/search", { params: Object.assign({ q: sp.q, k: 1, lang: SS.lang }, who(), others) })).facets || {};
         if (param === "brand") f.brand = wider.brand;
         else (f.attributes = f.attributes || {})[param.slice(5)] = (wider.attributes || {})[param.slice(5)];
       } catch (e) { /* keep the narrower counts */ }

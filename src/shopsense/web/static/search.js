@@ -115,7 +115,8 @@ window.SSSearchParts = function ({ go }) {
     const byLabel = new Map();
     for (const item of list) {
       const value = String(item.value);
-      const label = item.label || (name === "brand" ? tr.brand(value) : name === "category" ? tr.cat(value) : tr.value(value));
+      // categories: the whole path in the shopper's language (the server's label is its last node)
+      const label = name === "category" ? tr.cat(value) : item.label || (name === "brand" ? tr.brand(value) : tr.value(value));
       const key = label.toLowerCase();
       const entry = byLabel.get(key) || { label, values: [], count: 0, selected: false };
       entry.values.push(value); entry.count += Number(item.count || 0);
@@ -211,7 +212,8 @@ window.SSSearchParts = function ({ go }) {
     const attrs = Object.entries(f.attributes || {}).filter(([key, raw]) => !["consumable", "model"].includes(key) && (Array.isArray(raw) ? raw.length : Object.keys(raw || {}).length) > 1);
     for (const [key, raw] of attrs.slice(0, 5)) {
       const param = "attr." + key;
-      const block = facetBlock("facet-attr-" + key, tr.attr(key), param, facetItems(raw, key, sp.multi[param] || []), sp, true);
+      const heading = (f.attribute_labels || {})[key] || tr.attr(key);
+      const block = facetBlock("facet-attr-" + key, heading.charAt(0).toUpperCase() + heading.slice(1), param, facetItems(raw, key, sp.multi[param] || []), sp, true);
       block.dataset.attr = key;
       box.appendChild(block);
     }
