@@ -133,3 +133,14 @@ def test_mcp_http_needs_a_key(served: Any) -> None:
 
     status, body = anyio.run(main)
     assert status == 401 and body["error"]["code"] == "unauthorised"
+
+
+def test_the_app_starts_again_with_mcp(demo_shop: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from shopsense.api.app import create_app
+
+    app = create_app(demo_shop.settings, shop=demo_shop)
+    for _ in range(2):  # a session manager runs once: each start gets a fresh one
+        with TestClient(app) as http:
+            assert http.post("/mcp", json={}).status_code == 401  # keys are required

@@ -70,18 +70,30 @@ def install(app: FastAPI) -> bool:
     state = app.state
     server = build_server(lambda: assistant_of(state),
                           personal_reads=lambda: _SCOPE.get() == "admin")
-    # configures the server's session manager; the handler is used without the SDK's own
-    # Starlette app (it would replace scope["app"], which the API's middleware reads)
-    server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
-                               json_response=True, host="0.0.0.0")
-    handler = StreamableHTTPASGIApp(server.session_manager)
-    app.router.routes.append(Route("/mcp", endpoint=_SearchKey(handler, state),
+    current: dict[str, Any] = {}
+
+    def fresh() -> Any:
+        """A new session manager (one runs once; an app may be started again, as a test
+        client does) and its handler, used without the SDK's own Starlette app (that would
+        replace scope["app"], which the API's middleware reads)."""
+        server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
+                                   json_response=True, host="0.0.0.0")
+        current["handler"] = StreamableHTTPASGIApp(server.session_manager)
+        return server.session_manager
+
+    async def handle(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await current["handler"](scope, receive, send)
+
+    fresh()
+    app.router.routes.append(Route("/mcp", endpoint=_SearchKey(handle, state),
                                    methods=["GET", "POST", "DELETE"]))
     outer = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(a: Any) -> AsyncIterator[Any]:
-        async with outer(a) as value, server.session_manager.run():
+        manager = server.session_manager if not current.get("ran") else fresh()
+        current["ran"] = True
+        async with outer(a) as value, manager.run():
             yield value
 
     app.router.lifespan_context = lifespan
