@@ -32,8 +32,10 @@ def install(app: FastAPI) -> None:
                 and not path.startswith(API_PREFIXES):
             return routes.not_found_page(request)
         code = "not_found" if exc.status_code == 404 else "error"
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail), "field": None}},
-                            exc.status_code, headers=getattr(exc, "headers", None))
+        detail = exc.detail if isinstance(exc.detail, dict) else {  # api_error's own body
+            "code": code, "message": str(exc.detail), "field": None}
+        return JSONResponse({"error": detail}, exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
 
 __all__ = ["install"]
