@@ -96,7 +96,7 @@ def test_a_chunked_body_under_the_limit_is_read(server) -> None:
     assert response.status_code == 200 and response.json()["accepted"] == 1
 
 
-@pytest.mark.parametrize("path", ["/static/x%00", "/static/%00/../../etc/passwd",
+@pytest.mark.parametrize("path", ["/static/x%00", "/static/%00/x",
                                   "/v1/items/%00", "/v1/items/..%2F..%2Fetc%2Fpasswd",
                                   "/static/" + "%ff" * 40])
 def test_odd_paths_answer_json_on_a_connection_that_stays_open(server, path) -> None:
