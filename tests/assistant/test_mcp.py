@@ -135,12 +135,37 @@ def test_mcp_http_needs_a_key(served: Any) -> None:
     assert status == 401 and body["error"]["code"] == "unauthorised"
 
 
+def _rpc(http: Any, key: str, rid: int, method: str, params: dict[str, Any]) -> Any:
+    return http.post("/mcp", headers={"X-API-Key": key, "Accept": "application/json, "
+                                      "text/event-stream"},
+                     json={"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
+
+
 def test_the_app_starts_again_with_mcp(demo_shop: Any) -> None:
+    """The SDK's session manager runs once: each start of the app's lifespan gets a fresh
+    one, and /mcp answers tool calls after every start (not only the first)."""
     from fastapi.testclient import TestClient
 
     from shopsense.api.app import create_app
+    from shopsense.api.keys import create_key
 
     app = create_app(demo_shop.settings, shop=demo_shop)
-    for _ in range(2):  # a session manager runs once: each start gets a fresh one
+    key = create_key(demo_shop.store, "search")
+    stopped = TestClient(app).post("/mcp", headers={"X-API-Key": key}, json={})
+    assert stopped.status_code == 503 and stopped.json()["error"]["code"] == "unavailable"
+    for start in range(3):
         with TestClient(app) as http:
             assert http.post("/mcp", json={}).status_code == 401  # keys are required
+            listed = _rpc(http, key, 1, "tools/list", {})
+            assert listed.status_code == 200, listed.text
+            assert TOOLS <= {t["name"] for t in listed.json()["result"]["tools"]}
+            found = _rpc(http, key, 2, "tools/call",
+                         {"name": "search", "arguments": {"query": "空调", "k": 2}})
+            assert found.status_code == 200, found.text
+            result = found.json()["result"]
+            assert not result["isError"], (start, result)
+            items = (result.get("structuredContent")
+                     or json.loads(result["content"][0]["text"]))["items"]
+            assert items and all(i["item_id"] in demo_shop.products for i in items)
+    after = TestClient(app).post("/mcp", headers={"X-API-Key": key}, json={})
+    assert after.status_code == 503  # stopped again: a clear answer, not a 500

@@ -32,11 +32,7 @@ class _SearchKey:
             _SCOPE.set(self._scope(scope))  # the tools run in this request's context
             await self.app(scope, receive, send)
             return
-        status, code, message = denied
-        body = json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
+        await _answer(send, *denied)
 
     def _scope(self, scope: dict[str, Any]) -> str:
         if not self.state.settings.serve.require_keys:
@@ -59,10 +55,15 @@ class _SearchKey:
         return None if allowed else (429, "rate_limited", "too many requests")
 
 
+async def _answer(send: Any, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def install(app: FastAPI) -> bool:
     try:
-        from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
-
         from shopsense.mcp_server import build_server
     except ImportError:  # the optional `mcp` extra is not installed
         log.info("mcp is not installed: /mcp is off")
@@ -70,31 +71,37 @@ def install(app: FastAPI) -> bool:
     state = app.state
     server = build_server(lambda: assistant_of(state),
                           personal_reads=lambda: _SCOPE.get() == "admin")
-    current: dict[str, Any] = {}
+    running: dict[str, Any] = {}  # this start's session manager (none while stopped)
 
     def fresh() -> Any:
-        """A new session manager (one runs once; an app may be started again, as a test
-        client does) and its handler, used without the SDK's own Starlette app (that would
-        replace scope["app"], which the API's middleware reads)."""
+        """A new session manager: the SDK's runs once, and an app may be started again (a
+        test client, an in-process restart). Served without the SDK's own Starlette app
+        (that would replace scope["app"], which the API's middleware reads)."""
         server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
                                    json_response=True, host="0.0.0.0")
-        current["handler"] = StreamableHTTPASGIApp(server.session_manager)
         return server.session_manager
 
     async def handle(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await current["handler"](scope, receive, send)
+        manager = running.get("manager")
+        if manager is None:  # the app's lifespan has not started (or has ended)
+            await _answer(send, 503, "unavailable", "the MCP server is not running")
+            return
+        await manager.handle_request(scope, receive, send)
 
-    fresh()
     app.router.routes.append(Route("/mcp", endpoint=_SearchKey(handle, state),
                                    methods=["GET", "POST", "DELETE"]))
     outer = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(a: Any) -> AsyncIterator[Any]:
-        manager = server.session_manager if not current.get("ran") else fresh()
-        current["ran"] = True
+        manager = fresh()  # each run of the lifespan its own
         async with outer(a) as value, manager.run():
-            yield value
+            running["manager"] = manager
+            try:
+                yield value
+            finally:
+                if running.get("manager") is manager:
+                    del running["manager"]
 
     app.router.lifespan_context = lifespan
     return True
