@@ -93,11 +93,16 @@
       ev.preventDefault();
       const f = new FormData(form);
       sessionStorage.setItem("ss.eps", f.get("epsilon")); sessionStorage.setItem("ss.minSample", f.get("min_sample"));
-      out.innerHTML = `<div class="loading">${esc(t("loading"))}</div>`;
+      const shown = out.querySelector("#privacy-box") ? out.innerHTML : "";
+      out.innerHTML = `<div class="loading" role="status">${esc(t("release_running"))}</div>`;
       try {
         const release = await call("/v1/admin/analytics", { method: "POST", body: { epsilon: Number(f.get("epsilon")), mechanism: f.get("mechanism"), days: Number(f.get("days")), per_user_cap: Number(f.get("per_user_cap")), min_sample: Number(f.get("min_sample")) } });
         showRelease(out, release);
-      } catch (e) { out.innerHTML = ""; out.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`)); }
+      } catch (e) {
+        out.innerHTML = "";
+        out.appendChild(await refusal(e, Number(f.get("days"))));
+        if (shown) out.insertAdjacentHTML("beforeend", shown);  // the earlier release stays readable
+      }
     });
     form.querySelector("#export").addEventListener("click", async () => {
       const res = await call("/v1/admin/analytics/export.csv", { raw: true });
@@ -108,6 +113,19 @@
       if (e.status === 404) { out.innerHTML = `<p class="empty">${esc(t("no_release"))}</p>`; form.requestSubmit(); }
       else out.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`));
     }
+  }
+
+  // Why a release was refused (409), in the operator's language: the budget of the rolling
+  // window is spent (with the ledger's figures), or the window holds no shopper at all.
+  async function refusal(e, days) {
+    const code = e.body && e.body.error && e.body.error.code;
+    let text = t("error", { m: e.message });
+    if (code === "empty_window") text = t("refused_empty", { d: days });
+    if (code === "budget_exceeded") {
+      const l = await call("/v1/admin/privacy/ledger", { params: { limit: 1 } }).catch(() => null);
+      text = t("refused_budget", { s: l ? fmt(l.spent_epsilon, 3) : "?", b: l && l.budget ? fmt(l.budget, 1) : "?", w: l ? fmt(l.window_days, 0) : "30" });
+    }
+    return el(`<p class="${code ? "notice" : "error"}" id="release-refused" data-code="${esc(code || "error")}" role="alert">${esc(text)}</p>`);
   }
 
   function showRelease(out, r) {
