@@ -10,7 +10,9 @@ they are sold when
 1. learned product words of the catalogue cover them (空调, air conditioner, laptop), or
 2. one product's title holds every one of them (keyword index; "down jacket"), or
 3. their meaning is close to a learned product word (encoder; earbuds -> headphones,
-   冰柜 -> 冰箱), cosine >= `SYNONYM_COSINE`.
+   冰柜 -> 冰箱), cosine >= `SYNONYM_COSINE`, or
+4. they are the start of a learned product word still being typed ("air condi", "lapt",
+   "空"): search-as-you-type asks with every keystroke.
 Search, the assistant and any other caller use this one function (see docs/API.md,
 `no_exact_match`).
 """
@@ -102,9 +104,20 @@ def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any,
     query = reading.query
     start, end = min(a for a, _ in words), max(b for _, b in words)
     phrase = re.sub(r"\s+", " ", query[start:end]).strip()
-    if _in_a_title(phrase, keyword, correct) or _close_to_product_word(phrase, understander):
+    if _begins_a_product_word(phrase, understander) or _in_a_title(phrase, keyword, correct) \
+            or _close_to_product_word(phrase, understander):
         return None
     return NoExactMatch(phrase, reading.language)
+
+
+def _begins_a_product_word(phrase: str, understander: Any) -> bool:
+    """`phrase` is how a learned product word begins (at least 3 letters, or one Han
+    character): the shopper is still typing it."""
+    lowered = phrase.lower()
+    if len(lowered) < (3 if lowered.isascii() else 1):
+        return False
+    return any(str(term).lower().startswith(lowered)
+               for term in getattr(understander, "terms_", {}) or {})
 
 
 def _in_a_title(phrase: str, keyword: Any, correct: Callable[[str], str] | None) -> bool:

@@ -116,7 +116,9 @@ window.SSSearchParts = function ({ go }) {
     for (const item of list) {
       const value = String(item.value);
       // categories: the whole path in the shopper's language (the server's label is its last node)
-      const label = name === "category" ? tr.cat(value) : item.label || (name === "brand" ? tr.brand(value) : tr.value(value));
+      // the server's label when it says more than the raw value, else the shop's glossary
+      const own = name === "brand" ? tr.brand(value) : tr.value(value);
+      const label = name === "category" ? tr.cat(value) : (item.label && item.label !== value ? item.label : own);
       const key = label.toLowerCase();
       const entry = byLabel.get(key) || { label, values: [], count: 0, selected: false };
       entry.values.push(value); entry.count += Number(item.count || 0);
