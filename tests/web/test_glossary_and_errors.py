@@ -110,7 +110,7 @@ def test_unknown_api_paths_keep_the_json_error_shape(client, path: str) -> None:
     assert answer.status_code == 404
     assert answer.json() == {"error": {"code": "not_found", "message": "Not Found", "field": None}}
     wrong = client.put("/admin")
-    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "error"
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
 
 
 def _sha(path: Path) -> str:
