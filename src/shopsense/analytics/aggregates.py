@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shopsense.analytics.brands import brand_domain, brand_keys, brand_labels
 from shopsense.domain import PLATFORMS
 
 DAY = 86_400.0
@@ -84,6 +85,7 @@ class Spec:
     extra_params: tuple[Any, ...] = ()
     expand: Callable[[Any], Callable[[str], list[str]]] | None = None  # key -> keys, in Python
     dated: bool = False  # the key's first part is a unix day number, shown as an ISO date
+    labels: Callable[[Any], dict[str, dict[str, str]]] | None = None  # key -> {zh, en} names
 
     def cap(self, per_user_cap: int) -> int:
         return min(per_user_cap, self.cap_ceiling or per_user_cap)
@@ -218,11 +220,6 @@ def _categories(store: Any, w: Window) -> list[str]:
     return top_categories(store)
 
 
-def _brands(store: Any, w: Window) -> list[str]:
-    return sorted(r[0] for r in store.execute(
-        "SELECT DISTINCT brand FROM products WHERE brand != ''"))
-
-
 def _platforms(store: Any, w: Window) -> list[str]:
     return list(PLATFORMS)
 
@@ -277,7 +274,7 @@ SPECS: tuple[Spec, ...] = (
          "GROUP BY actor, k", _categories, expand=_top_category_keys),
     Spec("brand_share", "Brand share (shoppers engaging)", "品牌占比（互动顾客数）",
          f"SELECT {ACTOR} AS actor, p.brand AS k, MIN(e.timestamp) AS t {_WITH_ITEM} "
-         "GROUP BY actor, k", _brands),
+         "GROUP BY actor, k", brand_domain(), expand=brand_keys(), labels=brand_labels()),
     Spec("platform_split", "Platform split (shoppers)", "平台分布（顾客数）",
          f"SELECT {ACTOR} AS actor, e.platform AS k, MIN(e.timestamp) AS t FROM events e "
          "WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY actor, k", _platforms,
