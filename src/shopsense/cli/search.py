@@ -75,7 +75,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """(Re)build the search index from the store, optionally training the ranker."""
-        from shopsense.evaluation.search import load_judgments
+        from shopsense.evaluation.search import load_judgments, train_from_judgments
         from shopsense.pipeline.search import open_search_engine, save_search_engine
 
         cfg = settings(ctx)
@@ -83,9 +83,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         info: dict[str, object] = {"products": len(engine), "ranker": "blend"}
         if train_judgments is not None:
             judged, _ = load_judgments(train_judgments)
-            ranker = engine.fit_ranker([(q.query, q.gains) for q in judged])
+            trained = train_from_judgments(engine, judged)
             save_search_engine(engine, cfg)
-            info.update(ranker=ranker.mode_, validation=ranker.validation_)
+            info.update(ranker=trained["serving"], validation=trained["validation_ndcg@10"])
         emit(info, as_json)
 
     @eval_app.command("search")

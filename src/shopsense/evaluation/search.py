@@ -34,6 +34,7 @@ from shopsense.index.keyword import KeywordIndex, top_k
 from shopsense.ingest.validate import RowInvalid, validate_product
 from shopsense.pipeline.search import SearchEngine
 from shopsense.text.encoders import Encoder
+from shopsense.training.search import train_search_ranker
 
 _PLAIN_RE = re.compile(r"[a-z0-9]+")
 
@@ -190,12 +191,7 @@ def evaluate_search(products: Sequence[Product], judged: Sequence[JudgedQuery],
         build_s = time.perf_counter() - start
         ranker_info: dict[str, Any] = {"mode": "blend", "trained": False}
         if clean_train:
-            start = time.perf_counter()
-            ranker = engine.fit_ranker([(q.query, q.gains) for q in clean_train], seed=seed)
-            ranker_info = {"mode": ranker.mode_, "trained": True,
-                           "train_queries": len(clean_train),
-                           "validation_ndcg@10": ranker.validation_,
-                           "train_s": round(time.perf_counter() - start, 1)}
+            ranker_info = train_from_judgments(engine, clean_train, seed)
         ours = score_engine(engine, judged, k)
     baseline = score_baseline(products, judged, k)
     key = f"ndcg@{k}"
@@ -203,6 +199,22 @@ def evaluate_search(products: Sequence[Product], judged: Sequence[JudgedQuery],
             "ratio_vs_baseline": ours[key] / baseline[key] if baseline[key] else None,
             "ranker": ranker_info, "encoder": encoder.name if encoder else "none",
             "catalog_size": len(products), "build_s": round(build_s, 1), "notes": notes}
+
+
+def train_from_judgments(engine: SearchEngine, train: Sequence[JudgedQuery], seed: int = 0
+                         ) -> dict[str, Any]:
+    """Train `engine`'s ranker on judged queries with the function `shopsense train
+    --search-judgments` runs (`training.search.train_search_ranker`, no logged events): the
+    figure scored afterwards is of the ranker a shop gets. Returns what it reported."""
+    start = time.perf_counter()
+    report = train_search_ranker(engine, (), judged=[(q.query, q.gains) for q in train],
+                                 seed=seed)
+    return {"mode": getattr(engine.ranker, "mode_", "blend"), "trained": True,
+            "serving": report["serving"], "train_queries": len(train),
+            "queries_used": report["queries_used"],
+            "validation_ndcg@10": report.get("held_out_ndcg10"),
+            "trained_by": "shopsense.training.search.train_search_ranker (shopsense train)",
+            "train_s": round(time.perf_counter() - start, 1)}
 
 
 def split_queries(judged: Sequence[JudgedQuery], held_out_fraction: float, seed: int

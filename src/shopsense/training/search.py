@@ -101,18 +101,16 @@ def train_search_ranker(engine: Any, events: Iterable[Event], *,
     return report
 
 
-def train_search(shop: Any, understander: Any, judgments: Any = None) -> dict[str, Any]:
+def train_search(shop: Any, understander: Any,
+                 judged: Sequence[tuple[str, Mapping[str, float]]] = ()) -> dict[str, Any]:
     """`shopsense train`'s search step: rebuild the index from the store, train the ranker on
-    the shop's log (and `judgments`, a judgments file path), save it as the new current
-    version. Returns the ranker report (also in models/status.json, shown on /admin)."""
-    from shopsense.evaluation.search import load_judgments
+    the shop's log (and `judged`: (query, {item_id: gain}) from a judgments file), save it as
+    the new current version. Returns the ranker report (also in models/status.json, shown on
+    /admin)."""
     from shopsense.pipeline.search import open_search_engine, save_search_engine
 
     engine = open_search_engine(shop.settings, rebuild=True)
     engine.understander = understander  # the ranker learns the features search serves
-    judged: list[tuple[str, Mapping[str, float]]] = []
-    if judgments is not None:
-        judged = [(q.query, q.gains) for q in load_judgments(judgments)[0]]
     report = train_search_ranker(engine, shop.store.iter_events(), judged=judged)
     if report["serving"] != "blend" or "held_out_ndcg10" in report:
         save_search_engine(engine, shop.settings)
