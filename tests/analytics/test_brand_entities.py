@@ -81,3 +81,21 @@ def test_the_release_names_each_brand_in_both_languages(tmp_path: Path) -> None:
                               entities_file=override)
     assert not again["cached"]
     assert "Midea" not in {r["key"] for r in again["aggregates"]["brand_share"]["rows"]}
+
+
+def test_the_png_chart_names_each_brand_in_its_language(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from matplotlib.axes import Axes
+
+    from shopsense.analytics import charts
+
+    shown: list[list[str]] = []
+    barh = Axes.barh
+    monkeypatch.setattr(Axes, "barh", lambda self, y, width, **kw: (
+        shown.append(list(y)), barh(self, y, width, **kw))[1])
+    agg = {"title_en": "Brand share", "title_zh": "品牌占比", "stddev": 1.0,
+           "rows": [{"key": "Gree", "parts": ["Gree"], "count": 40},
+                    {"key": "Nike", "parts": ["Nike"], "count": 5}],
+           "labels": {"Gree": {"zh": "格力", "en": "Gree"}}}
+    for lang in ("zh", "en"):
+        assert charts.bars(agg, lang).startswith(b"\x89PNG")
+    assert shown == [["Nike", "格力"], ["Nike", "Gree"]]
