@@ -119,7 +119,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         key = f"ndcg@{k}"
         emit(report, as_json,
              f"shopsense {key}={report[key]:.4f} recall@100={report['recall@100']:.4f} "
-             f"p99={report['p99_ms']:.1f}ms | BM25 {key}={report['baseline_bm25'][key]:.4f}")
+             f"p99={report['p99_ms']:.1f}ms (CPU {report['p99_cpu_ms']:.1f}ms) | "
+             f"BM25 {key}={report['baseline_bm25'][key]:.4f} | ranker "
+             f"{report['ranker'].get('serving', report['ranker']['mode'])}")
 
 
 def _attach_understander(engine: object, cfg: object) -> None:

@@ -5,6 +5,8 @@ session after the click 2, a purchase 3 (the largest per session and item; summe
 sessions). Shoppers click what they see, and they see the top of the page: each gain is divided
 by the examination propensity of the position the item held, (1 / rank) ** eta (the position
 it takes in the serving order now; the log keeps no positions), capped at `max_weight`.
+The model re-ranks the blend's top `rerank_depth` (100) when it serves, so it is trained on
+exactly those rows of each query (not the whole candidate set it never sees).
 `train_search_ranker(engine, events, judged=...)` fits LambdaMART on those groups (features as
 served: with the query reading), and keeps it only when it beats the blend and BM25F on
 held-out logged queries (`LambdaMartRanker` holds them back); the report carries both figures.
@@ -59,45 +61,61 @@ def _debiased(ids: Sequence[str], order: np.ndarray, gains: Mapping[str, float],
     return np.log1p(raw * weight)  # dampened: one very popular item does not drown the rest
 
 
+def _served_rows(engine: Any, query: str, item_gains: Mapping[str, float], from_log: bool,
+                 understand: Any, depth: int, eta: float, max_weight: float
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(features, labels) of the candidates the ranker re-ranks when `query` is served: the
+    blend's top `depth` (the model never sees the rest, so it is not trained on them)."""
+    found, _, features = engine.featurize(query, understand(query) if understand else None)
+    if len(found.rows) == 0:
+        return None
+    ids = [engine.keyword.item_ids_[r] for r in found.rows.tolist()]
+    order = np.argsort(-QueryBlend().score(features), kind="stable")
+    if from_log:
+        labels = _debiased(ids, order, item_gains, eta, max_weight)
+    else:
+        labels = np.array([float(item_gains.get(i, 0.0)) for i in ids])
+    keep = np.sort(order[:depth])
+    return (features[keep], labels[keep]) if labels[keep].any() else None
+
+
 def train_search_ranker(engine: Any, events: Iterable[Event], *,
                         judged: Sequence[tuple[str, Mapping[str, float]]] = (),
                         eta: float = 1.0, max_weight: float = 10.0, seed: int = 0,
                         min_queries: int = MIN_QUERIES) -> dict[str, Any]:
     """Fit the engine's ranker on logged judgments (position-debiased) plus `judged`
     (query, {item: gain}); it serves only if it beat the blend on held-out queries. Returns
-    the report: queries used, held-out nDCG@10 of the model, the blend and BM25F, what serves."""
+    the report: queries used, held-out nDCG@10 of the model, the blend and BM25F, what serves,
+    and where the time went (featurising the queries, fitting)."""
     started = time.perf_counter()
     logged = logged_gains(events)
     groups: list[np.ndarray] = []
     gains: list[np.ndarray] = []
     understand = engine.understander.understand if engine.understander is not None else None
-    blend = QueryBlend()
+    ranker = LambdaMartRanker(seed=seed)
     sources = [(q, g, True) for q, g in logged.items()] + [(q, g, False) for q, g in judged]
     for query, item_gains, from_log in sources:
-        found, _, features = engine.featurize(query, understand(query) if understand else None)
-        if len(found.rows) == 0:
-            continue
-        ids = [engine.keyword.item_ids_[r] for r in found.rows.tolist()]
-        if from_log:
-            order = np.argsort(-blend.score(features), kind="stable")
-            labels = _debiased(ids, order, item_gains, eta, max_weight)
-        else:
-            labels = np.array([float(item_gains.get(i, 0.0)) for i in ids])
-        if labels.any():
-            groups.append(features)
-            gains.append(labels)
+        rows = _served_rows(engine, query, item_gains, from_log, understand,
+                            ranker.rerank_depth, eta, max_weight)
+        if rows is not None:
+            groups.append(rows[0])
+            gains.append(rows[1])
+    featurised = time.perf_counter()
     report: dict[str, Any] = {"logged_queries": len(logged), "judged_queries": len(judged),
                               "queries_used": len(groups)}
     if len(groups) < min_queries:
         report.update(serving="blend", reason=f"fewer than {min_queries} queries with a "
                       "click, cart or purchase")
         return report
-    ranker = LambdaMartRanker(seed=seed).fit(groups, gains)
+    ranker.fit(groups, gains)
     engine.ranker = ranker
     engine.stages_.clear()
     report.update(serving="lambdamart" if ranker.mode_ == "model" else ranker.mode_,
                   held_out_ndcg10={k: round(v, 4) for k, v in ranker.validation_.items()},
-                  trees=ranker.n_trees, seconds=round(time.perf_counter() - started, 1))
+                  trees=ranker.n_trees, rows=int(sum(len(g) for g in groups)),
+                  featurise_s=round(featurised - started, 1),
+                  fit_s=round(time.perf_counter() - featurised, 1),
+                  seconds=round(time.perf_counter() - started, 1))
     return report
 
 
