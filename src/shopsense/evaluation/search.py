@@ -221,6 +221,7 @@ def train_from_judgments(engine: SearchEngine, train: Sequence[JudgedQuery], see
             "serving": report["serving"], "train_queries": len(train),
             "queries_used": report["queries_used"],
             "validation_ndcg@10": report.get("held_out_ndcg10"),
+            **{k: report[k] for k in ("rows", "trees", "featurise_s", "fit_s") if k in report},
             "trained_by": "shopsense.training.search.train_search_ranker (shopsense train)",
             "train_s": round(time.perf_counter() - start, 1)}
 
