@@ -124,10 +124,11 @@ class StoreBehaviour:
 
     def capped_counts(self, query: str, start: float, end: float, cap: int,
                       extra_params: Sequence[Any] = ()) -> list[tuple[Any, int]]:
+        # CAST(k AS TEXT): day numbers are integers, and PostgreSQL refuses `integer != ''`
         sql = ("WITH pairs AS (" + ROW_QUERIES[query] + "), ranked AS (SELECT k, ROW_NUMBER() "
                "OVER (PARTITION BY actor ORDER BY (CAST(t AS INTEGER) * 2654435761) "
-               "% 4294967291, k) AS r FROM pairs WHERE actor IS NOT NULL "
-               "AND k IS NOT NULL AND k != '') SELECT k, COUNT(*) FROM ranked WHERE r <= ? "
+               "% 4294967291, k) AS r FROM pairs WHERE actor IS NOT NULL AND k IS NOT NULL "
+               "AND CAST(k AS TEXT) != '') SELECT k, COUNT(*) FROM ranked WHERE r <= ? "
                "GROUP BY k")
         rows = self.store.execute(sql, (start, end, *extra_params, cap))
         return [(k, int(n)) for k, n in rows]
