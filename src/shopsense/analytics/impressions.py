@@ -58,7 +58,7 @@ class ImpressionLog:
         return self._rows.change_mark()
 
 
-def _surface_outcomes(store: Any, w: Window) -> list[str]:
+def _surface_outcomes(store: Store, w: Window) -> list[str]:
     return [f"{s}{SEP}{o}" for s in SURFACES for o in ("clicked", "not_clicked")]
 
 

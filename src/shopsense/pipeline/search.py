@@ -50,6 +50,7 @@ from shopsense.rank.ltr import LambdaMartRanker
 from shopsense.rank.search_features import QueryContext, candidate_features
 from shopsense.retrieve.backends import Retrieval, retrieval_for
 from shopsense.retrieve.hybrid import CandidateSet
+from shopsense.store.base import Store
 from shopsense.text.encoders import Encoder, make_encoder
 from shopsense.text.normalize import normalize
 from shopsense.text.pinyin import PinyinCorrector
@@ -367,7 +368,7 @@ def _reading_key(reading: QueryReading | None) -> str:
 
 
 
-def build_search_engine(store: Any, settings: Settings, *, encoder: Encoder | None = None,
+def build_search_engine(store: Store, settings: Settings, *, encoder: Encoder | None = None,
                         cache_dir: Path | None = None, retrieval: Retrieval | None = None
                         ) -> SearchEngine:
     """Build from a `CatalogStore` with the settings' encoder and retrieval backend; caches
