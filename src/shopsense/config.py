@@ -32,7 +32,6 @@ class IngestSettings(BaseModel):
 class SearchSettings(BaseModel):
     encoder: str = Field("use", description="Text encoder: use | e5 | none.")
     exact_threshold: int = Field(20_000, description="Below this many items the vector index is exact; above it, faiss IVF wraps it (measured: -0.002 nDCG@10, about 5x faster at 54k).")
-    k: int = Field(10, ge=1, le=1000)
     backend: Literal["auto", "embedded", "postgresql", "pgvector"] = Field(
         "auto", description="Where the keyword and vector candidate lists live: embedded "
         "(in process), postgresql (full-text search + pgvector HNSW, filters pushed down), "
@@ -58,7 +57,6 @@ class SearchSettings(BaseModel):
 
 
 class RecsSettings(BaseModel):
-    k: int = Field(10, ge=1, le=1000)
     dismiss_half_life_days: float = Field(14.0, gt=0)
     retrain_interval_s: float = Field(3600.0, ge=0, description="0 disables scheduled retraining.")
     explore_epsilon: float = Field(0.0, ge=0, le=1, description="For-you exploration: the share "
