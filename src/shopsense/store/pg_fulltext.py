@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from shopsense.domain import Product
 from shopsense.store.pg_filter import filter_sql
+from shopsense.store.pg_items import ItemRows
 from shopsense.text.tokenize import tokenize
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -41,7 +42,7 @@ def tsquery_of(terms: Iterable[str], *, every: bool = False) -> str:
     return (" & " if every else " | ").join(quoted)
 
 
-class PgFullTextIndex:
+class PgFullTextIndex(ItemRows):
     """item_id -> weighted tsvector of segmented terms, GIN-indexed, in table `table`."""
 
     kind = "pg_fulltext"
@@ -65,17 +66,6 @@ class PgFullTextIndex:
             conn.cursor().executemany(
                 f"INSERT INTO {self.table} (item_id, terms) VALUES (%s, {vector}) "
                 "ON CONFLICT (item_id) DO UPDATE SET terms = excluded.terms", rows)
-
-    def remove(self, item_ids: Iterable[str]) -> int:
-        with self._pool.connection() as conn:
-            return conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)",
-                                (list(item_ids),)).rowcount
-
-    def keep_only(self, item_ids: Sequence[str]) -> int:
-        """Delete every row whose id is not in `item_ids` (after a rebuild from the store)."""
-        with self._pool.connection() as conn:
-            return conn.execute(f"DELETE FROM {self.table} WHERE NOT (item_id = ANY(%s))",
-                                (list(item_ids),)).rowcount
 
     def __len__(self) -> int:
         with self._pool.connection() as conn:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from psycopg_pool import ConnectionPool
 
 from shopsense.store.pg_filter import filter_sql
+from shopsense.store.pg_items import ItemRows
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COPY_BATCH = 10_000
@@ -41,7 +42,7 @@ def copy_binary(item_ids: Sequence[str], vectors: np.ndarray, *, header: bool = 
     return b"".join(parts)
 
 
-class PgVectorTable:
+class PgVectorTable(ItemRows):
     """One pgvector table in the database at `url` (created if missing)."""
 
     def __init__(self, url: str, dim: int, table: str, *, ef_search: int, pool_max: int
@@ -85,16 +86,6 @@ class PgVectorTable:
                     stop = start + _COPY_BATCH
                     cp.write(copy_binary(item_ids[start:stop], vectors[start:stop],
                                          header=start == 0, trailer=stop >= len(item_ids)))
-
-    def remove(self, item_ids: Iterable[str]) -> int:
-        with self._pool.connection() as conn:
-            return conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)",
-                                (list(item_ids),)).rowcount
-
-    def keep_only(self, item_ids: Sequence[str]) -> int:
-        with self._pool.connection() as conn:
-            return conn.execute(f"DELETE FROM {self.table} WHERE NOT (item_id = ANY(%s))",
-                                (list(item_ids),)).rowcount
 
     def nearest(self, query: np.ndarray, k: int, where: Any = None
                 ) -> list[tuple[str, float]]:
