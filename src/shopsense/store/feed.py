@@ -16,7 +16,8 @@ from typing import Any
 
 from shopsense.domain import Event
 from shopsense.store.base import Store
-from shopsense.store.sqlite import _EVENT_COLS, _event_from_row
+from shopsense.store.rows import EVENT_COLS as _EVENT_COLS
+from shopsense.store.rows import event_from_row as _event_from_row
 
 FORGET_NOTICE_S = 60.0
 _DDL = ("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
