@@ -1,6 +1,6 @@
 """Which candidate first? Learned rankers over `recs_features` rows, trained on held-out picks.
 
-Two forms, both reported, the better one on validation serves:
+Two learned forms, both reported (training.recs.fit_ranker chooses what serves):
 - `LogisticRecsRanker`: R(x, g) = sigmoid(theta . f(g) + mu . x) over standardised features,
   with per-feature contributions theta_j * z_j recorded for explanations.
 - `BoostedRecsRanker`: LightGBM lambdarank grouped by shopper; contributions from SHAP values.
@@ -140,6 +140,42 @@ class BoostedRecsRanker:
         return ranker
 
 
-def load_ranker(directory: Path) -> LogisticRecsRanker | BoostedRecsRanker:
+class SourceOrderRanker:
+    """No learning: one source's own order (e.g. SASRec's), the other candidates after it in
+    reciprocal-rank-fusion order. Serves when no learned ranker beats it clearly on the
+    shoppers the choice is made on (a small shop's ranker fits a few hundred shoppers)."""
+
+    kind = "source_order"
+
+    def __init__(self, feature_names: Sequence[str], source: str) -> None:
+        self.feature_names, self.source = list(feature_names), source
+        if f"{source}.rrank" not in self.feature_names:
+            raise ValueError(f"no feature {source}.rrank to order by")
+        self._column = self.feature_names.index(f"{source}.rrank")
+        self._fusion = [j for j, n in enumerate(self.feature_names) if n.endswith(".rrank")]
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(features, dtype=np.float64)
+        out[:, self._column] = features[:, self._column]
+        return out
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        fused = features[:, self._fusion].sum(axis=1) / (len(self._fusion) + 1.0)
+        return features[:, self._column].astype(np.float64) + 1e-3 * fused
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "config.json").write_text(json.dumps({
+            "kind": self.kind, "feature_names": self.feature_names, "source": self.source},
+            indent=1))
+
+    @classmethod
+    def load(cls, directory: Path) -> SourceOrderRanker:
+        cfg = json.loads((directory / "config.json").read_text())
+        return cls(cfg["feature_names"], cfg["source"])
+
+
+def load_ranker(directory: Path) -> LogisticRecsRanker | BoostedRecsRanker | SourceOrderRanker:
     kind = json.loads((directory / "config.json").read_text())["kind"]
-    return {"logistic": LogisticRecsRanker, "lightgbm": BoostedRecsRanker}[kind].load(directory)
+    return {"logistic": LogisticRecsRanker, "lightgbm": BoostedRecsRanker,
+            "source_order": SourceOrderRanker}[kind].load(directory)
