@@ -62,7 +62,7 @@ def test_served_and_blend_with_intervals(shop_files: tuple[Path, Path], tmp_path
     # Shoppers walk their kind's items in order: the served path must find the next one.
     assert served["ndcg@10"] > 3 * pop["ndcg@10"]
     assert served["ndcg@10"] >= report["blend"]["ndcg@10"] - 0.05
-    assert served["ranker"]["serving"] in ("logistic", "lightgbm", "fusion")
+    assert served["ranker"]["serving"] in ("logistic", "lightgbm", "fusion", "source_order")
     assert {"sasrec", "covisit", "content"} <= set(served["sources"])
     assert report["data"]["evaluated_users"] == 150
     # The saved engine is scored again without training, to the same figures.
