@@ -230,6 +230,10 @@ class ExperimentRegistry:
     def refresh(self) -> None:
         self._read_at = float("-inf")
 
+    def forget(self, actor: str) -> None:
+        """Drop an erased pseudonym from memory (its stored rows go with the erasure)."""
+        self._seen = {pair for pair in self._seen if pair[1] != actor}
+
     def expose(self, surface: str, actor: str | None) -> Exposure | None:
         record = self.running(surface)
         if record is None or not actor:
@@ -251,6 +255,9 @@ def registry_of(shop: Any) -> ExperimentRegistry:
     if current is None or current.repo.store is not shop.store:
         current = ExperimentRegistry(StoreExperiments(shop.store))
         shop._experiments = current
+        listeners = getattr(shop, "erasure_listeners", None)
+        if listeners is not None:
+            listeners.append(current.forget)
     return current
 
 
