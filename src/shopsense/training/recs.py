@@ -25,7 +25,7 @@ from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
 from shopsense.pipeline.recommend import PERSONAL_SOURCES, EngineConfig, RecommendationEngine
 from shopsense.rank.recs_features import ShopperView, feature_matrix, feature_names
-from shopsense.rank.recs_ranker import BoostedRecsRanker, LogisticRecsRanker, SourceOrderRanker
+from shopsense.rank.recs_ranker import BlendOrderRanker, BoostedRecsRanker, LogisticRecsRanker
 from shopsense.retrieve.collaborative import CollaborativeRetriever
 from shopsense.retrieve.content import ContentRetriever
 from shopsense.retrieve.covisit import CovisitRetriever
@@ -169,7 +169,8 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
                split: tuple[list[int], list[int]], config: TrainConfig, progress: Progress
                ) -> dict[str, Any]:
     """Fit logistic + LightGBM on the fitting shoppers; on the choosers compare them with the
-    untrained orders (reciprocal-rank fusion; SASRec's own order). A learned ranker serves
+    untrained orders (reciprocal-rank fusion; the offline blend's SASRec + co-visit order,
+    its weight chosen on the fitting shoppers). A learned ranker serves
     only when it beats the best untrained order clearly (`learned_gain_ci`, a paired 90 %
     bootstrap interval over the choosers, above 0): a ranker fitted on a few hundred
     shoppers that is merely level would serve noise (benchmarks/README.md, "Served path")."""
@@ -184,14 +185,17 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
     columns = feature_names(names)
     untrained: dict[str, Any] = {"fusion": None}
     if "sasrec" in names:
-        untrained["sasrec_order"] = SourceOrderRanker(columns, "sasrec")
+        untrained["blend_order"] = _blend_order(columns, "covisit" in names, fit_x, fit_y,
+                                                fit_g, half)
+        report["blend_weight"] = untrained["blend_order"].weight
     per_user: dict[str, np.ndarray] = {}
     for label, ranker in untrained.items():
-        scores = _fusion_scores(val_x, names) if ranker is None else ranker.score(val_x)
+        scores = _fusion_scores(val_x, names) if ranker is None else \
+            ranker.score_groups(val_x, val_g)
         per_user[label] = _per_user_ndcg(scores, val_y, val_g, n_val)
         report[f"{label}_ndcg@10"] = float(per_user[label].mean()) if n_val else 0.0
     baseline = max(untrained, key=lambda k: (report[f"{k}_ndcg@10"], k == "fusion"))
-    report["serving"] = "fusion" if baseline == "fusion" else SourceOrderRanker.kind
+    report["serving"] = "fusion" if baseline == "fusion" else BlendOrderRanker.kind
     engine.ranker = untrained[baseline]
     if fit_y.sum() < 5 or fit_y.min() == fit_y.max():
         progress("ranker.skipped", report)
@@ -214,6 +218,19 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
         report["serving"] = best[1].kind
     progress("ranker.done", report)
     return report
+
+
+def _blend_order(columns: list[str], covisit: bool, x: np.ndarray, y: np.ndarray,
+                 groups: np.ndarray, n_users: int) -> BlendOrderRanker:
+    """SASRec + co-visits in the blend's form, its weight chosen on the fitting shoppers
+    (the grid of models/blend.py; ties: the smaller weight)."""
+    from shopsense.models.blend import WEIGHTS
+
+    if not covisit:
+        return BlendOrderRanker(columns, 0.0, partner=None)
+    quality = {w: _per_user_ndcg(BlendOrderRanker(columns, w).score_groups(x, groups), y,
+                                 groups, n_users).mean() if n_users else 0.0 for w in WEIGHTS}
+    return BlendOrderRanker(columns, max(WEIGHTS, key=lambda w: (quality[w], -w)))
 
 
 def _fusion_scores(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
