@@ -1,5 +1,6 @@
-"""The experiment repository: one contract on SQLite (a real file) and PostgreSQL (a fresh
-database when the server binaries are there), erasure and retention reach assignments."""
+"""Contract of the experiment repository (store/experiments.py) over a SQLite file and
+PostgreSQL (the `store` fixture of tests/conftest.py); erasure and retention reach the
+assignments."""
 
 from __future__ import annotations
 
@@ -9,24 +10,6 @@ import pytest
 
 from shopsense.store import open_store
 from shopsense.store.experiments import ExperimentRecord, StoreExperiments
-
-
-def _postgres_url() -> str:
-    pytest.importorskip("psycopg_pool", reason="PostgreSQL backend (scale extra) not installed")
-    from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
-
-    base, why = postgres_for_tests()
-    if base is None:
-        pytest.skip(f"no PostgreSQL server binaries: {why}")
-    return fresh_postgres_url(base)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path):
-    url = _postgres_url() if request.param == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
-    s = open_store(url)
-    yield s
-    s.close()
 
 
 def _record(xid: str, at: float, surface: str = "for_you", **kw) -> ExperimentRecord:
