@@ -33,8 +33,10 @@ SHOPSENSE = [sys.executable, "-m", "shopsense.cli"]
 
 
 def _cli(home: Path, *args: str) -> dict:
-    out = subprocess.run([*SHOPSENSE, "--home", str(home), *args, "--json"], check=True,
+    out = subprocess.run([*SHOPSENSE, "--home", str(home), *args, "--json"],
                          capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"shopsense {' '.join(args)} failed: {out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -74,6 +74,10 @@ def test_ab_arms_serve_their_configuration(clean) -> None:
     assert sum(before[a] != _ids(recommend_actor(shop, a, k=10)) for a in actors) > 0
     stored = experiments.registry_of(shop).repo.assignments(record.id)
     assert sorted(a.actor for a in stored) == sorted(actors)  # each first exposure, once
+    warmed = shop.actor("never-seen-shopper")  # warming the cache is not an exposure
+    assert "experiment" in recommend_actor(shop, warmed, k=10, warm=True)
+    assert warmed not in {a.actor for a in experiments.registry_of(shop).repo.assignments(
+        record.id)}
     experiments.stop(shop, record.id)
     assert all("experiment" not in recommend_actor(shop, a, k=10) for a in actors[:10])
     assert all(_ids(recommend_actor(shop, a, k=10)) == before[a] for a in actors[:10])

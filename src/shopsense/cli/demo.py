@@ -138,13 +138,13 @@ def _compare(shop: object, tastes: list, arms: str, sessions: int, runs: int, k:
         f"{aa[name]['detected_share']:.0%}" for name in ("interleaving", "ab")))
 
 
-def _experiment(shop: Any, tastes: list, experiment_id: str, sessions: int, k: int, seed: int,
+def _experiment(shop: object, tastes: list, experiment_id: str, sessions: int, k: int, seed: int,
                 as_json: bool) -> None:
     from shopsense.evaluation.simulate import simulate_experiment
 
     try:
-        result = simulate_experiment(shop, tastes, experiment_id, sessions=sessions, k=k,
-                                     seed=seed)
+        result = simulate_experiment(shop, tastes, experiment_id, sessions=sessions,  # type: ignore[arg-type]
+                                     k=k, seed=seed)
     except ValueError as exc:
         fail(str(exc))
     emit(result, as_json, f"{result['lists']} lists ({result['in_experiment']} in "

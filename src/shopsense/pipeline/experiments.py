@@ -234,14 +234,17 @@ class ExperimentRegistry:
         """Drop an erased pseudonym from memory (its stored rows go with the erasure)."""
         self._seen = {pair for pair in self._seen if pair[1] != actor}
 
-    def expose(self, surface: str, actor: str | None) -> Exposure | None:
+    def expose(self, surface: str, actor: str | None, record_it: bool = True
+               ) -> Exposure | None:
+        """The actor's exposure to the surface's running experiment (None: outside it);
+        `record_it=False` (cache warming) computes it without counting a visitor."""
         record = self.running(surface)
         if record is None or not actor:
             return None
         arm = arm_of(record, actor)
         if arm is None:
             return None
-        if (record.id, actor) not in self._seen:
+        if record_it and (record.id, actor) not in self._seen:
             self.repo.assign(record.id, actor, arm, time.time())
             self._seen.add((record.id, actor))
             if len(self._seen) > 1_000_000:  # a bound on memory; the store ignores repeats

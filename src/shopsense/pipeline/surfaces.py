@@ -232,15 +232,16 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
 
 
 def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str | None = None,
-                    rules: Rules | None = None, exploration: Exploration | None = None
-                    ) -> dict[str, Any]:
+                    rules: Rules | None = None, exploration: Exploration | None = None,
+                    warm: bool = False) -> dict[str, Any]:
     """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
     (or k, if more) and cached for the actor until they act, so pages of another size (the
     storefront's 12, the API's 10) are prefixes of one answer. The shown list explores as
     the settings (or `exploration`) say; each result carries its propensity. A shopper in a
     running for-you experiment gets their arm's configuration (or, in an interleaving, both
-    arms' lists team-drafted) and the answer says which (`experiment`)."""
-    exposure = registry_of(shop).expose("for_you", actor)
+    arms' lists team-drafted) and the answer says which (`experiment`); `warm` (filling the
+    cache before anyone asks) does not count the shopper as a visitor of the experiment."""
+    exposure = registry_of(shop).expose("for_you", actor, record_it=not warm)
     request_id = new_request_id()
     if exposure is not None and exposure.record.kind == "interleaving":
         return _interleaved(shop, actor, exposure, k, category, rules, request_id)
