@@ -79,7 +79,7 @@ def warm_shoppers(shop: Shop, models: ModelSet) -> int:
         if shop.models is not models:
             break
         started = time.perf_counter()
-        recommend_actor(shop, actor, rules=Rules())  # the API's rules when none are asked
+        recommend_actor(shop, actor, rules=Rules(), warm=True)  # the API's default rules
         progress["done"] += 1
         time.sleep(time.perf_counter() - started)
     return progress["done"]

@@ -5,6 +5,7 @@
   const { t, tr, esc, el, CFG } = window.SS;
   const charts = window.SSCharts();
   const merchConsole = window.SSMerch({ call: (path, opts) => call(path, opts), when: (ts) => when(ts) });
+  const experimentsTab = window.SSExperiments({ call: (path, opts) => call(path, opts), when: (ts) => when(ts) });
   const root = document.getElementById("admin");
   let key = sessionStorage.getItem("ss.adminKey") || "";
   let tab = sessionStorage.getItem("ss.adminTab") || "analytics";
@@ -63,8 +64,9 @@
   function render() {
     blobs.splice(0).forEach((u) => URL.revokeObjectURL(u));
     charts.dispose();
+    experimentsTab.dispose();
     root.innerHTML = "";
-    const tabs = el(`<nav class="admin-tabs">${["analytics", "eval", "models", "merch", "privacy"].map((name) => `<button data-tab="${name}" id="tab-${name}" class="${name === tab ? "active" : ""}">${esc(t("tab_" + name))}</button>`).join("")}</nav>`);
+    const tabs = el(`<nav class="admin-tabs">${["analytics", "eval", "models", "merch", "experiments", "privacy"].map((name) => `<button data-tab="${name}" id="tab-${name}" class="${name === tab ? "active" : ""}">${esc(t("tab_" + name))}</button>`).join("")}</nav>`);
     tabs.addEventListener("click", (ev) => {
       const b = ev.target.closest("button"); if (!b) return;
       tab = b.dataset.tab; sessionStorage.setItem("ss.adminTab", tab); render();
@@ -73,7 +75,8 @@
     const body = el(`<div id="panel-${tab}"></div>`);
     root.appendChild(body);
     const merch = (box) => merchConsole.render(box).catch((e) => box.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`)));
-    ({ analytics, eval: evaluation, models, merch, privacy })[tab](body);
+    const experiments = (box) => experimentsTab.render(box).catch((e) => box.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`)));
+    ({ analytics, eval: evaluation, models, merch, experiments, privacy })[tab](body);
   }
 
   // ---- behaviour analytics -----------------------------------------------------------------------
