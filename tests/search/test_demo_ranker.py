@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -47,6 +48,10 @@ def test_the_server_answers_with_the_trained_ranker(trained_home) -> None:  # ty
     server = Server(home, args=("--no-train",)).start(timeout=300)
     key = {"X-API-Key": (home / "admin-key.txt").read_text().strip()}  # written by serve
     try:
+        deadline = time.time() + 600  # /healthz answers at once; the models load after
+        while httpx.get(server.url + "/readyz", timeout=30).status_code != 200:
+            assert time.time() < deadline, "the server never became ready"
+            time.sleep(2)
         for query in ("空调", "laptop", "便宜的耳机"):
             answer = httpx.get(server.url + "/v1/search", params={"q": query}, headers=key,
                                timeout=60)
