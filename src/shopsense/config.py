@@ -106,8 +106,9 @@ class ServeSettings(BaseModel):
     client_rate_limit_per_s: float = Field(100.0, ge=0, description="Requests/s one client "
                                            "address may send (burst 2x), beside the per-key "
                                            "limit; 0 disables.")
-    shopper_rate_limit_per_s: float = Field(20.0, ge=0, description="Requests/s naming one "
-                                            "shopper (user / session) (burst 2x); 0 disables.")
+    shopper_rate_limit_per_s: float = Field(20.0, ge=0, description="Requests/s carrying "
+                                            "one shopper's verified token (burst 2x); 0 "
+                                            "disables.")
     client_server_ms_per_s: float = Field(250.0, ge=0, description="Search CPU time (ms) "
                                           "one client address may use a second, charged "
                                           "after each search; over it, 429 until repaid. 0 "
@@ -128,6 +129,10 @@ class ServeSettings(BaseModel):
                                      "expensive ones) run one at a time off the event loop, "
                                      "so cheap requests are not queued behind them; 0 "
                                      "offloads every search.")
+    client_expensive_in_flight: int = Field(2, ge=0, le=1000, description="Expensive "
+                                            "searches one client address may have running or "
+                                            "queued at once; beyond, 429 at once instead of a "
+                                            "place in the queue. 0: no cap.")
     gc_thresholds: tuple[int, int, int] = Field(
         (700, 10, 1000), description="A serving process's `gc.set_threshold`: young "
         "collections as CPython's default, a full one after 1,000 (CPython: 10) middle ones. "
