@@ -2,8 +2,9 @@
 flooder get 429s? (issue #15, item 9)
 
 Starts `shopsense serve --no-train` over a demo home twice on loopback, once with the abuse
-defences off (`unprotected`: no per-client limits, no server-time budget, every search on the
-event loop, the 500-character query ceiling) and once with the defaults (`protected`), and in
+defences off (`unprotected`: no per-client limits, no server-time budget, no cap on a
+client's expensive searches in flight, every search on the event loop, the 500-character
+query ceiling) and once with the defaults (`protected`), and in
 each runs, for `--seconds`:
 
 - one *cheap* client (source address 127.0.0.2) sending `q=空调` at `--cheap-rate` req/s
@@ -44,6 +45,7 @@ TARGETS = {"cheap_p99_ms": 50}
 UNPROTECTED = {"SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
                "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
                "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0",
+               "SHOPSENSE_SERVE__CLIENT_EXPENSIVE_IN_FLIGHT": "0",
                "SHOPSENSE_SERVE__OFFLOAD_QUERY_CHARS": "100000",
                "SHOPSENSE_SERVE__MAX_QUERY_CHARS": "500"}
 WORDS = ("空调 冰箱 洗衣机 手机 耳机 跑鞋 连衣裙 咖啡豆 纸尿裤 电视 格力 美的 华为 苹果 小米 "

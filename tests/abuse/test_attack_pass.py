@@ -4,8 +4,6 @@ field, and nothing stored."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 

@@ -263,7 +263,7 @@ def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> N
             release.set()
             codes = [r.status_code for r in await asyncio.gather(*held)]
             after = await flood.get("/v1/heavy")
-            return codes + [(await queued).status_code], refused.status_code, after.status_code
+            return [*codes, (await queued).status_code], refused.status_code, after.status_code
 
     codes, refused, after = asyncio.run(scenario())
     assert codes == [200, 200, 200] and refused == 429 and after == 200

@@ -170,3 +170,14 @@ def test_mcp_takes_bearer_keys_and_refuses_keys_in_the_url(api) -> None:
     assert listed.status_code == 200 and listed.json()["result"]["tools"]
     in_url = client.post("/mcp", params={"api_key": keys["search"]}, json={})
     assert in_url.status_code == 400 and in_url.json()["error"]["code"] == "key_in_url"
+
+
+def test_mcp_get_is_refused_at_once_not_held_open(api) -> None:
+    """Stateless /mcp has no server-initiated stream: a GET (an SSE stream request) was held
+    open with no answer at all, a connection per request for as long as the client liked."""
+    pytest.importorskip("mcp")
+    client, keys, _ = api
+    reply = client.get("/mcp", headers={"X-API-Key": keys["search"],
+                                        "Accept": "text/event-stream"})
+    assert reply.status_code == 405 and "POST" in reply.headers["allow"]
+    assert reply.json()["error"]["code"] == "method_not_allowed"

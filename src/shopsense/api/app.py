@@ -228,7 +228,7 @@ def _field(loc: Any) -> str | None:
     for index, part in enumerate(loc):
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif not (index == 0 and part in ("body", "query", "path", "header", "cookie")
+        elif not ((index == 0 and part in ("body", "query", "path", "header", "cookie"))
                   or _is_tag(part)):  # a field may well be called `query`
             parts.append(("." if parts else "") + part)
     return "".join(parts) or None

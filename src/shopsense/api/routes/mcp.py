@@ -92,8 +92,10 @@ def install(app: FastAPI) -> bool:
             return
         await manager.handle_request(scope, receive, send)
 
+    # stateless JSON mode offers no server-initiated stream: GET is 405 (as the MCP spec
+    # allows), not a request held open without an answer
     app.router.routes.append(Route("/mcp", endpoint=_SearchKey(handle),
-                                   methods=["GET", "POST", "DELETE"]))
+                                   methods=["POST", "DELETE"]))
     outer = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
