@@ -1,10 +1,12 @@
 """Single-client flood against a real server: does a cheap query stay fast, and does the
 flooder get 429s? (issue #15, item 9)
 
-Starts `shopsense serve --no-train` over a demo home twice on loopback, once with the abuse
+Starts `shopsense serve --no-train` over a demo home three times on loopback, once with the abuse
 defences off (`unprotected`: no per-client limits, no server-time budget, no cap on a
 client's expensive searches in flight, every search on the event loop, the 500-character
-query ceiling) and once with the defaults (`protected`), and in
+query ceiling), once with the defaults (`protected`) and once with the defaults plus a cap of
+2 expensive searches in flight per client (`place_cap_2`, `serve.client_expensive_in_flight`;
+over it a 429 after a 1 s pause), and in
 each runs, for `--seconds`:
 
 - one *cheap* client (source address 127.0.0.2) sending `q=空调` at `--cheap-rate` req/s
@@ -48,6 +50,8 @@ UNPROTECTED = {"SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
                "SHOPSENSE_SERVE__CLIENT_EXPENSIVE_IN_FLIGHT": "0",
                "SHOPSENSE_SERVE__OFFLOAD_QUERY_CHARS": "100000",
                "SHOPSENSE_SERVE__MAX_QUERY_CHARS": "500"}
+PLACE_CAP = {"SHOPSENSE_SERVE__CLIENT_EXPENSIVE_IN_FLIGHT": "2"}  # the defaults plus the cap
+CONFIGS = {"unprotected": UNPROTECTED, "protected": {}, "place_cap_2": PLACE_CAP}
 WORDS = ("空调 冰箱 洗衣机 手机 耳机 跑鞋 连衣裙 咖啡豆 纸尿裤 电视 格力 美的 华为 苹果 小米 "
          "running shoes noise cancelling headphones dress red blue wireless waterproof cotton "
          "organic large small cheap premium kids women men 1.5匹 变频 静音 省电 蓝牙").split()
@@ -145,12 +149,13 @@ def main() -> None:
     parser.add_argument("--flood-conns", type=int, default=20)
     parser.add_argument("--flood-chars", type=int, default=190,
                         help="Characters per flood query (the default cap is 200).")
-    parser.add_argument("--only", choices=("unprotected", "protected"), default=None)
+    parser.add_argument("--only", choices=tuple(CONFIGS), action="append",
+                        help="Run only this configuration (repeatable; default: all three).")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/abuse.json"))
     args = parser.parse_args()
     ensure_home(args.home)
     rows = [measure(name, env, args) for name, env in
-            (("unprotected", UNPROTECTED), ("protected", {})) if args.only in (None, name)]
+            CONFIGS.items() if not args.only or name in args.only]
     table = Table(title=f"cheap q={CHEAP_QUERY} at {args.cheap_rate:g}/s beside one client "
                         f"flooding {args.flood_conns} in flight x {args.flood_chars}-char "
                         f"unique queries, {args.seconds:g} s, loopback")

@@ -113,3 +113,17 @@ def test_events_with_a_nan_value_in_a_batch_name_the_row(api) -> None:
     reply = client.post("/v1/events", content=raw.encode(), headers={
         "X-API-Key": keys["search"], "Content-Type": "application/json"})
     assert reply.status_code == 422 and reply.json()["error"]["field"] == "[1].value"
+
+
+@pytest.mark.parametrize("line", ['{"question": "q?", "answer": "\\ud800"}',
+                                  '{"question": ' + "1" * 5000 + ', "answer": "a"}',
+                                  "[" * 100_000 + "]" * 100_000])
+def test_knowledge_jsonl_that_cannot_be_kept_is_a_422_naming_the_line(api, line) -> None:
+    """A JSONL policy document with a surrogate escape or an unconvertible number was a 500."""
+    client, keys, _ = api
+    reply = client.put("/v1/knowledge", json={"doc_id": "faq", "format": "jsonl",
+                                              "text": '{"question": "ok?", "answer": "yes"}\n'
+                                              + line}, headers={"X-API-Key": keys["admin"]})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["error"]["code"] == "invalid_document"
+    assert "faq:2" in reply.json()["error"]["message"]

@@ -231,9 +231,10 @@ def test_expensive_work_runs_off_the_loop_one_at_a_time(tmp_path: Path) -> None:
 
 
 def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> None:
-    """Admission control: a flooding address gets 429 at once for expensive requests beyond
-    its cap (running or queued) instead of a place in the one-at-a-time queue; another
-    address still gets its place, and the places come back when the requests finish."""
+    """Admission control: a flooding address gets 429 for expensive requests beyond its cap
+    (running or queued) instead of a place in the one-at-a-time queue, after a short pause
+    (a tarpit: a closed-loop flooder must not spin on instant 429s); another address still
+    gets its place, and the places come back when the requests finish."""
     import asyncio
     import threading
 
@@ -257,7 +258,9 @@ def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> N
                 httpx.AsyncClient(transport=other, base_url="http://t") as calm:
             held = [asyncio.create_task(flood.get("/v1/heavy")) for _ in range(2)]
             await asyncio.sleep(0.2)
-            refused = await asyncio.wait_for(flood.get("/v1/heavy"), 5)  # not queued: at once
+            began = time.perf_counter()
+            refused = await asyncio.wait_for(flood.get("/v1/heavy"), 5)  # not queued
+            assert 0.8 <= time.perf_counter() - began < 4  # held ~1 s (TARPIT_S), no place
             queued = asyncio.create_task(calm.get("/v1/heavy"))
             await asyncio.sleep(0.2)
             release.set()

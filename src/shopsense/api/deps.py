@@ -27,6 +27,7 @@ _key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 _bearer = HTTPBearer(auto_error=False, description="The same key as `Authorization: Bearer`.")
 _URL_KEYS = ("api_key", "apikey", "access_token")
 T = TypeVar("T")
+TARPIT_S = 1.0  # the longest a refused expensive request is held before its 429
 
 
 async def get_shop(request: Request) -> Shop:
@@ -162,7 +163,8 @@ async def run_expensive(request: Request, fn: Callable[[], T]) -> T:
     """Run an expensive handler body on a worker thread, one at a time per process: the event
     loop keeps answering cheap requests meanwhile (they share the GIL with it at the
     interpreter's switch interval instead of queueing behind it). A client may hold at most
-    `serve.client_expensive_in_flight` places (running or queued); beyond, 429 at once."""
+    `serve.client_expensive_in_flight` places (running or queued); beyond, 429 (after a
+    pause of up to TARPIT_S: no place, no CPU)."""
     state = request.app.state
     limiter = getattr(state, "expensive_limiter", None)
     if limiter is None:
@@ -172,4 +174,8 @@ async def run_expensive(request: Request, fn: Callable[[], T]) -> T:
         with limits.expensive(limits.client_of(request.scope)):
             return await anyio.to_thread.run_sync(fn, limiter=limiter)
     except Throttled as exc:  # only the place is refused: `fn` raises no Throttled
+        # answered after a pause that costs no CPU: a flooder retrying at once would else
+        # spin on instant 429s, and those took the event loop from the cheap requests
+        # (benchmarks/README.md, Abuse)
+        await anyio.sleep(min(exc.retry_s, TARPIT_S))
         raise throttled(exc) from None

@@ -150,7 +150,7 @@ class ClientLimits:
     @contextlib.contextmanager
     def expensive(self, client: str | None) -> Iterator[None]:
         """A place for one expensive request of `client` (running or queued): over the cap,
-        Throttled at once, so a flooding client cannot fill the expensive queue and every
+        Throttled, so a flooding client cannot fill the expensive queue and every
         other client's expensive request waits behind at most the cap of each client."""
         if not client or self.expensive_in_flight <= 0:
             yield
