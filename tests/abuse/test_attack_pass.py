@@ -127,3 +127,19 @@ def test_knowledge_jsonl_that_cannot_be_kept_is_a_422_naming_the_line(api, line)
     assert reply.status_code == 422, reply.text
     assert reply.json()["error"]["code"] == "invalid_document"
     assert "faq:2" in reply.json()["error"]["message"]
+
+
+def test_a_surrogate_in_a_free_form_body_is_a_422_not_a_500(api) -> None:
+    """Bodies taken as free-form JSON (an experiment definition) reach a write with a lone
+    surrogate in them: the handler answers 422 in the documented shape, nothing is stored."""
+    client, keys, _ = api
+    spec = ('{"name": "x\\ud800", "kind": "ab", "surface": "for_you", "traffic": 1.0, '
+            '"metric": "clicks", "arms": [{"name": "control", "share": 0.5, "overlay": {}}, '
+            '{"name": "fusion", "share": 0.5, "overlay": {"ranker": "fusion"}}]}')
+    reply = client.post("/v1/admin/experiments", content=spec.encode(), headers={
+        "X-API-Key": keys["admin"], "Content-Type": "application/json"})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["error"] == {"code": "invalid", "field": "body",
+                                     "message": reply.json()["error"]["message"]}
+    listed = client.get("/v1/admin/experiments", headers={"X-API-Key": keys["admin"]})
+    assert listed.status_code == 200 and listed.json()["experiments"] == []

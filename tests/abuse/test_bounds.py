@@ -25,6 +25,9 @@ BOUNDED_ELSEWHERE = {
     # catalogue rows: free-form JSON objects validated one by one by Shop.upsert_items (item
     # id character set, finite prices, text lengths) inside the 2 MB body limit
     ("PUT", "/v1/items", "items[]"),
+    # an experiment definition: validated field by field by pipeline.experiments.validate_spec
+    # (names 1-120 characters, shares in (0, 1], 2-4 arms, known overlay keys); admin only
+    ("POST", "/v1/admin/experiments", "body"),
 }
 
 

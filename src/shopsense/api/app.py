@@ -183,6 +183,15 @@ def _install_errors(app: FastAPI) -> None:
     async def input_error(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(error_body("invalid", exc.reason, exc.field), 422)
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def not_unicode(request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        """A `\\ud800` escape in a free-form JSON body (no model checked its strings) reaches
+        a write that cannot encode it: the caller's text, not a server fault."""
+        if not any("\ud800" <= ch <= "\udfff" for ch in exc.object[exc.start:exc.end]):
+            raise exc  # a genuine encoding fault: the last-resort 500
+        return JSONResponse(error_body("invalid", "text that is not valid Unicode (a lone "
+                                       "surrogate such as \\ud800)", "body"), 422)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = _first_error(exc.errors())
