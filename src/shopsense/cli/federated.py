@@ -22,15 +22,47 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         rounds: int = typer.Option(10, "--rounds"),
         mu: float = typer.Option(0.0, "--fedprox-mu", help="> 0: FedProx."),
         no_secagg: bool = typer.Option(False, "--no-secagg", help="Plain FedAvg sums."),
+        ca_cert: Path = typer.Option(None, "--ca-cert", help="PEM: the CA that signed --cert."),
+        cert: Path = typer.Option(None, "--cert", help="PEM: this coordinator's certificate."),
+        key: Path = typer.Option(None, "--key", help="PEM: its private key."),
+        insecure: bool = typer.Option(False, "--insecure", help="Plaintext gRPC (trusted "
+                                                                "networks, tests only)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Coordinate one federated run (FedAvg / FedProx over SecAgg+) and exit."""
+        """Coordinate one federated run (FedAvg / FedProx over SecAgg+, TLS) and exit."""
+        from shopsense.federated.tls import ServerTLS, TLSError
         from shopsense.federated.transport import CoordinatorPlan
         from shopsense.federated.transport import serve_coordinator as serve
 
         if clients < 2 or rounds < 1:
             fail("--clients must be >= 2 and --rounds >= 1")
-        emit(serve(address, CoordinatorPlan(clients, rounds, mu, not no_secagg)), as_json)
+        if insecure and any(p is not None for p in (ca_cert, cert, key)):
+            fail("--insecure and --ca-cert / --cert / --key exclude each other")
+        try:
+            tls = None if insecure else ServerTLS.read(ca_cert, cert, key).triple()
+        except TLSError as exc:
+            fail(str(exc))
+        emit(serve(address, CoordinatorPlan(clients, rounds, mu, not no_secagg), tls),
+             as_json)
+
+    @fed.command("make-certs")
+    def make_certs(
+        out: Path = typer.Option(..., "--out", help="Folder for ca.pem/.key, server.pem/.key."),
+        hosts: list[str] = typer.Option(["127.0.0.1", "localhost"], "--host",
+                                        help="Name or address the coordinator is reached by "
+                                             "(repeat)."),
+        days: int = typer.Option(365, "--days"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """A private CA and a coordinator certificate signed by it (give homes ca.pem)."""
+        from shopsense.federated.tls import TLSError, make_certificates
+
+        if days < 1:
+            fail("--days must be >= 1")
+        try:
+            emit(make_certificates(out, list(hosts), days=days), as_json)
+        except TLSError as exc:
+            fail(str(exc))
 
     @fed.command("join")
     def join_cmd(
@@ -49,19 +81,26 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         adopt: bool = typer.Option(False, "--adopt", help="Save the global SASRec as the "
                                                            "home's next version."),
         timeout_s: float = typer.Option(3600.0, "--timeout"),
+        root_cert: Path = typer.Option(None, "--root-cert", help="PEM: the CA to trust for "
+                                       "the coordinator (default: the system's CAs)."),
+        insecure: bool = typer.Option(False, "--insecure", help="Plaintext gRPC (trusted "
+                                                                "networks, tests only)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Take part in a run with this home's own events; report global vs local-only."""
         from shopsense.federated.homes import JoinPlan, file_events, home_events, run_join
+        from shopsense.federated.tls import client_trust
+        from shopsense.federated.transport import Link
 
         cfg = settings(ctx)
         if events is not None and not events.exists():
             fail(f"--events {events} does not exist")
         try:
+            link = Link(*client_trust(root_cert, insecure))
             plan = JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
                             batch_size=batch_size)
             evs, ids = file_events(events, catalog) if events is not None else home_events(cfg)
-            report = run_join(coordinator, evs, ids, plan, timeout_s=timeout_s)
+            report = run_join(coordinator, evs, ids, plan, timeout_s=timeout_s, link=link)
         except (ValueError, TimeoutError) as exc:
             fail(str(exc))
         trained = report.pop("_model", None)

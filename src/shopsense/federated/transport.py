@@ -77,8 +77,10 @@ def server_app(plan: CoordinatorPlan, history: dict[str, Any]) -> Any:
     return app
 
 
-def serve_coordinator(address: str, plan: CoordinatorPlan) -> dict[str, Any]:
-    """Serve one federated run to completion on `address` (host:port); returns its history."""
+def serve_coordinator(address: str, plan: CoordinatorPlan,
+                      tls: tuple[bytes, bytes, bytes] | None = None) -> dict[str, Any]:
+    """Serve one federated run to completion on `address` (host:port); returns its history.
+    `tls` = (CA certificate, certificate, private key), PEM; None serves plaintext."""
     from flwr.common import ConfigsRecord, Context, RecordSet
     from flwr.server.app import _run_fleet_api_grpc_rere
     from flwr.server.driver.inmemory_driver import InMemoryDriver
@@ -92,7 +94,7 @@ def serve_coordinator(address: str, plan: CoordinatorPlan) -> dict[str, Any]:
     history: dict[str, Any] = {"address": address, "plan": plan.__dict__}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shopsense-ffs-") as ffs_dir:
-        server = _run_fleet_api_grpc_rere(address, state_factory, FfsFactory(ffs_dir), None)
+        server = _run_fleet_api_grpc_rere(address, state_factory, FfsFactory(ffs_dir), tls)
         try:
             run_id = state_factory.state().create_run(None, None, None, {}, ConfigsRecord())
             driver = InMemoryDriver(state_factory)
@@ -105,6 +107,7 @@ def serve_coordinator(address: str, plan: CoordinatorPlan) -> dict[str, Any]:
             server.stop(grace=2.0)
     history["wall_s"] = round(time.perf_counter() - started, 1)
     history["secagg"] = "SecAgg+ (flwr)" if plan.secagg else "off"
+    history["transport"] = "grpc+tls" if tls is not None else "grpc (insecure)"
     return history
 
 
@@ -173,10 +176,20 @@ class _PollEvery:
         time.sleep(self.seconds if seconds == 3 else seconds)
 
 
+@dataclass(frozen=True)
+class Link:
+    """How a home reaches the coordinator: TLS (trusting `root_certificates`, PEM, or the
+    system's CAs when None) unless `insecure`."""
+
+    root_certificates: bytes | None = None
+    insecure: bool = False
+
+
 def join(coordinator: str, client: FederatedClient, *, timeout_s: float = 3600.0,
-         secagg: bool = True, poll_s: float = 0.2) -> dict[str, Any]:
+         secagg: bool = True, poll_s: float = 0.2, link: Link | None = None) -> dict[str, Any]:
     """Take part in the coordinator's run until its last round; returns the client's log.
     Call from the main thread (Flower's node installs signal handlers)."""
+    link = link or Link()
     import flwr.client.app as node_module
     from flwr.client import ClientApp
     from flwr.client.app import start_client_internal
@@ -204,10 +217,16 @@ def join(coordinator: str, client: FederatedClient, *, timeout_s: float = 3600.0
 
     signal.signal(signal.SIGTERM, not_connected)
     start_client_internal(server_address=coordinator, node_config={},
-                          load_client_app_fn=lambda *_: app, insecure=True,
+                          load_client_app_fn=lambda *_: app, insecure=link.insecure,
+                          root_certificates=link.root_certificates,
                           transport="grpc-rere", max_wait_time=timeout_s)
     node_returned.set()
+    if not client.done.is_set() and not client.rounds:
+        raise TimeoutError(
+            f"took part in no round at {coordinator} within {timeout_s:.0f} s: no coordinator "
+            "there, or the link failed (with TLS, --root-cert must be the CA that signed the "
+            "coordinator's certificate; a plaintext coordinator needs --insecure)")
     if not client.done.is_set():
         raise TimeoutError(f"the run at {coordinator} did not finish in {timeout_s:.0f} s")
-    return {"coordinator": coordinator, "rounds": client.rounds,
+    return {"coordinator": coordinator, "tls": not link.insecure, "rounds": client.rounds,
             "bytes_received": client.bytes_received, "bytes_sent": client.bytes_sent}
