@@ -56,3 +56,17 @@ def test_client_trust_is_tls_unless_insecure_is_asked_for(tmp_path: Path) -> Non
         client_trust(Path(paths["ca_cert"]), True)
     with pytest.raises(TLSError):
         make_certificates(tmp_path / "none", [])
+
+
+def test_flower_telemetry_is_off_once_the_transport_is_loaded() -> None:
+    """Flower phones home (telemetry.flower.ai) unless FLWR_TELEMETRY_ENABLED=0."""
+    import importlib
+    import os
+
+    import shopsense.federated.transport as transport
+
+    importlib.reload(transport)
+    assert os.environ.get("FLWR_TELEMETRY_ENABLED") == "0"
+    from flwr.common import telemetry
+
+    assert telemetry.FLWR_TELEMETRY_ENABLED == "0"

@@ -75,7 +75,7 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
     port = _free_port()
     coordinator = run("serve-coordinator", "--address", f"127.0.0.1:{port}", "--clients", "2",
                       "--rounds", "5", "--ca-cert", certs["ca_cert"], "--cert", certs["cert"],
-                      "--key", certs["key"], "--json")
+                      "--key", certs["key"], "--server", "avgm", "--json")
     _wait_for_port(port, coordinator)
     clients = []
     for c in (0, 1):
@@ -88,6 +88,7 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
     reports = [_result(p) for p in clients]
     history = _result(coordinator)
     assert history["secagg"] == "SecAgg+ (flwr)" and history["transport"] == "grpc+tls"
+    assert history["plan"]["server"]["kind"] == "avgm"  # server momentum on the masked mean
     assert [r for r, _ in history["metrics"]["valid_ndcg@10"]] == [1, 2, 3, 4, 5]
     for report in reports:
         assert [r["round"] for r in report["rounds"]] == [1, 2, 3, 4, 5]

@@ -22,6 +22,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         rounds: int = typer.Option(10, "--rounds"),
         mu: float = typer.Option(0.0, "--fedprox-mu", help="> 0: FedProx."),
         no_secagg: bool = typer.Option(False, "--no-secagg", help="Plain FedAvg sums."),
+        server: str = typer.Option("avg", "--server", help="avg | avgm (server momentum; "
+                                   "SASRec converges far faster) | adam (FedAdam)."),
+        server_lr: float = typer.Option(1.0, "--server-lr"),
+        server_momentum: float = typer.Option(0.9, "--server-momentum"),
         ca_cert: Path = typer.Option(None, "--ca-cert", help="PEM: the CA that signed --cert."),
         cert: Path = typer.Option(None, "--cert", help="PEM: this coordinator's certificate."),
         key: Path = typer.Option(None, "--key", help="PEM: its private key."),
@@ -30,6 +34,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Coordinate one federated run (FedAvg / FedProx over SecAgg+, TLS) and exit."""
+        from shopsense.federated.rounds import ServerOpt
         from shopsense.federated.tls import ServerTLS, TLSError
         from shopsense.federated.transport import CoordinatorPlan
         from shopsense.federated.transport import serve_coordinator as serve
@@ -40,10 +45,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             fail("--insecure and --ca-cert / --cert / --key exclude each other")
         try:
             tls = None if insecure else ServerTLS.read(ca_cert, cert, key).triple()
-        except TLSError as exc:
+            plan = CoordinatorPlan(clients, rounds, mu, not no_secagg,
+                                   server=ServerOpt(server, server_lr, server_momentum))
+        except (TLSError, ValueError) as exc:
             fail(str(exc))
-        emit(serve(address, CoordinatorPlan(clients, rounds, mu, not no_secagg), tls),
-             as_json)
+        emit(serve(address, plan, tls), as_json)
 
     @fed.command("make-certs")
     def make_certs(
@@ -103,14 +109,13 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             report = run_join(coordinator, evs, ids, plan, timeout_s=timeout_s, link=link)
         except (ValueError, TimeoutError) as exc:
             fail(str(exc))
-        trained = report.pop("_model", None)
-        if adopt and trained is not None:
-            from shopsense.federated.adopt import adopt_sasrec, model_card
-
-            card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"],
-                              coordinator=coordinator, rounds=len(report["rounds"]),
-                              test_ndcg_at_10=report["federated"]["ndcg@10"])
-            report["adopted"] = adopt_sasrec(cfg.home, trained.estimator(), ids, card)
+        trained, weights = report.pop("_model", None), report.pop("_weights", None)
+        if adopt:
+            try:
+                report["adopted"] = _adopt(cfg.home, report, trained, weights, ids,
+                                           coordinator)
+            except (ValueError, FileNotFoundError) as exc:
+                fail(f"the federated model was not adopted: {exc}")
         emit(report, as_json)
 
     @fed.command("simulate")
@@ -126,6 +131,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         dp_epsilon: float = typer.Option(0.0, "--dp-epsilon"),
         max_users: int = typer.Option(3000, "--max-users", help="Subsample shoppers (0: all)."),
         batch_size: int = typer.Option(128, "--batch-size", help="SASRec sequences a step."),
+        server: str = typer.Option("avgm", "--server", help="avg (FedAvg) | avgm (server "
+                                   "momentum) | adam (FedAdam): SASRec's coordinator step."),
+        server_lr: float = typer.Option(1.0, "--server-lr"),
+        server_momentum: float = typer.Option(0.9, "--server-momentum"),
+        patience: int = typer.Option(0, "--patience", help="> 0: stop every variant once "
+                                     "its validation curve flattens (rounds = the cap)."),
         seed: int = typer.Option(0, "--seed"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -137,7 +148,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if not events.exists():
             fail(f"--events {events} does not exist")
         try:
-            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size)
+            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size,
+                            server, server_lr, server_momentum, patience)
+            plan.server_opt()  # refuses an unknown optimiser before any training
             report = simulate(events, n_clients=clients, split=split, plan=plan,
                               max_users=max_users)
         except ValueError as exc:
@@ -159,3 +172,20 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         except (ValueError, FileNotFoundError) as exc:
             fail(str(exc))
         emit(report, as_json, json.dumps(report, indent=2, default=str))
+
+
+def _adopt(home: Path, report: dict, trained: object, weights: object, ids: list[str],
+           coordinator: str) -> dict:
+    """The run's global model becomes the home's next version, with its model card."""
+    from shopsense.federated.adopt import adopt_propensity, adopt_sasrec, model_card
+
+    facts = {"coordinator": coordinator, "rounds": len(report["rounds"]),
+             "transport": "grpc+tls" if report.get("tls") else "grpc (insecure)"}
+    if report["model"] == "propensity":
+        card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
+                          test_auc=report["federated"].get("auc"))
+        return adopt_propensity(home, weights, card)  # type: ignore[arg-type]
+    card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
+                      test_ndcg_at_10=report["federated"]["ndcg@10"])
+    return adopt_sasrec(home, trained.estimator(), ids, card)  # type: ignore[attr-defined]
+

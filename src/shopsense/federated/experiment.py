@@ -32,17 +32,19 @@ class RecsPlan:
     dp_epsilon: float = 0.0  # > 0: DP-SGD in every variant at this budget
     seed: int = 0
     batch_size: int = 128  # smaller: more optimizer steps per local epoch
-    server: str = "avg"  # avg (FedAvg) | avgm (server momentum) | adam (FedAdam)
+    server: str = "avgm"  # avg (FedAvg) | avgm (server momentum) | adam (FedAdam)
     server_lr: float = 1.0
     server_momentum: float = 0.9
     patience: int = 0  # > 0: stop rounds / epochs once validation flattens (every variant)
+    max_len: int = 50  # SASRec's history window (DP-SGD runs use a shorter one: cost)
 
     def server_opt(self) -> ServerOpt:
         return ServerOpt(self.server, self.server_lr, self.server_momentum)
 
     def participant(self, n_items: int, shared: str, seed_offset: int = 0) -> LocalSASRec:
         dp = DPSettings(self.dp_epsilon, unit="user") if self.dp_epsilon > 0 else None
-        return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size),
+        return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size,
+                                               max_len=self.max_len),
                            shared=shared, mu=self.mu,
                            dp=dp, total_epochs=self.rounds * self.local_epochs,
                            seed=self.seed + seed_offset)

@@ -41,4 +41,5 @@ def run_join_propensity(coordinator: str, events: list[Event], plan: Any, *,
     alone = local.report(data)
     return {**log, "model": "propensity", "federated": fed, "local_only": alone,
             "global_beats_local": (fed["auc"] or 0) > (alone["auc"] or 0),
-            "wall_s": round(federated_s, 1), "privacy": participant.privacy()}
+            "wall_s": round(federated_s, 1), "privacy": participant.privacy(),
+            "_weights": participant.weights()}

@@ -139,8 +139,9 @@ class LocalSASRec:
         losses = []
         for _ in range(max(1, round(n / self.dp.batch_size))):
             rows = self.private.poisson_batch(n, self.generator).numpy()
-            losses.append(self.private.step(_user_loss, torch.from_numpy(inputs[rows]),
-                                            torch.from_numpy(targets[rows])))
+            width = max(1, int((targets[rows] > 0).sum(axis=1).max())) if len(rows) else 1
+            losses.append(self.private.step(_user_loss, torch.from_numpy(inputs[rows, -width:]),
+                                            torch.from_numpy(targets[rows, -width:])))
         return float(np.mean(losses))
 
     def privacy(self) -> dict[str, object] | None:

@@ -19,10 +19,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from shopsense.federated.rounds import ServerOpt
+
+# Flower reports start / stop events to telemetry.flower.ai unless told not to: a federation
+# that keeps data at home does not phone home either, and without a network route those
+# calls (60 s timeout, joined at exit) kept a finished `join` process alive.
+os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 
 NDArrays = list[np.ndarray]
 Evaluate = Callable[[], dict[str, float]]
@@ -35,6 +42,7 @@ class CoordinatorPlan:
     mu: float = 0.0  # > 0: FedProx
     secagg: bool = True
     max_weight: float = 1000.0  # SecAgg+ bound on one client's weight (Flower's default)
+    server: ServerOpt = field(default_factory=ServerOpt)  # FedAvgM / FedAdam on the mean
 
 
 def _strategy(plan: CoordinatorPlan) -> Any:
@@ -52,7 +60,34 @@ def _strategy(plan: CoordinatorPlan) -> Any:
                "min_evaluate_clients": plan.clients, "min_available_clients": plan.clients,
                "on_fit_config_fn": config, "on_evaluate_config_fn": config,
                "evaluate_metrics_aggregation_fn": mean_metrics}
-    return FedProx(proximal_mu=plan.mu, **options) if plan.mu > 0 else FedAvg(**options)
+    base = FedProx if plan.mu > 0 else FedAvg
+    if plan.mu > 0:
+        options["proximal_mu"] = plan.mu
+    return _server_step(base, plan.server)(**options) if plan.server.kind != "avg" \
+        else base(**options)
+
+
+def _server_step(base: type, server: ServerOpt) -> type:
+    """`base` (FedAvg / FedProx) whose aggregate goes through the server optimiser: the
+    round's starting weights come from configure_fit, the (SecAgg+) mean from aggregate_fit."""
+    from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
+
+    class ServerStep(base):  # type: ignore[misc, valid-type]
+        step = staticmethod(server.stepper())
+        current: list[np.ndarray] | None = None
+
+        def configure_fit(self, server_round: int, parameters: Any, manager: Any) -> Any:
+            self.current = parameters_to_ndarrays(parameters)
+            return super().configure_fit(server_round, parameters, manager)
+
+        def aggregate_fit(self, server_round: int, results: Any, failures: Any) -> Any:
+            params, metrics = super().aggregate_fit(server_round, results, failures)
+            if params is None or self.current is None:
+                return params, metrics
+            stepped = self.step(self.current, parameters_to_ndarrays(params))
+            return ndarrays_to_parameters(stepped), metrics
+
+    return ServerStep
 
 
 def server_app(plan: CoordinatorPlan, history: dict[str, Any]) -> Any:
@@ -107,6 +142,7 @@ def serve_coordinator(address: str, plan: CoordinatorPlan,
             server.stop(grace=2.0)
     history["wall_s"] = round(time.perf_counter() - started, 1)
     history["secagg"] = "SecAgg+ (flwr)" if plan.secagg else "off"
+    history["plan"] = {**plan.__dict__, "server": plan.server.__dict__}
     history["transport"] = "grpc+tls" if tls is not None else "grpc (insecure)"
     return history
 
