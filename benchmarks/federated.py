@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for name, path, split, run_plan, users in runs:
         started = time.perf_counter()
         report = simulate(path, n_clients=args.clients, split=split, plan=run_plan,
+                          variants=tuple(args.variants), with_propensity=not args.no_propensity,
                           max_users=users)
         report["load_avg_after"] = round(os.getloadavg()[0], 1)
         out["runs"][name] = report
@@ -94,6 +95,10 @@ def main() -> None:
                              "(--rounds is the cap).")
     parser.add_argument("--dp-dim", type=int, default=16)
     parser.add_argument("--dp-max-len", type=int, default=20)
+    parser.add_argument("--variants", nargs="+", default=["centralised", "federated",
+                                                          "local_only"],
+                        help="Which variants to train (separate processes can split a run).")
+    parser.add_argument("--no-propensity", action="store_true")
     parser.add_argument("--only", nargs="*", default=[],
                         help="Only the runs of these names ('beauty platform', 'demo platform dp eps=8', ...).")
     parser.add_argument("--beauty-users", type=int, default=4000)
