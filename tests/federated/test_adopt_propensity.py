@@ -71,7 +71,7 @@ def test_federated_propensity_is_adopted_and_served(tmp_path: Path, shop_data) -
     shop = Shop(settings)
     before = load_models(shop)
     assert before is not None and before.propensity.scorer_.kind == "logistic"
-    adopt_models(shop, before, None)
+    adopt_models(shop, before, None, warm=False)
 
     federated = _federate(events, products)
     card = model_card("federated (flwr, SecAgg+)", privacy=None, rounds=5)
@@ -80,7 +80,7 @@ def test_federated_propensity_is_adopted_and_served(tmp_path: Path, shop_data) -
     after = load_models(shop)  # what a serving process's watcher loads
     assert after.version == result["version"] != before.version
     assert after.propensity.scorer_.kind == "signed_log_logistic"
-    adopt_models(shop, after, None)
+    adopt_models(shop, after, None, warm=False)
     assert shop.models.version == result["version"]
     # the served probability is the federation's logistic on this shopper's features
     shopper = next(e.actor for e in reversed(events) if e.event_type == "purchase")

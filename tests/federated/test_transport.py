@@ -98,7 +98,8 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
         assert report["bytes_sent"] > 0 and report["privacy"] is None and report["tls"]
     # the two homes ended holding the same global model: same validation curve shape
     assert reports[0]["rounds"][-1]["valid_ndcg@10"] > reports[0]["rounds"][0]["valid_ndcg@10"]
-    assert time.process_time() - started < 5.0  # the test process only waits
+    # the test process only waits (and reads the homes' logs): no training ran in it
+    assert time.process_time() - started < 15.0
 
 
 @pytest.mark.slow
