@@ -15,7 +15,7 @@ from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
 from shopsense.models.context import RecContext
 from shopsense.pipeline.explore import Exploration, explore, new_request_id
-from shopsense.pipeline.merch import merchandise_page, with_merch
+from shopsense.pipeline.merch import merchandise_page, shop_merch, unread_synonyms, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
@@ -96,14 +96,16 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
         raise InputError("sort", f"must be one of {', '.join(SORTS)}")
     reading = None
     understander = shop.models.understander
+    if merch is None:
+        merch = shop_merch(shop)[1]
     if understand and understander is not None and q.strip():
-        reading = _drop(understander.understand(q), drops)
+        reading = _drop(unread_synonyms(understander.understand(q), merch.synonym_set()), drops)
     elif not understand:
         reading = QueryReading(query=q, residual=q)
     profile = shop.profile_of(shop.actor(user, session))
     filters = search_clauses(params or {})
     response = engine.search(q, k=k, page=page, sort=sort, filters=filters,
-                             reading=reading, profile=profile)
+                             reading=reading, profile=profile, synonyms=merch.synonym_set())
     data = response.to_dict(with_products=False)
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")

@@ -77,6 +77,10 @@ window.I18N = {
     m_shopper: "顾客 ID（可选）", m_run_preview: "预览", m_search_page: "搜索结果第 1 页", m_before: "现在", m_after: "改动后", m_redirects_to: "将跳转到 {u}",
     m_history: "版本历史", m_who: "操作人", m_in_force: "当前生效", m_rollback: "回滚到此版本", m_version: "当前版本 {v}", m_unsaved: "有未保存的改动",
     m_save: "保存为新版本", m_discard: "放弃改动", m_saved: "已保存为版本 {v}",
+    m_synonyms: "同义词", m_synonyms_help: "双向：几个词互为同义，搜其中任何一个都能找到其余的；单向：搜左边的词也能找到右边的词，反过来不会。中英文都可以，多个词用逗号分开。",
+    m_kind: "类型", m_kind_two_way: "双向", m_kind_one_way: "单向", m_syn_terms: "搜索词", m_syn_finds: "也能找到", m_each_other: "互相找到",
+    m_syn_terms_ph: "如：笔记本, laptop", m_syn_finds_ph: "单向填写，如：笔记本", m_add_synonym: "添加同义词",
+    m_need_two: "双向同义词至少要两个词", m_need_finds: "单向同义词要填写“也能找到”的词",
   },
   en: {
     brand: "shopsense store", search: "Search", search_placeholder: "Search, e.g. running shoes under $80 or a Gree 1.5 HP air conditioner",
@@ -154,5 +158,9 @@ window.I18N = {
     m_shopper: "Shopper id (optional)", m_run_preview: "Preview", m_search_page: "Search results, page 1", m_before: "Now", m_after: "With the changes", m_redirects_to: "Redirects to {u}",
     m_history: "Versions", m_who: "By", m_in_force: "in force", m_rollback: "Roll back to this", m_version: "Version {v} in force", m_unsaved: "unsaved changes",
     m_save: "Save as a new version", m_discard: "Discard changes", m_saved: "Saved as version {v}",
+    m_synonyms: "Synonyms", m_synonyms_help: "Two-way: the words are one; a search for any of them finds the others. One-way: a search for the words on the left also finds the ones on the right, not the reverse. Chinese or English; separate words with commas.",
+    m_kind: "Kind", m_kind_two_way: "two-way", m_kind_one_way: "one-way", m_syn_terms: "Search words", m_syn_finds: "Also finds", m_each_other: "each other",
+    m_syn_terms_ph: "e.g. laptop, notebook", m_syn_finds_ph: "one-way only, e.g. laptop", m_add_synonym: "Add synonyms",
+    m_need_two: "Two-way synonyms need at least two words", m_need_finds: "One-way synonyms need the words they also find",
   },
 };
