@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from shopsense.store.base import Store
+
 TABLE = "model_promotions"
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -45,7 +47,7 @@ class PromotionRepository(Protocol):
 class StorePromotionRepository:
     """`PromotionRepository` over a shopsense store (SQLite or PostgreSQL)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         with store.transaction() as cur:
             for statement in _SCHEMA:
@@ -61,10 +63,8 @@ class StorePromotionRepository:
                         "VALUES (?, ?, ?, ?, ?, ?)", (version, previous, action, actor, note, now))
         saved = self._rows("WHERE at = ? AND actor = ? AND version = ? ORDER BY id DESC LIMIT 1",
                            (now, actor, version))[0]
-        audit = getattr(self.store, "audit", None)
-        if callable(audit):
-            audit(actor, f"models.{action}", {"version": version, "previous": previous,
-                                              "note": note})
+        self.store.audit(actor, f"models.{action}", {"version": version, "previous": previous,
+                                                     "note": note})
         return saved
 
     def _rows(self, where: str, params: tuple[Any, ...]) -> list[Promotion]:

@@ -197,9 +197,9 @@
     const s = h.search || {}, r = h.recs || {}, p = h.propensity || {};
     return el(`<section class="panel" id="eval-headline"><h3>${esc(t("eval_latest", { at: when(h.at) }))}</h3><div class="kpis">
       ${h.search ? kpi("eval-search", t("v_search"), v(s.shopsense, "ndcg@10"), t("v_vs_bm25", { v: fmt(s.bm25 && s.bm25["ndcg@10"], 3) })) : ""}
-      ${h.recs ? kpi("eval-recs", "NDCG@10 · " + t("v_recs"), v(r.shopsense, "ndcg@10"), t("v_vs_pop", { v: fmt(r.popularity && r.popularity["ndcg@10"], 3) })) : ""}
-      ${h.recs ? kpi("eval-hr", "HR@10 · " + t("v_recs"), v(r.shopsense, "hr@10"), t("v_vs_pop", { v: fmt(r.popularity && r.popularity["hr@10"], 3) })) : ""}
-      ${h.propensity ? kpi("eval-propensity", "AUC · " + t("v_propensity"), v(p, "auc"), `Brier ${fmt(p.brier, 3)} · ECE ${fmt(p.ece, 3)}`) : ""}</div></section>`);
+      ${h.recs ? kpi("eval-recs", t("eval_recs_ndcg"), v(r.shopsense, "ndcg@10"), t("v_vs_pop", { v: fmt(r.popularity && r.popularity["ndcg@10"], 3) })) : ""}
+      ${h.recs ? kpi("eval-hr", t("eval_recs_hr"), v(r.shopsense, "hr@10"), t("v_vs_pop", { v: fmt(r.popularity && r.popularity["hr@10"], 3) })) : ""}
+      ${h.propensity ? kpi("eval-propensity", t("eval_propensity_auc"), v(p, "auc"), `Brier ${fmt(p.brier, 3)} · ECE ${fmt(p.ece, 3)}`) : ""}</div></section>`);
   }
 
   // ---- models -----------------------------------------------------------------------------------
