@@ -344,6 +344,7 @@
     v_vs_pop: ["热销基线：{v}", "popularity: {v}"],
     v_train_search: ["训练留出：模型 {m} / 混合 {b}", "training hold-out: model {m} / blend {b}"],
     v_train_recs: ["训练留出：{s} {m} / 融合 {f}", "training hold-out: {s} {m} / fusion {f}"],
+    v_train_fusion: ["训练留出：融合 {f}（融合排序服务）", "training hold-out: fusion {f} (the fusion serves)"],
     v_promoted: ["上线：", "Promoted by"],
     v_rolled_back: ["回滚：", "Rolled back by"],
     v_auto: ["训练后自动上线", "automatically after training"],

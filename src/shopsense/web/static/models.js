@@ -19,7 +19,10 @@ window.SSModels = function ({ call, when, fmt, rerender }) {
     const e = c.eval && c.eval.recs, r = c.recs && c.recs.ranker;
     const parts = [];
     if (e) parts.push(`NDCG ${fig(e.shopsense, "ndcg@10")}<br>HR ${fig(e.shopsense, "hr@10")} <small class="muted">${esc(t("v_vs_pop", { v: num(e.popularity && e.popularity["ndcg@10"]) }))}</small>`);
-    if (r && r["fusion_ndcg@10"] !== undefined) parts.push(`<small class="muted">${esc(t("v_train_recs", { s: r.serving || "fusion", m: num(r[(r.serving || "fusion") + "_ndcg@10"]), f: num(r["fusion_ndcg@10"]) }))}</small>`);
+    if (r && r["fusion_ndcg@10"] !== undefined) {
+      const serving = r.serving && r.serving !== "fusion" ? r.serving : null;  // else the fusion serves
+      parts.push(`<small class="muted">${esc(serving ? t("v_train_recs", { s: serving, m: num(r[serving + "_ndcg@10"]), f: num(r["fusion_ndcg@10"]) }) : t("v_train_fusion", { f: num(r["fusion_ndcg@10"]) }))}</small>`);
+    }
     return parts.join("<br>") || "—";
   }
   function propensityCell(c) {
@@ -47,8 +50,8 @@ window.SSModels = function ({ call, when, fmt, rerender }) {
       <p class="muted">${esc(t("v_help"))}</p>
       ${v.rollback_to ? `<p><button class="btn-ghost" type="button" id="rollback-models">${esc(t("v_rollback", { v: v.rollback_to }))}</button></p>` : ""}
       ${v.versions.length ? `<table class="data"><tr><th>${esc(t("version"))}</th><th>${esc(t("trained_at"))}</th><th>${esc(t("v_search"))}</th><th>${esc(t("v_recs"))}</th><th>${esc(t("v_propensity"))}</th><th>${esc(t("v_in_service"))}</th><th></th></tr>
-      ${v.versions.map((c) => `<tr data-version="${esc(c.version)}" class="${c.version === v.serving ? "v-serving" : ""}"><td><code lang="en">${esc(c.version)}</code><br><small>${esc(t("v_kind_" + (c.training === "incremental" ? "incremental" : "full")))}</small></td>
-        <td>${esc(when(c.trained_at))}</td><td>${searchCell(c)}</td><td>${recsCell(c)}</td><td>${propensityCell(c)}</td><td>${promotedCell(c, v.serving)}</td>
+      ${v.versions.map((c) => `<tr data-version="${esc(c.version)}" class="${c.version === v.serving ? "v-serving" : ""}"><td data-label="${esc(t("version"))}"><code lang="en">${esc(c.version)}</code><br><small>${esc(t("v_kind_" + (c.training === "incremental" ? "incremental" : "full")))}</small></td>
+        <td data-label="${esc(t("trained_at"))}">${esc(when(c.trained_at))}</td><td data-label="${esc(t("v_search"))}">${searchCell(c)}</td><td data-label="${esc(t("v_recs"))}">${recsCell(c)}</td><td data-label="${esc(t("v_propensity"))}">${propensityCell(c)}</td><td data-label="${esc(t("v_in_service"))}">${promotedCell(c, v.serving)}</td>
         <td>${c.version === v.serving ? `<b>${esc(t("v_serving"))}</b>` : `<button class="linkish v-promote" type="button" data-version="${esc(c.version)}">${esc(t("v_promote"))}</button>`}</td></tr>`).join("")}</table>` : `<p class="muted" id="no-versions">${esc(t("v_none"))}</p>`}
       ${v.versions.some((c) => !c.eval) ? `<p class="muted">${esc(t("v_eval_pending"))}</p>` : ""}</section>`);
     box.querySelectorAll(".v-promote").forEach((b) => b.addEventListener("click", () => act("/v1/admin/models/promote", { version: b.dataset.version }, "v_now_serving")));
