@@ -78,6 +78,11 @@ class RecsSettings(Section):
     """Scheduled runs between full retrains; the runs between continue the serving SASRec
     (incremental). 1 (default): always from scratch; incremental measured 5.1x cheaper but
     0.0056 NDCG@10 worse on Beauty (benchmarks/README.md)."""
+    eval_after_training: bool = True
+    """After each background training, run `shopsense eval report` in the background: the
+    dashboard's Evaluation tab and the version's card get its figures."""
+    eval_sasrec_cpu_seconds: float = Field(30.0, gt=0, le=3600)
+    """SASRec's CPU budget inside that evaluation."""
 
 
 class ServeSettings(Section):

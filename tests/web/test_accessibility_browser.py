@@ -62,7 +62,8 @@ def test_dashboard_is_accessible_and_in_one_language(page, live_shop, shots, lan
     leaks = english_leaks(page) if lang == "en" else untranslated(page)
     assert not [x for x in leaks if not re.fullmatch(r"[\w\s.]*", x) or lang == "en"], leaks
     assert not serious_violations(page)
-    ready = {"models": "#model-version", "privacy": "#ledger", "merch": "#merch-history"}
+    ready = {"eval": "#panel-eval > *", "models": "#model-versions", "privacy": "#ledger",
+             "merch": "#merch-history"}
     for tab, selector in ready.items():
         page.click(f"#tab-{tab}")
         page.wait_for_selector(selector)

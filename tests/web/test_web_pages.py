@@ -91,18 +91,25 @@ def test_category_names_come_from_the_demo_tree(client, tmp_path: Path) -> None:
 
 def test_every_ui_string_exists_in_both_languages() -> None:
     text = (STATIC / "i18n.js").read_text(encoding="utf-8")
-    zh = text[text.index("zh: {"):text.index("en: {")]
-    en = text[text.index("en: {"):]
-    keys = lambda block: set(re.findall(r"(?:[{,]|^)\s*([a-z_]+):\s*\"", block, re.M))  # noqa: E731
-    assert keys(zh) == keys(en)
-    used = set()
+    string = r'"(?:[^"\\]|\\.)*"'
+    entries = re.findall(rf"^\s*([a-z_]+): \[({string}), ({string})\],$", text, re.M)
+    assert len(entries) == len(re.findall(r"^\s*[a-z_]+: \[", text, re.M)) > 300  # none malformed
+    pairs = {k: (json.loads(zh), json.loads(en)) for k, zh, en in entries}
+    assert len(pairs) == len(entries)  # no message twice
+    assert all(zh.strip() and en.strip() for zh, en in pairs.values())  # both languages
+    assert not [k for k, (zh, _) in pairs.items() if not re.search(r"[\u4e00-\u9fff]", zh)
+                and re.search(r"[a-z]{4}", zh)]  # a Chinese text that is still English
+    used, added = set(), set()  # a tab's own script may add its messages (experiments.js)
     for path in STATIC.glob("*.js"):
-        used |= set(re.findall(r"\bt\(\"([a-z_]+)\"", path.read_text(encoding="utf-8")))
+        script = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r"\bt\(\"([a-z_]+)\"", script))
+        for block in re.findall(r"Object\.assign\(window\.I18N\.en, \{(.*?)\}\);", script, re.S):
+            added |= set(re.findall(r"(?:^|[{,\s])([a-z_]+):\s*[\"'`]", block))
     used |= set(re.findall(r'data-i18n(?:-placeholder)?="([a-z_]+)"',
                            "".join(p.read_text(encoding="utf-8") for p in TEMPLATES.glob("*.html"))))
     prefixes = {u for u in used if u.endswith("_")}  # t("sort_" + name)
-    assert used - prefixes - keys(en) == set()
-    assert all(any(k.startswith(p) for k in keys(en)) for p in prefixes)
+    assert used - prefixes - set(pairs) - added == set()
+    assert all(any(k.startswith(p) for k in {*pairs, *added}) for p in prefixes)
 
 
 def test_impressions_endpoint_needs_the_search_key_and_a_known_surface(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The shop's stored merchandising (store/merch.py, edited in the dashboard) on the answers:
 rules without a query join the standing rules of every recommendation surface; a search page
-gets the rules for its query (pins on page 1) and the query's redirect.
+gets the rules for its query (pins on page 1) and the query's redirect; the query's reading
+loses what it read inside a phrase that has synonyms (`unread_synonyms`).
 
 `shop_merch(shop)` is the shop's `MerchCache` (parsed once per stored version, the version
 checked at most once a second), so every replica sharing the store serves a new version within
@@ -10,13 +11,15 @@ a second of its save.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
-from shopsense.domain import Candidate, Result
+from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.pipeline.shop import Shop
 from shopsense.rank.merch import Merchandising, MerchCache
 from shopsense.rank.rules import Rules, apply_rules
 from shopsense.store.merch import StoreMerchRepository
+from shopsense.text.synonyms import SynonymSet
 
 _CACHES: dict[int, tuple[Any, MerchCache]] = {}
 _MERGED: dict[int, tuple[tuple[int, int], Rules]] = {}
@@ -77,4 +80,25 @@ def merchandise_page(shop: Shop, query: str, page: int, results: list[Result],
                    evidence=c.evidence) for c in ranked], redirect
 
 
-__all__ = ["merch_repository", "merchandise_page", "shop_merch", "with_merch"]
+def unread_synonyms(reading: QueryReading, synonyms: SynonymSet) -> QueryReading:
+    """`reading` without the category and product types read inside a phrase that has
+    synonyms: the phrase's slot decides what it finds (手提电脑 -> 笔记本 is not the tablet
+    category the understanding reads into 电脑; 平板 -> 笔记本 must not filter to tablets)."""
+    spans = synonyms.spans(reading.query) if synonyms else []
+    if not spans:
+        return reading
+
+    def inside(slot: Any) -> bool:
+        at = getattr(slot, "span", None)
+        return at is not None and any(a < at[1] and at[0] < b for a, b in spans)
+
+    changes: dict[str, Any] = {}
+    if reading.category is not None and inside(reading.category):
+        changes["category"] = None
+    kept = tuple(t for t in reading.product_terms if not inside(t))
+    if len(kept) != len(reading.product_terms):
+        changes["product_terms"] = kept
+    return replace(reading, **changes) if changes else reading
+
+
+__all__ = ["merch_repository", "merchandise_page", "shop_merch", "unread_synonyms", "with_merch"]

@@ -58,6 +58,7 @@ from shopsense.store.base import Store
 from shopsense.text.encoders import Encoder, make_encoder
 from shopsense.text.normalize import normalize
 from shopsense.text.pinyin import PinyinCorrector
+from shopsense.text.synonyms import SynonymSet
 from shopsense.text.tokenize import tokenize
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,12 @@ class SearchEngine(SearchIndex):
 
     # ---- ranking data -----------------------------------------------------------------------
     def featurize(self, query: str, reading: QueryReading | None = None,
-                  filters: Sequence[Clause] = ()
+                  filters: Sequence[Clause] = (), synonyms: SynonymSet | None = None
                   ) -> tuple[CandidateSet, QueryContext, np.ndarray]:
-        """Candidates of `query` (the shopper's `filters` pushed down where the backend can)
-        and their (n, n_features) feature matrix."""
-        found = self.retriever.candidates(query, where=pushdown_filter(filters))
+        """Candidates of `query` (the shopper's `filters` pushed down where the backend can,
+        the shop's `synonyms` matched) and their (n, n_features) feature matrix."""
+        found = self.retriever.candidates(query, where=pushdown_filter(filters),
+                                          synonyms=synonyms)
         ctx = QueryContext.build(query, found.query.terms, self.keyword,
                                  found.query.corrections, found.query_vector, reading,
                                  found.query.compounds)
@@ -151,20 +153,26 @@ class SearchEngine(SearchIndex):
     def search(self, query: str, *, k: int = 10, page: int = 1, sort: str = "relevance",
                filters: Sequence[Clause] = (), reading: QueryReading | None = None,
                profile: UserProfile | None = None, now: float | None = None,
-               with_facets: bool = True, log_zero: bool = True) -> SearchResponse:
-        """One page of results for `query`, with facets, filters applied / relaxed and signals."""
+               with_facets: bool = True, log_zero: bool = True,
+               synonyms: SynonymSet | None = None) -> SearchResponse:
+        """One page of results for `query`, with facets, filters applied / relaxed and signals;
+        `synonyms`: the shop's query synonyms (text/synonyms.py)."""
         start = time.perf_counter()
         typed = query
-        query, homophones = self.correct_homophones(query)
-        query, typed_words = self.complete_typed_word(query)
-        homophones = {**homophones, **typed_words}
+        if synonyms and synonyms.slots(tokenize(query), tokenize(query)):
+            homophones = {}  # a phrase with synonyms is the operator's word: no "fix" of it
+        else:
+            query, homophones = self.correct_homophones(query)
+            query, typed_words = self.complete_typed_word(query)
+            homophones = {**homophones, **typed_words}
         if homophones and self.understander is not None:
             reading = self.understander.understand(query)  # the reading of the corrected words
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
         timings: dict[str, float] = {}
         filters = entity_filters(filters, self.entities())  # an entity matches all its aliases
-        ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings)
+        ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings,
+                                                  synonyms)
         corrections = {**homophones, **corrections}
         relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
                                        self.table.currency_of_shop())
@@ -188,19 +196,21 @@ class SearchEngine(SearchIndex):
             if selection.no_exact_match is not None else None)
 
     def _stage(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
-               with_facets: bool, timings: dict[str, float]
+               with_facets: bool, timings: dict[str, float],
+               synonyms: SynonymSet | None = None
                ) -> tuple[QueryContext, Selection, dict[str, str]]:
         """The shopper-independent part of a search, from the stage cache when it is there."""
         key = (query, _reading_key(reading), tuple(repr(c.to_dict()) for c in filters),
-               with_facets, id(self.ranker))
+               with_facets, id(self.ranker), synonyms.key if synonyms else "")
         cached = self.stages_.get(key)
         if cached is not None:
             timings["stage_cache_hit"] = 1.0
             return cached
         start = time.perf_counter()
-        found, ctx, features = self.featurize(query, reading, filters)
+        found, ctx, features = self.featurize(query, reading, filters, synonyms)
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
-        verdict = self.sells(reading)
+        # a query with synonyms is not an absent product type: its alternatives are the shop's
+        verdict = None if synonyms and synonyms.spans(query) else self.sells(reading)
         selection = select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
         cached = (ctx, selection, found.query.corrections)

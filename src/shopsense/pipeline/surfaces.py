@@ -26,7 +26,7 @@ from shopsense.pipeline.experiments import (
 )
 from shopsense.pipeline.explore import Exploration, explore, new_request_id
 from shopsense.pipeline.interleave import team_draft
-from shopsense.pipeline.merch import merchandise_page, with_merch
+from shopsense.pipeline.merch import merchandise_page, shop_merch, unread_synonyms, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
@@ -107,8 +107,10 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
         raise InputError("sort", f"must be one of {', '.join(SORTS)}")
     reading = None
     understander = shop.models.understander
+    if merch is None:
+        merch = shop_merch(shop)[1]
     if understand and understander is not None and q.strip():
-        reading = _drop(understander.understand(q), drops)
+        reading = _drop(unread_synonyms(understander.understand(q), merch.synonym_set()), drops)
     elif not understand:
         reading = QueryReading(query=q, residual=q)
     actor = shop.actor(user, session)
@@ -118,7 +120,7 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     exposure = registry_of(shop).expose("search", actor) if q.strip() else None
     response, team_of = _search_arms(shop, engine, exposure, request_id, q, k=k, page=page,
                                      sort=sort, filters=filters, reading=reading,
-                                     profile=profile)
+                                     profile=profile, synonyms=merch.synonym_set())
     data = response.to_dict(with_products=False)
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")

@@ -1,6 +1,7 @@
 """The shop's merchandising as an operator edits it: rules that pin, boost, bury or exclude
 items by item, brand, category or attribute — everywhere or only for a query, on search, on
-recommendations or both, between a scheduled start and end — and redirects of queries to a page.
+recommendations or both, between a scheduled start and end — redirects of queries to a page,
+and query synonyms (one-way or two-way, zh / en) that search matches (text/synonyms.py).
 
 `Merchandising.active(surface, query, now)` turns what applies into a `Rules` (rank/rules.py)
 for `apply_rules`; `redirect_for(query, now)` answers a redirect. `MerchCache` keeps the parsed
@@ -15,11 +16,13 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, model_validator
 
 from shopsense.rank.rules import Adjust, Pin, Rules
+from shopsense.text.synonyms import SynonymSet
+from shopsense.text.tokenize import tokenize
 
 Surface = Literal["search", "recommend"]
 
@@ -85,9 +88,49 @@ class Redirect(Scheduled):
     url: str = Field(pattern=r"^/[^\s]*$", max_length=500, description="A page of this shop.")
 
 
+Phrase = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Synonym(BaseModel):
+    """Query synonyms: two-way, `terms` are all one (a query with any finds the others); one-way,
+    a query with one of `terms` also finds `synonyms` (not the reverse). Chinese or English,
+    or both in one entry (笔记本 <-> laptop)."""
+
+    kind: Literal["two_way", "one_way"] = "two_way"
+    terms: list[Phrase] = Field(min_length=1, max_length=20)
+    synonyms: list[Phrase] = Field(default_factory=list, max_length=20,
+                                   description="One-way: what `terms` also find.")
+    note: str = Field("", max_length=500)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Synonym:
+        phrases = [*self.terms, *self.synonyms]
+        if any(not tokenize(p) for p in phrases):
+            raise ValueError("a synonym phrase holds no searchable word")
+        if len({normalise_query(p) for p in phrases}) != len(phrases):
+            raise ValueError("a phrase is given twice")
+        if self.kind == "two_way" and (self.synonyms or len(self.terms) < 2):
+            raise ValueError("a two-way synonym lists at least two terms (and no synonyms)")
+        if self.kind == "one_way" and not self.synonyms:
+            raise ValueError("a one-way synonym needs what its terms also find (synonyms)")
+        return self
+
+    def entry(self) -> tuple[list[str], list[str]]:
+        """(phrases typed, phrases they also find) for `SynonymSet`."""
+        return (self.terms, self.terms) if self.kind == "two_way" else (self.terms, self.synonyms)
+
+
 class Merchandising(BaseModel):
     rules: list[MerchRule] = Field(default_factory=list, max_length=1000)
     redirects: list[Redirect] = Field(default_factory=list, max_length=1000)
+    synonyms: list[Synonym] = Field(default_factory=list, max_length=2000)
+    _compiled: SynonymSet | None = PrivateAttr(None)
+
+    def synonym_set(self) -> SynonymSet:
+        """The synonyms compiled for search (once per parsed version)."""
+        if self._compiled is None:
+            self._compiled = SynonymSet(s.entry() for s in self.synonyms)
+        return self._compiled
 
     def active(self, surface: Surface, query: str | None, now: float | None = None
                ) -> Rules | None:
@@ -146,4 +189,4 @@ class MerchCache:
             return self._seen
 
 
-__all__ = ["MerchCache", "MerchRule", "Merchandising", "Redirect", "normalise_query"]
+__all__ = ["MerchCache", "MerchRule", "Merchandising", "Redirect", "Synonym", "normalise_query"]

@@ -22,8 +22,11 @@ from shopsense.index.rowsets import union
 from shopsense.index.vector import VectorIndex
 from shopsense.retrieve.backends import BM25FCandidates, KeywordCandidates
 from shopsense.retrieve.keyword import AnalysedQuery, analyse
+from shopsense.retrieve.synonyms import slot_matches, with_synonyms
 from shopsense.text.encoders import Encoder
 from shopsense.text.spell import SpellCorrector
+from shopsense.text.synonyms import SynonymSet
+from shopsense.text.tokenize import tokenize
 
 
 @dataclass
@@ -84,13 +87,19 @@ class HybridRetriever:
             self._query_vectors.move_to_end(text)
         return vec
 
-    def candidates(self, text: str, where: ProductFilter | None = None) -> CandidateSet:
-        """`where`: filters the lists may apply in their engine (the caller filters after)."""
+    def candidates(self, text: str, where: ProductFilter | None = None,
+                   synonyms: SynonymSet | None = None) -> CandidateSet:
+        """`where`: filters the lists may apply in their engine (the caller filters after);
+        `synonyms`: the shop's query synonyms (a phrase's alternatives fill its slot)."""
         query = analyse(text, self.spell, self.keyword.vocab_)
+        slots = with_synonyms(query, tokenize(text), synonyms) if synonyms else None
         matches = self.keyword.score_matches(query.match_terms)
         kw_rows = self.keyword_candidates.top_rows(query.match_terms, matches, self.n_keyword,
                                                    where=where)
-        n_known = len(self.keyword.query_term_ids(query.terms))
+        if slots is not None:
+            matches, n_known = slot_matches(self.keyword, matches, slots)
+        else:
+            n_known = len(self.keyword.query_term_ids(query.terms))
         need = max(min_should_match(n_known), 1)
         matching = matches.rows[matches.matched >= need] if n_known else matches.rows[:0]
         vec_rows = np.zeros(0, dtype=np.int64)

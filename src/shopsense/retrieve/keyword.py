@@ -19,11 +19,13 @@ class AnalysedQuery:
     terms: list[str]
     corrections: dict[str, str] = field(default_factory=dict)
     compounds: list[str] = field(default_factory=list)  # "deck over" -> "deckover"
+    expansions: list[str] = field(default_factory=list)  # the terms of the query's synonyms
 
     @property
     def match_terms(self) -> list[str]:
-        """Terms scored by BM25F: the query's own plus the compounds found in the catalogue."""
-        return [*self.terms, *self.compounds]
+        """Terms scored by BM25F: the query's own, the compounds found in the catalogue and
+        the terms of its synonyms."""
+        return [*self.terms, *self.compounds, *self.expansions]
 
 
 def compounds(terms: list[str], vocab: Collection[str]) -> list[str]:

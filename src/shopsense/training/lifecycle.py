@@ -26,6 +26,7 @@ from typing import Any
 
 from shopsense.domain import Event
 from shopsense.pipeline.shop import ModelSet, Shop, settle_heap
+from shopsense.training.cards import evaluate_version, write_card
 from shopsense.training.children import ChildProcess
 
 log = logging.getLogger("shopsense.models")
@@ -216,6 +217,7 @@ def _train_to_disk(
     data, written under <home>/models/. `judgments`: a judgments file the search ranker also
     learns from (beside the shop's click log). Stages are recorded in
     <home>/models/progress.json for the dashboard (training/progress.py)."""
+    from shopsense.store.feed import last_event_seq
     from shopsense.training.progress import ProgressLog
     from shopsense.training.recs import train_from_store
     from shopsense.training.search import train_search
@@ -223,6 +225,7 @@ def _train_to_disk(
     shop = Shop(settings)
     started = time.perf_counter()
     summary: dict[str, Any] = {}
+    data_seq = last_event_seq(shop.store)  # training reads at least up to here (the card)
     stages = ProgressLog(settings.home)  # <home>/models/progress.json, for the dashboard
     try:
         with stages.stage("understand"):
@@ -248,6 +251,7 @@ def _train_to_disk(
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["version"] = summary["recs"].get("version", "")
     (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))
+    write_card(settings.home, summary, data_seq)  # the version's card (training/cards.py)
     return summary
 
 
@@ -440,6 +444,7 @@ class ModelManager:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.child = ChildProcess()  # the trainer: ends with this server (training/children.py)
+        self.evaluate = shop.settings.recs.eval_after_training
 
     def start(self, *, train_now: bool = True) -> None:
         self._train_now = train_now
@@ -506,6 +511,8 @@ class ModelManager:
             self.status.update(state="ready", version=version, finished_at=time.time())
             if self.shop.store.get_meta("models_stale") == "1":  # trained on re-keyed ids
                 self.shop.store.set_meta("models_stale", "0")
+            if self.evaluate:  # the Evaluation tab and the version's card, in the background
+                evaluate_version(self.shop.settings.home, version, self.child, self.status)
         except Exception as exc:  # keep serving the previous models; report the failure
             log.error("background training failed: %s", traceback.format_exc())
             self.status.update(state="failed", last_error=repr(exc)[:2000], finished_at=time.time())

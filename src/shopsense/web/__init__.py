@@ -18,11 +18,13 @@ API_PREFIXES = ("/v1/", "/web/", "/static/", "/metrics", "/healthz", "/readyz", 
 def install(app: FastAPI) -> None:
     """Add the storefront, the dashboard and the admin API to `app`."""
     from shopsense.api.routes import admin, merch
+    from shopsense.api.routes import models as model_console
     from shopsense.web import routes
 
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.include_router(merch.router)
+    app.include_router(model_console.router)
     api_errors = app.exception_handlers.get(StarletteHTTPException)  # the API's error shape
 
     @app.exception_handler(StarletteHTTPException)

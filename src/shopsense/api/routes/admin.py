@@ -28,6 +28,7 @@ from shopsense.analytics.status import model_status
 from shopsense.api.deps import api_error, get_shop, require_admin
 from shopsense.pipeline.shop import Shop
 from shopsense.privacy.dp import BudgetExceeded, PrivacyLedger
+from shopsense.training.cards import latest_figures
 from shopsense.training.progress import read_progress
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
@@ -112,11 +113,18 @@ def get_chart(request: Request, name: str, lang: Literal["en", "zh"] = "en") -> 
                     headers=_PNG)
 
 
-@router.get("/eval", summary="The latest `shopsense eval` reports under <home>/eval")
-def get_eval(shop: Shop = Depends(get_shop)) -> dict[str, Any]:
+@router.get("/eval", summary="The latest `shopsense eval` reports under <home>/eval, and the "
+            "evaluation that runs after every background training")
+def get_eval(request: Request, shop: Shop = Depends(get_shop)) -> dict[str, Any]:
     reports = evalreports.latest_reports(shop.settings.home)
+    status = getattr(getattr(request.app.state, "model_manager", None), "status", None) or {}
+    automatic = {"enabled": shop.settings.recs.eval_after_training,
+                 **{k[5:]: status.get(k) for k in ("eval_state", "eval_started_at",
+                                                   "eval_finished_at", "eval_error")}}
     return {"folder": str(evalreports.eval_dir(shop.settings.home)),
-            "how_to": evalreports.HOW_TO, "reports": [r.summary() for r in reports]}
+            "how_to": evalreports.HOW_TO, "automatic": automatic,
+            "headline": latest_figures(shop.settings.home),
+            "reports": [r.summary() for r in reports]}
 
 
 @router.get("/eval/charts/{kind}.png", summary="Metrics or calibration plot of one report")

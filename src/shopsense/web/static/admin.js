@@ -5,6 +5,7 @@
   const { t, tr, esc, el, CFG } = window.SS;
   const charts = window.SSCharts();
   const merchConsole = window.SSMerch({ call: (path, opts) => call(path, opts), when: (ts) => when(ts) });
+  const modelConsole = window.SSModels({ call: (path, opts) => call(path, opts), when: (ts) => when(ts), fmt: (v, d) => fmt(v, d), rerender: () => { if (tab === "models") render(); } });
   const experimentsTab = window.SSExperiments({ call: (path, opts) => call(path, opts), when: (ts) => when(ts) });
   const root = document.getElementById("admin");
   let key = sessionStorage.getItem("ss.adminKey") || "";
@@ -12,9 +13,10 @@
   const blobs = [];
 
   const call = (path, opts) => SS.api(path, Object.assign({ key }, opts || {}));
-  const fmt = (v, digits) => (v === null || v === undefined ? "—" : Number(v).toLocaleString(undefined, { maximumFractionDigits: digits ?? 2 }));
+  const fmt = (v, digits) => (v === null || v === undefined ? "—" : Number(v).toLocaleString(locale(), { maximumFractionDigits: digits ?? 2 }));
   const pct = (v) => (v === null || v === undefined ? "—" : (100 * v).toFixed(1) + "%");
-  const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString() : t("never"));
+  const locale = () => (SS.lang === "zh" ? "zh-CN" : "en-GB");  // dates in the UI's language, not the browser's
+  const when = (ts) => (ts ? new Date(ts * 1000).toLocaleString(locale(), { dateStyle: "medium", timeStyle: "short" }) : t("never"));
   const ago = (s) => (s === null || s === undefined ? "—" : s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86400).toFixed(1)} d`);
 
   async function image(path, params) {
@@ -167,8 +169,13 @@
   async function evaluation(body) {
     let data;
     try { data = await call("/v1/admin/eval"); } catch (e) { body.appendChild(el(`<p class="error">${esc(e.message)}</p>`)); return; }
+    const auto = data.automatic || {};
+    const state = auto.state === "running" ? t("eval_running", { at: when(auto.started_at) }) : auto.state === "failed" ? t("eval_failed", { m: auto.error || "" }) : "";
+    if (state) body.appendChild(el(`<p class="notice" id="eval-auto">${esc(state)}</p>`));
+    if (auto.state === "running") setTimeout(() => { if (tab === "eval" && document.getElementById("eval-auto")) render(); }, 10000);
+    if (data.headline) body.appendChild(headline(data.headline));
     if (!data.reports.length) {
-      body.appendChild(el(`<div class="panel empty" id="eval-empty"><p>${esc(t("eval_none", { cmd: data.how_to }))}</p><p class="muted">${esc(t("eval_folder", { f: data.folder }))}</p></div>`));
+      body.appendChild(el(`<div class="panel empty" id="eval-empty"><p>${esc(t(auto.enabled ? "eval_none_auto" : "eval_none", { cmd: data.how_to }))}</p><p class="muted">${esc(t("eval_folder", { f: data.folder }))}</p></div>`));
       return;
     }
     for (const report of data.reports) {
@@ -186,6 +193,18 @@
     }
   }
 
+  // The latest evaluation's headline figures with their 95 % intervals, against the baselines.
+  function headline(h) {
+    const v = (m, k) => (m && m[k] !== undefined ? `${fmt(m[k], 3)}${m[k + "_ci"] ? ` <small>[${fmt(m[k + "_ci"][0], 3)}–${fmt(m[k + "_ci"][1], 3)}]</small>` : ""}` : "—");
+    const kpi = (id, label, value, note) => `<div class="kpi" id="${id}"><span class="muted">${esc(label)}</span><b>${value}</b><span class="muted">${esc(note)}</span></div>`;
+    const s = h.search || {}, r = h.recs || {}, p = h.propensity || {};
+    return el(`<section class="panel" id="eval-headline"><h3>${esc(t("eval_latest", { at: when(h.at) }))}</h3><div class="kpis">
+      ${h.search ? kpi("eval-search", t("v_search"), v(s.shopsense, "ndcg@10"), t("v_vs_bm25", { v: fmt(s.bm25 && s.bm25["ndcg@10"], 3) })) : ""}
+      ${h.recs ? kpi("eval-recs", t("eval_recs_ndcg"), v(r.shopsense, "ndcg@10"), t("v_vs_pop", { v: fmt(r.popularity && r.popularity["ndcg@10"], 3) })) : ""}
+      ${h.recs ? kpi("eval-hr", t("eval_recs_hr"), v(r.shopsense, "hr@10"), t("v_vs_pop", { v: fmt(r.popularity && r.popularity["hr@10"], 3) })) : ""}
+      ${h.propensity ? kpi("eval-propensity", t("eval_propensity_auc"), v(p, "auc"), `Brier ${fmt(p.brier, 3)} · ECE ${fmt(p.ece, 3)}`) : ""}</div></section>`);
+  }
+
   // ---- models -----------------------------------------------------------------------------------
   async function models(body) {
     let s;
@@ -197,10 +216,11 @@
       <div class="kpi"><span class="muted">${esc(t("events_after"))}</span><b>${fmt(s.freshness.events_after_training, 0)}</b></div>
       <div class="kpi"><span class="muted">${esc(t("last_event_age"))}</span><b>${esc(ago(s.freshness.last_event_age_s))}</b></div></div>`));
     if (s.progress) body.appendChild(trainingRun(s.progress));
+    await modelConsole.panel(body);  // versions, their figures, promote / roll back (models.js)
     if (s.training) {
       const tr = s.training;
       body.appendChild(el(`<div class="panel" id="training"><h3>${esc(t("training"))}</h3>
-        <p>${esc(t("training_state", { s: charts.label("state", tr.state), n: tr.runs ?? 0 }))}${tr.finished_at ? " · " + esc(when(tr.finished_at)) : ""}</p>
+        <p>${esc(t("training_state", { s: charts.label("state", String(tr.state).replace(/ /g, "_")), n: tr.runs ?? 0 }))}${tr.finished_at ? " · " + esc(when(tr.finished_at)) : ""}</p>
         ${tr.last_error ? `<p class="error">${esc(t("last_error"))}: ${esc(tr.last_error)}</p>` : ""}</div>`));
     }
     body.appendChild(searchRanker(s));

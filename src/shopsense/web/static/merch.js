@@ -1,6 +1,6 @@
 // The merchandising console (dashboard tab): rules (pin / boost / bury / exclude by item,
 // brand, category or attribute; for a query or everywhere; on search, recommendations or both;
-// scheduled start / end) and query redirects, edited as a draft, previewed before / after on a
+// scheduled start / end), query synonyms (one-way / two-way) and query redirects, edited as a draft, previewed before / after on a
 // query's page and a shopper's recommendations, saved as a new audited version, rolled back.
 window.SSMerch = function ({ call, when }) {
   const { t, tr, esc, el } = window.SS;
@@ -67,6 +67,29 @@ window.SSMerch = function ({ call, when }) {
     });
     return box;
   }
+  const phrases = (v) => String(v || "").split(/[,，、;；\n]/).map((x) => x.trim()).filter(Boolean);
+  function synonymsPanel() {
+    const shown = (x) => `<span lang="${SS.langOf(x)}">${esc(x)}</span>`;
+    const box = el(`<section class="panel" id="merch-synonyms"><h3>${esc(t("m_synonyms"))}</h3><p class="muted">${esc(t("m_synonyms_help"))}</p>
+      <table class="data"><tr><th>${esc(t("m_kind"))}</th><th>${esc(t("m_syn_terms"))}</th><th>${esc(t("m_syn_finds"))}</th><th>${esc(t("notes"))}</th><th></th></tr>
+      ${(draft.synonyms || []).map((x, i) => `<tr data-i="${i}"><td>${esc(t("m_kind_" + x.kind))}</td><td>${x.terms.map(shown).join(x.kind === "two_way" ? " ⇄ " : "、")}</td><td>${x.kind === "two_way" ? esc(t("m_each_other")) : x.synonyms.map(shown).join("、")}</td><td>${esc(x.note || "")}</td><td><button type="button" class="linkish m-del">${esc(t("remove"))}</button></td></tr>`).join("")}</table>
+      <form class="controls m-form" id="synonym-form">
+        <label>${esc(t("m_kind"))}<select name="kind"><option value="two_way">${esc(t("m_kind_two_way"))}</option><option value="one_way">${esc(t("m_kind_one_way"))}</option></select></label>
+        <label>${esc(t("m_syn_terms"))}<input name="terms" required maxlength="1000" placeholder="${esc(t("m_syn_terms_ph"))}"></label>
+        <label>${esc(t("m_syn_finds"))}<input name="synonyms" maxlength="1000" placeholder="${esc(t("m_syn_finds_ph"))}"></label>
+        <label>${esc(t("notes"))}<input name="note" maxlength="500"></label>
+        <button class="btn" type="submit" id="add-synonym">${esc(t("m_add_synonym"))}</button><p class="error" id="synonym-error" role="alert" hidden></p></form></section>`);
+    box.querySelectorAll(".m-del").forEach((b) => b.addEventListener("click", () => { draft.synonyms.splice(Number(b.closest("tr").dataset.i), 1); changed(); }));
+    box.querySelector("#synonym-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const f = new FormData(ev.target), kind = f.get("kind"), terms = phrases(f.get("terms")), found = phrases(f.get("synonyms"));
+      const problem = kind === "two_way" ? (terms.length < 2 ? "m_need_two" : "") : (!found.length ? "m_need_finds" : "");
+      const err = box.querySelector("#synonym-error");
+      if (problem) { err.textContent = t(problem); err.hidden = false; return; }
+      draft.synonyms.push({ kind, terms, synonyms: kind === "two_way" ? [] : found, note: f.get("note").trim() }); changed();
+    });
+    return box;
+  }
   function column(title, items, other) {
     const before = new Set((other || []).map((x) => x.item_id));
     return `<div><h4>${esc(title)}</h4><ol class="m-list">${(items || []).map((x) => `<li class="${other && !before.has(x.item_id) ? "m-new" : ""}" data-item="${esc(x.item_id)}"><span lang="${SS.langOf(x.title)}">${esc(x.title || x.item_id)}</span> <small>${esc(tr.brand(x.brand || ""))}</small></li>`).join("")}</ol></div>`;
@@ -120,14 +143,14 @@ window.SSMerch = function ({ call, when }) {
       } catch (e) { SS.toast(esc(t("error", { m: e.message })), 6000); }
     });
     bar.querySelector("#discard").addEventListener("click", () => { draft = null; render(root); });
-    root.append(bar, rulesPanel(), redirectsPanel(), previewPanel());
+    root.append(bar, rulesPanel(), synonymsPanel(), redirectsPanel(), previewPanel());
     historyPanel(root).then((h) => root.appendChild(h)).catch(() => {});
   }
   async function render(root) {
     rootEl = root;
     if (!draft) {
       const now = await call("/v1/admin/merch");
-      draft = { rules: now.body.rules || [], redirects: now.body.redirects || [] }; base = now.version; dirty = false;
+      draft = { rules: now.body.rules || [], redirects: now.body.redirects || [], synonyms: now.body.synonyms || [] }; base = now.version; dirty = false;
     }
     draw(root);
   }
