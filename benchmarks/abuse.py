@@ -1,9 +1,12 @@
 """Single-client flood against a real server: does a cheap query stay fast, and does the
 flooder get 429s? (issue #15, item 9)
 
-Starts `shopsense serve --no-train` over a demo home twice on loopback, once with the abuse
-defences off (`unprotected`: no per-client limits, no server-time budget, every search on the
-event loop, the 500-character query ceiling) and once with the defaults (`protected`), and in
+Starts `shopsense serve --no-train` over a demo home three times on loopback, once with the abuse
+defences off (`unprotected`: no per-client limits, no server-time budget, no cap on a
+client's expensive searches in flight, every search on the event loop, the 500-character
+query ceiling), once with the defaults (`protected`) and once with the defaults plus a cap of
+2 expensive searches in flight per client (`place_cap_2`, `serve.client_expensive_in_flight`;
+over it a 429 after a 1 s pause), and in
 each runs, for `--seconds`:
 
 - one *cheap* client (source address 127.0.0.2) sending `q=空调` at `--cheap-rate` req/s
@@ -27,7 +30,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -35,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-import httpx
+import loadgen
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -45,8 +47,11 @@ TARGETS = {"cheap_p99_ms": 50}
 UNPROTECTED = {"SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
                "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
                "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0",
+               "SHOPSENSE_SERVE__CLIENT_EXPENSIVE_IN_FLIGHT": "0",
                "SHOPSENSE_SERVE__OFFLOAD_QUERY_CHARS": "100000",
                "SHOPSENSE_SERVE__MAX_QUERY_CHARS": "500"}
+PLACE_CAP = {"SHOPSENSE_SERVE__CLIENT_EXPENSIVE_IN_FLIGHT": "2"}  # the defaults plus the cap
+CONFIGS = {"unprotected": UNPROTECTED, "protected": {}, "place_cap_2": PLACE_CAP}
 WORDS = ("空调 冰箱 洗衣机 手机 耳机 跑鞋 连衣裙 咖啡豆 纸尿裤 电视 格力 美的 华为 苹果 小米 "
          "running shoes noise cancelling headphones dress red blue wireless waterproof cotton "
          "organic large small cheap premium kids women men 1.5匹 变频 静音 省电 蓝牙").split()
@@ -61,30 +66,13 @@ def ensure_home(home: Path) -> None:
 
 
 def start_server(home: Path, port: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "SHOPSENSE_SERVE__RATE_LIMIT_PER_S": "100000",
+    env = {"SHOPSENSE_SERVE__RATE_LIMIT_PER_S": "100000",
            "SHOPSENSE_SEARCH__WARM_QUERIES": "300", "SHOPSENSE_SERVE__WARM_SHOPPERS": "300",
            **extra_env}
-    log = (home.parent / f"{home.name}.abuse.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "shopsense.cli", "--home", str(home), "serve",
-                             "--port", str(port), "--no-train"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base, deadline = f"http://127.0.0.1:{port}", time.time() + 900
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited during start-up (log: {log.name})")
-        try:
-            ready = httpx.get(base + "/readyz", timeout=2)
-            if ready.status_code == 200 and _warm(ready.json()):
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise SystemExit("server not ready after 15 minutes")
-
-
-def _warm(body: dict) -> bool:
-    warm = [body.get("warmed_queries") or {}, body.get("warmed_shoppers") or {}]
-    return all(w.get("done", 0) >= w.get("of", 0) for w in warm)
+    return loadgen.start_server(home, ["serve", "--port", str(port), "--no-train"], env,
+                                home.parent / f"{home.name}.abuse.log",
+                                lambda r: r.status_code == 200 and loadgen.warmed(r.json()),
+                                port)
 
 
 def flood_query(rng: random.Random, chars: int) -> str:
@@ -95,64 +83,46 @@ def flood_query(rng: random.Random, chars: int) -> str:
 
 
 async def cheap_client(base: str, key: str, stop: float, rate: float,
-                       out: dict[str, list]) -> None:
-    rng = random.Random(1)
+                       out: loadgen.Timed) -> None:
+    """`q=空调` at `rate` req/s, open loop: a request is sent when due, answered or not."""
     connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0), limit=50)
     async with aiohttp.ClientSession(base, connector=connector,
                                      headers={"X-API-Key": key}) as http:
-        tasks, due = [], time.perf_counter()
-        while due < stop:
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            tasks.append(asyncio.create_task(_cheap_one(http, due, out)))
-            due += rng.expovariate(rate)
+        tasks = [asyncio.create_task(loadgen.timed(
+            http.get("/v1/search", params={"q": CHEAP_QUERY, "k": "10"}), due, out))
+            async for due in loadgen.paced(rate, stop, random.Random(1))]
         await asyncio.gather(*tasks)
 
 
-async def _cheap_one(http: aiohttp.ClientSession, due: float, out: dict[str, list]) -> None:
-    try:
-        async with http.get("/v1/search", params={"q": CHEAP_QUERY, "k": "10"}) as response:
-            await response.read()
-            status = response.status
-    except (TimeoutError, aiohttp.ClientError):
-        status = -1
-    out["latency"].append(time.perf_counter() - due)
-    out["status"].append(status)
-    out["due"].append(due)
-
-
 async def flooder(base: str, key: str, stop: float, conns: int, chars: int,
-                  statuses: Counter[str]) -> None:
+                  out: loadgen.Timed) -> None:
+    """`conns` closed loops of unique `chars`-character queries from one address."""
     connector = aiohttp.TCPConnector(local_addr=("127.0.0.3", 0), limit=conns)
-    async with aiohttp.ClientSession(base, connector=connector,
-                                     headers={"X-API-Key": key}) as http:
+    async with aiohttp.ClientSession(base, connector=connector, headers={"X-API-Key": key},
+                                     timeout=aiohttp.ClientTimeout(total=60)) as http:
         async def one(seed: int) -> None:
             rng = random.Random(seed)
-            while time.perf_counter() < stop:
-                try:
-                    async with http.get("/v1/search", params={"q": flood_query(rng, chars)},
-                                        timeout=aiohttp.ClientTimeout(total=60)) as response:
-                        await response.read()
-                        statuses[str(response.status)] += 1
-                except (TimeoutError, aiohttp.ClientError):
-                    statuses["failed"] += 1
+            async for due in loadgen.paced(0, stop, rng):
+                await loadgen.timed(http.get("/v1/search",
+                                             params={"q": flood_query(rng, chars)}), due, out)
 
         await asyncio.gather(*(one(i) for i in range(conns)))
 
 
 async def run_phase(base: str, key: str, args: argparse.Namespace) -> dict:
-    cheap: dict[str, list] = {"latency": [], "status": [], "due": []}
-    statuses: Counter[str] = Counter()
+    cheap, flood = loadgen.Timed(), loadgen.Timed()
     stop = time.perf_counter() + args.seconds
     await asyncio.gather(cheap_client(base, key, stop, args.cheap_rate, cheap),
-                         flooder(base, key, stop, args.flood_conns, args.flood_chars, statuses))
-    ms = np.asarray(cheap["latency"]) * 1000
-    late = ms[np.asarray(cheap["due"]) >= stop - args.seconds + 10]  # after the flood's burst
+                         flooder(base, key, stop, args.flood_conns, args.flood_chars, flood))
+    statuses = Counter("failed" if s == -1 else str(s) for s in flood.status)
+    ms = np.asarray(cheap.latency) * 1000
+    late = ms[np.asarray(cheap.due) >= stop - args.seconds + 10]  # after the flood's burst
     return {"cheap_requests": len(ms),
             "cheap_p50_ms": round(float(np.percentile(ms, 50)), 1),
             "cheap_p99_ms": round(float(np.percentile(ms, 99)), 1),
             "cheap_p99_after_10s_ms": round(float(np.percentile(late, 99)), 1),
-            "cheap_errors": sum(1 for s in cheap["status"] if s != 200),
-            "cheap_statuses": dict(Counter(str(s) for s in cheap["status"])),
+            "cheap_errors": cheap.errors,
+            "cheap_statuses": dict(Counter(str(s) for s in cheap.status)),
             "flood_200": statuses["200"], "flood_422": statuses["422"],
             "flood_429": statuses["429"],
             "flood_other": sum(v for k, v in statuses.items() if k not in ("200", "422", "429")),
@@ -167,8 +137,7 @@ def measure(name: str, env: dict[str, str], args: argparse.Namespace) -> dict:
         return {"config": name, **asyncio.run(run_phase(f"http://127.0.0.1:{args.port}", key,
                                                         args))}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        loadgen.stop_server(proc)
 
 
 def main() -> None:
@@ -180,12 +149,13 @@ def main() -> None:
     parser.add_argument("--flood-conns", type=int, default=20)
     parser.add_argument("--flood-chars", type=int, default=190,
                         help="Characters per flood query (the default cap is 200).")
-    parser.add_argument("--only", choices=("unprotected", "protected"), default=None)
+    parser.add_argument("--only", choices=tuple(CONFIGS), action="append",
+                        help="Run only this configuration (repeatable; default: all three).")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/abuse.json"))
     args = parser.parse_args()
     ensure_home(args.home)
     rows = [measure(name, env, args) for name, env in
-            (("unprotected", UNPROTECTED), ("protected", {})) if args.only in (None, name)]
+            CONFIGS.items() if not args.only or name in args.only]
     table = Table(title=f"cheap q={CHEAP_QUERY} at {args.cheap_rate:g}/s beside one client "
                         f"flooding {args.flood_conns} in flight x {args.flood_chars}-char "
                         f"unique queries, {args.seconds:g} s, loopback")

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from shopsense.federated.report import recs_table
     from shopsense.federated.simulate import simulate
 
-    plan = RecsPlan(rounds=args.rounds, local_epochs=1, dim=args.dim, seed=0)
+    plan = RecsPlan(rounds=args.rounds, local_epochs=args.local_epochs, dim=args.dim, seed=0,
+                    batch_size=args.batch_size, server=args.server, patience=args.patience)
     demo = _demo_events(Path(args.cache), args.demo_users)
     runs: list[tuple[str, Path, str, RecsPlan, int]] = []
     if not args.skip_plain:
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         runs.append(("demo platform", demo, "platform", plan, 0))
     # DP-SGD runs per-sample gradients (~8x the cost of a plain step for SASRec): a smaller
     # subsample, fewer rounds, a narrower model, and the same without DP as their baseline.
-    dp_plan = replace(plan, rounds=args.dp_rounds, dim=16)
+    dp_plan = replace(plan, rounds=args.dp_rounds, dim=args.dp_dim, max_len=args.dp_max_len,
+                      patience=0)
     for epsilon in [0.0, *args.epsilons]:
         runs.append((f"demo platform dp eps={epsilon:g}" if epsilon else
                      "demo platform dp baseline (no DP)", demo, "platform",
@@ -60,9 +62,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                       f"{os.getloadavg()[0]:.1f} at start",
                            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            "runs": {}}
+    runs = [r for r in runs if not args.only or r[0] in args.only]
     for name, path, split, run_plan, users in runs:
         started = time.perf_counter()
         report = simulate(path, n_clients=args.clients, split=split, plan=run_plan,
+                          variants=tuple(args.variants), with_propensity=not args.no_propensity,
                           max_users=users)
         report["load_avg_after"] = round(os.getloadavg()[0], 1)
         out["runs"][name] = report
@@ -78,16 +82,30 @@ def main() -> None:
                                              "federated.json"))
     parser.add_argument("--cache", default="/tmp/shopsense-bench-federated")
     parser.add_argument("--clients", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--dp-rounds", type=int, default=3)
     parser.add_argument("--dp-users", type=int, default=150)
     parser.add_argument("--skip-plain", action="store_true", help="Only the DP runs.")
     parser.add_argument("--dim", type=int, default=32)
-    parser.add_argument("--beauty-users", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--local-epochs", type=int, default=1)
+    parser.add_argument("--server", default="avgm", help="avg | avgm | adam")
+    parser.add_argument("--patience", type=int, default=3,
+                        help="Rounds / epochs without a 1 %% gain before a variant stops "
+                             "(--rounds is the cap).")
+    parser.add_argument("--dp-dim", type=int, default=16)
+    parser.add_argument("--dp-max-len", type=int, default=20)
+    parser.add_argument("--variants", nargs="+", default=["centralised", "federated",
+                                                          "local_only"],
+                        help="Which variants to train (separate processes can split a run).")
+    parser.add_argument("--no-propensity", action="store_true")
+    parser.add_argument("--only", nargs="*", default=[],
+                        help="Only the runs of these names ('beauty platform', 'demo platform dp eps=8', ...).")
+    parser.add_argument("--beauty-users", type=int, default=4000)
     parser.add_argument("--demo-users", type=int, default=400)
     parser.add_argument("--splits", nargs="+", default=["platform", "dirichlet:0.1",
                                                         "dirichlet:1.0"])
-    parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 4.0, 8.0])
+    parser.add_argument("--epsilons", type=float, nargs="*", default=[1.0, 4.0, 8.0])
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     run(args)

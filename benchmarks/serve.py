@@ -29,15 +29,15 @@ import itertools
 import json
 import os
 import random
-import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
+import loadgen
 import numpy as np
 import psutil
 from rich.console import Console
@@ -51,34 +51,20 @@ TARGETS = {"search_p99_ms": 50, "recommend_p99_ms": 30, "total_qps": 300, "error
 def start_server(home: Path, port: int, workers: int, train: bool,
                  rate_limit: float) -> subprocess.Popen[bytes]:
     # all clients here are one address: the per-client limits (benchmarks/abuse.py) are off
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "SHOPSENSE_SERVE__RATE_LIMIT_PER_S": str(rate_limit),
+    env = {"SHOPSENSE_SERVE__RATE_LIMIT_PER_S": str(rate_limit),
            "SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
            "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
            "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0"}
     extra = ["--workers", str(workers)] + ([] if train else ["--no-train"])
-    log = (home.parent / f"{home.name}.serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "shopsense.cli", "--home", str(home), "demo",
-                             "run", "--port", str(port), *extra], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 1800
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited during start-up (log: {log.name})")
-        if _serving_trained(base, home):
-            return proc
-        time.sleep(2)
-    raise SystemExit("trained models not serving after 30 minutes")
+    return loadgen.start_server(home, ["demo", "run", "--port", str(port), *extra], env,
+                                home.parent / f"{home.name}.serve.log",
+                                lambda ready: _serving_trained(ready, home), port,
+                                timeout_s=1800)
 
 
-def _serving_trained(base: str, home: Path) -> bool:
+def _serving_trained(ready: httpx.Response, home: Path) -> bool:
     """/readyz answers 200 with the version written by the last full training."""
     status = home / "models" / "status.json"
-    try:
-        ready = httpx.get(base + "/readyz", timeout=2)
-    except httpx.HTTPError:
-        return False
     if ready.status_code != 200 or not status.exists():
         return False
     return ready.json().get("models") == str(json.loads(status.read_text()).get("version"))
@@ -122,57 +108,30 @@ def workload(home: Path, source: str = "log") -> dict[str, list]:
             "users": sorted(users), "items": sorted(items)}
 
 
-def server_ms(response: aiohttp.ClientResponse) -> float:
-    """The handler's own time from the `Server-Timing: app;dur=<ms>` header (nan if absent)."""
-    for part in response.headers.get("server-timing", "").split(";"):
-        if part.startswith("dur="):
-            return float(part[4:])
-    return float("nan")
+def _request(http: aiohttp.ClientSession, kind: str, data: dict,
+             rng: random.Random) -> Any:
+    if kind == "search":
+        query = rng.choices(data["queries"], cum_weights=data["cum_weights"])[0]
+        return http.get("/v1/search", params={"q": query, "k": "10",
+                                              "user": rng.choice(data["users"])})
+    if kind == "recommend":
+        return http.get("/v1/recommend", params={"user": rng.choice(data["users"]), "k": "10"})
+    return http.post("/v1/events", json={
+        "user_id": rng.choice(data["users"]), "item_id": rng.choice(data["items"]),
+        "event_type": rng.choice(["view", "view", "click", "cart"]), "platform": "web",
+        "timestamp": time.time()})
 
 
 async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, data: dict,
-                      rng: random.Random, stats: dict[str, list[float]],
-                      errors: dict[str, int], samples: dict[str, str],
-                      served: dict[str, list[float]] | None = None,
-                      workers: Counter[str] | None = None) -> None:
+                      rng: random.Random, seen: dict[str, loadgen.Timed],
+                      lag: list[float] | None = None) -> None:
+    """One client: the MIX at `rate` requests/s (0: closed loop) until `stop`."""
     names, weights = zip(*[(n, w) for n, w in MIX if w > 0], strict=True)
-    due = time.perf_counter() + (rng.expovariate(rate) if rate > 0 else 0.0)
-    while due < stop and time.perf_counter() < stop:  # a late client stops with the clock
-        if rate > 0:
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        else:
-            due = time.perf_counter()
+    async for due in loadgen.paced(rate, stop, rng):
         kind = rng.choices(names, weights)[0]
-        if workers is not None:  # how late this client sends (its own loop's delay)
-            served["lag"].append(1000 * (time.perf_counter() - due))
-        try:
-            if kind == "search":
-                query = rng.choices(data["queries"], cum_weights=data["cum_weights"])[0]
-                request = http.get("/v1/search", params={"q": query, "k": "10",
-                                                         "user": rng.choice(data["users"])})
-            elif kind == "recommend":
-                request = http.get("/v1/recommend", params={"user": rng.choice(data["users"]),
-                                                            "k": "10"})
-            else:
-                request = http.post("/v1/events", json={
-                    "user_id": rng.choice(data["users"]), "item_id": rng.choice(data["items"]),
-                    "event_type": rng.choice(["view", "view", "click", "cart"]),
-                    "platform": "web", "timestamp": time.time()})
-            async with request as response:
-                body = await response.read()
-                ok = response.status == 200
-                if served is not None and workers is not None:
-                    served[kind].append(server_ms(response))
-                    workers[response.headers.get("x-served-by", "?")] += 1
-                if not ok and kind not in samples:
-                    samples[kind] = f"{response.status} {body[:200]!r}"
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            ok = False
-            samples.setdefault(kind, repr(exc))
-        stats[kind].append(time.perf_counter() - due)
-        if not ok:
-            errors[kind] += 1
-        due = due + rng.expovariate(rate) if rate > 0 else time.perf_counter()
+        if lag is not None:  # how late this client sends (its own loop's delay)
+            lag.append(1000 * (time.perf_counter() - due))
+        await loadgen.timed(_request(http, kind, data, rng), due, seen[kind])
 
 
 async def event_to_effect(http: aiohttp.ClientSession, items: list[str], trials: int = 10
@@ -197,31 +156,33 @@ async def event_to_effect(http: aiohttp.ClientSession, items: list[str], trials:
 
 async def run(base: str, key: str, clients: int, seconds: float, rate: float,
               data: dict) -> dict:
-    stats: dict[str, list[float]] = {name: [] for name, _ in MIX}
-    served: dict[str, list[float]] = {name: [] for name, _ in MIX}
-    served["lag"] = []
-    workers: Counter[str] = Counter()
-    errors = {name: 0 for name, _ in MIX}
-    samples: dict[str, str] = {}
+    seen = {name: loadgen.Timed() for name, _ in MIX}
+    lag: list[float] = []
     connector = aiohttp.TCPConnector(limit=clients + 5)
     timeout = aiohttp.ClientTimeout(total=30)
+    per_client = rate / clients if rate else 0
     async with aiohttp.ClientSession(base, headers={"X-API-Key": key}, connector=connector,
                                      timeout=timeout) as http:
         # warm-up: every worker has answered once before the clock starts
-        await asyncio.gather(*(client_loop(http, time.perf_counter() + 5, rate / clients
-                                           if rate else 0, data, random.Random(-i),
-                                           {n: [] for n, _ in MIX}, dict(errors), {})
+        await asyncio.gather(*(client_loop(http, time.perf_counter() + 5, per_client, data,
+                                           random.Random(-i),
+                                           {n: loadgen.Timed() for n, _ in MIX})
                                for i in range(clients)))
         start = time.perf_counter()
         stop = start + seconds
-        await asyncio.gather(*(client_loop(http, stop, rate / clients if rate else 0, data,
-                                           random.Random(i), stats, errors, samples,
-                                           served, workers)
-                               for i in range(clients)))
+        await asyncio.gather(*(client_loop(http, stop, per_client, data, random.Random(i),
+                                           seen, lag) for i in range(clients)))
         elapsed = time.perf_counter() - start  # until the last answer arrived
         effect = await event_to_effect(http, data["items"])
-    return {"stats": stats, "errors": errors, "samples": samples, "effect": effect,
-            "elapsed": elapsed, "served": served, "workers": dict(workers)}
+    workers: Counter[str] = Counter()
+    for t in seen.values():
+        workers.update(t.workers)
+    return {"stats": {k: t.latency for k, t in seen.items()},
+            "errors": {k: t.errors for k, t in seen.items()},
+            "samples": {k: t.sample for k, t in seen.items() if t.sample},
+            "effect": effect, "elapsed": elapsed,
+            "served": {**{k: t.server for k, t in seen.items()}, "lag": lag},
+            "workers": dict(workers)}
 
 
 def _tree(pid: int) -> list[psutil.Process]:
@@ -283,8 +244,7 @@ def main() -> None:
         client_cpu = (time.process_time() - client_before) / wall
         rss_after = _rss_mb(proc.pid)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=60)
+        loadgen.stop_server(proc)
     rows, total = [], 0
     for name, lat in result["stats"].items():
         arr = np.asarray(lat) * 1000

@@ -112,7 +112,7 @@ class ServeSettings(Section):
     client_rate_limit_per_s: float = Field(100.0, ge=0)
     """Requests/s one client address may send (burst 2x), beside the per-key limit; 0 disables."""
     shopper_rate_limit_per_s: float = Field(20.0, ge=0)
-    """Requests/s naming one shopper (user / session) (burst 2x); 0 disables."""
+    """Requests/s carrying one shopper's verified token (burst 2x); 0 disables."""
     client_server_ms_per_s: float = Field(250.0, ge=0)
     """Search CPU time (ms) one client address may use a second, charged after each search; over
     it, 429 until repaid. 0 disables."""
@@ -130,6 +130,11 @@ class ServeSettings(Section):
     offload_query_chars: int = Field(48, ge=0)
     """Searches with a longer query (the expensive ones) run one at a time off the event loop, so
     cheap requests are not queued behind them; 0 offloads every search."""
+    client_expensive_in_flight: int = Field(0, ge=0, le=1000)
+    """Expensive searches one client address may have running or queued at once; beyond, 429
+    (after a pause of up to 1 s that costs no CPU) instead of a place in the queue. 0 (default):
+    no cap — on the loaded 2-core machine it did not help the cheap query under a flood
+    (benchmarks/README.md, Abuse); it keeps one client from filling the expensive queue."""
     gc_thresholds: tuple[int, int, int] = (700, 10, 1000)
     """A serving process's `gc.set_threshold`: young collections as CPython's default, a full one
     after 1,000 (CPython: 10) middle ones. A full pass walks every live container (tens of ms

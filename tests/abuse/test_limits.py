@@ -93,16 +93,51 @@ def test_trusted_proxy_forwarded_clients_have_their_own_buckets() -> None:
     limits.admit("7.7.7.7", None)
 
 
-def test_per_shopper_limit(tmp_path: Path) -> None:
+def _shopper_token(client: TestClient, keys: dict[str, str], user: str) -> str:
+    reply = client.post("/v1/shopper-tokens", json={"user_id": user},
+                        headers={"X-API-Key": keys["admin"]})
+    return reply.json()["token"]
+
+
+def test_per_shopper_limit_keys_on_the_verified_token(tmp_path: Path) -> None:
     client, keys, _ = _client(tmp_path, shopper_rate_limit_per_s=2.0)
-    headers = {"X-API-Key": keys["search"]}
+    headers = {"X-API-Key": keys["search"],
+               "X-Shopper-Token": _shopper_token(client, keys, "u1")}
     one = [client.get("/v1/recommend", params={"user": "u1"}, headers=headers).status_code
            for _ in range(8)]
     assert 429 in one
     blocked = client.get("/v1/recommend", params={"user": "u1"}, headers=headers)
-    assert blocked.status_code == 429 and blocked.json()["error"]["field"] == "user"
-    other = client.get("/v1/recommend", params={"user": "u2"}, headers=headers)
-    assert other.status_code != 429
+    assert blocked.status_code == 429
+    assert blocked.json()["error"]["field"] == "X-Shopper-Token"
+    rotated = client.get("/v1/recommend", params={"user": "u-rotated"}, headers=headers)
+    assert rotated.status_code == 429  # the token's subject is limited, whatever user= says
+    other = {"X-API-Key": keys["search"], "X-Shopper-Token": _shopper_token(client, keys, "u2")}
+    assert client.get("/v1/recommend", params={"user": "u2"}, headers=other).status_code != 429
+
+
+def test_rotating_raw_user_values_hits_the_address_limit(tmp_path: Path) -> None:
+    """Without a token a raw `user=` is whatever the caller typed: a fresh value each request
+    must not buy a fresh bucket; the address bucket (and the key's) bound the caller."""
+    client, keys, _ = _client(tmp_path, shopper_rate_limit_per_s=1000.0,
+                              client_rate_limit_per_s=0.5)  # burst: 1 request
+    headers = {"X-API-Key": keys["search"]}
+    codes = [client.get("/v1/recommend", params={"user": f"rot-{i}"},
+                        headers=headers).status_code for i in range(12)]
+    assert codes[0] != 429 and codes.count(429) >= 8, codes
+    limited = client.get("/v1/recommend", params={"user": "rot-new"}, headers=headers)
+    assert limited.status_code == 429 and limited.json()["error"]["field"] is None
+
+
+def test_forged_tokens_get_no_shopper_bucket_of_their_own(tmp_path: Path) -> None:
+    client, keys, _ = _client(tmp_path, shopper_rate_limit_per_s=2.0,
+                                 client_rate_limit_per_s=1000.0)
+    codes = []
+    for i in range(10):  # a new made-up token each time: none verifies, none is a shopper
+        forged = f"sst.u_{i:04d}.{int(time.time()) + 600}.{'0' * 32}"
+        codes.append(client.get("/v1/recommend", headers={
+            "X-API-Key": keys["search"], "X-Shopper-Token": forged}).status_code)
+    assert 429 not in codes
+    assert len(client.app.state.client_limits.per_shopper._buckets) == 0
 
 
 def test_server_time_budget_throttles_the_expensive_client(tmp_path: Path) -> None:
@@ -163,7 +198,7 @@ def test_expensive_work_runs_off_the_loop_one_at_a_time(tmp_path: Path) -> None:
 
     from shopsense.api.deps import run_expensive
 
-    client, keys, _ = _client(tmp_path)
+    client, keys, _ = _client(tmp_path, client_expensive_in_flight=0)  # one client, 3 queued
     app = client.app
     release, running, overlap = threading.Event(), [0], []
 
@@ -193,3 +228,46 @@ def test_expensive_work_runs_off_the_loop_one_at_a_time(tmp_path: Path) -> None:
     assert cheap_status == 200  # answered while the expensive request held its thread
     assert threading.get_ident() not in threads
     assert max(overlap) == 1  # one expensive request at a time
+
+
+def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> None:
+    """Admission control: a flooding address gets 429 for expensive requests beyond its cap
+    (running or queued) instead of a place in the one-at-a-time queue, after a short pause
+    (a tarpit: a closed-loop flooder must not spin on instant 429s); another address still
+    gets its place, and the places come back when the requests finish."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from shopsense.api.deps import run_expensive
+
+    client, _, _ = _client(tmp_path, client_expensive_in_flight=2)
+    app = client.app
+    release = threading.Event()
+
+    async def heavy(request: Request) -> dict[str, str]:
+        return await run_expensive(request, lambda: release.wait(10) and {"ok": "yes"})
+
+    app.add_api_route("/v1/heavy", heavy)
+
+    async def scenario() -> tuple[list[int], int, int]:
+        flooder = httpx.ASGITransport(app=app, client=("198.51.100.7", 1000))
+        other = httpx.ASGITransport(app=app, client=("198.51.100.8", 1000))
+        async with httpx.AsyncClient(transport=flooder, base_url="http://t") as flood, \
+                httpx.AsyncClient(transport=other, base_url="http://t") as calm:
+            held = [asyncio.create_task(flood.get("/v1/heavy")) for _ in range(2)]
+            await asyncio.sleep(0.2)
+            began = time.perf_counter()
+            refused = await asyncio.wait_for(flood.get("/v1/heavy"), 5)  # not queued
+            assert 0.8 <= time.perf_counter() - began < 4  # held ~1 s (TARPIT_S), no place
+            queued = asyncio.create_task(calm.get("/v1/heavy"))
+            await asyncio.sleep(0.2)
+            release.set()
+            codes = [r.status_code for r in await asyncio.gather(*held)]
+            after = await flood.get("/v1/heavy")
+            return [*codes, (await queued).status_code], refused.status_code, after.status_code
+
+    codes, refused, after = asyncio.run(scenario())
+    assert codes == [200, 200, 200] and refused == 429 and after == 200
+    assert app.state.client_limits._in_flight == {}

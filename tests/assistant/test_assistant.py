@@ -141,8 +141,11 @@ def test_http_chat(demo_shop: Any) -> None:
 
     app = create_app(demo_shop.settings, demo_shop)
     key = {"X-API-Key": create_key(demo_shop.store, "search")}
+    admin = {"X-API-Key": create_key(demo_shop.store, "admin")}
     with TestClient(app) as client:
         assert client.post("/v1/assistant/chat", json={"message": "hi"}).status_code == 401
+        token = client.post("/v1/shopper-tokens", json={"session_id": "h1"}, headers=admin)
+        key = {**key, "X-Shopper-Token": token.json()["token"]}  # a session's turns are its own
         bad = client.post("/v1/assistant/chat", json={"message": ""}, headers=key)
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "message"
         first = client.post("/v1/assistant/chat", headers=key,

@@ -172,8 +172,7 @@ def test_http_routes(demo_shop: Any) -> None:
         asked = http.post("/v1/knowledge/ask", json={"question": "礼品卡会过期吗"},
                           headers={"X-API-Key": search}).json()
         assert asked["answered"] and asked["passage"]["text"] == "本店礼品卡永不过期。"
-        chat = http.post("/v1/assistant/chat", json={"message": "礼品卡会过期吗？",
-                                                     "session": "gc"},
+        chat = http.post("/v1/assistant/chat", json={"message": "礼品卡会过期吗？"},
                          headers={"X-API-Key": search}).json()
         assert "永不过期" in chat["reply"] or chat["act"] != "policy"
         gone = http.delete("/v1/knowledge/gift-cards", headers={"X-API-Key": admin})

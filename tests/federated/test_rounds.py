@@ -68,3 +68,32 @@ def test_train_alone_keeps_the_best_epoch() -> None:
     best = train_alone(client, data, epochs=4,
                        validate=lambda m: seen.append(1) or (1.0 if len(seen) == 2 else 0.0))
     assert best == 2
+
+
+def test_server_momentum_and_fedadam_against_hand_computed_steps() -> None:
+    from shopsense.federated.rounds import ServerOpt
+
+    start, mean = [np.array([1.0, -2.0])], [np.array([1.5, -2.0])]
+    avg = ServerOpt("avg").stepper()
+    np.testing.assert_allclose(avg(start, mean)[0], [1.5, -2.0])
+    avgm = ServerOpt("avgm", lr=1.0, momentum=0.5).stepper()
+    first = avgm(start, mean)  # v = d = [0.5, 0]
+    np.testing.assert_allclose(first[0], [1.5, -2.0])
+    second = avgm(first, [np.array([1.7, -2.0])])  # v = 0.5 * 0.5 + 0.2 = 0.45
+    np.testing.assert_allclose(second[0], [1.95, -2.0], rtol=1e-6)
+    adam = ServerOpt("adam", lr=0.1, momentum=0.9, beta2=0.99, tau=1e-3).stepper()
+    d = 0.5
+    m, v = 0.1 * d, 0.99 * 1e-6 + 0.01 * d * d
+    np.testing.assert_allclose(adam(start, mean)[0], [1.0 + 0.1 * m / (np.sqrt(v) + 1e-3),
+                                                      -2.0], rtol=1e-5)
+    with pytest.raises(ValueError, match="avg, avgm or adam"):
+        ServerOpt("sgd")
+
+
+def test_rounds_stop_when_validation_flattens() -> None:
+    datas = [_logistic_data(300, 0.0, s) for s in range(2)]
+    clients = [LocalPropensity(seed=s) for s in range(2)]
+    values = iter([0.5, 0.6, 0.6, 0.6, 0.9, 0.9])
+    log = run_rounds(clients, datas, rounds=6, validate=lambda _: next(values), patience=2)
+    assert [r["round"] for r in log.rows] == [1, 2, 3, 4] and log.stopped_by == "converged"
+    assert log.best_round == 2

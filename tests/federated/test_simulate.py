@@ -21,6 +21,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                                "PATH": "/usr/bin:/bin"})
 
 
+@pytest.mark.slow
 def test_simulate_beauty_by_platform_prints_every_variant_with_intervals(
         shared_data: Path) -> None:
     events = shared_data / "amazon-beauty-p5-titles" / "sequential_data.txt"
@@ -42,6 +43,7 @@ def test_simulate_beauty_by_platform_prints_every_variant_with_intervals(
     assert "propensity" not in report  # a sequence file has no timestamps or purchases
 
 
+@pytest.mark.slow
 def test_simulate_refuses_bad_input(tmp_path: Path) -> None:
     done = _cli("--events", str(tmp_path / "missing.txt"), "--json")
     assert done.returncode == 2 and "does not exist" in " ".join(done.stderr.split())

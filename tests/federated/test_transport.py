@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pytest
 
-PORT = 8213
+from shopsense.federated.tls import make_certificates
+
+
+def _free_port() -> int:
+    """A loopback port nobody listens on now (parallel suites must not collide)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 CLI = [sys.executable, "-m", "shopsense.cli"]
 
 
@@ -60,43 +67,84 @@ def _result(proc: subprocess.Popen, timeout_s: float = 300.0) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_two_homes_and_a_coordinator_over_secagg(tmp_path: Path, run, write_chain) -> None:
+@pytest.mark.slow
+def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
+                                                         write_chain) -> None:
     started = time.process_time()
-    coordinator = run("serve-coordinator", "--address", f"127.0.0.1:{PORT}", "--clients", "2",
-                      "--rounds", "5", "--json")
-    _wait_for_port(PORT, coordinator)
+    certs = make_certificates(tmp_path / "certs", ["127.0.0.1", "localhost"])
+    port = _free_port()
+    coordinator = run("serve-coordinator", "--address", f"127.0.0.1:{port}", "--clients", "2",
+                      "--rounds", "5", "--ca-cert", certs["ca_cert"], "--cert", certs["cert"],
+                      "--key", certs["key"], "--server", "avgm", "--json")
+    _wait_for_port(port, coordinator)
     clients = []
     for c in (0, 1):
         events, catalog = write_chain(tmp_path / "data", c)
-        clients.append(run("join", "--coordinator", f"127.0.0.1:{PORT}", "--events",
+        clients.append(run("join", "--coordinator", f"127.0.0.1:{port}", "--events",
                            str(events), "--catalog", str(catalog), "--dim", "32",
                            "--batch-size", "16", "--local-epochs", "4", "--timeout", "280",
-                           "--json", home=tmp_path / f"home{c}"))
+                           "--root-cert", certs["ca_cert"], "--json",
+                           home=tmp_path / f"home{c}"))
     reports = [_result(p) for p in clients]
     history = _result(coordinator)
-    assert history["secagg"] == "SecAgg+ (flwr)"
+    assert history["secagg"] == "SecAgg+ (flwr)" and history["transport"] == "grpc+tls"
+    assert history["plan"]["server"]["kind"] == "avgm"  # server momentum on the masked mean
     assert [r for r, _ in history["metrics"]["valid_ndcg@10"]] == [1, 2, 3, 4, 5]
     for report in reports:
         assert [r["round"] for r in report["rounds"]] == [1, 2, 3, 4, 5]
         # each client's new shoppers browse the other client's half of the chain
         assert report["federated"]["ndcg@10"] > report["local_only"]["ndcg@10"] + 0.1
         assert report["global_beats_local"] is True
-        assert report["bytes_sent"] > 0 and report["privacy"] is None
+        assert report["bytes_sent"] > 0 and report["privacy"] is None and report["tls"]
     # the two homes ended holding the same global model: same validation curve shape
     assert reports[0]["rounds"][-1]["valid_ndcg@10"] > reports[0]["rounds"][0]["valid_ndcg@10"]
-    assert time.process_time() - started < 5.0  # the test process only waits
+    # the test process only waits (and reads the homes' logs): no training ran in it
+    assert time.process_time() - started < 15.0
 
 
+@pytest.mark.slow
 def test_join_without_a_coordinator_fails_clearly(tmp_path: Path, run, write_chain) -> None:
     events, catalog = write_chain(tmp_path / "data", 0)
-    proc = run("join", "--coordinator", "127.0.0.1:8219", "--events", str(events), "--catalog",
-               str(catalog), "--timeout", "3", "--json", home=tmp_path / "home")
+    proc = run("join", "--coordinator", f"127.0.0.1:{_free_port()}", "--events", str(events), "--catalog",
+               str(catalog), "--timeout", "3", "--insecure", "--json", home=tmp_path / "home")
     _out, err = proc.communicate(timeout=240)
     assert proc.returncode != 0
     assert "error" in err.lower()
 
 
 def test_coordinator_refuses_a_federation_of_one(run) -> None:
-    proc = run("serve-coordinator", "--address", "127.0.0.1:8218", "--clients", "1")
+    proc = run("serve-coordinator", "--address", f"127.0.0.1:{_free_port()}", "--clients", "1")
     _out, err = proc.communicate(timeout=240)
     assert proc.returncode == 2 and "--clients must be >= 2" in err
+
+
+def test_coordinator_needs_certificates_or_an_explicit_insecure(run, tmp_path: Path) -> None:
+    proc = run("serve-coordinator", "--address", f"127.0.0.1:{_free_port()}", "--clients", "2")
+    _out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 2 and "TLS needs --ca-cert, --cert, --key" in err
+    proc = run("serve-coordinator", "--address", f"127.0.0.1:{_free_port()}", "--cert",
+               str(tmp_path / "absent.pem"), "--ca-cert", str(tmp_path / "absent.pem"),
+               "--key", str(tmp_path / "absent.key"))
+    _out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 2 and "absent.pem" in err
+
+
+@pytest.mark.slow
+def test_a_home_trusting_another_ca_never_joins(tmp_path: Path, run, write_chain) -> None:
+    """The coordinator's certificate is signed by a CA the home does not trust: the TLS
+    handshake fails, the home sends nothing and ends with a clear error; a plaintext home is
+    refused by the TLS coordinator too."""
+    ours = make_certificates(tmp_path / "ours", ["127.0.0.1"])
+    theirs = make_certificates(tmp_path / "theirs", ["127.0.0.1"])
+    port = _free_port()
+    coordinator = run("serve-coordinator", "--address", f"127.0.0.1:{port}", "--clients", "2",
+                      "--rounds", "1", "--ca-cert", ours["ca_cert"], "--cert", ours["cert"],
+                      "--key", ours["key"])
+    _wait_for_port(port, coordinator)
+    events, catalog = write_chain(tmp_path / "data", 0)
+    for trust in (["--root-cert", theirs["ca_cert"]], ["--insecure"]):
+        proc = run("join", "--coordinator", f"127.0.0.1:{port}", "--events", str(events),
+                   "--catalog", str(catalog), "--timeout", "5", *trust, home=tmp_path / "h")
+        _out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 2 and "took part in no round" in err, err[-2000:]
+    assert coordinator.poll() is None  # still waiting for two homes it can trust

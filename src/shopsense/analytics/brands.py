@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from shopsense.index.entities import Entities
+from shopsense.store.base import Store
 from shopsense.text.understand.brands import learn_brands
 
 _MEMO: dict[tuple[int, str], tuple[float, tuple[Any, ...], Entities]] = {}
 _TTL_S = 60.0
 
 
-def brand_entities(store: Any, override: Path | None = None) -> Entities:
+def brand_entities(store: Store, override: Path | None = None) -> Entities:
     """The catalogue's brand entities (learned groups + `override`), memoised briefly per
     store, catalogue size and override file version."""
     stamp = (store.count_products(),
@@ -43,7 +44,7 @@ def brand_entities(store: Any, override: Path | None = None) -> Entities:
 
 def brand_domain(override: Path | None = None) -> Callable[[Any, Any], list[str]]:
     """(store, window) -> every brand entity id of the catalogue (the closed key domain)."""
-    def domain(store: Any, window: Any) -> list[str]:
+    def domain(store: Store, window: Any) -> list[str]:
         entities = brand_entities(store, override)
         return sorted({entities.brand(p.brand).id for p in store.iter_products() if p.brand})
 
@@ -52,7 +53,7 @@ def brand_domain(override: Path | None = None) -> Callable[[Any, Any], list[str]
 
 def brand_keys(override: Path | None = None) -> Callable[[Any], Callable[[str], list[str]]]:
     """store -> (raw brand -> [entity id])."""
-    def expand(store: Any) -> Callable[[str], list[str]]:
+    def expand(store: Store) -> Callable[[str], list[str]]:
         entities = brand_entities(store, override)
         return lambda raw: [entities.brand(raw).id] if raw.strip() else []
 
@@ -61,7 +62,7 @@ def brand_keys(override: Path | None = None) -> Callable[[Any], Callable[[str], 
 
 def brand_labels(override: Path | None = None) -> Callable[[Any], dict[str, dict[str, str]]]:
     """store -> {entity id: {"zh": name, "en": name}}."""
-    def labels(store: Any) -> dict[str, dict[str, str]]:
+    def labels(store: Store) -> dict[str, dict[str, str]]:
         entities = brand_entities(store, override)
         out: dict[str, dict[str, str]] = {}
         for p in store.iter_products():

@@ -169,6 +169,7 @@ class _Measure:
         state.metrics.latency.labels(name, scope["method"]).observe(took)
 
 
+_UNPARSED = "There was an error parsing the body"
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
           415: "unsupported_media_type"}
 
@@ -182,9 +183,18 @@ def _install_errors(app: FastAPI) -> None:
     async def input_error(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(error_body("invalid", exc.reason, exc.field), 422)
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def not_unicode(request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        """A `\\ud800` escape in a free-form JSON body (no model checked its strings) reaches
+        a write that cannot encode it: the caller's text, not a server fault."""
+        if not any("\ud800" <= ch <= "\udfff" for ch in exc.object[exc.start:exc.end]):
+            raise exc  # a genuine encoding fault: the last-resort 500
+        return JSONResponse(error_body("invalid", "text that is not valid Unicode (a lone "
+                                       "surrogate such as \\ud800)", "body"), 422)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": ["body"], "msg": "invalid"}
+        first = _first_error(exc.errors())
         if first.get("type") == "json_invalid":
             reason = (first.get("ctx") or {}).get("error", "")
             return JSONResponse(error_body("bad_json", f"the body is not valid JSON ({reason})",
@@ -197,7 +207,28 @@ def _install_errors(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, dict) else {
             "code": _CODES.get(exc.status_code, "error"), "message": str(exc.detail),
             "field": None}
+        if exc.status_code == 400 and exc.detail == _UNPARSED:  # FastAPI's, for what
+            detail = {"code": "bad_json", "field": "body",  # json.loads raised beyond syntax
+                      "message": "the body could not be parsed as JSON (nested too deeply, "
+                                 "or a number too long to convert)"}
         return JSONResponse({"error": detail}, exc.status_code, headers=exc.headers)
+
+
+def _first_error(errors: Any) -> dict[str, Any]:
+    """The error to answer: the first one, except that a body taking one object or a list
+    (events, impressions) fails both union branches, and the branch whose type did not match
+    the input ("should be a valid dictionary" for a list) says nothing useful."""
+    def wrong_branch(error: dict[str, Any]) -> bool:
+        loc = error.get("loc", ())
+        return (str(error.get("type", "")).endswith("_type") and bool(loc)
+                and _is_tag(loc[-1]))
+
+    useful = [e for e in errors if not wrong_branch(e)] or list(errors)
+    return useful[0] if useful else {"loc": ["body"], "msg": "invalid"}
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part[:1].isupper())
 
 
 def _field(loc: Any) -> str | None:
@@ -205,11 +236,11 @@ def _field(loc: Any) -> str | None:
     model tags (`EventIn`, `list[EventIn]`) and the request part (`body`, `query`) are
     dropped."""
     parts: list[str] = []
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif part not in ("body", "query", "path", "header") and not (
-                "[" in part or part[:1].isupper()):
+        elif not ((index == 0 and part in ("body", "query", "path", "header", "cookie"))
+                  or _is_tag(part)):  # a field may well be called `query`
             parts.append(("." if parts else "") + part)
     return "".join(parts) or None
 

@@ -18,6 +18,7 @@ import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from shopsense.api.keys import TOKEN_COOKIE, TOKEN_HEADER, verify_shopper_token
 from shopsense.api.limits import ClientLimits, Throttled
 from shopsense.pipeline.shop import Shop
 
@@ -26,6 +27,7 @@ _key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 _bearer = HTTPBearer(auto_error=False, description="The same key as `Authorization: Bearer`.")
 _URL_KEYS = ("api_key", "apikey", "access_token")
 T = TypeVar("T")
+TARPIT_S = 1.0  # the longest a refused expensive request is held before its 429
 
 
 async def get_shop(request: Request) -> Shop:
@@ -55,10 +57,36 @@ def _presented(request: Request, key: str | None,
     return key or (bearer.credentials if bearer else None)
 
 
-def _shopper(request: Request) -> str | None:
-    params = request.query_params
-    user, session = params.get("user"), params.get("session")
-    return f"u:{user}" if user else (f"s:{session}" if session else None)
+def presented_token(request: Request) -> str | None:
+    """The shopper token the request carries (header, else the storefront's cookie)."""
+    return request.headers.get(TOKEN_HEADER) or request.cookies.get(TOKEN_COOKIE) or None
+
+
+def token_actor(request: Request, shop: Shop) -> str | None:
+    """The pseudonym of the request's valid shopper token, if any (verified once a request)."""
+    cached = getattr(request.state, "token_actor", False)
+    if cached is not False:
+        return cached
+    token = presented_token(request)
+    actor = None if token is None else verify_shopper_token(shop.ids.secret_chain, token)
+    request.state.token_actor = actor
+    return actor
+
+
+def is_admin(request: Request) -> bool:
+    state = request.app.state
+    return (not state.settings.serve.require_keys
+            or getattr(request.state, "key_scope", None) == "admin")
+
+
+def authorise(request: Request, scope: str) -> str:
+    """`require_search` / `require_admin` for an endpoint that is not a FastAPI route (`/mcp`):
+    the same key headers, limits and errors."""
+    auth = request.headers.get("authorization", "")
+    kind, _, credentials = auth.partition(" ")
+    bearer = (HTTPAuthorizationCredentials(scheme=kind, credentials=credentials.strip())
+              if kind.lower() == "bearer" and credentials.strip() else None)
+    return _authorise(request, request.headers.get("x-api-key"), bearer, scope)
 
 
 def _authorise(request: Request, key: str | None, bearer: HTTPAuthorizationCredentials | None,
@@ -77,7 +105,9 @@ def _authorise(request: Request, key: str | None, bearer: HTTPAuthorizationCrede
             if not allowed:
                 raise Throttled("too many requests for this key", retry)
         if key_scope != "admin":  # the shop's own backend is not one client among many
-            limits.admit(client, _shopper(request))
+            # a shopper is the verified subject of a shopper token: a raw `user=` is whatever
+            # the caller typed (rotating it must not buy new buckets; the address limit holds)
+            limits.admit(client, token_actor(request, state.shop))
     except Throttled as exc:
         raise throttled(exc) from None
     return key_id
@@ -132,9 +162,20 @@ def metered(request: Request, fn: Callable[[], T]) -> Callable[[], T]:
 async def run_expensive(request: Request, fn: Callable[[], T]) -> T:
     """Run an expensive handler body on a worker thread, one at a time per process: the event
     loop keeps answering cheap requests meanwhile (they share the GIL with it at the
-    interpreter's switch interval instead of queueing behind it)."""
+    interpreter's switch interval instead of queueing behind it). A client may hold at most
+    `serve.client_expensive_in_flight` places (running or queued); beyond, 429 (after a
+    pause of up to TARPIT_S: no place, no CPU)."""
     state = request.app.state
     limiter = getattr(state, "expensive_limiter", None)
     if limiter is None:
         limiter = state.expensive_limiter = anyio.CapacityLimiter(1)
-    return await anyio.to_thread.run_sync(fn, limiter=limiter)
+    limits: ClientLimits = state.client_limits
+    try:
+        with limits.expensive(limits.client_of(request.scope)):
+            return await anyio.to_thread.run_sync(fn, limiter=limiter)
+    except Throttled as exc:  # only the place is refused: `fn` raises no Throttled
+        # answered after a pause that costs no CPU: a flooder retrying at once would else
+        # spin on instant 429s, and those took the event loop from the cheap requests
+        # (benchmarks/README.md, Abuse)
+        await anyio.sleep(min(exc.retry_s, TARPIT_S))
+        raise throttled(exc) from None

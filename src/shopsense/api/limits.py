@@ -5,18 +5,23 @@ scaled out).
 A client is its address (the peer, or the last hop of `X-Forwarded-For` when the peer is a
 listed trusted proxy). Every request from it spends one token of its address bucket; every
 millisecond of CPU its searches take (api/deps.py `metered`) is charged to its time budget,
-so one client sending expensive searches runs out of budget
-long before cheap clients notice; a failed authentication spends a token of the address's
-failure bucket, and while that bucket is empty the address is answered 429 before its key
-is even looked at.
+so one client sending expensive searches runs out of budget long before cheap clients
+notice; a failed authentication spends a token of the address's failure bucket, and while
+that bucket is empty the address is answered 429 before its key is even looked at.
+
+A shopper is the verified subject of a shopper token (api/deps.py `token_actor`), never a
+raw `user=` parameter: a caller rotating that would get a fresh bucket each time. A request
+without a valid token is limited by its address (and key) only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -85,6 +90,9 @@ class ClientLimits:
     auth_failures: RateLimiter
     server_time: RateLimiter | None
     trusted_proxies: tuple[Any, ...] = ()
+    expensive_in_flight: int = 0  # 0: no cap
+    _in_flight: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_settings(cls, serve: Any) -> ClientLimits:
@@ -98,7 +106,8 @@ class ClientLimits:
                    server_time=bucket(serve.client_server_ms_per_s / 1000.0,
                                       serve.client_server_burst_s),
                    trusted_proxies=tuple(ipaddress.ip_network(p, strict=False)
-                                         for p in serve.trusted_proxies))
+                                         for p in serve.trusted_proxies),
+                   expensive_in_flight=serve.client_expensive_in_flight)
 
     def client_of(self, scope: dict[str, Any]) -> str | None:
         """The client's address; None for a peer without one (a unix socket, an in-process
@@ -122,8 +131,9 @@ class ClientLimits:
             self.auth_failures.allow(client)
 
     def admit(self, client: str | None, shopper: str | None) -> None:
-        """Spend one request of the client's and the shopper's buckets; check the client's
-        server-time budget (charged after each request by `spent`)."""
+        """Spend one request of the client's and the shopper's buckets (`shopper`: a verified
+        token's pseudonym); check the client's server-time budget (charged after each
+        request by `spent`)."""
         if client and self.server_time is not None:
             wait = self.server_time.wait_s(client, 0.0)
             if wait > 0:
@@ -135,7 +145,31 @@ class ClientLimits:
         if shopper and self.per_shopper is not None:
             ok, wait = self.per_shopper.allow(shopper)
             if not ok:
-                raise Throttled("too many requests for this shopper", wait, "user")
+                raise Throttled("too many requests for this shopper", wait, "X-Shopper-Token")
+
+    @contextlib.contextmanager
+    def expensive(self, client: str | None) -> Iterator[None]:
+        """A place for one expensive request of `client` (running or queued): over the cap,
+        Throttled, so a flooding client cannot fill the expensive queue and every
+        other client's expensive request waits behind at most the cap of each client."""
+        if not client or self.expensive_in_flight <= 0:
+            yield
+            return
+        with self._lock:
+            held = self._in_flight.get(client, 0)
+            if held >= self.expensive_in_flight:
+                raise Throttled(f"this client already has {held} expensive searches in "
+                                "flight", 1.0)
+            self._in_flight[client] = held + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._in_flight[client] - 1
+                if left:
+                    self._in_flight[client] = left
+                else:
+                    del self._in_flight[client]
 
     def spent(self, client: str | None, seconds: float) -> None:
         if client and self.server_time is not None:

@@ -2,7 +2,9 @@
 token (or the admin key). The public search key alone reads nothing personal.
 
 `check_personal(request, shop, user=..., session=...)` is called by every route that reads a
-shopper's data (profile, personal explanations, propensity); it raises the documented errors:
+shopper's data (profile, personal explanations, propensity, the assistant's personalised turns
+and conversations; `/mcp`'s shopper tools use `denial` on the same terms); it raises the
+documented errors:
 401 `shopper_token_required` (no token), 401 `invalid_shopper_token` (bad MAC, expired, or
 signed before a secret rotation), 403 `forbidden` (a token for another shopper). A user's
 token also covers the sessions linked to that user.
@@ -14,37 +16,30 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from shopsense.api.deps import api_error
-from shopsense.api.keys import TOKEN_COOKIE, TOKEN_HEADER, verify_shopper_token
+from shopsense.api.deps import api_error, is_admin, presented_token, token_actor
+from shopsense.api.keys import TOKEN_HEADER, verify_shopper_token
 from shopsense.explain.reasons import impersonal
 from shopsense.pipeline.shop import Shop
 from shopsense.store.identity import linked_user
 
-
-def presented_token(request: Request) -> str | None:
-    return request.headers.get(TOKEN_HEADER) or request.cookies.get(TOKEN_COOKIE) or None
-
-
-def token_actor(request: Request, shop: Shop) -> str | None:
-    """The pseudonym of the request's valid shopper token, if any."""
-    token = presented_token(request)
-    return None if token is None else verify_shopper_token(shop.ids.secret_chain, token)
-
-
-def is_admin(request: Request) -> bool:
-    state = request.app.state
-    return (not state.settings.serve.require_keys
-            or getattr(request.state, "key_scope", None) == "admin")
+__all__ = ["check_personal", "denial", "is_admin", "personal_denial", "redact", "token_actor"]
 
 
 def personal_denial(request: Request, shop: Shop, *, user: str | None,
                     session: str | None) -> HTTPException | None:
     """None when the caller may read this shopper's data (admin key, or the shopper's own
     token; see the module doc), else the error to answer."""
-    if not (user or session) or is_admin(request):
+    return denial(shop, admin=is_admin(request), token=presented_token(request), user=user,
+                  session=session)
+
+
+def denial(shop: Shop, *, admin: bool, token: str | None, user: str | None,
+           session: str | None) -> HTTPException | None:
+    """`personal_denial` for a caller described directly (an admin key or not, the shopper
+    token it presented): what `/mcp` checks, where there is no route."""
+    if not (user or session) or admin:
         return None
     field = "user" if user else "session"
-    token = presented_token(request)
     if token is None:
         return api_error(401, "shopper_token_required", "a personal read needs the shopper's "
                          f"token ({TOKEN_HEADER} header or the storefront's session cookie)",

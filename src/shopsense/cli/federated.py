@@ -22,15 +22,53 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         rounds: int = typer.Option(10, "--rounds"),
         mu: float = typer.Option(0.0, "--fedprox-mu", help="> 0: FedProx."),
         no_secagg: bool = typer.Option(False, "--no-secagg", help="Plain FedAvg sums."),
+        server: str = typer.Option("avg", "--server", help="avg | avgm (server momentum; "
+                                   "SASRec converges far faster) | adam (FedAdam)."),
+        server_lr: float = typer.Option(1.0, "--server-lr"),
+        server_momentum: float = typer.Option(0.9, "--server-momentum"),
+        ca_cert: Path = typer.Option(None, "--ca-cert", help="PEM: the CA that signed --cert."),
+        cert: Path = typer.Option(None, "--cert", help="PEM: this coordinator's certificate."),
+        key: Path = typer.Option(None, "--key", help="PEM: its private key."),
+        insecure: bool = typer.Option(False, "--insecure", help="Plaintext gRPC (trusted "
+                                                                "networks, tests only)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Coordinate one federated run (FedAvg / FedProx over SecAgg+) and exit."""
+        """Coordinate one federated run (FedAvg / FedProx over SecAgg+, TLS) and exit."""
+        from shopsense.federated.rounds import ServerOpt
+        from shopsense.federated.tls import ServerTLS, TLSError
         from shopsense.federated.transport import CoordinatorPlan
         from shopsense.federated.transport import serve_coordinator as serve
 
         if clients < 2 or rounds < 1:
             fail("--clients must be >= 2 and --rounds >= 1")
-        emit(serve(address, CoordinatorPlan(clients, rounds, mu, not no_secagg)), as_json)
+        if insecure and any(p is not None for p in (ca_cert, cert, key)):
+            fail("--insecure and --ca-cert / --cert / --key exclude each other")
+        try:
+            tls = None if insecure else ServerTLS.read(ca_cert, cert, key).triple()
+            plan = CoordinatorPlan(clients, rounds, mu, not no_secagg,
+                                   server=ServerOpt(server, server_lr, server_momentum))
+        except (TLSError, ValueError) as exc:
+            fail(str(exc))
+        emit(serve(address, plan, tls), as_json)
+
+    @fed.command("make-certs")
+    def make_certs(
+        out: Path = typer.Option(..., "--out", help="Folder for ca.pem/.key, server.pem/.key."),
+        hosts: list[str] = typer.Option(["127.0.0.1", "localhost"], "--host",
+                                        help="Name or address the coordinator is reached by "
+                                             "(repeat)."),
+        days: int = typer.Option(365, "--days"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """A private CA and a coordinator certificate signed by it (give homes ca.pem)."""
+        from shopsense.federated.tls import TLSError, make_certificates
+
+        if days < 1:
+            fail("--days must be >= 1")
+        try:
+            emit(make_certificates(out, list(hosts), days=days), as_json)
+        except TLSError as exc:
+            fail(str(exc))
 
     @fed.command("join")
     def join_cmd(
@@ -49,29 +87,35 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         adopt: bool = typer.Option(False, "--adopt", help="Save the global SASRec as the "
                                                            "home's next version."),
         timeout_s: float = typer.Option(3600.0, "--timeout"),
+        root_cert: Path = typer.Option(None, "--root-cert", help="PEM: the CA to trust for "
+                                       "the coordinator (default: the system's CAs)."),
+        insecure: bool = typer.Option(False, "--insecure", help="Plaintext gRPC (trusted "
+                                                                "networks, tests only)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Take part in a run with this home's own events; report global vs local-only."""
         from shopsense.federated.homes import JoinPlan, file_events, home_events, run_join
+        from shopsense.federated.tls import client_trust
+        from shopsense.federated.transport import Link
 
         cfg = settings(ctx)
         if events is not None and not events.exists():
             fail(f"--events {events} does not exist")
         try:
+            link = Link(*client_trust(root_cert, insecure))
             plan = JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
                             batch_size=batch_size)
             evs, ids = file_events(events, catalog) if events is not None else home_events(cfg)
-            report = run_join(coordinator, evs, ids, plan, timeout_s=timeout_s)
+            report = run_join(coordinator, evs, ids, plan, timeout_s=timeout_s, link=link)
         except (ValueError, TimeoutError) as exc:
             fail(str(exc))
-        trained = report.pop("_model", None)
-        if adopt and trained is not None:
-            from shopsense.federated.adopt import adopt_sasrec, model_card
-
-            card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"],
-                              coordinator=coordinator, rounds=len(report["rounds"]),
-                              test_ndcg_at_10=report["federated"]["ndcg@10"])
-            report["adopted"] = adopt_sasrec(cfg.home, trained.estimator(), ids, card)
+        trained, weights = report.pop("_model", None), report.pop("_weights", None)
+        if adopt:
+            try:
+                report["adopted"] = _adopt(cfg.home, report, trained, weights, ids,
+                                           coordinator)
+            except (ValueError, FileNotFoundError) as exc:
+                fail(f"the federated model was not adopted: {exc}")
         emit(report, as_json)
 
     @fed.command("simulate")
@@ -87,6 +131,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         dp_epsilon: float = typer.Option(0.0, "--dp-epsilon"),
         max_users: int = typer.Option(3000, "--max-users", help="Subsample shoppers (0: all)."),
         batch_size: int = typer.Option(128, "--batch-size", help="SASRec sequences a step."),
+        server: str = typer.Option("avgm", "--server", help="avg (FedAvg) | avgm (server "
+                                   "momentum) | adam (FedAdam): SASRec's coordinator step."),
+        server_lr: float = typer.Option(1.0, "--server-lr"),
+        server_momentum: float = typer.Option(0.9, "--server-momentum"),
+        patience: int = typer.Option(0, "--patience", help="> 0: stop every variant once "
+                                     "its validation curve flattens (rounds = the cap)."),
         seed: int = typer.Option(0, "--seed"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -98,7 +148,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if not events.exists():
             fail(f"--events {events} does not exist")
         try:
-            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size)
+            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size,
+                            server, server_lr, server_momentum, patience)
+            plan.server_opt()  # refuses an unknown optimiser before any training
             report = simulate(events, n_clients=clients, split=split, plan=plan,
                               max_users=max_users)
         except ValueError as exc:
@@ -120,3 +172,20 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         except (ValueError, FileNotFoundError) as exc:
             fail(str(exc))
         emit(report, as_json, json.dumps(report, indent=2, default=str))
+
+
+def _adopt(home: Path, report: dict, trained: object, weights: object, ids: list[str],
+           coordinator: str) -> dict:
+    """The run's global model becomes the home's next version, with its model card."""
+    from shopsense.federated.adopt import adopt_propensity, adopt_sasrec, model_card
+
+    facts = {"coordinator": coordinator, "rounds": len(report["rounds"]),
+             "transport": "grpc+tls" if report.get("tls") else "grpc (insecure)"}
+    if report["model"] == "propensity":
+        card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
+                          test_auc=report["federated"].get("auc"))
+        return adopt_propensity(home, weights, card)  # type: ignore[arg-type]
+    card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
+                      test_ndcg_at_10=report["federated"]["ndcg@10"])
+    return adopt_sasrec(home, trained.estimator(), ids, card)  # type: ignore[attr-defined]
+

@@ -38,6 +38,7 @@ from shopsense.evaluation.experiments import (
 from shopsense.evaluation.metrics import bootstrap_means, summarise
 from shopsense.pipeline.experiments import teams_of
 from shopsense.pipeline.interleave import credit
+from shopsense.store.base import Store
 from shopsense.store.experiments import ExperimentRecord, StoreExperiments
 from shopsense.store.impressions import ImpressionRecord, impressions_of
 
@@ -46,7 +47,7 @@ PLOT_POINTS = 200
 ALPHA = 0.05
 
 
-def report(store: Any, record: ExperimentRecord, now: float | None = None) -> dict[str, Any]:
+def report(store: Store, record: ExperimentRecord, now: float | None = None) -> dict[str, Any]:
     """The experiment's report (see the module's docstring)."""
     end = record.stopped_at or (time.time() if now is None else now)
     lists = [r for r in impressions_of(store).iter(since=record.created_at, until=end + 1e-6)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from shopsense.models.sasrec import SASRec, SASRecNet
@@ -50,8 +52,7 @@ def _reindexed(model: SASRec, federation_items: Sequence[str], home_items: Seque
 def adopt_sasrec(home: Path, model: SASRec, federation_items: Sequence[str],
                  card: dict[str, Any]) -> dict[str, Any]:
     """Save a new version of the home's recommendations with `model` as its SASRec."""
-    from shopsense.pipeline.recommend import load_current, save_version
-    from shopsense.training.lifecycle import serving_marker, trained_data_seq
+    from shopsense.pipeline.recommend import load_current
 
     engine = load_current(home)
     source = engine.sources.get("sasrec")
@@ -61,7 +62,16 @@ def adopt_sasrec(home: Path, model: SASRec, federation_items: Sequence[str],
         raise ValueError(f"the home's SASRec has dim {source.config.dim}; the federated "
                          f"model has {model.config.dim} (train the home with the same dim)")
     source.model_ = _reindexed(model, federation_items, engine.items.ids, source.model_)
-    engine.info["model_card"] = {**dict(engine.info.get("model_card") or {}), "sasrec": card}
+    return _publish(home, engine, "sasrec", card)
+
+
+def _publish(home: Path, engine: Any, part: str, card: dict[str, Any]) -> dict[str, Any]:
+    """Save `engine` as the home's next version with `card` for `part`, and announce it in
+    status.json and serving.json (serving processes load and swap it, replaying meanwhile)."""
+    from shopsense.pipeline.recommend import save_version
+    from shopsense.training.lifecycle import serving_marker, trained_data_seq
+
+    engine.info["model_card"] = {**dict(engine.info.get("model_card") or {}), part: card}
     path = save_version(engine, home)
     status_file = home / "models" / "status.json"
     status = json.loads(status_file.read_text()) if status_file.exists() else {}
@@ -71,6 +81,38 @@ def adopt_sasrec(home: Path, model: SASRec, federation_items: Sequence[str],
     _write_atomic(marker, {"version": engine.info["version"],
                            "data_seq": trained_data_seq(home) or 0})
     return {"version": engine.info["version"], "path": str(path), "model_card": card}
+
+
+def adopt_propensity(home: Path, weights: Sequence[np.ndarray], card: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """The federated scorer (weights of federated.propensity.LocalPropensity: (1, d) and (1,))
+    becomes the general scorer of the home's propensity model, as a new version. It was
+    trained with log-loss on the federation's rows, so it keeps its own sigmoid (calibrator
+    "none"); the home's category model, which uses its own catalogue, stays as it was."""
+    from shopsense.features.behaviour import GENERAL_FEATURES
+    from shopsense.models.propensity import PurchasePropensity
+    from shopsense.models.propensity_scorers import Calibrator, SignedLogLogisticScorer
+    from shopsense.models.propensity_store import model_dir
+    from shopsense.pipeline.recommend import load_current
+
+    directory = model_dir(home, "logistic", 7)
+    if not (directory / "config.json").exists():
+        raise ValueError("the home has no trained propensity model to replace "
+                         "(run `shopsense train` first)")
+    coef, intercept = (np.asarray(w, np.float64) for w in weights)
+    model = PurchasePropensity.load(directory)
+    if coef.size != len(GENERAL_FEATURES):
+        raise ValueError(f"the federated scorer has {coef.size} features, this shopsense "
+                         f"{len(GENERAL_FEATURES)} (every home needs the same version)")
+    model.scorer_ = SignedLogLogisticScorer.from_weights(coef, float(intercept.ravel()[0]))
+    model.calibrator_ = Calibrator("none").fit(np.zeros(0), np.zeros(0), np.zeros(0))
+    staged = directory.with_name(f".{directory.name}.{os.getpid()}")
+    model.save(staged)
+    retired = directory.with_name(f".{directory.name}.old.{os.getpid()}")
+    os.replace(directory, retired)
+    os.replace(staged, directory)
+    shutil.rmtree(retired, ignore_errors=True)
+    return _publish(home, load_current(home), "propensity", card)
 
 
 def _write_atomic(path: Path, payload: dict[str, Any]) -> None:

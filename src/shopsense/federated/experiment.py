@@ -19,7 +19,7 @@ import numpy as np
 from shopsense.evaluation.metrics import bootstrap_ci
 from shopsense.federated.dp import DPSettings
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
-from shopsense.federated.rounds import payload_bytes, run_rounds, train_alone
+from shopsense.federated.rounds import ServerOpt, payload_bytes, run_rounds, train_alone
 from shopsense.federated.splits import Client
 
 
@@ -32,10 +32,19 @@ class RecsPlan:
     dp_epsilon: float = 0.0  # > 0: DP-SGD in every variant at this budget
     seed: int = 0
     batch_size: int = 128  # smaller: more optimizer steps per local epoch
+    server: str = "avgm"  # avg (FedAvg) | avgm (server momentum) | adam (FedAdam)
+    server_lr: float = 1.0
+    server_momentum: float = 0.9
+    patience: int = 0  # > 0: stop rounds / epochs once validation flattens (every variant)
+    max_len: int = 50  # SASRec's history window (DP-SGD runs use a shorter one: cost)
+
+    def server_opt(self) -> ServerOpt:
+        return ServerOpt(self.server, self.server_lr, self.server_momentum)
 
     def participant(self, n_items: int, shared: str, seed_offset: int = 0) -> LocalSASRec:
         dp = DPSettings(self.dp_epsilon, unit="user") if self.dp_epsilon > 0 else None
-        return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size),
+        return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size,
+                                               max_len=self.max_len),
                            shared=shared, mu=self.mu,
                            dp=dp, total_epochs=self.rounds * self.local_epochs,
                            seed=self.seed + seed_offset)
@@ -71,7 +80,8 @@ def centralised(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items:
     model = plan.participant(n_items, "all")
     union = [s for h in holdouts for s in h.train]
     epoch = train_alone(model, union, epochs=plan.rounds * plan.local_epochs,
-                        validate=lambda m: _valid(holdouts)([m] * len(holdouts)))
+                        validate=lambda m: _valid(holdouts)([m] * len(holdouts)),
+                        patience=plan.patience * plan.local_epochs)
     overall, per_client = _score([model] * len(holdouts), holdouts)
     return {**overall, "best_epoch": epoch, "wall_s": round(time.perf_counter() - started, 1),
             "per_client": _named(clients, per_client), "privacy": model.privacy()}
@@ -84,11 +94,14 @@ def federated(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: i
     for p in participants[1:]:  # one shared starting point, as a coordinator would send
         p.load(start)
     log = run_rounds(participants, [h.train for h in holdouts], rounds=plan.rounds,
-                     local_epochs=plan.local_epochs, validate=_valid(holdouts))
+                     local_epochs=plan.local_epochs, validate=_valid(holdouts),
+                     server=plan.server_opt(), patience=plan.patience)
     overall, per_client = _score(participants, holdouts)
     privacy = [p.privacy() for p in participants]
-    return {**overall, "rounds": plan.rounds, "best_round": log.best_round,
+    return {**overall, "rounds": len(log.rows), "best_round": log.best_round,
+            "stopped_by": log.stopped_by,
             "algorithm": "fedprox" if plan.mu > 0 else "fedavg", "mu": plan.mu,
+            "server": plan.server_opt().__dict__,
             "shared": shared, "bytes_per_client_per_round":
                 2 * payload_bytes(participants[0].weights()),
             "wall_s": log.wall_s, "round_log": log.rows, "per_client": _named(clients,
@@ -103,7 +116,8 @@ def local_only(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: 
     for i, h in enumerate(holdouts):
         model = plan.participant(n_items, "all", i)
         train_alone(model, h.train, epochs=plan.rounds * plan.local_epochs,
-                    validate=lambda m, h=h: _valid([h])([m]))
+                    validate=lambda m, h=h: _valid([h])([m]),
+                    patience=plan.patience * plan.local_epochs)
         models.append(model)
     overall, per_client = _score(models, holdouts)
     return {**overall, "wall_s": round(time.perf_counter() - started, 1),

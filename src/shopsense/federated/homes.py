@@ -21,7 +21,7 @@ from shopsense.federated.dp import DPSettings
 from shopsense.federated.experiment import summarise
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
 from shopsense.federated.rounds import train_alone
-from shopsense.federated.transport import FederatedClient, join
+from shopsense.federated.transport import FederatedClient, Link, join
 from shopsense.models.sequences import ItemIndex
 
 
@@ -84,18 +84,19 @@ def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan
 
 
 def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: JoinPlan, *,
-             timeout_s: float = 3600.0, secagg: bool = True) -> dict[str, Any]:
+             timeout_s: float = 3600.0, secagg: bool = True, link: Link | None = None
+             ) -> dict[str, Any]:
     """Take part in one run; then the local-only baseline; both scored on this home's test."""
     if plan.model == "propensity":
         from shopsense.federated.propensity_home import run_join_propensity
 
         return run_join_propensity(coordinator, events, plan, timeout_s=timeout_s,
-                                   secagg=secagg)
+                                   secagg=secagg, link=link)
     if plan.model != "sasrec":
         raise ValueError(f"model must be sasrec or propensity, got {plan.model!r}")
     client, holdout, participant = _sasrec_client(events, item_ids, plan)
     started = time.perf_counter()
-    log = join(coordinator, client, timeout_s=timeout_s, secagg=secagg)
+    log = join(coordinator, client, timeout_s=timeout_s, secagg=secagg, link=link)
     federated_s = time.perf_counter() - started
     fed = summarise(*participant.per_user(holdout.test_histories, holdout.test_targets))
     local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed)

@@ -24,6 +24,7 @@ from shopsense.features.behaviour import GENERAL_FEATURES
 from shopsense.features.frame import DAY, EventFrame
 from shopsense.federated.dp import DPSettings, PrivateTrainer
 from shopsense.models.propensity_data import general_rows
+from shopsense.models.propensity_scorers import signed_log
 
 
 @dataclass
@@ -50,8 +51,7 @@ class PropensityData:
                    _signed_log(test.X), test.y.astype(np.float32))
 
 
-def _signed_log(x: np.ndarray) -> np.ndarray:
-    return (np.sign(x) * np.log1p(np.abs(x))).astype(np.float32)
+_signed_log = signed_log  # one transform for federated training and the adopted scorer
 
 
 class LocalPropensity:

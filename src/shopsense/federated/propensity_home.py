@@ -10,12 +10,12 @@ from shopsense.features.frame import DAY
 from shopsense.federated.dp import DPSettings
 from shopsense.federated.propensity import LocalPropensity, PropensityData
 from shopsense.federated.rounds import train_alone
-from shopsense.federated.transport import FederatedClient, join
+from shopsense.federated.transport import FederatedClient, Link, join
 
 
 def run_join_propensity(coordinator: str, events: list[Event], plan: Any, *,
-                        timeout_s: float, secagg: bool, horizon_days: float = 7
-                        ) -> dict[str, Any]:
+                        timeout_s: float, secagg: bool, horizon_days: float = 7,
+                        link: Link | None = None) -> dict[str, Any]:
     if not events:
         raise ValueError("no events to learn purchase propensity from")
     test_start = events[-1].timestamp + 1.0 - horizon_days * DAY
@@ -33,7 +33,7 @@ def run_join_propensity(coordinator: str, events: list[Event], plan: Any, *,
 
     client = FederatedClient(participant, data, evaluate, plan.local_epochs)
     started = time.perf_counter()
-    log = join(coordinator, client, timeout_s=timeout_s, secagg=secagg)
+    log = join(coordinator, client, timeout_s=timeout_s, secagg=secagg, link=link)
     federated_s = time.perf_counter() - started
     fed = participant.report(data)
     local = LocalPropensity(seed=plan.seed)
@@ -41,4 +41,5 @@ def run_join_propensity(coordinator: str, events: list[Event], plan: Any, *,
     alone = local.report(data)
     return {**log, "model": "propensity", "federated": fed, "local_only": alone,
             "global_beats_local": (fed["auc"] or 0) > (alone["auc"] or 0),
-            "wall_s": round(federated_s, 1), "privacy": participant.privacy()}
+            "wall_s": round(federated_s, 1), "privacy": participant.privacy(),
+            "_weights": participant.weights()}

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from shopsense.federated.dp import DPSettings, PrivateTrainer
 from shopsense.models.sasrec import SASRec, SASRecConfig, SASRecNet
-from shopsense.models.sequences import next_item_pairs, top_k_excluding
+from shopsense.models.sequences import length_buckets, next_item_pairs, top_k_excluding
 
 LOCAL_ONLY_KEYS = ("item_emb.weight",)  # stays home when shops share only the body
 
@@ -108,9 +108,12 @@ class LocalSASRec:
                anchor: list[torch.Tensor] | None) -> float:
         self.net.train()
         total, count = 0.0, 0
-        for rows in np.array_split(self.rng.permutation(len(inputs)),
-                                   max(1, len(inputs) // self.config.batch_size)):
-            seqs, tgt = torch.from_numpy(inputs[rows]), torch.from_numpy(targets[rows])
+        # batches of similar lengths, trimmed to their longest row (as models.sasrec trains)
+        for rows in length_buckets(targets, self.config.batch_size, self.config.max_positions,
+                                   self.rng):
+            width = int((targets[rows] > 0).sum(axis=1).max())
+            seqs = torch.from_numpy(inputs[rows, -width:])
+            tgt = torch.from_numpy(targets[rows, -width:])
             mask = tgt > 0
             logits = self.net(seqs)[mask] @ self.net.item_weights().T
             loss = F.cross_entropy(logits, tgt[mask] - 1)
@@ -136,8 +139,9 @@ class LocalSASRec:
         losses = []
         for _ in range(max(1, round(n / self.dp.batch_size))):
             rows = self.private.poisson_batch(n, self.generator).numpy()
-            losses.append(self.private.step(_user_loss, torch.from_numpy(inputs[rows]),
-                                            torch.from_numpy(targets[rows])))
+            width = max(1, int((targets[rows] > 0).sum(axis=1).max())) if len(rows) else 1
+            losses.append(self.private.step(_user_loss, torch.from_numpy(inputs[rows, -width:]),
+                                            torch.from_numpy(targets[rows, -width:])))
         return float(np.mean(losses))
 
     def privacy(self) -> dict[str, object] | None:

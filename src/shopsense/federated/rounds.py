@@ -3,8 +3,11 @@
 Aggregation is Flower's FedAvg rule (the example-weighted mean of the clients' weights); under
 SecAgg+ the coordinator computes the same mean from masked, quantised vectors (quantisation
 error ~1e-5 of the clipping range). FedProx is the clients' proximal term (`mu`); the
-coordinator side is unchanged. The round whose global weights score best on the clients'
-validation targets is kept (early stopping without the test targets).
+coordinator side is unchanged. A server optimiser (`ServerOpt`: FedAvgM's momentum or
+FedAdam, Reddi et al. 2021) treats `mean - global` as a pseudo-gradient; it needs only the
+mean, so it works under SecAgg+ too. The round whose global weights score best on the
+clients' validation targets is kept (early stopping without the test targets), and rounds
+stop once that curve has flattened (`patience`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+
+from shopsense.models.convergence import Convergence
 
 
 class Participant(Protocol):
@@ -36,22 +41,72 @@ def payload_bytes(arrays: Sequence[np.ndarray]) -> int:
     return int(sum(np.asarray(a).nbytes for a in arrays))
 
 
+@dataclass(frozen=True)
+class ServerOpt:
+    """How the coordinator turns the clients' mean into the next global weights.
+    avg: the mean itself (FedAvg). avgm: global + lr * v, v = momentum * v + (mean - global).
+    adam: FedAdam's per-coordinate step on the pseudo-gradient (mean - global)."""
+
+    kind: str = "avg"  # avg | avgm | adam
+    lr: float = 1.0
+    momentum: float = 0.9  # avgm's momentum, adam's beta1
+    beta2: float = 0.99
+    tau: float = 1e-3  # adam: adaptivity floor
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("avg", "avgm", "adam"):
+            raise ValueError(f"server optimiser must be avg, avgm or adam, got {self.kind!r}")
+        if self.lr <= 0 or not 0 <= self.momentum < 1:
+            raise ValueError("server lr must be > 0 and momentum in [0, 1)")
+
+    def stepper(self) -> Callable[[list[np.ndarray], list[np.ndarray]], list[np.ndarray]]:
+        """`step(global, mean) -> new global`, holding the optimiser's state between rounds."""
+        first: list[np.ndarray] = []
+        second: list[np.ndarray] = []
+
+        def step(current: list[np.ndarray], mean: list[np.ndarray]) -> list[np.ndarray]:
+            if self.kind == "avg":
+                return mean
+            deltas = [m - c for m, c in zip(mean, current, strict=True)]
+            if not first:
+                first.extend(np.zeros_like(d) for d in deltas)
+                second.extend(np.full_like(d, self.tau ** 2) for d in deltas)
+            out = []
+            for i, (c, d) in enumerate(zip(current, deltas, strict=True)):
+                if self.kind == "avgm":
+                    first[i] = self.momentum * first[i] + d
+                    out.append(c + self.lr * first[i])
+                    continue
+                first[i] = self.momentum * first[i] + (1 - self.momentum) * d
+                second[i] = self.beta2 * second[i] + (1 - self.beta2) * d * d
+                out.append(c + self.lr * first[i] / (np.sqrt(second[i]) + self.tau))
+            return [o.astype(np.float32) for o in out]
+
+        return step
+
+
 @dataclass
 class RoundLog:
     rows: list[dict[str, Any]] = field(default_factory=list)
     best_round: int = 0
     best_valid: float = -1.0
     wall_s: float = 0.0
+    stopped_by: str = "rounds"
 
 
 def run_rounds(participants: Sequence[Participant], datas: Sequence[Any], *, rounds: int,
                local_epochs: int = 1,
-               validate: Callable[[Sequence[Participant]], float] | None = None) -> RoundLog:
-    """`rounds` of: broadcast global weights, local epochs, weighted mean. Leaves every
-    participant holding the best round's global weights (by `validate`, else the last)."""
+               validate: Callable[[Sequence[Participant]], float] | None = None,
+               server: ServerOpt | None = None, patience: int = 0) -> RoundLog:
+    """Up to `rounds` of: broadcast global weights, local epochs, weighted mean, server step.
+    With `validate` and `patience` > 0, stops once `patience` rounds gained < 1 % over the
+    best. Leaves every participant holding the best round's global weights (by `validate`,
+    else the last)."""
     if rounds < 1:
         raise ValueError("rounds must be >= 1")
     log, started = RoundLog(), time.perf_counter()
+    step = (server or ServerOpt()).stepper()
+    tracker = Convergence(patience) if patience > 0 else None
     global_weights = weighted_mean([(p.weights(), 1.0) for p in participants])
     best = global_weights
     for r in range(1, rounds + 1):
@@ -61,19 +116,24 @@ def run_rounds(participants: Sequence[Participant], datas: Sequence[Any], *, rou
             result = p.fit_round(data, local_epochs)
             updates.append((p.weights(), float(result["examples"])))
             losses.append(result["loss"])
-        global_weights = weighted_mean(updates)
+        global_weights = step(global_weights, weighted_mean(updates))
         for p in participants:
             p.load(global_weights)
         row: dict[str, Any] = {"round": r, "loss": round(float(np.mean(losses)), 4),
                                "bytes_per_client": 2 * payload_bytes(global_weights),
                                "seconds": round(time.perf_counter() - started, 1)}
-        if validate is not None:
-            row["valid_ndcg@10"] = round(validate(participants), 4)
-            if row["valid_ndcg@10"] > log.best_valid:
-                log.best_valid, log.best_round, best = row["valid_ndcg@10"], r, global_weights
-        else:
-            log.best_round, best = r, global_weights
         log.rows.append(row)
+        if validate is None:
+            log.best_round, best = r, global_weights
+            continue
+        row["valid_ndcg@10"] = round(validate(participants), 4)
+        if row["valid_ndcg@10"] > log.best_valid:
+            log.best_valid, log.best_round, best = row["valid_ndcg@10"], r, global_weights
+        if tracker is not None:
+            tracker.update(r, row["valid_ndcg@10"])
+            if tracker.flattened:
+                log.stopped_by = "converged"
+                break
     for p in participants:
         p.load(best)
     log.wall_s = round(time.perf_counter() - started, 1)
@@ -81,10 +141,13 @@ def run_rounds(participants: Sequence[Participant], datas: Sequence[Any], *, rou
 
 
 def train_alone(participant: Participant, data: Any, *, epochs: int,
-                validate: Callable[[Participant], float] | None = None) -> int:
-    """Centralised or local-only training with the same epoch budget; keeps the best epoch's
-    weights by `validate`. Returns that epoch."""
+                validate: Callable[[Participant], float] | None = None,
+                patience: int = 0) -> int:
+    """Centralised or local-only training with the same epoch budget (and the same
+    convergence rule as `run_rounds`); keeps the best epoch's weights by `validate`.
+    Returns that epoch."""
     best_epoch, best_valid, best = 0, -1.0, participant.weights()
+    tracker = Convergence(patience) if patience > 0 else None
     for epoch in range(1, epochs + 1):
         participant.fit_round(data, 1)
         if validate is None:
@@ -93,5 +156,9 @@ def train_alone(participant: Participant, data: Any, *, epochs: int,
         value = validate(participant)
         if value > best_valid:
             best_epoch, best_valid, best = epoch, value, participant.weights()
+        if tracker is not None:
+            tracker.update(epoch, value)
+            if tracker.flattened:
+                break
     participant.load(best)
     return best_epoch

@@ -73,7 +73,9 @@ def _sequences(events: list[Event]) -> tuple[list[str], list[list[str]], list[li
 
 
 def simulate(path: Path, *, n_clients: int, split: str, plan: RecsPlan, max_users: int = 0,
-             with_propensity: bool = True) -> dict[str, Any]:
+             with_propensity: bool = True,
+             variants: tuple[str, ...] = ("centralised", "federated", "local_only")
+             ) -> dict[str, Any]:
     """The full report: data, split, each variant with intervals, propensity where possible."""
     spec = SplitSpec.parse(split)
     started = time.perf_counter()
@@ -88,7 +90,7 @@ def simulate(path: Path, *, n_clients: int, split: str, plan: RecsPlan, max_user
         "split": spec.label, "clients": _describe(clients), "plan": plan.__dict__,
         "protocol": "per-client leave-one-out (last event of each shopper in each client); "
                     "full ranking; history items excluded; 95 % bootstrap intervals",
-        "recs": compare(clients, len(data.items), plan, shared=shared)}
+        "recs": compare(clients, len(data.items), plan, shared=shared, variants=variants)}
     if with_propensity and data.events is not None:
         from shopsense.federated.propensity_experiment import compare_propensity
 

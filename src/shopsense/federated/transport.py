@@ -19,10 +19,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from shopsense.federated.rounds import ServerOpt
+
+# Flower reports start / stop events to telemetry.flower.ai unless told not to: a federation
+# that keeps data at home does not phone home either, and without a network route those
+# calls (60 s timeout, joined at exit) kept a finished `join` process alive.
+os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 
 NDArrays = list[np.ndarray]
 Evaluate = Callable[[], dict[str, float]]
@@ -35,6 +42,7 @@ class CoordinatorPlan:
     mu: float = 0.0  # > 0: FedProx
     secagg: bool = True
     max_weight: float = 1000.0  # SecAgg+ bound on one client's weight (Flower's default)
+    server: ServerOpt = field(default_factory=ServerOpt)  # FedAvgM / FedAdam on the mean
 
 
 def _strategy(plan: CoordinatorPlan) -> Any:
@@ -52,7 +60,34 @@ def _strategy(plan: CoordinatorPlan) -> Any:
                "min_evaluate_clients": plan.clients, "min_available_clients": plan.clients,
                "on_fit_config_fn": config, "on_evaluate_config_fn": config,
                "evaluate_metrics_aggregation_fn": mean_metrics}
-    return FedProx(proximal_mu=plan.mu, **options) if plan.mu > 0 else FedAvg(**options)
+    base = FedProx if plan.mu > 0 else FedAvg
+    if plan.mu > 0:
+        options["proximal_mu"] = plan.mu
+    return _server_step(base, plan.server)(**options) if plan.server.kind != "avg" \
+        else base(**options)
+
+
+def _server_step(base: type, server: ServerOpt) -> type:
+    """`base` (FedAvg / FedProx) whose aggregate goes through the server optimiser: the
+    round's starting weights come from configure_fit, the (SecAgg+) mean from aggregate_fit."""
+    from flwr.common import ndarrays_to_parameters, parameters_to_ndarrays
+
+    class ServerStep(base):  # type: ignore[misc, valid-type]
+        step = staticmethod(server.stepper())
+        current: list[np.ndarray] | None = None
+
+        def configure_fit(self, server_round: int, parameters: Any, manager: Any) -> Any:
+            self.current = parameters_to_ndarrays(parameters)
+            return super().configure_fit(server_round, parameters, manager)
+
+        def aggregate_fit(self, server_round: int, results: Any, failures: Any) -> Any:
+            params, metrics = super().aggregate_fit(server_round, results, failures)
+            if params is None or self.current is None:
+                return params, metrics
+            stepped = self.step(self.current, parameters_to_ndarrays(params))
+            return ndarrays_to_parameters(stepped), metrics
+
+    return ServerStep
 
 
 def server_app(plan: CoordinatorPlan, history: dict[str, Any]) -> Any:
@@ -77,8 +112,10 @@ def server_app(plan: CoordinatorPlan, history: dict[str, Any]) -> Any:
     return app
 
 
-def serve_coordinator(address: str, plan: CoordinatorPlan) -> dict[str, Any]:
-    """Serve one federated run to completion on `address` (host:port); returns its history."""
+def serve_coordinator(address: str, plan: CoordinatorPlan,
+                      tls: tuple[bytes, bytes, bytes] | None = None) -> dict[str, Any]:
+    """Serve one federated run to completion on `address` (host:port); returns its history.
+    `tls` = (CA certificate, certificate, private key), PEM; None serves plaintext."""
     from flwr.common import ConfigsRecord, Context, RecordSet
     from flwr.server.app import _run_fleet_api_grpc_rere
     from flwr.server.driver.inmemory_driver import InMemoryDriver
@@ -92,7 +129,7 @@ def serve_coordinator(address: str, plan: CoordinatorPlan) -> dict[str, Any]:
     history: dict[str, Any] = {"address": address, "plan": plan.__dict__}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shopsense-ffs-") as ffs_dir:
-        server = _run_fleet_api_grpc_rere(address, state_factory, FfsFactory(ffs_dir), None)
+        server = _run_fleet_api_grpc_rere(address, state_factory, FfsFactory(ffs_dir), tls)
         try:
             run_id = state_factory.state().create_run(None, None, None, {}, ConfigsRecord())
             driver = InMemoryDriver(state_factory)
@@ -105,6 +142,8 @@ def serve_coordinator(address: str, plan: CoordinatorPlan) -> dict[str, Any]:
             server.stop(grace=2.0)
     history["wall_s"] = round(time.perf_counter() - started, 1)
     history["secagg"] = "SecAgg+ (flwr)" if plan.secagg else "off"
+    history["plan"] = {**plan.__dict__, "server": plan.server.__dict__}
+    history["transport"] = "grpc+tls" if tls is not None else "grpc (insecure)"
     return history
 
 
@@ -173,10 +212,20 @@ class _PollEvery:
         time.sleep(self.seconds if seconds == 3 else seconds)
 
 
+@dataclass(frozen=True)
+class Link:
+    """How a home reaches the coordinator: TLS (trusting `root_certificates`, PEM, or the
+    system's CAs when None) unless `insecure`."""
+
+    root_certificates: bytes | None = None
+    insecure: bool = False
+
+
 def join(coordinator: str, client: FederatedClient, *, timeout_s: float = 3600.0,
-         secagg: bool = True, poll_s: float = 0.2) -> dict[str, Any]:
+         secagg: bool = True, poll_s: float = 0.2, link: Link | None = None) -> dict[str, Any]:
     """Take part in the coordinator's run until its last round; returns the client's log.
     Call from the main thread (Flower's node installs signal handlers)."""
+    link = link or Link()
     import flwr.client.app as node_module
     from flwr.client import ClientApp
     from flwr.client.app import start_client_internal
@@ -204,10 +253,16 @@ def join(coordinator: str, client: FederatedClient, *, timeout_s: float = 3600.0
 
     signal.signal(signal.SIGTERM, not_connected)
     start_client_internal(server_address=coordinator, node_config={},
-                          load_client_app_fn=lambda *_: app, insecure=True,
+                          load_client_app_fn=lambda *_: app, insecure=link.insecure,
+                          root_certificates=link.root_certificates,
                           transport="grpc-rere", max_wait_time=timeout_s)
     node_returned.set()
+    if not client.done.is_set() and not client.rounds:
+        raise TimeoutError(
+            f"took part in no round at {coordinator} within {timeout_s:.0f} s: no coordinator "
+            "there, or the link failed (with TLS, --root-cert must be the CA that signed the "
+            "coordinator's certificate; a plaintext coordinator needs --insecure)")
     if not client.done.is_set():
         raise TimeoutError(f"the run at {coordinator} did not finish in {timeout_s:.0f} s")
-    return {"coordinator": coordinator, "rounds": client.rounds,
+    return {"coordinator": coordinator, "tls": not link.insecure, "rounds": client.rounds,
             "bytes_received": client.bytes_received, "bytes_sent": client.bytes_sent}

@@ -90,7 +90,43 @@ def _text(row: dict[str, Any], name: str, errors: list[FieldError], *, required:
     text = str(value).strip()
     if len(text) > limit:
         errors.append(FieldError(name, f"longer than {limit} characters"))
+    elif not unicode_ok(text):
+        errors.append(FieldError(name, NOT_UNICODE))
     return text
+
+
+NOT_UNICODE = "not valid Unicode text (a lone surrogate such as \\ud800)"
+MAX_ATTRIBUTES, MAX_ATTRIBUTE_DEPTH = 500, 5
+
+
+def unicode_ok(text: str) -> bool:
+    """Encodable as UTF-8 (a JSON escape like \\ud800 makes a lone surrogate, which no
+    store, log or answer can write)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _attribute_problem(value: Any, depth: int = 0) -> str | None:
+    """Why an attribute value cannot be kept as given (None: it can): text over the length
+    limit or not valid Unicode, a number that is NaN or infinite, nesting too deep."""
+    if isinstance(value, str):
+        return (f"longer than {MAX_TEXT_LEN} characters" if len(value) > MAX_TEXT_LEN else
+                None if unicode_ok(value) else NOT_UNICODE)
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "NaN or infinite"
+    if isinstance(value, dict | list):
+        if depth >= MAX_ATTRIBUTE_DEPTH:
+            return f"nested deeper than {MAX_ATTRIBUTE_DEPTH} levels"
+        parts = [*value, *value.values()] if isinstance(value, dict) else value
+        if len(parts) > 2 * MAX_ATTRIBUTES:
+            return f"more than {MAX_ATTRIBUTES} entries"
+        return next((p for p in (_attribute_problem(v, depth + 1) for v in parts) if p), None)
+    return None
 
 
 def _number(row: dict[str, Any], name: str, errors: list[FieldError], *,
@@ -214,6 +250,16 @@ def _attributes(row: dict[str, Any], errors: list[FieldError]) -> dict[str, Any]
     for key, extra in row.items():
         if key not in PRODUCT_FIELDS and not key.startswith("__") and not _blank(extra):
             attrs.setdefault(str(key), extra)
+    if len(attrs) > MAX_ATTRIBUTES:
+        errors.append(FieldError("attributes", f"more than {MAX_ATTRIBUTES} attributes"))
+        return {}
+    for key, item in attrs.items():
+        problem = (f"a name longer than {MAX_ID_LEN} characters" if len(key) > MAX_ID_LEN
+                   else _attribute_problem(key) or _attribute_problem(item))
+        if problem:
+            name = key[:64].encode("utf-8", "backslashreplace").decode()  # echoable
+            errors.append(FieldError(f"attributes.{name}", problem))
+            return {}
     return attrs
 
 

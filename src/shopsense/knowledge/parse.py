@@ -149,8 +149,9 @@ def _jsonl(text: str, doc_id: str) -> tuple[str, list[Section]]:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise KnowledgeFormatError(f"{doc_id}:{n}", f"not JSON ({exc.msg})") from exc
+        except (ValueError, RecursionError) as exc:  # also: too deep, a 5,000-digit number
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)[:80]
+            raise KnowledgeFormatError(f"{doc_id}:{n}", f"not JSON ({reason})") from exc
         if not isinstance(row, dict):
             raise KnowledgeFormatError(f"{doc_id}:{n}", "each line must be a JSON object")
         question, answer = row.get("question", row.get("q")), row.get("answer", row.get("a"))
@@ -158,6 +159,11 @@ def _jsonl(text: str, doc_id: str) -> tuple[str, list[Section]]:
                 not question.strip() or not answer.strip():
             raise KnowledgeFormatError(f"{doc_id}:{n}", "needs non-empty \"question\" and "
                                        "\"answer\" strings")
+        try:
+            (question + answer).encode("utf-8")
+        except UnicodeEncodeError:  # a "\ud800" escape: no store or answer can write it
+            raise KnowledgeFormatError(f"{doc_id}:{n}", "not valid Unicode text (a lone "
+                                       "surrogate)") from None
         language = row.get("language", "")
         if language not in ("", "zh", "en"):
             raise KnowledgeFormatError(f"{doc_id}:{n}", "language must be zh or en")

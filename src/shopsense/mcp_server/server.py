@@ -38,11 +38,16 @@ def _guard(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     return call
 
 
+PersonalCheck = Callable[[str | None, str | None], str | None]
+
+
 def build_server(assistant: Assistant | Callable[[], Assistant], *,
-                 personal_reads: Callable[[], bool] = lambda: True) -> MCPServer:
+                 personal_reads: PersonalCheck = lambda user, session: None) -> MCPServer:
     """`assistant`: the assistant itself, or a callable returning the current one (the API's
-    assistant follows model swaps). `personal_reads`: whether this call may read a shopper's
-    own data (the cart); over HTTP only an admin key may (a search key is public)."""
+    assistant follows model swaps). `personal_reads(user, session)`: None when this call may
+    read that shopper's own data (their history-based picks, their cart), else why not; over
+    HTTP only the admin key or the shopper's own token may (a search key is public). Local
+    (stdio) use is the operator's own: everything."""
     current = assistant if callable(assistant) and not hasattr(assistant, "chat") else \
         (lambda: assistant)
     box = lambda: ToolBox(current())  # noqa: E731
@@ -82,13 +87,20 @@ def _catalogue_tools(box: Box) -> list[Callable[..., dict[str, Any]]]:
     return [search, get_item, compare, similar]
 
 
-def _shopper_tools(box: Box, personal_reads: Callable[[], bool]
+def _personal(check: PersonalCheck, tool: str, user: str | None, session: str | None) -> None:
+    denied = check(user, session)
+    if denied is not None:
+        raise ToolError(f"{tool}: {denied}")
+
+
+def _shopper_tools(box: Box, personal_reads: PersonalCheck
                    ) -> list[Callable[..., dict[str, Any]]]:
     @_guard
     def recommend(user: str | None = None, session: str | None = None,
                   category: str | None = None, k: int = 5) -> dict[str, Any]:
-        """Recommendations for a shopper (their user or session id; popular items for a new
-        visitor), optionally in one category."""
+        """Recommendations for a shopper (their user or session id: personal, needs their
+        token or an admin key; none: popular items), optionally in one category."""
+        _personal(personal_reads, "recommend", user, session)
         return box().recommend(user, session, category, k)
 
     @_guard
@@ -105,10 +117,9 @@ def _shopper_tools(box: Box, personal_reads: Callable[[], bool]
 
     @_guard
     def view_cart(session: str | None = None, user: str | None = None) -> dict[str, Any]:
-        """The items in a shopper's cart, with quantities (personal: over HTTP, admin keys
-        only)."""
-        if not personal_reads():
-            raise ToolError("view_cart: reading a shopper's cart needs an admin key")
+        """The items in a shopper's cart, with quantities (personal: over HTTP, the
+        shopper's token or an admin key)."""
+        _personal(personal_reads, "view_cart", user, session)
         return box().view_cart(session, user)
 
     return [recommend, knowledge, add_to_cart, view_cart]

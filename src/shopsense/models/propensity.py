@@ -50,6 +50,7 @@ from shopsense.models.propensity_data import (
     population_rates,
 )
 from shopsense.models.propensity_scorers import (
+    GENERAL_SCORERS,
     SCORERS,
     Calibrator,
     GbmScorer,
@@ -326,6 +327,7 @@ class PurchasePropensity:
             np.save(out / "category_offsets.npy", self.category_offsets_)
         config = {key: getattr(self, key) for key in CONFIG_KEYS}
         config.update(format_version=FORMAT_VERSION, general_features=list(GENERAL_FEATURES),
+                      general_scorer=self.scorer_.kind,
                       category_features=list(CATEGORY_FEATURES), vocabulary=self.vocabulary_,
                       has_category_model=self.category_scorer_ is not None,
                       cutoff=self.cutoff_, train_cutoffs=self.train_cutoffs_,
@@ -347,7 +349,8 @@ class PurchasePropensity:
             raise ValueError(f"{src}: saved with a different feature set; retrain")
         model = cls(**{key: config[key] for key in CONFIG_KEYS})
         scorer_type = SCORERS[model.model]
-        model.scorer_ = scorer_type.load(src, "general", seed=model.seed)
+        general_type = GENERAL_SCORERS.get(config.get("general_scorer", ""), scorer_type)
+        model.scorer_ = general_type.load(src, "general", seed=model.seed)
         model.calibrator_ = Calibrator.load(src, "general")
         model.category_scorer_ = None
         if config["has_category_model"]:

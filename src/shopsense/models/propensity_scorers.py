@@ -114,9 +114,50 @@ class GbmScorer:
         return scorer
 
 
+def signed_log(x: np.ndarray) -> np.ndarray:
+    """sign(x) log(1 + |x|): counts and recencies on one scale without per-shop statistics."""
+    return (np.sign(x) * np.log1p(np.abs(x))).astype(np.float32)
+
+
+class SignedLogLogisticScorer:
+    """theta^T signed_log(x) + b: the federated propensity scorer (federated/propensity.py),
+    whose weights come from the federation rather than from `fit`."""
+
+    kind = "signed_log_logistic"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    @classmethod
+    def from_weights(cls, coef: np.ndarray, intercept: float) -> SignedLogLogisticScorer:
+        scorer = cls()
+        scorer.coef_, scorer.intercept_ = np.asarray(coef, np.float64).ravel(), float(intercept)
+        return scorer
+
+    def fit(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray) -> SignedLogLogisticScorer:
+        raise NotImplementedError("trained by the federation (shopsense federated join)")
+
+    def raw(self, X: np.ndarray) -> np.ndarray:
+        return self.contributions(X).sum(axis=1) + self.intercept_
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        return signed_log(X) * self.coef_
+
+    def save(self, directory: Path, prefix: str) -> None:
+        np.save(directory / f"{prefix}_signed_log_weights.npy",
+                np.concatenate([[self.intercept_], self.coef_]))
+
+    @classmethod
+    def load(cls, directory: Path, prefix: str, seed: int = 0) -> SignedLogLogisticScorer:
+        weights = np.load(directory / f"{prefix}_signed_log_weights.npy")
+        return cls.from_weights(weights[1:], float(weights[0]))
+
+
 SCORERS: dict[str, type[LogisticScorer] | type[GbmScorer]] = {
     "logistic": LogisticScorer, "gbm": GbmScorer,
 }
+# the general scorer may differ from the model's kind (a federated one adopted by the home)
+GENERAL_SCORERS = {"signed_log_logistic": SignedLogLogisticScorer}
 
 
 class Calibrator:

@@ -21,14 +21,12 @@ seen twice).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import Any
 
+from shopsense.pipeline.background import BackgroundLoop
 from shopsense.store import feed
-
-log = logging.getLogger(__name__)
 
 
 class StoreFollower:
@@ -45,28 +43,18 @@ class StoreFollower:
         self.change_seq = feed.last_change(shop.store)
         self.lock = threading.RLock()
         self.applied = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._purged_at = time.monotonic()
+        # a failed step is retried from the same position after a second
+        self._loop = BackgroundLoop("shopsense-follow", self._tick, error_wait_s=1.0)
 
     def start(self) -> threading.Thread:
-        self._thread = threading.Thread(target=self._loop, name="shopsense-follow", daemon=True)
-        self._thread.start()
-        return self._thread
+        return self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.step() == 0:
-                    self._stop.wait(self.interval_s)
-            except Exception:  # keep following; the next poll retries the same position
-                log.exception("following the store failed")
-                self._stop.wait(1.0)
+    def _tick(self) -> float:
+        return self.interval_s if self.step() == 0 else 0.0
 
     def step(self) -> int:
         """Apply what siblings (and this process) committed since the last step."""

@@ -124,7 +124,7 @@ class ExperimentAssignments:
 
     name = "experiments"
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def forget(self, subject: Subject) -> int:

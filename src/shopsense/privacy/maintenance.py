@@ -16,16 +16,14 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from typing import Any
 
+from shopsense.pipeline.background import BackgroundLoop
 from shopsense.privacy.models import prune_versions
 from shopsense.store import feed
 from shopsense.store import retention as schedule
 
-log = logging.getLogger("shopsense.privacy")
 RETENTION, VACUUM = "retention", "vacuum"
 SCHEDULE_CHECK_S = 30.0
 
@@ -78,28 +76,23 @@ class PrivacyMaintenance:
         feed.ensure_feed(shop.store)
         self.change_seq = feed.last_change(shop.store)
         self._next_schedule_check = 0.0  # monotonic; the schedule is read at most every 30 s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("shopsense-privacy", self._tick, error_wait_s=poll_s,
+                                    on_error=self._failed)
 
     def start(self) -> PrivacyMaintenance:
-        self._thread = threading.Thread(target=self._loop, name="shopsense-privacy", daemon=True)
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._loop.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.step()
-                self.status.update(state="running", last_error=None)
-            except Exception as exc:  # keep serving; report on /readyz
-                log.exception("privacy maintenance failed")
-                self.status.update(state="failed", last_error=repr(exc)[:500])
-            self._stop.wait(self.poll_s)
+    def _tick(self) -> float:
+        self.step()
+        self.status.update(state="running", last_error=None)
+        return self.poll_s
+
+    def _failed(self, exc: Exception) -> None:  # keep serving; report on /readyz
+        self.status.update(state="failed", last_error=repr(exc)[:500])
 
     def step(self, *, now: float | None = None) -> None:
         if self.follow_erasures:

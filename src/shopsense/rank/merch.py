@@ -29,8 +29,10 @@ def normalise_query(text: str) -> str:
 
 
 class Scheduled(BaseModel):
-    start: float | None = Field(None, description="Unix seconds; active from then.")
-    end: float | None = Field(None, description="Unix seconds; inactive from then.")
+    start: float | None = Field(None, allow_inf_nan=False,
+                                description="Unix seconds; active from then.")
+    end: float | None = Field(None, allow_inf_nan=False,
+                              description="Unix seconds; inactive from then.")
     query: str = Field("", max_length=200, description="Empty: every query / no query.")
     match: Literal["exact", "contains"] = "contains"
 
@@ -57,7 +59,8 @@ class MerchRule(Scheduled):
     key: str = Field("", max_length=100, description="Attribute name (field 'attribute').")
     position: int = Field(0, ge=0, le=99, description="0-based slot of a pin.")
     factor: float = Field(2.0, gt=0.0, le=100.0, description="Boost (>1) or bury (<1) factor.")
-    surfaces: list[Surface] = Field(default_factory=lambda: ["search", "recommend"], min_length=1)
+    surfaces: list[Surface] = Field(default_factory=lambda: ["search", "recommend"], min_length=1,
+                                    max_length=2)
     note: str = Field("", max_length=500)
 
     @model_validator(mode="after")

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shopsense.store.base import Store
+
 TABLE = "experiments"
 ASSIGNMENTS = "experiment_assignments"
 _SCHEMA = (
@@ -80,7 +82,7 @@ class ExperimentRepository(Protocol):
 class StoreExperiments:
     """`ExperimentRepository` over a shopsense store (SQLite or PostgreSQL)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         register_for_retention()
         with store.transaction() as cur:

@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -149,7 +149,8 @@ def category_names(request: Request) -> JSONResponse:
 
 class ImpressionIn(BaseModel):
     surface: str = Field(..., max_length=30)
-    items: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    items: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=list, max_length=MAX_ITEMS)
     query: str | None = Field(None, max_length=1000)
     total: int | None = Field(None, ge=0, le=2**53, description="Results the list had in all.")
     user_id: str | None = Field(None, max_length=256)

@@ -120,7 +120,7 @@ def get_eval(shop: Shop = Depends(get_shop)) -> dict[str, Any]:
 
 
 @router.get("/eval/charts/{kind}.png", summary="Metrics or calibration plot of one report")
-def get_eval_chart(kind: Literal["metrics", "calibration"], file: str = Query(...),
+def get_eval_chart(kind: Literal["metrics", "calibration"], file: str = Query(..., max_length=255),
                    shop: Shop = Depends(get_shop)) -> Response:
     report = evalreports.find_report(shop.settings.home, file)
     if report is None:

@@ -1,15 +1,20 @@
-"""The shopping assistant over HTTP: POST /v1/assistant/chat, DELETE a conversation."""
+"""The shopping assistant over HTTP: POST /v1/assistant/chat, DELETE a conversation.
+
+A turn that names a shopper (`user` or `session`) is personal: it ranks from that shopper's
+history and continues that shopper's conversation, so it is answered only to the shopper's
+own token (`X-Shopper-Token` or the storefront's cookie) or the admin key, exactly like the
+profile (api/personal.py). A turn naming nobody is anonymous and impersonal."""
 
 from __future__ import annotations
 
 import threading
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import api_error, require_search
-from shopsense.api.personal import redact
+from shopsense.api.personal import check_personal
 from shopsense.assistant import Assistant
 from shopsense.pipeline.explore import new_request_id
 
@@ -46,20 +51,20 @@ def assistant_of(state: Any) -> Assistant:
 @router.post("/chat", summary="One turn of a grounded shopping conversation")
 def chat(request: Request, body: ChatIn, _: str = Depends(require_search),
          assistant: Assistant = Depends(get_assistant)) -> dict[str, Any]:
+    check_personal(request, assistant.shop, user=body.user, session=body.session)
     answer = assistant.chat(body.message, conversation_id=body.conversation_id, user=body.user,
                             session=body.session, language=body.language,
                             personalise=body.personalise)
-    # the cited items as a caller who is not the shopper may see them (docs/PRIVACY.md)
-    shown = redact(request, assistant.shop, {"results": answer["items"]}, user=body.user,
-                   session=body.session)
-    return {**answer, "items": shown["results"],
-            "request_id": new_request_id()}  # its listed items' impressions
+    return {**answer, "request_id": new_request_id()}  # its listed items' impressions
 
 
 @router.delete("/conversations/{conversation_id}", summary="Forget a conversation now")
-def forget(conversation_id: str, user: str | None = None, session: str | None = None,
+def forget(request: Request, conversation_id: str = Path(..., max_length=128),
+           user: str | None = Query(None, max_length=256),
+           session: str | None = Query(None, max_length=256),
            _: str = Depends(require_search),
            assistant: Assistant = Depends(get_assistant)) -> dict[str, Any]:
+    check_personal(request, assistant.shop, user=user, session=session)
     if not assistant.forget(conversation_id, user=user, session=session):
         raise api_error(404, "not_found", f"no conversation {conversation_id!r}",
                         "conversation_id")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import get_shop, require_admin, require_search
+from shopsense.api.fields import EVENT_TIME, MAX_BATCH, Finite, ItemId
 from shopsense.api.personal import check_personal
 from shopsense.pipeline.shop import InputError, Shop
 
@@ -21,9 +22,10 @@ class EventIn(BaseModel):
     item_id: str | None = Field(None, max_length=256)
     event_type: str = Field(..., max_length=20)
     query: str | None = Field(None, max_length=1000)
-    value: float | None = None
+    value: Finite | None = None
     platform: str | None = Field(None, max_length=20)
-    timestamp: float | str | None = None
+    timestamp: Finite | Annotated[str, Field(max_length=64)] | None = Field(
+        None, description=EVENT_TIME + "; default: now.")
     request_id: str | None = Field(None, pattern=r"^[0-9a-f]{16}$",
                                    description="The answer this event came from (a click, "
                                    "view, cart or purchase marks the item clicked there).")
@@ -37,7 +39,7 @@ class FeedbackIn(BaseModel):
 
 
 class ItemsDelete(BaseModel):
-    item_ids: list[str] = Field(..., min_length=1, max_length=10_000)
+    item_ids: list[ItemId] = Field(..., min_length=1, max_length=10_000)
 
 
 def _now_default(row: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +51,8 @@ def _now_default(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/events", summary="Record one event or a batch (idempotent by event_id)")
-def post_events(request: Request, payload: EventIn | list[EventIn] = Body(...),
+def post_events(request: Request, payload: EventIn | Annotated[
+        list[EventIn], Field(max_length=MAX_BATCH)] = Body(...),
                 shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
     rows = payload if isinstance(payload, list) else [payload]
     limit = request.app.state.settings.serve.max_batch_events
@@ -91,13 +94,14 @@ def delete_items(body: ItemsDelete, shop: Shop = Depends(get_shop),
 
 
 @router.delete("/users/{user_id}", summary="Erase a shopper and everything derived (admin)")
-def delete_user(user_id: str, shop: Shop = Depends(get_shop),
+def delete_user(user_id: str = Path(..., max_length=256), shop: Shop = Depends(get_shop),
                 key_id: str = Depends(require_admin)) -> dict[str, Any]:
     return shop.forget(user_id, actor=f"key:{key_id}")
 
 
 @router.get("/users/{user_id}/profile", summary="Top categories, brands, price band, activity")
-def get_profile(request: Request, user_id: str, shop: Shop = Depends(get_shop),
+def get_profile(request: Request, user_id: str = Path(..., max_length=256),
+                shop: Shop = Depends(get_shop),
                 _: str = Depends(require_search)) -> dict[str, Any]:
     """Personal: the shopper's own token (X-Shopper-Token / storefront cookie) or admin."""
     check_personal(request, shop, user=user_id, session=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from shopsense.api.deps import (
@@ -15,6 +15,7 @@ from shopsense.api.deps import (
     require_search,
     run_expensive,
 )
+from shopsense.api.fields import ItemId
 from shopsense.api.personal import check_personal, redact
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
@@ -37,12 +38,12 @@ class SearchParams(BaseModel):
     sort: str = Field("relevance", max_length=20,
                       description="relevance | price_asc | price_desc | popularity | newest")
     category: str | None = Field(None, max_length=500, description="Category path (and below).")
-    brand: list[str] = Field([], max_length=20)
+    brand: list[Annotated[str, Field(max_length=200)]] = Field([], max_length=20)
     price_min: float | None = Field(None, ge=0, le=1e9)
     price_max: float | None = Field(None, ge=0, le=1e9)
     available: bool | None = None
     understand: bool = Field(True, description="Read the query (filters, boosts, chips).")
-    drop: list[str] = Field([], max_length=20, description="Reading parts the shopper removed, "
+    drop: list[Annotated[str, Field(max_length=64)]] = Field([], max_length=20, description="Reading parts the shopper removed, "
                             "e.g. brands:0, price_max.")
     lang: str | None = Field(None, pattern="^(zh|en)$", description="Language of facet labels "
                              "(default: the query's).")
@@ -85,7 +86,7 @@ async def suggest(q: str = Query(..., min_length=1, max_length=100), k: int = Qu
 @router.get("/recommend", summary="For you (trending for a visitor with no history)")
 async def recommend(request: Request, user: str | None = Query(None, max_length=256), session: str | None = Query(None, max_length=256),
               k: int = Query(10, ge=1, le=100), category: str | None = Query(None, max_length=500),
-              exclude: list[str] = Query([], max_length=200),
+              exclude: list[ItemId] = Query([], max_length=200),
               shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
     from shopsense.rank.rules import Rules
 
@@ -96,7 +97,7 @@ async def recommend(request: Request, user: str | None = Query(None, max_length=
 
 
 @router.get("/items/{item_id}", summary="One product")
-async def get_item(item_id: str, shop: Shop = Depends(get_shop),
+async def get_item(item_id: str = Path(..., max_length=256), shop: Shop = Depends(get_shop),
              _: str = Depends(require_search)) -> dict[str, Any]:
     product = shop.products.get(item_id)
     if product is None:
@@ -116,14 +117,14 @@ def _item_surface(request: Request, surface: str, item_id: str, k: int, user: st
 
 
 @router.get("/items/{item_id}/similar", summary="Similar items")
-async def similar(request: Request, item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
+async def similar(request: Request, item_id: str = Path(..., max_length=256), k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
             session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
             _: str = Depends(require_search)) -> dict[str, Any]:
     return _item_surface(request, "similar", item_id, k, user, session, shop)
 
 
 @router.get("/items/{item_id}/bought-together", summary="Frequently bought together")
-async def bought_together(request: Request, item_id: str, k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
+async def bought_together(request: Request, item_id: str = Path(..., max_length=256), k: int = Query(10, ge=1, le=100), user: str | None = Query(None, max_length=256),
                     session: str | None = Query(None, max_length=256), shop: Shop = Depends(get_shop),
                     _: str = Depends(require_search)) -> dict[str, Any]:
     return _item_surface(request, "bought-together", item_id, k, user, session, shop)
@@ -138,7 +139,7 @@ async def trending(category: str | None = Query(None, max_length=500), k: int = 
 class NextIn(BaseModel):
     session: str | None = Field(None, max_length=256)
     user: str | None = Field(None, max_length=256)
-    items: list[str] = Field(..., min_length=1, max_length=200)
+    items: list[ItemId] = Field(..., min_length=1, max_length=200)
     k: int = Field(10, ge=1, le=100)
 
 

@@ -1,6 +1,9 @@
 """`/mcp`: the catalogue's tools for outside agents over MCP streamable HTTP (stateless, JSON
-responses), behind the same search-scope API key (header X-API-Key) and rate limit as the
-rest of the API. Installed only when the `mcp` package (extra `mcp`) is present."""
+responses), behind the same keys (`X-API-Key` or `Authorization: Bearer`), per-key and
+per-client limits and failed-auth throttling as the rest of the API (api/deps.py). The
+shopper tools (recommend for a named shopper, view_cart) are personal reads: they answer
+only to the admin key or the shopper's own token (`X-Shopper-Token`), like the profile.
+Installed only when the `mcp` package (extra `mcp`) is present."""
 
 from __future__ import annotations
 
@@ -11,55 +14,57 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
+from starlette.requests import Request
 from starlette.routing import Route
 
+from shopsense.api.deps import authorise, is_admin, presented_token
+from shopsense.api.personal import denial
 from shopsense.api.routes.assistant import assistant_of
 
 log = logging.getLogger("shopsense.api")
-_SCOPE: contextvars.ContextVar[str] = contextvars.ContextVar("mcp_key_scope", default="")
+# who is calling the tools of this request: (an admin key, the shopper token presented)
+_CALLER: contextvars.ContextVar[tuple[bool, str | None]] = contextvars.ContextVar(
+    "mcp_caller", default=(False, None))
 
 
 class _SearchKey:
-    """ASGI guard: a valid key (any scope covers search) and the key's rate limit."""
+    """ASGI guard: a valid key (any scope covers search) and the API's limits."""
 
-    def __init__(self, app: Any, state: Any) -> None:
-        self.app, self.state = app, state
+    def __init__(self, app: Any) -> None:
+        self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        denied = self._denied(scope)
-        if denied is None:
-            _SCOPE.set(self._scope(scope))  # the tools run in this request's context
-            await self.app(scope, receive, send)
+        request = Request(scope)
+        try:
+            authorise(request, "search")
+        except HTTPException as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"code": "error",
+                                                                        "message": str(exc.detail)}
+            await _answer(send, exc.status_code, detail["code"], detail["message"],
+                          detail.get("field"), exc.headers)
             return
-        await _answer(send, *denied)
-
-    def _scope(self, scope: dict[str, Any]) -> str:
-        if not self.state.settings.serve.require_keys:
-            return "admin"  # an open server (keys off): everything is the operator's
-        key = dict(scope.get("headers") or []).get(b"x-api-key", b"").decode("latin-1")
-        found = self.state.keyring.scope_of(key)
-        return found[1] if found else ""
-
-    def _denied(self, scope: dict[str, Any]) -> tuple[int, str, str] | None:
-        if not self.state.settings.serve.require_keys:
-            return None
-        headers = dict(scope.get("headers") or [])
-        key = headers.get(b"x-api-key", b"").decode("latin-1")
-        if not key:
-            return 401, "unauthorised", "missing API key (header X-API-Key)"
-        found = self.state.keyring.scope_of(key)
-        if found is None:
-            return 401, "unauthorised", "unknown or revoked API key"
-        allowed, _ = self.state.limiter.allow(found[0])
-        return None if allowed else (429, "rate_limited", "too many requests")
+        _CALLER.set((is_admin(request), presented_token(request)))  # the tools run in here
+        await self.app(scope, receive, send)
 
 
-async def _answer(send: Any, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
+async def _answer(send: Any, status: int, code: str, message: str, field: str | None = None,
+                  headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"error": {"code": code, "message": message, "field": field}}).encode()
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json")]})
+                "headers": [(b"content-type", b"application/json"), *extra]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _personal_check(state: Any) -> Any:
+    """For the tools: None when this request's caller may read the shopper's own data, else
+    why not (api/personal.py `denial`)."""
+    def check(user: str | None, session: str | None) -> str | None:
+        admin, token = _CALLER.get()
+        denied = denial(state.shop, admin=admin, token=token, user=user, session=session)
+        return None if denied is None else f"{denied.detail['message']}, or an admin key"
+    return check
 
 
 def install(app: FastAPI) -> bool:
@@ -69,8 +74,7 @@ def install(app: FastAPI) -> bool:
         log.info("mcp is not installed: /mcp is off")
         return False
     state = app.state
-    server = build_server(lambda: assistant_of(state),
-                          personal_reads=lambda: _SCOPE.get() == "admin")
+    server = build_server(lambda: assistant_of(state), personal_reads=_personal_check(state))
     running: dict[str, Any] = {}  # this start's session manager (none while stopped)
 
     def fresh() -> Any:
@@ -88,8 +92,10 @@ def install(app: FastAPI) -> bool:
             return
         await manager.handle_request(scope, receive, send)
 
-    app.router.routes.append(Route("/mcp", endpoint=_SearchKey(handle, state),
-                                   methods=["GET", "POST", "DELETE"]))
+    # stateless JSON mode offers no server-initiated stream: GET is 405 (as the MCP spec
+    # allows), not a request held open without an answer
+    app.router.routes.append(Route("/mcp", endpoint=_SearchKey(handle),
+                                   methods=["POST", "DELETE"]))
     outer = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

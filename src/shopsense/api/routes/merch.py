@@ -24,12 +24,12 @@ router = APIRouter(prefix="/v1/admin/merch", tags=["admin"])
 class SaveIn(BaseModel):
     body: Merchandising
     note: str = Field("", max_length=500, description="Why (kept in the history).")
-    base_version: int | None = Field(None, ge=0, description="The version this edit started "
+    base_version: int | None = Field(None, ge=0, le=2**53, description="The version this edit started "
                                      "from; 409 when another save came in between.")
 
 
 class RollbackIn(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**53)
     note: str = Field("", max_length=500)
 
 

@@ -22,6 +22,24 @@
     return { user: store.get("ss.user", null) || null, session };
   }
 
+  // A turn naming this shopper needs their token (the HttpOnly cookie POST /web/session sets):
+  // if it is missing (the page's own call not back yet) it is asked for once; a shopper the
+  // storefront may not sign in itself chats as its anonymous session, else anonymously.
+  const PERSONAL = new Set(["shopper_token_required", "invalid_shopper_token", "forbidden"]);
+  async function ask(text) {
+    const { user, session } = who();
+    const ids = [{ user, session }, { user, session }, { user: null, session }, {}];
+    for (let i = 0; ; i++) {
+      try {
+        return await api("/v1/assistant/chat", { method: "POST", body: Object.assign({ message: text, conversation_id: conversation }, ids[i]) });
+      } catch (err) {
+        const code = err.body && err.body.error && err.body.error.code;
+        if (!PERSONAL.has(code) || i === ids.length - 1) throw err;
+        if (i === 0) await api("/web/session", { method: "POST", body: { session_id: session, user_id: user } }).catch(() => {});
+      }
+    }
+  }
+
   function image(item) {
     const url = item.image_url || "";
     if (url.startsWith("/")) return url;
@@ -79,8 +97,7 @@
     add(panel, "me", `<p>${esc(text)}</p>`);
     const pending = add(panel, "bot", `<p class="chat-typing">…</p>`);
     try {
-      const body = Object.assign({ message: text, conversation_id: conversation }, who());
-      const reply = await api("/v1/assistant/chat", { method: "POST", body });
+      const reply = await ask(text);
       conversation = reply.conversation_id;
       sessionStorage.setItem("ss.chat.id", conversation);
       pending.innerHTML = renderText(reply.reply) + cards(reply.items);
