@@ -169,9 +169,11 @@ def test_interleaving_end_to_end_and_on_the_dashboard(served, clean) -> None:
     assert page.status_code == 200 and "/static/experiments.js" in page.text
     script = http.get("/static/experiments.js")
     assert script.status_code == 200
-    for text in ("tab_experiments", "在线实验", "Experiments", "/v1/admin/experiments",
-                 "echarts"):
+    for text in ("/v1/admin/experiments", "echarts", "x_p_plot"):
         assert text in script.text
+    strings = http.get("/static/i18n.js").text
+    for text in ("tab_experiments", "在线实验", "Experiments", "始终有效 p 值", "Always-valid p"):
+        assert text in strings
     admin_js = http.get("/static/admin.js").text
     assert '"experiments"' in admin_js and "SSExperiments" in admin_js
     assert http.get("/v1/admin/experiments", params={"status": "running"},

@@ -104,7 +104,8 @@ def test_overlay_rules_sources_weights_and_cap(clean) -> None:
         seen += 1
         ids = _ids(answer)
         assert ids == _expected(shop, actor, engine, Rules.model_validate(rules))
-        assert not any(shop.products[i].category.startswith(top_category) for i in ids)
+        assert not any(c == top_category or c.startswith(f"{top_category} > ")
+                       for c in (shop.products[i].category for i in ids))  # path and below
     assert seen >= 5
     experiments.stop(shop, record.id)
 

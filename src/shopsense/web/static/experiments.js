@@ -2,39 +2,11 @@
 // from /v1/admin/experiments, each with its report (per-arm outcomes with 95 % intervals,
 // sample-ratio check, always-valid p-value) and two ECharts plots: the running p-value against
 // the 0.05 line, and each arm's running mean (A/B) or the running preference (interleaving).
-// A stop button per running experiment; a form starts a new one. Strings in zh and en below.
+// A stop button per running experiment; a form starts a new one. Strings (x_*) in i18n.js.
 window.SSExperiments = function (opts) {
   const { t, esc, el } = window.SS;
   const { call, when } = opts;
   const live = [];
-  Object.assign(window.I18N.zh, {
-    tab_experiments: "在线实验", x_running: "进行中", x_stopped: "已结束", x_none: "还没有实验。在下方创建一个 A/B 测试或交错实验。",
-    x_kind_ab: "A/B 测试", x_kind_interleaving: "交错实验", x_surface_for_you: "为你推荐", x_surface_search: "搜索",
-    x_visitors: "访客", x_lists: "展示列表", x_ctr: "点击率", x_clicks: "人均点击", x_add_to_cart: "加购率", x_conversion: "转化率",
-    x_revenue: "人均收入", x_arm: "分组", x_share: "流量", x_stop: "结束实验", x_stopped_ok: "实验已结束",
-    x_srm_ok: "分流比例正常（p = {p}）", x_srm_bad: "分流比例异常（p = {p}）：请检查分流，结果不可信",
-    x_p: "始终有效 p 值", x_sig: "显著（p = {p} < 0.05）", x_not_sig: "尚不显著（p = {p}）", x_diff: "与 {a} 的差（{m}）",
-    x_wins: "胜出次数", x_ties: "平局", x_pref: "偏好 {b}", x_winner: "胜出：{w}", x_mean_plot: "各组累计均值（{m}）",
-    x_p_plot: "始终有效 p 值（可随时查看，不会增加误报）", x_pref_plot: "累计偏好（正值：{b} 更受欢迎）", x_units: "访客数",
-    x_comparisons: "有点击的列表数", x_new: "新建实验", x_name: "名称", x_kind: "类型", x_surface: "位置", x_metric: "主要指标",
-    x_traffic: "参与比例", x_arm_b: "B 组排序", x_start: "开始实验", x_started: "实验 {id} 已开始",
-    x_rank_learned: "学习排序（当前）", x_rank_fusion: "倒数排名融合", x_rank_blend: "混合打分", x_rank_bm25f: "BM25F 关键词",
-    x_report_error: "报告暂不可用：{m}", x_balance: "先选顺序均衡（p = {p}）",
-  });
-  Object.assign(window.I18N.en, {
-    tab_experiments: "Experiments", x_running: "running", x_stopped: "stopped", x_none: "No experiments yet. Start an A/B test or an interleaving below.",
-    x_kind_ab: "A/B test", x_kind_interleaving: "Interleaving", x_surface_for_you: "For you", x_surface_search: "Search",
-    x_visitors: "Visitors", x_lists: "Lists shown", x_ctr: "CTR", x_clicks: "Clicks / visitor", x_add_to_cart: "Add-to-cart", x_conversion: "Conversion",
-    x_revenue: "Revenue / visitor", x_arm: "Arm", x_share: "Share", x_stop: "Stop", x_stopped_ok: "Experiment stopped",
-    x_srm_ok: "Sample ratio as planned (p = {p})", x_srm_bad: "Sample ratio mismatch (p = {p}): check the assignment; results are not trustworthy",
-    x_p: "Always-valid p", x_sig: "Significant (p = {p} < 0.05)", x_not_sig: "Not significant yet (p = {p})", x_diff: "Difference to {a} ({m})",
-    x_wins: "Wins", x_ties: "Ties", x_pref: "Preference for {b}", x_winner: "Winner: {w}", x_mean_plot: "Running mean per arm ({m})",
-    x_p_plot: "Always-valid p-value (safe to peek at any time)", x_pref_plot: "Running preference (above 0: {b} preferred)", x_units: "Visitors",
-    x_comparisons: "Lists with a click", x_new: "New experiment", x_name: "Name", x_kind: "Kind", x_surface: "Surface", x_metric: "Primary metric",
-    x_traffic: "Traffic", x_arm_b: "Arm B ranker", x_start: "Start", x_started: "Experiment {id} started",
-    x_rank_learned: "learned ranker (current)", x_rank_fusion: "reciprocal-rank fusion", x_rank_blend: "blend", x_rank_bm25f: "BM25F keywords",
-    x_report_error: "Report unavailable: {m}", x_balance: "First-pick balance (p = {p})",
-  });
   const num = (v, d) => (v === null || v === undefined ? "—" : Number(v).toLocaleString(undefined, { maximumFractionDigits: d ?? 3 }));
   const ci = (lo_hi, d) => (lo_hi ? `[${num(lo_hi[0], d)}, ${num(lo_hi[1], d)}]` : "");
   const METRICS = ["ctr", "clicks", "add_to_cart", "conversion", "revenue"];
