@@ -14,6 +14,8 @@ Prints a table and writes benchmarks/results/recs.json. Parts:
   incremental  SASRec on Beauty with 30 % of the shoppers' last two training events (and 5 %
            of shoppers) arriving later: the previous version trained on the rest, then the new
            version continued from it (new shoppers + replay) vs trained from scratch
+           (benchmarks/recs_incremental.py)
+  schedule SASRec alone on Beauty (titles) with no learning-rate schedule vs warm-up + cosine
 
   million  (--million) 1M items with a planted structure: training-step cost, what an epoch
            needs (CPU-hours, Ray workers), serving latency (benchmarks/recs_million.py)
@@ -192,52 +194,45 @@ def steps(n_rows: int = 3000) -> dict[str, Any]:
     return out
 
 
-def incremental(max_minutes: float, late_share: float = 0.3, new_share: float = 0.05,
-                seed: int = 0) -> dict[str, Any]:
-    """Previous version on the early events; the new one continued vs from scratch."""
-    import numpy as np
+def incremental(max_minutes: float) -> dict[str, Any]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from recs_incremental import incremental as run
+
+    return run(max_minutes)
+
+
+def schedule(max_minutes: float, kinds: tuple[str, ...] = ("none", "cosine"),
+             users: int | None = None) -> dict[str, Any]:
+    """SASRec alone on Beauty (titles), the same split, with each learning-rate schedule."""
+    import sys
 
     from shopsense.evaluation.recs import leave_one_out, ranking_metrics
-    from shopsense.models.incremental import WarmStart, incremental_sequences
-    from shopsense.models.interactions import load_catalog, load_interactions
+    from shopsense.models.interactions import load_interactions
     from shopsense.models.sasrec import SASRec
-    from shopsense.models.text_init import title_vectors
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from recs_incremental import beauty_titles
 
     data = load_interactions(BEAUTY / "sequential_data.txt")
+    if users is not None:  # a subsample, to choose settings cheaply
+        data.users, data.sequences = data.users[:users], data.sequences[:users]
     split = leave_one_out(data)
-    titles = title_vectors(load_catalog(BEAUTY / "items_with_titles.derived.csv"),
-                           split.items.ids, 64)
-    rng = np.random.default_rng(seed)
-    draw = rng.random(len(split.train))
-    late, new = draw < late_share, draw > 1 - new_share  # shoppers with events since
-    early = [s[:0] if n else s[:-2] if lt else s
-             for s, lt, n in zip(split.train, late, new, strict=True)]
-    budget = {"time_budget_s": max_minutes * 60}
-    valid = (split.valid_histories, split.valid_targets)
-    out: dict[str, Any] = {"late_share": late_share, "new_shopper_share": new_share}
-    previous = SASRec(**budget).fit(early, len(split.items), valid=valid, item_init=titles)
-    changed = late | new
-    latest = np.array([changed[u] for u, seq in enumerate(data.sequences) if len(seq) >= 3])
-    runs = {
-        "previous (early events only)": lambda: previous,
-        "incremental": lambda: SASRec(**budget).fit(
-            incremental_sequences(split.train, changed, 0.2, seed), len(split.items),
-            valid=([h for h, k in zip(valid[0], latest, strict=True) if k], valid[1][latest]),
-            item_init=titles, warm_start=WarmStart(previous, np.arange(len(split.items)))),
-        "from scratch": lambda: SASRec(**budget).fit(split.train, len(split.items), valid=valid,
-                                                    item_init=titles),
-    }
-    for name, fit in runs.items():
-        model = fit()
+    titles = beauty_titles(split.items.ids)
+    out: dict[str, Any] = {"users": len(split.train)}
+    for kind in kinds:
+        model = SASRec(lr_schedule=kind, time_budget_s=max_minutes * 60).fit(
+            split.train, len(split.items), valid=(split.valid_histories, split.valid_targets),
+            item_init=titles)
         test = ranking_metrics(model.score, split.test_histories, split.test_targets,
                                len(split.items))
-        fresh = ranking_metrics(model.score, [h for h, k in zip(split.test_histories, latest,
-                                                                strict=True) if k],
-                                split.test_targets[latest], len(split.items))
-        out[name] = {"ndcg@10": round(test["ndcg@10"], 5), "hr@10": round(test["hr@10"], 5),
-                     "changed_shoppers_ndcg@10": round(fresh["ndcg@10"], 5),
-                     **model.training_report(sum(map(len, split.train)))}
-        print(json.dumps({name: out[name]}), flush=True)
+        report = model.training_report(sum(map(len, split.train)))
+        out[kind] = {"ndcg@10": round(test["ndcg@10"], 5), "hr@10": round(test["hr@10"], 5),
+                     **report}
+        print(json.dumps({kind: {k: v for k, v in out[kind].items()
+                                 if k != "convergence"},
+                          "curve": report["convergence"]["curve"]}), flush=True)
     return out
 
 
@@ -302,6 +297,7 @@ def main() -> None:
         "steps": steps,
         "incremental": lambda: incremental(args.max_minutes),
         "million": million,
+        "schedule": lambda: schedule(args.max_minutes),
     }
     unknown = set(args.parts.split(",")) - set(parts)
     if unknown:
