@@ -6,9 +6,10 @@ Prints a table and writes benchmarks/results/recs.json. Parts:
   demo     shopsense vs popularity on the generated demo shop
   ranker   train_all on the demo shop: untrained fusion vs logistic vs LightGBM ranker,
            NDCG@10 of each shopper's held-out last item among the merged candidates
-  sizealike  `shopsense eval recs` (a child process each: its own peak RSS) on sets the size of
-           the held-back categories: Beauty grown to ~300k events under fresh ids (~18k
-           items), and the demo generator at 20k products / 40k shoppers
+  sizealike  `shopsense eval recs --served` (a child process each: its own peak RSS) on sets
+           the size of the held-back categories: Beauty + a disjoint half-catalogue copy under
+           fresh ids (~18k items, ~288k events), Beauty subsampled to 168k events (~12k items),
+           and the demo generator at 20k products / 40k shoppers
   steps    CPU / wall seconds per 1k target positions of SASRec training steps on Beauty
            (3,000 sequences): full vs sampled softmax, 1 vs 2 torch threads, bf16 on / off
   incremental  SASRec on Beauty with 30 % of the shoppers' last two training events (and 5 %
@@ -112,7 +113,8 @@ def ranker(max_minutes: float) -> dict[str, Any]:
     return report
 
 
-def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str, Any]:
+def eval_cli(events: Path, catalog: Path | None, max_minutes: float,
+             served: bool = False) -> dict[str, Any]:
     """`shopsense eval recs --json` in a child process (its own peak RSS and CPU time)."""
     import resource
     import subprocess
@@ -122,6 +124,8 @@ def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str
            "--json", "--max-minutes", str(max_minutes)]
     if catalog is not None:
         cmd += ["--catalog", str(catalog)]
+    if served:
+        cmd.append("--served")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -136,27 +140,45 @@ def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str
     return report
 
 
-def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
+def sizealike_sets(folder: Path) -> dict[str, tuple[Path, Path | None]]:
+    """Write (once) the size-alike sets; name -> (events, catalogue or None for ids only).
+    beauty-18k: Beauty + a disjoint half-catalogue copy under fresh ids (18,159 items, 38,532
+    shoppers, 287,793 events; the ~18k-item held-back category's size); beauty-12k: Beauty's
+    shoppers subsampled to 168k events (the ~12k-item one's); demo-20k: the demo generator at
+    20,000 products and 40,000 shoppers."""
     from shopsense.demo.generate import generate_demo
-    from shopsense.evaluation.sizealike import replicate, write_catalog, write_sequences
+    from shopsense.evaluation.sizealike import (
+        copy_sub_catalogue,
+        subsample,
+        write_catalog,
+        write_sequences,
+    )
     from shopsense.models.interactions import load_catalog, load_interactions
 
-    folder.mkdir(parents=True, exist_ok=True)
-    grown = folder / "beauty-300k"
-    if not (grown / "sequential_data.txt").exists():
-        grown.mkdir(exist_ok=True)
-        data, products = replicate(load_interactions(BEAUTY / "sequential_data.txt"),
-                                   load_catalog(BEAUTY / "items_with_titles.derived.csv"),
-                                   300_000, renamed_share=0.5, seed=0)
-        write_sequences(data, grown / "sequential_data.txt")
-        write_catalog(products, grown / "products.csv")
-    demo = folder / "demo-20k"
-    if not (demo / "events.jsonl").exists():
-        generate_demo(demo, n_products=20_000, n_users=40_000)
-    return {"beauty-300k": eval_cli(grown / "sequential_data.txt", grown / "products.csv",
-                                    max_minutes),
-            "beauty-300k-ids": eval_cli(grown / "sequential_data.txt", None, max_minutes),
-            "demo-20k": eval_cli(demo / "events.jsonl", demo / "products.jsonl", max_minutes)}
+    beauty = load_interactions(BEAUTY / "sequential_data.txt")
+    products = load_catalog(BEAUTY / "items_with_titles.derived.csv")
+    for name, build in (
+            ("beauty-18k", lambda: copy_sub_catalogue(beauty, products, item_share=0.5,
+                                                      min_length=3, seed=0)),
+            ("beauty-12k", lambda: (subsample(beauty, 168_000, seed=0), products))):
+        if not (folder / name / "sequential_data.txt").exists():
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            data, catalog = build()
+            write_sequences(data, folder / name / "sequential_data.txt")
+            write_catalog(catalog, folder / name / "products.csv")
+    if not (folder / "demo-20k" / "events.jsonl").exists():
+        generate_demo(folder / "demo-20k", n_products=20_000, n_users=40_000)
+    return {"beauty-18k": (folder / "beauty-18k" / "sequential_data.txt", None),
+            "beauty-12k": (folder / "beauty-12k" / "sequential_data.txt", None),
+            "demo-20k": (folder / "demo-20k" / "events.jsonl",
+                         folder / "demo-20k" / "products.jsonl")}
+
+
+def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
+    """`shopsense eval recs --served` on each size-alike set (ids only for the Beauty ones, as
+    the held-back categories are)."""
+    return {name: eval_cli(events, catalog, max_minutes, served=True)
+            for name, (events, catalog) in sizealike_sets(folder / "sizealike").items()}
 
 
 def steps(n_rows: int = 3000) -> dict[str, Any]:
