@@ -9,7 +9,7 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: demo test test-fast install browser-deps lint bench-ingest bench-search bench-recs bench clean-demo
+.PHONY: demo test test-fast test-long install browser-deps lint bench-ingest bench-search bench-recs bench clean-demo
 
 install: $(VENV)/.installed
 
@@ -32,10 +32,14 @@ browser-deps:
 	   chromium fonts-wqy-microhei >/dev/null) || echo "warning: chromium not installed"; }
 
 test: install browser-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not long"
+
+# Minutes-long runs kept out of `make test` (under 15 minutes on 2 cores); CI runs both.
+test-long: install
+	$(BIN)/python -m pytest -q -m long
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -m "not slow and not browser and not long"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -38,6 +38,30 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def postgres_url_or_skip() -> str:
+    """A fresh, empty schema in the loopback PostgreSQL (scripts/services.sh), or skip."""
+    pytest.importorskip("psycopg_pool", reason="PostgreSQL backend (scale extra) not installed")
+    from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
+
+    base, why = postgres_for_tests()
+    if base is None:
+        pytest.skip(f"no PostgreSQL server binaries: {why}")
+    return fresh_postgres_url(base)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    """A store over a SQLite file and over PostgreSQL: repository contracts run on both (a
+    module's own `store` fixture overrides this one)."""
+    from shopsense.store import open_store
+
+    url = (postgres_url_or_skip() if request.param == "postgresql"
+           else f"sqlite:///{tmp_path / 'shop.db'}")
+    s = open_store(url)
+    yield s
+    s.close()
+
+
 DEMO_SIZE = {"n_products": 600, "n_users": 150, "days": 30}
 
 

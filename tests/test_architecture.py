@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,89 @@ def test_cycle_finder_finds_a_lazy_cycle_and_ignores_type_checking() -> None:
 def test_no_import_cycles() -> None:
     """No two modules import each other, directly or through others, lazily or not."""
     assert _cycles(_module_graph()) == []
+
+
+# -- no SQL outside store/ ----------------------------------------------------------------------
+# Statements, not prose: upper-case keywords in their SQL order (docstrings are skipped).
+SQL_TEXT = re.compile(
+    r"\bSELECT\b[\s\S]+\bFROM\b|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|\bDELETE\s+FROM\b|"
+    r"\bUPDATE\s+\w+\s+SET\b|\b(?:CREATE|DROP)\s+(?:TEMPORARY\s+|UNIQUE\s+)?"
+    r"(?:TABLE|INDEX|SCHEMA|EXTENSION|VIEW)\b|\bALTER\s+TABLE\b|\bCOPY\b[\s\S]+\bSTDIN\b|"
+    r"\bPRAGMA\s+\w+|\bpg_advisory")
+# Methods that run SQL: on a store, a connection or a cursor. `execute` with no argument is a
+# Redis pipeline's, not SQL.
+SQL_CALLS = {"executemany", "executescript", "transaction", "cursor", "copy_expert"}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant):
+            ids.add(id(node.body[0].value))
+    return ids
+
+
+def sql_found(source: str) -> list[str]:
+    """Where `source` runs SQL or spells a SQL statement: 'line N: why'."""
+    tree = ast.parse(source)
+    skip = _docstrings(tree)
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):  # an f-string: its parts read as one text
+            skip |= {id(v) for v in node.values}
+            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in skip:
+            text = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                node.func.attr in SQL_CALLS or (node.func.attr == "execute" and node.args)):
+            found.append(f"line {node.lineno}: .{node.func.attr}(...)")
+            continue
+        else:
+            continue
+        if SQL_TEXT.search(text):
+            found.append(f"line {node.lineno}: SQL text {text[:60]!r}")
+    return found
+
+
+def test_sql_finder_finds_sql_and_ignores_prose_and_redis() -> None:
+    assert sql_found('store.execute("SELECT 1 FROM events")')
+    assert sql_found("with store.transaction() as cur:\n    pass")
+    assert sql_found('q = f"SELECT {cols} FROM {table} WHERE x = ?"')
+    assert sql_found('q = "INSERT OR IGNORE INTO t VALUES (?)"')
+    assert sql_found('x = ("UPDATE events SET user_id = ? "\n     "WHERE session_id = ?")')
+    assert not sql_found('"""DELETE /v1/users/{id} erases; SELECT a product from the list."""')
+    assert not sql_found("total = sum(pipe.execute())")
+    assert not sql_found('msg = "select the rows you want from the table"')
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if _package_of(p) != "store"],
+                         ids=lambda p: str(p.relative_to(SRC)))
+def test_no_sql_outside_store(path: Path) -> None:
+    """Tables are reached through the repositories in store/ (STYLE.md: no SQL outside it)."""
+    found = sql_found(path.read_text(encoding="utf-8"))
+    assert not found, f"{path.relative_to(SRC)} runs SQL outside store/: {found}"
+
+
+# -- module size ---------------------------------------------------------------------------------
+MAX_LINES = 400
+# Modules allowed over MAX_LINES; each states why in its docstring ("Over 400 lines: ...").
+LONG_MODULES = {"training/lifecycle.py", "pipeline/search.py"}
+_REASON = re.compile(r"Over 400 lines: \S[\s\S]{40,}")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_modules_stay_under_the_line_limit(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    name = str(path.relative_to(SRC))
+    lines = text.count("\n")
+    if name in LONG_MODULES:
+        assert lines > MAX_LINES, f"{name} is {lines} lines now: take it off LONG_MODULES"
+        assert _REASON.search(ast.get_docstring(ast.parse(text)) or ""), (
+            f"{name} is allowed over {MAX_LINES} lines but its docstring states no reason")
+    else:
+        assert lines <= MAX_LINES, (
+            f"{name} has {lines} lines (limit {MAX_LINES}): split it along a seam, or add it to "
+            "LONG_MODULES with the reason in its docstring ('Over 400 lines: ...')")

@@ -9,165 +9,171 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class StoreSettings(BaseModel):
-    url: str = Field("", description="Store URL: sqlite:///path/shop.db or memory://. "
-                     "Empty means sqlite:///<home>/shop.db.")
+class Section(BaseModel):
+    """A settings section: each field's description is the docstring under it."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
 
-class IngestSettings(BaseModel):
-    batch_size: int = Field(5000, ge=1, description="Rows per committed transaction.")
-    max_rejects_logged: int = Field(1_000_000, ge=0, description="Cap on rejects-file lines.")
-    max_future_skew_s: float = Field(600.0, ge=0, description="Events timed more than this "
-                                     "after the server's clock are refused by the API (file "
-                                     "imports refuse more than 10 minutes ahead).")
-    earliest_event_ts: float = Field(946_684_800.0, ge=0, description="Live events (the "
-                                     "API) timed before this (unix s; 2000-01-01) are refused; "
-                                     "file imports accept history back to 1970.")
+class StoreSettings(Section):
+    url: str = ""
+    """Store URL: sqlite:///path/shop.db or memory://. Empty means sqlite:///<home>/shop.db."""
 
 
-class SearchSettings(BaseModel):
-    encoder: str = Field("use", description="Text encoder: use | e5 | none.")
-    exact_threshold: int = Field(20_000, description="Below this many items the vector index is exact; above it, faiss IVF wraps it (measured: -0.002 nDCG@10, about 5x faster at 54k).")
-    k: int = Field(10, ge=1, le=1000)
-    backend: Literal["auto", "embedded", "postgresql", "pgvector"] = Field(
-        "auto", description="Where the keyword and vector candidate lists live: embedded "
-        "(in process), postgresql (full-text search + pgvector HNSW, filters pushed down), "
-        "pgvector (BM25F in process + pgvector HNSW), or auto (postgresql when the store URL "
-        "is postgresql://, else embedded).")
-    retrieval_url: str = Field("", description="PostgreSQL URL for the postgresql backend "
-                               "(e.g. a read replica); empty: the store URL.")
-    hnsw_ef_search: int = Field(100, ge=1, le=1000, description="pgvector hnsw.ef_search "
-                                "(measured recall@10 0.95-0.98 at 100).")
-    stage_cache_mb: float = Field(128.0, ge=0, description="Memory for the shopper-"
-                                  "independent stages of recent queries (matches, features, "
-                                  "ranker scores, facets); 0 disables. Cleared by every "
-                                  "catalogue or model change; the personal stage always runs "
-                                  "per request.")
-    stage_cache_ttl_s: float = Field(600.0, ge=0, description="Longest a cached query "
-                                     "stage lives (popularity and freshness drift).")
-    warm_queries: int = Field(2000, ge=0, description="After new models load, the stages of "
-                              "the shop's this-many most searched queries are computed in the "
-                              "background (cache warming); 0 disables.")
-    suggest_min_shoppers: int = Field(10, ge=1, description="A logged query is suggested only "
-                                      "when at least this many distinct shoppers searched it "
-                                      "(and it returns results); counts are never shown.")
+class IngestSettings(Section):
+    batch_size: int = Field(5000, ge=1)
+    """Rows per committed transaction."""
+    max_rejects_logged: int = Field(1_000_000, ge=0)
+    """Cap on rejects-file lines."""
+    max_future_skew_s: float = Field(600.0, ge=0)
+    """Events timed more than this after the server's clock are refused by the API (file imports
+    refuse more than 10 minutes ahead)."""
+    earliest_event_ts: float = Field(946_684_800.0, ge=0)
+    """Live events (the API) timed before this (unix s; 2000-01-01) are refused; file imports
+    accept history back to 1970."""
 
 
-class RecsSettings(BaseModel):
-    k: int = Field(10, ge=1, le=1000)
+class SearchSettings(Section):
+    encoder: str = "use"
+    """Text encoder: use | e5 | none."""
+    exact_threshold: int = 20_000
+    """Below this many items the vector index is exact; above it, faiss IVF wraps it (measured:
+    -0.002 nDCG@10, about 5x faster at 54k)."""
+    backend: Literal["auto", "embedded", "postgresql", "pgvector"] = "auto"
+    """Where the keyword and vector candidate lists live: embedded (in process), postgresql
+    (full-text search + pgvector HNSW, filters pushed down), pgvector (BM25F in process +
+    pgvector HNSW), or auto (postgresql when the store URL is postgresql://, else embedded)."""
+    retrieval_url: str = ""
+    """PostgreSQL URL for the postgresql backend (e.g. a read replica); empty: the store URL."""
+    hnsw_ef_search: int = Field(100, ge=1, le=1000)
+    """pgvector hnsw.ef_search (measured recall@10 0.95-0.98 at 100)."""
+    stage_cache_mb: float = Field(128.0, ge=0)
+    """Memory for the shopper-independent stages of recent queries (matches, features, ranker
+    scores, facets); 0 disables. Cleared by every catalogue or model change; the personal stage
+    always runs per request."""
+    stage_cache_ttl_s: float = Field(600.0, ge=0)
+    """Longest a cached query stage lives (popularity and freshness drift)."""
+    warm_queries: int = Field(2000, ge=0)
+    """After new models load, the stages of the shop's this-many most searched queries are computed
+    in the background (cache warming); 0 disables."""
+    suggest_min_shoppers: int = Field(10, ge=1)
+    """A logged query is suggested only when at least this many distinct shoppers searched it (and
+    it returns results); counts are never shown."""
+
+
+class RecsSettings(Section):
     dismiss_half_life_days: float = Field(14.0, gt=0)
-    retrain_interval_s: float = Field(3600.0, ge=0, description="0 disables scheduled retraining.")
-    explore_epsilon: float = Field(0.0, ge=0, le=1, description="For-you exploration: the share "
-                                   "of requests shown a shuffled top `explore_pool` (each result "
-                                   "carries its propensity, for off-policy evaluation); 0: off.")
-    explore_pool: int = Field(20, ge=1, le=1000, description="Items an exploring list is drawn "
-                              "from.")
-    full_retrain_every: int = Field(
-        1, ge=1, description="Scheduled runs between full retrains; the runs between continue "
-                             "the serving SASRec (incremental). 1 (default): always from "
-                             "scratch; incremental measured 5.1x cheaper but 0.0056 NDCG@10 "
-                             "worse on Beauty (benchmarks/README.md).")
+    retrain_interval_s: float = Field(3600.0, ge=0)
+    """0 disables scheduled retraining."""
+    explore_epsilon: float = Field(0.0, ge=0, le=1)
+    """For-you exploration: the share of requests shown a shuffled top `explore_pool` (each result
+    carries its propensity, for off-policy evaluation); 0: off."""
+    explore_pool: int = Field(20, ge=1, le=1000)
+    """Items an exploring list is drawn from."""
+    full_retrain_every: int = Field(1, ge=1)
+    """Scheduled runs between full retrains; the runs between continue the serving SASRec
+    (incremental). 1 (default): always from scratch; incremental measured 5.1x cheaper but
+    0.0056 NDCG@10 worse on Beauty (benchmarks/README.md)."""
 
 
-class ServeSettings(BaseModel):
+class ServeSettings(Section):
     host: str = "127.0.0.1"
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
-    max_batch_events: int = Field(1000, description="Largest batch accepted by POST /v1/events.")
+    max_batch_events: int = 1000
+    """Largest batch accepted by POST /v1/events."""
     max_body_bytes: int = Field(2_000_000)
-    rate_limit_per_s: float = Field(200.0, description="Per-key sustained requests/s (burst = 2x).")
-    threads: int = Field(4, ge=1, le=1000, description="Threads running request handlers in "
-                         "one process (CPU-bound Python, serialised by the GIL; 4 measured "
-                         "17 % less CPU a request and 1/3 the median latency of anyio's "
-                         "default 40: benchmarks/README.md, Service).")
-    answer_cache_size: int = Field(20_000, ge=0, description="Actors whose finished "
-                                   "recommendation lists are kept; 0 disables. An actor's own "
-                                   "event, a catalogue edit, a model swap or an erasure drops "
-                                   "them at once.")
-    answer_depth: int = Field(24, ge=1, le=1000, description="How deep a shopper's "
-                              "recommendation list is computed and cached: requests for up to "
-                              "this many (the storefront's 12, the API's 10) share one answer.")
-    warm_shoppers: int = Field(2000, ge=0, description="After new models load, the "
-                               "recommendation lists of this many most recently active "
-                               "shoppers are computed in the background (cache warming); 0 "
-                               "disables.")
-    profile_events_cached: int = Field(300_000, ge=1, description="Events held in memory "
-                                       "for the shoppers whose profiles are cached, so a "
-                                       "profile is rebuilt after their next event without "
-                                       "reading their history back (~0.9 ms at 170 events).")
-    answer_cache_ttl_s: float = Field(120.0, ge=0, description="Longest a cached list lives "
-                                      "(trending, popularity and other shoppers' co-visits "
-                                      "drift).")
-    require_keys: bool = Field(True, description="False only for local demos and tests.")
-    client_rate_limit_per_s: float = Field(100.0, ge=0, description="Requests/s one client "
-                                           "address may send (burst 2x), beside the per-key "
-                                           "limit; 0 disables.")
-    shopper_rate_limit_per_s: float = Field(20.0, ge=0, description="Requests/s naming one "
-                                            "shopper (user / session) (burst 2x); 0 disables.")
-    client_server_ms_per_s: float = Field(250.0, ge=0, description="Search CPU time (ms) "
-                                          "one client address may use a second, charged "
-                                          "after each search; over it, 429 until repaid. 0 "
-                                          "disables.")
-    client_server_burst_s: float = Field(4.0, gt=0, description="Seconds of that server-time "
-                                         "rate a client may use at once (burst = 1 s of "
-                                         "handler time at the defaults).")
-    auth_failures_per_s: float = Field(1.0, gt=0, description="Failed authentications per s "
-                                       "an address may make once its burst is spent; "
-                                       "beyond, 429 before any key is checked.")
+    rate_limit_per_s: float = 200.0
+    """Per-key sustained requests/s (burst = 2x)."""
+    threads: int = Field(4, ge=1, le=1000)
+    """Threads running request handlers in one process (CPU-bound Python, serialised by the GIL; 4
+    measured 17 % less CPU a request and 1/3 the median latency of anyio's default 40:
+    benchmarks/README.md, Service)."""
+    answer_cache_size: int = Field(20_000, ge=0)
+    """Actors whose finished recommendation lists are kept; 0 disables. An actor's own event, a
+    catalogue edit, a model swap or an erasure drops them at once."""
+    answer_depth: int = Field(24, ge=1, le=1000)
+    """How deep a shopper's recommendation list is computed and cached: requests for up to this
+    many (the storefront's 12, the API's 10) share one answer."""
+    warm_shoppers: int = Field(2000, ge=0)
+    """After new models load, the recommendation lists of this many most recently active shoppers
+    are computed in the background (cache warming); 0 disables."""
+    profile_events_cached: int = Field(300_000, ge=1)
+    """Events held in memory for the shoppers whose profiles are cached, so a profile is rebuilt
+    after their next event without reading their history back (~0.9 ms at 170 events)."""
+    answer_cache_ttl_s: float = Field(120.0, ge=0)
+    """Longest a cached list lives (trending, popularity and other shoppers' co-visits drift)."""
+    require_keys: bool = True
+    """False only for local demos and tests."""
+    client_rate_limit_per_s: float = Field(100.0, ge=0)
+    """Requests/s one client address may send (burst 2x), beside the per-key limit; 0 disables."""
+    shopper_rate_limit_per_s: float = Field(20.0, ge=0)
+    """Requests/s naming one shopper (user / session) (burst 2x); 0 disables."""
+    client_server_ms_per_s: float = Field(250.0, ge=0)
+    """Search CPU time (ms) one client address may use a second, charged after each search; over
+    it, 429 until repaid. 0 disables."""
+    client_server_burst_s: float = Field(4.0, gt=0)
+    """Seconds of that server-time rate a client may use at once (burst = 1 s of handler time at
+    the defaults)."""
+    auth_failures_per_s: float = Field(1.0, gt=0)
+    """Failed authentications per s an address may make once its burst is spent; beyond, 429 before
+    any key is checked."""
     auth_failure_burst: float = Field(20.0, ge=1)
-    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses / CIDRs "
-                                       "of reverse proxies whose X-Forwarded-For names the "
-                                       "client (its last hop).")
-    max_query_chars: int = Field(200, ge=1, le=500, description="Longest search query "
-                                 "accepted (422 beyond; the API's hard ceiling is 500).")
-    offload_query_chars: int = Field(48, ge=0, description="Searches with a longer query (the "
-                                     "expensive ones) run one at a time off the event loop, "
-                                     "so cheap requests are not queued behind them; 0 "
-                                     "offloads every search.")
-    gc_thresholds: tuple[int, int, int] = Field(
-        (700, 10, 1000), description="A serving process's `gc.set_threshold`: young "
-        "collections as CPython's default, a full one after 1,000 (CPython: 10) middle ones. "
-        "A full pass walks every live container (tens of ms with warm caches): at the "
-        "default it came every few seconds and was the service's p99 "
-        "(benchmarks/README.md, Service).")
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses / CIDRs of reverse proxies whose X-Forwarded-For names the client (its last hop)."""
+    max_query_chars: int = Field(200, ge=1, le=500)
+    """Longest search query accepted (422 beyond; the API's hard ceiling is 500)."""
+    offload_query_chars: int = Field(48, ge=0)
+    """Searches with a longer query (the expensive ones) run one at a time off the event loop, so
+    cheap requests are not queued behind them; 0 offloads every search."""
+    gc_thresholds: tuple[int, int, int] = (700, 10, 1000)
+    """A serving process's `gc.set_threshold`: young collections as CPython's default, a full one
+    after 1,000 (CPython: 10) middle ones. A full pass walks every live container (tens of ms
+    with warm caches): at the default it came every few seconds and was the service's p99
+    (benchmarks/README.md, Service)."""
 
 
-class PrivacySettings(BaseModel):
-    retention_days: float = Field(0, ge=0, description="Purge events, impressions and "
-                                  "zero-result log lines older than this; 0 keeps all.")
-    retention_interval_s: float = Field(3600.0, ge=1, description="How often retention runs "
-                                        "in every serving mode (once per store across workers).")
-    model_retention_days: float = Field(30.0, ge=0, description="Delete saved recommendation "
-                                        "model versions older than this (never the current "
-                                        "one); 0 keeps every version.")
-    vacuum_interval_s: float = Field(86400.0, ge=60, description="Scheduled full VACUUM (space "
-                                     "only: erased rows are zeroed at delete time).")
-    zero_result_min_shoppers: int = Field(10, ge=1, description="A zero-result query is logged "
-                                          "once this many distinct shoppers searched it.")
-    dp_epsilon: float = Field(0.1, gt=0, description="Default epsilon per unit of aggregate "
-                              "weight (a full release spends ~1.25-1.45).")
-    dp_budget_epsilon: float = Field(10.0, gt=0, description="Total epsilon all DP releases "
-                                     "may spend in any rolling window of dp_budget_days.")
-    dp_budget_delta: float = Field(1e-4, gt=0, lt=1, description="Total delta in that window.")
-    dp_budget_days: float = Field(30.0, gt=0, description="The budget's rolling window.")
-    per_user_cap: int = Field(10, ge=1, description="Max events one user contributes to an aggregate.")
-    shopper_token_ttl_s: float = Field(86400.0, ge=60, le=90 * 86400,
-                                       description="Lifetime of a shopper token (personal reads).")
-    storefront_login: bool = Field(False, description="Let the bundled storefront sign a "
-                                   "shopper in by id alone (demo homes only: anyone with the "
-                                   "public key could then read that shopper's profile).")
+class PrivacySettings(Section):
+    retention_days: float = Field(0, ge=0)
+    """Purge events, impressions and zero-result log lines older than this; 0 keeps all."""
+    retention_interval_s: float = Field(3600.0, ge=1)
+    """How often retention runs in every serving mode (once per store across workers)."""
+    model_retention_days: float = Field(30.0, ge=0)
+    """Delete saved recommendation model versions older than this (never the current one); 0 keeps
+    every version."""
+    vacuum_interval_s: float = Field(86400.0, ge=60)
+    """Scheduled full VACUUM (space only: erased rows are zeroed at delete time)."""
+    zero_result_min_shoppers: int = Field(10, ge=1)
+    """A zero-result query is logged once this many distinct shoppers searched it."""
+    dp_epsilon: float = Field(0.1, gt=0)
+    """Default epsilon per unit of aggregate weight (a full release spends ~1.25-1.45)."""
+    dp_budget_epsilon: float = Field(10.0, gt=0)
+    """Total epsilon all DP releases may spend in any rolling window of dp_budget_days."""
+    dp_budget_delta: float = Field(1e-4, gt=0, lt=1)
+    """Total delta in that window."""
+    dp_budget_days: float = Field(30.0, gt=0)
+    """The budget's rolling window."""
+    per_user_cap: int = Field(10, ge=1)
+    """Max events one user contributes to an aggregate."""
+    shopper_token_ttl_s: float = Field(86400.0, ge=60, le=90 * 86400)
+    """Lifetime of a shopper token (personal reads)."""
+    storefront_login: bool = False
+    """Let the bundled storefront sign a shopper in by id alone (demo homes only: anyone with the
+    public key could then read that shopper's profile)."""
 
 
 class Settings(BaseSettings):
     """The whole settings tree. Environment: SHOPSENSE_HOME, SHOPSENSE_SERVE__PORT, ..."""
 
-    model_config = SettingsConfigDict(env_prefix="SHOPSENSE_", env_nested_delimiter="__")
+    model_config = SettingsConfigDict(env_prefix="SHOPSENSE_", env_nested_delimiter="__",
+                                      use_attribute_docstrings=True)
 
-    home: Path = Field(Path("./shopsense-data"), description="Data directory.")
+    home: Path = Path("./shopsense-data")
+    """Data directory."""
     store: StoreSettings = StoreSettings()
     ingest: IngestSettings = IngestSettings()
     search: SearchSettings = SearchSettings()

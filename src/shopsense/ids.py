@@ -1,4 +1,4 @@
-"""Identifiers: keyed pseudonyms for people, dense indices for models.
+"""Identifiers: keyed pseudonyms for people.
 
 Raw user and session ids never reach the store: they are replaced at the door by
 HMAC-SHA256 pseudonyms under a per-install secret (`<home>/secret.key`, mode 0600).
@@ -11,10 +11,7 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import numpy as np
 
 SECRET_FILE = "secret.key"
 _CACHE_LIMIT = 200_000
@@ -92,40 +89,3 @@ def is_pseudonym(value: str, kind: str) -> bool:
     return len(value) == 34 and value.startswith(kind + "_") and all(
         c in "0123456789abcdef" for c in value[2:]
     )
-
-
-class IdMap:
-    """External string ids <-> dense integer indices (0..n-1), in first-seen order."""
-
-    def __init__(self, ids: Iterable[str] = ()) -> None:
-        self._index: dict[str, int] = {}
-        self._ids: list[str] = []
-        for item in ids:
-            self.add(item)
-
-    def add(self, item: str) -> int:
-        idx = self._index.get(item)
-        if idx is None:
-            idx = len(self._ids)
-            self._index[item] = idx
-            self._ids.append(item)
-        return idx
-
-    def index(self, item: str) -> int | None:
-        return self._index.get(item)
-
-    def id(self, idx: int) -> str:
-        return self._ids[idx]
-
-    def indices(self, items: Sequence[str]) -> np.ndarray:
-        return np.fromiter((self._index[i] for i in items), dtype=np.int64, count=len(items))
-
-    @property
-    def ids(self) -> list[str]:
-        return list(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._index

@@ -12,10 +12,13 @@ events, dismissals, catalogue edits and model swaps.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cachetools import TTLCache
+
+T = TypeVar("T")
 
 
 class Memo:
@@ -63,3 +66,26 @@ class Memo:
 
     def stats(self) -> dict[str, int]:
         return {"entries": len(self._data), "hits": self.hits, "misses": self.misses}
+
+
+class Versioned(Generic[T]):
+    """A value rebuilt only when its version changes; `version()` is asked at most every
+    `check_s` seconds, so a request costs a clock read, not an I/O."""
+
+    def __init__(self, version: Callable[[], Hashable], load: Callable[[], T],
+                 check_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._version, self._load, self.check_s, self.clock = version, load, check_s, clock
+        self._lock = threading.Lock()
+        self._seen: tuple[Hashable, T] | None = None
+        self._checked = float("-inf")
+
+    def current(self) -> T:
+        seen, now = self._seen, self.clock()
+        if seen is not None and now - self._checked < self.check_s:
+            return seen[1]
+        with self._lock:
+            version = self._version()
+            if self._seen is None or version != self._seen[0]:
+                self._seen = (version, self._load())
+            self._checked = now
+            return self._seen[1]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import postgres_url_or_skip
 from typer.testing import CliRunner
 
 from shopsense.demo.policy import POLICY_DOCUMENT
@@ -65,19 +66,9 @@ def test_long_paragraphs_are_split_at_sentences() -> None:
     assert " ".join(p.text for p in passages).split() == long.split()
 
 
-def _postgres_url() -> str:
-    pytest.importorskip("psycopg_pool", reason="PostgreSQL backend (scale extra) not installed")
-    from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
-
-    base, why = postgres_for_tests()
-    if base is None:
-        pytest.skip(f"no PostgreSQL server binaries: {why}")
-    return fresh_postgres_url(base)
-
-
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    url = (_postgres_url() if request.param == "postgresql" else "memory://"
+    url = (postgres_url_or_skip() if request.param == "postgresql" else "memory://"
            if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}")
     s = open_store(url)
     yield s

@@ -15,24 +15,6 @@ from shopsense.store import open_store
 from shopsense.store.impressions import ImpressionRecord, impressions_of
 
 
-def _postgres_url() -> str:
-    pytest.importorskip("psycopg_pool", reason="PostgreSQL backend (scale extra) not installed")
-    from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
-
-    base, why = postgres_for_tests()
-    if base is None:
-        pytest.skip(f"no PostgreSQL server binaries: {why}")
-    return fresh_postgres_url(base)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path):
-    url = _postgres_url() if request.param == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
-    s = open_store(url)
-    yield s
-    s.close()
-
-
 def _record(rid: str, actor: str = "a1", ts: float = 100.0, **kw) -> ImpressionRecord:
     return ImpressionRecord(rid, ts, actor, kw.pop("surface", "for_you"),
                             kw.pop("items", ("i1", "i2", "i3")), **kw)

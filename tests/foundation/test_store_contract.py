@@ -5,26 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import postgres_url_or_skip
 
 from shopsense.domain import Event, Product
 from shopsense.store import REGISTRY, open_store
 
 
-def _postgres_url() -> str:
-    """A fresh schema in the loopback PostgreSQL (scripts/services.sh), or skip."""
-    pytest.importorskip("psycopg_pool", reason="PostgreSQL backend (scale extra) not installed")
-    from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
-
-    base, why = postgres_for_tests()
-    if base is None:
-        pytest.skip(f"no PostgreSQL server binaries: {why}")
-    return fresh_postgres_url(base)
-
-
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "postgresql":
-        url = _postgres_url()
+        url = postgres_url_or_skip()
     else:
         url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'shop.db'}"
     s = open_store(url)

@@ -82,7 +82,7 @@ def test_shop_writes_reach_pgvector_and_full_text_within_a_second(
     loaded = SearchEngine.load(tmp_path / "search", encoder=use_encoder,
                                retrieval=PostgresRetrieval(pg_url, ef_search=123))
     assert loaded.search("跑步鞋", k=1).results[0].item_id == "sh1"
-    with loaded.vector._pool.connection() as conn:  # the setting wins over the saved value
+    with loaded.vector._table._pool.connection() as conn:  # setting beats saved value
         assert conn.execute("SHOW hnsw.ef_search").fetchone()[0] == "123"
     loaded.close()
     fulltext.close()

@@ -17,7 +17,7 @@ from shopsense.models.sasrec import SASRecConfig
 from shopsense.models.sequences import top_k_excluding
 from shopsense.scale.ray_train import fit_sasrec_data_parallel
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 USERS = 8000
 MIN_COUNT = 10
 

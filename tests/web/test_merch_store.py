@@ -3,30 +3,7 @@ saves are numbered, audited and listed newest first; a body comes back as saved.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from shopsense.store import open_store
 from shopsense.store.merch import StoreMerchRepository
-
-
-def _postgres_url() -> str:
-    pytest.importorskip("psycopg_pool", reason="PostgreSQL backend (scale extra) not installed")
-    from shopsense.scale.services import fresh_postgres_url, postgres_for_tests
-
-    base, why = postgres_for_tests()
-    if base is None:
-        pytest.skip(f"no PostgreSQL server binaries: {why}")
-    return fresh_postgres_url(base)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path):
-    url = _postgres_url() if request.param == "postgresql" else f"sqlite:///{tmp_path / 'shop.db'}"
-    s = open_store(url)
-    yield s
-    s.close()
 
 
 def test_versions_history_and_audit(store) -> None:

@@ -1,7 +1,7 @@
 """Which behaviour counts does the dashboard need, and what are they before noise?
 
-Every aggregate is a histogram over (actor, key) rows read with SQL from the store's `events`
-(and `products`) tables. The actor is the privacy unit: the user id when known, else the
+Every aggregate is a histogram over (actor, key) rows that a named query of the store's
+behaviour repository (store/behaviour.py) reads from `events` (and `products`). The actor is the privacy unit: the user id when known, else the
 session id. Each actor keeps at most `cap` rows (its earliest ones in the window) and adds at
 most `per_key` to any one key, so the histogram's sensitivity is known before noise is added
 (see `shopsense.privacy.dp.sensitivities`). Closed key domains (days, stages, the catalogue's
@@ -19,20 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from shopsense.domain import PLATFORMS
+from shopsense.store.base import Store
+from shopsense.store.behaviour import ACTOR, CLICK_WINDOW_S, SEP, StoreBehaviour
+
+__all__ = ["ACTOR", "CLICK_WINDOW_S", "DAY", "SEP", "SPECS", "SPEC_BY_NAME", "STAGES",
+           "Histogram", "Spec", "Window", "bounded_counts", "catalogue_terms",
+           "exact_histograms", "read_zero_result_log", "term_matcher", "top_categories",
+           "top_category", "window_for", "zero_result_spec"]
 
 DAY = 86_400.0
-ACTOR = "COALESCE(e.user_id, e.session_id)"
 STAGES: tuple[str, ...] = ("view", "cart", "purchase")
-_STAGE = "CASE e.event_type WHEN 'click' THEN 'view' ELSE e.event_type END"
-# Portable SQL only (the PostgreSQL store runs the same text): days are integer day numbers
-# (unix days, UTC) turned into ISO dates in Python; top categories are cut in Python.
-_DAY = "CAST(FLOOR(e.timestamp / 86400) AS INTEGER)"
-_QUERY = "lower(trim(e.query))"
-CLICK_WINDOW_S = 1800  # a search counts as clicked if the session engages within 30 minutes
-_ENGAGED = ("EXISTS (SELECT 1 FROM events c WHERE c.session_id = e.session_id AND c.event_type "
-            "IN ('click', 'view', 'cart', 'purchase') AND c.timestamp >= e.timestamp AND "
-            f"c.timestamp <= e.timestamp + {CLICK_WINDOW_S})")
-SEP = "|"
 
 
 @dataclass(frozen=True)
@@ -56,27 +52,26 @@ class Window:
                 "last_day": self.days[-1] if self.days else None}
 
 
-def window_for(store: Any, days: int, end: float | None = None) -> Window:
+def window_for(store: Store, days: int, end: float | None = None) -> Window:
     """The `days` whole UTC days up to `end` (default: the day of the newest event, never
     later than today: one future-dated event must not move the window past the data)."""
     if days < 1:
         raise ValueError(f"days must be >= 1, got {days}")
     if end is None:
-        newest = store.execute("SELECT MAX(timestamp) FROM events WHERE timestamp <= ?",
-                               (time.time(),))[0][0]
-        end = float(newest) if newest is not None else time.time()
+        newest = StoreBehaviour(store).newest_event_time(time.time())
+        end = newest if newest is not None else time.time()
     stop = (int(end // DAY) + 1) * DAY
     return Window(stop - days * DAY, stop)
 
 
 @dataclass(frozen=True)
 class Spec:
-    """One aggregate: its SQL rows, key domain and contribution bound per key."""
+    """One aggregate: its rows, key domain and contribution bound per key."""
 
     name: str
     title_en: str
     title_zh: str
-    sql: str  # selects (actor, k, t) from `events e` [join products p] within the window
+    rows: str  # the store's row query (store.behaviour.ROW_QUERIES): (actor, k, t) in the window
     domain: Callable[[Any, Window], list[str]] | None  # None = open keys (thresholded)
     per_key: int = 1  # 1 when rows are distinct (actor, key) pairs
     weight: float = 1.0  # this aggregate's epsilon = the release's epsilon x weight
@@ -95,7 +90,7 @@ class Histogram:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def bounded_counts(store: Any, spec: Spec, window: Window, cap: int) -> Histogram:
+def bounded_counts(store: Store, spec: Spec, window: Window, cap: int) -> Histogram:
     """Exact counts per key after each actor is capped to `cap` rows.
 
     The rows kept are a pseudo-random sample of the actor's rows (ordered by a multiplicative
@@ -104,13 +99,10 @@ def bounded_counts(store: Any, spec: Spec, window: Window, cap: int) -> Histogra
     """
     if cap < 1:
         raise ValueError(f"cap must be >= 1, got {cap}")
-    sql = ("WITH pairs AS (" + spec.sql + "), ranked AS (SELECT k, ROW_NUMBER() OVER "
-           "(PARTITION BY actor ORDER BY (CAST(t AS INTEGER) * 2654435761) % 4294967291, k) "
-           "AS r FROM pairs WHERE actor IS NOT NULL "
-           "AND k IS NOT NULL AND k != '') SELECT k, COUNT(*) FROM ranked WHERE r <= ? GROUP BY k")
     if spec.expand is not None:
         return _expanded_counts(store, spec, window, cap)
-    rows = store.execute(sql, (window.start, window.end, *spec.extra_params, cap))
+    rows = StoreBehaviour(store).capped_counts(spec.rows, window.start, window.end, cap,
+                                               spec.extra_params)
     counts = {str(k): int(n) for k, n in rows}
     return Histogram(spec, {_iso_key(k): n for k, n in counts.items()} if spec.dated else counts)
 
@@ -125,7 +117,7 @@ def top_category(path: str) -> str:
     return path.split(">", 1)[0].strip()
 
 
-def _top_category_keys(store: Any) -> Callable[[str], list[str]]:
+def _top_category_keys(store: Store) -> Callable[[str], list[str]]:
     """"家电 > 空调|cart" -> ["家电|cart"]; "家电 > 空调" -> ["家电"]."""
     def expand(value: str) -> list[str]:
         path, sep, rest = value.partition(SEP)
@@ -135,12 +127,12 @@ def _top_category_keys(store: Any) -> Callable[[str], list[str]]:
     return expand
 
 
-def _expanded_counts(store: Any, spec: Spec, window: Window, cap: int) -> Histogram:
+def _expanded_counts(store: Store, spec: Spec, window: Window, cap: int) -> Histogram:
     """Rows whose key is a value to expand in Python (one query -> the terms it contains)."""
     assert spec.expand is not None
     expand = spec.expand(store)
     pairs: dict[str, dict[str, float]] = {}
-    for actor, value, t in store.execute(spec.sql, (window.start, window.end)):
+    for actor, value, t in StoreBehaviour(store).rows(spec.rows, window.start, window.end):
         if actor is None or value is None:
             continue
         mine = pairs.setdefault(actor, {})
@@ -155,13 +147,14 @@ def _expanded_counts(store: Any, spec: Spec, window: Window, cap: int) -> Histog
     return Histogram(spec, counts)
 
 
-def catalogue_terms(store: Any) -> list[str]:
+def catalogue_terms(store: Store) -> list[str]:
     """Public vocabulary a query can be matched against: category names and brands (lower;
     at least two characters of CJK or three of anything else)."""
     terms: set[str] = set()
-    for (path,) in store.execute("SELECT DISTINCT category FROM products"):
+    catalogue = StoreBehaviour(store)
+    for path in catalogue.categories():
         terms.update(part.strip().lower() for part in str(path).split(">"))
-    for (brand,) in store.execute("SELECT DISTINCT brand FROM products"):
+    for brand in catalogue.brands():
         terms.add(str(brand).strip().lower())
     return sorted(t for t in terms if len(t) >= (2 if _has_cjk(t) else 3))
 
@@ -170,11 +163,11 @@ def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
-def _terms(store: Any, w: Window) -> list[str]:
+def _terms(store: Store, w: Window) -> list[str]:
     return catalogue_terms(store)
 
 
-def term_matcher(store: Any) -> Callable[[str], list[str]]:
+def term_matcher(store: Store) -> Callable[[str], list[str]]:
     """query -> the catalogue terms it contains (memoised per distinct query)."""
     terms = catalogue_terms(store)
     memo: dict[str, list[str]] = {}
@@ -189,99 +182,67 @@ def term_matcher(store: Any) -> Callable[[str], list[str]]:
     return match
 
 
-def _in_window(types: str) -> str:
-    return f"e.timestamp >= ? AND e.timestamp < ? AND e.event_type IN ({types})"
-
-
-def _days_by_stage(store: Any, w: Window) -> list[str]:
+def _days_by_stage(store: Store, w: Window) -> list[str]:
     return [f"{d}{SEP}{s}" for d in w.days for s in STAGES]
 
 
-def _days(store: Any, w: Window) -> list[str]:
+def _days(store: Store, w: Window) -> list[str]:
     return w.days
 
 
-def _new_returning(store: Any, w: Window) -> list[str]:
+def _new_returning(store: Store, w: Window) -> list[str]:
     return [f"{d}{SEP}{kind}" for d in w.days for kind in ("new", "returning")]
 
 
-def top_categories(store: Any) -> list[str]:
-    rows = store.execute("SELECT DISTINCT category FROM products")
-    return sorted({top_category(str(r[0])) for r in rows if r[0]} - {""})
+def top_categories(store: Store) -> list[str]:
+    paths = StoreBehaviour(store).categories()
+    return sorted({top_category(str(p)) for p in paths if p} - {""})
 
 
-def _category_by_stage(store: Any, w: Window) -> list[str]:
+def _category_by_stage(store: Store, w: Window) -> list[str]:
     return [f"{c}{SEP}{s}" for c in top_categories(store) for s in STAGES]
 
 
-def _categories(store: Any, w: Window) -> list[str]:
+def _categories(store: Store, w: Window) -> list[str]:
     return top_categories(store)
 
 
-def _brands(store: Any, w: Window) -> list[str]:
-    return sorted(r[0] for r in store.execute(
-        "SELECT DISTINCT brand FROM products WHERE brand != ''"))
+def _brands(store: Store, w: Window) -> list[str]:
+    return StoreBehaviour(store).brands()
 
 
-def _platforms(store: Any, w: Window) -> list[str]:
+def _platforms(store: Store, w: Window) -> list[str]:
     return list(PLATFORMS)
 
 
-def _search_outcomes(store: Any, w: Window) -> list[str]:
+def _search_outcomes(store: Store, w: Window) -> list[str]:
     return ["clicked", "abandoned"]
 
 
-_ENGAGE_TYPES = "'view', 'click', 'cart', 'purchase'"
-_WITH_ITEM = f"FROM events e JOIN products p ON p.item_id = e.item_id WHERE {_in_window(_ENGAGE_TYPES)}"
-
 SPECS: tuple[Spec, ...] = (
     Spec("funnel_daily", "Funnel by day: shoppers who viewed, carted, bought",
-         "每日转化漏斗：浏览、加购、购买的顾客数",
-         f"SELECT {ACTOR} AS actor, {_DAY} || '{SEP}' || {_STAGE} AS k, MIN(e.timestamp) AS t "
-         f"FROM events e WHERE {_in_window(_ENGAGE_TYPES)} GROUP BY actor, k",
-         _days_by_stage, weight=2.0, dated=True),
-    Spec("funnel_category", "Funnel by category", "分品类转化漏斗",
-         f"SELECT {ACTOR} AS actor, p.category || '{SEP}' || {_STAGE} AS k, "
-         f"MIN(e.timestamp) AS t {_WITH_ITEM} GROUP BY actor, k", _category_by_stage,
-         expand=_top_category_keys),
-    Spec("active_daily", "Active shoppers per day", "每日活跃顾客",
-         f"SELECT {ACTOR} AS actor, {_DAY} AS k, MIN(e.timestamp) AS t FROM events e "
-         "WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY actor, k", _days, dated=True),
-    Spec("new_returning", "New vs returning shoppers per day", "每日新老顾客",
-         f"SELECT {ACTOR} AS actor, {_DAY} || '{SEP}' || CASE WHEN "
-         f"CAST(FLOOR(f.first_seen / 86400) AS INTEGER) = {_DAY} THEN 'new' ELSE 'returning' "
-         "END AS k, MIN(e.timestamp) AS t FROM events e JOIN (SELECT COALESCE(user_id, "
-         "session_id) AS a, MIN(timestamp) AS first_seen FROM events GROUP BY a) f "
-         f"ON f.a = {ACTOR} WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY actor, k",
+         "每日转化漏斗：浏览、加购、购买的顾客数", "funnel_daily", _days_by_stage, weight=2.0,
+         dated=True),
+    Spec("funnel_category", "Funnel by category", "分品类转化漏斗", "funnel_category",
+         _category_by_stage, expand=_top_category_keys),
+    Spec("active_daily", "Active shoppers per day", "每日活跃顾客", "active_daily", _days,
+         dated=True),
+    Spec("new_returning", "New vs returning shoppers per day", "每日新老顾客", "new_returning",
          _new_returning, dated=True),
     Spec("top_queries", "Top queries (shoppers searching)", "热门搜索词（搜索人数）",
-         f"SELECT {ACTOR} AS actor, {_QUERY} AS k, MIN(e.timestamp) AS t FROM events e "
-         f"WHERE {_in_window(chr(39) + 'search' + chr(39))} GROUP BY actor, k", None, cap_ceiling=2,
-         weight=2.0),
+         "top_queries", None, cap_ceiling=2, weight=2.0),
     Spec("query_terms", "Searched catalogue terms (categories, brands)",
-         "搜索词中的品类与品牌",
-         f"SELECT {ACTOR} AS actor, e.query AS k, e.timestamp AS t FROM events e "
-         f"WHERE {_in_window(chr(39) + 'search' + chr(39))}", _terms, expand=term_matcher),
+         "搜索词中的品类与品牌", "searches", _terms, expand=term_matcher),
     Spec("no_click_queries", "Queries with no click within 30 minutes",
-         "搜索后 30 分钟内无点击的查询",
-         f"SELECT {ACTOR} AS actor, {_QUERY} AS k, MIN(e.timestamp) AS t FROM events e "
-         f"WHERE {_in_window(chr(39) + 'search' + chr(39))} AND NOT {_ENGAGED} "
-         "GROUP BY actor, k", None, cap_ceiling=2),
+         "搜索后 30 分钟内无点击的查询", "no_click_queries", None, cap_ceiling=2),
     Spec("search_ctr", "Searches followed by a click (same session, 30 min)",
-         "搜索后点击（同一会话，30 分钟内）",
-         f"SELECT {ACTOR} AS actor, CASE WHEN {_ENGAGED} THEN 'clicked' ELSE 'abandoned' END "
-         f"AS k, e.timestamp AS t FROM events e WHERE {_in_window(chr(39) + 'search' + chr(39))}",
-         _search_outcomes, per_key=1_000_000),
+         "搜索后点击（同一会话，30 分钟内）", "search_ctr", _search_outcomes, per_key=1_000_000),
     Spec("category_share", "Category share (shoppers engaging)", "品类占比（互动顾客数）",
-         f"SELECT {ACTOR} AS actor, p.category AS k, MIN(e.timestamp) AS t {_WITH_ITEM} "
-         "GROUP BY actor, k", _categories, expand=_top_category_keys),
+         "category_share", _categories, expand=_top_category_keys),
     Spec("brand_share", "Brand share (shoppers engaging)", "品牌占比（互动顾客数）",
-         f"SELECT {ACTOR} AS actor, p.brand AS k, MIN(e.timestamp) AS t {_WITH_ITEM} "
-         "GROUP BY actor, k", _brands),
-    Spec("platform_split", "Platform split (shoppers)", "平台分布（顾客数）",
-         f"SELECT {ACTOR} AS actor, e.platform AS k, MIN(e.timestamp) AS t FROM events e "
-         "WHERE e.timestamp >= ? AND e.timestamp < ? GROUP BY actor, k", _platforms,
-         weight=0.5, cap_ceiling=len(PLATFORMS)),
+         "brand_share", _brands),
+    Spec("platform_split", "Platform split (shoppers)", "平台分布（顾客数）", "platform_split",
+         _platforms, weight=0.5, cap_ceiling=len(PLATFORMS)),
 )
 SPEC_BY_NAME: dict[str, Spec] = {s.name: s for s in SPECS}
 
@@ -295,14 +256,11 @@ def zero_result_spec(zero_result_queries: Collection[str]) -> Spec:
     """
     wanted = frozenset(q.strip().lower() for q in zero_result_queries)
 
-    def matcher(store: Any) -> Callable[[str], list[str]]:
+    def matcher(store: Store) -> Callable[[str], list[str]]:
         return lambda query: [q] if (q := query.strip().lower()) in wanted else []
 
     return Spec("zero_result_queries", "Queries that returned no results",
-                "无结果的搜索词",
-                f"SELECT {ACTOR} AS actor, e.query AS k, e.timestamp AS t FROM events e "
-                f"WHERE {_in_window(chr(39) + 'search' + chr(39))}", None, cap_ceiling=2,
-                expand=matcher)
+                "无结果的搜索词", "searches", None, cap_ceiling=2, expand=matcher)
 
 
 def read_zero_result_log(path: Path, limit: int = 100_000) -> set[str]:
@@ -323,7 +281,7 @@ def read_zero_result_log(path: Path, limit: int = 100_000) -> set[str]:
     return found
 
 
-def exact_histograms(store: Any, window: Window, per_user_cap: int,
+def exact_histograms(store: Store, window: Window, per_user_cap: int,
                      specs: tuple[Spec, ...] = SPECS) -> list[Histogram]:
     """All aggregates, capped but without noise (never shown; the input of a DP release)."""
     return [bounded_counts(store, spec, window, spec.cap(per_user_cap)) for spec in specs]

@@ -15,37 +15,22 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from shopsense.analytics.aggregates import ACTOR, CLICK_WINDOW_S, SEP, Spec, Window
+from shopsense.analytics.aggregates import SEP, Spec, Window
+from shopsense.store.base import Store
 from shopsense.store.impressions import ImpressionRecord, ImpressionRepository
+from shopsense.store.web_impressions import TABLE as TABLE  # re-exported
+from shopsense.store.web_impressions import StoreWebImpressions
 
-TABLE = "web_impressions"
 SURFACES: tuple[str, ...] = ("search", "for_you", "trending", "similar", "bought_together")
 MAX_ITEMS = 100
-_SCHEMA = (
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-    "impression_id TEXT NOT NULL, user_id TEXT, session_id TEXT, surface TEXT NOT NULL, "
-    "item_id TEXT, position INTEGER NOT NULL, query TEXT, total INTEGER, timestamp REAL NOT NULL)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_session ON {TABLE}(session_id, timestamp)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_user ON {TABLE}(user_id)",
-)
-
-
-def _register_for_erasure() -> None:
-    from shopsense.store import sqlite
-
-    if TABLE not in sqlite.USER_TABLES:
-        sqlite.USER_TABLES.append(TABLE)
 
 
 class ImpressionLog:
     """Append-only log of what the pages displayed (table `web_impressions`)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        _register_for_erasure()
-        with store.transaction() as cur:
-            for statement in _SCHEMA:
-                cur.execute(statement)
+        self._rows = StoreWebImpressions(store)
 
     def record(self, *, surface: str, items: Sequence[str], user_id: str | None,
                session_id: str | None, query: str | None = None, total: int | None = None,
@@ -62,36 +47,25 @@ class ImpressionLog:
         rows = [(impression, user_id, session_id, surface, item, pos, query, total, now)
                 for pos, item in enumerate(items)] or \
                [(impression, user_id, session_id, surface, None, 0, query, total, now)]
-        with self.store.transaction() as cur:
-            cur.executemany(f"INSERT INTO {TABLE} (impression_id, user_id, session_id, surface, "
-                            "item_id, position, query, total, timestamp) VALUES "
-                            "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            if user_id and session_id:  # stitch earlier anonymous rows, as events are
-                cur.execute(f"UPDATE {TABLE} SET user_id = ? WHERE session_id = ? AND "
-                            "user_id IS NULL", (user_id, session_id))
-        return len(rows)
+        # stitch the session's earlier anonymous rows, as events are
+        stitch = (user_id, session_id) if user_id and session_id else None
+        return self._rows.add(rows, stitch=stitch)
 
     def has_rows(self) -> bool:
-        return bool(self.store.execute(f"SELECT 1 FROM {TABLE} LIMIT 1"))
+        return self._rows.has_rows()
+
+    def change_mark(self) -> tuple[Any, ...]:
+        return self._rows.change_mark()
 
 
-def _surface_outcomes(store: Any, w: Window) -> list[str]:
+def _surface_outcomes(store: Store, w: Window) -> list[str]:
     return [f"{s}{SEP}{o}" for s in SURFACES for o in ("clicked", "not_clicked")]
 
 
-_HIT = ("CASE WHEN EXISTS (SELECT 1 FROM events c WHERE c.session_id = i.session_id AND "
-        "c.item_id = i.item_id AND c.event_type IN ('click', 'view', 'cart') AND "
-        f"c.timestamp >= i.timestamp AND c.timestamp <= i.timestamp + {CLICK_WINDOW_S}) "
-        "THEN 1 ELSE 0 END")
-
 SURFACE_CTR = Spec(
     "surface_ctr", "Click-through by surface (lists shown, clicked within 30 min)",
-    "各推荐位点击率（展示列表，30 分钟内点击）",
-    f"SELECT actor, surface || '{SEP}' || CASE WHEN MAX(hit) = 1 THEN 'clicked' ELSE "
-    "'not_clicked' END AS k, MIN(ts) AS t FROM (SELECT i.impression_id AS imp, "
-    f"{ACTOR.replace('e.', 'i.')} AS actor, i.surface AS surface, i.timestamp AS ts, {_HIT} AS hit "
-    f"FROM {TABLE} i WHERE i.timestamp >= ? AND i.timestamp < ?) x "
-    "GROUP BY imp, actor, surface", _surface_outcomes, per_key=1_000_000)
+    "各推荐位点击率（展示列表，30 分钟内点击）", "surface_ctr", _surface_outcomes,
+    per_key=1_000_000)
 
 
 # -- impressions tied to answers (request_id, positions, propensities): table `impressions` --

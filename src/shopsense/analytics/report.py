@@ -33,7 +33,6 @@ from shopsense.analytics.aggregates import (
     zero_result_spec,
 )
 from shopsense.analytics.impressions import SURFACE_CTR, ImpressionLog
-from shopsense.analytics.impressions import TABLE as IMPRESSIONS
 from shopsense.analytics.readout import MIN_SAMPLE, quiet_stretches, release_rates
 from shopsense.privacy.dp import (
     NoiseMechanism,
@@ -42,6 +41,8 @@ from shopsense.privacy.dp import (
     open_key_threshold,
     sensitivities,
 )
+from shopsense.store.base import Store
+from shopsense.store.stats import StoreStats
 
 RELEASE = "behaviour"
 TOP_QUERIES_SHOWN = 20
@@ -82,12 +83,10 @@ class ReleaseParams:
                 f"{self.days}")
 
 
-def data_fingerprint(store: Any) -> str:
+def data_fingerprint(store: Store) -> str:
     """Changes whenever events or products change (row counts and newest rows)."""
-    ev = store.execute("SELECT COUNT(*), COALESCE(MAX(seq), 0), COALESCE(MAX(timestamp), 0) "
-                       "FROM events")[0]
-    pr = store.execute("SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM products")[0]
-    im = store.execute(f"SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM {IMPRESSIONS}")[0]
+    ev, pr = StoreStats(store).change_marks()
+    im = ImpressionLog(store).change_mark()
     return hashlib.blake2b(repr((ev, pr, im)).encode(), digest_size=12).hexdigest()
 
 
@@ -99,7 +98,7 @@ def release_specs(zero_result_queries: Collection[str] = (),
     return (*SPECS, *extra, *((SURFACE_CTR,) if impressions else ()))
 
 
-def behaviour_release(store: Any, params: ReleaseParams, *, ledger: PrivacyLedger,
+def behaviour_release(store: Store, params: ReleaseParams, *, ledger: PrivacyLedger,
                       refresh: bool = False,
                       zero_result_queries: Collection[str] = ()) -> dict[str, Any]:
     """The latest DP release for these parameters (computed and charged only when needed)."""
@@ -129,11 +128,9 @@ class EmptyWindow(ValueError):
     """A release over a window without events (it would spend budget on pure noise)."""
 
 
-def shoppers_in(store: Any, window: Window) -> int:
+def shoppers_in(store: Store, window: Window) -> int:
     """Distinct actors with an event in the window (0 refuses a release)."""
-    row = store.execute("SELECT COUNT(DISTINCT COALESCE(user_id, session_id)) FROM events "
-                        "WHERE timestamp >= ? AND timestamp < ?", (window.start, window.end))
-    return int(row[0][0])
+    return StoreStats(store).actors_between(window.start, window.end)
 
 
 def release_epsilon(epsilon_per_aggregate: float, specs: tuple[Spec, ...] = SPECS) -> float:
@@ -163,7 +160,7 @@ def with_budget(found: tuple[int, dict[str, Any]], ledger: PrivacyLedger, *,
     return {**body, "cached": cached}
 
 
-def _release(store: Any, params: ReleaseParams, window: Window,
+def _release(store: Store, params: ReleaseParams, window: Window,
              specs: tuple[Spec, ...]) -> dict[str, Any]:
     rng = np.random.default_rng(params.seed)
     n_open = sum(1 for s in specs if s.domain is None)
@@ -190,7 +187,7 @@ def _release(store: Any, params: ReleaseParams, window: Window,
     }
 
 
-def _noisy(store: Any, hist: Histogram, window: Window, mechanism: NoiseMechanism, cap: int,
+def _noisy(store: Store, hist: Histogram, window: Window, mechanism: NoiseMechanism, cap: int,
            delta_each: float, rng: np.random.Generator) -> dict[str, Any]:
     spec: Spec = hist.spec
     l1, l2 = sensitivities(cap, spec.per_key)
@@ -246,7 +243,7 @@ def _rate(num: float, den: float) -> float | None:
     return None if den <= 0 else round(min(1.0, num / den), 4)
 
 
-def open_ledger(store: Any, privacy: Any) -> PrivacyLedger:
+def open_ledger(store: Store, privacy: Any) -> PrivacyLedger:
     """The shop's ledger with the budget of its settings (`privacy.dp_budget_*`: by default
     epsilon 10 and delta 1e-4 over any rolling 30 days)."""
     return PrivacyLedger(store, budget=privacy.dp_budget_epsilon,

@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shopsense.store.base import Store
+from shopsense.store.stats import StoreStats
+
 COMPONENTS: tuple[str, ...] = ("understander", "search", "recs", "propensity")
 
 
@@ -28,16 +31,14 @@ def _plain(value: Any, depth: int = 0) -> Any:
     return str(value)[:200]
 
 
-def store_counts(store: Any) -> dict[str, Any]:
-    ev = store.execute(
-        "SELECT COUNT(*), COUNT(DISTINCT user_id), COUNT(DISTINCT session_id), MIN(timestamp), "
-        "MAX(timestamp) FROM events")[0]
-    by_type = dict(store.execute("SELECT event_type, COUNT(*) FROM events GROUP BY event_type"))
-    products = store.execute("SELECT COUNT(*), SUM(available), MAX(updated_at) FROM products")[0]
-    return {"products": int(products[0]), "available_products": int(products[1] or 0),
-            "catalogue_updated_at": products[2], "events": int(ev[0]), "users": int(ev[1]),
-            "sessions": int(ev[2]), "first_event_at": ev[3], "last_event_at": ev[4],
-            "events_by_type": {str(k): int(v) for k, v in by_type.items()}}
+def store_counts(store: Store) -> dict[str, Any]:
+    stats = StoreStats(store)
+    ev = stats.event_summary()
+    products = stats.product_summary()
+    return {"products": products[0], "available_products": products[1],
+            "catalogue_updated_at": products[2], "events": ev[0], "users": ev[1],
+            "sessions": ev[2], "first_event_at": ev[3], "last_event_at": ev[4],
+            "events_by_type": stats.events_by_type()}
 
 
 def model_status(shop: Any, now: float | None = None,
@@ -50,8 +51,7 @@ def model_status(shop: Any, now: float | None = None,
     trained_at = float(models.trained_at or 0.0)
     newer = 0
     if trained_at > 0:
-        newer = int(shop.store.execute("SELECT COUNT(*) FROM events WHERE timestamp > ?",
-                                       (trained_at,))[0][0])
+        newer = StoreStats(shop.store).events_after(trained_at)
     last = counts["last_event_at"]
     return {
         "version": models.version,

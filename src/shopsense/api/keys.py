@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import secrets
 import time
-from typing import Any
+
+from shopsense.store.base import Store
+from shopsense.store.keys import StoreKeys
 
 SCOPES = ("search", "admin")
 
@@ -20,32 +22,28 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(store: Any, scope: str, *, actor: str = "cli") -> str:
+def create_key(store: Store, scope: str, *, actor: str = "cli") -> str:
     """Create a key and return it; it is shown once and never stored in the clear."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     key_id = secrets.token_hex(6)
     key = f"ssk_{key_id}_{secrets.token_urlsafe(24)}"
-    with store.transaction() as cur:
-        cur.execute("INSERT INTO api_keys (key_id, key_hash, scope, created_at) VALUES (?,?,?,?)",
-                    (key_id, _hash(key), scope, time.time()))
+    StoreKeys(store).add(key_id, _hash(key), scope, time.time())
     store.audit(actor, "create_key", {"key_id": key_id, "scope": scope})
     return key
 
 
-def revoke_key(store: Any, key_id: str, *, actor: str = "cli") -> bool:
-    with store.transaction() as cur:
-        changed = cur.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?",
-                              (key_id,)).rowcount
+def revoke_key(store: Store, key_id: str, *, actor: str = "cli") -> bool:
+    changed = StoreKeys(store).revoke(key_id)
     store.audit(actor, "revoke_key", {"key_id": key_id})
-    return changed > 0
+    return changed
 
 
 class KeyRing:
     """Verifies presented keys against the store, caching hashes by key id."""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, store: Store) -> None:
+        self._keys = StoreKeys(store)
         self._cache: dict[str, tuple[str, str, float]] = {}
 
     def scope_of(self, key: str) -> tuple[str, str] | None:
@@ -56,12 +54,11 @@ class KeyRing:
         key_id = parts[1]
         cached = self._cache.get(key_id)
         if cached is None or time.monotonic() - cached[2] > 5.0:  # revocations seen within 5 s
-            rows = self._store.execute(
-                "SELECT key_hash, scope FROM api_keys WHERE key_id = ? AND revoked = 0", (key_id,))
-            if not rows:
+            found = self._keys.active(key_id)
+            if found is None:
                 self._cache.pop(key_id, None)
                 return None
-            cached = (rows[0][0], rows[0][1], time.monotonic())
+            cached = (*found, time.monotonic())
             self._cache[key_id] = cached
         if not hmac.compare_digest(cached[0], _hash(key)):
             return None

@@ -49,12 +49,6 @@ def load_settings(home: Path) -> AssistantSettings:
     return AssistantSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
 
-def save_settings(home: Path, settings: AssistantSettings) -> Path:
-    path = Path(home) / FILENAME
-    path.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
-    return path
-
-
 def make_agent(settings: AssistantSettings) -> ToolAgent | None:
     if settings.generator != "openai":
         return None

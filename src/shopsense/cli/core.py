@@ -12,6 +12,7 @@ from shopsense.cli.home import open_home
 from shopsense.config import Settings
 from shopsense.ids import Pseudonymizer
 from shopsense.ingest.pipeline import IngestReport, ingest_file
+from shopsense.store.stats import StoreStats
 
 
 def run_ingest(cfg: Settings, path: Path, kind: str, show_progress: bool) -> IngestReport:
@@ -120,9 +121,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
         """Counts of what the store holds."""
         store = open_home(settings(ctx))
-        rows = store.execute("SELECT event_type, COUNT(*) FROM events GROUP BY event_type")
         emit({"products": store.count_products(), "events": store.count_events(),
-              "by_type": dict(rows)}, as_json)
+              "by_type": StoreStats(store).events_by_type()}, as_json)
 
     @app.command("serve")
     def serve(ctx: typer.Context, host: str = typer.Option(None, "--host"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shopsense.cli.common import emit, fail, settings
 from shopsense.config import Settings
+from shopsense.store.base import Store
 
 if TYPE_CHECKING:
     from shopsense.demo import DemoPaths
@@ -152,7 +153,7 @@ def _load(cfg: Settings, paths: DemoPaths, show_progress: bool) -> dict[str, int
     return loaded
 
 
-def _load_policy(store: Any) -> int:
+def _load_policy(store: Store) -> int:
     """The demo's bilingual policy document, into the knowledge base (once)."""
     from shopsense.demo.policy import POLICY_DOCUMENT
     from shopsense.knowledge import KnowledgeBase

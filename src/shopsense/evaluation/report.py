@@ -36,6 +36,7 @@ from shopsense.evaluation.search import (
     sample_queries,
     split_queries,
 )
+from shopsense.store.base import Store
 
 GAINS = {"click": 1.0, "view": 1.0, "cart": 2.0, "purchase": 3.0}
 
@@ -201,7 +202,7 @@ def build_report(shop: Any, *, sasrec_cpu_seconds: float = 120.0, seed: int = 0,
     return report
 
 
-def counterfactual_section(store: Any, seed: int = 0) -> dict[str, Any]:
+def counterfactual_section(store: Store, seed: int = 0) -> dict[str, Any]:
     """IPS / SNIPS / DR estimates of the greedy, uniform and logging policies on the store's
     own exploring lists (`store.impressions`), per surface; says why when there are none."""
     from shopsense.evaluation.counterfactual import counterfactual_report

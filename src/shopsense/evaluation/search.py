@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,8 +219,3 @@ def sample_queries(judged: Sequence[JudgedQuery], n: int, seed: int) -> list[Jud
         return list(judged)
     rng = np.random.default_rng(seed)
     return [judged[i] for i in sorted(rng.choice(len(judged), n, replace=False).tolist())]
-
-
-def merge_notes(result: dict[str, Any], notes: Mapping[str, list[str]] | list[str]) -> None:
-    extra = list(notes) if isinstance(notes, list) else [n for v in notes.values() for n in v]
-    result["notes"] = [*extra, *result.get("notes", [])]

@@ -190,11 +190,6 @@ def reasons_for(result: Result, products: Mapping[str, Product], *, limit: int =
     return tuple(positive[:limit] + negative[:1])
 
 
-def with_reasons(results: list[Result], products: Mapping[str, Product]) -> list[Result]:
-    return [Result(r.item_id, r.score, r.product, r.signals, reasons_for(r, products),
-                   r.evidence) for r in results]
-
-
 def reason_dict(reason: Reason) -> dict[str, Any]:
     return {"code": reason.code, "text_en": reason.text_en, "text_zh": reason.text_zh,
             "contribution": round(reason.contribution, 6), "signal": reason.signal,

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from shopsense.models.sasrec import SASRec, SASRecNet
@@ -88,7 +87,3 @@ def model_card(kind: str, *, privacy: dict[str, Any] | None, **facts: Any) -> di
             "unlearning": "erased shoppers are left out of later rounds; what they already "
                           "contributed to the global weights is not removed "
                           "(docs/PRIVACY.md, federation)"}
-
-
-def item_order(items: np.ndarray | Sequence[str]) -> list[str]:
-    return [str(i) for i in items]

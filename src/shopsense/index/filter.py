@@ -1,8 +1,8 @@
 """Product constraints an index may evaluate itself ("push down") instead of leaving them to
 the in-process filter stage: category path, brands, price range, availability.
 
-`ProductFilter.sql()` renders them over the alias `p` of the `products` table (PostgreSQL's
-store schema); pgvector and PostgreSQL full-text search join it so a narrow filter still yields
+`store.pg_filter.filter_sql` renders them over the alias `p` of the `products` table
+(PostgreSQL's store schema); pgvector and PostgreSQL full-text search join it so a narrow filter still yields
 `k` candidates. In-process indexes hold no product attributes and ignore a filter: the search
 pipeline filters every candidate afterwards in either case, so pushing down only changes how
 many passing candidates reach that stage, never which products may be shown.
@@ -11,7 +11,6 @@ many passing candidates reach that stage, never which products may be shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,26 +26,6 @@ class ProductFilter:
     def is_empty(self) -> bool:
         return (not self.category_prefix and self.brands is None and self.price_min is None
                 and self.price_max is None and not self.available_only)
-
-    def sql(self) -> tuple[str, list[Any]]:
-        """(WHERE clause over alias p, parameters) in psycopg's %s style."""
-        clauses, params = [], []
-        if self.category_prefix:
-            clauses.append("(p.category = %s OR p.category LIKE %s)")
-            escaped = self.category_prefix.replace("\\", "\\\\").replace("%", "\\%")
-            params += [self.category_prefix, escaped.replace("_", "\\_") + " > %"]
-        if self.brands is not None:
-            clauses.append("lower(p.brand) = ANY(%s)")
-            params.append([b.lower() for b in self.brands])
-        if self.price_min is not None:
-            clauses.append("p.price >= %s")
-            params.append(self.price_min)
-        if self.price_max is not None:
-            clauses.append("p.price <= %s")
-            params.append(self.price_max)
-        if self.available_only:
-            clauses.append("p.available = 1")
-        return " AND ".join(clauses) or "TRUE", params
 
 
 __all__ = ["ProductFilter"]

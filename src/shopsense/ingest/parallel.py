@@ -20,6 +20,7 @@ from shopsense.domain import Event
 from shopsense.ids import Pseudonymizer
 from shopsense.ingest.readers import RowReader
 from shopsense.ingest.validate import RowInvalid, validate_event_fields
+from shopsense.store.base import Store
 
 _DONE = "done"
 _PARENT_CHECK_S = 1.0  # a reader blocked on a full queue checks this often for its writer
@@ -66,7 +67,7 @@ def _produce(path: str, secret: tuple[bytes, ...], rejects: Any, batch_size: int
         raise
 
 
-def ingest_events_parallel(path: Path, store: Any, secret: tuple[bytes, ...], rejects: Any,
+def ingest_events_parallel(path: Path, store: Store, secret: tuple[bytes, ...], rejects: Any,
                            batch_size: int, progress: Any, start: float) -> dict[str, Any]:
     """Returns the report fields (accepted, rejected, duplicates, rejects_file, rows, seconds)."""
     context = mp.get_context("fork")

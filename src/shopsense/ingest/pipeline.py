@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from shopsense.domain import Event, Product
+from shopsense.domain import Product
 from shopsense.ids import Pseudonymizer
 from shopsense.ingest.readers import RowReader
 from shopsense.ingest.validate import RowInvalid, validate_event, validate_product
@@ -164,8 +164,3 @@ def _last_wins(products: list[Product]) -> list[Product]:
     for p in products:
         latest[p.item_id] = p
     return list(latest.values()) if len(latest) != len(products) else products
-
-
-def ingest_events(events_list: list[Event], store: EventStore) -> tuple[int, int]:
-    """Store already-validated events (the HTTP service's path); returns (inserted, duplicates)."""
-    return store.add_events(events_list)

@@ -14,14 +14,14 @@ from shopsense.features.describe import (
     readable_value,
 )
 from shopsense.models.propensity import PurchasePropensity
-from shopsense.store.base import CatalogStore, EventStore
+from shopsense.store.base import CatalogStore, EventStore, Store
 
 
 def model_dir(home: Path, model: str, horizon_days: float) -> Path:
     return Path(home) / "models" / f"propensity-{model}-{horizon_days:g}d"
 
 
-def propensity_for_store(store: Any, directory: Path, *, horizon_days: float = 7,
+def propensity_for_store(store: Store, directory: Path, *, horizon_days: float = 7,
                          model: str = "logistic", seed: int = 0,
                          retrain: bool = False) -> PurchasePropensity:
     """The saved model in `directory` with the store's events attached; fitted on the store

@@ -6,6 +6,10 @@ search_index.py: build / update / save / load, versioned on disk); its only stat
 returns a `SearchResponse` whose results carry every signal that placed them; selection and
 paging live in pipeline/search_page.py. `open_search_engine(settings)` opens the current
 version (checked against the store's catalogue) or builds one.
+
+Over 400 lines: the rest of SearchEngine's split (stage cache as a wrapper, warming, the
+zero-result log; issue #22) waits for the search branch that edits this module in the same
+session; the index, paging and facets already live in their own modules.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from shopsense.rank.ltr import LambdaMartRanker
 from shopsense.rank.search_features import QueryContext, candidate_features
 from shopsense.retrieve.backends import Retrieval, retrieval_for
 from shopsense.retrieve.hybrid import CandidateSet
+from shopsense.store.base import Store
 from shopsense.text.encoders import Encoder, make_encoder
 from shopsense.text.normalize import normalize
 from shopsense.text.pinyin import PinyinCorrector
@@ -367,7 +372,7 @@ def _reading_key(reading: QueryReading | None) -> str:
 
 
 
-def build_search_engine(store: Any, settings: Settings, *, encoder: Encoder | None = None,
+def build_search_engine(store: Store, settings: Settings, *, encoder: Encoder | None = None,
                         cache_dir: Path | None = None, retrieval: Retrieval | None = None
                         ) -> SearchEngine:
     """Build from a `CatalogStore` with the settings' encoder and retrieval backend; caches

@@ -25,6 +25,7 @@ from shopsense.ingest.validate import RowInvalid, TimeBounds, validate_event, va
 from shopsense.memo import Memo
 from shopsense.privacy.rekey import finish_pending_rekey
 from shopsense.store import open_store
+from shopsense.store.base import Store
 
 UNDO_DISMISS_VALUE = -1.0  # a dismiss event with this value takes a dismissal back
 
@@ -66,7 +67,7 @@ def settle_heap(*, revisit: bool = True) -> None:
 
 
 class Shop:
-    def __init__(self, settings: Settings, store: Any | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self.store = store if store is not None else open_store(settings.store_url)

@@ -13,13 +13,14 @@ from typing import Any
 
 from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
+from shopsense.memo import Versioned
 from shopsense.models.context import RecContext
 from shopsense.pipeline.explore import Exploration, explore, new_request_id
 from shopsense.pipeline.merch import merchandise_page, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
-from shopsense.rank.rules import Rules, apply_rules, load_shop_rules
+from shopsense.rank.rules import Rules, apply_rules, load_shop_rules, shop_rules_version
 
 SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
 
@@ -146,7 +147,7 @@ def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,
                    evidence=c.evidence) for c in cands[:k]]
 
 
-_RULES_CACHE: dict[str, tuple[float, Rules]] = {}
+_RULES_CACHE: dict[str, Versioned[Rules]] = {}  # per home
 
 
 def shop_rules(shop: Shop) -> Rules:
@@ -156,14 +157,14 @@ def shop_rules(shop: Shop) -> Rules:
 
 
 def file_rules(shop: Shop) -> Rules:
-    """The shop's rules file (<home>/rules.json, `shopsense rules set`), re-read on change."""
-    path = shop.settings.home / "rules.json"
-    stamp = path.stat().st_mtime if path.exists() else 0.0
-    cached = _RULES_CACHE.get(str(path))
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, load_shop_rules(shop.settings.home))
-        _RULES_CACHE[str(path)] = cached
-    return cached[1]
+    """The shop's rules file (<home>/rules.json, `shopsense rules set`), re-read when its
+    version changes; the version is checked at most once a second, not per request."""
+    home = shop.settings.home
+    cached = _RULES_CACHE.get(str(home))
+    if cached is None:
+        cached = _RULES_CACHE.setdefault(str(home), Versioned(
+            lambda: shop_rules_version(home), lambda: load_shop_rules(home)))
+    return cached.current()
 
 
 def _recs(shop: Shop) -> Any:

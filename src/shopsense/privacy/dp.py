@@ -28,6 +28,7 @@ import numpy as np
 from scipy.stats import norm
 
 from shopsense.store import ledger as ledger_table
+from shopsense.store.base import Store
 
 MECHANISMS: tuple[str, ...] = ("laplace", "gaussian")
 DEFAULT_DELTA = 1e-6
@@ -189,7 +190,7 @@ class PrivacyLedger:
     `delta_budget` delta over any rolling `window_days` (basic sequential composition of
     every release in the window, an upper bound). `budget=None`: unbounded (tests only)."""
 
-    def __init__(self, store: Any, *, budget: float | None = None,
+    def __init__(self, store: Store, *, budget: float | None = None,
                  delta_budget: float | None = None, window_days: float = 30.0) -> None:
         if budget is not None and budget <= 0:
             raise ValueError(f"budget must be > 0, got {budget}")

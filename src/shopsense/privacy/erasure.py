@@ -37,6 +37,7 @@ from shopsense.config import Settings
 from shopsense.ids import Pseudonymizer
 from shopsense.privacy.models import scrub_saved_models
 from shopsense.store import feed
+from shopsense.store.base import Store
 from shopsense.store.identity import linked_sessions
 from shopsense.store.sqlite import erasure_token
 
@@ -72,7 +73,7 @@ class Forgettable(Protocol):
 class StoreRows:
     name = "store"
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def forget(self, subject: Subject) -> int:
@@ -126,7 +127,7 @@ HOLDERS: dict[str, Callable[[Settings, Any], Forgettable]] = {
 
 
 class ErasureService:
-    def __init__(self, settings: Settings, store: Any,
+    def __init__(self, settings: Settings, store: Store,
                  holders: Iterable[Forgettable] | None = None) -> None:
         self.settings, self.store = settings, store
         self.ids = Pseudonymizer.from_home(settings.home)
@@ -156,7 +157,7 @@ class ErasureService:
                          "erased": True}, seq
 
 
-def forget_user(cfg: Settings, store: Any, raw_id: str, *, actor: str) -> dict[str, Any]:
+def forget_user(cfg: Settings, store: Store, raw_id: str, *, actor: str) -> dict[str, Any]:
     """The CLI's erasure (a running server hears of it through the change feed)."""
     return ErasureService(cfg, store).forget(raw_id, actor=actor)[1]
 

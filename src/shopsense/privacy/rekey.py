@@ -26,9 +26,11 @@ from typing import Any
 
 from shopsense.ids import SECRET_FILE, ensure_secret, parse_secret, rekey_step
 from shopsense.privacy.models import rekey_saved_models
+from shopsense.store.base import Store
+from shopsense.store.pseudonyms import StorePseudonyms
 
 
-def finish_pending_rekey(home: Path, store: Any) -> None:
+def finish_pending_rekey(home: Path, store: Store) -> None:
     pending = home / (SECRET_FILE + ".next")
     if not pending.exists():
         return
@@ -39,7 +41,7 @@ def finish_pending_rekey(home: Path, store: Any) -> None:
         pending.unlink()
 
 
-def rotate_secret(home: Path, store: Any) -> dict[str, Any]:
+def rotate_secret(home: Path, store: Store) -> dict[str, Any]:
     finish_pending_rekey(home, store)
     chain = ensure_secret(home)
     new_key = secrets.token_bytes(32)
@@ -59,30 +61,9 @@ def rotate_secret(home: Path, store: Any) -> dict[str, Any]:
             "model_entries_rekeyed": entries, "models_stale": True}
 
 
-_PSEUDONYMS = ("SELECT user_id FROM events WHERE user_id IS NOT NULL UNION "
-               "SELECT session_id FROM events WHERE session_id IS NOT NULL UNION "
-               "SELECT user_id FROM identity_links UNION SELECT session_id FROM identity_links")
-
-
-def _rewrite_pseudonyms(store: Any, new_key: bytes, generation: int) -> tuple[int, int]:
-    """Step 2 in one transaction of the store's portable SQL (SQLite and PostgreSQL): map
-    every stored pseudonym to its re-keyed form in a temporary table, computed here so the
-    key never reaches the database, then rewrite events and identity links through it.
-    Returns (events rows rewritten, identity-link rows rewritten)."""
-    with store.transaction() as cur:
-        old = [row[0] for row in cur.execute(_PSEUDONYMS).fetchall()]
-        cur.execute("CREATE TEMPORARY TABLE rekey_map (old TEXT PRIMARY KEY, new TEXT NOT NULL)")
-        cur.executemany("INSERT INTO rekey_map VALUES (?, ?)",
-                        [(v, v[:2] + rekey_step(new_key, v[2:])) for v in old])
-        counts = []
-        for table in ("events", "identity_links"):
-            counts.append(cur.execute(
-                f"UPDATE {table} SET "
-                f"user_id = (SELECT new FROM rekey_map WHERE old = {table}.user_id), "
-                f"session_id = (SELECT new FROM rekey_map WHERE old = {table}.session_id) "
-                "WHERE user_id IS NOT NULL OR session_id IS NOT NULL").rowcount)
-        cur.execute("DROP TABLE rekey_map")
-        cur.execute("INSERT OR REPLACE INTO meta VALUES ('secret_generation', ?)",
-                    (str(generation),))
-        cur.execute("INSERT OR REPLACE INTO meta VALUES ('models_stale', '1')")
-    return counts[0], counts[1]
+def _rewrite_pseudonyms(store: Store, new_key: bytes, generation: int) -> tuple[int, int]:
+    """Step 2 in one store transaction (SQLite and PostgreSQL): every stored pseudonym
+    re-keyed here, so the key never reaches the database (store/pseudonyms.py). Returns
+    (events rows rewritten, identity-link rows rewritten)."""
+    return StorePseudonyms(store).rekey(lambda v: v[:2] + rekey_step(new_key, v[2:]),
+                                        generation)

@@ -197,14 +197,3 @@ def attribute_similarity(products: Mapping[str, Product]) -> Similarity:
             return brand + 0.5
         return brand + (0.25 if ka[2] and ka[2] == kb[2] else 0.0)
     return sim
-
-
-def embedding_similarity(vectors: Mapping[str, np.ndarray]) -> Similarity:
-    """Cosine similarity of item vectors (each (dim,)); 0 when either is missing."""
-    def sim(a: str, b: str) -> float:
-        va, vb = vectors.get(a), vectors.get(b)
-        if va is None or vb is None:
-            return 0.0
-        norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
-        return float(va @ vb) / norm if norm > 0 else 0.0
-    return sim

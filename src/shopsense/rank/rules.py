@@ -232,6 +232,16 @@ def load_shop_rules(home: str | Path) -> Rules:
     return Rules.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+def shop_rules_version(home: str | Path) -> tuple[int, int] | None:
+    """Changes whenever `save_shop_rules` (or an editor) replaces the file: (mtime ns, size);
+    None while there is no file."""
+    try:
+        st = (Path(home) / RULES_FILE).stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def save_shop_rules(home: str | Path, rules: Rules) -> Path:
     """Write the shop's rules atomically (validated by construction)."""
     path = Path(home) / RULES_FILE

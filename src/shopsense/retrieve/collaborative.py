@@ -104,12 +104,6 @@ class CollaborativeRetriever(DenseSource):
             return np.full(y.shape[0], -np.inf)
         return y @ vector
 
-    def similar_items(self, item_id: str) -> np.ndarray:
-        """Cosine similarity of every item's factors to one item's."""
-        y = self._require_factors()
-        norms = np.linalg.norm(y, axis=1) + 1e-9
-        i = self._require_items().index(item_id)
-        return (y @ y[i]) / (norms * norms[i])
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
         return self.evidence_many(context, [index])[0]

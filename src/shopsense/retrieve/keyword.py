@@ -1,4 +1,5 @@
-"""Keyword retrieval: query text -> analysed, spell-corrected terms -> BM25F candidates."""
+"""Keyword retrieval's query analysis: query text -> tokenised, spell-corrected terms and the
+compounds the catalogue knows (the BM25F scoring is retrieve.hybrid's)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import itertools
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from shopsense.domain import Candidate
-from shopsense.index.keyword import KeywordIndex, top_k
 from shopsense.text.spell import SpellCorrector
 from shopsense.text.tokenize import tokenize
 
@@ -44,27 +43,3 @@ def analyse(text: str, spell: SpellCorrector | None, vocab: Collection[str] = ()
     if spell is not None:
         terms, changes = spell.correct_terms(terms)
     return AnalysedQuery(text, terms, changes, compounds(terms, vocab))
-
-
-class KeywordRetriever:
-    """A `Retriever` over a `KeywordIndex`; signals: `bm25f`, `matched_terms`."""
-
-    name = "keyword"
-
-    def __init__(self, index: KeywordIndex, spell: SpellCorrector | None = None) -> None:
-        self.index = index
-        self.spell = spell
-
-    def retrieve(self, query: str, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
-        analysed = analyse(query, self.spell, self.index.vocab_)
-        scores, matched = self.index.score_all(analysed.match_terms)
-        for item_id in exclude:
-            row = self.index.row_of_.get(item_id)
-            if row is not None:
-                scores[row] = 0.0
-        rows, values = top_k(scores, k)
-        _, evidence = self.index.field_features(analysed.match_terms, rows)
-        return [Candidate(self.index.item_ids_[r], float(s),
-                          {"bm25f": float(s), "matched_terms": float(matched[r])},
-                          {"matched": ev, "corrections": analysed.corrections})
-                for r, s, ev in zip(rows.tolist(), values.tolist(), evidence, strict=True)]

@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from shopsense.domain import Event
+from shopsense.store.base import Store
 
 DEFAULT_TOPIC = "shopsense-events"
 
@@ -94,7 +95,7 @@ class EventWorker:
     state, a replica's caches), then commits the offsets. Workers sharing `group` split the
     partitions; a worker in its own group sees every event (a replica following the log)."""
 
-    def __init__(self, url: str, group: str, store: Any,
+    def __init__(self, url: str, group: str, store: Store,
                  sinks: Sequence[Callable[[list[Event]], Any]] = (), *,
                  from_start: bool = True, config: dict[str, Any] | None = None) -> None:
         bootstrap, self.topic = parse_kafka_url(url)
@@ -150,7 +151,7 @@ class LoggedEventStore:
     (workers write it); every other call goes to the wrapped store. `add_events` returns
     (acknowledged, 0): duplicates are dropped later, by the workers, through event ids."""
 
-    def __init__(self, store: Any, log: KafkaEventLog) -> None:
+    def __init__(self, store: Store, log: KafkaEventLog) -> None:
         self.inner, self.log = store, log
 
     def add_events(self, events: Sequence[Event]) -> tuple[int, int]:

@@ -230,19 +230,10 @@ if __name__ == "__main__":
 
 def fresh_postgres_url(base_url: str) -> str:
     """A URL whose search_path is a new, empty schema in `base_url`'s database: an isolated
-    store for one test at the cost of one CREATE SCHEMA."""
-    import uuid
+    store for one test at the cost of one CREATE SCHEMA (store/pg_schema.py)."""
+    from shopsense.store.pg_schema import fresh_schema_url
 
-    import psycopg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(7301)")  # one CREATE EXTENSION at a time
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
-        conn.execute("SELECT pg_advisory_unlock(7301)")
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base_url else "?"
-    return f"{base_url}{sep}options=-csearch_path%3D{schema}%2Cpublic"
+    return fresh_schema_url(base_url)
 
 
 def postgres_for_tests() -> tuple[str | None, str]:

@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from shopsense.store.base import CatalogStore, EventStore
+from shopsense.store.base import CatalogStore, EventStore, SqlStore, Store
 from shopsense.store.sqlite import SqliteStore
 
-__all__ = ["REGISTRY", "CatalogStore", "EventStore", "SqliteStore", "open_store"]
+__all__ = ["REGISTRY", "CatalogStore", "EventStore", "SqlStore", "SqliteStore", "Store",
+           "open_store"]
 
 
 def _sqlite(url: str) -> SqliteStore:
@@ -27,13 +27,13 @@ def _memory(url: str) -> SqliteStore:
     return SqliteStore(":memory:")
 
 
-def _postgresql(url: str) -> Any:
+def _postgresql(url: str) -> Store:
     from shopsense.store.postgres import PostgresStore  # optional extra: psycopg, psycopg_pool
 
     return PostgresStore(url)
 
 
-REGISTRY: dict[str, Callable[[str], Any]] = {
+REGISTRY: dict[str, Callable[[str], Store]] = {
     "sqlite": _sqlite,
     "memory": _memory,
     "postgresql": _postgresql,
@@ -41,7 +41,7 @@ REGISTRY: dict[str, Callable[[str], Any]] = {
 }
 
 
-def open_store(url: str) -> SqliteStore:
+def open_store(url: str) -> Store:
     scheme = url.split("://", 1)[0] if "://" in url else ""
     factory = REGISTRY.get(scheme)
     if factory is None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from shopsense.domain import Event, Product
 
@@ -44,3 +45,55 @@ class EventStore(Protocol):
     def forget_user(self, user_id: str) -> int:
         """Erase every event and derived row of this pseudonym; returns rows removed."""
         ...
+
+
+class Cursor(Protocol):
+    """The slice of a DB-API cursor that repositories use inside `transaction()`."""
+
+    rowcount: int
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor: ...
+
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+
+class SqlStore(Protocol):
+    """What a repository in `store/` runs its SQL on: SQLite-flavoured text with `?`
+    placeholders that each backend runs (the PostgreSQL store rewrites it: pg_dialect.py).
+    Only modules inside `store/` call these (tests/test_architecture.py)."""
+
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+
+class Store(CatalogStore, EventStore, SqlStore, Protocol):
+    """A whole store as `open_store(url)` returns it (SqliteStore or PostgresStore): the
+    catalogue and events, erasure and retention, small state and the audit log. Callers
+    outside `store/` reach tables through the repositories, never through `execute`."""
+
+    def close(self) -> None: ...
+
+    def erased_tokens(self) -> set[str]: ...
+
+    def is_erased(self, user_id: str) -> bool: ...
+
+    def purge_events_before(self, timestamp: float) -> int: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None: ...
+
+    def reset_caches(self) -> None: ...
+
+    def checkpoint(self) -> None: ...
+
+    def vacuum(self) -> None: ...

@@ -15,7 +15,9 @@ import time
 from typing import Any
 
 from shopsense.domain import Event
-from shopsense.store.sqlite import _EVENT_COLS, _event_from_row
+from shopsense.store.base import Store
+from shopsense.store.rows import EVENT_COLS as _EVENT_COLS
+from shopsense.store.rows import event_from_row as _event_from_row
 
 FORGET_NOTICE_S = 60.0
 _DDL = ("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -23,12 +25,12 @@ _DDL = ("CREATE TABLE IF NOT EXISTS changes (seq INTEGER PRIMARY KEY AUTOINCREME
 KINDS = ("catalog_upsert", "catalog_delete", "forget")
 
 
-def ensure_feed(store: Any) -> None:
+def ensure_feed(store: Store) -> None:
     with store.transaction() as cur:
         cur.execute(_DDL)
 
 
-def publish(store: Any, kind: str, detail: dict[str, Any]) -> int:
+def publish(store: Store, kind: str, detail: dict[str, Any]) -> int:
     """Append one change; returns its sequence number."""
     if kind not in KINDS:
         raise ValueError(f"unknown change kind {kind!r}")
@@ -38,31 +40,31 @@ def publish(store: Any, kind: str, detail: dict[str, Any]) -> int:
         return int(cur.lastrowid)
 
 
-def changes_after(store: Any, seq: int, limit: int = 1000) -> list[tuple[int, str, dict]]:
+def changes_after(store: Store, seq: int, limit: int = 1000) -> list[tuple[int, str, dict]]:
     rows = store.execute("SELECT seq, kind, detail FROM changes WHERE seq > ? ORDER BY seq "
                          "LIMIT ?", (seq, limit))
     return [(int(s), k, json.loads(d)) for s, k, d in rows]
 
 
-def last_change(store: Any) -> int:
+def last_change(store: Store) -> int:
     return int(store.execute("SELECT COALESCE(MAX(seq), 0) FROM changes")[0][0])
 
 
-def purge(store: Any, kind: str, older_than_s: float) -> int:
+def purge(store: Store, kind: str, older_than_s: float) -> int:
     """Delete `kind` changes older than `older_than_s`; returns how many went."""
     with store.transaction() as cur:
         return int(cur.execute("DELETE FROM changes WHERE kind = ? AND at < ?",
                                (kind, time.time() - older_than_s)).rowcount)
 
 
-def events_after(store: Any, seq: int, limit: int = 5000) -> list[tuple[int, Event]]:
+def events_after(store: Store, seq: int, limit: int = 5000) -> list[tuple[int, Event]]:
     """Events with `seq` above `seq`, oldest first (at most `limit`)."""
     rows = store.execute(f"SELECT {', '.join(_EVENT_COLS)}, seq FROM events WHERE seq > ? "
                          "ORDER BY seq LIMIT ?", (seq, limit))
     return [(int(r[-1]), _event_from_row(r)) for r in rows]
 
 
-def recent_actors(store: Any, n: int, scan: int = 500_000, page: int = 5000) -> list[str]:
+def recent_actors(store: Store, n: int, scan: int = 500_000, page: int = 5000) -> list[str]:
     """The `n` actors (user, else session) who acted most recently, newest first, from at
     most the last `scan` events (paged backwards by seq: cheap however long the log)."""
     found: dict[str, None] = {}
@@ -80,11 +82,11 @@ def recent_actors(store: Any, n: int, scan: int = 500_000, page: int = 5000) -> 
     return list(found)
 
 
-def last_event_seq(store: Any) -> int:
+def last_event_seq(store: Store) -> int:
     return int(store.execute("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0])
 
 
-def replay(store: Any, observe: Any, after: int, upto: int | None = None) -> int:
+def replay(store: Store, observe: Any, after: int, upto: int | None = None) -> int:
     """Hand events with `after < seq <= upto` (all newer ones when `upto` is None) to
     `observe(events)` in batches, oldest first. Returns how many."""
     done, seq = 0, after

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from shopsense.store.base import Store
 
 
-def linked_sessions(store: Any, user_id: str) -> tuple[str, ...]:
+def linked_sessions(store: Store, user_id: str) -> tuple[str, ...]:
     """Every session pseudonym linked to this user pseudonym."""
     return tuple(row[0] for row in store.execute(
         "SELECT session_id FROM identity_links WHERE user_id = ?", (user_id,)))
 
 
-def linked_user(store: Any, session_id: str) -> str | None:
+def linked_user(store: Store, session_id: str) -> str | None:
     """The user pseudonym this session is linked to, if any."""
     rows = store.execute("SELECT user_id FROM identity_links WHERE session_id = ?",
                          (session_id,))
     return rows[0][0] if rows else None
 
 
-def has_history(store: Any, actor: str) -> bool:
+def has_history(store: Store, actor: str) -> bool:
     """Whether any event, link or tombstone names this pseudonym."""
     return bool(store.execute(
         "SELECT 1 FROM events WHERE user_id = ? OR session_id = ? LIMIT 1", (actor, actor))

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from shopsense.store.base import Store
+
 TABLE = "impressions"
 SEP = "\x1f"
 MAX_POSITIONS = 100
@@ -66,7 +68,7 @@ class SqliteImpressions:
 
     BLOB = "BLOB"
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         register_for_erasure()
         with store.transaction() as cur:
@@ -123,7 +125,7 @@ class PostgresImpressions(SqliteImpressions):
     BLOB = "BYTEA"
 
 
-def impressions_of(store: Any) -> ImpressionRepository:
+def impressions_of(store: Store) -> ImpressionRepository:
     """The repository for a store opened by `open_store` (SQLite or PostgreSQL)."""
     from shopsense.store.sqlite import SqliteStore
 

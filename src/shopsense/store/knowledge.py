@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from shopsense.store.base import Store
+
 TABLE = "knowledge_passages"
 
 
@@ -55,7 +57,7 @@ class SqliteKnowledgeRepository:
            "TEXT NOT NULL, position INTEGER NOT NULL, updated_at REAL NOT NULL)",
            f"CREATE INDEX IF NOT EXISTS {TABLE}_doc ON {TABLE}(doc_id, position)")
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         with store.transaction() as cur:
             for sql in self.ddl:
@@ -115,7 +117,7 @@ class PostgresKnowledgeRepository(SqliteKnowledgeRepository):
         return int(found[0][0])
 
 
-def knowledge_repository(store: Any) -> KnowledgeRepository:
+def knowledge_repository(store: Store) -> KnowledgeRepository:
     """The repository for a store opened by `open_store` (chosen by the store's backend)."""
     from shopsense.store.sqlite import SqliteStore
 

@@ -13,6 +13,8 @@ import json
 import time
 from typing import Any
 
+from shopsense.store.base import Store
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS privacy_ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
     "at REAL NOT NULL, release TEXT NOT NULL, mechanism TEXT NOT NULL, epsilon REAL NOT NULL, "
@@ -28,19 +30,19 @@ class OverBudget(RuntimeError):
     """The release would take the spend in the window over the budget."""
 
 
-def ensure(store: Any) -> None:
+def ensure(store: Store) -> None:
     with store.transaction() as cur:
         for statement in _SCHEMA:
             cur.execute(statement)
 
 
-def spent_since(store: Any, since: float) -> tuple[float, float]:
+def spent_since(store: Store, since: float) -> tuple[float, float]:
     row = store.execute("SELECT COALESCE(SUM(epsilon), 0), COALESCE(SUM(delta), 0) "
                         "FROM privacy_ledger WHERE at >= ?", (since,))[0]
     return float(row[0]), float(row[1])
 
 
-def charge(store: Any, row: dict[str, Any], *, since: float, max_epsilon: float | None,
+def charge(store: Store, row: dict[str, Any], *, since: float, max_epsilon: float | None,
            max_delta: float | None) -> int:
     """Insert `row` (release, mechanism, epsilon, delta, fingerprint, detail, body) unless
     the releases since `since` plus this one exceed `max_epsilon` or `max_delta` (then
@@ -66,12 +68,12 @@ def charge(store: Any, row: dict[str, Any], *, since: float, max_epsilon: float 
         return int(cur.lastrowid or 0)
 
 
-def entries(store: Any, limit: int) -> list[tuple[Any, ...]]:
+def entries(store: Store, limit: int) -> list[tuple[Any, ...]]:
     return store.execute("SELECT seq, at, release, mechanism, epsilon, delta, fingerprint, "
                          "detail FROM privacy_ledger ORDER BY seq DESC LIMIT ?", (limit,))
 
 
-def newest_body(store: Any, release: str, fingerprint: str | None = None,
+def newest_body(store: Store, release: str, fingerprint: str | None = None,
                 since: float = 0.0) -> tuple[int, dict[str, Any]] | None:
     """(seq, body) of the newest recorded release with this name (and fingerprint), at or
     after `since`."""

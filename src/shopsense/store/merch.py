@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shopsense.store.base import Store
+
 TABLE = "merch_versions"
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {TABLE} (version INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -49,7 +51,7 @@ class MerchRepository(Protocol):
 class StoreMerchRepository:
     """`MerchRepository` over a shopsense store (SQLite or PostgreSQL)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         with store.transaction() as cur:
             for statement in _SCHEMA:

@@ -6,7 +6,7 @@ tsvector of those terms, weighted per field (title A, brand B, category C, descr
 attributes D) with a GIN index. A query is the OR of its terms, ranked by `ts_rank_cd`: a
 recall stage for several stateless replicas that share one database, not a replacement for
 the in-process BM25F index (no idf; its ranking is coarser). Filters are pushed down through
-`index.filter.ProductFilter` SQL on the products table.
+`index.filter.ProductFilter` SQL (store.pg_filter) on the products table.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from shopsense.domain import Product
+from shopsense.store.pg_filter import filter_sql
+from shopsense.store.pg_items import ItemRows
 from shopsense.text.tokenize import tokenize
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -40,7 +42,7 @@ def tsquery_of(terms: Iterable[str], *, every: bool = False) -> str:
     return (" & " if every else " | ").join(quoted)
 
 
-class PgFullTextIndex:
+class PgFullTextIndex(ItemRows):
     """item_id -> weighted tsvector of segmented terms, GIN-indexed, in table `table`."""
 
     kind = "pg_fulltext"
@@ -65,17 +67,6 @@ class PgFullTextIndex:
                 f"INSERT INTO {self.table} (item_id, terms) VALUES (%s, {vector}) "
                 "ON CONFLICT (item_id) DO UPDATE SET terms = excluded.terms", rows)
 
-    def remove(self, item_ids: Iterable[str]) -> int:
-        with self._pool.connection() as conn:
-            return conn.execute(f"DELETE FROM {self.table} WHERE item_id = ANY(%s)",
-                                (list(item_ids),)).rowcount
-
-    def keep_only(self, item_ids: Sequence[str]) -> int:
-        """Delete every row whose id is not in `item_ids` (after a rebuild from the store)."""
-        with self._pool.connection() as conn:
-            return conn.execute(f"DELETE FROM {self.table} WHERE NOT (item_id = ANY(%s))",
-                                (list(item_ids),)).rowcount
-
     def __len__(self) -> int:
         with self._pool.connection() as conn:
             return int(conn.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()[0])
@@ -84,14 +75,14 @@ class PgFullTextIndex:
                ) -> tuple[list[str], list[float]]:
         """Top-`k` (item_ids, ts_rank_cd scores) for segmented query terms, best first: rows
         with any term, or with every term when `every`. `where` is an object with
-        `.sql() -> (clause over alias p, params)` (ProductFilter). Cost grows with the
+        `index.filter.ProductFilter` (rendered by store.pg_filter). Cost grows with the
         number of matching rows (each is ranked), so common terms are slow under OR."""
         query = tsquery_of(terms, every=every)
         if not query or k <= 0:
             return [], []
         join, clause, params = "", "TRUE", []
         if where is not None and not where.is_empty():
-            clause, params = where.sql()
+            clause, params = filter_sql(where)
             join = "JOIN products p ON p.item_id = t.item_id"
         sql = (f"SELECT t.item_id, ts_rank_cd(t.terms, q) AS score FROM {self.table} t {join}, "
                f"to_tsquery('simple', %s) q WHERE t.terms @@ q AND {clause} "

@@ -62,3 +62,20 @@ def migrate(conn: Any) -> int:
         conn.execute("INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) "
                      "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
     return SCHEMA_VERSION
+
+
+def fresh_schema_url(base_url: str) -> str:
+    """A URL whose search_path is a new, empty schema in `base_url`'s database (with the
+    pgvector extension in `public`): an isolated store for one test or benchmark."""
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7301)")  # one CREATE EXTENSION at a time
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+        conn.execute("SELECT pg_advisory_unlock(7301)")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base_url else "?"
+    return f"{base_url}{sep}options=-csearch_path%3D{schema}%2Cpublic"

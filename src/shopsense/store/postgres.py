@@ -27,15 +27,15 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from shopsense.domain import Event, Product
+from shopsense.store import rows as shared_rows
 from shopsense.store import sqlite as reference
 from shopsense.store.pg_dialect import to_postgres
 from shopsense.store.pg_schema import SCHEMA_VERSION, migrate
 
-_PRODUCT_COLS = ("item_id", "title", "description", "category", "brand", "price", "currency",
-                 "attributes", "image_url", "available", "created_at", "locale")
+_PRODUCT_COLS = shared_rows.PRODUCT_COLS
 _PRODUCT_TYPES = ("text", "text", "text", "text", "text", "float8", "text", "text", "text",
                   "int4", "float8", "text", "text", "float8")
-_EVENT_COLS = reference._EVENT_COLS
+_EVENT_COLS = shared_rows.EVENT_COLS
 _EVENT_TYPES = ("text", "text", "text", "text", "text", "text", "float8", "text", "float8")
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -101,7 +101,7 @@ class PostgresStore:
 
     # -- catalogue ------------------------------------------------------------------------
     def upsert_products(self, products: Sequence[Product]) -> tuple[int, int]:
-        latest = {p.item_id: reference.product_row(p) for p in products}
+        latest = {p.item_id: shared_rows.product_row(p) for p in products}
         now = time.time()
         rows = [(*r, hashlib.blake2b(repr(r).encode(), digest_size=16).hexdigest(), now)
                 for r in latest.values()]
@@ -128,7 +128,7 @@ class PostgresStore:
         with self._pool.connection() as conn:
             rows = conn.execute(f"SELECT {', '.join(_PRODUCT_COLS)} FROM products "
                                 "WHERE item_id = ANY(%s)", (list(item_ids),)).fetchall()
-        return {r[0]: reference._product_from_row(r) for r in rows}
+        return {r[0]: shared_rows.product_from_row(r) for r in rows}
 
     def iter_products(self) -> Iterator[Product]:
         last = ""
@@ -139,7 +139,7 @@ class PostgresStore:
                                     (last,)).fetchall()
             if not rows:
                 return
-            yield from (reference._product_from_row(r) for r in rows)
+            yield from (shared_rows.product_from_row(r) for r in rows)
             last = rows[-1][0]
 
     def count_products(self) -> int:
@@ -168,16 +168,7 @@ class PostgresStore:
 
     def iter_events(self, *, since: float | None = None, until: float | None = None,
                     actor: str | None = None) -> Iterator[Event]:
-        clauses, params = ["TRUE"], []
-        if since is not None:
-            clauses.append("timestamp >= %s")
-            params.append(since)
-        if until is not None:
-            clauses.append("timestamp < %s")
-            params.append(until)
-        if actor is not None:
-            clauses.append("(user_id = %s OR session_id = %s)")
-            params += [actor, actor]
+        clauses, params = shared_rows.event_filter(since, until, actor, mark="%s")
         sql = (f"SELECT {', '.join(_EVENT_COLS)}, seq FROM events WHERE {' AND '.join(clauses)}"
                " AND (timestamp, seq) > (%s, %s) ORDER BY timestamp, seq LIMIT 10000")
         last_ts, last_seq = float("-inf"), -1
@@ -186,7 +177,7 @@ class PostgresStore:
                 rows = conn.execute(sql, (*params, last_ts, last_seq)).fetchall()
             if not rows:
                 return
-            yield from (reference._event_from_row(r) for r in rows)
+            yield from (shared_rows.event_from_row(r) for r in rows)
             last_ts, last_seq = rows[-1][8], rows[-1][9]
 
     def count_events(self) -> int:
@@ -217,7 +208,7 @@ class PostgresStore:
                                                 "ANY(%s)", (sessions,)).rowcount
             conn.execute("INSERT INTO erasures VALUES (%s, %s) ON CONFLICT (user_id) DO "
                          "UPDATE SET erased_at = excluded.erased_at",
-                         (reference.erasure_token(user_id), time.time()))
+                         (shared_rows.erasure_token(user_id), time.time()))
         return removed
 
     def erased_tokens(self) -> set[str]:
@@ -225,7 +216,7 @@ class PostgresStore:
 
     def is_erased(self, user_id: str) -> bool:
         return bool(self.execute("SELECT 1 FROM erasures WHERE user_id = ?",
-                                 (reference.erasure_token(user_id),)))
+                                 (shared_rows.erasure_token(user_id),)))
 
     def purge_events_before(self, timestamp: float) -> int:
         with self._pool.connection() as conn, conn.transaction():

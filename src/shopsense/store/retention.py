@@ -14,10 +14,11 @@ import json
 import time
 from typing import Any
 
+from shopsense.store.base import Store
 from shopsense.store.sqlite import USER_TABLES
 
 
-def _has_timestamp(store: Any, table: str) -> bool:
+def _has_timestamp(store: Store, table: str) -> bool:
     try:
         store.execute(f"SELECT timestamp FROM {table} LIMIT 1")
     except Exception:  # the table does not exist (yet) or has no timestamp: nothing to purge
@@ -25,7 +26,7 @@ def _has_timestamp(store: Any, table: str) -> bool:
     return True
 
 
-def purge_user_rows_before(store: Any, timestamp: float) -> dict[str, int]:
+def purge_user_rows_before(store: Store, timestamp: float) -> dict[str, int]:
     """Delete rows older than `timestamp` from every shopper table that has a `timestamp`
     column; returns rows removed by table."""
     removed = {}
@@ -37,7 +38,7 @@ def purge_user_rows_before(store: Any, timestamp: float) -> dict[str, int]:
     return removed
 
 
-def claim(store: Any, name: str, interval_s: float, *, now: float | None = None,
+def claim(store: Store, name: str, interval_s: float, *, now: float | None = None,
           first_due: bool = True) -> bool:
     """True (and the run recorded as started now) when job `name` last ran more than
     `interval_s` ago. `first_due=False`: a job never run is scheduled one interval from now."""
@@ -60,7 +61,7 @@ def claim(store: Any, name: str, interval_s: float, *, now: float | None = None,
         return True
 
 
-def record(store: Any, name: str, detail: dict[str, Any]) -> None:
+def record(store: Store, name: str, detail: dict[str, Any]) -> None:
     """What the last run of job `name` did (shown on /readyz and the dashboard)."""
     key = f"schedule:{name}"
     with store.transaction() as cur:
@@ -70,6 +71,6 @@ def record(store: Any, name: str, detail: dict[str, Any]) -> None:
         cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(state)))
 
 
-def last_run(store: Any, name: str) -> dict[str, Any] | None:
+def last_run(store: Store, name: str) -> dict[str, Any] | None:
     rows = store.execute("SELECT value FROM meta WHERE key = ?", (f"schedule:{name}",))
     return json.loads(rows[0][0]) if rows else None

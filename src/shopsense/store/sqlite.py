@@ -20,38 +20,25 @@ from pathlib import Path
 from typing import Any
 
 from shopsense.domain import Event, Product
+from shopsense.store.rows import (
+    EVENT_COLS,
+    EVENT_FIELDS,
+    PRODUCT_COLS,
+    chunks,
+    erasure_token,
+    event_filter,
+    event_from_row,
+    product_from_row,
+    product_row,
+)
+from shopsense.store.sqlite_schema import (
+    DEFERRABLE_INDEX_SQL,
+    DEFERRABLE_INDEXES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    process_alive,
+)
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS products (
-  item_id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
-  category TEXT NOT NULL DEFAULT '', brand TEXT NOT NULL DEFAULT '', price REAL,
-  currency TEXT NOT NULL DEFAULT '', attributes TEXT NOT NULL DEFAULT '{}',
-  image_url TEXT NOT NULL DEFAULT '', available INTEGER NOT NULL DEFAULT 1,
-  created_at REAL, locale TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL,
-  updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE,
-  user_id TEXT, session_id TEXT, item_id TEXT, event_type TEXT NOT NULL, query TEXT,
-  value REAL, platform TEXT NOT NULL, timestamp REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS events_anonymous ON events(session_id) WHERE user_id IS NULL;
-CREATE TABLE IF NOT EXISTS identity_links (
-  session_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, linked_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS erasures (user_id TEXT PRIMARY KEY, erased_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS api_keys (
-  key_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL, scope TEXT NOT NULL,
-  created_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS audit_log (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '{}');
-"""
-_PRODUCT_COLS = ("item_id", "title", "description", "category", "brand", "price", "currency",
-                 "attributes", "image_url", "available", "created_at", "locale")
-_EVENT_COLS = ("event_id", "user_id", "session_id", "item_id", "event_type", "query", "value",
-               "platform", "timestamp")
-_EVENT_FIELDS = ("event_id", "event_type", "timestamp", "user_id", "session_id", "item_id",
-                 "query", "value", "platform")  # Event's field order: rows of add_event_rows
 _LINK_CACHE_LIMIT = 100_000  # session -> user links the writer keeps in memory (~20 MB)
 # Tables (besides events / identity_links) whose rows belong to one shopper: erased with them,
 # by `user_id` and, where the table has a `session_id` column, by every session linked to the
@@ -67,36 +54,10 @@ USER_TABLES: list[str] = ["web_impressions", "impressions"]
 # to a later open). Ingest itself reads none of them;
 # `events_anonymous` is kept: the identity back-fill finds a session's anonymous events
 # through it.
-_DEFERRABLE_INDEX_SQL = {
-    "events_user": "CREATE INDEX IF NOT EXISTS events_user ON events(user_id, timestamp)",
-    "events_session": "CREATE INDEX IF NOT EXISTS events_session ON events(session_id)",
-    "events_time": "CREATE INDEX IF NOT EXISTS events_time ON events(timestamp)",
-    "identity_links_user": "CREATE INDEX IF NOT EXISTS identity_links_user "
-                           "ON identity_links(user_id)",
-}
-DEFERRABLE_INDEXES = tuple(_DEFERRABLE_INDEX_SQL)
 _LOADER_KEY = "bulk_load_pid"  # meta row naming the process whose load deferred the indexes
 DEFER_INDEXES_MIN_ROWS = 50_000
 DEFER_INDEXES_FRACTION = 0.25
 BULK_CHECKPOINT_PAGES = 16_384  # WAL checkpointed every ~64 MiB during a bulk load
-
-
-def product_row(p: Product) -> tuple[Any, ...]:
-    attrs = json.dumps(p.attributes, ensure_ascii=False, sort_keys=True, default=str)
-    return (p.item_id, p.title, p.description, p.category, p.brand, p.price, p.currency, attrs,
-            p.image_url, int(p.available), p.created_at, p.locale)
-
-
-def _product_from_row(row: Sequence[Any]) -> Product:
-    return Product(item_id=row[0], title=row[1], description=row[2], category=row[3],
-                   brand=row[4], price=row[5], currency=row[6], attributes=json.loads(row[7]),
-                   image_url=row[8], available=bool(row[9]), created_at=row[10], locale=row[11])
-
-
-def _event_from_row(row: Sequence[Any]) -> Event:
-    return Event(event_id=row[0], user_id=row[1], session_id=row[2], item_id=row[3],
-                 event_type=row[4], query=row[5], value=row[6], platform=row[7],
-                 timestamp=row[8])
 
 
 class SqliteStore:
@@ -162,10 +123,10 @@ class SqliteStore:
 
     def _create_schema(self) -> None:
         """CREATE TABLE / INDEX IF NOT EXISTS, and the indexes a killed bulk load deferred."""
-        self._conn.executescript(_SCHEMA)
+        self._conn.executescript(SCHEMA)
         marker = self._conn.execute("SELECT value FROM meta WHERE key = ?",
                                     (_LOADER_KEY,)).fetchone()
-        if marker is None or not _process_alive(int(marker[0])):
+        if marker is None or not process_alive(int(marker[0])):
             self._restore_indexes(clear_marker=marker is not None)
 
     def _restore_indexes(self, *, clear_marker: bool = True) -> None:
@@ -175,7 +136,7 @@ class SqliteStore:
         first case); queries keep their small temporary b-trees in memory."""
         self._conn.execute("PRAGMA temp_store=FILE")
         try:
-            for sql in _DEFERRABLE_INDEX_SQL.values():
+            for sql in DEFERRABLE_INDEX_SQL.values():
                 self._conn.execute(sql)  # autocommit: each index is built whole or not at all
             if clear_marker:
                 self._conn.execute("DELETE FROM meta WHERE key = ?", (_LOADER_KEY,))
@@ -218,10 +179,10 @@ class SqliteStore:
             fresh = [(*r, h, now) for r, h in zip(rows, hashes, strict=True)
                      if existing.get(r[0]) != h]
             cur.executemany(
-                f"INSERT INTO products ({', '.join(_PRODUCT_COLS)}, content_hash, updated_at) "
-                f"VALUES ({', '.join('?' * (len(_PRODUCT_COLS) + 2))}) ON CONFLICT(item_id) DO "
+                f"INSERT INTO products ({', '.join(PRODUCT_COLS)}, content_hash, updated_at) "
+                f"VALUES ({', '.join('?' * (len(PRODUCT_COLS) + 2))}) ON CONFLICT(item_id) DO "
                 "UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in
-                                          (*_PRODUCT_COLS[1:], "content_hash", "updated_at")),
+                                          (*PRODUCT_COLS[1:], "content_hash", "updated_at")),
                 fresh)
         return len(fresh), len(rows) - len(fresh)
 
@@ -236,16 +197,16 @@ class SqliteStore:
 
     def get_products(self, item_ids: Sequence[str]) -> dict[str, Product]:
         out: dict[str, Product] = {}
-        cols = ", ".join(_PRODUCT_COLS)
+        cols = ", ".join(PRODUCT_COLS)
         with self._lock:
-            for chunk in _chunks(list(item_ids), 500):
+            for chunk in chunks(list(item_ids), 500):
                 sql = f"SELECT {cols} FROM products WHERE item_id IN ({','.join('?' * len(chunk))})"
                 for row in self._conn.execute(sql, chunk):
-                    out[row[0]] = _product_from_row(row)
+                    out[row[0]] = product_from_row(row)
         return out
 
     def iter_products(self) -> Iterator[Product]:
-        cols = ", ".join(_PRODUCT_COLS)
+        cols = ", ".join(PRODUCT_COLS)
         last = ""
         while True:
             with self._lock:
@@ -254,7 +215,7 @@ class SqliteStore:
                     (last,)).fetchall()
             if not rows:
                 return
-            yield from (_product_from_row(r) for r in rows)
+            yield from (product_from_row(r) for r in rows)
             last = rows[-1][0]
 
     def count_products(self) -> int:
@@ -276,8 +237,8 @@ class SqliteStore:
                     for r in rows]  # anonymous events of linked sessions: stitched at ingest
             before = self._conn.total_changes
             cur.executemany(
-                f"INSERT INTO events ({', '.join(_EVENT_FIELDS)}) "
-                f"VALUES ({', '.join('?' * len(_EVENT_FIELDS))}) "
+                f"INSERT INTO events ({', '.join(EVENT_FIELDS)}) "
+                f"VALUES ({', '.join('?' * len(EVENT_FIELDS))}) "
                 "ON CONFLICT(event_id) DO NOTHING", rows)
             inserted = self._conn.total_changes - before
             if new_links:  # back-fill anonymous events of newly linked sessions
@@ -295,7 +256,7 @@ class SqliteStore:
         pairs = {r[4]: r[3] for r in rows if r[4] and r[3]}
         anon = {r[4] for r in rows if r[4] and not r[3]}
         unknown = [s for s in pairs.keys() | anon if s not in self._links]
-        for chunk in _chunks(unknown, 500):
+        for chunk in chunks(unknown, 500):
             sql = f"SELECT session_id, user_id FROM identity_links WHERE session_id IN ({','.join('?' * len(chunk))})"
             self._links.update(dict(cur.execute(sql, chunk).fetchall()))
         new = [(s, u) for s, u in pairs.items() if s not in self._links]
@@ -307,17 +268,8 @@ class SqliteStore:
 
     def iter_events(self, *, since: float | None = None, until: float | None = None,
                     actor: str | None = None) -> Iterator[Event]:
-        clauses, params = ["1=1"], []
-        if since is not None:
-            clauses.append("timestamp >= ?")
-            params.append(since)
-        if until is not None:
-            clauses.append("timestamp < ?")
-            params.append(until)
-        if actor is not None:
-            clauses.append("(user_id = ? OR session_id = ?)")
-            params += [actor, actor]
-        cols = ", ".join(_EVENT_COLS)
+        clauses, params = event_filter(since, until, actor)
+        cols = ", ".join(EVENT_COLS)
         last_ts, last_seq = float("-inf"), -1
         while True:
             with self._lock:
@@ -327,7 +279,7 @@ class SqliteStore:
                     "LIMIT 10000", (*params, last_ts, last_ts, last_seq)).fetchall()
             if not rows:
                 return
-            yield from (_event_from_row(r) for r in rows)
+            yield from (event_from_row(r) for r in rows)
             last_ts, last_seq = rows[-1][8], rows[-1][9]
 
     def count_events(self) -> int:
@@ -349,7 +301,7 @@ class SqliteStore:
             sessions = [r[0] for r in cur.execute(
                 "SELECT session_id FROM identity_links WHERE user_id = ?", (user_id,))]
             removed = cur.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
-            for chunk in _chunks(sessions, 500):
+            for chunk in chunks(sessions, 500):
                 marks = ",".join("?" * len(chunk))
                 removed += cur.execute(f"DELETE FROM events WHERE session_id IN ({marks})",
                                        chunk).rowcount
@@ -360,7 +312,7 @@ class SqliteStore:
                 if "user_id" in columns:
                     removed += cur.execute(f"DELETE FROM {table} WHERE user_id = ?",
                                            (user_id,)).rowcount
-                for chunk in _chunks(sessions if "session_id" in columns else [], 500):
+                for chunk in chunks(sessions if "session_id" in columns else [], 500):
                     marks = ",".join("?" * len(chunk))
                     removed += cur.execute(f"DELETE FROM {table} WHERE session_id IN ({marks})",
                                            chunk).rowcount
@@ -439,30 +391,9 @@ class _Transaction:
             self._lock.release()
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by another user
-        return True
-    return True
-
-
-def erasure_token(user_id: str) -> str:
-    """One-way token of an erased pseudonym: lets models drop the user without the store
-    keeping the pseudonym itself."""
-    return "x_" + hashlib.blake2b(user_id.encode(), digest_size=16).hexdigest()
-
-
 def _existing_hashes(cur: sqlite3.Cursor, item_ids: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
-    for chunk in _chunks(item_ids, 500):
+    for chunk in chunks(item_ids, 500):
         sql = f"SELECT item_id, content_hash FROM products WHERE item_id IN ({','.join('?' * len(chunk))})"
         out.update(dict(cur.execute(sql, chunk).fetchall()))
     return out
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

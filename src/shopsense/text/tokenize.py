@@ -93,11 +93,3 @@ def words(text: str) -> list[str]:
         else:
             out.extend(_latin_terms(run))
     return [t for t in out if t not in STOPWORDS]
-
-
-def char_ngrams(term: str, n: int = 3) -> list[str]:
-    """Character n-grams of one term with boundary marks (`#ab`, `abc`, `bc#`)."""
-    padded = f"#{term}#"
-    if len(padded) <= n:
-        return [padded]
-    return [padded[i:i + n] for i in range(len(padded) - n + 1)]

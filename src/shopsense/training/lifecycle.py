@@ -6,6 +6,10 @@ Quick set (seconds on 2 cores for the demo store): query understanding lexicons,
 indexes (BM25F + encoder vectors, cached), and a recommendation engine without the sequential
 model if none is trained yet. Full set (background): the CRF query tagger, the recommendation
 models including SASRec and the learned ranker, and purchase propensity.
+
+Over 400 lines: training, model adoption and the retention / erasure wiring still live here
+together; splitting them (issue #22: training vs adoption vs schedules) waits for the search
+and measurement branches that edit this module in the same session.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shopsense.domain import Product
+from shopsense.store.base import Store
 from shopsense.text.understand.understander import QueryUnderstander
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def catalogue_fingerprint(products: list[Product]) -> str:
     return digest.hexdigest()[:16]
 
 
-def logged_queries(store: Any, limit: int = 50_000) -> list[str]:
+def logged_queries(store: Store, limit: int = 50_000) -> list[str]:
     """Distinct search queries from the store's events (most recent `limit` searches)."""
     seen: dict[str, None] = {}
     for event in store.iter_events():

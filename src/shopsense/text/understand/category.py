@@ -169,9 +169,6 @@ class CategoryClassifier:
         probs = np.exp(logits)
         return probs / probs.sum()
 
-    def known_share(self, text: str) -> float:
-        feats = set(features(text))
-        return sum(f in self.vocabulary_ for f in feats) / len(feats) if feats else 0.0
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

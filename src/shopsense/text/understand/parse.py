@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any
 from shopsense.domain import QueryReading, Slot
 from shopsense.text.understand.gazetteer import Match
 from shopsense.text.understand.lexicon import Group, has_han
+from shopsense.text.understand.negation import inside, live_cues, overlaps, scopes
 from shopsense.text.understand.rules import (
-    SCOPE_END,
-    SCOPE_JOIN,
     Cue,
     detect_language,
     intent_cue,
-    negation_cues,
     strip_filler,
 )
 
@@ -30,10 +28,6 @@ _MODEL_RE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9/-]*\d)(?=[A-Za-z0-9/-]*[A
                        r"[A-Za-z0-9]+(?:[-/][A-Za-z0-9]+)*(?![A-Za-z0-9])")
 _SIZE_CUE = re.compile(r"(size|尺码|码数|号码|pieces|pcs|颗粒)\s*$|^\s*(码|号|颗|pcs|pieces)",
                        re.IGNORECASE)
-# What may stand between a negation cue and the thing it negates ("不要苹果", "not from Nike").
-_CUE_GAP = re.compile(r"^\s*(?:的|要|买|是|用|含|带|any|the|a|an|from|by|made by|in)?\s*$",
-                      re.IGNORECASE)
-_WORD_AFTER = re.compile(r"^\s*([A-Za-z][A-Za-z0-9'-]*|[\u4e00-\u9fff]{1,4})")
 
 
 @dataclass(slots=True)
@@ -75,80 +69,6 @@ def _with_text(slot: Slot | None, query: str) -> Slot | None:
     return Slot(slot.value, slot.confidence, (start, end), query[start:end])
 
 
-def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(s <= start and end <= e for s, e in spans)
-
-
-def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start < e and s < end for s, e in spans)
-
-
-def _scopes(query: str, cues: list[Cue], matches: list[Match],
-            ) -> tuple[dict[int, Cue], list[tuple[Cue, int, int]]]:
-    """(match index -> its negation cue, [(cue, start, end) of cues that negate a plain word])."""
-    negated: dict[int, Cue] = {}
-    words: list[tuple[Cue, int, int]] = []
-    for cue in cues:
-        if cue.postfix:
-            negated.update({i: cue for i in _before(query, cue, matches) if i not in negated})
-            continue
-        last_end, found, kind = cue.end, False, ""
-        for i, match in enumerate(matches):
-            if match.start < cue.end:
-                continue
-            gap = query[last_end:match.start]
-            if not found:
-                if not _CUE_GAP.match(gap):
-                    break
-                kind = match.entries[0].kind
-            elif not SCOPE_JOIN.match(gap) or match.entries[0].kind != kind:
-                break
-            negated[i], last_end, found = cue, match.end, True
-        if not found:
-            span = _word_after(query, cue.end)
-            if span is not None:
-                words.append((cue, *span))
-    return negated, words
-
-
-def _before(query: str, cue: Cue, matches: list[Match]) -> list[int]:
-    """The matches a postfix cue negates: the one right before it ("红色以外"), and those
-    joined to it by 和 / 、 / or."""
-    chosen: list[int] = []
-    end = cue.start
-    for i in range(len(matches) - 1, -1, -1):
-        match = matches[i]
-        if match.end > end:
-            continue
-        gap = query[match.end:end]
-        if not (_CUE_GAP.match(gap) if not chosen else SCOPE_JOIN.match(gap)):
-            break
-        if chosen and match.entries[0].kind != matches[chosen[0]].entries[0].kind:
-            break
-        chosen.append(i)
-        end = match.start
-    return chosen
-
-
-def _word_after(query: str, start: int) -> tuple[int, int] | None:
-    """The word right after a negation cue: an English word, or the next rjieba word."""
-    match = _WORD_AFTER.match(query[start:])
-    if match is None or SCOPE_END.fullmatch(match.group(1)):
-        return None
-    begin = start + match.start(1)
-    if match.group(1).isascii():
-        return begin, start + match.end(1)
-    import rjieba
-
-    word = next(iter(rjieba.cut(query[begin:])), "")
-    return (begin, begin + len(word)) if word and not SCOPE_END.fullmatch(word) else None
-
-
-def _live_cues(query: str, matches: list[Match], blocked: list[tuple[int, int]]) -> list[Cue]:
-    spans = [(m.start, m.end) for m in matches] + blocked
-    return [c for c in negation_cues(query) if not _overlaps(c.start, c.end, spans)]
-
-
 def _fits(group: Group, category: str | None) -> bool:
     if category is None:
         return True
@@ -170,8 +90,8 @@ def parse_query(u: QueryUnderstander, query: str) -> Parsed:
         _with_text(s, query) for s in (price.price_min, price.price_max, price.value_preference))
     matches = u.gazetteer_.find(query, blocked=price.spans)
     matches = _add_tagger(u, query, matches)
-    cues = _live_cues(query, matches, price.spans)
-    negated, negated_words = _scopes(query, cues, matches)
+    cues = live_cues(query, matches, price.spans)
+    negated, negated_words = scopes(query, cues, matches)
     used: list[tuple[int, int]] = list(price.spans)
     for cue in {c for c in negated.values()} | {w[0] for w in negated_words}:
         used.append((cue.start, cue.end))
@@ -202,7 +122,7 @@ def _add_tagger(u: QueryUnderstander, query: str, matches: list[Match]) -> list[
     spans = [(m.start, m.end) for m in matches]
     extra = []
     for (kind, start, end), confidence in u.tagger_.predict(query):
-        if kind == "HCCX" and not _overlaps(start, end, spans) and confidence >= 0.5:
+        if kind == "HCCX" and not overlaps(start, end, spans) and confidence >= 0.5:
             from shopsense.text.understand.gazetteer import Entry
 
             entry = Entry("tagger_term", round(confidence, 4))
@@ -217,7 +137,7 @@ def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: d
     words first (the category's own name counts most); else brands and attributes, whose
     category mixes multiply ("华为" x "256GB" -> phones); meaning (encoder) for unknown words.
     Unknown fragments close to an attribute value are appended to `synonyms`."""
-    text = "".join(" " if _inside(i, i + 1, used) else ch for i, ch in enumerate(query))
+    text = "".join(" " if inside(i, i + 1, used) else ch for i, ch in enumerate(query))
     leaf = u.category_probabilities(text)
     live = [m for i, m in enumerate(matches) if i not in negated]
     terms = [(e.payload, m) for m in live for e in m.entries if e.kind == "term"]
@@ -261,7 +181,7 @@ def _encode_unknown(u: QueryUnderstander, query: str, text: str, live: list[Matc
     cue = intent_cue(query)[2]  # 哪个好 / 怎么退货 / return policy: intent words, understood
     if cue is not None:
         covered.append(cue)
-    masked = "".join(" " if _inside(i, i + 1, covered) else ch for i, ch in enumerate(query))
+    masked = "".join(" " if inside(i, i + 1, covered) else ch for i, ch in enumerate(query))
     fragments = [(m.start(), m.end()) for m in _FRAGMENT.finditer(masked)
                  if strip_filler(m.group()).strip() and len(m.group().strip()) >= 2]
     if not any(_has_unknown_word(u, query[a:b]) for a, b in fragments):
@@ -395,7 +315,7 @@ def _models(query: str, matches: list[Match], used: list[tuple[int, int]], out: 
     known = [(m.start, m.end) for m in matches] + used
     for m in _MODEL_RE.finditer(query):
         token = m.group()
-        if len(token) < 4 or _overlaps(m.start(), m.end(), known):
+        if len(token) < 4 or overlaps(m.start(), m.end(), known):
             continue
         if re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]{1,3}", token):  # 256GB, 120Hz, 5G: units
             continue
@@ -416,5 +336,5 @@ def _intent(query: str, out: Parsed) -> Slot:
 
 
 def _residual(query: str, used: list[tuple[int, int]]) -> str:
-    kept = "".join(" " if _inside(i, i + 1, used) else ch for i, ch in enumerate(query))
+    kept = "".join(" " if inside(i, i + 1, used) else ch for i, ch in enumerate(query))
     return strip_filler(kept)
