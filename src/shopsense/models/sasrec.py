@@ -28,7 +28,7 @@ from shopsense.models.incremental import WarmStart, carry_weights
 from shopsense.models.parallel import GradientSync, LocalSync, _threads
 from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
 from shopsense.models.sasrec_numpy import encode_small, numpy_weights
-from shopsense.models.schedule import LRSchedule
+from shopsense.models.schedule import LRSchedule, training_schedule
 from shopsense.models.sequences import (
     left_pad,
     length_buckets,
@@ -211,7 +211,8 @@ class SASRec:
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)  # batch order: the same on every rank
         optimiser = self._optimiser(sync)
-        schedule = self._schedule(optimiser, warm)
+        schedule = training_schedule(optimiser, cfg, warm)
+        self.info_["lr_schedule"] = schedule.settings
         best_state, started, cpu_started = None, time.perf_counter(), time.process_time()
         if warm and valid is not None:  # the serving weights are epoch 0
             start = self._valid_ndcg(*valid, sync=sync)
@@ -237,16 +238,6 @@ class SASRec:
             if row["cpu_seconds"] > cfg.time_budget_s:
                 return best_state, "budget"
         return best_state, "epochs"
-
-    def _schedule(self, optimiser: Any, warm: bool) -> LRSchedule:
-        """The configured schedule; continued training (a warm start) always warms up and
-        decays from a lower peak, so the serving weights are refined rather than overwritten."""
-        cfg = self.config
-        lr, kind, epochs = ((cfg.lr * cfg.warm_lr_scale, "cosine", cfg.warm_schedule_epochs)
-                            if warm else (cfg.lr, cfg.lr_schedule, cfg.schedule_epochs))
-        self.info_["lr_schedule"] = {"kind": kind, "peak_lr": lr, "horizon_epochs": epochs}
-        return LRSchedule(optimiser, lr, kind, warmup_steps=cfg.warmup_steps,
-                          floor=cfg.lr_floor, schedule_epochs=epochs)
 
     def _optimiser(self, sync: GradientSync) -> Any:
         assert self.net_ is not None

@@ -11,7 +11,7 @@ poorly estimated steps small, which matters most when training continues a servi
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 SCHEDULES = ("none", "cosine")
 
@@ -31,6 +31,7 @@ class LRSchedule:
         self.base_lr, self.kind, self.floor = base_lr, kind, floor
         self.warmup_steps, self.schedule_epochs = warmup_steps, schedule_epochs
         self.step_count, self.horizon = 0, math.inf  # steps; known after the first epoch
+        self.settings = {"kind": kind, "peak_lr": base_lr, "horizon_epochs": schedule_epochs}
 
     def end_epoch(self, epoch: int, cpu_seconds: float, budget_s: float) -> None:
         """After epoch 1: the decay spans `schedule_epochs`, or what the budget affords."""
@@ -57,3 +58,22 @@ class LRSchedule:
     @property
     def lr(self) -> float:
         return self.base_lr * self.factor(self.step_count)
+
+
+class _Settings(Protocol):
+    lr: float
+    lr_schedule: str
+    warmup_steps: int
+    schedule_epochs: int
+    lr_floor: float
+    warm_lr_scale: float
+    warm_schedule_epochs: int
+
+
+def training_schedule(optimiser: Any, cfg: _Settings, warm: bool) -> LRSchedule:
+    """The configured schedule (SASRecConfig); continued training (a warm start) always warms
+    up and decays from a lower peak, so the serving weights are refined, not overwritten."""
+    lr, kind, epochs = ((cfg.lr * cfg.warm_lr_scale, "cosine", cfg.warm_schedule_epochs)
+                        if warm else (cfg.lr, cfg.lr_schedule, cfg.schedule_epochs))
+    return LRSchedule(optimiser, lr, kind, warmup_steps=cfg.warmup_steps, floor=cfg.lr_floor,
+                      schedule_epochs=epochs)
