@@ -101,14 +101,16 @@ class ShopsenseClient:
                     session: str | None = None, shown: int | None = None,
                     arm: str | None = None) -> dict[str, int]:
         """Report that the first `shown` results of an answer (all when None) were displayed:
-        positions, each result's propensity and the answer's `request_id` are sent along."""
+        positions, each result's propensity and the answer's `request_id` are sent along, and
+        (`arm`, by default) the answer's experiment tag when it came from an experiment."""
         results = answer["results"][:shown]
         if not results:
             return {"accepted": 0, "duplicates": 0}
         body = {"request_id": answer["request_id"], "surface": surface, "user_id": user,
                 "session_id": session, "items": [r["item_id"] for r in results],
                 "propensities": [float(r.get("propensity", 1.0)) for r in results],
-                "policy": answer.get("policy"), "arm": arm}
+                "policy": answer.get("policy"),
+                "arm": arm or (answer.get("experiment") or {}).get("tag")}
         return self._call("POST", "/v1/impressions", json=body)
 
     def click(self, answer: dict[str, Any], item_id: str, *, user: str | None = None,

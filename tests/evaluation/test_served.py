@@ -53,7 +53,7 @@ def test_served_and_blend_with_intervals(shop_files: tuple[Path, Path], tmp_path
     report = evaluate_served(events, catalog, model_options={"time_budget_s": 20},
                              engine_dir=engine_dir)
     pop = report["baseline_popularity"]
-    for name in ("served", "blend", "sasrec_only", "baseline_popularity"):
+    for name in ("served", "blend", "blend_servable", "sasrec_only", "baseline_popularity"):
         block = report[name]
         for metric in ("hr@10", "ndcg@10", "hr@20", "ndcg@20"):
             low, high = block[f"{metric}_ci"]
@@ -62,9 +62,12 @@ def test_served_and_blend_with_intervals(shop_files: tuple[Path, Path], tmp_path
     # Shoppers walk their kind's items in order: the served path must find the next one.
     assert served["ndcg@10"] > 3 * pop["ndcg@10"]
     assert served["ndcg@10"] >= report["blend"]["ndcg@10"] - 0.05
-    assert served["ranker"]["serving"] in ("logistic", "lightgbm", "fusion")
+    assert served["ranker"]["serving"] in ("logistic", "lightgbm", "fusion", "blend_order")
     assert {"sasrec", "covisit", "content"} <= set(served["sources"])
     assert report["data"]["evaluated_users"] == 150
+    gap = report["served_minus_blend_servable"]
+    assert gap["ndcg@10"] == pytest.approx(served["ndcg@10"] - report["blend_servable"][
+        "ndcg@10"], abs=1e-4)
     # The saved engine is scored again without training, to the same figures.
     again = evaluate_served(events, catalog, engine_dir=engine_dir)
     assert again["served"]["ndcg@10"] == served["ndcg@10"]

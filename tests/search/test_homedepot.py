@@ -17,6 +17,7 @@ from shopsense.evaluation.search import (
     score_baseline,
     score_engine,
     split_queries,
+    train_from_judgments,
 )
 from shopsense.pipeline.search import SearchEngine
 from shopsense.rank.ltr import KeywordOrder
@@ -37,10 +38,10 @@ def test_trained_ranker_beats_bm25_on_held_out_home_depot_queries() -> None:
     baseline = score_baseline(products, held_out)
     engine.ranker = KeywordOrder()
     keyword = score_engine(engine, held_out)
-    ranker = engine.fit_ranker([(q.query, q.gains) for q in train], seed=0)
+    report = train_from_judgments(engine, train, seed=0)  # what `shopsense train` runs
     trained = score_engine(engine, held_out)
-    figures = (ranker.mode_, trained["ndcg@10"], keyword["ndcg@10"], baseline["ndcg@10"])
-    assert ranker.mode_ == "model", figures
+    figures = (report, trained["ndcg@10"], keyword["ndcg@10"], baseline["ndcg@10"])
+    assert report["mode"] == "model" and report["serving"] == "lambdamart", figures
     assert trained["ndcg@10"] >= keyword["ndcg@10"] >= baseline["ndcg@10"], figures
     assert trained["ndcg@10"] >= 0.37, figures
     assert trained["ndcg@10"] >= 1.1 * baseline["ndcg@10"], figures

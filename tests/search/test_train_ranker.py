@@ -44,7 +44,7 @@ def test_trained_ranker_serves_only_when_it_beats_the_blend(demo_shop) -> None: 
         assert figures["model"] >= figures["blend"]
         answer = engine.search("空调", k=3)
         assert answer.ranker == "lambdamart"
-        for r in answer.results:  # SHAP contributions sum to the model's score
+        for r in answer.results:  # path contributions sum to the model's score
             parts = r.evidence["contributions"]
             assert abs(sum(parts.values()) + r.evidence["unexplained"] - r.score) < 1e-4
             assert abs(r.evidence["unexplained"]) < 1e-3 and "base" in parts

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shopsense.analytics.brands import brand_domain, brand_keys, brand_labels
 from shopsense.domain import PLATFORMS
 from shopsense.store.base import Store
 from shopsense.store.behaviour import ACTOR, CLICK_WINDOW_S, SEP, StoreBehaviour
@@ -79,6 +80,7 @@ class Spec:
     extra_params: tuple[Any, ...] = ()
     expand: Callable[[Any], Callable[[str], list[str]]] | None = None  # key -> keys, in Python
     dated: bool = False  # the key's first part is a unix day number, shown as an ISO date
+    labels: Callable[[Any], dict[str, dict[str, str]]] | None = None  # key -> {zh, en} names
 
     def cap(self, per_user_cap: int) -> int:
         return min(per_user_cap, self.cap_ceiling or per_user_cap)
@@ -207,10 +209,6 @@ def _categories(store: Store, w: Window) -> list[str]:
     return top_categories(store)
 
 
-def _brands(store: Store, w: Window) -> list[str]:
-    return StoreBehaviour(store).brands()
-
-
 def _platforms(store: Store, w: Window) -> list[str]:
     return list(PLATFORMS)
 
@@ -240,7 +238,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("category_share", "Category share (shoppers engaging)", "品类占比（互动顾客数）",
          "category_share", _categories, expand=_top_category_keys),
     Spec("brand_share", "Brand share (shoppers engaging)", "品牌占比（互动顾客数）",
-         "brand_share", _brands),
+         "brand_share", brand_domain(), expand=brand_keys(), labels=brand_labels()),
     Spec("platform_split", "Platform split (shoppers)", "平台分布（顾客数）", "platform_split",
          _platforms, weight=0.5, cap_ceiling=len(PLATFORMS)),
 )

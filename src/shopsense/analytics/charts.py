@@ -133,7 +133,9 @@ def bars(agg: dict[str, Any], lang: str, *, top: int = TOP_N, empty_text: str = 
     ax.grid(axis="y", alpha=0)
     ax.grid(axis="x", alpha=0.25)
     if rows:
-        ax.barh([r["key"] for r in rows], [r["count"] for r in rows], color=PALETTE[0],
+        names = agg.get("labels") or {}  # brand entities: the name in the chart's language
+        ax.barh([(names.get(r["key"]) or {}).get("en" if lang == "en" else "zh", r["key"])
+                 for r in rows], [r["count"] for r in rows], color=PALETTE[0],
                 xerr=agg["stddev"], error_kw={"elinewidth": 0.8, "ecolor": "#64748b"})
     else:
         ax.text(0.5, 0.5, empty_text, ha="center", va="center", transform=ax.transAxes,

@@ -16,7 +16,8 @@ import hashlib
 import io
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from shopsense.analytics.aggregates import (
     window_for,
     zero_result_spec,
 )
+from shopsense.analytics.brands import brand_domain, brand_keys, brand_labels
 from shopsense.analytics.impressions import SURFACE_CTR, ImpressionLog
 from shopsense.analytics.readout import MIN_SAMPLE, quiet_stretches, release_rates
 from shopsense.privacy.dp import (
@@ -91,20 +93,30 @@ def data_fingerprint(store: Store) -> str:
 
 
 def release_specs(zero_result_queries: Collection[str] = (),
-                  impressions: bool = False) -> tuple[Spec, ...]:
+                  impressions: bool = False, entities_file: Path | None = None
+                  ) -> tuple[Spec, ...]:
     """Every aggregate of a release; zero-result queries when the search engine logged some,
-    click-through by surface when the storefront logged impressions."""
+    click-through by surface when the storefront logged impressions; brand entities with the
+    operator's overrides (`entities_file`, <home>/entities.json) when given."""
     extra = (zero_result_spec(zero_result_queries),) if zero_result_queries else ()
-    return (*SPECS, *extra, *((SURFACE_CTR,) if impressions else ()))
+    specs = SPECS if entities_file is None else tuple(
+        replace(s, domain=brand_domain(entities_file), expand=brand_keys(entities_file),
+                labels=brand_labels(entities_file)) if s.name == "brand_share" else s
+        for s in SPECS)
+    return (*specs, *extra, *((SURFACE_CTR,) if impressions else ()))
 
 
 def behaviour_release(store: Store, params: ReleaseParams, *, ledger: PrivacyLedger,
                       refresh: bool = False,
-                      zero_result_queries: Collection[str] = ()) -> dict[str, Any]:
-    """The latest DP release for these parameters (computed and charged only when needed)."""
+                      zero_result_queries: Collection[str] = (),
+                      entities_file: Path | None = None) -> dict[str, Any]:
+    """The latest DP release for these parameters (computed and charged only when needed);
+    `entities_file`: the operator's brand entity overrides (<home>/entities.json)."""
     impressions = ImpressionLog(store).has_rows()
-    specs = release_specs(zero_result_queries, impressions)
-    zero_key = hashlib.blake2b(repr(sorted(zero_result_queries)).encode(),
+    specs = release_specs(zero_result_queries, impressions, entities_file)
+    entities_stamp = entities_file.read_text(encoding="utf-8") if entities_file is not None \
+        and entities_file.exists() else ""
+    zero_key = hashlib.blake2b((repr(sorted(zero_result_queries)) + entities_stamp).encode(),
                                digest_size=8).hexdigest()
     fingerprint = f"{data_fingerprint(store)}:{params.key()}:{zero_key}"
     if not refresh:
@@ -204,6 +216,9 @@ def _noisy(store: Store, hist: Histogram, window: Window, mechanism: NoiseMechan
         rows = sorted(((k, n) for k, n in rows if n >= threshold), key=lambda kv: -kv[1])
         rows = rows[:TOP_QUERIES_SHOWN]
     out["rows"] = [{"key": k, "parts": k.split(SEP), "count": n} for k, n in rows]
+    if spec.labels is not None:  # names in both languages (brand entities)
+        names = spec.labels(store)
+        out["labels"] = {k: names[k] for k, _ in rows if k in names}
     return out
 
 

@@ -61,6 +61,7 @@ def model_status(shop: Any, now: float | None = None,
                               if getattr(models, name, None) is not None else None)
                        for name in COMPONENTS},
         "info": _plain(dict(models.info or {})),
+        "search_ranker": _serving_ranker(getattr(models, "search", None)),
         "store": counts,
         "freshness": {"events_after_training": newer,
                       "last_event_age_s": round(now - last, 1) if last else None,
@@ -68,6 +69,14 @@ def model_status(shop: Any, now: float | None = None,
         "model_files": model_files(Path(shop.settings.home)),
         "training": _plain(dict(training)) if training is not None else None,
     }
+
+
+def _serving_ranker(search: Any) -> str | None:
+    """What orders search results now: lambdamart (trained), blend or bm25f."""
+    from shopsense.pipeline.search import serving_ranker
+
+    ranker = getattr(search, "ranker", None)
+    return None if ranker is None else serving_ranker(ranker)
 
 
 def model_files(home: Path, limit: int = 30) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from shopsense.api.routes import (
     assistant,
     data,
     discover,
+    experiments,
     impressions,
     knowledge,
     mcp,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     app.include_router(discover.router)
     app.include_router(assistant.router)
     app.include_router(impressions.router)
+    app.include_router(experiments.router)
     app.include_router(shoppers.router)
     app.include_router(knowledge.router)
     mcp.install(app)  # /mcp for outside agents (when the mcp extra is installed)

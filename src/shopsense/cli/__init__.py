@@ -34,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "shopsense.cli.knowledge",
     "shopsense.cli.scale",
     "shopsense.cli.federated",
+    "shopsense.cli.experiments",
 ]
 
 

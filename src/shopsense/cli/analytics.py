@@ -52,7 +52,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                    per_user_cap=cap or cfg.privacy.per_user_cap)
             body = behaviour_release(
                 store, params, ledger=open_ledger(store, cfg.privacy), refresh=refresh,
-                zero_result_queries=read_zero_result_log(cfg.home / "logs" / "zero_results.jsonl"))
+                zero_result_queries=read_zero_result_log(cfg.home / "logs" / "zero_results.jsonl"),
+                entities_file=cfg.home / "entities.json")
         except (ValueError, BudgetExceeded) as exc:
             fail(str(exc))
             return

@@ -90,6 +90,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                               "and a team-draft interleaving of two live configurations, and "
                               "A against itself, --runs times each; logs nothing.")] = None,
         runs: Annotated[int, typer.Option("--runs", min=1, max=10_000)] = 40,
+        experiment: Annotated[str | None, typer.Option(
+            "--experiment", help="ID of a running for_you experiment (`shopsense experiments "
+                                 "create`): replay the sessions against its live arms, logged "
+                                 "as traffic its report reads.")] = None,
         as_json: AsJson = False,
     ) -> None:
         """Replay the demo's simulated shoppers against the live for-you path: impressions
@@ -108,6 +112,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         shop.swap_models(load_models(shop) or quick_models(shop))
         if compare:
             _compare(shop, tastes, compare, sessions, runs, k, seed, as_json)
+            return
+        if experiment:
+            _experiment(shop, tastes, experiment, sessions, k, seed, as_json)
             return
         result = simulate_sessions(shop, tastes, sessions=sessions, k=k, seed=seed)
         emit(result, as_json, f"{result['lists']} lists shown ({result['policy']}), "
@@ -129,6 +136,20 @@ def _compare(shop: object, tastes: list, arms: str, sessions: int, runs: int, k:
         f"{name}: {ab[name]['detected_share']:.0%} of runs significant, median "
         f"{ab[name]['median_sessions']} sessions; A/A false positives "
         f"{aa[name]['detected_share']:.0%}" for name in ("interleaving", "ab")))
+
+
+def _experiment(shop: object, tastes: list, experiment_id: str, sessions: int, k: int, seed: int,
+                as_json: bool) -> None:
+    from shopsense.evaluation.simulate import simulate_experiment
+
+    try:
+        result = simulate_experiment(shop, tastes, experiment_id, sessions=sessions,  # type: ignore[arg-type]
+                                     k=k, seed=seed)
+    except ValueError as exc:
+        fail(str(exc))
+    emit(result, as_json, f"{result['lists']} lists ({result['in_experiment']} in "
+                          f"{experiment_id}), {result['clicks']} clicks, {result['carts']} "
+                          f"carts, {result['purchases']} purchases")
 
 
 def demo_settings(cfg: Settings, epsilon: float = 0.2) -> Settings:

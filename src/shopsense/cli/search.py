@@ -75,7 +75,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """(Re)build the search index from the store, optionally training the ranker."""
-        from shopsense.evaluation.search import load_judgments
+        from shopsense.evaluation.search import load_judgments, train_from_judgments
         from shopsense.pipeline.search import open_search_engine, save_search_engine
 
         cfg = settings(ctx)
@@ -83,9 +83,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         info: dict[str, object] = {"products": len(engine), "ranker": "blend"}
         if train_judgments is not None:
             judged, _ = load_judgments(train_judgments)
-            ranker = engine.fit_ranker([(q.query, q.gains) for q in judged])
+            trained = train_from_judgments(engine, judged)
             save_search_engine(engine, cfg)
-            info.update(ranker=ranker.mode_, validation=ranker.validation_)
+            info.update(ranker=trained["serving"], validation=trained["validation_ndcg@10"])
         emit(info, as_json)
 
     @eval_app.command("search")
@@ -119,7 +119,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         key = f"ndcg@{k}"
         emit(report, as_json,
              f"shopsense {key}={report[key]:.4f} recall@100={report['recall@100']:.4f} "
-             f"p99={report['p99_ms']:.1f}ms | BM25 {key}={report['baseline_bm25'][key]:.4f}")
+             f"p99={report['p99_ms']:.1f}ms (CPU {report['p99_cpu_ms']:.1f}ms) | "
+             f"BM25 {key}={report['baseline_bm25'][key]:.4f} | ranker "
+             f"{report['ranker'].get('serving', report['ranker']['mode'])}")
 
 
 def _attach_understander(engine: object, cfg: object) -> None:

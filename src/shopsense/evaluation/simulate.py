@@ -82,3 +82,77 @@ def _uniform_value(model: ClickModel, taste: ShopperTaste, pool: list[str], k: i
         return 0.0
     mean = float(np.mean([model.attraction(taste, i) for i in pool]))
     return sum(examination(p) * CLICK_SCALE * mean for p in range(min(k, len(pool))))
+
+
+CART_AFTER_CLICK = 0.35  # a clicked item goes to the cart with this chance x its attraction
+BUY_AFTER_CART = 0.5
+
+
+def simulate_experiment(shop: Shop, tastes: list[ShopperTaste], experiment_id: str, *,
+                        sessions: int, k: int = 10, seed: int = 0) -> dict[str, Any]:
+    """Replay sessions against a running for-you experiment through the serving code: each
+    session a demo shopper (the visitor: assigned by the experiment's sticky hash) gets an
+    answer from `recommend_actor` (their arm's configuration, or both arms interleaved),
+    reports the impression with the answer's experiment tag the way the storefront does
+    (`analytics.impressions.record_impressions`), clicks by the known click model, and may
+    add a clicked item to the cart (chance `CART_AFTER_CLICK` x its attraction) and buy it
+    (`BUY_AFTER_CART`, value = its price); events go through `Shop.record_events` with the
+    answer's request id, so `shopsense experiments report` reads them like live traffic."""
+    from shopsense.analytics.impressions import attribute_clicks, record_impressions
+    from shopsense.pipeline.experiments import registry_of
+
+    record = registry_of(shop).repo.get(experiment_id)
+    if record is None:
+        raise ValueError(f"no experiment {experiment_id!r}")
+    if record.status != "running" or record.surface != "for_you":
+        raise ValueError("simulate needs a running for_you experiment "
+                         f"({record.id} is {record.status} on {record.surface})")
+    if sessions < 1 or not tastes:
+        raise ValueError("need at least one session and one shopper")
+    rng = random.Random(seed)
+    model, repo = ClickModel(shop.products.values()), impressions_of(shop.store)
+    counts = {"lists": 0, "in_experiment": 0, "clicks": 0, "carts": 0, "purchases": 0}
+    started = time.time()
+    for _ in range(sessions):
+        taste = rng.choice(tastes)
+        answer = recommend_actor(shop, shop.actor(taste.user_id), k=k, rules=Rules(),
+                                 exploration=Exploration())
+        shown = [r["item_id"] for r in answer["results"]]
+        if not shown:
+            continue
+        tag = (answer.get("experiment") or {}).get("tag")
+        record_impressions(shop, repo, [{"request_id": answer["request_id"],
+                                         "surface": "for_you", "user_id": taste.user_id,
+                                         "items": shown, "policy": answer["policy"],
+                                         "arm": tag}])
+        events = _session_events(model, taste, shown, answer["request_id"], rng, shop)
+        if events:
+            shop.record_events([{k: v for k, v in e.items() if k != "request_id"}
+                                for e in events])  # as /v1/events: the id ties, not stored
+            attribute_clicks(repo, events)
+        counts["lists"] += 1
+        counts["in_experiment"] += tag is not None
+        for e in events:
+            key = {"click": "clicks", "cart": "carts", "purchase": "purchases"}[e["event_type"]]
+            counts[key] += 1
+    return {"experiment": record.id, "kind": record.kind, "sessions": sessions, **counts,
+            "seconds": round(time.time() - started, 1)}
+
+
+def _session_events(model: ClickModel, taste: ShopperTaste, shown: list[str], request_id: str,
+                    rng: random.Random, shop: Shop) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    now = time.time()
+    for p in model.clicks(taste, shown, rng):
+        item = shown[p]
+        base = {"user_id": taste.user_id, "item_id": item, "timestamp": now,
+                "request_id": request_id}
+        rows.append({**base, "event_id": f"sim-{request_id}-{p}", "event_type": "click"})
+        if rng.random() < CART_AFTER_CLICK * model.attraction(taste, item):
+            rows.append({**base, "event_id": f"sim-{request_id}-{p}-c", "event_type": "cart"})
+            if rng.random() < BUY_AFTER_CART:
+                product = shop.products.get(item)
+                rows.append({**base, "event_id": f"sim-{request_id}-{p}-b",
+                             "event_type": "purchase",
+                             "value": float(product.price) if product and product.price else 0.0})
+    return rows

@@ -10,7 +10,9 @@ they are sold when
 1. learned product words of the catalogue cover them (空调, air conditioner, laptop), or
 2. one product's title holds every one of them (keyword index; "down jacket"), or
 3. their meaning is close to a learned product word (encoder; earbuds -> headphones,
-   冰柜 -> 冰箱), cosine >= `SYNONYM_COSINE`, or
+   冰柜 -> 冰箱), cosine >= `SYNONYM_COSINE`, unless they use a product word only as the
+   modifier of a head no product word explains (跑步机, 婴儿车, baby stroller: compounds are
+   head-final, so these name other things), or
 4. they are the start of a learned product word still being typed ("air condi", "lapt",
    "空"): search-as-you-type asks with every keystroke.
 Search, the assistant and any other caller use this one function (see docs/API.md,
@@ -104,10 +106,29 @@ def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any,
     query = reading.query
     start, end = min(a for a, _ in words), max(b for _, b in words)
     phrase = re.sub(r"\s+", " ", query[start:end]).strip()
-    if _begins_a_product_word(phrase, understander) or _in_a_title(phrase, keyword, correct) \
-            or _close_to_product_word(phrase, understander):
+    if _begins_a_product_word(phrase, understander) or _in_a_title(phrase, keyword, correct):
+        return None
+    if not _product_word_as_modifier(phrase, understander) and \
+            _close_to_product_word(phrase, understander):
         return None
     return NoExactMatch(phrase, reading.language)
+
+
+def _product_word_as_modifier(phrase: str, understander: Any) -> bool:
+    """`phrase` names another thing *for* a product word: compounds are head-final in both
+    languages, so a product word followed by a head no product word explains is a different
+    type (跑步机 treadmill is not 跑步鞋, 婴儿车 is not 婴儿奶粉, 空调遥控器, baby stroller), however
+    close its meaning; a product word at the end is a kind of it (变频空调, wireless headphones)."""
+    terms = [str(t).lower() for t in getattr(understander, "terms_", {}) or {}]
+    lowered = phrase.lower().strip()
+    if lowered.isascii():
+        words = lowered.split()
+        term_words = {w for t in terms if t.isascii() for w in t.split()}
+        return len(words) >= 2 and words[-1] not in term_words and any(
+            w in term_words for w in words[:-1])
+    han = [t for t in terms if not t.isascii()]
+    ends = any(lowered.endswith(t) for t in han)
+    return not ends and any(lowered.startswith(t) and len(lowered) > len(t) for t in han)
 
 
 def _begins_a_product_word(phrase: str, understander: Any) -> bool:

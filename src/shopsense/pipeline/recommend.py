@@ -51,6 +51,8 @@ class EngineConfig:
     rrf_k: float = 60.0  # reciprocal-rank fusion constant when no ranker is trained
     max_per_category: int | None = 4  # for-you variety cap (rank.diversity); None = off
     dismiss_half_life_days: float = 14.0
+    sources: tuple[str, ...] | None = None  # for-you sources (None: PERSONAL_SOURCES)
+    source_weights: dict[str, float] | None = None  # weighted fusion (unnamed sources: 1)
 
 
 class RecommendationEngine:
@@ -117,7 +119,8 @@ class RecommendationEngine:
             return self._results(self._finish(ranked, k, profile, rules, repurchase,
                                               half_life_days))
         banned = {*recent, *exclude}
-        ranked = self._ranked(ctx, PERSONAL_SOURCES, None, banned, profile)
+        ranked = self._ranked(ctx, self.config.sources or PERSONAL_SOURCES, None, banned,
+                              profile)
         if len(ranked) < 2 * k:  # thin history: top up with what is rising / popular
             seen = banned | {c.item_id for c in ranked}
             floor = min((c.score for c in ranked), default=0.0)
@@ -220,8 +223,9 @@ class RecommendationEngine:
         if k is not None and k <= 0:
             return []
         cands = self.candidates(ctx, names, banned)
+        weights = self.config.source_weights or {}
         for c in cands:
-            c.score = sum(1.0 / (self.config.rrf_k + c.signals[f"{n}.rank"])
+            c.score = sum(weights.get(n, 1.0) / (self.config.rrf_k + c.signals[f"{n}.rank"])
                           for n in names if f"{n}.rank" in c.signals)
             c.signals["fusion"] = c.score
         return sorted(cands, key=lambda c: (-c.score, c.item_id))[:k]

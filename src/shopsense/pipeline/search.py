@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from shopsense.index.catalog import product_fields, product_text
 from shopsense.index.entities import Entities
 from shopsense.index.sells import NoExactMatch, catalogue_sells
 from shopsense.index.suggest import kind_label, language_of
+from shopsense.index.typed import TypedWords
 from shopsense.memo import Memo
 from shopsense.pipeline.search_facets import entity_filters, facet_view
 from shopsense.pipeline.search_index import (
@@ -50,7 +51,6 @@ from shopsense.pipeline.search_page import (
 )
 from shopsense.rank.filters import Clause, pushdown_filter
 from shopsense.rank.honest import relaxed_notes
-from shopsense.rank.ltr import LambdaMartRanker
 from shopsense.rank.search_features import QueryContext, candidate_features
 from shopsense.retrieve.backends import Retrieval, retrieval_for
 from shopsense.retrieve.hybrid import CandidateSet
@@ -119,12 +119,14 @@ class SearchEngine(SearchIndex):
         self.product_stems_: set[str] | None = None  # index terms of the learned product words
         self.entities_file: Path | None = None  # the operator's entity overrides
         self.entities_: tuple[Any, Entities] | None = None  # (understander, its entities)
+        self.typed_: tuple[Any, TypedWords] | None = None  # (understander, its product words)
 
     def _changed(self, catalogue: bool) -> None:
         if hasattr(self, "stages_"):
             self.stages_.clear()
         if catalogue:
             self.pinyin_ = None
+            self.typed_ = None
 
     # ---- ranking data -----------------------------------------------------------------------
     def featurize(self, query: str, reading: QueryReading | None = None,
@@ -145,22 +147,6 @@ class SearchEngine(SearchIndex):
                                       found.semantic, products, priors, found.vectors)
         return found, ctx, features
 
-    def fit_ranker(self, judged: Sequence[tuple[str, Mapping[str, float]]], *, seed: int = 0,
-                   **params: Any) -> LambdaMartRanker:
-        """Train (and guard) the ranker on (query, {item_id: gain}); unjudged count 0."""
-        groups, gains = [], []
-        for query, judgments in judged:
-            found, _, features = self.featurize(query)
-            if len(found.rows) == 0:
-                continue
-            ids = [self.keyword.item_ids_[r] for r in found.rows.tolist()]
-            groups.append(features)
-            gains.append(np.asarray([float(judgments.get(i, 0.0)) for i in ids]))
-        ranker = LambdaMartRanker(seed=seed, **params).fit(groups, gains)
-        self.ranker = ranker
-        self.stages_.clear()
-        return ranker
-
     # ---- serving ----------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, page: int = 1, sort: str = "relevance",
                filters: Sequence[Clause] = (), reading: QueryReading | None = None,
@@ -170,6 +156,8 @@ class SearchEngine(SearchIndex):
         start = time.perf_counter()
         typed = query
         query, homophones = self.correct_homophones(query)
+        query, typed_words = self.complete_typed_word(query)
+        homophones = {**homophones, **typed_words}
         if homophones and self.understander is not None:
             reading = self.understander.understand(query)  # the reading of the corrected words
         if reading is None and self.understander is not None and query.strip():
@@ -245,6 +233,27 @@ class SearchEngine(SearchIndex):
                 {t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
         return self.pinyin_.correct(query)
 
+    def complete_typed_word(self, query: str) -> tuple[str, dict[str, str]]:
+        """`query` with an unfinished last word read as the product word it begins ('lapt'
+        -> laptop, '空' -> 空调; index/typed.py), and {typed: completed}; needs the
+        understander's learned product words."""
+        u = self.understander
+        if u is None or not getattr(u, "terms_", None):
+            return query, {}
+        if self.typed_ is None or self.typed_[0] is not u:
+            vocab, df = self.keyword.vocab_, self.keyword.df_
+
+            def weight(word: str) -> float:
+                ids = [vocab.get(t) for t in tokenize(word)]
+                return float(min((df[i] if i is not None else 0) for i in ids)) if ids else 0.0
+
+            def known(word: str) -> bool:
+                terms = tokenize(word)
+                return bool(terms) and all(t in vocab for t in terms)
+
+            self.typed_ = (u, TypedWords(u.terms_, known, weight))
+        return self.typed_[1].complete(query)
+
     def sells(self, reading: QueryReading | None) -> NoExactMatch | None:
         """The in-catalogue test of `reading` (`index.sells.catalogue_sells`): None when the
         shop sells the product type it names, or names none; needs the understander."""
@@ -308,8 +317,11 @@ class SearchEngine(SearchIndex):
             add({"text": corrected, "kind": "correction",
                  "kind_label": kind_label("correction", lang)})
         head, _, last = normalize(prefix).rpartition(" ")
-        likely = None if corrected else self.suggester.likely_word(last)
-        if likely:  # "lapt" / "labt": the products of the word it most likely is ("laptop")
+        completed, typed = self.complete_typed_word(prefix)  # as search reads it: "lapt"
+        likely = None if corrected or typed else self.suggester.likely_word(last)
+        if typed:
+            corrected = completed
+        elif likely:  # "labt": the products of the word it most likely is ("laptop")
             corrected = f"{head} {likely}".strip()
         for item in self.suggester.complete(prefix, k, lang):
             if item["kind"] == "query":
@@ -318,7 +330,7 @@ class SearchEngine(SearchIndex):
                     continue
                 item = {**item, "text": text}
             add(item)
-        if len(prefix.strip()) >= 2:
+        if len(prefix.strip()) >= 2 or typed:  # one Han character may begin a product word
             for r in self.search(corrected or prefix, k=3, with_facets=False,
                                  log_zero=False).results:
                 if r.product is not None:

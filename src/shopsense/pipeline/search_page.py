@@ -193,7 +193,7 @@ def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dic
     if explain is None or not js:
         return [{} for _ in js]
     if getattr(ranker, "mode_", None) == "model":
-        parts = explain(features[js])  # per row (SHAP): only the page's rows
+        parts = explain(features[js])  # per row (path contributions): only the page's rows
         return [{n: float(v[i]) for n, v in parts.items()} for i in range(len(js))]
     parts = explain(features)  # normalised over the query's candidates
     return [{n: float(v[j]) for n, v in parts.items()} for j in js]

@@ -15,7 +15,17 @@ from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
 from shopsense.memo import Versioned
 from shopsense.models.context import RecContext
+from shopsense.pipeline.experiments import (
+    Exposure,
+    interleave_rng,
+    overlay_of,
+    recs_variant,
+    registry_of,
+    search_variant,
+    team_tag,
+)
 from shopsense.pipeline.explore import Exploration, explore, new_request_id
+from shopsense.pipeline.interleave import team_draft
 from shopsense.pipeline.merch import merchandise_page, with_merch
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
@@ -101,16 +111,22 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
         reading = _drop(understander.understand(q), drops)
     elif not understand:
         reading = QueryReading(query=q, residual=q)
-    profile = shop.profile_of(shop.actor(user, session))
+    actor = shop.actor(user, session)
+    profile = shop.profile_of(actor)
     filters = search_clauses(params or {})
-    response = engine.search(q, k=k, page=page, sort=sort, filters=filters,
-                             reading=reading, profile=profile)
+    request_id = new_request_id()
+    exposure = registry_of(shop).expose("search", actor) if q.strip() else None
+    response, team_of = _search_arms(shop, engine, exposure, request_id, q, k=k, page=page,
+                                     sort=sort, filters=filters, reading=reading,
+                                     profile=profile)
     data = response.to_dict(with_products=False)
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")
     results, redirect = merchandise_page(shop, q, page, list(response.results), merch)
     data["results"] = [item_dict(shop, r) for r in results]
+    if exposure is not None:
+        data["experiment"] = exposure.body(_search_tag(exposure, results, team_of, data))
     if redirect:
         data["redirect"] = redirect
     for item, r in zip(data["results"], results, strict=True):
@@ -126,8 +142,42 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
             else "zh"
     data["facets"] = engine.facet_view(data["facets"], lang, filters)
     data["lang"] = lang
-    data["request_id"] = new_request_id()
+    data["request_id"] = request_id
     return data
+
+
+def _search_arms(shop: Shop, engine: Any, exposure: Exposure | None, request_id: str, q: str,
+                 **kw: Any) -> tuple[Any, dict[str, int]]:
+    """The search response in the shopper's arm; in an interleaving both arms' pages
+    team-drafted (and which arm, 0 or 1, picked each item)."""
+    if exposure is None:
+        return engine.search(q, **kw), {}
+    registry, record = registry_of(shop), exposure.record
+    if record.kind == "ab":
+        variant = search_variant(engine, overlay_of(record, exposure.arm), registry.variants,
+                                 (record.id, exposure.arm))
+        return variant.search(q, **kw), {}
+    arms = [a["name"] for a in record.spec["arms"]]
+    responses = [search_variant(engine, overlay_of(record, arm), registry.variants,
+                                (record.id, arm)).search(q, **kw) for arm in arms]
+    by_id = {r.item_id: r for resp in responses for r in resp.results}
+    shown, teams = team_draft([r.item_id for r in responses[0].results],
+                              [r.item_id for r in responses[1].results], kw["k"],
+                              interleave_rng(request_id))
+    return replace(responses[0], results=[by_id[i] for i in shown]), dict(
+        zip(shown, teams, strict=True))
+
+
+def _search_tag(exposure: Exposure, results: Sequence[Result], team_of: dict[str, int],
+                data: dict[str, Any]) -> str | None:
+    """The impression tag of a search answer; in an interleaving each result names its arm."""
+    if exposure.record.kind != "interleaving":
+        return None
+    arms = [a["name"] for a in exposure.record.spec["arms"]]
+    teams = [team_of.get(r.item_id) for r in results]
+    for item, team in zip(data["results"], teams, strict=True):
+        item["team"] = arms[team] if team is not None else None
+    return team_tag(exposure.record.id, teams)
 
 
 def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,
@@ -182,35 +232,76 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
 
 
 def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str | None = None,
-                    rules: Rules | None = None, exploration: Exploration | None = None
-                    ) -> dict[str, Any]:
+                    rules: Rules | None = None, exploration: Exploration | None = None,
+                    warm: bool = False) -> dict[str, Any]:
     """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
     (or k, if more) and cached for the actor until they act, so pages of another size (the
     storefront's 12, the API's 10) are prefixes of one answer. The shown list explores as
-    the settings (or `exploration`) say; each result carries its propensity."""
+    the settings (or `exploration`) say; each result carries its propensity. A shopper in a
+    running for-you experiment gets their arm's configuration (or, in an interleaving, both
+    arms' lists team-drafted) and the answer says which (`experiment`); `warm` (filling the
+    cache before anyone asks) does not count the shopper as a visitor of the experiment."""
+    exposure = registry_of(shop).expose("for_you", actor, record_it=not warm)
+    request_id = new_request_id()
+    if exposure is not None and exposure.record.kind == "interleaving":
+        return _interleaved(shop, actor, exposure, k, category, rules, request_id)
+    answer = _for_you_answer(shop, actor, k, category, rules, exposure)
+    shown, policy = explore(answer["results"], k, request_id, exploration or Exploration(
+        shop.settings.recs.explore_epsilon, shop.settings.recs.explore_pool))
+    body = {"surface": answer["surface"], "request_id": request_id, "policy": policy,
+            "results": shown}
+    if exposure is not None:
+        body["experiment"] = exposure.body()
+    return body
+
+
+def _for_you_answer(shop: Shop, actor: str | None, k: int, category: str | None,
+                    rules: Rules | None, exposure: Exposure | None,
+                    arm: str | None = None) -> dict[str, Any]:
+    """The cached for-you list (see `recommend_actor`), in `arm`'s (or the exposure's)
+    configuration when the shopper is in an experiment."""
     recs = _recs(shop)
     since = shop.stamp()
-    standing = shop_rules(shop)
-    key = (category, rules.model_dump_json() if rules is not None else "", id(standing),
-           id(shop.models))
+    standing = base = shop_rules(shop)
+    arm = arm or (exposure.arm if exposure is not None else None)
+    overlay = overlay_of(exposure.record, arm) if exposure is not None and arm else {}
+    if overlay.get("rules"):
+        standing = standing.merged(Rules.model_validate(overlay["rules"]))
+    key = (category, rules.model_dump_json() if rules is not None else "", id(base),
+           id(shop.models), exposure.record.id if exposure is not None else "", arm or "")
     answers = shop.answers.get(actor or "") or {}
     answer = answers.get(key)
     if answer is None or answer["depth"] < k:
         depth = max(k, shop.settings.serve.answer_depth)
-        results = recs.for_you(actor, k=depth, context=RecContext(category=category),
-                               profile=shop.profile_of(actor),
-                               rules=standing.merged(rules) if rules is not None else standing,
-                               repurchase=shop.models.repurchase,
-                               half_life_days=shop.settings.recs.dismiss_half_life_days)
+        engine = recs if exposure is None else recs_variant(
+            recs, overlay, registry_of(shop).variants, (exposure.record.id, arm))
+        results = engine.for_you(actor, k=depth, context=RecContext(category=category),
+                                 profile=shop.profile_of(actor),
+                                 rules=standing.merged(rules) if rules is not None else standing,
+                                 repurchase=shop.models.repurchase,
+                                 half_life_days=shop.settings.recs.dismiss_half_life_days)
         answer = {"surface": "for_you" if recs.histories.get(actor or "") else "trending",
                   "results": [item_dict(shop, r) for r in results], "depth": depth}
         if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
             shop.answers.put(actor or "", {**answers, key: answer})
-    request_id = new_request_id()
-    shown, policy = explore(answer["results"], k, request_id, exploration or Exploration(
-        shop.settings.recs.explore_epsilon, shop.settings.recs.explore_pool))
-    return {"surface": answer["surface"], "request_id": request_id, "policy": policy,
-            "results": shown}
+    return answer
+
+
+def _interleaved(shop: Shop, actor: str | None, exposure: Exposure, k: int,
+                 category: str | None, rules: Rules | None, request_id: str
+                 ) -> dict[str, Any]:
+    """Team-draft interleaving of the experiment's two arms (no exploration: the draw is the
+    interleaving's own, seeded by the request id); each result names its arm (`team`)."""
+    arms = [a["name"] for a in exposure.record.spec["arms"]]
+    lists = [_for_you_answer(shop, actor, k, category, rules, exposure, arm) for arm in arms]
+    by_id = {r["item_id"]: r for answer in lists for r in answer["results"]}
+    shown, teams = team_draft([r["item_id"] for r in lists[0]["results"]],
+                              [r["item_id"] for r in lists[1]["results"]], k,
+                              interleave_rng(request_id))
+    results = [{**by_id[i], "team": arms[t], "propensity": 1.0}
+               for i, t in zip(shown, teams, strict=True)]
+    return {"surface": lists[0]["surface"], "request_id": request_id, "policy": "interleaved",
+            "results": results, "experiment": exposure.body(team_tag(exposure.record.id, teams))}
 
 
 def item_surface(shop: Shop, surface: str, item_id: str, *, k: int = 10,

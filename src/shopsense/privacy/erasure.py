@@ -119,8 +119,23 @@ def _drop_lines(path: Path, needles: list[bytes]) -> int:
     return len(lines) - len(kept)
 
 
+class ExperimentAssignments:
+    """The shopper's experiment assignments (under the pseudonym and every linked session)."""
+
+    name = "experiments"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def forget(self, subject: Subject) -> int:
+        from shopsense.store.experiments import StoreExperiments
+
+        return StoreExperiments(self.store).forget(subject.actors)
+
+
 HOLDERS: dict[str, Callable[[Settings, Any], Forgettable]] = {
     "store": lambda settings, store: StoreRows(store),
+    "experiments": lambda settings, store: ExperimentAssignments(store),
     "models": lambda settings, store: SavedModels(settings.home),
     "logs": lambda settings, store: LogFiles(settings.home),
 }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -185,9 +185,9 @@ class LambdaMartRanker:
         return int(self.booster_.num_trees()) if self.booster_ is not None else 0
 
     def explain(self, features: np.ndarray) -> dict[str, np.ndarray]:
-        """The score's additive parts per candidate: each feature's SHAP contribution plus the
-        model's base value (they sum to `score` for the candidates the model re-ranks); the
-        fallback's parts when the model does not serve."""
+        """The score's additive parts per candidate: each feature's path contribution plus
+        the model's base value (they sum to `score` for the candidates the model re-ranks);
+        the fallback's parts when the model does not serve."""
         if self.mode_ != "model" or self.booster_ is None:
             return self._fallback.explain(features)  # type: ignore[attr-defined, no-any-return]
         contrib = self.contributions(features)
@@ -196,10 +196,34 @@ class LambdaMartRanker:
         return out
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
-        """Per-feature contributions (SHAP values) of the model, (n, n_features + 1)."""
-        if self.mode_ != "model" or self.booster_ is None:
+        """Per-feature contributions of the model, (n, n_features + 1), the last column the
+        base value; each row sums to the model's score. A feature's part is the change of a
+        tree's output at every split on it along the row's path to its leaf, summed over the
+        trees (Saabas path attribution): exact and additive like TreeSHAP, but a table look-up
+        per tree and row: 100 results cost well under a millisecond where TreeSHAP
+        (`pred_contrib`) took ~100 ms, more than the whole search."""
+        if self.mode_ != "model" or self.booster_ is None or len(features) == 0:
             return np.zeros((len(features), len(FEATURE_NAMES) + 1), dtype=np.float32)
-        return np.asarray(self.booster_.predict(features, pred_contrib=True, num_threads=1))
+        table, base = self._path_table()
+        leaves = np.asarray(self.booster_.predict(features, pred_leaf=True, num_threads=1),
+                            dtype=np.int64).reshape(len(features), -1)
+        parts = table[np.arange(leaves.shape[1])[None, :], leaves].sum(axis=1)
+        return np.hstack([parts, np.full((len(features), 1), base)])
+
+    def _path_table(self) -> tuple[np.ndarray, float]:
+        """(trees, leaves, features) contributions of each leaf's path, and the summed root
+        values; computed once per booster."""
+        cached = getattr(self, "paths_", None)
+        if cached is not None and cached[0] is self.booster_:
+            return cached[1], cached[2]
+        trees = self.booster_.dump_model()["tree_info"]  # type: ignore[attr-defined]
+        width = max(t["num_leaves"] for t in trees)
+        table = np.zeros((len(trees), width, len(FEATURE_NAMES)), dtype=np.float64)
+        base = 0.0
+        for t, tree in enumerate(trees):
+            base += _path_parts(tree["tree_structure"], table[t])
+        self.paths_ = (self.booster_, table, base)
+        return table, base
 
     def save(self, directory: Path) -> None:
         """config.json + model.txt (LightGBM text format; never pickle)."""
@@ -229,3 +253,24 @@ class LambdaMartRanker:
         if (directory / "model.txt").exists():
             ranker.booster_ = lgb.Booster(model_file=str(directory / "model.txt"))
         return ranker
+
+
+def _path_parts(root: dict[str, Any], out: np.ndarray) -> float:
+    """Fill `out[leaf]` with the per-feature output changes along the path to each leaf of
+    one dumped LightGBM tree; returns the tree's root value."""
+    if "leaf_index" in root:  # a tree of one leaf: all of it is base
+        return float(root["leaf_value"])
+    stack = [(root, np.zeros(out.shape[1]))]
+    while stack:
+        node, acc = stack.pop()
+        for side in ("left_child", "right_child"):
+            child = node[side]
+            leaf = "leaf_index" in child
+            step = acc.copy()
+            step[node["split_feature"]] += (child["leaf_value"] if leaf else
+                                            child["internal_value"]) - node["internal_value"]
+            if leaf:
+                out[child["leaf_index"]] = step
+            else:
+                stack.append((child, step))
+    return float(root["internal_value"])

@@ -1,6 +1,6 @@
 """Which candidate first? Learned rankers over `recs_features` rows, trained on held-out picks.
 
-Two forms, both reported, the better one on validation serves:
+Two learned forms, both reported (training.recs.fit_ranker chooses what serves):
 - `LogisticRecsRanker`: R(x, g) = sigmoid(theta . f(g) + mu . x) over standardised features,
   with per-feature contributions theta_j * z_j recorded for explanations.
 - `BoostedRecsRanker`: LightGBM lambdarank grouped by shopper; contributions from SHAP values.
@@ -140,6 +140,70 @@ class BoostedRecsRanker:
         return ranker
 
 
-def load_ranker(directory: Path) -> LogisticRecsRanker | BoostedRecsRanker:
+class BlendOrderRanker:
+    """No learning: the offline blend's order (models/blend.py) over the candidates, i.e.
+    `source`'s score (SASRec's logit; its log-softmax differs by a per-shopper constant) plus
+    `weight` x `partner`'s score over the shopper's largest (co-visits); a candidate `source`
+    did not propose takes the lowest `source` score of the list. Weight 0 is `source`'s own
+    order. Scores one shopper's candidates per call (as `RecommendationEngine` does). Serves
+    when no learned ranker beats it clearly on the shoppers the choice is made on (a small
+    shop's ranker fits a few hundred shoppers; training.recs.fit_ranker)."""
+
+    kind = "blend_order"
+
+    def __init__(self, feature_names: Sequence[str], weight: float = 0.0,
+                 source: str = "sasrec", partner: str | None = "covisit") -> None:
+        self.feature_names, self.weight = list(feature_names), float(weight)
+        self.source, self.partner = source, partner
+        names = self.feature_names
+        if f"{source}.score" not in names or (partner and f"{partner}.score" not in names):
+            raise ValueError(f"no {source} / {partner} scores among the features")
+        self._score, self._rrank = names.index(f"{source}.score"), names.index(f"{source}.rrank")
+        self._partner = names.index(f"{partner}.score") if partner else None
+
+    def _parts(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        own = features[:, self._score].astype(np.float64)
+        present = features[:, self._rrank] > 0
+        floor = own[present].min() - 1.0 if present.any() else 0.0
+        own = np.where(present, own, floor)
+        if self._partner is None or self.weight == 0:
+            return own, np.zeros_like(own)
+        other = features[:, self._partner].astype(np.float64)
+        top = other.max() if other.size else 0.0
+        return own, self.weight * (other / top if top > 0 else other * 0.0)
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        own, other = self._parts(features)
+        out = np.zeros(features.shape, dtype=np.float64)
+        out[:, self._score] = own
+        if self._partner is not None:
+            out[:, self._partner] = other
+        return out
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        own, other = self._parts(features)
+        return own + other
+
+    def score_groups(self, features: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """`score` of many shoppers' rows (`groups`: rows per shopper, in order)."""
+        if features.shape[0] == 0:
+            return np.zeros(0)
+        return np.concatenate([self.score(part) for part in
+                               np.split(features, np.cumsum(groups)[:-1])])
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "config.json").write_text(json.dumps({
+            "kind": self.kind, "feature_names": self.feature_names, "weight": self.weight,
+            "source": self.source, "partner": self.partner}, indent=1))
+
+    @classmethod
+    def load(cls, directory: Path) -> BlendOrderRanker:
+        cfg = json.loads((directory / "config.json").read_text())
+        return cls(cfg["feature_names"], cfg["weight"], cfg["source"], cfg["partner"])
+
+
+def load_ranker(directory: Path) -> LogisticRecsRanker | BoostedRecsRanker | BlendOrderRanker:
     kind = json.loads((directory / "config.json").read_text())["kind"]
-    return {"logistic": LogisticRecsRanker, "lightgbm": BoostedRecsRanker}[kind].load(directory)
+    return {"logistic": LogisticRecsRanker, "lightgbm": BoostedRecsRanker,
+            "blend_order": BlendOrderRanker}[kind].load(directory)

@@ -79,7 +79,7 @@ def warm_shoppers(shop: Shop, models: ModelSet) -> int:
         if shop.models is not models:
             break
         started = time.perf_counter()
-        recommend_actor(shop, actor, rules=Rules())  # the API's rules when none are asked
+        recommend_actor(shop, actor, rules=Rules(), warm=True)  # the API's default rules
         progress["done"] += 1
         time.sleep(time.perf_counter() - started)
     return progress["done"]
@@ -229,7 +229,7 @@ def _train_to_disk(
             understander = build_understander(shop, with_tagger=True)
         summary["understand"] = "ok"
         with stages.stage("search"):
-            summary["search"] = train_search(shop, understander, judgments)
+            summary["search"] = train_search(shop, understander, _judged(judgments))
         summary["recs"] = {
             k: v
             for k, v in train_from_store(settings, max_minutes=max_minutes,
@@ -249,6 +249,13 @@ def _train_to_disk(
     summary["version"] = summary["recs"].get("version", "")
     (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))
     return summary
+
+
+def _judged(path: Any) -> list[tuple[str, dict[str, float]]]:
+    """(query, {item_id: gain}) of a judgments file (none without one)."""
+    from shopsense.evaluation.search import load_judgments
+
+    return [] if path is None else [(q.query, q.gains) for q in load_judgments(path)[0]]
 
 
 def load_models(shop: Shop) -> ModelSet | None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from shopsense.domain import Product
-from shopsense.evaluation.metrics import grouped_ndcg, mean_with_misses
+from shopsense.evaluation.metrics import grouped_ndcg
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import Interactions
 from shopsense.models.sasrec import SASRecConfig
@@ -25,7 +25,7 @@ from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
 from shopsense.pipeline.recommend import PERSONAL_SOURCES, EngineConfig, RecommendationEngine
 from shopsense.rank.recs_features import ShopperView, feature_matrix, feature_names
-from shopsense.rank.recs_ranker import BoostedRecsRanker, LogisticRecsRanker
+from shopsense.rank.recs_ranker import BlendOrderRanker, BoostedRecsRanker, LogisticRecsRanker
 from shopsense.retrieve.collaborative import CollaborativeRetriever
 from shopsense.retrieve.content import ContentRetriever
 from shopsense.retrieve.covisit import CovisitRetriever
@@ -155,11 +155,6 @@ def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict
     return np.concatenate(xs), np.concatenate(ys), np.asarray(groups), kept
 
 
-def ndcg_at_10(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_users: int) -> float:
-    """Mean NDCG@10 over `n_users` shoppers (those absent from the groups count as 0)."""
-    return mean_with_misses(grouped_ndcg(scores, labels, groups, 10), n_users)
-
-
 def ranker_sample(held: Sequence[int], config: TrainConfig) -> tuple[list[int], list[int]]:
     """The shoppers that fit the ranker and those that choose it (at most `ranker_users` in
     all). The choosers are kept out of SASRec's early stopping, so the choice is not made on
@@ -173,38 +168,89 @@ def ranker_sample(held: Sequence[int], config: TrainConfig) -> tuple[list[int], 
 def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
                split: tuple[list[int], list[int]], config: TrainConfig, progress: Progress
                ) -> dict[str, Any]:
-    """Fit logistic + LightGBM on the fitting shoppers, keep the better on the choosers."""
+    """Fit logistic + LightGBM on the fitting shoppers; on the choosers compare them with the
+    untrained orders (reciprocal-rank fusion; the offline blend's SASRec + co-visit order,
+    its weight chosen on the fitting shoppers). A learned ranker serves
+    only when it beats the best untrained order clearly (`learned_gain_ci`, a paired 90 %
+    bootstrap interval over the choosers, above 0): a ranker fitted on a few hundred
+    shoppers that is merely level would serve noise (benchmarks/README.md, "Served path")."""
     fitting, choosing = split
     sample, half = [*fitting, *choosing], len(fitting)
     names = [n for n in PERSONAL_SOURCES if n in engine.sources]
     engine.info["ranker_sources"] = names
     fit_x, fit_y, fit_g, _ = ranker_rows(engine, train, targets, sample[:half], names)
     val_x, val_y, val_g, _ = ranker_rows(engine, train, targets, sample[half:], names)
-    report: dict[str, Any] = {"fit_users": half, "valid_users": len(sample) - half}
-    rrf = np.zeros(len(val_x))
-    for j, _name in enumerate(names):
-        rrf += val_x[:, 2 * j + 1]  # reciprocal ranks: the untrained fusion
-    report["fusion_ndcg@10"] = ndcg_at_10(rrf, val_y, val_g, len(sample) - half)
+    n_val = len(sample) - half
+    report: dict[str, Any] = {"fit_users": half, "valid_users": n_val}
+    columns = feature_names(names)
+    untrained: dict[str, Any] = {"fusion": None}
+    if "sasrec" in names:
+        untrained["blend_order"] = _blend_order(columns, "covisit" in names, fit_x, fit_y,
+                                                fit_g, half)
+        report["blend_weight"] = untrained["blend_order"].weight
+    per_user: dict[str, np.ndarray] = {}
+    for label, ranker in untrained.items():
+        scores = _fusion_scores(val_x, names) if ranker is None else \
+            ranker.score_groups(val_x, val_g)
+        per_user[label] = _per_user_ndcg(scores, val_y, val_g, n_val)
+        report[f"{label}_ndcg@10"] = float(per_user[label].mean()) if n_val else 0.0
+    baseline = max(untrained, key=lambda k: (report[f"{k}_ndcg@10"], k == "fusion"))
+    report["serving"] = "fusion" if baseline == "fusion" else BlendOrderRanker.kind
+    engine.ranker = untrained[baseline]
     if fit_y.sum() < 5 or fit_y.min() == fit_y.max():
         progress("ranker.skipped", report)
         return report
-    columns = feature_names(names)
     best = None
     for ranker in (LogisticRecsRanker(columns, seed=config.seed),
                    BoostedRecsRanker(columns, seed=config.seed)):
         ranker.fit(fit_x, fit_y, fit_g)
-        quality = ndcg_at_10(ranker.score(val_x), val_y, val_g, len(sample) - half)
-        report[f"{ranker.kind}_ndcg@10"] = quality
-        if best is None or quality > best[0]:
-            best = (quality, ranker)
+        values = _per_user_ndcg(ranker.score(val_x), val_y, val_g, n_val)
+        report[f"{ranker.kind}_ndcg@10"] = float(values.mean()) if n_val else 0.0
+        if best is None or values.mean() > best[0].mean():
+            best = (values, ranker)
     assert best is not None
-    if best[0] >= report["fusion_ndcg@10"]:
+    gain = best[0] - per_user[baseline]
+    low, high = _paired_interval(gain, config.seed)
+    report["learned_gain_ci"] = [round(low, 5), round(high, 5)]
+    report["learned_vs"] = baseline
+    if low > 0:
         engine.ranker = best[1]
         report["serving"] = best[1].kind
-    else:
-        report["serving"] = "fusion"
     progress("ranker.done", report)
     return report
+
+
+def _blend_order(columns: list[str], covisit: bool, x: np.ndarray, y: np.ndarray,
+                 groups: np.ndarray, n_users: int) -> BlendOrderRanker:
+    """SASRec + co-visits in the blend's form, its weight chosen on the fitting shoppers
+    (the grid of models/blend.py; ties: the smaller weight)."""
+    from shopsense.models.blend import WEIGHTS
+
+    if not covisit:
+        return BlendOrderRanker(columns, 0.0, partner=None)
+    quality = {w: _per_user_ndcg(BlendOrderRanker(columns, w).score_groups(x, groups), y,
+                                 groups, n_users).mean() if n_users else 0.0 for w in WEIGHTS}
+    return BlendOrderRanker(columns, max(WEIGHTS, key=lambda w: (quality[w], -w)))
+
+
+def _fusion_scores(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    return sum((x[:, 2 * j + 1] for j in range(len(names))), np.zeros(len(x)))  # rrank sum
+
+
+def _per_user_ndcg(scores: np.ndarray, labels: np.ndarray, groups: np.ndarray,
+                   n_users: int) -> np.ndarray:
+    """nDCG@10 of every chooser (shoppers without candidates count 0)."""
+    values = grouped_ndcg(scores, labels, groups, 10)
+    return np.concatenate([values, np.zeros(max(n_users - len(values), 0))])
+
+
+def _paired_interval(gain: np.ndarray, seed: int) -> tuple[float, float]:
+    if gain.size == 0:
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = gain[rng.integers(0, gain.size, size=(1000, gain.size))].mean(axis=1)
+    low, high = np.quantile(means, [0.05, 0.95])
+    return float(low), float(high)
 
 
 def train_all(data: Interactions, products: Sequence[Product], config: TrainConfig | None = None,

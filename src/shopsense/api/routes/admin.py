@@ -81,7 +81,8 @@ def post_analytics(request: Request, body: ReleaseIn = Body(default_factory=Rele
         zero = read_zero_result_log(shop.settings.home / "logs" / "zero_results.jsonl")
         try:
             return behaviour_release(shop.store, params, ledger=ledger, refresh=body.refresh,
-                                     zero_result_queries=zero)
+                                     zero_result_queries=zero,
+                                     entities_file=shop.settings.home / "entities.json")
         except BudgetExceeded as exc:
             raise api_error(409, "budget_exceeded", str(exc), "epsilon") from exc
         except EmptyWindow as exc:

@@ -5,6 +5,7 @@
   const { t, tr, esc, el, CFG } = window.SS;
   const charts = window.SSCharts();
   const merchConsole = window.SSMerch({ call: (path, opts) => call(path, opts), when: (ts) => when(ts) });
+  const experimentsTab = window.SSExperiments({ call: (path, opts) => call(path, opts), when: (ts) => when(ts) });
   const root = document.getElementById("admin");
   let key = sessionStorage.getItem("ss.adminKey") || "";
   let tab = sessionStorage.getItem("ss.adminTab") || "analytics";
@@ -63,8 +64,9 @@
   function render() {
     blobs.splice(0).forEach((u) => URL.revokeObjectURL(u));
     charts.dispose();
+    experimentsTab.dispose();
     root.innerHTML = "";
-    const tabs = el(`<nav class="admin-tabs">${["analytics", "eval", "models", "merch", "privacy"].map((name) => `<button data-tab="${name}" id="tab-${name}" class="${name === tab ? "active" : ""}">${esc(t("tab_" + name))}</button>`).join("")}</nav>`);
+    const tabs = el(`<nav class="admin-tabs">${["analytics", "eval", "models", "merch", "experiments", "privacy"].map((name) => `<button data-tab="${name}" id="tab-${name}" class="${name === tab ? "active" : ""}">${esc(t("tab_" + name))}</button>`).join("")}</nav>`);
     tabs.addEventListener("click", (ev) => {
       const b = ev.target.closest("button"); if (!b) return;
       tab = b.dataset.tab; sessionStorage.setItem("ss.adminTab", tab); render();
@@ -73,7 +75,8 @@
     const body = el(`<div id="panel-${tab}"></div>`);
     root.appendChild(body);
     const merch = (box) => merchConsole.render(box).catch((e) => box.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`)));
-    ({ analytics, eval: evaluation, models, merch, privacy })[tab](body);
+    const experiments = (box) => experimentsTab.render(box).catch((e) => box.appendChild(el(`<p class="error">${esc(t("error", { m: e.message }))}</p>`)));
+    ({ analytics, eval: evaluation, models, merch, experiments, privacy })[tab](body);
   }
 
   // ---- behaviour analytics -----------------------------------------------------------------------
@@ -200,6 +203,7 @@
         <p>${esc(t("training_state", { s: charts.label("state", tr.state), n: tr.runs ?? 0 }))}${tr.finished_at ? " · " + esc(when(tr.finished_at)) : ""}</p>
         ${tr.last_error ? `<p class="error">${esc(t("last_error"))}: ${esc(tr.last_error)}</p>` : ""}</div>`));
     }
+    body.appendChild(searchRanker(s));
     body.appendChild(el(`<div class="panel"><h3>${esc(t("components"))}</h3><table class="data">${Object.entries(s.components).map(([k, v]) => `<tr><td>${esc(charts.label("component", k))}</td><td>${v ? `<code lang="en">${esc(v)}</code>` : "—"}</td></tr>`).join("")}</table></div>`));
     body.appendChild(el(`<div class="panel"><h3>${esc(t("store_sizes"))}</h3><table class="data">
       ${[["products", st.products], ["available_products", st.available_products], ["events", st.events], ["users", st.users], ["sessions", st.sessions]].map(([k, v]) => `<tr><td>${esc(t("size_" + k))}</td><td class="num">${fmt(v, 0)}</td></tr>`).join("")}
@@ -207,6 +211,22 @@
       <tr><td>${esc(t("first_last_event"))}</td><td class="num">${esc(when(st.first_event_at))} / ${esc(when(st.last_event_at))}</td></tr></table></div>`));
     body.appendChild(el(`<div class="panel"><details><summary>${esc(t("model_details"))}</summary><pre class="json">${esc(JSON.stringify(s.info, null, 2))}</pre></details>
       ${s.model_files.length ? `<table class="data">${s.model_files.map((f) => `<tr><td><code lang="en">${esc(f.path)}</code></td><td class="num">${fmt(f.bytes / 1e6, 2)} MB</td><td>${esc(when(f.modified))}</td></tr>`).join("")}</table>` : ""}</div>`));
+  }
+
+  // What orders search results, and the held-out figures of the trained ranker vs the blend
+  // (`shopsense train`'s search report, models/status.json).
+  function searchRanker(s) {
+    const r = (s.info || {}).search || {};
+    const serving = s.search_ranker || r.serving || "blend";
+    const fig = r.held_out_ndcg10 || null;
+    const rows = fig ? [["ranker_trained_row", fig.model], ["ranker_blend_row", fig.blend], ["ranker_bm25f_row", fig.bm25f]]
+      .filter(([, v]) => v !== undefined && v !== null) : [];
+    return el(`<div class="panel" id="search-ranker" data-serving="${esc(serving)}"><h3>${esc(t("search_ranker"))}</h3>
+      <p>${esc(t("ranker_serving", { r: t("ranker_" + serving) }))}</p>
+      ${fig ? `<table class="data"><caption>${esc(t("ranker_heldout"))}</caption>${rows.map(([k, v]) => `<tr class="${k}"><td>${esc(t(k))}</td><td class="num">${fmt(v, 4)}</td></tr>`).join("")}</table>
+        <p class="muted">${esc(t("ranker_queries", { l: r.logged_queries ?? 0, j: r.judged_queries ?? 0, u: r.queries_used ?? 0 }))}</p>
+        ${r.serving && r.serving !== "lambdamart" ? `<p class="muted">${esc(t("ranker_kept_no"))}</p>` : ""}`
+      : `<p class="muted">${esc(r.reason || t("ranker_untrained"))}</p>`}</div>`);
   }
 
   // The latest training run: each stage done / running / pending with its time against the last

@@ -7,7 +7,10 @@ window.SSCharts = function () {
   const COLORS = ["#e4393c", "#2563eb", "#16a34a", "#f59e0b", "#7c3aed", "#0891b2"];
   const live = [];
 
-  const label = (kind, key) => {
+  // `names`: the release's own {key: {zh, en}} (brand entities: 格力 / Gree are one key)
+  const label = (kind, key, names) => {
+    const named = names && names[key];
+    if (named) return (SS.lang === "en" ? named.en : named.zh) || key;
     const k = `${kind}_${key}`, text = t(k);
     if (text !== k) return text;
     if (kind === "category") return tr.cat(key);
@@ -40,7 +43,7 @@ window.SSCharts = function () {
   }
   function bars(agg, kind, top) {
     const rows = agg.rows.slice().sort((a, b) => b.count - a.count).slice(0, top || 15);
-    const names = rows.map((r) => label(kind, r.key));
+    const names = rows.map((r) => label(kind, r.key, agg.labels));
     return Object.assign(base(agg), {
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, confine: true },
       xAxis: { type: "value" }, yAxis: { type: "category", data: names.slice().reverse(), axisLabel: { width: 140, overflow: "truncate" } },

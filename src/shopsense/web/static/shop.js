@@ -37,7 +37,8 @@
     // The answer's impression (positions, propensities) for off-policy evaluation: docs/FORMATS.md
     shown.forEach((x) => shownBy.set(x.item_id, answer.request_id));
     api("/v1/impressions", { method: "POST", body: { request_id: answer.request_id, surface, items: body.items,
-      propensities: shown.map((x) => x.propensity ?? 1), policy: answer.policy || null, user_id: user || null, session_id: session } }).catch(() => {});
+      propensities: shown.map((x) => x.propensity ?? 1), policy: answer.policy || null, arm: (answer.experiment || {}).tag || null,
+      user_id: user || null, session_id: session } }).catch(() => {});
   }
   const sendEvent = (type, item, extra) => sendEvents([Object.assign({ event_type: type, item_id: item || null }, extra || {})]);
 
