@@ -6,14 +6,17 @@ Prints a table and writes benchmarks/results/recs.json. Parts:
   demo     shopsense vs popularity on the generated demo shop
   ranker   train_all on the demo shop: untrained fusion vs logistic vs LightGBM ranker,
            NDCG@10 of each shopper's held-out last item among the merged candidates
-  sizealike  `shopsense eval recs` (a child process each: its own peak RSS) on sets the size of
-           the held-back categories: Beauty grown to ~300k events under fresh ids (~18k
-           items), and the demo generator at 20k products / 40k shoppers
+  sizealike  `shopsense eval recs --served` (a child process each: its own peak RSS) on sets
+           the size of the held-back categories: Beauty + a disjoint half-catalogue copy under
+           fresh ids (~18k items, ~288k events), Beauty subsampled to 168k events (~12k items),
+           and the demo generator at 20k products / 40k shoppers
   steps    CPU / wall seconds per 1k target positions of SASRec training steps on Beauty
            (3,000 sequences): full vs sampled softmax, 1 vs 2 torch threads, bf16 on / off
   incremental  SASRec on Beauty with 30 % of the shoppers' last two training events (and 5 %
            of shoppers) arriving later: the previous version trained on the rest, then the new
            version continued from it (new shoppers + replay) vs trained from scratch
+           (benchmarks/recs_incremental.py)
+  schedule SASRec alone on Beauty (titles) with no learning-rate schedule vs warm-up + cosine
 
   million  (--million) 1M items with a planted structure: training-step cost, what an epoch
            needs (CPU-hours, Ray workers), serving latency (benchmarks/recs_million.py)
@@ -110,7 +113,8 @@ def ranker(max_minutes: float) -> dict[str, Any]:
     return report
 
 
-def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str, Any]:
+def eval_cli(events: Path, catalog: Path | None, max_minutes: float,
+             served: bool = False) -> dict[str, Any]:
     """`shopsense eval recs --json` in a child process (its own peak RSS and CPU time)."""
     import resource
     import subprocess
@@ -120,6 +124,8 @@ def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str
            "--json", "--max-minutes", str(max_minutes)]
     if catalog is not None:
         cmd += ["--catalog", str(catalog)]
+    if served:
+        cmd.append("--served")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -134,27 +140,45 @@ def eval_cli(events: Path, catalog: Path | None, max_minutes: float) -> dict[str
     return report
 
 
-def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
+def sizealike_sets(folder: Path) -> dict[str, tuple[Path, Path | None]]:
+    """Write (once) the size-alike sets; name -> (events, catalogue or None for ids only).
+    beauty-18k: Beauty + a disjoint half-catalogue copy under fresh ids (18,159 items, 38,532
+    shoppers, 287,793 events; the ~18k-item held-back category's size); beauty-12k: Beauty's
+    shoppers subsampled to 168k events (the ~12k-item one's); demo-20k: the demo generator at
+    20,000 products and 40,000 shoppers."""
     from shopsense.demo.generate import generate_demo
-    from shopsense.evaluation.sizealike import replicate, write_catalog, write_sequences
+    from shopsense.evaluation.sizealike import (
+        copy_sub_catalogue,
+        subsample,
+        write_catalog,
+        write_sequences,
+    )
     from shopsense.models.interactions import load_catalog, load_interactions
 
-    folder.mkdir(parents=True, exist_ok=True)
-    grown = folder / "beauty-300k"
-    if not (grown / "sequential_data.txt").exists():
-        grown.mkdir(exist_ok=True)
-        data, products = replicate(load_interactions(BEAUTY / "sequential_data.txt"),
-                                   load_catalog(BEAUTY / "items_with_titles.derived.csv"),
-                                   300_000, renamed_share=0.5, seed=0)
-        write_sequences(data, grown / "sequential_data.txt")
-        write_catalog(products, grown / "products.csv")
-    demo = folder / "demo-20k"
-    if not (demo / "events.jsonl").exists():
-        generate_demo(demo, n_products=20_000, n_users=40_000)
-    return {"beauty-300k": eval_cli(grown / "sequential_data.txt", grown / "products.csv",
-                                    max_minutes),
-            "beauty-300k-ids": eval_cli(grown / "sequential_data.txt", None, max_minutes),
-            "demo-20k": eval_cli(demo / "events.jsonl", demo / "products.jsonl", max_minutes)}
+    beauty = load_interactions(BEAUTY / "sequential_data.txt")
+    products = load_catalog(BEAUTY / "items_with_titles.derived.csv")
+    for name, build in (
+            ("beauty-18k", lambda: copy_sub_catalogue(beauty, products, item_share=0.5,
+                                                      min_length=3, seed=0)),
+            ("beauty-12k", lambda: (subsample(beauty, 168_000, seed=0), products))):
+        if not (folder / name / "sequential_data.txt").exists():
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            data, catalog = build()
+            write_sequences(data, folder / name / "sequential_data.txt")
+            write_catalog(catalog, folder / name / "products.csv")
+    if not (folder / "demo-20k" / "events.jsonl").exists():
+        generate_demo(folder / "demo-20k", n_products=20_000, n_users=40_000)
+    return {"beauty-18k": (folder / "beauty-18k" / "sequential_data.txt", None),
+            "beauty-12k": (folder / "beauty-12k" / "sequential_data.txt", None),
+            "demo-20k": (folder / "demo-20k" / "events.jsonl",
+                         folder / "demo-20k" / "products.jsonl")}
+
+
+def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
+    """`shopsense eval recs --served` on each size-alike set (ids only for the Beauty ones, as
+    the held-back categories are)."""
+    return {name: eval_cli(events, catalog, max_minutes, served=True)
+            for name, (events, catalog) in sizealike_sets(folder / "sizealike").items()}
 
 
 def steps(n_rows: int = 3000) -> dict[str, Any]:
@@ -192,52 +216,45 @@ def steps(n_rows: int = 3000) -> dict[str, Any]:
     return out
 
 
-def incremental(max_minutes: float, late_share: float = 0.3, new_share: float = 0.05,
-                seed: int = 0) -> dict[str, Any]:
-    """Previous version on the early events; the new one continued vs from scratch."""
-    import numpy as np
+def incremental(max_minutes: float) -> dict[str, Any]:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from recs_incremental import incremental as run
+
+    return run(max_minutes)
+
+
+def schedule(max_minutes: float, kinds: tuple[str, ...] = ("none", "cosine"),
+             users: int | None = None) -> dict[str, Any]:
+    """SASRec alone on Beauty (titles), the same split, with each learning-rate schedule."""
+    import sys
 
     from shopsense.evaluation.recs import leave_one_out, ranking_metrics
-    from shopsense.models.incremental import WarmStart, incremental_sequences
-    from shopsense.models.interactions import load_catalog, load_interactions
+    from shopsense.models.interactions import load_interactions
     from shopsense.models.sasrec import SASRec
-    from shopsense.models.text_init import title_vectors
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from recs_incremental import beauty_titles
 
     data = load_interactions(BEAUTY / "sequential_data.txt")
+    if users is not None:  # a subsample, to choose settings cheaply
+        data.users, data.sequences = data.users[:users], data.sequences[:users]
     split = leave_one_out(data)
-    titles = title_vectors(load_catalog(BEAUTY / "items_with_titles.derived.csv"),
-                           split.items.ids, 64)
-    rng = np.random.default_rng(seed)
-    draw = rng.random(len(split.train))
-    late, new = draw < late_share, draw > 1 - new_share  # shoppers with events since
-    early = [s[:0] if n else s[:-2] if lt else s
-             for s, lt, n in zip(split.train, late, new, strict=True)]
-    budget = {"time_budget_s": max_minutes * 60}
-    valid = (split.valid_histories, split.valid_targets)
-    out: dict[str, Any] = {"late_share": late_share, "new_shopper_share": new_share}
-    previous = SASRec(**budget).fit(early, len(split.items), valid=valid, item_init=titles)
-    changed = late | new
-    latest = np.array([changed[u] for u, seq in enumerate(data.sequences) if len(seq) >= 3])
-    runs = {
-        "previous (early events only)": lambda: previous,
-        "incremental": lambda: SASRec(**budget).fit(
-            incremental_sequences(split.train, changed, 0.2, seed), len(split.items),
-            valid=([h for h, k in zip(valid[0], latest, strict=True) if k], valid[1][latest]),
-            item_init=titles, warm_start=WarmStart(previous, np.arange(len(split.items)))),
-        "from scratch": lambda: SASRec(**budget).fit(split.train, len(split.items), valid=valid,
-                                                    item_init=titles),
-    }
-    for name, fit in runs.items():
-        model = fit()
+    titles = beauty_titles(split.items.ids)
+    out: dict[str, Any] = {"users": len(split.train)}
+    for kind in kinds:
+        model = SASRec(lr_schedule=kind, time_budget_s=max_minutes * 60).fit(
+            split.train, len(split.items), valid=(split.valid_histories, split.valid_targets),
+            item_init=titles)
         test = ranking_metrics(model.score, split.test_histories, split.test_targets,
                                len(split.items))
-        fresh = ranking_metrics(model.score, [h for h, k in zip(split.test_histories, latest,
-                                                                strict=True) if k],
-                                split.test_targets[latest], len(split.items))
-        out[name] = {"ndcg@10": round(test["ndcg@10"], 5), "hr@10": round(test["hr@10"], 5),
-                     "changed_shoppers_ndcg@10": round(fresh["ndcg@10"], 5),
-                     **model.training_report(sum(map(len, split.train)))}
-        print(json.dumps({name: out[name]}), flush=True)
+        report = model.training_report(sum(map(len, split.train)))
+        out[kind] = {"ndcg@10": round(test["ndcg@10"], 5), "hr@10": round(test["hr@10"], 5),
+                     **report}
+        print(json.dumps({kind: {k: v for k, v in out[kind].items()
+                                 if k != "convergence"},
+                          "curve": report["convergence"]["curve"]}), flush=True)
     return out
 
 
@@ -302,6 +319,7 @@ def main() -> None:
         "steps": steps,
         "incremental": lambda: incremental(args.max_minutes),
         "million": million,
+        "schedule": lambda: schedule(args.max_minutes),
     }
     unknown = set(args.parts.split(",")) - set(parts)
     if unknown:

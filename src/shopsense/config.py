@@ -76,8 +76,8 @@ class RecsSettings(Section):
     """Items an exploring list is drawn from."""
     full_retrain_every: int = Field(1, ge=1)
     """Scheduled runs between full retrains; the runs between continue the serving SASRec
-    (incremental). 1 (default): always from scratch; incremental measured 5.1x cheaper but
-    0.0056 NDCG@10 worse on Beauty (benchmarks/README.md)."""
+    (incremental). 1 (default): always from scratch; incremental measured 7-9x cheaper but
+    0.0040 NDCG@10 worse on Beauty (benchmarks/README.md, Recommendations)."""
     eval_after_training: bool = True
     """After each background training, run `shopsense eval report` in the background: the
     dashboard's Evaluation tab and the version's card get its figures."""

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from shopsense.domain import Product
-from shopsense.evaluation.sizealike import replicate, write_catalog, write_sequences
+from shopsense.evaluation.sizealike import (
+    copy_sub_catalogue,
+    replicate,
+    subsample,
+    write_catalog,
+    write_sequences,
+)
 from shopsense.models.interactions import Interactions, load_catalog, load_interactions
 
 BEAUTY = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / \
@@ -54,6 +60,56 @@ def test_replicate_rejects_bad_requests() -> None:
         replicate(data, products, 2 * data.n_events, renamed_share=1.5)
     with pytest.raises(ValueError, match="no events"):
         replicate(Interactions([], []), products, 10)
+
+
+def test_sub_catalogue_copy_is_a_disjoint_second_shop() -> None:
+    data, products = _small()
+    grown, grown_products = copy_sub_catalogue(data, products, item_share=0.5, min_length=3,
+                                               seed=1)
+    assert grown.users[:200] == data.users and grown.sequences[:200] == data.sequences
+    copies = list(zip(grown.users[200:], grown.sequences[200:], strict=True))
+    assert copies and len(set(grown.users)) == len(grown.users)
+    original_items = set(data.item_ids())
+    copied_items = {i for _, seq in copies for i in seq}
+    assert not copied_items & original_items  # no item (so no co-visit) in common
+    kept = {i.removesuffix("~c") for i in copied_items}
+    assert 0.3 * 50 < len(kept) < 0.7 * 50
+    original = dict(zip(data.users, data.sequences, strict=True))
+    for user, seq in copies:
+        base = original[user.removesuffix("~c")]
+        assert len(seq) >= 3
+        assert [i.removesuffix("~c") for i in seq] == [i for i in base if i in kept]
+    # every shopper whose restricted sequence is long enough is copied
+    expected = sum(len([i for i in s if i in kept]) >= 3 for s in data.sequences)
+    assert len(copies) == expected
+    titles = {p.item_id: p.title for p in grown_products}
+    assert all(titles[i] == titles[i.removesuffix("~c")] for i in copied_items)
+
+
+def test_sub_catalogue_copy_rejects_bad_requests() -> None:
+    data, products = _small()
+    with pytest.raises(ValueError, match="item_share"):
+        copy_sub_catalogue(data, products, item_share=0.0)
+    with pytest.raises(ValueError, match="min_length"):
+        copy_sub_catalogue(data, products, min_length=0)
+    with pytest.raises(ValueError, match="no events"):
+        copy_sub_catalogue(Interactions([], []), products)
+    grown, _ = copy_sub_catalogue(data, products)
+    with pytest.raises(ValueError, match="already end"):
+        copy_sub_catalogue(grown, products)
+
+
+def test_subsample_keeps_whole_shoppers_up_to_the_target() -> None:
+    data, _ = _small()
+    part = subsample(data, data.n_events // 2, seed=3)
+    assert data.n_events // 2 <= part.n_events < data.n_events // 2 + 9
+    original = dict(zip(data.users, data.sequences, strict=True))
+    assert all(original[u] == s for u, s in zip(part.users, part.sequences, strict=True))
+    assert part.users == [u for u in data.users if u in set(part.users)]  # original order
+    assert subsample(data, data.n_events).n_events == data.n_events
+    for bad in (0, data.n_events + 1):
+        with pytest.raises(ValueError, match="target_events"):
+            subsample(data, bad)
 
 
 def test_written_sets_read_back(tmp_path: Path) -> None:

@@ -5,6 +5,14 @@ share of the catalogue is renamed to fresh item ids (with the same titles), so t
 more items, more shoppers and more events, while its sequences keep the real data's structure.
 Beauty (12.1k items, 22.4k shoppers, 198.5k events) grown to ~300k events with half the items
 renamed has ~18k items and ~34k shoppers: the size of the next Amazon category up.
+A copy made by `replicate` keeps half of its items' ids, so each copied shopper shares half
+of their sequence with their original (near-twin shoppers, co-visits counted twice).
+`copy_sub_catalogue` avoids that: every shopper's sequence restricted to a random share of the
+items, under fresh ids for every item and shopper, is appended as a second, disjoint shop (no
+item, shopper or co-visit in common with the original: the set is a bigger catalogue, like a
+category with a sub-category of its own). Beauty plus a half-catalogue copy (sequences of three
+or more) has ~18.2k items, ~38.5k shoppers and ~288k events. `subsample` keeps a random share
+of the shoppers (Beauty down to the ~168k events of the smaller held-back category).
 `write_sequences` / `write_catalog` store a grown set as `user item item ...` lines and a
 products CSV, which `shopsense eval recs --events ... --catalog ...` reads.
 """
@@ -55,6 +63,55 @@ def replicate(data: Interactions, products: Sequence[Product], target_events: in
                                         category=base.category, brand=base.brand,
                                         price=base.price))
     return Interactions(users, sequences), out_products
+
+
+def copy_sub_catalogue(data: Interactions, products: Sequence[Product], *,
+                       item_share: float = 0.5, min_length: int = 3, seed: int = 0,
+                       suffix: str = "~c") -> tuple[Interactions, list[Product]]:
+    """`data` plus, under fresh ids ('<id><suffix>'), every sequence restricted to a random
+    `item_share` of the items that keeps at least `min_length` items; returns (data, products)
+    with the copied items' products (same titles) appended."""
+    if not 0.0 < item_share <= 1.0:
+        raise ValueError("item_share must be in (0, 1]")
+    if min_length < 1:
+        raise ValueError("min_length must be >= 1")
+    items = data.item_ids()
+    if not items:
+        raise ValueError("no events to copy")
+    rng = np.random.default_rng(seed)
+    kept = {i for i, keep in zip(items, rng.random(len(items)) < item_share, strict=True)
+            if keep}
+    users, sequences = list(data.users), [list(s) for s in data.sequences]
+    if any(user.endswith(suffix) for user in users):
+        raise ValueError(f"shopper ids already end with {suffix!r}")
+    for user, seq in zip(data.users, data.sequences, strict=True):
+        copied = [f"{i}{suffix}" for i in seq if i in kept]
+        if len(copied) >= min_length:
+            users.append(f"{user}{suffix}")
+            sequences.append(copied)
+    catalog = {p.item_id: p for p in products}
+    out_products = list(products) + [
+        Product(item_id=f"{item}{suffix}", title=catalog[item].title,
+                category=catalog[item].category, brand=catalog[item].brand,
+                price=catalog[item].price)
+        for item in sorted(kept & catalog.keys())]
+    return Interactions(users, sequences), out_products
+
+
+def subsample(data: Interactions, target_events: int, *, seed: int = 0) -> Interactions:
+    """A random subset of the shoppers (whole sequences, original order) with about
+    `target_events` events (the first shoppers of a random permutation up to the target)."""
+    if not 0 < target_events <= data.n_events:
+        raise ValueError(f"target_events must be in (0, {data.n_events}]")
+    chosen, events = [], 0
+    for u in np.random.default_rng(seed).permutation(len(data.users)).tolist():
+        if events >= target_events:
+            break
+        chosen.append(u)
+        events += len(data.sequences[u])
+    chosen.sort()
+    return Interactions([data.users[u] for u in chosen], [list(data.sequences[u])
+                                                         for u in chosen])
 
 
 def write_sequences(data: Interactions, path: Path) -> Path:

@@ -108,3 +108,16 @@ class TorchDistributedSync:
 
 
 __all__ = ["GradientSync", "LocalSync", "TorchDistributedSync"]
+
+
+class _threads:
+    """Context manager pinning torch intra-op threads."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.before = n, torch.get_num_threads()
+
+    def __enter__(self) -> None:
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        torch.set_num_threads(self.before)

@@ -25,9 +25,10 @@ from torch.nn import functional as F
 
 from shopsense.models.convergence import Convergence, summary
 from shopsense.models.incremental import WarmStart, carry_weights
-from shopsense.models.parallel import GradientSync, LocalSync
+from shopsense.models.parallel import GradientSync, LocalSync, _threads
 from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
 from shopsense.models.sasrec_numpy import encode_small, numpy_weights
+from shopsense.models.schedule import LRSchedule, training_schedule
 from shopsense.models.sequences import (
     left_pad,
     length_buckets,
@@ -46,6 +47,12 @@ class SASRecConfig:
     n_heads: int = 1
     dropout: float = 0.3
     lr: float = 2e-3
+    lr_schedule: str = "none"  # none | cosine (warm-up, cosine decay fitted to the budget)
+    warmup_steps: int = 100
+    schedule_epochs: int = 12  # the decay's horizon, or fewer epochs if the budget is short
+    lr_floor: float = 0.05  # the rate after the horizon, as a share of `lr`
+    warm_lr_scale: float = 0.25  # continuing a serving model: peak rate = lr x this, then
+    warm_schedule_epochs: int = 4  # cosine decay over these epochs (always, whatever lr_schedule)
     weight_decay: float = 0.0
     batch_size: int = 256
     max_positions: int = 4096  # caps the (positions x catalogue) logits of one step (memory)
@@ -204,6 +211,8 @@ class SASRec:
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)  # batch order: the same on every rank
         optimiser = self._optimiser(sync)
+        schedule = training_schedule(optimiser, cfg, warm)
+        self.info_["lr_schedule"] = schedule.settings
         best_state, started, cpu_started = None, time.perf_counter(), time.process_time()
         if warm and valid is not None:  # the serving weights are epoch 0
             start = self._valid_ndcg(*valid, sync=sync)
@@ -212,13 +221,15 @@ class SASRec:
             self.info_["incremental"]["start_valid_ndcg@10"] = round(start, 5)
         for epoch in range(1, cfg.max_epochs + 1):
             row = {"epoch": float(epoch),
-                   "loss": self._epoch(inputs, targets, optimiser, rng, sync)}
+                   "loss": self._epoch(inputs, targets, optimiser, rng, sync, schedule),
+                   "lr": schedule.lr}
             if valid is not None:
                 row["valid_ndcg@10"] = self._valid_ndcg(*valid, sync=sync)
                 if tracker.update(epoch, row["valid_ndcg@10"]):
                     best_state = {k: v.clone() for k, v in self.net_.state_dict().items()}
             row.update(seconds=time.perf_counter() - started,  # validation included
                        cpu_seconds=sync.max(time.process_time() - cpu_started))
+            schedule.end_epoch(epoch, row["cpu_seconds"], cfg.time_budget_s)
             self.history_.append(row)
             if on_epoch is not None:
                 on_epoch(row)
@@ -283,7 +294,7 @@ class SASRec:
 
     def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
                optimiser: Any, rng: np.random.Generator,
-               sync: GradientSync) -> float:
+               sync: GradientSync, schedule: LRSchedule | None = None) -> float:
         """One pass; the mean loss per target over every process's batches."""
         assert self.net_ is not None
         self.net_.train()
@@ -301,6 +312,8 @@ class SASRec:
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             sync.average_gradients(self.net_.parameters())
+            if schedule is not None:
+                schedule.step()
             optimiser.step()
             total += float(loss.detach()) * int(mask.sum())
             count += int(mask.sum())
@@ -382,16 +395,3 @@ class SASRec:
         model.net_.load_state_dict(state)
         model.net_.eval()
         return model
-
-
-class _threads:
-    """Context manager pinning torch intra-op threads."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.before = n, torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.before)
