@@ -8,15 +8,13 @@ from typing import Annotated
 
 import typer
 
-from shopsense.cli.common import emit, fail, settings
+from shopsense.cli.common import emit, fail, settings, sub_app
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    analytics_app = typer.Typer(help="Differentially private behaviour analytics.",
-                                no_args_is_help=True)
-    app.add_typer(analytics_app, name="analytics")
+    analytics_app = sub_app(app, "analytics", "Differentially private behaviour analytics.")
 
     @analytics_app.command("release")
     def release_cmd(

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopsense.cli.common import emit, fail, out, settings
+from shopsense.cli.common import emit, fail, out, settings, sub_app
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -32,8 +32,7 @@ def _assistant(ctx: typer.Context) -> Any:
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    assistant_app = typer.Typer(help="The grounded shopping assistant.", no_args_is_help=True)
-    app.add_typer(assistant_app, name="assistant")
+    assistant_app = sub_app(app, "assistant", "The grounded shopping assistant.")
 
     @assistant_app.command("chat")
     def chat_cmd(

@@ -41,3 +41,10 @@ def emit(data: Any, as_json: bool, human: str | None = None) -> None:
 def fail(message: str, code: int = 2) -> None:
     console.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
+
+
+def sub_app(app: typer.Typer, name: str, help: str) -> typer.Typer:
+    """A command group `shopsense <name> ...` under `app` (bare `shopsense <name>` shows help)."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group

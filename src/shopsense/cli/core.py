@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shopsense.cli.common import console, emit, fail, settings
+from shopsense.cli.common import console, emit, fail, settings, sub_app
 from shopsense.cli.home import open_home
 from shopsense.config import Settings
 from shopsense.ids import Pseudonymizer
@@ -29,12 +29,9 @@ def run_ingest(cfg: Settings, path: Path, kind: str, show_progress: bool) -> Ing
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    ingest_app = typer.Typer(help="Load catalogue and behaviour files (CSV, JSONL, Parquet).",
-                             no_args_is_help=True)
-    users_app = typer.Typer(help="Shopper identities: erasure and stitching.",
-                            no_args_is_help=True)
-    app.add_typer(ingest_app, name="ingest")
-    app.add_typer(users_app, name="users")
+    ingest_app = sub_app(app, "ingest",
+                         "Load catalogue and behaviour files (CSV, JSONL, Parquet).")
+    users_app = sub_app(app, "users", "Shopper identities: erasure and stitching.")
 
     @app.command("init")
     def init(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:

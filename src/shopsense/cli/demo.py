@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shopsense.cli.common import emit, fail, settings
+from shopsense.cli.common import emit, fail, settings, sub_app
 from shopsense.config import Settings
 from shopsense.store.base import Store
 
@@ -24,8 +24,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    demo_app = typer.Typer(help="The bilingual demo shop.", no_args_is_help=True)
-    app.add_typer(demo_app, name="demo")
+    demo_app = sub_app(app, "demo", "The bilingual demo shop.")
 
     @demo_app.command("generate")
     def generate_cmd(

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from shopsense.cli.common import emit, fail, settings
+from shopsense.cli.common import emit, fail, settings, sub_app
 
 ARM_HELP = ("NAME or NAME:OVERLAY_JSON, e.g. control  fusion:'{\"ranker\": \"fusion\"}' "
             "(equal shares; use --spec for others)")
@@ -48,9 +48,7 @@ def _spec(spec: Path | None, name: str | None, kind: str, surface: str, traffic:
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    group = typer.Typer(help="Online experiments: A/B tests and interleaving.",
-                        no_args_is_help=True)
-    app.add_typer(group, name="experiments")
+    group = sub_app(app, "experiments", "Online experiments: A/B tests and interleaving.")
 
     @group.command("create")
     def create(ctx: typer.Context,

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import typer
 
-from shopsense.cli.common import emit, fail, settings
+from shopsense.cli.common import emit, fail, settings, sub_app
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    fed = typer.Typer(help="Federated training (Flower, SecAgg+) and DP-SGD (Opacus).",
-                      no_args_is_help=True)
-    app.add_typer(fed, name="federated")
+    fed = sub_app(app, "federated", "Federated training (Flower, SecAgg+) and DP-SGD (Opacus).")
 
     @fed.command("serve-coordinator")
     def serve_coordinator(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import typer
 
 from shopsense.api.keys import SCOPES, create_key, revoke_key
-from shopsense.cli.common import emit, fail, settings
+from shopsense.cli.common import emit, fail, settings, sub_app
 from shopsense.cli.home import open_home
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    keys_app = typer.Typer(help="API keys: search (storefront) and admin scopes.",
-                           no_args_is_help=True)
-    app.add_typer(keys_app, name="keys")
+    keys_app = sub_app(app, "keys", "API keys: search (storefront) and admin scopes.")
 
     @keys_app.command("create")
     def create(ctx: typer.Context,

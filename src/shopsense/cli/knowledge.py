@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopsense.cli.common import emit, fail, settings
+from shopsense.cli.common import emit, fail, settings, sub_app
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -61,8 +61,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         emit(report, as_json, human=f"{report['doc_id']}: {report['passages']} passages "
              f"({', '.join(report['languages'])})")
 
-    knowledge_app = typer.Typer(help="The shop's knowledge base.", no_args_is_help=True)
-    app.add_typer(knowledge_app, name="knowledge")
+    knowledge_app = sub_app(app, "knowledge", "The shop's knowledge base.")
 
     @knowledge_app.command("list")
     def list_cmd(ctx: typer.Context, as_json: AsJson = False) -> None:

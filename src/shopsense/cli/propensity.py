@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from shopsense.cli.common import emit, fail, settings
+from shopsense.cli.common import emit, fail, settings, sub_app
 
 MODEL_HELP = "logistic | gbm"
 
@@ -102,9 +102,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
 
 def _register_rules(app: typer.Typer) -> None:
-    rules_app = typer.Typer(help="The shop's standing merchandising rules (<home>/rules.json).",
-                            no_args_is_help=True)
-    app.add_typer(rules_app, name="rules")
+    rules_app = sub_app(app, "rules", "The shop's standing merchandising rules (<home>/rules.json).")
 
     @rules_app.command("show")
     def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:

@@ -9,13 +9,11 @@ from typing import Any
 
 import typer
 
-from shopsense.cli.common import console, emit, settings
+from shopsense.cli.common import console, emit, settings, sub_app
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    scale_app = typer.Typer(help="Scale-out: PostgreSQL, Redis, Kafka event log (by URL).",
-                            no_args_is_help=True)
-    app.add_typer(scale_app, name="scale")
+    scale_app = sub_app(app, "scale", "Scale-out: PostgreSQL, Redis, Kafka event log (by URL).")
 
     @scale_app.command("serve")
     def serve(ctx: typer.Context, host: str = typer.Option("127.0.0.1", "--host"),

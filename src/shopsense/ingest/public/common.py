@@ -142,6 +142,14 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
+def some_outputs(outputs: dict[str, Iterator[Row]], src: Path,
+                 missing: str) -> dict[str, Iterator[Row]]:
+    """`outputs` when a layout found at least one of its files, else "<src>: <missing>"."""
+    if not outputs:
+        raise FileNotFoundError(f"{src}: {missing}")
+    return outputs
+
+
 def header_of(path: Path, delimiter: str = ",") -> list[str]:
     """The first line of a (maybe compressed) text file split into lower-cased names."""
     from shopsense.ingest.readers import open_text

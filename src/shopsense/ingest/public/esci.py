@@ -27,6 +27,7 @@ from shopsense.ingest.public.common import (
     Row,
     clean,
     html_to_text,
+    some_outputs,
 )
 from shopsense.ingest.readers import ERROR_KEY, detect_format, iter_rows
 
@@ -115,9 +116,7 @@ def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
             outputs[kind] = esci_judgments(path, split=options.split, locale=options.locale)
         elif kind == "products" and kind not in outputs:
             outputs[kind] = esci_products(path, locale=options.locale)
-    if not outputs:
-        raise FileNotFoundError(f"{src}: no ESCI examples parquet or products file found")
-    return outputs
+    return some_outputs(outputs, src, "no ESCI examples parquet or products file found")
 
 
 LAYOUT = Layout(

@@ -23,6 +23,7 @@ from shopsense.ingest.public.common import (
     find_file,
     header_of,
     one_file,
+    some_outputs,
     to_number,
 )
 from shopsense.ingest.readers import iter_rows
@@ -79,9 +80,7 @@ def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
         outputs["products"] = homedepot_products(products)
     if judgments is not None:
         outputs["judgments"] = homedepot_judgments(judgments)
-    if not outputs:
-        raise FileNotFoundError(f"{src}: no products.csv or judgments CSV found")
-    return outputs
+    return some_outputs(outputs, src, "no products.csv or judgments CSV found")
 
 
 LAYOUT = Layout(

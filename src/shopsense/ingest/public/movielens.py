@@ -27,6 +27,7 @@ from shopsense.ingest.public.common import (
     clean,
     find_file,
     require_file,
+    some_outputs,
     to_number,
 )
 from shopsense.ingest.readers import iter_rows, open_text
@@ -145,10 +146,8 @@ def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
         outputs["events"] = movielens_events(ratings)
     if movies is not None:
         outputs["products"] = movielens_products(require_file(movies, "movies file"))
-    if not outputs:
-        raise FileNotFoundError(f"{src}: no MovieLens ratings or movies file "
-                                f"({', '.join(RATING_FILES + MOVIE_FILES)})")
-    return outputs
+    return some_outputs(outputs, src, "no MovieLens ratings or movies file "
+                        f"({', '.join(RATING_FILES + MOVIE_FILES)})")
 
 
 LAYOUT = Layout(

@@ -16,7 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from shopsense.ingest.public.common import ConvertOptions, Layout, Row, find_file, require_file
+from shopsense.ingest.public.common import (
+    ConvertOptions,
+    Layout,
+    Row,
+    find_file,
+    require_file,
+    some_outputs,
+)
 from shopsense.ingest.readers import open_text
 
 
@@ -69,9 +76,7 @@ def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
         if queries is None:
             raise FileNotFoundError(f"{qrels}: needs {split}.query.txt (pass --queries)")
         outputs["judgments"] = multi_cpr_judgments(qrels, queries)
-    if not outputs:
-        raise FileNotFoundError(f"{src}: no qrels.{split}.tsv or corpus.tsv found")
-    return outputs
+    return some_outputs(outputs, src, f"no qrels.{split}.tsv or corpus.tsv found")
 
 
 LAYOUT = Layout(

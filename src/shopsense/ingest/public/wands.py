@@ -28,6 +28,7 @@ from shopsense.ingest.public.common import (
     clean,
     find_file,
     require_file,
+    some_outputs,
     to_number,
 )
 from shopsense.ingest.readers import iter_rows
@@ -112,9 +113,7 @@ def _outputs(src: Path, options: ConvertOptions) -> dict[str, Iterator[Row]]:
         outputs["judgments"] = wands_judgments(labels, require_file(queries, "query.csv"))
     if queries is not None:
         outputs["queries"] = wands_queries(queries)
-    if not outputs:
-        raise FileNotFoundError(f"{src}: no WANDS product.csv, query.csv or label.csv found")
-    return outputs
+    return some_outputs(outputs, src, "no WANDS product.csv, query.csv or label.csv found")
 
 
 LAYOUT = Layout(
