@@ -4,7 +4,7 @@ The home's current recommendation version is copied with its `sasrec` source rep
 item table re-ordered from the federation's item index into the home's; items the
 federation does not know keep their current rows), saved by `save_version` like any
 training, and announced in models/status.json and models/serving.json, which serving
-processes watch (training.lifecycle) - so the swap and replay machinery adopts it. The model
+processes watch (training.adopt) - so the swap and replay machinery adopts it. The model
 card (how it was trained, rounds, clients, and the DP accountant's (epsilon, delta)) goes into
 the version's engine.json `info.model_card` and status.json, which /admin/models shows.
 """

@@ -15,7 +15,7 @@ profiles and answers, assistant conversations. A `StoreFollower` thread polls th
 
 The follower's lock is held while a batch is applied; a model swap takes it to replay the
 events committed after the new models' training began, so no event is lost across the swap
-(`training.lifecycle.adopt_models`; the few committed while training read its data may be
+(`training.adopt.adopt_models`; the few committed while training read its data may be
 seen twice).
 """
 
