@@ -3,9 +3,12 @@ the in-catalogue test, value words, relaxed ceilings, homophone typos, the API f
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
+from shopsense.domain import QueryReading, Slot
 from shopsense.evaluation.relevance import pass_rates, relevance_checks, run_checks, value_moved
 from shopsense.evaluation.relevance_heldout import held_out_checks
 from shopsense.index.sells import catalogue_sells
@@ -98,6 +101,8 @@ def test_relaxed_ceiling_orders_cheapest_first_and_says_so(engine) -> None:  # t
     note = r.relaxed_filters[0]
     assert note["kind"] == "price" and "从低到高" in note["message_zh"]
     assert "cheapest first" in note["message_en"]
+    assert not re.search(r"[\u3400-\u9fff]", note["message_en"]), note["message_en"]
+    assert "笔记本" in note["message_zh"]
     chosen = engine.search("100元以下的笔记本", k=10, sort="price_desc")
     assert chosen.sort == "price_desc"
 
@@ -131,6 +136,17 @@ def test_relaxed_notes_keep_a_chosen_sort() -> None:
     assert order == "newest" and notes[0]["ordered_by"] == "newest"
     notes, order = relaxed_notes(relaxed, None, "relevance")
     assert order == "price_asc" and notes[0]["message_en"].startswith("No products")
+
+
+@pytest.mark.parametrize(("word", "en_word"), [("笔记本", "products"), ("空调", "products"),
+                                               ("laptop", "laptop"), ("running shoes", "running shoes")])
+def test_relaxed_notes_never_put_chinese_into_english(word: str, en_word: str) -> None:
+    reading = QueryReading(query=word, product_terms=(Slot(word, 0.9, (0, len(word)), word),))
+    relaxed = [{"kind": "price", "value": [None, 100.0], "source": "reading"},
+               {"kind": "brand", "value": ["Gree"], "source": "reading"}]
+    notes, _ = relaxed_notes(relaxed, reading, "relevance")
+    for note in notes:
+        assert f"No {en_word} " in note["message_en"] and word in note["message_zh"]
 
 
 def test_api_answer_carries_no_exact_match(demo_shop) -> None:  # type: ignore[no-untyped-def]

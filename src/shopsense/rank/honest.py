@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from shopsense.domain import QueryReading
 from shopsense.rank.filters import Clause, clauses_from_reading
 
 VALUE_WEIGHTS = {"cheap": -1.0, "value": -0.7, "premium": 1.0}  # sign: towards higher prices
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass
@@ -130,9 +133,11 @@ def relaxed_notes(relaxed: list[dict[str, Any]], reading: QueryReading | None, s
 
 
 def _what(reading: QueryReading | None) -> tuple[str, str]:
+    """The product word for the Chinese and the English message: as the shopper typed it, except
+    that a Chinese word is never put into the English message (it says "products" instead)."""
     if reading is not None and reading.product_terms:
         word = reading.product_terms[0].text or str(reading.product_terms[0].value)
-        return word, word
+        return word, "products" if _CJK.search(word) else word
     return "商品", "products"
 
 
