@@ -83,14 +83,19 @@ def load_small_demo(home: Path) -> None:
 
 @pytest.fixture(scope="session")
 def demo_shop(tmp_path_factory: pytest.TempPathFactory):
-    """A Shop over the small demo with the service's quick models and online updates."""
+    """A Shop over the small demo with the service's quick models and online updates, shared by
+    the whole session (tests may add events to it; see `build_demo_shop` for a private one)."""
+    return build_demo_shop(tmp_path_factory.mktemp("demo-shop"))
+
+
+def build_demo_shop(home: Path):
+    """A Shop over the small demo in `home` with the service's quick models and online updates."""
     from dataclasses import replace
 
     from shopsense.config import Settings
     from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import build_propensity, quick_models, wire_online_updates
 
-    home = tmp_path_factory.mktemp("demo-shop")
     load_small_demo(home)
     shop = Shop(Settings(home=home))
     models = quick_models(shop)

@@ -32,9 +32,14 @@ def test_promotions_are_stored_newest_first_and_audited(store) -> None:
         repo.record("v3", "v1", "delete", "key:ops", "")
 
 
-def test_a_real_eval_report_lands_on_the_card(demo_shop, tmp_path: Path) -> None:
+def test_a_real_eval_report_lands_on_the_card(tmp_path: Path) -> None:
+    # A private demo shop: the session's shared one gets events stamped "now" from other tests
+    # (tests/privacy), which leave the propensity's held-out window empty (AUC undefined).
+    from tests.conftest import build_demo_shop
+
     from shopsense.evaluation.report import build_report, write_report
 
+    demo_shop = build_demo_shop(tmp_path / "home")
     report = build_report(demo_shop, sections=("search", "propensity"))
     paths = write_report(report, tmp_path / "eval" / "report")
     figures = eval_figures(json.loads(Path(paths["json"]).read_text()))
