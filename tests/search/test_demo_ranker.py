@@ -17,6 +17,8 @@ import pytest
 from tests.conftest import load_small_demo
 from tests.service.conftest import Server
 
+pytestmark = pytest.mark.long  # a full `train --all` of the demo: minutes (make test-long)
+
 
 @pytest.fixture(scope="module")
 def trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:

@@ -60,6 +60,7 @@ def test_a_real_eval_report_lands_on_the_card(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long  # two trainings and an evaluation in a child process: minutes
 def test_train_twice_promote_the_older_and_roll_back(tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
     from tests.conftest import load_small_demo
