@@ -34,7 +34,7 @@ browser-deps:
 test: install browser-deps
 	$(BIN)/python -m pytest -q -m "not long"
 
-# Minutes-long runs kept out of `make test` (under 15 minutes on 2 cores); CI runs both.
+# Minutes-long runs kept out of `make test` (under 15 minutes on 2 cores): run before a release.
 test-long: install
 	$(BIN)/python -m pytest -q -m long
 
