@@ -4,6 +4,7 @@ chromium driven by Playwright. Screenshots go to <repo>/test-artifacts/screensho
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -70,6 +71,14 @@ def _start_models(shop: Any) -> None:
 
 @pytest.fixture(scope="session")
 def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveShop]:
+    with serve_live_shop(tmp_path_factory.mktemp("web-home")) as shop:
+        yield shop
+
+
+@contextlib.contextmanager
+def serve_live_shop(home: Path) -> Iterator[LiveShop]:
+    """The demo shop in `home`, served by a real uvicorn on loopback; a test module that changes
+    what serves (promote / roll back) uses its own instead of the session's."""
     import uvicorn
 
     from shopsense.api.app import create_app
@@ -77,7 +86,6 @@ def live_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveShop]:
     from shopsense.config import ServeSettings, Settings
     from shopsense.pipeline.shop import Shop
 
-    home = tmp_path_factory.mktemp("web-home")
     _load_demo(home)
     settings = Settings(home=home, serve=ServeSettings(require_keys=True, rate_limit_per_s=1000))
     shop = Shop(settings)

@@ -16,6 +16,16 @@ SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "hei
 
 
 @pytest.fixture(scope="module")
+def live_shop(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A private shop: promoting and rolling back change what serves (search index included),
+    which the session's shared shop must not see."""
+    from tests.web.conftest import serve_live_shop
+
+    with serve_live_shop(tmp_path_factory.mktemp("console-home")) as shop:
+        yield shop
+
+
+@pytest.fixture(scope="module")
 def versions(live_shop):
     from shopsense.training.cards import write_card
     from shopsense.training.recs import train_from_store
