@@ -108,7 +108,10 @@ def test_search_as_you_type_with_highlights_and_keys(page, live_shop, shots) -> 
     page.wait_for_selector("#suggest li.product")
     assert len([u for u in requests if "k=4" in u]) <= 3
     titles = page.eval_on_selector_all("#suggest li.product .sg-title", "els => els.map(e => e.innerHTML)")
-    assert titles and all("<mark>" in t for t in titles)  # the typed words are highlighted
+    # the typed words are highlighted wherever a title writes them (a Chinese title reached
+    # through the reading "air condi" → 空调 has no typed word to mark)
+    written = [t for t in titles if "air" in t.lower() or "condi" in t.lower()]
+    assert written and all("<mark>" in t for t in written), titles
     kinds = page.eval_on_selector_all("#suggest li.term small", "els => els.map(e => e.textContent)")
     assert kinds and not any(k in ("word", "query", "catalog") for k in kinds)  # kinds in words
     assert page.locator("#suggest li.product img").count() > 0
