@@ -26,14 +26,20 @@ BEAUTY = ROOT.parent / "shared" / "data" / "amazon-beauty-p5-titles" / "sequenti
 
 
 def _demo_events(folder: Path, users: int) -> Path:
+    """The demo store's events (and, beside them, its products: titles for title-seeded
+    item tables)."""
+    from shopsense.demo.catalog import build_catalogue
     from shopsense.demo.generate import iter_demo_events
 
-    path = folder / f"demo-events-{users}.jsonl"
+    path = folder / f"demo-{users}" / "events.jsonl"
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w") as handle:
             for row in iter_demo_events(n_users=users):
                 handle.write(json.dumps(row) + "\n")
+        with (path.parent / "products.jsonl").open("w") as handle:
+            for item in build_catalogue():
+                handle.write(json.dumps(item.record, default=str) + "\n")
     return path
 
 
@@ -43,7 +49,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from shopsense.federated.simulate import simulate
 
     plan = RecsPlan(rounds=args.rounds, local_epochs=args.local_epochs, dim=args.dim, seed=0,
-                    batch_size=args.batch_size, server=args.server, patience=args.patience)
+                    batch_size=args.batch_size, server=args.server, patience=args.patience,
+                    server_lr=args.server_lr, server_momentum=args.server_momentum,
+                    row_weighted=args.row_weighted)
     demo = _demo_events(Path(args.cache), args.demo_users)
     runs: list[tuple[str, Path, str, RecsPlan, int]] = []
     if not args.skip_plain:
@@ -52,8 +60,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         runs.append(("demo platform", demo, "platform", plan, 0))
     # DP-SGD runs per-sample gradients (~8x the cost of a plain step for SASRec): a smaller
     # subsample, fewer rounds, a narrower model, and the same without DP as their baseline.
+    # Private runs train the body only on title-seeded, frozen item tables by default
+    # (--dp-items frozen-titles): public catalogue text, far fewer noised weights.
+    frozen = args.dp_items == "frozen-titles"
     dp_plan = replace(plan, rounds=args.dp_rounds, dim=args.dp_dim, max_len=args.dp_max_len,
-                      patience=0)
+                      patience=0, title_init=frozen, freeze_items=frozen,
+                      dp_batch_size=args.dp_batch_size)
+    runs.append(("demo platform dp baseline (no DP, trained items)", demo, "platform",
+                 replace(dp_plan, title_init=False, freeze_items=False), args.dp_users))
     for epsilon in [0.0, *args.epsilons]:
         runs.append((f"demo platform dp eps={epsilon:g}" if epsilon else
                      "demo platform dp baseline (no DP)", demo, "platform",
@@ -93,6 +107,15 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=3,
                         help="Rounds / epochs without a 1 %% gain before a variant stops "
                              "(--rounds is the cap).")
+    parser.add_argument("--server-lr", type=float, default=1.0)
+    parser.add_argument("--server-momentum", type=float, default=0.9)
+    parser.add_argument("--row-weighted", action=argparse.BooleanOptionalAction,
+                        default=False, help="Average item-table rows over the clients that "
+                                            "used them (federated/rounds.row_weighted_mean).")
+    parser.add_argument("--dp-items", choices=("frozen-titles", "trained"),
+                        default="frozen-titles")
+    parser.add_argument("--dp-batch-size", type=int, default=64,
+                        help="DP-SGD's expected batch of shoppers (Poisson sampling).")
     parser.add_argument("--dp-dim", type=int, default=16)
     parser.add_argument("--dp-max-len", type=int, default=20)
     parser.add_argument("--variants", nargs="+", default=["centralised", "federated",

@@ -136,6 +136,16 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         patience: int = typer.Option(0, "--patience", help="> 0: stop every variant once "
                                      "its validation curve flattens (rounds = the cap)."),
         seed: int = typer.Option(0, "--seed"),
+        row_weighted: bool = typer.Option(False, "--row-weighted/--no-row-weighted",
+                                          help="Average item-table rows over the clients "
+                                               "that used them."),
+        title_init: bool = typer.Option(False, "--title-init", help="Seed item tables from "
+                                        "catalogue titles (--catalog, or one beside --events)."),
+        freeze_items: bool = typer.Option(False, "--freeze-items", help="With --title-init: "
+                                          "keep the title vectors fixed (DP-SGD noises the "
+                                          "body only)."),
+        catalog: Path | None = typer.Option(None, "--catalog"),
+        dp_batch_size: int = typer.Option(64, "--dp-batch-size"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Clients on this machine: centralised / federated / local-only with intervals."""
@@ -147,10 +157,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             fail(f"--events {events} does not exist")
         try:
             plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size,
-                            server, server_lr, server_momentum, patience)
+                            server, server_lr, server_momentum, patience,
+                            row_weighted=row_weighted, title_init=title_init or freeze_items,
+                            freeze_items=freeze_items, dp_batch_size=dp_batch_size)
             plan.server_opt()  # refuses an unknown optimiser before any training
             report = simulate(events, n_clients=clients, split=split, plan=plan,
-                              max_users=max_users)
+                              max_users=max_users, catalog=catalog)
         except ValueError as exc:
             fail(str(exc))
         emit(report, as_json, recs_table(report))

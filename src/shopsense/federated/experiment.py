@@ -37,17 +37,25 @@ class RecsPlan:
     server_momentum: float = 0.9
     patience: int = 0  # > 0: stop rounds / epochs once validation flattens (every variant)
     max_len: int = 50  # SASRec's history window (DP-SGD runs use a shorter one: cost)
+    row_weighted: bool = False  # item-table rows averaged over the clients that used them
+    title_init: bool = False  # seed item tables from catalogue titles (simulate's catalogue)
+    freeze_items: bool = False  # keep those title vectors fixed: only the body trains (and,
+    # under DP-SGD, only the body is noised; the titles are public, the table is not sent)
+    dp_batch_size: int = 64  # DP-SGD's expected (Poisson) batch of shoppers
 
     def server_opt(self) -> ServerOpt:
         return ServerOpt(self.server, self.server_lr, self.server_momentum)
 
-    def participant(self, n_items: int, shared: str, seed_offset: int = 0) -> LocalSASRec:
-        dp = DPSettings(self.dp_epsilon, unit="user") if self.dp_epsilon > 0 else None
+    def participant(self, n_items: int, shared: str, seed_offset: int = 0,
+                    item_init: np.ndarray | None = None) -> LocalSASRec:
+        dp = (DPSettings(self.dp_epsilon, batch_size=self.dp_batch_size, unit="user")
+              if self.dp_epsilon > 0 else None)
         return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size,
                                                max_len=self.max_len),
                            shared=shared, mu=self.mu,
                            dp=dp, total_epochs=self.rounds * self.local_epochs,
-                           seed=self.seed + seed_offset)
+                           seed=self.seed + seed_offset, row_weighted=self.row_weighted,
+                           item_init=item_init, freeze_items=self.freeze_items)
 
 
 def _valid(holdouts: Sequence[Holdout]) -> Callable[[Sequence[LocalSASRec]], float]:
@@ -75,9 +83,9 @@ def _score(models: Sequence[LocalSASRec], holdouts: Sequence[Holdout]
 
 
 def centralised(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
-                plan: RecsPlan) -> dict[str, Any]:
+                plan: RecsPlan, item_init: np.ndarray | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    model = plan.participant(n_items, "all")
+    model = plan.participant(n_items, "all", item_init=item_init)
     union = [s for h in holdouts for s in h.train]
     epoch = train_alone(model, union, epochs=plan.rounds * plan.local_epochs,
                         validate=lambda m: _valid(holdouts)([m] * len(holdouts)),
@@ -88,8 +96,10 @@ def centralised(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items:
 
 
 def federated(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
-              plan: RecsPlan, shared: str = "all") -> tuple[dict[str, Any], list[LocalSASRec]]:
-    participants = [plan.participant(n_items, shared, i) for i in range(len(clients))]
+              plan: RecsPlan, shared: str = "all", item_init: np.ndarray | None = None
+              ) -> tuple[dict[str, Any], list[LocalSASRec]]:
+    participants = [plan.participant(n_items, shared, i, item_init)
+                    for i in range(len(clients))]
     start = participants[0].weights()
     for p in participants[1:]:  # one shared starting point, as a coordinator would send
         p.load(start)
@@ -110,11 +120,11 @@ def federated(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: i
 
 
 def local_only(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
-               plan: RecsPlan) -> dict[str, Any]:
+               plan: RecsPlan, item_init: np.ndarray | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     models = []
     for i, h in enumerate(holdouts):
-        model = plan.participant(n_items, "all", i)
+        model = plan.participant(n_items, "all", i, item_init)
         train_alone(model, h.train, epochs=plan.rounds * plan.local_epochs,
                     validate=lambda m, h=h: _valid([h])([m]),
                     patience=plan.patience * plan.local_epochs)
@@ -131,17 +141,19 @@ def _named(clients: Sequence[Client], rows: Sequence[dict[str, Any]]) -> dict[st
 
 def compare(clients: Sequence[Client], n_items: int, plan: RecsPlan, *,
             shared: str = "all", variants: Sequence[str] = ("centralised", "federated",
-                                                             "local_only")) -> dict[str, Any]:
+                                                             "local_only"),
+            item_init: np.ndarray | None = None) -> dict[str, Any]:
     """Every requested variant on the same clients; plus, per client, whether the federated
-    model beat that client's local-only one."""
+    model beat that client's local-only one. `item_init` (n_items, dim): the title vectors
+    every variant's item table starts from (RecsPlan.title_init; frozen with freeze_items)."""
     holdouts = [Holdout.of(c.sequences) for c in clients]
     out: dict[str, Any] = {}
     if "centralised" in variants and shared == "all":
-        out["centralised"] = centralised(clients, holdouts, n_items, plan)
+        out["centralised"] = centralised(clients, holdouts, n_items, plan, item_init)
     if "federated" in variants:
-        out["federated"] = federated(clients, holdouts, n_items, plan, shared)[0]
+        out["federated"] = federated(clients, holdouts, n_items, plan, shared, item_init)[0]
     if "local_only" in variants:
-        out["local_only"] = local_only(clients, holdouts, n_items, plan)
+        out["local_only"] = local_only(clients, holdouts, n_items, plan, item_init)
     if "federated" in out and "local_only" in out:
         out["federated_beats_local"] = {
             name: out["federated"]["per_client"][name]["ndcg@10"] > row["ndcg@10"]

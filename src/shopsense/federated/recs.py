@@ -59,23 +59,33 @@ class LocalSASRec:
 
     def __init__(self, n_items: int, config: SASRecConfig, *, shared: str = "all",
                  mu: float = 0.0, dp: DPSettings | None = None, total_epochs: int = 1,
-                 seed: int = 0) -> None:
+                 seed: int = 0, row_weighted: bool = True, item_init: np.ndarray | None = None,
+                 freeze_items: bool = False) -> None:
         if shared not in ("all", "body"):
             raise ValueError(f"shared must be 'all' or 'body', got {shared!r}")
+        if freeze_items and item_init is None:
+            raise ValueError("freeze_items needs item_init (title vectors): a frozen random "
+                             "item table learns nothing")
         torch.manual_seed(seed)
         self.config, self.shared, self.mu, self.seed = config, shared, mu, seed
         self.net = SASRecNet(n_items, config)
-        self.n_items = n_items
-        self.optimiser = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.n_items, self.frozen_items = n_items, freeze_items
+        if item_init is not None:
+            seed_item_table(self.net, item_init, config.dim)
+        self.net.item_emb.weight.requires_grad_(not freeze_items)
+        self.optimiser = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad],
+                                          lr=config.lr)
         self.dp, self.total_epochs = dp, total_epochs
         self.private: PrivateTrainer | None = None
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator().manual_seed(seed)
+        self.row_weighted = row_weighted
+        self.item_counts: np.ndarray | None = None  # item uses in the last round's data
 
     # ---- weights -------------------------------------------------------------------
     def keys(self) -> list[str]:
-        return [k for k in self.net.state_dict()
-                if self.shared == "all" or k not in LOCAL_ONLY_KEYS]
+        home_only = self.shared == "body" or self.frozen_items  # frozen: public, not sent
+        return [k for k in self.net.state_dict() if not (home_only and k in LOCAL_ONLY_KEYS)]
 
     def weights(self) -> list[np.ndarray]:
         state = self.net.state_dict()
@@ -90,10 +100,23 @@ class LocalSASRec:
             for key, array in zip(keys, arrays, strict=True):
                 state[key].copy_(torch.from_numpy(np.asarray(array, np.float32)))
 
+    def row_counts(self) -> dict[int, np.ndarray]:
+        """For row-weighted aggregation (rounds.row_weighted_mean): how often the last
+        round's sequences used each row of the shared item table (row 0, padding: never)."""
+        keys = self.keys()
+        if not self.row_weighted or self.item_counts is None or "item_emb.weight" not in keys:
+            return {}
+        return {keys.index("item_emb.weight"): self.item_counts}
+
     # ---- training ------------------------------------------------------------------
     def fit_round(self, sequences: Sequence[np.ndarray], epochs: int = 1) -> dict[str, float]:
         """`epochs` local passes from the current weights; returns loss and example count."""
         inputs, targets = next_item_pairs(sequences, self.config.max_len)
+        used = [np.asarray(q, np.int64) for q in sequences if len(q)]
+        self.item_counts = np.bincount(np.concatenate(used), minlength=self.n_items + 1
+                                       ).astype(np.float64) if used else None
+        if self.item_counts is not None:
+            self.item_counts[0] = 0.0
         if len(inputs) == 0:
             return {"loss": 0.0, "examples": 0}
         anchor = [p.detach().clone() for p in self.net.parameters()] if self.mu > 0 else None
@@ -140,9 +163,16 @@ class LocalSASRec:
         for _ in range(max(1, round(n / self.dp.batch_size))):
             rows = self.private.poisson_batch(n, self.generator).numpy()
             width = max(1, int((targets[rows] > 0).sum(axis=1).max())) if len(rows) else 1
-            losses.append(self.private.step(_user_loss, torch.from_numpy(inputs[rows, -width:]),
+            losses.append(self.private.step(self._sample_loss, torch.from_numpy(inputs[rows, -width:]),
                                             torch.from_numpy(targets[rows, -width:])))
         return float(np.mean(losses))
+
+    def _sample_loss(self, forward: Callable[..., torch.Tensor], params: dict[str, torch.Tensor],
+                     inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """One shopper's loss; the output layer is the tied item table (a trained one from
+        `params`, a frozen one from the network)."""
+        table = params.get("item_emb.weight", self.net.item_emb.weight.detach())
+        return _user_loss(forward, table, inputs, targets)
 
     def privacy(self) -> dict[str, object] | None:
         return self.private.spent() if self.private is not None else None
@@ -174,12 +204,24 @@ def ranking_per_user(score: Callable[[list[np.ndarray]], np.ndarray],
     return ndcg, hit
 
 
-def _user_loss(forward: Callable[..., torch.Tensor], params: dict[str, torch.Tensor],
+def seed_item_table(net: SASRecNet, item_init: np.ndarray, dim: int) -> None:
+    """Title vectors (n_items, dim) into the item table, scaled as SASRec seeds them; zero
+    rows (no title) keep their random start."""
+    if item_init.shape != (net.item_emb.num_embeddings - 1, dim):
+        raise ValueError(f"item_init must be ({net.item_emb.num_embeddings - 1}, {dim}), "
+                         f"got {item_init.shape}")
+    init = torch.from_numpy(np.ascontiguousarray(item_init, dtype=np.float32))
+    rows = init.abs().sum(dim=1) > 0
+    with torch.no_grad():
+        net.item_emb.weight[1:][rows] = init[rows] * dim ** -0.5
+
+
+def _user_loss(forward: Callable[..., torch.Tensor], table: torch.Tensor,
                inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean next-item cross-entropy over one shopper's positions (inputs/targets (L,));
-    the output layer is the tied item table, read from the same `params`."""
+    the output layer is the tied item `table` (padding row first)."""
     hidden = forward(inputs.unsqueeze(0))[0]  # (L, dim)
-    logits = hidden @ params["item_emb.weight"][1:].T
+    logits = hidden @ table[1:].T
     mask = (targets > 0).float()
     per_position = F.cross_entropy(logits, (targets - 1).clamp(min=0), reduction="none")
     return (per_position * mask).sum() / mask.sum().clamp(min=1.0)

@@ -37,6 +37,37 @@ def weighted_mean(updates: Sequence[tuple[list[np.ndarray], float]]) -> list[np.
             for i in range(len(updates[0][0]))]
 
 
+def row_weighted_mean(updates: Sequence[tuple[list[np.ndarray], float, dict[int, np.ndarray]]]
+                      ) -> list[np.ndarray]:
+    """FedAvg with per-row weights for embedding tables: row j of array i is
+    sum_k c_kj w_kj / sum_k c_kj, where c_kj is how often client k's data used row j (an item
+    it never saw does not pull a row back towards the round's start); rows no client used, and
+    arrays without counts, take the example-weighted mean. Both sums are what SecAgg+ yields
+    when a client sends c_k * w_k and c_k."""
+    mean = weighted_mean([(w, n) for w, n, _ in updates])
+    for i in sorted({i for _, _, rows in updates for i in rows}):
+        total = np.zeros(mean[i].shape[0], np.float64)
+        summed = np.zeros(mean[i].shape, np.float64)
+        for weights, _, rows in updates:
+            counts = rows.get(i)
+            if counts is None:
+                continue
+            shape = (-1,) + (1,) * (weights[i].ndim - 1)
+            total += counts
+            summed += counts.reshape(shape) * weights[i]
+        used = total > 0
+        mean[i][used] = (summed[used] / total[used].reshape((-1,) + (1,) * (mean[i].ndim - 1))
+                         ).astype(np.float32)
+    return mean
+
+
+def _round_mean(updates: Sequence[tuple[list[np.ndarray], float, dict[int, np.ndarray]]]
+                ) -> list[np.ndarray]:
+    if any(rows for _, _, rows in updates):
+        return row_weighted_mean(updates)
+    return weighted_mean([(w, n) for w, n, _ in updates])
+
+
 def payload_bytes(arrays: Sequence[np.ndarray]) -> int:
     return int(sum(np.asarray(a).nbytes for a in arrays))
 
@@ -114,9 +145,10 @@ def run_rounds(participants: Sequence[Participant], datas: Sequence[Any], *, rou
         for p, data in zip(participants, datas, strict=True):
             p.load(global_weights)
             result = p.fit_round(data, local_epochs)
-            updates.append((p.weights(), float(result["examples"])))
+            rows = getattr(p, "row_counts", None)  # per-row use of its embedding tables
+            updates.append((p.weights(), float(result["examples"]), rows() if rows else {}))
             losses.append(result["loss"])
-        global_weights = step(global_weights, weighted_mean(updates))
+        global_weights = step(global_weights, _round_mean(updates))
         for p in participants:
             p.load(global_weights)
         row: dict[str, Any] = {"round": r, "loss": round(float(np.mean(losses)), 4),

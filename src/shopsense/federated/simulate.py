@@ -73,7 +73,7 @@ def _sequences(events: list[Event]) -> tuple[list[str], list[list[str]], list[li
 
 
 def simulate(path: Path, *, n_clients: int, split: str, plan: RecsPlan, max_users: int = 0,
-             with_propensity: bool = True,
+             with_propensity: bool = True, catalog: Path | None = None,
              variants: tuple[str, ...] = ("centralised", "federated", "local_only")
              ) -> dict[str, Any]:
     """The full report: data, split, each variant with intervals, propensity where possible."""
@@ -83,6 +83,7 @@ def simulate(path: Path, *, n_clients: int, split: str, plan: RecsPlan, max_user
     clients = make_clients(spec, data.users, data.sequences, n_clients,
                            platforms=data.platforms, n_items=len(data.items), seed=plan.seed)
     shared = "body" if spec.kind == "shop" else "all"
+    item_init = title_init(Path(path), catalog, data.items, plan.dim) if plan.title_init else None
     report: dict[str, Any] = {
         "data": {"path": str(path), "shoppers": len(data.users), "items": len(data.items),
                  "events": int(sum(len(s) for s in data.sequences)),
@@ -90,13 +91,32 @@ def simulate(path: Path, *, n_clients: int, split: str, plan: RecsPlan, max_user
         "split": spec.label, "clients": _describe(clients), "plan": plan.__dict__,
         "protocol": "per-client leave-one-out (last event of each shopper in each client); "
                     "full ranking; history items excluded; 95 % bootstrap intervals",
-        "recs": compare(clients, len(data.items), plan, shared=shared, variants=variants)}
+        "recs": compare(clients, len(data.items), plan, shared=shared, variants=variants,
+                        item_init=item_init)}
     if with_propensity and data.events is not None:
         from shopsense.federated.propensity_experiment import compare_propensity
 
         report["propensity"] = compare_propensity(data.events, clients, spec, plan)
     report["wall_s"] = round(time.perf_counter() - started, 1)
     return report
+
+
+def title_init(path: Path, catalog: Path | None, items: ItemIndex, dim: int) -> np.ndarray:
+    """(n_items, dim) title vectors (models.text_init) from `catalog`, or from a products /
+    catalog / items table beside the events file (Beauty's items_with_titles.derived.csv)."""
+    from shopsense.models.interactions import load_catalog, resolve_input
+    from shopsense.models.text_init import title_vectors
+
+    try:
+        source = resolve_input(Path(catalog) if catalog is not None else path.parent,
+                               ("items_with_titles", "products", "catalog", "items"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"title initialisation needs a catalogue with titles (--catalog): "
+                         f"{exc}") from None
+    vectors = title_vectors(load_catalog(source), items.ids, dim)
+    if not vectors.any():
+        raise ValueError(f"{source} gives no titles for these items")
+    return vectors
 
 
 def _describe(clients: list[Client]) -> list[dict[str, Any]]:
