@@ -96,13 +96,15 @@ def main() -> None:
                                              "federated.json"))
     parser.add_argument("--cache", default="/tmp/shopsense-bench-federated")
     parser.add_argument("--clients", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--dp-rounds", type=int, default=3)
     parser.add_argument("--dp-users", type=int, default=150)
     parser.add_argument("--skip-plain", action="store_true", help="Only the DP runs.")
     parser.add_argument("--dim", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--local-epochs", type=int, default=1)
+    parser.add_argument("--local-epochs", type=int, default=2,
+                        help="Local epochs a round (centralised / local-only get rounds x "
+                             "this many epochs).")
     parser.add_argument("--server", default="avgm", help="avg | avgm | adam")
     parser.add_argument("--patience", type=int, default=3,
                         help="Rounds / epochs without a 1 %% gain before a variant stops "

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from shopsense.federated.adopt import adopt_sasrec, model_card
 from shopsense.federated.dp import DPSettings
@@ -97,3 +98,36 @@ def test_train_private_on_a_home_store_adopts_a_dp_version(tmp_path: Path) -> No
     assert card["training"] == "central DP-SGD (opacus)"
     assert 0 < card["privacy"]["epsilon"] <= 4.0 and card["privacy"]["unit"] == "user"
     assert report["version"] == load_current(tmp_path).info["version"]
+
+
+@pytest.mark.slow
+@pytest.mark.long  # USE encoder + a DP fit (~110 s on the loaded machine); the freezing itself
+# is checked in make test (test_row_weighting.py::test_frozen_title_items_stay_put...)
+def test_train_private_on_frozen_titles_says_so_on_the_card(tmp_path: Path) -> None:
+    """--freeze-titles: the adopted version's item table is the catalogue's title vectors
+    (unchanged by training) and its card says the table was not trained under DP."""
+    from shopsense.config import Settings
+    from shopsense.federated.central import train_private_sasrec
+    from shopsense.models.text_init import title_vectors
+    from shopsense.store import open_store
+
+    events, products = _home(tmp_path)
+    assert all(p.title for p in products)
+    settings = Settings(home=tmp_path)
+    store = open_store(settings.store_url)
+    store.upsert_products(products)
+    store.add_events(events)
+    store.close()
+    train_private_sasrec(settings, epsilon=8.0, epochs=1, freeze_titles=True)
+    current = load_current(tmp_path)
+    card = current.info["model_card"]["sasrec"]
+    assert card["item_table"].startswith("catalogue title vectors, frozen")
+    assert 0 < card["privacy"]["epsilon"] <= 8.0
+    model = current.sources["sasrec"]
+    dim = model.config.dim
+    ids = sorted(p.item_id for p in products)
+    expected = title_vectors(products, ids, dim) * dim ** -0.5
+    table = model.model_.net_.item_emb.weight.detach().numpy()[1:]
+    # adoption re-orders rows into the home's item index: compare the rows as a set (norms)
+    np.testing.assert_allclose(np.sort(np.linalg.norm(table, axis=1)),
+                               np.sort(np.linalg.norm(expected, axis=1)), rtol=1e-4)

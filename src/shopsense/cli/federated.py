@@ -172,13 +172,17 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ctx: typer.Context,
         epsilon: float = typer.Option(8.0, "--epsilon", help="DP-SGD budget (user-level)."),
         epochs: int = typer.Option(10, "--epochs"),
+        freeze_titles: bool = typer.Option(False, "--freeze-titles", help="Item table = the "
+                                           "catalogue's title vectors, fixed; DP-SGD trains "
+                                           "the body only."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Central DP-SGD SASRec on the home's events, adopted as its next version."""
         from shopsense.federated.central import train_private_sasrec
 
         try:
-            report = train_private_sasrec(settings(ctx), epsilon=epsilon, epochs=epochs)
+            report = train_private_sasrec(settings(ctx), epsilon=epsilon, epochs=epochs,
+                                             freeze_titles=freeze_titles)
         except (ValueError, FileNotFoundError) as exc:
             fail(str(exc))
         emit(report, as_json, json.dumps(report, indent=2, default=str))

@@ -15,7 +15,9 @@ from shopsense.models.sequences import ItemIndex
 
 
 def train_private_sasrec(settings: Any, *, epsilon: float, epochs: int = 10,
-                         seed: int = 0) -> dict[str, Any]:
+                         seed: int = 0, freeze_titles: bool = False) -> dict[str, Any]:
+    """`freeze_titles`: the item table is the catalogue's title vectors, fixed, and DP-SGD
+    trains (and noises) only the transformer body (docs/FEDERATED.md, DP-SGD)."""
     from shopsense.pipeline.recommend import load_current
 
     if epochs < 1:
@@ -26,12 +28,31 @@ def train_private_sasrec(settings: Any, *, epsilon: float, epochs: int = 10,
     holdout = Holdout.of(sequences(events, items))
     if not len(holdout.test_targets):
         raise ValueError("no shopper has three or more events")
+    item_init = _title_table(settings, ids, dim) if freeze_titles else None
     model = LocalSASRec(len(items), fed_config(dim=dim), dp=DPSettings(epsilon, unit="user"),
-                        total_epochs=epochs, seed=seed)
+                        total_epochs=epochs, seed=seed, item_init=item_init,
+                        freeze_items=freeze_titles)
     best = train_alone(model, holdout.train, epochs=epochs,
                        validate=lambda m: float(m.per_user(holdout.valid_histories,
                                                            holdout.valid_targets)[0].mean()))
     test = summarise(*model.per_user(holdout.test_histories, holdout.test_targets))
     card = model_card("central DP-SGD (opacus)", privacy=model.privacy(), epochs=epochs,
-                      best_epoch=best, test_ndcg_at_10=test["ndcg@10"])
+                      best_epoch=best, test_ndcg_at_10=test["ndcg@10"],
+                      item_table="catalogue title vectors, frozen (public; not trained)"
+                      if freeze_titles else "trained under DP-SGD")
     return {**adopt_sasrec(settings.home, model.estimator(), ids, card), "test": test}
+
+
+def _title_table(settings: Any, ids: list[str], dim: int) -> Any:
+    from shopsense.models.text_init import title_vectors
+    from shopsense.store import open_store
+
+    store = open_store(settings.store_url)
+    try:
+        products = list(store.iter_products())
+    finally:
+        store.close()
+    vectors = title_vectors(products, ids, dim)
+    if not vectors.any():
+        raise ValueError("--freeze-titles needs products with titles in the store")
+    return vectors
