@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # (--dp-items frozen-titles): public catalogue text, far fewer noised weights.
     frozen = args.dp_items == "frozen-titles"
     dp_plan = replace(plan, rounds=args.dp_rounds, dim=args.dp_dim, max_len=args.dp_max_len,
-                      patience=0, title_init=frozen, freeze_items=frozen,
+                      patience=0, title_init=args.dp_items != "trained", freeze_items=frozen,
                       dp_batch_size=args.dp_batch_size)
     runs.append(("demo platform dp baseline (no DP, trained items)", demo, "platform",
                  replace(dp_plan, title_init=False, freeze_items=False), args.dp_users))
@@ -114,8 +114,9 @@ def main() -> None:
     parser.add_argument("--row-weighted", action=argparse.BooleanOptionalAction,
                         default=False, help="Average item-table rows over the clients that "
                                             "used them (federated/rounds.row_weighted_mean).")
-    parser.add_argument("--dp-items", choices=("frozen-titles", "trained"),
-                        default="frozen-titles")
+    parser.add_argument("--dp-items", choices=("frozen-titles", "titles", "trained"),
+                        default="frozen-titles", help="Item tables of the DP runs: title "
+                        "vectors frozen, title-seeded and trained, or random and trained.")
     parser.add_argument("--dp-batch-size", type=int, default=64,
                         help="DP-SGD's expected batch of shoppers (Poisson sampling).")
     parser.add_argument("--dp-dim", type=int, default=16)
