@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         runs.append(("demo platform", demo, "platform", plan, 0))
     # DP-SGD runs per-sample gradients (~8x the cost of a plain step for SASRec): a smaller
     # subsample, fewer rounds, a narrower model, and the same without DP as their baseline.
-    # Private runs train the body only on title-seeded, frozen item tables by default
-    # (--dp-items frozen-titles): public catalogue text, far fewer noised weights.
+    # Private runs start their item tables from catalogue titles by default (--dp-items
+    # titles; frozen-titles: only the body trains and is noised).
     frozen = args.dp_items == "frozen-titles"
     dp_plan = replace(plan, rounds=args.dp_rounds, dim=args.dp_dim, max_len=args.dp_max_len,
                       patience=0, title_init=args.dp_items != "trained", freeze_items=frozen,
@@ -115,7 +115,7 @@ def main() -> None:
                         default=False, help="Average item-table rows over the clients that "
                                             "used them (federated/rounds.row_weighted_mean).")
     parser.add_argument("--dp-items", choices=("frozen-titles", "titles", "trained"),
-                        default="frozen-titles", help="Item tables of the DP runs: title "
+                        default="titles", help="Item tables of the DP runs: title "
                         "vectors frozen, title-seeded and trained, or random and trained.")
     parser.add_argument("--dp-batch-size", type=int, default=64,
                         help="DP-SGD's expected batch of shoppers (Poisson sampling).")

@@ -172,6 +172,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ctx: typer.Context,
         epsilon: float = typer.Option(8.0, "--epsilon", help="DP-SGD budget (user-level)."),
         epochs: int = typer.Option(10, "--epochs"),
+        title_init: bool = typer.Option(False, "--title-init", help="Seed the item table "
+                                        "from the catalogue's title vectors."),
         freeze_titles: bool = typer.Option(False, "--freeze-titles", help="Item table = the "
                                            "catalogue's title vectors, fixed; DP-SGD trains "
                                            "the body only."),
@@ -182,6 +184,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
         try:
             report = train_private_sasrec(settings(ctx), epsilon=epsilon, epochs=epochs,
+                                             title_init=title_init,
                                              freeze_titles=freeze_titles)
         except (ValueError, FileNotFoundError) as exc:
             fail(str(exc))

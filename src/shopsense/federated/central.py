@@ -15,9 +15,11 @@ from shopsense.models.sequences import ItemIndex
 
 
 def train_private_sasrec(settings: Any, *, epsilon: float, epochs: int = 10,
-                         seed: int = 0, freeze_titles: bool = False) -> dict[str, Any]:
-    """`freeze_titles`: the item table is the catalogue's title vectors, fixed, and DP-SGD
-    trains (and noises) only the transformer body (docs/FEDERATED.md, DP-SGD)."""
+                         seed: int = 0, title_init: bool = False,
+                         freeze_titles: bool = False) -> dict[str, Any]:
+    """`title_init`: the item table starts from the catalogue's title vectors (the best
+    private model measured); `freeze_titles`: and stays fixed, so DP-SGD trains (and noises)
+    only the transformer body (docs/FEDERATED.md, DP-SGD)."""
     from shopsense.pipeline.recommend import load_current
 
     if epochs < 1:
@@ -28,7 +30,7 @@ def train_private_sasrec(settings: Any, *, epsilon: float, epochs: int = 10,
     holdout = Holdout.of(sequences(events, items))
     if not len(holdout.test_targets):
         raise ValueError("no shopper has three or more events")
-    item_init = _title_table(settings, ids, dim) if freeze_titles else None
+    item_init = _title_table(settings, ids, dim) if title_init or freeze_titles else None
     model = LocalSASRec(len(items), fed_config(dim=dim), dp=DPSettings(epsilon, unit="user"),
                         total_epochs=epochs, seed=seed, item_init=item_init,
                         freeze_items=freeze_titles)
@@ -39,7 +41,8 @@ def train_private_sasrec(settings: Any, *, epsilon: float, epochs: int = 10,
     card = model_card("central DP-SGD (opacus)", privacy=model.privacy(), epochs=epochs,
                       best_epoch=best, test_ndcg_at_10=test["ndcg@10"],
                       item_table="catalogue title vectors, frozen (public; not trained)"
-                      if freeze_titles else "trained under DP-SGD")
+                      if freeze_titles else "seeded from catalogue titles, trained under "
+                      "DP-SGD" if title_init else "trained under DP-SGD")
     return {**adopt_sasrec(settings.home, model.estimator(), ids, card), "test": test}
 
 
@@ -54,5 +57,6 @@ def _title_table(settings: Any, ids: list[str], dim: int) -> Any:
         store.close()
     vectors = title_vectors(products, ids, dim)
     if not vectors.any():
-        raise ValueError("--freeze-titles needs products with titles in the store")
+        raise ValueError("--title-init / --freeze-titles need products with titles in "
+                         "the store")
     return vectors
