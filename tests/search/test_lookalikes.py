@@ -118,3 +118,17 @@ def test_word_suite_is_bilingual_and_mostly_passes(demo_shop, engine) -> None:  
     # look-alike absent types alone 85 %
     assert rates["absent_lookalike"]["rate"] >= 0.75, rates
     assert rates["all"]["rate"] >= 0.6, rates
+
+
+def test_asking_words_are_never_corrected_into_catalogue_words() -> None:
+    from shopsense.domain import Product
+    from shopsense.pipeline.search import SearchEngine
+
+    products = [Product("d1", "Dell Inspiron laptop 15 inch", brand="Dell", category="laptops"),
+                Product("d2", "Dell monitor 27 inch", brand="Dell", category="monitors"),
+                Product("h1", "Haier washing machine 10kg", brand="Haier", category="washers")]
+    engine = SearchEngine.build(products, encoder=None)
+    r = engine.search("do you sell a washing machine?", k=5)
+    assert "sell" not in r.corrections and "dell" not in (r.did_you_mean or "")
+    assert [x.item_id for x in r.results][:1] == ["h1"]
+    assert engine.search("dwll laptop", k=5).corrections  # a real slip is still corrected

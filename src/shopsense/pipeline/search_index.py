@@ -37,6 +37,7 @@ from shopsense.retrieve.backends import EmbeddedRetrieval, KeywordCandidates, Re
 from shopsense.retrieve.hybrid import HybridRetriever
 from shopsense.text.encoders import Encoder, encode_cached, make_encoder
 from shopsense.text.spell import SpellCorrector
+from shopsense.text.tokenize import tokenize
 
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2  # the current version and the one before it (a reader may still load it)
@@ -97,8 +98,7 @@ class SearchIndex:
             vectors = encode_cached(encoder, [product_text(p) for p in unique], cache_dir)
             vector = retrieval.vector_index(encoder.dim, [p.item_id for p in unique], vectors)
         candidates = retrieval.keyword_candidates(keyword, unique)
-        spell = SpellCorrector().fit(
-            {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()})
+        spell = SpellCorrector().fit(spell_vocabulary(keyword))
         suggester = Suggester(min_shoppers=settings.suggest_min_shoppers).fit(unique)
         return cls(table, keyword, vector, encoder, spell, suggester, settings=settings,
                    retrieval=retrieval, keyword_candidates=candidates, **options)
@@ -115,7 +115,7 @@ class SearchIndex:
         if self.vector is not None and self.encoder is not None:
             self.vector.add([p.item_id for p in unique],
                             self.encoder.encode_documents([product_text(p) for p in unique]))
-        self.spell.fit({t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        self.spell.fit(spell_vocabulary(self.keyword))
         return len(unique)
 
     def remove(self, item_ids: Iterable[str]) -> int:
@@ -271,3 +271,18 @@ def _prune(root: Path, current: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.exists():
             path.unlink()
+
+
+# The words shoppers ask with: known to the spelling corrector, so "do you sell a dishwasher?"
+# is never "corrected" into a catalogue word (sell -> dell) nor told "did you mean dell".
+ASKING_WORDS = ("sell", "sells", "selling", "carry", "stock", "have", "show", "want", "need",
+                "looking", "please", "could", "would", "does", "there", "find", "buy", "anything")
+
+
+def spell_vocabulary(keyword: KeywordIndex) -> dict[str, int]:
+    """Index term -> document frequency, plus the asking words (count 1 where absent)."""
+    counts = {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()}
+    for word in ASKING_WORDS:
+        for term in tokenize(word):
+            counts.setdefault(term, 1)
+    return counts
