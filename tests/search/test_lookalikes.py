@@ -132,3 +132,11 @@ def test_asking_words_are_never_corrected_into_catalogue_words() -> None:
     assert "sell" not in r.corrections and "dell" not in (r.did_you_mean or "")
     assert [x.item_id for x in r.results][:1] == ["h1"]
     assert engine.search("dwll laptop", k=5).corrections  # a real slip is still corrected
+
+
+@pytest.mark.parametrize("query", ["necktie", "labt"])
+def test_an_absent_type_is_not_offered_a_spelling_that_is_no_product_word(engine, query: str  # type: ignore[no-untyped-def]
+                                                                          ) -> None:
+    r = engine.search(query, k=10)
+    if r.no_exact_match is not None:
+        assert not r.corrections and r.did_you_mean in (None, "", query), r.did_you_mean

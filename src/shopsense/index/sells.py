@@ -20,8 +20,9 @@ they are sold when
    catalogue's titles) also gives the phrase that leaf (p >= `NEIGHBOUR_CLASS`) or the
    cosine reaches `NEIGHBOUR_COSINE` (earphones / headphones 0.93), and its
    other-language words (washing machine for 洗碗机) are echoes of the same closeness, not
-   separate evidence; a Chinese compound that differs from a product word in one modifier
-   character only (洗碗机 / 洗衣机) is another type of the same head, whatever the scores; or
+   separate evidence; below that cosine, a Chinese compound that differs from a product word
+   in one modifier character only (洗碗机 / 洗衣机, 0.80) is another type of the same head
+   whatever the classifier says (洗头水 / 洗发水, 0.87, is the same thing); or
 4. they are the start of a learned product word still being typed ("air condi", "lapt",
    "空"): search-as-you-type asks with every keystroke.
 Search, the assistant and any other caller use this one function (see docs/API.md,
@@ -35,6 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -250,21 +252,31 @@ def _nearest_product_word(phrase: str, understander: Any) -> tuple[str | None, f
         leaf = max(shares, key=lambda c: shares[c])
         if float(sims[i]) > best.get(leaf, (-1.0, ""))[0]:
             best[leaf] = (float(sims[i]), terms[i])
-    probs: dict[str, float] | None = None
-    kept = []
-    for leaf, (cos, word) in best.items():
-        if sibling_compound(phrase, word):
-            continue
-        if cos < NEIGHBOUR_COSINE and lexical_neighbour(phrase, word):
-            if probs is None:
-                probs = understander.category_probabilities(phrase) or {}
-            if probs.get(leaf, 0.0) < NEIGHBOUR_CLASS:
-                continue
-        kept.append((cos, leaf))
+    probs: dict[str, float] = {}
+
+    def leaf_prob(leaf: str) -> float:
+        if not probs:
+            probs.update(understander.category_probabilities(phrase) or {"": 0.0})
+        return probs.get(leaf, 0.0)
+
+    kept = [(cos, leaf) for leaf, (cos, word) in best.items()
+            if not _closeness_of_writing(phrase, word, cos, partial(leaf_prob, leaf))]
     if not kept:
         return None
     cos, leaf = max(kept)
     return (leaf or None), round(cos, 4)
+
+
+def _closeness_of_writing(phrase: str, word: str, cos: float, leaf_prob: Callable[[], float]
+                          ) -> bool:
+    """The encoder finds `phrase` close to `word` for their shared writing, not their
+    meaning: a sibling compound, or a lexical neighbour the title classifier does not put in
+    `word`'s leaf (`leaf_prob()`), unless the cosine is high enough on its own."""
+    if cos >= NEIGHBOUR_COSINE:
+        return False
+    if sibling_compound(phrase, word):
+        return True
+    return lexical_neighbour(phrase, word) and leaf_prob() < NEIGHBOUR_CLASS
 
 
 def sibling_compound(phrase: str, word: str) -> bool:

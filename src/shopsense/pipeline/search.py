@@ -187,6 +187,9 @@ class SearchEngine(SearchIndex):
         filters = entity_filters(filters, self.entities())  # an entity matches all its aliases
         ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings,
                                                   synonyms)
+        if selection.no_exact_match is not None:  # no "did you mean neck / last" for an
+            corrections = {w: c for w, c in corrections.items()  # absent necktie / labt
+                           if self._product_typo(w) == c}
         corrections = {**homophones, **corrections}
         relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
                                        self.table.currency_of_shop())
