@@ -134,6 +134,21 @@ def test_asking_words_are_never_corrected_into_catalogue_words() -> None:
     assert engine.search("dwll laptop", k=5).corrections  # a real slip is still corrected
 
 
+def test_an_index_saved_before_the_asking_words_learns_them_on_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shopsense.domain import Product
+    from shopsense.pipeline.search import SearchEngine
+
+    products = [Product("d1", "Dell Inspiron laptop", brand="Dell", category="laptops"),
+                Product("h1", "Haier washing machine 10kg", brand="Haier", category="washers")]
+    engine = SearchEngine.build(products, encoder=None)
+    engine.spell.fit({t: int(engine.keyword.df_[i]) for t, i in engine.keyword.vocab_.items()})
+    assert engine.spell.correct_word("sell") == "dell"  # how a saved index still reads it
+    engine.save(tmp_path / "index")
+    loaded = SearchEngine.load(tmp_path / "index")
+    assert loaded.spell.correct_word("sell") == "sell"
+    assert "sell" not in loaded.search("do you sell a washing machine?", k=5).corrections
+
+
 @pytest.mark.parametrize("query", ["necktie", "labt"])
 def test_an_absent_type_is_not_offered_a_spelling_that_is_no_product_word(engine, query: str  # type: ignore[no-untyped-def]
                                                                           ) -> None:

@@ -184,7 +184,8 @@ class SearchIndex:
         return cls(ProductTable.load(directory / "catalog"),
                    KeywordIndex.load(directory / "keyword"), vector,
                    encoder if vector is not None else None,
-                   SpellCorrector.load(directory / "spell"), Suggester.load(directory / "suggest"),
+                   with_asking_words(SpellCorrector.load(directory / "spell")),
+                   Suggester.load(directory / "suggest"),
                    ranker=ranker, settings=SearchSettings(**config["settings"]),
                    n_keyword=config["n_keyword"], n_vector=config["n_vector"],
                    retrieval=retrieval, **options)
@@ -280,6 +281,15 @@ def _prune(root: Path, current: str) -> None:
 # is never "corrected" into a catalogue word (sell -> dell) nor told "did you mean dell".
 ASKING_WORDS = ("sell", "sells", "selling", "carry", "stock", "have", "show", "want", "need",
                 "looking", "please", "could", "would", "does", "there", "find", "buy", "anything")
+
+
+def with_asking_words(spell: SpellCorrector) -> SpellCorrector:
+    """`spell` (saved before the asking words were added) refitted with them when one is
+    missing; a no-op for a corrector fitted by `spell_vocabulary`."""
+    terms = {t for word in ASKING_WORDS for t in tokenize(word)}
+    if spell.counts_ and not terms <= spell.counts_.keys():
+        spell.fit({**dict.fromkeys(terms, 1), **spell.counts_})
+    return spell
 
 
 def spell_vocabulary(keyword: KeywordIndex) -> dict[str, int]:
