@@ -155,3 +155,12 @@ def test_an_absent_type_is_not_offered_a_spelling_that_is_no_product_word(engine
     r = engine.search(query, k=10)
     if r.no_exact_match is not None:
         assert not r.corrections and r.did_you_mean in (None, "", query), r.did_you_mean
+
+
+@pytest.mark.parametrize(("question", "words"), [("do you sell a necktie?", "necktie"),
+                                                 ("有洗碗机吗", "洗碗机")])
+def test_alternatives_to_an_absent_type_are_those_of_its_words(engine, question: str,  # type: ignore[no-untyped-def]
+                                                               words: str) -> None:
+    asked, bare = engine.search(question, k=10), engine.search(words, k=10)
+    assert asked.no_exact_match is not None and bare.no_exact_match is not None
+    assert [x.item_id for x in asked.results] == [x.item_id for x in bare.results]

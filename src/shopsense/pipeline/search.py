@@ -225,10 +225,13 @@ class SearchEngine(SearchIndex):
             return cached
         generation = self.stages_.generation  # a catalogue edit meanwhile: not cached
         start = time.perf_counter()
-        found, ctx, features = self.featurize(query, reading, filters, synonyms)
-        timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
         # a query with synonyms is not an absent product type: its alternatives are the shop's
         verdict = None if synonyms and synonyms.spans(query) else self.sells(reading)
+        # the closest alternatives to an absent type are those of the type words, not of the
+        # question around them ("do you sell a dishwasher?" is not close to coffee)
+        text = _alternatives_text(query, reading, verdict)
+        found, ctx, features = self.featurize(text, reading, filters, synonyms)
+        timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
         selection = select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
         cached = (ctx, selection, found.query.corrections)
@@ -418,6 +421,17 @@ def serving_ranker(ranker: Any) -> str:
     if mode is None:
         return str(ranker.name)
     return "lambdamart" if mode == "model" else str(mode)
+
+
+def _alternatives_text(query: str, reading: QueryReading | None,
+                       verdict: NoExactMatch | None) -> str:
+    """What to retrieve with: the query, or for an absent type asked inside a question the
+    type words with the brands the reading found (their filter still applies)."""
+    if verdict is None or reading is None or verdict.requested not in query:
+        return query
+    brands = " ".join(s.text for s in reading.brands if s.text and s.text not in
+                      verdict.requested)
+    return f"{brands} {verdict.requested}".strip()
 
 
 def _reading_key(reading: QueryReading | None) -> str:
