@@ -60,8 +60,8 @@ class ShopperView:
         cats = Counter(p.category for p in known if p.category)
         brands = Counter(p.brand for p in known if p.brand)
         prices = [p.price for p in known if p.price is not None]
-        band = (float(np.percentile(prices, 25)), float(np.percentile(prices, 75))) if prices \
-            else None
+        quartiles = np.percentile(prices, [25, 75]).tolist() if prices else None
+        band = (quartiles[0], quartiles[1]) if quartiles else None
         cat_share = {c: n / sum(cats.values()) for c, n in cats.items()}
         brand_share = {b: n / sum(brands.values()) for b, n in brands.items()}
         if profile is not None:
