@@ -12,6 +12,7 @@ import pytest
 
 from shopsense.evaluation.served import (
     BAR,
+    SharedScores,
     evaluate_served,
     interaction_events,
     served_ranks,
@@ -199,3 +200,40 @@ def test_cli_prints_every_block_and_the_bar(shop_files: tuple[Path, Path],
         assert label in out.stdout, label
     bad = CliRunner().invoke(app, [*args[:-1], "0"])
     assert bad.exit_code != 0
+
+
+@pytest.mark.slow
+def test_shared_batch_scores_equal_per_request_scoring(
+        shop_files: tuple[Path, Path], trained: tuple[dict[str, Any], Path]) -> None:
+    """The evaluation scores SASRec and content for 256 shoppers at once; each for_you list
+    must be the one a lone request gets, and the engine must be untouched afterwards."""
+    from shopsense.models.context import RecContext
+
+    _, catalog = shop_files
+    _, engine_dir = trained
+    products = load_catalog(catalog)
+    engine = RecommendationEngine.load(engine_dir, products)
+    users = sorted(engine.histories)[:40]
+    contexts = [RecContext(recent_items=tuple(engine.histories[u])) for u in users]
+    for name in SharedScores.BATCHED:
+        source = engine.sources[name]
+        alone = np.stack([np.asarray(source.score_all(c), dtype=np.float64) for c in contexts])
+        batch = source.score_many(contexts)
+        assert batch.shape == alone.shape
+        assert np.array_equal(np.isinf(batch), np.isinf(alone)), name
+        finite = np.isfinite(alone)
+        assert np.allclose(batch[finite], alone[finite], rtol=1e-4, atol=1e-5), name
+    lone = {u: [r.item_id for r in engine.for_you(u, k=20)] for u in users}
+    shared = SharedScores(engine)
+    shared.fill(users)
+    for u in users:
+        with shared:
+            assert [r.item_id for r in engine.for_you(u, k=20)] == lone[u], u
+    assert all("score_all" not in vars(engine.sources[n]) for n in SharedScores.BATCHED)
+    # a request that was not batched (another history) is scored as usual inside `with`
+    with shared:
+        other = engine.for_you("nobody-batched", k=5,
+                               context=RecContext(recent_items=("k0i1", "k0i2")))
+    assert [r.item_id for r in other] == [
+        r.item_id for r in engine.for_you("nobody-batched", k=5,
+                                          context=RecContext(recent_items=("k0i1", "k0i2")))]

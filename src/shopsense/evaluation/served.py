@@ -34,6 +34,7 @@ from shopsense.evaluation.recs import (
 )
 from shopsense.features.profile import build_profile
 from shopsense.features.repurchase import learn_repurchase_rates
+from shopsense.models.context import RecContext
 from shopsense.models.interactions import Interactions
 from shopsense.models.sasrec import SASRecConfig
 from shopsense.pipeline.recommend import RecommendationEngine
@@ -221,13 +222,64 @@ def served_ranks(engine: RecommendationEngine, data: Interactions,
     repurchase = learn_repurchase_rates(history, catalogue)
     scored = [(user, mine) for user, mine in zip(data.users, events, strict=True)
               if len(mine) >= 3]
+    picked = scored if chosen is None else [scored[i] for i in chosen]
     ranks: list[int] = []
     shown: set[str] = set()
-    for user, mine in (scored if chosen is None else [scored[i] for i in chosen]):
+    shared = SharedScores(engine)
+    for n, (user, mine) in enumerate(picked):
+        if n % SHARED_BATCH == 0:
+            shared.fill([user for user, _ in picked[n:n + SHARED_BATCH]])
         target = mine[-1]
         profile = build_profile(user, mine[:-1], catalogue, now=target.timestamp)
-        found = [r.item_id for r in engine.for_you(user, k=depth, profile=profile, rules=rules,
-                                                   repurchase=repurchase)]
+        with shared:
+            found = [r.item_id for r in engine.for_you(user, k=depth, profile=profile,
+                                                       rules=rules, repurchase=repurchase)]
         shown.update(found[:10])
         ranks.append(found.index(target.item_id) if target.item_id in found else -1)
     return np.asarray(ranks, dtype=np.int64), shown
+
+
+SHARED_BATCH = 256  # shoppers whose SASRec / content scores are computed together
+
+
+class SharedScores:
+    """The scores of a batch of shoppers from the sources that batch well (SASRec: one
+    forward pass; content: one matrix product), handed to `for_you` by those sources'
+    `score_all` for exactly those shoppers' requests (keyed by the recent items `for_you`
+    asks with; any other request scores as usual). Used as `with shared:` around each
+    request, so the engine is untouched outside it. Equal to per-request scoring within
+    float32 rounding."""
+
+    BATCHED = ("sasrec", "content")
+
+    def __init__(self, engine: RecommendationEngine) -> None:
+        self.engine = engine
+        self.sources = {n: s for n, s in engine.sources.items() if n in self.BATCHED}
+        self.table: dict[str, dict[tuple[str, ...], np.ndarray]] = {}
+
+    def fill(self, users: Sequence[str]) -> None:
+        """Score these shoppers' current histories (as `for_you` will read them)."""
+        keep = self.engine.config.history_len
+        recents = list(dict.fromkeys(tuple(self.engine.histories.get(u, [])[-keep:])
+                                     for u in users))
+        contexts = [RecContext(recent_items=r) for r in recents]
+        self.table = {name: dict(zip(recents, source.score_many(contexts), strict=True))
+                      for name, source in self.sources.items()}
+
+    def __enter__(self) -> SharedScores:
+        for name, source in self.sources.items():
+            source.score_all = self._lookup(name, type(source).score_all.__get__(source))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for source in self.sources.values():
+            vars(source).pop("score_all", None)
+
+    def _lookup(self, name: str, score_all: Callable[[RecContext], np.ndarray]
+                ) -> Callable[[RecContext], np.ndarray]:
+        table = self.table.get(name, {})
+
+        def score(context: RecContext) -> np.ndarray:
+            found = table.get(context.recent_items) if context.category is None else None
+            return found if found is not None else score_all(context)
+        return score
