@@ -108,7 +108,6 @@ class SearchIndex:
         unique = list({p.item_id: p for p in products}.values())
         if not unique:
             return 0
-        self._changed(catalogue=True)
         self.table.add(unique)
         self.keyword.add([(p.item_id, product_fields(p)) for p in unique])
         self.keyword_candidates.add(unique)
@@ -116,17 +115,18 @@ class SearchIndex:
             self.vector.add([p.item_id for p in unique],
                             self.encoder.encode_documents([product_text(p) for p in unique]))
         self.spell.fit({t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        self._changed(catalogue=True)  # after the edit: a stage computed meanwhile is not kept
         return len(unique)
 
     def remove(self, item_ids: Iterable[str]) -> int:
         """Remove products; gone from results at once. Returns the number removed."""
         ids = list(item_ids)
-        self._changed(catalogue=True)
         removed = self.table.remove(ids)
         self.keyword.remove(ids)
         self.keyword_candidates.remove(ids)
         if self.vector is not None:
             self.vector.remove(ids)
+        self._changed(catalogue=True)
         return removed
 
     def __len__(self) -> int:
@@ -135,12 +135,12 @@ class SearchIndex:
     def set_popularity(self, item_counts: Mapping[str, float],
                        query_counts: Mapping[str, int] | None = None) -> None:
         """Item popularity (sort + ranker prior) and popular queries (autocomplete)."""
-        self._changed(catalogue=False)
         self.table.set_popularity(dict(item_counts))
         if query_counts is not None:
             self.suggester.set_queries(query_counts)
             self.top_queries_ = [q for q, _ in sorted(query_counts.items(),
                                                       key=lambda kv: (-kv[1], kv[0]))[:100_000]]
+        self._changed(catalogue=False)
 
     def _changed(self, catalogue: bool) -> None:
         """Hook: the catalogue (or only popularity) changed; the pipeline drops its caches."""
