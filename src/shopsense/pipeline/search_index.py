@@ -39,6 +39,7 @@ from shopsense.text.encoders import Encoder, encode_cached, make_encoder
 from shopsense.text.spell import SpellCorrector
 
 CURRENT = "CURRENT"
+PINNED = "PINNED"  # the index of the version an operator pinned (training/pin.py): kept
 KEEP_VERSIONS = 2  # the current version and the one before it (a reader may still load it)
 
 
@@ -258,9 +259,11 @@ def save_version(index: SearchIndex, root: Path) -> Path:
 
 
 def _prune(root: Path, current: str) -> None:
+    pin = root / PINNED
+    keep = {current, pin.read_text(encoding="utf-8").strip() if pin.exists() else current}
     versions = sorted((d for d in root.iterdir() if d.is_dir() and d.name.startswith("v")),
                       key=lambda d: d.stat().st_mtime)
-    for old in [d for d in versions if d.name != current][:-(KEEP_VERSIONS - 1) or None]:
+    for old in [d for d in versions if d.name not in keep][:-(KEEP_VERSIONS - 1) or None]:
         shutil.rmtree(old, ignore_errors=True)
     for stale in root.glob(".tmp-*"):  # a writer that died half-way
         if stale.stat().st_mtime < time.time() - 3600:
