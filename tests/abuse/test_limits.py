@@ -310,3 +310,4 @@ def test_a_flood_through_mcp_is_charged_like_one_through_search(demo_shop, path:
         assert refused.status_code == 429 and refused.headers["Retry-After"]
         assert refused.json()["error"]["code"] == "rate_limited"
         assert "server time" in refused.json()["error"]["message"]
+
