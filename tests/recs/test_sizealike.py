@@ -123,7 +123,7 @@ def test_written_sets_read_back(tmp_path: Path) -> None:
         (p.item_id, p.title) for p in grown_products]
 
 
-@pytest.mark.slow
+@pytest.mark.long  # ~5 min of CPU: make test-long (a cheaper convergence check runs in make test)
 @pytest.mark.skipif(not BEAUTY.exists(), reason="../shared/data is not beside the repository")
 def test_sampled_softmax_sasrec_converges_on_beauty_ids() -> None:
     """Convergence, not a stopwatch: on Beauty ids only (no titles), the sampled-softmax SASRec
