@@ -65,8 +65,27 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
 DEMO_SIZE = {"n_products": 600, "n_users": 150, "days": 30}
 
 
+_SMALL_DEMO: list[Path] = []  # the one generated + ingested home that later calls copy
+
+
 def load_small_demo(home: Path) -> None:
-    """A small seeded demo shop ingested into `home` (the real generator and ingest path)."""
+    """A small seeded demo shop ingested into `home` (the real generator and ingest path). The
+    first call generates and ingests; later ones copy that home (same seed, same secret, same
+    rows), saving the ingest for each of the ~25 modules that need one."""
+    import atexit
+    import shutil
+    import tempfile
+
+    if not _SMALL_DEMO:
+        parent = tempfile.mkdtemp(prefix="shopsense-small-demo-")
+        atexit.register(shutil.rmtree, parent, ignore_errors=True)
+        template = Path(parent) / "home"
+        _ingest_small_demo(template)
+        _SMALL_DEMO.append(template)
+    shutil.copytree(_SMALL_DEMO[0], home, dirs_exist_ok=True)
+
+
+def _ingest_small_demo(home: Path) -> None:
     from shopsense.demo import generate_demo
     from shopsense.ids import Pseudonymizer, ensure_secret
     from shopsense.ingest.pipeline import ingest_file

@@ -33,6 +33,7 @@ class Memo:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.generation = 0  # bumped by `clear`: a value computed before it is not kept
 
     def get(self, key: Hashable) -> Any | None:
         if not self.enabled:
@@ -45,9 +46,13 @@ class Memo:
                 self.hits += 1
             return value
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, generation: int | None = None) -> None:
+        """Keep `value`, unless `generation` (read before computing it) is older than the
+        last `clear`: a value computed from inputs that changed meanwhile is never cached."""
         if self.enabled:
             with self._lock:
+                if generation is not None and generation != self.generation:
+                    return
                 try:
                     self._data[key] = value
                 except ValueError:  # one value larger than the whole budget: not kept
@@ -56,6 +61,7 @@ class Memo:
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self.generation += 1
 
     def pop(self, key: Hashable) -> None:
         with self._lock:

@@ -162,10 +162,8 @@ def test_erasure_does_not_vacuum(home: Path) -> None:
         raise AssertionError("VACUUM during an erasure")
 
     shop.store.vacuum = no_vacuum
-    started = time.perf_counter()
     unknown = shop.forget("nobody-at-all", actor="test")
     assert unknown["rows_removed"] == 0 and unknown["erased"]
-    assert time.perf_counter() - started < 5.0
     _shopper_everywhere(shop)
     assert shop.forget(RAW, actor="test")["rows_removed"] >= 12
 

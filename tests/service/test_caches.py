@@ -37,6 +37,36 @@ def test_search_reuses_the_query_stage_and_a_catalogue_edit_clears_it(demo_shop)
     assert "cache-probe-1" not in _ids(surfaces.search(shop, query, k=10))
 
 
+def test_a_query_stage_computed_across_a_catalogue_edit_is_not_kept(demo_shop) -> None:
+    """A search that read the index before a product landed must not cache its (now stale)
+    stage after the edit cleared the cache: the next search would miss the product until the
+    stage expired (a replica following another's edits polls while searches run)."""
+    shop = demo_shop
+    engine = shop.models.search
+    query = "stage race probe 空调"
+    original = engine.featurize
+    edited = False
+
+    def featurize_then_edit(*args, **kwargs):  # the edit lands while the stage is computed
+        nonlocal edited
+        found = original(*args, **kwargs)
+        if not edited:
+            edited = True
+            shop.upsert_items([{"item_id": "stage-race-1", "title": "stage race probe 空调",
+                                "category": "家电 > 空调", "brand": "格力", "price": 2999}])
+        return found
+
+    engine.featurize = featurize_then_edit
+    try:
+        first = surfaces.search(shop, query, k=10)
+        assert "stage-race-1" not in _ids(first)  # computed from the index before the edit
+        assert "stage-race-1" in _ids(surfaces.search(shop, query, k=10))
+    finally:
+        del engine.featurize
+        shop.delete_items(["stage-race-1"])
+    assert "stage-race-1" not in _ids(surfaces.search(shop, query, k=10))
+
+
 def test_a_shoppers_event_replaces_their_cached_recommendations(demo_shop) -> None:
     shop = demo_shop
     user = f"cache-user-{time.time_ns()}"

@@ -3,8 +3,6 @@ for the next request (the service's < 1 s freshness), with reasons traced to sig
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -43,10 +41,9 @@ def test_new_product_is_searchable_at_once_and_gone_after_delete(api) -> None:
     item = {"item_id": "NEW-1", "title": "量子折叠帐篷 Quantumfold tent", "category": "运动户外 > 帐篷",
             "brand": "Quantumfold", "price": 999}
     assert client.put("/v1/items", json=[item], headers=admin).status_code == 200
-    start = time.perf_counter()
+    # searchable when the PUT returns (no wait, no poll); the latency is benchmarks/serve.py's
     found = client.get("/v1/search", params={"q": "Quantumfold"}).json()["results"]
     assert found and found[0]["item_id"] == "NEW-1"
-    assert time.perf_counter() - start < 1.0
     client.request("DELETE", "/v1/items", json={"item_ids": ["NEW-1"]}, headers=admin)
     after = client.get("/v1/search", params={"q": "Quantumfold"}).json()["results"]
     assert all(r["item_id"] != "NEW-1" for r in after)
@@ -58,12 +55,11 @@ def test_session_click_changes_recommendations_within_a_second(api) -> None:
     before = client.get("/v1/recommend", params={"session": session, "k": 10}).json()
     assert before["surface"] == "trending"
     tent = next(p for p in shop.products.values() if p.category == "运动户外 > 帐篷")
-    start = time.perf_counter()
     posted = client.post("/v1/events", json={"session_id": session, "item_id": tent.item_id,
                                              "event_type": "view"})
     assert posted.status_code == 200, posted.text
+    # the very next request already reacts: no wait, no poll
     after = client.get("/v1/recommend", params={"session": session, "k": 10}).json()
-    assert time.perf_counter() - start < 1.0
     assert after["surface"] == "for_you"
     assert [r["item_id"] for r in after["results"]] != [r["item_id"] for r in before["results"]]
 

@@ -121,10 +121,18 @@ def test_train_twice_promote_the_older_and_roll_back(tmp_path: Path) -> None:
         back = client.post("/v1/admin/models/rollback", json={})
         assert back.status_code == 200 and shop.models.version == second
         assert back.json()["promotion"]["action"] == "rollback"
+        assert back.json()["pinned"]["version"] == second
+        # a training after the roll back keeps its version, but the pinned one serves on
+        time.sleep(1.1)
+        third = train_to_disk(settings, max_minutes=0.1)
+        assert third["pinned"] and third["serving"] == second != third["version"]
+        assert (models_root(home) / "current").read_text().strip() == second
+        assert read_card(home, third["version"]) is not None
+        assert client.post("/v1/admin/models/unpin").json()["was"]["version"] == second
         for bad, status in (({"version": "20990101T000000-1"}, 404),
                             ({"version": "../../etc"}, 422), ({}, 422)):
             answer = client.post("/v1/admin/models/promote", json=bad)
             assert answer.status_code == status, answer.text
             assert set(answer.json()["error"]) == {"code", "message", "field"}
     audit = shop.store.execute("SELECT action FROM audit_log WHERE action LIKE 'models.%'")
-    assert [r[0] for r in audit] == ["models.promote", "models.rollback"]
+    assert [r[0] for r in audit] == ["models.promote", "models.rollback", "models.unpin"]

@@ -1,7 +1,8 @@
 """The model console in a real browser: two recommendation versions really trained on the live
 shop's store, listed with their training figures in both languages at desktop and phone width
 (no sideways scrolling, no untranslated strings); one click promotes the older version (the
-server then serves it) and one rolls back to the version that served before."""
+server then serves it) and one rolls back to the version that served before, which pins it (a
+notice with an Unpin button)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import json
 
 import pytest
 from tests.web.test_storefront_features_browser import english_leaks, set_lang, untranslated
+
+from shopsense.training.pin import pinned
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -84,3 +87,12 @@ def test_promote_the_older_then_roll_back(page, live_shop, shots, versions) -> N
     page.wait_for_selector(f"#model-versions tr.v-serving[data-version='{newer}']",
                            timeout=180_000)
     assert live_shop.shop.models.version == newer
+    # the roll back pins: a notice says so, in Chinese, and one click lifts it
+    notice = page.locator("#models-pinned")
+    notice.wait_for()
+    assert newer in notice.inner_text() and "已锁定" in notice.inner_text()
+    assert not untranslated(page), untranslated(page)
+    page.locator("#model-versions").screenshot(path=str(shots / "models-pinned-zh.png"))
+    page.click("#unpin-models")
+    page.wait_for_selector("#models-pinned", state="detached")
+    assert pinned(live_shop.home) is None

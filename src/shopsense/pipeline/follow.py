@@ -66,11 +66,11 @@ class StoreFollower:
                 self.event_seq = batch[-1][0]
             changes = feed.changes_after(store, self.change_seq)
             for seq, kind, detail in changes:
-                self.change_seq = seq
                 if seq in self.shop.own_changes:
                     self.shop.own_changes.discard(seq)
-                    continue
-                self._apply(kind, detail)
+                else:
+                    self._apply(kind, detail)  # if it fails, the next step retries it
+                self.change_seq = seq
         if time.monotonic() - self._purged_at > self.purge_every_s:
             self._purged_at = time.monotonic()
             if feed.purge(store, "forget", feed.FORGET_NOTICE_S):

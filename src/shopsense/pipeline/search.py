@@ -209,6 +209,7 @@ class SearchEngine(SearchIndex):
         if cached is not None:
             timings["stage_cache_hit"] = 1.0
             return cached
+        generation = self.stages_.generation  # a catalogue edit meanwhile: not cached
         start = time.perf_counter()
         found, ctx, features = self.featurize(query, reading, filters, synonyms)
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
@@ -217,7 +218,7 @@ class SearchEngine(SearchIndex):
         selection = select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
         cached = (ctx, selection, found.query.corrections)
-        self.stages_.put(key, cached)
+        self.stages_.put(key, cached, generation)
         return cached
 
     def entities(self) -> Entities:

@@ -39,6 +39,7 @@ from shopsense.text.encoders import Encoder, encode_cached, make_encoder
 from shopsense.text.spell import SpellCorrector
 
 CURRENT = "CURRENT"
+PINNED = "PINNED"  # the index of the version an operator pinned (training/pin.py): kept
 KEEP_VERSIONS = 2  # the current version and the one before it (a reader may still load it)
 
 
@@ -108,7 +109,6 @@ class SearchIndex:
         unique = list({p.item_id: p for p in products}.values())
         if not unique:
             return 0
-        self._changed(catalogue=True)
         self.table.add(unique)
         self.keyword.add([(p.item_id, product_fields(p)) for p in unique])
         self.keyword_candidates.add(unique)
@@ -116,17 +116,18 @@ class SearchIndex:
             self.vector.add([p.item_id for p in unique],
                             self.encoder.encode_documents([product_text(p) for p in unique]))
         self.spell.fit({t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        self._changed(catalogue=True)  # after the edit: a stage computed meanwhile is not kept
         return len(unique)
 
     def remove(self, item_ids: Iterable[str]) -> int:
         """Remove products; gone from results at once. Returns the number removed."""
         ids = list(item_ids)
-        self._changed(catalogue=True)
         removed = self.table.remove(ids)
         self.keyword.remove(ids)
         self.keyword_candidates.remove(ids)
         if self.vector is not None:
             self.vector.remove(ids)
+        self._changed(catalogue=True)
         return removed
 
     def __len__(self) -> int:
@@ -135,12 +136,12 @@ class SearchIndex:
     def set_popularity(self, item_counts: Mapping[str, float],
                        query_counts: Mapping[str, int] | None = None) -> None:
         """Item popularity (sort + ranker prior) and popular queries (autocomplete)."""
-        self._changed(catalogue=False)
         self.table.set_popularity(dict(item_counts))
         if query_counts is not None:
             self.suggester.set_queries(query_counts)
             self.top_queries_ = [q for q, _ in sorted(query_counts.items(),
                                                       key=lambda kv: (-kv[1], kv[0]))[:100_000]]
+        self._changed(catalogue=False)
 
     def _changed(self, catalogue: bool) -> None:
         """Hook: the catalogue (or only popularity) changed; the pipeline drops its caches."""
@@ -258,9 +259,11 @@ def save_version(index: SearchIndex, root: Path) -> Path:
 
 
 def _prune(root: Path, current: str) -> None:
+    pin = root / PINNED
+    keep = {current, pin.read_text(encoding="utf-8").strip() if pin.exists() else current}
     versions = sorted((d for d in root.iterdir() if d.is_dir() and d.name.startswith("v")),
                       key=lambda d: d.stat().st_mtime)
-    for old in [d for d in versions if d.name != current][:-(KEEP_VERSIONS - 1) or None]:
+    for old in [d for d in versions if d.name not in keep][:-(KEEP_VERSIONS - 1) or None]:
         shutil.rmtree(old, ignore_errors=True)
     for stale in root.glob(".tmp-*"):  # a writer that died half-way
         if stale.stat().st_mtime < time.time() - 3600:

@@ -48,6 +48,7 @@ from shopsense.training.build import (
 )
 from shopsense.training.cards import evaluate_version, write_card
 from shopsense.training.children import ChildProcess
+from shopsense.training.pin import pinned, restore_pinned
 
 __all__ = [
     "ModelManager", "ModelWatcher", "adopt_models", "build_propensity", "build_recs",
@@ -112,6 +113,9 @@ def _train_to_disk(
     summary["version"] = summary["recs"].get("version", "")
     (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))
     write_card(settings.home, summary, data_seq)  # the version's card (training/cards.py)
+    serving = restore_pinned(settings.home)  # an operator's pin: this one waits in the console
+    if serving is not None:
+        summary.update(serving=serving, pinned=True)
     return summary
 
 
@@ -167,6 +171,13 @@ class ModelManager:
             self._wake.wait(timeout)
             self._wake.clear()
 
+    def _kept(self, version: str) -> None:
+        """A training finished while an operator's pin holds the serving version."""
+        self.status.update(state="ready", finished_at=time.time(), kept=version)
+        self.status["runs"] += 1
+        if self.evaluate and version:  # its figures, to compare before promoting it
+            evaluate_version(self.shop.settings.home, version, self.child, self.status)
+
     def train_once(self) -> None:
         """Train in a child process (so serving keeps the GIL and a core), then load + swap."""
         from shopsense.store.feed import last_event_seq
@@ -191,6 +202,9 @@ class ModelManager:
             if done.returncode != 0:
                 raise RuntimeError(done.stderr.strip()[-2000:] or f"exit {done.returncode}")
             home = self.shop.settings.home
+            if pinned(home) is not None:  # kept for the console; the pinned version serves
+                self._kept(json.loads(done.stdout or "{}").get("version") or "")
+                return
             status = json.loads((home / "models" / "status.json").read_text())
             marker = serving_marker(home)
             marker.with_suffix(".tmp").write_text(json.dumps(

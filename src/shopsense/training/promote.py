@@ -7,13 +7,12 @@ saved recommendation engine and, while it is still kept, its search index. Point
 then the models are loaded and swapped in (the events accepted since their training replayed),
 and `serving.json` is rewritten so sibling workers follow; the promotion is recorded with who
 and why (store/promotions.py, also in the audit log). `rollback_target` is the version that
-served before the serving one.
+served before the serving one. An operator's promotion or roll back pins the version
+(training/pin.py): trainings that follow keep their versions out of service until `unpin`.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from shopsense.pipeline.recommend import models_root
@@ -27,6 +26,7 @@ from shopsense.training.lifecycle import (
     load_models,
     serving_marker,
 )
+from shopsense.training.pin import pin, point
 
 
 class PromotionError(ValueError):
@@ -42,8 +42,9 @@ def serving_version(shop: Shop) -> str:
 
 
 def promote(shop: Shop, version: str, actor: str, note: str = "", *,
-            action: str = "promote") -> dict[str, Any]:
-    """Put `version` into service (see the module); returns the recorded promotion."""
+            action: str = "promote", pinned: bool = True) -> dict[str, Any]:
+    """Put `version` into service (see the module); returns the recorded promotion.
+    `pinned`: later trainings do not replace it until the operator unpins."""
     home = shop.settings.home
     card = read_card(home, version)
     if card is None:
@@ -53,10 +54,10 @@ def promote(shop: Shop, version: str, actor: str, note: str = "", *,
     previous = serving_version(shop)
     if previous == version:
         raise PromotionError("conflict", f"version {version} is already serving")
-    _point(models_root(home) / "current", version)
+    point(models_root(home) / "current", version)
     index = card.get("search_index")
     if index and (home / "models" / "search" / index / "config.json").exists():
-        _point(home / "models" / "search" / CURRENT, index)
+        point(home / "models" / "search" / CURRENT, index)
     write_json(home / "models" / "status.json", card["status"])
     models = load_models(shop)
     if models is None:
@@ -65,6 +66,8 @@ def promote(shop: Shop, version: str, actor: str, note: str = "", *,
     adopt_models(shop, models, seq)
     write_json(serving_marker(home), {"version": version, "data_seq": last_event_seq(shop.store)
                                       if seq is None else seq})
+    if pinned:
+        pin(home, version, actor, action, note)
     repo = StorePromotionRepository(shop.store)
     return repo.record(version, previous, action, actor, note).to_dict()
 
@@ -85,12 +88,6 @@ def rollback_target(shop: Shop) -> str | None:
                 and (models_root(home) / version).is_dir():
             return version
     return None
-
-
-def _point(pointer: Path, name: str) -> None:
-    tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}")
-    tmp.write_text(name, encoding="utf-8")
-    os.replace(tmp, pointer)
 
 
 __all__ = ["PromotionError", "promote", "rollback_target", "serving_version"]

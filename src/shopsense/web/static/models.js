@@ -1,7 +1,8 @@
 // The model console (Models tab): every trained version with its figures next to the serving
 // one's (search nDCG@10 on held-out logged queries, recommendation NDCG@10 / HR@10 with 95 %
 // intervals, propensity AUC / Brier / ECE, from the version's card), who put it into service and
-// when, and one-click promote / roll back (audited; admin key only).
+// when, and one-click promote / roll back (audited; admin key only). Either pins the version:
+// later trainings wait here until the operator unpins.
 window.SSModels = function ({ call, when, fmt, rerender }) {
   const { t, esc, el } = window.SS;
   const num = (v) => (v === null || v === undefined || Number.isNaN(Number(v)) ? "—" : fmt(v, 3));
@@ -48,6 +49,7 @@ window.SSModels = function ({ call, when, fmt, rerender }) {
     try { v = await call("/v1/admin/models/versions"); } catch (e) { body.appendChild(el(`<p class="error">${esc(e.message)}</p>`)); return; }
     const box = el(`<section class="panel" id="model-versions"><h3>${esc(t("v_title"))}</h3>
       <p class="muted">${esc(t("v_help"))}</p>
+      ${v.pinned ? `<p class="notice" id="models-pinned">${esc(t("v_pinned", { v: v.pinned.version, who: v.pinned.actor, when: when(v.pinned.at) }))} <button class="btn-ghost" type="button" id="unpin-models">${esc(t("v_unpin"))}</button></p>` : ""}
       ${v.rollback_to ? `<p><button class="btn-ghost" type="button" id="rollback-models">${esc(t("v_rollback", { v: v.rollback_to }))}</button></p>` : ""}
       ${v.versions.length ? `<table class="data"><tr><th>${esc(t("version"))}</th><th>${esc(t("trained_at"))}</th><th>${esc(t("v_search"))}</th><th>${esc(t("v_recs"))}</th><th>${esc(t("v_propensity"))}</th><th>${esc(t("v_in_service"))}</th><th></th></tr>
       ${v.versions.map((c) => `<tr data-version="${esc(c.version)}" class="${c.version === v.serving ? "v-serving" : ""}"><td data-label="${esc(t("version"))}"><code lang="en">${esc(c.version)}</code><br><small>${esc(t("v_kind_" + (c.training === "incremental" ? "incremental" : "full")))}</small></td>
@@ -57,6 +59,8 @@ window.SSModels = function ({ call, when, fmt, rerender }) {
     box.querySelectorAll(".v-promote").forEach((b) => b.addEventListener("click", () => act("/v1/admin/models/promote", { version: b.dataset.version }, "v_now_serving")));
     const back = box.querySelector("#rollback-models");
     if (back) back.addEventListener("click", () => act("/v1/admin/models/rollback", {}, "v_now_serving"));
+    const unpin = box.querySelector("#unpin-models");
+    if (unpin) unpin.addEventListener("click", () => act("/v1/admin/models/unpin", {}, "v_unpinned"));
     body.appendChild(box);
   }
   return { panel };
