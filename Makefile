@@ -31,8 +31,11 @@ browser-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	   chromium fonts-wqy-microhei >/dev/null) || echo "warning: chromium not installed"; }
 
+# Two pytest-xdist workers, a test module per worker at a time (its module fixtures built once):
+# most tests wait on a subprocess, a server or the browser part of the time.
+TEST_WORKERS ?= 2
 test: install browser-deps
-	$(BIN)/python -m pytest -q -m "not long"
+	$(BIN)/python -m pytest -q -m "not long" -n $(TEST_WORKERS) --dist loadfile
 
 # Minutes-long runs kept out of `make test` (under 15 minutes on 2 cores): run before a release.
 test-long: install

@@ -1,13 +1,13 @@
 """Single-client flood against a real server: does a cheap query stay fast, and does the
 flooder get 429s? (issue #15, item 9)
 
-Starts `shopsense serve --no-train` over a demo home three times on loopback, once with the abuse
-defences off (`unprotected`: no per-client limits, no server-time budget, no cap on a
-client's expensive searches in flight, every search on the event loop, the 500-character
-query ceiling), once with the defaults (`protected`) and once with the defaults plus a cap of
-2 expensive searches in flight per client (`place_cap_2`, `serve.client_expensive_in_flight`;
-over it a 429 after a 1 s pause), and in
-each runs, for `--seconds`:
+Starts `shopsense serve --no-train` over a demo home once per configuration on loopback:
+`unprotected` (the abuse defences off: no per-client limits, no server-time budget, no cap on
+a client's expensive searches in flight, every search on the event loop, the 500-character
+query ceiling), `protected` (the defaults) and `place_cap_2` (the defaults plus a cap of 2
+expensive searches in flight per client, `serve.client_expensive_in_flight`; over it a 429
+after a 1 s pause); `--only` picks some. Each waits until the server's cache warming has
+finished (query stages, then shoppers' lists: loadgen.warmed), then runs, for `--seconds`:
 
 - one *cheap* client (source address 127.0.0.2) sending `q=空调` at `--cheap-rate` req/s
   (Poisson, latency counted from when a request was due: no coordinated omission);
@@ -123,6 +123,7 @@ async def run_phase(base: str, key: str, args: argparse.Namespace) -> dict:
             "cheap_p99_after_10s_ms": round(float(np.percentile(late, 99)), 1),
             "cheap_errors": cheap.errors,
             "cheap_statuses": dict(Counter(str(s) for s in cheap.status)),
+            "cheap_error_sample": cheap.sample,
             "flood_200": statuses["200"], "flood_422": statuses["422"],
             "flood_429": statuses["429"],
             "flood_other": sum(v for k, v in statuses.items() if k not in ("200", "422", "429")),

@@ -1,6 +1,6 @@
 """Bilingual relevance suite on the demo shop: pass rate per property.
 
-    python benchmarks/relevance.py [--products 3200] [--suite first|held-out|both]
+    python benchmarks/relevance.py [--products 3200] [--suite first|held-out|words|both|all]
                                    [--json benchmarks/results/relevance.json]
 
 Generates the seeded demo shop (seed 7), fits query understanding and the search engine on its
@@ -9,7 +9,9 @@ the catalogue: absent types, every leaf in zh and en, parity, value words, ceili
 leaf's cheapest item, negation, brand aliases, typos, mixed language) and prints the rate of
 each property, plus the failures. `--suite held-out` runs the second suite
 (`shopsense.evaluation.relevance_heldout`: the same properties asked with other words and
-phrasings); `both` runs each and prints them one after the other.
+phrasings); `--suite words` the third (`shopsense.evaluation.relevance_words`: look-alike
+absent types such as 洗碗机 / dishwasher beside 洗衣机 / washer, and other words for sold types
+such as cell phone, earphones, 耳麦); `both` runs the first two, `all` all three.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=3200)
-    parser.add_argument("--suite", choices=("first", "held-out", "both"), default="both")
+    parser.add_argument("--suite", choices=("first", "held-out", "words", "both", "all"),
+                        default="both")
     parser.add_argument("--home", type=Path, default=None,
                         help="a demo home (shopsense demo run): use its saved search index")
     parser.add_argument("--json", type=Path, default=None)
@@ -33,6 +36,7 @@ def main() -> int:
     from shopsense.demo.generate import generate_demo
     from shopsense.evaluation.relevance import relevance_checks
     from shopsense.evaluation.relevance_heldout import held_out_checks
+    from shopsense.evaluation.relevance_words import word_checks
     from shopsense.evaluation.search import load_catalog
     from shopsense.pipeline.search import SearchEngine
     from shopsense.text.encoders import USEEncoder
@@ -50,10 +54,12 @@ def main() -> int:
         engine.understander = QueryUnderstander().fit(products)
     built = time.perf_counter() - started
     print(f"demo shop: {len(products)} products; built in {built:.0f} s")
-    suites = {"first": relevance_checks, "held-out": held_out_checks}
+    suites = {"first": relevance_checks, "held-out": held_out_checks, "words": word_checks}
+    chosen = {"both": ("first", "held-out"), "all": tuple(suites)}.get(args.suite,
+                                                                        (args.suite,))
     report = {}
     for name, make in suites.items():
-        if args.suite in (name, "both"):
+        if name in chosen:
             report[name] = _run_suite(name, make(products), engine)
     if args.json:
         args.json.write_text(json.dumps({"products": len(products), "suites": report},

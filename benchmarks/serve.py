@@ -5,8 +5,9 @@ process over a data home, waits until the trained models serve, then runs N conc
 clients for a duration with the mix search 60 % / recommend 30 % / events 10 %.
 
 Queries are drawn from the demo store's own search log with their logged frequencies (a
-realistic head and tail: 10k distinct queries), shoppers from its 1,200 users, items from its
-events. With `--rate R` the clients together offer R requests/s (each client paced by a
+realistic head and tail: 10k distinct queries), shoppers from its 1,200 users (each request
+carries its shopper's token, as the storefront's cookie does), items from its events. With
+`--rate R` the clients together offer R requests/s (each client paced by a
 Poisson process; a request's latency counts from when it was *due*, so a server that falls
 behind is charged for the queueing it causes: no coordinated omission); `--rate 0` runs the
 clients closed-loop (each sends as soon as its previous answer arrives: the capacity test).
@@ -108,16 +109,31 @@ def workload(home: Path, source: str = "log") -> dict[str, list]:
             "users": sorted(users), "items": sorted(items)}
 
 
+async def shopper_tokens(base: str, admin_key: str, users: list[str]) -> dict[str, str]:
+    """Each shopper's token (what the storefront's cookie carries: personalised lists are
+    computed only for the shopper whose token the request holds), issued by the admin key."""
+    async with aiohttp.ClientSession(base, headers={"X-API-Key": admin_key}) as http:
+        async def one(user: str) -> tuple[str, str]:
+            async with http.post("/v1/shopper-tokens", json={"user_id": user}) as r:
+                return user, (await r.json())["token"]
+        tokens: dict[str, str] = {}
+        for start in range(0, len(users), 100):
+            tokens.update(await asyncio.gather(*(one(u) for u in users[start:start + 100])))
+    return tokens
+
+
 def _request(http: aiohttp.ClientSession, kind: str, data: dict,
              rng: random.Random) -> Any:
+    user = rng.choice(data["users"])
+    own = {"X-Shopper-Token": data["tokens"][user]}
     if kind == "search":
         query = rng.choices(data["queries"], cum_weights=data["cum_weights"])[0]
-        return http.get("/v1/search", params={"q": query, "k": "10",
-                                              "user": rng.choice(data["users"])})
+        return http.get("/v1/search", params={"q": query, "k": "10", "user": user},
+                        headers=own)
     if kind == "recommend":
-        return http.get("/v1/recommend", params={"user": rng.choice(data["users"]), "k": "10"})
+        return http.get("/v1/recommend", params={"user": user, "k": "10"}, headers=own)
     return http.post("/v1/events", json={
-        "user_id": rng.choice(data["users"]), "item_id": rng.choice(data["items"]),
+        "user_id": user, "item_id": rng.choice(data["items"]),
         "event_type": rng.choice(["view", "view", "click", "cart"]), "platform": "web",
         "timestamp": time.time()})
 
@@ -134,12 +150,15 @@ async def client_loop(http: aiohttp.ClientSession, stop: float, rate: float, dat
         await loadgen.timed(_request(http, kind, data, rng), due, seen[kind])
 
 
-async def event_to_effect(http: aiohttp.ClientSession, items: list[str], trials: int = 10
-                          ) -> list[float]:
+async def event_to_effect(http: aiohttp.ClientSession, items: list[str], admin_key: str,
+                          trials: int = 10) -> list[float]:
     delays = []
     for t in range(trials):
         session = f"bench-fresh-{t}-{time.time()}"
-        async with http.get("/v1/recommend", params={"session": session}) as r:
+        async with http.post("/v1/shopper-tokens", json={"session_id": session},
+                             headers={"X-API-Key": admin_key}) as r:
+            own = {"X-Shopper-Token": (await r.json())["token"]}
+        async with http.get("/v1/recommend", params={"session": session}, headers=own) as r:
             before = (await r.json())["results"]
         start = time.perf_counter()
         async with http.post("/v1/events", json={"session_id": session, "item_id": items[t * 7],
@@ -147,7 +166,8 @@ async def event_to_effect(http: aiohttp.ClientSession, items: list[str], trials:
                                                  "timestamp": time.time()}) as r:
             await r.read()
         while time.perf_counter() - start < 5:
-            async with http.get("/v1/recommend", params={"session": session}) as r:
+            async with http.get("/v1/recommend", params={"session": session},
+                                headers=own) as r:
                 if (await r.json())["results"] != before:
                     break
         delays.append(time.perf_counter() - start)
@@ -155,7 +175,7 @@ async def event_to_effect(http: aiohttp.ClientSession, items: list[str], trials:
 
 
 async def run(base: str, key: str, clients: int, seconds: float, rate: float,
-              data: dict) -> dict:
+              data: dict, admin_key: str) -> dict:
     seen = {name: loadgen.Timed() for name, _ in MIX}
     lag: list[float] = []
     connector = aiohttp.TCPConnector(limit=clients + 5)
@@ -173,7 +193,7 @@ async def run(base: str, key: str, clients: int, seconds: float, rate: float,
         await asyncio.gather(*(client_loop(http, stop, per_client, data, random.Random(i),
                                            seen, lag) for i in range(clients)))
         elapsed = time.perf_counter() - start  # until the last answer arrived
-        effect = await event_to_effect(http, data["items"])
+        effect = await event_to_effect(http, data["items"], admin_key)
     workers: Counter[str] = Counter()
     for t in seen.values():
         workers.update(t.workers)
@@ -237,8 +257,12 @@ def main() -> None:
         cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
         client_before = time.process_time()
         key = (args.home / "public-key.txt").read_text().strip()
-        result = asyncio.run(run(f"http://127.0.0.1:{args.port}", key, args.clients,
-                                 args.seconds, args.rate, workload(args.home, args.queries)))
+        admin_key = (args.home / "admin-key.txt").read_text().strip()
+        base = f"http://127.0.0.1:{args.port}"
+        data = workload(args.home, args.queries)
+        data["tokens"] = asyncio.run(shopper_tokens(base, admin_key, data["users"]))
+        result = asyncio.run(run(base, key, args.clients, args.seconds, args.rate, data,
+                                 admin_key))
         wall = time.perf_counter() - wall_before
         server_cpu = (_cpu_s(proc.pid) - cpu_before) / wall
         client_cpu = (time.process_time() - client_before) / wall

@@ -5,6 +5,11 @@
     shop.search("waterproof boots under $80", user="u42")["results"]
     shop.events([{"user_id": "u42", "item_id": "P00001", "event_type": "view"}])
 
+Personalised answers (and personal reads) for a shopper need the admin key or that shopper's
+token: `ShopsenseClient(url, public_key, shopper_token=token)`, the token issued by the shop's
+backend with `ShopsenseClient(url, admin_key).shopper_token(user="u42")["token"]`
+(docs/PRIVACY.md). Without it, a list named for a shopper is a visitor's.
+
 Errors raise `ShopsenseError` with the status code and the field the server named.
 """
 
@@ -24,8 +29,11 @@ class ShopsenseError(RuntimeError):
 
 class ShopsenseClient:
     def __init__(self, base_url: str = "http://127.0.0.1:8000", api_key: str | None = None, *,
-                 timeout: float = 10.0, http: httpx.Client | None = None) -> None:
+                 timeout: float = 10.0, http: httpx.Client | None = None,
+                 shopper_token: str | None = None) -> None:
         headers = {"X-API-Key": api_key} if api_key else {}
+        if shopper_token:
+            headers["X-Shopper-Token"] = shopper_token
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self._http.headers.update(headers)
 
@@ -147,6 +155,13 @@ class ShopsenseClient:
 
     def forget_user(self, user: str) -> dict[str, Any]:
         return self._call("DELETE", f"/v1/users/{user}")
+
+    def shopper_token(self, *, user: str | None = None, session: str | None = None,
+                      ttl_s: float | None = None) -> dict[str, Any]:
+        """A token for one shopper's personal answers (admin key: the shop's backend)."""
+        body = {"user_id": user, "session_id": session, "ttl_s": ttl_s}
+        return self._call("POST", "/v1/shopper-tokens",
+                          json={k: v for k, v in body.items() if v is not None})
 
     def profile(self, user: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/users/{user}/profile")

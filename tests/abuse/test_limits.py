@@ -271,3 +271,43 @@ def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> N
     codes, refused, after = asyncio.run(scenario())
     assert codes == [200, 200, 200] and refused == 429 and after == 200
     assert app.state.client_limits._in_flight == {}
+
+
+def _mcp_search(client: TestClient, key: str, query: str) -> int:
+    reply = client.post("/mcp", headers={"X-API-Key": key,
+                                         "Accept": "application/json, text/event-stream"},
+                        json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                              "params": {"name": "search", "arguments": {"query": query}}})
+    if reply.status_code == 200:
+        assert not reply.json()["result"]["isError"], reply.text
+    return reply.status_code
+
+
+@pytest.mark.parametrize("path", ["/mcp", "/v1/search"])
+def test_a_flood_through_mcp_is_charged_like_one_through_search(demo_shop, path: str) -> None:
+    """Each MCP tool call's CPU is charged to the caller's server-time budget, as a search's
+    is: a client flooding `search` through /mcp runs out of budget and gets 429 (in the
+    documented error shape) as fast as one flooding /v1/search."""
+    pytest.importorskip("mcp")
+    serve = ServeSettings(rate_limit_per_s=10_000.0, client_server_ms_per_s=2.0,
+                          client_server_burst_s=1.0)  # 2 ms of CPU a second, 2 ms at once
+    settings = demo_shop.settings.model_copy(update={"serve": serve})
+    key = create_key(demo_shop.store, "search")
+    with TestClient(create_app(settings, demo_shop), client=(PEER, 50001)) as client:
+        limits = client.app.state.client_limits
+        codes = []
+        for i in range(30):  # unique queries: no cache answers them for free
+            query = f"空调 {i} 静音 变频 wireless {i * 7}"
+            codes.append(_mcp_search(client, key, query) if path == "/mcp" else
+                         client.get(path, params={"q": query},
+                                    headers={"X-API-Key": key}).status_code)
+            if codes[-1] == 429:
+                break
+        assert codes[0] == 200 and codes[-1] == 429, codes
+        assert limits.server_time.wait_s(PEER, 0.0) > 0  # the client owes server time
+        refused = (client.post("/mcp", headers={"X-API-Key": key}, json={}) if path == "/mcp"
+                   else client.get(path, params={"q": "x"}, headers={"X-API-Key": key}))
+        assert refused.status_code == 429 and refused.headers["Retry-After"]
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert "server time" in refused.json()["error"]["message"]
+

@@ -1,10 +1,13 @@
 """The body limit and the error answers over a real HTTP server on loopback (uvicorn, as
 `shopsense serve` runs it): chunked bodies are cut off at the limit while they stream, and a
-request that fails answers JSON on a connection that stays open (issue #15, items 8, 10)."""
+request that fails answers JSON on a connection that stays open (issue #15, items 8, 10);
+what uvicorn answers before the app (a malformed request line or header, an oversized head,
+a non-ASCII target) answers the same JSON shape and closes (api/transport.py)."""
 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -15,6 +18,7 @@ import uvicorn
 
 from shopsense.api.app import create_app
 from shopsense.api.keys import create_key
+from shopsense.api.transport import HEADER_LIMIT, server_options
 from shopsense.config import ServeSettings, Settings
 from shopsense.pipeline.shop import Shop
 
@@ -31,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(create_app(settings, shop), host="127.0.0.1", port=port,
-                            log_level="warning")
+                            log_level="error", **server_options())  # as `shopsense serve`
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -118,3 +122,81 @@ def test_huge_integers_answer_422_on_a_connection_that_stays_open(server) -> Non
                                headers={"content-type": "application/json"})
         assert response.status_code == 422 and response.json()["error"]["field"] == "total"
         assert client.get("/healthz").status_code == 200
+
+
+def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are; the status, headers and the whole body (read to the close)."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):  # the server closes after a framing error
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+MALFORMED = {
+    "bad request line": b"GARBAGE\r\n\r\n",
+    "no version": b"GET /healthz\r\nHost: x\r\n\r\n",
+    "space in the target": b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n",
+    "bad method": b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n",
+    "header without a colon": b"GET /healthz HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n",
+    "bad header name": b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
+    "NUL in a value": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+    "non-ASCII target": b"GET /v1/items/\xe7\xa9\xba HTTP/1.1\r\nHost: x\r\n\r\n",
+    "two content lengths": b"POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                           b"Content-Length: 2\r\n\r\nab",
+    "bad chunk size": b"POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      b"\r\nzz\r\n{}\r\n0\r\n\r\n",
+    "no host in HTTP/1.1": b"GET /healthz HTTP/1.1\r\n\r\n",
+    "a TLS hello on the plain port": bytes.fromhex("160301020001000200000303") + b"\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_http_is_answered_in_the_documented_json_shape(server, name: str) -> None:
+    _, port, _ = server
+    status, headers, body = _raw(port, MALFORMED[name])
+    assert status == 400, (name, body)
+    assert headers["content-type"] == "application/json" and headers["connection"] == "close"
+    error = json.loads(body)["error"]
+    assert error["code"] == "bad_request" and error["message"].startswith("invalid HTTP request")
+    assert set(error) == {"code", "message", "field"}
+
+
+def test_oversized_headers_are_431_in_the_documented_json_shape(server) -> None:
+    _, port, key = server
+    huge = b"X-Padding: " + b"a" * (HEADER_LIMIT + 1024) + b"\r\n"
+    status, headers, body = _raw(port, b"GET /v1/items/p1 HTTP/1.1\r\nHost: x\r\nX-API-Key: "
+                                 + key.encode() + b"\r\n" + huge + b"\r\n")
+    assert status == 431 and headers["content-type"] == "application/json"
+    assert json.loads(body)["error"] == {"code": "headers_too_large", "field": "headers",
+                                         "message": f"the request line and headers are over "
+                                                    f"{HEADER_LIMIT} bytes"}
+    many = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 60) for i in range(400))  # many small ones
+    status, _, body = _raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+    assert status == 431 and json.loads(body)["error"]["code"] == "headers_too_large"
+    with socket.create_connection(("127.0.0.1", port)) as sock:  # dribbled a byte at a time
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        for _ in range(HEADER_LIMIT // 1024 + 2):
+            if select.select([sock], [], [], 0.05)[0]:  # answered: stop sending
+                break
+            sock.sendall(b"s" * 1024)
+        sock.settimeout(10)
+        reply = sock.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 431 ") and b"headers_too_large" in reply
+    # a head just under the limit is served
+    fits = b"X-Padding: " + b"a" * (HEADER_LIMIT - 200) + b"\r\n"
+    status, _, _ = _raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                        + fits + b"\r\n")
+    assert status == 200
+
+
+def test_a_well_formed_request_after_the_errors_is_served(server) -> None:
+    """A framing error closes only its own connection."""
+    base, port, _ = server
+    _raw(port, MALFORMED["bad request line"])
+    assert httpx.get(base + "/healthz").status_code == 200

@@ -106,8 +106,10 @@ def test_ab_end_to_end_through_the_api(served, clean) -> None:
                (shop.settings.home / "demo" / "shoppers_truth.jsonl").read_text().splitlines()]
     arms_seen = set()
     for raw in raw_ids[:40]:  # a storefront: answer -> impression (with the tag) -> click
+        token = http.post("/v1/shopper-tokens", json={"user_id": raw},
+                          headers=_admin(keys)).json()["token"]  # the shopper's own cookie
         answer = http.get("/v1/recommend", params={"user": raw, "k": 6},
-                          headers=search_key).json()
+                          headers={**search_key, "X-Shopper-Token": token}).json()
         x = answer["experiment"]
         assert x["id"] == xid and x["tag"] == f"{xid}:{x['arm']}"
         arms_seen.add(x["arm"])
@@ -137,7 +139,7 @@ def test_ab_end_to_end_through_the_api(served, clean) -> None:
     stopped = http.post(f"/v1/admin/experiments/{xid}/stop", headers=_admin(keys)).json()
     assert stopped["status"] == "stopped" and stopped["stopped_at"]
     answer = http.get("/v1/recommend", params={"user": raw_ids[0], "k": 6},
-                      headers=search_key).json()
+                      headers=_admin(keys)).json()
     assert "experiment" not in answer
     again = http.get(f"/v1/admin/experiments/{xid}/report", headers=_admin(keys)).json()
     assert again["visitors"] == report["visitors"] and again["status"] == "stopped"

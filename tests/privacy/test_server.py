@@ -65,7 +65,10 @@ def test_no_train_server_retention_tokens_and_cli_erasure(home: Path) -> None:
              "event_type": "view"}])
         assert posted.json()["accepted"] == 1
         assert httpx.get(url + "/v1/recommend", params={"user": RAW},
-                         headers=public).json()["surface"] == "for_you"
+                         headers=admin).json()["surface"] == "for_you"
+        withheld = httpx.get(url + "/v1/recommend", params={"user": RAW}, headers=public).json()
+        assert withheld["surface"] == "trending"  # the public key alone: a visitor's list
+        assert withheld["personalisation_withheld"]["code"] == "shopper_token_required"
         denied = httpx.get(url + f"/v1/users/{RAW}/profile", headers=public)
         assert denied.status_code == 401 and "error" in denied.json()
         with httpx.Client(base_url=url, headers=public) as browser:  # the storefront's cookie
@@ -81,7 +84,7 @@ def test_no_train_server_retention_tokens_and_cli_erasure(home: Path) -> None:
         while surface == "for_you" and time.time() < deadline:
             time.sleep(0.3)
             surface = httpx.get(url + "/v1/recommend", params={"user": RAW},
-                                headers=public).json()["surface"]
+                                headers=admin).json()["surface"]
         assert surface != "for_you"  # the server heard the CLI's erasure
         assert httpx.get(url + f"/v1/users/{RAW}/profile", headers=admin).json()["events"] == 0
     finally:

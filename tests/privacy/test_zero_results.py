@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shopsense.api.app import create_app
-from shopsense.api.keys import create_key
+from shopsense.api.keys import TOKEN_HEADER, create_key, issue_shopper_token
 from shopsense.config import PrivacySettings, Settings
 from shopsense.pipeline.shop import Shop
 from shopsense.privacy.querylog import ZeroResultLog
@@ -69,16 +69,27 @@ def test_old_verbatim_lines_and_retention(tmp_path: Path) -> None:
 
 def test_the_running_shop_logs_through_the_threshold(demo_shop_with_search) -> None:
     """Over HTTP: nine shoppers searching a nonsense word log nothing; the tenth does; an
-    anonymous flood of the same word logs nothing."""
+    anonymous flood of the same word logs nothing, and neither do raw ids the caller cannot
+    vouch for (no token: rotating `session=` would else make up shoppers)."""
     shop, client, headers = demo_shop_with_search
     path = shop.settings.home / "logs" / "zero_results.jsonl"
     word = "qzxjvkw"
     for _ in range(30):
         assert client.get("/v1/search", params={"q": word}, headers=headers).json()["total"] == 0
-    for n in range(9):
-        client.get("/v1/search", params={"q": word, "session": f"web-z-{n:05d}"}, headers=headers)
+    for n in range(30):
+        client.get("/v1/search", params={"q": word, "session": f"web-fake-{n:05d}"},
+                   headers=headers)
     assert word not in _queries(path)
-    client.get("/v1/search", params={"q": word, "user": "zed"}, headers=headers)
+
+    def own(actor: str) -> dict[str, str]:
+        return {**headers, TOKEN_HEADER: issue_shopper_token(shop.ids.secret_chain, actor, 600)[0]}
+
+    for n in range(9):
+        session = f"web-z-{n:05d}"
+        client.get("/v1/search", params={"q": word, "session": session},
+                   headers=own(shop.ids.session(session)))
+    assert word not in _queries(path)
+    client.get("/v1/search", params={"q": word, "user": "zed"}, headers=own(shop.ids.user("zed")))
     assert _queries(path).count(word) == 1
 
 

@@ -91,3 +91,18 @@ def test_one_pass_capped_greedy_equals_the_step_by_step_loop(
     fast = diversify(cands, PRODUCTS, **options)
     loop = diversify(cands, PRODUCTS, similarity=lambda a, b: 0.0, **options)
     assert [c.item_id for c in fast] == [c.item_id for c in loop]
+
+
+def test_diversify_returns_copies_and_leaves_its_input_alone() -> None:
+    """Only the placed candidates are copied (an evaluation ranks hundreds per shopper), but
+    the caller's candidates never change, in the capped pass and in the MMR pass."""
+    cands = [Candidate(f"i{n}", 10.0 - n, {"s": float(n)}) for n in range(12)]
+    before = [(c.item_id, c.score, dict(c.signals), dict(c.evidence)) for c in cands]
+    capped = diversify(cands, PRODUCTS, k=6, lambda_=1.0, max_per_category=1)
+    varied = diversify(cands, PRODUCTS, k=6, similarity=attribute_similarity(PRODUCTS),
+                       lambda_=0.5)
+    for out in (capped, varied):
+        assert not {id(c) for c in out} & {id(c) for c in cands}
+        out[0].signals["changed"] = 1.0
+    assert "mmr.redundancy" in varied[1].signals
+    assert [(c.item_id, c.score, c.signals, c.evidence) for c in cands] == before

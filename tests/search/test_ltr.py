@@ -58,6 +58,23 @@ def test_save_load_round_trip_uses_the_text_model(tmp_path: Path) -> None:
     assert np.allclose(loaded.score(groups[0]), ranker.score(groups[0]))
 
 
+def test_refit_uses_every_training_query_and_survives_a_reload(tmp_path: Path) -> None:
+    groups, gains = _queries(200, 4, signal=True)
+    rng = np.random.default_rng(4)
+    for x in groups:  # a noisy cue: the model needs more than one tree
+        x[:, COL["phrase_longest"]] += rng.normal(0.0, 0.25, len(x)).astype(np.float32)
+    held = LambdaMartRanker(n_estimators=60, seed=0).fit(groups, gains)
+    refitted = LambdaMartRanker(n_estimators=60, seed=0, refit=True).fit(groups, gains)
+    assert refitted.mode_ == held.mode_ == "model"
+    assert refitted.validation_ == held.validation_  # the guard's figures: the held-back fit
+    best = held.booster_.best_iteration or held.n_trees  # type: ignore[attr-defined]
+    assert best > 1 and refitted.n_trees == round(best * 200 / 160)  # 200 queries, not 160
+    assert not np.allclose(refitted.score(groups[0]), held.score(groups[0]))
+    refitted.save(tmp_path)
+    loaded = LambdaMartRanker.load(tmp_path)
+    assert loaded.refit and np.allclose(loaded.score(groups[0]), refitted.score(groups[0]))
+
+
 def test_fit_validates_its_input() -> None:
     groups, gains = _queries(20, 4, signal=True)
     with pytest.raises(ValueError):

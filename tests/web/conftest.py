@@ -150,11 +150,16 @@ def page(browser: Any, live_shop: LiveShop) -> Iterator[Any]:
     assert not errors, f"JavaScript errors: {errors[:3]}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Last run's screenshots go, once per run: here in the controlling process (or the only
+    one), never in a pytest-xdist worker, whose siblings may be writing theirs."""
+    if not hasattr(config, "workerinput") and SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+
+
 @pytest.fixture(scope="session")
 def shots() -> Path:
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
-    SCREENSHOTS.mkdir(parents=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 
 

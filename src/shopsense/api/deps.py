@@ -9,7 +9,6 @@ A key travels in the `X-API-Key` header or as `Authorization: Bearer <key>`; a k
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -148,15 +147,7 @@ def metered(request: Request, fn: Callable[[], T]) -> Callable[[], T]:
     or a core is not charged) to the caller's server-time budget (api/limits.py)."""
     limits: ClientLimits = request.app.state.client_limits
     client = limits.client_of(request.scope)
-
-    def run() -> T:
-        started = time.thread_time()
-        try:
-            return fn()
-        finally:
-            limits.spent(client, time.thread_time() - started)
-
-    return run
+    return limits.metered(lambda: client, fn)
 
 
 async def run_expensive(request: Request, fn: Callable[[], T]) -> T:

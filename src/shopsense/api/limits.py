@@ -17,12 +17,16 @@ without a valid token is limited by its address (and key) only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class RateLimiter:
@@ -174,6 +178,20 @@ class ClientLimits:
     def spent(self, client: str | None, seconds: float) -> None:
         if client and self.server_time is not None:
             self.server_time.charge(client, seconds)
+
+    def metered(self, client: Callable[[], str | None], fn: Callable[P, T]) -> Callable[P, T]:
+        """`fn`, charging the CPU time it takes (of the thread that runs it: waiting for the
+        GIL or a core is not charged) to the server-time budget of `client()` (asked when
+        the call ends: an MCP tool learns its caller from the request's context)."""
+        @functools.wraps(fn)
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            started = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.spent(client(), time.thread_time() - started)
+
+        return run
 
 
 def _is_address(peer: str) -> bool:

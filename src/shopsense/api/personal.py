@@ -18,11 +18,11 @@ from fastapi import HTTPException, Request
 
 from shopsense.api.deps import api_error, is_admin, presented_token, token_actor
 from shopsense.api.keys import TOKEN_HEADER, verify_shopper_token
-from shopsense.explain.reasons import impersonal
 from shopsense.pipeline.shop import Shop
 from shopsense.store.identity import linked_user
 
-__all__ = ["check_personal", "denial", "is_admin", "personal_denial", "redact", "token_actor"]
+__all__ = ["check_personal", "denial", "is_admin", "mark_withheld", "own_identity",
+           "personal_denial", "token_actor"]
 
 
 def personal_denial(request: Request, shop: Shop, *, user: str | None,
@@ -62,16 +62,30 @@ def check_personal(request: Request, shop: Shop, *, user: str | None,
         raise denied
 
 
-def redact(request: Request, shop: Shop, body: dict[str, Any], *, user: str | None,
-           session: str | None) -> dict[str, Any]:
-    """A personalised answer (search, recommendations) as a caller who is not the shopper may
-    see it: the same ranked items, without reasons that name the shopper's history or profile
-    (`explain.reasons.impersonal`). A new dict: cached answers are never changed."""
-    if not (user or session) or personal_denial(request, shop, user=user,
-                                                session=session) is None:
-        return body
-    results = []
-    for item in body.get("results", ()):
-        reasons = [impersonal(r, shop.products) for r in item.get("reasons", ())]
-        results.append({**item, "reasons": [r for r in reasons if r is not None]})
-    return {**body, "results": results}
+def own_identity(request: Request, shop: Shop, *, user: str | None, session: str | None
+                 ) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """The shopper a personalised list (search, recommendations, similar, bought-together,
+    next) may be computed for: the named user if the caller may read that user's data (the
+    admin key or the user's own token), else the named session if it may read the session's,
+    else nobody (the answer is a visitor's with no history, exactly what anyone may see).
+    Returns (user, session, withheld): at most one of the two kept, and `withheld` the
+    documented error body ({code, message, field}) of the identity that was dropped, which
+    the answer carries as `personalisation_withheld` so an integrator sees why."""
+    if not (user or session) or is_admin(request):
+        return user, session, None
+    token = presented_token(request)
+    withheld = None
+    for kept_user, kept_session in ((user, None), (None, session)):
+        if not (kept_user or kept_session):
+            continue
+        denied = denial(shop, admin=False, token=token, user=kept_user, session=kept_session)
+        if denied is None:
+            return kept_user, kept_session, withheld
+        withheld = withheld or dict(denied.detail)
+    return None, None, withheld
+
+
+def mark_withheld(body: dict[str, Any], withheld: dict[str, Any] | None) -> dict[str, Any]:
+    """The answer, naming the personalisation it was computed without (a new dict: cached
+    answers are never changed)."""
+    return body if withheld is None else {**body, "personalisation_withheld": withheld}

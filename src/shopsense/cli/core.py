@@ -164,6 +164,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     import uvicorn
 
     from shopsense.api.app import create_app
+    from shopsense.api.transport import server_options
     from shopsense.cli.serving import GRACE_S
     from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import ModelManager, start_models, wire_online_updates
@@ -197,6 +198,6 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
     try:
         uvicorn.run(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning",
-                    timeout_graceful_shutdown=GRACE_S)
+                    timeout_graceful_shutdown=GRACE_S, **server_options())
     finally:  # the trainer goes with the server (and on kill -9: training/children.py)
         manager.stop()

@@ -111,6 +111,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         engine_dir: Path = typer.Option(None, "--engine-dir",
                                         help="With --served: save the trained engine here, "
                                              "or score the one saved here without training."),
+        served_users: int = typer.Option(None, "--served-users", min=1,
+                                         help="With --served: score the served path on this "
+                                              "many shoppers (seeded sample; the blend is "
+                                              "compared on the same ones). Default: all."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Leave-one-out, full ranking: the blend (and the served path) vs popularity, with
@@ -124,17 +128,22 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         options = {"threads": threads, "time_budget_s": max_minutes * 60.0, "loss": loss}
         try:  # epochs go to stderr; stdout keeps the JSON
             report = (evaluate_served(events, catalog, k=k, model_options=options,
-                                      on_epoch=_print_epoch, engine_dir=engine_dir)
+                                      on_epoch=_print_epoch, engine_dir=engine_dir,
+                                      served_users=served_users)
                       if served else evaluate_recs(events, catalog, k=k, model_options=options,
                                                    on_epoch=_print_epoch))
         except (FileNotFoundError, ValueError) as exc:
             fail(str(exc))
-        rows = [(name, report[key]) for name, key in (("served", "served"), ("blend", "blend"),
-                                                      ("popularity", "baseline_popularity"))
-                if key in report]
-        emit(report, as_json, "\n".join(
-            f"{name:<10} ndcg@10 {m['ndcg@10']:.4f} [{m['ndcg@10_ci'][0]:.4f}, "
-            f"{m['ndcg@10_ci'][1]:.4f}]  hr@10 {m['hr@10']:.4f}" for name, m in rows)
+        rows = [(key, report[key]) for key in (
+            "served", "served_stock_at_event", "blend", "blend_servable",
+            "blend_on_served_users", "baseline_popularity") if key in report]
+        bar = [f"bar ({report['bar']['rule']}) {label}: {row['served']} - {row['versus']} "
+               f"{row['gap']:+.4f} [{row['gap_ci'][0]:+.4f}, {row['gap_ci'][1]:+.4f}] "
+               f"{'met' if row['met'] else 'NOT met'}"
+               for label, row in report.get("bar", {}).items() if isinstance(row, dict)]
+        emit(report, as_json, "\n".join([
+            *(f"{name:<22} ndcg@10 {m['ndcg@10']:.4f} [{m['ndcg@10_ci'][0]:.4f}, "
+              f"{m['ndcg@10_ci'][1]:.4f}]  hr@10 {m['hr@10']:.4f}" for name, m in rows), *bar])
             + f"\ntrain {report['blend']['train_seconds']} s, "
               f"peak RSS {report['peak_rss_mb']} MiB\n"
             + curve_text(report["sasrec_only"].get("training", {})))

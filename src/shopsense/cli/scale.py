@@ -67,6 +67,7 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
     import uvicorn
 
     from shopsense.api.app import create_app
+    from shopsense.api.transport import server_options
     from shopsense.cli.home import open_home
     from shopsense.cli.serving import GRACE_S
     from shopsense.pipeline.shop import Shop
@@ -98,7 +99,7 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
     console.print(f"shopsense replica on http://{host}:{port}")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=GRACE_S)
+                    timeout_graceful_shutdown=GRACE_S, **server_options())
     finally:
         manager.stop()
         replica.stop()

@@ -30,6 +30,7 @@ GRACE_S = 5.0
 def serve_workers(cfg: Settings, workers: int, *, background_training: bool) -> None:
     import uvicorn
 
+    from shopsense.api.transport import server_options
     from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import ModelManager
 
@@ -42,7 +43,7 @@ def serve_workers(cfg: Settings, workers: int, *, background_training: bool) -> 
     try:
         uvicorn.run("shopsense.cli.serving:worker_app", factory=True, host=cfg.serve.host,
                     port=cfg.serve.port, workers=workers, log_level="warning",
-                    timeout_graceful_shutdown=GRACE_S)
+                    timeout_graceful_shutdown=GRACE_S, **server_options())
     finally:  # the trainer goes with the server (and on kill -9: training/children.py)
         manager.stop()
 

@@ -107,31 +107,51 @@ def ece_noise_floor(prob: np.ndarray, weight: np.ndarray, n_bins: int = 10,
     return float(np.mean(draws))
 
 
+def auc_unavailable(y: np.ndarray) -> str | None:
+    """Why the window has no AUC (it needs buyers and non-buyers), or None when it has one."""
+    positives = int(np.sum(y))
+    if np.size(y) == 0:
+        return "no shoppers to score: nobody was active in the lookback before the test window"
+    if positives == 0:
+        return (f"no purchases in the test window among the {np.size(y)} scored rows: AUC "
+                "needs buyers and non-buyers")
+    if positives == np.size(y):
+        return (f"every one of the {np.size(y)} scored rows bought in the test window: AUC "
+                "needs buyers and non-buyers")
+    return None
+
+
 def binary_report(y: np.ndarray, prob: np.ndarray, weight: np.ndarray | None = None,
                   n_bins: int = 10, n_resamples: int = 200,
                   noise_draws: int = 100) -> dict[str, Any]:
     """AUC (with a bootstrap 95 % interval), Brier, log-loss, ECE, base rate and the
-    reliability curve of one scored window."""
+    reliability curve of one scored window. A metric the window cannot have is None (never
+    NaN, which is not JSON), with the reason in `auc_unavailable` / `unavailable`."""
     y = np.asarray(y, dtype=np.float64)
     prob = np.asarray(prob, dtype=np.float64)
     w = np.ones(y.size) if weight is None else np.asarray(weight, dtype=np.float64)
-    both = 0 < y.sum() < y.size
+    why = auc_unavailable(y)
     clipped = np.clip(prob, 1e-6, 1 - 1e-6)
-    return {
+    out: dict[str, Any] = {
         "n": int(y.size), "positives": int(y.sum()),
         "base_rate": float(np.average(y, weights=w)) if y.size else 0.0,
         "mean_predicted": float(np.average(prob, weights=w)) if y.size else 0.0,
-        "auc": float(roc_auc_score(y, prob, sample_weight=w)) if both else float("nan"),
-        "auc_ci95": list(auc_interval(y, prob, w, n_resamples=n_resamples)) if both
-        and n_resamples > 0 else None,
-        "brier": float(np.average((prob - y) ** 2, weights=w)) if y.size else float("nan"),
+        "auc": float(roc_auc_score(y, prob, sample_weight=w)) if why is None else None,
+        "auc_ci95": list(auc_interval(y, prob, w, n_resamples=n_resamples))
+        if why is None and n_resamples > 0 else None,
+        "brier": float(np.average((prob - y) ** 2, weights=w)) if y.size else None,
         "log_loss": float(-np.average(y * np.log(clipped) + (1 - y) * np.log(1 - clipped),
-                                      weights=w)) if y.size else float("nan"),
-        "ece": expected_calibration_error(y, prob, w, n_bins),
+                                      weights=w)) if y.size else None,
+        "ece": expected_calibration_error(y, prob, w, n_bins) if y.size else None,
         "ece_noise_floor": ece_noise_floor(prob, w, n_bins, noise_draws)
-        if y.size and noise_draws > 0 else float("nan"),
+        if y.size and noise_draws > 0 else None,
         "reliability": reliability_curve(y, prob, w, n_bins),
     }
+    if why is not None:
+        out["auc_unavailable"] = why
+    if not y.size:
+        out["unavailable"] = why
+    return out
 
 
 def evaluate_propensity(events: Iterable[Event], products: Mapping[str, Product], *,
@@ -201,7 +221,7 @@ def audience_quality(model: PurchasePropensity, frame: EventFrame, test_start: f
     precision = float(labels[top].mean()) if top.size else 0.0
     return {
         "category": category, "n": int(top.size), "buyers_in_category": int(labels.sum()),
-        "precision": precision, "lift": precision / rate if rate > 0 else float("nan"),
+        "precision": precision, "lift": precision / rate if rate > 0 else None,
         "expected_buyers": float(prob[top].sum()), "actual_buyers": int(labels[top].sum()),
         "rule_precision": float(labels[top_rule].mean()) if top_rule.size else 0.0,
     }
@@ -217,16 +237,21 @@ def _baselines(frame: EventFrame, test_start: float, horizon_days: float, n_bins
     col = {name: i for i, name in enumerate(GENERAL_FEATURES)}
     heuristic = X[:, col["carts_7d"]] * 3 + X[:, col["views_7d"]] - X[:, col["recency_days"]]
     previous = test_start - horizon_days * DAY
-    prior = float(purchase_labels(frame, previous, test_start,
-                                  active_codes(frame, previous, lookback_days)).mean())
-    both = 0 < labels.sum() < labels.size
+    before = purchase_labels(frame, previous, test_start,
+                             active_codes(frame, previous, lookback_days))
+    prior = float(before.mean()) if before.size else 0.0  # nobody then: forecast no buyers
+    why = auc_unavailable(labels)
     constant = binary_report(labels, np.full(labels.size, prior), n_bins=n_bins, n_resamples=0,
                              noise_draws=0)
+    rule: dict[str, Any] = {"auc": float(roc_auc_score(labels, heuristic)) if why is None
+                            else None}
+    if why is not None:
+        rule["auc_unavailable"] = why
     return {
         "previous_window_rate": {k: constant[k] for k in ("auc", "brier", "ece", "log_loss",
-                                                          "mean_predicted")},
-        "heuristic_recent_activity": {
-            "auc": float(roc_auc_score(labels, heuristic)) if both else float("nan")},
+                                                          "mean_predicted", "auc_unavailable")
+                                 if k in constant},
+        "heuristic_recent_activity": rule,
     }
 
 
@@ -265,19 +290,26 @@ def summary_table(report: dict[str, Any]) -> str:
             if part not in scored:
                 continue
             r = scored[part]
-            lines.append(f"{kind + ' ' + part:<22}{r['n']:>7}{r['positives']:>8}{r['auc']:>8.3f}"
-                         f"{r['brier']:>8.4f}{r['ece']:>8.4f}{r['mean_predicted']:>8.3f}"
-                         f"{r['base_rate']:>8.3f}")
+            lines.append(f"{kind + ' ' + part:<22}{r['n']:>7}{r['positives']:>8}"
+                         f"{_cell(r['auc'], 3)}{_cell(r['brier'], 4)}{_cell(r['ece'], 4)}"
+                         f"{r['mean_predicted']:>8.3f}{r['base_rate']:>8.3f}")
+            if r.get("auc_unavailable"):
+                lines.append(f"  (no AUC: {r['auc_unavailable']})")
     for kind, scored in report["models"].items():
         for a in scored.get("audiences", []):
             lines.append(f"{kind} {a['category']}: p@{a['n']} {a['precision']:.2f} "
-                         f"(rule {a['rule_precision']:.2f}) lift {a['lift']:.1f} buyers "
+                         f"(rule {a['rule_precision']:.2f}) lift {_cell(a['lift'], 1, 0).strip()} buyers "
                          f"{a['actual_buyers']}/{a['expected_buyers']:.1f} expected")
     base = report.get("baselines", {})
     if base:
         prev = base["previous_window_rate"]
-        lines.append(f"{'previous-window rate':<22}{'':>15}{prev['auc']:>8.3f}{prev['brier']:>8.4f}"
-                     f"{prev['ece']:>8.4f}")
+        lines.append(f"{'previous-window rate':<22}{'':>15}{_cell(prev['auc'], 3)}"
+                     f"{_cell(prev['brier'], 4)}{_cell(prev['ece'], 4)}")
         lines.append(f"{'recent-activity rule':<22}{'':>15}"
-                     f"{base['heuristic_recent_activity']['auc']:>8.3f}")
+                     f"{_cell(base['heuristic_recent_activity']['auc'], 3)}")
     return "\n".join(lines)
+
+
+def _cell(value: float | None, digits: int, width: int = 8) -> str:
+    """A table cell; a metric the window cannot have (None) reads n/a."""
+    return f"{'n/a':>{width}}" if value is None else f"{value:>{width}.{digits}f}"

@@ -154,16 +154,16 @@ def run_check(search: Search, check: Check) -> Outcome:
 def _judge(search: Search, check: Check, r: Any, hits: list[bool], precision: float
            ) -> tuple[bool, str]:
     prop = check.prop
-    if prop == "absent_type":
+    if prop in ("absent_type", "absent_lookalike"):
         forced = [c for c in r.applied_filters if c["kind"] == "category"]
         return (r.no_exact_match is not None and not forced,
                 f"no_exact_match={r.no_exact_match is not None} category filters={forced}")
-    if prop in ("in_catalogue", "typo", "mixed_language"):
+    if prop in ("in_catalogue", "typo", "mixed_language", "other_word"):
         ok = r.total > 0 and precision >= 0.9 and r.no_exact_match is None
         if check.brand:
             ok = ok and all(x.product.brand in check.brand for x in r.results)
         return ok, f"precision@10={precision:.2f} total={r.total}"
-    if prop == "parity":
+    if prop in ("parity", "other_word_parity"):
         en = sum(_in_leaf(search(check.query, k=100).results, check.leaf))
         zh = sum(_in_leaf(search(check.pair, k=100).results, check.leaf))
         return en >= 0.8 * zh and precision >= 0.9, f"top-100 in leaf en={en} zh={zh}"

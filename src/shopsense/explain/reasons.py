@@ -200,16 +200,3 @@ Renderer = Callable[[Result, Mapping[str, Product]], tuple[Reason, ...]]
 
 
 PROFILE_CODES = ("affinity", "price_fit", "dismissed")  # they name the shopper's own data
-
-
-def impersonal(reason: dict[str, Any], products: Mapping[str, Product]) -> dict[str, Any] | None:
-    """A `reason_dict` as shown to a caller who is not the shopper (no shopper token): a
-    reason naming the shopper's affinities, price band or dismissals is left out; one citing
-    an item of their history keeps its generic wording ("Viewed together with your items")."""
-    if reason.get("code") in PROFILE_CODES:
-        return None
-    if (reason.get("evidence") or {}).get("because_item"):
-        generic = _source_reason(str(reason["code"]), float(reason["contribution"]), {},
-                                 products, None)
-        return reason_dict(generic) if generic is not None else None
-    return reason

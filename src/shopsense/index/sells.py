@@ -10,35 +10,55 @@ they are sold when
 1. learned product words of the catalogue cover them (空调, air conditioner, laptop), or
 2. one product's title holds every one of them (keyword index; "down jacket"), or
 3. their meaning is close to a learned product word (encoder; earbuds -> headphones,
-   冰柜 -> 冰箱), cosine >= `SYNONYM_COSINE`, unless they use a product word only as the
+   尿不湿 -> 纸尿裤), cosine >= `SYNONYM_COSINE`, unless they use a product word only as the
    modifier of a head no product word explains (跑步机, 婴儿车, baby stroller: compounds are
-   head-final, so these name other things), or
+   head-final, so these name other things). Shared writing inflates the encoder's
+   similarity: when a type's closest word is a *lexical neighbour* of the phrase (shares a
+   character, or four letters, without being the phrase's head: 洗碗机 / 洗衣机, 床垫 / 床品,
+   冰柜 / 冰箱, dishwasher / washing machine, necktie / crew neck; but also 耳麦 / 耳机,
+   headset / headphones) the type counts only when the category classifier (trained on the
+   catalogue's titles) also gives the phrase that leaf (p >= `NEIGHBOUR_CLASS`) or the
+   cosine reaches `NEIGHBOUR_COSINE` (earphones / headphones 0.93), and its
+   other-language words (washing machine for 洗碗机) are echoes of the same closeness, not
+   separate evidence; below that cosine, a Chinese compound that differs from a product word
+   in one modifier character only (洗碗机 / 洗衣机, 0.80) is another type of the same head
+   whatever the classifier says (洗头水 / 洗发水, 0.87, is the same thing); or
 4. they are the start of a learned product word still being typed ("air condi", "lapt",
    "空"): search-as-you-type asks with every keystroke.
 Search, the assistant and any other caller use this one function (see docs/API.md,
-`no_exact_match`).
+`no_exact_match`). `read_type_words` also says *which* leaf sold words no product word
+covers point at (the leaf of the titles holding them: washer, lip colour; or of the closest
+product word: earbuds), so search can read them as that product type (`TypeReading`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from shopsense.domain import QueryReading
+from shopsense.domain import QueryReading, Slot
 from shopsense.text.tokenize import tokenize
 
 SYNONYM_COSINE = 0.7  # measured on the demo: in-catalogue synonyms 0.73-0.91, absent types <= 0.69
+# a lexical neighbour below NEIGHBOUR_COSINE also needs the catalogue's title classifier to
+# put the phrase in the word's leaf. Demo (3,200 products), cosine / classifier: absent 洗碗机
+# 0.80 / 0.26, dishwasher 0.76 / 0.25, 床垫 0.80 / 0.21, 冰柜 0.80 / 0.30, 睡衣 0.73 / 0.14;
+# sold 耳麦 0.76 / 0.49, headset 0.81 / 0.51, 尿片 0.75 / 0.69, earphones 0.93, 洗头水 0.87
+NEIGHBOUR_COSINE = 0.85
+NEIGHBOUR_CLASS = 0.45
+TITLE_PURITY = 0.8  # share of the titles holding the words that sit in one leaf, to read it
 _STOP = frozenset(
     "for with the and or of to in on from me my some any is are what which that this it you "
     "your very more less than good best new nice please show want need get do does sell sells "
     "have has got there i we a an buy find looking can could would like any thing things "
     "one ones not no without except excluding other than but".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|[\u4e00-\u9fff]+")
-_HAN_STOP = re.compile(r"^(?:有|卖|吗|呢|么|吧|有没有|你们|你家|这里|请问|哪些|什么|买|要|想|"
+_HAN_STOP = re.compile(r"^(?:有|卖|不|吗|呢|么|吧|有没有|你们|你家|这里|请问|哪些|什么|买|要|想|"
                        r"一下|商品|东西|产品|的|不要|不想要|别|除了|除去|没有|不含|不带|以外|之外|"
                        r"不是|排除|去掉)+$")
 _HAN_EDGES = re.compile(r"^(?:有没有|你们有|不想要|不要|除了|没有|不含|不带|有|卖|买|要|别)+|"
@@ -92,12 +112,37 @@ def _content_words(masked: str) -> list[tuple[int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class TypeReading:
+    """Sold type words no learned product word covers, and the leaf they point at (None:
+    sold, but no one leaf: a word still being typed, titles spread over leaves)."""
+
+    phrase: str
+    span: tuple[int, int]
+    category: str | None = None
+    confidence: float = 0.0
+
+
+Leaves = Callable[[np.ndarray], Sequence[str]]  # keyword-index rows -> their categories
+
+
 def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any,
                     correct: Callable[[str], str] | None = None) -> NoExactMatch | None:
     """None when the catalogue sells the product type `reading` names (or it names none);
     else the words it does not sell. `understander`: a fitted `QueryUnderstander` (its
     learned product words and encoder); `keyword`: the catalogue's `KeywordIndex`;
     `correct`: a spelling corrector of index terms (typos: "lapop" is a laptop)."""
+    found = read_type_words(reading, understander, keyword, correct)
+    return found if isinstance(found, NoExactMatch) else None
+
+
+def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
+                    correct: Callable[[str], str] | None = None, leaves: Leaves | None = None
+                    ) -> NoExactMatch | TypeReading | None:
+    """`catalogue_sells`, saying more: None when product words cover the type words (or there
+    are none), a `NoExactMatch` when the shop does not sell them, else a `TypeReading` with
+    the leaf they point at (`leaves` gives the categories of index rows; without it, the
+    leaf only comes from the closest product word)."""
     masked, term_spans = type_words(reading)
     words = _content_words(masked)
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
@@ -106,12 +151,28 @@ def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any,
     query = reading.query
     start, end = min(a for a, _ in words), max(b for _, b in words)
     phrase = re.sub(r"\s+", " ", query[start:end]).strip()
-    if _begins_a_product_word(phrase, understander) or _in_a_title(phrase, keyword, correct):
-        return None
-    if not _product_word_as_modifier(phrase, understander) and \
-            _close_to_product_word(phrase, understander):
-        return None
+    if _begins_a_product_word(phrase, understander):
+        return TypeReading(phrase, (start, end))
+    rows = _title_rows(phrase, keyword, correct)
+    if len(rows):
+        leaf, share = _purest_leaf(leaves(rows) if leaves is not None else [])
+        return TypeReading(phrase, (start, end), leaf if share >= TITLE_PURITY else None,
+                           share)
+    if not _product_word_as_modifier(phrase, understander):
+        near = _close_to_product_word(phrase, understander)
+        if near is not None:
+            return TypeReading(phrase, (start, end), *near)
     return NoExactMatch(phrase, reading.language)
+
+
+def _purest_leaf(categories: Sequence[str]) -> tuple[str | None, float]:
+    if not categories:
+        return None, 0.0
+    counts: dict[str, int] = {}
+    for c in categories:
+        counts[c] = counts.get(c, 0) + 1
+    leaf = max(counts, key=lambda c: counts[c])
+    return leaf, counts[leaf] / len(categories)
 
 
 def _product_word_as_modifier(phrase: str, understander: Any) -> bool:
@@ -124,8 +185,11 @@ def _product_word_as_modifier(phrase: str, understander: Any) -> bool:
     if lowered.isascii():
         words = lowered.split()
         term_words = {w for t in terms if t.isascii() for w in t.split()}
-        return len(words) >= 2 and words[-1] not in term_words and any(
-            w in term_words for w in words[:-1])
+        if len(words) == 1:  # a closed compound: bookshelf is a shelf, not a book
+            return not any(lowered.endswith(w) for w in term_words) and any(
+                len(w) >= 4 and lowered.startswith(w) and len(lowered) > len(w) + 2
+                for w in term_words)
+        return words[-1] not in term_words and any(w in term_words for w in words[:-1])
     han = [t for t in terms if not t.isascii()]
     ends = any(lowered.endswith(t) for t in han)
     return not ends and any(lowered.startswith(t) and len(lowered) > len(t) for t in han)
@@ -141,22 +205,27 @@ def _begins_a_product_word(phrase: str, understander: Any) -> bool:
                for term in getattr(understander, "terms_", {}) or {})
 
 
-def _in_a_title(phrase: str, keyword: Any, correct: Callable[[str], str] | None) -> bool:
-    """Some live product's title holds every term of `phrase` (spelling corrected)."""
+def _title_rows(phrase: str, keyword: Any, correct: Callable[[str], str] | None
+                ) -> np.ndarray:
+    """Index rows of the live products whose title holds every term of `phrase` (spelling
+    corrected; at most 2,000 looked at)."""
+    none = np.zeros(0, dtype=np.int64)
     terms = list(dict.fromkeys(correct(t) if correct else t for t in tokenize(phrase)))
     ids = keyword.query_term_ids(terms)
     if not terms or len(ids) < len({t for t in terms if t}):
-        return False
+        return none
     matches = keyword.score_matches(terms)
-    rows = matches.rows[matches.matched >= len(ids)]
+    rows = matches.rows[matches.matched >= len(ids)][:2000]
     if rows.size == 0:
-        return False
-    counts = keyword.term_counts("title", rows[:2000], ids)
-    return bool((counts > 0).all(axis=1).any())
+        return none
+    counts = keyword.term_counts("title", rows, ids)
+    return np.asarray(rows[(counts > 0).all(axis=1)])
 
 
-def _close_to_product_word(phrase: str, understander: Any) -> bool:
-    memo: dict[str, bool] | None = getattr(understander, "sells_memo_", None)
+def _close_to_product_word(phrase: str, understander: Any) -> tuple[str | None, float] | None:
+    """(the leaf of the closest product word, its cosine) when `phrase` means a sold type."""
+    memo: dict[str, tuple[str | None, float] | None] | None = getattr(
+        understander, "sells_memo_", None)
     if memo is None:
         memo = understander.sells_memo_ = {}
     if phrase not in memo:
@@ -166,17 +235,75 @@ def _close_to_product_word(phrase: str, understander: Any) -> bool:
     return memo[phrase]
 
 
-def _nearest_product_word(phrase: str, understander: Any) -> bool:
+def _nearest_product_word(phrase: str, understander: Any) -> tuple[str | None, float] | None:
     vectors = product_word_vectors(understander)
     if vectors is None:
-        return False
+        return None
     from shopsense.text.understand.encoder import load_encoder
 
     encode = load_encoder(understander.encoder)
     if encode is None:
+        return None
+    sims = vectors @ encode([phrase])[0]
+    terms = list(understander.terms_)
+    best: dict[str, tuple[float, str]] = {}  # leaf -> its closest word
+    for i in np.flatnonzero(sims >= SYNONYM_COSINE).tolist():
+        shares = understander.terms_[terms[i]] or {"": 1.0}
+        leaf = max(shares, key=lambda c: shares[c])
+        if float(sims[i]) > best.get(leaf, (-1.0, ""))[0]:
+            best[leaf] = (float(sims[i]), terms[i])
+    probs: dict[str, float] = {}
+
+    def leaf_prob(leaf: str) -> float:
+        if not probs:
+            probs.update(understander.category_probabilities(phrase) or {"": 0.0})
+        return probs.get(leaf, 0.0)
+
+    kept = [(cos, leaf) for leaf, (cos, word) in best.items()
+            if not _closeness_of_writing(phrase, word, cos, partial(leaf_prob, leaf))]
+    if not kept:
+        return None
+    cos, leaf = max(kept)
+    return (leaf or None), round(cos, 4)
+
+
+def _closeness_of_writing(phrase: str, word: str, cos: float, leaf_prob: Callable[[], float]
+                          ) -> bool:
+    """The encoder finds `phrase` close to `word` for their shared writing, not their
+    meaning: a sibling compound, or a lexical neighbour the title classifier does not put in
+    `word`'s leaf (`leaf_prob()`), unless the cosine is high enough on its own."""
+    if cos >= NEIGHBOUR_COSINE:
         return False
-    vector = encode([phrase])[0]
-    return float(np.max(vectors @ vector)) >= SYNONYM_COSINE
+    if sibling_compound(phrase, word):
+        return True
+    return lexical_neighbour(phrase, word) and leaf_prob() < NEIGHBOUR_CLASS
+
+
+def sibling_compound(phrase: str, word: str) -> bool:
+    """Two Chinese compounds of one head that differ in one modifier character (洗碗机 /
+    洗衣机: a dish machine is not a clothes machine): the same kind of thing, another type.
+    (Homophone slips, 洗衣鸡, are corrected before this test.)"""
+    if not phrase or len(phrase) != len(word) or phrase.isascii() or word.isascii():
+        return False
+    diff = [i for i, (a, b) in enumerate(zip(phrase, word, strict=True)) if a != b]
+    return len(diff) == 1 and diff[0] < len(phrase) - 1
+
+
+def lexical_neighbour(phrase: str, word: str) -> bool:
+    """`phrase` and the product word `word` share writing without `word` being the phrase's
+    head (its last word, or the end of a Chinese compound): 洗碗机 / 洗衣机, 床垫 / 床品,
+    dishwasher / washing machine, necktie / crew neck; not 变频空调 / 空调, wireless headphones /
+    headphones (kinds of it), nor earbuds / headphones (nothing shared)."""
+    a, b = phrase.lower().strip(), word.lower().strip()
+    if a == b:
+        return False
+    if a.isascii() and b.isascii():
+        if a.split()[-1:] == b.split()[-1:] and a.endswith(" " + b):
+            return False
+        return any(b[i:i + 4] in a for i in range(len(b) - 3) if " " not in b[i:i + 4])
+    if a.isascii() or b.isascii():
+        return False
+    return not a.endswith(b) and bool(set(a) & set(b))
 
 
 def product_word_vectors(understander: Any) -> np.ndarray | None:
@@ -195,3 +322,14 @@ def product_word_vectors(understander: Any) -> np.ndarray | None:
     vectors = np.asarray(encode(terms), dtype=np.float32)
     understander.term_vectors_ = vectors
     return vectors
+
+
+def with_type_reading(reading: QueryReading, found: NoExactMatch | TypeReading | None
+                      ) -> QueryReading:
+    """`reading` with sold type words read as the product type of the leaf they point at
+    (washer -> 家电 > 洗衣机), as a product word would be; unchanged otherwise."""
+    if not isinstance(found, TypeReading) or found.category is None:
+        return reading
+    slot = Slot(found.category, found.confidence, found.span, found.phrase)
+    return replace(reading, category=slot, product_terms=(
+        *reading.product_terms, Slot(found.phrase, found.confidence, found.span, found.phrase)))

@@ -41,19 +41,24 @@ def _guard(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
 PersonalCheck = Callable[[str | None, str | None], str | None]
 
 
+Tool = Callable[..., dict[str, Any]]
+
+
 def build_server(assistant: Assistant | Callable[[], Assistant], *,
-                 personal_reads: PersonalCheck = lambda user, session: None) -> MCPServer:
+                 personal_reads: PersonalCheck = lambda user, session: None,
+                 around: Callable[[Tool], Tool] = lambda fn: fn) -> MCPServer:
     """`assistant`: the assistant itself, or a callable returning the current one (the API's
     assistant follows model swaps). `personal_reads(user, session)`: None when this call may
     read that shopper's own data (their history-based picks, their cart), else why not; over
     HTTP only the admin key or the shopper's own token may (a search key is public). Local
-    (stdio) use is the operator's own: everything."""
+    (stdio) use is the operator's own: everything. `around(tool)`: each tool as served (over
+    HTTP: charged to the caller's server-time budget like the API's routes)."""
     current = assistant if callable(assistant) and not hasattr(assistant, "chat") else \
         (lambda: assistant)
     box = lambda: ToolBox(current())  # noqa: E731
     server = MCPServer(name="shopsense", instructions=INSTRUCTIONS)
     for fn in (*_catalogue_tools(box), *_shopper_tools(box, personal_reads)):
-        server.add_tool(fn, name=fn.__name__)
+        server.add_tool(around(fn), name=fn.__name__)
     return server
 
 

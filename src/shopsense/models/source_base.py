@@ -49,6 +49,14 @@ class DenseSource:
     def score_all(self, context: RecContext) -> np.ndarray:
         raise NotImplementedError
 
+    def score_many(self, contexts: Sequence[RecContext]) -> np.ndarray:
+        """`score_all` of several contexts, (len(contexts), n_items); sources that batch
+        well (one matrix product, one forward pass) override it (an offline evaluation
+        scores thousands of shoppers)."""
+        n = len(self._require_items())
+        return np.stack([np.asarray(self.score_all(c), dtype=np.float64) for c in contexts]) \
+            if contexts else np.zeros((0, n))
+
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
         return {}
 

@@ -40,7 +40,7 @@ class StoreFollower:
         self.purge_every_s = purge_every_s
         feed.ensure_feed(shop.store)
         self.event_seq = feed.last_event_seq(shop.store) if from_seq is None else from_seq
-        self.change_seq = feed.last_change(shop.store)
+        self.changes = feed.ChangeCursor(shop.store, feed.last_change(shop.store))
         self.lock = threading.RLock()
         self.applied = 0
         self._purged_at = time.monotonic()
@@ -64,13 +64,14 @@ class StoreFollower:
             if batch:
                 self.shop.apply_followed([e for _, e in batch])
                 self.event_seq = batch[-1][0]
-            changes = feed.changes_after(store, self.change_seq)
+            changes = self.changes.pending()
             for seq, kind, detail in changes:
                 if seq in self.shop.own_changes:
                     self.shop.own_changes.discard(seq)
                 else:
                     self._apply(kind, detail)  # if it fails, the next step retries it
-                self.change_seq = seq
+                self.changes.mark(seq)
+            self.changes.advance()  # a gap left by a rolled-back insert is given up in time
         if time.monotonic() - self._purged_at > self.purge_every_s:
             self._purged_at = time.monotonic()
             if feed.purge(store, "forget", feed.FORGET_NOTICE_S):

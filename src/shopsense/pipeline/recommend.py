@@ -244,12 +244,12 @@ class RecommendationEngine:
         scores = self.ranker.score(x)
         contrib = np.asarray(self.ranker.contributions(x))
         tops = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :3]
-        names = self.ranker.feature_names
-        for c, s, row, top in zip(cands, scores.tolist(), contrib.tolist(), tops.tolist(),
-                                  strict=True):
-            c.score = float(s)
-            c.signals["ranker"] = float(s)
-            c.evidence["ranker_top_features"] = {names[j]: round(row[j], 4) for j in top}
+        values = np.take_along_axis(contrib, tops, axis=1).round(4).tolist()
+        names = np.asarray(self.ranker.feature_names, dtype=object)[tops].tolist()
+        for c, s, keys, row in zip(cands, scores.tolist(), names, values, strict=True):
+            c.score = s
+            c.signals["ranker"] = s
+            c.evidence["ranker_top_features"] = dict(zip(keys, row, strict=True))
         return sorted(cands, key=lambda c: (-c.score, c.item_id))[:k]
 
     def popularity_of(self, item_ids: Iterable[str]) -> dict[str, float]:

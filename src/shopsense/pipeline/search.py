@@ -32,7 +32,13 @@ from shopsense.config import Settings
 from shopsense.domain import EVENT_WEIGHTS, QueryReading, Result, UserProfile
 from shopsense.index.catalog import product_fields, product_text
 from shopsense.index.entities import Entities
-from shopsense.index.sells import NoExactMatch, catalogue_sells
+from shopsense.index.sells import (
+    NoExactMatch,
+    TypeReading,
+    catalogue_sells,
+    read_type_words,
+    with_type_reading,
+)
 from shopsense.index.suggest import kind_label, language_of
 from shopsense.index.typed import TypedWords
 from shopsense.memo import Memo
@@ -124,6 +130,7 @@ class SearchEngine(SearchIndex):
         self.entities_file: Path | None = None  # the operator's entity overrides
         self.entities_: tuple[Any, Entities] | None = None  # (understander, its entities)
         self.typed_: tuple[Any, TypedWords] | None = None  # (understander, its product words)
+        self.types_: dict[tuple[str, str, int], Any] = {}  # read_type's answers (catalogue-bound)
 
     def _changed(self, catalogue: bool) -> None:
         if hasattr(self, "stages_"):
@@ -131,6 +138,7 @@ class SearchEngine(SearchIndex):
         if catalogue:
             self.pinyin_ = None
             self.typed_ = None
+            self.types_ = {}
 
     # ---- ranking data -----------------------------------------------------------------------
     def featurize(self, query: str, reading: QueryReading | None = None,
@@ -172,10 +180,16 @@ class SearchEngine(SearchIndex):
             reading = self.understander.understand(query)  # the reading of the corrected words
         if reading is None and self.understander is not None and query.strip():
             reading = self.understander.understand(query)
+        if reading is not None and self.understander is not None and not (
+                synonyms and synonyms.spans(query)):
+            reading = with_type_reading(reading, self.read_type(reading))
         timings: dict[str, float] = {}
         filters = entity_filters(filters, self.entities())  # an entity matches all its aliases
         ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings,
                                                   synonyms)
+        if selection.no_exact_match is not None:  # no "did you mean neck / last" for an
+            corrections = {w: c for w, c in corrections.items()  # absent necktie / labt
+                           if self._product_typo(w) == c}
         corrections = {**homophones, **corrections}
         relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
                                        self.table.currency_of_shop())
@@ -211,10 +225,13 @@ class SearchEngine(SearchIndex):
             return cached
         generation = self.stages_.generation  # a catalogue edit meanwhile: not cached
         start = time.perf_counter()
-        found, ctx, features = self.featurize(query, reading, filters, synonyms)
-        timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
         # a query with synonyms is not an absent product type: its alternatives are the shop's
         verdict = None if synonyms and synonyms.spans(query) else self.sells(reading)
+        # the closest alternatives to an absent type are those of the type words, not of the
+        # question around them ("do you sell a dishwasher?" is not close to coffee)
+        text = _alternatives_text(query, reading, verdict)
+        found, ctx, features = self.featurize(text, reading, filters, synonyms)
+        timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
         selection = select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
         cached = (ctx, selection, found.query.corrections)
@@ -275,11 +292,25 @@ class SearchEngine(SearchIndex):
             return None
         return catalogue_sells(reading, self.understander, self.keyword, self._product_typo)
 
+    def read_type(self, reading: QueryReading) -> NoExactMatch | TypeReading | None:
+        """`index.sells.read_type_words` over this catalogue: which leaf type words no
+        product word covers point at (washer: the leaf of the titles that write it)."""
+        key = (reading.query, _reading_key(reading), id(self.understander))
+        if key not in self.types_:
+            def leaves(rows: np.ndarray) -> list[str]:
+                return [self.table.products_[r].category for r in rows.tolist()]
+
+            if len(self.types_) > 10_000:
+                self.types_.clear()
+            self.types_[key] = read_type_words(reading, self.understander, self.keyword,
+                                               self._product_typo, leaves)
+        return self.types_[key]
+
     def _product_typo(self, term: str) -> str:
         """A spelling correction of an index term, kept only when it lands on a product word
         (lapop -> laptop, not shaver -> haier)."""
         fixed = self.spell.correct_word(term)
-        if fixed == term:
+        if fixed == term or abs(len(fixed) - len(term)) > 1:  # a slip, not neckti -> neck
             return term
         if self.product_stems_ is None:
             words = getattr(self.understander, "terms_", {}) or {}
@@ -390,6 +421,17 @@ def serving_ranker(ranker: Any) -> str:
     if mode is None:
         return str(ranker.name)
     return "lambdamart" if mode == "model" else str(mode)
+
+
+def _alternatives_text(query: str, reading: QueryReading | None,
+                       verdict: NoExactMatch | None) -> str:
+    """What to retrieve with: the query, or for an absent type asked inside a question the
+    type words with the brands the reading found (their filter still applies)."""
+    if verdict is None or reading is None or verdict.requested not in query:
+        return query
+    brands = " ".join(s.text for s in reading.brands if s.text and s.text not in
+                      verdict.requested)
+    return f"{brands} {verdict.requested}".strip()
 
 
 def _reading_key(reading: QueryReading | None) -> str:

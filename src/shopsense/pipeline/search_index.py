@@ -37,6 +37,7 @@ from shopsense.retrieve.backends import EmbeddedRetrieval, KeywordCandidates, Re
 from shopsense.retrieve.hybrid import HybridRetriever
 from shopsense.text.encoders import Encoder, encode_cached, make_encoder
 from shopsense.text.spell import SpellCorrector
+from shopsense.text.tokenize import tokenize
 
 CURRENT = "CURRENT"
 PINNED = "PINNED"  # the index of the version an operator pinned (training/pin.py): kept
@@ -98,8 +99,7 @@ class SearchIndex:
             vectors = encode_cached(encoder, [product_text(p) for p in unique], cache_dir)
             vector = retrieval.vector_index(encoder.dim, [p.item_id for p in unique], vectors)
         candidates = retrieval.keyword_candidates(keyword, unique)
-        spell = SpellCorrector().fit(
-            {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()})
+        spell = SpellCorrector().fit(spell_vocabulary(keyword))
         suggester = Suggester(min_shoppers=settings.suggest_min_shoppers).fit(unique)
         return cls(table, keyword, vector, encoder, spell, suggester, settings=settings,
                    retrieval=retrieval, keyword_candidates=candidates, **options)
@@ -115,7 +115,7 @@ class SearchIndex:
         if self.vector is not None and self.encoder is not None:
             self.vector.add([p.item_id for p in unique],
                             self.encoder.encode_documents([product_text(p) for p in unique]))
-        self.spell.fit({t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+        self.spell.fit(spell_vocabulary(self.keyword))
         self._changed(catalogue=True)  # after the edit: a stage computed meanwhile is not kept
         return len(unique)
 
@@ -184,7 +184,8 @@ class SearchIndex:
         return cls(ProductTable.load(directory / "catalog"),
                    KeywordIndex.load(directory / "keyword"), vector,
                    encoder if vector is not None else None,
-                   SpellCorrector.load(directory / "spell"), Suggester.load(directory / "suggest"),
+                   with_asking_words(SpellCorrector.load(directory / "spell")),
+                   Suggester.load(directory / "suggest"),
                    ranker=ranker, settings=SearchSettings(**config["settings"]),
                    n_keyword=config["n_keyword"], n_vector=config["n_vector"],
                    retrieval=retrieval, **options)
@@ -274,3 +275,27 @@ def _prune(root: Path, current: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
         elif path.exists():
             path.unlink()
+
+
+# The words shoppers ask with: known to the spelling corrector, so "do you sell a dishwasher?"
+# is never "corrected" into a catalogue word (sell -> dell) nor told "did you mean dell".
+ASKING_WORDS = ("sell", "sells", "selling", "carry", "stock", "have", "show", "want", "need",
+                "looking", "please", "could", "would", "does", "there", "find", "buy", "anything")
+
+
+def with_asking_words(spell: SpellCorrector) -> SpellCorrector:
+    """`spell` (saved before the asking words were added) refitted with them when one is
+    missing; a no-op for a corrector fitted by `spell_vocabulary`."""
+    terms = {t for word in ASKING_WORDS for t in tokenize(word)}
+    if spell.counts_ and not terms <= spell.counts_.keys():
+        spell.fit({**dict.fromkeys(terms, 1), **spell.counts_})
+    return spell
+
+
+def spell_vocabulary(keyword: KeywordIndex) -> dict[str, int]:
+    """Index term -> document frequency, plus the asking words (count 1 where absent)."""
+    counts = {t: int(keyword.df_[i]) for t, i in keyword.vocab_.items()}
+    for word in ASKING_WORDS:
+        for term in tokenize(word):
+            counts.setdefault(term, 1)
+    return counts

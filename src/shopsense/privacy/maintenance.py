@@ -74,7 +74,7 @@ class PrivacyMaintenance:
         self.shop, self.follow_erasures, self.poll_s = shop, follow_erasures, poll_s
         self.status: dict[str, Any] = {"state": "starting", "last_error": None}
         feed.ensure_feed(shop.store)
-        self.change_seq = feed.last_change(shop.store)
+        self.changes = feed.ChangeCursor(shop.store, feed.last_change(shop.store))
         self._next_schedule_check = 0.0  # monotonic; the schedule is read at most every 30 s
         self._loop = BackgroundLoop("shopsense-privacy", self._tick, error_wait_s=poll_s,
                                     on_error=self._failed)
@@ -114,11 +114,12 @@ class PrivacyMaintenance:
     def follow(self) -> int:
         """Apply `forget` notices published since the last poll by other processes."""
         applied = 0
-        for seq, kind, detail in feed.changes_after(self.shop.store, self.change_seq):
-            self.change_seq = seq
+        for seq, kind, detail in self.changes.pending():
             if seq in self.shop.own_changes:
                 self.shop.own_changes.discard(seq)
             elif kind == "forget":
                 self.shop.forget_notice(detail)
                 applied += 1
+            self.changes.mark(seq)
+        self.changes.advance()
         return applied

@@ -80,15 +80,14 @@ def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k
         raise ValueError("max_per_category and max_per_brand must be >= 1")
     pinned = {int(c.evidence["pinned_position"]): c for c in candidates
               if "pinned_position" in c.evidence}
-    pool = [Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
-            for c in candidates if "pinned_position" not in c.evidence]
+    pool = [c for c in candidates if "pinned_position" not in c.evidence]  # copied when placed
     relevance = _scaled([c.score for c in pool])
     caps = _Caps(products, level, max_per_category, max_per_brand)
     keys = [caps.keys(c.item_id) for c in pool]
     for c in pinned.values():
         caps.add(caps.keys(c.item_id))
     if similarity is None and not pinned:
-        return _capped_greedy(pool, relevance, keys, caps, k, backfill)
+        return [_copy(c) for c in _capped_greedy(pool, relevance, keys, caps, k, backfill)]
     out: list[Candidate] = []
     free = list(range(len(pool)))
     redundancy = np.zeros(len(pool))
@@ -104,7 +103,7 @@ def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k
                 continue
             free.remove(pick)
             caps.add(keys[pick])
-            placed = pool[pick]
+            placed = _copy(pool[pick])
             if similarity is not None:
                 placed.signals["mmr.redundancy"] = float(redundancy[pick])
         out.append(placed)
@@ -113,6 +112,10 @@ def diversify(candidates: list[Candidate], products: Mapping[str, Product], *, k
                 redundancy[i] = max(redundancy[i], similarity(pool[i].item_id, placed.item_id))
     out.extend(c for _, c in sorted(pinned.items()) if len(out) < k)
     return out
+
+
+def _copy(c: Candidate) -> Candidate:
+    return Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
 
 
 def _capped_greedy(pool: list[Candidate], relevance: np.ndarray,

@@ -97,6 +97,8 @@ def _keep_strongest(causes: dict[str, Cause], item_id: str, cause: Cause) -> Non
 def _dismiss_causes(profile: UserProfile, products: Mapping[str, Product], now: float,
                     half_life_days: float, neighbours: Neighbours | None,
                     candidate_ids: set[str]) -> dict[str, Cause]:
+    if not profile.dismissed:
+        return {}
     by_key: dict[tuple[str, str], list[str]] = {}
     for item_id in candidate_ids:
         key = _variant_key(products.get(item_id))

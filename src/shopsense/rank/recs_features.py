@@ -60,8 +60,8 @@ class ShopperView:
         cats = Counter(p.category for p in known if p.category)
         brands = Counter(p.brand for p in known if p.brand)
         prices = [p.price for p in known if p.price is not None]
-        band = (float(np.percentile(prices, 25)), float(np.percentile(prices, 75))) if prices \
-            else None
+        quartiles = np.percentile(prices, [25, 75]).tolist() if prices else None
+        band = (quartiles[0], quartiles[1]) if quartiles else None
         cat_share = {c: n / sum(cats.values()) for c, n in cats.items()}
         brand_share = {b: n / sum(brands.values()) for b, n in brands.items()}
         if profile is not None:
@@ -86,35 +86,69 @@ def price_fit(price: float | None, band: tuple[float, float] | None) -> float:
 def feature_matrix(candidates: Sequence[Candidate], source_names: Sequence[str],
                    shopper: ShopperView, products: Mapping[str, Product],
                    popularity: Mapping[str, float], now: float) -> np.ndarray:
-    """(len(candidates), len(feature_names(source_names))) float32."""
-    rows = np.zeros((len(candidates), 2 * len(source_names) + len(CONTEXT_FEATURES)),
-                    dtype=np.float32)
-    keys = [(source, f"{source}.rank") for source in source_names]
-    affinity: dict[str, float] = {}  # per category, once per call
-    history = math.log1p(shopper.history_len)
-    for r, cand in enumerate(candidates):
-        signals = cand.signals
-        values = []
-        for source, rank_key in keys:
-            rank = signals.get(rank_key)
-            values += [signals.get(source, 0.0), 1.0 / rank if rank else 0.0]
-        product = products.get(cand.item_id)
-        category = product.category if product else ""
-        created = product.created_at if product and product.created_at else None
-        if category not in affinity:
-            affinity[category] = _affinity(category, shopper.category_share)
-        values += [
-            sum(1 for _, rank_key in keys if rank_key in signals),
-            math.log1p(popularity.get(cand.item_id, 0.0)),
-            min((now - created) / 86_400.0, 3650.0) if created else 0.0,
-            price_fit(product.price if product else None, shopper.price_band),
-            affinity[category],
-            shopper.brand_share.get(product.brand, 0.0) if product and product.brand else 0.0,
-            1.0 if category and category == shopper.last_category else 0.0,
-            history,
-        ]
-        rows[r] = values
+    """(len(candidates), len(feature_names(source_names))) float32, filled a column at a
+    time (one pass over the candidates per column, no per-row Python lists)."""
+    n = len(candidates)
+    rows = np.zeros((n, 2 * len(source_names) + len(CONTEXT_FEATURES)), dtype=np.float32)
+    if n == 0:
+        return rows
+    signals = [c.signals for c in candidates]
+    agree = np.zeros(n)
+    for j, source in enumerate(source_names):
+        key = f"{source}.rank"
+        rank = np.fromiter((s.get(key, np.nan) for s in signals), np.float64, n)
+        present = ~np.isnan(rank)
+        rows[:, 2 * j] = np.fromiter((s.get(source, 0.0) for s in signals), np.float64, n)
+        rows[:, 2 * j + 1] = np.divide(1.0, rank, out=np.zeros(n), where=present & (rank != 0))
+        agree += present
+    known = [products.get(c.item_id) for c in candidates]
+    rows[:, 2 * len(source_names):] = np.column_stack([
+        agree,
+        np.log1p(np.fromiter((popularity.get(c.item_id, 0.0) for c in candidates),
+                             np.float64, n)),
+        _age_days(known, now),
+        _price_fits(known, shopper.price_band),
+        *_shopper_match(known, shopper),
+        np.full(n, math.log1p(shopper.history_len)),
+    ])
     return rows
+
+
+def _age_days(known: Sequence[Product | None], now: float) -> np.ndarray:
+    """Days since each product was created, capped at ten years; 0 when unknown."""
+    created = np.fromiter((p.created_at if p is not None and p.created_at else np.nan
+                           for p in known), np.float64, len(known))
+    return np.where(np.isnan(created), 0.0, np.minimum((now - created) / 86_400.0, 3650.0))
+
+
+def _price_fits(known: Sequence[Product | None], band: tuple[float, float] | None
+                ) -> np.ndarray:
+    """`price_fit` of every product at once."""
+    price = np.fromiter((p.price if p is not None and p.price is not None else np.nan
+                         for p in known), np.float64, len(known))
+    unknown = np.isnan(price) | ~(price > 0)
+    if band is None:
+        return np.full(len(known), 0.5)
+    low, high = max(band[0], 1e-6), max(band[1], 1e-6)
+    safe = np.where(unknown, low, price)
+    edge = np.where(safe < low, low, high)
+    fit = np.where((safe >= low) & (safe <= high), 1.0, np.exp(-np.abs(np.log(safe / edge))))
+    return np.where(unknown, 0.5, fit)
+
+
+def _shopper_match(known: Sequence[Product | None], shopper: ShopperView
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Category affinity, brand share and same-category-as-last of every product."""
+    affinity: dict[str, float] = {}  # per category, once per call
+    cats = [p.category if p is not None else "" for p in known]
+    for category in set(cats):
+        affinity[category] = _affinity(category, shopper.category_share)
+    brands = shopper.brand_share
+    last = shopper.last_category
+    return (np.fromiter((affinity[c] for c in cats), np.float64, len(cats)),
+            np.fromiter((brands.get(p.brand, 0.0) if p is not None and p.brand else 0.0
+                         for p in known), np.float64, len(cats)),
+            np.fromiter((1.0 if c and c == last else 0.0 for c in cats), np.float64, len(cats)))
 
 
 def _affinity(category: str, shares: Mapping[str, float]) -> float:

@@ -50,6 +50,41 @@ def last_change(store: Store) -> int:
     return int(store.execute("SELECT COALESCE(MAX(seq), 0) FROM changes")[0][0])
 
 
+class ChangeCursor:
+    """Hands out each change once, in `seq` order, also when a lower `seq` commits after a
+    higher one (PostgreSQL hands out sequence numbers at insert, not at commit: two replicas
+    editing at once can commit 11 before 10, and a reader that went past 11 would never see 10).
+    It re-reads from its low-water mark, remembers what it read above it, and waits
+    `gap_grace_s` for a missing number before taking it as a rolled-back insert or a purged
+    notice."""
+
+    def __init__(self, store: Store, start: int, gap_grace_s: float = 5.0,
+                 clock: Any = time.monotonic) -> None:
+        self.store, self.low, self.gap_grace_s, self.clock = store, start, gap_grace_s, clock
+        self.read: set[int] = set()  # above `low`
+        self._gaps: dict[int, float] = {}  # a missing number -> when first missed
+
+    def pending(self) -> list[tuple[int, str, dict]]:
+        """The changes not yet `mark`ed, oldest first."""
+        return [c for c in changes_after(self.store, self.low) if c[0] not in self.read]
+
+    def mark(self, seq: int) -> None:
+        """`seq` is applied; the low-water mark moves over every number done or given up."""
+        self.read.add(seq)
+        self.advance()
+
+    def advance(self) -> None:
+        now, top = self.clock(), max(self.read, default=self.low)
+        while self.low < top:
+            nxt = self.low + 1
+            if nxt in self.read:
+                self.read.discard(nxt)
+            elif now - self._gaps.setdefault(nxt, now) < self.gap_grace_s:
+                return
+            self._gaps.pop(nxt, None)
+            self.low = nxt
+
+
 def purge(store: Store, kind: str, older_than_s: float) -> int:
     """Delete `kind` changes older than `older_than_s`; returns how many went."""
     with store.transaction() as cur:

@@ -16,7 +16,7 @@ from shopsense.api.deps import (
     run_expensive,
 )
 from shopsense.api.fields import ItemId
-from shopsense.api.personal import check_personal, redact
+from shopsense.api.personal import check_personal, mark_withheld, own_identity
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
 
@@ -63,11 +63,13 @@ async def search(request: Request, p: Annotated[SearchParams, Query()],
     params = {"category": p.category, "brand": p.brand, "price_min": p.price_min,
               "price_max": p.price_max, "available": p.available, "attributes": attributes}
 
+    user, session, withheld = own_identity(request, shop, user=p.user, session=p.session)
+
     def answer() -> dict[str, Any]:
-        body = surfaces.search(shop, p.q, user=p.user, session=p.session, k=p.k, page=p.page,
+        body = surfaces.search(shop, p.q, user=user, session=session, k=p.k, page=p.page,
                                sort=p.sort, understand=p.understand, drops=p.drop,
                                params=params, lang=p.lang)
-        return redact(request, shop, body, user=p.user, session=p.session)  # reasons: own only
+        return mark_withheld(body, withheld)
 
     run = metered(request, answer)  # its CPU time is charged to the client's budget
     if len(p.q) > serve.offload_query_chars:  # expensive: off the loop, one at a time
@@ -91,9 +93,10 @@ async def recommend(request: Request, user: str | None = Query(None, max_length=
     from shopsense.rank.rules import Rules
 
     rules = Rules(exclude=exclude, categories=[category] if category else [])
+    user, session, withheld = own_identity(request, shop, user=user, session=session)
     body = surfaces.recommend(shop, user=user, session=session, k=k, category=category,
                               rules=rules)
-    return redact(request, shop, body, user=user, session=session)
+    return mark_withheld(body, withheld)
 
 
 @router.get("/items/{item_id}", summary="One product")
@@ -109,11 +112,12 @@ async def get_item(item_id: str = Path(..., max_length=256), shop: Shop = Depend
 
 def _item_surface(request: Request, surface: str, item_id: str, k: int, user: str | None,
                   session: str | None, shop: Shop) -> dict[str, Any]:
+    user, session, withheld = own_identity(request, shop, user=user, session=session)
     try:
         body = surfaces.item_surface(shop, surface, item_id, k=k, user=user, session=session)
     except KeyError:
         raise api_error(404, "not_found", f"no item {item_id!r}", "item_id") from None
-    return redact(request, shop, body, user=user, session=session)
+    return mark_withheld(body, withheld)
 
 
 @router.get("/items/{item_id}/similar", summary="Similar items")
@@ -146,9 +150,9 @@ class NextIn(BaseModel):
 @router.post("/next", summary="Next items for a live session")
 async def next_items(request: Request, body: NextIn, shop: Shop = Depends(get_shop),
                _: str = Depends(require_search)) -> dict[str, Any]:
-    answer = surfaces.next_items(shop, items=body.items, user=body.user, session=body.session,
-                                 k=body.k)
-    return redact(request, shop, answer, user=body.user, session=body.session)
+    user, session, withheld = own_identity(request, shop, user=body.user, session=body.session)
+    answer = surfaces.next_items(shop, items=body.items, user=user, session=session, k=body.k)
+    return mark_withheld(answer, withheld)
 
 
 @router.get("/explain", summary="Why an item is where it is, with each signal's contribution")

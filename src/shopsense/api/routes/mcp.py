@@ -1,6 +1,7 @@
 """`/mcp`: the catalogue's tools for outside agents over MCP streamable HTTP (stateless, JSON
 responses), behind the same keys (`X-API-Key` or `Authorization: Bearer`), per-key and
-per-client limits and failed-auth throttling as the rest of the API (api/deps.py). The
+per-client limits and failed-auth throttling as the rest of the API (api/deps.py); each
+tool's CPU time is charged to the caller's server-time budget like a search's. The
 shopper tools (recommend for a named shopper, view_cart) are personal reads: they answer
 only to the admin key or the shopper's own token (`X-Shopper-Token`), like the profile.
 Installed only when the `mcp` package (extra `mcp`) is present."""
@@ -23,9 +24,10 @@ from shopsense.api.personal import denial
 from shopsense.api.routes.assistant import assistant_of
 
 log = logging.getLogger("shopsense.api")
-# who is calling the tools of this request: (an admin key, the shopper token presented)
-_CALLER: contextvars.ContextVar[tuple[bool, str | None]] = contextvars.ContextVar(
-    "mcp_caller", default=(False, None))
+# who is calling the tools of this request: (an admin key, the shopper token presented, the
+# client's address for the per-client limits)
+_CALLER: contextvars.ContextVar[tuple[bool, str | None, str | None]] = contextvars.ContextVar(
+    "mcp_caller", default=(False, None, None))
 
 
 class _SearchKey:
@@ -44,7 +46,9 @@ class _SearchKey:
             await _answer(send, exc.status_code, detail["code"], detail["message"],
                           detail.get("field"), exc.headers)
             return
-        _CALLER.set((is_admin(request), presented_token(request)))  # the tools run in here
+        limits = request.app.state.client_limits
+        _CALLER.set((is_admin(request), presented_token(request),  # the tools run in here
+                     limits.client_of(scope)))
         await self.app(scope, receive, send)
 
 
@@ -61,7 +65,7 @@ def _personal_check(state: Any) -> Any:
     """For the tools: None when this request's caller may read the shopper's own data, else
     why not (api/personal.py `denial`)."""
     def check(user: str | None, session: str | None) -> str | None:
-        admin, token = _CALLER.get()
+        admin, token, _ = _CALLER.get()
         denied = denial(state.shop, admin=admin, token=token, user=user, session=session)
         return None if denied is None else f"{denied.detail['message']}, or an admin key"
     return check
@@ -74,7 +78,10 @@ def install(app: FastAPI) -> bool:
         log.info("mcp is not installed: /mcp is off")
         return False
     state = app.state
-    server = build_server(lambda: assistant_of(state), personal_reads=_personal_check(state))
+    # a tool's CPU is charged to its caller's server-time budget, as a route's is (metered)
+    server = build_server(lambda: assistant_of(state), personal_reads=_personal_check(state),
+                          around=lambda tool: state.client_limits.metered(
+                              lambda: _CALLER.get()[2], tool))
     running: dict[str, Any] = {}  # this start's session manager (none while stopped)
 
     def fresh() -> Any:

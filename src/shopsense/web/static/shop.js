@@ -337,6 +337,9 @@
     const switcher = document.getElementById("lang");
     switcher.textContent = SS.lang === "zh" ? "EN" : "中文"; switcher.lang = SS.lang === "zh" ? "en" : "zh";
     const path = location.pathname;
+    // personalised lists are computed only for the shopper whose cookie this browser holds:
+    // a list asked before the (re)opened session's cookie is set would be a visitor's
+    await sessionReady;
     if (path.startsWith("/item/")) return productPage(decodeURIComponent(path.slice(6)));
     if (CFG.status === 404 && location.href === firstUrl) return notFound(path.startsWith("/item/") ? "item" : "page");
     if (path === "/search") return results.render();
