@@ -29,6 +29,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], float, str]] = {
         ({"warm_lr_scale": 0.25, "warm_schedule_epochs": 4}, 0.5, "all"),
     "incremental (lr x0.25 warm-up + cosine 4 epochs, replay 0.2, valid changed)":
         ({"warm_lr_scale": 0.25, "warm_schedule_epochs": 4}, 0.2, "changed"),
+    "incremental (lr x0.5 warm-up + cosine 3 epochs, full replay, valid all)":
+        ({"warm_lr_scale": 0.5, "warm_schedule_epochs": 3}, 1.0, "all"),
+    "incremental (lr x1 warm-up + cosine 4 epochs, replay 0.5, valid all)":
+        ({"warm_lr_scale": 1.0, "warm_schedule_epochs": 4}, 0.5, "all"),
 }
 
 

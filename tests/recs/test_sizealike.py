@@ -123,6 +123,39 @@ def test_written_sets_read_back(tmp_path: Path) -> None:
         (p.item_id, p.title) for p in grown_products]
 
 
+@pytest.mark.slow  # ~16 CPU-seconds
+@pytest.mark.skipif(not BEAUTY.exists(), reason="../shared/data is not beside the repository")
+def test_sampled_softmax_sasrec_converges_on_a_beauty_subsample() -> None:
+    """The cheap form of the check below (make test): on 25k events of Beauty's shoppers (ids
+    only, 2.8k shoppers, 8.7k items), a small sampled-softmax SASRec stops because its
+    validation curve rose and then flattened (not at the budget or the epoch cap), keeps the
+    best epoch, and beats popularity on the held-out test items."""
+    from shopsense.evaluation.recs import leave_one_out, popularity_scorer, ranking_metrics
+    from shopsense.models.sasrec import SASRec
+
+    data = subsample(load_interactions(BEAUTY / "sequential_data.txt"), 25_000, seed=0)
+    split = leave_one_out(data)
+    n_items = len(split.items)
+    model = SASRec(loss="sampled", negatives=256, max_len=20, dim=32, lr=1e-2,
+                   batch_size=128, max_epochs=60).fit(
+        split.train, n_items, valid=(split.valid_histories, split.valid_targets))
+    assert model.info_["loss"] == "sampled"
+    conv = model.info_["convergence"]
+    assert conv["stopped_by"] == "converged" and conv["converged"], conv
+    curve = [v for _, v in conv["curve"]]
+    assert 4 <= len(curve) < 60
+    assert max(curve) > 4 * curve[0], curve  # it learned ...
+    assert np.argmax(curve) >= 2, curve  # ... over several epochs, then flattened: the last
+    patience, gain = model.config.patience, 1 + model.config.min_delta  # `patience` epochs
+    assert max(curve[-patience:]) <= gain * max(curve[:-patience]), curve  # add < min_delta
+    assert curve[conv["best_epoch"] - 1] == max(curve)  # the best epoch's weights are kept
+    test = ranking_metrics(model.score, split.test_histories, split.test_targets, n_items)
+    popular = ranking_metrics(popularity_scorer(split.train, n_items), split.test_histories,
+                              split.test_targets, n_items)
+    assert test["ndcg@10"] > 2.5 * popular["ndcg@10"] and test["ndcg@10"] > 0.012, (
+        test, popular)
+
+
 @pytest.mark.long  # ~5 min of CPU: make test-long (a cheaper convergence check runs in make test)
 @pytest.mark.skipif(not BEAUTY.exists(), reason="../shared/data is not beside the repository")
 def test_sampled_softmax_sasrec_converges_on_beauty_ids() -> None:
