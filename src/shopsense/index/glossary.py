@@ -75,6 +75,14 @@ class Glossary:
                         slot.setdefault(lang, names[lang].strip())
 
 
+def glossary_files(home: Path) -> list[Path]:
+    """Where a home's glossary files are, in the order they count: the operator's, then the
+    demo's glossary and category tree."""
+    home = Path(home)
+    return [home / "glossary.json", home / "demo" / "glossary.json",
+            home / "demo" / "categories.json"]
+
+
 def read_file(path: Path) -> dict[str, Any]:
     """An operator glossary or the demo's category tree; {} when missing or unreadable."""
     try:
@@ -192,5 +200,5 @@ def learn_glossary(products: Iterable[Product], files: Iterable[Path] = ()) -> G
     return glossary
 
 
-__all__ = ["Glossary", "attribute_names", "brand_names", "leaf_names", "learn_glossary",
-           "read_file"]
+__all__ = ["Glossary", "attribute_names", "brand_names", "glossary_files", "leaf_names",
+           "learn_glossary", "read_file"]

@@ -137,12 +137,15 @@ def catalogue_sells(reading: QueryReading, understander: Any, keyword: Any,
 
 
 def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
-                    correct: Callable[[str], str] | None = None, leaves: Leaves | None = None
+                    correct: Callable[[str], str] | None = None, leaves: Leaves | None = None,
+                    names_a_node: Callable[[str], bool] | None = None
                     ) -> NoExactMatch | TypeReading | None:
     """`catalogue_sells`, saying more: None when product words cover the type words (or there
     are none), a `NoExactMatch` when the shop does not sell them, else a `TypeReading` with
     the leaf they point at (`leaves` gives the categories of index rows; without it, the
-    leaf only comes from the closest product word)."""
+    leaf only comes from the closest product word). None too when `names_a_node(phrase)`: the
+    words name a category above several leaves (鞋 of 鞋靴, shoes of Shoes & Boots), which one
+    leaf's titles must not narrow to that leaf (boots are shoes too)."""
     masked, term_spans = type_words(reading)
     words = _content_words(masked)
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
@@ -151,6 +154,8 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     query = reading.query
     start, end = min(a for a, _ in words), max(b for _, b in words)
     phrase = re.sub(r"\s+", " ", query[start:end]).strip()
+    if names_a_node is not None and names_a_node(phrase):
+        return None
     if _begins_a_product_word(phrase, understander):
         return TypeReading(phrase, (start, end))
     rows = _title_rows(phrase, keyword, correct)

@@ -32,6 +32,8 @@ from shopsense.config import Settings
 from shopsense.domain import EVENT_WEIGHTS, QueryReading, Result, UserProfile
 from shopsense.index.catalog import product_fields, product_text
 from shopsense.index.entities import Entities
+from shopsense.index.glossary import glossary_files
+from shopsense.index.nodes import category_nodes
 from shopsense.index.sells import (
     NoExactMatch,
     TypeReading,
@@ -131,6 +133,8 @@ class SearchEngine(SearchIndex):
         self.entities_: tuple[Any, Entities] | None = None  # (understander, its entities)
         self.typed_: tuple[Any, TypedWords] | None = None  # (understander, its product words)
         self.types_: dict[tuple[str, str, int], Any] = {}  # read_type's answers (catalogue-bound)
+        self.glossary_files: list[Path] = []  # category names in English (index/glossary.py)
+        self.nodes_: Any = None  # category_nodes' answer (catalogue-bound)
 
     def _changed(self, catalogue: bool) -> None:
         if hasattr(self, "stages_"):
@@ -139,6 +143,7 @@ class SearchEngine(SearchIndex):
             self.pinyin_ = None
             self.typed_ = None
             self.types_ = {}
+            self.nodes_ = None
 
     # ---- ranking data -----------------------------------------------------------------------
     def featurize(self, query: str, reading: QueryReading | None = None,
@@ -303,7 +308,8 @@ class SearchEngine(SearchIndex):
             if len(self.types_) > 10_000:
                 self.types_.clear()
             self.types_[key] = read_type_words(reading, self.understander, self.keyword,
-                                               self._product_typo, leaves)
+                                               self._product_typo, leaves,
+                                               category_nodes(self).names)
         return self.types_[key]
 
     def _product_typo(self, term: str) -> str:
@@ -453,6 +459,7 @@ def build_search_engine(store: Store, settings: Settings, *, encoder: Encoder | 
                                 retrieval=retrieval or retrieval_for(settings.search,
                                                                      settings.store_url))
     engine.set_popularity(*event_popularity(store.iter_events()))
+    engine.glossary_files = glossary_files(settings.home)
     return engine
 
 
@@ -492,10 +499,12 @@ def open_search_engine(settings: Settings, *, rebuild: bool = False) -> SearchEn
                                        zero_result_log=settings.home / "logs" /
                                        "zero_results.jsonl")
             engine.entities_file = settings.home / "entities.json"
+            engine.glossary_files = glossary_files(settings.home)
             return engine
     engine = build_search_engine(store, settings, retrieval=retrieval)
     save_version(engine, search_root(settings))
     engine.entities_file = settings.home / "entities.json"
+    engine.glossary_files = glossary_files(settings.home)
     return engine
 
 
