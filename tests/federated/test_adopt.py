@@ -131,3 +131,24 @@ def test_train_private_on_frozen_titles_says_so_on_the_card(tmp_path: Path) -> N
     # adoption re-orders rows into the home's item index: compare the rows as a set (norms)
     np.testing.assert_allclose(np.sort(np.linalg.norm(table, axis=1)),
                                np.sort(np.linalg.norm(expected, axis=1)), rtol=1e-4)
+
+
+def test_a_pinned_home_keeps_serving_its_pinned_version(tmp_path: Path) -> None:
+    """An operator's pin (training/pin.py) holds against a federated adoption too: the new
+    version is saved, but `current`, status.json and serving.json stay on the pinned one."""
+    from shopsense.training.cards import write_card
+    from shopsense.training.pin import pin
+
+    _events, products = _home(tmp_path)
+    before = load_current(tmp_path).info["version"]
+    write_card(tmp_path, {"version": before, "recs": {"training": "full"}})
+    pin(tmp_path, before, "key:ops", "rollback")
+    items = ItemIndex(sorted(p.item_id for p in products))
+    seqs = [items.encode([f"p{(u % 18) + s:02d}" for s in range(6)]) for u in range(60)]
+    model = LocalSASRec(len(items), fed_config(dim=16, max_len=10), total_epochs=1)
+    model.fit_round(Holdout.of(seqs).train, epochs=1)
+    result = adopt_sasrec(tmp_path, model.estimator(), items.ids,
+                          model_card("federated (flwr, SecAgg+)", privacy=None, rounds=1))
+    assert result["pinned"] == before != result["version"]
+    assert load_current(tmp_path).info["version"] == before
+    assert not (tmp_path / "models" / "serving.json").exists()

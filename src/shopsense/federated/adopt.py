@@ -67,12 +67,18 @@ def adopt_sasrec(home: Path, model: SASRec, federation_items: Sequence[str],
 
 def _publish(home: Path, engine: Any, part: str, card: dict[str, Any]) -> dict[str, Any]:
     """Save `engine` as the home's next version with `card` for `part`, and announce it in
-    status.json and serving.json (serving processes load and swap it, replaying meanwhile)."""
+    status.json and serving.json (serving processes load and swap it, replaying meanwhile).
+    While an operator's pin holds (training/pin.py) the version is kept, not announced."""
     from shopsense.pipeline.recommend import save_version
     from shopsense.training.lifecycle import serving_marker, trained_data_seq
+    from shopsense.training.pin import restore_pinned
 
     engine.info["model_card"] = {**dict(engine.info.get("model_card") or {}), part: card}
     path = save_version(engine, home)
+    serving = restore_pinned(home)
+    if serving is not None:
+        return {"version": engine.info["version"], "path": str(path), "model_card": card,
+                "pinned": serving}
     status_file = home / "models" / "status.json"
     status = json.loads(status_file.read_text()) if status_file.exists() else {}
     status.update(version=engine.info["version"], model_card=engine.info["model_card"])

@@ -304,7 +304,10 @@ def models_root(home: Path) -> Path:
 def save_version(engine: RecommendationEngine, home: Path) -> Path:
     """Write a new version directory, then point `current` at it atomically."""
     root = models_root(home)
-    version = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    version, n = stamp, 1
+    while (root / version).exists():  # two versions in one second of one process
+        version, n = f"{stamp}-{n}", n + 1
     engine.info["version"] = version
     engine.save(root / version)
     tmp = root / f".current.{os.getpid()}"
