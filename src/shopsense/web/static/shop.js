@@ -176,7 +176,10 @@
 
   async function home() {
     app.innerHTML = "";
-    document.getElementById("q").value = "";
+    // a new page starts with an empty box, but never wipes what the shopper is typing (the
+    // first render waits for the session cookie: a fast typist is already in the box)
+    const typed = document.getElementById("q");
+    if (document.activeElement !== typed) typed.value = "";
     const hero = el(`<section class="hero"><div><h1>${esc(t("hero_title"))}</h1><p>${esc(t("hero_text"))}</p>
       <div class="pills" id="popular"><span class="muted">${esc(t("popular_searches"))}</span></div></div></section>`);
     POPULAR.forEach((q) => {
