@@ -44,7 +44,7 @@ def pin(home: Path, version: str, actor: str, action: str, note: str = "") -> di
             "note": note}
     write_json(pin_file(home), body)
     card = read_card(home, version) or {}
-    _write(Path(home) / "models" / "search" / PINNED, card.get("search_index") or "")
+    point(Path(home) / "models" / "search" / PINNED, card.get("search_index") or "")
     return body
 
 
@@ -79,14 +79,10 @@ def restore_pinned(home: Path) -> str | None:
 
 def point(pointer: Path, name: str) -> None:
     """Make the pointer file name `name`, atomically."""
-    _write(pointer, name)
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pointer.with_name(f".{pointer.name}.{os.getpid()}")
+    tmp.write_text(name, encoding="utf-8")
+    os.replace(tmp, pointer)
 
 
 __all__ = ["PIN", "pin", "pin_file", "pinned", "point", "restore_pinned", "unpin"]
