@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     plan = RecsPlan(rounds=args.rounds, local_epochs=args.local_epochs, dim=args.dim, seed=0,
                     batch_size=args.batch_size, server=args.server, patience=args.patience,
                     server_lr=args.server_lr, server_momentum=args.server_momentum,
-                    row_weighted=args.row_weighted)
+                    row_weighted=args.row_weighted, title_init=args.title_init)
     demo = _demo_events(Path(args.cache), args.demo_users)
     runs: list[tuple[str, Path, str, RecsPlan, int]] = []
     if not args.skip_plain:
@@ -105,7 +105,11 @@ def main() -> None:
     parser.add_argument("--local-epochs", type=int, default=2,
                         help="Local epochs a round (centralised / local-only get rounds x "
                              "this many epochs).")
-    parser.add_argument("--server", default="avgm", help="avg | avgm | adam")
+    parser.add_argument("--server", default="auto", help="auto (avg over title-seeded "
+                        "item tables, avgm over random ones) | avg | avgm | adam")
+    parser.add_argument("--title-init", action=argparse.BooleanOptionalAction, default=None,
+                        help="Plain runs: item tables from catalogue titles (default: where "
+                             "the data has a catalogue with titles).")
     parser.add_argument("--patience", type=int, default=3,
                         help="Rounds / epochs without a 1 %% gain before a variant stops "
                              "(--rounds is the cap).")

@@ -76,6 +76,10 @@ def test_server_momentum_and_fedadam_against_hand_computed_steps() -> None:
     start, mean = [np.array([1.0, -2.0])], [np.array([1.5, -2.0])]
     avg = ServerOpt("avg").stepper()
     np.testing.assert_allclose(avg(start, mean)[0], [1.5, -2.0])
+    # a server lr on plain FedAvg scales the step (it was ignored: the mean came back as is)
+    scaled = ServerOpt("avg", lr=3.0).stepper()
+    np.testing.assert_allclose(scaled(start, mean)[0], [2.5, -2.0])
+    np.testing.assert_allclose(scaled(start, mean)[0], [2.5, -2.0])  # no state between rounds
     avgm = ServerOpt("avgm", lr=1.0, momentum=0.5).stepper()
     first = avgm(start, mean)  # v = d = [0.5, 0]
     np.testing.assert_allclose(first[0], [1.5, -2.0])

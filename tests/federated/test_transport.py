@@ -96,6 +96,8 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
         assert report["federated"]["ndcg@10"] > report["local_only"]["ndcg@10"] + 0.1
         assert report["global_beats_local"] is True
         assert report["bytes_sent"] > 0 and report["privacy"] is None and report["tls"]
+        # the catalogue has titles: the item table started from them (the default)
+        assert report["item_table"] == "seeded from catalogue titles, trained"
     # the two homes ended holding the same global model: same validation curve shape
     assert reports[0]["rounds"][-1]["valid_ndcg@10"] > reports[0]["rounds"][0]["valid_ndcg@10"]
     # the test process only waits (and reads the homes' logs): no training ran in it

@@ -82,6 +82,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         rounds_hint: int = typer.Option(10, "--rounds", help="Rounds expected (DP noise)."),
         share: str = typer.Option("all", "--share", help="all | body (own item table)."),
         batch_size: int = typer.Option(128, "--batch-size"),
+        title_init: bool | None = typer.Option(None, "--title-init/--no-title-init",
+                                               help="Seed the item table from catalogue "
+                                               "titles (default: where it has titles)."),
         adopt: bool = typer.Option(False, "--adopt", help="Save the global SASRec as the "
                                                            "home's next version."),
         timeout_s: float = typer.Option(3600.0, "--timeout"),
@@ -92,7 +95,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Take part in a run with this home's own events; report global vs local-only."""
-        from shopsense.federated.homes import JoinPlan, file_events, home_events, run_join
+        from shopsense.federated import homes
         from shopsense.federated.tls import client_trust
         from shopsense.federated.transport import Link
 
@@ -101,10 +104,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             fail(f"--events {events} does not exist")
         try:
             link = Link(*client_trust(root_cert, insecure))
-            plan = JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
-                            batch_size=batch_size)
-            evs, ids = file_events(events, catalog) if events is not None else home_events(cfg)
-            report = run_join(coordinator, evs, ids, plan, timeout_s=timeout_s, link=link)
+            plan = homes.JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
+                                  batch_size=batch_size, title_init=title_init)
+            evs, ids = homes.file_events(events, catalog) if events is not None else \
+                homes.home_events(cfg)
+            products = homes.catalogue_products(cfg, events, catalog) if model == "sasrec" and \
+                title_init is not False else []
+            report = homes.run_join(coordinator, evs, ids, plan, timeout_s=timeout_s,
+                                    link=link, products=products)
         except (ValueError, TimeoutError) as exc:
             fail(str(exc))
         trained, weights = report.pop("_model", None), report.pop("_weights", None)
@@ -129,8 +136,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         dp_epsilon: float = typer.Option(0.0, "--dp-epsilon"),
         max_users: int = typer.Option(3000, "--max-users", help="Subsample shoppers (0: all)."),
         batch_size: int = typer.Option(128, "--batch-size", help="SASRec sequences a step."),
-        server: str = typer.Option("avgm", "--server", help="avg (FedAvg) | avgm (server "
-                                   "momentum) | adam (FedAdam): SASRec's coordinator step."),
+        server: str = typer.Option("auto", "--server", help="avg (FedAvg) | avgm (server "
+                                   "momentum) | adam (FedAdam) | auto (avg over title-seeded "
+                                   "item tables, else avgm): SASRec's coordinator step."),
         server_lr: float = typer.Option(1.0, "--server-lr"),
         server_momentum: float = typer.Option(0.9, "--server-momentum"),
         patience: int = typer.Option(0, "--patience", help="> 0: stop every variant once "
@@ -139,8 +147,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         row_weighted: bool = typer.Option(False, "--row-weighted/--no-row-weighted",
                                           help="Average item-table rows over the clients "
                                                "that used them."),
-        title_init: bool = typer.Option(False, "--title-init", help="Seed item tables from "
-                                        "catalogue titles (--catalog, or one beside --events)."),
+        title_init: bool | None = typer.Option(None, "--title-init/--no-title-init",
+                                               help="Seed item tables from catalogue titles "
+                                               "(--catalog, or one beside --events); default: "
+                                               "where such a catalogue is found."),
         freeze_items: bool = typer.Option(False, "--freeze-items", help="With --title-init: "
                                           "keep the title vectors fixed (DP-SGD noises the "
                                           "body only)."),
@@ -158,7 +168,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         try:
             plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size,
                             server, server_lr, server_momentum, patience,
-                            row_weighted=row_weighted, title_init=title_init or freeze_items,
+                            row_weighted=row_weighted,
+                            title_init=True if freeze_items else title_init,
                             freeze_items=freeze_items, dp_batch_size=dp_batch_size)
             plan.server_opt()  # refuses an unknown optimiser before any training
             report = simulate(events, n_clients=clients, split=split, plan=plan,
@@ -203,6 +214,7 @@ def _adopt(home: Path, report: dict, trained: object, weights: object, ids: list
                           test_auc=report["federated"].get("auc"))
         return adopt_propensity(home, weights, card)  # type: ignore[arg-type]
     card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
-                      test_ndcg_at_10=report["federated"]["ndcg@10"])
+                      test_ndcg_at_10=report["federated"]["ndcg@10"],
+                      item_table=report.get("item_table"))
     return adopt_sasrec(home, trained.estimator(), ids, card)  # type: ignore[attr-defined]
 

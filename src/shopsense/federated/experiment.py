@@ -32,19 +32,24 @@ class RecsPlan:
     dp_epsilon: float = 0.0  # > 0: DP-SGD in every variant at this budget
     seed: int = 0
     batch_size: int = 128  # smaller: more optimizer steps per local epoch
-    server: str = "avgm"  # avg (FedAvg) | avgm (server momentum) | adam (FedAdam)
+    server: str = "auto"  # avg (FedAvg) | avgm (server momentum) | adam (FedAdam) | auto:
+    # avg over title-seeded item tables (momentum kicks a good start away), else avgm
     server_lr: float = 1.0
     server_momentum: float = 0.9
     patience: int = 0  # > 0: stop rounds / epochs once validation flattens (every variant)
     max_len: int = 50  # SASRec's history window (DP-SGD runs use a shorter one: cost)
     row_weighted: bool = False  # item-table rows averaged over the clients that used them
-    title_init: bool = False  # seed item tables from catalogue titles (simulate's catalogue)
+    title_init: bool | None = None  # seed item tables from catalogue titles (simulate's
+    # catalogue): None where one with titles is found (the home's SASRec does the same),
+    # True always (an error without titles), False never
     freeze_items: bool = False  # keep those title vectors fixed: only the body trains (and,
     # under DP-SGD, only the body is noised; the titles are public, the table is not sent)
     dp_batch_size: int = 64  # DP-SGD's expected (Poisson) batch of shoppers
 
-    def server_opt(self) -> ServerOpt:
-        return ServerOpt(self.server, self.server_lr, self.server_momentum)
+    def server_opt(self, seeded: bool = False) -> ServerOpt:
+        """The coordinator's step; `seeded`: the item tables start from titles (for auto)."""
+        kind = ("avg" if seeded else "avgm") if self.server == "auto" else self.server
+        return ServerOpt(kind, self.server_lr, self.server_momentum)
 
     def participant(self, n_items: int, shared: str, seed_offset: int = 0,
                     item_init: np.ndarray | None = None) -> LocalSASRec:
@@ -105,13 +110,13 @@ def federated(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: i
         p.load(start)
     log = run_rounds(participants, [h.train for h in holdouts], rounds=plan.rounds,
                      local_epochs=plan.local_epochs, validate=_valid(holdouts),
-                     server=plan.server_opt(), patience=plan.patience)
+                     server=plan.server_opt(item_init is not None), patience=plan.patience)
     overall, per_client = _score(participants, holdouts)
     privacy = [p.privacy() for p in participants]
     return {**overall, "rounds": len(log.rows), "best_round": log.best_round,
             "stopped_by": log.stopped_by,
             "algorithm": "fedprox" if plan.mu > 0 else "fedavg", "mu": plan.mu,
-            "server": plan.server_opt().__dict__,
+            "server": plan.server_opt(item_init is not None).__dict__,
             "shared": shared, "bytes_per_client_per_round":
                 2 * payload_bytes(participants[0].weights()),
             "wall_s": log.wall_s, "round_log": log.rows, "per_client": _named(clients,

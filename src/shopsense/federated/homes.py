@@ -10,13 +10,14 @@ on its own held-out events (last event of each shopper; never sent anywhere).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from shopsense.domain import Event
+from shopsense.domain import Event, Product
 from shopsense.federated.dp import DPSettings
 from shopsense.federated.experiment import summarise
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
@@ -35,6 +36,8 @@ class JoinPlan:
     share: str = "all"  # sasrec: all | body
     seed: int = 0
     batch_size: int = 128
+    title_init: bool | None = None  # sasrec: seed the item table from catalogue titles
+    # (None: where the catalogue has titles, as the home's own SASRec does; True: insist)
 
 
 def home_events(settings: Any) -> tuple[list[Event], list[str]]:
@@ -44,6 +47,41 @@ def home_events(settings: Any) -> tuple[list[Event], list[str]]:
     store = open_store(settings.store_url)
     events = sorted(store.iter_events(), key=lambda e: e.timestamp)
     return events, sorted(p.item_id for p in store.iter_products())
+
+
+def catalogue_products(settings: Any, events: Path | None, catalog: Path | None
+                       ) -> list[Product]:
+    """The products whose titles may seed the item table: `catalog`'s, else (no events
+    file) the store's; an events file alone has none."""
+    if catalog is not None:
+        from shopsense.evaluation.propensity import load_products
+
+        return list(load_products(catalog).values())
+    if events is not None:
+        return []
+    from shopsense.store import open_store
+
+    store = open_store(settings.store_url)
+    try:
+        return list(store.iter_products())
+    finally:
+        store.close()
+
+
+def item_table(products: Sequence[Product], item_ids: list[str], plan: JoinPlan
+               ) -> tuple[np.ndarray | None, str]:
+    """(title vectors or None, how the model card names the table): see JoinPlan.title_init.
+    Every home of one catalogue computes the same vectors; the coordinator's first weights
+    come from one of them anyway."""
+    titled = any(p.title.strip() for p in products)
+    if plan.title_init is False or (plan.title_init is None and not titled):
+        return None, "random"
+    if not titled:
+        raise ValueError("--title-init needs a catalogue with titles (--catalog, or the "
+                         "home's products)")
+    from shopsense.models.text_init import title_vectors
+
+    return title_vectors(products, item_ids, plan.dim), "seeded from catalogue titles, trained"
 
 
 def file_events(events: Path, catalog: Path | None) -> tuple[list[Event], list[str]]:
@@ -63,8 +101,8 @@ def sequences(events: list[Event], items: ItemIndex) -> list[np.ndarray]:
     return [items.encode(s) for s in by_actor.values()]
 
 
-def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan
-                   ) -> tuple[FederatedClient, Holdout, LocalSASRec]:
+def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan,
+                   item_init: np.ndarray | None) -> tuple[FederatedClient, Holdout, LocalSASRec]:
     items = ItemIndex(item_ids)
     holdout = Holdout.of(sequences(events, items))
     if not len(holdout.test_targets):
@@ -73,7 +111,7 @@ def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan
     participant = LocalSASRec(len(items), fed_config(dim=plan.dim, batch_size=plan.batch_size),
                               shared=plan.share, dp=dp,
                               total_epochs=plan.expected_rounds * plan.local_epochs,
-                              seed=plan.seed)
+                              seed=plan.seed, item_init=item_init)
 
     def evaluate() -> dict[str, float]:
         ndcg = participant.per_user(holdout.valid_histories, holdout.valid_targets)[0]
@@ -84,9 +122,10 @@ def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan
 
 
 def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: JoinPlan, *,
-             timeout_s: float = 3600.0, secagg: bool = True, link: Link | None = None
-             ) -> dict[str, Any]:
-    """Take part in one run; then the local-only baseline; both scored on this home's test."""
+             timeout_s: float = 3600.0, secagg: bool = True, link: Link | None = None,
+             products: Sequence[Product] = ()) -> dict[str, Any]:
+    """Take part in one run; then the local-only baseline (from the same starting item
+    table); both scored on this home's test. `products`: titles for the item table."""
     if plan.model == "propensity":
         from shopsense.federated.propensity_home import run_join_propensity
 
@@ -94,12 +133,14 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
                                    secagg=secagg, link=link)
     if plan.model != "sasrec":
         raise ValueError(f"model must be sasrec or propensity, got {plan.model!r}")
-    client, holdout, participant = _sasrec_client(events, item_ids, plan)
+    item_init, table = item_table(products, item_ids, plan)
+    client, holdout, participant = _sasrec_client(events, item_ids, plan, item_init)
     started = time.perf_counter()
     log = join(coordinator, client, timeout_s=timeout_s, secagg=secagg, link=link)
     federated_s = time.perf_counter() - started
     fed = summarise(*participant.per_user(holdout.test_histories, holdout.test_targets))
-    local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed)
+    local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed,
+                        item_init=item_init)
     train_alone(local, holdout.train, epochs=max(1, len(log["rounds"])) * plan.local_epochs,
                 validate=lambda m: float(m.per_user(holdout.valid_histories,
                                                     holdout.valid_targets)[0].mean()))
@@ -108,4 +149,5 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
             "global_beats_local": fed["ndcg@10"] > alone["ndcg@10"],
             "wall_s": round(federated_s, 1), "privacy": participant.privacy(),
             "shoppers": len(holdout.train), "items": participant.n_items,
+            "item_table": table,
             "_model": participant}

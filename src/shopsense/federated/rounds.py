@@ -75,7 +75,8 @@ def payload_bytes(arrays: Sequence[np.ndarray]) -> int:
 @dataclass(frozen=True)
 class ServerOpt:
     """How the coordinator turns the clients' mean into the next global weights.
-    avg: the mean itself (FedAvg). avgm: global + lr * v, v = momentum * v + (mean - global).
+    avg: the mean itself (FedAvg; with lr != 1, global + lr * (mean - global)).
+    avgm: global + lr * v, v = momentum * v + (mean - global).
     adam: FedAdam's per-coordinate step on the pseudo-gradient (mean - global)."""
 
     kind: str = "avg"  # avg | avgm | adam
@@ -96,9 +97,12 @@ class ServerOpt:
         second: list[np.ndarray] = []
 
         def step(current: list[np.ndarray], mean: list[np.ndarray]) -> list[np.ndarray]:
-            if self.kind == "avg":
+            if self.kind == "avg" and self.lr == 1.0:
                 return mean
             deltas = [m - c for m, c in zip(mean, current, strict=True)]
+            if self.kind == "avg":  # a plain server step along the pseudo-gradient
+                return [(c + self.lr * d).astype(np.float32)
+                        for c, d in zip(current, deltas, strict=True)]
             if not first:
                 first.extend(np.zeros_like(d) for d in deltas)
                 second.extend(np.full_like(d, self.tau ** 2) for d in deltas)

@@ -83,12 +83,13 @@ def simulate(path: Path, *, n_clients: int, split: str, plan: RecsPlan, max_user
     clients = make_clients(spec, data.users, data.sequences, n_clients,
                            platforms=data.platforms, n_items=len(data.items), seed=plan.seed)
     shared = "body" if spec.kind == "shop" else "all"
-    item_init = title_init(Path(path), catalog, data.items, plan.dim) if plan.title_init else None
+    item_init, item_table = _item_table(Path(path), catalog, data.items, plan)
     report: dict[str, Any] = {
         "data": {"path": str(path), "shoppers": len(data.users), "items": len(data.items),
                  "events": int(sum(len(s) for s in data.sequences)),
                  "subsampled_from_shoppers": data.subsampled_from if max_users else None},
         "split": spec.label, "clients": _describe(clients), "plan": plan.__dict__,
+        "item_table": item_table,
         "protocol": "per-client leave-one-out (last event of each shopper in each client); "
                     "full ranking; history items excluded; 95 % bootstrap intervals",
         "recs": compare(clients, len(data.items), plan, shared=shared, variants=variants,
@@ -101,6 +102,25 @@ def simulate(path: Path, *, n_clients: int, split: str, plan: RecsPlan, max_user
     return report
 
 
+def _item_table(path: Path, catalog: Path | None, items: ItemIndex, plan: RecsPlan
+                ) -> tuple[np.ndarray | None, str]:
+    """Every variant's starting item table, and how the report names it. `title_init` None
+    (the default) seeds it from catalogue titles where a catalogue with titles is found, as
+    the home's own SASRec does (retrieve/sequential.py), else random; True insists on titles
+    (an error without them, as does a --catalog given); False: random."""
+    if plan.title_init is False:
+        return None, "random"
+    try:
+        vectors = title_init(path, catalog, items, plan.dim)
+    except ValueError as exc:
+        if plan.title_init or plan.freeze_items or catalog is not None:
+            raise
+        return None, f"random (no catalogue titles: {exc})"
+    label = "catalogue title vectors, frozen" if plan.freeze_items else \
+        "seeded from catalogue titles, trained"
+    return vectors, label
+
+
 def title_init(path: Path, catalog: Path | None, items: ItemIndex, dim: int) -> np.ndarray:
     """(n_items, dim) title vectors (models.text_init) from `catalog`, or from a products /
     catalog / items table beside the events file (Beauty's items_with_titles.derived.csv)."""
@@ -108,7 +128,8 @@ def title_init(path: Path, catalog: Path | None, items: ItemIndex, dim: int) -> 
     from shopsense.models.text_init import title_vectors
 
     try:
-        source = resolve_input(Path(catalog) if catalog is not None else path.parent,
+        folder = path if path.is_dir() else path.parent
+        source = resolve_input(Path(catalog) if catalog is not None else folder,
                                ("items_with_titles", "products", "catalog", "items"))
     except FileNotFoundError as exc:
         raise ValueError(f"title initialisation needs a catalogue with titles (--catalog): "

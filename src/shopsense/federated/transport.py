@@ -63,8 +63,8 @@ def _strategy(plan: CoordinatorPlan) -> Any:
     base = FedProx if plan.mu > 0 else FedAvg
     if plan.mu > 0:
         options["proximal_mu"] = plan.mu
-    return _server_step(base, plan.server)(**options) if plan.server.kind != "avg" \
-        else base(**options)
+    plain = plan.server.kind == "avg" and plan.server.lr == 1.0
+    return base(**options) if plain else _server_step(base, plan.server)(**options)
 
 
 def _server_step(base: type, server: ServerOpt) -> type:
