@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from shopsense.evaluation.metrics import bootstrap_ci
+from shopsense.evaluation.metrics import bootstrap_ci, bootstrap_means
 from shopsense.federated.dp import DPSettings
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
+from shopsense.federated.report import VARIANTS
 from shopsense.federated.rounds import ServerOpt, payload_bytes, run_rounds, train_alone
 from shopsense.federated.splits import Client
 
@@ -80,11 +81,28 @@ def summarise(ndcg: np.ndarray, hit: np.ndarray) -> dict[str, Any]:
 
 def _score(models: Sequence[LocalSASRec], holdouts: Sequence[Holdout]
            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The overall row (with the per-case NDCG@10 under `_cases`, for paired comparisons;
+    `compare` takes it out) and one row per client."""
     parts = [m.per_user(h.test_histories, h.test_targets) for m, h in
              zip(models, holdouts, strict=True)]
-    overall = summarise(np.concatenate([p[0] for p in parts]), np.concatenate([p[1]
-                                                                              for p in parts]))
-    return overall, [summarise(*p) for p in parts]
+    ndcg = np.concatenate([p[0] for p in parts])
+    overall = summarise(ndcg, np.concatenate([p[1] for p in parts]))
+    return {**overall, "_cases": ndcg}, [summarise(*p) for p in parts]
+
+
+def paired_gap(a: np.ndarray, b: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """Variant a against variant b on the same test cases (same order): the NDCG@10
+    difference and the relative gap a / b - 1, each with a paired 95 % bootstrap interval
+    (one resampling of the cases for both), far tighter than comparing two intervals."""
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError("a paired comparison needs the same, non-empty test cases")
+    means = bootstrap_means(np.column_stack([a, b]), seed=seed)
+    diff = means[:, 0] - means[:, 1]
+    ratio = means[:, 0] / np.maximum(means[:, 1], 1e-12) - 1.0
+    return {"ndcg@10_diff": round(float(a.mean() - b.mean()), 4),
+            "ndcg@10_diff_ci": [round(float(v), 4) for v in np.quantile(diff, [0.025, 0.975])],
+            "relative": round(float(a.mean() / max(b.mean(), 1e-12) - 1.0), 4),
+            "relative_ci": [round(float(v), 4) for v in np.quantile(ratio, [0.025, 0.975])]}
 
 
 def centralised(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
@@ -163,4 +181,8 @@ def compare(clients: Sequence[Client], n_items: int, plan: RecsPlan, *,
         out["federated_beats_local"] = {
             name: out["federated"]["per_client"][name]["ndcg@10"] > row["ndcg@10"]
             for name, row in out["local_only"]["per_client"].items()}
+    cases = {name: out[name].pop("_cases") for name in VARIANTS if name in out}
+    out["paired"] = {f"{a}_vs_{b}": paired_gap(cases[a], cases[b], plan.seed)
+                     for a, b in (("federated", "centralised"), ("federated", "local_only"),
+                                  ("centralised", "local_only")) if a in cases and b in cases}
     return out

@@ -27,6 +27,10 @@ def recs_table(report: dict[str, Any], title: str = "") -> str:
                      f"{row.get('wall_s', 0.0):>8.1f}")
     if "federated_beats_local" in recs:
         lines.append(f"federated > local-only per client: {recs['federated_beats_local']}")
+    for pair, gap in (recs.get("paired") or {}).items():
+        low, high = gap["relative_ci"]
+        lines.append(f"{pair.replace('_vs_', ' vs ')}: NDCG@10 {gap['relative']:+.1%} "
+                     f"[{low:+.1%}, {high:+.1%}] (paired over the same test cases)")
     prop = report.get("propensity")
     if prop and "centralised" in prop:
         lines.append(f"{'propensity':<14}{'AUC [95% CI]':<28}{'ECE':>8}")
