@@ -8,7 +8,13 @@ from typing import Any
 from shopsense.federated.adopt import adopt_sasrec, model_card
 from shopsense.federated.dp import DPSettings
 from shopsense.federated.experiment import summarise
-from shopsense.federated.homes import home_events, sequences
+from shopsense.federated.homes import (
+    JoinPlan,
+    catalogue_products,
+    home_events,
+    item_table,
+    sequences,
+)
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
 from shopsense.federated.rounds import train_alone
 from shopsense.models.sequences import ItemIndex
@@ -47,16 +53,7 @@ def train_private_sasrec(settings: Any, *, epsilon: float, epochs: int = 10,
 
 
 def _title_table(settings: Any, ids: list[str], dim: int) -> Any:
-    from shopsense.models.text_init import title_vectors
-    from shopsense.store import open_store
-
-    store = open_store(settings.store_url)
-    try:
-        products = list(store.iter_products())
-    finally:
-        store.close()
-    vectors = title_vectors(products, ids, dim)
-    if not vectors.any():
-        raise ValueError("--title-init / --freeze-titles need products with titles in "
-                         "the store")
+    """The store's title vectors in `ids` order (an error where no product has a title)."""
+    vectors, _ = item_table(catalogue_products(settings, None, None), ids,
+                            JoinPlan(dim=dim, title_init=True))
     return vectors
