@@ -20,8 +20,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         rounds: int = typer.Option(10, "--rounds"),
         mu: float = typer.Option(0.0, "--fedprox-mu", help="> 0: FedProx."),
         no_secagg: bool = typer.Option(False, "--no-secagg", help="Plain FedAvg sums."),
-        server: str = typer.Option("avg", "--server", help="avg | avgm (server momentum; "
-                                   "SASRec converges far faster) | adam (FedAdam)."),
+        server: str = typer.Option("avg", "--server", help="avg | avgm (server momentum: "
+                                   "faster from random item tables, worse from title-seeded "
+                                   "ones, join's default) | adam (FedAdam)."),
         server_lr: float = typer.Option(1.0, "--server-lr"),
         server_momentum: float = typer.Option(0.9, "--server-momentum"),
         ca_cert: Path = typer.Option(None, "--ca-cert", help="PEM: the CA that signed --cert."),
