@@ -324,6 +324,21 @@ def _searchable(tmp_path: Path, **serve) -> tuple[TestClient, dict[str, str], Sh
     return client, keys, shop
 
 
+def _lane(monkeypatch) -> list[str]:
+    """The query strings of the searches the route sends to the expensive lane (each then
+    answered in place)."""
+    from shopsense.api.routes import discover
+
+    lane: list[str] = []
+
+    async def spy(request, fn):
+        lane.append(request.url.query)
+        return fn()
+
+    monkeypatch.setattr(discover, "run_expensive", spy)
+    return lane
+
+
 def test_only_searches_answered_from_the_stage_cache_run_on_the_loop(tmp_path: Path,
                                                                      monkeypatch) -> None:
     """A cold search (its stage not cached), however short, goes to the expensive lane; the
@@ -362,16 +377,8 @@ def test_only_searches_answered_from_the_stage_cache_run_on_the_loop(tmp_path: P
 
 
 def test_cold_searches_stay_on_the_loop_when_told(tmp_path: Path, monkeypatch) -> None:
-    from shopsense.api.routes import discover
-
     client, keys, _ = _searchable(tmp_path, offload_cold_searches=False)
-    lane: list[str] = []
-
-    async def spy(request, fn):
-        lane.append(request.url.query)
-        return fn()
-
-    monkeypatch.setattr(discover, "run_expensive", spy)
+    lane = _lane(monkeypatch)
     headers = {"X-API-Key": keys["search"]}
     assert client.get("/v1/search", params={"q": "tent"}, headers=headers).status_code == 200
     assert client.get("/v1/search", params={"q": "x" * 60}, headers=headers).status_code == 200
@@ -381,19 +388,11 @@ def test_cold_searches_stay_on_the_loop_when_told(tmp_path: Path, monkeypatch) -
 def test_warmed_queries_are_cheap_from_the_first_search(tmp_path: Path, monkeypatch) -> None:
     """The start-up warming (the shop's most searched queries) notes their plain searches:
     a shopper's first search for one of them runs on the loop."""
-    from shopsense.api.routes import discover
-
     client, keys, shop = _searchable(tmp_path)
     engine = shop.models.search
     engine.top_queries_ = ["camping tent", "tent"]
     assert engine.warm(2) == 2
-    lane: list[str] = []
-
-    async def spy(request, fn):
-        lane.append(request.url.query)
-        return fn()
-
-    monkeypatch.setattr(discover, "run_expensive", spy)
+    lane = _lane(monkeypatch)
     headers = {"X-API-Key": keys["search"]}
     for q in ("camping tent", "tent", "acme"):
         reply = client.get("/v1/search", params={"q": q}, headers=headers)
