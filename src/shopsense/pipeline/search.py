@@ -60,6 +60,7 @@ from shopsense.pipeline.search_page import (
     soft_boosts,
     stage_bytes,
 )
+from shopsense.pipeline.warm_keys import WarmKeys, search_key
 from shopsense.rank.filters import Clause, pushdown_filter
 from shopsense.rank.honest import relaxed_notes
 from shopsense.rank.search_features import QueryContext, candidate_features
@@ -73,6 +74,7 @@ from shopsense.text.synonyms import SynonymSet
 from shopsense.text.tokenize import tokenize
 
 log = logging.getLogger(__name__)
+HOMOPHONE_MEMO = 20_000  # queries whose homophone reading is kept (then the memo restarts)
 
 
 @dataclass
@@ -127,7 +129,10 @@ class SearchEngine(SearchIndex):
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
                             self.settings.stage_cache_ttl_s, getsizeof=stage_bytes)
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
+        self.warm_keys_ = WarmKeys(self.settings.stage_cache_ttl_s,  # searches now cheap
+                                   self.stages_.enabled)
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
+        self.homophones_: dict[str, tuple[str, dict[str, str]]] = {}  # its recent answers
         self.product_stems_: set[str] | None = None  # index terms of the learned product words
         self.entities_file: Path | None = None  # the operator's entity overrides
         self.entities_: tuple[Any, Entities] | None = None  # (understander, its entities)
@@ -139,8 +144,10 @@ class SearchEngine(SearchIndex):
     def _changed(self, catalogue: bool) -> None:
         if hasattr(self, "stages_"):
             self.stages_.clear()
+            self.warm_keys_.clear()
         if catalogue:
             self.pinyin_ = None
+            self.homophones_ = {}
             self.typed_ = None
             self.types_ = {}
             self.nodes_ = None
@@ -264,10 +271,16 @@ class SearchEngine(SearchIndex):
         the keyword vocabulary on first use and after catalogue writes."""
         if not any("\u4e00" <= ch <= "\u9fff" for ch in query):
             return query, {}
-        if self.pinyin_ is None:
-            self.pinyin_ = PinyinCorrector().fit(
-                {t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
-        return self.pinyin_.correct(query)
+        memo = self.homophones_  # asked on every search, cached stage or not; a catalogue
+        known = memo.get(query)  # write meanwhile replaces the memo: this answer is not kept
+        if known is None:
+            if self.pinyin_ is None:
+                self.pinyin_ = PinyinCorrector().fit(
+                    {t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+            if len(memo) >= HOMOPHONE_MEMO:
+                memo.clear()
+            known = memo[query] = self.pinyin_.correct(query)
+        return known[0], dict(known[1])
 
     def complete_typed_word(self, query: str) -> tuple[str, dict[str, str]]:
         """`query` with an unfinished last word read as the product word it begins ('lapt'
@@ -337,7 +350,9 @@ class SearchEngine(SearchIndex):
                 break
             started = time.perf_counter()
             reading = self.understander.understand(query) if self.understander else None
+            generation = self.warm_keys_.generation
             self._stage(query, reading, (), True, {})
+            self.warm_keys_.note(search_key(query), generation)  # the storefront's plain search
             done += 1
             self.warmed_["done"] = done
             time.sleep(time.perf_counter() - started)  # half duty: requests keep the GIL free
@@ -347,6 +362,7 @@ class SearchEngine(SearchIndex):
         """Forget cached query vectors and query stages (cold-cache latency measurements)."""
         self.retriever.clear_cache()
         self.stages_.clear()
+        self.warm_keys_.clear()
 
     def autocomplete(self, prefix: str, k: int = 10, lang: str | None = None
                      ) -> list[dict[str, object]]:

@@ -129,8 +129,8 @@ def rank_page(engine: SearchEngine, sel: Selection, ctx: QueryContext, sort: str
                k: int, profile: UserProfile | None, now: float) -> tuple[list[Result], int]:
     scores = sel.scores.copy()
     # adjustments are relative to the spread of this query's top-20 ranker scores
-    head = np.sort(scores)[::-1][:20]
-    scale = max(float(head[0] - head[-1]), 1e-3) if len(head) > 1 else 1.0
+    head = np.partition(scores, len(scores) - 20)[-20:] if len(scores) > 20 else scores
+    scale = max(float(head.max() - head.min()), 1e-3) if len(head) > 1 else 1.0
     extra: dict[str, np.ndarray] = {}
     for clause in sel.soft:
         hit = np.isin(sel.rows, apply_clauses([clause], engine.table, sel.rows))
@@ -143,7 +143,7 @@ def rank_page(engine: SearchEngine, sel: Selection, ctx: QueryContext, sort: str
         products = [engine.table.products_[r] for r in sel.rows.tolist()]
         gone = [p for p in (engine.table.get(i) for i in profile.dismissed) if p is not None]
         vectors = dismissed_vectors = None
-        if engine.vector is not None:
+        if engine.vector is not None and gone:  # the vectors find variants of dismissed items
             vectors = engine.vector.vectors_of([p.item_id for p in products])
             dismissed_vectors = engine.vector.vectors_of([p.item_id for p in gone])
         adj = engine.personal.adjust(profile, products, now, vectors, gone, dismissed_vectors)
