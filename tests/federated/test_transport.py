@@ -83,6 +83,7 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
         clients.append(run("join", "--coordinator", f"127.0.0.1:{port}", "--events",
                            str(events), "--catalog", str(catalog), "--dim", "32",
                            "--batch-size", "16", "--local-epochs", "4", "--timeout", "280",
+                           "--title-init",
                            "--root-cert", certs["ca_cert"], "--json",
                            home=tmp_path / f"home{c}"))
     reports = [_result(p) for p in clients]
@@ -96,7 +97,7 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
         assert report["federated"]["ndcg@10"] > report["local_only"]["ndcg@10"] + 0.1
         assert report["global_beats_local"] is True
         assert report["bytes_sent"] > 0 and report["privacy"] is None and report["tls"]
-        # the catalogue has titles: the item table started from them (the default)
+        # --title-init: the item table started from the catalogue's titles
         assert report["item_table"] == "seeded from catalogue titles, trained"
     # the two homes ended holding the same global model: same validation curve shape
     assert reports[0]["rounds"][-1]["valid_ndcg@10"] > reports[0]["rounds"][0]["valid_ndcg@10"]
