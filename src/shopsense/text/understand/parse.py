@@ -210,8 +210,9 @@ def _term_evidence(u: QueryUnderstander, terms: list[tuple[str, Match]]) -> dict
     total: dict[str, float] = {}
     weight_sum = 0.0
     for phrase, match in terms:
-        shares = u.terms_[phrase]
-        own = any(c.rsplit(">", 1)[-1].strip() == phrase for c in shares)
+        shares = u.term_shares(phrase)
+        own = phrase in u.node_words_ or any(c.rsplit(">", 1)[-1].strip() == phrase
+                                             for c in shares)
         weight = len(match.surface) * (3.0 if own else 1.0) * max(shares.values())
         weight_sum += weight
         for c, share in shares.items():
@@ -293,7 +294,7 @@ def _read_term(u: QueryUnderstander, query: str, match: Match, kinds: dict[str, 
                is_negated: bool, out: Parsed) -> None:
     start, end = match.start, match.end
     if "term" in kinds:
-        shares = u.terms_[kinds["term"].payload]
+        shares = u.term_shares(kinds["term"].payload)
         top = max(shares, key=lambda c: shares[c])
         if is_negated:
             value = ("category", top) if shares[top] >= 0.9 else ("term", match.surface)
