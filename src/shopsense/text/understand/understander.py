@@ -123,6 +123,8 @@ class QueryUnderstander:
         leaves = self.classifier_.classes_ if self.classifier_ is not None else [
             c for shares in self.terms_.values() for c in shares]
         self.node_words_ = node_words(self.terms_, leaves)
+        self.brand_words_ = {s.lower(): i for i, g in enumerate(self.brands_) for s in g.surfaces
+                             if isinstance(s, str) and s.isascii() and s.isalpha() and len(s) >= 5}
         self.price_parser_ = PriceParser(self.currency_, {"CNY": 1.0, "USD": self.usd_rate})
         self.readings_ = Memo(8192, 3600.0)  # a reading depends only on the query and the model
 
