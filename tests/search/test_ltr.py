@@ -117,9 +117,9 @@ def test_contributions_sum_exactly_to_the_score_and_cost_a_lookup(tmp_path: Path
 
 
 def test_bagged_ranker_averages_its_bags_and_explains_on_one_scale(tmp_path: Path) -> None:
-    """n_bags fits: each bag stops early on its own part of the training queries (the guard's
-    held-back queries stay unseen), the score is the mean of the bags', the path
-    contributions of every bag's trees sum exactly to it, and it round-trips."""
+    """n_bags fits: each bag stops early on its own held-back part of the training queries
+    (where the guard judges it), the score is the mean of the bags', the path contributions
+    of every bag's trees sum exactly to it, and it round-trips."""
     groups, gains = _queries(200, 5, signal=True)
     rng = np.random.default_rng(5)
     for x in groups:  # a noisy cue: each bag needs several trees, and they differ

@@ -238,3 +238,21 @@ def test_node_words_survive_save_and_load(tmp_path: Path) -> None:
     loaded = QueryUnderstander.load(tmp_path)
     assert loaded.node_words_ == u.node_words_
     assert loaded.understand("鞋").category.value == "鞋靴"
+
+
+@pytest.mark.parametrize(("query", "brand"), [
+    ("xioami tv", "Xiaomi"), ("sasmung phone", "Samsung"), ("haeir fridge", "Haier"),
+    ("sennheisr headphones", "Sennheiser"), ("coulmbia boots", "Columbia")])
+def test_a_misspelt_brand_reads_as_the_brand(understander, query: str, brand: str) -> None:
+    reading = understander.understand(query)
+    assert [s.value[1] for s in reading.brands] == [brand]
+    assert reading.brands[0].confidence == 0.8  # below an exact name, still a hard filter
+    negated = understander.understand(f"phone not {query.split()[0]}")
+    assert ("brand", reading.brands[0].value) in [s.value for s in negated.exclusions]
+
+
+@pytest.mark.parametrize("query", ["hair dryer", "hair shampoo", "running shoes",
+                                   "waterproof boots", "sofa", "printer"])
+def test_catalogue_words_are_not_misspelt_brands(understander, query: str) -> None:
+    """hair is one letter from Haier, but a word of the catalogue's product words."""
+    assert understander.understand(query).brands == ()

@@ -7,8 +7,12 @@ over 空调 titles) leans on the encoder while a precise English query stays lex
 `LambdaMartRanker` is LightGBM lambdarank over `rank.search_features` columns, trained on
 graded judgments or click-derived labels (unjudged candidates count 0). At query time it
 re-ranks the blend's top `rerank_depth` candidates (a cascade: tree cost is per row).
-It is guarded: a part of the training queries is held back and the model is kept only if it beats both plain BM25F
-order and the blend there; otherwise it falls back (and says so in `mode_`). `refit=True`
+It is guarded: a part of the training queries is held back (early stopping ends there) and
+the model is kept only if it beats both plain BM25F order and the blend there; otherwise it
+falls back (and says so in `mode_`). `n_bags` > 1 fits that many models, each with its own
+seed and held-back part, and serves their mean (the guard averages each bag's figures on its
+own held-back part); the contributions then cover every bag's trees and still sum to the
+score. `refit=True`
 then refits a kept model on every training query, held-back ones included, with the number
 of trees early stopping chose scaled by the larger data; off by default: 4-fold
 cross-validation on the Home Depot training split gave nDCG@10 0.5141 refitted against 0.5151
@@ -143,9 +147,9 @@ class LambdaMartRanker:
             if len(g) != len(features) or (np.asarray(g) < 0).any():
                 raise ValueError("gains must be one non-negative value per candidate")
         top = max(float(max((np.max(g) for g in gains if len(g)), default=1.0)), 1e-6)
-        order = np.random.default_rng(self.seed).permutation(len(groups))
         n_val = max(1, int(len(groups) * self.validation_fraction))
-        val, train = order[:n_val], order[n_val:]
+        splits = [np.random.default_rng(self.seed + b).permutation(len(groups))
+                  for b in range(self.n_bags)]  # bag b stops early on its first n_val queries
 
         def dataset(idx: np.ndarray) -> lgb.Dataset:
             x = np.vstack([groups[i] for i in idx])
@@ -154,23 +158,16 @@ class LambdaMartRanker:
                                feature_name=[n.replace(".", "_") for n in FEATURE_NAMES],
                                free_raw_data=False)
 
-        if self.n_bags == 1:  # early stopping on the guard's held-back queries
-            self.boosters_ = [self._train(dataset(train), dataset(val), self.seed)]
-        else:  # each bag: its own early-stopping part of the rest; the guard's part unseen
-            self.boosters_ = []
-            for b in range(self.n_bags):
-                part = np.random.default_rng(self.seed + 1 + b).permutation(train)
-                n_stop = max(1, int(len(part) * self.validation_fraction))
-                self.boosters_.append(self._train(dataset(part[n_stop:]),
-                                                  dataset(part[:n_stop]), self.seed + b))
+        self.boosters_ = [self._train(dataset(order[n_val:]), dataset(order[:n_val]),
+                                      self.seed + b) for b, order in enumerate(splits)]
         self.booster_ = self.boosters_[0]
-        self._guard([groups[i] for i in val], [np.asarray(gains[i]) for i in val])
+        self._guard(groups, gains, [order[:n_val] for order in splits])
         if self.mode_ == "model" and self.refit:  # each bag again on every query
-            self.boosters_ = [lgb.train(self._params(self.seed + b), dataset(order),
-                                        num_boost_round=max(1, round(
-                                            (bst.best_iteration or bst.num_trees())
-                                            * len(groups) / len(train))))
-                              for b, bst in enumerate(self.boosters_)]
+            rounds = [max(1, round((bst.best_iteration or bst.num_trees())
+                                   * len(groups) / (len(groups) - n_val)))
+                      for bst in self.boosters_]
+            self.boosters_ = [lgb.train(self._params(self.seed + b), dataset(splits[0]),
+                                        num_boost_round=r) for b, r in enumerate(rounds)]
             self.booster_ = self.boosters_[0]
         return self
 
@@ -189,13 +186,21 @@ class LambdaMartRanker:
                          valid_sets=[stop_set],
                          callbacks=[lgb.early_stopping(40, verbose=False)])
 
-    def _guard(self, val_groups: list[np.ndarray], val_gains: list[np.ndarray]) -> None:
-        """Serve the model only if it beats the blend and BM25F on the held-back queries."""
+    def _guard(self, groups: Sequence[np.ndarray], gains: Sequence[np.ndarray],
+               held: list[np.ndarray]) -> None:
+        """Serve the model only if it beats the blend and BM25F on the held-back queries: each
+        bag on the queries it stopped on (never trained on), the figures averaged over bags."""
         self.mode_ = "model"
         self.paths_ = None
-        self.validation_ = {name: mean_ndcg(s, val_groups, val_gains) for name, s in
-                            (("model", self), ("blend", QueryBlend()),
-                             ("bm25f", KeywordOrder()))}
+        figures: dict[str, list[float]] = {"model": [], "blend": [], "bm25f": []}
+        for booster, idx in zip(self.boosters_, held, strict=True):
+            val_groups = [groups[i] for i in idx]
+            val_gains = [np.asarray(gains[i]) for i in idx]
+            bag = _OneBag(booster)
+            for name, scorer in (("model", bag), ("blend", QueryBlend()),
+                                 ("bm25f", KeywordOrder())):
+                figures[name].append(mean_ndcg(scorer, val_groups, val_gains))
+        self.validation_ = {name: float(np.mean(v)) for name, v in figures.items()}
         best = max(self.validation_, key=lambda m: (self.validation_[m], m == "model"))
         self.mode_ = best
         self._fallback = KeywordOrder() if best == "bm25f" else QueryBlend()
@@ -246,16 +251,26 @@ class LambdaMartRanker:
         (`pred_contrib`) took ~100 ms, more than the whole search."""
         if self.mode_ != "model" or self.booster_ is None or len(features) == 0:
             return np.zeros((len(features), len(FEATURE_NAMES) + 1), dtype=np.float32)
+        from scipy.sparse import csr_matrix
+
         table, base = self._path_table()
         leaves = np.hstack([np.asarray(b.predict(features, pred_leaf=True, num_threads=1),
                                        dtype=np.int64).reshape(len(features), -1)
                             for b in self.boosters_])
-        parts = table[np.arange(leaves.shape[1])[None, :], leaves].sum(axis=1)
-        return np.hstack([parts, np.full((len(features), 1), base)])
+        n, trees = leaves.shape
+        width = table.shape[0] // trees
+        # one row per candidate picking one leaf of every tree: a sparse (n, trees * width)
+        # matrix times the (trees * width, features) table sums the paths (6x faster than a
+        # gather at 400 trees)
+        cols = (leaves + np.arange(trees)[None, :] * width).ravel()
+        picks = csr_matrix((np.ones(n * trees), cols, np.arange(0, n * trees + 1, trees)),
+                           shape=(n, table.shape[0]))
+        return np.hstack([picks @ table, np.full((n, 1), base)])
 
     def _path_table(self) -> tuple[np.ndarray, float]:
-        """(trees, leaves, features) contributions of each leaf's path, and the summed root
-        values, over the trees of every bag (each bag's share 1 / n_bags); computed once."""
+        """(trees * leaves, features) contributions of each leaf's path (tree-major), and the
+        summed root values, over the trees of every bag (each bag's share 1 / n_bags);
+        computed once."""
         cached = getattr(self, "paths_", None)
         if cached is not None and cached[0] is self.boosters_:
             return cached[1], cached[2]
@@ -266,7 +281,8 @@ class LambdaMartRanker:
         for i, tree in enumerate(trees):
             base += _path_parts(tree["tree_structure"], table[i])
         share = 1.0 / len(self.boosters_)
-        self.paths_ = (self.boosters_, table * share, base * share)
+        flat = table.reshape(len(trees) * width, len(FEATURE_NAMES)) * share
+        self.paths_ = (self.boosters_, flat, base * share)
         return self.paths_[1], self.paths_[2]
 
     def save(self, directory: Path) -> None:
@@ -299,6 +315,16 @@ class LambdaMartRanker:
             ranker.boosters_ = [lgb.Booster(model_file=str(directory / n)) for n in names]
             ranker.booster_ = ranker.boosters_[0]
         return ranker
+
+
+class _OneBag:
+    """One bag's booster as a scorer (the guard judges each bag on its own held-back part)."""
+
+    def __init__(self, booster: Any) -> None:
+        self.booster = booster
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float32)
 
 
 def _path_parts(root: dict[str, Any], out: np.ndarray) -> float:

@@ -129,28 +129,29 @@ def _add_tagger(u: QueryUnderstander, query: str, matches: list[Match]) -> list[
     return sorted(matches + extra, key=lambda m: m.start)
 
 
-_LATIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{4,}(?![A-Za-z0-9])")
+_LATIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5,}(?![A-Za-z0-9])")
 
 
 def _add_misspelt_brands(u: QueryUnderstander, query: str, matches: list[Match],
                          blocked: list[tuple[int, int]]) -> list[Match]:
-    """English words the catalogue never writes that are one slip (a letter dropped, added,
-    changed or two swapped) from exactly one brand name of 5+ letters read as that brand
-    (samsnug, xioami, sennheisr)."""
+    """English words of 5+ letters that are no word of a learned product word, attribute or
+    brand and are one slip (a letter dropped, added, changed or two swapped, the first letter
+    kept) from exactly one brand name of 5+ letters read as that brand (samsnug, xioami,
+    sennheisr; not hair -> Haier). Not the category model's vocabulary as the test of
+    "unknown": it holds the logged queries, typos included."""
     names = getattr(u, "brand_words_", None)
     if not names:
         return matches
     from shopsense.text.spell import damerau
 
     taken = [(m.start, m.end) for m in matches] + list(blocked)
-    vocabulary = u.classifier_.vocabulary_ if u.classifier_ is not None else {}
     extra = []
     for m in _LATIN_TOKEN.finditer(query):
         word = m.group().lower()
-        if overlaps(m.start(), m.end(), taken) or "w:" + word in vocabulary:
+        if len(word) < 5 or overlaps(m.start(), m.end(), taken) or word in u.lexicon_words_:
             continue
         near = {i for name, i in names.items() if abs(len(name) - len(word)) <= 1
-                and damerau(word, name, 2) <= 1}
+                and name[0] == word[0] and damerau(word, name, 2) <= 1}
         if len(near) == 1:
             entry = Entry("brand", near.pop(), priority=2)
             extra.append(Match(m.start(), m.end(), m.group(), (entry,)))

@@ -125,6 +125,9 @@ class QueryUnderstander:
         self.node_words_ = node_words(self.terms_, leaves)
         self.brand_words_ = {s.lower(): i for i, g in enumerate(self.brands_) for s in g.surfaces
                              if isinstance(s, str) and s.isascii() and s.isalpha() and len(s) >= 5}
+        phrases = [*self.terms_, *(s for g in self.brands_ + self.attributes_
+                                   for s in g.surfaces if isinstance(s, str))]
+        self.lexicon_words_ = frozenset(w for p in phrases for w in re.findall(r"[a-z]+", p.lower()))
         self.price_parser_ = PriceParser(self.currency_, {"CNY": 1.0, "USD": self.usd_rate})
         self.readings_ = Memo(8192, 3600.0)  # a reading depends only on the query and the model
 
