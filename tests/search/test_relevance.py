@@ -207,3 +207,19 @@ def test_shapes_suite_passes_on_the_demo_shop(demo_shop, engine) -> None:  # typ
     from shopsense.evaluation.relevance_shapes import shape_checks
 
     _assert_suite(shape_checks(list(demo_shop.products.values())), engine, None, overall=0.9)
+
+
+@pytest.mark.parametrize("query", ["top of the line laptop", "headphones that doesn't cost much"])
+def test_value_words_are_not_spelling_mistakes(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """A value phrase the reading understood is never 'corrected' (top of the fine laptop)."""
+    r = engine.search(query, k=5)
+    assert [b for b in r.soft_boosts if b["kind"] == "value"], r.soft_boosts
+    phrase = {w for w in re.findall(r"[a-z']+", query) if w not in ("laptop", "headphones")}
+    assert not phrase & set(r.corrections), r.corrections
+    assert r.did_you_mean is None or "fine" not in r.did_you_mean
+
+
+def test_a_misspelt_brand_filters_like_the_brand(engine) -> None:  # type: ignore[no-untyped-def]
+    exact, slipped = engine.search("xiaomi phone", k=10), engine.search("xioami phone", k=10)
+    assert slipped.no_exact_match is None and slipped.total == exact.total > 0
+    assert {x.product.brand for x in slipped.results} <= {"小米", "Xiaomi"}
