@@ -1,11 +1,12 @@
-"""CPU of one search, in process, over a demo home with trained models (no HTTP): how much of
+"""CPU of one search (and one recommendation miss), in process, over a demo home with trained models (no HTTP): how much of
 the service benchmark's CPU a request (benchmarks/serve.py) the search pipeline itself takes.
 
 Loads the home as `shopsense serve` does, then for each case runs `--warm` searches (so the
 query stages a server would have cached are cached) and times `--n` more with
 `time.process_time()`: cached demo queries (the demo's 89 hand-written queries, uniformly),
-anonymous and personalised (a shopper of the demo, as a request with her token is), and the
-demo's search log with its logged frequencies (a long tail: part of them cold). Prints a
+anonymous and personalised (a shopper of the demo, as a request with her token is), the
+demo's search log with its logged frequencies (a long tail: part of them cold), and for-you
+lists of shoppers who just acted (each list recomputed, as after an event). Prints a
 table and writes JSON; `--profile FILE` also writes a cProfile of the personalised case.
 
     python benchmarks/request_cpu.py [--home benchmarks/.serve-home] [--n 1000] [--warm 1500]
@@ -74,6 +75,33 @@ def run_case(shop: Any, data: dict[str, list], personal: bool, n: int, warm: int
             "stage_cache_hit_rate": round(hits / n, 3)}
 
 
+def run_recommend(shop: Any, data: dict[str, list], n: int, seed: int = 1,
+                  profile: Path | None = None) -> dict[str, float]:
+    """For-you lists of shoppers who just acted (their cached list dropped, as an event
+    drops it): the recommendation miss the service benchmark's events cause."""
+    from shopsense.pipeline import surfaces
+
+    rng = random.Random(seed)
+    users = data["users"][:300]
+    actors = {u: shop.actor(u, None) for u in users}
+    profiler = cProfile.Profile() if profile else None
+    spent = 0.0
+    for i in range(n + 50):  # the first 50 warm the models' lazy parts
+        user = rng.choice(users)
+        shop.invalidate([actors[user]])
+        started = time.process_time()
+        if profiler and i >= 50:
+            profiler.enable()
+        surfaces.recommend(shop, user=user, session=None, k=10)
+        if profiler:
+            profiler.disable()
+        if i >= 50:
+            spent += time.process_time() - started
+    if profiler:
+        profiler.dump_stats(profile)
+    return {"cpu_ms_per_search": round(spent * 1000 / n, 3), "stage_cache_hit_rate": 0.0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=Path("benchmarks/.serve-home"))
@@ -94,8 +122,11 @@ def main() -> None:
         profile = args.profile if name == "demo queries, personal" else None
         rows[name] = run_case(shop, workload(args.home, source), personal, args.n, args.warm,
                               profile=profile)
+    rows["for you, just acted (miss)"] = run_recommend(
+        shop, workload(args.home, "demo"), args.n,
+        profile=args.profile.with_suffix(".recommend") if args.profile else None)
     table = Table(title=f"search CPU in process, {args.n} searches after {args.warm} warm")
-    for column in ("case", "CPU ms / search", "stage cache hits"):
+    for column in ("case", "CPU ms / call", "stage cache hits"):
         table.add_column(column)
     for name, row in rows.items():
         table.add_row(name, f"{row['cpu_ms_per_search']:.2f}", f"{row['stage_cache_hit_rate']:.0%}")

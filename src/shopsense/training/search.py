@@ -119,6 +119,7 @@ def train_search_ranker(engine: Any, events: Iterable[Event], *,
     ranker.fit(groups, gains)
     engine.ranker = ranker
     engine.stages_.clear()
+    engine.warm_keys_.clear()
     report.update(serving="lambdamart" if ranker.mode_ == "model" else ranker.mode_,
                   held_out_ndcg10={k: round(v, 4) for k, v in ranker.validation_.items()},
                   trees=ranker.n_trees, bags=ranker.n_bags,
