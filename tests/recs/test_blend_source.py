@@ -122,3 +122,24 @@ def test_the_weight_survives_save_and_an_old_engine_loads_without_it(
     (tmp_path / "new" / "engine.json").write_text(json.dumps(meta))
     old = RecommendationEngine.load(tmp_path / "new", products)
     assert old.config.blend_weight is None and "blend" not in old.personal_names()
+
+
+def test_the_blend_order_explains_with_its_sasrec_and_covisit_parts(
+        engine: RecommendationEngine) -> None:
+    from shopsense.explain.reasons import reasons_for
+
+    served = _with_blend(engine, 2.0)
+    results = served.for_you("u3", 5)
+    top = results[0].evidence["ranker_top_features"]
+    assert set(top) <= {"sasrec.logp", "covisit.share", *feature_names(served.ranker_sources)}
+    assert {"sasrec.logp", "covisit.share"} & set(top)
+    cited = [r.code for res in results for r in reasons_for(res, served.products)]
+    assert {"sasrec", "covisit"} & set(cited)
+    x = np.zeros((2, len(feature_names(served.ranker_sources))))
+    columns = feature_names(served.ranker_sources)
+    x[:, columns.index("blend.score")] = [-1.0, -3.0]
+    x[:, columns.index("blend.rrank")] = [1.0, 0.5]
+    x[:, columns.index("sasrec.logp")] = [-2.0, -3.5]
+    parts = served.ranker.contributions(x)
+    assert parts.sum(axis=1) - served.ranker.score(x) == pytest.approx([2.0, 2.0])
+    assert parts[0, columns.index("covisit.share")] > 0 > parts[1, columns.index("covisit.share")]

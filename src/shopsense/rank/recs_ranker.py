@@ -182,8 +182,21 @@ class BlendOrderRanker:
         return own, self.weight * (other / top if top > 0 else other * 0.0)
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per feature: the older form its two terms; the blend its SASRec and co-visit
+        parts (`sasrec.logp`, `blend.score` - `sasrec.logp`), each less its mean over the
+        shopper's candidates (they add up to the score less a per-shopper constant), so a
+        reason cites the part that lifts this candidate above the others."""
         own, other = self._parts(features)
         out = np.zeros(features.shape, dtype=np.float64)
+        names = self.feature_names
+        if self.source == "blend" and "sasrec.logp" in names and len(features) and \
+                (features[:, self._rrank] > 0).any():
+            logp = features[:, names.index("sasrec.logp")].astype(np.float64)
+            out[:, names.index("sasrec.logp")] = logp - logp.mean()
+            if "covisit.share" in names:
+                rest = own - logp
+                out[:, names.index("covisit.share")] = rest - rest.mean()
+            return out
         out[:, self._score] = own
         if self._partner is not None:
             out[:, self._partner] = other
