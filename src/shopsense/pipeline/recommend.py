@@ -248,10 +248,9 @@ class RecommendationEngine:
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`models.blend.blend_parts` of this request (SASRec's and co-visits' scores over
         every item, computed once for their own lists too)."""
-        if "sasrec" not in dense:
-            dense["sasrec"] = np.asarray(self.sources["sasrec"].score_all(ctx), np.float64)
-        if covisit and "covisit" in self.sources and "covisit" not in dense:
-            dense["covisit"] = np.asarray(self.sources["covisit"].score_all(ctx), np.float64)
+        for name in ("sasrec", "covisit") if covisit else ("sasrec",):
+            if name in self.sources and name not in dense:
+                dense[name] = np.asarray(self.sources[name].score_all(ctx), np.float64)
         return blend_parts(dense["sasrec"], dense.get("covisit") if covisit else None,
                            float(self.config.blend_weight or 0.0))
 
