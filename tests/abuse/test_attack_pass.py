@@ -115,6 +115,20 @@ def test_events_with_a_nan_value_in_a_batch_name_the_row(api) -> None:
     assert reply.status_code == 422 and reply.json()["error"]["field"] == "[1].value"
 
 
+@pytest.mark.parametrize("field", ["timestamp", "value"])
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_boolean_is_not_a_number(api, field, flag) -> None:
+    """Third attack pass: `"timestamp": true` was read as 1.0 (and refused as "before 2000"),
+    `"value": false` stored as 0.0."""
+    client, keys, _ = api
+    reply = client.post("/v1/events", json={"session_id": "s", "item_id": "p1",
+                                            "event_type": "rate", field: flag},
+                        headers={"X-API-Key": keys["search"]})
+    assert reply.status_code == 422, reply.text
+    error = reply.json()["error"]
+    assert error["field"] == field and "true / false" in error["message"]
+
+
 @pytest.mark.parametrize("line", ['{"question": "q?", "answer": "\\ud800"}',
                                   '{"question": ' + "1" * 5000 + ', "answer": "a"}',
                                   "[" * 100_000 + "]" * 100_000])

@@ -9,9 +9,7 @@ shopper later carts or buys the same item (they changed their mind explicitly).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-
-import numpy as np
+from collections.abc import Iterable, Mapping, Sequence
 
 from shopsense.domain import EVENT_WEIGHTS, Event, Product, UserProfile
 from shopsense.features.frame import DAY, normalise_category
@@ -19,6 +17,22 @@ from shopsense.features.frame import DAY, normalise_category
 RECENT_TYPES = frozenset({"view", "click", "cart", "purchase"})
 DEFAULT_HALF_LIFE_DAYS = 30.0
 DEFAULT_MAX_RECENT = 50
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float]:
+    """The 25th and 75th percentiles of a non-empty list, interpolated as numpy's default
+    (`np.percentile(values, [25, 75])`) but without its overhead, which dominated a
+    recommendation computed for a shopper who just acted (two calls, ~1 ms)."""
+    ordered = sorted(values)
+    last = len(ordered) - 1
+
+    def at(q: float) -> float:
+        pos = last * q
+        low = int(pos)
+        high = min(low + 1, last)
+        return float(ordered[low] + (ordered[high] - ordered[low]) * (pos - low))
+
+    return at(0.25), at(0.75)
 
 
 def build_profile(user_id: str, events: Iterable[Event], products: Mapping[str, Product],
@@ -54,9 +68,7 @@ def build_profile(user_id: str, events: Iterable[Event], products: Mapping[str, 
             dismissed.pop(e.item_id, None)
         if e.event_type == "purchase":
             purchased[e.item_id] = e.timestamp
-    band = None
-    if prices:
-        band = (float(np.percentile(prices, 25)), float(np.percentile(prices, 75)))
+    band = quartiles(prices) if prices else None
     return UserProfile(
         user_id=user_id, category_affinity=_normalised(category), brand_affinity=_normalised(brand),
         price_band=band, recent_items=_recent(mine, max_recent), dismissed=dismissed,

@@ -57,6 +57,7 @@ class ProductTable:
         self.alive_ = np.zeros(0, dtype=bool)
         self.has_attributes_ = False
         self._bands: dict[tuple[float, ...], np.ndarray] = {}  # price edges -> band per row
+        self._currency: tuple[tuple[int, int], str] | None = None  # (size key, currency)
 
     def __len__(self) -> int:
         return len(self.row_of_)
@@ -124,12 +125,18 @@ class ProductTable:
                 self.popularity_[row] = np.log1p(max(count, 0.0))
 
     def currency_of_shop(self) -> str:
-        """The currency most live products are priced in (CNY for an empty table)."""
+        """The currency most live products are priced in (CNY for an empty table); read on
+        every search, so kept until a product is added or removed (rows are never edited in
+        place: an upsert appends a row and tombstones the old one)."""
         from collections import Counter
 
-        live = [p.currency for p, ok in zip(self.products_[-2000:], self.alive_[-2000:],
-                                            strict=True) if ok and p.currency]
-        return Counter(live).most_common(1)[0][0].upper() if live else "CNY"
+        key = (len(self.products_), len(self.row_of_))
+        if self._currency is None or self._currency[0] != key:
+            live = [p.currency for p, ok in zip(self.products_[-2000:], self.alive_[-2000:],
+                                                strict=True) if ok and p.currency]
+            self._currency = (key, Counter(live).most_common(1)[0][0].upper()
+                              if live else "CNY")
+        return self._currency[1]
 
     def product(self, row: int) -> Product:
         return self.products_[row]

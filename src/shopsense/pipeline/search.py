@@ -73,6 +73,7 @@ from shopsense.text.synonyms import SynonymSet
 from shopsense.text.tokenize import tokenize
 
 log = logging.getLogger(__name__)
+HOMOPHONE_MEMO = 20_000  # queries whose homophone reading is kept (then the memo restarts)
 
 
 @dataclass
@@ -128,6 +129,7 @@ class SearchEngine(SearchIndex):
                             self.settings.stage_cache_ttl_s, getsizeof=stage_bytes)
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
+        self.homophones_: dict[str, tuple[str, dict[str, str]]] = {}  # its recent answers
         self.product_stems_: set[str] | None = None  # index terms of the learned product words
         self.entities_file: Path | None = None  # the operator's entity overrides
         self.entities_: tuple[Any, Entities] | None = None  # (understander, its entities)
@@ -141,6 +143,7 @@ class SearchEngine(SearchIndex):
             self.stages_.clear()
         if catalogue:
             self.pinyin_ = None
+            self.homophones_ = {}
             self.typed_ = None
             self.types_ = {}
             self.nodes_ = None
@@ -264,10 +267,16 @@ class SearchEngine(SearchIndex):
         the keyword vocabulary on first use and after catalogue writes."""
         if not any("\u4e00" <= ch <= "\u9fff" for ch in query):
             return query, {}
-        if self.pinyin_ is None:
-            self.pinyin_ = PinyinCorrector().fit(
-                {t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
-        return self.pinyin_.correct(query)
+        memo = self.homophones_  # asked on every search, cached stage or not; a catalogue
+        known = memo.get(query)  # write meanwhile replaces the memo: this answer is not kept
+        if known is None:
+            if self.pinyin_ is None:
+                self.pinyin_ = PinyinCorrector().fit(
+                    {t: int(self.keyword.df_[i]) for t, i in self.keyword.vocab_.items()})
+            if len(memo) >= HOMOPHONE_MEMO:
+                memo.clear()
+            known = memo[query] = self.pinyin_.correct(query)
+        return known[0], dict(known[1])
 
     def complete_typed_word(self, query: str) -> tuple[str, dict[str, str]]:
         """`query` with an unfinished last word read as the product word it begins ('lapt'

@@ -56,6 +56,7 @@ class Selection:
     value_word: str | None = None
     no_exact_match: NoExactMatch | None = None
     matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
+    parts: dict[int, dict[str, float]] = field(default_factory=dict)  # j -> contributions
 
     def matched_terms(self, engine: SearchEngine, terms: Sequence[str], rows: np.ndarray
                       ) -> list[dict[str, list[str]]]:
@@ -65,6 +66,15 @@ class Selection:
             _, found = engine.keyword.field_features(terms, todo)
             self.matched.update(zip(todo, found, strict=True))
         return [self.matched[r] for r in rows.tolist()]
+
+    def contributions(self, ranker: Any, js: list[int]) -> list[dict[str, float]]:
+        """The ranker's parts of each candidate's score (memoised with the cached stage, whose
+        key names the ranker: they depend on the query's features only, not the shopper)."""
+        todo = [j for j in dict.fromkeys(js) if j not in self.parts]
+        if todo:
+            self.parts.update(zip(todo, _contributions(ranker, self.features, todo),
+                                  strict=True))
+        return [dict(self.parts[j]) for j in js]
 
 
 def select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
@@ -112,15 +122,15 @@ def stage_bytes(stage: tuple[Any, Selection, Any]) -> float:
     sel = stage[1]
     arrays = (sel.kept, sel.rows, sel.scores, sel.features, sel.bm25, sel.semantic, sel.others,
               sel.others_bm25)
-    return 8192 + sum(a.nbytes for a in arrays) + 512 * len(sel.matched)
+    return 8192 + sum(a.nbytes for a in arrays) + 512 * (len(sel.matched) + len(sel.parts))
 
 
 def rank_page(engine: SearchEngine, sel: Selection, ctx: QueryContext, sort: str, page: int,
                k: int, profile: UserProfile | None, now: float) -> tuple[list[Result], int]:
     scores = sel.scores.copy()
     # adjustments are relative to the spread of this query's top-20 ranker scores
-    head = np.sort(scores)[::-1][:20]
-    scale = max(float(head[0] - head[-1]), 1e-3) if len(head) > 1 else 1.0
+    head = np.partition(scores, len(scores) - 20)[-20:] if len(scores) > 20 else scores
+    scale = max(float(head.max() - head.min()), 1e-3) if len(head) > 1 else 1.0
     extra: dict[str, np.ndarray] = {}
     for clause in sel.soft:
         hit = np.isin(sel.rows, apply_clauses([clause], engine.table, sel.rows))
@@ -133,7 +143,7 @@ def rank_page(engine: SearchEngine, sel: Selection, ctx: QueryContext, sort: str
         products = [engine.table.products_[r] for r in sel.rows.tolist()]
         gone = [p for p in (engine.table.get(i) for i in profile.dismissed) if p is not None]
         vectors = dismissed_vectors = None
-        if engine.vector is not None:
+        if engine.vector is not None and gone:  # the vectors find variants of dismissed items
             vectors = engine.vector.vectors_of([p.item_id for p in products])
             dismissed_vectors = engine.vector.vectors_of([p.item_id for p in gone])
         adj = engine.personal.adjust(profile, products, now, vectors, gone, dismissed_vectors)
@@ -158,7 +168,7 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
     evidence = sel.matched_terms(engine, ctx.terms, page_rows)
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
     js = [position.get(r) for r in page_rows.tolist()]
-    parts = _contributions(engine.ranker, sel.features, [j for j in js if j is not None])
+    parts = sel.contributions(engine.ranker, [j for j in js if j is not None])
     results = []
     for r, score, ev, j in zip(page_rows.tolist(), page_scores.tolist(), evidence, js,
                                strict=True):

@@ -44,14 +44,21 @@ class PersonalReranker:
         age_days = max(now - dismissed_at, 0.0) / 86400.0
         return float(0.5 ** (age_days / self.half_life_days))
 
-    def affinity(self, profile: UserProfile, product: Product) -> tuple[float, dict[str, object]]:
+    def affinity(self, profile: UserProfile, product: Product,
+                 categories: dict[str, tuple[float, str | None]] | None = None
+                 ) -> tuple[float, dict[str, object]]:
+        """`categories`: a memo of the category part for one profile (candidates share few
+        categories)."""
         score, why = 0.0, {}
-        for path, share in profile.category_affinity.items():
-            if product.category and (product.category == path
-                                     or product.category.startswith(path + " > ")
-                                     or path.startswith(product.category + " > ")):
-                score += share
-                why["category"] = path
+        if product.category:
+            part = categories.get(product.category) if categories is not None else None
+            if part is None:
+                part = _category_part(profile, product.category)
+                if categories is not None:
+                    categories[product.category] = part
+            score += part[0]
+            if part[1] is not None:
+                why["category"] = part[1]
         brand_share = profile.brand_affinity.get(product.brand, 0.0) if product.brand else 0.0
         if brand_share:
             score += brand_share
@@ -73,8 +80,9 @@ class PersonalReranker:
         evidence: list[dict[str, object]] = [{} for _ in range(n)]
         if profile is None:
             return Adjustment(boost, penalty, evidence)
+        categories: dict[str, tuple[float, str | None]] = {}
         for j, product in enumerate(products):
-            value, why = self.affinity(profile, product)
+            value, why = self.affinity(profile, product, categories)
             boost[j] = self.weight * value
             if why:
                 evidence[j]["affinity"] = why
@@ -107,3 +115,15 @@ class PersonalReranker:
                     if value > penalty[j]:
                         penalty[j] = value
                         evidence[j]["variant_of_dismissed"] = gone.item_id
+
+
+def _category_part(profile: UserProfile, category: str) -> tuple[float, str | None]:
+    """The affinity of `category` from the profile's category shares (a path, its ancestors
+    and descendants count), and the last path that matched."""
+    score, matched = 0.0, None
+    for path, share in profile.category_affinity.items():
+        if category == path or category.startswith(path + " > ") \
+                or path.startswith(category + " > "):
+            score += share
+            matched = path
+    return score, matched

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from shopsense.domain import Candidate, Product, UserProfile
+from shopsense.features.profile import quartiles
 
 CONTEXT_FEATURES: tuple[str, ...] = (
     "n_sources", "log_popularity", "item_age_days", "price_fit", "category_affinity",
@@ -83,8 +84,7 @@ class ShopperView:
         cats = Counter(p.category for p in known if p.category)
         brands = Counter(p.brand for p in known if p.brand)
         prices = [p.price for p in known if p.price is not None]
-        quartiles = np.percentile(prices, [25, 75]).tolist() if prices else None
-        band = (quartiles[0], quartiles[1]) if quartiles else None
+        band = quartiles(prices) if prices else None
         cat_share = {c: n / sum(cats.values()) for c, n in cats.items()}
         brand_share = {b: n / sum(brands.values()) for b, n in brands.items()}
         if profile is not None:
