@@ -135,6 +135,10 @@ class ServeSettings(Section):
     offload_query_chars: int = Field(48, ge=0)
     """Searches with a longer query (the expensive ones) run one at a time off the event loop, so
     cheap requests are not queued behind them; 0 offloads every search."""
+    offload_cold_searches: bool = True
+    """Searches whose query stage is not cached (cold: understanding, retrieval, features, some
+    15–30 ms of CPU), whatever their length, run in the same expensive lane; only searches
+    answered from the stage cache run on the event loop (pipeline/warm_keys.py)."""
     client_expensive_in_flight: int = Field(0, ge=0, le=1000)
     """Expensive searches one client address may have running or queued at once; beyond, 429
     (after a pause of up to 1 s that costs no CPU) instead of a place in the queue. 0 (default):

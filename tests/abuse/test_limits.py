@@ -311,3 +311,92 @@ def test_a_flood_through_mcp_is_charged_like_one_through_search(demo_shop, path:
         assert refused.json()["error"]["code"] == "rate_limited"
         assert "server time" in refused.json()["error"]["message"]
 
+
+
+def _searchable(tmp_path: Path, **serve) -> tuple[TestClient, dict[str, str], Shop]:
+    """`_client` over a dozen tents with quick models (a search engine)."""
+    from shopsense.training.adopt import quick_models
+
+    client, keys, shop = _client(tmp_path, **serve)
+    shop.upsert_items([{"item_id": f"t{i}", "title": f"Camping tent {i}", "brand": "Acme",
+                        "price": 100 + i, "category": "Outdoor > Tents"} for i in range(12)])
+    shop.swap_models(quick_models(shop))
+    return client, keys, shop
+
+
+def _lane(monkeypatch) -> list[str]:
+    """The query strings of the searches the route sends to the expensive lane (each then
+    answered in place)."""
+    from shopsense.api.routes import discover
+
+    lane: list[str] = []
+
+    async def spy(request, fn):
+        lane.append(request.url.query)
+        return fn()
+
+    monkeypatch.setattr(discover, "run_expensive", spy)
+    return lane
+
+
+def test_only_searches_answered_from_the_stage_cache_run_on_the_loop(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    """A cold search (its stage not cached), however short, goes to the expensive lane; the
+    same search again is answered on the event loop; sort and page do not make it cold, a new
+    filter or a catalogue edit does (a 40-character unique flood had the cheap query at p99
+    9 s: benchmarks/README.md, Abuse)."""
+    from shopsense.api.routes import discover
+
+    client, keys, _ = _searchable(tmp_path)
+    lane: list[str] = []
+    real = discover.run_expensive
+
+    async def spy(request, fn):
+        lane.append(request.url.query)
+        return await real(request, fn)
+
+    monkeypatch.setattr(discover, "run_expensive", spy)
+    headers = {"X-API-Key": keys["search"]}
+
+    def search(**params) -> int:
+        reply = client.get("/v1/search", params=params, headers=headers)
+        assert reply.status_code == 200, reply.text
+        return len(lane)
+
+    assert search(q="tent") == 1  # cold: the lane
+    assert search(q="tent") == 1  # cached: the loop
+    assert search(q="tent", sort="price_asc", page=2, k=5) == 1
+    assert search(q="tent", brand="Acme") == 2  # a filter: another stage
+    assert search(q="tent", brand="Acme") == 2
+    assert search(q="tent", understand="false") == 3
+    admin = {"X-API-Key": keys["admin"]}
+    assert client.put("/v1/items", json=[{"item_id": "t99", "title": "Tent peg"}],
+                      headers=admin).status_code == 200
+    assert search(q="tent") == 4  # the edit cleared the stage cache: cold again
+    assert search(q="tent") == 4
+
+
+def test_cold_searches_stay_on_the_loop_when_told(tmp_path: Path, monkeypatch) -> None:
+    client, keys, _ = _searchable(tmp_path, offload_cold_searches=False)
+    lane = _lane(monkeypatch)
+    headers = {"X-API-Key": keys["search"]}
+    assert client.get("/v1/search", params={"q": "tent"}, headers=headers).status_code == 200
+    assert client.get("/v1/search", params={"q": "x" * 60}, headers=headers).status_code == 200
+    assert lane == ["q=" + "x" * 60]  # only the long query
+
+
+def test_warmed_queries_are_cheap_from_the_first_search(tmp_path: Path, monkeypatch) -> None:
+    """The start-up warming (the shop's most searched queries) notes their plain searches:
+    a shopper's first search for one of them runs on the loop."""
+    client, keys, shop = _searchable(tmp_path)
+    engine = shop.models.search
+    engine.top_queries_ = ["camping tent", "tent"]
+    assert engine.warm(2) == 2
+    lane = _lane(monkeypatch)
+    headers = {"X-API-Key": keys["search"]}
+    for q in ("camping tent", "tent", "acme"):
+        reply = client.get("/v1/search", params={"q": q}, headers=headers)
+        assert reply.status_code == 200
+        cached = "stage_cache_hit" in reply.json()["timings_ms"]
+        assert cached == (q != "acme"), q  # the note tells the truth: its stage was cached
+    assert lane == ["q=acme"]

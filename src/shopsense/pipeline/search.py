@@ -60,6 +60,7 @@ from shopsense.pipeline.search_page import (
     soft_boosts,
     stage_bytes,
 )
+from shopsense.pipeline.warm_keys import WarmKeys, search_key
 from shopsense.rank.filters import Clause, pushdown_filter
 from shopsense.rank.honest import relaxed_notes
 from shopsense.rank.search_features import QueryContext, candidate_features
@@ -128,6 +129,8 @@ class SearchEngine(SearchIndex):
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
                             self.settings.stage_cache_ttl_s, getsizeof=stage_bytes)
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
+        self.warm_keys_ = WarmKeys(self.settings.stage_cache_ttl_s,  # searches now cheap
+                                   self.stages_.enabled)
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
         self.homophones_: dict[str, tuple[str, dict[str, str]]] = {}  # its recent answers
         self.product_stems_: set[str] | None = None  # index terms of the learned product words
@@ -141,6 +144,7 @@ class SearchEngine(SearchIndex):
     def _changed(self, catalogue: bool) -> None:
         if hasattr(self, "stages_"):
             self.stages_.clear()
+            self.warm_keys_.clear()
         if catalogue:
             self.pinyin_ = None
             self.homophones_ = {}
@@ -198,7 +202,7 @@ class SearchEngine(SearchIndex):
         if selection.no_exact_match is not None:  # no "did you mean neck / last" for an
             corrections = {w: c for w, c in corrections.items()  # absent necktie / labt
                            if self._product_typo(w) == c}
-        corrections = {**homophones, **corrections}
+        corrections = {**homophones, **_outside_value_words(corrections, reading)}
         relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
                                        self.table.currency_of_shop())
         page_results, total = rank_page(self, selection, ctx, order, page, k, profile,
@@ -346,7 +350,9 @@ class SearchEngine(SearchIndex):
                 break
             started = time.perf_counter()
             reading = self.understander.understand(query) if self.understander else None
+            generation = self.warm_keys_.generation
             self._stage(query, reading, (), True, {})
+            self.warm_keys_.note(search_key(query), generation)  # the storefront's plain search
             done += 1
             self.warmed_["done"] = done
             time.sleep(time.perf_counter() - started)  # half duty: requests keep the GIL free
@@ -356,6 +362,7 @@ class SearchEngine(SearchIndex):
         """Forget cached query vectors and query stages (cold-cache latency measurements)."""
         self.retriever.clear_cache()
         self.stages_.clear()
+        self.warm_keys_.clear()
 
     def autocomplete(self, prefix: str, k: int = 10, lang: str | None = None
                      ) -> list[dict[str, object]]:
@@ -447,6 +454,16 @@ def _alternatives_text(query: str, reading: QueryReading | None,
     brands = " ".join(s.text for s in reading.brands if s.text and s.text not in
                       verdict.requested)
     return f"{brands} {verdict.requested}".strip()
+
+
+def _outside_value_words(corrections: dict[str, str], reading: QueryReading | None
+                         ) -> dict[str, str]:
+    """The corrections, less those of words the reading understood as a value or price phrase
+    ("top of the line" is no typo of "top of the fine")."""
+    spans = [] if reading is None else [s.text.lower() for s in (
+        reading.value_preference, reading.price_min, reading.price_max) if s is not None]
+    return {w: c for w, c in corrections.items()
+            if not any(w.lower() in text.split() for text in spans)}
 
 
 def _reading_key(reading: QueryReading | None) -> str:

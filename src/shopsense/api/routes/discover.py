@@ -19,6 +19,7 @@ from shopsense.api.fields import ItemId
 from shopsense.api.personal import check_personal, mark_withheld, own_identity
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
+from shopsense.pipeline.warm_keys import search_key
 
 router = APIRouter(prefix="/v1")
 
@@ -64,6 +65,8 @@ async def search(request: Request, p: Annotated[SearchParams, Query()],
               "price_max": p.price_max, "available": p.available, "attributes": attributes}
 
     user, session, withheld = own_identity(request, shop, user=p.user, session=p.session)
+    warm = getattr(shop.models.search, "warm_keys_", None)  # the searches cached now
+    generation = warm.generation if warm is not None else 0
 
     def answer() -> dict[str, Any]:
         body = surfaces.search(shop, p.q, user=user, session=session, k=p.k, page=p.page,
@@ -72,9 +75,15 @@ async def search(request: Request, p: Annotated[SearchParams, Query()],
         return mark_withheld(body, withheld)
 
     run = metered(request, answer)  # its CPU time is charged to the client's budget
-    if len(p.q) > serve.offload_query_chars:  # expensive: off the loop, one at a time
-        return await run_expensive(request, run)
-    return run()
+    key = search_key(p.q, params, p.understand, p.drop)
+    cold = serve.offload_cold_searches and warm is not None and not warm.fresh(key)
+    if len(p.q) > serve.offload_query_chars or cold:  # off the loop, one at a time
+        body = await run_expensive(request, run)
+    else:
+        body = run()
+    if warm is not None:  # its stage is cached now: the next such search is cheap
+        warm.note(key, generation)
+    return body
 
 
 @router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")
