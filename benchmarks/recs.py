@@ -9,7 +9,8 @@ Prints a table and writes benchmarks/results/recs.json. Parts:
   sizealike  `shopsense eval recs --served` (a child process each: its own peak RSS) on sets
            the size of the held-back categories: Beauty + a disjoint half-catalogue copy under
            fresh ids (~18k items, ~288k events), Beauty subsampled to 168k events (~12k items),
-           and the demo generator at 20k products / 40k shoppers
+           and the demo generator at 20k products / 40k shoppers (`--served-users N`: the
+           served path on a seeded sample of N shoppers per set)
   steps    CPU / wall seconds per 1k target positions of SASRec training steps on Beauty
            (3,000 sequences): full vs sampled softmax, 1 vs 2 torch threads, bf16 on / off
   incremental  SASRec on Beauty with 30 % of the shoppers' last two training events (and 5 %
@@ -114,7 +115,7 @@ def ranker(max_minutes: float) -> dict[str, Any]:
 
 
 def eval_cli(events: Path, catalog: Path | None, max_minutes: float,
-             served: bool = False) -> dict[str, Any]:
+             served: bool = False, served_users: int | None = None) -> dict[str, Any]:
     """`shopsense eval recs --json` in a child process (its own peak RSS and CPU time)."""
     import resource
     import subprocess
@@ -126,6 +127,8 @@ def eval_cli(events: Path, catalog: Path | None, max_minutes: float,
         cmd += ["--catalog", str(catalog)]
     if served:
         cmd.append("--served")
+    if served and served_users:
+        cmd += ["--served-users", str(served_users)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -174,10 +177,12 @@ def sizealike_sets(folder: Path) -> dict[str, tuple[Path, Path | None]]:
                          folder / "demo-20k" / "products.jsonl")}
 
 
-def sizealike(max_minutes: float, folder: Path) -> dict[str, Any]:
+def sizealike(max_minutes: float, folder: Path, served_users: int | None = None
+              ) -> dict[str, Any]:
     """`shopsense eval recs --served` on each size-alike set (ids only for the Beauty ones, as
-    the held-back categories are)."""
-    return {name: eval_cli(events, catalog, max_minutes, served=True)
+    the held-back categories are); `served_users`: the served path on a seeded sample of
+    that many shoppers of each set (every comparison paired on them)."""
+    return {name: eval_cli(events, catalog, max_minutes, served=True, served_users=served_users)
             for name, (events, catalog) in sizealike_sets(folder / "sizealike").items()}
 
 
@@ -304,6 +309,9 @@ def main() -> None:
     parser.add_argument("--parts", default="beauty,sources,demo")
     parser.add_argument("--max-minutes", type=float, default=15.0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--served-users", type=int, default=None,
+                        help="sizealike: score the served path on a sample of this many "
+                             "shoppers per set (default: all)")
     parser.add_argument("--million", action="store_true",
                         help="only the 1M-item part (benchmarks/recs_million.py)")
     args = parser.parse_args()
@@ -315,7 +323,8 @@ def main() -> None:
         "sources": sources,
         "demo": lambda: demo(args.max_minutes, args.threads),
         "ranker": lambda: ranker(args.max_minutes),
-        "sizealike": lambda: sizealike(args.max_minutes, ROOT / "benchmarks" / ".data"),
+        "sizealike": lambda: sizealike(args.max_minutes, ROOT / "benchmarks" / ".data",
+                                       args.served_users),
         "steps": steps,
         "incremental": lambda: incremental(args.max_minutes),
         "million": million,

@@ -1,6 +1,6 @@
 """Bilingual relevance suite on the demo shop: pass rate per property.
 
-    python benchmarks/relevance.py [--products 3200] [--suite first|held-out|words|both|all]
+    python benchmarks/relevance.py [--products 3200] [--suite first|held-out|words|shapes|both|all]
                                    [--json benchmarks/results/relevance.json]
 
 Generates the seeded demo shop (seed 7), fits query understanding and the search engine on its
@@ -11,7 +11,11 @@ each property, plus the failures. `--suite held-out` runs the second suite
 (`shopsense.evaluation.relevance_heldout`: the same properties asked with other words and
 phrasings); `--suite words` the third (`shopsense.evaluation.relevance_words`: look-alike
 absent types such as 洗碗机 / dishwasher beside 洗衣机 / washer, and other words for sold types
-such as cell phone, earphones, 耳麦); `both` runs the first two, `all` all three.
+such as cell phone, earphones, 耳麦); `--suite shapes` the fourth
+(`shopsense.evaluation.relevance_shapes`: query shapes none of the others asks: ceilings the
+shop can meet, ranges, floors, colloquial wishes, a brand in the other language with a value
+word, misspelt brands, colour + negated brand, absent types in chat); `both` runs the first
+two, `all` all four.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=3200)
-    parser.add_argument("--suite", choices=("first", "held-out", "words", "both", "all"),
+    parser.add_argument("--suite", choices=("first", "held-out", "words", "shapes", "both", "all"),
                         default="both")
     parser.add_argument("--home", type=Path, default=None,
                         help="a demo home (shopsense demo run): use its saved search index")
@@ -36,6 +40,7 @@ def main() -> int:
     from shopsense.demo.generate import generate_demo
     from shopsense.evaluation.relevance import relevance_checks
     from shopsense.evaluation.relevance_heldout import held_out_checks
+    from shopsense.evaluation.relevance_shapes import shape_checks
     from shopsense.evaluation.relevance_words import word_checks
     from shopsense.evaluation.search import load_catalog
     from shopsense.pipeline.search import SearchEngine
@@ -54,7 +59,8 @@ def main() -> int:
         engine.understander = QueryUnderstander().fit(products)
     built = time.perf_counter() - started
     print(f"demo shop: {len(products)} products; built in {built:.0f} s")
-    suites = {"first": relevance_checks, "held-out": held_out_checks, "words": word_checks}
+    suites = {"first": relevance_checks, "held-out": held_out_checks, "words": word_checks,
+              "shapes": shape_checks}
     chosen = {"both": ("first", "held-out"), "all": tuple(suites)}.get(args.suite,
                                                                         (args.suite,))
     report = {}

@@ -1,7 +1,8 @@
 """What orders the served recommendations when no learned ranker clearly wins: the offline
-blend's order (SASRec + weight x co-visits over the shopper's largest, `BlendOrderRanker`),
-saved and loaded like the learned ones; its weight chosen on the fitting shoppers; the paired
-interval the choice reads."""
+blend's order (`BlendOrderRanker`; the form engines saved before the blend became a source
+rebuilt it from the candidates' SASRec and co-visit scores, and still loads), saved and loaded
+like the learned ones; the paired interval the choice reads (tests/recs/test_blend_source.py:
+the blend as a source and its exact order)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from shopsense.rank.recs_features import feature_names
 from shopsense.rank.recs_ranker import BlendOrderRanker, load_ranker
-from shopsense.training.recs import _blend_order, _paired_interval, _per_user_ndcg
+from shopsense.training.recs import _paired_interval, _per_user_ndcg
 
 
 def _rows() -> tuple[list[str], np.ndarray]:
@@ -24,7 +25,7 @@ def _rows() -> tuple[list[str], np.ndarray]:
     return names, x
 
 
-def test_blend_order_is_the_blend_over_the_candidates(tmp_path: Path) -> None:
+def test_the_older_blend_order_rebuilt_from_the_candidates(tmp_path: Path) -> None:
     names, x = _rows()
     assert np.argsort(-BlendOrderRanker(names, 0.0).score(x)).tolist()[:2] == [1, 0]
     # weight 4: row 3 (co-visit max) gets floor 1 + 4 = 5 > 3; row 2: 1 + 4 * 0.25 = 2
@@ -41,15 +42,6 @@ def test_blend_order_is_the_blend_over_the_candidates(tmp_path: Path) -> None:
     assert alone.score(x)[:2].tolist() == [2.0, 3.0]
     with pytest.raises(ValueError):
         BlendOrderRanker(names, 1.0, source="als")
-
-
-def test_blend_weight_is_chosen_on_the_fitting_rows() -> None:
-    names, x = _rows()
-    labels = np.array([0.0, 0.0, 0.0, 1.0])  # the co-visit favourite was picked
-    assert _blend_order(names, True, x, labels, np.array([4]), 1).weight > 0
-    labels = np.array([0.0, 1.0, 0.0, 0.0])  # SASRec's first was picked
-    assert _blend_order(names, True, x, labels, np.array([4]), 1).weight == 0.0
-    assert _blend_order(names, False, x, labels, np.array([4]), 1).partner is None
 
 
 def test_per_user_ndcg_counts_missing_shoppers_as_zero() -> None:

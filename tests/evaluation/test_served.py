@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from shopsense.domain import Event
 from shopsense.evaluation.served import (
     BAR,
     SharedScores,
@@ -19,7 +21,12 @@ from shopsense.evaluation.served import (
     served_sample,
 )
 from shopsense.ingest.public import write_jsonl
-from shopsense.models.interactions import load_catalog, load_interactions
+from shopsense.models.interactions import (
+    interactions_from_events,
+    load_catalog,
+    load_interactions,
+)
+from shopsense.models.sasrec import SASRecConfig
 from shopsense.pipeline.recommend import RecommendationEngine
 from shopsense.training.recs import TrainConfig, ranker_sample
 
@@ -47,6 +54,12 @@ def make_events(n_users: int) -> list[dict[str, object]]:
                         "item_id": f"k{u % 5}i{(start + step) % 12}", "timestamp": t,
                         "event_type": "purchase" if step % 3 == 2 else "view"})
     return out
+
+
+def make_event_objects(n_users: int) -> list[Event]:
+    return [Event(f"e{n}", str(e["event_type"]), float(e["timestamp"]),  # type: ignore[arg-type]
+                  user_id=str(e["user_id"]), session_id=str(e["session_id"]),
+                  item_id=str(e["item_id"])) for n, e in enumerate(make_events(n_users))]
 
 
 @pytest.fixture(scope="module")
@@ -163,13 +176,38 @@ def test_out_of_stock_targets_are_compared_like_for_like(
     assert at_event["hr@20"] > 0 and at_event["users"] == len(targets)
 
 
-def test_ranker_is_chosen_on_shoppers_sasrec_did_not_stop_on() -> None:
+def test_ranker_is_fitted_and_chosen_on_shoppers_sasrec_did_not_stop_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     held = list(range(1000))
     fitting, choosing = ranker_sample(held, TrainConfig(ranker_users=300))
     assert len(fitting) == len(choosing) == 150
     assert not set(fitting) & set(choosing)
     small_fit, small_choose = ranker_sample(list(range(7)), TrainConfig())
-    assert sorted(small_fit + small_choose) == list(range(7))
+    assert len(small_fit) == len(small_choose) == 2  # a third is left for SASRec
+    # what train_all hands SASRec for early stopping: none of the ranker's shoppers
+    import shopsense.training.recs as recs
+
+    seen: dict[str, Any] = {}
+    real = recs.fit_sources
+
+    def spy(train, items, products, valid, config, progress, warm=None):  # type: ignore[no-untyped-def]
+        seen["valid"] = valid
+        return real(train, items, products, valid, config, progress, warm)
+
+    monkeypatch.setattr(recs, "fit_sources", spy)
+    data = interactions_from_events(make_event_objects(60))
+    config = TrainConfig(sasrec=SASRecConfig(dim=8, max_len=8, max_epochs=1, bf16=False),
+                         ranker_users=30)
+    engine = recs.train_all(data, [], config)
+    train, held = recs.holdout_split(data)
+    fit, choose = ranker_sample(held, config)
+    rest = [u for u in held if u not in {*fit, *choose}]
+    assert fit and choose and rest
+    stopped_on = Counter(tuple(h.tolist()) for h in seen["valid"][0])
+    assert stopped_on == Counter(tuple(engine.items.encode(train.sequences[u]).tolist())
+                                 for u in rest)
+    report = engine.info["ranker"]
+    assert report["fit_users"] == len(fit) and report["valid_users"] == len(choose)
 
 
 def test_interaction_events_of_a_plain_sequence_file(tmp_path: Path) -> None:

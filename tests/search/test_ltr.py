@@ -114,3 +114,33 @@ def test_contributions_sum_exactly_to_the_score_and_cost_a_lookup(tmp_path: Path
     ranker.save(tmp_path / "r")
     loaded = LambdaMartRanker.load(tmp_path / "r")
     assert np.abs(loaded.contributions(x) - parts).max() < 1e-6
+
+
+def test_bagged_ranker_averages_its_bags_and_explains_on_one_scale(tmp_path: Path) -> None:
+    """n_bags fits: each bag stops early on its own held-back part of the training queries
+    (where the guard judges it), the score is the mean of the bags', the path contributions
+    of every bag's trees sum exactly to it, and it round-trips."""
+    groups, gains = _queries(200, 5, signal=True)
+    rng = np.random.default_rng(5)
+    for x in groups:  # a noisy cue: each bag needs several trees, and they differ
+        x[:, COL["phrase_longest"]] += rng.normal(0.0, 0.25, len(x)).astype(np.float32)
+    ranker = LambdaMartRanker(n_estimators=60, seed=0, n_bags=3).fit(groups, gains)
+    assert ranker.mode_ == "model" and len(ranker.boosters_) == 3
+    assert ranker.n_trees == sum(b.num_trees() for b in ranker.boosters_)
+    x = groups[0]
+    bags = np.stack([b.predict(x, num_threads=1) for b in ranker.boosters_])
+    assert not np.allclose(bags[0], bags[1])  # other data, other seeds: other models
+    assert np.allclose(ranker.score(x), bags.mean(axis=0), atol=1e-5)
+    parts = ranker.contributions(x)
+    assert np.abs(parts.sum(axis=1) - bags.mean(axis=0)).max() < 1e-5
+    test_groups, test_gains = _queries(60, 6, signal=True)
+    assert mean_ndcg(ranker, test_groups, test_gains) > \
+        mean_ndcg(KeywordOrder(), test_groups, test_gains) + 0.2
+    ranker.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("model*.txt")) == [
+        "model.txt", "model_1.txt", "model_2.txt"]
+    loaded = LambdaMartRanker.load(tmp_path)
+    assert loaded.n_bags == 3 and np.allclose(loaded.score(x), ranker.score(x))
+    assert np.abs(loaded.contributions(x) - parts).max() < 1e-6
+    with pytest.raises(ValueError):
+        LambdaMartRanker(n_bags=0).fit(groups, gains)

@@ -157,3 +157,69 @@ def test_api_answer_carries_no_exact_match(demo_shop) -> None:  # type: ignore[n
     data = surfaces.search(demo_shop, "空调")
     assert data["no_exact_match"] is None
     assert not any(item.get("alternative") for item in data["results"])
+
+
+def test_shapes_suite_asks_other_shapes_in_both_languages(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    """The fourth suite (evaluation/relevance_shapes): >= 120 queries, zh and en alike, none
+    asked by the other three, every new property present."""
+    from shopsense.evaluation.relevance_shapes import SHAPE_PROPS, shape_checks
+    from shopsense.evaluation.relevance_words import word_checks
+
+    products = list(demo_shop.products.values())
+    checks = shape_checks(products)
+    langs = [c.lang for c in checks]
+    assert len(checks) >= 120 and langs.count("zh") >= 50 and langs.count("en") >= 50
+    assert set(SHAPE_PROPS) <= {c.prop for c in checks}
+    others = {c.query for make in (relevance_checks, held_out_checks, word_checks)
+              for c in make(products)}
+    assert not {c.query for c in checks} & others
+    for c in checks:  # the bounds asked are ones the leaf's own products meet
+        if c.prop in ("price_ceiling", "price_range", "price_floor"):
+            prices = [p.price for p in products if p.category == c.leaf and p.price]
+            low, high = c.extra.get("min", 0), c.extra.get("max", float("inf"))
+            assert any(low <= p <= high for p in prices), c
+
+
+def test_shapes_judge_fails_what_it_should(engine) -> None:  # type: ignore[no-untyped-def]
+    """A price outside the asked bounds, another brand, or a missing colour fails a check."""
+    from shopsense.evaluation.relevance import Check, run_check
+    from shopsense.evaluation.relevance_shapes import judge_shape
+
+    def search(q: str, k: int = 10, sort: str = "relevance"):  # type: ignore[no-untyped-def]
+        return engine.search(q, k=k, sort=sort)
+
+    leaf = "家电 > 空调"
+    wrong = [Check("price_ceiling", "zh", "空调", leaf, extra={"max": 1.0}, judge=judge_shape),
+             Check("price_floor", "en", "air conditioner", leaf, extra={"min": 1e9},
+                   judge=judge_shape),
+             Check("brand_typo", "en", "air conditioner", leaf, brand=("不存在", "Nobody"),
+                   judge=judge_shape),
+             Check("attribute_negation", "zh", "空调", leaf, brand=("不存在", "Nobody"),
+                   extra={"colour": ("不存在色", "nocolour")}, judge=judge_shape)]
+    for check in wrong:
+        assert not run_check(search, check).passed, check
+    right = Check("price_ceiling", "zh", "空调", leaf, extra={"max": 1e9}, judge=judge_shape)
+    assert run_check(search, right).passed
+
+
+@pytest.mark.slow
+def test_shapes_suite_passes_on_the_demo_shop(demo_shop, engine) -> None:  # type: ignore[no-untyped-def]
+    from shopsense.evaluation.relevance_shapes import shape_checks
+
+    _assert_suite(shape_checks(list(demo_shop.products.values())), engine, None, overall=0.9)
+
+
+@pytest.mark.parametrize("query", ["top of the line laptop", "headphones that doesn't cost much"])
+def test_value_words_are_not_spelling_mistakes(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """A value phrase the reading understood is never 'corrected' (top of the fine laptop)."""
+    r = engine.search(query, k=5)
+    assert [b for b in r.soft_boosts if b["kind"] == "value"], r.soft_boosts
+    phrase = {w for w in re.findall(r"[a-z']+", query) if w not in ("laptop", "headphones")}
+    assert not phrase & set(r.corrections), r.corrections
+    assert r.did_you_mean is None or "fine" not in r.did_you_mean
+
+
+def test_a_misspelt_brand_filters_like_the_brand(engine) -> None:  # type: ignore[no-untyped-def]
+    exact, slipped = engine.search("xiaomi phone", k=10), engine.search("xioami phone", k=10)
+    assert slipped.no_exact_match is None and slipped.total == exact.total > 0
+    assert {x.product.brand for x in slipped.results} <= {"小米", "Xiaomi"}

@@ -93,3 +93,26 @@ def test_value_preference(query: str, preference: str) -> None:
 def test_no_value_words_in_plain_queries() -> None:
     assert PARSER.parse("budgeting app").value_preference is None
     assert PARSER.parse("红色连衣裙").value_preference is None
+
+
+@pytest.mark.parametrize(("query", "preference", "text"), [
+    ("档次高一点的保护壳", "premium", "档次高一点"), ("好一点的平板，贵点没关系", "premium", "好一点"),
+    ("top of the line tee", "premium", "top of the line"), ("top-end puffer jacket", "premium", "top-end"),
+    ("运动手表便宜点的", "cheap", "便宜点"), ("有没有便宜一些的耳机", "cheap", "便宜一些"),
+    ("washer that doesn't cost much", "cheap", "doesn't cost much"),
+    ("性价比高的手机", "value", "性价比高"),
+])
+def test_value_words_take_their_degree_words(query: str, preference: str, text: str) -> None:
+    """A value word and its degree words (便宜点, 档次高一点) are one span, so no leftover 点 /
+    一点 is read as a product type."""
+    slot = PARSER.parse(query).value_preference
+    assert slot is not None and slot.value == preference
+    assert query[slot.span[0]:slot.span[1]] == text
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("价格在1400和3800之间的平板", (1400, 3800)), ("1000与2000元之间的手机", (1000, 2000)),
+    ("phone between 1000 and 2000 yuan", (1000, 2000)),
+])
+def test_ranges_joined_by_and(query: str, expected: tuple[float, float]) -> None:
+    assert bounds(query) == expected

@@ -192,3 +192,67 @@ def test_unknown_word_read_as_its_nearest_attribute_value(understander) -> None:
     [slot] = reading.attributes
     assert slot.value == ("material", ("纯棉", "cotton"))
     assert slot.text == "全棉" and 0.5 <= slot.confidence < 0.9  # weaker than a literal match
+
+
+def _shoe_shop() -> list[Product]:
+    """Both languages: the word 鞋 / shoes is written only in sneaker titles, boots write 靴 /
+    boots; a phone leaf whose own name is part of its parent's (手机 of 手机数码)."""
+    rows = [("鞋靴 > 运动鞋", t) for t in (
+        "耐克 男子 跑步 鞋 白色", "阿迪达斯 篮球 鞋 黑色", "安踏 休闲 鞋 灰色", "李宁 训练 鞋 蓝色")]
+    rows += [("鞋靴 > 靴子", t) for t in (
+        "马丁 真皮 靴子 黑色", "添柏岚 防水 靴子 棕色", "UGG 雪地 靴子 灰色", "百丽 短 靴子 红色")]
+    rows += [("手机数码 > 手机", t) for t in (
+        "小米 手机 256GB 黑色", "华为 手机 512GB 白色", "荣耀 手机 128GB 蓝色")]
+    rows += [("手机数码 > 耳机", t) for t in ("索尼 耳机 降噪", "漫步者 耳机 蓝牙", "华为 耳机 无线")]
+    rows += [("Shoes & Boots > Sneakers", t) for t in (
+        "Nike running shoes white", "Adidas court shoes black", "Puma road shoes grey",
+        "Asics trail shoes blue")]
+    rows += [("Shoes & Boots > Boots", t) for t in (
+        "Timberland leather boots brown", "Ugg snow boots grey", "Hunter rain boots green",
+        "Dr Martens ankle boots black")]
+    rows += [("Kitchen > Kettles", t) for t in (
+        "Smeg electric kettle cream", "Bosch electric kettle steel", "Philips electric kettle")]
+    return [Product(str(i), title, category=category) for i, (category, title) in enumerate(rows)]
+
+
+def test_a_product_word_naming_a_parent_category_is_not_narrowed_to_one_child() -> None:
+    """鞋 / shoes point at sneakers by the titles that write them, but a shopper typing them
+    asks for 鞋靴 / Shoes & Boots: the reading is the node above both leaves."""
+    u = QueryUnderstander(encoder="none").fit(_shoe_shop())
+    assert u.node_words_ == {"鞋": "鞋靴", "shoes": "Shoes & Boots"}
+    for query, node in (("鞋", "鞋靴"), ("鞋子", "鞋靴"), ("shoes", "Shoes & Boots")):
+        assert u.understand(query).category.value == node, query
+    # the leaves' own words still read as the leaf; a leaf's own name is that leaf's
+    assert u.understand("靴子").category.value == "鞋靴 > 靴子"
+    assert u.understand("boots").category.value == "Shoes & Boots > Boots"
+    assert u.understand("手机").category.value == "手机数码 > 手机"
+    # negated, the whole node is excluded
+    assert ("category", "鞋靴") in [s.value for s in u.understand("不要鞋").exclusions]
+    assert ("category", "Shoes & Boots") in [
+        s.value for s in u.understand("no shoes").exclusions]
+
+
+def test_node_words_survive_save_and_load(tmp_path: Path) -> None:
+    u = QueryUnderstander(encoder="none").fit(_shoe_shop())
+    u.save(tmp_path)
+    loaded = QueryUnderstander.load(tmp_path)
+    assert loaded.node_words_ == u.node_words_
+    assert loaded.understand("鞋").category.value == "鞋靴"
+
+
+@pytest.mark.parametrize(("query", "brand"), [
+    ("xioami tv", "Xiaomi"), ("sasmung phone", "Samsung"), ("haeir fridge", "Haier"),
+    ("sennheisr headphones", "Sennheiser"), ("coulmbia boots", "Columbia")])
+def test_a_misspelt_brand_reads_as_the_brand(understander, query: str, brand: str) -> None:
+    reading = understander.understand(query)
+    assert [s.value[1] for s in reading.brands] == [brand]
+    assert reading.brands[0].confidence == 0.8  # below an exact name, still a hard filter
+    negated = understander.understand(f"phone not {query.split()[0]}")
+    assert ("brand", reading.brands[0].value) in [s.value for s in negated.exclusions]
+
+
+@pytest.mark.parametrize("query", ["hair dryer", "hair shampoo", "running shoes",
+                                   "waterproof boots", "sofa", "printer"])
+def test_catalogue_words_are_not_misspelt_brands(understander, query: str) -> None:
+    """hair is one letter from Haier, but a word of the catalogue's product words."""
+    assert understander.understand(query).brands == ()

@@ -74,8 +74,9 @@ def evaluate_served(events: Path, catalog: Path | None = None, *, k: int = 10,
                           "rules, variety cap) with history up to the held-out event"
     ks = sorted({k, 10, 20})
     chosen = served_sample(len(split.test_users), served_users, seed)
-    baselines = {"blend": _rows(blend_users, chosen),
-                 "blend_servable": _rows(servable_blend(blend, split, products, ks), chosen)}
+    hidden = any(not p.available for p in products)  # else blend_servable is the blend
+    baselines = {"blend": _rows(blend_users, chosen), "blend_servable": _rows(
+        servable_blend(blend, split, products, ks) if hidden else blend_users, chosen)}
     report["blend_servable"] = {**summarise(baselines["blend_servable"]),
                                 "model": "the blend over the items serving may show (the "
                                          "catalogue's available ones)"}

@@ -58,11 +58,13 @@ _STOP = frozenset(
     "have has got there i we a an buy find looking can could would like any thing things "
     "one ones not no without except excluding other than but".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|[\u4e00-\u9fff]+")
+_CHAT = (r"帮我找|给我找|帮我|找一下|推荐一款|推荐一个|推荐一下|求推荐|推荐|想买个|想买|买个|来个|"
+         r"我想|我要|一下|一款|一个|一台|一件|一双|一部|个")  # asking, not naming a type
 _HAN_STOP = re.compile(r"^(?:有|卖|不|吗|呢|么|吧|有没有|你们|你家|这里|请问|哪些|什么|买|要|想|"
                        r"一下|商品|东西|产品|的|不要|不想要|别|除了|除去|没有|不含|不带|以外|之外|"
-                       r"不是|排除|去掉)+$")
-_HAN_EDGES = re.compile(r"^(?:有没有|你们有|不想要|不要|除了|没有|不含|不带|有|卖|买|要|别)+|"
-                        r"(?:以外|之外|吗|呢|么|吧|的)+$")
+                       r"不是|排除|去掉|" + _CHAT + r")+$")
+_HAN_EDGES = re.compile(r"^(?:有没有|你们有|不想要|不要|除了|没有|不含|不带|" + _CHAT +
+                        r"|有|卖|买|要|别|的)+|(?:以外|之外|吗|呢|么|吧|的)+$")
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,9 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     masked, term_spans = type_words(reading)
     words = _content_words(masked)
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
+    if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
+        # 款, 版) modifies it
+        unknown = [(a, b) for a, b in unknown if b - a > 1 or masked[a].isascii()]
     if not unknown:
         return None
     query = reading.query

@@ -1,8 +1,9 @@
 """SASRec + co-visitation in one score: what the learned ranker does, in its simplest form.
 
 score = log_softmax(SASRec logits) + weight * covisit / max(covisit of that shopper), with
-`weight` chosen from a fixed grid on the validation targets (never the test item). Used by the
-offline evaluation, where scoring every shopper through the full ranker would be too slow.
+`weight` chosen from a fixed grid on the validation targets (never the test item). The offline
+evaluation scores it over every item; serving computes the same score per request
+(`blend_parts`, `BlendView`: the blend as a candidate source and as ranker features).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from shopsense.evaluation.metrics import ndcg_from_ranks, target_ranks
 from shopsense.models.context import RecContext
 from shopsense.models.sasrec import SASRec
 from shopsense.models.sequences import ItemIndex, top_k_excluding
+from shopsense.models.source_base import DenseSource
 from shopsense.retrieve.covisit import CovisitRetriever
 
 WEIGHTS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -32,12 +34,29 @@ def dense_scores(source: CovisitRetriever, items: ItemIndex,
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _normalised(covisit: np.ndarray) -> np.ndarray:
-    return covisit / np.maximum(covisit.max(axis=1, keepdims=True), 1e-12)
+    return covisit / np.maximum(covisit.max(axis=-1, keepdims=True), 1e-12)
+
+
+def blend_parts(sasrec: np.ndarray, covisit: np.ndarray | None, weight: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(blend, SASRec log-softmax, co-visit share of the shopper's largest) over every item
+    of one shopper (1-d) or many (2-d): the blend's score as `SequenceBlend` computes it.
+    Non-finite scores (a source that proposes nothing for the item) count as co-visit 0;
+    a shopper SASRec cannot score (no known item) gets -inf everywhere."""
+    sasrec = np.asarray(sasrec, dtype=np.float64)
+    known = np.isfinite(sasrec).all(axis=-1, keepdims=True)
+    logp = np.where(known, _log_softmax(np.where(known, sasrec, 0.0)), -np.inf)
+    if covisit is None:
+        share = np.zeros_like(logp)
+    else:
+        covisit = np.asarray(covisit, dtype=np.float64)
+        share = _normalised(np.where(np.isfinite(covisit), covisit, 0.0))
+    return logp + weight * share, logp, share
 
 
 class SequenceBlend:
@@ -69,7 +88,27 @@ class SequenceBlend:
         return SequenceBlend(self.model, covisit, self.items, self.weight)
 
     def __call__(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        base = _log_softmax(self.model.score(histories).astype(np.float64))
+        logits = self.model.score(histories)
         if self.weight == 0:
-            return base
-        return base + self.weight * _normalised(dense_scores(self.covisit, self.items, histories))
+            return blend_parts(logits, None, 0.0)[0]
+        return blend_parts(logits, dense_scores(self.covisit, self.items, histories),
+                           self.weight)[0]
+
+
+class BlendView(DenseSource):
+    """The blend as one request's candidate source (`pipeline.recommend`): its scores come
+    from `blend_parts` over the SASRec and co-visit scores that request already computed
+    (`retrieve_scored`); items, category filters and evidence are SASRec's."""
+
+    name = "blend"
+
+    def __init__(self, sasrec: DenseSource) -> None:
+        super().__init__()
+        self.sasrec = sasrec
+        self.items_, self.categories_ = sasrec.items_, sasrec.categories_
+
+    def score_all(self, context: RecContext) -> np.ndarray:
+        raise TypeError("BlendView scores nothing itself: use retrieve_scored")
+
+    def evidence_many(self, context: RecContext, indices: Sequence[int]) -> list[dict]:
+        return self.sasrec.evidence_many(context, indices)

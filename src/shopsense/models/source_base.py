@@ -67,8 +67,14 @@ class DenseSource:
     def retrieve(self, query: Any, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """Top-`k` items for a context / item id / item-id list, best first."""
         context = as_context(query)
+        return self.retrieve_scored(context, np.asarray(self.score_all(context), np.float64), k,
+                                    exclude=exclude)
+
+    def retrieve_scored(self, context: RecContext, scores: np.ndarray, k: int, *,
+                        exclude: Collection[str] = ()) -> list[Candidate]:
+        """`retrieve` over scores already computed for this context (a request that reads
+        the same scores again, e.g. the blend's, computes them once)."""
         items = self._require_items()
-        scores = np.asarray(self.score_all(context), dtype=np.float64)
         banned = {items.index(i) for i in exclude if i in items}
         if context.category:
             banned.update(self._outside_category(context.category))

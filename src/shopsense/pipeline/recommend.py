@@ -21,13 +21,19 @@ import numpy as np
 
 from shopsense.domain import Candidate, Event, Product, Result, UserProfile
 from shopsense.features.repurchase import RepurchaseRates
+from shopsense.models.blend import BlendView, blend_parts
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import NON_INTERACTIONS
 from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
 from shopsense.rank.diversity import diversify
 from shopsense.rank.feedback import apply_feedback
-from shopsense.rank.recs_features import ShopperView, feature_matrix, merge_candidates
+from shopsense.rank.recs_features import (
+    ShopperView,
+    add_blend_signals,
+    feature_matrix,
+    merge_candidates,
+)
 from shopsense.rank.recs_ranker import load_ranker
 from shopsense.rank.rules import Rules, apply_rules
 from shopsense.retrieve.collaborative import CollaborativeRetriever
@@ -53,6 +59,7 @@ class EngineConfig:
     dismiss_half_life_days: float = 14.0
     sources: tuple[str, ...] | None = None  # for-you sources (None: PERSONAL_SOURCES)
     source_weights: dict[str, float] | None = None  # weighted fusion (unnamed sources: 1)
+    blend_weight: float | None = None  # SASRec + w x co-visits as a source (None: off)
 
 
 class RecommendationEngine:
@@ -119,8 +126,7 @@ class RecommendationEngine:
             return self._results(self._finish(ranked, k, profile, rules, repurchase,
                                               half_life_days))
         banned = {*recent, *exclude}
-        ranked = self._ranked(ctx, self.config.sources or PERSONAL_SOURCES, None, banned,
-                              profile)
+        ranked = self._ranked(ctx, self.personal_names(), None, banned, profile)
         if len(ranked) < 2 * k:  # thin history: top up with what is rising / popular
             seen = banned | {c.item_id for c in ranked}
             floor = min((c.score for c in ranked), default=0.0)
@@ -202,13 +208,51 @@ class RecommendationEngine:
         return self._fused(RecContext(recent_items=(item_id,)), ("content",), k, {item_id})
 
     # -- assembly ------------------------------------------------------------------------
+    def personal_names(self) -> tuple[str, ...]:
+        """The for-you sources: the configured ones, and the blend of SASRec and co-visits
+        (`blend`) when training set its weight and SASRec is among them."""
+        names = tuple(self.config.sources or PERSONAL_SOURCES)
+        if self.config.blend_weight is not None and "sasrec" in names and "blend" not in names:
+            return (*names, "blend")
+        return names
+
     def candidates(self, ctx: RecContext, names: Sequence[str], banned: set[str]
                    ) -> list[Candidate]:
+        """Every named source's top candidates, merged; with `blend` among the names, the
+        blend's own top candidates too, and every candidate carries its blend score and
+        parts (`candidate_blend`), whichever source proposed it."""
         per = self.config.candidates_per_source
-        lists = {n: self.sources[n].retrieve(ctx, per, exclude=banned)
-                 for n in names if n in self.sources}
+        blended = "blend" in names and self.config.blend_weight is not None \
+            and "sasrec" in self.sources
+        dense: dict[str, np.ndarray] = {}
+        lists: dict[str, list[Candidate]] = {}
+        for n in names:
+            if n not in self.sources:
+                continue
+            if blended and n in ("sasrec", "covisit"):
+                dense[n] = np.asarray(self.sources[n].score_all(ctx), dtype=np.float64)
+                lists[n] = self.sources[n].retrieve_scored(ctx, dense[n], per, exclude=banned)
+            else:
+                lists[n] = self.sources[n].retrieve(ctx, per, exclude=banned)
+        parts = None
+        if blended:
+            parts = self.candidate_blend(ctx, dense, "covisit" in names)
+            lists["blend"] = BlendView(self.sources["sasrec"]).retrieve_scored(
+                ctx, parts[0], per, exclude=banned)
         merged = merge_candidates(lists)
+        if parts is not None:
+            add_blend_signals(merged, self.items, parts)
         return [c for c in merged if self._servable(c.item_id)]
+
+    def candidate_blend(self, ctx: RecContext, dense: dict[str, np.ndarray], covisit: bool
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`models.blend.blend_parts` of this request (SASRec's and co-visits' scores over
+        every item, computed once for their own lists too)."""
+        for name in ("sasrec", "covisit") if covisit else ("sasrec",):
+            if name in self.sources and name not in dense:
+                dense[name] = np.asarray(self.sources[name].score_all(ctx), np.float64)
+        return blend_parts(dense["sasrec"], dense.get("covisit") if covisit else None,
+                           float(self.config.blend_weight or 0.0))
 
     def _servable(self, item_id: str) -> bool:
         product = self.products.get(item_id)

@@ -202,7 +202,7 @@ class SearchEngine(SearchIndex):
         if selection.no_exact_match is not None:  # no "did you mean neck / last" for an
             corrections = {w: c for w, c in corrections.items()  # absent necktie / labt
                            if self._product_typo(w) == c}
-        corrections = {**homophones, **corrections}
+        corrections = {**homophones, **_outside_value_words(corrections, reading)}
         relaxed, order = relaxed_notes(selection.relaxed, reading, sort,
                                        self.table.currency_of_shop())
         page_results, total = rank_page(self, selection, ctx, order, page, k, profile,
@@ -454,6 +454,16 @@ def _alternatives_text(query: str, reading: QueryReading | None,
     brands = " ".join(s.text for s in reading.brands if s.text and s.text not in
                       verdict.requested)
     return f"{brands} {verdict.requested}".strip()
+
+
+def _outside_value_words(corrections: dict[str, str], reading: QueryReading | None
+                         ) -> dict[str, str]:
+    """The corrections, less those of words the reading understood as a value or price phrase
+    ("top of the line" is no typo of "top of the fine")."""
+    spans = [] if reading is None else [s.text.lower() for s in (
+        reading.value_preference, reading.price_min, reading.price_max) if s is not None]
+    return {w: c for w, c in corrections.items()
+            if not any(w.lower() in text.split() for text in spans)}
 
 
 def _reading_key(reading: QueryReading | None) -> str:

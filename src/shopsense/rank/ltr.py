@@ -7,8 +7,12 @@ over 空调 titles) leans on the encoder while a precise English query stays lex
 `LambdaMartRanker` is LightGBM lambdarank over `rank.search_features` columns, trained on
 graded judgments or click-derived labels (unjudged candidates count 0). At query time it
 re-ranks the blend's top `rerank_depth` candidates (a cascade: tree cost is per row).
-It is guarded: a part of the training queries is held back and the model is kept only if it beats both plain BM25F
-order and the blend there; otherwise it falls back (and says so in `mode_`). `refit=True`
+It is guarded: a part of the training queries is held back (early stopping ends there) and
+the model is kept only if it beats both plain BM25F order and the blend there; otherwise it
+falls back (and says so in `mode_`). `n_bags` > 1 fits that many models, each with its own
+seed and held-back part, and serves their mean (the guard averages each bag's figures on its
+own held-back part); the contributions then cover every bag's trees and still sum to the
+score. `refit=True`
 then refits a kept model on every training query, held-back ones included, with the number
 of trees early stopping chose scaled by the larger data; off by default: 4-fold
 cross-validation on the Home Depot training split gave nDCG@10 0.5141 refitted against 0.5151
@@ -105,7 +109,8 @@ class LambdaMartRanker:
     def __init__(self, n_estimators: int = 400, learning_rate: float = 0.05,
                  num_leaves: int = 31, min_child_samples: int = 20,
                  validation_fraction: float = 0.2, label_levels: int = 8,
-                 rerank_depth: int = 100, seed: int = 0, refit: bool = False) -> None:
+                 rerank_depth: int = 100, seed: int = 0, refit: bool = False,
+                 n_bags: int = 1) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -115,7 +120,10 @@ class LambdaMartRanker:
         self.rerank_depth = rerank_depth
         self.seed = seed
         self.refit = refit
-        self.booster_: object | None = None
+        self.n_bags = n_bags
+        self.booster_: Any = None  # the first bag's booster
+        self.boosters_: list[Any] = []
+        self.paths_: tuple[list[Any], np.ndarray, float] | None = None
         self.mode_: str = "blend"
         self.validation_: dict[str, float] = {}
         self._fallback: SearchScorer = QueryBlend()
@@ -131,16 +139,17 @@ class LambdaMartRanker:
 
         if len(groups) != len(gains) or len(groups) < 10:
             raise ValueError("need at least 10 queries, with one gains array per group")
+        if self.n_bags < 1:
+            raise ValueError("n_bags must be >= 1")
         for features, g in zip(groups, gains, strict=True):
             if features.ndim != 2 or features.shape[1] != len(FEATURE_NAMES):
                 raise ValueError(f"features must be (n, {len(FEATURE_NAMES)})")
             if len(g) != len(features) or (np.asarray(g) < 0).any():
                 raise ValueError("gains must be one non-negative value per candidate")
         top = max(float(max((np.max(g) for g in gains if len(g)), default=1.0)), 1e-6)
-        rng = np.random.default_rng(self.seed)
-        order = rng.permutation(len(groups))
         n_val = max(1, int(len(groups) * self.validation_fraction))
-        val, train = order[:n_val], order[n_val:]
+        splits = [np.random.default_rng(self.seed + b).permutation(len(groups))
+                  for b in range(self.n_bags)]  # bag b stops early on its first n_val queries
 
         def dataset(idx: np.ndarray) -> lgb.Dataset:
             x = np.vstack([groups[i] for i in idx])
@@ -149,30 +158,59 @@ class LambdaMartRanker:
                                feature_name=[n.replace(".", "_") for n in FEATURE_NAMES],
                                free_raw_data=False)
 
-        params = {"objective": "lambdarank", "learning_rate": self.learning_rate,
-                  "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
-                  "label_gain": list(range(self.label_levels + 1)), "lambdarank_truncation_level": 20,
-                  "eval_at": [10], "num_threads": 1, "seed": self.seed, "verbose": -1,
-                  "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1,
-                  "deterministic": True, "force_row_wise": True}
-        train_set, val_set = dataset(train), dataset(val)
-        self.booster_ = lgb.train(params, train_set, num_boost_round=self.n_estimators,
-                                  valid_sets=[val_set],
-                                  callbacks=[lgb.early_stopping(40, verbose=False)])
-        val_groups = [groups[i] for i in val]
-        val_gains = [np.asarray(gains[i]) for i in val]
+        self.boosters_ = [self._train(dataset(order[n_val:]), dataset(order[:n_val]),
+                                      self.seed + b) for b, order in enumerate(splits)]
+        self.booster_ = self.boosters_[0]
+        self._guard(groups, gains, [order[:n_val] for order in splits])
+        if self.mode_ == "model" and self.refit:  # each bag again on every query
+            rounds = [max(1, round((bst.best_iteration or bst.num_trees())
+                                   * len(groups) / (len(groups) - n_val)))
+                      for bst in self.boosters_]
+            self.boosters_ = [lgb.train(self._params(self.seed + b), dataset(splits[0]),
+                                        num_boost_round=r) for b, r in enumerate(rounds)]
+            self.booster_ = self.boosters_[0]
+        return self
+
+    def _params(self, seed: int) -> dict[str, Any]:
+        return {"objective": "lambdarank", "learning_rate": self.learning_rate,
+                "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+                "label_gain": list(range(self.label_levels + 1)),
+                "lambdarank_truncation_level": 20, "eval_at": [10], "num_threads": 1,
+                "seed": seed, "verbose": -1, "feature_fraction": 0.9, "bagging_fraction": 0.9,
+                "bagging_freq": 1, "deterministic": True, "force_row_wise": True}
+
+    def _train(self, train_set: Any, stop_set: Any, seed: int) -> Any:
+        import lightgbm as lgb
+
+        return lgb.train(self._params(seed), train_set, num_boost_round=self.n_estimators,
+                         valid_sets=[stop_set],
+                         callbacks=[lgb.early_stopping(40, verbose=False)])
+
+    def _guard(self, groups: Sequence[np.ndarray], gains: Sequence[np.ndarray],
+               held: list[np.ndarray]) -> None:
+        """Serve the model only if it beats the blend and BM25F on the held-back queries: each
+        bag on the queries it stopped on (never trained on), the figures averaged over bags."""
         self.mode_ = "model"
-        self.validation_ = {name: mean_ndcg(s, val_groups, val_gains) for name, s in
-                            (("model", self), ("blend", QueryBlend()),
-                             ("bm25f", KeywordOrder()))}
+        self.paths_ = None
+        figures: dict[str, list[float]] = {"model": [], "blend": [], "bm25f": []}
+        for booster, idx in zip(self.boosters_, held, strict=True):
+            val_groups = [groups[i] for i in idx]
+            val_gains = [np.asarray(gains[i]) for i in idx]
+            bag = _OneBag(booster)
+            for name, scorer in (("model", bag), ("blend", QueryBlend()),
+                                 ("bm25f", KeywordOrder())):
+                figures[name].append(mean_ndcg(scorer, val_groups, val_gains))
+        self.validation_ = {name: float(np.mean(v)) for name, v in figures.items()}
         best = max(self.validation_, key=lambda m: (self.validation_[m], m == "model"))
         self.mode_ = best
         self._fallback = KeywordOrder() if best == "bm25f" else QueryBlend()
-        if best == "model" and self.refit:
-            trees = self.booster_.best_iteration or self.booster_.num_trees()  # type: ignore[attr-defined]
-            rounds = max(1, round(trees * len(groups) / len(train)))
-            self.booster_ = lgb.train(params, dataset(order), num_boost_round=rounds)
-        return self
+
+    def _predict(self, features: np.ndarray) -> np.ndarray:
+        """The model's score: the mean of the bags' raw scores (one booster: its own)."""
+        out = np.zeros(len(features), dtype=np.float64)
+        for booster in self.boosters_:
+            out += booster.predict(features, num_threads=1)
+        return (out / len(self.boosters_)).astype(np.float32)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
@@ -180,18 +218,18 @@ class LambdaMartRanker:
         if self.mode_ != "model" or self.booster_ is None:
             return self._fallback.score(features)
         if len(features) <= self.rerank_depth:
-            return np.asarray(self.booster_.predict(features, num_threads=1), dtype=np.float32)
+            return self._predict(features)
         # cascade: the model re-ranks the blend's top `rerank_depth`; the rest follow in blend order
         first = QueryBlend().score(features)
         top = np.argsort(-first, kind="stable")[:self.rerank_depth]
-        model = np.asarray(self.booster_.predict(features[top], num_threads=1), dtype=np.float32)
+        model = self._predict(features[top])
         out = first - float(first.max()) + float(model.min()) - 1.0
         out[top] = model
         return out.astype(np.float32)
 
     @property
     def n_trees(self) -> int:
-        return int(self.booster_.num_trees()) if self.booster_ is not None else 0
+        return sum(int(b.num_trees()) for b in self.boosters_)
 
     def explain(self, features: np.ndarray) -> dict[str, np.ndarray]:
         """The score's additive parts per candidate: each feature's path contribution plus
@@ -213,26 +251,39 @@ class LambdaMartRanker:
         (`pred_contrib`) took ~100 ms, more than the whole search."""
         if self.mode_ != "model" or self.booster_ is None or len(features) == 0:
             return np.zeros((len(features), len(FEATURE_NAMES) + 1), dtype=np.float32)
+        from scipy.sparse import csr_matrix
+
         table, base = self._path_table()
-        leaves = np.asarray(self.booster_.predict(features, pred_leaf=True, num_threads=1),
-                            dtype=np.int64).reshape(len(features), -1)
-        parts = table[np.arange(leaves.shape[1])[None, :], leaves].sum(axis=1)
-        return np.hstack([parts, np.full((len(features), 1), base)])
+        leaves = np.hstack([np.asarray(b.predict(features, pred_leaf=True, num_threads=1),
+                                       dtype=np.int64).reshape(len(features), -1)
+                            for b in self.boosters_])
+        n, trees = leaves.shape
+        width = table.shape[0] // trees
+        # one row per candidate picking one leaf of every tree: a sparse (n, trees * width)
+        # matrix times the (trees * width, features) table sums the paths (6x faster than a
+        # gather at 400 trees)
+        cols = (leaves + np.arange(trees)[None, :] * width).ravel()
+        picks = csr_matrix((np.ones(n * trees), cols, np.arange(0, n * trees + 1, trees)),
+                           shape=(n, table.shape[0]))
+        return np.hstack([picks @ table, np.full((n, 1), base)])
 
     def _path_table(self) -> tuple[np.ndarray, float]:
-        """(trees, leaves, features) contributions of each leaf's path, and the summed root
-        values; computed once per booster."""
+        """(trees * leaves, features) contributions of each leaf's path (tree-major), and the
+        summed root values, over the trees of every bag (each bag's share 1 / n_bags);
+        computed once."""
         cached = getattr(self, "paths_", None)
-        if cached is not None and cached[0] is self.booster_:
+        if cached is not None and cached[0] is self.boosters_:
             return cached[1], cached[2]
-        trees = self.booster_.dump_model()["tree_info"]  # type: ignore[attr-defined]
+        trees = [t for booster in self.boosters_ for t in booster.dump_model()["tree_info"]]
         width = max(t["num_leaves"] for t in trees)
         table = np.zeros((len(trees), width, len(FEATURE_NAMES)), dtype=np.float64)
         base = 0.0
-        for t, tree in enumerate(trees):
-            base += _path_parts(tree["tree_structure"], table[t])
-        self.paths_ = (self.booster_, table, base)
-        return table, base
+        for i, tree in enumerate(trees):
+            base += _path_parts(tree["tree_structure"], table[i])
+        share = 1.0 / len(self.boosters_)
+        flat = table.reshape(len(trees) * width, len(FEATURE_NAMES)) * share
+        self.paths_ = (self.boosters_, flat, base * share)
+        return self.paths_[1], self.paths_[2]
 
     def save(self, directory: Path) -> None:
         """config.json + model.txt (LightGBM text format; never pickle)."""
@@ -241,12 +292,12 @@ class LambdaMartRanker:
                   "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
                   "validation_fraction": self.validation_fraction,
                   "label_levels": self.label_levels, "rerank_depth": self.rerank_depth,
-                  "seed": self.seed, "refit": self.refit}
+                  "seed": self.seed, "refit": self.refit, "n_bags": self.n_bags}
         state = {"mode": self.mode_, "validation": self.validation_,
                  "features": list(FEATURE_NAMES), "trees": self.n_trees}
         (directory / "config.json").write_text(json.dumps({"config": config, "state": state}))
-        if self.booster_ is not None:
-            self.booster_.save_model(str(directory / "model.txt"))
+        for b, booster in enumerate(self.boosters_):  # model.txt, model_1.txt, ...
+            booster.save_model(str(directory / ("model.txt" if b == 0 else f"model_{b}.txt")))
 
     @classmethod
     def load(cls, directory: Path) -> LambdaMartRanker:
@@ -259,9 +310,21 @@ class LambdaMartRanker:
         ranker.mode_ = data["state"]["mode"]
         ranker.validation_ = data["state"]["validation"]
         ranker._fallback = KeywordOrder() if ranker.mode_ == "bm25f" else QueryBlend()
+        names = ["model.txt", *(f"model_{b}.txt" for b in range(1, ranker.n_bags))]
         if (directory / "model.txt").exists():
-            ranker.booster_ = lgb.Booster(model_file=str(directory / "model.txt"))
+            ranker.boosters_ = [lgb.Booster(model_file=str(directory / n)) for n in names]
+            ranker.booster_ = ranker.boosters_[0]
         return ranker
+
+
+class _OneBag:
+    """One bag's booster as a scorer (the guard judges each bag on its own held-back part)."""
+
+    def __init__(self, booster: Any) -> None:
+        self.booster = booster
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float32)
 
 
 def _path_parts(root: dict[str, Any], out: np.ndarray) -> float:

@@ -3,7 +3,11 @@
 Features: every source's score and reciprocal rank (0 when the source did not propose the
 item), how many sources agree, item popularity and age, price fit against the shopper's price
 band, category / brand affinity from the history (or a `UserProfile`), history length and
-whether the candidate shares the last item's category.
+whether the candidate shares the last item's category. With the blend among the sources
+(`blend`: SASRec's log-softmax + w x co-visits over the shopper's largest, models.blend), its
+score is every candidate's own, whichever source proposed it, and so are its two parts
+(`sasrec.logp`, `covisit.share`): a candidate outside SASRec's top 50 keeps its own SASRec
+score instead of 0.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,11 +29,29 @@ CONTEXT_FEATURES: tuple[str, ...] = (
 )
 
 
+BLEND_PARTS: tuple[str, ...] = ("sasrec.logp", "covisit.share")  # with `blend` only
+
+
 def feature_names(source_names: Sequence[str]) -> list[str]:
     names = []
     for source in source_names:
         names += [f"{source}.score", f"{source}.rrank"]
-    return [*names, *CONTEXT_FEATURES]
+    parts = BLEND_PARTS if "blend" in source_names else ()
+    return [*names, *parts, *CONTEXT_FEATURES]
+
+
+def add_blend_signals(candidates: Sequence[Candidate], items: Any,
+                      parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Every candidate's own blend score and parts (`models.blend.blend_parts` over every
+    item of this request) as signals; none where SASRec cannot score the shopper."""
+    blend, logp, share = parts
+    for cand in candidates:
+        if cand.item_id not in items:
+            continue
+        i = items.index(cand.item_id)
+        if np.isfinite(blend[i]):
+            cand.signals.update({"blend": float(blend[i]), "sasrec.logp": float(logp[i]),
+                                 "covisit.share": float(share[i])})
 
 
 def merge_candidates(lists: Mapping[str, list[Candidate]]) -> list[Candidate]:
@@ -89,7 +112,9 @@ def feature_matrix(candidates: Sequence[Candidate], source_names: Sequence[str],
     """(len(candidates), len(feature_names(source_names))) float32, filled a column at a
     time (one pass over the candidates per column, no per-row Python lists)."""
     n = len(candidates)
-    rows = np.zeros((n, 2 * len(source_names) + len(CONTEXT_FEATURES)), dtype=np.float32)
+    parts = BLEND_PARTS if "blend" in source_names else ()
+    rows = np.zeros((n, 2 * len(source_names) + len(parts) + len(CONTEXT_FEATURES)),
+                    dtype=np.float32)
     if n == 0:
         return rows
     signals = [c.signals for c in candidates]
@@ -101,8 +126,11 @@ def feature_matrix(candidates: Sequence[Candidate], source_names: Sequence[str],
         rows[:, 2 * j] = np.fromiter((s.get(source, 0.0) for s in signals), np.float64, n)
         rows[:, 2 * j + 1] = np.divide(1.0, rank, out=np.zeros(n), where=present & (rank != 0))
         agree += present
+    start = 2 * len(source_names)
+    for j, part in enumerate(parts):
+        rows[:, start + j] = np.fromiter((s.get(part, 0.0) for s in signals), np.float64, n)
     known = [products.get(c.item_id) for c in candidates]
-    rows[:, 2 * len(source_names):] = np.column_stack([
+    rows[:, start + len(parts):] = np.column_stack([
         agree,
         np.log1p(np.fromiter((popularity.get(c.item_id, 0.0) for c in candidates),
                              np.float64, n)),

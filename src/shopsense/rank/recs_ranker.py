@@ -141,13 +141,17 @@ class BoostedRecsRanker:
 
 
 class BlendOrderRanker:
-    """No learning: the offline blend's order (models/blend.py) over the candidates, i.e.
+    """No learning: the offline blend's order (models/blend.py) over the candidates. With
+    `source="blend"` (engines trained since the blend became a source) it is exactly the
+    blend's score, which every candidate carries (`recs_features.add_blend_signals`), so the
+    top of the list is the blend's own top. The older form rebuilds it from the candidates:
     `source`'s score (SASRec's logit; its log-softmax differs by a per-shopper constant) plus
     `weight` x `partner`'s score over the shopper's largest (co-visits); a candidate `source`
     did not propose takes the lowest `source` score of the list. Weight 0 is `source`'s own
-    order. Scores one shopper's candidates per call (as `RecommendationEngine` does). Serves
-    when no learned ranker beats it clearly on the shoppers the choice is made on (a small
-    shop's ranker fits a few hundred shoppers; training.recs.fit_ranker)."""
+    order. A shopper the blend proposed nothing for is ordered by reciprocal-rank fusion.
+    Scores one shopper's candidates per call (as `RecommendationEngine` does). Serves when
+    no learned ranker beats it clearly on the shoppers the choice is made on (a small shop's
+    ranker fits a few hundred shoppers; training.recs.fit_ranker)."""
 
     kind = "blend_order"
 
@@ -164,8 +168,13 @@ class BlendOrderRanker:
     def _parts(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         own = features[:, self._score].astype(np.float64)
         present = features[:, self._rrank] > 0
-        floor = own[present].min() - 1.0 if present.any() else 0.0
-        own = np.where(present, own, floor)
+        if self.source == "blend" and not present.any():  # no blend: fuse the others' ranks
+            rranks = [features[:, i + 1] for i, name in enumerate(self.feature_names)
+                      if name.endswith(".score") and self.feature_names[i + 1:i + 2] ==
+                      [name.removesuffix(".score") + ".rrank"]]
+            return sum(rranks, np.zeros(len(features))), np.zeros(len(features))
+        if self.source != "blend":  # 0 where not proposed: below the source's own list
+            own = np.where(present, own, own[present].min() - 1.0 if present.any() else 0.0)
         if self._partner is None or self.weight == 0:
             return own, np.zeros_like(own)
         other = features[:, self._partner].astype(np.float64)
@@ -173,8 +182,21 @@ class BlendOrderRanker:
         return own, self.weight * (other / top if top > 0 else other * 0.0)
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per feature: the older form its two terms; the blend its SASRec and co-visit
+        parts (`sasrec.logp`, `blend.score` - `sasrec.logp`), each less its mean over the
+        shopper's candidates (they add up to the score less a per-shopper constant), so a
+        reason cites the part that lifts this candidate above the others."""
         own, other = self._parts(features)
         out = np.zeros(features.shape, dtype=np.float64)
+        names = self.feature_names
+        if self.source == "blend" and "sasrec.logp" in names and len(features) and \
+                (features[:, self._rrank] > 0).any():
+            logp = features[:, names.index("sasrec.logp")].astype(np.float64)
+            out[:, names.index("sasrec.logp")] = logp - logp.mean()
+            if "covisit.share" in names:
+                rest = own - logp
+                out[:, names.index("covisit.share")] = rest - rest.mean()
+            return out
         out[:, self._score] = own
         if self._partner is not None:
             out[:, self._partner] = other

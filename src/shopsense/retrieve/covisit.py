@@ -104,7 +104,30 @@ class CovisitRetriever(DenseSource):
         self.matrix_ = pair_counts(flat_items, flat_sessions, len(items), self.window)
         self.item_counts_ = np.bincount(flat_items, minlength=len(items)).astype(np.float64)
         self.live_ = defaultdict(dict)
+        self.sessions_ = self._session_tails(data, items, types)
         return self
+
+    def _session_tails(self, data: Interactions, items: ItemIndex,
+                       types: Collection[str] | None) -> defaultdict[str, list[int]]:
+        """Each shopper's last `window` items of their last session, keyed as `observe`
+        keys sessions, so an event after training pairs with the items before it as `fit`
+        would have paired them (without this, a served engine's replayed held-out events and
+        a shopper's first event after a retrain formed no pairs)."""
+        tails: defaultdict[str, list[int]] = defaultdict(list)
+        for u, seq in enumerate(data.sequences):
+            sids = data.sessions[u] if data.sessions is not None and self.by_session else None
+            kinds = data.kinds[u] if data.kinds is not None else None
+            tail: list[int] = []
+            for j in range(len(seq) - 1, -1, -1):
+                if (sids is not None and sids[j] != sids[-1]) or len(tail) >= self.window:
+                    break
+                i = items.get(seq[j])
+                if i >= 0 and (types is None or kinds is None or kinds[j] in types):
+                    tail.append(i)
+            key = (sids[-1] if sids else None) or data.users[u]
+            if tail and key:
+                tails[key] = tail[::-1]
+        return tails
 
     def observe(self, event: Event) -> None:
         """Add the pairs this event forms with the same session's recent items."""

@@ -1,10 +1,13 @@
 """How is the recommendation engine trained? `train_all`: every source, then the ranker.
 
-Each shopper's last interaction is held out: sources learn from the rest, SASRec stops early on
-it, and the ranker learns to put it first among the merged candidates (half the sampled
-shoppers fit the logistic and LightGBM rankers, the other half pick the better one, and both
-are reported). The shoppers who pick the ranker are left out of SASRec's early stopping.
-The held-out events are then replayed through `observe`, so the served engine has seen them.
+Each shopper's last interaction is held out: sources learn from the rest, and the held-out
+shoppers are split three ways: SASRec stops early on one part; the blend's co-visit weight is
+chosen on that part and the next (`choose_blend_weight`, as the offline blend chooses it on
+SASRec's validation targets); the ranker learns to put the held-out item first among the merged
+candidates on the second part (logistic and LightGBM) and is chosen on the third, against the
+blend's own order, which serves unless a learned ranker beats it clearly. Neither ranker part
+is one SASRec early-stopped on. The held-out events are then replayed through `observe`, so
+the served engine has seen them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from shopsense.models.interactions import Interactions
 from shopsense.models.sasrec import SASRecConfig
 from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
-from shopsense.pipeline.recommend import PERSONAL_SOURCES, EngineConfig, RecommendationEngine
+from shopsense.pipeline.recommend import EngineConfig, RecommendationEngine
 from shopsense.rank.recs_features import ShopperView, feature_matrix, feature_names
 from shopsense.rank.recs_ranker import BlendOrderRanker, BoostedRecsRanker, LogisticRecsRanker
 from shopsense.retrieve.collaborative import CollaborativeRetriever
@@ -151,32 +154,67 @@ def ranker_rows(engine: RecommendationEngine, train: Interactions, targets: dict
         groups.append(len(cands))
         kept.append(u)
     if not xs:
-        return np.zeros((0, 2 * len(names) + 8), np.float32), np.zeros(0), np.zeros(0, int), []
+        return (np.zeros((0, len(feature_names(names))), np.float32), np.zeros(0),
+                np.zeros(0, int), [])
     return np.concatenate(xs), np.concatenate(ys), np.asarray(groups), kept
 
 
 def ranker_sample(held: Sequence[int], config: TrainConfig) -> tuple[list[int], list[int]]:
-    """The shoppers that fit the ranker and those that choose it (at most `ranker_users` in
-    all). The choosers are kept out of SASRec's early stopping, so the choice is not made on
-    the targets SASRec was stopped on."""
+    """The shoppers that fit the ranker and those that choose it: at most `ranker_users` in
+    all and at most two thirds of the held-out shoppers, so that a third or more is left for
+    SASRec's early stopping. Both parts are kept out of SASRec's early stopping, so the ranker
+    neither learns nor is chosen on the targets SASRec was stopped on."""
     rng = np.random.default_rng(config.seed)
-    sample = rng.permutation(np.asarray(held, dtype=np.int64))[:config.ranker_users].tolist()
+    wanted = min(config.ranker_users, 2 * len(held) // 3)
+    sample = rng.permutation(np.asarray(held, dtype=np.int64))[:wanted].tolist()
     half = len(sample) // 2
     return sample[:half], sample[half:]
+
+
+BLEND_WEIGHT_USERS = 6000  # shoppers the blend's weight is chosen on (a sample of the rest)
+
+
+def choose_blend_weight(engine: RecommendationEngine, train: Interactions,
+                        targets: dict[int, str], users: Sequence[int], seed: int
+                        ) -> dict[str, Any]:
+    """The blend's co-visit weight by `SequenceBlend.fit_weight` (the offline blend's own
+    choice) on these shoppers' held-out items (the ranker's choosers are not among them);
+    sets `engine.config.blend_weight`, so `blend` becomes a for-you source."""
+    from dataclasses import replace
+
+    from shopsense.models.blend import SequenceBlend
+
+    sasrec, covisit = engine.sources.get("sasrec"), engine.sources.get("covisit")
+    model = getattr(sasrec, "model_", None)
+    if model is None or not users:
+        return {}
+    weight, report = 0.0, {"blend_weight_users": 0}
+    if isinstance(covisit, CovisitRetriever):
+        rng = np.random.default_rng(seed)
+        picked = rng.permutation(np.asarray(users, np.int64))[:BLEND_WEIGHT_USERS].tolist()
+        keep = engine.config.history_len
+        histories = [engine.items.encode(train.sequences[u][-keep:]) for u in picked]
+        wanted = np.asarray([engine.items.index(targets[u]) for u in picked], dtype=np.int64)
+        blend = SequenceBlend(model, covisit, engine.items).fit_weight(histories, wanted)
+        weight = blend.weight
+        report = {"blend_weight_users": len(picked), "blend_valid_ndcg@10_by_weight": {
+            str(w): round(v, 5) for w, v in blend.valid_ndcg_.items()}}
+    engine.config = replace(engine.config, blend_weight=float(weight))
+    return {"blend_weight": float(weight), **report}
 
 
 def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[int, str],
                split: tuple[list[int], list[int]], config: TrainConfig, progress: Progress
                ) -> dict[str, Any]:
     """Fit logistic + LightGBM on the fitting shoppers; on the choosers compare them with the
-    untrained orders (reciprocal-rank fusion; the offline blend's SASRec + co-visit order,
-    its weight chosen on the fitting shoppers). A learned ranker serves
+    untrained orders (reciprocal-rank fusion; the blend's own order, `BlendOrderRanker` over
+    every candidate's blend score, when the engine has a blend). A learned ranker serves
     only when it beats the best untrained order clearly (`learned_gain_ci`, a paired 90 %
     bootstrap interval over the choosers, above 0): a ranker fitted on a few hundred
     shoppers that is merely level would serve noise (benchmarks/README.md, "Served path")."""
     fitting, choosing = split
     sample, half = [*fitting, *choosing], len(fitting)
-    names = [n for n in PERSONAL_SOURCES if n in engine.sources]
+    names = [n for n in engine.personal_names() if n in engine.sources or n == "blend"]
     engine.info["ranker_sources"] = names
     fit_x, fit_y, fit_g, _ = ranker_rows(engine, train, targets, sample[:half], names)
     val_x, val_y, val_g, _ = ranker_rows(engine, train, targets, sample[half:], names)
@@ -184,17 +222,16 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
     report: dict[str, Any] = {"fit_users": half, "valid_users": n_val}
     columns = feature_names(names)
     untrained: dict[str, Any] = {"fusion": None}
-    if "sasrec" in names:
-        untrained["blend_order"] = _blend_order(columns, "covisit" in names, fit_x, fit_y,
-                                                fit_g, half)
-        report["blend_weight"] = untrained["blend_order"].weight
+    if "blend" in names:
+        untrained["blend_order"] = BlendOrderRanker(columns, 0.0, source="blend", partner=None)
+        report["blend_weight"] = engine.config.blend_weight
     per_user: dict[str, np.ndarray] = {}
     for label, ranker in untrained.items():
         scores = _fusion_scores(val_x, names) if ranker is None else \
             ranker.score_groups(val_x, val_g)
         per_user[label] = _per_user_ndcg(scores, val_y, val_g, n_val)
         report[f"{label}_ndcg@10"] = float(per_user[label].mean()) if n_val else 0.0
-    baseline = max(untrained, key=lambda k: (report[f"{k}_ndcg@10"], k == "fusion"))
+    baseline = max(untrained, key=lambda k: (report[f"{k}_ndcg@10"], k != "fusion"))
     report["serving"] = "fusion" if baseline == "fusion" else BlendOrderRanker.kind
     engine.ranker = untrained[baseline]
     if fit_y.sum() < 5 or fit_y.min() == fit_y.max():
@@ -218,19 +255,6 @@ def fit_ranker(engine: RecommendationEngine, train: Interactions, targets: dict[
         report["serving"] = best[1].kind
     progress("ranker.done", report)
     return report
-
-
-def _blend_order(columns: list[str], covisit: bool, x: np.ndarray, y: np.ndarray,
-                 groups: np.ndarray, n_users: int) -> BlendOrderRanker:
-    """SASRec + co-visits in the blend's form, its weight chosen on the fitting shoppers
-    (the grid of models/blend.py; ties: the smaller weight)."""
-    from shopsense.models.blend import WEIGHTS
-
-    if not covisit:
-        return BlendOrderRanker(columns, 0.0, partner=None)
-    quality = {w: _per_user_ndcg(BlendOrderRanker(columns, w).score_groups(x, groups), y,
-                                 groups, n_users).mean() if n_users else 0.0 for w in WEIGHTS}
-    return BlendOrderRanker(columns, max(WEIGHTS, key=lambda w: (quality[w], -w)))
 
 
 def _fusion_scores(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -268,8 +292,8 @@ def train_all(data: Interactions, products: Sequence[Product], config: TrainConf
     train, held = holdout_split(data)
     targets = {u: data.sequences[u][-1] for u in held}
     rankers = ranker_sample(held, config)
-    choosing = set(rankers[1])
-    checked = [u for u in held if u not in choosing]  # SASRec early-stops on these only
+    ranking = {*rankers[0], *rankers[1]}
+    checked = [u for u in held if u not in ranking]  # SASRec early-stops on these only
     if warm is not None:  # judge the new version on the latest held-out events
         fresh = changed_shoppers(data, warm.since)
         latest = [u for u in checked if fresh[u]]
@@ -286,8 +310,10 @@ def train_all(data: Interactions, products: Sequence[Product], config: TrainConf
     if isinstance(sasrec, SequentialRetriever) and sasrec.model_ is not None:
         # how it was trained and whether it converged (status.json, shown on /admin)
         engine.info["sasrec"] = sasrec.model_.training_report(train.n_events)
-    engine.info["ranker"] = fit_ranker(engine, train, targets, rankers, config, progress) \
-        if held else {}
+    blend = choose_blend_weight(engine, train, targets,
+                                [u for u in held if u not in set(rankers[1])], config.seed)
+    engine.info["ranker"] = {**blend, **fit_ranker(engine, train, targets, rankers, config,
+                                                   progress)} if held else {}
     _replay_holdout(engine, data, held)
     if data.timestamps is not None and data.n_events:
         engine.info["last_event_at"] = max(max(ts) for ts in data.timestamps if ts)

@@ -97,6 +97,47 @@ def learn_terms(products: Sequence[Product], excluded: set[str], inner: set[str]
     return terms
 
 
+def node_words(terms: dict[str, dict[str, float]], leaves: Iterable[str]
+               ) -> dict[str, str]:
+    """Product words that name a category node above two or more leaves -> that node.
+
+    A word learned from titles points at the leaf whose titles write it most (鞋 -> 运动鞋, as
+    boots are written 靴), but a shopper typing it asks for the whole node (鞋靴: sneakers and
+    boots alike). A word names a node when it is part of the node's Chinese name, or all its
+    English words are in the node's English name, and the leaf it points at lies below that
+    node; a leaf's own name (手机 of 手机数码 > 手机) stays that leaf's. The deepest node wins.
+    """
+    paths = [[s.strip() for s in leaf.split(">")] for leaf in set(leaves) if leaf]
+    below: Counter[str] = Counter()
+    for parts in paths:
+        for i in range(1, len(parts)):
+            below[" > ".join(parts[:i])] += 1
+    inner = [node for node, n in below.items() if n >= 2]
+    own = {parts[-1].lower() for parts in paths}
+    out: dict[str, str] = {}
+    for phrase, shares in terms.items():
+        if not shares or phrase.lower() in own:
+            continue
+        top = max(shares, key=lambda c: shares[c])
+        named = [n for n in inner if top.startswith(n + " > ") and _names(phrase, n)]
+        if named:
+            out[phrase] = max(named, key=lambda n: n.count(">"))
+    return out
+
+
+def _names(phrase: str, node: str) -> bool:
+    name = node.rsplit(">", 1)[-1].strip().lower()
+    text = phrase.strip().lower()
+    if not text.isascii():
+        return compact(text)[0] in compact(name)[0]
+    words = {_stem(w) for w in _en_words(text)}
+    return bool(words) and words <= {_stem(w) for w in _en_words(name)}
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
 def _pure_phrases(titled: list[tuple[str, set[str]]], per_script: Counter[tuple[str, bool]],
                   excluded: set[str], min_purity: float, min_coverage: float,
                   longer: set[str]) -> dict[str, dict[str, float]]:

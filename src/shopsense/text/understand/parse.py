@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shopsense.domain import QueryReading, Slot
-from shopsense.text.understand.gazetteer import Match
+from shopsense.text.understand.gazetteer import Entry, Match
 from shopsense.text.understand.lexicon import Group, has_han
 from shopsense.text.understand.negation import inside, live_cues, overlaps, scopes
 from shopsense.text.understand.rules import (
@@ -90,6 +90,7 @@ def parse_query(u: QueryUnderstander, query: str) -> Parsed:
         _with_text(s, query) for s in (price.price_min, price.price_max, price.value_preference))
     matches = u.gazetteer_.find(query, blocked=price.spans)
     matches = _add_tagger(u, query, matches)
+    matches = _add_misspelt_brands(u, query, matches, price.spans)
     cues = live_cues(query, matches, price.spans)
     negated, negated_words = scopes(query, cues, matches)
     used: list[tuple[int, int]] = list(price.spans)
@@ -123,11 +124,38 @@ def _add_tagger(u: QueryUnderstander, query: str, matches: list[Match]) -> list[
     extra = []
     for (kind, start, end), confidence in u.tagger_.predict(query):
         if kind == "HCCX" and not overlaps(start, end, spans) and confidence >= 0.5:
-            from shopsense.text.understand.gazetteer import Entry
-
             entry = Entry("tagger_term", round(confidence, 4))
             extra.append(Match(start, end, query[start:end], (entry,)))
     return sorted(matches + extra, key=lambda m: m.start)
+
+
+_LATIN_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{5,}(?![A-Za-z0-9])")
+
+
+def _add_misspelt_brands(u: QueryUnderstander, query: str, matches: list[Match],
+                         blocked: list[tuple[int, int]]) -> list[Match]:
+    """English words of 5+ letters that are no word of a learned product word, attribute or
+    brand and are one slip (a letter dropped, added, changed or two swapped, the first letter
+    kept) from exactly one brand name of 5+ letters read as that brand (samsnug, xioami,
+    sennheisr; not hair -> Haier). Not the category model's vocabulary as the test of
+    "unknown": it holds the logged queries, typos included."""
+    names = getattr(u, "brand_words_", None)
+    if not names:
+        return matches
+    from shopsense.text.spell import damerau
+
+    taken = [(m.start, m.end) for m in matches] + list(blocked)
+    extra = []
+    for m in _LATIN_TOKEN.finditer(query):
+        word = m.group().lower()
+        if len(word) < 5 or overlaps(m.start(), m.end(), taken) or word in u.lexicon_words_:
+            continue
+        near = {i for name, i in names.items() if abs(len(name) - len(word)) <= 1
+                and name[0] == word[0] and damerau(word, name, 2) <= 1}
+        if len(near) == 1:
+            entry = Entry("brand", near.pop(), priority=2)
+            extra.append(Match(m.start(), m.end(), m.group(), (entry,)))
+    return sorted(matches + extra, key=lambda m: m.start) if extra else matches
 
 
 def _category(u: QueryUnderstander, query: str, matches: list[Match], negated: dict[int, Cue],
@@ -210,8 +238,9 @@ def _term_evidence(u: QueryUnderstander, terms: list[tuple[str, Match]]) -> dict
     total: dict[str, float] = {}
     weight_sum = 0.0
     for phrase, match in terms:
-        shares = u.terms_[phrase]
-        own = any(c.rsplit(">", 1)[-1].strip() == phrase for c in shares)
+        shares = u.term_shares(phrase)
+        own = phrase in u.node_words_ or any(c.rsplit(">", 1)[-1].strip() == phrase
+                                             for c in shares)
         weight = len(match.surface) * (3.0 if own else 1.0) * max(shares.values())
         weight_sum += weight
         for c, share in shares.items():
@@ -265,6 +294,9 @@ def _read_match(u: QueryUnderstander, query: str, match: Match, category: str | 
         group = u.brands_[entry.payload]
         slot_value: tuple[str, Any] = ("brand", group.values)
         confidence = 0.95 if entry.kind == "brand" and len(match.surface) > 1 else 0.8
+        if match.surface.isascii() and match.surface.lower() not in {
+                str(s).lower() for s in group.surfaces}:
+            confidence = 0.8  # a misspelt name (`_add_misspelt_brands`)
         if is_negated:
             out.exclusions.append(_slot(slot_value, confidence, query, start, end))
         elif all(s.value != group.values for s in out.brands):
@@ -293,7 +325,7 @@ def _read_term(u: QueryUnderstander, query: str, match: Match, kinds: dict[str, 
                is_negated: bool, out: Parsed) -> None:
     start, end = match.start, match.end
     if "term" in kinds:
-        shares = u.terms_[kinds["term"].payload]
+        shares = u.term_shares(kinds["term"].payload)
         top = max(shares, key=lambda c: shares[c])
         if is_negated:
             value = ("category", top) if shares[top] >= 0.9 else ("term", match.surface)

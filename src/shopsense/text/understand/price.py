@@ -37,7 +37,7 @@ _LOWER_AFTER = re.compile(r"^\s?(?:以上|往上|起|\+|or more|and up|and above
 _AROUND_BEFORE = re.compile(r"(around|about|approximately|roughly|~|大概|大约|约)\s?"
                             r"(?:us\$|\$|¥|￥|usd|rmb)?\s?$", re.IGNORECASE)
 _AROUND_AFTER = re.compile(r"^\s?(?:左右|上下|ish)")
-_RANGE_JOIN = re.compile(r"^\s?(?:到|至|-|~|～|—|–|to|and)\s?(?:us\$|\$|¥|￥|usd|rmb)?\s?$",
+_RANGE_JOIN = re.compile(r"^\s?(?:到|至|和|与|跟|-|~|～|—|–|to|and)\s?(?:us\$|\$|¥|￥|usd|rmb)?\s?$",
                          re.IGNORECASE)
 _PRICE_CONTEXT = re.compile(r"(price|priced|budget|cost|价格|价位|价钱|预算|between|from|在)",
                             re.IGNORECASE)
@@ -48,9 +48,13 @@ VALUE_WORDS: dict[str, tuple[str, ...]] = {
     "cheap": ("便宜", "实惠", "平价", "低价", "廉价", "学生党", "学生", "入门", "不要太贵", "不太贵", "不贵",
               "cheap", "cheapest", "budget", "affordable", "inexpensive", "low cost", "low-cost",
               "low price", "bargain", "not too expensive", "not expensive", "student", "entry-level",
-              "entry level"),
-    "premium": ("高端", "旗舰", "奢华", "奢侈", "高档", "顶配", "贵一点", "premium", "luxury",
-                "high-end", "high end", "top-end", "flagship", "upscale", "best quality"),
+              "entry level", "doesn't cost much", "does not cost much", "won't cost much",
+              "less expensive", "low-priced", "low priced", "cheaper", "省钱"),
+    "premium": ("高端", "旗舰", "奢华", "奢侈", "高档", "顶配", "贵一点", "贵点", "贵一些", "档次高",
+                "上档次", "有档次", "好一点", "好点的", "品质好", "premium", "luxury", "high-end",
+                "high end", "top-end", "top end", "flagship", "upscale", "best quality",
+                "top of the line", "top-of-the-line", "top of the range", "top quality",
+                "deluxe"),
 }
 
 
@@ -195,7 +199,8 @@ class PriceParser:
                         best = (end - start, preference, start, end)
         if best is not None:
             _, preference, start, end = best
-            tail = re.match(r"^(?:高|好|超高|最高)", text[end:])
+            # 性价比高, 便宜点, 档次高一点: the degree words belong to the value word
+            tail = re.match(r"^(?:超高|最高|高|好)?(?:一点儿|一点|一些|点儿|点|些)?", text[end:])
             if tail:
                 end += tail.end()
             reading.value_preference = Slot(preference, 0.85, (start, end))

@@ -25,6 +25,7 @@ from shopsense.text.understand.category import (
     deepest_confident,
     learn_terms,
     node_probabilities,
+    node_words,
     training_texts,
 )
 from shopsense.text.understand.encoder import CategoryCentroids, SurfaceVectors, load_encoder
@@ -119,8 +120,22 @@ class QueryUnderstander:
         for model in self.models_:
             gazetteer.add(model, Entry("model", model, priority=3))
         self.gazetteer_ = gazetteer
+        leaves = self.classifier_.classes_ if self.classifier_ is not None else [
+            c for shares in self.terms_.values() for c in shares]
+        self.node_words_ = node_words(self.terms_, leaves)
+        self.brand_words_ = {s.lower(): i for i, g in enumerate(self.brands_) for s in g.surfaces
+                             if isinstance(s, str) and s.isascii() and s.isalpha() and len(s) >= 5}
+        phrases = [*self.terms_, *(s for g in self.brands_ + self.attributes_
+                                   for s in g.surfaces if isinstance(s, str))]
+        self.lexicon_words_ = frozenset(w for p in phrases for w in re.findall(r"[a-z]+", p.lower()))
         self.price_parser_ = PriceParser(self.currency_, {"CNY": 1.0, "USD": self.usd_rate})
         self.readings_ = Memo(8192, 3600.0)  # a reading depends only on the query and the model
+
+    def term_shares(self, phrase: str) -> dict[str, float]:
+        """The categories a learned product word asks for: its leaf shares, or the whole node
+        when it names a node above several leaves (鞋 -> 鞋靴, not only 运动鞋)."""
+        node = self.node_words_.get(phrase)
+        return {node: 1.0} if node is not None else self.terms_[phrase]
 
     def use_tagger(self, tagger: Any) -> QueryUnderstander:
         """Add a trained `CrfTagger` as an extra signal (brand / product words in zh text)."""
