@@ -52,7 +52,9 @@ UNPROTECTED = {"SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
                "SHOPSENSE_SERVE__OFFLOAD_COLD_SEARCHES": "false",
                "SHOPSENSE_SERVE__MAX_QUERY_CHARS": "500"}
 PLACE_CAP = {"SHOPSENSE_SERVE__CLIENT_EXPENSIVE_IN_FLIGHT": "2"}  # the defaults plus the cap
-CONFIGS = {"unprotected": UNPROTECTED, "protected": {}, "place_cap_2": PLACE_CAP}
+SWITCH_05 = {"SHOPSENSE_SERVE__GIL_SWITCH_INTERVAL_MS": "0.5"}  # the defaults, 0.5 ms switches
+CONFIGS = {"unprotected": UNPROTECTED, "protected": {}, "place_cap_2": PLACE_CAP,
+           "switch_0.5ms": SWITCH_05}
 WORDS = ("空调 冰箱 洗衣机 手机 耳机 跑鞋 连衣裙 咖啡豆 纸尿裤 电视 格力 美的 华为 苹果 小米 "
          "running shoes noise cancelling headphones dress red blue wireless waterproof cotton "
          "organic large small cheap premium kids women men 1.5匹 变频 静音 省电 蓝牙").split()

@@ -144,6 +144,10 @@ class ServeSettings(Section):
     (after a pause of up to 1 s that costs no CPU) instead of a place in the queue. 0 (default):
     no cap — on the loaded 2-core machine it did not help the cheap query under a flood
     (benchmarks/README.md, Abuse); it keeps one client from filling the expensive queue."""
+    gil_switch_interval_ms: float = Field(5.0, gt=0, le=100)
+    """How long a serving process's thread may hold the GIL while another waits for it
+    (`sys.setswitchinterval`; Python's default is 5 ms). The event loop answering cheap requests
+    waits up to this long each time it takes the GIL back from the expensive lane's thread."""
     gc_thresholds: tuple[int, int, int] = (700, 10, 1000)
     """A serving process's `gc.set_threshold`: young collections as CPython's default, a full one
     after 1,000 (CPython: 10) middle ones. A full pass walks every live container (tens of ms

@@ -400,3 +400,13 @@ def test_warmed_queries_are_cheap_from_the_first_search(tmp_path: Path, monkeypa
         cached = "stage_cache_hit" in reply.json()["timings_ms"]
         assert cached == (q != "acme"), q  # the note tells the truth: its stage was cached
     assert lane == ["q=acme"]
+
+
+def test_the_gil_switch_interval_is_set_while_serving_and_restored(tmp_path: Path) -> None:
+    import sys
+
+    settings = Settings(home=tmp_path, serve=ServeSettings(gil_switch_interval_ms=1.0))
+    before = sys.getswitchinterval()
+    with TestClient(create_app(settings, Shop(settings))):
+        assert sys.getswitchinterval() == 0.001
+    assert sys.getswitchinterval() == before

@@ -6,6 +6,7 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -50,6 +51,8 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.serve.threads
         before = gc.get_threshold()
         gc.set_threshold(*settings.serve.gc_thresholds)
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(settings.serve.gil_switch_interval_ms / 1000)
         # retention on its own schedule and erasures by other processes, in every serving
         # mode (a process with a StoreFollower hears erasures through it)
         app.state.privacy = PrivacyMaintenance(
@@ -59,6 +62,7 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
         finally:
             app.state.privacy.stop()
             gc.set_threshold(*before)
+            sys.setswitchinterval(switch)
 
     app = FastAPI(title="shopsense", version=__version__, lifespan=lifespan,
                   description="Search, recommendations, events and feedback for one shop.")
