@@ -12,14 +12,14 @@ brand aliases, typos (pinyin homophones and English letter slips) and mixed-lang
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from shopsense.demo.brands import BRANDS
-from shopsense.demo.taxonomy import LEAVES
+from shopsense.demo.taxonomy import LEAVES, Leaf
 from shopsense.domain import Product
 
 # Product types the demo shop does not sell (checked against its leaves' words).
@@ -54,25 +54,27 @@ class Outcome:
     detail: str
 
 
-def _leaf_products(products: Sequence[Product]) -> dict[str, list[Product]]:
-    out: dict[str, list[Product]] = {}
+def leaves_held(products: Sequence[Product], minimum: int
+                ) -> Iterator[tuple[int, Leaf, list[Product]]]:
+    """(index, leaf, its products) for each leaf of the demo taxonomy that `products` hold at
+    least `minimum` of: the loop every relevance suite builds its checks over."""
+    by_leaf: dict[str, list[Product]] = {}
     for p in products:
-        out.setdefault(p.category, []).append(p)
-    return out
+        by_leaf.setdefault(p.category, []).append(p)
+    for i, leaf in enumerate(LEAVES):
+        items = by_leaf.get(leaf.path, [])
+        if len(items) >= minimum:
+            yield i, leaf, items
 
 
 def relevance_checks(products: Sequence[Product]) -> list[Check]:
     """Checks for the leaves of the demo taxonomy that `products` hold (>= 5 products)."""
-    by_leaf = _leaf_products(products)
     checks: list[Check] = []
     sold = {w.lower() for leaf in LEAVES for w in (*leaf.words_zh, *leaf.words_en)}
     for zh, en in ABSENT:
         if zh not in sold and en not in sold:
             checks += [Check("absent_type", "zh", zh), Check("absent_type", "en", en)]
-    for leaf in LEAVES:
-        items = by_leaf.get(leaf.path, [])
-        if len(items) < 5:
-            continue
+    for _, leaf, items in leaves_held(products, 5):
         zh, en = leaf.words_zh[0], leaf.words_en[0].lower()
         checks += [Check("in_catalogue", "zh", zh, leaf.path), Check("in_catalogue", "en", en,
                                                                      leaf.path),

@@ -21,7 +21,7 @@ from typing import Any
 from shopsense.demo.brands import BRANDS
 from shopsense.demo.taxonomy import LEAVES
 from shopsense.domain import Product
-from shopsense.evaluation.relevance import ABSENT, HOMOPHONES, Check, _leaf_products
+from shopsense.evaluation.relevance import ABSENT, HOMOPHONES, Check, leaves_held
 
 ABSENT_MORE = (("跑步机", "treadmill"), ("投影仪", "projector"), ("洗碗机", "dishwasher"),
                ("空气炸锅", "air fryer"), ("婴儿车", "baby stroller"), ("鱼竿", "fishing rod"),
@@ -88,12 +88,8 @@ def _typos(zh: str, en: str, leaf: str) -> list[Check]:
 
 def held_out_checks(products: Sequence[Product]) -> list[Check]:
     """The held-out-style checks for the leaves `products` hold (>= 5 products each)."""
-    by_leaf = _leaf_products(products)
     checks = _absent(products)
-    for i, leaf in enumerate(LEAVES):
-        items = by_leaf.get(leaf.path, [])
-        if len(items) < 5:
-            continue
+    for i, leaf, items in leaves_held(products, 5):
         zh, en = _other(leaf.words_zh), _other(leaf.words_en).lower()
         cheap, premium = CHEAP[i % len(CHEAP)], PREMIUM[i % len(PREMIUM)]
         checks += [Check("in_catalogue", "zh", zh, leaf.path),

@@ -34,7 +34,7 @@ import numpy as np
 from shopsense.demo.brands import BRANDS
 from shopsense.demo.taxonomy import LEAVES
 from shopsense.domain import Product
-from shopsense.evaluation.relevance import Check, _leaf_products, _median_price
+from shopsense.evaluation.relevance import Check, _median_price, leaves_held
 
 SHAPE_PROPS = ("price_ceiling", "price_range", "price_floor", "brand_value", "brand_typo",
                "attribute_negation")
@@ -192,12 +192,8 @@ def _absent(products: Sequence[Product]) -> list[Check]:
 
 def shape_checks(products: Sequence[Product]) -> list[Check]:
     """The fourth suite's checks for the leaves `products` hold (>= 10 products each)."""
-    by_leaf = _leaf_products(products)
     checks = _absent(products)
-    for i, leaf in enumerate(LEAVES):
-        items = by_leaf.get(leaf.path, [])
-        if len(items) < 10:
-            continue
+    for i, leaf, items in leaves_held(products, 10):
         zh, en = leaf.words_zh[-1], leaf.words_en[-1].lower()
         checks += _price_checks(i, leaf, items, zh, en)
         checks += _chat_checks(i, leaf, zh, en)

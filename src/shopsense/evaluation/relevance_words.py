@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shopsense.demo.taxonomy import LEAVES
 from shopsense.domain import Product
-from shopsense.evaluation.relevance import Check, _leaf_products
+from shopsense.evaluation.relevance import Check, leaves_held
 
 # (zh, en) product types the demo does not sell that share writing with one it does.
 LOOKALIKES = (("咖啡机", "coffee maker"), ("鼠标垫", "mouse pad"), ("睡衣", "pajamas"),
@@ -56,10 +55,9 @@ def word_checks(products: Sequence[Product]) -> list[Check]:
     titles = " ".join(p.title.lower() for p in products)
     checks = [Check("absent_lookalike", lang, word) for zh, en in LOOKALIKES
               for lang, word in (("zh", zh), ("en", en)) if word.lower() not in titles]
-    by_leaf = _leaf_products(products)
-    for leaf in LEAVES:
+    for _, leaf, _items in leaves_held(products, 5):
         words = OTHER_WORDS.get(leaf.path.rsplit(" > ", 1)[-1])
-        if words is None or len(by_leaf.get(leaf.path, [])) < 5:
+        if words is None:
             continue
         for lang, others, first in (("zh", words[0], leaf.words_zh[0]),
                                     ("en", words[1], leaf.words_en[0].lower())):
