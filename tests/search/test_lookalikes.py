@@ -189,3 +189,16 @@ def test_a_word_naming_a_node_reaches_all_its_leaves(demo_shop) -> None:
     assert {"鞋靴 > 运动鞋", "鞋靴 > 靴子"} <= leaves, leaves
     understood = answer.get("understood") or {}
     assert (understood.get("category") or {}).get("value") not in ("鞋靴 > 运动鞋", "鞋靴 > 靴子")
+
+
+@pytest.mark.parametrize("query", ["剃须刀", "shaver", "洗碗机"])
+def test_an_absent_type_is_not_shown_as_read_into_another_category(demo_shop, query) -> None:  # type: ignore[no-untyped-def]
+    """剃须刀 was answered "we don't sell it" while the storefront's "understood as" chip and
+    breadcrumb still said 洗发水 (the nearest leaf, never applied): the answer's reading names
+    no category for a type the shop does not sell."""
+    from shopsense.pipeline import surfaces
+
+    answer = surfaces.search(demo_shop, query)
+    assert answer["no_exact_match"] is not None, query
+    assert (answer["understood"] or {}).get("category") is None
+    assert not any(f["kind"] == "category" for f in answer["applied_filters"])

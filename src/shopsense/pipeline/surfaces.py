@@ -135,9 +135,10 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
         if "contributions" in r.evidence:  # the score's parts on the serving ranker's scale
             item["contributions"] = r.evidence["contributions"]
             item["unexplained"] = r.evidence["unexplained"]
-    if response.no_exact_match is not None:  # not what was asked for: labelled as alternatives
-        for item in data["results"]:
+    if response.no_exact_match is not None:  # not what was asked for: labelled as alternatives,
+        for item in data["results"]:  # and the nearest leaf it was read as is not named
             item["alternative"] = True
+        data["understood"] = data["understood"] and {**data["understood"], "category": None}
     if lang is None:  # the shopper's language: the query's
         lang = "en" if (reading.language if reading is not None else
                         "zh" if any("\u4e00" <= c <= "\u9fff" for c in q) else "en") == "en" \
