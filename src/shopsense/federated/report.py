@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VARIANTS = ("centralised", "federated", "local_only")
+VARIANTS = ("centralised", "federated", "personalised", "local_only")
 
 
 def _ci(row: dict[str, Any], key: str) -> str:
@@ -25,8 +25,9 @@ def recs_table(report: dict[str, Any], title: str = "") -> str:
                      f"{row.get('rounds', '-')!s:>7}"
                      f"{row.get('bytes_per_client_per_round', '-')!s:>18}"
                      f"{row.get('wall_s', 0.0):>8.1f}")
-    if "federated_beats_local" in recs:
-        lines.append(f"federated > local-only per client: {recs['federated_beats_local']}")
+    for fed in ("federated", "personalised"):
+        if f"{fed}_beats_local" in recs:
+            lines.append(f"{fed} > local-only per client: {recs[f'{fed}_beats_local']}")
     for pair, gap in (recs.get("paired") or {}).items():
         low, high = gap["relative_ci"]
         lines.append(f"{pair.replace('_vs_', ' vs ')}: NDCG@10 {gap['relative']:+.1%} "
