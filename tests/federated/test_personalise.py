@@ -130,6 +130,12 @@ def test_simulation_reports_the_personalised_variant_paired_with_the_others() ->
     gap = out["paired"]["personalised_vs_local_only"]
     assert gap["ndcg@10_diff_ci"][0] <= gap["ndcg@10_diff"] <= gap["ndcg@10_diff_ci"][1]
     assert "personalised_vs_federated" in out["paired"]
+    per_client = out["paired_per_client"]["personalised_vs_local_only"]
+    assert set(per_client) == {"forward", "backward"}
+    for name, gap in per_client.items():  # each client's own cases, not the pooled ones
+        expected = row["per_client"][name]["ndcg@10"] - \
+            out["local_only"]["per_client"][name]["ndcg@10"]
+        assert abs(gap["ndcg@10_diff"] - expected) <= 1e-3
 
 
 def test_no_personalised_variant_under_dp_sgd_or_when_switched_off() -> None:

@@ -237,4 +237,20 @@ def compare(clients: Sequence[Client], n_items: int, plan: RecsPlan, *,
     cases = {name: out[name].pop("_cases") for name in VARIANTS if name in out}
     out["paired"] = {f"{a}_vs_{b}": paired_gap(cases[a], cases[b], plan.seed)
                      for a, b in PAIRS if a in cases and b in cases}
+    out["paired_per_client"] = _per_client_gaps(clients, holdouts, cases, plan.seed)
+    return out
+
+
+def _per_client_gaps(clients: Sequence[Client], holdouts: Sequence[Holdout],
+                     cases: dict[str, np.ndarray], seed: int) -> dict[str, Any]:
+    """Federated and personalised against each client's own local-only model, on that
+    client's test cases (paired): whether a client's deficit is larger than its noise."""
+    bounds = np.cumsum([0] + [len(h.test_targets) for h in holdouts])
+    out: dict[str, Any] = {}
+    for fed in ("federated", "personalised"):
+        if fed not in cases or "local_only" not in cases:
+            continue
+        out[f"{fed}_vs_local_only"] = {
+            c.name: paired_gap(cases[fed][lo:hi], cases["local_only"][lo:hi], seed)
+            for c, lo, hi in zip(clients, bounds[:-1], bounds[1:], strict=True) if hi > lo}
     return out

@@ -33,7 +33,7 @@ Validate = Callable[[Any], float]
 
 @dataclass(frozen=True)
 class AdaptPlan:
-    epochs: int = 0  # 0: serve the global weights as they are (after step 1, if `own_round`)
+    epochs: int = 3  # 0: serve the global weights as they are (after step 1, if `own_round`)
     patience: int = 2  # epochs without a 1 % gain on the client's validation, then stop
     lr_scale: float = 0.25  # of the model's learning rate: a fine-tune, not a restart
     own_round: bool = True  # step 1: each client keeps its own best global round

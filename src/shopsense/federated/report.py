@@ -32,6 +32,10 @@ def recs_table(report: dict[str, Any], title: str = "") -> str:
         low, high = gap["relative_ci"]
         lines.append(f"{pair.replace('_vs_', ' vs ')}: NDCG@10 {gap['relative']:+.1%} "
                      f"[{low:+.1%}, {high:+.1%}] (paired over the same test cases)")
+    for pair, by_client in (recs.get("paired_per_client") or {}).items():
+        lines.append(f"{pair.replace('_vs_', ' vs ')} per client, NDCG@10 difference: " + "; ".join(
+            f"{name} {gap['ndcg@10_diff']:+.4f} [{gap['ndcg@10_diff_ci'][0]:+.4f}, "
+            f"{gap['ndcg@10_diff_ci'][1]:+.4f}]" for name, gap in by_client.items()))
     prop = report.get("propensity")
     if prop and "centralised" in prop:
         lines.append(f"{'propensity':<14}{'AUC [95% CI]':<28}{'ECE':>8}")
