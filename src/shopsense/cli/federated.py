@@ -86,9 +86,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         rounds_hint: int = typer.Option(10, "--rounds", help="Rounds expected (DP noise)."),
         share: str = typer.Option("all", "--share", help="all | body (own item table)."),
         batch_size: int = typer.Option(128, "--batch-size"),
-        title_init: bool = typer.Option(False, "--title-init/--no-title-init",
-                                        help="Seed the item table from catalogue titles "
-                                        "(--catalog or the home's products)."),
+        title_init: bool | None = typer.Option(None, "--title-init/--no-title-init",
+                                               help="Seed the item table from catalogue "
+                                               "titles (--catalog or the home's products); "
+                                               "default: where they have titles."),
         adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs", help="SASRec: "
                                          "after the rounds, up to N local epochs from the "
                                          "global weights, kept only where this home's "
@@ -122,7 +123,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             evs, ids = homes.file_events(events, catalog) if events is not None else \
                 homes.home_events(cfg)
             products = homes.catalogue_products(cfg, events, catalog) if model == "sasrec" and \
-                title_init else []
+                title_init is not False else []
             report = homes.run_join(coordinator, evs, ids, plan, timeout_s=timeout_s,
                                     link=link, products=products)
         except (ValueError, TimeoutError) as exc:
