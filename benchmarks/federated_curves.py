@@ -22,7 +22,7 @@ BEAUTY = ROOT.parent / "shared" / "data" / "amazon-beauty-p5-titles" / "sequenti
 
 
 def main() -> None:
-    from shopsense.federated.experiment import RecsPlan, _score, _valid, federated
+    from shopsense.federated.experiment import RecsPlan, federated
     from shopsense.federated.personalise import RoundKeeper
     from shopsense.federated.recs import Holdout
     from shopsense.federated.simulate import load_input, title_init
@@ -57,20 +57,7 @@ def main() -> None:
     init = title_init(Path(a.data), None, data.items, a.dim) if a.title_init else None
     started = time.time()
     if a.variant == "central":
-        model = plan.participant(len(data.items), "all", item_init=init)
-        union = [s for h in holdouts for s in h.train]
-        valid = _valid(holdouts)
-        best = (-1.0, 0, model.weights())
-        for epoch in range(1, a.rounds + 1):
-            loss = model.fit_round(union, 1)["loss"]
-            value = valid([model] * len(holdouts))
-            if value > best[0]:
-                best = (value, epoch, model.weights())
-            print(epoch, round(loss, 3), round(value, 4), round(time.time() - started),
-                  flush=True)
-        model.load(best[2])
-        test = _score([model] * len(holdouts), holdouts)[0]
-        print("test", test["ndcg@10"], test["ndcg@10_ci"], "best epoch", best[1])
+        _central(plan, len(data.items), holdouts, init, a.rounds, started)
         return
     keeper = RoundKeeper(len(clients)) if a.personalise else None
     out, participants = federated(clients, holdouts, len(data.items), plan, item_init=init,
@@ -81,6 +68,25 @@ def main() -> None:
           {k: v["ndcg@10"] for k, v in out["per_client"].items()})
     if keeper is not None:
         _personalise(plan, participants, holdouts, keeper, init)
+
+
+def _central(plan, n_items, holdouts, init, epochs, started) -> None:
+    """Centralised training on the union of the clients' parts, one line per epoch."""
+    from shopsense.federated.experiment import _score, _valid
+
+    model = plan.participant(n_items, "all", item_init=init)
+    union = [s for h in holdouts for s in h.train]
+    valid = _valid(holdouts)
+    best = (-1.0, 0, model.weights())
+    for epoch in range(1, epochs + 1):
+        loss = model.fit_round(union, 1)["loss"]
+        value = valid([model] * len(holdouts))
+        if value > best[0]:
+            best = (value, epoch, model.weights())
+        print(epoch, round(loss, 3), round(value, 4), round(time.time() - started), flush=True)
+    model.load(best[2])
+    test = _score([model] * len(holdouts), holdouts)[0]
+    print("test", test["ndcg@10"], test["ndcg@10_ci"], "best epoch", best[1])
 
 
 def _personalise(plan, participants, holdouts, keeper, init) -> None:
