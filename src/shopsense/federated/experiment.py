@@ -1,10 +1,13 @@
-"""Centralised / federated / local-only SASRec on one split, with intervals (simulate, bench).
+"""Centralised / federated / personalised / local-only SASRec on one split, with intervals
+(simulate, bench).
 
 Every variant is scored on the same test cases: each client's shoppers' last event, ranked
 over the full catalogue from the history that client holds (history items excluded). The
 centralised model trains on the union of the clients' training parts; federated clients
-train on their own; local-only clients alone. Each keeps its best epoch / round by the
-clients' validation targets, never the test ones. Intervals: 95 % bootstrap over test cases.
+train on their own; personalised clients serve the federation's weights chosen and adapted
+on their own validation (personalise.py); local-only clients train alone. Each keeps its
+best epoch / round by the clients' validation targets, never the test ones. Intervals: 95 %
+bootstrap over test cases.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 A home joins with the events of its store (erased shoppers' events are already gone from
 it, so an erasure leaves the shopper out of the home's next round) or with an events file;
 the item index is its catalogue, sorted, so the platforms of one shop agree on it.
-After the run the home also trains a local-only model with the same epochs and reports both
-on its own held-out events (last event of each shopper; never sent anywhere).
+After the run the home personalises (its own best round, local adaptation: personalise.py),
+trains a local-only model with the same epochs, and reports the global, personalised and
+local-only models on its own held-out events (last event of each shopper; never sent).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class JoinPlan:
     batch_size: int = 128
     title_init: bool | None = None  # sasrec: seed the item table from catalogue titles
     # (None: where the catalogue has titles, as the home's own SASRec does; True: insist)
-    adapt: AdaptPlan = field(default_factory=AdaptPlan)  # sasrec: what the home serves after the last round
-    # (federated/personalise.py: its own best round, then local epochs; never under DP)
+    adapt: AdaptPlan = field(default_factory=AdaptPlan)  # sasrec: what the home serves
+    # after the last round (federated/personalise.py: its own best round, then local
+    # epochs kept by its validation; never under DP-SGD)
 
 
 def home_events(settings: Any) -> tuple[list[Event], list[str]]:
