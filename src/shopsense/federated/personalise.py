@@ -22,11 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from shopsense.federated.rounds import train_alone
+if TYPE_CHECKING:  # the CLI reads AdaptPlan's defaults: no numpy at its start-up
+    import numpy as np
 
 Validate = Callable[[Any], float]
 
@@ -77,6 +76,8 @@ def adapt(participant: Any, data: Any, validate: Validate, plan: AdaptPlan) -> d
     """Fine-tune `participant` (holding the weights it would otherwise serve) on `data`;
     keeps the best epoch by `validate`, epoch 0 (no change) included. Returns what happened:
     validation before / after, the epoch kept (0: the global weights), epochs run."""
+    from shopsense.federated.rounds import train_alone
+
     curve: list[float] = []
 
     def scored(model: Any) -> float:
