@@ -17,7 +17,7 @@ from shopsense.api.deps import (
 )
 from shopsense.api.fields import ItemId
 from shopsense.api.personal import check_personal, mark_withheld, own_identity
-from shopsense.pipeline import surfaces
+from shopsense.pipeline import behaviour, surfaces
 from shopsense.pipeline.shop import Shop
 from shopsense.pipeline.warm_keys import search_key
 
@@ -188,14 +188,14 @@ def propensity(request: Request, user: str = Query(..., min_length=1, max_length
                category: str | None = Query(None, max_length=500),
                shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
     check_personal(request, shop, user=user, session=None)
-    return surfaces.propensity(shop, user=user, category=category)
+    return behaviour.propensity(shop, user=user, category=category)
 
 
 @router.get("/audience", summary="Shoppers most likely to buy in a category or an item (admin)")
 def audience(category: str | None = Query(None, max_length=500),
              item: str | None = Query(None, max_length=256), n: int = Query(100, ge=1, le=10_000),
              shop: Shop = Depends(get_shop), key_id: str = Depends(require_admin)) -> dict[str, Any]:
-    result = surfaces.audience(shop, category=category, item_id=item, n=n)
+    result = behaviour.audience(shop, category=category, item_id=item, n=n)
     shop.store.audit(f"key:{key_id}", "audience_export", {"category": category, "item": item,
                                                           "n": n})
     return result
