@@ -33,6 +33,7 @@ product word: earbuds), so search can read them as that product type (`TypeReadi
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -155,7 +156,7 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
         # 款, 版) modifies it
         unknown = [(a, b) for a, b in unknown if b - a > 1 or masked[a].isascii()]
     if not unknown:
-        return None
+        return _joined_types(reading, understander, keyword, correct)
     query = reading.query
     start, end = min(a for a, _ in words), max(b for _, b in words)
     phrase = re.sub(r"\s+", " ", query[start:end]).strip()
@@ -172,6 +173,35 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
         near = _close_to_product_word(phrase, understander)
         if near is not None:
             return TypeReading(phrase, (start, end), *near)
+    return NoExactMatch(phrase, reading.language)
+
+
+def _joined_types(reading: QueryReading, understander: Any, keyword: Any,
+                  correct: Callable[[str], str] | None) -> NoExactMatch | None:
+    """Product words of different leaves written as one compound that no title holds name a
+    third thing (compounds are head-final: a mouse pad is a pad for a mouse, neither a mouse
+    nor the tablet the catalogue calls a pad): not sold. Words a title holds together (phone
+    case, 跑步鞋) and words of one leaf (sneakers running shoes) are read as usual."""
+    spans = sorted({s.span for s in reading.product_terms if s.span is not None})
+    spans = [a for a in spans if not any(b != a and b[0] <= a[0] and a[1] <= b[1]
+                                         for b in spans)]  # the longest words only
+    if len(spans) < 2:
+        return None
+    query = reading.query
+    for a, b in itertools.pairwise(spans):
+        gap = query[a[1]:b[0]]
+        if gap.strip() or (gap and not (query[a[0]:a[1]] + query[b[0]:b[1]]).isascii()):
+            return None  # two wishes ("phone and tablet", 鼠标 平板), not one compound
+    terms = getattr(understander, "terms_", {}) or {}
+    leaves = set()
+    for a, b in spans:
+        shares = terms.get(query[a:b].lower()) or terms.get(query[a:b])
+        if not shares:
+            return None
+        leaves.add(max(shares, key=lambda c: shares[c]))
+    phrase = query[spans[0][0]:spans[-1][1]]
+    if len(leaves) < 2 or len(_title_rows(phrase, keyword, correct)):
+        return None
     return NoExactMatch(phrase, reading.language)
 
 
