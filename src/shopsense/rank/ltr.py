@@ -126,6 +126,7 @@ class LambdaMartRanker:
         self.boosters_: list[Any] = []
         self.paths_: tuple[list[Any], np.ndarray, float] | None = None
         self.values_: np.ndarray | None = None
+        self.width_ = 0  # leaves per tree in the path table
         self.leaf_memo_: dict[bytes, np.ndarray] = {}  # feature row -> its leaves (`_leaves`)
         self.mode_: str = "blend"
         self.validation_: dict[str, float] = {}
@@ -220,7 +221,8 @@ class LambdaMartRanker:
     def _leaves(self, features: np.ndarray) -> np.ndarray:
         """(n, trees) flat indices into the path table of each row's leaf in every tree,
         memoised per feature row (a page's rows are explained just after they are scored)."""
-        width = self._path_table()[0].shape[0] // self.n_trees  # (re)builds, clearing the memo
+        self._path_table()  # (re)built for new boosters, which clears the memo
+        width = self.width_
         memo = self.leaf_memo_
         rows = np.ascontiguousarray(features, dtype=np.float32)
         keys = [row.tobytes() for row in rows]
@@ -311,6 +313,7 @@ class LambdaMartRanker:
         share = 1.0 / len(self.boosters_)
         flat = table.reshape(len(trees) * width, len(FEATURE_NAMES)) * share
         self.paths_ = (self.boosters_, flat, base * share)
+        self.width_ = width
         self.values_ = None
         self.leaf_memo_ = {}  # leaves index the table of these boosters only
         return self.paths_[1], self.paths_[2]
