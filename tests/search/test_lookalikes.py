@@ -107,6 +107,32 @@ def test_product_words_of_two_leaves_joined_name_a_third_thing() -> None:
         assert read_type_words(reading, words, index) is None, reading.query
 
 
+@pytest.mark.parametrize(("query", "words"), [
+    ("tent for 4 people", ["tent"]), ("phone with a big screen", ["phone"]),
+    ("laptop for students", ["laptop"]), ("microwave for the kitchen", ["microwave"])])
+def test_words_after_a_preposition_qualify_the_type_they_follow(query: str,
+                                                                words: list[str]) -> None:
+    """English names the type first: 'tent for 4 people' asks for a tent (sold), so it is
+    never answered "we don't sell 'tent for 4 people'"; an absent type is named alone."""
+    from shopsense.index.keyword import KeywordIndex
+    from shopsense.index.sells import read_type_words
+
+    index = KeywordIndex()
+    index.add([("t1", {"title": "Camel Camping Tent 3-4 Person"}),
+               ("p1", {"title": "Xiaomi Phone 14"}), ("l1", {"title": "HP Laptop 14 Inch"})])
+    terms = SimpleNamespace(terms_={"tent": {"帐篷": 1.0}, "phone": {"手机": 1.0},
+                                    "laptop": {"笔记本": 1.0}})
+    spans = [(query.index(w), query.index(w) + len(w)) for w in words
+             if w in terms.terms_]
+    reading = QueryReading(query=query, language="en", product_terms=tuple(
+        Slot(query[a:b], 0.9, (a, b), query[a:b]) for a, b in spans))
+    found = read_type_words(reading, terms, index)
+    if spans:
+        assert found is None, found
+    else:
+        assert isinstance(found, NoExactMatch) and found.requested == " ".join(words)
+
+
 @pytest.fixture(scope="module")
 def engine(demo_shop):  # type: ignore[no-untyped-def]
     return demo_shop.models.search

@@ -46,6 +46,20 @@ def test_other_words_stay_as_typed(query: str) -> None:
     assert _typed().complete(query) == (query, {})
 
 
+@pytest.mark.parametrize(("query", "expected"), [
+    ("labt", "laptop"), ("cheap labt", "cheap laptop"), ("hesdph", "headphones"),
+    ("LABTO", "laptop")])
+def test_a_beginning_one_slip_off_completes_as_autocomplete_reads_it(query: str,
+                                                                      expected: str) -> None:
+    completed, changes = _typed().complete(query)
+    assert completed.lower() == expected.lower() and len(changes) == 1
+
+
+@pytest.mark.parametrize("query", ["lab", "lamb", "kaptop", "heater", "lapxyz"])
+def test_no_slip_completion_for_short_far_or_other_first_letter_words(query: str) -> None:
+    assert _typed().complete(query) == (query, {})
+
+
 def test_the_most_common_completion_wins() -> None:
     typed = TypedWords({"laptop": {}, "lapel pin": {}}, lambda w: False,
                        {"laptop": 9, "lapel": 2}.get)

@@ -150,7 +150,7 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     words name a category above several leaves (鞋 of 鞋靴, shoes of Shoes & Boots), which one
     leaf's titles must not narrow to that leaf (boots are shoes too)."""
     masked, term_spans = type_words(reading)
-    words = _content_words(masked)
+    words = _before_qualifier(masked, _content_words(masked))
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
     if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
         # 款, 版) modifies it
@@ -174,6 +174,19 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
         if near is not None:
             return TypeReading(phrase, (start, end), *near)
     return NoExactMatch(phrase, reading.language)
+
+
+_QUALIFIER = re.compile(r"\b(?:for|with|without|that|which|under|over|in|on|from|by)\b",
+                        re.IGNORECASE)
+
+
+def _before_qualifier(masked: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """English names the type first and qualifies it after a preposition (tent for 4 people,
+    phone with a big screen, laptop for students): the words after it are no type words."""
+    for m in _QUALIFIER.finditer(masked):
+        if masked[:m.start()].isascii() and any(b <= m.start() for _, b in words):
+            return [(a, b) for a, b in words if b <= m.start()]
+    return words
 
 
 def _joined_types(reading: QueryReading, understander: Any, keyword: Any,
