@@ -176,7 +176,9 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     return NoExactMatch(phrase, reading.language)
 
 
-_QUALIFIER = re.compile(r"\b(?:for|with|without|that|which|under|over|in|on|from|by)\b",
+# prepositions that start a qualifier of the type named before them ("in" / "on" are left
+# out: "in stock", "on sale" ask about the offer, not the type)
+_QUALIFIER = re.compile(r"\b(?:for|with|without|that|which|under|over|from|by)\b",
                         re.IGNORECASE)
 
 
