@@ -5,8 +5,10 @@ one the catalogue sells; otherwise the closest leaf would be forced onto an unkn
 (剃须刀 / shaver read as shampoo). `catalogue_sells(reading, understander, keyword)` answers with
 `None` (the catalogue sells it, or the query names no product type) or a `NoExactMatch`
 naming the words the shop has no product for. The type words are the query minus what the
-reading explained (brands, attributes, prices, value words, exclusions, intent cues, filler);
-they are sold when
+reading explained (brands, attributes, prices, value words, exclusions, intent cues, filler),
+and in English only those before a preposition (tent *for 4 people*, phone *with a big
+screen*: the qualifier is no type); product words of two leaves joined into one compound no
+title holds (mouse pad: a pad for a mouse) are not sold; otherwise they are sold when
 1. learned product words of the catalogue cover them (空调, air conditioner, laptop), or
 2. one product's title holds every one of them (keyword index; "down jacket"), or
 3. their meaning is close to a learned product word (encoder; earbuds -> headphones,
