@@ -73,6 +73,66 @@ def test_purest_leaf_and_the_reading_it_gives() -> None:
         assert with_type_reading(reading, unchanged) is reading
 
 
+def _reading(query: str, *words: str) -> QueryReading:
+    spans = [(query.index(w), query.index(w) + len(w)) for w in words]
+    return QueryReading(query=query, language="zh" if not query.isascii() else "en",
+                        product_terms=tuple(Slot(w, 0.9, span, w)
+                                            for w, span in zip(words, spans, strict=True)))
+
+
+def test_product_words_of_two_leaves_joined_name_a_third_thing() -> None:
+    """mouse pad: a pad for a mouse, neither the mouse nor the tablet this catalogue calls a
+    pad; words a title holds together, words of one leaf and two separate wishes read as
+    usual."""
+    from shopsense.index.keyword import KeywordIndex
+    from shopsense.index.sells import read_type_words
+
+    index = KeywordIndex()
+    index.add([("m1", {"title": "Logitech Mouse Wireless"}), ("t1", {"title": "Xiaomi Pad 6"}),
+               ("c1", {"title": "Baseus Phone Case iPhone 15"}), ("p1", {"title": "Xiaomi Phone"}),
+               ("s1", {"title": "Nike Sneakers"}), ("r1", {"title": "Asics Running Shoes"})])
+    words = SimpleNamespace(terms_={
+        "mouse": {"鼠标": 1.0}, "pad": {"平板": 1.0}, "phone": {"手机": 1.0},
+        "case": {"手机壳": 1.0}, "sneakers": {"运动鞋": 1.0}, "running shoes": {"运动鞋": 1.0},
+        "鼠标": {"鼠标": 1.0}, "平板": {"平板": 0.8, "显示器": 0.2}})
+    found = read_type_words(_reading("mouse pad", "mouse", "pad"), words, index)
+    assert isinstance(found, NoExactMatch) and found.requested == "mouse pad"
+    found = read_type_words(_reading("a mouse pad please", "mouse", "pad"), words, index)
+    assert isinstance(found, NoExactMatch) and found.requested == "mouse pad"
+    for reading in (_reading("phone case", "phone", "case"),  # a title holds both
+                    _reading("sneakers running shoes", "sneakers", "running shoes"),  # one leaf
+                    _reading("phone and pad", "phone", "pad"),  # two wishes
+                    _reading("鼠标 平板", "鼠标", "平板"),  # Chinese writes a compound joined
+                    _reading("mouse", "mouse")):
+        assert read_type_words(reading, words, index) is None, reading.query
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    ("tent for 4 people", ["tent"]), ("phone with a big screen", ["phone"]),
+    ("laptop for students", ["laptop"]), ("microwave for the kitchen", ["microwave"])])
+def test_words_after_a_preposition_qualify_the_type_they_follow(query: str,
+                                                                words: list[str]) -> None:
+    """English names the type first: 'tent for 4 people' asks for a tent (sold), so it is
+    never answered "we don't sell 'tent for 4 people'"; an absent type is named alone."""
+    from shopsense.index.keyword import KeywordIndex
+    from shopsense.index.sells import read_type_words
+
+    index = KeywordIndex()
+    index.add([("t1", {"title": "Camel Camping Tent 3-4 Person"}),
+               ("p1", {"title": "Xiaomi Phone 14"}), ("l1", {"title": "HP Laptop 14 Inch"})])
+    terms = SimpleNamespace(terms_={"tent": {"帐篷": 1.0}, "phone": {"手机": 1.0},
+                                    "laptop": {"笔记本": 1.0}})
+    spans = [(query.index(w), query.index(w) + len(w)) for w in words
+             if w in terms.terms_]
+    reading = QueryReading(query=query, language="en", product_terms=tuple(
+        Slot(query[a:b], 0.9, (a, b), query[a:b]) for a, b in spans))
+    found = read_type_words(reading, terms, index)
+    if spans:
+        assert found is None, found
+    else:
+        assert isinstance(found, NoExactMatch) and found.requested == " ".join(words)
+
+
 @pytest.fixture(scope="module")
 def engine(demo_shop):  # type: ignore[no-untyped-def]
     return demo_shop.models.search

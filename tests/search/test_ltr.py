@@ -144,3 +144,28 @@ def test_bagged_ranker_averages_its_bags_and_explains_on_one_scale(tmp_path: Pat
     assert np.abs(loaded.contributions(x) - parts).max() < 1e-6
     with pytest.raises(ValueError):
         LambdaMartRanker(n_bags=0).fit(groups, gains)
+
+
+def test_one_tree_walk_per_row_serves_the_score_and_its_explanation() -> None:
+    """The bags are evaluated as one stacked forest: a row's leaves, found when it is scored,
+    explain it afterwards without walking the trees again, and never outlive the model
+    (a refit scores with the new trees)."""
+    groups, gains = _queries(200, 7, signal=True)
+    ranker = LambdaMartRanker(n_estimators=40, seed=0, n_bags=2).fit(groups, gains)
+    x = groups[3]
+    scores = ranker.score(x)
+    walks: list[int] = []
+    for booster in ranker.boosters_:
+        real = booster.predict
+        booster.predict = (lambda data, *a, _real=real, **kw:
+                           walks.append(len(data)) or _real(data, *a, **kw))
+    parts = ranker.contributions(x[[4, 0, 9]])  # the page's rows, in page order
+    assert walks == []
+    assert np.abs(parts.sum(axis=1) - scores[[4, 0, 9]]).max() < 1e-5
+    ranker.contributions(np.vstack([x[:2], x[:2] + 1.0]))  # two rows never scored
+    assert walks == [2, 2]
+    other_groups, other_gains = _queries(200, 8, signal=True)
+    ranker.fit([g[:, ::-1].copy() for g in other_groups], other_gains)  # other trees
+    fresh = np.mean([b.predict(x, num_threads=1) for b in ranker.boosters_], axis=0)
+    assert np.allclose(ranker.score(x), fresh, atol=1e-5)
+    assert np.abs(ranker.contributions(x).sum(axis=1) - fresh).max() < 1e-5

@@ -8,6 +8,7 @@ import pytest
 from shopsense.index.typed import TypedWords
 
 TERMS = {"laptop": {}, "laptop bag": {}, "headphones": {}, "air conditioner": {},
+         "washing machine": {},
          "空调": {}, "笔记本": {}, "笔记本电脑": {}, "耳机": {}, "手机": {}, "手机壳": {}}
 KNOWN = {"air", "head", "last", "lap", "shampoo"}
 WEIGHT = {"laptop": 50, "headphones": 30, "conditioner": 20, "空调": 40, "笔记本": 30,
@@ -43,6 +44,21 @@ def test_the_beginning_of_a_product_word_completes(query: str, expected: str) ->
     "",
 ])
 def test_other_words_stay_as_typed(query: str) -> None:
+    assert _typed().complete(query) == (query, {})
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("labt", "laptop"), ("cheap labt", "cheap laptop"), ("hesdph", "headphones"),
+    ("LABTO", "laptop")])
+def test_a_beginning_one_slip_off_completes_as_autocomplete_reads_it(query: str,
+                                                                      expected: str) -> None:
+    completed, changes = _typed().complete(query)
+    assert completed.lower() == expected.lower() and len(changes) == 1
+
+
+@pytest.mark.parametrize("query", ["lab", "lamb", "kaptop", "heater", "lapxyz",
+                                   "washer that doesn't cost much"])
+def test_no_slip_completion_for_short_far_or_other_first_letter_words(query: str) -> None:
     assert _typed().complete(query) == (query, {})
 
 

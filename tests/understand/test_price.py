@@ -85,6 +85,7 @@ def test_usd_rate_is_configurable_and_shop_currency_respected() -> None:
     ("cheap phone", "cheap"), ("便宜的耳机", "cheap"), ("affordable laptop", "cheap"),
     ("性价比高的空调", "value"), ("best value tv", "value"),
     ("高端手机", "premium"), ("luxury face cream", "premium"), ("旗舰手机", "premium"),
+    ("laptop for students", "cheap"), ("适合学生的笔记本", "cheap"),
 ])
 def test_value_preference(query: str, preference: str) -> None:
     assert PARSER.parse(query).value_preference.value == preference

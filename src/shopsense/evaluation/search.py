@@ -151,8 +151,13 @@ def _run(search: Callable[[str], list[str]], judged: Sequence[JudgedQuery]
 def score_engine(engine: SearchEngine, judged: Sequence[JudgedQuery], k: int = 10
                  ) -> dict[str, Any]:
     """Metrics of the full search pipeline (first 100 results, facets included) on `judged`;
-    caches are cleared first so latency includes encoding every query."""
+    caches are cleared first so latency includes encoding every query, and the heap is
+    settled as a server settles it after every model swap (`settle_heap`: otherwise a cyclic
+    GC pass over the catalogue and models lands inside some query and is timed as search)."""
+    from shopsense.pipeline.shop import settle_heap
+
     engine.clear_caches()
+    settle_heap()
     runs, latencies, cpu = _run(
         lambda q: [r.item_id for r in engine.search(q, k=100).results], judged)
     return _metrics(runs, judged, latencies, k, cpu)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from shopsense.index.grams import trigram_ids
 from shopsense.index.keyword_matches import KeywordMatches
 from shopsense.index.keyword_matches import top_k as top_k  # re-exported
 from shopsense.text.tokenize import tokenize
@@ -73,6 +74,7 @@ class KeywordIndex:
         self.avglen_: dict[str, float] = {}
         self.segments_: list[_Segment] = []
         self.title_seq_: list[np.ndarray] = []  # title term ids in order, per row
+        self.title_grams_: list[np.ndarray] = []  # hashed title character trigrams, per row
 
     # ---- building -------------------------------------------------------------------------
     @property
@@ -110,6 +112,7 @@ class KeywordIndex:
                 ids = self._term_ids(self.analyzer(text), grow=True) if text else []
                 if f == "title":
                     self.title_seq_.append(np.asarray(ids, dtype=np.int32))
+                    self.title_grams_.append(trigram_ids(text))
                 counts = Counter(ids)
                 lengths[f].append(float(sum(counts.values())))
                 rows, cols, vals = field_rows[f]
@@ -295,6 +298,7 @@ class KeywordIndex:
         np.save(directory / "title_seq.npy", np.concatenate(self.title_seq_)
                 if self.title_seq_ else np.zeros(0, np.int32))
         np.save(directory / "title_seq_len.npy", lengths)
+        _save_ragged(directory, "title_grams", self.title_grams_)
         if self.segments_:
             seg = self.segments_[0]
             sp.save_npz(directory / "saturated.npz", seg.saturated)
@@ -319,6 +323,7 @@ class KeywordIndex:
         flat = np.load(directory / "title_seq.npy")
         bounds = np.concatenate([[0], np.cumsum(np.load(directory / "title_seq_len.npy"))])
         index.title_seq_ = [flat[a:b] for a, b in itertools.pairwise(bounds)]
+        index.title_grams_ = _load_ragged(directory, "title_grams", len(index.item_ids_))
         if (directory / "saturated.npz").exists():
             field_tf = {f: sp.load_npz(directory / f"tf_{f}.npz").tocsr()
                         for f in index.field_weights}
@@ -326,6 +331,21 @@ class KeywordIndex:
             saturated.sort_indices()  # score_matches reads a posting list as ascending rows
             index.segments_ = [_Segment(0, saturated, field_tf)]
         return index
+
+
+def _save_ragged(directory: Path, name: str, arrays: list[np.ndarray]) -> None:
+    np.save(directory / f"{name}.npy", np.concatenate(arrays) if arrays else
+            np.zeros(0, np.int32))
+    np.save(directory / f"{name}_len.npy", np.asarray([len(a) for a in arrays], np.int64))
+
+
+def _load_ragged(directory: Path, name: str, rows: int) -> list[np.ndarray]:
+    """The arrays `_save_ragged` wrote; empty ones for an index saved before they existed."""
+    if not (directory / f"{name}.npy").exists():
+        return [np.zeros(0, np.int32) for _ in range(rows)]
+    flat = np.load(directory / f"{name}.npy")
+    bounds = np.concatenate([[0], np.cumsum(np.load(directory / f"{name}_len.npy"))])
+    return [flat[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 DENSE_POSTINGS = 1 / 32  # postings per index row above which a query sums over every row

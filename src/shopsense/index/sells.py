@@ -5,8 +5,10 @@ one the catalogue sells; otherwise the closest leaf would be forced onto an unkn
 (剃须刀 / shaver read as shampoo). `catalogue_sells(reading, understander, keyword)` answers with
 `None` (the catalogue sells it, or the query names no product type) or a `NoExactMatch`
 naming the words the shop has no product for. The type words are the query minus what the
-reading explained (brands, attributes, prices, value words, exclusions, intent cues, filler);
-they are sold when
+reading explained (brands, attributes, prices, value words, exclusions, intent cues, filler),
+and in English only those before a preposition (tent *for 4 people*, phone *with a big
+screen*: the qualifier is no type); product words of two leaves joined into one compound no
+title holds (mouse pad: a pad for a mouse) are not sold; otherwise they are sold when
 1. learned product words of the catalogue cover them (空调, air conditioner, laptop), or
 2. one product's title holds every one of them (keyword index; "down jacket"), or
 3. their meaning is close to a learned product word (encoder; earbuds -> headphones,
@@ -33,6 +35,7 @@ product word: earbuds), so search can read them as that product type (`TypeReadi
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -149,13 +152,13 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     words name a category above several leaves (鞋 of 鞋靴, shoes of Shoes & Boots), which one
     leaf's titles must not narrow to that leaf (boots are shoes too)."""
     masked, term_spans = type_words(reading)
-    words = _content_words(masked)
+    words = _before_qualifier(masked, _content_words(masked))
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
     if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
         # 款, 版) modifies it
         unknown = [(a, b) for a, b in unknown if b - a > 1 or masked[a].isascii()]
     if not unknown:
-        return None
+        return _joined_types(reading, understander, keyword, correct)
     query = reading.query
     start, end = min(a for a, _ in words), max(b for _, b in words)
     phrase = re.sub(r"\s+", " ", query[start:end]).strip()
@@ -172,6 +175,50 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
         near = _close_to_product_word(phrase, understander)
         if near is not None:
             return TypeReading(phrase, (start, end), *near)
+    return NoExactMatch(phrase, reading.language)
+
+
+# prepositions that start a qualifier of the type named before them ("in" / "on" are left
+# out: "in stock", "on sale" ask about the offer, not the type)
+_QUALIFIER = re.compile(r"\b(?:for|with|without|that|which|under|over|from|by)\b",
+                        re.IGNORECASE)
+
+
+def _before_qualifier(masked: str, words: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """English names the type first and qualifies it after a preposition (tent for 4 people,
+    phone with a big screen, laptop for students): the words after it are no type words."""
+    for m in _QUALIFIER.finditer(masked):
+        if masked[:m.start()].isascii() and any(b <= m.start() for _, b in words):
+            return [(a, b) for a, b in words if b <= m.start()]
+    return words
+
+
+def _joined_types(reading: QueryReading, understander: Any, keyword: Any,
+                  correct: Callable[[str], str] | None) -> NoExactMatch | None:
+    """Product words of different leaves written as one compound that no title holds name a
+    third thing (compounds are head-final: a mouse pad is a pad for a mouse, neither a mouse
+    nor the tablet the catalogue calls a pad): not sold. Words a title holds together (phone
+    case, 跑步鞋) and words of one leaf (sneakers running shoes) are read as usual."""
+    spans = sorted({s.span for s in reading.product_terms if s.span is not None})
+    spans = [a for a in spans if not any(b != a and b[0] <= a[0] and a[1] <= b[1]
+                                         for b in spans)]  # the longest words only
+    if len(spans) < 2:
+        return None
+    query = reading.query
+    for a, b in itertools.pairwise(spans):
+        gap = query[a[1]:b[0]]
+        if gap.strip() or (gap and not (query[a[0]:a[1]] + query[b[0]:b[1]]).isascii()):
+            return None  # two wishes ("phone and tablet", 鼠标 平板), not one compound
+    terms = getattr(understander, "terms_", {}) or {}
+    leaves = set()
+    for a, b in spans:
+        shares = terms.get(query[a:b].lower()) or terms.get(query[a:b])
+        if not shares:
+            return None
+        leaves.add(max(shares, key=lambda c: shares[c]))
+    phrase = query[spans[0][0]:spans[-1][1]]
+    if len(leaves) < 2 or len(_title_rows(phrase, keyword, correct)):
+        return None
     return NoExactMatch(phrase, reading.language)
 
 

@@ -8,7 +8,9 @@ words of the understander's learned product words and completes the *last* word 
 when
 
 - English: it has 3+ letters, the index does not know it as a word, and it is the strict
-  beginning of a product word (the most frequent one in the catalogue wins);
+  beginning of a product word (the most frequent one in the catalogue wins), or, with 4+
+  letters in a query of at most two words, one slip from such a beginning (`labt` ->
+  laptop, as autocomplete reads it);
 - Chinese: the segmenter's last token of the trailing Han run is the strict beginning of a
   Han product word and is not itself a product word (`空` -> 空调, but `苹果` stays 苹果).
 
@@ -22,12 +24,18 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 
+from shopsense.text.spell import damerau
 from shopsense.text.tokenize import tokenize
 
 _LAST_LATIN = re.compile(r"([A-Za-z][A-Za-z'-]*)\s*$")
 _LAST_HAN = re.compile(r"([\u4e00-\u9fff]+)\s*$")
 _SPLIT = re.compile(r"[\s/&,()-]+")
 MIN_LATIN = 3
+MIN_SLIPPED = 4  # a slip in fewer letters reads too many words
+# a slip is read only in a query of at most this many words (a box being typed into: "labt",
+# "cheap labt"): in a sentence the last word is more often a word of its own the index does
+# not hold ("washer that doesn't cost much": much is not machine)
+MAX_SLIP_WORDS = 2
 
 
 class TypedWords:
@@ -79,8 +87,18 @@ class TypedWords:
         lowered = typed.lower()
         if len(lowered) < MIN_LATIN or self.known(lowered):
             return None
-        best = self._best(self._starting(self.latin_, lowered))
+        slips = len(query.split()) <= MAX_SLIP_WORDS
+        best = self._best(self._starting(self.latin_, lowered) or
+                          (self._slipped(lowered) if slips else []))
         return (typed, best) if best else None
+
+    def _slipped(self, typed: str) -> list[str]:
+        """Product words whose beginning is one slip from `typed` (4+ letters, same first
+        letter: "labt" -> laptop), as autocomplete reads them (`Suggester.fuzzy_words`)."""
+        if len(typed) < MIN_SLIPPED or not typed.isalpha():
+            return []
+        return [w for w in self._starting(self.latin_, typed[0])
+                if len(w) > len(typed) and damerau(typed, w[:len(typed)], 2) <= 1]
 
     def complete(self, query: str) -> tuple[str, dict[str, str]]:
         """`query` with its unfinished last word completed, and {typed: completed}."""

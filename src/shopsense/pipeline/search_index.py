@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -179,8 +180,7 @@ class SearchIndex:
             encoder = make_encoder(config["encoder"])
         vector = retrieval.load_vector_index(directory / "vector") \
             if (directory / "vector").exists() else None
-        ranker = LambdaMartRanker.load(directory / "ranker") if (directory / "ranker").exists() \
-            else None
+        ranker = _saved_ranker(directory / "ranker")
         return cls(ProductTable.load(directory / "catalog"),
                    KeywordIndex.load(directory / "keyword"), vector,
                    encoder if vector is not None else None,
@@ -299,3 +299,15 @@ def spell_vocabulary(keyword: KeywordIndex) -> dict[str, int]:
         for term in tokenize(word):
             counts.setdefault(term, 1)
     return counts
+
+
+def _saved_ranker(directory: Path) -> LambdaMartRanker | None:
+    """The saved ranker; None (the blend serves) when there is none or it was trained on
+    other features (a version before a feature was added) until `shopsense train` retrains."""
+    if not directory.exists():
+        return None
+    try:
+        return LambdaMartRanker.load(directory)
+    except ValueError as exc:
+        logging.getLogger(__name__).warning("search ranker not loaded, the blend serves: %s", exc)
+        return None

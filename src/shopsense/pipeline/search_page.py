@@ -166,9 +166,18 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
     position = {int(r): j for j, r in enumerate(sel.rows.tolist())}
     typed = typed_words(ctx.text, ctx.corrections)
     evidence = sel.matched_terms(engine, ctx.terms, page_rows)
-    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
     js = [position.get(r) for r in page_rows.tolist()]
-    parts = sel.contributions(engine.ranker, [j for j in js if j is not None])
+    ranked = [j for j in js if j is not None]
+    parts = iter(sel.contributions(engine.ranker, ranked))
+    # the ranked rows' signals as plain floats, gathered once (not a numpy scalar per value)
+    cols = [FEATURE_NAMES.index(name) for name in SIGNAL_FEATURES]
+    gathered = np.column_stack([sel.scores[ranked], sel.bm25[ranked], sel.semantic[ranked],
+                                sel.features[ranked][:, cols]]).tolist() if ranked else []
+    names = ("ranker", "bm25f", "semantic", *SIGNAL_FEATURES)
+    signal_of = dict(zip(ranked, gathered, strict=True))
+    extras = {name: v[ranked].tolist() for name, v in extra.items()}
+    extra_of = {j: {name: v[i] for name, v in extras.items() if v[i] != 0}
+                for i, j in enumerate(ranked)}
     results = []
     for r, score, ev, j in zip(page_rows.tolist(), page_scores.tolist(), evidence, js,
                                strict=True):
@@ -177,12 +186,10 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
             "matched": {f: list(dict.fromkeys(typed.get(t, t) for t in terms))
                         for f, terms in ev.items()}}
         if j is not None:
-            signals.update({"ranker": float(sel.scores[j]), "bm25f": float(sel.bm25[j]),
-                            "semantic": float(sel.semantic[j])})
-            signals.update({name: float(sel.features[j, col[name]]) for name in SIGNAL_FEATURES})
-            added = {name: float(v[j]) for name, v in extra.items() if v[j] != 0}
+            signals.update(zip(names, signal_of[j], strict=True))
+            added = extra_of[j]
             signals.update(added)
-            shares = {**{n: float(v) for n, v in parts.pop(0).items() if v != 0}, **added}
+            shares = {**{n: v for n, v in next(parts).items() if v != 0}, **added}
             item_evidence["contributions"] = {n: round(v, 6) for n, v in shares.items()}
             item_evidence["unexplained"] = round(score - sum(shares.values()), 6)
         else:  # a match past the ranked candidates: placed after them, by keyword score
@@ -204,9 +211,13 @@ def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dic
         return [{} for _ in js]
     if getattr(ranker, "mode_", None) == "model":
         parts = explain(features[js])  # per row (path contributions): only the page's rows
-        return [{n: float(v[i]) for n, v in parts.items()} for i in range(len(js))]
-    parts = explain(features)  # normalised over the query's candidates
-    return [{n: float(v[j]) for n, v in parts.items()} for j in js]
+        rows = list(range(len(js)))
+    else:
+        parts = explain(features)  # normalised over the query's candidates
+        rows = js
+    names = list(parts)
+    table = np.column_stack([np.asarray(parts[n], np.float64)[rows] for n in names]).tolist()
+    return [dict(zip(names, row, strict=True)) for row in table]
 
 
 def typed_words(text: str, corrections: dict[str, str]) -> dict[str, str]:

@@ -32,6 +32,7 @@ from shopsense.evaluation.metrics import grouped_ndcg
 from shopsense.rank.search_features import FEATURE_NAMES
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_LEAF_MEMO = 4096  # feature rows whose leaves a ranker keeps (~1 KB each at 300 trees)
 
 
 class SearchScorer(Protocol):
@@ -124,6 +125,9 @@ class LambdaMartRanker:
         self.booster_: Any = None  # the first bag's booster
         self.boosters_: list[Any] = []
         self.paths_: tuple[list[Any], np.ndarray, float] | None = None
+        self.values_: np.ndarray | None = None
+        self.width_ = 0  # leaves per tree in the path table
+        self.leaf_memo_: dict[bytes, np.ndarray] = {}  # feature row -> its leaves (`_leaves`)
         self.mode_: str = "blend"
         self.validation_: dict[str, float] = {}
         self._fallback: SearchScorer = QueryBlend()
@@ -206,11 +210,41 @@ class LambdaMartRanker:
         self._fallback = KeywordOrder() if best == "bm25f" else QueryBlend()
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
-        """The model's score: the mean of the bags' raw scores (one booster: its own)."""
-        out = np.zeros(len(features), dtype=np.float64)
-        for booster in self.boosters_:
-            out += booster.predict(features, num_threads=1)
-        return (out / len(self.boosters_)).astype(np.float32)
+        """The model's score, the mean of the bags' raw scores, as one stacked forest: each
+        row's leaf in every tree of every bag (one LightGBM `pred_leaf` pass per bag) summed
+        from the (trees * leaves) leaf-value table. The leaves are kept for the row, so
+        explaining the page afterwards walks no tree again (`contributions`)."""
+        leaves = self._leaves(features)
+        values, base = self._leaf_values()
+        return (values[leaves].sum(axis=1) + base).astype(np.float32)
+
+    def _leaves(self, features: np.ndarray) -> np.ndarray:
+        """(n, trees) flat indices into the path table of each row's leaf in every tree,
+        memoised per feature row (a page's rows are explained just after they are scored)."""
+        self._path_table()  # (re)built for new boosters, which clears the memo
+        width = self.width_
+        memo = self.leaf_memo_
+        rows = np.ascontiguousarray(features, dtype=np.float32)
+        keys = [row.tobytes() for row in rows]
+        known = [memo.get(k) for k in keys]
+        todo = [i for i, v in enumerate(known) if v is None]
+        if todo:
+            raw = np.hstack([np.asarray(b.predict(rows[todo], pred_leaf=True, num_threads=1),
+                                        dtype=np.int64).reshape(len(todo), -1)
+                             for b in self.boosters_])
+            flat = (raw + np.arange(raw.shape[1])[None, :] * width).astype(np.int32)
+            if len(memo) + len(todo) > _LEAF_MEMO:
+                memo.clear()
+            for i, row in zip(todo, flat, strict=True):
+                known[i] = memo[keys[i]] = row
+        return np.vstack(known) if known else np.zeros((0, self.n_trees), np.int32)
+
+    def _leaf_values(self) -> tuple[np.ndarray, float]:
+        """(trees * leaves,) each leaf's output less the base (its path's parts summed)."""
+        table, base = self._path_table()
+        if self.values_ is None:
+            self.values_ = table.sum(axis=1)
+        return self.values_, base
 
     def score(self, features: np.ndarray) -> np.ndarray:
         if len(features) == 0:
@@ -254,16 +288,12 @@ class LambdaMartRanker:
         from scipy.sparse import csr_matrix
 
         table, base = self._path_table()
-        leaves = np.hstack([np.asarray(b.predict(features, pred_leaf=True, num_threads=1),
-                                       dtype=np.int64).reshape(len(features), -1)
-                            for b in self.boosters_])
-        n, trees = leaves.shape
-        width = table.shape[0] // trees
+        cols = self._leaves(features)
+        n, trees = cols.shape
         # one row per candidate picking one leaf of every tree: a sparse (n, trees * width)
         # matrix times the (trees * width, features) table sums the paths (6x faster than a
         # gather at 400 trees)
-        cols = (leaves + np.arange(trees)[None, :] * width).ravel()
-        picks = csr_matrix((np.ones(n * trees), cols, np.arange(0, n * trees + 1, trees)),
+        picks = csr_matrix((np.ones(n * trees), cols.ravel(), np.arange(0, n * trees + 1, trees)),
                            shape=(n, table.shape[0]))
         return np.hstack([picks @ table, np.full((n, 1), base)])
 
@@ -283,6 +313,9 @@ class LambdaMartRanker:
         share = 1.0 / len(self.boosters_)
         flat = table.reshape(len(trees) * width, len(FEATURE_NAMES)) * share
         self.paths_ = (self.boosters_, flat, base * share)
+        self.width_ = width
+        self.values_ = None
+        self.leaf_memo_ = {}  # leaves index the table of these boosters only
         return self.paths_[1], self.paths_[2]
 
     def save(self, directory: Path) -> None:

@@ -1,6 +1,7 @@
 """Which facts about a (query, product) pair the search ranker sees, computed per candidate.
 
-Lexical (BM25F, per-field BM25, term coverage, phrase and head-word matches, numbers),
+Lexical (BM25F, per-field BM25, term coverage, phrase and head-word matches, numbers, the
+title's share of the query's character trigrams: typos, joined / split words, unit formats),
 semantic (encoder cosine, its rank), query-understanding matches (category / brand / attribute /
 price agreement with the reading) and item priors (popularity, freshness, personal affinity).
 `FEATURE_NAMES` fixes the column order of the (n_candidates, n_features) matrix.
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shopsense.domain import Product, QueryReading
+from shopsense.index.grams import overlap, trigram_ids
 from shopsense.index.keyword import KeywordIndex
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -24,6 +26,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "numbers_matched", "numbers_missing", "query_len", "title_len", "spell_corrected",
     "semantic", "semantic_rel", "semantic_rank", "prf_terms", "prf_semantic", "brand_in_query",
     "first_match_position", "query_max_bm25", "query_full_matches", "semantic_z",
+    "trigram_jaccard", "trigram_cover",
     "intent.category", "intent.brand", "intent.attribute", "intent.price",
     "popularity", "freshness_days", "personal",
 )
@@ -208,6 +211,9 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     for name, values in _title_features(ctx.ordered_ids, idf_of, titles, numeric).items():
         out[:, col[name]] = values
     _feedback_features(out, col, bm25, titles, vectors, ctx.term_ids)
+    jaccard, cover = overlap(trigram_ids(ctx.text), [index.title_grams_[r] for r in rows.tolist()])
+    out[:, col["trigram_jaccard"]] = jaccard
+    out[:, col["trigram_cover"]] = cover
     if ctx.reading is not None:
         for j, product in enumerate(products):
             intent = _intent_features(ctx.reading, product)
