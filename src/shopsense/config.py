@@ -148,6 +148,10 @@ class ServeSettings(Section):
     """How long a serving process's thread may hold the GIL while another waits for it
     (`sys.setswitchinterval`; Python's default is 5 ms). The event loop answering cheap requests
     waits up to this long each time it takes the GIL back from the expensive lane's thread."""
+    http_parser: Literal["httptools", "h11"] = "httptools"
+    """The HTTP/1.1 parser under uvicorn: httptools (llhttp, in C) or h11 (pure Python, about
+    0.5 ms more server CPU a request); both answer malformed requests in the documented JSON
+    shape (api/transport.py)."""
     gc_thresholds: tuple[int, int, int] = (700, 10, 1000)
     """A serving process's `gc.set_threshold`: young collections as CPython's default, a full one
     after 1,000 (CPython: 10) middle ones. A full pass walks every live container (tens of ms

@@ -25,8 +25,9 @@ from shopsense.pipeline.shop import Shop
 LIMIT = 200_000
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """Each test runs against both parsers `serve.http_parser` offers."""
     home = tmp_path_factory.mktemp("transport")
     settings = Settings(home=home, serve=ServeSettings(max_body_bytes=LIMIT))
     shop = Shop(settings)
@@ -35,7 +36,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(create_app(settings, shop), host="127.0.0.1", port=port,
-                            log_level="error", **server_options())  # as `shopsense serve`
+                            log_level="error", **server_options(request.param))  # as `serve`
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

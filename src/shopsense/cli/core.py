@@ -198,6 +198,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     threading.Thread(target=warm_up, name="shopsense-warmup", daemon=True).start()
     try:
         uvicorn.run(app, host=serve_cfg.host, port=serve_cfg.port, log_level="warning",
-                    timeout_graceful_shutdown=GRACE_S, **server_options())
+                    timeout_graceful_shutdown=GRACE_S,
+                    **server_options(cfg.serve.http_parser))
     finally:  # the trainer goes with the server (and on kill -9: training/children.py)
         manager.stop()

@@ -99,7 +99,8 @@ def serve_replica(cfg: Any, scale_cfg: Any, *, host: str, port: int, train: bool
     console.print(f"shopsense replica on http://{host}:{port}")
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=GRACE_S, **server_options())
+                    timeout_graceful_shutdown=GRACE_S,
+                    **server_options(cfg.serve.http_parser))
     finally:
         manager.stop()
         replica.stop()

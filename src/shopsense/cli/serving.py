@@ -43,7 +43,8 @@ def serve_workers(cfg: Settings, workers: int, *, background_training: bool) -> 
     try:
         uvicorn.run("shopsense.cli.serving:worker_app", factory=True, host=cfg.serve.host,
                     port=cfg.serve.port, workers=workers, log_level="warning",
-                    timeout_graceful_shutdown=GRACE_S, **server_options())
+                    timeout_graceful_shutdown=GRACE_S,
+                    **server_options(cfg.serve.http_parser))
     finally:  # the trainer goes with the server (and on kill -9: training/children.py)
         manager.stop()
 
