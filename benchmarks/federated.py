@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     plan = RecsPlan(rounds=args.rounds, local_epochs=args.local_epochs, dim=args.dim, seed=0,
                     batch_size=args.batch_size, server=args.server, patience=args.patience,
                     server_lr=args.server_lr, server_momentum=args.server_momentum,
-                    row_weighted=args.row_weighted, title_init=args.title_init)
+                    row_weighted=args.row_weighted, title_init=args.title_init,
+                    adapt_epochs=args.adapt_epochs, adapt_lr_scale=args.adapt_lr_scale,
+                    own_round=args.own_round)
     demo = _demo_events(Path(args.cache), args.demo_users)
     runs: list[tuple[str, Path, str, RecsPlan, int]] = []
     if not args.skip_plain:
@@ -91,6 +93,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    from shopsense.federated.personalise import AdaptPlan
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
                                              "federated.json"))
@@ -118,6 +122,13 @@ def main() -> None:
     parser.add_argument("--row-weighted", action=argparse.BooleanOptionalAction,
                         default=False, help="Average item-table rows over the clients that "
                                             "used them (federated/rounds.row_weighted_mean).")
+    parser.add_argument("--adapt-epochs", type=int, default=AdaptPlan.epochs,
+                        help="Personalised variant: local epochs after the rounds, kept by "
+                             "each client's validation (federated/personalise.py).")
+    parser.add_argument("--adapt-lr-scale", type=float, default=AdaptPlan.lr_scale)
+    parser.add_argument("--own-round", action=argparse.BooleanOptionalAction,
+                        default=AdaptPlan.own_round,
+                        help="Personalised variant: each client's own best global round.")
     parser.add_argument("--dp-items", choices=("frozen-titles", "titles", "trained"),
                         default="titles", help="Item tables of the DP runs: title "
                         "vectors frozen, title-seeded and trained, or random and trained.")

@@ -4,6 +4,8 @@ simulate` (federation.experiment), no early stop; prints one line per round / ep
 
     python benchmarks/federated_curves.py --variant central --rounds 30
     python benchmarks/federated_curves.py --server avgm --local 2 --rounds 15 --norow
+    python benchmarks/federated_curves.py --server avg --local 2 --rounds 25 --title-init \
+        --norow --split dirichlet:0.1 --personalise     # what each client would serve
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ BEAUTY = ROOT.parent / "shared" / "data" / "amazon-beauty-p5-titles" / "sequenti
 
 
 def main() -> None:
-    from shopsense.federated.experiment import RecsPlan, _score, _valid, federated
+    from shopsense.federated.experiment import RecsPlan, federated
+    from shopsense.federated.personalise import RoundKeeper
     from shopsense.federated.recs import Holdout
     from shopsense.federated.simulate import load_input, title_init
     from shopsense.federated.splits import SplitSpec, make_clients
@@ -39,6 +42,9 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=32)
     p.add_argument("--bs", type=int, default=32)
     p.add_argument("--title-init", action="store_true", help="item tables from titles")
+    p.add_argument("--personalise", action="store_true", help="after the rounds: each "
+                   "client's own best round, local adaptation (lr scales 0.25 / 1), and "
+                   "mixtures with its local-only model, per client, valid and test")
     a = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     plan = RecsPlan(rounds=a.rounds, local_epochs=a.local, dim=a.dim, batch_size=a.bs,
@@ -51,25 +57,80 @@ def main() -> None:
     init = title_init(Path(a.data), None, data.items, a.dim) if a.title_init else None
     started = time.time()
     if a.variant == "central":
-        model = plan.participant(len(data.items), "all", item_init=init)
-        union = [s for h in holdouts for s in h.train]
-        valid = _valid(holdouts)
-        best = (-1.0, 0, model.weights())
-        for epoch in range(1, a.rounds + 1):
-            loss = model.fit_round(union, 1)["loss"]
-            value = valid([model] * len(holdouts))
-            if value > best[0]:
-                best = (value, epoch, model.weights())
-            print(epoch, round(loss, 3), round(value, 4), round(time.time() - started),
-                  flush=True)
-        model.load(best[2])
-        test = _score([model] * len(holdouts), holdouts)[0]
-        print("test", test["ndcg@10"], test["ndcg@10_ci"], "best epoch", best[1])
+        _central(plan, len(data.items), holdouts, init, a.rounds, started)
         return
-    out, _ = federated(clients, holdouts, len(data.items), plan, item_init=init)
+    keeper = RoundKeeper(len(clients)) if a.personalise else None
+    out, participants = federated(clients, holdouts, len(data.items), plan, item_init=init,
+                                  keeper=keeper)
     for row in out["round_log"]:
         print(row, flush=True)
-    print("test", out["ndcg@10"], out["ndcg@10_ci"], "best round", out["best_round"])
+    print("test", out["ndcg@10"], out["ndcg@10_ci"], "best round", out["best_round"],
+          {k: v["ndcg@10"] for k, v in out["per_client"].items()})
+    if keeper is not None:
+        _personalise(plan, participants, holdouts, keeper, init)
+
+
+def _central(plan, n_items, holdouts, init, epochs, started) -> None:
+    """Centralised training on the union of the clients' parts, one line per epoch."""
+    from shopsense.federated.experiment import _score, _valid
+
+    model = plan.participant(n_items, "all", item_init=init)
+    union = [s for h in holdouts for s in h.train]
+    valid = _valid(holdouts)
+    best = (-1.0, 0, model.weights())
+    for epoch in range(1, epochs + 1):
+        loss = model.fit_round(union, 1)["loss"]
+        value = valid([model] * len(holdouts))
+        if value > best[0]:
+            best = (value, epoch, model.weights())
+        print(epoch, round(loss, 3), round(value, 4), round(time.time() - started), flush=True)
+    model.load(best[2])
+    test = _score([model] * len(holdouts), holdouts)[0]
+    print("test", test["ndcg@10"], test["ndcg@10_ci"], "best epoch", best[1])
+
+
+def _personalise(plan, participants, holdouts, keeper, init) -> None:
+    """The options of federated/personalise.py, and a mixture with the local-only model
+    (softmax probabilities, lambda on the global one), each client on its own cases."""
+    import numpy as np
+
+    from shopsense.federated.experiment import _valid
+    from shopsense.federated.personalise import AdaptPlan, personalise
+    from shopsense.federated.recs import ranking_per_user
+    from shopsense.federated.rounds import train_alone
+
+    def test(m, h):
+        return round(float(m.per_user(h.test_histories, h.test_targets)[0].mean()), 4)
+
+    pooled = [w.copy() for w in participants[0].weights()]
+    valids = [lambda m, h=h: _valid([h])([m]) for h in holdouts]
+    for own in (True, False):
+        for scale in (0.25, 1.0):
+            for p in participants:
+                p.load(pooled)
+            rows = personalise(participants, [h.train for h in holdouts], valids,
+                               AdaptPlan(8, 3, scale, own), keeper)
+            print("own round", own, "lr scale", scale, "test per client",
+                  [test(p, h) for p, h in zip(participants, holdouts, strict=True)], rows, flush=True)
+    for i, p in enumerate(participants):
+        p.load(keeper.weights(i))
+
+    def softmax(x):
+        e = np.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    for i, (g, h) in enumerate(zip(participants, holdouts, strict=True)):
+        alone = plan.participant(g.n_items, "all", i, init)
+        epoch = train_alone(alone, h.train, epochs=plan.rounds * plan.local_epochs,
+                            validate=valids[i])
+        for lam in (0.0, 0.25, 0.5, 0.75, 1.0):
+            def mix(hist, lam=lam, g=g, alone=alone):
+                return lam * softmax(g.estimator().score(hist)) + \
+                    (1 - lam) * softmax(alone.estimator().score(hist))
+            v = ranking_per_user(mix, h.valid_histories, h.valid_targets)[0].mean()
+            t = ranking_per_user(mix, h.test_histories, h.test_targets)[0].mean()
+            print("client", i, "local best epoch", epoch, "lambda(global)", lam,
+                  "valid", round(float(v), 4), "test", round(float(t), 4), flush=True)
 
 
 if __name__ == "__main__":

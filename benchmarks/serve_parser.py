@@ -28,6 +28,12 @@ from rich.console import Console
 from rich.table import Table
 
 PARSERS = ("h11", "httptools")
+# one client address sends everything: the per-key and per-client limits are off, as in
+# benchmarks/serve.py
+UNLIMITED = {"SHOPSENSE_SERVE__RATE_LIMIT_PER_S": "100000",
+             "SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
+             "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
+             "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0"}
 
 
 async def _measure(base: str, key: str, pid: int, queries: list[str], n: int
@@ -78,7 +84,8 @@ def main() -> None:
         for name in PARSERS:
             proc = loadgen.start_server(
                 args.home, ["serve", "--no-train", "--port", str(args.port)],
-                {"SHOPSENSE_SERVE__HTTP_PARSER": name, "SHOPSENSE_SERVE__WARM_SHOPPERS": "50"},
+                {**UNLIMITED, "SHOPSENSE_SERVE__HTTP_PARSER": name,
+                 "SHOPSENSE_SERVE__WARM_SHOPPERS": "50"},
                 args.home.parent / f"{args.home.name}.parser.log",
                 lambda r: r.status_code == 200 and loadgen.warmed(r.json()), args.port)
             try:

@@ -35,11 +35,15 @@ class Memo:
         self.misses = 0
         self.generation = 0  # bumped by `clear`: a value computed before it is not kept
 
-    def get(self, key: Hashable) -> Any | None:
+    def get(self, key: Hashable, count: bool = True) -> Any | None:
+        """The value (None if absent); `count=False` (a look before deciding where to
+        compute it) leaves the hit and miss counters alone."""
         if not self.enabled:
             return None
         with self._lock:
             value = self._data.get(key)
+            if not count:
+                return value
             if value is None:
                 self.misses += 1
             else:

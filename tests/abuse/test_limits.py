@@ -331,7 +331,7 @@ def _lane(monkeypatch) -> list[str]:
 
     lane: list[str] = []
 
-    async def spy(request, fn):
+    async def spy(request, fn, lane_name: str = "search"):
         lane.append(request.url.query)
         return fn()
 
@@ -349,11 +349,13 @@ def test_only_searches_answered_from_the_stage_cache_run_on_the_loop(tmp_path: P
 
     client, keys, _ = _searchable(tmp_path)
     lane: list[str] = []
+    lanes: list[str] = []
     real = discover.run_expensive
 
-    async def spy(request, fn):
+    async def spy(request, fn, lane_name: str = "search"):
         lane.append(request.url.query)
-        return await real(request, fn)
+        lanes.append(lane_name)
+        return await real(request, fn, lane=lane_name)
 
     monkeypatch.setattr(discover, "run_expensive", spy)
     headers = {"X-API-Key": keys["search"]}
@@ -374,6 +376,50 @@ def test_only_searches_answered_from_the_stage_cache_run_on_the_loop(tmp_path: P
                       headers=admin).status_code == 200
     assert search(q="tent") == 4  # the edit cleared the stage cache: cold again
     assert search(q="tent") == 4
+    assert set(lanes) == {"search"}
+
+
+def test_only_cached_recommendations_run_on_the_loop(tmp_path: Path, monkeypatch) -> None:
+    """A for-you list that must be computed (15-20 ms of CPU on the demo) runs in the
+    `recommend` lane off the event loop; the same list again (the answer cache) on the loop;
+    the shopper's event drops it, so the next one is computed off the loop again; a deeper
+    page than the cached depth is a miss too."""
+    from shopsense.api.routes import discover
+    from shopsense.training.adopt import quick_models
+
+    client, keys, shop = _searchable(tmp_path)
+    shop.record_events([{"user_id": f"s{i}", "item_id": f"t{(i * j) % 12}",
+                         "event_type": "view", "platform": "web", "timestamp": time.time()}
+                        for i in range(20) for j in range(1, 4)])
+    shop.swap_models(quick_models(shop))  # popularity from those events
+    lanes: list[tuple[str, str]] = []
+    real = discover.run_expensive
+
+    async def spy(request, fn, lane: str = "search"):
+        lanes.append((lane, request.url.query))
+        return await real(request, fn, lane=lane)
+
+    monkeypatch.setattr(discover, "run_expensive", spy)
+    admin = {"X-API-Key": keys["admin"]}
+
+    def recommend(**params) -> list[str]:
+        reply = client.get("/v1/recommend", params=params, headers=admin)
+        assert reply.status_code == 200, reply.text
+        return [r["item_id"] for r in reply.json()["results"]]
+
+    first = recommend(user="u1")
+    assert len(first) == 10
+    assert lanes == [("recommend", "user=u1")]
+    assert recommend(user="u1") == first and len(lanes) == 1  # cached: on the loop
+    assert recommend(user="u1", k=5) == first[:5] and len(lanes) == 1
+    assert recommend(user="u2") and len(lanes) == 2  # another shopper: computed
+    assert shop.record_events([{"user_id": "u1", "item_id": "t3", "event_type": "view",
+                                "platform": "web", "timestamp": time.time()}]
+                              )["accepted"] == 1
+    recommend(user="u1")
+    assert len(lanes) == 3 and lanes[-1] == ("recommend", "user=u1")  # the event dropped it
+    recommend(user="u1", k=100)  # deeper than the cached answer
+    assert len(lanes) == 4
 
 
 def test_cold_searches_stay_on_the_loop_when_told(tmp_path: Path, monkeypatch) -> None:

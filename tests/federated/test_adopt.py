@@ -152,3 +152,34 @@ def test_a_pinned_home_keeps_serving_its_pinned_version(tmp_path: Path) -> None:
     assert result["pinned"] == before != result["version"]
     assert load_current(tmp_path).info["version"] == before
     assert not (tmp_path / "models" / "serving.json").exists()
+
+
+@pytest.mark.slow  # trains a home (train_all) first
+def test_join_adopts_what_the_home_serves_a_personalised_model_and_says_so(
+        tmp_path: Path) -> None:
+    """`join --adopt` saves the personalised SASRec (its own best round, adapted), and the
+    card carries how it was personalised and its test figure, not the global model's."""
+    from shopsense.cli.federated import _adopt
+
+    _events, products = _home(tmp_path)
+    items = ItemIndex(sorted(p.item_id for p in products))
+    model = LocalSASRec(len(items), fed_config(dim=16, max_len=10), seed=3)
+    seqs = [items.encode([f"p{(u % 18) + s:02d}" for s in range(6)]) for u in range(60)]
+    model.fit_round(Holdout.of(seqs).train, epochs=1)
+    served = {"ndcg@10": 0.25, "own_best_round": 2, "valid_global": 0.1,
+              "valid_served": 0.2, "epoch_kept": 1, "epochs_run": 3}
+    report = {"model": "sasrec", "rounds": [{"round": 1}, {"round": 2}, {"round": 3}],
+              "tls": True, "privacy": None, "federated": {"ndcg@10": 0.125},
+              "personalised": served, "item_table": "seeded from catalogue titles, trained"}
+    _adopt(tmp_path, report, model, None, items.ids, "127.0.0.1:1")
+    after = load_current(tmp_path)
+    card = after.info["model_card"]["sasrec"]
+    assert card["test_ndcg_at_10"] == 0.25 and card["rounds"] == 3
+    assert card["personalised"] == {k: v for k, v in served.items() if k != "ndcg@10"}
+    history = items.encode(["p03", "p04", "p05"])
+    np.testing.assert_allclose(after.sources["sasrec"].model_.score([history])[0],
+                               model.estimator().score([history])[0], atol=1e-4)
+    report.pop("personalised")  # no personalisation (DP-SGD, or switched off): said so
+    _adopt(tmp_path, report, model, None, items.ids, "127.0.0.1:1")
+    card = load_current(tmp_path).info["model_card"]["sasrec"]
+    assert card["test_ndcg_at_10"] == 0.125 and card["personalised"].startswith("no")

@@ -100,7 +100,8 @@ def test_simulate_reports_paired_gaps_between_its_variants(tmp_path: Path) -> No
                       plan=RecsPlan(rounds=1, dim=8, batch_size=16))
     paired = report["recs"]["paired"]
     assert set(paired) == {"federated_vs_centralised", "federated_vs_local_only",
-                           "centralised_vs_local_only"}
+                           "centralised_vs_local_only", "personalised_vs_local_only",
+                           "personalised_vs_federated"}
     for gap in paired.values():
         low, high = gap["ndcg@10_diff_ci"]
         assert low <= gap["ndcg@10_diff"] <= high

@@ -83,7 +83,7 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
         clients.append(run("join", "--coordinator", f"127.0.0.1:{port}", "--events",
                            str(events), "--catalog", str(catalog), "--dim", "32",
                            "--batch-size", "16", "--local-epochs", "4", "--timeout", "280",
-                           "--title-init",
+                           "--adapt-epochs", "2",
                            "--root-cert", certs["ca_cert"], "--json",
                            home=tmp_path / f"home{c}"))
     reports = [_result(p) for p in clients]
@@ -97,8 +97,14 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
         assert report["federated"]["ndcg@10"] > report["local_only"]["ndcg@10"] + 0.1
         assert report["global_beats_local"] is True
         assert report["bytes_sent"] > 0 and report["privacy"] is None and report["tls"]
-        # --title-init: the item table started from the catalogue's titles
+        # by default the item table starts from the catalogue's titles (--catalog has them)
         assert report["item_table"] == "seeded from catalogue titles, trained"
+        # what the home serves: its own best round, adapted only where its validation gains
+        served = report["personalised"]
+        assert 1 <= served["own_best_round"] <= 5 and served["epochs_run"] <= 2
+        assert served["valid_served"] >= served["valid_global"]
+        assert served["ndcg@10"] > report["local_only"]["ndcg@10"] + 0.1
+        assert report["personalised_beats_local"] is True
     # the two homes ended holding the same global model: same validation curve shape
     assert reports[0]["rounds"][-1]["valid_ndcg@10"] > reports[0]["rounds"][0]["valid_ndcg@10"]
     # the test process only waits (and reads the homes' logs): no training ran in it
@@ -137,7 +143,9 @@ def test_coordinator_needs_certificates_or_an_explicit_insecure(run, tmp_path: P
 def test_a_home_trusting_another_ca_never_joins(tmp_path: Path, run, write_chain) -> None:
     """The coordinator's certificate is signed by a CA the home does not trust: the TLS
     handshake fails, the home sends nothing and ends with a clear error; a plaintext home is
-    refused by the TLS coordinator too."""
+    refused by the TLS coordinator too. Both load the USE encoder (title-seeded tables, the
+    default with a titled --catalog): with it, the failed channel's finaliser at exit hung
+    the process after its error until transport._keep_channels_alive."""
     ours = make_certificates(tmp_path / "ours", ["127.0.0.1"])
     theirs = make_certificates(tmp_path / "theirs", ["127.0.0.1"])
     port = _free_port()

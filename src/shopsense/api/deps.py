@@ -150,16 +150,20 @@ def metered(request: Request, fn: Callable[[], T]) -> Callable[[], T]:
     return limits.metered(lambda: client, fn)
 
 
-async def run_expensive(request: Request, fn: Callable[[], T]) -> T:
-    """Run an expensive handler body on a worker thread, one at a time per process: the event
-    loop keeps answering cheap requests meanwhile (they share the GIL with it at the
-    interpreter's switch interval instead of queueing behind it). A client may hold at most
+async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "search") -> T:
+    """Run an expensive handler body on a worker thread, one at a time per process and
+    `lane` (cold searches; recommendation misses): the event loop keeps answering cheap
+    requests meanwhile (they share the GIL with it at the interpreter's switch interval
+    instead of queueing behind it). A client may hold at most
     `serve.client_expensive_in_flight` places (running or queued); beyond, 429 (after a
     pause of up to TARPIT_S: no place, no CPU)."""
     state = request.app.state
-    limiter = getattr(state, "expensive_limiter", None)
+    lanes = getattr(state, "expensive_lanes", None)
+    if lanes is None:
+        lanes = state.expensive_lanes = {}
+    limiter = lanes.get(lane)
     if limiter is None:
-        limiter = state.expensive_limiter = anyio.CapacityLimiter(1)
+        limiter = lanes[lane] = anyio.CapacityLimiter(1)
     limits: ClientLimits = state.client_limits
     try:
         with limits.expensive(limits.client_of(request.scope)):

@@ -3,10 +3,10 @@ of Node.js, in C), answering what fails before a request reaches the app in the 
 error shape instead of uvicorn's plain text.
 
 Why httptools and not h11 (pure Python, uvicorn's other parser): on the demo store h11 cost
-1.34 ms of server CPU a `/healthz` and 1.24 ms a cached search, httptools 0.71 and 0.85
-(`python benchmarks/serve_parser.py`, benchmarks/README.md "Service"): at 300 requests a
-second that is a fifth of a core. `JsonErrorsH11Protocol` stays for
-`serve.http_parser = "h11"`.
+1.42-1.51 ms of server CPU a `/healthz` and 3.18-4.13 ms a cached search, httptools
+1.00-1.04 and 2.38-2.68 (`python benchmarks/serve_parser.py`, two rounds each, quiet
+machine; benchmarks/README.md "Service"): at 300 requests a second, a tenth of a core or
+more. `JsonErrorsH11Protocol` stays for `serve.http_parser = "h11"`.
 
 What uvicorn answers itself, and so never reaches an exception handler or middleware:
 - a request line or header the parser refuses (a bad method, a target with a space or a

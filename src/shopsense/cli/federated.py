@@ -8,6 +8,9 @@ from pathlib import Path
 import typer
 
 from shopsense.cli.common import emit, fail, settings, sub_app
+from shopsense.federated.personalise import AdaptPlan
+
+ADAPT = AdaptPlan()  # what a home serves after the rounds (join and simulate alike)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
@@ -83,11 +86,19 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         rounds_hint: int = typer.Option(10, "--rounds", help="Rounds expected (DP noise)."),
         share: str = typer.Option("all", "--share", help="all | body (own item table)."),
         batch_size: int = typer.Option(128, "--batch-size"),
-        title_init: bool = typer.Option(False, "--title-init/--no-title-init",
-                                        help="Seed the item table from catalogue titles "
-                                        "(--catalog or the home's products)."),
-        adopt: bool = typer.Option(False, "--adopt", help="Save the global SASRec as the "
-                                                           "home's next version."),
+        title_init: bool | None = typer.Option(None, "--title-init/--no-title-init",
+                                               help="Seed the item table from catalogue "
+                                               "titles (--catalog or the home's products); "
+                                               "default: where they have titles."),
+        adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs", help="SASRec: "
+                                         "after the rounds, up to N local epochs from the "
+                                         "global weights, kept only where this home's "
+                                         "validation improves (0: none; never under DP)."),
+        own_round: bool = typer.Option(ADAPT.own_round, "--own-round/--last-round",
+                                       help="SASRec: keep the global round best on this "
+                                       "home's validation, or the last one."),
+        adopt: bool = typer.Option(False, "--adopt", help="Save the SASRec this home serves "
+                                   "(global, or personalised) as its next version."),
         timeout_s: float = typer.Option(3600.0, "--timeout"),
         root_cert: Path = typer.Option(None, "--root-cert", help="PEM: the CA to trust for "
                                        "the coordinator (default: the system's CAs)."),
@@ -97,6 +108,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     ) -> None:
         """Take part in a run with this home's own events; report global vs local-only."""
         from shopsense.federated import homes
+        from shopsense.federated.personalise import AdaptPlan
         from shopsense.federated.tls import client_trust
         from shopsense.federated.transport import Link
 
@@ -106,11 +118,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         try:
             link = Link(*client_trust(root_cert, insecure))
             plan = homes.JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
-                                  batch_size=batch_size, title_init=title_init)
+                                  batch_size=batch_size, title_init=title_init,
+                                  adapt=AdaptPlan(adapt_epochs, own_round=own_round))
             evs, ids = homes.file_events(events, catalog) if events is not None else \
                 homes.home_events(cfg)
             products = homes.catalogue_products(cfg, events, catalog) if model == "sasrec" and \
-                title_init else []
+                title_init is not False else []
             report = homes.run_join(coordinator, evs, ids, plan, timeout_s=timeout_s,
                                     link=link, products=products)
         except (ValueError, TimeoutError) as exc:
@@ -157,9 +170,18 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                           "body only)."),
         catalog: Path | None = typer.Option(None, "--catalog"),
         dp_batch_size: int = typer.Option(64, "--dp-batch-size"),
+        adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs",
+                                         help="Personalised variant: up to N local epochs "
+                                         "per client after the rounds, kept by its own "
+                                         "validation (0: none)."),
+        adapt_lr_scale: float = typer.Option(ADAPT.lr_scale, "--adapt-lr-scale"),
+        own_round: bool = typer.Option(ADAPT.own_round, "--own-round/--pooled-round",
+                                       help="Personalised variant: each client's own best "
+                                       "global round, or the pooled validation's."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Clients on this machine: centralised / federated / local-only with intervals."""
+        """Clients on this machine: centralised / federated / personalised / local-only,
+        with intervals."""
         from shopsense.federated.experiment import RecsPlan
         from shopsense.federated.report import recs_table
         from shopsense.federated.simulate import simulate
@@ -171,7 +193,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                             server, server_lr, server_momentum, patience,
                             row_weighted=row_weighted,
                             title_init=True if freeze_items else title_init,
-                            freeze_items=freeze_items, dp_batch_size=dp_batch_size)
+                            freeze_items=freeze_items, dp_batch_size=dp_batch_size,
+                            adapt_epochs=adapt_epochs, adapt_lr_scale=adapt_lr_scale,
+                            own_round=own_round)
             plan.server_opt()  # refuses an unknown optimiser before any training
             report = simulate(events, n_clients=clients, split=split, plan=plan,
                               max_users=max_users, catalog=catalog)
@@ -203,6 +227,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         emit(report, as_json, json.dumps(report, indent=2, default=str))
 
 
+PERSONAL_KEYS = ("own_best_round", "valid_global", "valid_served", "epoch_kept", "epochs_run")
+
+
 def _adopt(home: Path, report: dict, trained: object, weights: object, ids: list[str],
            coordinator: str) -> dict:
     """The run's global model becomes the home's next version, with its model card."""
@@ -214,8 +241,11 @@ def _adopt(home: Path, report: dict, trained: object, weights: object, ids: list
         card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
                           test_auc=report["federated"].get("auc"))
         return adopt_propensity(home, weights, card)  # type: ignore[arg-type]
+    served = report.get("personalised")
     card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
-                      test_ndcg_at_10=report["federated"]["ndcg@10"],
-                      item_table=report.get("item_table"))
+                      test_ndcg_at_10=(served or report["federated"])["ndcg@10"],
+                      item_table=report.get("item_table"),
+                      personalised={k: v for k, v in served.items() if k in PERSONAL_KEYS}
+                      if served else "no: the global weights of the last round")
     return adopt_sasrec(home, trained.estimator(), ids, card)  # type: ignore[attr-defined]
 

@@ -1,10 +1,13 @@
-"""Centralised / federated / local-only SASRec on one split, with intervals (simulate, bench).
+"""Centralised / federated / personalised / local-only SASRec on one split, with intervals
+(simulate, bench).
 
 Every variant is scored on the same test cases: each client's shoppers' last event, ranked
 over the full catalogue from the history that client holds (history items excluded). The
 centralised model trains on the union of the clients' training parts; federated clients
-train on their own; local-only clients alone. Each keeps its best epoch / round by the
-clients' validation targets, never the test ones. Intervals: 95 % bootstrap over test cases.
+train on their own; personalised clients serve the federation's weights chosen and adapted
+on their own validation (personalise.py); local-only clients train alone. Each keeps its
+best epoch / round by the clients' validation targets, never the test ones. Intervals: 95 %
+bootstrap over test cases.
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ import numpy as np
 
 from shopsense.evaluation.metrics import bootstrap_ci, bootstrap_means
 from shopsense.federated.dp import DPSettings
+from shopsense.federated.personalise import AdaptPlan, RoundKeeper, personalise
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
 from shopsense.federated.report import VARIANTS
 from shopsense.federated.rounds import ServerOpt, payload_bytes, run_rounds, train_alone
 from shopsense.federated.splits import Client
+
+PAIRS = (("federated", "centralised"), ("federated", "local_only"),
+         ("personalised", "local_only"), ("personalised", "federated"),
+         ("centralised", "local_only"))
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,20 @@ class RecsPlan:
     freeze_items: bool = False  # keep those title vectors fixed: only the body trains (and,
     # under DP-SGD, only the body is noised; the titles are public, the table is not sent)
     dp_batch_size: int = 64  # DP-SGD's expected (Poisson) batch of shoppers
+    adapt_epochs: int = AdaptPlan.epochs  # personalisation after the rounds
+    adapt_lr_scale: float = AdaptPlan.lr_scale  # (federated/personalise.py): local epochs,
+    own_round: bool = AdaptPlan.own_round  # kept by each client's validation; and each
+    # client's own best global round
+
+    def adapt_plan(self) -> AdaptPlan:
+        return AdaptPlan(self.adapt_epochs, max(self.patience, 2), self.adapt_lr_scale,
+                         self.own_round)
+
+    @property
+    def personalises(self) -> bool:
+        """Whether a `personalised` variant runs: adaptation asked for, and no DP-SGD (a
+        non-private fine-tune would void the served model's (epsilon, delta))."""
+        return self.adapt_plan().active and self.dp_epsilon <= 0
 
     def server_opt(self, seeded: bool = False) -> ServerOpt:
         """The coordinator's step; `seeded`: the item tables start from titles (for auto)."""
@@ -64,10 +86,20 @@ class RecsPlan:
                            item_init=item_init, freeze_items=self.freeze_items)
 
 
-def _valid(holdouts: Sequence[Holdout]) -> Callable[[Sequence[LocalSASRec]], float]:
+def _valid(holdouts: Sequence[Holdout], keeper: RoundKeeper | None = None
+           ) -> Callable[[Sequence[LocalSASRec]], float]:
+    """The pooled validation NDCG@10 of the participants' weights; with `keeper`, each
+    client's own score is also handed to it (each home's own best round)."""
     def score(participants: Sequence[LocalSASRec]) -> float:
-        values = [p.per_user(h.valid_histories, h.valid_targets)[0]
-                  for p, h in zip(participants, holdouts, strict=True) if len(h.valid_targets)]
+        values = []
+        if keeper is not None:
+            keeper.next_round()
+        for i, (p, h) in enumerate(zip(participants, holdouts, strict=True)):
+            if not len(h.valid_targets):
+                continue
+            values.append(p.per_user(h.valid_histories, h.valid_targets)[0])
+            if keeper is not None:
+                keeper.observe(i, p.weights, float(values[-1].mean()))
         return float(np.concatenate(values).mean()) if values else 0.0
     return score
 
@@ -119,15 +151,17 @@ def centralised(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items:
 
 
 def federated(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
-              plan: RecsPlan, shared: str = "all", item_init: np.ndarray | None = None
-              ) -> tuple[dict[str, Any], list[LocalSASRec]]:
+              plan: RecsPlan, shared: str = "all", item_init: np.ndarray | None = None,
+              keeper: RoundKeeper | None = None) -> tuple[dict[str, Any], list[LocalSASRec]]:
+    """The global model (each participant ends holding the best round's weights by the
+    pooled validation); `keeper` also records each client's own best round."""
     participants = [plan.participant(n_items, shared, i, item_init)
                     for i in range(len(clients))]
     start = participants[0].weights()
     for p in participants[1:]:  # one shared starting point, as a coordinator would send
         p.load(start)
     log = run_rounds(participants, [h.train for h in holdouts], rounds=plan.rounds,
-                     local_epochs=plan.local_epochs, validate=_valid(holdouts),
+                     local_epochs=plan.local_epochs, validate=_valid(holdouts, keeper),
                      server=plan.server_opt(item_init is not None), patience=plan.patience)
     overall, per_client = _score(participants, holdouts)
     privacy = [p.privacy() for p in participants]
@@ -140,6 +174,23 @@ def federated(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: i
             "wall_s": log.wall_s, "round_log": log.rows, "per_client": _named(clients,
                                                                              per_client),
             "privacy": privacy[0] if privacy[0] else None}, participants
+
+
+def personalised(clients: Sequence[Client], holdouts: Sequence[Holdout],
+                 participants: Sequence[LocalSASRec], plan: RecsPlan,
+                 keeper: RoundKeeper | None) -> dict[str, Any]:
+    """What each home would adopt: the federation's weights, personalised on its own
+    validation (federated/personalise.py). Changes `participants` in place."""
+    started = time.perf_counter()
+    rows = personalise(participants, [h.train for h in holdouts],
+                       [lambda m, h=h: _valid([h])([m]) for h in holdouts], plan.adapt_plan(),
+                       keeper)
+    overall, per_client = _score(participants, holdouts)
+    named = _named(clients, per_client)
+    for row, name in zip(rows, named, strict=True):
+        named[name]["adaptation"] = row
+    return {**overall, "adapt": plan.adapt_plan().__dict__, "per_client": named,
+            "wall_s": round(time.perf_counter() - started, 1)}
 
 
 def local_only(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
@@ -174,15 +225,35 @@ def compare(clients: Sequence[Client], n_items: int, plan: RecsPlan, *,
     if "centralised" in variants and shared == "all":
         out["centralised"] = centralised(clients, holdouts, n_items, plan, item_init)
     if "federated" in variants:
-        out["federated"] = federated(clients, holdouts, n_items, plan, shared, item_init)[0]
+        keeper = RoundKeeper(len(clients)) if plan.personalises else None
+        out["federated"], trained = federated(clients, holdouts, n_items, plan, shared,
+                                              item_init, keeper)
+        if plan.personalises:
+            out["personalised"] = personalised(clients, holdouts, trained, plan, keeper)
     if "local_only" in variants:
         out["local_only"] = local_only(clients, holdouts, n_items, plan, item_init)
-    if "federated" in out and "local_only" in out:
-        out["federated_beats_local"] = {
-            name: out["federated"]["per_client"][name]["ndcg@10"] > row["ndcg@10"]
-            for name, row in out["local_only"]["per_client"].items()}
+    for fed in ("federated", "personalised"):
+        if fed in out and "local_only" in out:
+            out[f"{fed}_beats_local"] = {
+                name: out[fed]["per_client"][name]["ndcg@10"] > row["ndcg@10"]
+                for name, row in out["local_only"]["per_client"].items()}
     cases = {name: out[name].pop("_cases") for name in VARIANTS if name in out}
     out["paired"] = {f"{a}_vs_{b}": paired_gap(cases[a], cases[b], plan.seed)
-                     for a, b in (("federated", "centralised"), ("federated", "local_only"),
-                                  ("centralised", "local_only")) if a in cases and b in cases}
+                     for a, b in PAIRS if a in cases and b in cases}
+    out["paired_per_client"] = _per_client_gaps(clients, holdouts, cases, plan.seed)
+    return out
+
+
+def _per_client_gaps(clients: Sequence[Client], holdouts: Sequence[Holdout],
+                     cases: dict[str, np.ndarray], seed: int) -> dict[str, Any]:
+    """Federated and personalised against each client's own local-only model, on that
+    client's test cases (paired): whether a client's deficit is larger than its noise."""
+    bounds = np.cumsum([0] + [len(h.test_targets) for h in holdouts])
+    out: dict[str, Any] = {}
+    for fed in ("federated", "personalised"):
+        if fed not in cases or "local_only" not in cases:
+            continue
+        out[f"{fed}_vs_local_only"] = {
+            c.name: paired_gap(cases[fed][lo:hi], cases["local_only"][lo:hi], seed)
+            for c, lo, hi in zip(clients, bounds[:-1], bounds[1:], strict=True) if hi > lo}
     return out

@@ -3,15 +3,16 @@
 A home joins with the events of its store (erased shoppers' events are already gone from
 it, so an erasure leaves the shopper out of the home's next round) or with an events file;
 the item index is its catalogue, sorted, so the platforms of one shop agree on it.
-After the run the home also trains a local-only model with the same epochs and reports both
-on its own held-out events (last event of each shopper; never sent anywhere).
+After the run the home personalises (its own best round, local adaptation: personalise.py),
+trains a local-only model with the same epochs, and reports the global, personalised and
+local-only models on its own held-out events (last event of each shopper; never sent).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 from shopsense.domain import Event, Product
 from shopsense.federated.dp import DPSettings
 from shopsense.federated.experiment import summarise
+from shopsense.federated.personalise import AdaptPlan, RoundKeeper, personalise
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
 from shopsense.federated.rounds import train_alone
 from shopsense.federated.transport import FederatedClient, Link, join
@@ -38,6 +40,9 @@ class JoinPlan:
     batch_size: int = 128
     title_init: bool | None = None  # sasrec: seed the item table from catalogue titles
     # (None: where the catalogue has titles, as the home's own SASRec does; True: insist)
+    adapt: AdaptPlan = field(default_factory=AdaptPlan)  # sasrec: what the home serves
+    # after the last round (federated/personalise.py: its own best round, then local
+    # epochs kept by its validation; never under DP-SGD)
 
 
 def home_events(settings: Any) -> tuple[list[Event], list[str]]:
@@ -102,7 +107,8 @@ def sequences(events: list[Event], items: ItemIndex) -> list[np.ndarray]:
 
 
 def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan,
-                   item_init: np.ndarray | None) -> tuple[FederatedClient, Holdout, LocalSASRec]:
+                   item_init: np.ndarray | None, keeper: RoundKeeper
+                   ) -> tuple[FederatedClient, Holdout, LocalSASRec]:
     items = ItemIndex(item_ids)
     holdout = Holdout.of(sequences(events, items))
     if not len(holdout.test_targets):
@@ -113,8 +119,10 @@ def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan,
                               total_epochs=plan.expected_rounds * plan.local_epochs,
                               seed=plan.seed, item_init=item_init)
 
-    def evaluate() -> dict[str, float]:
+    def evaluate() -> dict[str, float]:  # each round's global weights, on this home's own
         ndcg = participant.per_user(holdout.valid_histories, holdout.valid_targets)[0]
+        keeper.next_round()
+        keeper.observe(0, participant.weights, float(ndcg.mean()))
         return {"score": float(ndcg.mean()), "valid_ndcg@10": float(ndcg.mean())}
 
     return FederatedClient(participant, holdout.train, evaluate, plan.local_epochs), holdout, \
@@ -134,20 +142,41 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
     if plan.model != "sasrec":
         raise ValueError(f"model must be sasrec or propensity, got {plan.model!r}")
     item_init, table = item_table(products, item_ids, plan)
-    client, holdout, participant = _sasrec_client(events, item_ids, plan, item_init)
+    keeper = RoundKeeper(1)
+    client, holdout, participant = _sasrec_client(events, item_ids, plan, item_init, keeper)
     started = time.perf_counter()
     log = join(coordinator, client, timeout_s=timeout_s, secagg=secagg, link=link)
     federated_s = time.perf_counter() - started
-    fed = summarise(*participant.per_user(holdout.test_histories, holdout.test_targets))
+
+    def valid(m: LocalSASRec) -> float:
+        return float(m.per_user(holdout.valid_histories, holdout.valid_targets)[0].mean())
+
+    def test(m: LocalSASRec) -> dict[str, Any]:
+        return summarise(*m.per_user(holdout.test_histories, holdout.test_targets))
+
+    fed = test(participant)  # the last round's global weights
+    served = _personalise(participant, holdout, plan, keeper, valid)
     local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed,
                         item_init=item_init)
     train_alone(local, holdout.train, epochs=max(1, len(log["rounds"])) * plan.local_epochs,
-                validate=lambda m: float(m.per_user(holdout.valid_histories,
-                                                    holdout.valid_targets)[0].mean()))
-    alone = summarise(*local.per_user(holdout.test_histories, holdout.test_targets))
-    return {**log, "model": "sasrec", "federated": fed, "local_only": alone,
-            "global_beats_local": fed["ndcg@10"] > alone["ndcg@10"],
-            "wall_s": round(federated_s, 1), "privacy": participant.privacy(),
-            "shoppers": len(holdout.train), "items": participant.n_items,
-            "item_table": table,
-            "_model": participant}
+                validate=valid)
+    alone = test(local)
+    report = {**log, "model": "sasrec", "federated": fed, "local_only": alone,
+              "global_beats_local": fed["ndcg@10"] > alone["ndcg@10"],
+              "wall_s": round(federated_s, 1), "privacy": participant.privacy(),
+              "shoppers": len(holdout.train), "items": participant.n_items,
+              "item_table": table, "_model": participant}
+    if served is not None:
+        report["personalised"] = {**test(participant), **served}
+        report["personalised_beats_local"] = report["personalised"]["ndcg@10"] > \
+            alone["ndcg@10"]
+    return report
+
+
+def _personalise(participant: LocalSASRec, holdout: Holdout, plan: JoinPlan,
+                 keeper: RoundKeeper, valid: Any) -> dict[str, Any] | None:
+    """The home's own best round, then local adaptation (federated/personalise.py); None
+    (the global weights served as they are) without either, or under DP-SGD."""
+    if not plan.adapt.active or plan.dp_epsilon > 0:
+        return None
+    return personalise([participant], [holdout.train], [valid], plan.adapt, keeper)[0]

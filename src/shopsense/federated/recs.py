@@ -73,8 +73,7 @@ class LocalSASRec:
         if item_init is not None:
             seed_item_table(self.net, item_init, config.dim)
         self.net.item_emb.weight.requires_grad_(not freeze_items)
-        self.optimiser = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad],
-                                          lr=config.lr)
+        self.restart_optimiser()
         self.dp, self.total_epochs = dp, total_epochs
         self.private: PrivateTrainer | None = None
         self.rng = np.random.default_rng(seed)
@@ -109,6 +108,15 @@ class LocalSASRec:
         return {keys.index("item_emb.weight"): self.item_counts}
 
     # ---- training ------------------------------------------------------------------
+    def restart_optimiser(self, lr_scale: float = 1.0) -> None:
+        """A fresh Adam at `lr_scale` x the configured rate (local adaptation after a
+        federation: no moments carried over from the rounds, a gentler step)."""
+        if getattr(self, "private", None) is not None:
+            raise ValueError("a DP-SGD participant keeps its private optimiser (the "
+                             "accountant counts its steps)")
+        self.optimiser = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad],
+                                          lr=self.config.lr * lr_scale)
+
     def fit_round(self, sequences: Sequence[np.ndarray], epochs: int = 1) -> dict[str, float]:
         """`epochs` local passes from the current weights; returns loss and example count."""
         inputs, targets = next_item_pairs(sequences, self.config.max_len)

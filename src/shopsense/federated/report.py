@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VARIANTS = ("centralised", "federated", "local_only")
+VARIANTS = ("centralised", "federated", "personalised", "local_only")
 
 
 def _ci(row: dict[str, Any], key: str) -> str:
@@ -25,12 +25,17 @@ def recs_table(report: dict[str, Any], title: str = "") -> str:
                      f"{row.get('rounds', '-')!s:>7}"
                      f"{row.get('bytes_per_client_per_round', '-')!s:>18}"
                      f"{row.get('wall_s', 0.0):>8.1f}")
-    if "federated_beats_local" in recs:
-        lines.append(f"federated > local-only per client: {recs['federated_beats_local']}")
+    for fed in ("federated", "personalised"):
+        if f"{fed}_beats_local" in recs:
+            lines.append(f"{fed} > local-only per client: {recs[f'{fed}_beats_local']}")
     for pair, gap in (recs.get("paired") or {}).items():
         low, high = gap["relative_ci"]
         lines.append(f"{pair.replace('_vs_', ' vs ')}: NDCG@10 {gap['relative']:+.1%} "
                      f"[{low:+.1%}, {high:+.1%}] (paired over the same test cases)")
+    for pair, by_client in (recs.get("paired_per_client") or {}).items():
+        lines.append(f"{pair.replace('_vs_', ' vs ')} per client, NDCG@10 difference: " + "; ".join(
+            f"{name} {gap['ndcg@10_diff']:+.4f} [{gap['ndcg@10_diff_ci'][0]:+.4f}, "
+            f"{gap['ndcg@10_diff_ci'][1]:+.4f}]" for name, gap in by_client.items()))
     prop = report.get("propensity")
     if prop and "centralised" in prop:
         lines.append(f"{'propensity':<14}{'AUC [95% CI]':<28}{'ECE':>8}")

@@ -178,12 +178,16 @@ def run_rounds(participants: Sequence[Participant], datas: Sequence[Any], *, rou
 
 def train_alone(participant: Participant, data: Any, *, epochs: int,
                 validate: Callable[[Participant], float] | None = None,
-                patience: int = 0) -> int:
+                patience: int = 0, start_score: float | None = None) -> int:
     """Centralised or local-only training with the same epoch budget (and the same
     convergence rule as `run_rounds`); keeps the best epoch's weights by `validate`.
-    Returns that epoch."""
-    best_epoch, best_valid, best = 0, -1.0, participant.weights()
+    Returns that epoch. `start_score`: the starting weights' validation score, so they
+    count as epoch 0 (kept, and 0 returned, when no epoch beats them)."""
+    best_valid = -1.0 if start_score is None else start_score
+    best_epoch, best = 0, participant.weights()
     tracker = Convergence(patience) if patience > 0 else None
+    if tracker is not None and start_score is not None:
+        tracker.update(0, start_score)
     for epoch in range(1, epochs + 1):
         participant.fit_round(data, 1)
         if validate is None:

@@ -212,6 +212,20 @@ class _PollEvery:
         time.sleep(self.seconds if seconds == 3 else seconds)
 
 
+def _keep_channels_alive() -> None:
+    """After the node has left: move every object alive now, the node's gRPC channels
+    among them, out of the garbage collector's reach. A channel whose TLS handshake failed
+    keeps reconnecting in gRPC's threads; when the interpreter's exit-time collection ran its
+    finaliser (`_ChannelCallState.__del__` -> channel.close), close waited on that channel
+    for ever, and a `join` that had already printed its error never exited (seen with the
+    USE encoder loaded for --title-init: tests/federated/test_transport.py; py-spy showed
+    the main thread in `__del__` under `gc_collect_main` after the script had returned).
+    Exit frees the memory without the finalisers."""
+    import gc
+
+    gc.freeze()
+
+
 @dataclass(frozen=True)
 class Link:
     """How a home reaches the coordinator: TLS (trusting `root_certificates`, PEM, or the
@@ -252,10 +266,13 @@ def join(coordinator: str, client: FederatedClient, *, timeout_s: float = 3600.0
         raise TimeoutError(f"no run at {coordinator} within {timeout_s:.0f} s")  # this one
 
     signal.signal(signal.SIGTERM, not_connected)
-    start_client_internal(server_address=coordinator, node_config={},
-                          load_client_app_fn=lambda *_: app, insecure=link.insecure,
-                          root_certificates=link.root_certificates,
-                          transport="grpc-rere", max_wait_time=timeout_s)
+    try:
+        start_client_internal(server_address=coordinator, node_config={},
+                              load_client_app_fn=lambda *_: app, insecure=link.insecure,
+                              root_certificates=link.root_certificates,
+                              transport="grpc-rere", max_wait_time=timeout_s)
+    finally:
+        _keep_channels_alive()
     node_returned.set()
     if not client.done.is_set() and not client.rounds:
         raise TimeoutError(

@@ -227,16 +227,18 @@ def _recs(shop: Shop) -> Any:
 
 
 def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
-              category: str | None = None, rules: Rules | None = None) -> dict[str, Any]:
+              category: str | None = None, rules: Rules | None = None,
+              cached_only: bool = False) -> dict[str, Any] | None:
     """For you (trending for a visitor with no history), with the shopper's feedback, the
-    shop's and the request's rules and the variety cap applied."""
+    shop's and the request's rules and the variety cap applied. `cached_only`: None unless
+    the list is cached (a miss costs 15-20 ms of CPU: the API computes it off the loop)."""
     return recommend_actor(shop, shop.actor(user, session), k=k, category=category,
-                           rules=rules)
+                           rules=rules, cached_only=cached_only)
 
 
 def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str | None = None,
                     rules: Rules | None = None, exploration: Exploration | None = None,
-                    warm: bool = False) -> dict[str, Any]:
+                    warm: bool = False, cached_only: bool = False) -> dict[str, Any] | None:
     """`recommend` for a pseudonymised actor. The list is computed `serve.answer_depth` deep
     (or k, if more) and cached for the actor until they act, so pages of another size (the
     storefront's 12, the API's 10) are prefixes of one answer. The shown list explores as
@@ -244,7 +246,14 @@ def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str
     running for-you experiment gets their arm's configuration (or, in an interleaving, both
     arms' lists team-drafted) and the answer says which (`experiment`); `warm` (filling the
     cache before anyone asks) does not count the shopper as a visitor of the experiment."""
-    exposure = registry_of(shop).expose("for_you", actor, record_it=not warm)
+    registry = registry_of(shop)
+    exposure = registry.expose("for_you", actor, record_it=not (warm or cached_only))
+    if cached_only:  # a miss records nothing: the call that computes it does
+        if (exposure is not None and exposure.record.kind == "interleaving") or \
+                _cached(shop.answers.get(actor or "", count=False) or {},
+                        _answer_key(shop, actor, category, rules, exposure)[0], k) is None:
+            return None
+        registry.expose("for_you", actor)
     request_id = new_request_id()
     if exposure is not None and exposure.record.kind == "interleaving":
         return _interleaved(shop, actor, exposure, k, category, rules, request_id)
@@ -265,16 +274,10 @@ def _for_you_answer(shop: Shop, actor: str | None, k: int, category: str | None,
     configuration when the shopper is in an experiment."""
     recs = _recs(shop)
     since = shop.stamp()
-    standing = base = shop_rules(shop)
-    arm = arm or (exposure.arm if exposure is not None else None)
-    overlay = overlay_of(exposure.record, arm) if exposure is not None and arm else {}
-    if overlay.get("rules"):
-        standing = standing.merged(Rules.model_validate(overlay["rules"]))
-    key = (category, rules.model_dump_json() if rules is not None else "", id(base),
-           id(shop.models), exposure.record.id if exposure is not None else "", arm or "")
+    key, standing, arm, overlay = _answer_key(shop, actor, category, rules, exposure, arm)
     answers = shop.answers.get(actor or "") or {}
-    answer = answers.get(key)
-    if answer is None or answer["depth"] < k:
+    answer = _cached(answers, key, k)
+    if answer is None:
         depth = max(k, shop.settings.serve.answer_depth)
         engine = recs if exposure is None else recs_variant(
             recs, overlay, registry_of(shop).variants, (exposure.record.id, arm))
@@ -288,6 +291,25 @@ def _for_you_answer(shop: Shop, actor: str | None, k: int, category: str | None,
         if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
             shop.answers.put(actor or "", {**answers, key: answer})
     return answer
+
+
+def _answer_key(shop: Shop, actor: str | None, category: str | None, rules: Rules | None,
+                exposure: Exposure | None, arm: str | None = None
+                ) -> tuple[tuple[Any, ...], Rules, str | None, dict[str, Any]]:
+    """The cache key of an actor's for-you answer, with the rules, arm and overlay it uses."""
+    standing = base = shop_rules(shop)
+    arm = arm or (exposure.arm if exposure is not None else None)
+    overlay = overlay_of(exposure.record, arm) if exposure is not None and arm else {}
+    if overlay.get("rules"):
+        standing = standing.merged(Rules.model_validate(overlay["rules"]))
+    key = (category, rules.model_dump_json() if rules is not None else "", id(base),
+           id(shop.models), exposure.record.id if exposure is not None else "", arm or "")
+    return key, standing, arm, overlay
+
+
+def _cached(answers: dict[Any, Any], key: tuple[Any, ...], k: int) -> dict[str, Any] | None:
+    answer = answers.get(key)
+    return answer if answer is not None and answer["depth"] >= k else None
 
 
 def _interleaved(shop: Shop, actor: str | None, exposure: Exposure, k: int,
