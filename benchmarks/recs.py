@@ -9,7 +9,7 @@ Prints a table and writes benchmarks/results/recs.json. Parts:
   sizealike  `shopsense eval recs --served` (a child process each: its own peak RSS) on sets
            the size of the held-back categories: Beauty + a disjoint half-catalogue copy under
            fresh ids (~18k items, ~288k events), Beauty subsampled to 168k events (~12k items),
-           and the demo generator at 20k products / 40k shoppers (`--served-users N`: the
+           and the demo generator at 20k products / ~40k shoppers (`--served-users N`: the
            served path on a seeded sample of N shoppers per set)
   steps    CPU / wall seconds per 1k target positions of SASRec training steps on Beauty
            (3,000 sequences): full vs sampled softmax, 1 vs 2 torch threads, bf16 on / off
@@ -37,6 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BEAUTY = ROOT / ".." / "shared" / "data" / "amazon-beauty-p5-titles"
+DEMO_USERS, DEMO_DAYS = 11_500, 7  # demo-20k: + 2.5 guests a shopper = ~40k actors
 PUBLISHED = {"popularity": (0.0068, 0.0152), "SASRec": (0.0318, 0.0605),
              "S3-Rec": (0.0327, 0.0647), "ICLRec": (0.0403, 0.0744)}
 
@@ -148,7 +149,10 @@ def sizealike_sets(folder: Path) -> dict[str, tuple[Path, Path | None]]:
     beauty-18k: Beauty + a disjoint half-catalogue copy under fresh ids (18,159 items, 38,532
     shoppers, 287,793 events; the ~18k-item held-back category's size); beauty-12k: Beauty's
     shoppers subsampled to 168k events (the ~12k-item one's); demo-20k: the demo generator at
-    20,000 products and 40,000 shoppers."""
+    20,000 products and ~40,000 shoppers as the evaluation counts them (11,500 registered
+    ones and their 28,750 guest sessions, each guest an actor of its own) over 7 days: ~350k
+    events, ~290k of them interactions, the held-back category's size (40,000 registered
+    shoppers over the generator's 60 days would be ~6.4M events, 20x that)."""
     from shopsense.demo.generate import generate_demo
     from shopsense.evaluation.sizealike import (
         copy_sub_catalogue,
@@ -170,7 +174,8 @@ def sizealike_sets(folder: Path) -> dict[str, tuple[Path, Path | None]]:
             write_sequences(data, folder / name / "sequential_data.txt")
             write_catalog(catalog, folder / name / "products.csv")
     if not (folder / "demo-20k" / "events.jsonl").exists():
-        generate_demo(folder / "demo-20k", n_products=20_000, n_users=40_000)
+        generate_demo(folder / "demo-20k", n_products=20_000, n_users=DEMO_USERS,
+                      days=DEMO_DAYS)
     return {"beauty-18k": (folder / "beauty-18k" / "sequential_data.txt", None),
             "beauty-12k": (folder / "beauty-12k" / "sequential_data.txt", None),
             "demo-20k": (folder / "demo-20k" / "events.jsonl",
@@ -263,13 +268,13 @@ def schedule(max_minutes: float, kinds: tuple[str, ...] = ("none", "cosine"),
     return out
 
 
-def million() -> dict[str, Any]:
+def million(fit_minutes: float = 0.0) -> dict[str, Any]:
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from recs_million import million as run
 
-    result = run()
+    result = run(fit_budget_s=60 * fit_minutes)
     print(f"  {result}", flush=True)
     return result
 
@@ -314,6 +319,9 @@ def main() -> None:
                              "shoppers per set (default: all)")
     parser.add_argument("--million", action="store_true",
                         help="only the 1M-item part (benchmarks/recs_million.py)")
+    parser.add_argument("--million-fit-minutes", type=float, default=0.0,
+                        help="million: also train for this many CPU-minutes (validation "
+                             "curve, convergence) and serve that model")
     args = parser.parse_args()
     if args.million:
         args.parts = "million"
@@ -327,7 +335,7 @@ def main() -> None:
                                        args.served_users),
         "steps": steps,
         "incremental": lambda: incremental(args.max_minutes),
-        "million": million,
+        "million": lambda: million(args.million_fit_minutes),
         "schedule": lambda: schedule(args.max_minutes),
     }
     unknown = set(args.parts.split(",")) - set(parts)

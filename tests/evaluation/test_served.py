@@ -275,3 +275,31 @@ def test_shared_batch_scores_equal_per_request_scoring(
     assert [r.item_id for r in other] == [
         r.item_id for r in engine.for_you("nobody-batched", k=5,
                                           context=RecContext(recent_items=("k0i1", "k0i2")))]
+
+
+@pytest.mark.slow
+def test_the_blend_is_taken_at_the_engines_own_weight(
+        trained: tuple[dict[str, Any], Path]) -> None:
+    """The served SASRec trained on most validation targets, so the blend's weight is the one
+    `train_all` chose on held-out shoppers, not refitted on them."""
+    report, engine_dir = trained
+    engine = RecommendationEngine.load(engine_dir)
+    assert engine.config.blend_weight is not None
+    assert report["blend"]["covisit_weight"] == engine.config.blend_weight
+    assert report["blend"]["valid_ndcg@10_by_weight"] == {}
+
+
+def test_engine_blend_keeps_the_engine_weight_and_fits_none(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from shopsense.evaluation.recs import leave_one_out
+    from shopsense.evaluation.served import engine_blend
+    from shopsense.models.interactions import Interactions
+
+    data = Interactions(["a", "b"], [["x", "y", "z", "x"], ["y", "z", "w"]])
+    split = leave_one_out(data)
+    model = object()  # never called: nothing is fitted on the validation targets
+    blend = engine_blend(SimpleNamespace(config=SimpleNamespace(blend_weight=2.0)),  # type: ignore[arg-type]
+                         model, split)
+    assert blend.weight == 2.0 and blend.model is model and blend.valid_ndcg_ == {}
+    assert blend.covisit.item_counts_ is not None  # co-visits of the split's training part

@@ -34,16 +34,26 @@ def as_context(query: Any) -> RecContext:
     raise TypeError(f"cannot read a recommendation context from {type(query).__name__}")
 
 
+BLOCK = 1024  # top_indices: block maxima bound the top k of a long score vector
+
+
 def top_indices(scores: np.ndarray, k: int, banned: Collection[int] = ()) -> np.ndarray:
     """Indices of the `k` highest finite, positive-or-any scores, best first, skipping `banned`.
 
-    Ties break by the lower index (deterministic).
+    Ties break by the lower index (deterministic). `scores` is not modified.
     """
-    scores = np.array(scores, dtype=np.float64, copy=True)
-    if len(banned):
-        scores[np.fromiter(banned, dtype=np.int64)] = -np.inf
+    scores = np.asarray(scores, dtype=np.float64)
+    if k <= 0 or scores.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    chosen = _top_by_blocks(scores, k, banned) if scores.size >= 64 * BLOCK else None
+    return _top_of_finite(scores, k, banned) if chosen is None else chosen
+
+
+def _top_of_finite(scores: np.ndarray, k: int, banned: Collection[int]) -> np.ndarray:
     finite = np.flatnonzero(np.isfinite(scores))
-    if finite.size == 0 or k <= 0:
+    if len(banned):
+        finite = finite[~np.isin(finite, np.fromiter(banned, dtype=np.int64))]
+    if finite.size == 0:
         return np.zeros(0, dtype=np.int64)
     k = min(k, finite.size)
     values = scores[finite]
@@ -51,6 +61,32 @@ def top_indices(scores: np.ndarray, k: int, banned: Collection[int] = ()) -> np.
     chosen = finite[part]
     order = np.lexsort((chosen, -scores[chosen]))
     return chosen[order]
+
+
+def _top_by_blocks(scores: np.ndarray, k: int, banned: Collection[int]) -> np.ndarray | None:
+    """The exact top k of a long vector in about two passes over it (a million items: one
+    request's SASRec or blend scores). The (k + |banned|)-th largest of the blocks' maxima
+    is a lower bound of the k-th largest allowed finite score (the maxima are distinct items),
+    so every item of the top k scores at least that; None (sort every finite score) when
+    fewer than k allowed finite items reach the bound (mostly non-finite scores)."""
+    whole = scores.size - scores.size % BLOCK
+    maxima = scores[:whole].reshape(-1, BLOCK).max(axis=1)
+    if whole < scores.size:
+        maxima = np.append(maxima, scores[whole:].max())
+    need = k + len(banned)
+    if need >= maxima.size:
+        return None
+    bound = np.partition(maxima, maxima.size - need)[maxima.size - need]
+    if not np.isfinite(bound):
+        return None
+    chosen = np.flatnonzero(scores >= bound)
+    keep = np.isfinite(scores[chosen])
+    if len(banned):
+        keep &= ~np.isin(chosen, np.fromiter(banned, dtype=np.int64))
+    chosen = chosen[keep]
+    if chosen.size < k:
+        return None
+    return chosen[np.lexsort((chosen, -scores[chosen]))[:k]]
 
 
 def recency_weights(n: int, decay: float = 0.7) -> np.ndarray:

@@ -94,7 +94,7 @@ class CovisitRetriever(DenseSource):
         self.live_: dict[int, dict[int, float]] = defaultdict(dict)
         self.sessions_: dict[str, list[int]] = defaultdict(list)
         self._observed = 0  # online updates so far (part of the `_rows` memo's key)
-        self._rows_memo: tuple[tuple[Any, ...], np.ndarray] | None = None
+        self._rows_memo: tuple[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] | None = None
 
     def fit(self, data: Interactions, items: ItemIndex,
             products: Sequence[Product] = ()) -> CovisitRetriever:
@@ -157,29 +157,40 @@ class CovisitRetriever(DenseSource):
         live = sparse.csr_matrix((vals, (rows, cols)), shape=self.matrix_.shape)
         return (self.matrix_ + live).tocsr()
 
-    def _rows(self, anchors: np.ndarray) -> np.ndarray:
-        """(len(anchors), n_items) normalised co-occurrence rows, live counts included."""
+    def _rows(self, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, rows): the items any anchor co-occurs with (sorted) and the anchors'
+        normalised co-occurrence with them, (len(anchors), len(columns)), live counts
+        included. Only those columns: at a million items a dense row per anchor would be
+        8 MB, and every other column is 0."""
         if self.matrix_ is None or self.item_counts_ is None:
             raise RuntimeError("CovisitRetriever is not fitted")
         key = (anchors.tobytes(), id(self.matrix_), self._observed)
         memo = self._rows_memo  # score_all, then evidence, for one request
         if memo is not None and memo[0] == key:
             return memo[1]
-        rows = self.matrix_[anchors].toarray()
-        for r, a in enumerate(anchors):
-            for j, w in self.live_.get(int(a), {}).items():
-                rows[r, j] += w
-        rows /= np.maximum(self.item_counts_, 1.0) ** self.alpha
-        self._rows_memo = (key, rows)
-        return rows
+        sub = self.matrix_[anchors]
+        live = [self.live_.get(int(a), {}) for a in anchors.tolist()]
+        columns = np.union1d(sub.indices, np.fromiter(
+            (j for row in live for j in row), dtype=np.int64))
+        rows = np.zeros((len(anchors), columns.size))
+        owner = np.repeat(np.arange(len(anchors)), np.diff(sub.indptr))
+        np.add.at(rows, (owner, np.searchsorted(columns, sub.indices)), sub.data)
+        for r, row in enumerate(live):
+            for j, w in row.items():
+                rows[r, np.searchsorted(columns, j)] += w
+        rows /= np.maximum(self.item_counts_[columns], 1.0) ** self.alpha
+        self._rows_memo = (key, (columns, rows))
+        return columns, rows
 
     def score_all(self, context: RecContext) -> np.ndarray:
         anchors = self.recent_indices(context)[-self.window * 2:]
-        n = len(self._require_items())
+        total = np.full(len(self._require_items()), -np.inf)
         if anchors.size == 0:
-            return np.full(n, -np.inf)
-        total = recency_weights(anchors.size, self.decay) @ self._rows(anchors)
-        return np.where(total > 0, total, -np.inf)
+            return total
+        columns, rows = self._rows(anchors)
+        summed = recency_weights(anchors.size, self.decay) @ rows
+        total[columns] = np.where(summed > 0, summed, -np.inf)
+        return total
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
         """The recent item that contributes most: "because you viewed X"."""
@@ -189,8 +200,12 @@ class CovisitRetriever(DenseSource):
         anchors = self.recent_indices(context)[-self.window * 2:]
         if anchors.size == 0:
             return [{} for _ in indices]
-        rows = self._rows(anchors)[:, np.asarray(indices, dtype=np.int64)]
-        contrib = recency_weights(anchors.size, self.decay)[:, None] * rows
+        columns, rows = self._rows(anchors)
+        wanted = np.asarray(indices, dtype=np.int64)
+        at = np.minimum(np.searchsorted(columns, wanted), max(columns.size - 1, 0))
+        present = (columns[at] == wanted) if columns.size else np.zeros(wanted.size, bool)
+        picked = np.where(present, rows[:, at] if columns.size else 0.0, 0.0)
+        contrib = recency_weights(anchors.size, self.decay)[:, None] * picked
         best = np.argmax(contrib, axis=0)
         ids = self._require_items().ids
         return [{"because_item": ids[int(anchors[b])], "pair_weight": round(float(contrib[b, j]), 4)}
