@@ -52,10 +52,7 @@ TARGETS = {"search_p99_ms": 50, "recommend_p99_ms": 30, "total_qps": 300, "error
 def start_server(home: Path, port: int, workers: int, train: bool,
                  rate_limit: float) -> subprocess.Popen[bytes]:
     # all clients here are one address: the per-client limits (benchmarks/abuse.py) are off
-    env = {"SHOPSENSE_SERVE__RATE_LIMIT_PER_S": str(rate_limit),
-           "SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
-           "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
-           "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0"}
+    env = {"SHOPSENSE_SERVE__RATE_LIMIT_PER_S": str(rate_limit), **loadgen.NO_CLIENT_LIMITS}
     extra = ["--workers", str(workers)] + ([] if train else ["--no-train"])
     return loadgen.start_server(home, ["demo", "run", "--port", str(port), *extra], env,
                                 home.parent / f"{home.name}.serve.log",

@@ -28,12 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 PARSERS = ("h11", "httptools")
-# one client address sends everything: the per-key and per-client limits are off, as in
-# benchmarks/serve.py
-UNLIMITED = {"SHOPSENSE_SERVE__RATE_LIMIT_PER_S": "100000",
-             "SHOPSENSE_SERVE__CLIENT_RATE_LIMIT_PER_S": "0",
-             "SHOPSENSE_SERVE__SHOPPER_RATE_LIMIT_PER_S": "0",
-             "SHOPSENSE_SERVE__CLIENT_SERVER_MS_PER_S": "0"}
+UNLIMITED = {"SHOPSENSE_SERVE__RATE_LIMIT_PER_S": "100000", **loadgen.NO_CLIENT_LIMITS}
 
 
 async def _measure(base: str, key: str, pid: int, queries: list[str], n: int

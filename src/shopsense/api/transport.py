@@ -75,8 +75,7 @@ class JsonErrorsH11Protocol(H11Protocol):
             buffered = self.conn.trailing_data[0] + data
             end = buffered.find(b"\r\n\r\n")
             if (end if end >= 0 else len(buffered)) > HEADER_LIMIT:
-                self._answer(431, _error("headers_too_large", "the request line and headers "
-                                         f"are over {HEADER_LIMIT} bytes", "headers"))
+                self._answer(431, _too_large())
                 return
         super().data_received(data)
 
@@ -84,8 +83,7 @@ class JsonErrorsH11Protocol(H11Protocol):
         exc = self._protocol_error
         status = getattr(exc, "error_status_hint", 400) if exc is not None else 400
         if status == 431:
-            body = _error("headers_too_large", f"the request line and headers are over "
-                          f"{HEADER_LIMIT} bytes", "headers")
+            body = _too_large()
         else:
             status = 400
             detail = str(exc) if exc is not None and str(exc) else "malformed"
@@ -96,9 +94,7 @@ class JsonErrorsH11Protocol(H11Protocol):
         """A whole response on the wire, then close; if a response has begun, only close.
         Written directly: h11 sends no response to a request it has not parsed."""
         if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE, h11.ERROR):
-            self.transport.write(
-                b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d"
-                b"\r\nconnection: close\r\n\r\n%s" % (status, _REASONS[status], len(body), body))
+            _write_answer(self.transport, status, body)
         self.transport.close()
 
 
@@ -165,10 +161,15 @@ class JsonErrorsHttpToolsProtocol(HttpToolsProtocol):
         self._answer(400, _error("bad_request", f"invalid HTTP request ({msg})"))
 
     def _answer(self, status: int, body: bytes) -> None:
-        self.transport.write(
-            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d"
-            b"\r\nconnection: close\r\n\r\n%s" % (status, _REASONS[status], len(body), body))
+        _write_answer(self.transport, status, body)
         self.transport.close()
+
+
+def _write_answer(transport: Any, status: int, body: bytes) -> None:
+    """A whole JSON response that closes the connection, written under the parser."""
+    transport.write(
+        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d"
+        b"\r\nconnection: close\r\n\r\n%s" % (status, _REASONS[status], len(body), body))
 
 
 def _too_large() -> bytes:
