@@ -128,17 +128,17 @@ def covisit_fit(sequences: list[np.ndarray], ids: list[str], rss: dict[str, floa
 
 def serving(model: Any, covisit: Any, sequences: list[np.ndarray], users: np.ndarray,
             ids: list[str], weight: float = 2.0) -> dict[str, float]:
-    """Per-request latency: SASRec's top 10, and the for-you blend source's request."""
+    """Per-request latency: SASRec's top 10, and the for-you blend source's request (SASRec's
+    scores as it serves them: two-stage above `ivf_min_items`, models.sasrec_ivf)."""
     from shopsense.models.blend import BlendView, blend_parts
     from shopsense.models.context import RecContext
     from shopsense.models.sequences import top_k_excluding
     from shopsense.retrieve.sequential import SequentialRetriever
 
-    table = model.item_vectors()
     histories = [sequences[u][-50:] for u in users]
 
-    def sasrec_top10(history: np.ndarray) -> None:
-        top_k_excluding(model.encode([history]) @ table.T, 10, [history])
+    def sasrec_top10(history: np.ndarray) -> None:  # exact or two-stage, as it serves
+        top_k_excluding(model.score_request(history)[None], 10, [history])
 
     sasrec = SequentialRetriever(model.config)
     sasrec.items_, sasrec.categories_, sasrec.model_ = covisit.items_, covisit.categories_, model
@@ -159,7 +159,8 @@ def serving(model: Any, covisit: Any, sequences: list[np.ndarray], users: np.nda
 
 
 def fit_run(sequences: list[np.ndarray], n_items: int, valid_users: np.ndarray,
-            budget_s: float, rss: dict[str, float]) -> tuple[Any, dict[str, Any]]:
+            budget_s: float, rss: dict[str, float], **overrides: Any
+            ) -> tuple[Any, dict[str, Any]]:
     """`SASRec.fit` as training runs it (sampled softmax, sparse item updates, the 1 %
     flattening rule) for `budget_s` CPU seconds: each validation shopper's last item is held
     out; the validation curve, epochs and CPU per epoch."""
@@ -174,7 +175,7 @@ def fit_run(sequences: list[np.ndarray], n_items: int, valid_users: np.ndarray,
         print(f"  epoch {int(row['epoch'])}: valid ndcg@10 {row['valid_ndcg@10']:.4f} "
               f"({row['cpu_seconds']:.0f} CPU-s)", flush=True)
 
-    model = SASRec(loss="sampled", time_budget_s=budget_s)
+    model = SASRec(**{"loss": "sampled", "time_budget_s": budget_s, **overrides})
     model.fit(train, n_items, valid=valid, on_epoch=show)
     rss["after_fit"] = rss_mib()
     report = model.training_report(int(sum(map(len, train))))

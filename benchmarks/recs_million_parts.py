@@ -1,7 +1,12 @@
 """Where a for-you request's time goes at 1M items (the pieces of recs_million's `serving`).
 
     python benchmarks/recs_million_parts.py sources   # co-visit scores, top 50s, blend_parts
-    python benchmarks/recs_million_parts.py request   # + SASRec (untrained: same cost), whole
+    python benchmarks/recs_million_parts.py recall MODEL_DIR   # that recall only
+    python benchmarks/recs_million_parts.py request [MODEL_DIR]
+        # + SASRec: exact against two-stage scores (models.sasrec_ivf), whole requests, and
+        # the two-stage top 10 / 50's recall of the exact one at several probe counts;
+        # MODEL_DIR: a trained 1M model (recs_million_curve.py --save), else an untrained
+        # one (latency does not depend on the weights; recall does)
 
 `sources` builds no SASRec, so it runs unchanged against an older `shopsense` (PYTHONPATH to
 an export of another commit's src) for a before / after on the same data. p50 / p99 wall and
@@ -10,8 +15,12 @@ CPU ms per call (`recs_million.timed`), one process, OMP_NUM_THREADS=1.
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,25 +49,65 @@ def sources(requests: int = 100) -> None:
     print(timed(lambda c: blend_parts(s, cv, 2.0), ctxs, "blend_parts"))
 
 
-def request(requests: int = 60) -> None:
+def _models(model_dir: str | None) -> tuple[Any, Any, float]:
+    """(two-stage model, the same network scored exactly, CPU-s to build the partition)."""
+    from shopsense.models.sasrec import SASRec, SASRecNet
+
+    if model_dir:
+        model = SASRec.load(Path(model_dir))
+        model._ivf_ = None  # rebuilt below, timed
+    else:
+        model = SASRec(loss="sampled")
+        model.n_items_, model.net_ = N_ITEMS, SASRecNet(N_ITEMS, model.config)
+        model.net_.eval()
+    cpu = time.process_time()
+    model._two_stage()
+    built = time.process_time() - cpu
+    exact = SASRec(replace(model.config, ivf_min_items=0))
+    exact.n_items_, exact.net_ = model.n_items_, model.net_
+    return model, exact, built
+
+
+def recall(model: Any, exact: Any, histories: list[np.ndarray], probes: tuple[int, ...]
+           ) -> dict[str, float]:
+    """Mean share of the exact top 10 / 50 (history items excluded) that two-stage scores
+    at each probe count also put in their top 10 / 50."""
+    from shopsense.models.sequences import top_k_excluding
+
+    partition = model._two_stage()[0]
+    default, out = partition.n_probe, {}
+    want = {k: top_k_excluding(exact.score(histories), k, histories) for k in (10, 50)}
+    for probe in probes:
+        partition.n_probe = probe
+        got = np.stack([model.score_request(h) for h in histories])
+        for k in (10, 50):
+            top = top_k_excluding(got, k, histories)
+            out[f"recall@{k}_probe{probe}"] = round(float(np.mean(
+                [np.isin(w, g).mean() for w, g in zip(want[k], top, strict=True)])), 4)
+    partition.n_probe = default
+    return out
+
+
+def request(requests: int = 60, model_dir: str | None = None) -> None:
     from shopsense.models.blend import blend_parts
     from shopsense.models.context import RecContext, top_indices
-    from shopsense.models.sasrec import SASRec, SASRecNet
     from shopsense.retrieve.sequential import SequentialRetriever
 
     seqs = planted_sequences(N_ITEMS, N_USERS)
-    model = SASRec(loss="sampled")
-    model.n_items_, model.net_ = N_ITEMS, SASRecNet(N_ITEMS, model.config)
-    model.net_.eval()
+    model, exact, built = _models(model_dir)
+    partition = model._two_stage()[0]
+    print({"partition_build_cpu_s": round(built, 1), "lists": len(partition.centroids),
+           "n_probe": partition.n_probe}, flush=True)
     ids = [str(i) for i in range(N_ITEMS)]
     cov, info = covisit_fit(seqs, ids, {})
     print(info, flush=True)
     users = np.random.default_rng(2).permutation(N_USERS)[:requests]
+    histories = [seqs[u][-50:] for u in users]
+    print(recall(model, exact, histories[:40], (8, 16, 32, 64)), flush=True)
     sas = SequentialRetriever(model.config)
     sas.items_, sas.categories_, sas.model_ = cov.items_, cov.categories_, model
-    ctxs = [RecContext(recent_items=tuple(ids[i] for i in seqs[u][-50:].tolist()))
-            for u in users]
-    table, state = model.item_vectors(), model.encode([seqs[users[0]][-50:]])
+    ctxs = [RecContext(recent_items=tuple(ids[i] for i in h.tolist())) for h in histories]
+    table, state = model.item_vectors(), model.encode([histories[0]])
     s, cv = sas.score_all(ctxs[0]), cov.score_all(ctxs[0])
     for name, call in (("encode", lambda c: model.encode([sas.recent_indices(c)])),
                        ("matmul", lambda c: state @ table.T),
@@ -69,8 +118,24 @@ def request(requests: int = 60) -> None:
                        ("sas_retrieve_scored",
                         lambda c: sas.retrieve_scored(c, s, 50, exclude=set(c.recent_items)))):
         print(timed(call, ctxs, name), flush=True)
-    print(serving(model, cov, seqs, users, ids), flush=True)
+    for label, scored in (("exact", exact), ("two_stage", model)):
+        print(json.dumps({label: serving(scored, cov, seqs, users, ids)}), flush=True)
+
+
+def recall_only(model_dir: str, shoppers: int = 200) -> None:
+    seqs = planted_sequences(N_ITEMS, N_USERS)
+    model, exact, built = _models(model_dir)
+    users = np.random.default_rng(2).permutation(N_USERS)[:shoppers]
+    print({"partition_build_cpu_s": round(built, 1), "shoppers": shoppers,
+           **recall(model, exact, [seqs[u][-50:] for u in users], (8, 16, 32, 64, 128))},
+          flush=True)
 
 
 if __name__ == "__main__":
-    {"sources": sources, "request": request}[sys.argv[1] if len(sys.argv) > 1 else "request"]()
+    mode = sys.argv[1] if len(sys.argv) > 1 else "request"
+    if mode == "sources":
+        sources()
+    elif mode == "recall":
+        recall_only(sys.argv[2])
+    else:
+        request(model_dir=sys.argv[2] if len(sys.argv) > 2 else None)

@@ -41,7 +41,10 @@ class Convergence:
 
     @property
     def flattened(self) -> bool:
-        return self.stale >= self.patience
+        """`patience` stale epochs in a row, once the curve has left zero: a metric still at
+        0 (a million-item model's first epochs) has not started to learn, it has not
+        converged."""
+        return self.stale >= self.patience and self.best > 0
 
 
 def extrapolate(cpu_seconds: Sequence[float], values: Sequence[float],

@@ -11,7 +11,6 @@ Early stopping uses the validation targets only (never the test item).
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -20,13 +19,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
-from torch.nn import functional as F
 
 from shopsense.models.convergence import Convergence, summary
 from shopsense.models.incremental import WarmStart, carry_weights
 from shopsense.models.parallel import GradientSync, LocalSync, _threads
+from shopsense.models.sasrec_ivf import ItemPartition
 from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
+from shopsense.models.sasrec_net import SASRecNet
 from shopsense.models.sasrec_numpy import encode_small, numpy_weights
 from shopsense.models.schedule import LRSchedule, training_schedule
 from shopsense.models.sequences import (
@@ -67,69 +66,9 @@ class SASRecConfig:
     full_max_items: int = 8192
     negatives: int = 1024  # uniform negatives per batch of the sampled softmax (+ in-batch)
     sparse_items_above: int = 200_000  # sampled, one process: update only the touched rows
-
-
-class _Block(nn.Module):
-    """Pre-norm causal self-attention + position-wise feed-forward."""
-
-    def __init__(self, dim: int, n_heads: int, dropout: float) -> None:
-        super().__init__()
-        self.n_heads = n_heads
-        self.dropout = dropout
-        self.norm1 = nn.LayerNorm(dim)
-        self.qkv = nn.Linear(dim, 3 * dim)
-        self.proj = nn.Linear(dim, dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Dropout(dropout),
-                                nn.Linear(dim, dim))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        batch, length, dim = x.shape
-        qkv = self.qkv(self.norm1(x)).view(batch, length, 3, self.n_heads, dim // self.n_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)
-        attn = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=allowed, dropout_p=self.dropout if self.training else 0.0)
-        x = x + self.drop(self.proj(attn.transpose(1, 2).reshape(batch, length, dim)))
-        return x + self.drop(self.ff(self.norm2(x)))
-
-
-class SASRecNet(nn.Module):
-    """Item sequence (B, L) of shifted indices (0 = pad) -> hidden states (B, L, dim)."""
-
-    def __init__(self, n_items: int, cfg: SASRecConfig) -> None:
-        super().__init__()
-        self.item_emb = nn.Embedding(n_items + 1, cfg.dim, padding_idx=0)
-        self.pos_emb = nn.Embedding(cfg.max_len, cfg.dim)
-        self.drop = nn.Dropout(cfg.dropout)
-        self.blocks = nn.ModuleList(_Block(cfg.dim, cfg.n_heads, cfg.dropout)
-                                    for _ in range(cfg.n_blocks))
-        self.norm = nn.LayerNorm(cfg.dim)
-        nn.init.normal_(self.item_emb.weight, std=cfg.dim ** -0.5)
-        nn.init.normal_(self.pos_emb.weight, std=cfg.dim ** -0.5)
-        with torch.no_grad():
-            self.item_emb.weight[0].zero_()
-
-    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        length = seqs.shape[1]
-        valid = seqs > 0
-        # Right-aligned: the newest item always sits at the last position, even when a batch
-        # is trimmed to fewer than max_len columns.
-        offset = self.pos_emb.num_embeddings - length
-        positions = torch.arange(offset, offset + length, device=seqs.device)
-        x = self.item_emb(seqs) * math.sqrt(self.item_emb.embedding_dim) + self.pos_emb(positions)
-        x = self.drop(x) * valid.unsqueeze(-1)
-        causal = torch.ones(length, length, dtype=torch.bool, device=seqs.device).tril()
-        eye = torch.eye(length, dtype=torch.bool, device=seqs.device)
-        allowed = (causal & valid.unsqueeze(1)) | eye  # (B, L, L): key must be real, or self
-        allowed = allowed.unsqueeze(1)
-        for block in self.blocks:
-            x = block(x, allowed)
-        return self.norm(x)
-
-    def item_weights(self) -> torch.Tensor:
-        """Output embeddings of the real items (n_items, dim); tied to the input table."""
-        return self.item_emb.weight[1:]
+    ivf_min_items: int = 200_000  # serving: two-stage scores from this size (sasrec_ivf)
+    sparse_item_lr_scale: float = 10.0  # the sparse item table's rate, x lr (a row moves
+    # only on the few steps that touch it: ~3 an epoch at 1M items; benchmarks/README.md)
 
 
 EpochHook = Callable[[dict[str, float]], None]
@@ -150,6 +89,7 @@ class SASRec:
         self.best_epoch_: int = 0
         self.info_: dict[str, Any] = {}  # how it was trained (loss, convergence, workers)
         self._numpy_: tuple[SASRecNet, dict[str, Any]] | None = None  # _numpy_weights
+        self._ivf_: tuple[SASRecNet, ItemPartition, np.ndarray] | None = None  # _two_stage
         self._loss_fn: Any = None  # training only: full or sampled softmax
 
     # ------------------------------------------------------------------ training
@@ -244,7 +184,8 @@ class SASRec:
         sparse = (self.info_.get("loss") == "sampled" and sync.world_size == 1
                   and self.n_items_ > self.config.sparse_items_above)
         self.info_["sparse_item_updates"] = sparse
-        return make_optimiser(self.net_, self.config.lr, self.config.weight_decay, sparse)
+        return make_optimiser(self.net_, self.config.lr, self.config.weight_decay, sparse,
+                              self.config.sparse_item_lr_scale)
 
     def _make_loss(self, targets: np.ndarray, n_items: int, rng: np.random.Generator) -> Any:
         self.info_["loss"] = choose_loss(self.config.loss, n_items, self.config.full_max_items)
@@ -264,6 +205,10 @@ class SASRec:
         self.net_.eval()
         self.net_.item_emb.sparse = False  # serving and later warm starts use dense tensors
         self._numpy_ = None
+        two_stage = self._two_stage()  # a million-item table's partition, built with it
+        if two_stage is not None:
+            self.info_["two_stage_serving"] = {"lists": len(two_stage[0].centroids),
+                                               "probed": two_stage[0].n_probe}
         cpu = self.history_[-1]["cpu_seconds"] if self.history_ else 0.0
         self.info_["convergence"] = summary(self.history_, tracker,
                                             budget_s=self.config.time_budget_s,
@@ -369,8 +314,31 @@ class SASRec:
         return self._require().item_weights().detach().numpy()
 
     def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """Scores (B, n_items) of every item as the next one after each history."""
+        """Scores (B, n_items) of every item as the next one after each history (exact)."""
         return self.encode(histories) @ self.item_vectors().T
+
+    def score_request(self, history: np.ndarray) -> np.ndarray:
+        """One serving request's (n_items,) float64 scores: `score`'s below
+        `ivf_min_items` items, two-stage above (exact on the items near the shopper's
+        state, their list's centroid score elsewhere: models.sasrec_ivf)."""
+        two_stage = self._two_stage()
+        if two_stage is None:
+            return self.score([history])[0].astype(np.float64)
+        return two_stage[0].scores(self.encode([history])[0], two_stage[1])
+
+    def _two_stage(self, partition: ItemPartition | None = None
+                   ) -> tuple[ItemPartition, np.ndarray] | None:
+        """The item partition of this network and its list-ordered table (built once per
+        network: after training, on load, or on the first request of a network set from
+        outside); None below `ivf_min_items`."""
+        net = self.net_
+        if net is None or not 0 < self.config.ivf_min_items <= self.n_items_:
+            return None
+        if self._ivf_ is None or self._ivf_[0] is not net:
+            table = self.item_vectors()
+            partition = partition or ItemPartition.build(table, seed=self.config.seed)
+            self._ivf_ = (net, partition, partition.grouped(table))
+        return self._ivf_[1], self._ivf_[2]
 
     def _require(self) -> SASRecNet:
         if self.net_ is None:
@@ -383,6 +351,9 @@ class SASRec:
         config = {**asdict(self.config), "n_items": self.n_items_, "best_epoch": self.best_epoch_}
         (directory / "config.json").write_text(json.dumps(config, indent=2))
         torch.save(self._require().state_dict(), directory / "weights.pt")
+        two_stage = self._two_stage()
+        if two_stage is not None:
+            two_stage[0].save(directory / "ivf.npz")
 
     @classmethod
     def load(cls, directory: Path) -> SASRec:
@@ -394,4 +365,6 @@ class SASRec:
         state = torch.load(directory / "weights.pt", weights_only=True)
         model.net_.load_state_dict(state)
         model.net_.eval()
+        saved = directory / "ivf.npz"
+        model._two_stage(ItemPartition.load(saved) if saved.exists() else None)
         return model

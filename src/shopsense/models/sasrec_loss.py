@@ -91,10 +91,11 @@ class SplitAdam:
     (only the rows a step touched; their moments too). Same interface as one optimiser."""
 
     def __init__(self, parameters: Iterable[nn.Parameter], table: nn.Parameter, lr: float,
-                 weight_decay: float = 0.0) -> None:
+                 weight_decay: float = 0.0, table_lr_scale: float = 1.0) -> None:
         rest = [p for p in parameters if p is not table]
         self.parts: list[torch.optim.Optimizer] = [
-            torch.optim.SparseAdam([table], lr=lr),
+            torch.optim.SparseAdam([{"params": [table], "lr": lr * table_lr_scale,
+                                     "lr_scale": table_lr_scale}], lr=lr),
             torch.optim.Adam(rest, lr=lr, weight_decay=weight_decay)]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -116,12 +117,14 @@ def make_loss(kind: str, targets: np.ndarray, n_items: int, negatives: int,
                           rng)
 
 
-def make_optimiser(net: nn.Module, lr: float, weight_decay: float, sparse: bool) -> Any:
+def make_optimiser(net: nn.Module, lr: float, weight_decay: float, sparse: bool,
+                   table_lr_scale: float = 1.0) -> Any:
     """Adam; with `sparse` the item table (`net.item_emb`) takes sparse gradients and
     SparseAdam (a dense step rewrites every row of a million-item table and its moments at
-    each batch, whatever the batch touched)."""
+    each batch, whatever the batch touched), at `table_lr_scale` x the rate: a row of a
+    sparse table moves only on the few steps that touch it."""
     table = net.item_emb
     table.sparse = sparse
     if sparse:
-        return SplitAdam(net.parameters(), table.weight, lr, weight_decay)
+        return SplitAdam(net.parameters(), table.weight, lr, weight_decay, table_lr_scale)
     return torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)

@@ -28,6 +28,8 @@ class LRSchedule:
             raise ValueError("bad learning-rate schedule settings")
         self.groups = [g for part in getattr(optimiser, "parts", [optimiser])
                        for g in part.param_groups]
+        # a group's rate relative to the base one (the item table's `item_lr_scale`)
+        self.scales = [float(g.get("lr_scale", 1.0)) for g in self.groups]
         self.base_lr, self.kind, self.floor = base_lr, kind, floor
         self.warmup_steps, self.schedule_epochs = warmup_steps, schedule_epochs
         self.step_count, self.horizon = 0, math.inf  # steps; known after the first epoch
@@ -51,8 +53,8 @@ class LRSchedule:
     def step(self) -> None:
         """Call before each optimiser step."""
         lr = self.base_lr * self.factor(self.step_count)
-        for group in self.groups:
-            group["lr"] = lr
+        for group, scale in zip(self.groups, self.scales, strict=True):
+            group["lr"] = lr * scale
         self.step_count += 1
 
     @property

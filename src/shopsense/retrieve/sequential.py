@@ -96,7 +96,7 @@ class SequentialRetriever(DenseSource):
         history = self.recent_indices(context)
         if history.size == 0:
             return np.full(len(self._require_items()), -np.inf)
-        return self._model().score([history])[0].astype(np.float64)
+        return self._model().score_request(history)
 
     def score_many(self, contexts: Sequence[RecContext]) -> np.ndarray:
         """`score_all` of many contexts in one batched forward pass (equal within float32
