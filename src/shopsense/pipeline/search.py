@@ -221,7 +221,7 @@ class SearchEngine(SearchIndex):
             reading=reading.to_dict() if reading is not None else None,
             ranker=serving_ranker(self.ranker), latency_ms=latency,
             timings_ms={k2: round(v, 3) for k2, v in timings.items()},
-            no_exact_match=selection.no_exact_match.to_dict()
+            no_exact_match=selection.no_exact_match.to_dict(alternatives=total > 0)
             if selection.no_exact_match is not None else None)
 
     def _stage(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
