@@ -308,3 +308,15 @@ def test_an_empty_answer_to_an_absent_type_offers_no_alternatives(engine) -> Non
         else:
             results = answer.to_dict()["results"]
             assert results and all(r["alternative"] for r in results), query
+
+
+@pytest.mark.parametrize("query", ["shaver", "do you sell a shaver?", "pajamas", "necktie"])
+def test_alternatives_to_an_absent_type_are_not_found_through_a_slip(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """"shaver" is one edit from the brand Haier: its alternatives were Haier washers found
+    through that "correction". An absent type's alternatives take only corrections onto
+    product words, so they are the ones its meaning finds."""
+    answer = engine.search(query, k=10).to_dict()
+    assert answer["no_exact_match"] is not None, query
+    slips = [r["evidence"].get("corrections") for r in answer["results"]
+             if r["evidence"].get("corrections")]
+    assert not slips, (query, slips)

@@ -154,12 +154,16 @@ class SearchEngine(SearchIndex):
 
     # ---- ranking data -----------------------------------------------------------------------
     def featurize(self, query: str, reading: QueryReading | None = None,
-                  filters: Sequence[Clause] = (), synonyms: SynonymSet | None = None
+                  filters: Sequence[Clause] = (), synonyms: SynonymSet | None = None,
+                  product_typos_only: bool = False
                   ) -> tuple[CandidateSet, QueryContext, np.ndarray]:
         """Candidates of `query` (the shopper's `filters` pushed down where the backend can,
-        the shop's `synonyms` matched) and their (n, n_features) feature matrix."""
-        found = self.retriever.candidates(query, where=pushdown_filter(filters),
-                                          synonyms=synonyms)
+        the shop's `synonyms` matched) and their (n, n_features) feature matrix;
+        `product_typos_only`: spelling corrections only onto product words (the alternatives
+        to an absent type: shaver is no slip of Haier)."""
+        found = self.retriever.candidates(
+            query, where=pushdown_filter(filters), synonyms=synonyms,
+            correct=self._product_typo if product_typos_only else None)
         ctx = QueryContext.build(query, found.query.terms, self.keyword,
                                  found.query.corrections, found.query_vector, reading,
                                  found.query.compounds)
@@ -242,7 +246,8 @@ class SearchEngine(SearchIndex):
         # the closest alternatives to an absent type are those of the type words, not of the
         # question around them ("do you sell a dishwasher?" is not close to coffee)
         text = _alternatives_text(query, reading, verdict)
-        found, ctx, features = self.featurize(text, reading, filters, synonyms)
+        found, ctx, features = self.featurize(text, reading, filters, synonyms,
+                                              product_typos_only=verdict is not None)
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
         selection = select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,10 +88,12 @@ class HybridRetriever:
         return vec
 
     def candidates(self, text: str, where: ProductFilter | None = None,
-                   synonyms: SynonymSet | None = None) -> CandidateSet:
+                   synonyms: SynonymSet | None = None,
+                   correct: Callable[[str], str] | None = None) -> CandidateSet:
         """`where`: filters the lists may apply in their engine (the caller filters after);
-        `synonyms`: the shop's query synonyms (a phrase's alternatives fill its slot)."""
-        query = analyse(text, self.spell, self.keyword.vocab_)
+        `synonyms`: the shop's query synonyms (a phrase's alternatives fill its slot);
+        `correct`: the spelling correction of a term, in place of the catalogue-wide one."""
+        query = analyse(text, self.spell, self.keyword.vocab_, correct)
         slots = with_synonyms(query, tokenize(text), synonyms) if synonyms else None
         matches = self.keyword.score_matches(query.match_terms)
         kw_rows = self.keyword_candidates.top_rows(query.match_terms, matches, self.n_keyword,
