@@ -130,6 +130,7 @@ class SearchEngine(SearchIndex):
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
                             self.settings.stage_cache_ttl_s, getsizeof=stage_bytes)
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
+        self.warmed_vectors_: dict[str, int] = {"done": 0, "of": 0}  # of `warm_vectors`
         self.warm_keys_ = WarmKeys(self.settings.stage_cache_ttl_s,  # searches now cheap
                                    self.stages_.enabled)
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
@@ -364,6 +365,20 @@ class SearchEngine(SearchIndex):
             self.warmed_["done"] = done
             time.sleep(time.perf_counter() - started)  # half duty: requests keep the GIL free
         return done
+
+    def warm_vectors(self, n: int, stop: Any = None, batch: int = 256) -> int:
+        """Encode the `n` most searched queries' vectors ahead (`search.query_vectors`), a
+        batch at a time at half duty; progress in `warmed_vectors_`. Returns how many."""
+        queries = self.top_queries_[:n] if self.retriever.encoder is not None else []
+        progress = self.warmed_vectors_ = {"done": 0, "of": len(queries)}
+        for start in range(0, len(queries), batch):
+            if stop is not None and stop():
+                break
+            started = time.perf_counter()
+            self.retriever.warm_query_vectors(queries[start:start + batch], batch)
+            progress["done"] = min(start + batch, len(queries))
+            time.sleep(time.perf_counter() - started)
+        return progress["done"]
 
     def clear_caches(self) -> None:
         """Forget cached query vectors and query stages (cold-cache latency measurements)."""
