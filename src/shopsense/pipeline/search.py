@@ -130,7 +130,7 @@ class SearchEngine(SearchIndex):
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
                             self.settings.stage_cache_ttl_s, getsizeof=stage_bytes)
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
-        self.warmed_vectors_: dict[str, int] = {"done": 0, "of": 0}  # of `warm_vectors`
+        self.warmed_vectors_: dict[str, int] = {}  # progress of `warm_vectors`, once begun
         self.warm_keys_ = WarmKeys(self.settings.stage_cache_ttl_s,  # searches now cheap
                                    self.stages_.enabled)
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
