@@ -141,6 +141,10 @@ def test_the_serving_source_and_the_blend_read_two_stage_scores(
     ctx = RecContext(recent_items=("i60", "i61", "i62"))
     scores = source.score_all(ctx)
     np.testing.assert_array_equal(scores, two_stage_model.score_request(np.array([60, 61, 62])))
+    many = source.score_many([ctx, RecContext(recent_items=("unknown",)), ctx])
+    np.testing.assert_array_equal(many[0], scores)  # an evaluation scores as it serves
+    np.testing.assert_array_equal(many[2], scores)
+    assert np.isneginf(many[1]).all()
     top = [c.item_id for c in source.retrieve(ctx, 1, exclude=ctx.recent_items)]
     assert top == [items.ids[int(np.argmax(np.where(np.isin(np.arange(128), [60, 61, 62]),
                                                     -np.inf, scores)))]]

@@ -100,12 +100,16 @@ class SequentialRetriever(DenseSource):
 
     def score_many(self, contexts: Sequence[RecContext]) -> np.ndarray:
         """`score_all` of many contexts in one batched forward pass (equal within float32
-        rounding to the one-request path)."""
+        rounding to the one-request path); one request at a time where that path is
+        two-stage (a million items), so an evaluation of the served path scores as it serves."""
         histories = [self.recent_indices(c) for c in contexts]
         out = np.full((len(contexts), len(self._require_items())), -np.inf)
         rows = [r for r, h in enumerate(histories) if h.size]
-        if rows:
-            out[rows] = self._model().score([histories[r] for r in rows])
+        model = self._model()
+        if rows and model._two_stage() is not None:
+            out[rows] = [model.score_request(histories[r]) for r in rows]
+        elif rows:
+            out[rows] = model.score([histories[r] for r in rows])
         return out
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
