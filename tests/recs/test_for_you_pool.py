@@ -151,3 +151,23 @@ def test_the_pool_answers_exactly_on_the_small_demo(
         call["profile"] = build_profile(call["user_id"], by_actor.get(call["user_id"], []),
                                         engine.products, NOW, half_life_days=30.0)
     _same(_answers(engine, monkeypatch, True, calls), _answers(engine, monkeypatch, False, calls))
+
+
+def test_csr_rows_are_scipy_row_indexing() -> None:
+    """The co-visit rows read straight from the CSR arrays: the same entries in the same
+    order as `matrix[rows]` (repeated rows, empty rows, unsorted row order)."""
+    import numpy as np
+    from scipy import sparse
+
+    from shopsense.retrieve.covisit import _csr_rows
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((40, 30)) * (rng.random((40, 30)) < 0.2)
+    dense[7] = 0.0  # an empty row
+    matrix = sparse.csr_matrix(dense)
+    for rows in ([3, 7, 3, 39, 0], [7], [], list(range(40))[::-1]):
+        anchors = np.asarray(rows, dtype=np.int64)
+        owner, columns, values = _csr_rows(matrix, anchors)
+        sub = matrix[anchors]
+        assert np.array_equal(owner, np.repeat(np.arange(len(rows)), np.diff(sub.indptr)))
+        assert np.array_equal(columns, sub.indices) and np.array_equal(values, sub.data)

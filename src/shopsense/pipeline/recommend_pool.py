@@ -62,7 +62,7 @@ class CandidatePool:
             self.blend_valid = (self.blend_at >= 0) & np.isfinite(parts[0][safe])
         self.scores = np.zeros(0)
         self.order: list[int] = []
-        self.top_features: tuple[list[list[str]], list[list[float]]] = ([], [])
+        self.contributions = np.zeros((0, 0))
 
     @classmethod
     def build(cls, engine: Any, ctx: RecContext, names: Sequence[str], banned: set[str]
@@ -124,11 +124,7 @@ class CandidatePool:
                          engine.products, engine.popularity_of(self.ids),
                          self.ctx.now or time.time())
         self.scores = np.asarray(engine.ranker.score(x), dtype=np.float64)
-        contrib = np.asarray(engine.ranker.contributions(x))
-        tops = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :3]
-        self.top_features = (
-            np.asarray(engine.ranker.feature_names, dtype=object)[tops].tolist(),
-            np.take_along_axis(contrib, tops, axis=1).round(4).tolist())
+        self.contributions = np.asarray(engine.ranker.contributions(x))
         listed = self.scores.tolist()
         self.order = sorted(range(n), key=lambda i: (-listed[i], self.ids[i]))
         return self
@@ -143,9 +139,12 @@ class CandidatePool:
                 at = [self.where[name][self.ids[r]] for r in wanted]
                 got = self.sources[name].evidence_many(self.ctx, [index[a] for a in at])
                 evidence[name] = {self.ids[r]: ev for r, ev in zip(wanted, got, strict=True)}
-        names, values = self.top_features
+        contrib = self.contributions[list(rows)]  # the ranker's 3 largest parts, as _ranked
+        tops = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :3]
+        names = np.asarray(self.engine.ranker.feature_names, dtype=object)[tops].tolist()
+        values = np.take_along_axis(contrib, tops, axis=1).round(4).tolist()
         out = []
-        for r in rows:
+        for n, r in enumerate(rows):
             item_id, score = self.ids[r], float(self.scores[r])
             cand = Candidate(item_id, score)
             for name in self.names:
@@ -162,7 +161,7 @@ class CandidatePool:
                                      "sasrec.logp": float(self.parts[1][i]),
                                      "covisit.share": float(self.parts[2][i])})
             cand.signals["ranker"] = score
-            cand.evidence["ranker_top_features"] = dict(zip(names[r], values[r], strict=True))
+            cand.evidence["ranker_top_features"] = dict(zip(names[n], values[n], strict=True))
             out.append(cand)
         return out
 
