@@ -3,6 +3,9 @@ title-neighbour reference of a simulation report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,6 +111,20 @@ def test_compare_reports_the_reference_beside_the_trained_variants() -> None:
     assert "title_neighbour" in recs_table({"recs": out})
     untitled = compare(clients, N_ITEMS, plan, variants=("local_only",))
     assert "title_neighbour" not in untitled  # no titles, no reference
+
+
+def test_a_joining_home_takes_sparse_steps_as_asked_and_never_under_dp(
+        tmp_path: Path, write_chain: Callable[..., tuple[Path, Path]]) -> None:
+    from shopsense.federated.homes import JoinPlan, _sasrec_client, file_events
+    from shopsense.federated.personalise import RoundKeeper
+
+    events, _ = write_chain(tmp_path, 0)
+    loaded, ids = file_events(events, None)
+    for plan, expected in ((JoinPlan(dim=8, sparse_items=True), True),
+                           (JoinPlan(dim=8), False),
+                           (JoinPlan(dim=8, sparse_items=True, dp_epsilon=8.0), False)):
+        _, _, participant = _sasrec_client(loaded, ids, plan, None, RoundKeeper(1))
+        assert participant.sparse_items is expected
 
 
 def torch_equal(a: object, b: object) -> bool:
