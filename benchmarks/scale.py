@@ -102,6 +102,9 @@ class LookupEncoder:
     def encode_query(self, text: str) -> np.ndarray:
         return self.queries[text]
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self.queries[t] for t in texts])
+
 
 def homedepot(n_queries: int, seed: int
               ) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:

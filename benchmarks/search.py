@@ -127,6 +127,9 @@ class RandomEncoder:
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_documents([text])[0]
 
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode_documents(texts)
+
 
 def _rss_now_gib() -> float:
     """Resident memory now (ru_maxrss is the peak)."""

@@ -69,13 +69,14 @@ def _serving_trained(ready: httpx.Response, home: Path) -> bool:
 
 
 def wait_warm(base: str, workers: int, timeout: float = 600) -> float:
-    """Seconds until every worker has warmed its caches: query stages and the most recently
-    active shoppers' recommendations (/readyz says so)."""
+    """Seconds until every worker has warmed its caches: query stages, the most recently
+    active shoppers' recommendations and the query vectors encoded ahead (/readyz says so)."""
     start, done = time.time(), set()
     while time.time() - start < timeout and len(done) < workers:
         r = httpx.get(base + "/readyz", timeout=5)  # a fresh connection: any worker answers
         body = r.json()
-        warm = [body.get("warmed_queries", {}), body.get("warmed_shoppers", {})]
+        warm = [body.get("warmed_queries", {}), body.get("warmed_shoppers", {}),
+                body.get("warmed_query_vectors", {"done": 0, "of": 0})]
         if r.status_code == 200 and all(w and w.get("done", 0) >= w.get("of", 0) for w in warm):
             done.add(r.headers.get("x-served-by"))
         time.sleep(0.5)

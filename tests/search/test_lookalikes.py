@@ -16,13 +16,12 @@ import pytest
 from shopsense.domain import QueryReading, Slot
 from shopsense.evaluation.relevance import pass_rates, run_checks
 from shopsense.evaluation.relevance_words import word_checks
+from shopsense.index.near_words import lexical_neighbour, sibling_compound
 from shopsense.index.sells import (
     NoExactMatch,
     TypeReading,
     _product_word_as_modifier,
     _purest_leaf,
-    lexical_neighbour,
-    sibling_compound,
     with_type_reading,
 )
 
@@ -140,7 +139,8 @@ def engine(demo_shop):  # type: ignore[no-untyped-def]
 
 # dishwasher and 冰柜 pass on the 3,200-product demo, not on this 600-product fixture: its
 # title classifier, trained on fewer titles, gives them their neighbour's leaf at p >= 0.45
-@pytest.mark.parametrize("query", ["洗碗机", "有洗碗机吗", "有床垫吗", "necktie", "bookshelf"])
+@pytest.mark.parametrize("query", ["洗碗机", "有洗碗机吗", "有床垫吗", "necktie", "bookshelf", "睡衣",
+                                   "有睡衣吗", "lamp", "desk lamp", "couch"])
 def test_look_alike_absent_types_answer_no_exact_match(engine, query: str) -> None:  # type: ignore[no-untyped-def]
     r = engine.search(query, k=10)
     assert r.no_exact_match is not None, (query, r.reading)
@@ -202,7 +202,8 @@ def test_an_index_saved_before_the_asking_words_learns_them_on_load(tmp_path) ->
                 Product("h1", "Haier washing machine 10kg", brand="Haier", category="washers")]
     engine = SearchEngine.build(products, encoder=None)
     engine.spell.fit({t: int(engine.keyword.df_[i]) for t, i in engine.keyword.vocab_.items()})
-    assert engine.spell.correct_word("sell") == "dell"  # how a saved index still reads it
+    assert not engine.spell.known("sell")  # a saved index without the asking words
+    assert engine.spell.correct_word("sell") == "sell"  # a common word: never a slip
     engine.save(tmp_path / "index")
     loaded = SearchEngine.load(tmp_path / "index")
     assert loaded.spell.correct_word("sell") == "sell"
@@ -262,3 +263,60 @@ def test_an_absent_type_is_not_shown_as_read_into_another_category(demo_shop, qu
     assert answer["no_exact_match"] is not None, query
     assert (answer["understood"] or {}).get("category") is None
     assert not any(f["kind"] == "category" for f in answer["applied_filters"])
+
+
+def test_a_neighbour_whose_own_writing_is_another_leafs_is_another_type() -> None:
+    """睡衣 shares 睡 with 睡袋 and the title classifier, which reads the shared 睡, gives it
+    the sleeping bags' leaf: the 衣 it does not share is the washing machines' writing, so
+    it is another type; 耳麦's 麦 is no leaf's writing: the classifier decides as before."""
+    from shopsense.index.near_words import _closeness_of_writing
+
+    def elsewhere(writing: str) -> bool:
+        return writing in {"衣", "垫"}
+
+    assert _closeness_of_writing("睡衣", "睡袋", 0.73, lambda: 0.63, elsewhere)
+    assert not _closeness_of_writing("睡衣", "睡袋", 0.73, lambda: 0.63)  # without the test
+    assert not _closeness_of_writing("耳麦", "耳机", 0.76, lambda: 0.9, elsewhere)
+    assert _closeness_of_writing("耳麦", "耳机", 0.76, lambda: 0.2, elsewhere)
+    assert not _closeness_of_writing("睡衣", "睡袋", 0.9, lambda: 0.0, elsewhere)  # meaning wins
+    assert not _closeness_of_writing("earbuds", "headphones", 0.75, lambda: 0.0, elsewhere)
+
+
+@pytest.mark.parametrize(("word", "fixed"), [
+    ("lamp", "lamp"), ("couch", "couch"), ("table", "table"), ("camq", "camp"),
+    ("lapotp", "laptop"), ("recieve", "receive")])
+def test_common_english_words_are_never_slips_of_catalogue_words(word: str, fixed: str) -> None:
+    from shopsense.text.spell import SpellCorrector
+
+    spell = SpellCorrector().fit({"camp": 40, "laptop": 30, "receive": 2, "cable": 9})
+    assert spell.correct_word(word) == fixed
+
+
+def test_an_absent_type_with_nothing_close_says_only_what_is_not_sold() -> None:
+    shown, empty = NoExactMatch("lamp", "en").to_dict(), NoExactMatch("lamp", "en").to_dict(False)
+    assert "closest alternatives" in shown["message_en"] and shown["alternatives"]
+    assert empty["message_en"] == "We don't sell “lamp”" and empty["alternatives"] == ""
+    assert NoExactMatch("台灯", "zh").to_dict(False)["message_zh"] == "本店没有“台灯”"
+
+
+def test_an_empty_answer_to_an_absent_type_offers_no_alternatives(engine) -> None:  # type: ignore[no-untyped-def]
+    for query in ("lamp", "睡衣", "wardrobe"):
+        answer = engine.search(query, k=10)
+        assert answer.no_exact_match is not None and not answer.corrections, query
+        if answer.total == 0:
+            assert answer.no_exact_match["alternatives"] == "", query
+        else:
+            results = answer.to_dict()["results"]
+            assert results and all(r["alternative"] for r in results), query
+
+
+@pytest.mark.parametrize("query", ["shaver", "do you sell a shaver?", "pajamas", "necktie"])
+def test_alternatives_to_an_absent_type_are_not_found_through_a_slip(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """"shaver" is one edit from the brand Haier: its alternatives were Haier washers found
+    through that "correction". An absent type's alternatives take only corrections onto
+    product words, so they are the ones its meaning finds."""
+    answer = engine.search(query, k=10).to_dict()
+    assert answer["no_exact_match"] is not None, query
+    slips = [r["evidence"].get("corrections") for r in answer["results"]
+             if r["evidence"].get("corrections")]
+    assert not slips, (query, slips)

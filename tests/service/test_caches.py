@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import numpy as np
+
 from shopsense.domain import Event
 from shopsense.pipeline import surfaces
 from shopsense.rank.rules import Rules
@@ -180,3 +182,35 @@ def test_a_profile_rebuilt_from_held_events_equals_one_read_from_the_store(demo_
         assert abs(share - fresh.category_affinity[category]) < 1e-6
     shop.forget(user, actor="test")  # erasure drops the held events with the profiles
     assert actor not in shop._events_of
+
+
+def test_query_vectors_encoded_ahead_are_the_ones_a_search_would_compute(demo_shop,  # type: ignore[no-untyped-def]
+                                                                          monkeypatch) -> None:
+    """After the stages and shoppers, warming encodes more searched queries' vectors in
+    batches; a search then takes them from the cache, and they equal one-at-a-time ones."""
+    engine = demo_shop.models.search
+    retriever = engine.retriever
+    queries = ["便宜的耳机 带麦", "waterproof hiking boots 42", "格力 空调 1.5匹 冷暖", "防晒霜 spf50"]
+    saved, before = engine.top_queries_, dict(retriever._query_vectors)
+    try:
+        for q in queries:
+            retriever._query_vectors.pop(q, None)
+        engine.top_queries_ = queries
+        assert engine.warm_vectors(10, batch=3) == 4
+        assert engine.warmed_vectors_ == {"done": 4, "of": 4}
+        ahead = {q: retriever._query_vectors[q].copy() for q in queries}
+        for q in queries:
+            alone = retriever.encoder.encode_query(q)
+            assert np.allclose(ahead[q], alone, atol=1e-5), q
+        calls: list[str] = []
+        encode = retriever.encoder.encode_query
+        monkeypatch.setattr(retriever.encoder, "encode_query",
+                            lambda text: calls.append(text) or encode(text))
+        retriever.candidates(queries[0])
+        retriever.candidates("a query nobody searched before 42")
+        assert calls == ["a query nobody searched before 42"]  # the others were ready
+        assert engine.warm_vectors(10, stop=lambda: True) == 0  # a newer model took over
+    finally:
+        engine.top_queries_ = saved
+        retriever._query_vectors.clear()
+        retriever._query_vectors.update(before)

@@ -262,6 +262,7 @@ def _install_health(app: FastAPI) -> None:
         body = {"ready": ready, "models": models.version, "products": len(shop.products),
                 "warmed_queries": dict(getattr(models.search, "warmed_", {})),
                 "warmed_shoppers": dict(models.info.get("warmed_shoppers", {})),
+                "warmed_query_vectors": dict(getattr(models.search, "warmed_vectors_", {})),
                 "retention": retention_status(shop.store)}
         return JSONResponse(body, 200 if ready else 503)
 

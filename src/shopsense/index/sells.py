@@ -11,16 +11,17 @@ screen*: the qualifier is no type); product words of two leaves joined into one 
 title holds (mouse pad: a pad for a mouse) are not sold; otherwise they are sold when
 1. learned product words of the catalogue cover them (空调, air conditioner, laptop), or
 2. one product's title holds every one of them (keyword index; "down jacket"), or
-3. their meaning is close to a learned product word (encoder; earbuds -> headphones,
-   尿不湿 -> 纸尿裤), cosine >= `SYNONYM_COSINE`, unless they use a product word only as the
-   modifier of a head no product word explains (跑步机, 婴儿车, baby stroller: compounds are
+3. their meaning is close to a learned product word (index/near_words.py: the encoder;
+   earbuds -> headphones, 尿不湿 -> 纸尿裤), cosine >= `SYNONYM_COSINE`, unless they use a
+   product word only as the modifier of a head no product word explains (跑步机, 婴儿车, baby stroller: compounds are
    head-final, so these name other things). Shared writing inflates the encoder's
    similarity: when a type's closest word is a *lexical neighbour* of the phrase (shares a
    character, or four letters, without being the phrase's head: 洗碗机 / 洗衣机, 床垫 / 床品,
    冰柜 / 冰箱, dishwasher / washing machine, necktie / crew neck; but also 耳麦 / 耳机,
    headset / headphones) the type counts only when the category classifier (trained on the
    catalogue's titles) also gives the phrase that leaf (p >= `NEIGHBOUR_CLASS`) or the
-   cosine reaches `NEIGHBOUR_COSINE` (earphones / headphones 0.93), and its
+   cosine reaches `NEIGHBOUR_COSINE` (earphones / headphones 0.93), but never when the
+   characters it does not share are another leaf's writing (衣 of 睡衣 / 睡袋), and its
    other-language words (washing machine for 洗碗机) are echoes of the same closeness, not
    separate evidence; below that cosine, a Chinese compound that differs from a product word
    in one modifier character only (洗碗机 / 洗衣机, 0.80) is another type of the same head
@@ -39,21 +40,15 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from shopsense.domain import QueryReading, Slot
+from shopsense.index.near_words import close_to_product_word
 from shopsense.text.tokenize import tokenize
+from shopsense.text.understand.gazetteer import compact
 
-SYNONYM_COSINE = 0.7  # measured on the demo: in-catalogue synonyms 0.73-0.91, absent types <= 0.69
-# a lexical neighbour below NEIGHBOUR_COSINE also needs the catalogue's title classifier to
-# put the phrase in the word's leaf. Demo (3,200 products), cosine / classifier: absent 洗碗机
-# 0.80 / 0.26, dishwasher 0.76 / 0.25, 床垫 0.80 / 0.21, 冰柜 0.80 / 0.30, 睡衣 0.73 / 0.14;
-# sold 耳麦 0.76 / 0.49, headset 0.81 / 0.51, 尿片 0.75 / 0.69, earphones 0.93, 洗头水 0.87
-NEIGHBOUR_COSINE = 0.85
-NEIGHBOUR_CLASS = 0.45
 TITLE_PURITY = 0.8  # share of the titles holding the words that sit in one leaf, to read it
 _STOP = frozenset(
     "for with the and or of to in on from me my some any is are what which that this it you "
@@ -77,12 +72,15 @@ class NoExactMatch:
     requested: str  # the type words as the shopper typed them
     language: str  # zh | en | mixed: the shopper's language
 
-    def to_dict(self) -> dict[str, str]:
-        zh = f"本店没有“{self.requested}”，以下是相近的其他商品"
-        en = f"We don't sell “{self.requested}”; these are the closest alternatives"
-        return {"requested": self.requested,
-                "alternatives": "相近的其他商品" if self.language != "en" else
-                "Closest alternatives",
+    def to_dict(self, alternatives: bool = True) -> dict[str, str]:
+        """The API's `no_exact_match`; `alternatives`: whether the page shows any (nothing
+        near enough: the message says only what the shop does not sell)."""
+        zh = f"本店没有“{self.requested}”" + ("，以下是相近的其他商品" if alternatives else "")
+        en = f"We don't sell “{self.requested}”" + (
+            "; these are the closest alternatives" if alternatives else "")
+        label = ("相近的其他商品" if self.language != "en" else "Closest alternatives"
+                 ) if alternatives else ""
+        return {"requested": self.requested, "alternatives": label,
                 "message_zh": zh, "message_en": en}
 
 
@@ -152,6 +150,7 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     words name a category above several leaves (鞋 of 鞋靴, shoes of Shoes & Boots), which one
     leaf's titles must not narrow to that leaf (boots are shoes too)."""
     masked, term_spans = type_words(reading)
+    term_spans = _learned_spans(reading, understander, term_spans)
     words = _before_qualifier(masked, _content_words(masked))
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
     if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
@@ -172,10 +171,23 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
         return TypeReading(phrase, (start, end), leaf if share >= TITLE_PURITY else None,
                            share)
     if not _product_word_as_modifier(phrase, understander):
-        near = _close_to_product_word(phrase, understander)
+        near = close_to_product_word(phrase, understander)
         if near is not None:
             return TypeReading(phrase, (start, end), *near)
     return NoExactMatch(phrase, reading.language)
+
+
+def _learned_spans(reading: QueryReading, understander: Any, spans: list[tuple[int, int]]
+                   ) -> list[tuple[int, int]]:
+    """The spans of `reading`'s product words the catalogue taught the understander (not
+    those its tagger only found *shaped* like a product word: 睡衣 is tagged as one, and
+    sold only if titles or meaning say so)."""
+    learned = getattr(understander, "learned_keys_", None)
+    if learned is None:
+        words = [*(getattr(understander, "terms_", {}) or {}),
+                 *(getattr(understander, "node_words_", {}) or {})]
+        learned = understander.learned_keys_ = {compact(str(w))[0] for w in words}
+    return [(a, b) for a, b in spans if compact(reading.query[a:b])[0] in learned]
 
 
 # prepositions that start a qualifier of the type named before them ("in" / "on" are left
@@ -277,108 +289,6 @@ def _title_rows(phrase: str, keyword: Any, correct: Callable[[str], str] | None
         return none
     counts = keyword.term_counts("title", rows, ids)
     return np.asarray(rows[(counts > 0).all(axis=1)])
-
-
-def _close_to_product_word(phrase: str, understander: Any) -> tuple[str | None, float] | None:
-    """(the leaf of the closest product word, its cosine) when `phrase` means a sold type."""
-    memo: dict[str, tuple[str | None, float] | None] | None = getattr(
-        understander, "sells_memo_", None)
-    if memo is None:
-        memo = understander.sells_memo_ = {}
-    if phrase not in memo:
-        if len(memo) > 20_000:
-            memo.clear()
-        memo[phrase] = _nearest_product_word(phrase, understander)
-    return memo[phrase]
-
-
-def _nearest_product_word(phrase: str, understander: Any) -> tuple[str | None, float] | None:
-    vectors = product_word_vectors(understander)
-    if vectors is None:
-        return None
-    from shopsense.text.understand.encoder import load_encoder
-
-    encode = load_encoder(understander.encoder)
-    if encode is None:
-        return None
-    sims = vectors @ encode([phrase])[0]
-    terms = list(understander.terms_)
-    best: dict[str, tuple[float, str]] = {}  # leaf -> its closest word
-    for i in np.flatnonzero(sims >= SYNONYM_COSINE).tolist():
-        shares = understander.terms_[terms[i]] or {"": 1.0}
-        leaf = max(shares, key=lambda c: shares[c])
-        if float(sims[i]) > best.get(leaf, (-1.0, ""))[0]:
-            best[leaf] = (float(sims[i]), terms[i])
-    probs: dict[str, float] = {}
-
-    def leaf_prob(leaf: str) -> float:
-        if not probs:
-            probs.update(understander.category_probabilities(phrase) or {"": 0.0})
-        return probs.get(leaf, 0.0)
-
-    kept = [(cos, leaf) for leaf, (cos, word) in best.items()
-            if not _closeness_of_writing(phrase, word, cos, partial(leaf_prob, leaf))]
-    if not kept:
-        return None
-    cos, leaf = max(kept)
-    return (leaf or None), round(cos, 4)
-
-
-def _closeness_of_writing(phrase: str, word: str, cos: float, leaf_prob: Callable[[], float]
-                          ) -> bool:
-    """The encoder finds `phrase` close to `word` for their shared writing, not their
-    meaning: a sibling compound, or a lexical neighbour the title classifier does not put in
-    `word`'s leaf (`leaf_prob()`), unless the cosine is high enough on its own."""
-    if cos >= NEIGHBOUR_COSINE:
-        return False
-    if sibling_compound(phrase, word):
-        return True
-    return lexical_neighbour(phrase, word) and leaf_prob() < NEIGHBOUR_CLASS
-
-
-def sibling_compound(phrase: str, word: str) -> bool:
-    """Two Chinese compounds of one head that differ in one modifier character (洗碗机 /
-    洗衣机: a dish machine is not a clothes machine): the same kind of thing, another type.
-    (Homophone slips, 洗衣鸡, are corrected before this test.)"""
-    if not phrase or len(phrase) != len(word) or phrase.isascii() or word.isascii():
-        return False
-    diff = [i for i, (a, b) in enumerate(zip(phrase, word, strict=True)) if a != b]
-    return len(diff) == 1 and diff[0] < len(phrase) - 1
-
-
-def lexical_neighbour(phrase: str, word: str) -> bool:
-    """`phrase` and the product word `word` share writing without `word` being the phrase's
-    head (its last word, or the end of a Chinese compound): 洗碗机 / 洗衣机, 床垫 / 床品,
-    dishwasher / washing machine, necktie / crew neck; not 变频空调 / 空调, wireless headphones /
-    headphones (kinds of it), nor earbuds / headphones (nothing shared)."""
-    a, b = phrase.lower().strip(), word.lower().strip()
-    if a == b:
-        return False
-    if a.isascii() and b.isascii():
-        if a.split()[-1:] == b.split()[-1:] and a.endswith(" " + b):
-            return False
-        return any(b[i:i + 4] in a for i in range(len(b) - 3) if " " not in b[i:i + 4])
-    if a.isascii() or b.isascii():
-        return False
-    return not a.endswith(b) and bool(set(a) & set(b))
-
-
-def product_word_vectors(understander: Any) -> np.ndarray | None:
-    """Unit vectors of the understander's learned product words (computed once, kept)."""
-    cached = getattr(understander, "term_vectors_", None)
-    if cached is not None:
-        return cached
-    terms = list(getattr(understander, "terms_", {}) or {})
-    if not terms or getattr(understander, "encoder", "none") == "none":
-        return None
-    from shopsense.text.understand.encoder import load_encoder
-
-    encode = load_encoder(understander.encoder)
-    if encode is None:
-        return None
-    vectors = np.asarray(encode(terms), dtype=np.float32)
-    understander.term_vectors_ = vectors
-    return vectors
 
 
 def with_type_reading(reading: QueryReading, found: NoExactMatch | TypeReading | None

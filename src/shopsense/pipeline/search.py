@@ -72,6 +72,7 @@ from shopsense.text.normalize import normalize
 from shopsense.text.pinyin import PinyinCorrector
 from shopsense.text.synonyms import SynonymSet
 from shopsense.text.tokenize import tokenize
+from shopsense.text.words import common_word
 
 log = logging.getLogger(__name__)
 HOMOPHONE_MEMO = 20_000  # queries whose homophone reading is kept (then the memo restarts)
@@ -129,6 +130,7 @@ class SearchEngine(SearchIndex):
         self.stages_ = Memo(int(self.settings.stage_cache_mb * 2**20),
                             self.settings.stage_cache_ttl_s, getsizeof=stage_bytes)
         self.warmed_: dict[str, int] = {"done": 0, "of": 0}  # progress of `warm`
+        self.warmed_vectors_: dict[str, int] = {}  # progress of `warm_vectors`, once begun
         self.warm_keys_ = WarmKeys(self.settings.stage_cache_ttl_s,  # searches now cheap
                                    self.stages_.enabled)
         self.pinyin_: PinyinCorrector | None = None  # homophone typos (learned on first use)
@@ -154,12 +156,16 @@ class SearchEngine(SearchIndex):
 
     # ---- ranking data -----------------------------------------------------------------------
     def featurize(self, query: str, reading: QueryReading | None = None,
-                  filters: Sequence[Clause] = (), synonyms: SynonymSet | None = None
+                  filters: Sequence[Clause] = (), synonyms: SynonymSet | None = None,
+                  product_typos_only: bool = False
                   ) -> tuple[CandidateSet, QueryContext, np.ndarray]:
         """Candidates of `query` (the shopper's `filters` pushed down where the backend can,
-        the shop's `synonyms` matched) and their (n, n_features) feature matrix."""
-        found = self.retriever.candidates(query, where=pushdown_filter(filters),
-                                          synonyms=synonyms)
+        the shop's `synonyms` matched) and their (n, n_features) feature matrix;
+        `product_typos_only`: spelling corrections only onto product words (the alternatives
+        to an absent type: shaver is no slip of Haier)."""
+        found = self.retriever.candidates(
+            query, where=pushdown_filter(filters), synonyms=synonyms,
+            correct=self._product_typo if product_typos_only else None)
         ctx = QueryContext.build(query, found.query.terms, self.keyword,
                                  found.query.corrections, found.query_vector, reading,
                                  found.query.compounds)
@@ -221,7 +227,7 @@ class SearchEngine(SearchIndex):
             reading=reading.to_dict() if reading is not None else None,
             ranker=serving_ranker(self.ranker), latency_ms=latency,
             timings_ms={k2: round(v, 3) for k2, v in timings.items()},
-            no_exact_match=selection.no_exact_match.to_dict()
+            no_exact_match=selection.no_exact_match.to_dict(alternatives=total > 0)
             if selection.no_exact_match is not None else None)
 
     def _stage(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
@@ -242,7 +248,8 @@ class SearchEngine(SearchIndex):
         # the closest alternatives to an absent type are those of the type words, not of the
         # question around them ("do you sell a dishwasher?" is not close to coffee)
         text = _alternatives_text(query, reading, verdict)
-        found, ctx, features = self.featurize(text, reading, filters, synonyms)
+        found, ctx, features = self.featurize(text, reading, filters, synonyms,
+                                              product_typos_only=verdict is not None)
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
         selection = select(self, found, features, filters, reading, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
@@ -345,6 +352,7 @@ class SearchEngine(SearchIndex):
         self.warmed_ = {"done": 0, "of": len(queries)}
         if self.encoder is not None:  # the first product encoded after a load costs ~0.9 s
             self.encoder.encode_documents(["warm-up"])
+        common_word("warm")  # the word list loads in 0.4-1 s: here, not in a shopper's search
         for query in queries:
             if stop is not None and stop():
                 break
@@ -357,6 +365,20 @@ class SearchEngine(SearchIndex):
             self.warmed_["done"] = done
             time.sleep(time.perf_counter() - started)  # half duty: requests keep the GIL free
         return done
+
+    def warm_vectors(self, n: int, stop: Any = None, batch: int = 256) -> int:
+        """Encode the `n` most searched queries' vectors ahead (`search.query_vectors`), a
+        batch at a time at half duty; progress in `warmed_vectors_`. Returns how many."""
+        queries = self.top_queries_[:n] if self.retriever.encoder is not None else []
+        progress = self.warmed_vectors_ = {"done": 0, "of": len(queries)}
+        for start in range(0, len(queries), batch):
+            if stop is not None and stop():
+                break
+            started = time.perf_counter()
+            self.retriever.warm_query_vectors(queries[start:start + batch], batch)
+            progress["done"] = min(start + batch, len(queries))
+            time.sleep(time.perf_counter() - started)
+        return progress["done"]
 
     def clear_caches(self) -> None:
         """Forget cached query vectors and query stages (cold-cache latency measurements)."""

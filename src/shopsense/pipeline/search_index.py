@@ -76,7 +76,9 @@ class SearchIndex:
             self.retrieval.keyword_candidates(keyword)
         self.retriever = HybridRetriever(keyword, spell, vector, encoder,
                                          n_keyword=n_keyword, n_vector=n_vector,
-                                         keyword_candidates=self.keyword_candidates)
+                                         keyword_candidates=self.keyword_candidates,
+                                         query_vector_cache=max(4096,
+                                                                self.settings.query_vectors))
         # k-anonymous (privacy.querylog): a query is written once enough shoppers searched it
         self.zero_result_log = None if zero_result_log is None else ZeroResultLog(zero_result_log)
         self.top_queries_: list[str] = []  # the shop's most searched queries, most first

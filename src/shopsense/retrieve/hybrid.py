@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +58,8 @@ class HybridRetriever:
                  vector: VectorIndex | None = None,
                  encoder: Encoder | None = None, *, n_keyword: int = 200, n_vector: int = 50,
                  min_cosine: float = 0.3, cosine_window: float = 0.25,
-                 keyword_candidates: KeywordCandidates | None = None) -> None:
+                 keyword_candidates: KeywordCandidates | None = None,
+                 query_vector_cache: int = 4096) -> None:
         if (vector is None) != (encoder is None):
             raise ValueError("give both a vector index and its encoder, or neither")
         self.keyword = keyword
@@ -71,6 +72,7 @@ class HybridRetriever:
         self.min_cosine = min_cosine
         self.cosine_window = cosine_window
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # LRU, popular queries
+        self.query_vector_cache = query_vector_cache
 
     def clear_cache(self) -> None:
         self._query_vectors.clear()
@@ -81,17 +83,36 @@ class HybridRetriever:
         vec = self._query_vectors.get(text)
         if vec is None:
             vec = self._query_vectors[text] = self.encoder.encode_query(text)
-            if len(self._query_vectors) > 4096:
+            if len(self._query_vectors) > self.query_vector_cache:
                 self._query_vectors.popitem(last=False)
         else:
             self._query_vectors.move_to_end(text)
         return vec
 
+    def warm_query_vectors(self, texts: Sequence[str], batch: int = 256) -> int:
+        """Encode the `texts` not cached yet, `batch` at a time (a batch costs a quarter of
+        the CPU per text of one query at a time), into the cache, least wanted first so the
+        first stay when it is full. Returns how many were encoded."""
+        if self.encoder is None:
+            return 0
+        todo = [t for t in dict.fromkeys(texts) if t not in self._query_vectors]
+        todo = todo[:self.query_vector_cache][::-1]
+        for start in range(0, len(todo), batch):
+            chunk = todo[start:start + batch]
+            vectors = self.encoder.encode_queries(chunk)
+            for text, vec in zip(chunk, vectors, strict=True):
+                self._query_vectors[text] = np.ascontiguousarray(vec, dtype=np.float32)
+                if len(self._query_vectors) > self.query_vector_cache:
+                    self._query_vectors.popitem(last=False)
+        return len(todo)
+
     def candidates(self, text: str, where: ProductFilter | None = None,
-                   synonyms: SynonymSet | None = None) -> CandidateSet:
+                   synonyms: SynonymSet | None = None,
+                   correct: Callable[[str], str] | None = None) -> CandidateSet:
         """`where`: filters the lists may apply in their engine (the caller filters after);
-        `synonyms`: the shop's query synonyms (a phrase's alternatives fill its slot)."""
-        query = analyse(text, self.spell, self.keyword.vocab_)
+        `synonyms`: the shop's query synonyms (a phrase's alternatives fill its slot);
+        `correct`: the spelling correction of a term, in place of the catalogue-wide one."""
+        query = analyse(text, self.spell, self.keyword.vocab_, correct)
         slots = with_synonyms(query, tokenize(text), synonyms) if synonyms else None
         matches = self.keyword.score_matches(query.match_terms)
         kw_rows = self.keyword_candidates.top_rows(query.match_terms, matches, self.n_keyword,

@@ -4,7 +4,7 @@ compounds the catalogue knows (the BM25F scoring is retrieve.hybrid's)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from shopsense.text.spell import SpellCorrector
@@ -38,10 +38,16 @@ def compounds(terms: list[str], vocab: Collection[str]) -> list[str]:
     return found
 
 
-def analyse(text: str, spell: SpellCorrector | None, vocab: Collection[str] = ()
-            ) -> AnalysedQuery:
+def analyse(text: str, spell: SpellCorrector | None, vocab: Collection[str] = (),
+            correct: Callable[[str], str] | None = None) -> AnalysedQuery:
+    """`text`'s terms, spelling-corrected by `correct` (a term -> its correction) when given,
+    else by `spell`."""
     terms = tokenize(text)
     changes: dict[str, str] = {}
-    if spell is not None:
+    if correct is not None:
+        fixed = [correct(t) for t in terms]
+        changes = {t: f for t, f in zip(terms, fixed, strict=True) if f != t}
+        terms = fixed
+    elif spell is not None:
         terms, changes = spell.correct_terms(terms)
     return AnalysedQuery(text, terms, changes, compounds(terms, vocab))

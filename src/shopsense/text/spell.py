@@ -4,7 +4,8 @@ A symmetric-delete index (SymSpell-style) over the catalogue's terms: every term
 one-character deletions point back to the term. A query word that is not in the vocabulary is
 looked up by its own deletions (up to two) and the candidates are verified by true
 Damerau-Levenshtein distance; the most frequent term at the smallest distance wins. Numbers,
-model numbers and Chinese words are never "corrected".
+model numbers, Chinese words and common English words (text/words.py: "lamp" is no slip of
+"camp") are never "corrected".
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from shopsense.text.words import common_word
 
 _LATIN_WORD_RE = re.compile(r"^[a-z]+$")
 
@@ -84,7 +87,7 @@ class SpellCorrector:
 
     def correct_word(self, word: str) -> str:
         if (len(word) < self.min_length or not _LATIN_WORD_RE.match(word)
-                or self.known(word)):
+                or self.known(word) or common_word(word)):
             return word
         found = self.candidates(word)
         return found[0][0] if found else word

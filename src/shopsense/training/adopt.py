@@ -25,7 +25,8 @@ log = logging.getLogger("shopsense.models")
 def warm_caches(shop: Shop) -> threading.Thread | None:
     """Autowarming after new models load, in the background at half duty: the stages of the
     shop's most searched queries (`search.warm_queries`), then the recommendation lists of
-    its most recently active shoppers (`serve.warm_shoppers`), then the warmed entries join
+    its most recently active shoppers (`serve.warm_shoppers`), then the vectors of more
+    searched queries (`search.query_vectors`), then the warmed entries join
     the settled heap. Progress shows on /readyz; stops if the models are swapped again."""
     models = shop.models
     if models.search is None and models.recs is None:
@@ -39,6 +40,10 @@ def warm_caches(shop: Shop) -> threading.Thread | None:
                 log.info("warmed %d query stages", done)
             if models.recs is not None and shop.models is models:
                 log.info("warmed %d shoppers' recommendations", warm_shoppers(shop, models))
+            if models.search is not None and shop.models is models:
+                done = models.search.warm_vectors(shop.settings.search.query_vectors,
+                                                  stop=lambda: shop.models is not models)
+                log.info("encoded %d query vectors ahead", done)
             if shop.models is models:  # the warmed entries join the settled heap
                 settle_heap(revisit=False)
         except Exception:  # warming is an optimisation: never take serving down
