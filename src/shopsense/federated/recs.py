@@ -10,7 +10,7 @@ catalogues share only the transformer body); `shared="all"` shares every weight.
 as lazy Adam does for embeddings. With the full softmax every row is a negative of every
 step, and Adam's per-coordinate step is as large for a row's tiny negative gradients as for
 a positive one: a few epochs push every item a client never saw away from its title vector,
-and most test targets at federation sizes are such items (docs/FEDERATED.md, "Why
+and most of a shop's test targets on Beauty are items its own shoppers never used (docs/FEDERATED.md, "Why
 local-only won"). Not under DP-SGD: which rows moved would tell which items a batch held.
 """
 
@@ -171,7 +171,8 @@ class LocalSASRec:
 
     def _step(self, seqs: torch.Tensor, tgt: torch.Tensor) -> None:
         """The optimiser's step; with `sparse_items`, rows the batch did not use are put
-        back (their Adam moments still decay, as in lazy Adam's dense form)."""
+        back. Unlike lazy Adam, their moments still take this step's gradients; only the
+        weights are held, so a row moves only in the steps of batches that used it."""
         if not self.sparse_items:
             self.optimiser.step()
             return
