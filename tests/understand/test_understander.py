@@ -256,3 +256,26 @@ def test_a_misspelt_brand_reads_as_the_brand(understander, query: str, brand: st
 def test_catalogue_words_are_not_misspelt_brands(understander, query: str) -> None:
     """hair is one letter from Haier, but a word of the catalogue's product words."""
     assert understander.understand(query).brands == ()
+
+
+def test_a_word_the_segmenter_hides_inside_one_leaf_is_no_other_leafs_word() -> None:
+    """rjieba keeps 笔记本电脑 whole but cuts 平板电脑 into 平板 / 电脑, so 电脑 was learned as a
+    tablet word and 电脑, 台式电脑 (desktops: not sold) and 手提电脑 (laptops) were filtered to
+    tablets. Where titles *write* it, 电脑 is both leaves' head: no one leaf's word. A word
+    written only before a longer product word (手机 of 手机壳) still is its own leaf's."""
+    rows = [("电脑办公 > 笔记本", f"{b} 笔记本电脑 {s}英寸 16GB") for b in ("联想", "戴尔", "惠普", "华硕")
+            for s in (14, 16)]
+    rows += [("手机数码 > 平板", f"{b} 平板电脑 {s}英寸 256GB") for b in ("华为", "小米", "三星", "苹果")
+             for s in (11, 13)]
+    rows += [("手机数码 > 手机", f"{b} 手机 256GB 黑色") for b in ("小米", "华为", "荣耀", "一加")]
+    rows += [("手机数码 > 手机壳", f"{b} 手机壳 iPhone 15 硅胶") for b in ("倍思", "绿联", "图拉斯")]
+    products = [Product(str(i), t, category=c) for i, (c, t) in enumerate(rows)]
+    u = QueryUnderstander(encoder="none").fit(products)
+    assert "电脑" not in u.terms_, u.terms_.get("电脑")
+    assert u.terms_["笔记本电脑"] == {"电脑办公 > 笔记本": 1.0}
+    assert u.terms_["手机"] == {"手机数码 > 手机": 1.0}
+    for query in ("电脑", "台式电脑"):
+        reading = u.understand(query)
+        assert reading.category is None or reading.category.value != "手机数码 > 平板", query
+    assert u.understand("笔记本电脑").category.value == "电脑办公 > 笔记本"
+    assert u.understand("平板").category.value == "手机数码 > 平板"

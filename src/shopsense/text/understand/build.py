@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[4]
 TAOBAO_TRAIN = REPO_ROOT / ".." / "shared" / "data" / "chinese-ecommerce-ner-taobao" / "train.txt"
 FINGERPRINT_FILE = "fingerprint.json"
-FORMAT_VERSION = 2  # bump when what fit() learns changes, so cached artefacts are rebuilt
+FORMAT_VERSION = 3  # bump when what fit() learns changes, so cached artefacts are rebuilt
 
 
 def _options(settings: Any) -> dict[str, Any]:
