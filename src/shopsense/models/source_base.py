@@ -41,9 +41,7 @@ class DenseSource:
 
     def recent_indices(self, context: RecContext) -> np.ndarray:
         """Known recent items as indices, oldest first."""
-        items = self._require_items()
-        return np.fromiter((items.index(i) for i in context.recent_items if i in items),
-                           dtype=np.int64)
+        return self._require_items().encode(context.recent_items)
 
     # -- the protocol --------------------------------------------------------------------
     def score_all(self, context: RecContext) -> np.ndarray:
@@ -74,15 +72,27 @@ class DenseSource:
                         exclude: Collection[str] = ()) -> list[Candidate]:
         """`retrieve` over scores already computed for this context (a request that reads
         the same scores again, e.g. the blend's, computes them once)."""
+        chosen, ids, values = self.top_scored(context, scores, k, exclude=exclude)
+        evidence = self.evidence_many(context, chosen) if chosen else []
+        name = self.name
+        return [Candidate(item_id=i, score=v, signals={name: v}, evidence=ev)
+                for i, v, ev in zip(ids, values, evidence, strict=True)]
+
+    def top(self, context: RecContext, k: int, exclude: Collection[str] = ()
+            ) -> tuple[list[int], list[str], list[float]]:
+        """`retrieve` as (indices, item ids, scores), without evidence or Candidates (the
+        for-you path builds those only for the items it may show: pipeline.recommend_pool)."""
+        return self.top_scored(context, np.asarray(self.score_all(context), np.float64), k,
+                               exclude=exclude)
+
+    def top_scored(self, context: RecContext, scores: np.ndarray, k: int, *,
+                   exclude: Collection[str] = ()) -> tuple[list[int], list[str], list[float]]:
         items = self._require_items()
-        banned = {items.index(i) for i in exclude if i in items}
+        banned = set(items.encode(exclude).tolist())
         if context.category:
             banned.update(self._outside_category(context.category))
-        chosen = [int(i) for i in top_indices(scores, k, banned)]
-        evidence = self.evidence_many(context, chosen) if chosen else []
-        return [Candidate(item_id=items.ids[i], score=float(scores[i]),
-                          signals={self.name: float(scores[i])}, evidence=ev)
-                for i, ev in zip(chosen, evidence, strict=True)]
+        chosen = top_indices(scores, k, banned).tolist()
+        return chosen, [items.ids[i] for i in chosen], scores[chosen].tolist()
 
     def _outside_category(self, category: str) -> list[int]:
         cats = self.categories_ or [""] * len(self._require_items())

@@ -26,8 +26,7 @@ from shopsense.models.context import RecContext
 from shopsense.models.interactions import NON_INTERACTIONS
 from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
-from shopsense.rank.diversity import diversify
-from shopsense.rank.feedback import apply_feedback
+from shopsense.pipeline.recommend_pool import CandidatePool, adjust, select
 from shopsense.rank.recs_features import (
     ShopperView,
     add_blend_signals,
@@ -35,7 +34,7 @@ from shopsense.rank.recs_features import (
     merge_candidates,
 )
 from shopsense.rank.recs_ranker import load_ranker
-from shopsense.rank.rules import Rules, apply_rules
+from shopsense.rank.rules import Rules
 from shopsense.retrieve.collaborative import CollaborativeRetriever
 from shopsense.retrieve.content import ContentRetriever
 from shopsense.retrieve.covisit import CovisitRetriever
@@ -126,7 +125,13 @@ class RecommendationEngine:
             return self._results(self._finish(ranked, k, profile, rules, repurchase,
                                               half_life_days))
         banned = {*recent, *exclude}
-        ranked = self._ranked(ctx, self.personal_names(), None, banned, profile)
+        half_life = half_life_days or self.config.dismiss_half_life_days
+        pool = CandidatePool.build(self, ctx, self.personal_names(), banned)
+        if pool is not None and len(pool) >= 2 * k:  # the same answer, less Python
+            return self._results(pool.rank(profile).finish(
+                k, profile, rules, repurchase, half_life, self.variety_cap(recent)))
+        ranked = pool.rank(profile).ranked() if pool is not None else \
+            self._ranked(ctx, self.personal_names(), None, banned, profile)
         if len(ranked) < 2 * k:  # thin history: top up with what is rising / popular
             seen = banned | {c.item_id for c in ranked}
             floor = min((c.score for c in ranked), default=0.0)
@@ -157,17 +162,10 @@ class RecommendationEngine:
                 ) -> list[Candidate]:
         """Feedback, business rules and variety, in that order (rank.feedback / rules /
         diversity); each records what it changed on the candidates."""
-        if profile is not None and ranked:
-            ranked = apply_feedback(ranked, profile, self.products, time.time(),
-                                    half_life_days=half_life_days
-                                    or self.config.dismiss_half_life_days,
-                                    repurchase=repurchase)
-        if rules is not None:
-            ranked = apply_rules(ranked, rules, self.products)
-        cap = self.config.max_per_category if cap == "config" else cap
-        if cap is not None and ranked:
-            return diversify(ranked, self.products, k=k, lambda_=1.0, max_per_category=cap)
-        return ranked[:k]
+        adjusted = adjust(self.products, ranked, profile, rules, repurchase,
+                          half_life_days or self.config.dismiss_half_life_days, time.time())
+        return select(self.products, adjusted, k,
+                      self.config.max_per_category if cap == "config" else cap)
 
     def next_in_session(self, session_items: Sequence[str], k: int = 10,
                         exclude: Iterable[str] = ()) -> list[Result]:

@@ -109,31 +109,52 @@ def price_fit(price: float | None, band: tuple[float, float] | None) -> float:
 def feature_matrix(candidates: Sequence[Candidate], source_names: Sequence[str],
                    shopper: ShopperView, products: Mapping[str, Product],
                    popularity: Mapping[str, float], now: float) -> np.ndarray:
-    """(len(candidates), len(feature_names(source_names))) float32, filled a column at a
-    time (one pass over the candidates per column, no per-row Python lists)."""
+    """(len(candidates), len(feature_names(source_names))) float32: the sources' scores and
+    ranks read from each candidate's signals, then `feature_rows`."""
     n = len(candidates)
+    signals = [c.signals for c in candidates]
+    parts = BLEND_PARTS if "blend" in source_names else ()
+    scores = np.zeros((n, len(source_names)))
+    ranks = np.full((n, len(source_names)), np.nan)
+    blend = np.zeros((n, len(parts)))
+    if n:
+        for j, source in enumerate(source_names):
+            key = f"{source}.rank"
+            ranks[:, j] = np.fromiter((s.get(key, np.nan) for s in signals), np.float64, n)
+            scores[:, j] = np.fromiter((s.get(source, 0.0) for s in signals), np.float64, n)
+        for j, part in enumerate(parts):
+            blend[:, j] = np.fromiter((s.get(part, 0.0) for s in signals), np.float64, n)
+    return feature_rows(scores, ranks, blend, [c.item_id for c in candidates], source_names,
+                        shopper, products, popularity, now)
+
+
+def feature_rows(scores: np.ndarray, ranks: np.ndarray, blend: np.ndarray,
+                 item_ids: Sequence[str], source_names: Sequence[str], shopper: ShopperView,
+                 products: Mapping[str, Product], popularity: Mapping[str, float], now: float
+                 ) -> np.ndarray:
+    """The feature rows of candidates given as columns: `scores` / `ranks` (n, sources) (0 /
+    NaN where a source did not propose the item), `blend` (n, len(BLEND_PARTS)) with the
+    blend among the sources, else (n, 0); the context columns from the products."""
+    n = len(item_ids)
     parts = BLEND_PARTS if "blend" in source_names else ()
     rows = np.zeros((n, 2 * len(source_names) + len(parts) + len(CONTEXT_FEATURES)),
                     dtype=np.float32)
     if n == 0:
         return rows
-    signals = [c.signals for c in candidates]
     agree = np.zeros(n)
-    for j, source in enumerate(source_names):
-        key = f"{source}.rank"
-        rank = np.fromiter((s.get(key, np.nan) for s in signals), np.float64, n)
+    for j in range(len(source_names)):
+        rank = ranks[:, j]
         present = ~np.isnan(rank)
-        rows[:, 2 * j] = np.fromiter((s.get(source, 0.0) for s in signals), np.float64, n)
+        rows[:, 2 * j] = scores[:, j]
         rows[:, 2 * j + 1] = np.divide(1.0, rank, out=np.zeros(n), where=present & (rank != 0))
         agree += present
     start = 2 * len(source_names)
-    for j, part in enumerate(parts):
-        rows[:, start + j] = np.fromiter((s.get(part, 0.0) for s in signals), np.float64, n)
-    known = [products.get(c.item_id) for c in candidates]
+    for j in range(len(parts)):
+        rows[:, start + j] = blend[:, j]
+    known = [products.get(i) for i in item_ids]
     rows[:, start + len(parts):] = np.column_stack([
         agree,
-        np.log1p(np.fromiter((popularity.get(c.item_id, 0.0) for c in candidates),
-                             np.float64, n)),
+        np.log1p(np.fromiter((popularity.get(i, 0.0) for i in item_ids), np.float64, n)),
         _age_days(known, now),
         _price_fits(known, shopper.price_band),
         *_shopper_match(known, shopper),

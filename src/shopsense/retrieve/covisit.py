@@ -168,16 +168,16 @@ class CovisitRetriever(DenseSource):
         memo = self._rows_memo  # score_all, then evidence, for one request
         if memo is not None and memo[0] == key:
             return memo[1]
-        sub = self.matrix_[anchors]
+        owner, indices, data = _csr_rows(self.matrix_, anchors)
         live = [self.live_.get(int(a), {}) for a in anchors.tolist()]
-        columns = np.union1d(sub.indices, np.fromiter(
-            (j for row in live for j in row), dtype=np.int64))
+        live_columns = np.fromiter((j for row in live for j in row), dtype=np.int64)
+        columns = np.union1d(indices, live_columns)
         rows = np.zeros((len(anchors), columns.size))
-        owner = np.repeat(np.arange(len(anchors)), np.diff(sub.indptr))
-        np.add.at(rows, (owner, np.searchsorted(columns, sub.indices)), sub.data)
-        for r, row in enumerate(live):
-            for j, w in row.items():
-                rows[r, np.searchsorted(columns, j)] += w
+        np.add.at(rows, (owner, np.searchsorted(columns, indices)), data)
+        if live_columns.size:  # one live weight per (anchor, column): a plain add each
+            live_owner = np.repeat(np.arange(len(anchors)), [len(row) for row in live])
+            np.add.at(rows, (live_owner, np.searchsorted(columns, live_columns)), np.fromiter(
+                (w for row in live for w in row.values()), dtype=np.float64))
         rows /= np.maximum(self.item_counts_[columns], 1.0) ** self.alpha
         self._rows_memo = (key, (columns, rows))
         return columns, rows
@@ -229,3 +229,13 @@ class CovisitRetriever(DenseSource):
         source.matrix_ = sparse.load_npz(directory / "pairs.npz").tocsr()
         source.item_counts_ = np.load(directory / "item_counts.npy", allow_pickle=False)
         return source
+
+
+def _csr_rows(matrix: sparse.csr_matrix, rows: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`matrix[rows]` as (owner position in `rows`, column, value) of each stored entry, in
+    storage order (what scipy's row indexing gives, without building a matrix)."""
+    starts = matrix.indptr[rows]
+    lengths = matrix.indptr[rows + 1] - starts
+    at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+    return np.repeat(np.arange(len(rows)), lengths), matrix.indices[at], matrix.data[at]
