@@ -6,6 +6,11 @@ simulate` (federation.experiment), no early stop; prints one line per round / ep
     python benchmarks/federated_curves.py --server avgm --local 2 --rounds 15 --norow
     python benchmarks/federated_curves.py --server avg --local 2 --rounds 25 --title-init \
         --norow --split dirichlet:0.1 --personalise     # what each client would serve
+    python benchmarks/federated_curves.py --variant local --rounds 8 --title-init --norow \
+        --split dirichlet:0.1 [--sparse-items]          # each client alone, from epoch 0
+
+Centralised and local-only curves print, per epoch (0 = the untrained start), each client's
+validation and test NDCG@10 (test only to diagnose; every report keeps epochs by validation).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ def main() -> None:
     from shopsense.federated.splits import SplitSpec, make_clients
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--variant", choices=("fed", "central"), default="fed")
+    p.add_argument("--variant", choices=("fed", "central", "local"), default="fed")
     p.add_argument("--server", default="avgm")
     p.add_argument("--lr", type=float, default=1.0, help="server lr")
     p.add_argument("--mom", type=float, default=0.9, help="server momentum")
@@ -42,6 +47,9 @@ def main() -> None:
     p.add_argument("--dim", type=int, default=32)
     p.add_argument("--bs", type=int, default=32)
     p.add_argument("--title-init", action="store_true", help="item tables from titles")
+    p.add_argument("--sparse-items", action="store_true", help="a step moves only the item "
+                   "rows its batch used (federated/recs.py)")
+    p.add_argument("--freeze-items", action="store_true", help="title vectors fixed")
     p.add_argument("--personalise", action="store_true", help="after the rounds: each "
                    "client's own best round, local adaptation (lr scales 0.25 / 1), and "
                    "mixtures with its local-only model, per client, valid and test")
@@ -49,15 +57,15 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     plan = RecsPlan(rounds=a.rounds, local_epochs=a.local, dim=a.dim, batch_size=a.bs,
                     server=a.server, server_lr=a.lr, server_momentum=a.mom, patience=0,
-                    row_weighted=not a.norow, title_init=a.title_init)
+                    row_weighted=not a.norow, title_init=a.title_init,
+                    sparse_items=a.sparse_items, freeze_items=a.freeze_items)
     data = load_input(Path(a.data), max_users=a.users, seed=0)
     clients = make_clients(SplitSpec.parse(a.split), data.users, data.sequences, 3,
                            platforms=data.platforms, n_items=len(data.items), seed=0)
     holdouts = [Holdout.of(c.sequences) for c in clients]
     init = title_init(Path(a.data), None, data.items, a.dim) if a.title_init else None
-    started = time.time()
-    if a.variant == "central":
-        _central(plan, len(data.items), holdouts, init, a.rounds, started)
+    if a.variant != "fed":
+        _alone(plan, len(data.items), holdouts, init, a.rounds, a.variant == "central")
         return
     keeper = RoundKeeper(len(clients)) if a.personalise else None
     out, participants = federated(clients, holdouts, len(data.items), plan, item_init=init,
@@ -70,23 +78,27 @@ def main() -> None:
         _personalise(plan, participants, holdouts, keeper, init)
 
 
-def _central(plan, n_items, holdouts, init, epochs, started) -> None:
-    """Centralised training on the union of the clients' parts, one line per epoch."""
-    from shopsense.federated.experiment import _score, _valid
+def _alone(plan, n_items, holdouts, init, epochs, central) -> None:
+    """Centralised training on the union of the clients' parts, or each client alone; one
+    line per epoch (0: the start) with each client's validation and test NDCG@10."""
+    def scores(model, parts):
+        return [[round(float(model.per_user(h.valid_histories, h.valid_targets)[0].mean()), 4)
+                 for h in parts],
+                [round(float(model.per_user(h.test_histories, h.test_targets)[0].mean()), 4)
+                 for h in parts]]
 
-    model = plan.participant(n_items, "all", item_init=init)
-    union = [s for h in holdouts for s in h.train]
-    valid = _valid(holdouts)
-    best = (-1.0, 0, model.weights())
-    for epoch in range(1, epochs + 1):
-        loss = model.fit_round(union, 1)["loss"]
-        value = valid([model] * len(holdouts))
-        if value > best[0]:
-            best = (value, epoch, model.weights())
-        print(epoch, round(loss, 3), round(value, 4), round(time.time() - started), flush=True)
-    model.load(best[2])
-    test = _score([model] * len(holdouts), holdouts)[0]
-    print("test", test["ndcg@10"], test["ndcg@10_ci"], "best epoch", best[1])
+    groups = [("central", holdouts)] if central else [(f"client {i}", [h]) for i, h in
+                                                         enumerate(holdouts)]
+    for name, parts in groups:
+        model = plan.participant(n_items, "all", 0 if central else int(name.split()[1]),
+                                 item_init=init)
+        union = [s for h in parts for s in h.train]
+        started = time.time()
+        for epoch in range(epochs + 1):
+            loss = model.fit_round(union, 1)["loss"] if epoch else float("nan")
+            valid, test = scores(model, parts)
+            print(name, "epoch", epoch, "loss", round(loss, 3), "valid", valid, "test", test,
+                  f"{time.time() - started:.0f}s", flush=True)
 
 
 def _personalise(plan, participants, holdouts, keeper, init) -> None:

@@ -26,7 +26,7 @@ def test_simulate_beauty_by_platform_prints_every_variant_with_intervals(
         shared_data: Path) -> None:
     events = shared_data / "amazon-beauty-p5-titles" / "sequential_data.txt"
     done = _cli("--events", str(events), "--clients", "3", "--split", "platform", "--rounds",
-                "2", "--dim", "16", "--max-users", "300", "--json")
+                "2", "--dim", "16", "--max-users", "300", "--sparse-items", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["data"]["shoppers"] == 300 and report["data"]["subsampled_from_shoppers"]
@@ -41,6 +41,11 @@ def test_simulate_beauty_by_platform_prints_every_variant_with_intervals(
     fed = report["recs"]["federated"]
     assert fed["rounds"] == 2 and fed["bytes_per_client_per_round"] > 0
     assert "propensity" not in report  # a sequence file has no timestamps or purchases
+    assert report["plan"]["sparse_items"] is True
+    reference = report["recs"]["title_neighbour"]  # Beauty has titles: the untrained row
+    assert reference["trained"] is False and set(reference["per_client"]) == {
+        "web", "app", "mini_program"}
+    assert "federated_vs_title_neighbour" in report["recs"]["paired"]
 
 
 @pytest.mark.slow

@@ -90,6 +90,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                                help="Seed the item table from catalogue "
                                                "titles (--catalog or the home's products); "
                                                "default: where they have titles."),
+        sparse_items: bool = typer.Option(False, "--sparse-items/--dense-items",
+                                          help="SASRec: a step moves only the item-table "
+                                          "rows its batch used (not under DP-SGD)."),
         adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs", help="SASRec: "
                                          "after the rounds, up to N local epochs from the "
                                          "global weights, kept only where this home's "
@@ -119,6 +122,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             link = Link(*client_trust(root_cert, insecure))
             plan = homes.JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
                                   batch_size=batch_size, title_init=title_init,
+                                  sparse_items=sparse_items,
                                   adapt=AdaptPlan(adapt_epochs, own_round=own_round))
             evs, ids = homes.file_events(events, catalog) if events is not None else \
                 homes.home_events(cfg)
@@ -169,6 +173,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                           "keep the title vectors fixed (DP-SGD noises the "
                                           "body only)."),
         catalog: Path | None = typer.Option(None, "--catalog"),
+        sparse_items: bool = typer.Option(False, "--sparse-items/--dense-items",
+                                          help="SASRec: a step moves only the item-table "
+                                          "rows its batch used (not under DP-SGD)."),
         dp_batch_size: int = typer.Option(64, "--dp-batch-size"),
         adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs",
                                          help="Personalised variant: up to N local epochs "
@@ -194,6 +201,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                             row_weighted=row_weighted,
                             title_init=True if freeze_items else title_init,
                             freeze_items=freeze_items, dp_batch_size=dp_batch_size,
+                            sparse_items=sparse_items,
                             adapt_epochs=adapt_epochs, adapt_lr_scale=adapt_lr_scale,
                             own_round=own_round)
             plan.server_opt()  # refuses an unknown optimiser before any training

@@ -22,14 +22,15 @@ import numpy as np
 from shopsense.evaluation.metrics import bootstrap_ci, bootstrap_means
 from shopsense.federated.dp import DPSettings
 from shopsense.federated.personalise import AdaptPlan, RoundKeeper, personalise
-from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
+from shopsense.federated.recs import Holdout, LocalSASRec, fed_config, ranking_per_user
 from shopsense.federated.report import VARIANTS
 from shopsense.federated.rounds import ServerOpt, payload_bytes, run_rounds, train_alone
 from shopsense.federated.splits import Client
 
 PAIRS = (("federated", "centralised"), ("federated", "local_only"),
          ("personalised", "local_only"), ("personalised", "federated"),
-         ("centralised", "local_only"))
+         ("centralised", "local_only"), ("federated", "title_neighbour"),
+         ("local_only", "title_neighbour"))
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class RecsPlan:
     title_init: bool | None = None  # seed item tables from catalogue titles (simulate's
     # catalogue): None where one with titles is found (the home's SASRec does the same),
     # True always (an error without titles), False never
+    sparse_items: bool = False  # a step moves only the item rows its batch used (recs.py)
     freeze_items: bool = False  # keep those title vectors fixed: only the body trains (and,
     # under DP-SGD, only the body is noised; the titles are public, the table is not sent)
     dp_batch_size: int = 64  # DP-SGD's expected (Poisson) batch of shoppers
@@ -83,7 +85,8 @@ class RecsPlan:
                            shared=shared, mu=self.mu,
                            dp=dp, total_epochs=self.rounds * self.local_epochs,
                            seed=self.seed + seed_offset, row_weighted=self.row_weighted,
-                           item_init=item_init, freeze_items=self.freeze_items)
+                           item_init=item_init, freeze_items=self.freeze_items,
+                           sparse_items=self.sparse_items and dp is None)
 
 
 def _valid(holdouts: Sequence[Holdout], keeper: RoundKeeper | None = None
@@ -208,6 +211,24 @@ def local_only(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: 
             "per_client": _named(clients, per_client)}
 
 
+def title_neighbour(clients: Sequence[Client], holdouts: Sequence[Holdout],
+                    item_init: np.ndarray) -> dict[str, Any]:
+    """A reference without training: every item ranked by the cosine of its title vector
+    with the history's last item's (the start every variant's item table is seeded from).
+    A trained variant below it has learnt less from its shoppers than it unlearnt of the
+    titles (docs/FEDERATED.md, "Why local-only won")."""
+    unit = item_init / np.maximum(np.linalg.norm(item_init, axis=1, keepdims=True), 1e-12)
+
+    def score(histories: list[np.ndarray]) -> np.ndarray:
+        return unit[[int(h[-1]) for h in histories]] @ unit.T
+
+    parts = [ranking_per_user(score, h.test_histories, h.test_targets) for h in holdouts]
+    ndcg = np.concatenate([p[0] for p in parts])
+    overall = summarise(ndcg, np.concatenate([p[1] for p in parts]))
+    return {**overall, "_cases": ndcg, "trained": False,
+            "per_client": _named(clients, [summarise(*p) for p in parts])}
+
+
 def _named(clients: Sequence[Client], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {c.name: {**r, "shoppers": len(c.users), "events": c.n_events}
             for c, r in zip(clients, rows, strict=True)}
@@ -219,7 +240,8 @@ def compare(clients: Sequence[Client], n_items: int, plan: RecsPlan, *,
             item_init: np.ndarray | None = None) -> dict[str, Any]:
     """Every requested variant on the same clients; plus, per client, whether the federated
     model beat that client's local-only one. `item_init` (n_items, dim): the title vectors
-    every variant's item table starts from (RecsPlan.title_init; frozen with freeze_items)."""
+    every variant's item table starts from (RecsPlan.title_init; frozen with freeze_items);
+    with them, the untrained `title_neighbour` reference is scored too."""
     holdouts = [Holdout.of(c.sequences) for c in clients]
     out: dict[str, Any] = {}
     if "centralised" in variants and shared == "all":
@@ -232,6 +254,8 @@ def compare(clients: Sequence[Client], n_items: int, plan: RecsPlan, *,
             out["personalised"] = personalised(clients, holdouts, trained, plan, keeper)
     if "local_only" in variants:
         out["local_only"] = local_only(clients, holdouts, n_items, plan, item_init)
+    if item_init is not None:
+        out["title_neighbour"] = title_neighbour(clients, holdouts, item_init)
     for fed in ("federated", "personalised"):
         if fed in out and "local_only" in out:
             out[f"{fed}_beats_local"] = {

@@ -40,6 +40,7 @@ class JoinPlan:
     batch_size: int = 128
     title_init: bool | None = None  # sasrec: seed the item table from catalogue titles
     # (None: where the catalogue has titles, as the home's own SASRec does; True: insist)
+    sparse_items: bool = False  # sasrec: a step moves only the item rows its batch used
     adapt: AdaptPlan = field(default_factory=AdaptPlan)  # sasrec: what the home serves
     # after the last round (federated/personalise.py: its own best round, then local
     # epochs kept by its validation; never under DP-SGD)
@@ -117,7 +118,8 @@ def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan,
     participant = LocalSASRec(len(items), fed_config(dim=plan.dim, batch_size=plan.batch_size),
                               shared=plan.share, dp=dp,
                               total_epochs=plan.expected_rounds * plan.local_epochs,
-                              seed=plan.seed, item_init=item_init)
+                              seed=plan.seed, item_init=item_init,
+                              sparse_items=plan.sparse_items and dp is None)
 
     def evaluate() -> dict[str, float]:  # each round's global weights, on this home's own
         ndcg = participant.per_user(holdout.valid_histories, holdout.valid_targets)[0]
@@ -157,7 +159,7 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
     fed = test(participant)  # the last round's global weights
     served = _personalise(participant, holdout, plan, keeper, valid)
     local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed,
-                        item_init=item_init)
+                        item_init=item_init, sparse_items=participant.sparse_items)
     train_alone(local, holdout.train, epochs=max(1, len(log["rounds"])) * plan.local_epochs,
                 validate=valid)
     alone = test(local)

@@ -5,6 +5,13 @@ one `SASRecNet` whose weights a round overwrites, trains a few epochs on its own
 (FedProx's proximal term when `mu` > 0, DP-SGD when given `DPSettings`) and returns the new
 weights. `shared="body"` keeps the item table at home (several shops with their own
 catalogues share only the transformer body); `shared="all"` shares every weight.
+
+`sparse_items`: a step moves only the item-table rows its batch used (as input or target),
+as lazy Adam does for embeddings. With the full softmax every row is a negative of every
+step, and Adam's per-coordinate step is as large for a row's tiny negative gradients as for
+a positive one: a few epochs push every item a client never saw away from its title vector,
+and most of a shop's test targets on Beauty are items its own shoppers never used (docs/FEDERATED.md, "Why
+local-only won"). Not under DP-SGD: which rows moved would tell which items a batch held.
 """
 
 from __future__ import annotations
@@ -60,9 +67,12 @@ class LocalSASRec:
     def __init__(self, n_items: int, config: SASRecConfig, *, shared: str = "all",
                  mu: float = 0.0, dp: DPSettings | None = None, total_epochs: int = 1,
                  seed: int = 0, row_weighted: bool = True, item_init: np.ndarray | None = None,
-                 freeze_items: bool = False) -> None:
+                 freeze_items: bool = False, sparse_items: bool = False) -> None:
         if shared not in ("all", "body"):
             raise ValueError(f"shared must be 'all' or 'body', got {shared!r}")
+        if sparse_items and dp is not None:
+            raise ValueError("sparse item updates reveal which items a batch held: not "
+                             "with DP-SGD")
         if freeze_items and item_init is None:
             raise ValueError("freeze_items needs item_init (title vectors): a frozen random "
                              "item table learns nothing")
@@ -70,6 +80,7 @@ class LocalSASRec:
         self.config, self.shared, self.mu, self.seed = config, shared, mu, seed
         self.net = SASRecNet(n_items, config)
         self.n_items, self.frozen_items = n_items, freeze_items
+        self.sparse_items = sparse_items and not freeze_items
         if item_init is not None:
             seed_item_table(self.net, item_init, config.dim)
         self.net.item_emb.weight.requires_grad_(not freeze_items)
@@ -153,10 +164,25 @@ class LocalSASRec:
                                                 zip(self.net.parameters(), anchor, strict=True))
             self.optimiser.zero_grad(set_to_none=True)
             loss.backward()
-            self.optimiser.step()
+            self._step(seqs, tgt)
             total += float(loss.detach()) * int(mask.sum())
             count += int(mask.sum())
         return total / max(count, 1)
+
+    def _step(self, seqs: torch.Tensor, tgt: torch.Tensor) -> None:
+        """The optimiser's step; with `sparse_items`, rows the batch did not use are put
+        back. Unlike lazy Adam, their moments still take this step's gradients; only the
+        weights are held, so a row moves only in the steps of batches that used it."""
+        if not self.sparse_items:
+            self.optimiser.step()
+            return
+        table = self.net.item_emb.weight
+        idle = torch.ones(table.shape[0], dtype=torch.bool)
+        idle[torch.cat([seqs.flatten(), tgt.flatten()])] = False
+        kept = table.detach()[idle].clone()
+        self.optimiser.step()
+        with torch.no_grad():
+            table[idle] = kept
 
     def _private_epoch(self, inputs: np.ndarray, targets: np.ndarray) -> float:
         """DP-SGD: one sample per shopper (user-level), Poisson batches, eval-mode network

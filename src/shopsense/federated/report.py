@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VARIANTS = ("centralised", "federated", "personalised", "local_only")
+VARIANTS = ("centralised", "federated", "personalised", "local_only", "title_neighbour")
 
 
 def _ci(row: dict[str, Any], key: str) -> str:
@@ -14,14 +14,14 @@ def _ci(row: dict[str, Any], key: str) -> str:
 
 def recs_table(report: dict[str, Any], title: str = "") -> str:
     lines = [title or f"split {report.get('split')}",
-             f"{'variant':<14}{'NDCG@10 [95% CI]':<28}{'HR@10 [95% CI]':<28}"
+             f"{'variant':<16}{'NDCG@10 [95% CI]':<28}{'HR@10 [95% CI]':<28}"
              f"{'rounds':>7}{'bytes/client/rnd':>18}{'wall s':>8}"]
     recs = report.get("recs", {})
     for name in VARIANTS:
         row = recs.get(name)
         if not row:
             continue
-        lines.append(f"{name:<14}{_ci(row, 'ndcg@10'):<28}{_ci(row, 'hr@10'):<28}"
+        lines.append(f"{name:<16}{_ci(row, 'ndcg@10'):<28}{_ci(row, 'hr@10'):<28}"
                      f"{row.get('rounds', '-')!s:>7}"
                      f"{row.get('bytes_per_client_per_round', '-')!s:>18}"
                      f"{row.get('wall_s', 0.0):>8.1f}")
