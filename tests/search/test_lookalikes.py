@@ -283,12 +283,14 @@ def test_a_neighbour_whose_own_writing_is_another_leafs_is_another_type() -> Non
 
 
 @pytest.mark.parametrize(("word", "fixed"), [
-    ("lamp", "lamp"), ("couch", "couch"), ("table", "table"), ("camq", "camp"),
+    ("lamp", "lamp"), ("couch", "couch"), ("table", "table"), ("tabl", "tabl"),
+    ("lamps", "lamps"), ("camq", "camp"),
     ("lapotp", "laptop"), ("recieve", "receive")])
 def test_common_english_words_are_never_slips_of_catalogue_words(word: str, fixed: str) -> None:
     from shopsense.text.spell import SpellCorrector
 
-    spell = SpellCorrector().fit({"camp": 40, "laptop": 30, "receive": 2, "cable": 9})
+    spell = SpellCorrector().fit({"camp": 40, "laptop": 30, "receive": 2, "cable": 9,
+                                  "tab": 7})
     assert spell.correct_word(word) == fixed
 
 

@@ -206,9 +206,8 @@ def adjust(products: Mapping[str, Product], ranked: list[Candidate],
 
 
 def select(products: Mapping[str, Product], adjusted: list[Candidate], k: int,
-           cap: int | None, backfill: bool = True) -> list[Candidate]:
+           cap: int | None) -> list[Candidate]:
     """The top k under the per-category variety cap (`rank.diversity`), or the top k."""
     if cap is not None and adjusted:
-        return diversify(adjusted, products, k=k, lambda_=1.0, max_per_category=cap,
-                         backfill=backfill)
+        return diversify(adjusted, products, k=k, lambda_=1.0, max_per_category=cap)
     return adjusted[:k]

@@ -72,7 +72,7 @@ from shopsense.text.normalize import normalize
 from shopsense.text.pinyin import PinyinCorrector
 from shopsense.text.synonyms import SynonymSet
 from shopsense.text.tokenize import tokenize
-from shopsense.text.words import common_word
+from shopsense.text.words import load_word_lists
 
 log = logging.getLogger(__name__)
 HOMOPHONE_MEMO = 20_000  # queries whose homophone reading is kept (then the memo restarts)
@@ -352,7 +352,7 @@ class SearchEngine(SearchIndex):
         self.warmed_ = {"done": 0, "of": len(queries)}
         if self.encoder is not None:  # the first product encoded after a load costs ~0.9 s
             self.encoder.encode_documents(["warm-up"])
-        common_word("warm")  # the word list loads in 0.4-1 s: here, not in a shopper's search
+        load_word_lists()  # here, not in a shopper's first search
         for query in queries:
             if stop is not None and stop():
                 break

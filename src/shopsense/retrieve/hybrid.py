@@ -91,8 +91,8 @@ class HybridRetriever:
 
     def warm_query_vectors(self, texts: Sequence[str], batch: int = 256) -> int:
         """Encode the `texts` not cached yet, `batch` at a time (a batch costs a quarter of
-        the CPU per text of one query at a time), into the cache, least wanted first so the
-        first stay when it is full. Returns how many were encoded."""
+        the CPU per text of one query at a time), into the cache (each batch's least wanted
+        first, so its first outlive them in the LRU). Returns how many were encoded."""
         if self.encoder is None:
             return 0
         todo = [t for t in dict.fromkeys(texts) if t not in self._query_vectors]

@@ -18,9 +18,31 @@ COMMON_ZIPF = 3.5  # lamp 4.05, couch 4.17, pajamas 3.31; teh 3.04, recieve 2.75
 
 @lru_cache(maxsize=50_000)
 def common_word(word: str) -> bool:
-    """True for a lower-case Latin word (or stem) common in English text."""
+    """True for a lower-case Latin word common in English text, or the stem of one (the
+    spelling corrector sees stems: "tables" arrives as "tabl", no slip of "tab")."""
     if not word.isascii() or not word.isalpha():
         return False
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, "en") >= COMMON_ZIPF
+    return zipf_frequency(word, "en") >= COMMON_ZIPF or word in _common_stems()
+
+
+def load_word_lists() -> None:
+    """Read the word list and build its stems now (0.4-1.5 s), not in a shopper's search."""
+    _common_stems()
+
+
+@lru_cache(maxsize=1)
+def _common_stems() -> frozenset[str]:
+    """The stems (text/tokenize.py) of the ~15k English words at or above `COMMON_ZIPF`."""
+    from wordfreq import iter_wordlist, zipf_frequency
+
+    from shopsense.text.tokenize import stem
+
+    stems = set()
+    for word in iter_wordlist("en"):
+        if zipf_frequency(word, "en") < COMMON_ZIPF:
+            break
+        if word.isascii() and word.isalpha():
+            stems.add(stem(word))
+    return frozenset(stems)
