@@ -117,6 +117,10 @@ class ServeSettings(Section):
     after their next event without reading their history back (~0.9 ms at 170 events)."""
     answer_cache_ttl_s: float = Field(120.0, ge=0)
     """Longest a cached list lives (trending, popularity and other shoppers' co-visits drift)."""
+    recompute_after_event: bool = True
+    """A shopper's event that drops their cached list has it recomputed at once, off the request
+    path, by the process that took the event, and shared with sibling workers
+    (pipeline/recompute.py); False: each worker recomputes it on its next request."""
     require_keys: bool = True
     """False only for local demos and tests."""
     client_rate_limit_per_s: float = Field(100.0, ge=0)

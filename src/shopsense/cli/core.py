@@ -166,6 +166,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     from shopsense.api.app import create_app
     from shopsense.api.transport import server_options
     from shopsense.cli.serving import GRACE_S
+    from shopsense.pipeline.recompute import start_recomputing
     from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import ModelManager, start_models, wire_online_updates
 
@@ -187,6 +188,7 @@ def serve_home(cfg: Settings, *, host: str | None = None, port: int | None = Non
     app = create_app(cfg, shop)
     app.state.public_key = public_key
     wire_online_updates(shop)
+    app.state.recomputer = start_recomputing(shop)
     manager = ModelManager(shop)
     app.state.model_manager = manager
 

@@ -56,6 +56,7 @@ def worker_app() -> Any:
     from shopsense.api.app import create_app
     from shopsense.cli.home import open_home
     from shopsense.pipeline.follow import StoreFollower
+    from shopsense.pipeline.recompute import start_recomputing
     from shopsense.pipeline.shop import Shop
     from shopsense.training.lifecycle import ModelWatcher, start_models, wire_online_updates
 
@@ -70,6 +71,7 @@ def worker_app() -> Any:
     watcher = ModelWatcher(shop, follower)
     app.state.model_manager = watcher
     app.state.follower = follower
+    app.state.recomputer = start_recomputing(shop, follower)
 
     def warm_up() -> None:
         start_models(shop, watcher.status, follower)

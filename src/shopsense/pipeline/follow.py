@@ -43,6 +43,9 @@ class StoreFollower:
         self.changes = feed.ChangeCursor(shop.store, feed.last_change(shop.store))
         self.lock = threading.RLock()
         self.applied = 0
+        # called after each step, lock held, with the step's (seq, event) batch (maybe empty)
+        # and the actors whose cached answers it dropped
+        self.after_step: list[Any] = []
         self._purged_at = time.monotonic()
         # a failed step is retried from the same position after a second
         self._loop = BackgroundLoop("shopsense-follow", self._tick, error_wait_s=1.0)
@@ -61,8 +64,9 @@ class StoreFollower:
         store = self.shop.store
         with self.lock:
             batch = feed.events_after(store, self.event_seq) if self.follow_events else []
+            dropped: set[str] = set()  # actors whose cached answers the batch dropped
             if batch:
-                self.shop.apply_followed([e for _, e in batch])
+                dropped = self.shop.apply_followed([e for _, e in batch])
                 self.event_seq = batch[-1][0]
             changes = self.changes.pending()
             for seq, kind, detail in changes:
@@ -72,6 +76,8 @@ class StoreFollower:
                     self._apply(kind, detail)  # if it fails, the next step retries it
                 self.changes.mark(seq)
             self.changes.advance()  # a gap left by a rolled-back insert is given up in time
+            for hook in list(self.after_step):
+                hook(batch, dropped)
         if time.monotonic() - self._purged_at > self.purge_every_s:
             self._purged_at = time.monotonic()
             if feed.purge(store, "forget", feed.FORGET_NOTICE_S):

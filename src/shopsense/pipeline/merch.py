@@ -15,9 +15,10 @@ from dataclasses import replace
 from typing import Any
 
 from shopsense.domain import Candidate, QueryReading, Result
+from shopsense.memo import Versioned
 from shopsense.pipeline.shop import Shop
 from shopsense.rank.merch import Merchandising, MerchCache
-from shopsense.rank.rules import Rules, apply_rules
+from shopsense.rank.rules import Rules, apply_rules, load_shop_rules, shop_rules_version
 from shopsense.store.merch import StoreMerchRepository
 from shopsense.text.synonyms import SynonymSet
 
@@ -102,3 +103,23 @@ def unread_synonyms(reading: QueryReading, synonyms: SynonymSet) -> QueryReading
 
 
 __all__ = ["merch_repository", "merchandise_page", "shop_merch", "unread_synonyms", "with_merch"]
+
+
+_RULES_CACHE: dict[str, Versioned[Rules]] = {}  # per home
+
+
+def shop_rules(shop: Shop) -> Rules:
+    """The shop's standing rules: <home>/rules.json plus the stored merchandising's rules
+    that apply to recommendations everywhere (pipeline/merch.py)."""
+    return with_merch(shop, file_rules(shop))
+
+
+def file_rules(shop: Shop) -> Rules:
+    """The shop's rules file (<home>/rules.json, `shopsense rules set`), re-read when its
+    version changes; the version is checked at most once a second, not per request."""
+    home = shop.settings.home
+    cached = _RULES_CACHE.get(str(home))
+    if cached is None:
+        cached = _RULES_CACHE.setdefault(str(home), Versioned(
+            lambda: shop_rules_version(home), lambda: load_shop_rules(home)))
+    return cached.current()

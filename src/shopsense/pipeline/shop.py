@@ -94,6 +94,9 @@ class Shop:
         self.publish_changes = False  # catalogue edits / erasures only (scale-out replicas)
         self.own_changes: set[int] = set()
         self.listeners: list[Callable[[list[Event]], None]] = []
+        # called with the events this process committed and the actors whose cached answers
+        # they dropped (pipeline/recompute.py)
+        self.committed: list[Callable[[list[Event], set[str]], None]] = []
         # holders of shopper data in this process's memory: each is called with every erased
         # pseudonym (user and linked sessions), then each `erasure_done` hook once
         self.erasure_listeners: list[Callable[[str], None]] = []
@@ -108,15 +111,19 @@ class Shop:
         settle_heap()
 
     # -- cached per-actor state ------------------------------------------------------------
-    def invalidate(self, actors: Iterable[str | None]) -> None:
-        """These actors did something: drop their cached profile and answers."""
-        now = time.monotonic()
+    def invalidate(self, actors: Iterable[str | None]) -> set[str]:
+        """These actors did something: drop their cached profile and answers. Returns the
+        actors whose answers were cached (pipeline/recompute.py recomputes those)."""
+        now, dropped = time.monotonic(), set()
         with self._lock:
             for actor in actors:
                 if actor:
                     self._profiles.pop(actor, None)
-                    self.answers.pop(actor)
+                    if self.answers.get(actor, count=False) is not None:
+                        dropped.add(actor)
+                        self.answers.pop(actor)
                     self._changed[actor] = now
+        return dropped
 
     def invalidate_all(self) -> None:
         """Models, catalogue or erasures changed: every cached answer goes."""
@@ -189,19 +196,23 @@ class Shop:
         if not self.siblings:  # else the follower hands them to the listeners
             for listener in list(self.listeners):
                 listener(events)
-        self.note_events(events)
+        dropped = self.note_events(events)
+        for hook in list(self.committed):  # events this process committed
+            hook(events, dropped)
 
-    def apply_followed(self, events: list[Event]) -> None:
-        """Events committed by any process on this store (the follower's feed)."""
+    def apply_followed(self, events: list[Event]) -> set[str]:
+        """Events committed by any process on this store (the follower's feed); returns the
+        actors whose cached answers they dropped."""
         for listener in list(self.listeners):
             listener(events)
-        self.note_events(events)
+        return self.note_events(events)
 
-    def note_events(self, events: Sequence[Event]) -> None:
+    def note_events(self, events: Sequence[Event]) -> set[str]:
         """Committed events: their actors' cached profiles and answers go, and the events
         join the actors' held event lists (by id: a repeat is harmless). Invalidation comes
-        first, so a list read from the store meanwhile is never kept without them."""
-        self.invalidate(key for e in events for key in (e.user_id, e.session_id))
+        first, so a list read from the store meanwhile is never kept without them. Returns
+        the actors whose cached answers went."""
+        dropped = self.invalidate(key for e in events for key in (e.user_id, e.session_id))
         with self._lock:
             for e in events:
                 for key in {e.user_id, e.session_id} - {None}:
@@ -210,6 +221,7 @@ class Shop:
                         held.setdefault(e.event_id, e)  # the stored one is the first
                         if len(held) < self._events_of.maxsize:
                             self._events_of[key] = held  # re-sized, most recent
+        return dropped
 
     def drop_profiles(self) -> None:
         """Forget every cached profile and held event list (erasure, retention purge)."""

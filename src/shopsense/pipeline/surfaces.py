@@ -13,7 +13,6 @@ from typing import Any
 
 from shopsense.domain import Candidate, QueryReading, Result
 from shopsense.explain.reasons import reason_dict, reasons_for
-from shopsense.memo import Versioned
 from shopsense.models.context import RecContext
 from shopsense.pipeline.experiments import (
     Exposure,
@@ -26,11 +25,17 @@ from shopsense.pipeline.experiments import (
 )
 from shopsense.pipeline.explore import Exploration, explore, new_request_id
 from shopsense.pipeline.interleave import team_draft
-from shopsense.pipeline.merch import merchandise_page, shop_merch, unread_synonyms, with_merch
+from shopsense.pipeline.merch import (  # noqa: F401 (shop_rules, file_rules: used from here)
+    file_rules,
+    merchandise_page,
+    shop_merch,
+    shop_rules,
+    unread_synonyms,
+)
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.filters import Clause
-from shopsense.rank.rules import Rules, apply_rules, load_shop_rules, shop_rules_version
+from shopsense.rank.rules import Rules, apply_rules
 
 SORTS = ("relevance", "price_asc", "price_desc", "popularity", "newest")
 
@@ -200,26 +205,6 @@ def _personalise(shop: Shop, results: list[Result], actor: str | None, k: int,
                    evidence=c.evidence) for c in cands[:k]]
 
 
-_RULES_CACHE: dict[str, Versioned[Rules]] = {}  # per home
-
-
-def shop_rules(shop: Shop) -> Rules:
-    """The shop's standing rules: <home>/rules.json plus the stored merchandising's rules
-    that apply to recommendations everywhere (pipeline/merch.py)."""
-    return with_merch(shop, file_rules(shop))
-
-
-def file_rules(shop: Shop) -> Rules:
-    """The shop's rules file (<home>/rules.json, `shopsense rules set`), re-read when its
-    version changes; the version is checked at most once a second, not per request."""
-    home = shop.settings.home
-    cached = _RULES_CACHE.get(str(home))
-    if cached is None:
-        cached = _RULES_CACHE.setdefault(str(home), Versioned(
-            lambda: shop_rules_version(home), lambda: load_shop_rules(home)))
-    return cached.current()
-
-
 def _recs(shop: Shop) -> Any:
     if shop.models.recs is None:
         raise NotReady("recommendation models are being built")
@@ -291,6 +276,23 @@ def _for_you_answer(shop: Shop, actor: str | None, k: int, category: str | None,
         if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
             shop.answers.put(actor or "", {**answers, key: answer})
     return answer
+
+
+def default_for_you(shop: Shop, actor: str, adopt: dict[str, Any] | None = None
+                    ) -> dict[str, Any] | None:
+    """`actor`'s default for-you list (`/v1/recommend` without filters, as warming asks),
+    computed and cached unless cached; with `adopt` (a sibling's list, pipeline/recompute.py)
+    that one is cached unless one is. None when nothing was done or the shopper is in a
+    for-you experiment (their arm's list waits for their request)."""
+    if registry_of(shop).expose("for_you", actor, record_it=False) is not None:
+        return None
+    if adopt is None:
+        return _for_you_answer(shop, actor, 0, None, Rules(), None)
+    key = _answer_key(shop, actor, None, Rules(), None)[0]
+    answers = shop.answers.get(actor, count=False) or {}
+    if key not in answers:
+        shop.answers.put(actor, {**answers, key: adopt})
+    return None if key in answers else adopt
 
 
 def _answer_key(shop: Shop, actor: str | None, category: str | None, rules: Rules | None,

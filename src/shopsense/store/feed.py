@@ -40,8 +40,13 @@ def publish(store: Store, kind: str, detail: dict[str, Any]) -> int:
         return int(cur.lastrowid)
 
 
+def _read(store: Store) -> Any:
+    """The store's poller connection where it has one (SQLite: `SqliteStore.read`)."""
+    return getattr(store, "read", store.execute)
+
+
 def changes_after(store: Store, seq: int, limit: int = 1000) -> list[tuple[int, str, dict]]:
-    rows = store.execute("SELECT seq, kind, detail FROM changes WHERE seq > ? ORDER BY seq "
+    rows = _read(store)("SELECT seq, kind, detail FROM changes WHERE seq > ? ORDER BY seq "
                          "LIMIT ?", (seq, limit))
     return [(int(s), k, json.loads(d)) for s, k, d in rows]
 
@@ -94,7 +99,7 @@ def purge(store: Store, kind: str, older_than_s: float) -> int:
 
 def events_after(store: Store, seq: int, limit: int = 5000) -> list[tuple[int, Event]]:
     """Events with `seq` above `seq`, oldest first (at most `limit`)."""
-    rows = store.execute(f"SELECT {', '.join(_EVENT_COLS)}, seq FROM events WHERE seq > ? "
+    rows = _read(store)(f"SELECT {', '.join(_EVENT_COLS)}, seq FROM events WHERE seq > ? "
                          "ORDER BY seq LIMIT ?", (seq, limit))
     return [(int(r[-1]), _event_from_row(r)) for r in rows]
 

@@ -31,6 +31,7 @@ from shopsense.store.rows import (
     product_from_row,
     product_row,
 )
+from shopsense.store.sqlite_conn import PollReader, Transaction
 from shopsense.store.sqlite_schema import (
     DEFERRABLE_INDEX_SQL,
     DEFERRABLE_INDEXES,
@@ -89,10 +90,12 @@ class SqliteStore:
                            (str(SCHEMA_VERSION),))
         self._links: dict[str, str] = {}
         self._bulk: _BulkLoad | None = None
+        # a poller's reads (store.feed) on a connection of their own
+        self.read = PollReader(path) if path != ":memory:" else self.execute
 
     # -- plumbing -------------------------------------------------------------------------
-    def transaction(self) -> _Transaction:
-        return _Transaction(self._conn, self._lock)
+    def transaction(self) -> Transaction:
+        return Transaction(self._conn, self._lock)
 
     @contextlib.contextmanager
     def bulk_writes(self) -> Iterator[None]:
@@ -163,6 +166,8 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        if isinstance(self.read, PollReader):
+            self.read.close()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one read query (for analytics and admin); returns all rows."""
@@ -373,22 +378,6 @@ class _BulkLoad:
     added: int = 0  # events inserted since the load began
     table_rows: int | None = None  # events stored before it, counted once it gets big
     indexes_dropped: bool = False
-
-
-class _Transaction:
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
-        self._conn, self._lock = conn, lock
-
-    def __enter__(self) -> sqlite3.Cursor:
-        self._lock.acquire()
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn.cursor()
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        finally:
-            self._lock.release()
 
 
 def _existing_hashes(cur: sqlite3.Cursor, item_ids: list[str]) -> dict[str, str]:

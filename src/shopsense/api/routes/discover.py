@@ -25,8 +25,9 @@ router = APIRouter(prefix="/v1")
 
 
 # The read surfaces are CPU-bound Python over in-memory models (the GIL serialises them anyway):
-# they run on the event loop, saving two thread hand-overs a request; writes (events: an fsync)
-# stay on the thread pool.
+# they run on the event loop, saving two thread hand-overs a request (so does the events write,
+# api/routes/data.py); only the expensive ones (cold searches, recommendation misses) go to a
+# thread of their own (`run_expensive`).
 class SearchParams(BaseModel):
     """The query string of /v1/search (one model: validated in one pass, documented as is).
     Attribute filters come as `attr.<name>=<value>` beside these."""
