@@ -61,15 +61,17 @@ class SharedAnswers:
             cur.execute(_DDL)
 
     def publish(self, answers: Sequence[SharedAnswer]) -> None:
-        """Append lists (their `seq` is given by the store); one transaction."""
+        """Append lists (their `seq` is given by the store) in one statement committed on its
+        own: on SQLite the write lock is then held only inside it, never while the publishing
+        thread waits for the GIL (the sibling's event writes would sleep meanwhile)."""
         now = time.time()
-        with self.store.transaction() as cur:
-            cur.executemany(
-                f"INSERT INTO {TABLE} (user_id, session_id, timestamp, event_seq, change_seq, "
-                "models, rules, body, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(a.actor, a.actor, now, a.event_seq, a.change_seq, a.models, a.rules,
-                  json.dumps(a.body, ensure_ascii=False, separators=(",", ":")), a.origin)
-                 for a in answers])
+        rows = [(a.actor, a.actor, now, a.event_seq, a.change_seq, a.models, a.rules,
+                 json.dumps(a.body, ensure_ascii=False, separators=(",", ":")), a.origin)
+                for a in answers]
+        marks = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+        self.store.execute(
+            f"INSERT INTO {TABLE} (user_id, session_id, timestamp, event_seq, change_seq, "
+            f"models, rules, body, origin) VALUES {marks}", [v for r in rows for v in r])
 
     def after(self, seq: int, limit: int = 500) -> list[SharedAnswer]:
         """Lists published after `seq`, oldest first."""
@@ -82,10 +84,10 @@ class SharedAnswers:
     def last(self) -> int:
         return int(self.store.execute(f"SELECT COALESCE(MAX(seq), 0) FROM {TABLE}")[0][0])
 
-    def purge(self, older_than_s: float = KEEP_S) -> int:
-        with self.store.transaction() as cur:
-            return int(cur.execute(f"DELETE FROM {TABLE} WHERE timestamp < ?",
-                                   (time.time() - older_than_s,)).rowcount)
+    def purge(self, older_than_s: float = KEEP_S) -> None:
+        """Delete rows older than `older_than_s` (one statement, as `publish`)."""
+        self.store.execute(f"DELETE FROM {TABLE} WHERE timestamp < ?",
+                           (time.time() - older_than_s,))
 
 
 def register_for_retention() -> None:

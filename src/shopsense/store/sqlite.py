@@ -59,6 +59,7 @@ _LOADER_KEY = "bulk_load_pid"  # meta row naming the process whose load deferred
 DEFER_INDEXES_MIN_ROWS = 50_000
 DEFER_INDEXES_FRACTION = 0.25
 BULK_CHECKPOINT_PAGES = 16_384  # WAL checkpointed every ~64 MiB during a bulk load
+_ONE_STATEMENT_ROWS = 1000  # event batches up to this many go in one statement (9k variables)
 
 
 class SqliteStore:
@@ -234,7 +235,18 @@ class SqliteStore:
 
     def add_event_rows(self, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
         """`add_events` for validated events as tuples in `Event` field order (the bulk
-        ingest path, which builds no Event objects); same atomicity and dedupe."""
+        ingest path, which builds no Event objects); same atomicity and dedupe. A small batch
+        naming no session is one INSERT committed alone: the write lock is held only inside it,
+        never while this thread waits for the GIL (a sibling's write sleeps meanwhile)."""
+        if len(rows) <= _ONE_STATEMENT_ROWS and self._bulk is None and not any(r[4] for r in rows):
+            marks = ", ".join(f"({', '.join('?' * len(EVENT_FIELDS))})" for _ in rows)
+            with self._lock:
+                before = self._conn.total_changes
+                self._conn.execute(f"INSERT INTO events ({', '.join(EVENT_FIELDS)}) VALUES "
+                                   f"{marks} ON CONFLICT(event_id) DO NOTHING",
+                                   [v for r in rows for v in r])
+                inserted = self._conn.total_changes - before
+            return inserted, len(rows) - inserted
         with self.transaction() as cur:
             new_links = self._collect_links(cur, rows)
             links = self._links
