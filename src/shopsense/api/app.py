@@ -264,6 +264,9 @@ def _install_health(app: FastAPI) -> None:
                 "warmed_shoppers": dict(models.info.get("warmed_shoppers", {})),
                 "warmed_query_vectors": dict(getattr(models.search, "warmed_vectors_", {})),
                 "retention": retention_status(shop.store)}
+        recomputer = getattr(request.app.state, "recomputer", None)
+        if recomputer is not None:  # for-you lists recomputed after events (pipeline/recompute)
+            body["recomputed_lists"] = recomputer.stats()
         return JSONResponse(body, 200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])

@@ -54,7 +54,7 @@ class Recomputer:
         self._rules: tuple[Any, str] = (None, "")
         self._purged_at, self.purge_every_s = time.monotonic(), purge_every_s
         self._stopped = False
-        self.recomputed = self.published = self.adopted = 0
+        self.recomputed = self.published = self.adopted = self.skipped = 0
         shop.committed.append(self.on_committed)
         shop.erasure_listeners.append(self.forget)
         if follower is not None:
@@ -190,6 +190,8 @@ class Recomputer:
             elif self._adoptable(row) and surfaces.default_for_you(self.shop, row.actor,
                                                                    row.body) is not None:
                 self.adopted += 1
+            else:
+                self.skipped += 1
 
     def _adoptable(self, row: SharedAnswer) -> bool:
         return (row.models == self.shop.models.version
@@ -201,7 +203,7 @@ class Recomputer:
         with self._wake:
             pending = len(self._pending)
         return {"recomputed": self.recomputed, "published": self.published,
-                "adopted": self.adopted, "pending": pending}
+                "adopted": self.adopted, "not_adopted": self.skipped, "pending": pending}
 
 
 def start_recomputing(shop: Shop, follower: Any = None) -> Recomputer | None:
