@@ -45,8 +45,8 @@ _LINK_CACHE_LIMIT = 100_000  # session -> user links the writer keeps in memory 
 # by `user_id` and, where the table has a `session_id` column, by every session linked to the
 # user (anonymous rows of a session linked later). Declared here, not on first use, so a CLI
 # erasure reaches the same tables as the server's (web_impressions: analytics.impressions;
-# impressions: store.impressions).
-USER_TABLES: list[str] = ["web_impressions", "impressions"]
+# impressions: store.impressions; shared_answers: store.shared_answers).
+USER_TABLES: list[str] = ["web_impressions", "impressions", "shared_answers"]
 # Secondary indexes a bulk load defers: once a load has added DEFER_INDEXES_MIN_ROWS events
 # and at least DEFER_INDEXES_FRACTION of the table it started on, they are dropped and
 # rebuilt (sorted, one pass each) when it ends; a killed load leaves them to the next open,
