@@ -59,7 +59,7 @@ _LOADER_KEY = "bulk_load_pid"  # meta row naming the process whose load deferred
 DEFER_INDEXES_MIN_ROWS = 50_000
 DEFER_INDEXES_FRACTION = 0.25
 BULK_CHECKPOINT_PAGES = 16_384  # WAL checkpointed every ~64 MiB during a bulk load
-_ONE_STATEMENT_ROWS = 1000  # event batches up to this many go in one statement (9k variables)
+_ONE_STATEMENT_ROWS = 1000  # event batches up to this many in one statement (9k variables)
 
 
 class SqliteStore:
@@ -238,7 +238,7 @@ class SqliteStore:
         ingest path, which builds no Event objects); same atomicity and dedupe. A small batch
         naming no session is one INSERT committed alone: the write lock is held only inside it,
         never while this thread waits for the GIL (a sibling's write sleeps meanwhile)."""
-        if len(rows) <= _ONE_STATEMENT_ROWS and self._bulk is None and not any(r[4] for r in rows):
+        if 0 < len(rows) <= _ONE_STATEMENT_ROWS and self._bulk is None and not any(r[4] for r in rows):
             marks = ", ".join(f"({', '.join('?' * len(EVENT_FIELDS))})" for _ in rows)
             with self._lock:
                 before = self._conn.total_changes
