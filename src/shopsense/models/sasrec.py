@@ -129,7 +129,9 @@ class SASRec:
         if len(inputs) == 0:
             raise ValueError("no sequence has two or more items; nothing to learn")
         torch.manual_seed(cfg.seed)
-        self.config = cfg = titled_config(cfg, item_init)
+        if cfg.title_term:  # asked for: said in the report, on or off (no titles)
+            self.config = cfg = titled_config(cfg, item_init)
+            self.info_["title_term"] = cfg.title_term
         self._build(n_items, item_init, warm_start, sync)
         self._loss_fn = self._make_loss(targets, n_items,
                                         np.random.default_rng([cfg.seed, sync.rank]))
