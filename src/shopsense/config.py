@@ -115,8 +115,12 @@ class ServeSettings(Section):
     profile_events_cached: int = Field(300_000, ge=1)
     """Events held in memory for the shoppers whose profiles are cached, so a profile is rebuilt
     after their next event without reading their history back (~0.9 ms at 170 events)."""
-    answer_cache_ttl_s: float = Field(120.0, ge=0)
-    """Longest a cached list lives (trending, popularity and other shoppers' co-visits drift)."""
+    answer_cache_ttl_s: float = Field(600.0, ge=0)
+    """Longest a cached list lives (trending, popularity and other shoppers' co-visits drift;
+    the shopper's own events drop it at once). 10 min: after 18,000 events of other shoppers
+    (10 min of the service benchmark's event rate) a recomputed demo list keeps 97.8 % of its
+    top 10 (`benchmarks/answer_drift.py`), and a shorter life made every warmed list a miss
+    again within minutes (benchmarks/README.md, Service)."""
     require_keys: bool = True
     """False only for local demos and tests."""
     client_rate_limit_per_s: float = Field(100.0, ge=0)
@@ -149,6 +153,10 @@ class ServeSettings(Section):
     (after a pause of up to 1 s that costs no CPU) instead of a place in the queue. 0 (default):
     no cap — on the loaded 2-core machine it did not help the cheap query under a flood
     (benchmarks/README.md, Abuse); it keeps one client from filling the expensive queue."""
+    tarpit_s: float = Field(1.0, ge=0, le=10)
+    """The longest a refused request (429) is held before it is answered (its Retry-After, up to
+    this): the pause costs no CPU, and a client resending at once cannot make the server spend
+    its loop on instant refusals (benchmarks/README.md, Abuse). 0 answers at once."""
     gil_switch_interval_ms: float = Field(5.0, gt=0, le=100)
     """How long a serving process's thread may hold the GIL while another waits for it
     (`sys.setswitchinterval`; Python's default is 5 ms). The event loop answering cheap requests

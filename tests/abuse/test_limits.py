@@ -20,7 +20,7 @@ from shopsense.pipeline.shop import Shop
 
 
 def _client(tmp_path: Path, **serve) -> tuple[TestClient, dict[str, str], Shop]:
-    serve = {"rate_limit_per_s": 10_000.0, **serve}
+    serve = {"rate_limit_per_s": 10_000.0, "tarpit_s": 0.0, **serve}  # refusals at once
     settings = Settings(home=tmp_path, serve=ServeSettings(**serve))
     shop = Shop(settings)
     shop.upsert_items([{"item_id": "p1", "title": "Tent"}])
@@ -242,7 +242,7 @@ def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> N
 
     from shopsense.api.deps import run_expensive
 
-    client, _, _ = _client(tmp_path, client_expensive_in_flight=2)
+    client, _, _ = _client(tmp_path, client_expensive_in_flight=2, tarpit_s=1.0)
     app = client.app
     release = threading.Event()
 
@@ -260,7 +260,7 @@ def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> N
             await asyncio.sleep(0.2)
             began = time.perf_counter()
             refused = await asyncio.wait_for(flood.get("/v1/heavy"), 5)  # not queued
-            assert 0.8 <= time.perf_counter() - began < 4  # held ~1 s (TARPIT_S), no place
+            assert 0.8 <= time.perf_counter() - began < 4  # held ~1 s (serve.tarpit_s), no place
             queued = asyncio.create_task(calm.get("/v1/heavy"))
             await asyncio.sleep(0.2)
             release.set()
@@ -290,7 +290,8 @@ def test_a_flood_through_mcp_is_charged_like_one_through_search(demo_shop, path:
     documented error shape) as fast as one flooding /v1/search."""
     pytest.importorskip("mcp")
     serve = ServeSettings(rate_limit_per_s=10_000.0, client_server_ms_per_s=2.0,
-                          client_server_burst_s=1.0)  # 2 ms of CPU a second, 2 ms at once
+                          client_server_burst_s=1.0,  # 2 ms of CPU a second, 2 ms at once
+                          tarpit_s=0.0)  # the refusal at once: the debt is read right after
     settings = demo_shop.settings.model_copy(update={"serve": serve})
     key = create_key(demo_shop.store, "search")
     with TestClient(create_app(settings, demo_shop), client=(PEER, 50001)) as client:
@@ -456,3 +457,38 @@ def test_the_gil_switch_interval_is_set_while_serving_and_restored(tmp_path: Pat
     with TestClient(create_app(settings, Shop(settings))):
         assert sys.getswitchinterval() == 0.001
     assert sys.getswitchinterval() == before
+
+
+def test_a_refused_request_is_held_without_holding_anyone_else(tmp_path: Path) -> None:
+    """A 429 (here: the address limit) is answered after its Retry-After, up to
+    `serve.tarpit_s`, so a client resending at once sends about one request per held
+    connection a second; meanwhile the loop answers other clients at once."""
+    import asyncio
+
+    import httpx
+
+    client, keys, _ = _client(tmp_path, client_rate_limit_per_s=2.0, tarpit_s=0.6)
+    app, own = client.app, {"X-API-Key": keys["search"]}
+
+    async def scenario() -> tuple[list[int], float, list[float]]:
+        flooder = httpx.ASGITransport(app=app, client=("198.51.100.7", 1000))
+        other = httpx.ASGITransport(app=app, client=("198.51.100.8", 1000))
+        async with httpx.AsyncClient(transport=flooder, base_url="http://t") as flood, \
+                httpx.AsyncClient(transport=other, base_url="http://t") as calm:
+            codes = [(await flood.get("/v1/items/p1", headers=own)).status_code
+                     for _ in range(4)]  # the burst of 4 is spent
+            began = time.perf_counter()
+            refused = asyncio.create_task(flood.get("/v1/items/p1", headers=own))
+            await asyncio.sleep(0.05)
+            calm_times = []
+            for _ in range(3):  # answered while the refusal is held
+                started = time.perf_counter()
+                assert (await calm.get("/v1/items/p1", headers=own)).status_code == 200
+                calm_times.append(time.perf_counter() - started)
+            codes.append((await refused).status_code)
+            return codes, time.perf_counter() - began, calm_times
+
+    codes, held, calm_times = asyncio.run(scenario())
+    assert codes == [200, 200, 200, 200, 429]
+    assert 0.4 <= held < 3  # held about Retry-After (0.5 s at 2/s), at most tarpit_s
+    assert max(calm_times) < held  # the other client did not wait for the refusal

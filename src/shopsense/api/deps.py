@@ -26,7 +26,6 @@ _key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 _bearer = HTTPBearer(auto_error=False, description="The same key as `Authorization: Bearer`.")
 _URL_KEYS = ("api_key", "apikey", "access_token")
 T = TypeVar("T")
-TARPIT_S = 1.0  # the longest a refused expensive request is held before its 429
 
 
 async def get_shop(request: Request) -> Shop:
@@ -108,8 +107,24 @@ def _authorise(request: Request, key: str | None, bearer: HTTPAuthorizationCrede
             # the caller typed (rotating it must not buy new buckets; the address limit holds)
             limits.admit(client, token_actor(request, state.shop))
     except Throttled as exc:
-        raise throttled(exc) from None
+        refused = throttled(exc)
+        refused.tarpit_s = min(exc.retry_s,  # type: ignore[attr-defined]
+                               state.settings.serve.tarpit_s)
+        raise refused from None
     return key_id
+
+
+async def _gate(request: Request, key: str | None, bearer: HTTPAuthorizationCredentials | None,
+                scope: str) -> str:
+    """`_authorise`; a refused request (429) is answered after a pause of up to
+    `serve.tarpit_s` that costs no CPU: a flooder resending at once would else spin on
+    instant 429s, and answering those took the event loop from every other client
+    (benchmarks/README.md, Abuse). Its connection waits; the server does not."""
+    try:
+        return _authorise(request, key, bearer, scope)
+    except HTTPException as exc:
+        await anyio.sleep(getattr(exc, "tarpit_s", 0.0))
+        raise
 
 
 def _check_key(request: Request, limits: ClientLimits, client: str, presented: str | None,
@@ -130,12 +145,12 @@ def _check_key(request: Request, limits: ClientLimits, client: str, presented: s
 
 async def require_search(request: Request, key: str | None = Depends(_key_header),
                          bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
-    return _authorise(request, key, bearer, "search")
+    return await _gate(request, key, bearer, "search")
 
 
 async def require_admin(request: Request, key: str | None = Depends(_key_header),
                         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
-    return _authorise(request, key, bearer, "admin")
+    return await _gate(request, key, bearer, "admin")
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -156,7 +171,7 @@ async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "sear
     requests meanwhile (they share the GIL with it at the interpreter's switch interval
     instead of queueing behind it). A client may hold at most
     `serve.client_expensive_in_flight` places (running or queued); beyond, 429 (after a
-    pause of up to TARPIT_S: no place, no CPU)."""
+    pause of up to `serve.tarpit_s`: no place, no CPU)."""
     state = request.app.state
     lanes = getattr(state, "expensive_lanes", None)
     if lanes is None:
@@ -172,5 +187,5 @@ async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "sear
         # answered after a pause that costs no CPU: a flooder retrying at once would else
         # spin on instant 429s, and those took the event loop from the cheap requests
         # (benchmarks/README.md, Abuse)
-        await anyio.sleep(min(exc.retry_s, TARPIT_S))
+        await anyio.sleep(min(exc.retry_s, state.settings.serve.tarpit_s))
         raise throttled(exc) from None
