@@ -231,3 +231,25 @@ def test_eval_recs_cli_trains_and_scores_with_the_title_term(tmp_path: Path, wri
     assert report["blend"]["title_init"] is True
     assert report["sasrec_only"]["training"]["title_term"] is True
     assert 0.0 < report["sasrec_only"]["ndcg@10"] <= 1.0
+
+
+def test_a_home_serving_an_adopted_title_term_model_retrains_from_scratch(monkeypatch
+                                                                          ) -> None:
+    """Incremental training continues the serving SASRec only when it has the same shape;
+    a federated title-term model adopted by a home whose own SASRec has no title term is
+    not continued (its layers would not fit), but retrained."""
+    from types import SimpleNamespace
+
+    import shopsense.pipeline.recommend as recommend
+    from shopsense.retrieve.sequential import SequentialRetriever
+    from shopsense.training.recs import Incremental, serving_warm_start
+
+    model = _participant().estimator()
+    source = SequentialRetriever(model.config)
+    source.model_ = model
+    serving = SimpleNamespace(sources={"sasrec": source}, info={"last_event_at": 1.0,
+                                                                "version": "v1"})
+    monkeypatch.setattr(recommend, "load_current", lambda home, products=(): serving)
+    plain = fed_config(dim=DIM, max_len=8)
+    assert "trained from scratch" in str(serving_warm_start(None, [], plain))
+    assert isinstance(serving_warm_start(None, [], model.config), Incremental)
