@@ -8,7 +8,7 @@ query ceiling), `protected` (the defaults) and `place_cap_2` (the defaults plus 
 expensive searches in flight per client, `serve.client_expensive_in_flight`; over it a 429
 after a 1 s pause), `switch_0.5ms` (the defaults with a 0.5 ms GIL switch interval) and
 `burst_4s` / `burst_1s` / `burst_1s_cap_2` (the defaults with the client's server-time burst,
-`serve.client_server_burst_s`, at 4 s or 1 s of its rate, the last with the cap of 2) and
+`serve.client_server_burst_s`, at 4 s, 1 s or 0.5 s of its rate, the last with the cap of 2) and
 `no_tarpit` (the defaults, but a refusal answered at once instead of after its Retry-After, up
 to `serve.tarpit_s`);
 `--only` picks some. Each waits until the server's cache warming has
@@ -61,6 +61,7 @@ SWITCH_05 = {"SHOPSENSE_SERVE__GIL_SWITCH_INTERVAL_MS": "0.5"}  # the defaults, 
 BURST = "SHOPSENSE_SERVE__CLIENT_SERVER_BURST_S"  # seconds of server-time rate at once
 CONFIGS = {"unprotected": UNPROTECTED, "protected": {}, "place_cap_2": PLACE_CAP,
            "switch_0.5ms": SWITCH_05, "burst_4s": {BURST: "4"}, "burst_1s": {BURST: "1"},
+           "burst_0.5s": {BURST: "0.5"},
            "burst_1s_cap_2": {BURST: "1", **PLACE_CAP},
            "no_tarpit": {"SHOPSENSE_SERVE__TARPIT_S": "0"}}  # refusals answered at once
 WORDS = ("空调 冰箱 洗衣机 手机 耳机 跑鞋 连衣裙 咖啡豆 纸尿裤 电视 格力 美的 华为 苹果 小米 "
