@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     batch_size=args.batch_size, server=args.server, patience=args.patience,
                     server_lr=args.server_lr, server_momentum=args.server_momentum,
                     row_weighted=args.row_weighted, title_init=args.title_init,
-                    sparse_items=args.sparse_items,
+                    sparse_items=args.sparse_items, title_term=args.title_term,
+                    freeze_items=args.freeze_items,
                     adapt_epochs=args.adapt_epochs, adapt_lr_scale=args.adapt_lr_scale,
                     own_round=args.own_round)
     demo = _demo_events(Path(args.cache), args.demo_users)
@@ -126,6 +127,13 @@ def main() -> None:
     parser.add_argument("--sparse-items", action=argparse.BooleanOptionalAction,
                         default=False, help="A step moves only the item-table rows its batch "
                                             "used (federated/recs.py; not under DP-SGD).")
+    parser.add_argument("--freeze-items", action="store_true",
+                        help="Plain runs: the item table stays the title vectors (only the "
+                             "body trains and is sent; needs titles).")
+    parser.add_argument("--title-term", action=argparse.BooleanOptionalAction, default=False,
+                        help="SASRec scores + a learned title-cosine term, the transformer "
+                             "gated from 0 (models/sasrec_net.py): epoch 0 is the title "
+                             "neighbour.")
     parser.add_argument("--adapt-epochs", type=int, default=AdaptPlan.epochs,
                         help="Personalised variant: local epochs after the rounds, kept by "
                              "each client's validation (federated/personalise.py).")

@@ -2,6 +2,10 @@
 
     python benchmarks/recs_million_parts.py sources   # co-visit scores, top 50s, blend_parts
     python benchmarks/recs_million_parts.py recall MODEL_DIR   # that recall only
+    python benchmarks/recs_million_parts.py compare OLD_SRC [MODEL_DIR]
+        # whole blend requests (exact SASRec): this checkout's blend_parts and top_indices
+        # against OLD_SRC's (an export of another commit's src), in one process, rounds
+        # interleaved; first checks that both give the same parts and top 50s bit for bit
     python benchmarks/recs_million_parts.py request [MODEL_DIR]
         # + SASRec: exact against two-stage scores (models.sasrec_ivf), whole requests, and
         # the two-stage top 10 / 50's recall of the exact one at several probe counts;
@@ -47,6 +51,20 @@ def sources(requests: int = 100) -> None:
     print(timed(lambda c: top_indices(s, 50, set()), ctxs, "top50_dense"))
     print(timed(lambda c: top_indices(cv, 50, set()), ctxs, "top50_covisit"))
     print(timed(lambda c: blend_parts(s, cv, 2.0), ctxs, "blend_parts"))
+
+
+def _exact(model_dir: str | None) -> Any:
+    """The 1M model scored exactly: trained (MODEL_DIR) or untrained (latency only)."""
+    from shopsense.models.sasrec import SASRec, SASRecNet
+
+    if model_dir:
+        model = SASRec.load(Path(model_dir))
+    else:
+        model = SASRec(loss="sampled")
+        model.n_items_, model.net_ = N_ITEMS, SASRecNet(N_ITEMS, model.config)
+        model.net_.eval()
+    model.config = replace(model.config, ivf_min_items=0)
+    return model
 
 
 def _models(model_dir: str | None) -> tuple[Any, Any, float]:
@@ -123,6 +141,57 @@ def request(requests: int = 60, model_dir: str | None = None) -> None:
         print(json.dumps({label: serving(scored, cov, seqs, users, ids)}), flush=True)
 
 
+def _old_modules(old_src: str) -> dict[str, Any]:
+    """blend_parts and top_indices of another commit's src (exported to `old_src`)."""
+    import importlib.util
+
+    out = {}
+    for name, module in (("blend_parts", "blend"), ("top_indices", "context")):
+        spec = importlib.util.spec_from_file_location(
+            f"old_{module}", Path(old_src) / "shopsense" / "models" / f"{module}.py")
+        loaded = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[spec.name] = loaded  # type: ignore[union-attr]
+        spec.loader.exec_module(loaded)  # type: ignore[union-attr]
+        out[name] = getattr(loaded, name)
+    return out
+
+
+def compare(old_src: str, model_dir: str | None, requests: int = 100, rounds: int = 3) -> None:
+    import shopsense.models.blend as blend
+    import shopsense.models.context as context
+    import shopsense.models.source_base as source_base
+    from shopsense.models.context import RecContext
+    from shopsense.retrieve.sequential import SequentialRetriever
+
+    seqs = planted_sequences(N_ITEMS, N_USERS)
+    exact = _exact(model_dir)
+    ids = [str(i) for i in range(N_ITEMS)]
+    cov, _ = covisit_fit(seqs, ids, {})
+    users = np.random.default_rng(2).permutation(N_USERS)[:requests]
+    variants = {"before": _old_modules(old_src),
+                "after": {"blend_parts": blend.blend_parts, "top_indices": context.top_indices}}
+    sas = SequentialRetriever(exact.config)
+    sas.items_, sas.categories_, sas.model_ = cov.items_, cov.categories_, exact
+    same = True
+    for u in users[:30]:
+        ctx = RecContext(recent_items=tuple(ids[i] for i in seqs[u][-50:].tolist()))
+        s, cv, ban = sas.score_all(ctx), cov.score_all(ctx), set(seqs[u][-50:].tolist())
+        parts = [v["blend_parts"](s, cv, 2.0) for v in variants.values()]
+        same &= all(np.array_equal(a, b) for a, b in zip(*parts, strict=True))
+        for vector in (s, cv, parts[0][0]):
+            tops = [v["top_indices"](vector, 50, ban) for v in variants.values()]
+            same &= bool(np.array_equal(*tops))
+    print({"bit_equal_parts_and_top50s (30 shoppers)": bool(same)}, flush=True)
+    for round_no in range(rounds):
+        for label, calls in variants.items():
+            blend.blend_parts = calls["blend_parts"]  # serving imports it per call
+            source_base.top_indices = calls["top_indices"]
+            print(json.dumps({"round": round_no + 1, label: serving(exact, cov, seqs, users,
+                                                                    ids)}), flush=True)
+    blend.blend_parts = variants["after"]["blend_parts"]
+    source_base.top_indices = variants["after"]["top_indices"]
+
+
 def recall_only(model_dir: str, shoppers: int = 200) -> None:
     seqs = planted_sequences(N_ITEMS, N_USERS)
     model, exact, built = _models(model_dir)
@@ -136,6 +205,8 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "request"
     if mode == "sources":
         sources()
+    elif mode == "compare":
+        compare(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif mode == "recall":
         recall_only(sys.argv[2])
     else:

@@ -67,3 +67,20 @@ def test_fewer_allowed_items_than_k() -> None:
     scores = np.full(70 * BLOCK, -np.inf)
     scores[[3, 9, 700]] = [1.0, 3.0, 2.0]
     assert top_indices(scores, 10, {700}).tolist() == [9, 3]
+
+
+@pytest.mark.parametrize("k", [1, 10, 50])
+def test_blocks_hidden_by_nan_and_the_short_last_block_are_read(k: int) -> None:
+    """Only the blocks whose maximum may reach the bound are read: a NaN maximum hides
+    its block's finite scores (the block is read), and the short last block counts."""
+    rng = np.random.default_rng(k)
+    n = 300 * BLOCK + 5
+    scores = rng.normal(size=n)
+    scores[7 * BLOCK + 3] = 100.0  # the best item, in a block whose maximum is NaN
+    scores[7 * BLOCK + 9] = np.nan
+    scores[n - 2] = 50.0  # the second best, in the short last block
+    scores[40 * BLOCK: 41 * BLOCK] = np.inf  # a block of +inf (never finite)
+    banned = {int(i) for i in rng.choice(n, 5)} - {7 * BLOCK + 3, n - 2}
+    got = top_indices(scores, k, banned)
+    assert np.array_equal(got, _reference(scores, k, banned))
+    assert got[:2].tolist() == [7 * BLOCK + 3, n - 2][:k]

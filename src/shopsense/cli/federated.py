@@ -93,6 +93,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         sparse_items: bool = typer.Option(False, "--sparse-items/--dense-items",
                                           help="SASRec: a step moves only the item-table "
                                           "rows its batch used (not under DP-SGD)."),
+        title_term: bool = typer.Option(False, "--title-term/--no-title-term",
+                                        help="SASRec: scores + a learned title-cosine term, "
+                                        "the transformer gated from 0, so training starts at "
+                                        "the title neighbour (needs titles)."),
         adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs", help="SASRec: "
                                          "after the rounds, up to N local epochs from the "
                                          "global weights, kept only where this home's "
@@ -122,7 +126,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             link = Link(*client_trust(root_cert, insecure))
             plan = homes.JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
                                   batch_size=batch_size, title_init=title_init,
-                                  sparse_items=sparse_items,
+                                  sparse_items=sparse_items, title_term=title_term,
                                   adapt=AdaptPlan(adapt_epochs, own_round=own_round))
             evs, ids = homes.file_events(events, catalog) if events is not None else \
                 homes.home_events(cfg)
@@ -176,6 +180,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         sparse_items: bool = typer.Option(False, "--sparse-items/--dense-items",
                                           help="SASRec: a step moves only the item-table "
                                           "rows its batch used (not under DP-SGD)."),
+        title_term: bool = typer.Option(False, "--title-term/--no-title-term",
+                                        help="SASRec: scores + a learned title-cosine term, "
+                                        "the transformer gated from 0, so training starts at "
+                                        "the title neighbour (needs titles)."),
         dp_batch_size: int = typer.Option(64, "--dp-batch-size"),
         adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs",
                                          help="Personalised variant: up to N local epochs "
@@ -201,7 +209,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                             row_weighted=row_weighted,
                             title_init=True if freeze_items else title_init,
                             freeze_items=freeze_items, dp_batch_size=dp_batch_size,
-                            sparse_items=sparse_items,
+                            sparse_items=sparse_items, title_term=title_term,
                             adapt_epochs=adapt_epochs, adapt_lr_scale=adapt_lr_scale,
                             own_round=own_round)
             plan.server_opt()  # refuses an unknown optimiser before any training

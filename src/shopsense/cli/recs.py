@@ -105,6 +105,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         max_minutes: float = typer.Option(15.0, "--max-minutes",
                                           help="Training budget in CPU-minutes."),
         loss: str = typer.Option("auto", "--loss", help="SASRec loss: auto | full | sampled."),
+        title_term: bool = typer.Option(False, "--title-term",
+                                        help="SASRec + a learned title-cosine term (needs "
+                                             "--catalog titles; see docs/FEDERATED.md)."),
         served: bool = typer.Option(False, "--served",
                                     help="Also score the served path (every source, the "
                                          "ranker, feedback, rules, variety cap)."),
@@ -125,7 +128,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if loss not in ("auto", "full", "sampled"):
             fail(f"--loss must be auto, full or sampled, got {loss!r}")
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        options = {"threads": threads, "time_budget_s": max_minutes * 60.0, "loss": loss}
+        options = {"threads": threads, "time_budget_s": max_minutes * 60.0, "loss": loss,
+                   "title_term": title_term}
         try:  # epochs go to stderr; stdout keeps the JSON
             report = (evaluate_served(events, catalog, k=k, model_options=options,
                                       on_epoch=_print_epoch, engine_dir=engine_dir,

@@ -33,17 +33,20 @@ def _reindexed(model: SASRec, federation_items: Sequence[str], home_items: Seque
     out = SASRec(model.config)
     out.n_items_ = len(home_items)
     out.net_ = SASRecNet(len(home_items), model.config)
-    state = {k: v.clone() for k, v in net.state_dict().items() if k != "item_emb.weight"}
-    table = torch.zeros(len(home_items) + 1, model.config.dim)
-    if previous is not None and previous.net_ is not None and previous.config.dim == \
-            model.config.dim and previous.n_items_ == len(home_items):
-        table.copy_(previous.net_.item_emb.weight.detach())
+    tables = ["item_emb.weight"] + (["title_vec"] if net.title_term else [])
+    state = {k: v.clone() for k, v in net.state_dict().items() if k not in tables}
+    same_shape = previous is not None and previous.net_ is not None and \
+        previous.config.dim == model.config.dim and previous.n_items_ == len(home_items)
     where = {item: i for i, item in enumerate(federation_items)}
-    source = net.item_emb.weight.detach()
-    for row, item in enumerate(home_items):
-        if item in where:
-            table[row + 1] = source[where[item] + 1]
-    state["item_emb.weight"] = table
+    for name in tables:  # item rows (and title vectors) re-laid in the home's order
+        table = torch.zeros(len(home_items) + 1, model.config.dim)
+        if same_shape and name in previous.net_.state_dict():  # type: ignore[union-attr]
+            table.copy_(previous.net_.state_dict()[name])  # type: ignore[union-attr]
+        source = net.state_dict()[name]
+        for row, item in enumerate(home_items):
+            if item in where:
+                table[row + 1] = source[where[item] + 1]
+        state[name] = table
     out.net_.load_state_dict(state)
     out.net_.eval()
     return out

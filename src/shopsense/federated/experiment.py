@@ -53,6 +53,8 @@ class RecsPlan:
     # catalogue): None where one with titles is found (the home's SASRec does the same),
     # True always (an error without titles), False never
     sparse_items: bool = False  # a step moves only the item rows its batch used (recs.py)
+    title_term: bool = False  # SASRec scores + a learned title-cosine term, the body gated
+    # from 0: every variant's epoch 0 is the title neighbour (models/sasrec_net.py)
     freeze_items: bool = False  # keep those title vectors fixed: only the body trains (and,
     # under DP-SGD, only the body is noised; the titles are public, the table is not sent)
     dp_batch_size: int = 64  # DP-SGD's expected (Poisson) batch of shoppers
@@ -81,7 +83,8 @@ class RecsPlan:
         dp = (DPSettings(self.dp_epsilon, batch_size=self.dp_batch_size, unit="user")
               if self.dp_epsilon > 0 else None)
         return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size,
-                                               max_len=self.max_len),
+                                               max_len=self.max_len,
+                                               title_term=self.title_term),
                            shared=shared, mu=self.mu,
                            dp=dp, total_epochs=self.rounds * self.local_epochs,
                            seed=self.seed + seed_offset, row_weighted=self.row_weighted,

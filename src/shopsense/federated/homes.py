@@ -41,6 +41,7 @@ class JoinPlan:
     title_init: bool | None = None  # sasrec: seed the item table from catalogue titles
     # (None: where the catalogue has titles, as the home's own SASRec does; True: insist)
     sparse_items: bool = False  # sasrec: a step moves only the item rows its batch used
+    title_term: bool = False  # sasrec: + a learned title-cosine term (models/sasrec_net.py)
     adapt: AdaptPlan = field(default_factory=AdaptPlan)  # sasrec: what the home serves
     # after the last round (federated/personalise.py: its own best round, then local
     # epochs kept by its validation; never under DP-SGD)
@@ -115,7 +116,8 @@ def _sasrec_client(events: list[Event], item_ids: list[str], plan: JoinPlan,
     if not len(holdout.test_targets):
         raise ValueError("no shopper has three or more events; nothing to learn or evaluate")
     dp = DPSettings(plan.dp_epsilon, unit="user") if plan.dp_epsilon > 0 else None
-    participant = LocalSASRec(len(items), fed_config(dim=plan.dim, batch_size=plan.batch_size),
+    participant = LocalSASRec(len(items), fed_config(dim=plan.dim, batch_size=plan.batch_size,
+                                                     title_term=plan.title_term),
                               shared=plan.share, dp=dp,
                               total_epochs=plan.expected_rounds * plan.local_epochs,
                               seed=plan.seed, item_init=item_init,

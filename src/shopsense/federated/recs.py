@@ -24,13 +24,14 @@ import torch
 from torch.nn import functional as F
 
 from shopsense.federated.dp import DPSettings, PrivateTrainer
-from shopsense.models.sasrec import SASRec, SASRecConfig, SASRecNet
+from shopsense.models.sasrec import SASRec, SASRecConfig, SASRecNet, titled_config
 from shopsense.models.sequences import length_buckets, next_item_pairs, top_k_excluding
 
 LOCAL_ONLY_KEYS = ("item_emb.weight",)  # stays home when shops share only the body
+HOME_KEYS = ("title_vec",)  # the title term's vectors: each home's own public titles, never sent
 
 
-def fed_config(**overrides: float | int) -> SASRecConfig:
+def fed_config(**overrides: float | int | bool) -> SASRecConfig:
     """The federated default: SASRec's recipe, smaller batches, no bf16 (clients are CPUs)."""
     return replace(SASRecConfig(), **{"batch_size": 128, "bf16": False, **overrides})
 
@@ -77,6 +78,7 @@ class LocalSASRec:
             raise ValueError("freeze_items needs item_init (title vectors): a frozen random "
                              "item table learns nothing")
         torch.manual_seed(seed)
+        config = titled_config(config, item_init)
         self.config, self.shared, self.mu, self.seed = config, shared, mu, seed
         self.net = SASRecNet(n_items, config)
         self.n_items, self.frozen_items = n_items, freeze_items
@@ -95,7 +97,8 @@ class LocalSASRec:
     # ---- weights -------------------------------------------------------------------
     def keys(self) -> list[str]:
         home_only = self.shared == "body" or self.frozen_items  # frozen: public, not sent
-        return [k for k in self.net.state_dict() if not (home_only and k in LOCAL_ONLY_KEYS)]
+        return [k for k in self.net.state_dict() if k not in HOME_KEYS
+                and not (home_only and k in LOCAL_ONLY_KEYS)]
 
     def weights(self) -> list[np.ndarray]:
         state = self.net.state_dict()
@@ -206,7 +209,7 @@ class LocalSASRec:
         """One shopper's loss; the output layer is the tied item table (a trained one from
         `params`, a frozen one from the network)."""
         table = params.get("item_emb.weight", self.net.item_emb.weight.detach())
-        return _user_loss(forward, table, inputs, targets)
+        return _user_loss(forward, self.net.output_table(table), inputs, targets)
 
     def privacy(self) -> dict[str, object] | None:
         return self.private.spent() if self.private is not None else None
@@ -240,7 +243,7 @@ def ranking_per_user(score: Callable[[list[np.ndarray]], np.ndarray],
 
 def seed_item_table(net: SASRecNet, item_init: np.ndarray, dim: int) -> None:
     """Title vectors (n_items, dim) into the item table, scaled as SASRec seeds them; zero
-    rows (no title) keep their random start."""
+    rows (no title) keep their random start. With the title term, into it too."""
     if item_init.shape != (net.item_emb.num_embeddings - 1, dim):
         raise ValueError(f"item_init must be ({net.item_emb.num_embeddings - 1}, {dim}), "
                          f"got {item_init.shape}")
@@ -248,12 +251,15 @@ def seed_item_table(net: SASRecNet, item_init: np.ndarray, dim: int) -> None:
     rows = init.abs().sum(dim=1) > 0
     with torch.no_grad():
         net.item_emb.weight[1:][rows] = init[rows] * dim ** -0.5
+    if net.title_term:
+        net.set_titles(init)
 
 
 def _user_loss(forward: Callable[..., torch.Tensor], table: torch.Tensor,
                inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean next-item cross-entropy over one shopper's positions (inputs/targets (L,));
-    the output layer is the tied item `table` (padding row first)."""
+    the output layer is the tied item `table` (padding row first; with the title term, the
+    title vectors beside it: SASRecNet.output_table)."""
     hidden = forward(inputs.unsqueeze(0))[0]  # (L, dim)
     logits = hidden @ table[1:].T
     mask = (targets > 0).float()

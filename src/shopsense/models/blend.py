@@ -65,7 +65,10 @@ def blend_parts(sasrec: np.ndarray, covisit: np.ndarray | None, weight: float
     Non-finite scores (a source that proposes nothing for the item) count as co-visit 0;
     a shopper SASRec cannot score (no known item) gets -inf everywhere, an item it does not
     score (-inf) gets -inf."""
-    logp = _log_softmax(np.asarray(sasrec, dtype=np.float64))
+    logits = np.asarray(sasrec, dtype=np.float64)
+    if logits.ndim == 1:
+        return _request_parts(logits, covisit, weight)
+    logp = _log_softmax(logits)
     if covisit is None:
         share = np.zeros_like(logp)
     else:
@@ -74,6 +77,51 @@ def blend_parts(sasrec: np.ndarray, covisit: np.ndarray | None, weight: float
     blend = weight * share
     blend += logp
     return blend, logp, share
+
+
+def _request_parts(logits: np.ndarray, covisit: np.ndarray | None, weight: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`blend_parts` of one request, equal to the batched arithmetic bit for bit, with
+    three full-length writes (log-softmax, blend, share) and no other catalogue-long
+    temporary: the normaliser is summed over cache-sized float32 blocks, and the co-visit
+    share and its weight touch only the items co-visits score (a few thousand of a
+    million), since `weight * 0 + logp` is `logp`."""
+    logp = _request_log_softmax(logits)
+    share = np.zeros_like(logp)
+    blend = logp.copy()
+    if covisit is None:
+        return blend, logp, share
+    covisit = np.asarray(covisit, dtype=np.float64)
+    columns = np.flatnonzero(np.isfinite(covisit))
+    values = covisit[columns]
+    largest = values.max() if columns.size else 0.0
+    if columns.size < covisit.size:  # the zeros of the items it does not score count
+        largest = max(largest, 0.0)
+    values /= np.maximum(largest, 1e-12)
+    share[columns] = values
+    blend[columns] = weight * values + logp[columns]
+    return blend, logp, share
+
+
+def _request_log_softmax(logits: np.ndarray) -> np.ndarray:
+    """`_log_softmax` of one row: float32 exponentials of each block of 8 x numpy's
+    buffer (64K items by default), summed into one float64 accumulator as numpy's
+    buffered float32 -> float64 sum adds its buffers, so the normaliser is the same to
+    the last bit (tests/recs/test_blend_request.py) without a catalogue-long float32
+    copy."""
+    top = np.float32(logits.max()) if logits.size else np.float32(-np.inf)
+    if not np.isfinite(top):
+        return np.full(logits.size, -np.inf)
+    step = 8 * np.getbufsize()
+    block = np.empty(min(step, logits.size), dtype=np.float32)
+    total = np.float64(0.0)
+    for start in range(0, logits.size, step):
+        part = block[:min(step, logits.size - start)]
+        np.copyto(part, logits[start:start + step], casting="unsafe")
+        np.subtract(part, top, out=part)
+        np.exp(part, out=part)
+        total = np.add.reduce(part, dtype=np.float64, initial=total)
+    return logits - (np.float64(top) + np.log(total))  # total >= 1: the top item's exp(0)
 
 
 class SequenceBlend:

@@ -50,7 +50,7 @@ def top_indices(scores: np.ndarray, k: int, banned: Collection[int] = ()) -> np.
 
 
 def _top_of_finite(scores: np.ndarray, k: int, banned: Collection[int]) -> np.ndarray:
-    finite = np.flatnonzero(np.isfinite(_without(scores, banned)))
+    finite = np.flatnonzero(_allowed_finite(scores, banned))
     if finite.size == 0:
         return np.zeros(0, dtype=np.int64)
     k = min(k, finite.size)
@@ -61,20 +61,19 @@ def _top_of_finite(scores: np.ndarray, k: int, banned: Collection[int]) -> np.nd
     return chosen[order]
 
 
-def _without(scores: np.ndarray, banned: Collection[int]) -> np.ndarray:
-    """`scores` with the banned indices made NaN (a copy; the same array when none is
-    banned): one pass instead of a set-membership test of every finite index."""
-    if not len(banned):
-        return scores
-    out = scores.copy()
-    ban = np.fromiter(banned, dtype=np.int64, count=len(banned))
-    out[ban[(ban >= 0) & (ban < out.size)]] = np.nan
-    return out
+def _allowed_finite(scores: np.ndarray, banned: Collection[int]) -> np.ndarray:
+    """Mask of the finite scores that are not banned: one pass, and the banned indices
+    cleared in the mask (no copy of the scores, no membership test of every index)."""
+    mask = np.isfinite(scores)
+    if len(banned):
+        ban = np.fromiter(banned, dtype=np.int64, count=len(banned))
+        mask[ban[(ban >= 0) & (ban < mask.size)]] = False
+    return mask
 
 
 def _top_by_blocks(scores: np.ndarray, k: int, banned: Collection[int]) -> np.ndarray | None:
-    """The exact top k of a long vector in about two passes over it (a million items: one
-    request's SASRec or blend scores). The (k + |banned|)-th largest of the blocks' maxima
+    """The exact top k of a long vector in one pass over it and a second over the few
+    blocks that may hold it (a million items: one request's SASRec or blend scores). The (k + |banned|)-th largest of the blocks' maxima
     is a lower bound of the k-th largest allowed finite score (the maxima are distinct items),
     so every item of the top k scores at least that; None (sort every finite score) when
     fewer than k allowed finite items reach the bound (mostly non-finite scores)."""
@@ -88,7 +87,7 @@ def _top_by_blocks(scores: np.ndarray, k: int, banned: Collection[int]) -> np.nd
     bound = np.partition(maxima, maxima.size - need)[maxima.size - need]
     if not np.isfinite(bound):
         return None
-    chosen = np.flatnonzero(scores >= bound)
+    chosen = _at_least(scores, maxima, bound)
     keep = np.isfinite(scores[chosen])
     if len(banned):
         keep &= ~np.isin(chosen, np.fromiter(banned, dtype=np.int64))
@@ -96,6 +95,22 @@ def _top_by_blocks(scores: np.ndarray, k: int, banned: Collection[int]) -> np.nd
     if chosen.size < k:
         return None
     return chosen[np.lexsort((chosen, -scores[chosen]))[:k]]
+
+
+def _at_least(scores: np.ndarray, maxima: np.ndarray, bound: float) -> np.ndarray:
+    """Ascending indices of the scores >= `bound`, read only in the blocks whose maximum
+    may reach it (>= bound, or NaN: a NaN maximum hides the block's finite scores)."""
+    blocks = np.flatnonzero(~(maxima < bound))
+    if 4 * blocks.size >= maxima.size:
+        return np.flatnonzero(scores >= bound)
+    whole = scores.size // BLOCK
+    full = blocks[blocks < whole]
+    flat = np.flatnonzero(scores[:whole * BLOCK].reshape(-1, BLOCK)[full] >= bound)
+    found = full[flat // BLOCK] * BLOCK + flat % BLOCK
+    if full.size < blocks.size:  # the short last block
+        tail = np.flatnonzero(scores[whole * BLOCK:] >= bound) + whole * BLOCK
+        found = np.concatenate([found, tail])
+    return found
 
 
 def recency_weights(n: int, decay: float = 0.7) -> np.ndarray:

@@ -44,10 +44,14 @@ def carry_weights(start: WarmStart, net: SASRecNet, title_init: np.ndarray | Non
         raise ValueError("item_map must hold one entry per item of the new model")
     if start.item_map.max(initial=-1) >= old.item_emb.num_embeddings - 1:
         raise ValueError("item_map points past the previous model's catalogue")
-    state = {k: v for k, v in old.state_dict().items() if k != "item_emb.weight"}
-    missing = net.load_state_dict(state, strict=False).missing_keys
-    if missing != ["item_emb.weight"]:
-        raise ValueError(f"the previous model's layers do not fit: missing {missing}")
+    # the item table is re-laid below; title vectors (the title term) come from this catalogue
+    state = {k: v for k, v in old.state_dict().items() if k not in ("item_emb.weight",
+                                                                     "title_vec")}
+    fit = net.load_state_dict(state, strict=False)
+    missing = sorted(set(fit.missing_keys) - {"title_vec"})
+    if missing != ["item_emb.weight"] or fit.unexpected_keys:
+        raise ValueError(f"the previous model's layers do not fit: missing {missing}, "
+                         f"unexpected {fit.unexpected_keys} (retrain from scratch)")
     known = start.item_map >= 0
     old_table = old.item_emb.weight.detach()[1:]
     placed = 0

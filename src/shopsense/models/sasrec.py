@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +70,21 @@ class SASRecConfig:
     # the exact top 10's recall was 0.92 at a quarter of the lists, for 1.2-1.7x less CPU)
     sparse_item_lr_scale: float = 10.0  # the sparse item table's rate, x lr (a row moves
     # only on the few steps that touch it: ~3 an epoch at 1M items; benchmarks/README.md)
+    title_term: bool = False  # scores + a learned scale x title cosine with the last item,
+    # the transformer's share gated from `title_gate` (sasrec_net; needs title vectors)
+    title_scale: float = 10.0  # the title term's starting scale (learned, in log space)
+    title_gate: float = 0.0  # the transformer's starting share: 0 = epoch 0 is the title
+    # neighbour
 
 
 EpochHook = Callable[[dict[str, float]], None]
+
+
+def titled_config(config: SASRecConfig, item_init: np.ndarray | None) -> SASRecConfig:
+    """`config`, with the title term off where there are no title vectors to give it."""
+    if config.title_term and (item_init is None or not np.any(item_init)):
+        return replace(config, title_term=False)
+    return config
 
 
 class SASRec:
@@ -117,6 +129,9 @@ class SASRec:
         if len(inputs) == 0:
             raise ValueError("no sequence has two or more items; nothing to learn")
         torch.manual_seed(cfg.seed)
+        if cfg.title_term:  # asked for: said in the report, on or off (no titles)
+            self.config = cfg = titled_config(cfg, item_init)
+            self.info_["title_term"] = cfg.title_term
         self._build(n_items, item_init, warm_start, sync)
         self._loss_fn = self._make_loss(targets, n_items,
                                         np.random.default_rng([cfg.seed, sync.rank]))
@@ -237,6 +252,8 @@ class SASRec:
         with torch.no_grad():
             weight = self.net_.item_emb.weight
             weight[1:][rows] = init[rows] * self.config.dim ** -0.5
+        if self.net_.title_term:
+            self.net_.set_titles(init)
 
     def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
                optimiser: Any, rng: np.random.Generator,
@@ -253,8 +270,8 @@ class SASRec:
             mask = tgt > 0
             # bf16 autocast roughly halves the cost of the logits on CPUs with bf16 units
             # (not on AVX2 ones); the softmax itself runs in float32.
-            loss = self._loss_fn(self.net_(seqs)[mask], tgt[mask] - 1, self.net_.item_emb,
-                                 self.config.bf16)
+            loss = self._loss_fn(self.net_(seqs)[mask], tgt[mask] - 1,
+                                 self.net_.output_items(), self.config.bf16)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             sync.average_gradients(self.net_.parameters())
@@ -298,7 +315,7 @@ class SASRec:
                 seqs = torch.from_numpy(left_pad(histories[start:start + 1024],
                                                  self.config.max_len))
                 out.append(net(seqs)[:, -1, :].numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.config.dim), np.float32)
+        return np.concatenate(out) if out else np.zeros((0, net.out_dim), np.float32)
 
     def _encode_small(self, histories: Sequence[np.ndarray]) -> np.ndarray:
         """`encode` in numpy for one request's histories (models.sasrec_numpy): ~5x less

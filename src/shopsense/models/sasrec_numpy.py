@@ -28,14 +28,19 @@ def numpy_weights(net: Any) -> dict[str, Any]:
     blocks = [{"norm1": norm(b.norm1), "qkv": linear(b.qkv), "proj": linear(b.proj),
                "norm2": norm(b.norm2), "ff1": linear(b.ff[0]), "ff2": linear(b.ff[3])}
               for b in net.blocks]
-    return {"item_emb": net.item_emb.weight.detach().numpy(),
-            "pos_emb": net.pos_emb.weight.detach().numpy(), "blocks": blocks,
-            "norm": norm(net.norm)}
+    weights = {"item_emb": net.item_emb.weight.detach().numpy(),
+               "pos_emb": net.pos_emb.weight.detach().numpy(), "blocks": blocks,
+               "norm": norm(net.norm)}
+    if net.title_term:  # sasrec_net: [gate * h, scale * title of the last item]
+        weights["title"] = (net.title_vec.numpy(), net.title_log_scale.detach().numpy(),
+                            net.body_gate.detach().numpy())
+    return weights
 
 
 def encode_small(p: dict[str, Any], max_len: int, dim: int, n_heads: int,
                  histories: Sequence[np.ndarray]) -> np.ndarray:
-    """States (B, dim) of a few histories from `numpy_weights` parameters."""
+    """States (B, dim; 2 dim with the title term) of a few histories from `numpy_weights`
+    parameters."""
     longest = max(1, max(min(len(h), max_len) for h in histories))
     seqs = left_pad(histories, max_len)[:, -longest:]
     batch, length = seqs.shape
@@ -57,7 +62,11 @@ def encode_small(p: dict[str, Any], max_len: int, dim: int, n_heads: int,
         hidden = layer_norm(x, *block["norm2"]) @ block["ff1"][0] + block["ff1"][1]
         hidden = 0.5 * hidden * (1.0 + special.erf(hidden / np.float32(math.sqrt(2.0))))
         x = x + hidden @ block["ff2"][0] + block["ff2"][1]
-    return layer_norm(x[:, -1, :], *p["norm"]).astype(np.float32)
+    hidden = layer_norm(x[:, -1, :], *p["norm"])
+    if "title" in p:
+        titles, log_scale, gate = p["title"]
+        hidden = np.concatenate([gate * hidden, np.exp(log_scale) * titles[seqs[:, -1]]], axis=1)
+    return hidden.astype(np.float32)
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from shopsense.models.parallel import TorchDistributedSync
-from shopsense.models.sasrec import SASRec, SASRecConfig, SASRecNet
+from shopsense.models.sasrec import SASRec, SASRecConfig, SASRecNet, titled_config
 from shopsense.scale.ray_embed import start_ray
 
 
@@ -106,6 +106,7 @@ def fit_sasrec_data_parallel(sequences: Sequence[np.ndarray], n_items: int,
     if len(set(digests)) != 1:
         raise RuntimeError(f"data-parallel workers ended with different weights: {digests}")
     lead = next(r for r in results if r["rank"] == 0)
+    config = titled_config(config, item_init)  # as each worker's fit built its network
     model = SASRec(config)
     model.n_items_, model.best_epoch_, model.history_ = n_items, lead["best_epoch"], \
         lead["history"]

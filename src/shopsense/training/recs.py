@@ -382,7 +382,8 @@ def serving_warm_start(home: Any, products: Sequence[Product],
     if not isinstance(previous, SequentialRetriever) or since is None:
         return "the serving version has no SASRec or event times: trained from scratch"
     old = previous._model().config
-    if (old.dim, old.n_blocks, old.max_len, old.n_heads) != (
-            config.dim, config.n_blocks, config.max_len, config.n_heads):
-        return "the serving SASRec has another shape: trained from scratch"
+    if (old.dim, old.n_blocks, old.max_len, old.n_heads, old.title_term) != (
+            config.dim, config.n_blocks, config.max_len, config.n_heads, config.title_term):
+        return "the serving SASRec has another shape: trained from scratch"  # (an adopted
+    # federated model with the title term included)
     return Incremental(previous, float(since), str(serving.info.get("version", "")))
