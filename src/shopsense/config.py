@@ -121,10 +121,13 @@ class ServeSettings(Section):
     (10 min of the service benchmark's event rate) a recomputed demo list keeps 97.8 % of its
     top 10 (`benchmarks/answer_drift.py`), and a shorter life made every warmed list a miss
     again within minutes (benchmarks/README.md, Service)."""
-    recompute_after_event: bool = True
-    """A shopper's event that drops their cached list has it recomputed at once, off the request
-    path, by the process that took the event, and shared with sibling workers
-    (pipeline/recompute.py); False: each worker recomputes it on its next request."""
+    recompute_after_event: bool = False
+    """True: a shopper's event that drops their cached list has it recomputed at once, off the
+    request path, by the process that took the event, and shared with sibling workers
+    (pipeline/recompute.py). Off by default: on the service benchmark (quiet machine, log
+    queries) it cost CPU, 7.89 -> 9.58 ms a request, 211.9 -> 176.1 requests/s, since most
+    recomputed lists were not asked for again before the shopper's next event. False: each
+    worker recomputes a list on its next request."""
     require_keys: bool = True
     """False only for local demos and tests."""
     client_rate_limit_per_s: float = Field(100.0, ge=0)
