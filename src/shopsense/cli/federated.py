@@ -13,6 +13,16 @@ from shopsense.federated.personalise import AdaptPlan
 ADAPT = AdaptPlan()  # what a home serves after the rounds (join and simulate alike)
 
 
+
+# options `join` and `simulate` share (one definition, one help text)
+SPARSE_ITEMS = typer.Option(False, "--sparse-items/--dense-items",
+                            help="SASRec: a step moves only the item-table rows its batch "
+                            "used (not under DP-SGD).")
+TITLE_TERM = typer.Option(False, "--title-term/--no-title-term",
+                          help="SASRec: scores + a learned title-cosine term, the transformer "
+                          "gated from 0, so training starts at the title neighbour (needs "
+                          "titles).")
+
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     fed = sub_app(app, "federated", "Federated training (Flower, SecAgg+) and DP-SGD (Opacus).")
 
@@ -90,13 +100,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                                help="Seed the item table from catalogue "
                                                "titles (--catalog or the home's products); "
                                                "default: where they have titles."),
-        sparse_items: bool = typer.Option(False, "--sparse-items/--dense-items",
-                                          help="SASRec: a step moves only the item-table "
-                                          "rows its batch used (not under DP-SGD)."),
-        title_term: bool = typer.Option(False, "--title-term/--no-title-term",
-                                        help="SASRec: scores + a learned title-cosine term, "
-                                        "the transformer gated from 0, so training starts at "
-                                        "the title neighbour (needs titles)."),
+        sparse_items: bool = SPARSE_ITEMS,
+        title_term: bool = TITLE_TERM,
         adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs", help="SASRec: "
                                          "after the rounds, up to N local epochs from the "
                                          "global weights, kept only where this home's "
@@ -177,13 +182,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                           "keep the title vectors fixed (DP-SGD noises the "
                                           "body only)."),
         catalog: Path | None = typer.Option(None, "--catalog"),
-        sparse_items: bool = typer.Option(False, "--sparse-items/--dense-items",
-                                          help="SASRec: a step moves only the item-table "
-                                          "rows its batch used (not under DP-SGD)."),
-        title_term: bool = typer.Option(False, "--title-term/--no-title-term",
-                                        help="SASRec: scores + a learned title-cosine term, "
-                                        "the transformer gated from 0, so training starts at "
-                                        "the title neighbour (needs titles)."),
+        sparse_items: bool = SPARSE_ITEMS,
+        title_term: bool = TITLE_TERM,
         dp_batch_size: int = typer.Option(64, "--dp-batch-size"),
         adapt_epochs: int = typer.Option(ADAPT.epochs, "--adapt-epochs",
                                          help="Personalised variant: up to N local epochs "
