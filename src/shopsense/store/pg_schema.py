@@ -40,14 +40,14 @@ CREATE TABLE IF NOT EXISTS audit_log (
 """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
-_LOCK_ID = 0x5B0B5E45  # advisory lock key shared by every shopsense replica
+SCHEMA_LOCK_ID = 0x5B0B5E45  # advisory lock key shared by every shopsense replica
 
 
 def migrate(conn: Any) -> int:
     """Apply the migrations newer than meta.schema_version in one transaction; returns the
     version now in force. Refuses a database written by a newer shopsense."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
         conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
                      "value TEXT NOT NULL)")
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

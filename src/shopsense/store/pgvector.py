@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from shopsense.store.pg_filter import filter_sql
 from shopsense.store.pg_items import ItemRows
+from shopsense.store.pg_schema import SCHEMA_LOCK_ID
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COPY_BATCH = 10_000
@@ -52,7 +53,9 @@ class PgVectorTable(ItemRows):
         self.dim, self.table, self.ef_search = dim, table, ef_search
         self._pool = ConnectionPool(url, min_size=1, max_size=pool_max, open=True,
                                     kwargs={"autocommit": True}, configure=self._configure)
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
+            # Replicas opening the same table at once: `IF NOT EXISTS` alone races.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             conn.execute(f'CREATE TABLE IF NOT EXISTS {table} (item_id TEXT COLLATE "C" '
                          f"PRIMARY KEY, embedding vector({dim}) NOT NULL)")

@@ -30,7 +30,7 @@ from shopsense.domain import Event, Product
 from shopsense.store import rows as shared_rows
 from shopsense.store import sqlite as reference
 from shopsense.store.pg_dialect import to_postgres
-from shopsense.store.pg_schema import SCHEMA_VERSION, migrate
+from shopsense.store.pg_schema import SCHEMA_LOCK_ID, SCHEMA_VERSION, migrate
 
 _PRODUCT_COLS = shared_rows.PRODUCT_COLS
 _PRODUCT_TYPES = ("text", "text", "text", "text", "text", "float8", "text", "text", "text",
@@ -285,6 +285,11 @@ class _Cursor:
         self._conn, self._cur = conn, conn.cursor()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        if sql.lstrip()[:6].upper() == "CREATE":
+            # `CREATE ... IF NOT EXISTS` is not safe against itself: two replicas starting at
+            # once both pass the check and one fails on the catalogue's unique index. The
+            # migrations' advisory lock (held to the end of this transaction) serialises them.
+            self._cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_ID,))
         self._cur.execute(to_postgres(sql), tuple(params))
         return self
 
