@@ -322,3 +322,45 @@ def test_alternatives_to_an_absent_type_are_not_found_through_a_slip(engine, que
     slips = [r["evidence"].get("corrections") for r in answer["results"]
              if r["evidence"].get("corrections")]
     assert not slips, (query, slips)
+
+
+@pytest.mark.parametrize(("word", "thing"), [
+    ("静音", False), ("大屏", False), ("省电", False), ("拍照", False), ("续航", False),
+    ("大容量", False), ("轻薄", False), ("家用", False), ("无线", False), ("防水", False),
+    ("补水", False), ("带遥控器", False), ("双开门", False),
+    ("遥控器", True), ("清洗剂", True), ("收纳盒", True), ("支架", True), ("贴膜", True),
+    ("挡风板", True), ("防尘罩", True), ("电脑包", True), ("数据线", True), ("烘干机", True),
+    ("裤", True), ("车", True)])
+def test_a_chinese_word_names_a_thing_by_its_head(word: str, thing: bool) -> None:
+    from shopsense.index.sells import _names_a_thing
+
+    assert _names_a_thing(word) is thing
+
+
+# A product word followed by how the product should be (type first, then the wish, as Chinese
+# shoppers type): the shop sells the type; the words rank, they do not name another product.
+DESCRIBED = ["空调 静音", "空调静音", "空调 节能", "空调 家用", "手机 大屏", "手机 拍照", "手机 续航",
+             "手机 学生", "冰箱 省电", "冰箱 大容量", "冰箱 双开门", "洗衣机 静音", "笔记本 轻薄",
+             "笔记本 办公", "耳机 降噪", "耳机 无线", "口红 持久", "面霜 保湿", "电视 大屏"]
+# ... and followed by another thing bought for it: not sold here, said so.
+ACCESSORIES = ["空调 遥控器", "空调遥控器", "空调 清洗剂", "空调 挡风板", "手机 支架", "手机 贴膜",
+               "手机 充电器", "耳机 收纳盒", "耳机 海绵套", "冰箱 除味剂", "电视 支架", "电视 防尘罩",
+               "笔记本 散热器", "笔记本 电脑包", "laptop bag", "laptop stand", "phone stand",
+               "air conditioner remote", "tv mount"]
+
+
+@pytest.mark.parametrize("query", DESCRIBED)
+def test_a_describing_word_after_the_type_is_no_other_type(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is None, (query, r.no_exact_match)
+    cats = [c["value"] for c in r.applied_filters if c["kind"] == "category"]
+    assert cats, (query, r.applied_filters)
+    assert r.results and all(x.product.category == cats[0] for x in r.results), query
+    assert not r.corrections, (query, r.corrections)  # 冰箱 省电 is not 冰箱 省电视
+
+
+@pytest.mark.parametrize("query", ACCESSORIES)
+def test_another_thing_for_a_product_is_not_sold(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is not None, (query, r.reading)
+    assert not [c for c in r.applied_filters if c["kind"] == "category"]

@@ -9,7 +9,8 @@ from shopsense.index.typed import TypedWords
 
 TERMS = {"laptop": {}, "laptop bag": {}, "headphones": {}, "air conditioner": {},
          "washing machine": {},
-         "空调": {}, "笔记本": {}, "笔记本电脑": {}, "耳机": {}, "手机": {}, "手机壳": {}}
+         "空调": {}, "笔记本": {}, "笔记本电脑": {}, "耳机": {}, "手机": {}, "手机壳": {},
+         "电视": {}}
 KNOWN = {"air", "head", "last", "lap", "shampoo"}
 WEIGHT = {"laptop": 50, "headphones": 30, "conditioner": 20, "空调": 40, "笔记本": 30,
           "笔记本电脑": 5, "耳机": 25, "手机": 60, "手机壳": 3}
@@ -23,7 +24,7 @@ def _typed() -> TypedWords:
     ("lapt", "laptop"), ("LAPTO", "laptop"), ("headph", "headphones"),
     ("air condi", "air conditioner"), ("cheap lapt", "cheap laptop"), ("空", "空调"),
     ("笔记", "笔记本"), ("格力空", "格力空调"), ("耳", "耳机"), ("便宜的耳", "便宜的耳机"),
-    ("华为手", "华为手机"),
+    ("华为手", "华为手机"), ("给我空", "给我空调"), ("要个耳", "要个耳机"),
 ])
 def test_the_beginning_of_a_product_word_completes(query: str, expected: str) -> None:
     completed, changes = _typed().complete(query)
@@ -41,6 +42,8 @@ def test_the_beginning_of_a_product_word_completes(query: str, expected: str) ->
     "苹果",  # the segmenter's last token is 苹果, which begins no product word
     "shaver",  # begins no product word
     "lapt bag",  # only the last word is being typed
+    "冰箱 省电",  # 省|电: the segmenter's lone characters are one word (saves power), not 电视
+    "省电",
     "",
 ])
 def test_other_words_stay_as_typed(query: str) -> None:

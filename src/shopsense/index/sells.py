@@ -27,7 +27,9 @@ title holds (mouse pad: a pad for a mouse) are not sold; otherwise they are sold
    in one modifier character only (洗碗机 / 洗衣机, 0.80) is another type of the same head
    whatever the classifier says (洗头水 / 洗发水, 0.87, is the same thing); or
 4. they are the start of a learned product word still being typed ("air condi", "lapt",
-   "空"): search-as-you-type asks with every keystroke.
+   "空"): search-as-you-type asks with every keystroke; or
+5. they follow a product word and say how it should be, not what other thing it is for
+   (空调 静音, 手机 大屏, 冰箱 省电; not 空调 遥控器, 手机 支架, laptop bag: `_describe_the_type`).
 Search, the assistant and any other caller use this one function (see docs/API.md,
 `no_exact_match`). `read_type_words` also says *which* leaf sold words no product word
 covers point at (the leaf of the titles holding them: washer, lip colour; or of the closest
@@ -170,6 +172,9 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
         leaf, share = _purest_leaf(leaves(rows) if leaves is not None else [])
         return TypeReading(phrase, (start, end), leaf if share >= TITLE_PURITY else None,
                            share)
+    if term_spans and _describe_the_type(query, unknown, term_spans, understander, keyword,
+                                         correct):
+        return None
     if not _product_word_as_modifier(phrase, understander):
         near = close_to_product_word(phrase, understander)
         if near is not None:
@@ -274,10 +279,10 @@ def _begins_a_product_word(phrase: str, understander: Any) -> bool:
                for term in getattr(understander, "terms_", {}) or {})
 
 
-def _title_rows(phrase: str, keyword: Any, correct: Callable[[str], str] | None
-                ) -> np.ndarray:
-    """Index rows of the live products whose title holds every term of `phrase` (spelling
-    corrected; at most 2,000 looked at)."""
+def _title_rows(phrase: str, keyword: Any, correct: Callable[[str], str] | None,
+                titles: bool = True) -> np.ndarray:
+    """Index rows of the live products whose title (`titles=False`: whose text, any field)
+    holds every term of `phrase` (spelling corrected; at most 2,000 looked at)."""
     none = np.zeros(0, dtype=np.int64)
     terms = list(dict.fromkeys(correct(t) if correct else t for t in tokenize(phrase)))
     ids = keyword.query_term_ids(terms)
@@ -285,10 +290,67 @@ def _title_rows(phrase: str, keyword: Any, correct: Callable[[str], str] | None
         return none
     matches = keyword.score_matches(terms)
     rows = matches.rows[matches.matched >= len(ids)][:2000]
-    if rows.size == 0:
-        return none
+    if rows.size == 0 or not titles:
+        return np.asarray(rows)
     counts = keyword.term_counts("title", rows, ids)
     return np.asarray(rows[(counts > 0).all(axis=1)])
+
+
+# Chinese compounds are head-final, and the head of a word that names a *thing* is one of a
+# fairly closed set of characters (tools, parts, covers, containers, machines, cosmetics,
+# garments, vehicles): 遥控器, 清洗剂, 收纳盒, 支架, 贴膜, 挡风板, 保护套, 防尘罩, 电脑包, 数据线,
+# 烘干机, 运动裤, 婴儿车. A describing word
+# ends otherwise: 静音, 大屏, 省电, 拍照, 续航, 大容量, 双开门, 轻薄, 家用.
+_THING_HEADS = frozenset("器剂盒架膜板套罩包袋箱柜灯柄壳垫座夹扣链绳管刷杯瓶壶锅铲勺碗盘桶篮筐伞"
+                         "镜仪椅凳桌枕毯帘巾纸笔卡棒钉锁泵扇炉线网件机具霜露液膏乳车衣裤裙鞋袜帽衫靴")
+_WITH = ("带", "配", "含", "附", "送")  # comes with: 带遥控器 describes, it names no other thing
+_AGAINST = frozenset("无免防抗耐省保补控降护去除祛透")  # 无线, 防水, 补水: "without / against X"
+
+
+def _names_a_thing(word: str) -> bool:
+    """A Chinese word after a product word names another thing (bought *for* it), not how
+    the product is: 空调 遥控器 is a remote, 空调 静音 a quiet air conditioner."""
+    if word.startswith(_WITH):
+        return False
+    if len(word) == 2 and word[0] in _AGAINST:
+        return False
+    return word[-1] in _THING_HEADS
+
+
+def _describe_the_type(query: str, unknown: list[tuple[int, int]],
+                       term_spans: list[tuple[int, int]], understander: Any, keyword: Any,
+                       correct: Callable[[str], str] | None) -> bool:
+    """Every word no product word covers follows the product word and says how its type is
+    (a wish to rank by, found or not, not a type), so the shop sells what the query asks
+    for: in Chinese a word, or the rest of a compound, that names no thing (空调 静音, 空调静音,
+    手机 大屏, 冰箱 省电; not 空调 遥控器, 婴儿车); in English a word that a product holding the
+    product word also holds (laptop lightweight, where laptops are described so; laptop bag
+    and laptop stand are other things); or a word ending in a product word of the same leaf
+    (冰箱 双开门). Words before the product word are left to the other tests (a modifier of
+    the head: 静音空调, or a compound's first part: ice cream)."""
+    def leaf(span: tuple[int, int]) -> str | None:
+        shares = terms.get(query[span[0]:span[1]].lower()) or terms.get(query[span[0]:span[1]])
+        return max(shares, key=lambda c: shares[c]) if shares else None
+
+    terms = getattr(understander, "terms_", {}) or {}
+    for a, b in unknown:
+        inner = [t for t in term_spans if a <= t[0] and t[1] <= b]
+        before = [t for t in term_spans if t[1] <= a] or [t for t in inner if t[0] == a]
+        if not before:
+            return False  # no product word before it: a modifier, or a compound's first part
+        cut = max((e for _, e in inner), default=a)
+        if cut == b:  # ends in a product word (冰箱 双开门: 开门, learned from fridge titles)
+            if leaf(inner[-1]) != leaf(before[0]) or leaf(inner[-1]) is None:
+                return False
+            continue
+        rest = query[cut:b]
+        if rest.isascii():
+            named = " ".join(query[s:e] for s, e in term_spans)
+            if not len(_title_rows(f"{named} {rest}", keyword, correct, titles=False)):
+                return False
+        elif _names_a_thing(rest):
+            return False
+    return True
 
 
 def with_type_reading(reading: QueryReading, found: NoExactMatch | TypeReading | None

@@ -12,7 +12,9 @@ when
   letters in a query of at most two words, one slip from such a beginning (`labt` ->
   laptop, as autocomplete reads it);
 - Chinese: the segmenter's last token of the trailing Han run is the strict beginning of a
-  Han product word and is not itself a product word (`空` -> 空调, but `苹果` stays 苹果).
+  Han product word and is not itself a product word (`空` -> 空调, but `苹果` stays 苹果), and
+  does not follow another lone character other than an asking one (给我空 completes; 省电,
+  which the segmenter cuts 省|电, is a word of its own, not 省 + 电视).
 
 Suggest completes the same words (`SearchEngine.autocomplete`), so a prefix reads the same in
 both. `complete(query)` answers the query with the word completed and {typed: completed}.
@@ -31,6 +33,7 @@ _LAST_LATIN = re.compile(r"([A-Za-z][A-Za-z'-]*)\s*$")
 _LAST_HAN = re.compile(r"([\u4e00-\u9fff]+)\s*$")
 _SPLIT = re.compile(r"[\s/&,()-]+")
 MIN_LATIN = 3
+_ASKING = frozenset("给买要找有卖来个台件款部双只的想求和与或")  # a lone character before the word
 MIN_SLIPPED = 4  # a slip in fewer letters reads too many words
 # a slip is read only in a query of at most this many words (a box being typed into: "labt",
 # "cheap labt"): in a sentence the last word is more often a word of its own the index does
@@ -78,6 +81,9 @@ class TypedWords:
             last = tokens[-1] if tokens and han.group(1).endswith(tokens[-1]) else ""
             if not last or last in self.han_set_:
                 return None
+            if len(tokens) >= 2 and len(tokens[-2]) == 1 and tokens[-2] not in _ASKING:
+                return None  # 省|电: two lone characters are a word the segmenter does not
+                # know (省电, saves power), not a finished character and a word begun
             best = self._best(self._starting(self.han_, last))
             return (last, best) if best else None
         latin = _LAST_LATIN.search(query)
