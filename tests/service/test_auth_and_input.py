@@ -83,3 +83,39 @@ def test_metrics_and_health(client_and_keys) -> None:
     text = client.get("/metrics").text
     assert 'shopsense_requests_total{method="GET",route="/v1/users/{user_id}/profile",status="200"}' in text
     assert "shopsense_request_seconds_bucket" in text
+
+
+def test_a_large_event_batch_commits_off_the_event_loop(tmp_path: Path) -> None:
+    """Batches over `serve.events_inline_max` rows run on a worker thread (an import must not
+    hold the loop from cheap requests); small ones on the loop. Both store every row, and a
+    bad row in a large batch still names its field and stores nothing."""
+    import threading
+
+    settings = Settings(home=tmp_path, serve=ServeSettings(events_inline_max=3))
+    shop = Shop(settings)
+    key = create_key(shop.store, "search")
+    threads: list[str] = []
+    record = shop.record_events
+
+    def spy(events):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return record(events)
+
+    shop.record_events = spy  # type: ignore[method-assign]
+    headers = {"X-API-Key": key}
+    with TestClient(create_app(settings, shop)) as client:
+        def batch(n: int, bad_at: int | None = None) -> list[dict[str, str]]:
+            return [{"user_id": f"u{i}", "item_id": "p1",
+                     "event_type": "teleport" if i == bad_at else "view"} for i in range(n)]
+
+        assert client.post("/v1/events", json=batch(3), headers=headers).json()["accepted"] == 3
+        assert client.post("/v1/events", json=batch(40), headers=headers).json()["accepted"] == 40
+        assert shop.store.count_events() == 43
+        bad = client.post("/v1/events", json=batch(40, bad_at=37), headers=headers)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "[37].event_type"
+        assert shop.store.count_events() == 43
+        item = {"user_id": "u", "item_id": "p1", "event_type": "purchase", "value": 5}
+        grown = client.post("/v1/events", json=[item] * 10, headers=headers).json()
+        assert grown["accepted"] == 10 and shop.store.count_events() == 53
+    assert len(threads) == 4, threads  # the bad batch too: refused whole by the store
+    assert all(t != threads[0] for t in threads[1:]), threads

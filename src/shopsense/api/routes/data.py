@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Body, Depends, Path, Request
 from pydantic import BaseModel, Field
 
@@ -54,15 +55,21 @@ def _now_default(row: dict[str, Any]) -> dict[str, Any]:
 async def post_events(request: Request, payload: EventIn | Annotated[
         list[EventIn], Field(max_length=MAX_BATCH)] = Body(...),
                 shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
-    """On the event loop, the commit included (~1 ms, an fsync): a reply waiting for a thread
-    and then for a busy loop to take it back cost a median 30 ms (benchmarks/README.md)."""
+    """Small batches on the event loop, the commit included (~1 ms, an fsync): a reply
+    waiting for a thread and then for a busy loop to take it back cost a median 30 ms
+    (benchmarks/README.md). Batches over `serve.events_inline_max` rows (an import: 1,000
+    events are ~50 ms of work) on a worker thread, so the loop keeps answering meanwhile."""
     rows = payload if isinstance(payload, list) else [payload]
-    limit = request.app.state.settings.serve.max_batch_events
-    if not rows or len(rows) > limit:
-        raise InputError("body", f"send between 1 and {limit} events per request")
+    serve = request.app.state.settings.serve
+    if not rows or len(rows) > serve.max_batch_events:
+        raise InputError("body", f"send between 1 and {serve.max_batch_events} events per "
+                         "request")
+    events = [_now_default(r.model_dump(exclude={"request_id"})) for r in rows]
     try:
-        result = shop.record_events([_now_default(r.model_dump(exclude={"request_id"}))
-                                     for r in rows])
+        if len(events) > serve.events_inline_max:
+            result = await anyio.to_thread.run_sync(shop.record_events, events)
+        else:
+            result = shop.record_events(events)
     except InputError as exc:
         if isinstance(payload, list):
             raise
