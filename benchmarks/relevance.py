@@ -75,7 +75,7 @@ def main() -> int:
 
 def _home_engine(home: Path) -> tuple[object, list]:
     from shopsense.config import Settings
-    from shopsense.pipeline.search import open_search_engine
+    from shopsense.pipeline.search_open import open_search_engine
     from shopsense.text.understand import understander_for_home
 
     cfg = Settings(home=home)

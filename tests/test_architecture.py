@@ -221,7 +221,7 @@ def test_no_sql_outside_store(path: Path) -> None:
 # -- module size ---------------------------------------------------------------------------------
 MAX_LINES = 400
 # Modules allowed over MAX_LINES; each states why in its docstring ("Over 400 lines: ...").
-LONG_MODULES = {"pipeline/search.py"}
+LONG_MODULES: set[str] = set()  # pipeline/search.py was, until its words and opening moved out
 _REASON = re.compile(r"Over 400 lines: \S[\s\S]{40,}")
 
 

@@ -13,7 +13,8 @@ pytest.importorskip("psycopg_pool", reason="psycopg-pool (scale extra) not insta
 from shopsense.config import SearchSettings, Settings, StoreSettings
 from shopsense.domain import Product
 from shopsense.index.pgvector import PgVectorIndex
-from shopsense.pipeline.search import SearchEngine, build_search_engine
+from shopsense.pipeline.search import SearchEngine
+from shopsense.pipeline.search_open import build_search_engine
 from shopsense.pipeline.shop import ModelSet, Shop
 from shopsense.rank.filters import user_clauses
 from shopsense.retrieve.backends import (

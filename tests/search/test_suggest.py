@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from shopsense.domain import Event, Product
 from shopsense.index.suggest import Suggester
-from shopsense.pipeline.search import SearchEngine, event_popularity
+from shopsense.pipeline.search import SearchEngine
+from shopsense.pipeline.search_open import event_popularity
 
 PRODUCTS = [
     Product("ac1", "格力 冷暖空调 1.5匹", category="家电 > 空调", brand="格力", price=2999),

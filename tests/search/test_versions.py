@@ -9,8 +9,8 @@ from pathlib import Path
 
 from shopsense.config import Settings
 from shopsense.domain import Product
-from shopsense.pipeline.search import open_search_engine, save_search_engine
 from shopsense.pipeline.search_index import CURRENT, current_version, search_root, writer_lock
+from shopsense.pipeline.search_open import open_search_engine, save_search_engine
 from shopsense.store import open_store
 
 

@@ -31,7 +31,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Search the catalogue in the data home (index built from the store when missing)."""
-        from shopsense.pipeline.search import open_search_engine, shopper_profile
+        from shopsense.pipeline.search_open import open_search_engine, shopper_profile
         from shopsense.rank.filters import user_clauses
 
         cfg = settings(ctx)
@@ -61,7 +61,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Autocomplete from the catalogue and popular queries."""
-        from shopsense.pipeline.search import open_search_engine
+        from shopsense.pipeline.search_open import open_search_engine
 
         found = open_search_engine(settings(ctx)).autocomplete(prefix, k)
         emit({"prefix": prefix, "suggestions": found}, as_json,
@@ -76,7 +76,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     ) -> None:
         """(Re)build the search index from the store, optionally training the ranker."""
         from shopsense.evaluation.search import load_judgments, train_from_judgments
-        from shopsense.pipeline.search import open_search_engine, save_search_engine
+        from shopsense.pipeline.search_open import open_search_engine, save_search_engine
 
         cfg = settings(ctx)
         engine = open_search_engine(cfg, rebuild=True)

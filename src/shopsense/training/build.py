@@ -18,13 +18,13 @@ log = logging.getLogger("shopsense.models")
 
 def _popularity(shop: Shop) -> tuple[dict[str, float], dict[str, int]]:
     """Item popularity and, per logged query, its number of distinct shoppers."""
-    from shopsense.pipeline.search import event_popularity
+    from shopsense.pipeline.search_open import event_popularity
 
     return event_popularity(shop.store.iter_events())
 
 
 def build_search(shop: Shop, understander: Any, *, rebuild: bool = False) -> Any:
-    from shopsense.pipeline.search import open_search_engine
+    from shopsense.pipeline.search_open import open_search_engine
 
     try:
         engine = open_search_engine(shop.settings, rebuild=rebuild)

@@ -137,7 +137,7 @@ def train_search(shop: Any, understander: Any,
     the shop's log (and `judged`: (query, {item_id: gain}) from a judgments file), save it as
     the new current version. Returns the ranker report (also in models/status.json, shown on
     /admin)."""
-    from shopsense.pipeline.search import open_search_engine, save_search_engine
+    from shopsense.pipeline.search_open import open_search_engine, save_search_engine
 
     engine = open_search_engine(shop.settings, rebuild=True)
     engine.understander = understander  # the ranker learns the features search serves
