@@ -240,7 +240,7 @@ class RecommendationEngine:
         merged = merge_candidates(lists)
         if parts is not None:
             add_blend_signals(merged, self.items, parts)
-        return [c for c in merged if self._servable(c.item_id)]
+        return [c for c in merged if self.servable(c.item_id)]
 
     def candidate_blend(self, ctx: RecContext, dense: dict[str, np.ndarray], covisit: bool
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -252,7 +252,8 @@ class RecommendationEngine:
         return blend_parts(dense["sasrec"], dense.get("covisit") if covisit else None,
                            float(self.config.blend_weight or 0.0))
 
-    def _servable(self, item_id: str) -> bool:
+    def servable(self, item_id: str) -> bool:
+        """False only for an item this engine's catalogue marks unavailable."""
         product = self.products.get(item_id)
         return product is None or product.available
 

@@ -51,7 +51,7 @@ class CandidatePool:
         for name in self.names:
             for item_id in found[name][1]:
                 order.setdefault(item_id, len(order))
-        self.ids = [i for i in order if engine._servable(i)]
+        self.ids = [i for i in order if engine.servable(i)]
         self.pos = {item_id: n for n, item_id in enumerate(self.ids)}
         self.where = {name: {item_id: r for r, item_id in enumerate(found[name][1])}
                       for name in self.names}
