@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shopsense.pipeline import surfaces
 
 
@@ -64,3 +66,37 @@ def test_removing_a_matched_term_lowers_the_item(demo_shop) -> None:
     assert _rank(reduced, top["item_id"]) >= _rank(full, top["item_id"])
     scores = {r["item_id"]: r["signals"].get("bm25f", 0) for r in reduced}
     assert scores.get(top["item_id"], 0) < top["signals"]["bm25f"]
+
+
+@pytest.mark.parametrize("query", ["手机 支架", "laptop bag", "空调 遥控器", "phone stand"])
+def test_an_alternative_never_claims_the_category_asked_for(demo_shop, query: str) -> None:
+    """The shop sells no phone stands: phones shown as alternatives are in the category of a
+    word searched, not "in the category you asked for"."""
+    page = surfaces.search(demo_shop, query, k=10)
+    assert page["no_exact_match"] is not None, query
+    texts = [(reason["text_en"], reason["text_zh"]) for r in page["results"]
+             for reason in r["reasons"]]
+    assert texts, query
+    assert not [t for t in texts if "you asked for" in t[0] or "您要的类目" in t[1]], texts
+    category = [t for t in texts if "category of a word you searched" in t[0]]
+    assert all("您搜索词中的类目" in zh for _, zh in category)
+    exact = surfaces.search(demo_shop, "手机", k=5)["results"]  # sold: no alternatives
+    assert exact and not any("搜索词中的类目" in reason["text_zh"] for r in exact
+                             for reason in r["reasons"])
+    engine = demo_shop.models.search
+    assert all(r.evidence.get("alternative") for r in engine.search(query, k=5).results)
+    assert not any(r.evidence.get("alternative") for r in engine.search("手机", k=5).results)
+
+
+def test_the_category_reason_of_an_alternative_says_what_is_true() -> None:
+    from shopsense.domain import Product, Result
+    from shopsense.explain.reasons import reasons_for
+
+    phone = Product("p1", "小米 14 手机", category="手机数码 > 手机")
+    signals = {"intent.category": 0.5}
+    asked = reasons_for(Result("p1", 1.0, phone, signals), {"p1": phone})
+    other = reasons_for(Result("p1", 1.0, phone, signals, evidence={"alternative": True}),
+                        {"p1": phone})
+    assert [r.text_zh for r in asked] == ["符合您要的类目（手机数码 > 手机）"]
+    assert [r.text_zh for r in other] == ["属于您搜索词中的类目（手机数码 > 手机）"]
+    assert "you asked for" not in other[0].text_en

@@ -124,9 +124,13 @@ def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Rea
         reasons.append(Reason("semantic", "Close in meaning to your search", "与搜索词语义相近",
                               share, "semantic", {}))
     product = result.product
+    leaf = product.category if product else ""
     intent_text = {
-        "intent.category": (f"In the category you asked for ({product.category if product else ''})",
-                            f"符合您要的类目（{product.category if product else ''}）"),
+        # an alternative to a type the shop does not sell (laptop bag, 手机 支架) is in the
+        # category of a word searched (laptop, 手机), not in the one asked for
+        "intent.category": (f"In the category of a word you searched ({leaf})",
+                            f"属于您搜索词中的类目（{leaf}）") if ev.get("alternative") else
+        (f"In the category you asked for ({leaf})", f"符合您要的类目（{leaf}）"),
         "intent.brand": (f"The brand you asked for ({product.brand if product else ''})",
                          f"符合您要的品牌（{product.brand if product else ''}）"),
         "intent.price": ("Within the price you asked for", "在您要求的价格范围内"),

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +195,9 @@ class SearchEngine(QueryWords, SearchIndex):
                                        self.table.currency_of_shop())
         page_results, total = rank_page(self, selection, ctx, order, page, k, profile,
                                          time.time() if now is None else now)
+        if selection.no_exact_match is not None:  # what its reasons may claim (explain/)
+            page_results = [replace(r, evidence={**r.evidence, "alternative": True})
+                            for r in page_results]
         latency = (time.perf_counter() - start) * 1000
         timings["total_ms"] = latency
         if total == 0 and log_zero:
