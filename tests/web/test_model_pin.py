@@ -17,7 +17,7 @@ from shopsense.training.cards import read_card, write_card
 from shopsense.training.pin import pin, pinned, restore_pinned, unpin
 
 
-def _version(home: Path, version: str, index: str) -> None:
+def _version(home: Path, version: str, index: str, trained_at: float | None = None) -> None:
     """What a training leaves: a recs version directory, a search index version, pointers at
     both, status.json and the card."""
     (models_root(home) / version).mkdir(parents=True)
@@ -26,7 +26,8 @@ def _version(home: Path, version: str, index: str) -> None:
     (search / index / "config.json").write_text("{}")
     (models_root(home) / "current").write_text(version)
     (search / CURRENT).write_text(index)
-    summary = {"version": version, "recs": {"training": "full"}, "seconds": 1.0}
+    summary = {"version": version, "recs": {"training": "full"}, "seconds": 1.0,
+               **({"trained_at": trained_at} if trained_at is not None else {})}
     (home / "models" / "status.json").write_text(json.dumps(summary))
     write_card(home, summary)
 
@@ -51,6 +52,24 @@ def test_a_training_while_pinned_points_back_at_the_pinned_version(tmp_path: Pat
     assert unpin(home)["version"] == "20260101T000000-1"
     assert pinned(home) is None and unpin(home) is None
     assert not (home / "models" / "search" / PINNED).exists()
+
+
+def test_the_serving_version_keeps_its_training_time(tmp_path: Path) -> None:
+    """"Trained at" and "events after training" (console, /v1/admin/models) read the time
+    recorded when the version was trained, not status.json's mtime, which a rollback to an
+    older version, a copy of the home or a restored backup moves."""
+    from shopsense.training.build import trained_at_of
+
+    home, status = tmp_path, tmp_path / "models" / "status.json"
+    _version(home, "20260101T000000-1", "v1", trained_at=1_000.0)
+    _version(home, "20260102T000000-1", "v2", trained_at=2_000.0)
+    pin(home, "20260101T000000-1", "key:ops", "rollback", "v2 was worse")
+    assert restore_pinned(home) == "20260101T000000-1"  # v1's status written again now
+    assert trained_at_of(json.loads(status.read_text()), status) == 1_000.0
+    os.utime(status, (time.time(), time.time()))  # a copy of the home
+    assert trained_at_of(json.loads(status.read_text()), status) == 1_000.0
+    legacy = {"version": "old"}  # written before the time was recorded: the file's time
+    assert trained_at_of(legacy, status) == status.stat().st_mtime
 
 
 def test_a_pin_whose_models_are_gone_is_lifted(tmp_path: Path) -> None:

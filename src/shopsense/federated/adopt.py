@@ -12,6 +12,7 @@ the version's engine.json `info.model_card` and status.json, which /admin/models
 from __future__ import annotations
 
 import json
+import time
 import os
 import shutil
 from collections.abc import Sequence
@@ -84,7 +85,8 @@ def _publish(home: Path, engine: Any, part: str, card: dict[str, Any]) -> dict[s
                 "pinned": serving}
     status_file = home / "models" / "status.json"
     status = json.loads(status_file.read_text()) if status_file.exists() else {}
-    status.update(version=engine.info["version"], model_card=engine.info["model_card"])
+    status.update(version=engine.info["version"], model_card=engine.info["model_card"],
+                  trained_at=time.time())
     _write_atomic(status_file, status)
     marker = serving_marker(home)
     _write_atomic(marker, {"version": engine.info["version"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from shopsense.pipeline.shop import ModelSet, Shop
@@ -163,6 +164,13 @@ def load_models(shop: Shop) -> ModelSet | None:
         recs=recs,
         propensity=propensity,
         repurchase=repurchase_rates(shop),
-        trained_at=status_file.stat().st_mtime,
+        trained_at=trained_at_of(status, status_file),
         info={"kind": "full", **status},
     )
+
+
+def trained_at_of(status: dict, status_file: Path) -> float:
+    """When the serving version was trained: recorded in its status since the ninth session;
+    for an older status the file's time (which a copy of the home or a promotion moves)."""
+    recorded = status.get("trained_at")
+    return float(recorded) if recorded else status_file.stat().st_mtime

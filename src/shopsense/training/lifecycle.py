@@ -111,6 +111,7 @@ def _train_to_disk(
     stages.finish("done")
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["version"] = summary["recs"].get("version", "")
+    summary["trained_at"] = time.time()  # not the file's mtime: copies and promotions move it
     (settings.home / "models" / "status.json").write_text(json.dumps(summary, default=str))
     write_card(settings.home, summary, data_seq)  # the version's card (training/cards.py)
     serving = restore_pinned(settings.home)  # an operator's pin: this one waits in the console
