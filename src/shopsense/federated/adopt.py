@@ -12,9 +12,9 @@ the version's engine.json `info.model_card` and status.json, which /admin/models
 from __future__ import annotations
 
 import json
-import time
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
