@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -61,6 +62,12 @@ def test_absent_products_offer_labelled_related_categories(assistant: Any) -> No
     reply = assistant.chat("do you sell microwave ovens?", session="absent")
     assert reply["related_categories"] and reply["related_categories"][0] == "家电 > 冰箱"
     assert "does not sell" in reply["reply"] and "not “microwave ovens”" in reply["reply"]
+    # an English reply names the categories in English (the glossary), a Chinese one in Chinese
+    named = reply["reply"].split("Related categories", 1)[1]
+    assert not re.search(r"[\u4e00-\u9fff]", named), reply["reply"]
+    assert "Refrigerator" in named or "Fridge" in named, reply["reply"]
+    zh = assistant.chat("有微波炉吗", session="absent-zh")
+    assert zh["related_categories"] and zh["related_categories"][0] in zh["reply"], zh["reply"]
     carried = assistant.chat("有手机吗", session="absent")
     assert carried["act"] == "search" and carried["items"]
 

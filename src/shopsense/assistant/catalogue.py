@@ -93,3 +93,25 @@ def related_categories(shop: Any, subject: str, k: int = 3) -> list[str]:
     order = np.argsort(-cos, kind="stable")[:k]
     floor = max(RELATED_MIN_COSINE, float(cos[order[0]]) - RELATED_WINDOW)
     return [categories[i] for i in order.tolist() if cos[i] >= floor]
+
+
+_NAMES: dict[int, tuple[tuple[int, tuple[int, ...]], Any]] = {}
+
+
+def category_label(shop: Any, path: str, language: str) -> str:
+    """`path` in the shopper's language: its English name (index/glossary.py: the operator's
+    and the demo's glossary files, else learned from the English titles) for "en"."""
+    if language == "zh":
+        return path
+    from shopsense.index.glossary import glossary_files, learn_glossary
+
+    files = glossary_files(shop.settings.home)
+    stamp = (len(shop.products), tuple(f.stat().st_mtime_ns if f.is_file() else 0
+                                       for f in files))
+    with _LOCK:
+        cached = _NAMES.get(id(shop))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, learn_glossary(list(shop.products.values()), files))
+        with _LOCK:
+            _NAMES[id(shop)] = cached
+    return cached[1].category_en(path) or path

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shopsense.assistant.acts import Ctx, Turnout
-from shopsense.assistant.catalogue import presence
+from shopsense.assistant.catalogue import category_label, presence
 from shopsense.assistant.facts import Fact
 from shopsense.assistant.intents import cues
 from shopsense.knowledge import Answer
@@ -113,7 +113,7 @@ def absent(a: Assistant, ctx: Ctx) -> Turnout:
         text = f"Sorry, this shop does not sell “{subject}”."
         if found.related:
             text += (f" Related categories we do carry (not “{subject}”): "
-                     + ", ".join(leaves) + ".")
+                     + ", ".join(category_label(a.shop, c, "en") for c in leaves) + ".")
     return Turnout(text, facts, surface="absent", related=found.related)
 
 
