@@ -98,11 +98,9 @@ def related_categories(shop: Any, subject: str, k: int = 3) -> list[str]:
 _NAMES: dict[int, tuple[tuple[int, tuple[int, ...]], Any]] = {}
 
 
-def category_label(shop: Any, path: str, language: str) -> str:
-    """`path` in the shopper's language: its English name (index/glossary.py: the operator's
-    and the demo's glossary files, else learned from the English titles) for "en"."""
-    if language == "zh":
-        return path
+def glossary_of(shop: Any) -> Any:
+    """The shop's glossary (index/glossary.py: the operator's and the demo's files, else
+    learned from the catalogue), rebuilt when the catalogue's size or a file changes."""
     from shopsense.index.glossary import glossary_files, learn_glossary
 
     files = glossary_files(shop.settings.home)
@@ -114,4 +112,9 @@ def category_label(shop: Any, path: str, language: str) -> str:
         cached = (stamp, learn_glossary(list(shop.products.values()), files))
         with _LOCK:
             _NAMES[id(shop)] = cached
-    return cached[1].category_en(path) or path
+    return cached[1]
+
+
+def category_label(shop: Any, path: str, language: str) -> str:
+    """`path` in the shopper's language (its English name for "en")."""
+    return path if language == "zh" else glossary_of(shop).category_en(path) or path
