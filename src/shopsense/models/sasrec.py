@@ -27,6 +27,7 @@ from shopsense.models.sasrec_ivf import ItemPartition
 from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
 from shopsense.models.sasrec_net import SASRecNet
 from shopsense.models.sasrec_numpy import encode_small, numpy_weights
+from shopsense.models.sasrec_scan import QuantisedScan
 from shopsense.models.schedule import LRSchedule, training_schedule
 from shopsense.models.sequences import (
     left_pad,
@@ -34,6 +35,7 @@ from shopsense.models.sequences import (
     ndcg10_sum_by_rank,
     next_item_pairs,
 )
+from shopsense.models.sparse_scores import SparseRow
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class SASRecConfig:
     sparse_items_above: int = 200_000  # sampled, one process: update only the touched rows
     ivf_min_items: int = 0  # > 0: two-stage serving scores from this size (sasrec_ivf; off:
     # the exact top 10's recall was 0.92 at a quarter of the lists, for 1.2-1.7x less CPU)
+    scan_min_items: int = 200_000  # from this size a request's scores are a quantised scan
+    # + exact scores of its best `scan_candidates` (sasrec_scan; 0: exact at every size)
+    scan_candidates: int = 2048
     sparse_item_lr_scale: float = 10.0  # the sparse item table's rate, x lr (a row moves
     # only on the few steps that touch it: ~3 an epoch at 1M items; benchmarks/README.md)
     title_term: bool = False  # scores + a learned scale x title cosine with the last item,
@@ -103,6 +108,7 @@ class SASRec:
         self.info_: dict[str, Any] = {}  # how it was trained (loss, convergence, workers)
         self._numpy_: tuple[SASRecNet, dict[str, Any]] | None = None  # _numpy_weights
         self._ivf_: tuple[SASRecNet, ItemPartition, np.ndarray] | None = None  # _two_stage
+        self._scan_: tuple[SASRecNet, QuantisedScan, np.ndarray] | None = None  # _scanned
         self._loss_fn: Any = None  # training only: full or sampled softmax
 
     # ------------------------------------------------------------------ training
@@ -220,7 +226,8 @@ class SASRec:
             self.best_epoch_ = len(self.history_)
         self.net_.eval()
         self.net_.item_emb.sparse = False  # serving and later warm starts use dense tensors
-        self._numpy_ = None
+        self._numpy_ = self._scan_ = None
+        self._scanned()  # a large table's quantised scan, built with it
         two_stage = self._two_stage()  # a million-item table's partition, built with it
         if two_stage is not None:
             self.info_["two_stage_serving"] = {"lists": len(two_stage[0].centroids),
@@ -343,6 +350,29 @@ class SASRec:
         if two_stage is None:
             return self.score([history])[0].astype(np.float64)
         return two_stage[0].scores(self.encode([history])[0], two_stage[1])
+
+    def request_scores(self, history: np.ndarray) -> np.ndarray | SparseRow:
+        """What a for-you request reads: `score_request`'s dense vector below
+        `scan_min_items` items; above, the quantised scan's best `scan_candidates` items
+        scored exactly, any other item's exact score on demand, and the estimated log-softmax
+        normaliser (models.sasrec_scan), so no catalogue-long vector is written."""
+        scanned = self._scanned()
+        if scanned is None:
+            return self.score_request(history)
+        return scanned[0].request(self.encode([history])[0], scanned[1])
+
+    def _scanned(self) -> tuple[QuantisedScan, np.ndarray] | None:
+        """The quantised scan of this network's item table (built once per network, ~2
+        CPU-s at 1M items) and the table; None below `scan_min_items`."""
+        net = self.net_
+        if net is None or not 0 < self.config.scan_min_items <= self.n_items_:
+            return None
+        if self._scan_ is None or self._scan_[0] is not net:
+            table = np.ascontiguousarray(self.item_vectors(), dtype=np.float32)
+            scan = QuantisedScan.build(table, self.config.scan_candidates,
+                                       seed=self.config.seed)
+            self._scan_ = (net, scan, table)
+        return self._scan_[1], self._scan_[2]
 
     def _two_stage(self, partition: ItemPartition | None = None
                    ) -> tuple[ItemPartition, np.ndarray] | None:
