@@ -16,7 +16,7 @@
         # against the quantised scan + exact re-scoring (models.sasrec_scan), interleaved,
         # and the scanned blend's recall of the exact blend's top 10 / 50
     python benchmarks/recs_million_parts.py threshold
-        # SASRec's share of a request, exact against scanned, at 25k-500k items
+        # SASRec's share of a request, exact against scanned, at 25k-1M items
 
 `sources` builds no SASRec, so it runs unchanged against an older `shopsense` (PYTHONPATH to
 an export of another commit's src) for a before / after on the same data. p50 / p99 wall and
@@ -296,7 +296,7 @@ def scan(model_dir: str | None, requests: int = 100, rounds: int = 3, quality: i
                 call, histories, "blend_request")}), flush=True)
 
 
-def threshold(sizes: tuple[int, ...] = (25_000, 50_000, 100_000, 200_000, 500_000),
+def threshold(sizes: tuple[int, ...] = (25_000, 50_000, 100_000, 200_000, 500_000, 1_000_000),
               requests: int = 100) -> None:
     """SASRec's share of a blend request (scores, their top 50, the blend without
     co-visits, its top 50) exact against scanned at several catalogue sizes, untrained

@@ -61,16 +61,9 @@ class QuantisedScan:
         """One request's SASRec logits as a `SparseRow`: the scan's `candidates` best items
         with their exact scores, every other item's exact score on demand, and the
         estimated log-softmax normaliser."""
-        import faiss
-
         state = np.ascontiguousarray(state, dtype=np.float32)
-        n = len(table)
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            _, found = self.index.search(state[None], min(self.candidates, n))  # type: ignore[attr-defined]
-        finally:
-            faiss.omp_set_num_threads(threads)
+        n = len(table)  # one query: faiss scans it on one thread (it splits over queries)
+        _, found = self.index.search(state[None], min(self.candidates, n))  # type: ignore[attr-defined]
         index = np.unique(found[found >= 0])
         values = (table[index] @ state).astype(np.float64)
 
