@@ -71,7 +71,7 @@ def _exact(model_dir: str | None) -> Any:
         model = SASRec(loss="sampled")
         model.n_items_, model.net_ = N_ITEMS, SASRecNet(N_ITEMS, model.config)
         model.net_.eval()
-    model.config = replace(model.config, ivf_min_items=0)
+    model.config = replace(model.config, ivf_min_items=0, scan_min_items=0)
     return model
 
 
@@ -90,7 +90,7 @@ def _models(model_dir: str | None) -> tuple[Any, Any, float]:
     cpu = time.process_time()
     model._two_stage()
     built = time.process_time() - cpu
-    exact = SASRec(replace(model.config, ivf_min_items=0))
+    exact = SASRec(replace(model.config, ivf_min_items=0, scan_min_items=0))
     exact.n_items_, exact.net_ = model.n_items_, model.net_
     return model, exact, built
 
@@ -275,6 +275,7 @@ def scan(model_dir: str | None, requests: int = 100, rounds: int = 3, quality: i
     exact and scanned interleaved."""
     seqs = planted_sequences(N_ITEMS, N_USERS)
     exact = _exact(model_dir)
+    assert exact._scanned() is None
     scanned = copy.copy(exact)
     scanned.config = replace(exact.config, scan_min_items=1)
     scanned._scan_ = None

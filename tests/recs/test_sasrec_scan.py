@@ -30,7 +30,7 @@ def test_a_sparse_row_reads_as_its_dense_vector() -> None:
     covered = np.full(5000, -np.inf)
     covered[index] = dense[index]
     row = _row(dense, index)  # fill -inf: what co-visits hand on
-    assert np.array_equal(row.dense(), covered)
+    assert np.array_equal(row.dense(), covered) and np.array_equal(np.asarray(row), covered)
     wanted = rng.integers(0, 5000, 300)
     assert np.array_equal(row[wanted], covered[wanted]) and row[int(index[0])] == dense[index[0]]
     banned = set(rng.choice(index, 40).tolist())

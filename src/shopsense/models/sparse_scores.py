@@ -48,6 +48,11 @@ class SparseRow:
     def shape(self) -> tuple[int]:
         return (self.size,)
 
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        """`np.asarray(row)`: the dense vector (not numpy's item-by-item read of it)."""
+        out = self.dense()
+        return out if dtype is None else out.astype(dtype)
+
     def __getitem__(self, key: int | np.ndarray | list[int]) -> float | np.ndarray:
         if np.ndim(key) == 0:
             return float(self.at(np.array([int(key)]))[0])  # type: ignore[arg-type]
