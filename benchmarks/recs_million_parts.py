@@ -11,7 +11,7 @@
         # the two-stage top 10 / 50's recall of the exact one at several probe counts;
         # MODEL_DIR: a trained 1M model (recs_million_curve.py --save), else an untrained
         # one (latency does not depend on the weights; recall does)
-    python benchmarks/recs_million_parts.py scan [MODEL_DIR]
+    python benchmarks/recs_million_parts.py scan [MODEL_DIR|-] [CANDIDATES]
         # whole blend requests as pipeline.recommend serves them (`request_scores`): exact
         # against the quantised scan + exact re-scoring (models.sasrec_scan), interleaved,
         # and the scanned blend's recall of the exact blend's top 10 / 50
@@ -268,8 +268,8 @@ def exact_norm_error(logp: np.ndarray, slogp: Any) -> float:
     return float(logp[i] - slogp[i])
 
 
-def scan(model_dir: str | None, requests: int = 100, rounds: int = 3, quality: int = 200
-         ) -> None:
+def scan(model_dir: str | None, requests: int = 100, rounds: int = 3, quality: int = 200,
+         candidates: int | None = None) -> None:
     """Exact against quantised-scan blend requests at 1M items, in one process: quality
     on `quality` shoppers, then `rounds` rounds of `requests` whole requests each,
     exact and scanned interleaved."""
@@ -277,7 +277,8 @@ def scan(model_dir: str | None, requests: int = 100, rounds: int = 3, quality: i
     exact = _exact(model_dir)
     assert exact._scanned() is None
     scanned = copy.copy(exact)
-    scanned.config = replace(exact.config, scan_min_items=1)
+    scanned.config = replace(exact.config, scan_min_items=1,
+                             scan_candidates=candidates or exact.config.scan_candidates)
     scanned._scan_ = None
     cpu = time.process_time()
     scanned._scanned()
@@ -341,7 +342,8 @@ if __name__ == "__main__":
     elif mode == "compare":
         compare(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif mode == "scan":
-        scan(sys.argv[2] if len(sys.argv) > 2 else None)
+        scan(sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "-" else None,
+             candidates=int(sys.argv[3]) if len(sys.argv) > 3 else None)
     elif mode == "threshold":
         threshold()
     elif mode == "recall":

@@ -36,7 +36,7 @@ class QuantisedScan:
     candidates: int
 
     @classmethod
-    def build(cls, table: np.ndarray, candidates: int = 2048, sample: int = 8192,
+    def build(cls, table: np.ndarray, candidates: int = 2048, sample: int = 32_768,
               seed: int = 0, train_rows: int = 65_536) -> QuantisedScan:
         """PQ codebooks trained (one thread) on up to `train_rows` rows drawn with `seed`."""
         import faiss
@@ -79,9 +79,13 @@ class QuantisedScan:
         items' as their count x the mean exp over the sample items outside the candidates."""
         top = float(values.max()) if values.size else 0.0
         total = float(np.exp(values - top).sum())
-        outside = ~np.isin(self.sample, index, assume_unique=True)
+        if index.size:  # `index` ascending: membership by binary search
+            at = np.minimum(np.searchsorted(index, self.sample), index.size - 1)
+            outside = index[at] != self.sample
+        else:
+            outside = np.ones(self.sample.size, dtype=bool)
         others = n - index.size
         if others > 0 and outside.any():
-            drawn = (self.sample_rows[outside] @ state).astype(np.float64)
+            drawn = (self.sample_rows @ state)[outside].astype(np.float64)  # no row copy
             total += others * float(np.exp(drawn - top).mean())
         return top + float(np.log(total))
