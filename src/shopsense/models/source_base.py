@@ -72,8 +72,7 @@ class DenseSource:
     def retrieve(self, query: Any, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """Top-`k` items for a context / item id / item-id list, best first."""
         context = as_context(query)
-        return self.retrieve_scored(context, np.asarray(self.score_all(context), np.float64), k,
-                                    exclude=exclude)
+        return self.retrieve_scored(context, self.request_scores(context), k, exclude=exclude)
 
     def retrieve_scored(self, context: RecContext, scores: np.ndarray | SparseRow, k: int, *,
                         exclude: Collection[str] = ()) -> list[Candidate]:
@@ -89,8 +88,7 @@ class DenseSource:
             ) -> tuple[list[int], list[str], list[float]]:
         """`retrieve` as (indices, item ids, scores), without evidence or Candidates (the
         for-you path builds those only for the items it may show: pipeline.recommend_pool)."""
-        return self.top_scored(context, np.asarray(self.score_all(context), np.float64), k,
-                               exclude=exclude)
+        return self.top_scored(context, self.request_scores(context), k, exclude=exclude)
 
     def top_scored(self, context: RecContext, scores: np.ndarray | SparseRow, k: int, *,
                    exclude: Collection[str] = ()) -> tuple[list[int], list[str], list[float]]:
