@@ -128,7 +128,6 @@ def test_the_size_threshold_switches_between_exact_and_scanned_scores() -> None:
     assert abs(row.normaliser - (top + np.log(np.exp(dense - top).sum()))) < 0.05
 
 
-@pytest.mark.slow
 def test_for_you_through_the_scan_serves_what_the_exact_path_serves(
         engine: RecommendationEngine) -> None:
     """The engine with SASRec's scan forced on (every item a candidate): the same lists,
@@ -150,3 +149,28 @@ def test_for_you_through_the_scan_serves_what_the_exact_path_serves(
             for key in ("blend", "sasrec.logp", "covisit.share"):
                 if key in b.signals:
                     assert a.signals[key] == pytest.approx(b.signals[key], abs=1e-4)
+
+
+def test_a_scanned_for_you_request_writes_no_catalogue_long_vector(
+        engine: RecommendationEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With fewer candidates than items (and more than a source hands on plus the
+    shopper's history), for-you requests read the candidates only: no reader asks a
+    `SparseRow` for its dense vector."""
+    variant = copy.copy(engine)
+    variant.config = replace(engine.config, candidates_per_source=10)
+    variant.sources = dict(engine.sources)
+    sasrec = copy.copy(engine.sources["sasrec"])
+    model = copy.copy(sasrec.model_)
+    model.config = replace(model.config, scan_min_items=1, scan_candidates=40)
+    model._scan_ = None
+    sasrec.model_ = model
+    variant.sources["sasrec"] = sasrec
+
+    def refuse(row: SparseRow) -> np.ndarray:
+        raise AssertionError("a catalogue-long vector")
+
+    monkeypatch.setattr(SparseRow, "dense", refuse)
+    served = [variant.for_you(user, 10) for user in sorted(engine.histories)[:30]]
+    assert all(len(answer) == 10 for answer in served)
+    assert all("blend" in r.signals for answer in served for r in answer[:3])
+    assert model._scan_ is not None and model._scan_[1].candidates == 40  # it did scan
