@@ -17,9 +17,11 @@ from shopsense.models.context import RecContext
 from shopsense.models.sasrec import SASRec
 from shopsense.models.sequences import ItemIndex, top_k_excluding
 from shopsense.models.source_base import DenseSource
+from shopsense.models.sparse_scores import SparseRow
 from shopsense.retrieve.covisit import CovisitRetriever
 
 WEIGHTS: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+Parts = np.ndarray | SparseRow  # a request's parts: dense, or over its candidates
 
 
 def dense_scores(source: CovisitRetriever, items: ItemIndex,
@@ -58,13 +60,19 @@ def _normalised(covisit: np.ndarray) -> np.ndarray:
     return covisit
 
 
-def blend_parts(sasrec: np.ndarray, covisit: np.ndarray | None, weight: float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def blend_parts(sasrec: np.ndarray | SparseRow, covisit: np.ndarray | SparseRow | None,
+                weight: float) -> tuple[Parts, Parts, Parts]:
     """(blend, SASRec log-softmax, co-visit share of the shopper's largest) over every item
     of one shopper (1-d) or many (2-d): the blend's score as `SequenceBlend` computes it.
     Non-finite scores (a source that proposes nothing for the item) count as co-visit 0;
     a shopper SASRec cannot score (no known item) gets -inf everywhere, an item it does not
-    score (-inf) gets -inf."""
+    score (-inf) gets -inf. SASRec scores as a `SparseRow` (a large catalogue's quantised
+    scan) give `SparseRow` parts over its candidates and co-visits' items (`sparse_parts`);
+    a dense SASRec vector, dense parts (a sparse co-visit row is read densely)."""
+    if isinstance(sasrec, SparseRow):
+        return sparse_parts(sasrec, covisit, weight)
+    if isinstance(covisit, SparseRow):
+        covisit = covisit.dense()
     logits = np.asarray(sasrec, dtype=np.float64)
     if logits.ndim == 1:
         return _request_parts(logits, covisit, weight)
@@ -101,6 +109,44 @@ def _request_parts(logits: np.ndarray, covisit: np.ndarray | None, weight: float
     share[columns] = values
     blend[columns] = weight * values + logp[columns]
     return blend, logp, share
+
+
+def sparse_parts(sasrec: SparseRow, covisit: np.ndarray | SparseRow | None, weight: float
+                 ) -> tuple[SparseRow, SparseRow, SparseRow]:
+    """`blend_parts` of one request held for SASRec's candidates and the items co-visits
+    score: the same arithmetic as `_request_parts` on those items, with the log-softmax
+    normaliser SASRec's scan estimated (`sasrec.normaliser`: one shift for every item, so
+    no order within the request changes); any other item's parts on demand (its exact logit
+    less the normaliser, co-visit share 0)."""
+    n = sasrec.size
+    if covisit is None:
+        covisit = SparseRow(n, np.zeros(0, np.int64), np.zeros(0))
+    elif not isinstance(covisit, SparseRow):
+        covisit = np.asarray(covisit, dtype=np.float64)
+        at = np.flatnonzero(np.isfinite(covisit))
+        covisit = SparseRow(n, at, covisit[at])
+    finite = np.isfinite(covisit.values)
+    columns, values = covisit.index[finite], covisit.values[finite]
+    largest = values.max() if columns.size else 0.0
+    if columns.size < n:  # the zeros of the items it does not score count
+        largest = max(largest, 0.0)
+    values = values / np.maximum(largest, 1e-12)
+    union = np.union1d(sasrec.index, columns)
+    share = np.zeros(union.size)
+    share[np.searchsorted(union, columns)] = values
+    if sasrec.rest is None:  # SASRec scores nobody: no known recent item
+        none = SparseRow(n, np.zeros(0, np.int64), np.zeros(0))
+        return none, none, SparseRow(n, union, share, fill=0.0)
+    norm, rest = sasrec.normaliser, sasrec.rest
+
+    def logp_rest(wanted: np.ndarray) -> np.ndarray:
+        return rest(wanted) - norm
+
+    logp = sasrec.at(union) - norm
+    blend = weight * share + logp
+    return (SparseRow(n, union, blend, rest=logp_rest, normaliser=norm),
+            SparseRow(n, union, logp, rest=logp_rest, normaliser=norm),
+            SparseRow(n, union, share, fill=0.0))
 
 
 def _request_log_softmax(logits: np.ndarray) -> np.ndarray:

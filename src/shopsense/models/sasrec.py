@@ -5,7 +5,8 @@ transformer over the last `max_len` items, output tied to the item embedding tab
 softmax instead of the original one-negative BCE: over every item while the catalogue is small,
 sampled with log-Q correction above `full_max_items` (models.sasrec_loss). Training stops when
 the validation curve flattens (models.convergence) or the CPU budget ends, and says which.
-Early stopping uses the validation targets only (never the test item).
+Early stopping uses the validation targets only (never the test item). Serving (states,
+scores, the large-catalogue paths) is the base class, models.sasrec_serve.
 """
 
 from __future__ import annotations
@@ -26,10 +27,9 @@ from shopsense.models.parallel import GradientSync, LocalSync, _threads
 from shopsense.models.sasrec_ivf import ItemPartition
 from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
 from shopsense.models.sasrec_net import SASRecNet
-from shopsense.models.sasrec_numpy import encode_small, numpy_weights
+from shopsense.models.sasrec_serve import SASRecServing
 from shopsense.models.schedule import LRSchedule, training_schedule
 from shopsense.models.sequences import (
-    left_pad,
     length_buckets,
     ndcg10_sum_by_rank,
     next_item_pairs,
@@ -68,6 +68,9 @@ class SASRecConfig:
     sparse_items_above: int = 200_000  # sampled, one process: update only the touched rows
     ivf_min_items: int = 0  # > 0: two-stage serving scores from this size (sasrec_ivf; off:
     # the exact top 10's recall was 0.92 at a quarter of the lists, for 1.2-1.7x less CPU)
+    scan_min_items: int = 200_000  # from this size a request's scores are a quantised scan
+    # + exact scores of its best `scan_candidates` (sasrec_scan; 0: exact at every size)
+    scan_candidates: int = 2048
     sparse_item_lr_scale: float = 10.0  # the sparse item table's rate, x lr (a row moves
     # only on the few steps that touch it: ~3 an epoch at 1M items; benchmarks/README.md)
     title_term: bool = False  # scores + a learned scale x title cosine with the last item,
@@ -87,7 +90,7 @@ def titled_config(config: SASRecConfig, item_init: np.ndarray | None) -> SASRecC
     return config
 
 
-class SASRec:
+class SASRec(SASRecServing):
     """Estimator wrapper: `fit(sequences, n_items, valid=...)`, `score(histories)`, save/load."""
 
     def __init__(self, config: SASRecConfig | None = None, **overrides: float | int) -> None:
@@ -103,6 +106,7 @@ class SASRec:
         self.info_: dict[str, Any] = {}  # how it was trained (loss, convergence, workers)
         self._numpy_: tuple[SASRecNet, dict[str, Any]] | None = None  # _numpy_weights
         self._ivf_: tuple[SASRecNet, ItemPartition, np.ndarray] | None = None  # _two_stage
+        self._scan_ = None  # _scanned
         self._loss_fn: Any = None  # training only: full or sampled softmax
 
     # ------------------------------------------------------------------ training
@@ -220,7 +224,8 @@ class SASRec:
             self.best_epoch_ = len(self.history_)
         self.net_.eval()
         self.net_.item_emb.sparse = False  # serving and later warm starts use dense tensors
-        self._numpy_ = None
+        self._numpy_ = self._scan_ = None
+        self._scanned()  # a large table's quantised scan, built with it
         two_stage = self._two_stage()  # a million-item table's partition, built with it
         if two_stage is not None:
             self.info_["two_stage_serving"] = {"lists": len(two_stage[0].centroids),
@@ -299,69 +304,6 @@ class SASRec:
         if sync.world_size > 1:  # the shards leave out fewer than world_size users
             scores_sum, total = sync.sum([scores_sum, float(len(histories))])
         return scores_sum / max(total, 1)
-
-    # ------------------------------------------------------------------ serving
-    def encode(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """User/session states (B, dim) from dense-index histories (empty ones allowed).
-        A few histories (a serving request) go through `_encode_small`, the same network in
-        numpy; batches through torch."""
-        if 0 < len(histories) <= 4:
-            return self._encode_small(histories)
-        net = self._require()
-        net.eval()
-        out = []
-        with torch.no_grad(), _threads(self.config.threads):
-            for start in range(0, len(histories), 1024):
-                seqs = torch.from_numpy(left_pad(histories[start:start + 1024],
-                                                 self.config.max_len))
-                out.append(net(seqs)[:, -1, :].numpy())
-        return np.concatenate(out) if out else np.zeros((0, net.out_dim), np.float32)
-
-    def _encode_small(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """`encode` in numpy for one request's histories (models.sasrec_numpy): ~5x less
-        time than torch's per-operator overhead at this size, equal within float32 rounding
-        (tests/recs/test_sasrec_serving.py). The weights are views that follow training."""
-        net = self._require()
-        if self._numpy_ is None or self._numpy_[0] is not net:
-            self._numpy_ = (net, numpy_weights(net))
-        return encode_small(self._numpy_[1], self.config.max_len, self.config.dim,
-                            self.config.n_heads, histories)
-
-    def item_vectors(self) -> np.ndarray:
-        """(n_items, dim) output embeddings."""
-        return self._require().item_weights().detach().numpy()
-
-    def score(self, histories: Sequence[np.ndarray]) -> np.ndarray:
-        """Scores (B, n_items) of every item as the next one after each history (exact)."""
-        return self.encode(histories) @ self.item_vectors().T
-
-    def score_request(self, history: np.ndarray) -> np.ndarray:
-        """One serving request's (n_items,) float64 scores: `score`'s below
-        `ivf_min_items` items, two-stage above (exact on the items near the shopper's
-        state, their list's mean score elsewhere: models.sasrec_ivf)."""
-        two_stage = self._two_stage()
-        if two_stage is None:
-            return self.score([history])[0].astype(np.float64)
-        return two_stage[0].scores(self.encode([history])[0], two_stage[1])
-
-    def _two_stage(self, partition: ItemPartition | None = None
-                   ) -> tuple[ItemPartition, np.ndarray] | None:
-        """The item partition of this network and its list-ordered table (built once per
-        network: after training, on load, or on the first request of a network set from
-        outside); None below `ivf_min_items`."""
-        net = self.net_
-        if net is None or not 0 < self.config.ivf_min_items <= self.n_items_:
-            return None
-        if self._ivf_ is None or self._ivf_[0] is not net:
-            table = self.item_vectors()
-            partition = partition or ItemPartition.build(table, seed=self.config.seed)
-            self._ivf_ = (net, partition, partition.grouped(table))
-        return self._ivf_[1], self._ivf_[2]
-
-    def _require(self) -> SASRecNet:
-        if self.net_ is None:
-            raise RuntimeError("SASRec is not fitted")
-        return self.net_
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:

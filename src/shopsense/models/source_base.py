@@ -17,6 +17,7 @@ import numpy as np
 from shopsense.domain import Candidate, Product
 from shopsense.models.context import RecContext, as_context, top_indices
 from shopsense.models.sequences import ItemIndex
+from shopsense.models.sparse_scores import SparseRow
 
 
 class DenseSource:
@@ -47,6 +48,12 @@ class DenseSource:
     def score_all(self, context: RecContext) -> np.ndarray:
         raise NotImplementedError
 
+    def request_scores(self, context: RecContext) -> np.ndarray | SparseRow:
+        """One request's scores as the for-you blend reads them: `score_all` as float64, or
+        for a source that knows its candidates at a large catalogue a `SparseRow` (SASRec's
+        quantised scan, co-visits) so the request writes no catalogue-long vector."""
+        return np.asarray(self.score_all(context), dtype=np.float64)
+
     def score_many(self, contexts: Sequence[RecContext]) -> np.ndarray:
         """`score_all` of several contexts, (len(contexts), n_items); sources that batch
         well (one matrix product, one forward pass) override it (an offline evaluation
@@ -65,10 +72,9 @@ class DenseSource:
     def retrieve(self, query: Any, k: int, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """Top-`k` items for a context / item id / item-id list, best first."""
         context = as_context(query)
-        return self.retrieve_scored(context, np.asarray(self.score_all(context), np.float64), k,
-                                    exclude=exclude)
+        return self.retrieve_scored(context, self.request_scores(context), k, exclude=exclude)
 
-    def retrieve_scored(self, context: RecContext, scores: np.ndarray, k: int, *,
+    def retrieve_scored(self, context: RecContext, scores: np.ndarray | SparseRow, k: int, *,
                         exclude: Collection[str] = ()) -> list[Candidate]:
         """`retrieve` over scores already computed for this context (a request that reads
         the same scores again, e.g. the blend's, computes them once)."""
@@ -82,16 +88,16 @@ class DenseSource:
             ) -> tuple[list[int], list[str], list[float]]:
         """`retrieve` as (indices, item ids, scores), without evidence or Candidates (the
         for-you path builds those only for the items it may show: pipeline.recommend_pool)."""
-        return self.top_scored(context, np.asarray(self.score_all(context), np.float64), k,
-                               exclude=exclude)
+        return self.top_scored(context, self.request_scores(context), k, exclude=exclude)
 
-    def top_scored(self, context: RecContext, scores: np.ndarray, k: int, *,
+    def top_scored(self, context: RecContext, scores: np.ndarray | SparseRow, k: int, *,
                    exclude: Collection[str] = ()) -> tuple[list[int], list[str], list[float]]:
         items = self._require_items()
         banned = set(items.encode(exclude).tolist())
         if context.category:
             banned.update(self._outside_category(context.category))
-        chosen = top_indices(scores, k, banned).tolist()
+        chosen = (scores.top(k, banned) if isinstance(scores, SparseRow)
+                  else top_indices(scores, k, banned)).tolist()
         return chosen, [items.ids[i] for i in chosen], scores[chosen].tolist()
 
     def _outside_category(self, category: str) -> list[int]:

@@ -21,11 +21,12 @@ import numpy as np
 
 from shopsense.domain import Candidate, Event, Product, Result, UserProfile
 from shopsense.features.repurchase import RepurchaseRates
-from shopsense.models.blend import BlendView, blend_parts
+from shopsense.models.blend import BlendView, Parts, blend_parts
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import NON_INTERACTIONS
 from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
+from shopsense.models.sparse_scores import SparseRow
 from shopsense.pipeline.recommend_pool import CandidatePool, adjust, select
 from shopsense.rank.recs_features import (
     ShopperView,
@@ -222,13 +223,13 @@ class RecommendationEngine:
         per = self.config.candidates_per_source
         blended = "blend" in names and self.config.blend_weight is not None \
             and "sasrec" in self.sources
-        dense: dict[str, np.ndarray] = {}
+        dense: dict[str, np.ndarray | SparseRow] = {}
         lists: dict[str, list[Candidate]] = {}
         for n in names:
             if n not in self.sources:
                 continue
             if blended and n in ("sasrec", "covisit"):
-                dense[n] = np.asarray(self.sources[n].score_all(ctx), dtype=np.float64)
+                dense[n] = self.sources[n].request_scores(ctx)
                 lists[n] = self.sources[n].retrieve_scored(ctx, dense[n], per, exclude=banned)
             else:
                 lists[n] = self.sources[n].retrieve(ctx, per, exclude=banned)
@@ -242,13 +243,13 @@ class RecommendationEngine:
             add_blend_signals(merged, self.items, parts)
         return [c for c in merged if self.servable(c.item_id)]
 
-    def candidate_blend(self, ctx: RecContext, dense: dict[str, np.ndarray], covisit: bool
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def candidate_blend(self, ctx: RecContext, dense: dict[str, np.ndarray | SparseRow],
+                        covisit: bool) -> tuple[Parts, Parts, Parts]:
         """`models.blend.blend_parts` of this request (SASRec's and co-visits' scores over
         every item, computed once for their own lists too)."""
         for name in ("sasrec", "covisit") if covisit else ("sasrec",):
             if name in self.sources and name not in dense:
-                dense[name] = np.asarray(self.sources[name].score_all(ctx), np.float64)
+                dense[name] = self.sources[name].request_scores(ctx)
         return blend_parts(dense["sasrec"], dense.get("covisit") if covisit else None,
                            float(self.config.blend_weight or 0.0))
 

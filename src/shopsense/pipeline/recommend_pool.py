@@ -31,6 +31,7 @@ from shopsense.features.repurchase import RepurchaseRates
 from shopsense.models.blend import BlendView
 from shopsense.models.context import RecContext
 from shopsense.models.source_base import DenseSource
+from shopsense.models.sparse_scores import SparseRow
 from shopsense.rank.diversity import diversify
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.recs_features import BLEND_PARTS, ShopperView, feature_rows
@@ -76,11 +77,11 @@ class CandidatePool:
         per = engine.config.candidates_per_source
         blended = "blend" in names and engine.config.blend_weight is not None \
             and "sasrec" in engine.sources
-        dense: dict[str, np.ndarray] = {}
+        dense: dict[str, np.ndarray | SparseRow] = {}
         found = {}
         for n, source in sources.items():
             if blended and n in ("sasrec", "covisit"):
-                dense[n] = np.asarray(source.score_all(ctx), dtype=np.float64)
+                dense[n] = source.request_scores(ctx)
                 found[n] = source.top_scored(ctx, dense[n], per, exclude=banned)
             else:
                 found[n] = source.top(ctx, per, banned)

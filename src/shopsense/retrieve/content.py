@@ -102,8 +102,12 @@ class ContentRetriever(DenseSource):
         anchors = self.recent_indices(context)[-10:]
         if anchors.size == 0:
             return [{} for _ in indices]
-        sims = self.vectors_[anchors] @ self.vectors_[np.asarray(indices, dtype=np.int64)].T
-        best = np.argmax(sims, axis=0)
+        sims = self.vectors_[anchors].astype(np.float64) @ self.vectors_[
+            np.asarray(indices, dtype=np.int64)].astype(np.float64).T
+        # near-ties (anchors with the same title) go to the first anchor whatever the
+        # product's shape: a float32 product's last bits depend on it and on alignment, and
+        # the for-you pool asks for another subset of items than the per-candidate path
+        best = np.argmax(np.round(sims, 6), axis=0)
         ids = self._require_items().ids
         return [{"because_item": ids[int(anchors[b])], "similarity": round(float(sims[b, j]), 4)}
                 for j, b in enumerate(best.tolist())]

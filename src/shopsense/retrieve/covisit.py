@@ -21,6 +21,7 @@ from shopsense.models.context import RecContext, recency_weights
 from shopsense.models.interactions import NON_INTERACTIONS, Interactions
 from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
+from shopsense.models.sparse_scores import SparseRow
 
 SESSION_GAP_S = 30 * 60.0
 
@@ -191,6 +192,18 @@ class CovisitRetriever(DenseSource):
         summed = recency_weights(anchors.size, self.decay) @ rows
         total[columns] = np.where(summed > 0, summed, -np.inf)
         return total
+
+    def request_scores(self, context: RecContext) -> SparseRow:
+        """`score_all` as a `SparseRow` of the items it scores (> 0), -inf elsewhere: the
+        same scores without the catalogue-long vector."""
+        anchors = self.recent_indices(context)[-self.window * 2:]
+        n = len(self._require_items())
+        if anchors.size == 0:
+            return SparseRow(n, np.zeros(0, dtype=np.int64), np.zeros(0))
+        columns, rows = self._rows(anchors)
+        summed = recency_weights(anchors.size, self.decay) @ rows
+        positive = summed > 0
+        return SparseRow(n, columns[positive].astype(np.int64), summed[positive])
 
     def evidence(self, context: RecContext, index: int) -> dict[str, Any]:
         """The recent item that contributes most: "because you viewed X"."""

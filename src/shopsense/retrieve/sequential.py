@@ -15,6 +15,7 @@ from shopsense.models.interactions import Interactions
 from shopsense.models.sasrec import SASRec, SASRecConfig
 from shopsense.models.sequences import ItemIndex
 from shopsense.models.source_base import DenseSource
+from shopsense.models.sparse_scores import SparseRow
 
 
 class SASRecTrainer(Protocol):
@@ -97,6 +98,17 @@ class SequentialRetriever(DenseSource):
         if history.size == 0:
             return np.full(len(self._require_items()), -np.inf)
         return self._model().score_request(history)
+
+    def request_scores(self, context: RecContext) -> np.ndarray | SparseRow:
+        """`score_all` below the model's `scan_min_items`; above, the quantised scan's
+        candidates (`SASRec.request_scores`), empty where no recent item is known."""
+        model = self._model()
+        if model._scanned() is None:
+            return super().request_scores(context)
+        history = self.recent_indices(context)
+        if history.size == 0:
+            return SparseRow(len(self._require_items()), np.zeros(0, np.int64), np.zeros(0))
+        return model.request_scores(history)
 
     def score_many(self, contexts: Sequence[RecContext]) -> np.ndarray:
         """`score_all` of many contexts in one batched forward pass (equal within float32
