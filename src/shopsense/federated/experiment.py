@@ -62,10 +62,11 @@ class RecsPlan:
     adapt_lr_scale: float = AdaptPlan.lr_scale  # (federated/personalise.py): local epochs,
     own_round: bool = AdaptPlan.own_round  # kept by each client's validation; and each
     # client's own best global round
+    adapt_mu: float = AdaptPlan.mu  # > 0: the adaptation stays near the global (Ditto)
 
     def adapt_plan(self) -> AdaptPlan:
         return AdaptPlan(self.adapt_epochs, max(self.patience, 2), self.adapt_lr_scale,
-                         self.own_round)
+                         self.own_round, self.adapt_mu)
 
     @property
     def personalises(self) -> bool:

@@ -12,7 +12,11 @@ validation targets (never its test ones; nothing here is sent anywhere):
 2. **Local adaptation.** From those weights, up to `epochs` epochs on the client's own
    training sequences (fresh optimiser at `lr_scale` x the model's rate), keeping the best
    epoch by its validation, with epoch 0 = the global weights unchanged: adaptation replaces
-   the global model only where the client's own shoppers say it is better (`adapt`).
+   the global model only where the client's own shoppers say it is better (`adapt`). With
+   `mu` > 0 each epoch's loss also pays mu/2 ||w - w_global||^2 (Ditto, Li et al. 2021:
+   the personal model is pulled towards the global one, not only started from it).
+   With `own_round` off this is FedAvg + local fine-tuning (FedAvg-FT) from the round the
+   pooled validation kept, which is what the global model serves.
 
 Under DP-SGD neither step runs: the adopted model's (epsilon, delta) covers only DP-trained
 weights, and a non-private fine-tune on the home's shoppers would void it for that home.
@@ -36,12 +40,16 @@ class AdaptPlan:
     patience: int = 2  # epochs without a 1 % gain on the client's validation, then stop
     lr_scale: float = 0.25  # of the model's learning rate: a fine-tune, not a restart
     own_round: bool = True  # step 1: each client keeps its own best global round
+    mu: float = 0.0  # > 0: Ditto's proximal term, mu/2 ||w - w_global||^2, on every
+    # adaptation epoch (the fine-tune stays near the weights it started from)
 
     def __post_init__(self) -> None:
         if self.epochs < 0 or self.patience < 0:
             raise ValueError("adaptation epochs and patience must be >= 0")
         if not 0 < self.lr_scale <= 10:
             raise ValueError("adaptation lr_scale must be in (0, 10]")
+        if self.mu < 0:
+            raise ValueError("adaptation mu must be >= 0")
 
     @property
     def active(self) -> bool:
@@ -89,8 +97,14 @@ def adapt(participant: Any, data: Any, validate: Validate, plan: AdaptPlan) -> d
         return {"valid_global": round(before, 4), "valid_served": round(before, 4),
                 "epoch_kept": 0, "epochs_run": 0}
     participant.restart_optimiser(plan.lr_scale)
-    kept = train_alone(participant, data, epochs=plan.epochs, validate=scored,
-                       patience=plan.patience, start_score=before)
+    mu = participant.mu
+    participant.hold_near(plan.mu)
+    try:
+        kept = train_alone(participant, data, epochs=plan.epochs, validate=scored,
+                           patience=plan.patience, start_score=before)
+    finally:
+        participant.hold_near(0.0)
+        participant.mu = mu  # the rounds' FedProx term, as it was
     return {"valid_global": round(before, 4), "valid_served": round(max(curve), 4),
             "epoch_kept": kept, "epochs_run": len(curve) - 1}
 
