@@ -56,6 +56,8 @@ def main() -> None:
                    "term (models/sasrec_net.py); curves then also print the body gate g "
                    "and the title scale s of the (global) weights")
     p.add_argument("--mu", type=float, default=0.0, help="FedProx's proximal term")
+    p.add_argument("--freeze-title-scale", action="store_true", help="with --title-term: "
+                   "the title scale s stays at its start (only the body and gate train)")
     p.add_argument("--client-lr-scale", type=float, default=1.0, help="every participant's "
                    "Adam rate x this (restart_optimiser)")
     p.add_argument("--personalise", action="store_true", help="after the rounds: each "
@@ -75,10 +77,11 @@ def main() -> None:
     init = title_init(Path(a.data), None, data.items, a.dim) if a.title_init else None
     if a.variant != "fed":
         _alone(plan, len(data.items), holdouts, init, a.rounds, a.variant == "central",
-               a.client_lr_scale)
+               a.client_lr_scale, a.freeze_title_scale)
         return
     if a.title_term:
-        _fed_gated(plan, len(data.items), holdouts, init, a.client_lr_scale)
+        _fed_gated(plan, len(data.items), holdouts, init, a.client_lr_scale,
+                   a.freeze_title_scale)
         return
     keeper = RoundKeeper(len(clients)) if a.personalise else None
     out, participants = federated(clients, holdouts, len(data.items), plan, item_init=init,
@@ -107,7 +110,7 @@ def _gate(model, histories=None) -> str:
     return out
 
 
-def _fed_gated(plan, n_items, holdouts, init, lr_scale) -> None:
+def _fed_gated(plan, n_items, holdouts, init, lr_scale, fixed_scale=False) -> None:
     """Federated rounds with the title term, one line a round: loss, pooled validation,
     pooled test (diagnosis only), and the global gate / scale."""
     import numpy as np
@@ -117,7 +120,7 @@ def _fed_gated(plan, n_items, holdouts, init, lr_scale) -> None:
     parts = [plan.participant(n_items, "all", i, init) for i in range(len(holdouts))]
     for p in parts:
         p.load(parts[0].weights())
-        p.restart_optimiser(lr_scale)
+        _restart(p, lr_scale, fixed_scale)
 
     def pooled(ps, valid=True):
         cases = [m.per_user(h.valid_histories if valid else h.test_histories,
@@ -142,7 +145,14 @@ def _fed_gated(plan, n_items, holdouts, init, lr_scale) -> None:
         print(row, flush=True)
 
 
-def _alone(plan, n_items, holdouts, init, epochs, central, lr_scale=1.0) -> None:
+def _restart(model, lr_scale, fixed_scale) -> None:
+    if fixed_scale:
+        model.net.title_log_scale.requires_grad_(False)
+    model.restart_optimiser(lr_scale)
+
+
+def _alone(plan, n_items, holdouts, init, epochs, central, lr_scale=1.0,
+           fixed_scale=False) -> None:
     """Centralised training on the union of the clients' parts, or each client alone; one
     line per epoch (0: the start) with each client's validation and test NDCG@10."""
     def scores(model, parts):
@@ -156,7 +166,7 @@ def _alone(plan, n_items, holdouts, init, epochs, central, lr_scale=1.0) -> None
     for name, parts in groups:
         model = plan.participant(n_items, "all", 0 if central else int(name.split()[1]),
                                  item_init=init)
-        model.restart_optimiser(lr_scale)
+        _restart(model, lr_scale, fixed_scale)
         union = [s for h in parts for s in h.train]
         started = time.time()
         for epoch in range(epochs + 1):
