@@ -192,3 +192,29 @@ def test_fedavg_ft_from_the_pooled_round_is_never_below_the_global_on_own_valida
         assert 1 <= step["epochs_run"] <= 3
     assert set(out["paired_per_client"]["personalised_vs_local_only"]) == {"forward",
                                                                            "backward"}
+
+
+def test_an_adapted_epoch_whose_gain_is_noise_is_reverted_to_the_start() -> None:
+    """Per-case validation: one case of 200 better is not a gain a shop can tell from
+    noise, so the start is served (and the epoch named); every case better is kept."""
+    rng = np.random.default_rng(0)
+    start_cases = (rng.random(200) < 0.3).astype(float)
+    noisy = start_cases.copy()
+    noisy[np.flatnonzero(noisy == 0)[0]] = 1.0
+
+    def run(after: np.ndarray, clear_gain: bool = True) -> tuple[dict, bool]:
+        model = LocalSASRec(N_ITEMS, fed_config(dim=8, batch_size=16), seed=0)
+        start = [w.copy() for w in model.weights()]
+        scores = iter([start_cases, after])
+        row = adapt(model, _walks(1, 20, 0), lambda m: next(scores),
+                    AdaptPlan(epochs=1, patience=0, clear_gain=clear_gain))
+        same = all(np.array_equal(a, b) for a, b in zip(model.weights(), start, strict=True))
+        return row, same
+
+    row, same = run(noisy)
+    assert same and row["epoch_kept"] == 0 and row["valid_served"] == row["valid_global"]
+    assert row["reverted"]["epoch"] == 1 and row["reverted"]["gain_ci"][0] <= 0
+    row, same = run(noisy, clear_gain=False)  # the old rule: any gain is kept
+    assert not same and row["epoch_kept"] == 1
+    row, same = run(np.minimum(start_cases + 0.5, 1.0))
+    assert not same and row["epoch_kept"] == 1 and "reverted" not in row

@@ -159,7 +159,7 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
         return summarise(*m.per_user(holdout.test_histories, holdout.test_targets))
 
     fed, valid_global = test(participant), valid(participant)  # the last round's weights
-    served = _personalise(participant, holdout, plan, keeper, valid)
+    served = _personalise(participant, holdout, plan, keeper)
     local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed,
                         item_init=item_init, sparse_items=participant.sparse_items)
     train_alone(local, holdout.train, epochs=max(1, len(log["rounds"])) * plan.local_epochs,
@@ -194,9 +194,12 @@ def adoption_check(served: float, global_: float, local: float) -> dict[str, Any
 
 
 def _personalise(participant: LocalSASRec, holdout: Holdout, plan: JoinPlan,
-                 keeper: RoundKeeper, valid: Any) -> dict[str, Any] | None:
+                 keeper: RoundKeeper) -> dict[str, Any] | None:
     """The home's own best round, then local adaptation (federated/personalise.py); None
     (the global weights served as they are) without either, or under DP-SGD."""
     if not plan.adapt.active or plan.dp_epsilon > 0:
         return None
-    return personalise([participant], [holdout.train], [valid], plan.adapt, keeper)[0]
+    def cases(m: LocalSASRec) -> Any:  # per case: adaptation keeps only a clear gain
+        return m.per_user(holdout.valid_histories, holdout.valid_targets)[0]
+
+    return personalise([participant], [holdout.train], [cases], plan.adapt, keeper)[0]
