@@ -56,6 +56,8 @@ def main() -> None:
                    "term (models/sasrec_net.py); curves then also print the body gate g "
                    "and the title scale s of the (global) weights")
     p.add_argument("--mu", type=float, default=0.0, help="FedProx's proximal term")
+    p.add_argument("--parts", action="store_true", help="with --title-term: also the "
+                   "NDCG@10 of the body's scores alone on client 0's validation")
     p.add_argument("--freeze-title-scale", action="store_true", help="with --title-term: "
                    "the title scale s stays at its start (only the body and gate train)")
     p.add_argument("--client-lr-scale", type=float, default=1.0, help="every participant's "
@@ -65,6 +67,8 @@ def main() -> None:
                    "mixtures with its local-only model, per client, valid and test")
     a = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    global PARTS
+    PARTS = a.parts
     plan = RecsPlan(rounds=a.rounds, local_epochs=a.local, dim=a.dim, batch_size=a.bs,
                     server=a.server, server_lr=a.lr, server_momentum=a.mom, patience=0,
                     row_weighted=not a.norow, title_init=a.title_init,
@@ -94,20 +98,32 @@ def main() -> None:
         _personalise(plan, participants, holdouts, keeper, init)
 
 
-def _gate(model, histories=None) -> str:
-    """With the title term: the body gate g, the title scale s, and the body's share of the
-    scores on `histories` (std over items of g h.E_i against s t.t_i, mean over shoppers)."""
+def _gate(model, holdout=None) -> str:
+    """With the title term: the body gate g, the title scale s, the body's share of the
+    scores on `holdout`'s validation histories (std over items of g h.E_i against
+    s t.t_i, mean over 200 shoppers), and `--parts`' NDCG@10 of the body's scores alone
+    on all of them (the titles' alone is the title neighbour)."""
     net = model.net
     if not net.title_term:
         return ""
     out = f"gate {net.body_gate.item():.4f} scale {net.title_log_scale.exp().item():.2f}"
-    if histories:
-        est = model.estimator()
-        enc, table, d = est.encode(histories[:200]), est.item_vectors(), net.item_emb.embedding_dim
+    if holdout is not None:
+        from shopsense.federated.recs import ranking_per_user
+
+        est, d = model.estimator(), net.item_emb.embedding_dim
+        table = est.item_vectors()
+        enc = est.encode(holdout.valid_histories[:200])
         body = (enc[:, :d] @ table[:, :d].T).std(axis=1)
         title = (enc[:, d:] @ table[:, d:].T).std(axis=1)
         out += f" body/title score std {float((body / title).mean()):.3f}"
+        if PARTS:
+            alone = ranking_per_user(lambda h: est.encode(h)[:, :d] @ table[:, :d].T,
+                                     holdout.valid_histories, holdout.valid_targets)[0]
+            out += f" body-alone valid {float(alone.mean()):.4f}"
     return out
+
+
+PARTS = False  # --parts
 
 
 def _fed_gated(plan, n_items, holdouts, init, lr_scale, fixed_scale=False) -> None:
@@ -128,7 +144,7 @@ def _fed_gated(plan, n_items, holdouts, init, lr_scale, fixed_scale=False) -> No
                  for m, h in zip(ps, holdouts, strict=True)]
         return float(np.concatenate(cases).mean())
 
-    probe = holdouts[0].valid_histories
+    probe = holdouts[0]
     print("round 0 valid", round(pooled(parts), 4), "test", round(pooled(parts, False), 4),
           _gate(parts[0], probe), flush=True)
 
@@ -173,7 +189,7 @@ def _alone(plan, n_items, holdouts, init, epochs, central, lr_scale=1.0,
             loss = model.fit_round(union, 1)["loss"] if epoch else float("nan")
             valid, test = scores(model, parts)
             print(name, "epoch", epoch, "loss", round(loss, 3), "valid", valid, "test", test,
-                  _gate(model, parts[0].valid_histories), f"{time.time() - started:.0f}s",
+                  _gate(model, parts[0]), f"{time.time() - started:.0f}s",
                   flush=True)
 
 
