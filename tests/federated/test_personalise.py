@@ -218,3 +218,16 @@ def test_an_adapted_epoch_whose_gain_is_noise_is_reverted_to_the_start() -> None
     assert not same and row["epoch_kept"] == 1
     row, same = run(np.minimum(start_cases + 0.5, 1.0))
     assert not same and row["epoch_kept"] == 1 and "reverted" not in row
+
+
+def test_a_reverted_adaptation_restores_a_home_kept_item_table_too() -> None:
+    """shared="body": the item table is not among the shared weights, yet adaptation
+    trains it; reverting a noise-level epoch must give it back as well."""
+    model = LocalSASRec(N_ITEMS, fed_config(dim=8, batch_size=16), shared="body", seed=0)
+    table = model.net.item_emb.weight.detach().clone()
+    flat = np.zeros(100)
+    scores = iter([flat, flat + np.r_[1.0, np.zeros(99)]])  # one case better: noise
+    row = adapt(model, _walks(1, 20, 0), lambda m: next(scores),
+                AdaptPlan(epochs=1, patience=0, lr_scale=4.0))
+    assert row["epoch_kept"] == 0 and "reverted" in row
+    assert np.array_equal(model.net.item_emb.weight.detach().numpy(), table.numpy())

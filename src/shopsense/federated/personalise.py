@@ -111,7 +111,9 @@ def adapt(participant: Any, data: Any, validate: Validate, plan: AdaptPlan) -> d
     if plan.epochs == 0:
         return {"valid_global": round(before, 4), "valid_served": round(before, 4),
                 "epoch_kept": 0, "epochs_run": 0}
-    start = participant.weights()
+    # every tensor, not only the shared weights: with shared="body" the item table is the
+    # home's own, and adaptation trains it too
+    start = {k: v.clone() for k, v in participant.net.state_dict().items()}
     participant.restart_optimiser(plan.lr_scale)
     mu = participant.mu
     participant.hold_near(plan.mu)
@@ -126,7 +128,7 @@ def adapt(participant: Any, data: Any, validate: Validate, plan: AdaptPlan) -> d
     if kept and plan.clear_gain and cases[0].ndim == 1 and cases[0].size > 1:
         low, high = gain_interval(cases[kept], cases[0])
         if low <= 0:  # a gain the client's validation cannot tell from noise
-            participant.load(start)
+            participant.net.load_state_dict(start)
             row.update(valid_served=round(before, 4), epoch_kept=0,
                        reverted={"epoch": kept, "valid": round(curve[kept], 4),
                                  "gain_ci": [round(low, 4), round(high, 4)]})
