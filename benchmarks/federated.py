@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     sparse_items=args.sparse_items, title_term=args.title_term,
                     freeze_items=args.freeze_items,
                     adapt_epochs=args.adapt_epochs, adapt_lr_scale=args.adapt_lr_scale,
-                    own_round=args.own_round)
+                    own_round=args.own_round, adapt_mu=args.adapt_mu, mu=args.mu,
+                    adapt_clear_gain=args.adapt_clear_gain)
     demo = _demo_events(Path(args.cache), args.demo_users)
     runs: list[tuple[str, Path, str, RecsPlan, int]] = []
     if not args.skip_plain:
@@ -138,6 +139,15 @@ def main() -> None:
                         help="Personalised variant: local epochs after the rounds, kept by "
                              "each client's validation (federated/personalise.py).")
     parser.add_argument("--adapt-lr-scale", type=float, default=AdaptPlan.lr_scale)
+    parser.add_argument("--adapt-mu", type=float, default=AdaptPlan.mu,
+                        help="Personalised variant: > 0, each adaptation epoch pays "
+                             "mu/2 ||w - w_global||^2 (Ditto's proximal term).")
+    parser.add_argument("--adapt-clear-gain", action=argparse.BooleanOptionalAction,
+                        default=AdaptPlan.clear_gain,
+                        help="Personalised variant: keep an adapted epoch only where its "
+                             "paired validation gain's 95 %% interval is above 0.")
+    parser.add_argument("--mu", type=float, default=0.0,
+                        help="FedProx's proximal term in the rounds (0: FedAvg).")
     parser.add_argument("--own-round", action=argparse.BooleanOptionalAction,
                         default=AdaptPlan.own_round,
                         help="Personalised variant: each client's own best global round.")

@@ -10,6 +10,7 @@ import pytest
 
 from shopsense.federated.adopt import adopt_sasrec, model_card
 from shopsense.federated.dp import DPSettings
+from shopsense.federated.homes import adoption_check
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
 from shopsense.models.interactions import interactions_from_events
 from shopsense.models.sequences import ItemIndex
@@ -170,7 +171,8 @@ def test_join_adopts_what_the_home_serves_a_personalised_model_and_says_so(
               "valid_served": 0.2, "epoch_kept": 1, "epochs_run": 3}
     report = {"model": "sasrec", "rounds": [{"round": 1}, {"round": 2}, {"round": 3}],
               "tls": True, "privacy": None, "federated": {"ndcg@10": 0.125},
-              "personalised": served, "item_table": "seeded from catalogue titles, trained"}
+              "personalised": served, "item_table": "seeded from catalogue titles, trained",
+              "adoption": adoption_check(0.2, 0.1, 0.15)}
     _adopt(tmp_path, report, model, None, items.ids, "127.0.0.1:1")
     after = load_current(tmp_path)
     card = after.info["model_card"]["sasrec"]
@@ -183,3 +185,24 @@ def test_join_adopts_what_the_home_serves_a_personalised_model_and_says_so(
     _adopt(tmp_path, report, model, None, items.ids, "127.0.0.1:1")
     card = load_current(tmp_path).info["model_card"]["sasrec"]
     assert card["test_ndcg_at_10"] == 0.125 and card["personalised"].startswith("no")
+
+
+def test_adoption_check_wants_the_served_model_not_below_global_nor_local() -> None:
+    ok = adoption_check(0.3, 0.25, 0.3)
+    assert ok["adopt"] and ok["valid_ndcg@10"] == {"served": 0.3, "global": 0.25,
+                                                    "local_only": 0.3}
+    worse = adoption_check(0.3, 0.25, 0.31)
+    assert not worse["adopt"] and "local-only" in worse["why"]
+    assert not adoption_check(0.2, 0.25, 0.1)["adopt"]
+
+
+def test_join_does_not_adopt_a_model_below_the_homes_local_one(tmp_path: Path) -> None:
+    """The guard refuses before the home is touched: no version is saved or announced."""
+    from shopsense.cli.federated import _adopt
+
+    report = {"model": "sasrec", "rounds": [{"round": 1}], "tls": True, "privacy": None,
+              "federated": {"ndcg@10": 0.1}, "adoption": adoption_check(0.2, 0.2, 0.25)}
+    result = _adopt(tmp_path, report, None, None, [], "127.0.0.1:1")
+    assert result["adopted"] is False and "local-only" in result["why"]
+    assert result["valid_ndcg@10"]["local_only"] == 0.25
+    assert not (tmp_path / "models").exists()

@@ -148,3 +148,86 @@ def test_no_personalised_variant_under_dp_sgd_or_when_switched_off() -> None:
     model.private = object()  # type: ignore[assignment]  # as a DP-SGD run sets it
     with pytest.raises(ValueError, match="private optimiser"):
         model.restart_optimiser(0.5)
+
+
+def test_adapt_plan_refuses_a_negative_proximal_term() -> None:
+    with pytest.raises(ValueError, match="mu"):
+        AdaptPlan(mu=-0.1)
+
+
+def test_dittos_proximal_term_keeps_the_fine_tune_near_the_global_weights() -> None:
+    """Same data, same seed, same epochs: with mu > 0 the adapted weights end nearer the
+    weights they started from than without, and the rounds' own mu is given back."""
+    data = _walks(-1, 40, 2)
+
+    def drift(mu: float) -> float:
+        model = LocalSASRec(N_ITEMS, fed_config(dim=8, batch_size=16, dropout=0.0), seed=0,
+                            mu=0.01)
+        start = [w.copy() for w in model.weights()]
+        scores = iter(np.linspace(0.1, 0.9, 10))  # every epoch "gains": all are kept
+        row = adapt(model, data, lambda m: float(next(scores)),
+                    AdaptPlan(epochs=3, patience=0, lr_scale=4.0, mu=mu))
+        assert row["epoch_kept"] == 3 and model.mu == 0.01 and model.anchor is None
+        return sum(float(((a - b) ** 2).sum()) for a, b in
+                   zip(model.weights(), start, strict=True))
+
+    free, held = drift(0.0), drift(5.0)
+    assert held < 0.5 * free, (held, free)
+
+
+def test_fedavg_ft_from_the_pooled_round_is_never_below_the_global_on_own_validation(
+        ) -> None:
+    """FedAvg + local fine-tuning (own_round off: every client starts from the round the
+    pooled validation kept, the global model), Ditto's term on: each client's served model
+    scores at least the global one on that client's own validation, re-measured here."""
+    clients = [_client(1, 0), _client(-1, 1)]
+    plan = RecsPlan(rounds=2, local_epochs=1, dim=8, batch_size=16, adapt_epochs=3,
+                    adapt_lr_scale=1.0, own_round=False, adapt_mu=0.01)
+    out = compare(clients, N_ITEMS, plan, variants=("federated", "local_only"))
+    assert out["personalised"]["adapt"]["mu"] == 0.01
+    for row in out["personalised"]["per_client"].values():
+        step = row["adaptation"]
+        assert "own_best_round" not in step  # started from the pooled (global) round
+        assert step["valid_served"] >= step["valid_global"]
+        assert 1 <= step["epochs_run"] <= 3
+    assert set(out["paired_per_client"]["personalised_vs_local_only"]) == {"forward",
+                                                                           "backward"}
+
+
+def test_an_adapted_epoch_whose_gain_is_noise_is_reverted_to_the_start() -> None:
+    """Per-case validation: one case of 200 better is not a gain a shop can tell from
+    noise, so the start is served (and the epoch named); every case better is kept."""
+    rng = np.random.default_rng(0)
+    start_cases = (rng.random(200) < 0.3).astype(float)
+    noisy = start_cases.copy()
+    noisy[np.flatnonzero(noisy == 0)[0]] = 1.0
+
+    def run(after: np.ndarray, clear_gain: bool = True) -> tuple[dict, bool]:
+        model = LocalSASRec(N_ITEMS, fed_config(dim=8, batch_size=16), seed=0)
+        start = [w.copy() for w in model.weights()]
+        scores = iter([start_cases, after])
+        row = adapt(model, _walks(1, 20, 0), lambda m: next(scores),
+                    AdaptPlan(epochs=1, patience=0, clear_gain=clear_gain))
+        same = all(np.array_equal(a, b) for a, b in zip(model.weights(), start, strict=True))
+        return row, same
+
+    row, same = run(noisy)
+    assert same and row["epoch_kept"] == 0 and row["valid_served"] == row["valid_global"]
+    assert row["reverted"]["epoch"] == 1 and row["reverted"]["gain_ci"][0] <= 0
+    row, same = run(noisy, clear_gain=False)  # the old rule: any gain is kept
+    assert not same and row["epoch_kept"] == 1
+    row, same = run(np.minimum(start_cases + 0.5, 1.0))
+    assert not same and row["epoch_kept"] == 1 and "reverted" not in row
+
+
+def test_a_reverted_adaptation_restores_a_home_kept_item_table_too() -> None:
+    """shared="body": the item table is not among the shared weights, yet adaptation
+    trains it; reverting a noise-level epoch must give it back as well."""
+    model = LocalSASRec(N_ITEMS, fed_config(dim=8, batch_size=16), shared="body", seed=0)
+    table = model.net.item_emb.weight.detach().clone()
+    flat = np.zeros(100)
+    scores = iter([flat, flat + np.r_[1.0, np.zeros(99)]])  # one case better: noise
+    row = adapt(model, _walks(1, 20, 0), lambda m: next(scores),
+                AdaptPlan(epochs=1, patience=0, lr_scale=4.0))
+    assert row["epoch_kept"] == 0 and "reverted" in row
+    assert np.array_equal(model.net.item_emb.weight.detach().numpy(), table.numpy())

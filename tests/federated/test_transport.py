@@ -105,6 +105,11 @@ def test_two_homes_and_a_coordinator_over_secagg_and_tls(tmp_path: Path, run,
         assert served["valid_served"] >= served["valid_global"]
         assert served["ndcg@10"] > report["local_only"]["ndcg@10"] + 0.1
         assert report["personalised_beats_local"] is True
+        # join --adopt's guard (homes.adoption_check), on this home's validation
+        check = report["adoption"]
+        valid = check["valid_ndcg@10"]
+        assert valid["served"] >= valid["global"] and valid["served"] >= valid["local_only"]
+        assert check["adopt"] is True
     # the two homes ended holding the same global model: same validation curve shape
     assert reports[0]["rounds"][-1]["valid_ndcg@10"] > reports[0]["rounds"][0]["valid_ndcg@10"]
     # the test process only waits (and reads the homes' logs): no training ran in it

@@ -22,6 +22,11 @@ TITLE_TERM = typer.Option(False, "--title-term/--no-title-term",
                           help="SASRec: scores + a learned title-cosine term, the transformer "
                           "gated from 0, so training starts at the title neighbour (needs "
                           "titles).")
+ADAPT_CLEAR = typer.Option(ADAPT.clear_gain, "--adapt-clear-gain/--adapt-any-gain",
+                           help="SASRec: serve an adapted epoch only where its paired gain "
+                           "on the validation cases is clear of noise (95 % interval > 0).")
+ADAPT_MU = typer.Option(ADAPT.mu, "--adapt-mu", help="SASRec: > 0, each adaptation epoch "
+                        "pays mu/2 ||w - w_global||^2 (Ditto's proximal term).")
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     fed = sub_app(app, "federated", "Federated training (Flower, SecAgg+) and DP-SGD (Opacus).")
@@ -109,8 +114,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         own_round: bool = typer.Option(ADAPT.own_round, "--own-round/--last-round",
                                        help="SASRec: keep the global round best on this "
                                        "home's validation, or the last one."),
+        adapt_mu: float = ADAPT_MU,
+        adapt_clear_gain: bool = ADAPT_CLEAR,
         adopt: bool = typer.Option(False, "--adopt", help="Save the SASRec this home serves "
-                                   "(global, or personalised) as its next version."),
+                                   "(global, or personalised) as its next version, unless "
+                                   "its validation is below the global or the local-only "
+                                   "model's (then the current version stays)."),
         timeout_s: float = typer.Option(3600.0, "--timeout"),
         root_cert: Path = typer.Option(None, "--root-cert", help="PEM: the CA to trust for "
                                        "the coordinator (default: the system's CAs)."),
@@ -132,7 +141,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             plan = homes.JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
                                   batch_size=batch_size, title_init=title_init,
                                   sparse_items=sparse_items, title_term=title_term,
-                                  adapt=AdaptPlan(adapt_epochs, own_round=own_round))
+                                  adapt=AdaptPlan(adapt_epochs, own_round=own_round,
+                                                  mu=adapt_mu, clear_gain=adapt_clear_gain))
             evs, ids = homes.file_events(events, catalog) if events is not None else \
                 homes.home_events(cfg)
             products = homes.catalogue_products(cfg, events, catalog) if model == "sasrec" and \
@@ -193,6 +203,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         own_round: bool = typer.Option(ADAPT.own_round, "--own-round/--pooled-round",
                                        help="Personalised variant: each client's own best "
                                        "global round, or the pooled validation's."),
+        adapt_mu: float = ADAPT_MU,
+        adapt_clear_gain: bool = ADAPT_CLEAR,
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Clients on this machine: centralised / federated / personalised / local-only,
@@ -211,7 +223,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                             freeze_items=freeze_items, dp_batch_size=dp_batch_size,
                             sparse_items=sparse_items, title_term=title_term,
                             adapt_epochs=adapt_epochs, adapt_lr_scale=adapt_lr_scale,
-                            own_round=own_round)
+                            own_round=own_round, adapt_mu=adapt_mu,
+                            adapt_clear_gain=adapt_clear_gain)
             plan.server_opt()  # refuses an unknown optimiser before any training
             report = simulate(events, n_clients=clients, split=split, plan=plan,
                               max_users=max_users, catalog=catalog)
@@ -257,6 +270,9 @@ def _adopt(home: Path, report: dict, trained: object, weights: object, ids: list
         card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
                           test_auc=report["federated"].get("auc"))
         return adopt_propensity(home, weights, card)  # type: ignore[arg-type]
+    if not report["adoption"]["adopt"]:  # homes.adoption_check: the current version stays
+        return {"adopted": False, "why": report["adoption"]["why"],
+                "valid_ndcg@10": report["adoption"]["valid_ndcg@10"]}
     served = report.get("personalised")
     card = model_card("federated (flwr, SecAgg+)", privacy=report["privacy"], **facts,
                       test_ndcg_at_10=(served or report["federated"])["ndcg@10"],

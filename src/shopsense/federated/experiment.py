@@ -62,10 +62,12 @@ class RecsPlan:
     adapt_lr_scale: float = AdaptPlan.lr_scale  # (federated/personalise.py): local epochs,
     own_round: bool = AdaptPlan.own_round  # kept by each client's validation; and each
     # client's own best global round
+    adapt_mu: float = AdaptPlan.mu  # > 0: the adaptation stays near the global (Ditto)
+    adapt_clear_gain: bool = AdaptPlan.clear_gain  # adapted only on a gain clear of noise
 
     def adapt_plan(self) -> AdaptPlan:
         return AdaptPlan(self.adapt_epochs, max(self.patience, 2), self.adapt_lr_scale,
-                         self.own_round)
+                         self.own_round, self.adapt_mu, self.adapt_clear_gain)
 
     @property
     def personalises(self) -> bool:
@@ -189,7 +191,8 @@ def personalised(clients: Sequence[Client], holdouts: Sequence[Holdout],
     validation (federated/personalise.py). Changes `participants` in place."""
     started = time.perf_counter()
     rows = personalise(participants, [h.train for h in holdouts],
-                       [lambda m, h=h: _valid([h])([m]) for h in holdouts], plan.adapt_plan(),
+                       [lambda m, h=h: m.per_user(h.valid_histories, h.valid_targets)[0]
+                        for h in holdouts], plan.adapt_plan(),
                        keeper)
     overall, per_client = _score(participants, holdouts)
     named = _named(clients, per_client)

@@ -158,8 +158,8 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
     def test(m: LocalSASRec) -> dict[str, Any]:
         return summarise(*m.per_user(holdout.test_histories, holdout.test_targets))
 
-    fed = test(participant)  # the last round's global weights
-    served = _personalise(participant, holdout, plan, keeper, valid)
+    fed, valid_global = test(participant), valid(participant)  # the last round's weights
+    served = _personalise(participant, holdout, plan, keeper)
     local = LocalSASRec(participant.n_items, participant.config, seed=plan.seed,
                         item_init=item_init, sparse_items=participant.sparse_items)
     train_alone(local, holdout.train, epochs=max(1, len(log["rounds"])) * plan.local_epochs,
@@ -167,6 +167,7 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
     alone = test(local)
     report = {**log, "model": "sasrec", "federated": fed, "local_only": alone,
               "global_beats_local": fed["ndcg@10"] > alone["ndcg@10"],
+              "adoption": adoption_check(valid(participant), valid_global, valid(local)),
               "wall_s": round(federated_s, 1), "privacy": participant.privacy(),
               "shoppers": len(holdout.train), "items": participant.n_items,
               "item_table": table, "_model": participant}
@@ -177,10 +178,28 @@ def run_join(coordinator: str, events: list[Event], item_ids: list[str], plan: J
     return report
 
 
+def adoption_check(served: float, global_: float, local: float) -> dict[str, Any]:
+    """Whether the model the home would serve may replace what it has: not worse, on the
+    home's own validation events (never its test ones), than the global model as it came
+    and than a model trained on the home's events alone. Personalisation keeps the global
+    weights where adapting does not gain (personalise.py), so the first holds by
+    construction; the second is where a federation can lose for a home unlike the rest."""
+    ok = served >= global_ and served >= local
+    why = "not worse than the global and the local-only model on this home's validation" \
+        if ok else ("the local-only model scores higher on this home's validation"
+                    if local > served else "the global model scores higher on this home's "
+                                           "validation")
+    return {"valid_ndcg@10": {"served": round(served, 4), "global": round(global_, 4),
+                              "local_only": round(local, 4)}, "adopt": ok, "why": why}
+
+
 def _personalise(participant: LocalSASRec, holdout: Holdout, plan: JoinPlan,
-                 keeper: RoundKeeper, valid: Any) -> dict[str, Any] | None:
+                 keeper: RoundKeeper) -> dict[str, Any] | None:
     """The home's own best round, then local adaptation (federated/personalise.py); None
     (the global weights served as they are) without either, or under DP-SGD."""
     if not plan.adapt.active or plan.dp_epsilon > 0:
         return None
-    return personalise([participant], [holdout.train], [valid], plan.adapt, keeper)[0]
+    def cases(m: LocalSASRec) -> Any:  # per case: adaptation keeps only a clear gain
+        return m.per_user(holdout.valid_histories, holdout.valid_targets)[0]
+
+    return personalise([participant], [holdout.train], [cases], plan.adapt, keeper)[0]

@@ -93,6 +93,7 @@ class LocalSASRec:
         self.generator = torch.Generator().manual_seed(seed)
         self.row_weighted = row_weighted
         self.item_counts: np.ndarray | None = None  # item uses in the last round's data
+        self.anchor: list[torch.Tensor] | None = None  # hold_near's fixed proximal centre
 
     # ---- weights -------------------------------------------------------------------
     def keys(self) -> list[str]:
@@ -131,6 +132,13 @@ class LocalSASRec:
         self.optimiser = torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad],
                                           lr=self.config.lr * lr_scale)
 
+    def hold_near(self, mu: float) -> None:
+        """From now on, every epoch's loss adds mu/2 ||w - w0||^2 with w0 the weights held
+        now (Ditto's personal objective: a fine-tune that stays near the global model;
+        FedProx's anchor, by contrast, moves to each round's start). mu 0: off again."""
+        self.mu = mu
+        self.anchor = [p.detach().clone() for p in self.net.parameters()] if mu > 0 else None
+
     def fit_round(self, sequences: Sequence[np.ndarray], epochs: int = 1) -> dict[str, float]:
         """`epochs` local passes from the current weights; returns loss and example count."""
         inputs, targets = next_item_pairs(sequences, self.config.max_len)
@@ -141,7 +149,8 @@ class LocalSASRec:
             self.item_counts[0] = 0.0
         if len(inputs) == 0:
             return {"loss": 0.0, "examples": 0}
-        anchor = [p.detach().clone() for p in self.net.parameters()] if self.mu > 0 else None
+        anchor = self.anchor if self.anchor is not None else \
+            [p.detach().clone() for p in self.net.parameters()] if self.mu > 0 else None
         loss = 0.0
         for _ in range(epochs):
             loss = (self._private_epoch(inputs, targets) if self.dp is not None
