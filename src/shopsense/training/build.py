@@ -170,7 +170,7 @@ def load_models(shop: Shop) -> ModelSet | None:
 
 
 def trained_at_of(status: dict, status_file: Path) -> float:
-    """When the serving version was trained: recorded in its status since the ninth session;
+    """When the serving version was trained: recorded in its status since 2026-12-07;
     for an older status the file's time (which a copy of the home or a promotion moves)."""
     recorded = status.get("trained_at")
     return float(recorded) if recorded else status_file.stat().st_mtime
