@@ -63,7 +63,9 @@ CONFIGS = {"unprotected": UNPROTECTED, "protected": {}, "place_cap_2": PLACE_CAP
            "switch_0.5ms": SWITCH_05, "burst_4s": {BURST: "4"}, "burst_1s": {BURST: "1"},
            "burst_0.5s": {BURST: "0.5"},
            "burst_1s_cap_2": {BURST: "1", **PLACE_CAP},
-           "no_tarpit": {"SHOPSENSE_SERVE__TARPIT_S": "0"}}  # refusals answered at once
+           "no_tarpit": {"SHOPSENSE_SERVE__TARPIT_S": "0"},  # refusals answered at once
+           # before session 9: a client's expensive runs neither ordered nor paced in the lane
+           "no_lane_pacing": {"SHOPSENSE_SERVE__CLIENT_LANE_BURST_S": "0"}}
 WORDS = ("空调 冰箱 洗衣机 手机 耳机 跑鞋 连衣裙 咖啡豆 纸尿裤 电视 格力 美的 华为 苹果 小米 "
          "running shoes noise cancelling headphones dress red blue wireless waterproof cotton "
          "organic large small cheap premium kids women men 1.5匹 变频 静音 省电 蓝牙").split()
