@@ -33,6 +33,11 @@ def _app(tmp_path: Path, **serve):
     return TestClient(create_app(settings, shop)).app, {"X-API-Key": key}
 
 
+def _http(app, peer: tuple[str, int]) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=peer),
+                             base_url="http://t")
+
+
 def _heavy_route(app, runs: list[tuple[str, float, float]], hold_s: float) -> None:
     """/v1/heavy?who=…: an expensive run that holds the lane's thread `hold_s` busy in pure
     Python (the GIL held but for the switch interval), recording (who, start, end)."""
@@ -57,10 +62,7 @@ def test_another_clients_run_goes_ahead_of_a_flooders_queue(tmp_path: Path) -> N
     _heavy_route(app, runs, hold_s=0.05)
 
     async def scenario() -> list[int]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=FLOODER),
-                                     base_url="http://t") as flood, \
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=CALM),
-                                  base_url="http://t") as calm:
+        async with _http(app, FLOODER) as flood, _http(app, CALM) as calm:
             floods = [asyncio.create_task(flood.get("/v1/heavy", params={"who": f"f{i}"}))
                       for i in range(4)]
             await asyncio.sleep(0.01)  # the first flood run has the lane
@@ -86,10 +88,7 @@ def test_a_paced_flooder_leaves_the_lane_idle_for_the_cheap_request(tmp_path: Pa
     _heavy_route(app, runs, hold_s=0.06)
 
     async def scenario() -> tuple[list[int], float, float, int]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=FLOODER),
-                                     base_url="http://t") as flood, \
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=CALM),
-                                  base_url="http://t") as calm:
+        async with _http(app, FLOODER) as flood, _http(app, CALM) as calm:
             floods = [asyncio.create_task(flood.get("/v1/heavy", params={"who": f"f{i}"}))
                       for i in range(3)]
             while not runs:  # the first flood run has finished
@@ -119,8 +118,7 @@ def test_without_pacing_a_clients_runs_queue_in_the_lane_as_before(tmp_path: Pat
     _heavy_route(app, runs, hold_s=0.06)
 
     async def scenario() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=FLOODER),
-                                     base_url="http://t") as flood:
+        async with _http(app, FLOODER) as flood:
             await asyncio.gather(*(flood.get("/v1/heavy", params={"who": f"f{i}"})
                                    for i in range(3)))
 
