@@ -62,9 +62,15 @@ def warmed(body: dict) -> bool:
     """/readyz says the query stages and the active shoppers' lists are warm. The shoppers'
     progress appears only once the queries are done (warming runs them in turn), so an
     absent one means "not yet", not "nothing to do": a flood started then measured the
-    background warming as much as the server (it takes a core at half duty)."""
-    queries, shoppers = body.get("warmed_queries") or {}, body.get("warmed_shoppers") or {}
-    return bool(shoppers) and all(w.get("done", 0) >= w.get("of", 0) for w in (queries, shoppers))
+    background warming as much as the server (it takes a core at half duty). The query vectors
+    encoded ahead come last (their progress appears once the shoppers are done): a flood
+    started before them shared its first ~30 s with batches of 256 encodings, and one started
+    as they ended met the garbage collection that settles the warmed caches into the frozen
+    heap (a ~400 ms pause of every request: session 9), so it waits for `warming: done`."""
+    stages = [body.get(name) or {} for name in
+              ("warmed_queries", "warmed_shoppers", "warmed_query_vectors")]
+    return (all(stages[1:]) and all(w.get("done", 0) >= w.get("of", 0) for w in stages)
+            and body.get("warming") == "done")
 
 
 async def paced(rate: float, stop: float, rng: random.Random) -> AsyncIterator[float]:

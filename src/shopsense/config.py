@@ -159,6 +159,14 @@ class ServeSettings(Section):
     """Searches whose query stage is not cached (cold: understanding, retrieval, features, some
     15–30 ms of CPU), whatever their length, run in the same expensive lane; only searches
     answered from the stage cache run on the event loop (pipeline/warm_keys.py)."""
+    client_lane_burst_s: float = Field(0.2, ge=0, le=60)
+    """Seconds of the server-time rate (`client_server_ms_per_s`) one client's expensive work
+    may take from the expensive lane at once. The lane's time a client's cold searches held is
+    charged to a bucket of its own; a client in debt, or with expensive work already in the lane,
+    waits (no place in the lane, no CPU: never refused for it) before its next one runs, so a
+    client's burst of cold searches cannot keep the lane's thread — and the GIL it shares with
+    the event loop — busy while other clients' cheap requests wait (benchmarks/README.md,
+    Abuse). 0: no pacing, no per-client order (before session 9)."""
     client_expensive_in_flight: int = Field(0, ge=0, le=1000)
     """Expensive searches one client address may have running or queued at once; beyond, 429
     (after a pause of up to 1 s that costs no CPU) instead of a place in the queue. 0 (default):

@@ -214,3 +214,26 @@ def test_query_vectors_encoded_ahead_are_the_ones_a_search_would_compute(demo_sh
         engine.top_queries_ = saved
         retriever._query_vectors.clear()
         retriever._query_vectors.update(before)
+
+
+def test_readyz_says_warming_is_done_once_the_warmed_caches_are_settled(demo_shop) -> None:  # type: ignore[no-untyped-def]
+    """`warming` on /readyz is `running` while the warm thread works and `done` once it has
+    finished, the settling collection included (a load test starts after it: loadgen.warmed)."""
+    from fastapi.testclient import TestClient
+
+    from shopsense.api.app import create_app
+    from shopsense.training.adopt import warm_caches
+
+    search, serve = demo_shop.settings.search, demo_shop.settings.serve
+    saved = (search.warm_queries, serve.warm_shoppers, search.query_vectors)
+    search.warm_queries, serve.warm_shoppers, search.query_vectors = 3, 2, 4
+    try:
+        demo_shop.models.info.pop("warming", None)
+        client = TestClient(create_app(demo_shop.settings, demo_shop))
+        assert client.get("/readyz").json()["warming"] == "running"
+        thread = warm_caches(demo_shop)
+        assert thread is not None
+        thread.join(120)
+        assert client.get("/readyz").json()["warming"] == "done"
+    finally:
+        search.warm_queries, serve.warm_shoppers, search.query_vectors = saved

@@ -263,6 +263,7 @@ def _install_health(app: FastAPI) -> None:
                 "warmed_queries": dict(getattr(models.search, "warmed_", {})),
                 "warmed_shoppers": dict(models.info.get("warmed_shoppers", {})),
                 "warmed_query_vectors": dict(getattr(models.search, "warmed_vectors_", {})),
+                "warming": models.info.get("warming", "running" if ready else "none"),
                 "retention": retention_status(shop.store)}
         recomputer = getattr(request.app.state, "recomputer", None)
         if recomputer is not None:  # for-you lists recomputed after events (pipeline/recompute)

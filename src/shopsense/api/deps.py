@@ -9,7 +9,9 @@ A key travels in the `X-API-Key` header or as `Authorization: Bearer <key>`; a k
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio
@@ -171,7 +173,13 @@ async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "sear
     requests meanwhile (they share the GIL with it at the interpreter's switch interval
     instead of queueing behind it). A client may hold at most
     `serve.client_expensive_in_flight` places (running or queued); beyond, 429 (after a
-    pause of up to `serve.tarpit_s`: no place, no CPU)."""
+    pause of up to `serve.tarpit_s`: no place, no CPU).
+
+    With `serve.client_lane_burst_s` (the default), a client's expensive runs take the lane
+    one at a time, in order, and each waits (asleep, outside the lane's queue) until the lane
+    time the client's earlier runs held is repaid at its server-time rate: a client with cold
+    work in flight waits behind every other client's, and its burst cannot keep the lane's
+    thread — which takes the GIL from the event loop in 5 ms slices — busy."""
     state = request.app.state
     lanes = getattr(state, "expensive_lanes", None)
     if lanes is None:
@@ -180,12 +188,54 @@ async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "sear
     if limiter is None:
         limiter = lanes[lane] = anyio.CapacityLimiter(1)
     limits: ClientLimits = state.client_limits
+    client = limits.client_of(request.scope)
     try:
-        with limits.expensive(limits.client_of(request.scope)):
-            return await anyio.to_thread.run_sync(fn, limiter=limiter)
+        with limits.expensive(client):
+            if client is None or not limits.paces(client):
+                return await anyio.to_thread.run_sync(fn, limiter=limiter)
+            async with _turn(state, lane, client):
+                while (wait := limits.lane_wait_s(client)) > 0:
+                    await anyio.sleep(wait)
+                return await anyio.to_thread.run_sync(
+                    _lane_timed(fn, lambda held: limits.lane_held(client, held)),
+                    limiter=limiter)
     except Throttled as exc:  # only the place is refused: `fn` raises no Throttled
         # answered after a pause that costs no CPU: a flooder retrying at once would else
         # spin on instant 429s, and those took the event loop from the cheap requests
         # (benchmarks/README.md, Abuse)
         await anyio.sleep(min(exc.retry_s, state.settings.serve.tarpit_s))
         raise throttled(exc) from None
+
+
+@contextlib.asynccontextmanager
+async def _turn(state: Any, lane: str, client: str) -> AsyncIterator[None]:
+    """`client`'s turn in `lane`: its expensive runs there go one at a time, first come first
+    served (the lock is dropped once no run of the client waits on it)."""
+    turns = getattr(state, "expensive_turns", None)
+    if turns is None:
+        turns = state.expensive_turns = {}
+    key = (lane, client)
+    entry = turns.get(key)
+    if entry is None:
+        entry = turns[key] = [anyio.Lock(), 0]
+    entry[1] += 1
+    try:
+        async with entry[0]:
+            yield
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            del turns[key]
+
+
+def _lane_timed(fn: Callable[[], T], held: Callable[[float], None]) -> Callable[[], T]:
+    """`fn`, reporting the wall time it held the lane's thread (the lane's time, GIL waits
+    included: that is what other clients' work waited for)."""
+    def run() -> T:
+        started = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            held(time.perf_counter() - started)
+
+    return run

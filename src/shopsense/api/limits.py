@@ -93,6 +93,7 @@ class ClientLimits:
     per_shopper: RateLimiter | None
     auth_failures: RateLimiter
     server_time: RateLimiter | None
+    lane_time: RateLimiter | None = None  # the expensive lane's time each client's work held
     trusted_proxies: tuple[Any, ...] = ()
     expensive_in_flight: int = 0  # 0: no cap
     _in_flight: dict[str, int] = field(default_factory=dict)
@@ -109,6 +110,9 @@ class ClientLimits:
                                              max(1.0, serve.auth_failure_burst)),
                    server_time=bucket(serve.client_server_ms_per_s / 1000.0,
                                       serve.client_server_burst_s),
+                   lane_time=(bucket(serve.client_server_ms_per_s / 1000.0,
+                                     serve.client_lane_burst_s)
+                              if serve.client_lane_burst_s > 0 else None),
                    trusted_proxies=tuple(ipaddress.ip_network(p, strict=False)
                                          for p in serve.trusted_proxies),
                    expensive_in_flight=serve.client_expensive_in_flight)
@@ -174,6 +178,19 @@ class ClientLimits:
                     self._in_flight[client] = left
                 else:
                     del self._in_flight[client]
+
+    def paces(self, client: str | None) -> bool:
+        """Whether `client`'s expensive work is paced in the lane (`lane_wait_s`)."""
+        return bool(client) and self.lane_time is not None
+
+    def lane_wait_s(self, client: str) -> float:
+        """Seconds `client` must wait before its next expensive run takes the lane (0: now):
+        until the lane time its earlier runs held is repaid down to the burst."""
+        return self.lane_time.wait_s(client, 0.0) if self.lane_time is not None else 0.0
+
+    def lane_held(self, client: str, seconds: float) -> None:
+        if self.lane_time is not None:
+            self.lane_time.charge(client, seconds)
 
     def spent(self, client: str | None, seconds: float) -> None:
         if client and self.server_time is not None:

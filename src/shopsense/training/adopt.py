@@ -46,6 +46,7 @@ def warm_caches(shop: Shop) -> threading.Thread | None:
                 log.info("encoded %d query vectors ahead", done)
             if shop.models is models:  # the warmed entries join the settled heap
                 settle_heap(revisit=False)
+                models.info["warming"] = "done"  # /readyz: nothing of it runs any more
         except Exception:  # warming is an optimisation: never take serving down
             log.exception("cache warming failed")
 
