@@ -101,3 +101,28 @@ def test_rounds_stop_when_validation_flattens() -> None:
     log = run_rounds(clients, datas, rounds=6, validate=lambda _: next(values), patience=2)
     assert [r["round"] for r in log.rows] == [1, 2, 3, 4] and log.stopped_by == "converged"
     assert log.best_round == 2
+
+
+@pytest.mark.parametrize("shared", ["all", "body"])
+def test_train_alone_restores_the_best_epoch_whole(shared: str) -> None:
+    """The best epoch comes back whole, the item table a home keeps to itself included
+    (`shared="body"`: `weights()` holds only the body, and restoring it alone over the last
+    epoch's item table mixed two epochs)."""
+    import torch
+
+    from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
+
+    rng = np.random.default_rng(0)
+    sequences = [np.arange(s, s + 6) % 30 for s in rng.integers(0, 24, size=80)]
+    model = LocalSASRec(30, fed_config(dim=16, max_len=8), shared=shared, seed=1)
+    seen: list[dict[str, torch.Tensor]] = []
+    scores = iter([0.3, 0.9, 0.5, 0.1])  # epoch 2 is the best
+
+    def validate(participant: LocalSASRec) -> float:
+        seen.append({k: v.detach().clone() for k, v in participant.net.state_dict().items()})
+        return next(scores)
+
+    assert train_alone(model, Holdout.of(sequences).train, epochs=4, validate=validate) == 2
+    state = model.net.state_dict()
+    assert all(torch.equal(state[k], seen[1][k]) for k in state)
+    assert any(not torch.equal(seen[1][k], seen[3][k]) for k in state)  # epochs differ

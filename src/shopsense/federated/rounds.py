@@ -184,21 +184,39 @@ def train_alone(participant: Participant, data: Any, *, epochs: int,
     Returns that epoch. `start_score`: the starting weights' validation score, so they
     count as epoch 0 (kept, and 0 returned, when no epoch beats them)."""
     best_valid = -1.0 if start_score is None else start_score
-    best_epoch, best = 0, participant.weights()
+    best_epoch, best = 0, _snapshot(participant)
     tracker = Convergence(patience) if patience > 0 else None
     if tracker is not None and start_score is not None:
         tracker.update(0, start_score)
     for epoch in range(1, epochs + 1):
         participant.fit_round(data, 1)
         if validate is None:
-            best_epoch, best = epoch, participant.weights()
+            best_epoch, best = epoch, None  # the last epoch: nothing to restore
             continue
         value = validate(participant)
         if value > best_valid:
-            best_epoch, best_valid, best = epoch, value, participant.weights()
+            best_epoch, best_valid, best = epoch, value, _snapshot(participant)
         if tracker is not None:
             tracker.update(epoch, value)
             if tracker.flattened:
                 break
-    participant.load(best)
+    if best is not None:
+        _restore(participant, best)
     return best_epoch
+
+
+def _snapshot(participant: Participant) -> Any:
+    """Every weight of `participant`, those it never sends included (`weights()` holds only
+    the shared ones: with `shared="body"` the item table stays at home, and restoring the
+    best epoch's body over the last epoch's table mixed two epochs)."""
+    net = getattr(participant, "net", None)
+    if net is not None and hasattr(net, "state_dict"):
+        return {k: v.detach().clone() for k, v in net.state_dict().items()}
+    return participant.weights()
+
+
+def _restore(participant: Participant, snapshot: Any) -> None:
+    if isinstance(snapshot, dict):
+        participant.net.load_state_dict(snapshot)
+    else:
+        participant.load(snapshot)
