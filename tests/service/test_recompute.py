@@ -138,13 +138,20 @@ def test_nothing_is_recomputed_for_a_shopper_not_shown_recommendations(pair) -> 
     assert a.recomputer.drain() == 0 and a.recomputer.published == 0
 
 
-def test_a_later_event_of_the_shopper_is_never_hidden_by_an_adopted_list(pair) -> None:
-    a, b = pair
+def _listed_then_viewed(pair, item: int) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A shopper whose for-you list both workers hold, who then views `item` through A."""
+    a = pair[0]
     user = _shoppers(a.shop, 1)[0]
     actor = a.shop.actor(user)
     for w in pair:
         surfaces.default_for_you(w.shop, actor)
-    _view(a.shop, user, 13)
+    _view(a.shop, user, item)
+    return user, actor
+
+
+def test_a_later_event_of_the_shopper_is_never_hidden_by_an_adopted_list(pair) -> None:
+    a, b = pair
+    user, actor = _listed_then_viewed(pair, 13)
     a.step(), b.step()
     a.recomputer.drain()  # published, then the shopper acts again (through B)
     _view(b.shop, user, 17)
@@ -187,11 +194,7 @@ def test_a_list_from_other_models_or_rules_is_not_adopted(home: Path) -> None:
 
 def test_an_erased_shopper_leaves_no_published_list(pair, home: Path) -> None:
     a, b = pair
-    user = _shoppers(a.shop, 1)[0]
-    actor = a.shop.actor(user)
-    for w in pair:
-        surfaces.default_for_you(w.shop, actor)
-    _view(a.shop, user, 21)
+    user, actor = _listed_then_viewed(pair, 21)
     a.step(), b.step(), a.recomputer.drain()
     assert a.shop.store.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE user_id = ?",
                                 (actor,))[0][0] == 1

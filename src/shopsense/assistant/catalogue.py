@@ -95,24 +95,11 @@ def related_categories(shop: Any, subject: str, k: int = 3) -> list[str]:
     return [categories[i] for i in order.tolist() if cos[i] >= floor]
 
 
-_NAMES: dict[int, tuple[tuple[int, tuple[int, ...]], Any]] = {}
-
-
 def glossary_of(shop: Any) -> Any:
-    """The shop's glossary (index/glossary.py: the operator's and the demo's files, else
-    learned from the catalogue), rebuilt when the catalogue's size or a file changes."""
-    from shopsense.index.glossary import glossary_files, learn_glossary
+    """The shop's glossary (`index.glossary.catalogue_glossary`)."""
+    from shopsense.index.glossary import catalogue_glossary
 
-    files = glossary_files(shop.settings.home)
-    stamp = (len(shop.products), tuple(f.stat().st_mtime_ns if f.is_file() else 0
-                                       for f in files))
-    with _LOCK:
-        cached = _NAMES.get(id(shop))
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, learn_glossary(list(shop.products.values()), files))
-        with _LOCK:
-            _NAMES[id(shop)] = cached
-    return cached[1]
+    return catalogue_glossary(shop.products, shop.settings.home)
 
 
 def category_label(shop: Any, path: str, language: str) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -200,5 +201,31 @@ def learn_glossary(products: Iterable[Product], files: Iterable[Path] = ()) -> G
     return glossary
 
 
-__all__ = ["Glossary", "attribute_names", "brand_names", "glossary_files", "leaf_names",
-           "learn_glossary", "read_file"]
+
+_HOMES: dict[str, tuple[tuple[int, tuple[int, ...]], Glossary]] = {}
+_HOMES_LOCK = threading.Lock()
+
+
+def catalogue_glossary(products: Mapping[str, Product], home: Path) -> Glossary:
+    """`learn_glossary` of a home's catalogue and glossary files, kept until the catalogue's
+    size or a file changes (the pages' /web/glossary.json and the assistant's replies)."""
+    files = glossary_files(home)
+    stamp = (len(products), tuple(f.stat().st_mtime_ns if f.is_file() else 0 for f in files))
+    with _HOMES_LOCK:
+        cached = _HOMES.get(str(home))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, learn_glossary(list(products.values()), files))
+        with _HOMES_LOCK:
+            _HOMES[str(home)] = cached
+    return cached[1]
+
+__all__ = [
+    "Glossary",
+    "attribute_names",
+    "brand_names",
+    "catalogue_glossary",
+    "glossary_files",
+    "leaf_names",
+    "learn_glossary",
+    "read_file",
+]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from shopsense import __version__
 from shopsense.analytics.impressions import MAX_ITEMS, SURFACES, ImpressionLog
 from shopsense.api.deps import api_error, get_shop, require_search
-from shopsense.index.glossary import Glossary, glossary_files, learn_glossary
+from shopsense.index.glossary import Glossary, catalogue_glossary
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.web.placeholders import placeholder_svg, valid_slug
 
@@ -125,14 +125,8 @@ def static_file(path: str) -> FileResponse:
 def glossary(request: Request) -> Glossary:
     """The catalogue's glossary (index/glossary.py), rebuilt when the catalogue or a glossary
     file changes: operator file `<home>/glossary.json`, the demo's glossary and category tree."""
-    state, home = request.app.state, Path(request.app.state.settings.home)
-    files = glossary_files(home)
-    products = state.shop.products
-    stamp = (len(products), tuple(f.stat().st_mtime_ns if f.is_file() else 0 for f in files))
-    cached = getattr(state, "glossary", None)
-    if cached is None or cached[0] != stamp:
-        cached = state.glossary = (stamp, learn_glossary(list(products.values()), files))
-    return cached[1]
+    state = request.app.state
+    return catalogue_glossary(state.shop.products, Path(state.settings.home))
 
 
 @router.get("/web/glossary.json")
