@@ -21,6 +21,10 @@ def search(page, query: str) -> None:
     page.press("#q", "Enter")
     page.wait_for_function("q => new URLSearchParams(location.search).get('q') === q", arg=query)
     page.wait_for_selector("#results .card, .empty")
+    # the page may render twice (its session cookie, then the personalised list): wait for the
+    # requests to settle and for the second render's cards (CI saw an empty box in between)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("#results .card, .empty")
 
 
 def test_chinese_search_chip_removal(page, live_shop, shots) -> None:
