@@ -216,8 +216,10 @@ class PrivacySettings(Section):
     shopper_token_ttl_s: float = Field(86400.0, ge=60, le=90 * 86400)
     """Lifetime of a shopper token (personal reads)."""
     storefront_login: bool = False
-    """Let the bundled storefront sign a shopper in by id alone (demo homes only: anyone with the
-    public key could then read that shopper's profile)."""
+    """Let the bundled storefront sign in a shopper with no history yet by id alone, as a demo
+    home always does (`POST /web/session`). Off, a shop's shoppers sign in through its backend
+    (`POST /v1/shopper-tokens`): on, whoever first claims a not-yet-seen id holds the token
+    that reads that shopper's data once they start shopping."""
 
 
 class Settings(BaseSettings):

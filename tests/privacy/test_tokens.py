@@ -207,3 +207,38 @@ def test_personalised_lists_are_the_shoppers_only_with_her_token(api) -> None:
             assert _cited(theirs) == [] and _cited(mine), "the shopper herself sees why"
     nxt = client.post("/v1/next", json={"user": "alice", "items": [item]}, headers=public)
     assert nxt.status_code == 200 and nxt.json()["personalisation_withheld"]["field"] == "user"
+
+
+@pytest.mark.parametrize("storefront_login", [False, True])
+def test_a_shop_signs_in_no_new_id_through_the_storefront(
+        demo_home_template: Path, tmp_path: Path, storefront_login: bool) -> None:
+    """Outside a demo home the storefront signs nobody in by id alone, not even an id never
+    seen: its first claimant would read that shopper's data once they start shopping. The
+    shop's backend vouches (the admin key's token, here set as the cookie); the browser whose
+    cookie already belongs to the user may sign in again. `privacy.storefront_login` opts in."""
+    home = tmp_path / "shop"
+    shutil.copytree(demo_home_template, home)
+    (home / "demo" / "queries.jsonl").unlink()  # not a demo home any more
+    settings = Settings(home=home, privacy={"storefront_login": storefront_login})
+    shop = Shop(settings)
+    search = {"X-API-Key": create_key(shop.store, "search")}
+    with TestClient(create_app(settings, shop)) as client:
+        def sign_in(user: str, token: str | None = None) -> int:
+            own = {"X-Shopper-Token": token} if token else {}
+            return client.post("/web/session", json={"session_id": "web-claimer-0001",
+                                                     "user_id": user},
+                               headers={**search, **own}).status_code
+
+        assert sign_in("dave@example.com") == (200 if storefront_login else 403)
+        assert sign_in("u00001") == 403  # showcase shoppers are a demo home's only
+        client.cookies.clear()
+        assert client.post("/web/session", json={"session_id": "web-claimer-0001"},
+                           headers=search).status_code == 200  # the anonymous session still
+        token, _ = issue_shopper_token(shop.ids.secret_chain, shop.ids.user("erin"), 600)
+        assert sign_in("erin", token) == 200  # the token the shop's backend handed the browser
+        assert sign_in("frank", token) == (200 if storefront_login else 403)
+        client.cookies.clear()
+        shop.record_events([{"user_id": "dave@example.com", "item_id": sorted(shop.products)[0],
+                             "event_type": "view", "timestamp": time.time()}])
+        assert client.get("/v1/users/dave@example.com/profile",
+                          headers=search).status_code == 401

@@ -6,9 +6,9 @@
 - `POST /web/session` (public key): the bundled storefront's own session. It sets the token as
   an HttpOnly, SameSite=Strict cookie: for the browser's anonymous session (a random id the
   page made), or for a signed-in user when the sign-in is one the storefront may make itself:
-  a user with no history yet (a new account: nothing to read), the demo's showcase shoppers on
-  a demo home, or the user the browser's current cookie already belongs to. Anyone else needs
-  the shop's backend (the admin key) to vouch for them.
+  the user the browser's current cookie already belongs to, or, on a demo home (or with
+  `privacy.storefront_login`), a user with no history yet and the demo's showcase shoppers.
+  Anyone else needs the shop's backend (the admin key) to vouch for them.
 """
 
 from __future__ import annotations
@@ -59,10 +59,17 @@ def post_token(body: TokenIn, shop: Shop = Depends(get_shop),
 
 
 def _may_sign_in(request: Request, shop: Shop, user: str) -> bool:
+    """The user the browser's cookie already belongs to; or, where the storefront may sign
+    shoppers in by id alone (a demo home, or `privacy.storefront_login`), the demo's showcase
+    shoppers and a user with no history yet. Elsewhere a new id is refused too: whoever
+    claimed a not-yet-seen id (an e-mail address, the next account number) would hold the
+    token that reads that shopper's data once they start shopping."""
     pseudonym = shop.ids.user(user)
     if token_actor(request, shop) == pseudonym:
         return True
     demo_home = (shop.settings.home / "demo" / "queries.jsonl").is_file()
+    if not (demo_home or shop.settings.privacy.storefront_login):
+        return False
     return (demo_home and user in DEMO_SHOWCASE) or not has_history(shop.store, pseudonym)
 
 
