@@ -88,11 +88,17 @@ def test_dismissed_item_never_returns_and_undo_restores(api) -> None:
     first = client.get("/v1/recommend", params={"user": user, "k": 10},
                        headers=own).json()["results"]
     victim = first[0]["item_id"]
-    client.post("/v1/feedback", json={"user_id": user, "item_id": victim})
+    for who in ({}, {TOKEN_HEADER: issue_shopper_token(shop.ids.secret_chain,
+                                                      shop.ids.user("mallory"), 600)[0]}):
+        refused = client.post("/v1/feedback", json={"user_id": user, "item_id": victim},
+                              headers=who)  # the public key alone, another shopper's token
+        assert refused.status_code in (401, 403), refused.text
+    client.post("/v1/feedback", json={"user_id": user, "item_id": victim}, headers=own)
     again = client.get("/v1/recommend", params={"user": user, "k": 50},
                        headers=own).json()["results"]
     assert victim not in [r["item_id"] for r in again]
-    client.post("/v1/feedback", json={"user_id": user, "item_id": victim, "action": "undo"})
+    client.post("/v1/feedback", json={"user_id": user, "item_id": victim, "action": "undo"},
+                headers=own)
     back = client.get("/v1/recommend", params={"user": user, "k": 50},
                        headers=own).json()["results"]
     assert victim in [r["item_id"] for r in back]

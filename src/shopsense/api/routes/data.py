@@ -85,8 +85,11 @@ async def post_events(request: Request, payload: EventIn | Annotated[
 
 
 @router.post("/feedback", summary="Dismiss an item for a shopper, or undo the dismissal")
-def post_feedback(body: FeedbackIn, shop: Shop = Depends(get_shop),
+def post_feedback(request: Request, body: FeedbackIn, shop: Shop = Depends(get_shop),
                   _: str = Depends(require_search)) -> dict[str, Any]:
+    # a shopper's own choice, made from their own client: the public key alone may not
+    # dismiss items for somebody else (their lists would change under them)
+    check_personal(request, shop, user=body.user_id, session=body.session_id)
     return shop.feedback(body.user_id, body.session_id, body.item_id, body.action)
 
 
