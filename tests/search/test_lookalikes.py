@@ -364,3 +364,31 @@ def test_another_thing_for_a_product_is_not_sold(engine, query: str) -> None:  #
     r = engine.search(query, k=10)
     assert r.no_exact_match is not None, (query, r.reading)
     assert not [c for c in r.applied_filters if c["kind"] == "category"]
+
+
+# "A的B" with B a product word: A says how B is or whom it is for, never another type.
+ATTRIBUTED = ["最贵的手机", "贵的手机", "送女朋友的口红", "能拍照的手机", "老人的手机", "给宝宝用的奶粉",
+              "红色的口红", "小孩的帐篷", "宝宝的睡袋", "女士的口红", "most expensive phone"]
+
+
+@pytest.mark.parametrize("query", ATTRIBUTED)
+def test_words_joined_to_a_product_word_by_de_describe_it(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is None, (query, r.no_exact_match)
+    cats = [c["value"] for c in r.applied_filters if c["kind"] == "category"]
+    assert cats and r.results and all(x.product.category == cats[0] for x in r.results), query
+
+
+@pytest.mark.parametrize("query", ["手机的支架", "空调的遥控器"])
+def test_a_thing_joined_after_de_is_still_the_type(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """The head follows 的: 手机的支架 is a stand (not sold), whatever 手机 before it is."""
+    assert engine.search(query, k=10).no_exact_match is not None, query
+
+
+def test_the_dearest_first_for_the_most_expensive(engine) -> None:  # type: ignore[no-untyped-def]
+    """最贵的手机 pulls the dear end up as 高端手机 does (a value word, not an unknown type)."""
+    dear = engine.search("最贵的手机", k=10)
+    plain = engine.search("手机", k=10)
+    assert dear.reading["value_preference"]["value"] == "premium"
+    mean = lambda r: sum(x.product.price for x in r.results) / len(r.results)  # noqa: E731
+    assert mean(dear) > mean(plain)

@@ -91,6 +91,20 @@ def test_value_preference(query: str, preference: str) -> None:
     assert PARSER.parse(query).value_preference.value == preference
 
 
+@pytest.mark.parametrize(("query", "preference"), [
+    ("最贵的手机", "premium"), ("贵的耳机", "premium"), ("昂贵的面霜", "premium"),
+    ("most expensive phone", "premium"), ("expensive headphones", "premium"),
+    ("priciest tv", "premium"), ("pricey moisturizer", "premium"),
+    ("inexpensive headphones", "cheap"), ("not so expensive laptop", "cheap"),
+    ("不要太贵的手机", "cheap"), ("别太贵的耳机", "cheap"), ("不贵的口红", "cheap"),
+    ("lowest price fridge", "cheap"),
+])
+def test_dearness_words_are_value_words(query: str, preference: str) -> None:
+    """"The most expensive" asks for the dear end as "high-end" does; a negated one (不要太贵,
+    not so expensive, inexpensive) for the cheap end: the longer phrase wins."""
+    assert PARSER.parse(query).value_preference.value == preference
+
+
 def test_no_value_words_in_plain_queries() -> None:
     assert PARSER.parse("budgeting app").value_preference is None
     assert PARSER.parse("红色连衣裙").value_preference is None

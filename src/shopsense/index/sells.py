@@ -103,18 +103,31 @@ def type_words(reading: QueryReading) -> tuple[str, list[tuple[int, int]]]:
 
 
 def _content_words(masked: str) -> list[tuple[int, int]]:
+    """The spans of the words that may name a type: English words but stop words, Chinese
+    runs split at the attributive 的 (最贵的手机: 最贵 / 手机) less their asking edges."""
     out = []
     for m in _WORD.finditer(masked):
         word = m.group()
         if word.isascii():
             if len(word) >= 2 and word.lower() not in _STOP:
                 out.append((m.start(), m.end()))
-        elif not _HAN_STOP.fullmatch(word):
-            stripped = _HAN_EDGES.sub("", word)
+            continue
+        for piece in re.finditer(r"[^的]+", word):
+            part = piece.group()
+            if _HAN_STOP.fullmatch(part):
+                continue
+            stripped = _HAN_EDGES.sub("", part)
             if stripped:
-                begin = m.start() + word.index(stripped)
+                begin = m.start() + piece.start() + part.index(stripped)
                 out.append((begin, begin + len(stripped)))
     return out
+
+
+def _describes(query: str, span: tuple[int, int], term_spans: list[tuple[int, int]]) -> bool:
+    """Whether the words at `span` are the A of "A的B" with B a product word: they say how
+    the product is or whom it is for (最贵的手机, 送女朋友的口红), not what other thing it is."""
+    joined = re.match(r"\s*的\s*", query[span[1]:])
+    return joined is not None and any(a == span[1] + joined.end() for a, _ in term_spans)
 
 
 @dataclass(frozen=True)
@@ -156,8 +169,9 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     words = _before_qualifier(masked, _content_words(masked))
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
     if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
-        # 款, 版) modifies it
-        unknown = [(a, b) for a, b in unknown if b - a > 1 or masked[a].isascii()]
+        # 款, 版) modifies it, and so do the words joined to it by 的
+        unknown = [(a, b) for a, b in unknown if (b - a > 1 or masked[a].isascii())
+                   and not _describes(reading.query, (a, b), term_spans)]
     if not unknown:
         return _joined_types(reading, understander, keyword, correct)
     query = reading.query

@@ -49,12 +49,16 @@ VALUE_WORDS: dict[str, tuple[str, ...]] = {
               "cheap", "cheapest", "budget", "affordable", "inexpensive", "low cost", "low-cost",
               "low price", "bargain", "not too expensive", "not expensive", "student", "students",
               "entry-level", "entry level", "doesn't cost much", "does not cost much", "won't cost much",
-              "less expensive", "low-priced", "low priced", "cheaper", "省钱"),
+              "less expensive", "low-priced", "low priced", "cheaper", "省钱", "别太贵", "不用太贵",
+              "不能太贵", "不要很贵", "not so expensive", "not very expensive", "isn't expensive",
+              "lowest price", "lowest-priced"),
     "premium": ("高端", "旗舰", "奢华", "奢侈", "高档", "顶配", "贵一点", "贵点", "贵一些", "档次高",
                 "上档次", "有档次", "好一点", "好点的", "品质好", "premium", "luxury", "high-end",
                 "high end", "top-end", "top end", "flagship", "upscale", "best quality",
                 "top of the line", "top-of-the-line", "top of the range", "top quality",
-                "deluxe"),
+                "deluxe", "最贵", "贵的", "很贵", "昂贵", "贵价", "高价", "价格高", "most expensive",
+                "expensive", "priciest", "pricey", "high-priced", "high priced", "costly",
+                "highest price"),
 }
 
 
