@@ -392,3 +392,21 @@ def test_the_dearest_first_for_the_most_expensive(engine) -> None:  # type: igno
     assert dear.reading["value_preference"]["value"] == "premium"
     mean = lambda r: sum(x.product.price for x in r.results) / len(r.results)  # noqa: E731
     assert mean(dear) > mean(plain)
+
+
+@pytest.mark.parametrize("query", ["gift for mom", "gift for dad", "birthday gift", "礼物",
+                                   "送妈妈的礼物", "送女朋友的礼物", "christmas present"])
+def test_whom_a_product_is_for_names_no_absent_type(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """A gift and its recipient are a purpose: never 'we don't sell 礼物 / dad', and never the
+    beginning of a product word ('mom' is not Momentum headphones)."""
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is None, (query, r.no_exact_match)
+    assert not r.corrections and not [x for x in r.results if "Momentum" in x.product.title]
+
+
+def test_a_gift_for_someone_keeps_the_product_asked_for(engine) -> None:  # type: ignore[no-untyped-def]
+    for query in ("gift for mom lipstick", "送老婆的口红", "生日礼物 耳机"):
+        r = engine.search(query, k=10)
+        cats = [c["value"] for c in r.applied_filters if c["kind"] == "category"]
+        assert r.no_exact_match is None and cats, query
+        assert all(x.product.category == cats[0] for x in r.results), query

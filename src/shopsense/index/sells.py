@@ -50,19 +50,20 @@ from shopsense.domain import QueryReading, Slot
 from shopsense.index.near_words import close_to_product_word
 from shopsense.text.tokenize import tokenize
 from shopsense.text.understand.gazetteer import compact
+from shopsense.text.words import PURPOSE_HAN, PURPOSE_WORDS
 
 TITLE_PURITY = 0.8  # share of the titles holding the words that sit in one leaf, to read it
 _STOP = frozenset(
     "for with the and or of to in on from me my some any is are what which that this it you "
     "your very more less than good best new nice please show want need get do does sell sells "
     "have has got there i we a an buy find looking can could would like any thing things "
-    "one ones not no without except excluding other than but".split())
+    "one ones not no without except excluding other than but".split()) | PURPOSE_WORDS
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|[\u4e00-\u9fff]+")
 _CHAT = (r"帮我找|给我找|帮我|找一下|推荐一款|推荐一个|推荐一下|求推荐|推荐|想买个|想买|买个|来个|"
          r"我想|我要|一下|一款|一个|一台|一件|一双|一部|个")  # asking, not naming a type
 _HAN_STOP = re.compile(r"^(?:有|卖|不|吗|呢|么|吧|有没有|你们|你家|这里|请问|哪些|什么|买|要|想|"
                        r"一下|商品|东西|产品|的|不要|不想要|别|除了|除去|没有|不含|不带|以外|之外|"
-                       r"不是|排除|去掉|" + _CHAT + r")+$")
+                       r"不是|排除|去掉|" + _CHAT + "|" + PURPOSE_HAN + r")+$")
 _HAN_EDGES = re.compile(r"^(?:有没有|你们有|不想要|不要|除了|没有|不含|不带|" + _CHAT +
                         r"|有|卖|买|要|别|的)+|(?:以外|之外|吗|呢|么|吧|的)+$")
 

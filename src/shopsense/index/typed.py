@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 
 from shopsense.text.spell import damerau
 from shopsense.text.tokenize import tokenize
+from shopsense.text.words import PURPOSE_HAN, PURPOSE_WORDS
 
 _LAST_LATIN = re.compile(r"([A-Za-z][A-Za-z'-]*)\s*$")
 _LAST_HAN = re.compile(r"([\u4e00-\u9fff]+)\s*$")
@@ -39,6 +40,7 @@ MIN_SLIPPED = 4  # a slip in fewer letters reads too many words
 # "cheap labt"): in a sentence the last word is more often a word of its own the index does
 # not hold ("washer that doesn't cost much": much is not machine)
 MAX_SLIP_WORDS = 2
+_PURPOSE_HAN = re.compile(f"(?:{PURPOSE_HAN})+")
 
 
 class TypedWords:
@@ -79,7 +81,7 @@ class TypedWords:
         if han is not None:
             tokens = [t for t in tokenize(han.group(1)) if not t.isascii()]
             last = tokens[-1] if tokens and han.group(1).endswith(tokens[-1]) else ""
-            if not last or last in self.han_set_:
+            if not last or last in self.han_set_ or _PURPOSE_HAN.fullmatch(last):
                 return None
             if len(tokens) >= 2 and len(tokens[-2]) == 1 and tokens[-2] not in _ASKING:
                 return None  # 省|电: two lone characters are a word the segmenter does not
@@ -91,8 +93,8 @@ class TypedWords:
             return None
         typed = latin.group(1)
         lowered = typed.lower()
-        if len(lowered) < MIN_LATIN or self.known(lowered):
-            return None
+        if len(lowered) < MIN_LATIN or self.known(lowered) or lowered in PURPOSE_WORDS:
+            return None  # "gift for mom": a whole word of whom it is for, not Momentum begun
         slips = len(query.split()) <= MAX_SLIP_WORDS
         best = self._best(self._starting(self.latin_, lowered) or
                           (self._slipped(lowered) if slips else []))

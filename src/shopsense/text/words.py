@@ -15,6 +15,16 @@ from functools import lru_cache
 
 COMMON_ZIPF = 3.5  # lamp 4.05, couch 4.17, pajamas 3.31; teh 3.04, recieve 2.75, labtop 0.0
 
+# Whom or what occasion a product is for: a purpose, never a product type nor the beginning of
+# one ("gift for mom" is not Momentum headphones; 送妈妈的礼物 is no product the shop lacks).
+PURPOSE_WORDS = frozenset(
+    "gift gifts present presents birthday christmas xmas anniversary valentine valentines "
+    "valentine's mom mum mother mom's dad father dad's wife husband girlfriend boyfriend "
+    "grandma grandpa grandmother grandfather parents friend friends teacher boss colleague "
+    "him her".split())
+PURPOSE_HAN = (r"礼物|礼品|送礼|送给|送|给|生日|圣诞节?|情人节|纪念日|父亲节|母亲节|妈妈|母亲|爸爸|父亲|"
+               r"老婆|老公|女朋友|男朋友|女友|男友|爷爷|奶奶|长辈|朋友|同事|老师|闺蜜|父母|领导")
+
 
 @lru_cache(maxsize=50_000)
 def common_word(word: str) -> bool:
