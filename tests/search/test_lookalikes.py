@@ -410,3 +410,18 @@ def test_a_gift_for_someone_keeps_the_product_asked_for(engine) -> None:  # type
         cats = [c["value"] for c in r.applied_filters if c["kind"] == "category"]
         assert r.no_exact_match is None and cats, query
         assert all(x.product.category == cats[0] for x in r.results), query
+
+
+@pytest.mark.parametrize("query", ["laptop 16gb ram", "phone 8gb ram", "phone 5000mah battery",
+                                   "tv 55 inch screen", "laptop 512gb ssd"])
+def test_a_word_after_an_amount_is_what_it_measures(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """16gb ram, 5000mah battery: a spec of the product named, not another product."""
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is None, (query, r.no_exact_match)
+    cats = [c["value"] for c in r.applied_filters if c["kind"] == "category"]
+    assert cats and all(x.product.category == cats[0] for x in r.results), query
+
+
+@pytest.mark.parametrize("query", ["laptop ram", "laptop 2 bags"])
+def test_a_thing_without_an_amount_or_counted_is_still_a_thing(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    assert engine.search(query, k=10).no_exact_match is not None, query

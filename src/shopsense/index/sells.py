@@ -124,6 +124,12 @@ def _content_words(masked: str) -> list[tuple[int, int]]:
     return out
 
 
+# a word right after an amount is what the amount measures, a part or a spec of the product
+# named (laptop 16gb ram, phone 5000mah battery, tv 55 inch screen), not another thing
+_QUANTIFIED = re.compile(r"\d(?:[.,]\d+)?\s*[a-z]+\s+$", re.IGNORECASE)  # 2 bags: two things
+_UNIT = re.compile(r"\d[a-z]*$", re.IGNORECASE)  # letters glued to an amount are its unit (16gb)
+
+
 def _describes(query: str, span: tuple[int, int], term_spans: list[tuple[int, int]]) -> bool:
     """Whether the words at `span` are the A of "A的B" with B a product word: they say how
     the product is or whom it is for (最贵的手机, 送女朋友的口红), not what other thing it is."""
@@ -172,7 +178,9 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
         # 款, 版) modifies it, and so do the words joined to it by 的
         unknown = [(a, b) for a, b in unknown if (b - a > 1 or masked[a].isascii())
-                   and not _describes(reading.query, (a, b), term_spans)]
+                   and not _describes(reading.query, (a, b), term_spans)
+                   and not _QUANTIFIED.search(reading.query[:a])
+                   and not _UNIT.search(reading.query[:a])]
     if not unknown:
         return _joined_types(reading, understander, keyword, correct)
     query = reading.query
