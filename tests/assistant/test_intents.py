@@ -86,3 +86,26 @@ def test_purposes_respect_budget_and_stock(assistant: Any, demo_shop: Any) -> No
     assert max(i["price"] for i in plain["items"]) >= max(i["price"] for i in reply["items"])
     gift = assistant.chat("送爸爸的礼物", session="dad")
     assert gift["items"] and not any("母婴" in i["category"] for i in gift["items"])
+
+
+@pytest.mark.parametrize(("absent", "instead", "language"), [
+    ("你们卖洗碗机吗", "那有什么类似的", "zh"), ("有微波炉吗", "有别的可以推荐吗", "zh"),
+    ("do you sell microwave ovens?", "what do you have instead?", "en"),
+    ("do you sell microwave ovens?", "any alternatives?", "en")])
+def test_after_an_absent_type_the_related_categories_are_shown(assistant: Any, absent: str,
+                                                               instead: str,
+                                                               language: str) -> None:
+    """"We don't sell X", then "what is similar?": the related categories' products, said to
+    be in place of X, not "nothing matches" (nor X's own name on them)."""
+    first = assistant.chat(absent, session=f"instead-{language}-{absent}")
+    assert first["act"] == "absent" and first["related_categories"], first["reply"]
+    reply = assistant.chat(instead, session=f"instead-{language}-{absent}",
+                           conversation_id=first["conversation_id"])
+    assert reply["listing"] and reply["items"], reply["reply"]
+    shown = {i["category"] for i in reply["items"]}
+    assert shown <= set(first["related_categories"]), (shown, first["related_categories"])
+    assert ("不是" if language == "zh" else "not") in reply["reply"], reply["reply"]
+    again = assistant.chat("有手机吗" if language == "zh" else "do you have phones?",
+                           session=f"instead-{language}-{absent}",
+                           conversation_id=first["conversation_id"])
+    assert again["items"] and all("手机" in i["category"] for i in again["items"])

@@ -178,6 +178,8 @@ def select(a: Assistant, ctx: Ctx) -> Turnout:
 
 def similar(a: Assistant, ctx: Ctx) -> Turnout:
     anchor = _products(a, ctx.turn.targets[:1])
+    if not anchor and ctx.conv.related:
+        return _instead(a, ctx)
     if not anchor:
         return help_(a, ctx)
     products = a.similar(ctx, anchor[0].item_id, ctx.conv.constraints)
@@ -188,6 +190,28 @@ def similar(a: Assistant, ctx: Ctx) -> Turnout:
     note = "和你选中的商品相似的有：" if zh else "Similar to the one you picked:"
     text, facts = respond.results_reply(products, Constraints(), ctx.language, note=note)
     return Turnout(text, facts, products, listing=True, surface="similar")
+
+
+def _instead(a: Assistant, ctx: Ctx) -> Turnout:
+    """After "we don't sell X": the products of the related categories offered, the first
+    that has any under the conversation's wishes, said to be in place of X (not X)."""
+    from shopsense.assistant.catalogue import category_label
+
+    zh = ctx.language == "zh"
+    for category in ctx.conv.related:
+        c = replace(_merged(a, ctx), category=category, topic="")
+        products, items = a.find(ctx, c)
+        if products:
+            label = category_label(a.shop, category, ctx.language)
+            note = (f"本店没有“{ctx.conv.absent}”。相关类目“{label}”里有这些（不是“{ctx.conv.absent}”）："
+                    if zh else f"We don't sell “{ctx.conv.absent}”. From the related category "
+                    f"“{label}” (not “{ctx.conv.absent}”):")
+            text, facts = respond.results_reply(products, c, ctx.language, note=note)
+            # the wishes stay the shopper's: the related category is shown, not adopted
+            return Turnout(text, facts, products, items, listing=True, surface="search")
+    text = (f"本店没有“{ctx.conv.absent}”，相关类目里也没有符合的商品。" if zh else
+            f"We don't sell “{ctx.conv.absent}”, and nothing in the related categories matches.")
+    return Turnout(text, [], surface="absent")
 
 
 def recommend(a: Assistant, ctx: Ctx) -> Turnout:

@@ -158,6 +158,10 @@ class Assistant:
             conv.seen = (conv.seen if ctx.turn.act == "more" else []) + conv.last_items
             conv.focus = []
         conv.pending = out.pending
+        if out.surface == "absent":  # "what do you have instead?" next: these categories
+            conv.absent, conv.related = ctx.turn.subject, list(out.related or [])
+        elif out.products:
+            conv.absent, conv.related = "", []
         if out.focus is not None:
             conv.focus = out.focus
         conv.language, conv.turns = ctx.language, conv.turns + 1

@@ -21,6 +21,9 @@ NEWEST = ("新款", "最新", "新品", "新出", "最近", "newest", "latest", 
 COMPARE = ("比较", "对比", "哪个", "哪款", "哪一个", "区别", "差别", "compare", "comparison",
            "which is better", "which one", "difference", " vs", "versus", "better for")
 SIMILAR = ("类似", "相似", "差不多的", "同类", "similar", "like this", "like that", "alternatives")
+# after "we don't sell X": asking for what the shop has in its place
+INSTEAD = (*SIMILAR, "instead", "alternative", "替代", "代替", "其他", "其它", "别的", "相关", "相近",
+           "related", "anything else", "what else", "what do you have", "你们有什么", "有什么")
 MORE = ("还有吗", "还有别的", "还有其他", "换一批", "更多", "再来几个", "再看看", "more options",
         "show more", "any more", "anything else", "other options", "next page", "more please")
 ACCEPT = ("好的", "好啊", "可以", "行", "要", "嗯", "yes", "ok", "okay", "sure", "please do",

@@ -122,6 +122,8 @@ class Conversation:
     focus: list[str] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)  # shown under the current constraints ("more")
     pending: Constraints | None = None  # the relaxation offered when nothing matched
+    absent: str = ""  # a type the shop does not sell, asked for in the last turn ("洗碗机")
+    related: list[str] = field(default_factory=list)  # the categories offered instead of it
     turns: int = 0
     updated_at: float = field(default_factory=time.time)
 

@@ -183,6 +183,9 @@ def _product_act(s: _Signals) -> Turn:
     if (s.fields or s.topics) and (s.question or s.compare) and direction is None:
         return Turn("question", targets=targets if (not s.new_subject or targets) else (),
                     **base)
+    if conv.related and not (targets or conv.focus or conv.last_items or s.new_subject) \
+            and lx.has_any(s.text, lx.INSTEAD):
+        return Turn("similar", **base)  # in place of the type just found absent (acts.similar)
     if lx.has_any(s.text, lx.SIMILAR) and (targets or conv.focus or conv.last_items):
         anchor = targets or tuple(conv.focus[:1] or conv.last_items[:1])
         return Turn("similar", targets=anchor[:1], **base)
