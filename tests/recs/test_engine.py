@@ -135,3 +135,28 @@ def test_feedback_rules_and_variety_apply_to_for_you(engine: RecommendationEngin
 def test_for_you_always_fills_k(engine: RecommendationEngine) -> None:
     got = engine.for_you("u3", 40)
     assert len(got) == 40 and len({r.item_id for r in got}) == 40
+
+
+def test_feedback_decays_to_the_requests_time(engine: RecommendationEngine) -> None:
+    """`context.now` is the request's time for the feedback too: a dismissal a day before the
+    request sinks the dismissed item's variants (same brand and category), one ten years
+    before has decayed away. for_you used to drop `context.now` and decay to the clock's
+    time, so the served evaluation of past events (the demo's end weeks before it is scored)
+    measured feedback weaker than a shopper met it."""
+    from shopsense.domain import UserProfile
+
+    plain = [r.item_id for r in engine.for_you("u3", 40)]
+    dismissed = engine.products[plain[0]]
+    variant = next(i for i in plain[1:] if engine.products[i].brand == dismissed.brand
+                   and engine.products[i].category == dismissed.category)
+    when = 1.7e9
+    profile = UserProfile(user_id="u3", dismissed={dismissed.item_id: when})
+
+    def position(now: float) -> int:
+        got = [r.item_id for r in engine.for_you("u3", 40, context=RecContext(now=now),
+                                                 profile=profile)]
+        assert dismissed.item_id not in got
+        return got.index(variant) if variant in got else len(got)  # sunk below the 40
+
+    day = 86_400.0
+    assert position(when + day) > position(when + 3650 * day) == plain.index(variant) - 1

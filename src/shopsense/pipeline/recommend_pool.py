@@ -180,7 +180,7 @@ class CandidatePool:
         bare = [Candidate(self.ids[r], listed[r], {}, {ROW: r}) for r in self.order]
         answer = select(self.engine.products, adjust(
             self.engine.products, bare, profile, rules, repurchase, half_life_days,
-            time.time()), k, cap)
+            self.ctx.now or time.time()), k, cap)
         rows = [c.evidence[ROW] for c in answer if ROW in c.evidence]
         full = dict(zip(rows, self.candidates(rows), strict=True))
         out = []
