@@ -18,7 +18,10 @@ evaluation asks it) the held-out item's rank
 - `served_no_feedback`: `for_you` without the shopper's profile (no feedback at all);
 - `served_no_cap`: `for_you` with the per-category variety cap off;
 - `served_clock_time`: `for_you` with feedback decayed to the clock's time instead of the
-  held-out event's (as the served evaluation did before session 10).
+  held-out event's (as the served evaluation did before session 10);
+- `served_durable_S`: `for_you` with `durable_category_strength` = S (`--strengths`, default
+  1: the default before session 10, other durables of a category just bought sink below the
+  whole list).
 
 Prints nDCG@10 / HR@10 of each with 95 % intervals, each minus the blend (paired), the pool's
 recall of the held-out item, and how many requests the pool did not serve (fewer than 2k
@@ -66,8 +69,8 @@ def rank_of(target: str, ids: list[str]) -> int:
     return ids.index(target) if target in ids[:DEPTH] else -1
 
 
-def stage_ranks(engine: RecommendationEngine, request: Any, uncapped: RecommendationEngine
-                ) -> dict[str, Any]:
+def stage_ranks(engine: RecommendationEngine, request: Any,
+                variants: dict[str, RecommendationEngine]) -> dict[str, Any]:
     """The held-out item's rank after each stage of one request."""
     recent = engine.histories.get(request.user, [])[-engine.config.history_len:]
     ctx = RecContext(user_id=request.user, recent_items=tuple(recent), now=request.now)
@@ -81,8 +84,9 @@ def stage_ranks(engine: RecommendationEngine, request: Any, uncapped: Recommenda
         return rank_of(request.target, [r.item_id for r in found])
 
     out: dict[str, Any] = {"served": answer(engine), "served_no_feedback": answer(engine, False),
-                           "served_no_cap": answer(uncapped),
+                           "served_no_cap": answer(variants["no_cap"]),
                            "served_clock_time": answer(engine, when=None)}
+    out.update({f"served_{name}": answer(v) for name, v in variants.items() if name != "no_cap"})
     pool = CandidatePool.build(engine, ctx, engine.personal_names(), set(recent))
     out["in_pool"] = pool is not None and request.target in pool.ids
     if pool is None or len(pool) < 2 * DEPTH:  # the thin-history path serves it
@@ -111,33 +115,39 @@ def main() -> None:
     parser.add_argument("--engine", type=Path, required=True)
     parser.add_argument("--users", type=int, default=None, help="a seeded sample (default all)")
     parser.add_argument("--json", type=Path, help="write the report here")
+    parser.add_argument("--strengths", type=lambda v: [float(x) for x in v.split(",")],
+                        default=[1.0], help="durable_category_strength values to compare")
     args = parser.parse_args()
     started, cpu = time.perf_counter(), time.process_time()
     data, products, split = load_split(args.events, args.catalog)
     engine = RecommendationEngine.load(args.engine, products)
-    uncapped = RecommendationEngine(engine.items, engine.sources, engine.products,
-                                    engine.histories, engine.ranker,
-                                    replace(engine.config, max_per_category=None), engine.info)
+    variants = {name: RecommendationEngine(engine.items, engine.sources, engine.products,
+                                           engine.histories, engine.ranker,
+                                           replace(engine.config, **change), engine.info)
+                for name, change in [("no_cap", {"max_per_category": None}),
+                                     *((f"durable_{x:g}", {"durable_category_strength": x})
+                                       for x in args.strengths)]}
+    stages = (*STAGES, *(f"served_{name}" for name in variants if name != "no_cap"))
     chosen = served_sample(len(split.test_users), args.users, 0)
-    rows = [stage_ranks(engine, request, uncapped)
+    rows = [stage_ranks(engine, request, variants)
             for request in served_requests(engine, data, products, chosen)]
     ranks = {"blend": blend_ranks(engine, split, chosen)}
-    ranks.update({s: np.asarray([r[s] for r in rows], dtype=np.int64) for s in STAGES[1:]})
-    metrics = {s: loo_metrics(ranks[s], (10,)) for s in STAGES}
+    ranks.update({s: np.asarray([r[s] for r in rows], dtype=np.int64) for s in stages[1:]})
+    metrics = {s: loo_metrics(ranks[s], (10,)) for s in stages}
     report: dict[str, Any] = {
         "engine": str(args.engine), "shoppers": int(chosen.size),
         "ranker": engine.info.get("ranker", {}).get("serving"),
         "blend_weight": engine.config.blend_weight,
         "pool_recall": float(np.mean([r["in_pool"] for r in rows])),
         "thin_history_requests": int(sum(r["thin"] for r in rows)),
-        "stages": {s: summarise(metrics[s]) for s in STAGES},
+        "stages": {s: summarise(metrics[s]) for s in stages},
         "minus_blend": {s: summarise({m: metrics[s][m] - metrics["blend"][m]
-                                      for m in metrics[s]}) for s in STAGES[1:]},
+                                      for m in metrics[s]}) for s in stages[1:]},
         "differs_from_blend_rank": {s: int((ranks[s] != ranks["blend"]).sum())
-                                    for s in STAGES[1:]},
+                                    for s in stages[1:]},
         "wall_s": round(time.perf_counter() - started, 1),
         "cpu_s": round(time.process_time() - cpu, 1)}
-    for s in STAGES:
+    for s in stages:
         gap = report["minus_blend"].get(s, {})
         print(f"{s:20s} ndcg@10 {report['stages'][s]['ndcg@10']:.5f} "
               f"hr@10 {report['stages'][s]['hr@10']:.5f}"

@@ -3,8 +3,7 @@ new shopper, new item. The one place that knows the order: sources -> merge -> r
 
 Each result carries every source's score and rank (`signals`) and what a reason can cite
 (`evidence`, e.g. `because_item` = "because you viewed X"). `observe(event)` updates the
-shopper's history and the online sources in memory, so the next call reflects it.
-"""
+shopper's history and the online sources in memory, so the next call reflects it."""
 
 from __future__ import annotations
 
@@ -57,6 +56,7 @@ class EngineConfig:
     rrf_k: float = 60.0  # reciprocal-rank fusion constant when no ranker is trained
     max_per_category: int | None = 4  # for-you variety cap (rank.diversity); None = off
     dismiss_half_life_days: float = 14.0
+    durable_category_strength: float = 0.25  # rank.feedback; 1 sank what shoppers view next
     sources: tuple[str, ...] | None = None  # for-you sources (None: PERSONAL_SOURCES)
     source_weights: dict[str, float] | None = None  # weighted fusion (unnamed sources: 1)
     blend_weight: float | None = None  # SASRec + w x co-visits as a source (None: off)
@@ -163,8 +163,8 @@ class RecommendationEngine:
                 now: float | None = None) -> list[Candidate]:
         """Feedback (decayed to `now`, else the clock's time), business rules and variety, in
         that order (rank.feedback / rules / diversity); each records what it changed."""
-        adjusted = adjust(self.products, ranked, profile, rules, repurchase,
-                          half_life_days or self.config.dismiss_half_life_days, now or time.time())
+        adjusted = adjust(self.products, ranked, profile, rules, repurchase, half_life_days or
+                          self.config.dismiss_half_life_days, now or time.time(), self.config)
         return select(self.products, adjusted, k,
                       self.config.max_per_category if cap == "config" else cap)
 
