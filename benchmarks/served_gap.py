@@ -20,8 +20,8 @@ evaluation asks it) the held-out item's rank
 - `served_clock_time`: `for_you` with feedback decayed to the clock's time instead of the
   held-out event's (as the served evaluation did before session 10);
 - `served_durable_S`: `for_you` with `durable_category_strength` = S (`--strengths`, default
-  1: the default before session 10, other durables of a category just bought sink below the
-  whole list).
+  0.25; the engine's default is 1: other durables of a category just bought sink below the
+  whole list, which the storefront's "bought durables do not fill for you" requires).
 
 Prints nDCG@10 / HR@10 of each with 95 % intervals, each minus the blend (paired), the pool's
 recall of the held-out item, and how many requests the pool did not serve (fewer than 2k
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=None, help="a seeded sample (default all)")
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument("--strengths", type=lambda v: [float(x) for x in v.split(",")],
-                        default=[1.0], help="durable_category_strength values to compare")
+                        default=[0.25], help="durable_category_strength values to compare")
     args = parser.parse_args()
     started, cpu = time.perf_counter(), time.process_time()
     data, products, split = load_split(args.events, args.catalog)

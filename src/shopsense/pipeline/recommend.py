@@ -56,7 +56,7 @@ class EngineConfig:
     rrf_k: float = 60.0  # reciprocal-rank fusion constant when no ranker is trained
     max_per_category: int | None = 4  # for-you variety cap (rank.diversity); None = off
     dismiss_half_life_days: float = 14.0
-    durable_category_strength: float = 0.25  # rank.feedback; 1 sank what shoppers view next
+    durable_category_strength: float = 1.0  # rank.feedback; <1 lets a bought category back in
     sources: tuple[str, ...] | None = None  # for-you sources (None: PERSONAL_SOURCES)
     source_weights: dict[str, float] | None = None  # weighted fusion (unnamed sources: 1)
     blend_weight: float | None = None  # SASRec + w x co-visits as a source (None: off)
