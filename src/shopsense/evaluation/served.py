@@ -7,22 +7,22 @@ exactly as `shopsense train` fits a shop; the engine then replays the events it 
 its own validation, so each shopper's history reaches up to the held-out test event. Each
 test shopper's list comes from `RecommendationEngine.for_you` with the shopper's profile built
 from their events before the test event (feedback: dismissals, purchases with the learned
-repurchase rates), the shop's rules when given, and the per-category variety cap, at the depth
-of the largest k. The blend is scored in the same run on the same SASRec weights, so
+repurchase rates, decayed to the held-out event's time, not the clock's), the shop's rules when
+given, and the per-category variety cap, at the depth of the largest k. The blend is scored in the same run on the same SASRec weights, so
 `served` and `blend` differ only in what serving adds around the model.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from shopsense.domain import Event, Product
+from shopsense.domain import Event, Product, UserProfile
 from shopsense.evaluation.metrics import loo_metrics, summarise
 from shopsense.evaluation.recs import (
     LeaveOneOut,
@@ -33,7 +33,7 @@ from shopsense.evaluation.recs import (
     ranking_per_user,
 )
 from shopsense.features.profile import build_profile
-from shopsense.features.repurchase import learn_repurchase_rates
+from shopsense.features.repurchase import RepurchaseRates, learn_repurchase_rates
 from shopsense.models.blend import SequenceBlend
 from shopsense.models.context import RecContext
 from shopsense.models.interactions import Interactions
@@ -233,6 +233,35 @@ def served_ranks(engine: RecommendationEngine, data: Interactions,
     """0-based rank of each scored shopper's held-out item in their served list (-1: not
     in it) and the items shown in any top 10. `chosen`: positions among the scored shoppers
     (test order) to score; None: all."""
+    ranks: list[int] = []
+    shown: set[str] = set()
+    for request in served_requests(engine, data, products, chosen):
+        found = [r.item_id for r in engine.for_you(
+            request.user, k=depth, context=RecContext(now=request.now), profile=request.profile,
+            rules=rules, repurchase=request.repurchase)]
+        shown.update(found[:10])
+        ranks.append(found.index(request.target) if request.target in found else -1)
+    return np.asarray(ranks, dtype=np.int64), shown
+
+
+@dataclass(frozen=True)
+class ServedRequest:
+    """One scored shopper's for-you request as the served evaluation asks it."""
+
+    user: str
+    target: str  # the held-out item
+    profile: UserProfile  # from the shopper's events before the held-out one
+    repurchase: RepurchaseRates
+    now: float  # the held-out event's time: feedback decays to it, not to the clock's
+
+
+def served_requests(engine: RecommendationEngine, data: Interactions,
+                    products: Sequence[Product], chosen: np.ndarray | None = None
+                    ) -> Iterator[ServedRequest]:
+    """Each scored shopper's request (shoppers with 3 or more interactions, in test order;
+    `chosen`: positions among them), yielded while `SharedScores` serves that shopper's
+    batched SASRec / content scores, so `for_you` (or any part of it) called with it scores
+    as the served evaluation does."""
     catalogue = {p.item_id: p for p in products}
     events = interaction_events(data)
     history = [e for evs in events for e in (evs[:-1] if len(evs) >= 3 else evs)]
@@ -240,8 +269,6 @@ def served_ranks(engine: RecommendationEngine, data: Interactions,
     scored = [(user, mine) for user, mine in zip(data.users, events, strict=True)
               if len(mine) >= 3]
     picked = scored if chosen is None else [scored[i] for i in chosen]
-    ranks: list[int] = []
-    shown: set[str] = set()
     shared = SharedScores(engine)
     for n, (user, mine) in enumerate(picked):
         if n % SHARED_BATCH == 0:
@@ -249,11 +276,8 @@ def served_ranks(engine: RecommendationEngine, data: Interactions,
         target = mine[-1]
         profile = build_profile(user, mine[:-1], catalogue, now=target.timestamp)
         with shared:
-            found = [r.item_id for r in engine.for_you(user, k=depth, profile=profile,
-                                                       rules=rules, repurchase=repurchase)]
-        shown.update(found[:10])
-        ranks.append(found.index(target.item_id) if target.item_id in found else -1)
-    return np.asarray(ranks, dtype=np.int64), shown
+            yield ServedRequest(user, str(target.item_id), profile, repurchase,
+                                target.timestamp)
 
 
 SHARED_BATCH = 256  # shoppers whose SASRec / content scores are computed together

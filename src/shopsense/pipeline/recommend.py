@@ -3,8 +3,7 @@ new shopper, new item. The one place that knows the order: sources -> merge -> r
 
 Each result carries every source's score and rank (`signals`) and what a reason can cite
 (`evidence`, e.g. `because_item` = "because you viewed X"). `observe(event)` updates the
-shopper's history and the online sources in memory, so the next call reflects it.
-"""
+shopper's history and the online sources in memory, so the next call reflects it."""
 
 from __future__ import annotations
 
@@ -57,6 +56,7 @@ class EngineConfig:
     rrf_k: float = 60.0  # reciprocal-rank fusion constant when no ranker is trained
     max_per_category: int | None = 4  # for-you variety cap (rank.diversity); None = off
     dismiss_half_life_days: float = 14.0
+    durable_category_strength: float = 1.0  # rank.feedback; <1 lets a bought category back in
     sources: tuple[str, ...] | None = None  # for-you sources (None: PERSONAL_SOURCES)
     source_weights: dict[str, float] | None = None  # weighted fusion (unnamed sources: 1)
     blend_weight: float | None = None  # SASRec + w x co-visits as a source (None: off)
@@ -117,14 +117,14 @@ class RecommendationEngine:
         a prefix of the one for any larger k (while no thin-history top-up differs)."""
         recent = [*self.histories.get(user_id or "", []), *(context.recent_items if context else ())]
         recent = recent[-self.config.history_len:]
-        ctx = RecContext(user_id=user_id, recent_items=tuple(recent),
-                         category=context.category if context else None)
+        asked = context or RecContext()  # its category and time (`now`) hold for the request
+        ctx = RecContext(user_id, tuple(recent), asked.category, asked.now)
         if not recent:
             found = self.new_shopper(k=3 * k + 10, category=ctx.category, exclude=exclude)
             ranked = [Candidate(r.item_id, float(len(found) - n), dict(r.signals),
                                 dict(r.evidence)) for n, r in enumerate(found)]  # keep order
             return self._results(self._finish(ranked, k, profile, rules, repurchase,
-                                              half_life_days))
+                                              half_life_days, now=ctx.now))
         banned = {*recent, *exclude}
         half_life = half_life_days or self.config.dismiss_half_life_days
         pool = CandidatePool.build(self, ctx, self.personal_names(), banned)
@@ -142,7 +142,7 @@ class RecommendationEngine:
                 cand.score = floor - 1.0 - n  # always below every personal candidate
             ranked += extra
         return self._results(self._finish(ranked, k, profile, rules, repurchase,
-                                          half_life_days, self.variety_cap(recent)))
+                                          half_life_days, self.variety_cap(recent), ctx.now))
 
     def variety_cap(self, recent: Sequence[str]) -> int | None:
         """The per-category cap for this shopper: none while at least half of their last 10
@@ -159,12 +159,12 @@ class RecommendationEngine:
 
     def _finish(self, ranked: list[Candidate], k: int, profile: UserProfile | None,
                 rules: Rules | None, repurchase: RepurchaseRates | None = None,
-                half_life_days: float | None = None, cap: int | str | None = "config"
-                ) -> list[Candidate]:
-        """Feedback, business rules and variety, in that order (rank.feedback / rules /
-        diversity); each records what it changed on the candidates."""
-        adjusted = adjust(self.products, ranked, profile, rules, repurchase,
-                          half_life_days or self.config.dismiss_half_life_days, time.time())
+                half_life_days: float | None = None, cap: int | str | None = "config",
+                now: float | None = None) -> list[Candidate]:
+        """Feedback (decayed to `now`, else the clock's time), business rules and variety, in
+        that order (rank.feedback / rules / diversity); each records what it changed."""
+        adjusted = adjust(self.products, ranked, profile, rules, repurchase, half_life_days or
+                          self.config.dismiss_half_life_days, now or time.time(), self.config)
         return select(self.products, adjusted, k,
                       self.config.max_per_category if cap == "config" else cap)
 

@@ -180,7 +180,7 @@ class CandidatePool:
         bare = [Candidate(self.ids[r], listed[r], {}, {ROW: r}) for r in self.order]
         answer = select(self.engine.products, adjust(
             self.engine.products, bare, profile, rules, repurchase, half_life_days,
-            time.time()), k, cap)
+            self.ctx.now or time.time(), self.engine.config), k, cap)
         rows = [c.evidence[ROW] for c in answer if ROW in c.evidence]
         full = dict(zip(rows, self.candidates(rows), strict=True))
         out = []
@@ -195,12 +195,15 @@ class CandidatePool:
 
 def adjust(products: Mapping[str, Product], ranked: list[Candidate],
            profile: UserProfile | None, rules: Rules | None,
-           repurchase: RepurchaseRates | None, half_life_days: float, now: float
-           ) -> list[Candidate]:
-    """The shopper's feedback, then the rules (`rank.feedback`, `rank.rules`)."""
+           repurchase: RepurchaseRates | None, half_life_days: float, now: float,
+           config: Any = None) -> list[Candidate]:
+    """The shopper's feedback, then the rules (`rank.feedback`, `rank.rules`); `config`: the
+    engine's (`durable_category_strength`: how far other durables of a category the shopper
+    bought sink; `apply_feedback`'s 1 when None)."""
     if profile is not None and ranked:
         ranked = apply_feedback(ranked, profile, products, now, half_life_days=half_life_days,
-                                repurchase=repurchase)
+                                repurchase=repurchase, durable_category_strength=getattr(
+                                    config, "durable_category_strength", 1.0))
     if rules is not None:
         ranked = apply_rules(ranked, rules, products)
     return ranked

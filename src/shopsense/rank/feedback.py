@@ -8,7 +8,8 @@
   way to the top once it is due again (0.8-3 learned repurchase intervals after the purchase).
 - A purchased durable is not re-recommended for `durable_cooldown_days`, and other durables
   of the same category sink with strength `durable_category_strength` (1: just below the
-  list at first, so two air conditioners bought do not fill "for you" with more) halving
+  list at first, so two air conditioners bought do not fill "for you" with more; for-you
+  passes its engine's `durable_category_strength`, 1 by default) halving
   every `purchase_half_life_days`; consumables stay (the product
   attribute `consumable` decides, else the per-category repurchase rate learned from events).
 
