@@ -109,3 +109,19 @@ def test_after_an_absent_type_the_related_categories_are_shown(assistant: Any, a
                            session=f"instead-{language}-{absent}",
                            conversation_id=first["conversation_id"])
     assert again["items"] and all("手机" in i["category"] for i in again["items"])
+
+
+@pytest.mark.parametrize("message", ["买个剃须刀", "我想给我爸买个剃须刀", "帮我找剃须刀", "我想买个洗碗机",
+                                     "I want to buy a shaver for my dad", "find me a necktie"])
+def test_an_absent_type_asked_as_an_order_is_told_absent(assistant: Any, message: str) -> None:
+    """Asked as a wish ("买个剃须刀"), not as a question ("有剃须刀吗"), a type the shop does not
+    sell is still said to be absent: its alternatives were listed as if they were it."""
+    reply = assistant.chat(message, session=f"order-{message}")
+    assert reply["act"] == "absent" and not reply["items"], reply["reply"]
+    assert reply["related_categories"], reply["reply"]
+
+
+@pytest.mark.parametrize("message", ["买个手机", "送爸爸的礼物", "帮我找一款便宜的耳机", "I want a laptop"])
+def test_a_sold_type_asked_as_an_order_is_listed(assistant: Any, message: str) -> None:
+    reply = assistant.chat(message, session=f"sold-{message}")
+    assert reply["act"] != "absent" and reply["items"], reply["reply"]

@@ -425,3 +425,15 @@ def test_a_word_after_an_amount_is_what_it_measures(engine, query: str) -> None:
 @pytest.mark.parametrize("query", ["laptop ram", "laptop 2 bags"])
 def test_a_thing_without_an_amount_or_counted_is_still_a_thing(engine, query: str) -> None:  # type: ignore[no-untyped-def]
     assert engine.search(query, k=10).no_exact_match is not None, query
+
+
+@pytest.mark.parametrize("query", ["新款手机", "最近有什么新款手机推荐", "智能手机", "蓝牙耳机", "静音空调"])
+def test_a_chinese_compound_ending_in_a_product_word_is_that_product(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    """Chinese compounds are head-final: 新款手机 is a phone (of a new model), not a type the
+    shop lacks; 手机支架 (a stand) and 电视柜 (a cabinet) end in other heads."""
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is None, (query, r.no_exact_match)
+    cats = [c["value"] for c in r.applied_filters if c["kind"] == "category"]
+    assert cats and all(x.product.category == cats[0] for x in r.results), query
+    for other in ("手机支架", "电视柜"):
+        assert engine.search(other, k=10).no_exact_match is not None, other

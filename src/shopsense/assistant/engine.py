@@ -34,7 +34,7 @@ from shopsense.assistant.merge import clean_reading
 from shopsense.assistant.needs import PriceBands, arrange, purpose_of, wants_unavailable
 from shopsense.assistant.service import BYE, SERVICE_ACTS, THANKS, WHO, citation
 from shopsense.assistant.state import Constraints, ConversationStore
-from shopsense.assistant.turn import Turn, read_turn
+from shopsense.assistant.turn import Turn, _ordinals, read_turn
 from shopsense.domain import Product, QueryReading, Result
 from shopsense.knowledge import KnowledgeBase
 from shopsense.pipeline import surfaces
@@ -125,6 +125,14 @@ class Assistant:
             if not found.carried:
                 return replace(turn, act="absent", subject=subject, targets=()), \
                     Intent("product_search", 0.8, ("absent", *found.terms))
+        if not subject and turn.act == "search" and turn.direction is None and \
+                not turn.targets and not _ordinals(text) and not (
+                    reading.brands or reading.attributes or reading.price_min or
+                    reading.price_max):
+            absent = self.absent_type(text)  # "买个剃须刀": the engine's own verdict
+            if absent:
+                return replace(turn, act="absent", subject=absent, targets=()), \
+                    Intent("product_search", 0.8, ("absent", absent))
         slot = reading.category
         confidence = float(slot.confidence) if slot is not None else 0.7
         refinement = turn.act == "search" and (turn.direction is not None or (
@@ -274,13 +282,26 @@ class Assistant:
         kept = sorted(visible, key=lambda r: order[r.item_id])[:k]
         return [r.product for r in kept], [surfaces.item_dict(self.shop, r) for r in kept]
 
+    def absent_type(self, text: str) -> str:
+        """The product type `text` asks for when the shop sells none ("" otherwise): the
+        search engine's `no_exact_match`, so a wish worded as an order ("买个剃须刀", "I want a
+        shaver") is told so like "有剃须刀吗", not shown the alternatives as matches."""
+        engine = self.shop.models.search
+        if engine is None or not text.strip():
+            return ""
+        response = engine.search(text, k=1, with_facets=False, log_zero=False)
+        return str(response.no_exact_match["requested"]) if response.no_exact_match else ""
+
     def dominant_category(self, text: str, top: int = 10, share: float = 0.6) -> str | None:
         """The category most of the engine's top results for `text` share, if one does (the
-        subject of a turn query understanding could not place)."""
+        subject of a turn query understanding could not place); none when they are the
+        alternatives to a type the shop does not sell."""
         if not text.strip():
             return None
         response = self.shop.models.search.search(
             text, k=top, reading=QueryReading(query=text, residual=text), with_facets=False)
+        if response.no_exact_match is not None:
+            return None
         cats = [r.product.category for r in response.results if r.product is not None]
         if not cats:
             return None

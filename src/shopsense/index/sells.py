@@ -175,6 +175,10 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     term_spans = _learned_spans(reading, understander, term_spans)
     words = _before_qualifier(masked, _content_words(masked))
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
+    if term_spans:  # a Chinese compound names a kind of its head: one that ends with a
+        # product word (新款手机, 最近有什么新款手机, 儿童手表) is that product
+        unknown = [(a, b) for a, b in unknown
+                   if masked[a].isascii() or not any(s > a and e == b for s, e in term_spans)]
     if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
         # 款, 版) modifies it, and so do the words joined to it by 的
         unknown = [(a, b) for a, b in unknown if (b - a > 1 or masked[a].isascii())

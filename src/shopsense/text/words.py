@@ -23,6 +23,7 @@ PURPOSE_WORDS = frozenset(
     "grandma grandpa grandmother grandfather parents friend friends teacher boss colleague "
     "him her".split())
 PURPOSE_HAN = (r"礼物|礼品|送礼|送给|送|给|生日|圣诞节?|情人节|纪念日|父亲节|母亲节|妈妈|母亲|爸爸|父亲|"
+               r"我爸|我妈|老爸|老妈|爸|妈|我|"
                r"老婆|老公|女朋友|男朋友|女友|男友|爷爷|奶奶|长辈|朋友|同事|老师|闺蜜|父母|领导")
 
 
