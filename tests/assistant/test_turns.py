@@ -103,3 +103,15 @@ def test_turns_of_one_conversation_are_serialised() -> None:
     assert store.lock_for("c1", "s1") is store.lock_for("c1", "s1")
     with store.lock_for("c1", "s1"):
         assert not store.lock_for("c1", "s1").acquire(blocking=False)
+
+
+@pytest.mark.parametrize(("text", "target"), [("第二个怎么样", "b"), ("第一个呢", "a"),
+                                              ("how about the second one", "b"),
+                                              ("what about the 3rd one?", "c")])
+def test_asking_about_an_ordinal_selects_it_whatever_the_tagger_made_of_the_asking(
+        text: str, target: str) -> None:
+    """The full demo's tagger took 怎么样 for a product word: "第二个怎么样" became a search for
+    "怎么样". Words that only ask about the item picked name no wish."""
+    tagged = QueryReading(query=text, product_terms=[Slot("怎么样", 0.6, (3, 6))])
+    turn = read_turn(text, tagged, conv())
+    assert (turn.act, turn.targets) == ("select", (target,))

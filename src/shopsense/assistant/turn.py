@@ -189,7 +189,8 @@ def _product_act(s: _Signals) -> Turn:
     if lx.has_any(s.text, lx.SIMILAR) and (targets or conv.focus or conv.last_items):
         anchor = targets or tuple(conv.focus[:1] or conv.last_items[:1])
         return Turn("similar", targets=anchor[:1], **base)
-    if s.how == "ordinal" and direction is None and not _has_wishes(s.reading):
+    if s.how == "ordinal" and direction is None and (not _has_wishes(s.reading) or
+                                                     _asks_about(s.text)):
         return Turn("select", targets=targets[:1], **base)
     if direction or _has_wishes(s.reading) or s.new_subject:
         return Turn("search", targets=targets, **base)
@@ -198,6 +199,19 @@ def _product_act(s: _Signals) -> Turn:
     if lx.has_any(s.text, lx.GREETING) or _ordinals(s.text) or s.how:
         return Turn("help", **base)  # a greeting, or a reference to nothing shown
     return Turn("search", **base)  # free text: the engine's search decides
+
+
+_ABOUT = re.compile(r"^[\s,，。.!！?？]*(?:那|那么|and|so)?\s*(?:怎么样|咋样|怎样|如何|好不好|好吗|行吗|呢|"
+                    r"详情|详细|介绍一下|说说|看看|how about|what about|tell me (?:more )?about|"
+                    r"details?(?: of)?|more about)?[\s,，。.!！?？呢吗]*$", re.IGNORECASE)
+
+
+def _asks_about(text: str) -> bool:
+    """"第二个怎么样", "how about the second one": the words beside the ordinal only ask
+    about it (a tagger may take 怎么样 for a product word; it names no wish)."""
+    bare = lx.EN_ORDINAL_RE.sub(" ", lx.ZH_ORDINAL_RE.sub(" ", text))
+    bare = re.sub(r"\b(?:the|one|item)\b", " ", bare, flags=re.IGNORECASE)
+    return bool(_ABOUT.match(bare))
 
 
 def _has_wishes(reading: QueryReading | None) -> bool:
