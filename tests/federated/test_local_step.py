@@ -77,3 +77,4 @@ def test_federation_with_the_homes_step_beats_each_client_alone(loss: str) -> No
         fed, alone = (out[v]["per_client"][name]["ndcg@10"] for v in ("federated",
                                                                      "local_only"))
         assert fed > alone + 0.1, (name, fed, alone)
+        assert 1 <= out["local_only"]["per_client"][name]["best_epoch"] <= 24  # reported

@@ -207,16 +207,17 @@ def personalised(clients: Sequence[Client], holdouts: Sequence[Holdout],
 def local_only(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
                plan: RecsPlan, item_init: np.ndarray | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    models = []
+    models, kept = [], []
     for i, h in enumerate(holdouts):
         model = plan.participant(n_items, "all", i, item_init)
-        train_alone(model, h.train, epochs=plan.rounds * plan.local_epochs,
-                    validate=lambda m, h=h: _valid([h])([m]),
-                    patience=plan.patience * plan.local_epochs)
+        kept.append(train_alone(model, h.train, epochs=plan.rounds * plan.local_epochs,
+                                validate=lambda m, h=h: _valid([h])([m]),
+                                patience=plan.patience * plan.local_epochs))
         models.append(model)
     overall, per_client = _score(models, holdouts)
     return {**overall, "wall_s": round(time.perf_counter() - started, 1),
-            "per_client": _named(clients, per_client)}
+            "per_client": _named(clients, [{**row, "best_epoch": epoch} for row, epoch
+                                           in zip(per_client, kept, strict=True)])}
 
 
 def title_neighbour(clients: Sequence[Client], holdouts: Sequence[Holdout],
