@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from shopsense.federated.simulate import simulate
 
     plan = RecsPlan(rounds=args.rounds, local_epochs=args.local_epochs, dim=args.dim, seed=0,
-                    batch_size=args.batch_size, server=args.server, patience=args.patience,
+                    batch_size=args.batch_size, loss=args.loss, server=args.server,
+                    patience=args.patience,
                     server_lr=args.server_lr, server_momentum=args.server_momentum,
                     row_weighted=args.row_weighted, title_init=args.title_init,
                     sparse_items=args.sparse_items, title_term=args.title_term,
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     from shopsense.federated.personalise import AdaptPlan
+    from shopsense.models.sasrec import SASRecConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" /
@@ -108,7 +110,11 @@ def main() -> None:
     parser.add_argument("--dp-users", type=int, default=150)
     parser.add_argument("--skip-plain", action="store_true", help="Only the DP runs.")
     parser.add_argument("--dim", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=SASRecConfig.batch_size,
+                        help="SASRec sequences a local step (default: the home's; before "
+                             "the ninth session's change the default was 32).")
+    parser.add_argument("--loss", choices=("auto", "full", "sampled"), default="auto",
+                        help="SASRec's loss (auto: by catalogue size, as the home's).")
     parser.add_argument("--local-epochs", type=int, default=2,
                         help="Local epochs a round (centralised / local-only get rounds x "
                              "this many epochs).")

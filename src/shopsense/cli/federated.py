@@ -25,6 +25,8 @@ TITLE_TERM = typer.Option(False, "--title-term/--no-title-term",
 ADAPT_CLEAR = typer.Option(ADAPT.clear_gain, "--adapt-clear-gain/--adapt-any-gain",
                            help="SASRec: serve an adapted epoch only where its paired gain "
                            "on the validation cases is clear of noise (95 % interval > 0).")
+BATCH_SIZE = typer.Option(None, "--batch-size", help="SASRec sequences a step (default: "
+                          "the home's SASRec's, as its loss and rate).", show_default=False)
 ADAPT_MU = typer.Option(ADAPT.mu, "--adapt-mu", help="SASRec: > 0, each adaptation epoch "
                         "pays mu/2 ||w - w_global||^2 (Ditto's proximal term).")
 
@@ -100,7 +102,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         dp_epsilon: float = typer.Option(0.0, "--dp-epsilon", help="> 0: DP-SGD budget."),
         rounds_hint: int = typer.Option(10, "--rounds", help="Rounds expected (DP noise)."),
         share: str = typer.Option("all", "--share", help="all | body (own item table)."),
-        batch_size: int = typer.Option(128, "--batch-size"),
+        batch_size: int | None = BATCH_SIZE,
         title_init: bool | None = typer.Option(None, "--title-init/--no-title-init",
                                                help="Seed the item table from catalogue "
                                                "titles (--catalog or the home's products); "
@@ -139,7 +141,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         try:
             link = Link(*client_trust(root_cert, insecure))
             plan = homes.JoinPlan(model, local_epochs, dim, dp_epsilon, rounds_hint, share,
-                                  batch_size=batch_size, title_init=title_init,
+                                  batch_size=batch_size or homes.JoinPlan.batch_size,
+                                  title_init=title_init,
                                   sparse_items=sparse_items, title_term=title_term,
                                   adapt=AdaptPlan(adapt_epochs, own_round=own_round,
                                                   mu=adapt_mu, clear_gain=adapt_clear_gain))
@@ -172,7 +175,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         dim: int = typer.Option(64, "--dim"),
         dp_epsilon: float = typer.Option(0.0, "--dp-epsilon"),
         max_users: int = typer.Option(3000, "--max-users", help="Subsample shoppers (0: all)."),
-        batch_size: int = typer.Option(128, "--batch-size", help="SASRec sequences a step."),
+        batch_size: int | None = BATCH_SIZE,
         server: str = typer.Option("auto", "--server", help="avg (FedAvg) | avgm (server "
                                    "momentum) | adam (FedAdam) | auto (avg over title-seeded "
                                    "item tables, else avgm): SASRec's coordinator step."),
@@ -216,7 +219,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if not events.exists():
             fail(f"--events {events} does not exist")
         try:
-            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed, batch_size,
+            plan = RecsPlan(rounds, local_epochs, mu, dim, dp_epsilon, seed,
+                            batch_size or RecsPlan.batch_size,
                             server, server_lr, server_momentum, patience,
                             row_weighted=row_weighted,
                             title_init=True if freeze_items else title_init,

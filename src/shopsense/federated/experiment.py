@@ -26,6 +26,7 @@ from shopsense.federated.recs import Holdout, LocalSASRec, fed_config, ranking_p
 from shopsense.federated.report import VARIANTS
 from shopsense.federated.rounds import ServerOpt, payload_bytes, run_rounds, train_alone
 from shopsense.federated.splits import Client
+from shopsense.models.sasrec import SASRecConfig
 
 PAIRS = (("federated", "centralised"), ("federated", "local_only"),
          ("personalised", "local_only"), ("personalised", "federated"),
@@ -41,13 +42,14 @@ class RecsPlan:
     dim: int = 64
     dp_epsilon: float = 0.0  # > 0: DP-SGD in every variant at this budget
     seed: int = 0
-    batch_size: int = 128  # smaller: more optimizer steps per local epoch
+    batch_size: int = SASRecConfig.batch_size  # the home's (fed_config: its step too)
     server: str = "auto"  # avg (FedAvg) | avgm (server momentum) | adam (FedAdam) | auto:
     # avg over title-seeded item tables (momentum kicks a good start away), else avgm
     server_lr: float = 1.0
     server_momentum: float = 0.9
     patience: int = 0  # > 0: stop rounds / epochs once validation flattens (every variant)
     max_len: int = 50  # SASRec's history window (DP-SGD runs use a shorter one: cost)
+    loss: str = "auto"  # full | sampled | auto: by catalogue size, as the home chooses
     row_weighted: bool = False  # item-table rows averaged over the clients that used them
     title_init: bool | None = None  # seed item tables from catalogue titles (simulate's
     # catalogue): None where one with titles is found (the home's SASRec does the same),
@@ -85,7 +87,7 @@ class RecsPlan:
         dp = (DPSettings(self.dp_epsilon, batch_size=self.dp_batch_size, unit="user")
               if self.dp_epsilon > 0 else None)
         return LocalSASRec(n_items, fed_config(dim=self.dim, batch_size=self.batch_size,
-                                               max_len=self.max_len,
+                                               max_len=self.max_len, loss=self.loss,
                                                title_term=self.title_term),
                            shared=shared, mu=self.mu,
                            dp=dp, total_epochs=self.rounds * self.local_epochs,
@@ -205,16 +207,17 @@ def personalised(clients: Sequence[Client], holdouts: Sequence[Holdout],
 def local_only(clients: Sequence[Client], holdouts: Sequence[Holdout], n_items: int,
                plan: RecsPlan, item_init: np.ndarray | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-    models = []
+    models, kept = [], []
     for i, h in enumerate(holdouts):
         model = plan.participant(n_items, "all", i, item_init)
-        train_alone(model, h.train, epochs=plan.rounds * plan.local_epochs,
-                    validate=lambda m, h=h: _valid([h])([m]),
-                    patience=plan.patience * plan.local_epochs)
+        kept.append(train_alone(model, h.train, epochs=plan.rounds * plan.local_epochs,
+                                validate=lambda m, h=h: _valid([h])([m]),
+                                patience=plan.patience * plan.local_epochs))
         models.append(model)
     overall, per_client = _score(models, holdouts)
     return {**overall, "wall_s": round(time.perf_counter() - started, 1),
-            "per_client": _named(clients, per_client)}
+            "per_client": _named(clients, [{**row, "best_epoch": epoch} for row, epoch
+                                           in zip(per_client, kept, strict=True)])}
 
 
 def title_neighbour(clients: Sequence[Client], holdouts: Sequence[Holdout],

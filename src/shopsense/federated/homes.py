@@ -25,6 +25,7 @@ from shopsense.federated.personalise import AdaptPlan, RoundKeeper, personalise
 from shopsense.federated.recs import Holdout, LocalSASRec, fed_config
 from shopsense.federated.rounds import train_alone
 from shopsense.federated.transport import FederatedClient, Link, join
+from shopsense.models.sasrec import SASRecConfig
 from shopsense.models.sequences import ItemIndex
 
 
@@ -37,7 +38,7 @@ class JoinPlan:
     expected_rounds: int = 10  # sizes the DP noise for the whole run
     share: str = "all"  # sasrec: all | body
     seed: int = 0
-    batch_size: int = 128
+    batch_size: int = SASRecConfig.batch_size  # sasrec: the home's step (fed_config)
     title_init: bool | None = None  # sasrec: seed the item table from catalogue titles
     # (None: where the catalogue has titles, as the home's own SASRec does; True: insist)
     sparse_items: bool = False  # sasrec: a step moves only the item rows its batch used

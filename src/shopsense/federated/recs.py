@@ -3,7 +3,11 @@
 Wraps models.sasrec (its network and estimator are reused unchanged): a `LocalSASRec` holds
 one `SASRecNet` whose weights a round overwrites, trains a few epochs on its own shoppers
 (FedProx's proximal term when `mu` > 0, DP-SGD when given `DPSettings`) and returns the new
-weights. `shared="body"` keeps the item table at home (several shops with their own
+weights. A local step is the home's SASRec step (models.sasrec_loss.batch_loss): the loss
+chosen by catalogue size as the home chooses it (full softmax up to `full_max_items`,
+sampled softmax with log-Q correction above, its in-batch distribution the client's own
+targets of the round), at the home's batch size and rate (`fed_config`). DP-SGD keeps its
+per-shopper full-softmax loss (`_user_loss`). `shared="body"` keeps the item table at home (several shops with their own
 catalogues share only the transformer body); `shared="all"` shares every weight.
 
 `sparse_items`: a step moves only the item-table rows its batch used (as input or target),
@@ -25,15 +29,17 @@ from torch.nn import functional as F
 
 from shopsense.federated.dp import DPSettings, PrivateTrainer
 from shopsense.models.sasrec import SASRec, SASRecConfig, SASRecNet, titled_config
+from shopsense.models.sasrec_loss import batch_loss, choose_loss, make_loss
 from shopsense.models.sequences import length_buckets, next_item_pairs, top_k_excluding
 
 LOCAL_ONLY_KEYS = ("item_emb.weight",)  # stays home when shops share only the body
 HOME_KEYS = ("title_vec",)  # the title term's vectors: each home's own public titles, never sent
 
 
-def fed_config(**overrides: float | int | bool) -> SASRecConfig:
-    """The federated default: SASRec's recipe, smaller batches, no bf16 (clients are CPUs)."""
-    return replace(SASRecConfig(), **{"batch_size": 128, "bf16": False, **overrides})
+def fed_config(**overrides: float | int | bool | str) -> SASRecConfig:
+    """The federated default: the home's SASRec recipe (its loss rule, batch size and rate),
+    no bf16 (clients are CPUs)."""
+    return replace(SASRecConfig(), **{"bf16": False, **overrides})
 
 
 @dataclass
@@ -92,6 +98,7 @@ class LocalSASRec:
         self.rng = np.random.default_rng(seed)
         self.generator = torch.Generator().manual_seed(seed)
         self.row_weighted = row_weighted
+        self.loss = choose_loss(config.loss, n_items, config.full_max_items)  # as the home
         self.item_counts: np.ndarray | None = None  # item uses in the last round's data
         self.anchor: list[torch.Tensor] | None = None  # hold_near's fixed proximal centre
 
@@ -151,34 +158,34 @@ class LocalSASRec:
             return {"loss": 0.0, "examples": 0}
         anchor = self.anchor if self.anchor is not None else \
             [p.detach().clone() for p in self.net.parameters()] if self.mu > 0 else None
+        loss_fn = None if self.dp is not None else make_loss(
+            self.loss, targets, self.n_items, self.config.negatives, self.rng)
         loss = 0.0
         for _ in range(epochs):
-            loss = (self._private_epoch(inputs, targets) if self.dp is not None
-                    else self._epoch(inputs, targets, anchor))
+            loss = (self._private_epoch(inputs, targets) if loss_fn is None
+                    else self._epoch(inputs, targets, anchor, loss_fn))
         self.net.eval()
         return {"loss": loss, "examples": len(inputs)}
 
     def _epoch(self, inputs: np.ndarray, targets: np.ndarray,
-               anchor: list[torch.Tensor] | None) -> float:
+               anchor: list[torch.Tensor] | None, loss_fn: Callable[..., torch.Tensor]
+               ) -> float:
         self.net.train()
         total, count = 0.0, 0
-        # batches of similar lengths, trimmed to their longest row (as models.sasrec trains)
+        # batches of similar lengths, trimmed to their longest row: the home's step
         for rows in length_buckets(targets, self.config.batch_size, self.config.max_positions,
                                    self.rng):
-            width = int((targets[rows] > 0).sum(axis=1).max())
-            seqs = torch.from_numpy(inputs[rows, -width:])
-            tgt = torch.from_numpy(targets[rows, -width:])
-            mask = tgt > 0
-            logits = self.net(seqs)[mask] @ self.net.item_weights().T
-            loss = F.cross_entropy(logits, tgt[mask] - 1)
+            loss, seqs, tgt = batch_loss(self.net, loss_fn, inputs, targets, rows,
+                                         self.config.bf16)
             if anchor is not None:  # FedProx: stay near this round's global weights
                 loss = loss + self.mu / 2 * sum(((p - a) ** 2).sum() for p, a in
                                                 zip(self.net.parameters(), anchor, strict=True))
             self.optimiser.zero_grad(set_to_none=True)
             loss.backward()
             self._step(seqs, tgt)
-            total += float(loss.detach()) * int(mask.sum())
-            count += int(mask.sum())
+            positions = int((tgt > 0).sum())
+            total += float(loss.detach()) * positions
+            count += positions
         return total / max(count, 1)
 
     def _step(self, seqs: torch.Tensor, tgt: torch.Tensor) -> None:

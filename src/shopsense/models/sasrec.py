@@ -25,7 +25,7 @@ from shopsense.models.convergence import Convergence, summary
 from shopsense.models.incremental import WarmStart, carry_weights
 from shopsense.models.parallel import GradientSync, LocalSync, _threads
 from shopsense.models.sasrec_ivf import ItemPartition
-from shopsense.models.sasrec_loss import choose_loss, make_loss, make_optimiser
+from shopsense.models.sasrec_loss import batch_loss, choose_loss, make_loss, make_optimiser
 from shopsense.models.sasrec_net import SASRecNet
 from shopsense.models.sasrec_serve import SASRecServing
 from shopsense.models.schedule import LRSchedule, training_schedule
@@ -269,22 +269,19 @@ class SASRec(SASRecServing):
         total, count = 0.0, 0
         for rows in sync.shard(length_buckets(targets, self.config.batch_size,
                                                self.config.max_positions, rng)):
-            width = int((targets[rows] > 0).sum(axis=1).max())
-            seqs = torch.from_numpy(inputs[rows, -width:])
-            tgt = torch.from_numpy(targets[rows, -width:])
-            mask = tgt > 0
             # bf16 autocast roughly halves the cost of the logits on CPUs with bf16 units
             # (not on AVX2 ones); the softmax itself runs in float32.
-            loss = self._loss_fn(self.net_(seqs)[mask], tgt[mask] - 1,
-                                 self.net_.output_items(), self.config.bf16)
+            loss, _, tgt = batch_loss(self.net_, self._loss_fn, inputs, targets, rows,
+                                      self.config.bf16)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             sync.average_gradients(self.net_.parameters())
             if schedule is not None:
                 schedule.step()
             optimiser.step()
-            total += float(loss.detach()) * int(mask.sum())
-            count += int(mask.sum())
+            positions = int((tgt > 0).sum())
+            total += float(loss.detach()) * positions
+            count += positions
         total, count = sync.sum([total, float(count)])
         return total / max(count, 1)
 

@@ -117,6 +117,20 @@ def make_loss(kind: str, targets: np.ndarray, n_items: int, negatives: int,
                           rng)
 
 
+def batch_loss(net: Any, loss_fn: Any, inputs: np.ndarray, targets: np.ndarray,
+               rows: np.ndarray, bf16: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One training step's loss: the batch `rows` of (inputs, targets) (next_item_pairs'
+    shifted indices) trimmed to their longest run of targets, every real position scored by
+    `loss_fn` (make_loss) against the network's output rows. Returns (loss, the trimmed
+    inputs, the trimmed targets). The home's SASRec and federated clients both step with it."""
+    width = int((targets[rows] > 0).sum(axis=1).max())
+    seqs = torch.from_numpy(inputs[rows, -width:])
+    tgt = torch.from_numpy(targets[rows, -width:])
+    mask = tgt > 0
+    return loss_fn(net(seqs)[mask], tgt[mask] - 1, net.output_items(), bf16), seqs, tgt
+
+
 def make_optimiser(net: nn.Module, lr: float, weight_decay: float, sparse: bool,
                    table_lr_scale: float = 1.0) -> Any:
     """Adam; with `sparse` the item table (`net.item_emb`) takes sparse gradients and
