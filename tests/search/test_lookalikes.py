@@ -437,3 +437,22 @@ def test_a_chinese_compound_ending_in_a_product_word_is_that_product(engine, que
     assert cats and all(x.product.category == cats[0] for x in r.results), query
     for other in ("手机支架", "电视柜"):
         assert engine.search(other, k=10).no_exact_match is not None, other
+
+
+@pytest.mark.parametrize(("query", "leaf"), [("婴儿纸尿裤", "纸尿裤"), ("手机耳机", "耳机")])
+def test_two_product_words_of_one_department_are_a_kind_of_the_head(engine, query: str,  # type: ignore[no-untyped-def]
+                                                                     leaf: str) -> None:
+    r = engine.search(query, k=10)
+    assert r.no_exact_match is None, (query, r.no_exact_match)
+    assert r.results and all(x.product.category.endswith(leaf) for x in r.results), query
+
+
+def test_a_head_from_another_department_is_no_kind_of_it(engine) -> None:  # type: ignore[no-untyped-def]
+    """唇膏笔 (a lip pencil; 笔 completed to 笔记本 as typed) is no laptop."""
+    r = engine.search("唇膏笔", k=10)
+    assert not [x for x in r.results if x.product.category.endswith("笔记本")]
+
+
+@pytest.mark.parametrize("query", ["iphone 16 pro max", "samsung galaxy s24 ultra", "macbook air"])
+def test_a_models_suffix_is_no_product_type(engine, query: str) -> None:  # type: ignore[no-untyped-def]
+    assert engine.search(query, k=10).no_exact_match is None, query

@@ -57,7 +57,9 @@ _STOP = frozenset(
     "for with the and or of to in on from me my some any is are what which that this it you "
     "your very more less than good best new nice please show want need get do does sell sells "
     "have has got there i we a an buy find looking can could would like any thing things "
-    "one ones not no without except excluding other than but".split()) | PURPOSE_WORDS
+    "one ones not no without except excluding other than but".split()) | PURPOSE_WORDS | frozenset(
+    # a model's suffixes name a version of a product line, never a type (iphone 16 pro max)
+    "pro max ultra plus mini lite se neo prime edge fold flip".split())
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|[\u4e00-\u9fff]+")
 _CHAT = (r"帮我找|给我找|帮我|找一下|推荐一款|推荐一个|推荐一下|求推荐|推荐|想买个|想买|买个|来个|"
          r"我想|我要|一下|一款|一个|一台|一件|一双|一部|个")  # asking, not naming a type
@@ -254,12 +256,19 @@ def _joined_types(reading: QueryReading, understander: Any, keyword: Any,
         if gap.strip() or (gap and not (query[a[0]:a[1]] + query[b[0]:b[1]]).isascii()):
             return None  # two wishes ("phone and tablet", 鼠标 平板), not one compound
     terms = getattr(understander, "terms_", {}) or {}
-    leaves = set()
+    leaves, order = set(), []
     for a, b in spans:
         shares = terms.get(query[a:b].lower()) or terms.get(query[a:b])
         if not shares:
             return None
-        leaves.add(max(shares, key=lambda c: shares[c]))
+        order.append(max(shares, key=lambda c: shares[c]))
+        leaves.add(order[-1])
+    head = query[spans[-1][0]:spans[-1][1]]
+    if not head.isascii() and len(head) >= 2 and \
+            len({leaf.split(" > ")[0] for leaf in order}) == 1:
+        return None  # a Chinese compound is a kind of its head when its words are of one
+        # department: 婴儿纸尿裤 is a diaper, 手机耳机 earphones (a lone head character, 垫 or
+        # 包, may be another thing's: 鼠标垫 is no yoga mat; 唇膏 + 笔记本 is no laptop)
     phrase = query[spans[0][0]:spans[-1][1]]
     if len(leaves) < 2 or len(_title_rows(phrase, keyword, correct)):
         return None
