@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from shopsense.assistant import respond
+from shopsense.assistant.catalogue import category_label
 from shopsense.assistant.compare import compare_reply
 from shopsense.assistant.facts import Fact
 from shopsense.assistant.merge import merge
@@ -195,8 +196,6 @@ def similar(a: Assistant, ctx: Ctx) -> Turnout:
 def _instead(a: Assistant, ctx: Ctx) -> Turnout:
     """After "we don't sell X": the products of the related categories offered, the first
     that has any under the conversation's wishes, said to be in place of X (not X)."""
-    from shopsense.assistant.catalogue import category_label
-
     zh = ctx.language == "zh"
     for category in ctx.conv.related:
         c = replace(_merged(a, ctx), category=category, topic="")

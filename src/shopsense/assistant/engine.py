@@ -34,7 +34,7 @@ from shopsense.assistant.merge import clean_reading
 from shopsense.assistant.needs import PriceBands, arrange, purpose_of, wants_unavailable
 from shopsense.assistant.service import BYE, SERVICE_ACTS, THANKS, WHO, citation
 from shopsense.assistant.state import Constraints, ConversationStore
-from shopsense.assistant.turn import Turn, _ordinals, read_turn
+from shopsense.assistant.turn import Turn, ordinals, read_turn
 from shopsense.domain import Product, QueryReading, Result
 from shopsense.knowledge import KnowledgeBase
 from shopsense.pipeline import surfaces
@@ -118,17 +118,15 @@ class Assistant:
                 act = "chitchat" if cues(text, THANKS + BYE + WHO) else "help"
             return replace(turn, act=act, targets=()), service
         subject = sold_subject(text)
-        if subject and turn.act in ("search", "recommend", "question", "help") and \
-                turn.direction is None and not (reading.brands or reading.attributes or
-                                                reading.price_min or reading.price_max):
+        bare_type = turn.direction is None and not (reading.brands or reading.attributes or
+                                                    reading.price_min or reading.price_max)
+        if subject and bare_type and turn.act in ("search", "recommend", "question", "help"):
             found = presence(self.shop, subject)
             if not found.carried:
                 return replace(turn, act="absent", subject=subject, targets=()), \
                     Intent("product_search", 0.8, ("absent", *found.terms))
-        if not subject and turn.act == "search" and turn.direction is None and \
-                not turn.targets and not _ordinals(text) and not (
-                    reading.brands or reading.attributes or reading.price_min or
-                    reading.price_max):
+        if not subject and bare_type and turn.act == "search" and not turn.targets and \
+                not ordinals(text):
             absent = self.absent_type(text)  # "买个剃须刀": the engine's own verdict
             if absent:
                 return replace(turn, act="absent", subject=absent, targets=()), \

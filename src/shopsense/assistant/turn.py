@@ -45,7 +45,7 @@ def language_of(text: str, reading: QueryReading | None, fallback: str = "zh") -
         else fallback
 
 
-def _ordinals(text: str) -> list[int]:
+def ordinals(text: str) -> list[int]:
     found: list[tuple[int, int]] = []
     for m in lx.ZH_ORDINAL_RE.finditer(text):
         raw = m.group(1)
@@ -61,7 +61,7 @@ def resolve_targets(text: str, conv: Conversation) -> tuple[tuple[str, ...], str
     shown = conv.last_items
     if lx.FIRST_TWO_RE.search(text):
         return tuple(shown[:2]), "pair"
-    picks = [shown[n - 1] for n in _ordinals(text) if 0 < n <= len(shown)]
+    picks = [shown[n - 1] for n in ordinals(text) if 0 < n <= len(shown)]
     if lx.LAST_RE.search(text) and shown:
         picks.append(shown[-1])
     if picks:
@@ -196,7 +196,7 @@ def _product_act(s: _Signals) -> Turn:
         return Turn("search", targets=targets, **base)
     if lx.has_any(s.text, lx.RECOMMEND) or base["newest"]:
         return Turn("recommend", **base)
-    if lx.has_any(s.text, lx.GREETING) or _ordinals(s.text) or s.how:
+    if lx.has_any(s.text, lx.GREETING) or ordinals(s.text) or s.how:
         return Turn("help", **base)  # a greeting, or a reference to nothing shown
     return Turn("search", **base)  # free text: the engine's search decides
 

@@ -126,17 +126,24 @@ def _content_words(masked: str) -> list[tuple[int, int]]:
     return out
 
 
-# a word right after an amount is what the amount measures, a part or a spec of the product
-# named (laptop 16gb ram, phone 5000mah battery, tv 55 inch screen), not another thing
-_QUANTIFIED = re.compile(r"\d(?:[.,]\d+)?\s*[a-z]+\s+$", re.IGNORECASE)  # 2 bags: two things
-_UNIT = re.compile(r"\d[a-z]*$", re.IGNORECASE)  # letters glued to an amount are its unit (16gb)
+# a word right after an amount with a unit (16gb ram, 55 inch screen), or the rest of a unit
+# glued to it (5000m|ah), is what the amount measures: a part or a spec of the product named,
+# not another thing ("laptop 2 bags" counts things: no unit)
+_MEASURED = re.compile(r"\d(?:[.,]\d+)?(?:[a-z]*|\s*[a-z]+\s+)$", re.IGNORECASE)
 
 
-def _describes(query: str, span: tuple[int, int], term_spans: list[tuple[int, int]]) -> bool:
-    """Whether the words at `span` are the A of "A的B" with B a product word: they say how
-    the product is or whom it is for (最贵的手机, 送女朋友的口红), not what other thing it is."""
-    joined = re.match(r"\s*的\s*", query[span[1]:])
-    return joined is not None and any(a == span[1] + joined.end() for a, _ in term_spans)
+def _modifies(query: str, span: tuple[int, int], term_spans: list[tuple[int, int]]) -> bool:
+    """Whether the words at `span` only modify the product word(s) at `term_spans`: a lone
+    Chinese character left over (士 of 男士, 款, 版); a Chinese compound ending in a product
+    word, a kind of its head (新款手机, 儿童手表); the A of "A的B" with B a product word, how it
+    is or whom it is for (最贵的手机, 送女朋友的口红); or what an amount measures."""
+    a, b = span
+    if not query[a].isascii() and (b - a == 1 or any(s > a and e == b for s, e in term_spans)):
+        return True
+    joined = re.match(r"\s*的\s*", query[b:])
+    if joined is not None and any(s == b + joined.end() for s, _ in term_spans):
+        return True
+    return bool(_MEASURED.search(query[:a]))
 
 
 @dataclass(frozen=True)
@@ -177,16 +184,8 @@ def read_type_words(reading: QueryReading, understander: Any, keyword: Any,
     term_spans = _learned_spans(reading, understander, term_spans)
     words = _before_qualifier(masked, _content_words(masked))
     unknown = [(a, b) for a, b in words if not any(s <= a and b <= e for s, e in term_spans)]
-    if term_spans:  # a Chinese compound names a kind of its head: one that ends with a
-        # product word (新款手机, 最近有什么新款手机, 儿童手表) is that product
-        unknown = [(a, b) for a, b in unknown
-                   if masked[a].isascii() or not any(s > a and e == b for s, e in term_spans)]
-    if term_spans:  # a product word names the type; a lone character left over (士 of 男士,
-        # 款, 版) modifies it, and so do the words joined to it by 的
-        unknown = [(a, b) for a, b in unknown if (b - a > 1 or masked[a].isascii())
-                   and not _describes(reading.query, (a, b), term_spans)
-                   and not _QUANTIFIED.search(reading.query[:a])
-                   and not _UNIT.search(reading.query[:a])]
+    if term_spans:  # a product word names the type; what modifies it names none
+        unknown = [(a, b) for a, b in unknown if not _modifies(reading.query, (a, b), term_spans)]
     if not unknown:
         return _joined_types(reading, understander, keyword, correct)
     query = reading.query
@@ -256,16 +255,15 @@ def _joined_types(reading: QueryReading, understander: Any, keyword: Any,
         if gap.strip() or (gap and not (query[a[0]:a[1]] + query[b[0]:b[1]]).isascii()):
             return None  # two wishes ("phone and tablet", 鼠标 平板), not one compound
     terms = getattr(understander, "terms_", {}) or {}
-    leaves, order = set(), []
+    leaves = set()
     for a, b in spans:
         shares = terms.get(query[a:b].lower()) or terms.get(query[a:b])
         if not shares:
             return None
-        order.append(max(shares, key=lambda c: shares[c]))
-        leaves.add(order[-1])
+        leaves.add(max(shares, key=lambda c: shares[c]))
     head = query[spans[-1][0]:spans[-1][1]]
     if not head.isascii() and len(head) >= 2 and \
-            len({leaf.split(" > ")[0] for leaf in order}) == 1:
+            len({leaf.split(" > ")[0] for leaf in leaves}) == 1:
         return None  # a Chinese compound is a kind of its head when its words are of one
         # department: 婴儿纸尿裤 is a diaper, 手机耳机 earphones (a lone head character, 垫 or
         # 包, may be another thing's: 鼠标垫 is no yoga mat; 唇膏 + 笔记本 is no laptop)
