@@ -14,6 +14,7 @@ import pytest
 from shopsense.scale import services
 
 
+@pytest.mark.long  # a second PostgreSQL beside the suite's: `make test-long`
 def test_postgres_starts_from_a_checkout_only_root_can_enter(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
