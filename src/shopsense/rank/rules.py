@@ -132,20 +132,29 @@ class _Filter:
         self.rules = rules
         self.excluded = set(rules.exclude)
         self.brands = {b.strip().lower() for b in rules.exclude_brands}
+        self.available_only = rules.available_only
+        self.priced = rules.price_min is not None or rules.price_max is not None
+        # the rest of the filters, when any is set (most requests set none: skip them)
+        self.rest = bool(self.brands or rules.exclude_categories or rules.exclude_where
+                         or rules.categories)
 
     def __call__(self, item_id: str, product: Product | None) -> bool:
         rules = self.rules
         if item_id in self.excluded:
             return False
         if product is None:
-            return not rules.available_only and not (rules.categories or self.brands
-                                                      or rules.exclude_categories)
-        if rules.available_only and not product.available:
+            return not self.available_only and not (rules.categories or self.brands
+                                                    or rules.exclude_categories)
+        if self.available_only and not product.available:
             return False
-        if product.price is not None and not (
+        if self.priced and product.price is not None and not (
                 (rules.price_min is None or product.price >= rules.price_min)
                 and (rules.price_max is None or product.price <= rules.price_max)):
             return False
+        return not self.rest or self._passes_rest(item_id, product)
+
+    def _passes_rest(self, item_id: str, product: Product) -> bool:
+        rules = self.rules
         if product.brand and product.brand.strip().lower() in self.brands:
             return False
         if any(in_category(product.category, c) for c in rules.exclude_categories):
@@ -168,7 +177,7 @@ def apply_rules(candidates: list[Candidate], rules: Rules,
     passes = _Filter(rules)
     kept = [Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
             for c in candidates if passes(c.item_id, products.get(c.item_id))]
-    for cand in kept:
+    for cand in kept if rules.boost or rules.bury else ():
         product = products.get(cand.item_id)
         for kind, adjusts in (("boost", rules.boost), ("bury", rules.bury)):
             for rule in adjusts:
