@@ -40,27 +40,34 @@ _FIELD_ZH = {"title": "标题", "brand": "品牌", "category": "类目", "descri
              "attributes": "属性"}
 
 
+_SOURCE_TEXTS: dict[str, Callable[[str, str], tuple[str, str]]] = {  # (because, category)
+    "sasrec": lambda because, category: (
+        "Often chosen next after what you just viewed", "与您刚浏览的商品常被接着选购"),
+    "covisit": lambda because, category: (
+        f"Because you viewed {because}" if because else "Viewed together with your items",
+        f"因为您浏览过 {because}" if because else "常与您浏览的商品一起被浏览"),
+    "bought_together": lambda because, category: (
+        f"Often bought together with {because}" if because else "Often bought together",
+        f"常与 {because} 一起购买" if because else "常被一起购买"),
+    "als": lambda because, category: (
+        "Shoppers with tastes like yours liked it", "与您口味相近的顾客喜欢"),
+    "content": lambda because, category: (
+        f"Similar to {because}" if because else "Similar to items you like",
+        f"与 {because} 相似" if because else "与您喜欢的商品相似"),
+    "trending": lambda because, category: (
+        f"Trending in {category}" if category else "Trending now",
+        f"{category} 热门上升" if category else "正在流行"),
+    "popular": lambda because, category: ("Popular with shoppers", "热销商品"),
+}
+
+
 def _source_reason(source: str, contribution: float, evidence: Mapping[str, Any],
                    products: Mapping[str, Product], product: Product | None) -> Reason | None:
-    because = _title(products, evidence.get("because_item")) if evidence.get("because_item") else ""
-    category = product.category if product else ""
-    texts: dict[str, tuple[str, str]] = {
-        "sasrec": ("Often chosen next after what you just viewed", "与您刚浏览的商品常被接着选购"),
-        "covisit": (f"Because you viewed {because}" if because else "Viewed together with your items",
-                    f"因为您浏览过 {because}" if because else "常与您浏览的商品一起被浏览"),
-        "bought_together": (f"Often bought together with {because}" if because
-                            else "Often bought together", f"常与 {because} 一起购买" if because
-                            else "常被一起购买"),
-        "als": ("Shoppers with tastes like yours liked it", "与您口味相近的顾客喜欢"),
-        "content": (f"Similar to {because}" if because else "Similar to items you like",
-                    f"与 {because} 相似" if because else "与您喜欢的商品相似"),
-        "trending": (f"Trending in {category}" if category else "Trending now",
-                     f"{category} 热门上升" if category else "正在流行"),
-        "popular": ("Popular with shoppers", "热销商品"),
-    }
-    if source not in texts:
+    texts = _SOURCE_TEXTS.get(source)
+    if texts is None:
         return None
-    en, zh = texts[source]
+    because = _title(products, evidence.get("because_item")) if evidence.get("because_item") else ""
+    en, zh = texts(because, product.category if product else "")
     cite = {"because_item": evidence.get("because_item")} if because else {}
     return Reason(source, en, zh, contribution, f"{source}.score", cite)
 

@@ -41,8 +41,16 @@ class DenseSource:
         return self.items_
 
     def recent_indices(self, context: RecContext) -> np.ndarray:
-        """Known recent items as indices, oldest first."""
-        return self._require_items().encode(context.recent_items)
+        """Known recent items as indices, oldest first; read-only, and encoded once for the
+        same items asked again in a row (a request's scores, top items and evidence)."""
+        items = self._require_items()
+        memo = getattr(self, "_recent_memo", None)
+        if memo is not None and memo[0] is items and memo[1] == context.recent_items:
+            return memo[2]
+        indices = items.encode(context.recent_items)
+        indices.flags.writeable = False
+        self._recent_memo = (items, context.recent_items, indices)
+        return indices
 
     # -- the protocol --------------------------------------------------------------------
     def score_all(self, context: RecContext) -> np.ndarray:

@@ -104,15 +104,11 @@ class CandidatePool:
         for j, name in enumerate(sources):
             if name not in self.found:
                 continue
-            rows, values = [], []
-            for r, (item_id, value) in enumerate(zip(self.found[name][1], self.found[name][2],
-                                                     strict=True)):
-                at = self.pos.get(item_id)
-                if at is not None:
-                    rows.append(at)
-                    values.append(value)
-                    ranks[at, j] = r + 1.0
-            scores[rows, j] = values
+            _, listed, values = self.found[name]
+            at = np.fromiter((self.pos.get(i, -1) for i in listed), np.int64, len(listed))
+            kept = np.flatnonzero(at >= 0)  # the source's ranks (0-based) of servable items
+            scores[at[kept], j] = np.asarray(values, dtype=np.float64)[kept]
+            ranks[at[kept], j] = kept + 1.0
         blend = np.zeros((n, len(BLEND_PARTS) if "blend" in sources else 0))
         if self.parts is not None and "blend" in sources:
             at = np.where(self.blend_valid, self.blend_at, 0)
@@ -120,9 +116,11 @@ class CandidatePool:
                 blend[:, j] = np.where(self.blend_valid, part[at], 0.0)
             j = sources.index("blend")
             scores[:, j] = np.where(self.blend_valid, self.parts[0][at], scores[:, j])
-        shopper = ShopperView.build(self.ctx.recent_items, engine.products, profile)
-        x = feature_rows(scores, ranks, blend, self.ids, sources, shopper,
-                         engine.products, engine.popularity_of(self.ids),
+        context = getattr(engine.ranker, "reads_context", True)
+        shopper = ShopperView.build(self.ctx.recent_items, engine.products, profile) \
+            if context else None
+        x = feature_rows(scores, ranks, blend, self.ids, sources, shopper, engine.products,
+                         engine.popularity_at(self.blend_at) if context else None,
                          self.ctx.now or time.time())
         self.scores = np.asarray(engine.ranker.score(x), dtype=np.float64)
         self.contributions = np.asarray(engine.ranker.contributions(x))

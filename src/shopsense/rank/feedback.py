@@ -43,13 +43,14 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
                    durable_category_strength: float = 1.0,
                    purchase_half_life_days: float = 30.0,
                    replenish_strength: float = 0.0) -> list[Candidate]:
-    """Copies of `candidates` with feedback applied, best score first (stable)."""
+    """`candidates` with feedback applied, best score first (stable). The candidates it
+    changes are copies (the inputs are never modified); the others are passed on as they are."""
     if half_life_days <= 0 or purchase_half_life_days <= 0 or durable_cooldown_days < 0:
         raise ValueError("half-lives must be > 0 and durable_cooldown_days >= 0")
     if not (0 <= durable_category_strength <= 1 and 0 <= replenish_strength <= 1):
         raise ValueError("durable_category_strength and replenish_strength must be in [0, 1]")
     rates = repurchase if repurchase is not None else RepurchaseRates()
-    kept = [_copy(c) for c in candidates if c.item_id not in profile.dismissed
+    kept = [c for c in candidates if c.item_id not in profile.dismissed
             and not _in_cooldown(c.item_id, profile, products, rates, now, durable_cooldown_days)]
     if not kept:
         return []
@@ -60,21 +61,30 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
     due = _replenish_causes(profile, products, rates, now, replenish_strength, ids)
     floor = min(c.score for c in kept) - 1e-6
     ceiling = max(c.score for c in kept) + 1e-6
-    by_id = {c.item_id: c for c in kept} if dismiss or bought or due else {}
+    changed = {item_id for causes in (dismiss, bought, due) for item_id, cause in causes.items()
+               if cause[0] > 0}
+    for n, cand in enumerate(kept):
+        if cand.item_id in changed:
+            kept[n] = _copy(cand)
+            _apply_causes(kept[n], floor, ceiling, dismiss, bought, due)
+    return sorted(kept, key=lambda c: -c.score)
+
+
+def _apply_causes(cand: Candidate, floor: float, ceiling: float, dismiss: dict[str, Cause],
+                  bought: dict[str, Cause], due: dict[str, Cause]) -> None:
+    """Sink (towards `floor`) or lift (towards `ceiling`) one candidate by its causes."""
     for causes, signal, key in ((dismiss, "dismiss_penalty", "dismissed_item"),
                                 (bought, "purchase_penalty", "purchased_item"),
                                 (due, "replenish_boost", "replenish_item")):
+        cause = causes.get(cand.item_id)
+        if cause is None or cause[0] <= 0:
+            continue
         target = ceiling if signal == "replenish_boost" else floor
-        for item_id, cause in causes.items():  # per candidate: dismiss, purchase, replenish
-            cand = by_id[item_id]
-            if cause[0] <= 0:
-                continue
-            delta = cause[0] * (target - cand.score)
-            cand.score += delta
-            cand.signals[signal] = cand.signals.get(signal, 0.0) + delta
-            cand.evidence[key] = cause[1]
-            cand.evidence[f"{signal}_match"] = cause[2]
-    return sorted(kept, key=lambda c: -c.score)
+        delta = cause[0] * (target - cand.score)
+        cand.score += delta
+        cand.signals[signal] = cand.signals.get(signal, 0.0) + delta
+        cand.evidence[key] = cause[1]
+        cand.evidence[f"{signal}_match"] = cause[2]
 
 
 def _copy(c: Candidate) -> Candidate:
