@@ -40,24 +40,18 @@ _FIELD_ZH = {"title": "标题", "brand": "品牌", "category": "类目", "descri
              "attributes": "属性"}
 
 
-_SOURCE_TEXTS: dict[str, Callable[[str, str], tuple[str, str]]] = {  # (because, category)
-    "sasrec": lambda because, category: (
-        "Often chosen next after what you just viewed", "与您刚浏览的商品常被接着选购"),
-    "covisit": lambda because, category: (
-        f"Because you viewed {because}" if because else "Viewed together with your items",
-        f"因为您浏览过 {because}" if because else "常与您浏览的商品一起被浏览"),
-    "bought_together": lambda because, category: (
-        f"Often bought together with {because}" if because else "Often bought together",
-        f"常与 {because} 一起购买" if because else "常被一起购买"),
-    "als": lambda because, category: (
-        "Shoppers with tastes like yours liked it", "与您口味相近的顾客喜欢"),
-    "content": lambda because, category: (
-        f"Similar to {because}" if because else "Similar to items you like",
-        f"与 {because} 相似" if because else "与您喜欢的商品相似"),
-    "trending": lambda because, category: (
-        f"Trending in {category}" if category else "Trending now",
-        f"{category} 热门上升" if category else "正在流行"),
-    "popular": lambda because, category: ("Popular with shoppers", "热销商品"),
+# per source: (en, zh) naming its subject `{0}` (the item it comes from; trending: the
+# category), then (en, zh) without one
+_SOURCE_TEXTS: dict[str, tuple[str, str, str, str]] = {
+    "sasrec": ("Often chosen next after what you just viewed", "与您刚浏览的商品常被接着选购") * 2,
+    "covisit": ("Because you viewed {0}", "因为您浏览过 {0}",
+                "Viewed together with your items", "常与您浏览的商品一起被浏览"),
+    "bought_together": ("Often bought together with {0}", "常与 {0} 一起购买",
+                        "Often bought together", "常被一起购买"),
+    "als": ("Shoppers with tastes like yours liked it", "与您口味相近的顾客喜欢") * 2,
+    "content": ("Similar to {0}", "与 {0} 相似", "Similar to items you like", "与您喜欢的商品相似"),
+    "trending": ("Trending in {0}", "{0} 热门上升", "Trending now", "正在流行"),
+    "popular": ("Popular with shoppers", "热销商品") * 2,
 }
 
 
@@ -67,7 +61,8 @@ def _source_reason(source: str, contribution: float, evidence: Mapping[str, Any]
     if texts is None:
         return None
     because = _title(products, evidence.get("because_item")) if evidence.get("because_item") else ""
-    en, zh = texts(because, product.category if product else "")
+    subject = (product.category if product else "") if source == "trending" else because
+    en, zh = (texts[0].format(subject), texts[1].format(subject)) if subject else texts[2:]
     cite = {"because_item": evidence.get("because_item")} if because else {}
     return Reason(source, en, zh, contribution, f"{source}.score", cite)
 
