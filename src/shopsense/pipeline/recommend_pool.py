@@ -142,9 +142,11 @@ class CandidatePool:
         tops = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :3]
         names = np.asarray(self.engine.ranker.feature_names, dtype=object)[tops].tolist()
         values = np.take_along_axis(contrib, tops, axis=1).round(4).tolist()
+        scores = self.scores[list(rows)].tolist()
+        blended = self._blend_signals(rows)
         out = []
         for n, r in enumerate(rows):
-            item_id, score = self.ids[r], float(self.scores[r])
+            item_id, score = self.ids[r], scores[n]
             cand = Candidate(item_id, score)
             for name in self.names:
                 at = self.where[name].get(item_id)
@@ -154,15 +156,22 @@ class CandidatePool:
                 cand.signals[f"{name}.rank"] = float(at + 1)
                 for key, value in evidence[name][item_id].items():
                     cand.evidence.setdefault(key, value)
-            if self.parts is not None and self.blend_valid[r]:
-                i = int(self.blend_at[r])
-                cand.signals.update({"blend": float(self.parts[0][i]),
-                                     "sasrec.logp": float(self.parts[1][i]),
-                                     "covisit.share": float(self.parts[2][i])})
+            if blended[n] is not None:
+                cand.signals.update(blended[n])
             cand.signals["ranker"] = score
             cand.evidence["ranker_top_features"] = dict(zip(names[n], values[n], strict=True))
             out.append(cand)
         return out
+
+    def _blend_signals(self, rows: Sequence[int]) -> list[dict[str, float] | None]:
+        """Each row's own blend score and parts as signals (None where it has none)."""
+        if self.parts is None:
+            return [None] * len(rows)
+        valid = self.blend_valid[list(rows)]
+        at = np.where(valid, self.blend_at[list(rows)], 0)
+        blend, logp, share = (part[at].tolist() for part in self.parts)
+        return [{"blend": blend[n], "sasrec.logp": logp[n], "covisit.share": share[n]}
+                if ok else None for n, ok in enumerate(valid.tolist())]
 
     def ranked(self) -> list[Candidate]:
         """Every candidate, best first: what `_ranked(..., k=None)` returns."""

@@ -50,8 +50,10 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
     if not (0 <= durable_category_strength <= 1 and 0 <= replenish_strength <= 1):
         raise ValueError("durable_category_strength and replenish_strength must be in [0, 1]")
     rates = repurchase if repurchase is not None else RepurchaseRates()
-    kept = [c for c in candidates if c.item_id not in profile.dismissed
-            and not _in_cooldown(c.item_id, profile, products, rates, now, durable_cooldown_days)]
+    dismissed, purchased = profile.dismissed, profile.purchased
+    kept = [c for c in candidates if c.item_id not in dismissed and not (
+        c.item_id in purchased  # the cooldown's own test, first: most were never bought
+        and _in_cooldown(c.item_id, profile, products, rates, now, durable_cooldown_days))]
     if not kept:
         return []
     ids = {c.item_id for c in kept}
