@@ -101,9 +101,10 @@ class DenseSource:
     def top_scored(self, context: RecContext, scores: np.ndarray | SparseRow, k: int, *,
                    exclude: Collection[str] = ()) -> tuple[list[int], list[str], list[float]]:
         items = self._require_items()
-        banned = set(items.encode(exclude).tolist())
+        banned = items.encode(exclude)  # repeats allowed: they only mask an item twice
         if context.category:
-            banned.update(self._outside_category(context.category))
+            banned = np.concatenate([banned, np.asarray(
+                self._outside_category(context.category), dtype=np.int64)])
         chosen = (scores.top(k, banned) if isinstance(scores, SparseRow)
                   else top_indices(scores, k, banned)).tolist()
         return chosen, [items.ids[i] for i in chosen], scores[chosen].tolist()
