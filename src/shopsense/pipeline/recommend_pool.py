@@ -48,10 +48,7 @@ class CandidatePool:
                  parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         self.engine, self.ctx, self.sources, self.found = engine, ctx, sources, found
         self.names = list(found)  # the merge's order: the blend's list comes last
-        order: dict[str, int] = {}
-        for name in self.names:
-            for item_id in found[name][1]:
-                order.setdefault(item_id, len(order))
+        order = dict.fromkeys(i for name in self.names for i in found[name][1])
         self.ids = [i for i in order if engine.servable(i)]
         self.pos = {item_id: n for n, item_id in enumerate(self.ids)}
         self.where = {name: {item_id: r for r, item_id in enumerate(found[name][1])}
