@@ -125,6 +125,23 @@ def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Rea
         share = parts.get("meaning", 0.0) if parts is not None else float(s["semantic"])
         reasons.append(Reason("semantic", "Close in meaning to your search", "与搜索词语义相近",
                               share, "semantic", {}))
+    asked = [name for name in _INTENTS if s.get(name, 0.0) > 0]
+    if asked:
+        reasons += _intent_reasons(result, asked, parts)
+    value = parts.get("intent.value", 0.0) if parts is not None else s.get("intent.value", 0.0)
+    if value > 0:
+        reasons.append(Reason("value", "Its price fits the value you asked for",
+                              "价格符合您要的价位偏好", value, "intent.value", {}))
+    return reasons
+
+
+_INTENTS = ("intent.category", "intent.brand", "intent.price", "intent.attribute")
+
+
+def _intent_reasons(result: Result, asked: list[str], parts: dict[str, float] | None
+                    ) -> list[Reason]:
+    """The reasons of the intents `asked` (their signals are positive), in `_INTENTS` order."""
+    s, ev, reasons = result.signals, result.evidence, []
     product = result.product
     leaf = product.category if product else ""
     intent_text = {
@@ -138,15 +155,11 @@ def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Rea
         "intent.price": ("Within the price you asked for", "在您要求的价格范围内"),
         "intent.attribute": ("Has the attributes you asked for", "符合您要求的属性"),
     }
-    for name, (en, zh) in intent_text.items():
-        if s.get(name, 0.0) > 0:
-            share = (parts.get(name, 0.0) + parts.get("intent.boost", 0.0)) if parts is not None \
-                else float(s.get("intent.boost", s[name]))
-            reasons.append(Reason("intent", en, zh, share, name, {}))
-    value = parts.get("intent.value", 0.0) if parts is not None else s.get("intent.value", 0.0)
-    if value > 0:
-        reasons.append(Reason("value", "Its price fits the value you asked for",
-                              "价格符合您要的价位偏好", value, "intent.value", {}))
+    for name in asked:
+        en, zh = intent_text[name]
+        share = (parts.get(name, 0.0) + parts.get("intent.boost", 0.0)) if parts is not None \
+            else float(s.get("intent.boost", s[name]))
+        reasons.append(Reason("intent", en, zh, share, name, {}))
     return reasons
 
 
