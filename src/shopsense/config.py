@@ -130,8 +130,9 @@ class ServeSettings(Section):
     request path, by the process that took the event, and shared with sibling workers
     (pipeline/recompute.py). Off by default: on the service benchmark (quiet machine, log
     queries) it cost CPU, 7.89 -> 9.58 ms a request, 211.9 -> 176.1 requests/s, since most
-    recomputed lists were not asked for again before the shopper's next event. False: each
-    worker recomputes a list on its next request."""
+    recomputed lists were not asked for again before the shopper's next event; measured again
+    in session 11 (benchmarks/README.md, Service): 15 % more server CPU and every p99 about
+    twice as long. False: each worker recomputes a list on its next request."""
     require_keys: bool = True
     """False only for local demos and tests."""
     client_rate_limit_per_s: float = Field(100.0, ge=0)
