@@ -5,9 +5,11 @@ Loads the home as `shopsense serve` does, then for each case runs `--warm` searc
 query stages a server would have cached are cached) and times `--n` more with
 `time.process_time()`: cached demo queries (the demo's 89 hand-written queries, uniformly),
 anonymous and personalised (a shopper of the demo, as a request with her token is), the
-demo's search log with its logged frequencies (a long tail: part of them cold), and for-you
-lists of shoppers who just acted (each list recomputed, as after an event). Prints a
-table and writes JSON; `--profile FILE` also writes a cProfile of the personalised case.
+demo's search log with its logged frequencies (a long tail: part of them cold), the log's
+tail past the 2,000 queries a server warms (every stage cold; the query vectors encoded ahead
+as a server has them) and the same searches again (warm stages), and for-you lists of
+shoppers who just acted (each list recomputed, as after an event). No background warming
+runs meanwhile (its thread's CPU would be counted). Prints a table and writes JSON; `--profile FILE` also writes a cProfile of the personalised case.
 
     python benchmarks/request_cpu.py [--home benchmarks/.serve-home] [--n 1000] [--warm 1500]
                                      [--out results/request_cpu.json] [--profile FILE]
@@ -38,7 +40,14 @@ def open_shop(home: Path) -> Any:
     from shopsense.pipeline.shop import Shop
     from shopsense.training.adopt import start_models
 
-    cfg = Settings().model_copy(update={"home": home})
+    # no background warming: `start_models` would start it on a thread of its own, whose CPU
+    # `time.process_time()` counts and which takes the GIL from the calls timed here (until
+    # session 11 it inflated every figure below: cold 14.7 ms against 9.2 without it)
+    base = Settings()
+    cfg = base.model_copy(update={
+        "home": home,
+        "search": base.search.model_copy(update={"warm_queries": 0, "query_vectors": 0}),
+        "serve": base.serve.model_copy(update={"warm_shoppers": 0})})
     shop = Shop(cfg, open_home(cfg))
     if not start_models(shop, {}):
         raise SystemExit(f"{home} has no trained models: run `shopsense demo run` there first")
@@ -73,6 +82,34 @@ def run_case(shop: Any, data: dict[str, list], personal: bool, n: int, warm: int
         profiler.dump_stats(profile)
     return {"cpu_ms_per_search": round((time.process_time() - started) * 1000 / n, 3),
             "stage_cache_hit_rate": round(hits / n, 3)}
+
+
+def run_cold(shop: Any, data: dict[str, list], n: int, seed: int = 7,
+             skip_head: int = 2000) -> dict[str, dict[str, float]]:
+    """`n` personal searches of distinct log queries past the `skip_head` most searched (the
+    ones a server warms), their vectors encoded ahead as a server has them: cold stages; then
+    the same searches again (their stages cached: warm)."""
+    from shopsense.pipeline import surfaces
+
+    rng = random.Random(seed)
+    users = data["users"][:300]
+    queries = rng.sample(data["queries"][skip_head:], n + 50)
+    shop.models.search.retriever.warm_query_vectors(queries, 256)
+
+    def one(query: str) -> None:
+        surfaces.search(shop, query, user=rng.choice(users), session=None, k=10, page=1,
+                        sort="relevance", understand=True, drops=[], params=PARAMS, lang=None)
+
+    for query in queries[:50]:  # lazy parts (word lists, the first encodings) out of the way
+        one(query)
+    out = {}
+    for case in ("cold", "warm"):
+        started = time.process_time()
+        for query in queries[50:]:
+            one(query)
+        out[case] = {"cpu_ms_per_search": round((time.process_time() - started) * 1000 / n, 3),
+                     "stage_cache_hit_rate": 0.0 if case == "cold" else 1.0}
+    return out
 
 
 def run_recommend(shop: Any, data: dict[str, list], n: int, seed: int = 1,
@@ -122,6 +159,9 @@ def main() -> None:
         profile = args.profile if name == "demo queries, personal" else None
         rows[name] = run_case(shop, workload(args.home, source), personal, args.n, args.warm,
                               profile=profile)
+    tail = run_cold(shop, workload(args.home, "log"), min(args.n, 2000))
+    rows["search log tail, personal, cold stage"] = tail["cold"]
+    rows["the same searches again (warm stage)"] = tail["warm"]
     rows["for you, just acted (miss)"] = run_recommend(
         shop, workload(args.home, "demo"), args.n,
         profile=args.profile.with_suffix(".recommend") if args.profile else None)
