@@ -150,30 +150,36 @@ def _feedback_features(out: np.ndarray, col: Mapping[str, int], bm25: np.ndarray
             out[:, col["prf_semantic"]] = vectors @ (centroid / norm)
 
 
-def _intent_features(reading: QueryReading | None, product: Product) -> tuple[float, ...]:
-    """+1 agrees, -1 contradicts, 0 unknown, for category / brand / attribute / price."""
-    if reading is None:
-        return (0.0, 0.0, 0.0, 0.0)
-    from shopsense.rank.filters import category_matches, price_matches
+def _intent_features(reading: QueryReading, products: Sequence[Product]) -> np.ndarray:
+    """(n, 4): +1 agrees, -1 contradicts, 0 unknown, for category / brand / attribute / price
+    (an attribute: +1 per slot it has, -0.5 per slot it lacks)."""
+    from shopsense.rank.filters import category_matches
 
-    cat = 0.0
+    out = np.zeros((len(products), 4), dtype=np.float32)
     if reading.category is not None:
-        cat = 1.0 if category_matches(product.category, reading.category.value) else -1.0
-    brand = 0.0
+        path = reading.category.value
+        inside = {c: category_matches(c, path) for c in {p.category for p in products}}
+        out[:, 0] = [1.0 if inside[p.category] else -1.0 for p in products]
     if reading.brands:
         names = {str(v).lower() for s in reading.brands for v in s.value}
-        brand = 1.0 if product.brand.lower() in names else -1.0
-    attr = 0.0
+        out[:, 1] = [1.0 if p.brand.lower() in names else -1.0 for p in products]
     for slot in reading.attributes:
         key, values = slot.value
-        have = product.attributes.get(key)
-        attr += 1.0 if have is not None and have in values else -0.5
-    price = 0.0
+        out[:, 2] += [1.0 if (have := p.attributes.get(key)) is not None and have in values
+                      else -0.5 for p in products]
     if reading.price_min is not None or reading.price_max is not None:
-        lo = reading.price_min.value if reading.price_min else None
-        hi = reading.price_max.value if reading.price_max else None
-        price = 1.0 if price_matches(product.price, lo, hi) else -1.0
-    return (cat, brand, attr, price)
+        low = reading.price_min.value if reading.price_min else None
+        high = reading.price_max.value if reading.price_max else None
+        price = np.array([np.nan if p.price is None else p.price for p in products],
+                         dtype=np.float64)
+        inside = ~np.isnan(price) if low is not None or high is not None else np.ones(
+            len(products), dtype=bool)  # an unknown price matches only no bound
+        if low is not None:
+            inside &= price >= low
+        if high is not None:
+            inside &= price <= high
+        out[:, 3] = np.where(inside, 1.0, -1.0)
+    return out
 
 
 def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
@@ -215,9 +221,8 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     out[:, col["trigram_jaccard"]] = jaccard
     out[:, col["trigram_cover"]] = cover
     if ctx.reading is not None:
-        for j, product in enumerate(products):
-            intent = _intent_features(ctx.reading, product)
-            out[j, col["intent.category"]:col["intent.price"] + 1] = intent
+        out[:, col["intent.category"]:col["intent.price"] + 1] = _intent_features(ctx.reading,
+                                                                                 products)
     if priors is not None:
         out[:, col["popularity"]:col["personal"] + 1] = priors
     return out
