@@ -66,12 +66,31 @@ def _rank_feature(scores: np.ndarray) -> np.ndarray:
     return np.log1p(ranks)
 
 
+@dataclass
+class _Titles:
+    """The candidates' title term ids (in title order) concatenated: `flat`, the candidate
+    each entry belongs to (`owner`), and each title's `lengths` and `starts` in `flat`."""
+
+    flat: np.ndarray
+    owner: np.ndarray
+    lengths: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, titles: Sequence[np.ndarray]) -> _Titles:
+        n = len(titles)
+        lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
+        flat = np.concatenate(titles).astype(np.int64) if n else np.zeros(0, np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return cls(flat, np.repeat(np.arange(n), lengths), lengths, starts)
+
+
 def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
-                    titles: Sequence[np.ndarray], numeric: set[int]) -> dict[str, np.ndarray]:
+                    titles: _Titles, numeric: set[int]) -> dict[str, np.ndarray]:
     """Phrase / head-word / number / coverage features against ordered title terms, vectorised
     over the concatenation of all candidate titles."""
-    n = len(titles)
-    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
+    lengths = titles.lengths
+    n = len(lengths)
     out = {name: np.zeros(n, dtype=np.float32) for name in (
         "phrase_longest", "bigram_frac", "head_in_title", "first_in_title", "numbers_matched",
         "numbers_missing", "idf_coverage", "title_coverage")}
@@ -80,10 +99,8 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
     out["title_len"] = lengths.astype(np.float32)
     if not query_ids or n == 0 or lengths.sum() == 0:
         return out
-    flat = np.concatenate(titles).astype(np.int64)
-    owner = np.repeat(np.arange(n), lengths)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    pos = np.arange(len(flat)) - starts[owner]
+    flat, owner = titles.flat, titles.owner
+    pos = np.arange(len(flat)) - titles.starts[owner]
     same_next = np.zeros(len(flat), dtype=bool)
     same_next[:-1] = owner[1:] == owner[:-1]
     hits = {q: flat == q for q in dict.fromkeys(query_ids)}
@@ -127,21 +144,23 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
 
 
 def _feedback_features(out: np.ndarray, col: Mapping[str, int], bm25: np.ndarray,
-                       titles: Sequence[np.ndarray], vectors: np.ndarray | None,
+                       titles: _Titles, vectors: np.ndarray | None,
                        query_ids: np.ndarray, top: int = 10) -> None:
     """Pseudo-relevance feedback: agreement of each candidate with the top BM25F candidates,
     by title words (share of its words used by the top titles) and by embedding (cosine to
     their centroid); and whether its first title word (often the brand) is in the query."""
     lead = np.argsort(-bm25, kind="stable")[:top]
-    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    lengths, flat, owner = titles.lengths, titles.flat, titles.owner
     if lengths.sum() > 0:
-        flat = np.concatenate(titles).astype(np.int64)
-        owner = np.repeat(np.arange(len(titles)), lengths)
-        lead_terms = np.concatenate([np.unique(titles[i]) for i in lead]).astype(np.int64)
-        share = np.bincount(lead_terms, minlength=int(flat.max()) + 1) / max(len(lead), 1)
+        width = int(flat.max()) + 1
+        in_lead = np.zeros(len(lengths), dtype=bool)
+        in_lead[lead] = True
+        # each top title's distinct words, once per title
+        lead_terms = np.unique(owner[in_lead[owner]] * width + flat[in_lead[owner]]) % width
+        share = np.bincount(lead_terms, minlength=width) / max(len(lead), 1)
         out[:, col["prf_terms"]] = np.bincount(owner, weights=share[flat],
-                                               minlength=len(titles)) / np.maximum(lengths, 1)
-        firsts = np.asarray([t[0] if len(t) else -1 for t in titles])
+                                               minlength=len(lengths)) / np.maximum(lengths, 1)
+        firsts = np.where(lengths > 0, flat[np.minimum(titles.starts, len(flat) - 1)], -1)
         out[:, col["brand_in_query"]] = np.isin(firsts, query_ids)
     if vectors is not None and len(lead):
         centroid = vectors[lead].mean(axis=0)
@@ -212,7 +231,7 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     out[:, col["query_max_bm25"]] = float(bm25.max())
     out[:, col["query_full_matches"]] = np.log1p(float(out[:, col["all_terms"]].sum()))
     idf_of = dict(zip(ctx.term_ids.tolist(), ctx.idf.tolist(), strict=True))
-    titles = [index.title_seq_[r] for r in rows.tolist()]
+    titles = _Titles.of([index.title_seq_[r] for r in rows.tolist()])
     numeric = {i for i in ctx.ordered_ids if any(ch.isdigit() for ch in index.terms_[i])}
     for name, values in _title_features(ctx.ordered_ids, idf_of, titles, numeric).items():
         out[:, col[name]] = values
