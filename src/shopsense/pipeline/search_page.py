@@ -68,8 +68,9 @@ class Selection:
         return [self.matched[r] for r in rows.tolist()]
 
     def contributions(self, ranker: Any, js: list[int]) -> list[dict[str, float]]:
-        """The ranker's parts of each candidate's score (memoised with the cached stage, whose
-        key names the ranker: they depend on the query's features only, not the shopper)."""
+        """The ranker's non-zero parts of each candidate's score (memoised with the cached
+        stage, whose key names the ranker: they depend on the query's features only, not the
+        shopper)."""
         todo = [j for j in dict.fromkeys(js) if j not in self.parts]
         if todo:
             self.parts.update(zip(todo, _contributions(ranker, self.features, todo),
@@ -189,7 +190,7 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
             signals.update(zip(names, signal_of[j], strict=True))
             added = extra_of[j]
             signals.update(added)
-            shares = {**{n: v for n, v in next(parts).items() if v != 0}, **added}
+            shares = {**next(parts), **added}
             item_evidence["contributions"] = {n: round(v, 6) for n, v in shares.items()}
             item_evidence["unexplained"] = round(score - sum(shares.values()), 6)
         else:  # a match past the ranked candidates: placed after them, by keyword score
@@ -205,7 +206,7 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
 
 
 def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dict[str, float]]:
-    """Per ranked page row, the ranker's additive parts of its score (`explain`)."""
+    """Per ranked page row, the ranker's non-zero additive parts of its score (`explain`)."""
     explain = getattr(ranker, "explain", None)
     if explain is None or not js:
         return [{} for _ in js]
@@ -217,7 +218,7 @@ def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dic
         rows = js
     names = list(parts)
     table = np.column_stack([np.asarray(parts[n], np.float64)[rows] for n in names]).tolist()
-    return [dict(zip(names, row, strict=True)) for row in table]
+    return [{n: v for n, v in zip(names, row, strict=True) if v != 0} for row in table]
 
 
 def typed_words(text: str, corrections: dict[str, str]) -> dict[str, str]:
