@@ -12,7 +12,6 @@ to a small tail segment, which is merged into the main one once it grows.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,6 +25,7 @@ from shopsense.index.field_counts import FieldCounts
 from shopsense.index.grams import trigram_ids
 from shopsense.index.keyword_matches import KeywordMatches
 from shopsense.index.keyword_matches import top_k as top_k  # re-exported
+from shopsense.index.ragged import Ragged
 from shopsense.text.tokenize import tokenize
 
 FIELDS: tuple[str, ...] = ("title", "brand", "category", "description", "attributes")
@@ -78,8 +78,8 @@ class KeywordIndex:
         self.field_len_: dict[str, np.ndarray] = {f: np.zeros(0, np.float32) for f in weights}
         self.avglen_: dict[str, float] = {}
         self.segments_: list[_Segment] = []
-        self.title_seq_: list[np.ndarray] = []  # title term ids in order, per row
-        self.title_grams_: list[np.ndarray] = []  # hashed title character trigrams, per row
+        self.title_seq_ = Ragged()  # title term ids in order, per row
+        self.title_grams_ = Ragged()  # hashed title character trigrams, per row
 
     # ---- building -------------------------------------------------------------------------
     @property
@@ -331,9 +331,8 @@ class KeywordIndex:
         index.row_of_ = {i: r for r, i in enumerate(index.item_ids_) if index.alive_[r]}
         index.field_len_ = {f: np.load(directory / f"len_{f}.npy") for f in index.field_weights}
         index.avglen_ = config["avglen"]
-        flat = np.load(directory / "title_seq.npy")
-        bounds = np.concatenate([[0], np.cumsum(np.load(directory / "title_seq_len.npy"))])
-        index.title_seq_ = [flat[a:b] for a, b in itertools.pairwise(bounds)]
+        index.title_seq_ = Ragged.from_flat(np.load(directory / "title_seq.npy"),
+                                            np.load(directory / "title_seq_len.npy"))
         index.title_grams_ = _load_ragged(directory, "title_grams", len(index.item_ids_))
         if (directory / "saturated.npz").exists():
             field_tf = {f: sp.load_npz(directory / f"tf_{f}.npz").tocsr()
@@ -344,19 +343,18 @@ class KeywordIndex:
         return index
 
 
-def _save_ragged(directory: Path, name: str, arrays: list[np.ndarray]) -> None:
+def _save_ragged(directory: Path, name: str, arrays: Ragged) -> None:
     np.save(directory / f"{name}.npy", np.concatenate(arrays) if arrays else
             np.zeros(0, np.int32))
     np.save(directory / f"{name}_len.npy", np.asarray([len(a) for a in arrays], np.int64))
 
 
-def _load_ragged(directory: Path, name: str, rows: int) -> list[np.ndarray]:
+def _load_ragged(directory: Path, name: str, rows: int) -> Ragged:
     """The arrays `_save_ragged` wrote; empty ones for an index saved before they existed."""
     if not (directory / f"{name}.npy").exists():
-        return [np.zeros(0, np.int32) for _ in range(rows)]
-    flat = np.load(directory / f"{name}.npy")
-    bounds = np.concatenate([[0], np.cumsum(np.load(directory / f"{name}_len.npy"))])
-    return [flat[a:b] for a, b in itertools.pairwise(bounds)]
+        return Ragged(np.zeros(0, np.int32) for _ in range(rows))
+    return Ragged.from_flat(np.load(directory / f"{name}.npy"),
+                            np.load(directory / f"{name}_len.npy"))
 
 
 DENSE_POSTINGS = 1 / 32  # postings per index row above which a query sums over every row

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shopsense.domain import Product, QueryReading
-from shopsense.index.grams import overlap, trigram_ids
+from shopsense.index.grams import overlap_packed, trigram_ids
 from shopsense.index.keyword import KeywordIndex
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -77,12 +77,11 @@ class _Titles:
     starts: np.ndarray
 
     @classmethod
-    def of(cls, titles: Sequence[np.ndarray]) -> _Titles:
-        n = len(titles)
-        lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
-        flat = np.concatenate(titles).astype(np.int64) if n else np.zeros(0, np.int64)
+    def of(cls, flat: np.ndarray, lengths: np.ndarray) -> _Titles:
+        """From the titles `flat` holds end to end, `lengths[i]` terms for title i."""
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        return cls(flat, np.repeat(np.arange(n), lengths), lengths, starts)
+        return cls(flat.astype(np.int64), np.repeat(np.arange(len(lengths)), lengths), lengths,
+                   starts)
 
 
 def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
@@ -231,12 +230,12 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     out[:, col["query_max_bm25"]] = float(bm25.max())
     out[:, col["query_full_matches"]] = np.log1p(float(out[:, col["all_terms"]].sum()))
     idf_of = dict(zip(ctx.term_ids.tolist(), ctx.idf.tolist(), strict=True))
-    titles = _Titles.of([index.title_seq_[r] for r in rows.tolist()])
+    titles = _Titles.of(*index.title_seq_.gather(rows))
     numeric = {i for i in ctx.ordered_ids if any(ch.isdigit() for ch in index.terms_[i])}
     for name, values in _title_features(ctx.ordered_ids, idf_of, titles, numeric).items():
         out[:, col[name]] = values
     _feedback_features(out, col, bm25, titles, vectors, ctx.term_ids)
-    jaccard, cover = overlap(trigram_ids(ctx.text), [index.title_grams_[r] for r in rows.tolist()])
+    jaccard, cover = overlap_packed(trigram_ids(ctx.text), *index.title_grams_.gather(rows))
     out[:, col["trigram_jaccard"]] = jaccard
     out[:, col["trigram_cover"]] = cover
     if ctx.reading is not None:
