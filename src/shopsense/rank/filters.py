@@ -11,7 +11,7 @@ match set; sorting is by relevance, price, popularity or newest.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -237,11 +237,11 @@ def facets_following(table: ProductTable, match_rows: np.ndarray, applied: Seque
 
 def _attribute_facets(table: ProductTable, rows: np.ndarray, top: int, cap: int
                       ) -> dict[str, dict[str, int]]:
-    attrs: dict[str, Counter[str]] = {}
+    attrs: defaultdict[str, Counter[str]] = defaultdict(Counter)  # no Counter per value
     for r in rows[:cap].tolist():
         for key, value in table.products_[r].attributes.items():
             if isinstance(value, (str, int, float, bool)):
-                attrs.setdefault(key, Counter())[str(value)] += 1
+                attrs[key][str(value)] += 1
     return {k: dict(v.most_common(top)) for k, v in
             sorted(attrs.items(), key=lambda kv: -sum(kv[1].values()))[:top]}
 
