@@ -137,6 +137,7 @@ def test_field_counts_read_every_field_of_every_segment(
                 expected[f, j, c] = words.count(index.terms_[term_id])
     assert np.array_equal(index.field_counts(rows, ids), expected)
     assert np.array_equal(index.field_counts(rows, ids, ["description"]), expected[1:])
+    assert index.field_matches(query, rows) == index.field_features(query, rows)[1]
     for seg in index.segments_:
         for tf in seg.field_tf.values():
             if tf.nnz:

@@ -287,9 +287,24 @@ class KeywordIndex:
         for fi in np.flatnonzero(counts.any(axis=(1, 2))).tolist():
             out[:, fi] = sat[fi] @ idf
         if with_evidence:
-            for fi, j, c in zip(*np.nonzero(counts), strict=True):
-                evidence[j].setdefault(fields[fi], []).append(self.terms_[ids[c]])
+            evidence = self._matched(counts, ids)
         return out, evidence
+
+    def field_matches(self, terms: Sequence[str], rows: Sequence[int] | np.ndarray
+                      ) -> list[dict[str, list[str]]]:
+        """`field_features`' evidence alone: per row, the query terms matched in each field."""
+        rows = np.asarray(rows, dtype=np.int64)
+        ids = self.query_term_ids(terms)
+        if ids.size == 0 or rows.size == 0:
+            return [{} for _ in range(len(rows))]
+        return self._matched(self.field_counts(rows, ids), ids)
+
+    def _matched(self, counts: np.ndarray, ids: np.ndarray) -> list[dict[str, list[str]]]:
+        fields = list(self.field_weights)
+        evidence: list[dict[str, list[str]]] = [{} for _ in range(counts.shape[1])]
+        for fi, j, c in zip(*np.nonzero(counts), strict=True):
+            evidence[j].setdefault(fields[fi], []).append(self.terms_[ids[c]])
+        return evidence
 
     # ---- persistence ----------------------------------------------------------------------
     def save(self, directory: Path) -> None:

@@ -63,7 +63,7 @@ class Selection:
         """The query terms each row matches, per field (memoised with the cached stage)."""
         todo = [r for r in rows.tolist() if r not in self.matched]
         if todo:
-            _, found = engine.keyword.field_features(terms, todo)
+            found = engine.keyword.field_matches(terms, todo)
             self.matched.update(zip(todo, found, strict=True))
         return [self.matched[r] for r in rows.tolist()]
 
