@@ -84,8 +84,10 @@ def clause_mask(clause: Clause, table: ProductTable, rows: np.ndarray) -> np.nda
     elif kind in ("attribute", "not_attribute"):
         key, values = value
         wanted = _lower_set(values)
-        mask = np.fromiter((str(table.products_[r].attributes.get(key, "\0")).lower() in wanted
-                            for r in rows.tolist()), dtype=bool, count=len(rows))
+        codes, names = table.attribute_codes(key)
+        # the last entry answers code -1, a product without the attribute (read as "\0")
+        ok = np.append(_codes_where(names, lambda v: v.lower() in wanted), "\0" in wanted)
+        mask = ok[codes[rows]]
     elif kind == "not_term":
         term = str(value).lower()
         mask = np.fromiter((term in table.products_[r].title.lower() for r in rows.tolist()),
