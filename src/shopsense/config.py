@@ -159,6 +159,14 @@ class ServeSettings(Section):
     """Searches whose query stage is not cached (cold: understanding, retrieval, features, some
     15–30 ms of CPU), whatever their length, run in the same expensive lane; only searches
     answered from the stage cache run on the event loop (pipeline/warm_keys.py)."""
+    expensive_inline_when_alone: bool = True
+    """A cold search or a recommendation miss that is the only request in flight in its worker
+    runs on the event loop instead of the expensive lane: a lane's thread shares the GIL with
+    the loop, and each C call that lets the GIL go (LightGBM's, some numpy ones) waits up to the
+    switch interval to take it back, so under load a ~10 ms search took tens of ms of wall time
+    there. A request arriving meanwhile waits for it (one cold search, ~10 ms); while other
+    requests are in flight the lane keeps them apart as before. Long queries
+    (`offload_query_chars`) always take the lane."""
     client_lane_burst_s: float = Field(0.2, ge=0, le=60)
     """Seconds of the server-time rate (`client_server_ms_per_s`) one client's expensive work
     may take from the expensive lane at once. The lane's time a client's cold searches held is

@@ -57,7 +57,10 @@ def _heavy_route(app, runs: list[tuple[str, float, float]], hold_s: float) -> No
 def test_another_clients_run_goes_ahead_of_a_flooders_queue(tmp_path: Path) -> None:
     """Four runs of one address in flight, then one of another: the other's runs second,
     not fifth; every run is answered 200 (waiting, never refused)."""
-    app, _ = _app(tmp_path, client_server_ms_per_s=1000.0, client_lane_burst_s=5.0)
+    # the lane's order: the first run alone would else run on the loop (in the test the
+    # clients share that loop, so nothing else is sent meanwhile)
+    app, _ = _app(tmp_path, client_server_ms_per_s=1000.0, client_lane_burst_s=5.0,
+                  expensive_inline_when_alone=False)
     runs: list[tuple[str, float, float]] = []
     _heavy_route(app, runs, hold_s=0.05)
 
@@ -113,7 +116,7 @@ def test_without_pacing_a_clients_runs_queue_in_the_lane_as_before(tmp_path: Pat
     """`serve.client_lane_burst_s = 0`: no per-client order, no waiting (the lane alone
     orders the runs, first come first served)."""
     app, _ = _app(tmp_path, client_server_ms_per_s=100.0, client_lane_burst_s=0.0,
-                  client_server_burst_s=60.0)
+                  client_server_burst_s=60.0, expensive_inline_when_alone=False)
     runs: list[tuple[str, float, float]] = []
     _heavy_route(app, runs, hold_s=0.06)
 
@@ -126,3 +129,89 @@ def test_without_pacing_a_clients_runs_queue_in_the_lane_as_before(tmp_path: Pat
     starts = sorted(start for _, start, _ in runs)
     assert max(b - a for a, b in itertools.pairwise(starts)) < 0.3
     assert getattr(app.state, "expensive_turns", {}) == {}
+
+
+def _thread_route(app, seen: list[tuple[str, bool]], hold_s: float = 0.0) -> None:
+    """/v1/where?who=…&long=…: an expensive run recording whether it ran on the event loop's
+    thread (True) or the lane's."""
+    import threading
+
+    loop_thread: list[int] = []
+
+    def work(who: str) -> dict[str, str]:
+        started = time.perf_counter()
+        while time.perf_counter() - started < hold_s:
+            sum(range(200))
+        seen.append((who, threading.get_ident() == loop_thread[0]))
+        return {"who": who}
+
+    async def where(request: Request, who: str, long: bool = False) -> dict[str, str]:
+        loop_thread[:] = [threading.get_ident()]
+        return await run_expensive(request, lambda: work(who), inline=not long)
+
+    app.add_api_route("/v1/where", where)
+
+
+def test_an_expensive_run_alone_in_its_process_runs_on_the_loop(tmp_path: Path) -> None:
+    """`serve.expensive_inline_when_alone`: a cold search or a miss that is the only request
+    in flight runs on the event loop (no GIL hand-overs with a lane thread); a long query
+    never does; with the setting off every run takes the lane."""
+    for inline, expected in ((True, [("a", True), ("long", False)]),
+                             (False, [("a", False), ("long", False)])):
+        app, _ = _app(tmp_path / str(inline), expensive_inline_when_alone=inline)
+        seen: list[tuple[str, bool]] = []
+        _thread_route(app, seen)
+
+        async def scenario(app=app) -> None:
+            async with _http(app, CALM) as calm:
+                assert (await calm.get("/v1/where", params={"who": "a"})).status_code == 200
+                long = await calm.get("/v1/where", params={"who": "long", "long": "true"})
+                assert long.status_code == 200
+
+        asyncio.run(scenario())
+        assert seen == expected, inline
+        assert app.state.in_flight.n == 0
+
+
+def test_an_expensive_run_with_others_in_flight_takes_the_lane(tmp_path: Path) -> None:
+    """While another request is being answered (here: one that naps 0.2 s), an expensive run
+    is not alone and goes to the lane: the loop stays free for the others."""
+    app, _ = _app(tmp_path)
+    seen: list[tuple[str, bool]] = []
+    _thread_route(app, seen)
+
+    async def nap() -> dict[str, str]:
+        await asyncio.sleep(0.2)
+        return {"slept": "yes"}
+
+    app.add_api_route("/v1/nap", nap)
+
+    async def scenario() -> None:
+        async with _http(app, FLOODER) as one, _http(app, CALM) as two:
+            napping = asyncio.create_task(one.get("/v1/nap"))
+            await asyncio.sleep(0.05)
+            assert (await two.get("/v1/where", params={"who": "y"})).status_code == 200
+            assert (await napping).status_code == 200
+            assert (await two.get("/v1/where", params={"who": "z"})).status_code == 200
+
+    asyncio.run(scenario())
+    assert seen == [("y", False), ("z", True)]  # z: alone again once the nap has ended
+
+
+def test_a_client_in_debt_waits_even_when_alone(tmp_path: Path) -> None:
+    """Pacing holds for inline runs: a run alone counts as lane time, so a flooder sending
+    one heavy run after another (each alone) still waits for its debt before the next."""
+    app, _ = _app(tmp_path, client_server_ms_per_s=100.0, client_lane_burst_s=0.1,
+                  client_server_burst_s=60.0)
+    runs: list[tuple[str, float, float]] = []
+    _heavy_route(app, runs, hold_s=0.06)
+
+    async def scenario() -> None:
+        async with _http(app, FLOODER) as flood:
+            for i in range(3):
+                assert (await flood.get("/v1/heavy", params={"who": f"f{i}"})).status_code \
+                    == 200
+
+    asyncio.run(scenario())
+    starts = sorted(start for _, start, _ in runs)
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.3  # ~0.5 s of debt each

@@ -198,7 +198,9 @@ def test_expensive_work_runs_off_the_loop_one_at_a_time(tmp_path: Path) -> None:
 
     from shopsense.api.deps import run_expensive
 
-    client, keys, _ = _client(tmp_path, client_expensive_in_flight=0)  # one client, 3 queued
+    # one client, 3 queued; the lane itself (the first run alone would else hold the loop)
+    client, keys, _ = _client(tmp_path, client_expensive_in_flight=0,
+                              expensive_inline_when_alone=False)
     app = client.app
     release, running, overlap = threading.Event(), [0], []
 
@@ -242,7 +244,8 @@ def test_a_client_holds_at_most_its_cap_of_expensive_places(tmp_path: Path) -> N
 
     from shopsense.api.deps import run_expensive
 
-    client, _, _ = _client(tmp_path, client_expensive_in_flight=2, tarpit_s=1.0)
+    client, _, _ = _client(tmp_path, client_expensive_in_flight=2, tarpit_s=1.0,
+                           expensive_inline_when_alone=False)  # places in the lane's queue
     app = client.app
     release = threading.Event()
 
@@ -332,7 +335,7 @@ def _lane(monkeypatch) -> list[str]:
 
     lane: list[str] = []
 
-    async def spy(request, fn, lane_name: str = "search"):
+    async def spy(request, fn, lane_name: str = "search", inline: bool = True):
         lane.append(request.url.query)
         return fn()
 
@@ -353,7 +356,7 @@ def test_only_searches_answered_from_the_stage_cache_run_on_the_loop(tmp_path: P
     lanes: list[str] = []
     real = discover.run_expensive
 
-    async def spy(request, fn, lane_name: str = "search"):
+    async def spy(request, fn, lane_name: str = "search", inline: bool = True):
         lane.append(request.url.query)
         lanes.append(lane_name)
         return await real(request, fn, lane=lane_name)

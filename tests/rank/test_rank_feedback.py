@@ -139,3 +139,14 @@ def test_due_consumables_are_lifted_when_asked() -> None:
     assert due[0].evidence["replenish_item"] == "snack"
     assert [c.item_id for c in ranked(2, 1.0)] == ["ac2", "tv1", "snack"]  # not due yet
     assert [c.item_id for c in ranked(9, 0.0)] == ["ac2", "tv1", "snack"]  # off by default
+
+
+def test_inputs_are_never_modified_and_only_changed_candidates_are_copies() -> None:
+    profile = UserProfile("u", dismissed={"ac1": NOW - DAY}, purchased={"ac3": NOW - 400 * DAY})
+    given = cands("ac1", "ac2", "ac3", "tv1", "snack")
+    before = [(c.item_id, c.score, dict(c.signals), dict(c.evidence)) for c in given]
+    out = apply_feedback(given, profile, PRODUCTS, NOW)
+    assert [(c.item_id, c.score, c.signals, c.evidence) for c in given] == before
+    by_id = {c.item_id: c for c in out}
+    assert by_id["ac2"].signals["dismiss_penalty"] < 0 and by_id["ac2"] is not given[1]
+    assert by_id["tv1"] is given[3] and by_id["snack"] is given[4]  # unchanged: passed on

@@ -138,3 +138,17 @@ def test_price_bounds_and_attribute_boosts() -> None:
     shop = Rules(price_max=500)
     assert shop.merged(Rules(exclude=["x"])).price_max == 500
     assert shop.merged(Rules(price_max=900)).price_max == 900
+
+
+def test_inputs_are_never_modified_by_boosts_buries_or_pins() -> None:
+    rules = Rules(boost=[Adjust(field="brand", value="haier", multiply=10.0)],
+                  bury=[Adjust(field="item", value="i1", add=-1.0)],
+                  pins=[Pin(item_id="i0", position=2)])
+    given = cands([5.0, 4.0, 3.0, 2.0])
+    before = [(c.item_id, c.score, dict(c.signals), dict(c.evidence)) for c in given]
+    out = apply_rules(given, rules, PRODUCTS)
+    assert [(c.item_id, c.score, c.signals, c.evidence) for c in given] == before
+    by_id = {c.item_id: c for c in out}
+    assert by_id["i0"].evidence["pinned_position"] == 2 and by_id["i0"] is not given[0]
+    assert by_id["i2"].signals["rule"] > 0 and by_id["i1"].signals["rule"] == -1.0
+    assert by_id["i3"] is given[3]  # no rule changed it: passed on as it is

@@ -116,3 +116,17 @@ def test_trending_prefers_rising_items(interactions: Interactions, products: lis
                              user_id=f"x{n}", item_id="k2i7"))
     assert source.retrieve(RecContext(), 1)[0].item_id == "k2i7"
     assert np.isfinite(source.score_all(RecContext())).sum() >= 1
+
+
+def test_recent_indices_follow_the_items_asked_and_the_catalogue() -> None:
+    """A source encodes a request's recent items once (a read-only memo); other items, or a
+    catalogue refitted in place, are encoded again."""
+    products = [Product(f"p{n}", f"item {n}") for n in range(5)]
+    source = ContentRetriever().fit(None, ItemIndex(p.item_id for p in products), products,
+                                    vectors=np.ones((5, 4), np.float32))
+    first = source.recent_indices(RecContext(recent_items=("p1", "p3", "unknown")))
+    assert first.tolist() == [1, 3] and not first.flags.writeable
+    assert source.recent_indices(RecContext(recent_items=("p1", "p3", "unknown"))) is first
+    assert source.recent_indices(RecContext(recent_items=("p3", "p4"))).tolist() == [3, 4]
+    source.fit(None, ItemIndex(["p4", "p3"]), products, vectors=np.ones((2, 4), np.float32))
+    assert source.recent_indices(RecContext(recent_items=("p3", "p4"))).tolist() == [1, 0]

@@ -93,13 +93,22 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(_Measure, limit=settings.serve.max_body_bytes)
+    app.state.in_flight = InFlight()
+    app.add_middleware(_Measure, limit=settings.serve.max_body_bytes,
+                       in_flight=app.state.in_flight)
 
 
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(413, {"code": "too_large", "message": f"body over {limit} bytes",
                                "field": "body"})
+
+
+class InFlight:
+    """How many HTTP requests this process is answering now (`_Measure` counts them)."""
+
+    def __init__(self) -> None:
+        self.n = 0
 
 
 class _Measure:
@@ -111,8 +120,8 @@ class _Measure:
     started: what a client's latency has beyond it is queueing and transport). Plain ASGI: no
     extra task per request."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, in_flight: InFlight) -> None:
+        self.app, self.limit, self.in_flight = app, limit, in_flight
         self.served_by = str(os.getpid()).encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -144,11 +153,13 @@ class _Measure:
                     ((b"x-served-by", self.served_by), (b"server-timing", took)))
             await send(message)
 
+        self.in_flight.n += 1
         try:
             await self.app(scope, receive_bounded, send_measured)
         except Exception as exc:
             await self._last_resort(exc, status, scope, receive, send_measured)
         finally:
+            self.in_flight.n -= 1
             self._account(scope, status[0] or 500, time.perf_counter() - start)
 
     async def _last_resort(self, exc: Exception, status: list[int], scope: dict[str, Any],

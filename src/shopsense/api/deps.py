@@ -167,7 +167,16 @@ def metered(request: Request, fn: Callable[[], T]) -> Callable[[], T]:
     return limits.metered(lambda: client, fn)
 
 
-async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "search") -> T:
+def alone(request: Request) -> bool:
+    """True when `serve.expensive_inline_when_alone` holds and this request is the only one
+    its process is answering: an expensive body then runs on the event loop (see the setting)."""
+    in_flight = getattr(request.app.state, "in_flight", None)
+    return (request.app.state.settings.serve.expensive_inline_when_alone
+            and in_flight is not None and in_flight.n <= 1)
+
+
+async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "search",
+                        inline: bool = True) -> T:
     """Run an expensive handler body on a worker thread, one at a time per process and
     `lane` (cold searches; recommendation misses): the event loop keeps answering cheap
     requests meanwhile (they share the GIL with it at the interpreter's switch interval
@@ -179,18 +188,26 @@ async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "sear
     one at a time, in order, and each waits (asleep, outside the lane's queue) until the lane
     time the client's earlier runs held is repaid at its server-time rate: a client with cold
     work in flight waits behind every other client's, and its burst cannot keep the lane's
-    thread — which takes the GIL from the event loop in 5 ms slices — busy."""
+    thread — which takes the GIL from the event loop in 5 ms slices — busy.
+
+    A request alone in its process runs `fn` on the loop (`alone`) unless `inline` is false
+    (a long query: 100+ ms): nothing waits behind it and nothing contends for the GIL."""
     state = request.app.state
+    limits: ClientLimits = state.client_limits
+    client = limits.client_of(request.scope)
     lanes = getattr(state, "expensive_lanes", None)
     if lanes is None:
         lanes = state.expensive_lanes = {}
     limiter = lanes.get(lane)
     if limiter is None:
         limiter = lanes[lane] = anyio.CapacityLimiter(1)
-    limits: ClientLimits = state.client_limits
-    client = limits.client_of(request.scope)
     try:
         with limits.expensive(client):
+            if inline and alone(request):
+                if client is None or not limits.paces(client):
+                    return fn()
+                if limits.lane_wait_s(client) <= 0:  # a client in debt waits as below
+                    return _lane_timed(fn, lambda held: limits.lane_held(client, held))()
             if client is None or not limits.paces(client):
                 return await anyio.to_thread.run_sync(fn, limiter=limiter)
             async with _turn(state, lane, client):

@@ -40,27 +40,29 @@ _FIELD_ZH = {"title": "标题", "brand": "品牌", "category": "类目", "descri
              "attributes": "属性"}
 
 
+# per source: (en, zh) naming its subject `{0}` (the item it comes from; trending: the
+# category), then (en, zh) without one
+_SOURCE_TEXTS: dict[str, tuple[str, str, str, str]] = {
+    "sasrec": ("Often chosen next after what you just viewed", "与您刚浏览的商品常被接着选购") * 2,
+    "covisit": ("Because you viewed {0}", "因为您浏览过 {0}",
+                "Viewed together with your items", "常与您浏览的商品一起被浏览"),
+    "bought_together": ("Often bought together with {0}", "常与 {0} 一起购买",
+                        "Often bought together", "常被一起购买"),
+    "als": ("Shoppers with tastes like yours liked it", "与您口味相近的顾客喜欢") * 2,
+    "content": ("Similar to {0}", "与 {0} 相似", "Similar to items you like", "与您喜欢的商品相似"),
+    "trending": ("Trending in {0}", "{0} 热门上升", "Trending now", "正在流行"),
+    "popular": ("Popular with shoppers", "热销商品") * 2,
+}
+
+
 def _source_reason(source: str, contribution: float, evidence: Mapping[str, Any],
                    products: Mapping[str, Product], product: Product | None) -> Reason | None:
-    because = _title(products, evidence.get("because_item")) if evidence.get("because_item") else ""
-    category = product.category if product else ""
-    texts: dict[str, tuple[str, str]] = {
-        "sasrec": ("Often chosen next after what you just viewed", "与您刚浏览的商品常被接着选购"),
-        "covisit": (f"Because you viewed {because}" if because else "Viewed together with your items",
-                    f"因为您浏览过 {because}" if because else "常与您浏览的商品一起被浏览"),
-        "bought_together": (f"Often bought together with {because}" if because
-                            else "Often bought together", f"常与 {because} 一起购买" if because
-                            else "常被一起购买"),
-        "als": ("Shoppers with tastes like yours liked it", "与您口味相近的顾客喜欢"),
-        "content": (f"Similar to {because}" if because else "Similar to items you like",
-                    f"与 {because} 相似" if because else "与您喜欢的商品相似"),
-        "trending": (f"Trending in {category}" if category else "Trending now",
-                     f"{category} 热门上升" if category else "正在流行"),
-        "popular": ("Popular with shoppers", "热销商品"),
-    }
-    if source not in texts:
+    texts = _SOURCE_TEXTS.get(source)
+    if texts is None:
         return None
-    en, zh = texts[source]
+    because = _title(products, evidence.get("because_item")) if evidence.get("because_item") else ""
+    subject = (product.category if product else "") if source == "trending" else because
+    en, zh = (texts[0].format(subject), texts[1].format(subject)) if subject else texts[2:]
     cite = {"because_item": evidence.get("because_item")} if because else {}
     return Reason(source, en, zh, contribution, f"{source}.score", cite)
 
@@ -123,6 +125,23 @@ def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Rea
         share = parts.get("meaning", 0.0) if parts is not None else float(s["semantic"])
         reasons.append(Reason("semantic", "Close in meaning to your search", "与搜索词语义相近",
                               share, "semantic", {}))
+    asked = [name for name in _INTENTS if s.get(name, 0.0) > 0]
+    if asked:
+        reasons += _intent_reasons(result, asked, parts)
+    value = parts.get("intent.value", 0.0) if parts is not None else s.get("intent.value", 0.0)
+    if value > 0:
+        reasons.append(Reason("value", "Its price fits the value you asked for",
+                              "价格符合您要的价位偏好", value, "intent.value", {}))
+    return reasons
+
+
+_INTENTS = ("intent.category", "intent.brand", "intent.price", "intent.attribute")
+
+
+def _intent_reasons(result: Result, asked: list[str], parts: dict[str, float] | None
+                    ) -> list[Reason]:
+    """The reasons of the intents `asked` (their signals are positive), in `_INTENTS` order."""
+    s, ev, reasons = result.signals, result.evidence, []
     product = result.product
     leaf = product.category if product else ""
     intent_text = {
@@ -136,15 +155,11 @@ def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Rea
         "intent.price": ("Within the price you asked for", "在您要求的价格范围内"),
         "intent.attribute": ("Has the attributes you asked for", "符合您要求的属性"),
     }
-    for name, (en, zh) in intent_text.items():
-        if s.get(name, 0.0) > 0:
-            share = (parts.get(name, 0.0) + parts.get("intent.boost", 0.0)) if parts is not None \
-                else float(s.get("intent.boost", s[name]))
-            reasons.append(Reason("intent", en, zh, share, name, {}))
-    value = parts.get("intent.value", 0.0) if parts is not None else s.get("intent.value", 0.0)
-    if value > 0:
-        reasons.append(Reason("value", "Its price fits the value you asked for",
-                              "价格符合您要的价位偏好", value, "intent.value", {}))
+    for name in asked:
+        en, zh = intent_text[name]
+        share = (parts.get(name, 0.0) + parts.get("intent.boost", 0.0)) if parts is not None \
+            else float(s.get("intent.boost", s[name]))
+        reasons.append(Reason("intent", en, zh, share, name, {}))
     return reasons
 
 

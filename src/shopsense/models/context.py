@@ -61,12 +61,19 @@ def _top_of_finite(scores: np.ndarray, k: int, banned: Collection[int]) -> np.nd
     return chosen[order]
 
 
+def as_indices(banned: Collection[int]) -> np.ndarray:
+    """`banned` as an int64 array (an integer array is taken as it is)."""
+    if isinstance(banned, np.ndarray):
+        return banned.astype(np.int64, copy=False)
+    return np.fromiter(banned, dtype=np.int64, count=len(banned))
+
+
 def _allowed_finite(scores: np.ndarray, banned: Collection[int]) -> np.ndarray:
     """Mask of the finite scores that are not banned: one pass, and the banned indices
     cleared in the mask (no copy of the scores, no membership test of every index)."""
     mask = np.isfinite(scores)
     if len(banned):
-        ban = np.fromiter(banned, dtype=np.int64, count=len(banned))
+        ban = as_indices(banned)
         mask[ban[(ban >= 0) & (ban < mask.size)]] = False
     return mask
 
@@ -90,7 +97,7 @@ def _top_by_blocks(scores: np.ndarray, k: int, banned: Collection[int]) -> np.nd
     chosen = _at_least(scores, maxima, bound)
     keep = np.isfinite(scores[chosen])
     if len(banned):
-        keep &= ~np.isin(chosen, np.fromiter(banned, dtype=np.int64))
+        keep &= ~np.isin(chosen, as_indices(banned))
     chosen = chosen[keep]
     if chosen.size < k:
         return None

@@ -40,25 +40,28 @@ def numpy_weights(net: Any) -> dict[str, Any]:
 def encode_small(p: dict[str, Any], max_len: int, dim: int, n_heads: int,
                  histories: Sequence[np.ndarray]) -> np.ndarray:
     """States (B, dim; 2 dim with the title term) of a few histories from `numpy_weights`
-    parameters."""
+    parameters. The last block computes the newest position only (its keys and values
+    read every position; nothing after it reads the others)."""
     longest = max(1, max(min(len(h), max_len) for h in histories))
     seqs = left_pad(histories, max_len)[:, -longest:]
     batch, length = seqs.shape
     valid = seqs > 0
     x = p["item_emb"][seqs] * np.float32(math.sqrt(dim))
     x = (x + p["pos_emb"][max_len - length:]) * valid[..., None]
-    allowed = (np.tril(np.ones((length, length), bool)) & valid[:, None, :]) | np.eye(
-        length, dtype=bool)
+    allowed = (np.tri(length, dtype=bool) & valid[:, None, :]) | np.eye(length, dtype=bool)
     width = dim // n_heads
-    for block in p["blocks"]:
+    for n, block in enumerate(p["blocks"]):
+        if n == len(p["blocks"]) - 1:
+            allowed = allowed[:, -1:]
         qkv = layer_norm(x, *block["norm1"]) @ block["qkv"][0] + block["qkv"][1]
         q, k, v = qkv.reshape(batch, length, 3, n_heads, width).transpose(2, 0, 3, 1, 4)
+        q = q[:, :, -allowed.shape[1]:]
         logits = (q @ k.transpose(0, 1, 3, 2)) / np.float32(math.sqrt(width))
         logits = np.where(allowed[:, None], logits, -np.inf)
         weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
         weights /= weights.sum(axis=-1, keepdims=True)
-        attn = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, length, dim)
-        x = x + attn @ block["proj"][0] + block["proj"][1]
+        attn = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, -1, dim)
+        x = x[:, -attn.shape[1]:] + attn @ block["proj"][0] + block["proj"][1]
         hidden = layer_norm(x, *block["norm2"]) @ block["ff1"][0] + block["ff1"][1]
         hidden = 0.5 * hidden * (1.0 + special.erf(hidden / np.float32(math.sqrt(2.0))))
         x = x + hidden @ block["ff2"][0] + block["ff2"][1]

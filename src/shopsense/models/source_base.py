@@ -41,8 +41,16 @@ class DenseSource:
         return self.items_
 
     def recent_indices(self, context: RecContext) -> np.ndarray:
-        """Known recent items as indices, oldest first."""
-        return self._require_items().encode(context.recent_items)
+        """Known recent items as indices, oldest first; read-only, and encoded once for the
+        same items asked again in a row (a request's scores, top items and evidence)."""
+        items = self._require_items()
+        memo = getattr(self, "_recent_memo", None)
+        if memo is not None and memo[0] is items and memo[1] == context.recent_items:
+            return memo[2]
+        indices = items.encode(context.recent_items)
+        indices.flags.writeable = False
+        self._recent_memo = (items, context.recent_items, indices)
+        return indices
 
     # -- the protocol --------------------------------------------------------------------
     def score_all(self, context: RecContext) -> np.ndarray:
@@ -93,9 +101,10 @@ class DenseSource:
     def top_scored(self, context: RecContext, scores: np.ndarray | SparseRow, k: int, *,
                    exclude: Collection[str] = ()) -> tuple[list[int], list[str], list[float]]:
         items = self._require_items()
-        banned = set(items.encode(exclude).tolist())
+        banned = items.encode(exclude)  # repeats allowed: they only mask an item twice
         if context.category:
-            banned.update(self._outside_category(context.category))
+            banned = np.concatenate([banned, np.asarray(
+                self._outside_category(context.category), dtype=np.int64)])
         chosen = (scores.top(k, banned) if isinstance(scores, SparseRow)
                   else top_indices(scores, k, banned)).tolist()
         return chosen, [items.ids[i] for i in chosen], scores[chosen].tolist()

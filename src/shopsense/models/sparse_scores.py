@@ -86,9 +86,9 @@ class SparseRow:
         by the lower index. Read from the candidates when they hold k allowed finite items
         and the rest cannot beat them (`fill` -inf, or `rest`: the candidates are the
         source's best by construction); else from the dense vector."""
-        from shopsense.models.context import top_indices
+        from shopsense.models.context import as_indices, top_indices
 
-        ban = np.fromiter(banned, dtype=np.int64, count=len(banned)) if len(banned) \
+        ban = as_indices(banned) if len(banned) \
             else np.zeros(0, dtype=np.int64)
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
@@ -96,7 +96,7 @@ class SparseRow:
         if out_of_set and self.rest is None and np.isfinite(self.fill):
             return top_indices(self.dense(), k, banned)  # a finite fill may be in the top k
         skip = np.flatnonzero(np.isin(self.index, ban)) if ban.size else ban
-        chosen = top_indices(self.values, k, skip.tolist())
+        chosen = top_indices(self.values, k, skip)
         if chosen.size < k and out_of_set and self.rest is not None:
             return top_indices(self.dense(), k, banned)
         return self.index[chosen]

@@ -48,10 +48,7 @@ class CandidatePool:
                  parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         self.engine, self.ctx, self.sources, self.found = engine, ctx, sources, found
         self.names = list(found)  # the merge's order: the blend's list comes last
-        order: dict[str, int] = {}
-        for name in self.names:
-            for item_id in found[name][1]:
-                order.setdefault(item_id, len(order))
+        order = dict.fromkeys(i for name in self.names for i in found[name][1])
         self.ids = [i for i in order if engine.servable(i)]
         self.pos = {item_id: n for n, item_id in enumerate(self.ids)}
         self.where = {name: {item_id: r for r, item_id in enumerate(found[name][1])}
@@ -104,15 +101,11 @@ class CandidatePool:
         for j, name in enumerate(sources):
             if name not in self.found:
                 continue
-            rows, values = [], []
-            for r, (item_id, value) in enumerate(zip(self.found[name][1], self.found[name][2],
-                                                     strict=True)):
-                at = self.pos.get(item_id)
-                if at is not None:
-                    rows.append(at)
-                    values.append(value)
-                    ranks[at, j] = r + 1.0
-            scores[rows, j] = values
+            _, listed, values = self.found[name]
+            at = np.fromiter((self.pos.get(i, -1) for i in listed), np.int64, len(listed))
+            kept = np.flatnonzero(at >= 0)  # the source's ranks (0-based) of servable items
+            scores[at[kept], j] = np.asarray(values, dtype=np.float64)[kept]
+            ranks[at[kept], j] = kept + 1.0
         blend = np.zeros((n, len(BLEND_PARTS) if "blend" in sources else 0))
         if self.parts is not None and "blend" in sources:
             at = np.where(self.blend_valid, self.blend_at, 0)
@@ -120,9 +113,11 @@ class CandidatePool:
                 blend[:, j] = np.where(self.blend_valid, part[at], 0.0)
             j = sources.index("blend")
             scores[:, j] = np.where(self.blend_valid, self.parts[0][at], scores[:, j])
-        shopper = ShopperView.build(self.ctx.recent_items, engine.products, profile)
-        x = feature_rows(scores, ranks, blend, self.ids, sources, shopper,
-                         engine.products, engine.popularity_of(self.ids),
+        context = getattr(engine.ranker, "reads_context", True)
+        shopper = ShopperView.build(self.ctx.recent_items, engine.products, profile) \
+            if context else None
+        x = feature_rows(scores, ranks, blend, self.ids, sources, shopper, engine.products,
+                         engine.popularity_at(self.blend_at) if context else None,
                          self.ctx.now or time.time())
         self.scores = np.asarray(engine.ranker.score(x), dtype=np.float64)
         self.contributions = np.asarray(engine.ranker.contributions(x))
@@ -144,9 +139,11 @@ class CandidatePool:
         tops = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :3]
         names = np.asarray(self.engine.ranker.feature_names, dtype=object)[tops].tolist()
         values = np.take_along_axis(contrib, tops, axis=1).round(4).tolist()
+        scores = self.scores[list(rows)].tolist()
+        blended = self._blend_signals(rows)
         out = []
         for n, r in enumerate(rows):
-            item_id, score = self.ids[r], float(self.scores[r])
+            item_id, score = self.ids[r], scores[n]
             cand = Candidate(item_id, score)
             for name in self.names:
                 at = self.where[name].get(item_id)
@@ -156,15 +153,22 @@ class CandidatePool:
                 cand.signals[f"{name}.rank"] = float(at + 1)
                 for key, value in evidence[name][item_id].items():
                     cand.evidence.setdefault(key, value)
-            if self.parts is not None and self.blend_valid[r]:
-                i = int(self.blend_at[r])
-                cand.signals.update({"blend": float(self.parts[0][i]),
-                                     "sasrec.logp": float(self.parts[1][i]),
-                                     "covisit.share": float(self.parts[2][i])})
+            if blended[n] is not None:
+                cand.signals.update(blended[n])
             cand.signals["ranker"] = score
             cand.evidence["ranker_top_features"] = dict(zip(names[n], values[n], strict=True))
             out.append(cand)
         return out
+
+    def _blend_signals(self, rows: Sequence[int]) -> list[dict[str, float] | None]:
+        """Each row's own blend score and parts as signals (None where it has none)."""
+        if self.parts is None:
+            return [None] * len(rows)
+        valid = self.blend_valid[list(rows)]
+        at = np.where(valid, self.blend_at[list(rows)], 0)
+        blend, logp, share = (part[at].tolist() for part in self.parts)
+        return [{"blend": blend[n], "sasrec.logp": logp[n], "covisit.share": share[n]}
+                if ok else None for n, ok in enumerate(valid.tolist())]
 
     def ranked(self) -> list[Candidate]:
         """Every candidate, best first: what `_ranked(..., k=None)` returns."""

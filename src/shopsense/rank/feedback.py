@@ -43,14 +43,17 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
                    durable_category_strength: float = 1.0,
                    purchase_half_life_days: float = 30.0,
                    replenish_strength: float = 0.0) -> list[Candidate]:
-    """Copies of `candidates` with feedback applied, best score first (stable)."""
+    """`candidates` with feedback applied, best score first (stable). The candidates it
+    changes are copies (the inputs are never modified); the others are passed on as they are."""
     if half_life_days <= 0 or purchase_half_life_days <= 0 or durable_cooldown_days < 0:
         raise ValueError("half-lives must be > 0 and durable_cooldown_days >= 0")
     if not (0 <= durable_category_strength <= 1 and 0 <= replenish_strength <= 1):
         raise ValueError("durable_category_strength and replenish_strength must be in [0, 1]")
     rates = repurchase if repurchase is not None else RepurchaseRates()
-    kept = [_copy(c) for c in candidates if c.item_id not in profile.dismissed
-            and not _in_cooldown(c.item_id, profile, products, rates, now, durable_cooldown_days)]
+    dismissed, purchased = profile.dismissed, profile.purchased
+    kept = [c for c in candidates if c.item_id not in dismissed and not (
+        c.item_id in purchased  # the cooldown's own test, first: most were never bought
+        and _in_cooldown(c.item_id, profile, products, rates, now, durable_cooldown_days))]
     if not kept:
         return []
     ids = {c.item_id for c in kept}
@@ -60,20 +63,30 @@ def apply_feedback(candidates: list[Candidate], profile: UserProfile,
     due = _replenish_causes(profile, products, rates, now, replenish_strength, ids)
     floor = min(c.score for c in kept) - 1e-6
     ceiling = max(c.score for c in kept) + 1e-6
-    for cand in kept:
-        for causes, signal, key in ((dismiss, "dismiss_penalty", "dismissed_item"),
-                                    (bought, "purchase_penalty", "purchased_item"),
-                                    (due, "replenish_boost", "replenish_item")):
-            cause = causes.get(cand.item_id)
-            if cause is None or cause[0] <= 0:
-                continue
-            target = ceiling if signal == "replenish_boost" else floor
-            delta = cause[0] * (target - cand.score)
-            cand.score += delta
-            cand.signals[signal] = cand.signals.get(signal, 0.0) + delta
-            cand.evidence[key] = cause[1]
-            cand.evidence[f"{signal}_match"] = cause[2]
+    changed = {item_id for causes in (dismiss, bought, due) for item_id, cause in causes.items()
+               if cause[0] > 0}
+    for n, cand in enumerate(kept):
+        if cand.item_id in changed:
+            kept[n] = _copy(cand)
+            _apply_causes(kept[n], floor, ceiling, dismiss, bought, due)
     return sorted(kept, key=lambda c: -c.score)
+
+
+def _apply_causes(cand: Candidate, floor: float, ceiling: float, dismiss: dict[str, Cause],
+                  bought: dict[str, Cause], due: dict[str, Cause]) -> None:
+    """Sink (towards `floor`) or lift (towards `ceiling`) one candidate by its causes."""
+    for causes, signal, key in ((dismiss, "dismiss_penalty", "dismissed_item"),
+                                (bought, "purchase_penalty", "purchased_item"),
+                                (due, "replenish_boost", "replenish_item")):
+        cause = causes.get(cand.item_id)
+        if cause is None or cause[0] <= 0:
+            continue
+        target = ceiling if signal == "replenish_boost" else floor
+        delta = cause[0] * (target - cand.score)
+        cand.score += delta
+        cand.signals[signal] = cand.signals.get(signal, 0.0) + delta
+        cand.evidence[key] = cause[1]
+        cand.evidence[f"{signal}_match"] = cause[2]
 
 
 def _copy(c: Candidate) -> Candidate:
@@ -100,10 +113,16 @@ def _dismiss_causes(profile: UserProfile, products: Mapping[str, Product], now: 
                     candidate_ids: set[str]) -> dict[str, Cause]:
     if not profile.dismissed:
         return {}
+    wanted = {key for item_id in profile.dismissed
+              if (key := _variant_key(products.get(item_id))) is not None}
+    brands = {brand for brand, _ in wanted}  # a cheap first test of each candidate
     by_key: dict[tuple[str, str], list[str]] = {}
-    for item_id in candidate_ids:
-        key = _variant_key(products.get(item_id))
-        if key is not None:
+    for item_id in candidate_ids if wanted else ():
+        product = products.get(item_id)
+        if product is None or product.brand.strip().lower() not in brands:
+            continue
+        key = _variant_key(product)
+        if key in wanted:
             by_key.setdefault(key, []).append(item_id)
     causes: dict[str, Cause] = {}
     for dismissed, when in profile.dismissed.items():
@@ -140,18 +159,25 @@ def _purchase_causes(profile: UserProfile, products: Mapping[str, Product],
     """Durables bought lately sink other durables of the same category path."""
     if strength <= 0 or not profile.purchased:
         return {}
-    by_category: dict[str, list[str]] = {}
-    for item_id in candidate_ids:
-        product = products.get(item_id)
-        if product is not None and product.category and not is_consumable(product, rates):
-            by_category.setdefault(normalise_category(product.category), []).append(item_id)
-    causes: dict[str, Cause] = {}
-    for bought, when in profile.purchased.items():
+    durables: dict[str, str] = {}  # the durables bought: their category paths
+    for bought in profile.purchased:
         product = products.get(bought)
-        if product is None or not product.category or is_consumable(product, rates):
+        if product is not None and product.category and not is_consumable(product, rates):
+            durables[bought] = normalise_category(product.category)
+    wanted = set(durables.values())
+    by_category: dict[str, list[str]] = {}
+    for item_id in candidate_ids if wanted else ():
+        product = products.get(item_id)
+        if product is None or not product.category:
             continue
+        category = normalise_category(product.category)
+        if category in wanted and not is_consumable(product, rates):
+            by_category.setdefault(category, []).append(item_id)
+    causes: dict[str, Cause] = {}
+    for bought, category in durables.items():
+        when = profile.purchased[bought]
         cause = (strength * _decay(now - when, half_life_days), bought, "same_category_durable")
-        for item_id in by_category.get(normalise_category(product.category), []):
+        for item_id in by_category.get(category, []):
             if item_id != bought:
                 _keep_strongest(causes, item_id, cause)
     return causes

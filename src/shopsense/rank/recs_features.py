@@ -125,16 +125,20 @@ def feature_matrix(candidates: Sequence[Candidate], source_names: Sequence[str],
         for j, part in enumerate(parts):
             blend[:, j] = np.fromiter((s.get(part, 0.0) for s in signals), np.float64, n)
     return feature_rows(scores, ranks, blend, [c.item_id for c in candidates], source_names,
-                        shopper, products, popularity, now)
+                        shopper, products, np.fromiter((popularity.get(c.item_id, 0.0)
+                                                        for c in candidates), np.float64, n),
+                        now)
 
 
 def feature_rows(scores: np.ndarray, ranks: np.ndarray, blend: np.ndarray,
-                 item_ids: Sequence[str], source_names: Sequence[str], shopper: ShopperView,
-                 products: Mapping[str, Product], popularity: Mapping[str, float], now: float
-                 ) -> np.ndarray:
+                 item_ids: Sequence[str], source_names: Sequence[str],
+                 shopper: ShopperView | None, products: Mapping[str, Product],
+                 popularity: np.ndarray | None, now: float) -> np.ndarray:
     """The feature rows of candidates given as columns: `scores` / `ranks` (n, sources) (0 /
     NaN where a source did not propose the item), `blend` (n, len(BLEND_PARTS)) with the
-    blend among the sources, else (n, 0); the context columns from the products."""
+    blend among the sources, else (n, 0), `popularity` (n,) (0 where unknown); the context
+    columns from the products, or 0 without a `shopper` (for a ranker that does not read
+    them: `reads_context`)."""
     n = len(item_ids)
     parts = BLEND_PARTS if "blend" in source_names else ()
     rows = np.zeros((n, 2 * len(source_names) + len(parts) + len(CONTEXT_FEATURES)),
@@ -151,10 +155,12 @@ def feature_rows(scores: np.ndarray, ranks: np.ndarray, blend: np.ndarray,
     start = 2 * len(source_names)
     for j in range(len(parts)):
         rows[:, start + j] = blend[:, j]
+    if shopper is None or popularity is None:
+        return rows
     known = [products.get(i) for i in item_ids]
     rows[:, start + len(parts):] = np.column_stack([
         agree,
-        np.log1p(np.fromiter((popularity.get(i, 0.0) for i in item_ids), np.float64, n)),
+        np.log1p(np.asarray(popularity, dtype=np.float64)),
         _age_days(known, now),
         _price_fits(known, shopper.price_band),
         *_shopper_match(known, shopper),

@@ -19,6 +19,9 @@ import numpy as np
 class RecsRanker(Protocol):
     kind: str
     feature_names: list[str]
+    # whether `score` / `contributions` read `recs_features.CONTEXT_FEATURES` (a request
+    # for a ranker that does not leaves them 0 instead of computing them)
+    reads_context: bool
 
     def score(self, features: np.ndarray) -> np.ndarray: ...
 
@@ -39,6 +42,7 @@ def _check(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, names: 
 
 class LogisticRecsRanker:
     kind = "logistic"
+    reads_context = True
 
     def __init__(self, feature_names: Sequence[str], c: float = 1.0, seed: int = 0) -> None:
         self.feature_names, self.c, self.seed = list(feature_names), c, seed
@@ -88,6 +92,7 @@ class LogisticRecsRanker:
 
 class BoostedRecsRanker:
     kind = "lightgbm"
+    reads_context = True
 
     def __init__(self, feature_names: Sequence[str], n_estimators: int = 200,
                  learning_rate: float = 0.05, num_leaves: int = 31, seed: int = 0) -> None:
@@ -154,6 +159,7 @@ class BlendOrderRanker:
     ranker fits a few hundred shoppers; training.recs.fit_ranker)."""
 
     kind = "blend_order"
+    reads_context = False  # the sources' scores and ranks only
 
     def __init__(self, feature_names: Sequence[str], weight: float = 0.0,
                  source: str = "sasrec", partner: str | None = "covisit") -> None:

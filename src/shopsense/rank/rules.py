@@ -132,20 +132,29 @@ class _Filter:
         self.rules = rules
         self.excluded = set(rules.exclude)
         self.brands = {b.strip().lower() for b in rules.exclude_brands}
+        self.available_only = rules.available_only
+        self.priced = rules.price_min is not None or rules.price_max is not None
+        # the rest of the filters, when any is set (most requests set none: skip them)
+        self.rest = bool(self.brands or rules.exclude_categories or rules.exclude_where
+                         or rules.categories)
 
     def __call__(self, item_id: str, product: Product | None) -> bool:
         rules = self.rules
         if item_id in self.excluded:
             return False
         if product is None:
-            return not rules.available_only and not (rules.categories or self.brands
-                                                      or rules.exclude_categories)
-        if rules.available_only and not product.available:
+            return not self.available_only and not (rules.categories or self.brands
+                                                    or rules.exclude_categories)
+        if self.available_only and not product.available:
             return False
-        if product.price is not None and not (
+        if self.priced and product.price is not None and not (
                 (rules.price_min is None or product.price >= rules.price_min)
                 and (rules.price_max is None or product.price <= rules.price_max)):
             return False
+        return not self.rest or self._passes_rest(item_id, product)
+
+    def _passes_rest(self, item_id: str, product: Product) -> bool:
+        rules = self.rules
         if product.brand and product.brand.strip().lower() in self.brands:
             return False
         if any(in_category(product.category, c) for c in rules.exclude_categories):
@@ -164,16 +173,18 @@ def allowed(item_id: str, product: Product | None, rules: Rules) -> bool:
 
 def apply_rules(candidates: list[Candidate], rules: Rules,
                 products: Mapping[str, Product]) -> list[Candidate]:
-    """Filter, boost / bury, sort (stable, best first), then pin; returns new candidates."""
+    """Filter, boost / bury, sort (stable, best first), then pin. The candidates a rule
+    changes are copies (the inputs are never modified); the others are passed on as they are."""
     passes = _Filter(rules)
-    kept = [Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
-            for c in candidates if passes(c.item_id, products.get(c.item_id))]
-    for cand in kept:
+    kept = [c for c in candidates if passes(c.item_id, products.get(c.item_id))]
+    for n, cand in enumerate(kept) if rules.boost or rules.bury else ():
         product = products.get(cand.item_id)
-        for kind, adjusts in (("boost", rules.boost), ("bury", rules.bury)):
-            for rule in adjusts:
-                if rule.matches(cand.item_id, product):
-                    _adjust(cand, kind, rule)
+        matched = [(kind, rule) for kind, adjusts in (("boost", rules.boost), ("bury", rules.bury))
+                   for rule in adjusts if rule.matches(cand.item_id, product)]
+        if matched:
+            kept[n] = cand = _copy(cand)
+            for kind, rule in matched:
+                _adjust(cand, kind, rule)
     ranked = sorted(kept, key=lambda c: -c.score)
     return _pin(ranked, rules, products, passes)
 
@@ -187,6 +198,10 @@ def _adjust(cand: Candidate, kind: str, rule: Adjust) -> None:
         return
     cand.signals["rule"] = cand.signals.get("rule", 0.0) + delta
     _note(cand, {"rule": kind, "field": rule.field, "value": rule.value, "delta": delta})
+
+
+def _copy(c: Candidate) -> Candidate:
+    return Candidate(c.item_id, c.score, dict(c.signals), dict(c.evidence))
 
 
 def _note(cand: Candidate, entry: dict[str, Any]) -> None:
@@ -206,6 +221,8 @@ def _pin(ranked: list[Candidate], rules: Rules, products: Mapping[str, Product],
             if not passes(pin.item_id, products.get(pin.item_id)):
                 continue
             cand = Candidate(pin.item_id, 0.0)
+        else:
+            cand = _copy(cand)
         position = min(pin.position, len(out))
         neighbour = out[position] if position < len(out) else (out[-1] if out else None)
         if cand.item_id not in by_id and neighbour is not None:

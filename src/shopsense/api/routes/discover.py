@@ -78,8 +78,9 @@ async def search(request: Request, p: Annotated[SearchParams, Query()],
     run = metered(request, answer)  # its CPU time is charged to the client's budget
     key = search_key(p.q, params, p.understand, p.drop)
     cold = serve.offload_cold_searches and warm is not None and not warm.fresh(key)
-    if len(p.q) > serve.offload_query_chars or cold:  # off the loop, one at a time
-        body = await run_expensive(request, run)
+    long = len(p.q) > serve.offload_query_chars
+    if long or cold:  # off the loop, one at a time (inline when alone: deps.run_expensive)
+        body = await run_expensive(request, run, inline=not long)
     else:
         body = run()
     if warm is not None:  # its stage is cached now: the next such search is cheap
