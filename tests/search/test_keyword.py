@@ -112,6 +112,39 @@ def test_term_counts_equal_the_dense_counts(titles: list[list[str]], query: list
     assert np.array_equal(index.term_counts("title", rows, ids), expected)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from("abcdef"), max_size=5),
+                          st.lists(st.sampled_from("abcdef"), max_size=5)),
+                min_size=1, max_size=20),
+       st.lists(st.sampled_from("abcdefxyz"), min_size=1, max_size=4), st.data())
+def test_field_counts_read_every_field_of_every_segment(
+        docs: list[tuple[list[str], list[str]]], query: list[str], data: st.DataObject) -> None:
+    """One pass over the packed fields gives each field's own counts (segments kept apart);
+    the per-field matrices are views into the packed buffer, not copies."""
+    index = KeywordIndex({"title": 1.0, "description": 0.25}, merge_fraction=1e9)
+    split = data.draw(st.integers(0, len(docs)))
+    for part in (docs[:split], docs[split:]):
+        index.add([(f"{len(index.item_ids_) + i}",
+                    {"title": " ".join(t), "description": " ".join(d)})
+                   for i, (t, d) in enumerate(part)])
+    rows = np.asarray(data.draw(st.lists(st.integers(0, len(docs) - 1), unique=True)),
+                      dtype=np.int64)
+    ids = index.query_term_ids(query)
+    expected = np.zeros((2, len(rows), len(ids)), dtype=np.float32)
+    for j, r in enumerate(rows.tolist()):
+        for c, term_id in enumerate(ids.tolist()):
+            for f, words in enumerate(docs[r]):
+                expected[f, j, c] = words.count(index.terms_[term_id])
+    assert np.array_equal(index.field_counts(rows, ids), expected)
+    assert np.array_equal(index.field_counts(rows, ids, ["description"]), expected[1:])
+    assert index.field_matches(query, rows) == index.field_features(query, rows)[1]
+    for seg in index.segments_:
+        for tf in seg.field_tf.values():
+            if tf.nnz:
+                assert np.shares_memory(tf.indices, seg.counts.indices)
+                assert np.shares_memory(tf.data, seg.counts.data)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.sampled_from("bcdefg"), max_size=6), min_size=1, max_size=30),
        st.lists(st.sampled_from("bcdefgyz"), min_size=0, max_size=5), st.data(),

@@ -57,6 +57,7 @@ class ProductTable:
         self.alive_ = np.zeros(0, dtype=bool)
         self.has_attributes_ = False
         self._bands: dict[tuple[float, ...], np.ndarray] = {}  # price edges -> band per row
+        self._attributes: dict[str, tuple[np.ndarray, dict[str, int]]] = {}  # attribute_codes
         self._currency: tuple[tuple[int, int], str] | None = None  # (size key, currency)
 
     def __len__(self) -> int:
@@ -115,6 +116,18 @@ class ProductTable:
             new[np.isnan(tail)] = len(edges) + 1
             bands = self._bands[edges] = np.concatenate([bands, new])
         return bands
+
+    def attribute_codes(self, key: str) -> tuple[np.ndarray, list[str]]:
+        """(rows,) int32: each row's code of `str(attributes[key])` among the returned values
+        (-1: the row has no `key`). Computed once per row, like `price_bands`."""
+        codes, index = self._attributes.get(key, (np.zeros(0, dtype=np.int32), {}))
+        if len(codes) < len(self.products_):
+            new = np.fromiter((index.setdefault(str(p.attributes[key]), len(index))
+                               if key in p.attributes else -1
+                               for p in self.products_[len(codes):]), dtype=np.int32)
+            codes = np.concatenate([codes, new])
+            self._attributes[key] = (codes, index)
+        return codes, list(index)
 
     def set_popularity(self, counts: dict[str, float]) -> None:
         """Item popularity (e.g. weighted event counts); stored as log1p."""

@@ -37,13 +37,17 @@ def trigram_ids(text: str) -> np.ndarray:
 def overlap(query: np.ndarray, titles: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(Jaccard, share of the query's trigrams held) of each title's trigrams with `query`'s,
     float32, vectorised over the concatenated titles."""
-    n = len(titles)
-    if n == 0 or len(query) == 0:
+    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    flat = np.concatenate(titles) if len(titles) else _EMPTY
+    return overlap_packed(query, flat, lengths)
+
+
+def overlap_packed(query: np.ndarray, flat: np.ndarray, lengths: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """`overlap` of the titles `flat` holds end to end, `lengths[i]` trigrams for title i."""
+    n = len(lengths)
+    if n == 0 or len(query) == 0 or lengths.sum() == 0:
         return np.zeros(n, np.float32), np.zeros(n, np.float32)
-    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
-    if lengths.sum() == 0:
-        return np.zeros(n, np.float32), np.zeros(n, np.float32)
-    flat = np.concatenate(titles)
     owner = np.repeat(np.arange(n), lengths)
     inter = np.bincount(owner[np.isin(flat, query, assume_unique=False)], minlength=n)
     union = len(query) + lengths - inter

@@ -132,11 +132,16 @@ class ExactVectorIndex:
 
     def vectors_of(self, item_ids: Sequence[str]) -> np.ndarray:
         """(len(item_ids), dim); zero rows for unknown ids."""
-        out = np.zeros((len(item_ids), self.dim), dtype=np.float32)
         rows = np.fromiter((self.row_of_.get(i, -1) for i in item_ids), dtype=np.int64,
                            count=len(item_ids))
-        known = rows >= 0
-        out[known] = self.vectors_[rows[known]]  # one gather (a row at a time: ~2 ms at 250)
+        unknown = rows < 0
+        if unknown.all():
+            return np.zeros((len(item_ids), self.dim), dtype=np.float32)
+        # one gather into a new array (a row at a time: ~2 ms at 250; np.zeros then writing
+        # into it: ~1 ms, the fresh pages touched on every call)
+        out = np.take(self.vectors_, np.where(unknown, 0, rows), axis=0)
+        out = out.astype(np.float32, copy=False)
+        out[unknown] = 0.0
         return out
 
     def save(self, directory: Path) -> None:

@@ -80,7 +80,9 @@ class SearchResponse:
     timings_ms: dict[str, float] = field(default_factory=dict)
     no_exact_match: dict[str, str] | None = None  # the shop sells no product of the type asked
 
-    def to_dict(self, with_products: bool = True) -> dict[str, Any]:
+    def to_dict(self, with_products: bool = True, with_results: bool = True) -> dict[str, Any]:
+        """The response as plain data; `with_results=False`: "results" left empty (for a
+        caller that writes its own items)."""
         def result(r: Result) -> dict[str, Any]:
             out: dict[str, Any] = {"item_id": r.item_id, "score": round(r.score, 6),
                                    "signals": {k: round(v, 6) for k, v in r.signals.items()},
@@ -99,7 +101,7 @@ class SearchResponse:
             "relaxed_filters", "soft_boosts", "did_you_mean", "corrections", "reading", "ranker",
             "timings_ms", "no_exact_match")}
         data["latency_ms"] = round(self.latency_ms, 3)
-        data["results"] = [result(r) for r in self.results]
+        data["results"] = [result(r) for r in self.results] if with_results else []
         return data
 
 class SearchEngine(QueryWords, SearchIndex):

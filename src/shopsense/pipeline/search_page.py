@@ -56,25 +56,29 @@ class Selection:
     value_word: str | None = None
     no_exact_match: NoExactMatch | None = None
     matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
-    parts: dict[int, dict[str, float]] = field(default_factory=dict)  # j -> contributions
+    parts: dict[int, tuple[dict[str, float], dict[str, float]]] = field(
+        default_factory=dict)  # j -> its contributions, and the same rounded for display
 
     def matched_terms(self, engine: SearchEngine, terms: Sequence[str], rows: np.ndarray
                       ) -> list[dict[str, list[str]]]:
         """The query terms each row matches, per field (memoised with the cached stage)."""
         todo = [r for r in rows.tolist() if r not in self.matched]
         if todo:
-            _, found = engine.keyword.field_features(terms, todo)
+            found = engine.keyword.field_matches(terms, todo)
             self.matched.update(zip(todo, found, strict=True))
         return [self.matched[r] for r in rows.tolist()]
 
-    def contributions(self, ranker: Any, js: list[int]) -> list[dict[str, float]]:
-        """The ranker's parts of each candidate's score (memoised with the cached stage, whose
-        key names the ranker: they depend on the query's features only, not the shopper)."""
+    def contributions(self, ranker: Any, js: list[int]
+                      ) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """The ranker's non-zero parts of each candidate's score, and the same rounded to 6
+        places (memoised with the cached stage, whose key names the ranker: they depend on
+        the query's features only, not the shopper). Shared: read, do not change."""
         todo = [j for j in dict.fromkeys(js) if j not in self.parts]
         if todo:
-            self.parts.update(zip(todo, _contributions(ranker, self.features, todo),
-                                  strict=True))
-        return [dict(self.parts[j]) for j in js]
+            self.parts.update((j, (parts, {n: round(v, 6) for n, v in parts.items()}))
+                              for j, parts in zip(todo, _contributions(ranker, self.features,
+                                                                       todo), strict=True))
+        return [self.parts[j] for j in js]
 
 
 def select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
@@ -122,7 +126,8 @@ def stage_bytes(stage: tuple[Any, Selection, Any]) -> float:
     sel = stage[1]
     arrays = (sel.kept, sel.rows, sel.scores, sel.features, sel.bm25, sel.semantic, sel.others,
               sel.others_bm25)
-    return 8192 + sum(a.nbytes for a in arrays) + 512 * (len(sel.matched) + len(sel.parts))
+    return (8192 + sum(a.nbytes for a in arrays) + 512 * len(sel.matched)
+            + 1024 * len(sel.parts))  # a part: its values and their rounding
 
 
 def rank_page(engine: SearchEngine, sel: Selection, ctx: QueryContext, sort: str, page: int,
@@ -189,8 +194,10 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
             signals.update(zip(names, signal_of[j], strict=True))
             added = extra_of[j]
             signals.update(added)
-            shares = {**{n: v for n, v in next(parts).items() if v != 0}, **added}
-            item_evidence["contributions"] = {n: round(v, 6) for n, v in shares.items()}
+            values, rounded = next(parts)
+            shares = {**values, **added}
+            item_evidence["contributions"] = {**rounded,
+                                              **{n: round(v, 6) for n, v in added.items()}}
             item_evidence["unexplained"] = round(score - sum(shares.values()), 6)
         else:  # a match past the ranked candidates: placed after them, by keyword score
             item_evidence["contributions"] = {}
@@ -205,7 +212,7 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
 
 
 def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dict[str, float]]:
-    """Per ranked page row, the ranker's additive parts of its score (`explain`)."""
+    """Per ranked page row, the ranker's non-zero additive parts of its score (`explain`)."""
     explain = getattr(ranker, "explain", None)
     if explain is None or not js:
         return [{} for _ in js]
@@ -217,7 +224,7 @@ def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dic
         rows = js
     names = list(parts)
     table = np.column_stack([np.asarray(parts[n], np.float64)[rows] for n in names]).tolist()
-    return [dict(zip(names, row, strict=True)) for row in table]
+    return [{n: v for n, v in zip(names, row, strict=True) if v != 0} for row in table]
 
 
 def typed_words(text: str, corrections: dict[str, str]) -> dict[str, str]:

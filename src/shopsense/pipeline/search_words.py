@@ -9,6 +9,7 @@ the engine clears on catalogue writes.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -27,9 +28,21 @@ HOMOPHONE_MEMO = 20_000  # queries whose homophone reading is kept (then the mem
 
 
 def reading_key(reading: QueryReading | None) -> str:
-    """A cache key of a reading."""
-    return "" if reading is None else json.dumps(reading.to_dict(), sort_keys=True,
-                                                  ensure_ascii=False, default=str)
+    """A cache key of a reading (each search asks twice; a cached query's reading is the
+    understander's memoised one, so most keys are remembered)."""
+    if reading is None:
+        return ""
+    try:
+        return _remembered_key(reading)
+    except TypeError:  # a slot value that cannot be hashed (a set, a list): not remembered
+        return _reading_json(reading)
+
+
+def _reading_json(reading: QueryReading) -> str:
+    return json.dumps(reading.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+
+
+_remembered_key = functools.lru_cache(maxsize=4096)(_reading_json)
 
 
 class QueryWords:

@@ -126,7 +126,7 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     response, team_of = _search_arms(shop, engine, exposure, request_id, q, k=k, page=page,
                                      sort=sort, filters=filters, reading=reading,
                                      profile=profile, synonyms=merch.synonym_set())
-    data = response.to_dict(with_products=False)
+    data = response.to_dict(with_products=False, with_results=False)  # items: item_dict
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")
     data["relaxed"] = data.pop("relaxed_filters")

@@ -11,8 +11,8 @@ match set; sorting is by relevance, price, popularity or newest.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,13 +65,12 @@ def clause_mask(clause: Clause, table: ProductTable, rows: np.ndarray) -> np.nda
     kind, value = clause.kind, clause.value
     if kind in ("category", "not_category"):
         paths = (value,) if isinstance(value, str) else tuple(value)
-        ok_ids = [i for i, c in enumerate(table.categories_)
-                  if any(category_matches(c, p) for p in paths)]
-        mask = np.isin(table.category_[rows], ok_ids)
+        ok = _codes_where(table.categories_, lambda c: any(category_matches(c, p)
+                                                            for p in paths))
+        mask = ok[table.category_[rows]]
     elif kind in ("brand", "not_brand"):
         names = _lower_set((value,) if isinstance(value, str) else value)
-        ok_ids = [i for i, b in enumerate(table.brands_) if b.lower() in names]
-        mask = np.isin(table.brand_[rows], ok_ids)
+        mask = _codes_where(table.brands_, lambda b: b.lower() in names)[table.brand_[rows]]
     elif kind == "price":
         low, high = value
         price = table.price_[rows]
@@ -85,8 +84,10 @@ def clause_mask(clause: Clause, table: ProductTable, rows: np.ndarray) -> np.nda
     elif kind in ("attribute", "not_attribute"):
         key, values = value
         wanted = _lower_set(values)
-        mask = np.fromiter((str(table.products_[r].attributes.get(key, "\0")).lower() in wanted
-                            for r in rows.tolist()), dtype=bool, count=len(rows))
+        codes, names = table.attribute_codes(key)
+        # the last entry answers code -1, a product without the attribute (read as "\0")
+        ok = np.append(_codes_where(names, lambda v: v.lower() in wanted), "\0" in wanted)
+        mask = ok[codes[rows]]
     elif kind == "not_term":
         term = str(value).lower()
         mask = np.fromiter((term in table.products_[r].title.lower() for r in rows.tolist()),
@@ -98,8 +99,14 @@ def clause_mask(clause: Clause, table: ProductTable, rows: np.ndarray) -> np.nda
 
 def category_rows(table: ProductTable, path: str) -> np.ndarray:
     """Ascending rows (live or not) whose category is `path` or lies below it."""
-    ids = [i for i, c in enumerate(table.categories_) if category_matches(c, path)]
-    return np.flatnonzero(np.isin(table.category_, ids)).astype(np.int64)
+    ok = _codes_where(table.categories_, lambda c: category_matches(c, path))
+    return np.flatnonzero(ok[table.category_]).astype(np.int64)
+
+
+def _codes_where(names: Sequence[str], keep: Callable[[str], bool]) -> np.ndarray:
+    """(len(names),) bool: which codes of a coded column (`names[code]`) to keep, a look-up
+    table the column's codes index (one gather, where np.isin sorted them)."""
+    return np.fromiter((keep(n) for n in names), dtype=bool, count=len(names))
 
 
 def apply_clauses(clauses: Sequence[Clause], table: ProductTable, rows: np.ndarray
@@ -237,11 +244,11 @@ def facets_following(table: ProductTable, match_rows: np.ndarray, applied: Seque
 
 def _attribute_facets(table: ProductTable, rows: np.ndarray, top: int, cap: int
                       ) -> dict[str, dict[str, int]]:
-    attrs: dict[str, Counter[str]] = {}
+    attrs: defaultdict[str, Counter[str]] = defaultdict(Counter)  # no Counter per value
     for r in rows[:cap].tolist():
         for key, value in table.products_[r].attributes.items():
             if isinstance(value, (str, int, float, bool)):
-                attrs.setdefault(key, Counter())[str(value)] += 1
+                attrs[key][str(value)] += 1
     return {k: dict(v.most_common(top)) for k, v in
             sorted(attrs.items(), key=lambda kv: -sum(kv[1].values()))[:top]}
 

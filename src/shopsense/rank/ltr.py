@@ -237,6 +237,8 @@ class LambdaMartRanker:
                 memo.clear()
             for i, row in zip(todo, flat, strict=True):
                 known[i] = memo[keys[i]] = row
+            if len(todo) == len(rows):  # all new (a query's first scoring): no restacking
+                return flat
         return np.vstack(known) if known else np.zeros((0, self.n_trees), np.int32)
 
     def _leaf_values(self) -> tuple[np.ndarray, float]:

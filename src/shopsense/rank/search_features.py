@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shopsense.domain import Product, QueryReading
-from shopsense.index.grams import overlap, trigram_ids
+from shopsense.index.grams import overlap_packed, trigram_ids
 from shopsense.index.keyword import KeywordIndex
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -66,12 +66,30 @@ def _rank_feature(scores: np.ndarray) -> np.ndarray:
     return np.log1p(ranks)
 
 
+@dataclass
+class _Titles:
+    """The candidates' title term ids (in title order) concatenated: `flat`, the candidate
+    each entry belongs to (`owner`), and each title's `lengths` and `starts` in `flat`."""
+
+    flat: np.ndarray
+    owner: np.ndarray
+    lengths: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, flat: np.ndarray, lengths: np.ndarray) -> _Titles:
+        """From the titles `flat` holds end to end, `lengths[i]` terms for title i."""
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return cls(flat.astype(np.int64), np.repeat(np.arange(len(lengths)), lengths), lengths,
+                   starts)
+
+
 def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
-                    titles: Sequence[np.ndarray], numeric: set[int]) -> dict[str, np.ndarray]:
+                    titles: _Titles, numeric: set[int]) -> dict[str, np.ndarray]:
     """Phrase / head-word / number / coverage features against ordered title terms, vectorised
     over the concatenation of all candidate titles."""
-    n = len(titles)
-    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=n)
+    lengths = titles.lengths
+    n = len(lengths)
     out = {name: np.zeros(n, dtype=np.float32) for name in (
         "phrase_longest", "bigram_frac", "head_in_title", "first_in_title", "numbers_matched",
         "numbers_missing", "idf_coverage", "title_coverage")}
@@ -80,10 +98,8 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
     out["title_len"] = lengths.astype(np.float32)
     if not query_ids or n == 0 or lengths.sum() == 0:
         return out
-    flat = np.concatenate(titles).astype(np.int64)
-    owner = np.repeat(np.arange(n), lengths)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    pos = np.arange(len(flat)) - starts[owner]
+    flat, owner = titles.flat, titles.owner
+    pos = np.arange(len(flat)) - titles.starts[owner]
     same_next = np.zeros(len(flat), dtype=bool)
     same_next[:-1] = owner[1:] == owner[:-1]
     hits = {q: flat == q for q in dict.fromkeys(query_ids)}
@@ -127,21 +143,23 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
 
 
 def _feedback_features(out: np.ndarray, col: Mapping[str, int], bm25: np.ndarray,
-                       titles: Sequence[np.ndarray], vectors: np.ndarray | None,
+                       titles: _Titles, vectors: np.ndarray | None,
                        query_ids: np.ndarray, top: int = 10) -> None:
     """Pseudo-relevance feedback: agreement of each candidate with the top BM25F candidates,
     by title words (share of its words used by the top titles) and by embedding (cosine to
     their centroid); and whether its first title word (often the brand) is in the query."""
     lead = np.argsort(-bm25, kind="stable")[:top]
-    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    lengths, flat, owner = titles.lengths, titles.flat, titles.owner
     if lengths.sum() > 0:
-        flat = np.concatenate(titles).astype(np.int64)
-        owner = np.repeat(np.arange(len(titles)), lengths)
-        lead_terms = np.concatenate([np.unique(titles[i]) for i in lead]).astype(np.int64)
-        share = np.bincount(lead_terms, minlength=int(flat.max()) + 1) / max(len(lead), 1)
+        width = int(flat.max()) + 1
+        in_lead = np.zeros(len(lengths), dtype=bool)
+        in_lead[lead] = True
+        # each top title's distinct words, once per title
+        lead_terms = np.unique(owner[in_lead[owner]] * width + flat[in_lead[owner]]) % width
+        share = np.bincount(lead_terms, minlength=width) / max(len(lead), 1)
         out[:, col["prf_terms"]] = np.bincount(owner, weights=share[flat],
-                                               minlength=len(titles)) / np.maximum(lengths, 1)
-        firsts = np.asarray([t[0] if len(t) else -1 for t in titles])
+                                               minlength=len(lengths)) / np.maximum(lengths, 1)
+        firsts = np.where(lengths > 0, flat[np.minimum(titles.starts, len(flat) - 1)], -1)
         out[:, col["brand_in_query"]] = np.isin(firsts, query_ids)
     if vectors is not None and len(lead):
         centroid = vectors[lead].mean(axis=0)
@@ -150,30 +168,36 @@ def _feedback_features(out: np.ndarray, col: Mapping[str, int], bm25: np.ndarray
             out[:, col["prf_semantic"]] = vectors @ (centroid / norm)
 
 
-def _intent_features(reading: QueryReading | None, product: Product) -> tuple[float, ...]:
-    """+1 agrees, -1 contradicts, 0 unknown, for category / brand / attribute / price."""
-    if reading is None:
-        return (0.0, 0.0, 0.0, 0.0)
-    from shopsense.rank.filters import category_matches, price_matches
+def _intent_features(reading: QueryReading, products: Sequence[Product]) -> np.ndarray:
+    """(n, 4): +1 agrees, -1 contradicts, 0 unknown, for category / brand / attribute / price
+    (an attribute: +1 per slot it has, -0.5 per slot it lacks)."""
+    from shopsense.rank.filters import category_matches
 
-    cat = 0.0
+    out = np.zeros((len(products), 4), dtype=np.float32)
     if reading.category is not None:
-        cat = 1.0 if category_matches(product.category, reading.category.value) else -1.0
-    brand = 0.0
+        path = reading.category.value
+        inside = {c: category_matches(c, path) for c in {p.category for p in products}}
+        out[:, 0] = [1.0 if inside[p.category] else -1.0 for p in products]
     if reading.brands:
         names = {str(v).lower() for s in reading.brands for v in s.value}
-        brand = 1.0 if product.brand.lower() in names else -1.0
-    attr = 0.0
+        out[:, 1] = [1.0 if p.brand.lower() in names else -1.0 for p in products]
     for slot in reading.attributes:
         key, values = slot.value
-        have = product.attributes.get(key)
-        attr += 1.0 if have is not None and have in values else -0.5
-    price = 0.0
+        out[:, 2] += [1.0 if (have := p.attributes.get(key)) is not None and have in values
+                      else -0.5 for p in products]
     if reading.price_min is not None or reading.price_max is not None:
-        lo = reading.price_min.value if reading.price_min else None
-        hi = reading.price_max.value if reading.price_max else None
-        price = 1.0 if price_matches(product.price, lo, hi) else -1.0
-    return (cat, brand, attr, price)
+        low = reading.price_min.value if reading.price_min else None
+        high = reading.price_max.value if reading.price_max else None
+        price = np.array([np.nan if p.price is None else p.price for p in products],
+                         dtype=np.float64)
+        inside = ~np.isnan(price) if low is not None or high is not None else np.ones(
+            len(products), dtype=bool)  # an unknown price matches only no bound
+        if low is not None:
+            inside &= price >= low
+        if high is not None:
+            inside &= price <= high
+        out[:, 3] = np.where(inside, 1.0, -1.0)
+    return out
 
 
 def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
@@ -206,18 +230,17 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     out[:, col["query_max_bm25"]] = float(bm25.max())
     out[:, col["query_full_matches"]] = np.log1p(float(out[:, col["all_terms"]].sum()))
     idf_of = dict(zip(ctx.term_ids.tolist(), ctx.idf.tolist(), strict=True))
-    titles = [index.title_seq_[r] for r in rows.tolist()]
+    titles = _Titles.of(*index.title_seq_.gather(rows))
     numeric = {i for i in ctx.ordered_ids if any(ch.isdigit() for ch in index.terms_[i])}
     for name, values in _title_features(ctx.ordered_ids, idf_of, titles, numeric).items():
         out[:, col[name]] = values
     _feedback_features(out, col, bm25, titles, vectors, ctx.term_ids)
-    jaccard, cover = overlap(trigram_ids(ctx.text), [index.title_grams_[r] for r in rows.tolist()])
+    jaccard, cover = overlap_packed(trigram_ids(ctx.text), *index.title_grams_.gather(rows))
     out[:, col["trigram_jaccard"]] = jaccard
     out[:, col["trigram_cover"]] = cover
     if ctx.reading is not None:
-        for j, product in enumerate(products):
-            intent = _intent_features(ctx.reading, product)
-            out[j, col["intent.category"]:col["intent.price"] + 1] = intent
+        out[:, col["intent.category"]:col["intent.price"] + 1] = _intent_features(ctx.reading,
+                                                                                 products)
     if priors is not None:
         out[:, col["popularity"]:col["personal"] + 1] = priors
     return out

@@ -195,6 +195,8 @@ class PriceParser:
         best: tuple[int, str, int, int] | None = None
         for preference, words in VALUE_WORDS.items():
             for word in words:
+                if word not in text:  # most are absent: no pattern compiled for them
+                    continue
                 for match in re.finditer(re.escape(word), text):
                     start, end = match.start(), match.end()
                     if word.isascii() and not _word_bounded(text, start, end):
