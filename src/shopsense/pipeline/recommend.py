@@ -304,16 +304,6 @@ class RecommendationEngine:
         return {i: float(popular.scores_[self.items.index(i)]) for i in item_ids
                 if i in self.items}
 
-    def popularity_at(self, indices: np.ndarray) -> np.ndarray:
-        """`popularity_of` as float64 (n,) of items given by this engine's indices (-1, an
-        item it does not know, gets 0)."""
-        popular = self.sources.get("popular")
-        if not isinstance(popular, PopularRetriever) or popular.scores_ is None:
-            return np.zeros(len(indices))
-        known = indices >= 0
-        return np.where(known, popular.scores_[np.where(known, indices, 0)], 0.0).astype(
-            np.float64)
-
     @property
     def ranker_sources(self) -> list[str]:
         return list(self.info.get("ranker_sources", PERSONAL_SOURCES))

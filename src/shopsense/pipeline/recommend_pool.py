@@ -36,6 +36,7 @@ from shopsense.rank.diversity import diversify
 from shopsense.rank.feedback import apply_feedback
 from shopsense.rank.recs_features import BLEND_PARTS, ShopperView, feature_rows
 from shopsense.rank.rules import Rules, apply_rules
+from shopsense.retrieve.popular import PopularRetriever
 
 ROW = "_pool_row"  # marks a bare candidate with its row until the answer is built
 
@@ -117,7 +118,7 @@ class CandidatePool:
         shopper = ShopperView.build(self.ctx.recent_items, engine.products, profile) \
             if context else None
         x = feature_rows(scores, ranks, blend, self.ids, sources, shopper, engine.products,
-                         engine.popularity_at(self.blend_at) if context else None,
+                         popularity_at(engine, self.blend_at) if context else None,
                          self.ctx.now or time.time())
         self.scores = np.asarray(engine.ranker.score(x), dtype=np.float64)
         self.contributions = np.asarray(engine.ranker.contributions(x))
@@ -219,3 +220,14 @@ def select(products: Mapping[str, Product], adjusted: list[Candidate], k: int,
     if cap is not None and adjusted:
         return diversify(adjusted, products, k=k, lambda_=1.0, max_per_category=cap)
     return adjusted[:k]
+
+
+def popularity_at(engine: Any, indices: np.ndarray) -> np.ndarray:
+    """`engine.popularity_of` as float64 (n,) of items given by the engine's indices (-1, an
+    item it does not know, gets 0)."""
+    popular = engine.sources.get("popular")
+    if not isinstance(popular, PopularRetriever) or popular.scores_ is None:
+        return np.zeros(len(indices))
+    known = indices >= 0
+    return np.where(known, popular.scores_[np.where(known, indices, 0)], 0.0).astype(
+        np.float64)
