@@ -133,6 +133,10 @@ class ServeSettings(Section):
     recomputed lists were not asked for again before the shopper's next event; measured again
     in session 11 (benchmarks/README.md, Service): 15 % more server CPU and every p99 about
     twice as long. False: each worker recomputes a list on its next request."""
+    share_computed_lists: bool = True
+    """With sibling workers (`serve --workers N`): a default for-you list a request computed
+    on a miss is published for the siblings (pipeline/recompute.py), which adopt it instead
+    of computing it again, so a shopper's event costs one computation, not one per worker."""
     require_keys: bool = True
     """False only for local demos and tests."""
     client_rate_limit_per_s: float = Field(100.0, ge=0)

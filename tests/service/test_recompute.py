@@ -35,7 +35,7 @@ class Worker:
             self.follower.step()
 
     def cached(self, actor: str) -> dict | None:
-        key = surfaces._answer_key(self.shop, actor, None, Rules(), None)[0]
+        key = surfaces.answer_key(self.shop, actor, None, Rules(), None)[0]
         return (self.shop.answers.get(actor, count=False) or {}).get(key)
 
     def fresh(self, actor: str) -> dict:

@@ -12,6 +12,11 @@ cache instead of recomputing it, when it is what the sibling would compute: the 
 version, standing rules and change-feed position (catalogue edits, erasures), every event the
 publisher had applied applied here too, and no later event of the shopper's. A request that
 arrives before the list is ready computes it as before.
+
+With `serve.recompute_after_event` off (the default) and siblings, only the sharing runs: a
+list a request computed on a miss is published the same way (`Recomputer.begin` /
+`computed`, called by `surfaces`), so a shopper's event costs one computation across the
+workers instead of one per worker.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from cachetools import LRUCache, TTLCache
 from shopsense.domain import Event
 from shopsense.pipeline import surfaces
 from shopsense.pipeline.shop import Shop
+from shopsense.rank.rules import Rules
 from shopsense.store.shared_answers import KEEP_S, SharedAnswer, SharedAnswers
 
 log = logging.getLogger(__name__)
@@ -38,8 +44,9 @@ class Recomputer:
     """Recomputes (and, given the process's `follower`, shares and adopts) for-you lists."""
 
     def __init__(self, shop: Shop, follower: Any = None, *, max_pending: int = 1000,
-                 purge_every_s: float = 10.0) -> None:
+                 purge_every_s: float = 10.0, recompute: bool = True) -> None:
         self.shop, self.follower, self.max_pending = shop, follower, max_pending
+        self.recompute = recompute  # False: share the lists requests computed, only
         self.share = SharedAnswers(shop.store) if follower is not None else None
         self.origin = f"{os.getpid()}-{os.urandom(4).hex()}"  # this process's rows
         self.read_seq = self.share.last() if self.share is not None else 0
@@ -48,6 +55,8 @@ class Recomputer:
         self._awaiting: LRUCache[str, tuple[str, ...]] = LRUCache(100_000)  # own event ids
         self._last_seq: LRUCache[str, int] = LRUCache(200_000)  # actor -> last followed event
         self._held: list[SharedAnswer] = []  # a sibling's lists ahead of our follower
+        self._outbox: list[SharedAnswer] = []  # lists requests computed, to publish
+        self._erased: TTLCache[str, None] = TTLCache(100_000, KEEP_S)  # lately forgotten
         # actors shown a list lately whose list an event dropped here (theirs or a sibling's)
         self._shown: TTLCache[str, None] = TTLCache(
             100_000, max(shop.settings.serve.answer_cache_ttl_s, 1.0))
@@ -55,7 +64,10 @@ class Recomputer:
         self._purged_at, self.purge_every_s = time.monotonic(), purge_every_s
         self._stopped = False
         self.recomputed = self.published = self.adopted = self.skipped = 0
-        shop.committed.append(self.on_committed)
+        if recompute:
+            shop.committed.append(self.on_committed)
+        elif self.share is not None:
+            shop.list_sharers.append(self)
         shop.erasure_listeners.append(self.forget)
         if follower is not None:
             follower.after_step.append(self.on_followed)
@@ -113,6 +125,8 @@ class Recomputer:
         """An erased pseudonym: nothing of it is recomputed or adopted any more."""
         with self._wake:
             self._pending.pop(actor, None)
+            self._outbox = [a for a in self._outbox if a.actor != actor]
+            self._erased[actor] = None
         self._shown.pop(actor, None)
         self._last_seq[actor] = 2**62  # no list published before now is adopted
 
@@ -129,15 +143,61 @@ class Recomputer:
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._pending and not self._stopped:
+                while not self._pending and not self._outbox and not self._stopped:
                     self._wake.wait()
                 if self._stopped:
                     return
-                actor, _ = self._pending.popitem(last=False)
+                actor = self._pending.popitem(last=False)[0] if self._pending else None
             try:
-                self.refresh(actor)
+                self.flush()
+                if actor is not None:
+                    self.refresh(actor)
             except Exception:
-                log.exception("recomputing a for-you list failed")
+                log.exception("recomputing or sharing a for-you list failed")
+
+    # -- sharing the lists requests computed -------------------------------------------------
+    def flush(self) -> int:
+        """Publish the lists requests computed (on the calling thread); returns how many. A
+        shopper erased meanwhile is not published, or is taken out again at once."""
+        with self._wake:
+            outbox, self._outbox = self._outbox, []
+        if not outbox:
+            return 0
+        assert self.share is not None
+        self.share.publish(outbox)
+        self.published += len(outbox)
+        with self._wake:  # an erasure between the swap and the write: its row goes too
+            erased = [a.actor for a in outbox if a.actor in self._erased]
+        if erased:
+            self.share.drop(erased)
+        return len(outbox)
+
+    def begin(self, actor: str | None, key: tuple[Any, ...], category: str | None,
+              exposure: Any) -> tuple[int, int, str] | None:
+        """Taken before a request computes the list `key` names: what the list will reflect,
+        when it is an actor's default list (no category, the API's default rules, no
+        experiment: what a sibling adopts); None for any other list."""
+        assert self.follower is not None
+        if not actor or category is not None or exposure is not None or \
+                key != surfaces.answer_key(self.shop, actor, None, Rules(), None)[0]:
+            return None
+        return (self.follower.event_seq, self.follower.changes.low,
+                self.shop.models.version)
+
+    def computed(self, actor: str, answer: dict[str, Any],
+                 begun: tuple[int, int, str] | None) -> None:
+        """A request computed (and cached) `actor`'s list from the state `begun` names: a
+        default list is published for the siblings by this process's thread."""
+        if begun is None:
+            return
+        event_seq, change_seq, models = begun
+        if models != self.shop.models.version:
+            return
+        with self._wake:
+            if len(self._outbox) < self.max_pending:
+                self._outbox.append(SharedAnswer(0, actor, event_seq, change_seq, models,
+                                                 self.rules_digest(), answer, self.origin))
+            self._wake.notify()
 
     def drain(self) -> int:
         """Recompute what is pending now, on the calling thread; returns how many."""
@@ -207,9 +267,15 @@ class Recomputer:
 
 
 def start_recomputing(shop: Shop, follower: Any = None) -> Recomputer | None:
-    """The process's recomputer, started (None when `serve.recompute_after_event` is off)."""
-    if not shop.settings.serve.recompute_after_event:
+    """The process's recomputer, started: recomputing after events with
+    `serve.recompute_after_event`; else, with siblings (`follower`) and
+    `serve.share_computed_lists`, sharing the lists requests computed. None otherwise."""
+    serve = shop.settings.serve
+    if serve.recompute_after_event:
+        recomputer = Recomputer(shop, follower)
+    elif serve.share_computed_lists and follower is not None:
+        recomputer = Recomputer(shop, follower, recompute=False)
+    else:
         return None
-    recomputer = Recomputer(shop, follower)
     recomputer.start()
     return recomputer

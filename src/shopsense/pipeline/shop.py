@@ -97,6 +97,9 @@ class Shop:
         # called with the events this process committed and the actors whose cached answers
         # they dropped (pipeline/recompute.py)
         self.committed: list[Callable[[list[Event], set[str]], None]] = []
+        # told of each default for-you list a request computed (pipeline/recompute.py shares
+        # them with sibling processes): `begin()` before computing, `computed(...)` after
+        self.list_sharers: list[Any] = []
         # holders of shopper data in this process's memory: each is called with every erased
         # pseudonym (user and linked sessions), then each `erasure_done` hook once
         self.erasure_listeners: list[Callable[[str], None]] = []

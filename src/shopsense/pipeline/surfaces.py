@@ -236,7 +236,7 @@ def recommend_actor(shop: Shop, actor: str | None, *, k: int = 10, category: str
     if cached_only:  # a miss records nothing: the call that computes it does
         if (exposure is not None and exposure.record.kind == "interleaving") or \
                 _cached(shop.answers.get(actor or "", count=False) or {},
-                        _answer_key(shop, actor, category, rules, exposure)[0], k) is None:
+                        answer_key(shop, actor, category, rules, exposure)[0], k) is None:
             return None
         registry.expose("for_you", actor)
     request_id = new_request_id()
@@ -259,10 +259,11 @@ def _for_you_answer(shop: Shop, actor: str | None, k: int, category: str | None,
     configuration when the shopper is in an experiment."""
     recs = _recs(shop)
     since = shop.stamp()
-    key, standing, arm, overlay = _answer_key(shop, actor, category, rules, exposure, arm)
+    key, standing, arm, overlay = answer_key(shop, actor, category, rules, exposure, arm)
     answers = shop.answers.get(actor or "") or {}
     answer = _cached(answers, key, k)
     if answer is None:
+        sharing = [(s, s.begin(actor, key, category, exposure)) for s in shop.list_sharers]
         depth = max(k, shop.settings.serve.answer_depth)
         engine = recs if exposure is None else recs_variant(
             recs, overlay, registry_of(shop).variants, (exposure.record.id, arm))
@@ -275,6 +276,8 @@ def _for_you_answer(shop: Shop, actor: str | None, k: int, category: str | None,
                   "results": [item_dict(shop, r) for r in results], "depth": depth}
         if shop.still_fresh(actor, since):  # nothing this actor did landed meanwhile
             shop.answers.put(actor or "", {**answers, key: answer})
+            for sharer, begun in sharing:  # the siblings adopt it (pipeline/recompute.py)
+                sharer.computed(actor, answer, begun)
     return answer
 
 
@@ -288,14 +291,14 @@ def default_for_you(shop: Shop, actor: str, adopt: dict[str, Any] | None = None
         return None
     if adopt is None:
         return _for_you_answer(shop, actor, 0, None, Rules(), None)
-    key = _answer_key(shop, actor, None, Rules(), None)[0]
+    key = answer_key(shop, actor, None, Rules(), None)[0]
     answers = shop.answers.get(actor, count=False) or {}
     if key not in answers:
         shop.answers.put(actor, {**answers, key: adopt})
     return None if key in answers else adopt
 
 
-def _answer_key(shop: Shop, actor: str | None, category: str | None, rules: Rules | None,
+def answer_key(shop: Shop, actor: str | None, category: str | None, rules: Rules | None,
                 exposure: Exposure | None, arm: str | None = None
                 ) -> tuple[tuple[Any, ...], Rules, str | None, dict[str, Any]]:
     """The cache key of an actor's for-you answer, with the rules, arm and overlay it uses."""

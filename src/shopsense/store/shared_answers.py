@@ -73,6 +73,11 @@ class SharedAnswers:
             f"INSERT INTO {TABLE} (user_id, session_id, timestamp, event_seq, change_seq, "
             f"models, rules, body, origin) VALUES {marks}", [v for r in rows for v in r])
 
+    def drop(self, actors: Sequence[str]) -> None:
+        """Remove the lists of these actors (a shopper erased while their list was written)."""
+        marks = ", ".join("?" for _ in actors)
+        self.store.execute(f"DELETE FROM {TABLE} WHERE user_id IN ({marks})", list(actors))
+
     def after(self, seq: int, limit: int = 500) -> list[SharedAnswer]:
         """Lists published after `seq`, oldest first."""
         read = getattr(self.store, "read", self.store.execute)  # the poller's connection
