@@ -110,7 +110,7 @@ def test_a_later_event_of_the_shopper_is_never_hidden_by_a_shared_list(pair) -> 
 
 
 def test_an_erased_shopper_is_not_published_and_leaves_no_row(pair) -> None:
-    a, b = pair
+    a, _ = pair
     first, second = _shoppers(a.shop, 2)
     for user in (first, second):
         _ask(a, user)
