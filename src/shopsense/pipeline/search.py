@@ -172,19 +172,7 @@ class SearchEngine(QueryWords, SearchIndex):
         `synonyms`: the shop's query synonyms (text/synonyms.py)."""
         start = time.perf_counter()
         typed = query
-        if synonyms and synonyms.slots(tokenize(query), tokenize(query)):
-            homophones = {}  # a phrase with synonyms is the operator's word: no "fix" of it
-        else:
-            query, homophones = self.correct_homophones(query)
-            query, typed_words = self.complete_typed_word(query)
-            homophones = {**homophones, **typed_words}
-        if homophones and self.understander is not None:
-            reading = self.understander.understand(query)  # the reading of the corrected words
-        if reading is None and self.understander is not None and query.strip():
-            reading = self.understander.understand(query)
-        if reading is not None and self.understander is not None and not (
-                synonyms and synonyms.spans(query)):
-            reading = with_type_reading(reading, self.read_type(reading))
+        query, reading, homophones = self._prepared(query, reading, synonyms)
         timings: dict[str, float] = {}
         filters = entity_filters(filters, self.entities())  # an entity matches all its aliases
         ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings,
@@ -216,6 +204,27 @@ class SearchEngine(QueryWords, SearchIndex):
             timings_ms={k2: round(v, 3) for k2, v in timings.items()},
             no_exact_match=selection.no_exact_match.to_dict(alternatives=total > 0)
             if selection.no_exact_match is not None else None)
+
+    def _prepared(self, query: str, reading: QueryReading | None,
+                  synonyms: SynonymSet | None) -> tuple[str, QueryReading | None,
+                                                         dict[str, str]]:
+        """The query as its stage is computed (homophones and a typed word's completion
+        corrected), its reading (of the corrected words, with the product type it names) and
+        the corrections made: what `search` keys the stage cache by, and `warm` too."""
+        if synonyms and synonyms.slots(tokenize(query), tokenize(query)):
+            homophones = {}  # a phrase with synonyms is the operator's word: no "fix" of it
+        else:
+            query, homophones = self.correct_homophones(query)
+            query, typed_words = self.complete_typed_word(query)
+            homophones = {**homophones, **typed_words}
+        if homophones and self.understander is not None:
+            reading = self.understander.understand(query)  # the reading of the corrected words
+        if reading is None and self.understander is not None and query.strip():
+            reading = self.understander.understand(query)
+        if reading is not None and self.understander is not None and not (
+                synonyms and synonyms.spans(query)):
+            reading = with_type_reading(reading, self.read_type(reading))
+        return query, reading, homophones
 
     def _stage(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
                with_facets: bool, timings: dict[str, float],
@@ -259,10 +268,14 @@ class SearchEngine(QueryWords, SearchIndex):
         """Facet counts of a response in the API shape, names in `lang` (zh | en)."""
         return facet_view(raw, self.entities(), lang, entity_filters(filters, self.entities()))
 
-    def warm(self, n: int, stop: Any = None) -> int:
-        """Fill the stage cache with the `n` most searched queries (as a search with no
-        filters would: the storefront's first page). Returns how many were computed; stops
-        early when `stop()` is true (a newer model took over)."""
+    def warm(self, n: int, stop: Any = None, read: Any = None,
+             synonyms: SynonymSet | None = None) -> int:
+        """Fill the stage cache with the `n` most searched queries, each as a search with no
+        filters would compute it (the storefront's first page): the same corrections, reading
+        and stage key (`_prepared`); `read(query)`: the reading the caller's search passes
+        (pipeline/surfaces.py: the shop's synonyms unread), else the understander's; the
+        shop's `synonyms`. Returns how many were computed; stops early when `stop()` is true
+        (a newer model took over)."""
         queries = self.top_queries_[:n]
         done = 0
         self.warmed_ = {"done": 0, "of": len(queries)}
@@ -273,9 +286,11 @@ class SearchEngine(QueryWords, SearchIndex):
             if stop is not None and stop():
                 break
             started = time.perf_counter()
-            reading = self.understander.understand(query) if self.understander else None
+            reading = read(query) if read is not None and query.strip() else None
+            corrected, reading, _ = self._prepared(query, reading, synonyms)
             generation = self.warm_keys_.generation
-            self._stage(query, reading, (), True, {})
+            self._stage(corrected, reading, entity_filters((), self.entities()), True, {},
+                        synonyms)
             self.warm_keys_.note(search_key(query), generation)  # the storefront's plain search
             done += 1
             self.warmed_["done"] = done
