@@ -161,8 +161,9 @@ class ServeSettings(Section):
     """Searches with a longer query (the expensive ones) run one at a time off the event loop, so
     cheap requests are not queued behind them; 0 offloads every search."""
     offload_cold_searches: bool = True
-    """Searches whose query stage is not cached (cold: understanding, retrieval, features, some
-    15–30 ms of CPU), whatever their length, run in the same expensive lane; only searches
+    """Searches whose query stage is not cached (cold: understanding, retrieval, features, ~8 ms
+    of CPU on the demo's long-tail queries, `benchmarks/request_cpu.py`), whatever their length,
+    take the expensive lane (`run_expensive`: on the loop when alone, see below); searches
     answered from the stage cache run on the event loop (pipeline/warm_keys.py)."""
     expensive_inline_when_alone: bool = True
     """A cold search or a recommendation miss that is the only request in flight in its worker

@@ -2,7 +2,7 @@
 shared between the server processes on one store.
 
 An accepted event drops the shopper's cached lists (their profile and session changed). Without
-this, every worker recomputed the list on its next request for the shopper: 15-20 ms of CPU on
+this, every worker recomputed the list on its next request for the shopper: ~6-8 ms of CPU on
 that request's path, once per worker. With it, the process that committed the event recomputes
 the shopper's default list (`/v1/recommend` without filters, the storefront's) on a thread of
 its own as soon as the event has reached its models, if the event dropped a cached list (the

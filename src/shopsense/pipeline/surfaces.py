@@ -216,7 +216,7 @@ def recommend(shop: Shop, *, user: str | None, session: str | None, k: int = 10,
               cached_only: bool = False) -> dict[str, Any] | None:
     """For you (trending for a visitor with no history), with the shopper's feedback, the
     shop's and the request's rules and the variety cap applied. `cached_only`: None unless
-    the list is cached (a miss costs 15-20 ms of CPU: the API computes it off the loop)."""
+    the list is cached (a miss costs ~6-8 ms of CPU: the API runs it in its expensive lane)."""
     return recommend_actor(shop, shop.actor(user, session), k=k, category=category,
                            rules=rules, cached_only=cached_only)
 

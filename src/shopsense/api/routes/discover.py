@@ -110,7 +110,7 @@ async def recommend(request: Request, user: str | None = Query(None, max_length=
         return surfaces.recommend(shop, user=user, session=session, k=k, category=category,
                                   rules=rules, cached_only=cached_only)
 
-    # a cached list is answered on the loop; a miss (15-20 ms of CPU) off it, in its own lane
+    # a cached list is answered on the loop; a miss (~6-8 ms of CPU) in its own expensive lane
     body = answer(cached_only=True) or await run_expensive(
         request, metered(request, answer), lane="recommend")
     return mark_withheld(body, withheld)
