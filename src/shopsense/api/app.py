@@ -277,7 +277,7 @@ def _install_health(app: FastAPI) -> None:
                 "warming": models.info.get("warming", "running" if ready else "none"),
                 "retention": retention_status(shop.store)}
         recomputer = getattr(request.app.state, "recomputer", None)
-        if recomputer is not None:  # for-you lists recomputed after events (pipeline/recompute)
+        if recomputer is not None:  # for-you lists recomputed or shared (pipeline/recompute)
             body["recomputed_lists"] = recomputer.stats()
         return JSONResponse(body, 200 if ready else 503)
 
