@@ -8,7 +8,7 @@ again on their first search."""
 from __future__ import annotations
 
 from shopsense.pipeline import surfaces
-from shopsense.training.adopt import _search_reading
+from shopsense.pipeline.surfaces import query_reader, shop_merch
 
 
 def _first_searches_missing(shop, queries: list[str]) -> list[str]:
@@ -32,7 +32,7 @@ def test_every_warmed_query_is_a_stage_hit_on_its_first_search(demo_shop) -> Non
     engine.clear_caches()
     try:
         engine.top_queries_ = warmed
-        read, synonyms = _search_reading(demo_shop, demo_shop.models)
+        read, synonyms = query_reader(demo_shop.models, shop_merch(demo_shop)[1])
         assert engine.warm(len(warmed), read=read, synonyms=synonyms) == len(warmed)
         assert _first_searches_missing(demo_shop, warmed) == []
     finally:

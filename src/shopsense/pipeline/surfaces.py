@@ -111,11 +111,10 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     if sort not in SORTS:
         raise InputError("sort", f"must be one of {', '.join(SORTS)}")
     reading = None
-    understander = shop.models.understander
-    if merch is None:
-        merch = shop_merch(shop)[1]
-    if understand and understander is not None and q.strip():
-        reading = _drop(unread_synonyms(understander.understand(q), merch.synonym_set()), drops)
+    merch = merch if merch is not None else shop_merch(shop)[1]
+    read, synonyms = query_reader(shop.models, merch)
+    if understand and read is not None and q.strip():
+        reading = _drop(read(q), drops)
     elif not understand:
         reading = QueryReading(query=q, residual=q)
     actor = shop.actor(user, session)
@@ -125,7 +124,7 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     exposure = registry_of(shop).expose("search", actor) if q.strip() else None
     response, team_of = _search_arms(shop, engine, exposure, request_id, q, k=k, page=page,
                                      sort=sort, filters=filters, reading=reading,
-                                     profile=profile, synonyms=merch.synonym_set())
+                                     profile=profile, synonyms=synonyms)
     data = response.to_dict(with_products=False, with_results=False)  # items: item_dict
     data["understood"] = data.pop("reading")
     data["k"] = data.pop("page_size")
@@ -152,6 +151,13 @@ def search(shop: Shop, q: str, *, user: str | None = None, session: str | None =
     data["lang"] = lang
     data["request_id"] = request_id
     return data
+
+
+def query_reader(models: Any, merch: Any) -> tuple[Any, Any]:
+    """How `search` reads a query (`merch`'s synonyms unread), and those synonyms (warming's)."""
+    synonyms, understander = merch.synonym_set(), models.understander
+    return (None if understander is None else
+            lambda q: unread_synonyms(understander.understand(q), synonyms)), synonyms
 
 
 def _search_arms(shop: Shop, engine: Any, exposure: Exposure | None, request_id: str, q: str,

@@ -34,8 +34,10 @@ def warm_caches(shop: Shop) -> threading.Thread | None:
 
     def run() -> None:
         try:
-            if models.search is not None:
-                read, synonyms = _search_reading(shop, models)
+            if models.search is not None:  # the stages /v1/search will ask for
+                from shopsense.pipeline.surfaces import query_reader, shop_merch
+
+                read, synonyms = query_reader(models, shop_merch(shop)[1])
                 done = models.search.warm(shop.settings.search.warm_queries,
                                           stop=lambda: shop.models is not models,
                                           read=read, synonyms=synonyms)
@@ -55,18 +57,6 @@ def warm_caches(shop: Shop) -> threading.Thread | None:
     thread = threading.Thread(target=run, name="shopsense-warm", daemon=True)
     thread.start()
     return thread
-
-
-def _search_reading(shop: Shop, models: ModelSet) -> tuple[Any, Any]:
-    """How `/v1/search` reads a query (the shop's synonyms unread: pipeline/surfaces.py),
-    and those synonyms: warming computes the stages those searches will ask for."""
-    from shopsense.pipeline.merch import shop_merch, unread_synonyms
-
-    synonyms = shop_merch(shop)[1].synonym_set()
-    understander = models.understander
-    if understander is None:
-        return None, synonyms
-    return (lambda q: unread_synonyms(understander.understand(q), synonyms)), synonyms
 
 
 def warm_shoppers(shop: Shop, models: ModelSet) -> int:
