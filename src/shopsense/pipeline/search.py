@@ -41,6 +41,7 @@ from shopsense.pipeline.search_index import (
 )
 from shopsense.pipeline.search_page import (
     Selection,
+    filtered,
     rank_page,
     select,
     soft_boosts,
@@ -147,20 +148,33 @@ class SearchEngine(QueryWords, SearchIndex):
         the shop's `synonyms` matched) and their (n, n_features) feature matrix;
         `product_typos_only`: spelling corrections only onto product words (the alternatives
         to an absent type: shaver is no slip of Haier)."""
+        found, ctx = self.retrieved(query, reading, filters, synonyms, product_typos_only)
+        return found, ctx, self.features(found, ctx)
+
+    def retrieved(self, query: str, reading: QueryReading | None, filters: Sequence[Clause],
+                  synonyms: SynonymSet | None, product_typos_only: bool
+                  ) -> tuple[CandidateSet, QueryContext]:
+        """`featurize`'s candidates and query context, before any feature."""
         found = self.retriever.candidates(
             query, where=pushdown_filter(filters), synonyms=synonyms,
             correct=self._product_typo if product_typos_only else None)
         ctx = QueryContext.build(query, found.query.terms, self.keyword,
                                  found.query.corrections, found.query_vector, reading,
                                  found.query.compounds)
-        products = [self.table.products_[r] for r in found.rows.tolist()]
-        priors = np.zeros((len(found.rows), 3), dtype=np.float32)
-        priors[:, 0] = self.table.popularity_[found.rows]
-        created = self.table.created_[found.rows]
+        return found, ctx
+
+    def features(self, found: CandidateSet, ctx: QueryContext,
+                 subset: np.ndarray | None = None) -> np.ndarray:
+        """The feature matrix of `found`'s candidates, or of those at the ascending positions
+        `subset` only (the same rows of it: `candidate_features`)."""
+        rows = found.rows if subset is None else found.rows[subset]
+        products = [self.table.products_[r] for r in rows.tolist()]
+        priors = np.zeros((len(rows), 3), dtype=np.float32)
+        priors[:, 0] = self.table.popularity_[rows]
+        created = self.table.created_[rows]
         priors[:, 1] = np.where(np.isnan(created), -1.0, (time.time() - created) / 86400.0)
-        features = candidate_features(ctx, self.keyword, found.rows, found.bm25, found.matched,
-                                      found.semantic, products, priors, found.vectors)
-        return found, ctx, features
+        return candidate_features(ctx, self.keyword, found.rows, found.bm25, found.matched,
+                                  found.semantic, products, priors, found.vectors, subset)
 
     # ---- serving ----------------------------------------------------------------------------
     def search(self, query: str, *, k: int = 10, page: int = 1, sort: str = "relevance",
@@ -244,10 +258,13 @@ class SearchEngine(QueryWords, SearchIndex):
         # the closest alternatives to an absent type are those of the type words, not of the
         # question around them ("do you sell a dishwasher?" is not close to coffee)
         text = _alternatives_text(query, reading, verdict)
-        found, ctx, features = self.featurize(text, reading, filters, synonyms,
-                                              product_typos_only=verdict is not None)
+        found, ctx = self.retrieved(text, reading, filters, synonyms,
+                                    product_typos_only=verdict is not None)
+        # features for the candidates the filters keep only (a fifth of them at the median)
+        kept = filtered(self, found, filters, reading, verdict)
+        features = self.features(found, ctx, np.flatnonzero(kept.keep))
         timings["retrieve_features_ms"] = (time.perf_counter() - start) * 1000
-        selection = select(self, found, features, filters, reading, with_facets, verdict)
+        selection = select(self, found, features, kept, with_facets, verdict)
         ctx.vector = None  # not needed past featurising; keeps the cached stage small
         cached = (ctx, selection, found.query.corrections)
         self.stages_.put(key, cached, generation)

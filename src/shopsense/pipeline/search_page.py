@@ -81,9 +81,22 @@ class Selection:
         return [self.parts[j] for j in js]
 
 
-def select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
-            filters: Sequence[Clause], reading: QueryReading | None, with_facets: bool,
-            verdict: NoExactMatch | None = None) -> Selection:
+@dataclass(frozen=True)
+class Kept:
+    """What a search's filters keep of its matches (`filtered`): the reading's plan, the
+    matching rows, the rows kept and the clauses applied / relaxed, and which of the ranked
+    candidates are kept (`keep`, a mask over the candidate rows)."""
+
+    plan: Any
+    match_rows: np.ndarray
+    kept: np.ndarray
+    applied: list[Clause]
+    relaxed: list[dict[str, Any]]
+    keep: np.ndarray
+
+
+def filtered(engine: SearchEngine, found: CandidateSet, filters: Sequence[Clause],
+             reading: QueryReading | None, verdict: NoExactMatch | None = None) -> Kept:
     plan = reading_plan(reading, verdict is not None)
     match_rows = found.match_rows
     if plan.expand_category is not None:  # the reading explains the query: its category matches
@@ -91,23 +104,30 @@ def select(engine: SearchEngine, found: CandidateSet, features: np.ndarray,
         match_rows = union(match_rows, rows[engine.keyword.alive_[rows]])
     kept, applied, relaxed = filter_with_relaxation([*filters, *plan.hard], engine.table,
                                                     match_rows)
-    keep = member(kept, found.rows)  # kept is ascending (a filtered match set)
-    scores = engine.ranker.score(features[keep]) if keep.any() else np.zeros(0, np.float32)
-    others = difference(kept, found.rows[keep])
+    return Kept(plan, match_rows, kept, applied, relaxed,
+                member(kept, found.rows))  # kept is ascending (a filtered match set)
+
+
+def select(engine: SearchEngine, found: CandidateSet, features: np.ndarray, kept: Kept,
+           with_facets: bool, verdict: NoExactMatch | None = None) -> Selection:
+    """`features`: those of the candidates `kept` keeps (`found.rows[kept.keep]`)."""
+    plan, keep = kept.plan, kept.keep
+    scores = engine.ranker.score(features) if keep.any() else np.zeros(0, np.float32)
+    others = difference(kept.kept, found.rows[keep])
     others_score = found.keyword.bm25_of(others)
     if plan.expand_category is not None:
         others_score = others_score + _cosines(engine, found, others)
     value = others_value = None
-    if plan.value is not None and len(kept):
+    if plan.value is not None and len(kept.kept):
         value = value_scores(plan.value, engine.table.price_[found.rows[keep]],
-                             engine.table.price_[kept])
+                             engine.table.price_[kept.kept])
         others_value = value_scores(plan.value, engine.table.price_[others],
-                                    engine.table.price_[kept])
-    return Selection(kept, found.rows[keep], np.asarray(scores, np.float32), features[keep],
-                      found.bm25[keep], found.semantic[keep],
-                      facets_following(engine.table, match_rows, applied, kept)
-                      if with_facets else {}, applied, relaxed,
-                      plan.soft, others, others_score, value, others_value, plan.value, verdict)
+                                    engine.table.price_[kept.kept])
+    return Selection(kept.kept, found.rows[keep], np.asarray(scores, np.float32), features,
+                     found.bm25[keep], found.semantic[keep],
+                     facets_following(engine.table, kept.match_rows, kept.applied, kept.kept)
+                     if with_facets else {}, kept.applied, kept.relaxed,
+                     plan.soft, others, others_score, value, others_value, plan.value, verdict)
 
 
 def _cosines(engine: SearchEngine, found: CandidateSet, rows: np.ndarray,

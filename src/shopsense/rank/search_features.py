@@ -142,30 +142,22 @@ def _title_features(query_ids: list[int], idf_of: Mapping[int, float],
     return out
 
 
-def _feedback_features(out: np.ndarray, col: Mapping[str, int], bm25: np.ndarray,
-                       titles: _Titles, vectors: np.ndarray | None,
-                       query_ids: np.ndarray, top: int = 10) -> None:
-    """Pseudo-relevance feedback: agreement of each candidate with the top BM25F candidates,
-    by title words (share of its words used by the top titles) and by embedding (cosine to
-    their centroid); and whether its first title word (often the brand) is in the query."""
-    lead = np.argsort(-bm25, kind="stable")[:top]
+def _feedback_features(out: np.ndarray, col: Mapping[str, int], titles: _Titles,
+                       lead: _Titles, n_lead: int, query_ids: np.ndarray) -> None:
+    """Pseudo-relevance feedback by title words: each candidate's share of its words used by
+    the `lead` titles (the top BM25F candidates'); and whether its first title word (often
+    the brand) is in the query. (Its agreement by embedding, the cosine to the lead's
+    centroid, is `candidate_features`'.)"""
     lengths, flat, owner = titles.lengths, titles.flat, titles.owner
     if lengths.sum() > 0:
-        width = int(flat.max()) + 1
-        in_lead = np.zeros(len(lengths), dtype=bool)
-        in_lead[lead] = True
+        width = int(max(flat.max(), lead.flat.max() if len(lead.flat) else 0)) + 1
         # each top title's distinct words, once per title
-        lead_terms = np.unique(owner[in_lead[owner]] * width + flat[in_lead[owner]]) % width
-        share = np.bincount(lead_terms, minlength=width) / max(len(lead), 1)
+        lead_terms = np.unique(lead.owner * width + lead.flat) % width
+        share = np.bincount(lead_terms, minlength=width) / max(n_lead, 1)
         out[:, col["prf_terms"]] = np.bincount(owner, weights=share[flat],
                                                minlength=len(lengths)) / np.maximum(lengths, 1)
         firsts = np.where(lengths > 0, flat[np.minimum(titles.starts, len(flat) - 1)], -1)
         out[:, col["brand_in_query"]] = np.isin(firsts, query_ids)
-    if vectors is not None and len(lead):
-        centroid = vectors[lead].mean(axis=0)
-        norm = float(np.linalg.norm(centroid))
-        if norm > 0:
-            out[:, col["prf_semantic"]] = vectors @ (centroid / norm)
 
 
 def _intent_features(reading: QueryReading, products: Sequence[Product]) -> np.ndarray:
@@ -203,39 +195,59 @@ def _intent_features(reading: QueryReading, products: Sequence[Product]) -> np.n
 def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
                        bm25: np.ndarray, matched: np.ndarray, semantic: np.ndarray,
                        products: Sequence[Product], priors: np.ndarray | None = None,
-                       vectors: np.ndarray | None = None) -> np.ndarray:
+                       vectors: np.ndarray | None = None, subset: np.ndarray | None = None
+                       ) -> np.ndarray:
     """(len(rows), len(FEATURE_NAMES)) float32. `priors`: (n, 3) popularity, freshness,
-    personal; `vectors`: (n, dim) candidate embeddings (pseudo-relevance feedback)."""
-    n = len(rows)
+    personal; `vectors`: (n, dim) candidate embeddings (pseudo-relevance feedback).
+
+    `subset` (ascending positions in `rows`): only those candidates' rows of that matrix,
+    (len(subset), n_features), equal to them; `products` and `priors` are then the subset's.
+    What is relative to the candidate set (ranks, shares of the best, z-scores, the feedback
+    of the top BM25F candidates) is still of all of `rows`; the per-candidate work (fields,
+    titles, trigrams, the reading's intent) is done for the subset alone: a search's hard
+    filters keep a fifth of its candidates at the median."""
+    every = subset is None
+    sub = np.arange(len(rows)) if subset is None else np.asarray(subset, dtype=np.int64)
+    n = len(sub)
     out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
     if n == 0:
         return out
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
     n_terms = max(len(ctx.term_ids), 1)
-    out[:, col["bm25f"]] = bm25
-    out[:, col["bm25f_rel"]] = bm25 / max(float(bm25.max()), 1e-6)
-    out[:, col["bm25f_rank"]] = _rank_feature(bm25)
-    per_field, _ = index.field_features(ctx.terms, rows, with_evidence=False)
+    mine = rows if every else rows[sub]
+    out[:, col["bm25f"]] = bm25[sub]
+    out[:, col["bm25f_rel"]] = bm25[sub] / max(float(bm25.max()), 1e-6)
+    out[:, col["bm25f_rank"]] = _rank_feature(bm25)[sub]
+    per_field, _ = index.field_features(ctx.terms, mine, with_evidence=False)
     for fi, name in enumerate(FIELD_FEATURES[:per_field.shape[1]]):
         out[:, col[name]] = per_field[:, fi]
-    out[:, col["matched_terms"]] = matched
-    out[:, col["coverage"]] = np.minimum(matched / n_terms, 1.0)
-    out[:, col["all_terms"]] = (matched >= len(ctx.term_ids)) & (len(ctx.term_ids) > 0)
+    out[:, col["matched_terms"]] = matched[sub]
+    out[:, col["coverage"]] = np.minimum(matched[sub] / n_terms, 1.0)
+    all_terms = (matched >= len(ctx.term_ids)) & (len(ctx.term_ids) > 0)
+    out[:, col["all_terms"]] = all_terms[sub]
     out[:, col["query_len"]] = len(ctx.terms)
     out[:, col["spell_corrected"]] = float(bool(ctx.corrections))
-    out[:, col["semantic"]] = semantic
-    out[:, col["semantic_rel"]] = semantic - float(semantic.max())
-    out[:, col["semantic_rank"]] = _rank_feature(semantic)
-    out[:, col["semantic_z"]] = (semantic - semantic.mean()) / max(float(semantic.std()), 1e-6)
+    out[:, col["semantic"]] = semantic[sub]
+    out[:, col["semantic_rel"]] = semantic[sub] - float(semantic.max())
+    out[:, col["semantic_rank"]] = _rank_feature(semantic)[sub]
+    out[:, col["semantic_z"]] = ((semantic[sub] - semantic.mean())
+                                 / max(float(semantic.std()), 1e-6))
     out[:, col["query_max_bm25"]] = float(bm25.max())
-    out[:, col["query_full_matches"]] = np.log1p(float(out[:, col["all_terms"]].sum()))
+    out[:, col["query_full_matches"]] = np.log1p(float(np.count_nonzero(all_terms)))
     idf_of = dict(zip(ctx.term_ids.tolist(), ctx.idf.tolist(), strict=True))
-    titles = _Titles.of(*index.title_seq_.gather(rows))
+    titles = _Titles.of(*index.title_seq_.gather(mine))
     numeric = {i for i in ctx.ordered_ids if any(ch.isdigit() for ch in index.terms_[i])}
     for name, values in _title_features(ctx.ordered_ids, idf_of, titles, numeric).items():
         out[:, col[name]] = values
-    _feedback_features(out, col, bm25, titles, vectors, ctx.term_ids)
-    jaccard, cover = overlap_packed(trigram_ids(ctx.text), *index.title_grams_.gather(rows))
+    lead = np.argsort(-bm25, kind="stable")[:10]  # the feedback's top BM25F candidates
+    lead_titles = _Titles.of(*index.title_seq_.gather(rows[lead]))
+    _feedback_features(out, col, titles, lead_titles, len(lead), ctx.term_ids)
+    if vectors is not None and len(lead):
+        centroid = vectors[lead].mean(axis=0)
+        norm = float(np.linalg.norm(centroid))
+        if norm > 0:  # all the candidates' cosines, as the subset's may round differently
+            out[:, col["prf_semantic"]] = (vectors @ (centroid / norm))[sub]
+    jaccard, cover = overlap_packed(trigram_ids(ctx.text), *index.title_grams_.gather(mine))
     out[:, col["trigram_jaccard"]] = jaccard
     out[:, col["trigram_cover"]] = cover
     if ctx.reading is not None:
