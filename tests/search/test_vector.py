@@ -106,3 +106,61 @@ def test_rejects_mismatched_input() -> None:
         ExactVectorIndex(4).add(["a", "b"], np.zeros((1, 4), np.float32))
     with pytest.raises(ValueError, match="float64"):
         ExactVectorIndex(4, dtype="float64")
+
+
+def _full_scan(index: ExactVectorIndex, query: np.ndarray, k: int) -> list[str]:
+    """The float32 scan of every row, as `search` answered before its half-precision scan."""
+    scores = index.scores(query)
+    return index._top(scores, np.arange(len(scores)), k)[0]
+
+
+@pytest.mark.parametrize("dim", [64, 512])
+def test_half_precision_scan_gives_the_exact_top_k(dim: int) -> None:
+    """A catalogue past 2,048 rows is scanned in half precision and the shortlist re-scored:
+    the same ids in the same order as the float32 scan, after removals (dead rows in the
+    shortlist) and additions (rows the half-precision copy does not hold yet, then a rebuild),
+    for small and large k."""
+    x = _clustered(6200, dim, 4)
+    index = ExactVectorIndex(dim)
+    index.add([str(i) for i in range(5000)], x[:5000])
+    rng = np.random.default_rng(5)
+    queries = [x[i] + 0.3 * rng.normal(size=dim).astype(np.float32) for i in range(0, 6000, 97)]
+    queries = [q / np.linalg.norm(q) for q in queries]
+
+    def check() -> None:
+        for q in queries:
+            for k in (1, 10, 50, 300):
+                assert index._half_scan(q, k) is not None  # the bound held: no full scan
+                assert index.search(q, k)[0] == _full_scan(index, q, k)
+
+    check()
+    first = index._half
+    index.remove([str(i) for i in range(0, 5000, 3)])  # a third of the rows dead
+    check()
+    index.add([str(i) for i in range(5000, 5400)], x[5000:5400])  # scanned in float32
+    check()
+    assert index._half is first
+    index.add([str(i) for i in range(5400, 6200)], x[5400:6200])  # past 1,024: rebuilt
+    check()
+    assert index._half is not first and index._half.rows == index._n
+
+
+def test_half_precision_scan_steps_aside_when_it_cannot_prove_the_order() -> None:
+    """Rows closer than the rounding bound (here 3,000 near-copies of one vector, the query
+    just as close to each) leave the shortlist unprovable: the float32 scan answers, exactly.
+    A small catalogue or a float16 store is never half-scanned."""
+    rng = np.random.default_rng(6)
+    base = rng.normal(size=128).astype(np.float32)
+    x = base + 1e-5 * rng.normal(size=(3000, 128)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index = ExactVectorIndex(128)
+    index.add([str(i) for i in range(3000)], x)
+    query = base / np.linalg.norm(base)
+    assert index._half_scan(query, 20) is None
+    assert index.search(query, 20)[0] == _full_scan(index, query, 20)
+    small = ExactVectorIndex(128)
+    small.add([str(i) for i in range(100)], x[:100])
+    assert small._half_scan(query, 5) is None
+    half_store = ExactVectorIndex(128, dtype="float16")
+    half_store.add([str(i) for i in range(3000)], x)
+    assert half_store._half_scan(query, 5) is None
