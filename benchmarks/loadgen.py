@@ -87,6 +87,18 @@ async def paced(rate: float, stop: float, rng: random.Random) -> AsyncIterator[f
         due = due + rng.expovariate(rate) if rate > 0 else time.perf_counter()
 
 
+def speed_check(steps: int = 5_000_000) -> float:
+    """CPU seconds of a fixed pure-Python loop: how quick this machine is right now. On this
+    project's 2-core machine it moved by up to 1.8x within an hour (benchmarks/README.md,
+    Service, session 12), and every latency figure with it: runs are comparable only where
+    their speed checks agree."""
+    started = time.process_time()
+    total = 0
+    for i in range(steps):
+        total += i
+    return round(time.process_time() - started, 3)
+
+
 def server_ms(response: aiohttp.ClientResponse) -> float:
     """The handler's own time from the `Server-Timing: app;dur=<ms>` header (nan if absent)."""
     for part in response.headers.get("server-timing", "").split(";"):

@@ -251,6 +251,7 @@ def main() -> None:
     try:
         warm_s = wait_warm(f"http://127.0.0.1:{args.port}", args.workers)
         time.sleep(3)  # let start-up work settle
+        speed_before = loadgen.speed_check()  # the servers idle, warm
         rss_before = _rss_mb(proc.pid)
         cpu_before, wall_before = _cpu_s(proc.pid), time.perf_counter()
         client_before = time.process_time()
@@ -265,6 +266,7 @@ def main() -> None:
         server_cpu = (_cpu_s(proc.pid) - cpu_before) / wall
         client_cpu = (time.process_time() - client_before) / wall
         rss_after = _rss_mb(proc.pid)
+        speed_after = loadgen.speed_check()
     finally:
         loadgen.stop_server(proc)
     rows, total = [], 0
@@ -300,6 +302,10 @@ def main() -> None:
                "requests_per_worker": result["workers"],
                "client_send_lag_ms": {"p50": _pct(result["served"]["lag"], 50),
                                       "p99": _pct(result["served"]["lag"], 99)},
+               # a fixed loop's CPU seconds before and after the load (`loadgen.speed_check`):
+               # compare runs only where these agree; a client send lag p99 of tens of ms
+               # means the whole machine stalled during the run
+               "speed_check_s": {"before": speed_before, "after": speed_after},
                "error_samples": result["samples"],
                "config": {"clients": args.clients, "seconds": args.seconds, "rate": args.rate,
                           "workers": args.workers, "rate_limit": args.rate_limit,
