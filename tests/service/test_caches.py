@@ -46,10 +46,10 @@ def test_a_query_stage_computed_across_a_catalogue_edit_is_not_kept(demo_shop) -
     shop = demo_shop
     engine = shop.models.search
     query = "stage race probe 空调"
-    original = engine.featurize
+    original = engine.retrieved
     edited = False
 
-    def featurize_then_edit(*args, **kwargs):  # the edit lands while the stage is computed
+    def retrieve_then_edit(*args, **kwargs):  # the edit lands while the stage is computed
         nonlocal edited
         found = original(*args, **kwargs)
         if not edited:
@@ -58,13 +58,13 @@ def test_a_query_stage_computed_across_a_catalogue_edit_is_not_kept(demo_shop) -
                                 "category": "家电 > 空调", "brand": "格力", "price": 2999}])
         return found
 
-    engine.featurize = featurize_then_edit
+    engine.retrieved = retrieve_then_edit
     try:
         first = surfaces.search(shop, query, k=10)
         assert "stage-race-1" not in _ids(first)  # computed from the index before the edit
         assert "stage-race-1" in _ids(surfaces.search(shop, query, k=10))
     finally:
-        del engine.featurize
+        del engine.retrieved
         shop.delete_items(["stage-race-1"])
     assert "stage-race-1" not in _ids(surfaces.search(shop, query, k=10))
 

@@ -285,9 +285,7 @@ class KeywordIndex:
         norm = 1 - self.b + self.b * lengths / avglen
         sat = np.nan_to_num(counts * (self.k1 + 1) / (counts + self.k1 * norm[:, :, None]))
         for fi in np.flatnonzero(counts.any(axis=(1, 2))).tolist():
-            # a sum per row, not a matrix product: a row's value then does not depend on
-            # which other rows are asked with it (BLAS blocks by the number of rows)
-            out[:, fi] = (sat[fi] * idf).sum(axis=1)
+            out[:, fi] = (sat[fi] * idf).sum(axis=1)  # per row (BLAS's: hung on the others)
         if with_evidence:
             evidence = self._matched(counts, ids)
         return out, evidence
