@@ -292,8 +292,11 @@ def test_a_flood_through_mcp_is_charged_like_one_through_search(demo_shop, path:
     is: a client flooding `search` through /mcp runs out of budget and gets 429 (in the
     documented error shape) as fast as one flooding /v1/search."""
     pytest.importorskip("mcp")
-    serve = ServeSettings(rate_limit_per_s=10_000.0, client_server_ms_per_s=2.0,
-                          client_server_burst_s=1.0,  # 2 ms of CPU a second, 2 ms at once
+    # 0.5 ms of CPU a second, 2 ms at once: a debt is repaid slowly enough that the refusal
+    # below is read while it is owed (at 2 ms a second a search's ~1 ms of debt was repaid
+    # in half a second, which a loaded CI machine can spend between two requests)
+    serve = ServeSettings(rate_limit_per_s=10_000.0, client_server_ms_per_s=0.5,
+                          client_server_burst_s=4.0,
                           tarpit_s=0.0)  # the refusal at once: the debt is read right after
     settings = demo_shop.settings.model_copy(update={"serve": serve})
     key = create_key(demo_shop.store, "search")
