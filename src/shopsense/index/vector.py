@@ -134,17 +134,13 @@ class ExactVectorIndex:
         want = min(half.rows, 2 * k + 32)
         approx, rows = half.index.search(query[None], want)
         approx, rows = approx[0], rows[0]
-        listed = np.concatenate([rows[rows >= 0], np.arange(half.rows, self._n)])
-        listed = listed[self.alive_[listed]]
-        exact = self.vectors_[listed] @ query
+        ids, scores = self.rescore(query, np.concatenate([rows, np.arange(half.rows, self._n)]),
+                                   k)
         if want < half.rows:  # rows were left out: is each below the k-th listed score?
-            if len(listed) < k:
-                return None
-            kth = -np.partition(-exact, k - 1)[k - 1]
             bound = half.error * float(np.linalg.norm(query))
-            if not float(approx[-1]) + bound < float(kth):
+            if len(ids) < k or not float(approx[-1]) + bound < float(scores[-1]):
                 return None
-        return self._top(exact, listed, k)
+        return ids, scores
 
     def rescore(self, query: np.ndarray, rows: np.ndarray, k: int
                 ) -> tuple[list[str], np.ndarray]:

@@ -26,7 +26,13 @@ from shopsense.rank.filters import (
     paginate,
     sort_rows,
 )
-from shopsense.rank.honest import price_summary, reading_plan, value_effect, value_scores
+from shopsense.rank.honest import (
+    ReadingPlan,
+    price_summary,
+    reading_plan,
+    value_effect,
+    value_scores,
+)
 from shopsense.rank.search_features import FEATURE_NAMES, QueryContext
 from shopsense.retrieve.hybrid import CandidateSet
 from shopsense.text.tokenize import tokenize
@@ -87,7 +93,7 @@ class Kept:
     matching rows, the rows kept and the clauses applied / relaxed, and which of the ranked
     candidates are kept (`keep`, a mask over the candidate rows)."""
 
-    plan: Any
+    plan: ReadingPlan
     match_rows: np.ndarray
     kept: np.ndarray
     applied: list[Clause]

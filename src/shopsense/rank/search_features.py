@@ -206,7 +206,6 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
     of the top BM25F candidates) is still of all of `rows`; the per-candidate work (fields,
     titles, trigrams, the reading's intent) is done for the subset alone: a search's hard
     filters keep a fifth of its candidates at the median."""
-    every = subset is None
     sub = np.arange(len(rows)) if subset is None else np.asarray(subset, dtype=np.int64)
     n = len(sub)
     out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
@@ -214,7 +213,7 @@ def candidate_features(ctx: QueryContext, index: KeywordIndex, rows: np.ndarray,
         return out
     col = {name: i for i, name in enumerate(FEATURE_NAMES)}
     n_terms = max(len(ctx.term_ids), 1)
-    mine = rows if every else rows[sub]
+    mine = rows[sub]
     out[:, col["bm25f"]] = bm25[sub]
     out[:, col["bm25f_rel"]] = bm25[sub] / max(float(bm25.max()), 1e-6)
     out[:, col["bm25f_rank"]] = _rank_feature(bm25)[sub]
