@@ -18,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import httpx
+from rich.table import Table
 
 # one client address sends everything in the service benchmarks: the per-client and
 # per-shopper limits are off (benchmarks/abuse.py measures them)
@@ -97,6 +98,16 @@ def speed_check(steps: int = 5_000_000) -> float:
     for i in range(steps):
         total += i
     return round(time.process_time() - started, 3)
+
+
+def rows_table(title: str, rows: list[dict]) -> Table:
+    """A rich table of `rows` (dicts with the same keys): one column a key, one row a dict."""
+    table = Table(title=title)
+    for col in rows[0]:
+        table.add_column(col, justify="right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    return table
 
 
 def server_ms(response: aiohttp.ClientResponse) -> float:

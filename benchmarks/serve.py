@@ -20,6 +20,7 @@ changes). Prints a table and writes JSON.
 
     python benchmarks/serve.py [--home DIR] [--clients 50] [--seconds 60] [--rate 300]
                                [--workers 2] [--no-train] [--out results/serve.json]
+                               [--raw results/serve-raw.json]
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ import loadgen
 import numpy as np
 import psutil
 from rich.console import Console
-from rich.table import Table
 
 MIX = (("search", 0.6), ("recommend", 0.3), ("events", 0.1))  # --mix changes it
 TARGETS = {"search_p99_ms": 50, "recommend_p99_ms": 30, "total_qps": 300, "errors": 0,
@@ -196,6 +196,10 @@ async def run(base: str, key: str, clients: int, seconds: float, rate: float,
     for t in seen.values():
         workers.update(t.workers)
     return {"stats": {k: t.latency for k, t in seen.items()},
+            "raw": {k: [[round(d - start, 4), round(1000 * lat, 2), s if s == s else None]
+                        for d, lat, s
+                        in zip(t.due, t.latency, t.server, strict=True)]
+                    for k, t in seen.items()},
             "errors": {k: t.errors for k, t in seen.items()},
             "samples": {k: t.sample for k, t in seen.items() if t.sample},
             "effect": effect, "elapsed": elapsed,
@@ -237,6 +241,9 @@ def main() -> None:
     parser.add_argument("--no-train", action="store_true",
                         help="Serve the models on disk without training (they must exist).")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/serve.json"))
+    parser.add_argument("--raw", type=Path,
+                        help="Also write every request here: per kind, [due s from the start, "
+                             "latency ms, server ms] (benchmarks/serve_queue_model.py reads it).")
     parser.add_argument("--queries", choices=("log", "demo"), default="log",
                         help="log: the demo's search log with its frequencies (10k distinct); "
                              "demo: its 89 hand-written test queries, uniformly.")
@@ -281,12 +288,8 @@ def main() -> None:
                      "server_p99_ms": _pct(result["served"][name], 99),
                      "errors": result["errors"][name]})
     mode = f"offered {args.rate:.0f} req/s" if args.rate else "closed loop"
-    table = Table(title=f"{args.clients} clients, {mode}, {args.seconds:.0f} s, loopback, "
-                        f"{args.workers} worker process(es)")
-    for col in rows[0]:
-        table.add_column(col, justify="right")
-    for r in rows:
-        table.add_row(*(str(v) for v in r.values()))
+    table = loadgen.rows_table(f"{args.clients} clients, {mode}, {args.seconds:.0f} s, "
+                               f"loopback, {args.workers} worker process(es)", rows)
     console = Console()
     console.print(table)
     effect = result["effect"]
@@ -315,6 +318,10 @@ def main() -> None:
                "warm_up_s": warm_s, "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
                "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     console.print(summary)
+    if args.raw is not None:
+        args.raw.parent.mkdir(parents=True, exist_ok=True)
+        args.raw.write_text(json.dumps({"rate": args.rate, "workers": args.workers,
+                                        "requests": result["raw"]}))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"endpoints": rows, **summary, "targets": TARGETS},
                                    indent=2, ensure_ascii=False))
