@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import math
 import os
 import random
 import subprocess
@@ -196,9 +197,9 @@ async def run(base: str, key: str, clients: int, seconds: float, rate: float,
     for t in seen.values():
         workers.update(t.workers)
     return {"stats": {k: t.latency for k, t in seen.items()},
-            "raw": {k: [[round(d - start, 4), round(1000 * lat, 2), s if s == s else None]
-                        for d, lat, s
-                        in zip(t.due, t.latency, t.server, strict=True)]
+            "raw": {k: [[round(d - start, 4), round(1000 * lat, 2),
+                         None if math.isnan(s) else s]  # no Server-Timing: no handler time
+                        for d, lat, s in zip(t.due, t.latency, t.server, strict=True)]
                     for k, t in seen.items()},
             "errors": {k: t.errors for k, t in seen.items()},
             "samples": {k: t.sample for k, t in seen.items() if t.sample},

@@ -285,7 +285,7 @@ class KeywordIndex:
         norm = 1 - self.b + self.b * lengths / avglen
         sat = np.nan_to_num(counts * (self.k1 + 1) / (counts + self.k1 * norm[:, :, None]))
         for fi in np.flatnonzero(counts.any(axis=(1, 2))).tolist():
-            out[:, fi] = (sat[fi] * idf).sum(axis=1)  # per row (BLAS's: hung on the others)
+            out[:, fi] = (sat[fi] * idf).sum(axis=1)  # per row: no BLAS blocking by row count
         if with_evidence:
             evidence = self._matched(counts, ids)
         return out, evidence
