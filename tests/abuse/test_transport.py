@@ -201,3 +201,28 @@ def test_a_well_formed_request_after_the_errors_is_served(server) -> None:
     base, port, _ = server
     _raw(port, MALFORMED["bad request line"])
     assert httpx.get(base + "/healthz").status_code == 200
+
+
+def test_head_is_answered_as_get_without_a_body(server) -> None:
+    """HEAD (uptime checks, `curl -I`) answers what GET would, headers only: the next response
+    on the same keep-alive connection starts right after them."""
+    base, port, key = server
+    for path, auth, status in [("/healthz", b"", 200),
+                               ("/v1/items/nope", b"X-API-Key: " + key.encode() + b"\r\n", 404),
+                               ("/v1/items/nope", b"", 401),
+                               ("/v1/events", b"X-API-Key: " + key.encode() + b"\r\n", 405)]:
+        get = httpx.get(base + path, headers={"X-API-Key": key} if auth else {})
+        assert get.status_code == status, (path, get.text)
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.settimeout(10)
+            sock.sendall(b"HEAD " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n"
+                         + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 %d " % status), (path, head)
+        headers = dict(line.lower().split(": ", 1)
+                       for line in head.decode("latin-1").split("\r\n")[1:])
+        assert int(headers["content-length"]) == len(get.content)  # GET's length, no body
+        assert rest.startswith(b"HTTP/1.1 200 "), (path, rest[:80])  # the next response

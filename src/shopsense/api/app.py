@@ -112,7 +112,7 @@ class InFlight:
 
 
 class _Measure:
-    """Body-size guard (the declared Content-Length, and the bytes as they stream in, for any
+    """HEAD answered as GET, body-size guard (the declared Content-Length, and the bytes as they stream in, for any
     transfer encoding), the last-resort error answer (an exception no handler took becomes a
     JSON 500: the connection is never dropped), per-route Prometheus counts and latency, an
     `X-Served-By` header naming the worker
@@ -128,6 +128,8 @@ class _Measure:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":  # answered as the GET (uptime checks, `curl -I`); the
+            scope = {**scope, "method": "GET"}  # server's own scope says HEAD: no body is sent
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
                 body = error_body("too_large", f"body over {self.limit} bytes", "body")
