@@ -157,3 +157,47 @@ def test_a_surrogate_in_a_free_form_body_is_a_422_not_a_500(api) -> None:
                                      "message": reply.json()["error"]["message"]}
     listed = client.get("/v1/admin/experiments", headers={"X-API-Key": keys["admin"]})
     assert listed.status_code == 200 and listed.json()["experiments"] == []
+
+
+WRONG_BODIES = [b"null", b"1", b'"x"', b"[[]]", b"{}", b'{"a": {"b": {"c": [1, {"d": null}]}}}',
+                b'{"items": "p1", "user_id": 5, "item_id": 7, "event_type": 9}',
+                b'{"message": 1e999, "k": -1, "items": [1e400]}', b"\xef\xbb\xbf{}",
+                b'{"user_id": ["u"], "item_id": {"x": 1}, "list": null, "total": "many"}']
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("bodies")
+    settings = Settings(home=home, serve=ServeSettings(rate_limit_per_s=10_000.0))
+    shop = Shop(settings)
+    shop.upsert_items([{"item_id": "p1", "title": "Tent"}])
+    keys = {"search": create_key(shop.store, "search"), "admin": create_key(shop.store, "admin")}
+    with TestClient(create_app(settings, shop), raise_server_exceptions=False) as client:
+        yield client, keys
+
+
+def test_wrong_json_on_every_body_route_is_a_documented_4xx(fresh) -> None:
+    """Session 15's attack pass: every route that takes a body (from the OpenAPI document, so a new
+    one is covered), each wrong-typed body, with the public and the admin key: never a 5xx,
+    and every refusal in the documented shape."""
+    client, keys = fresh
+    paths = client.get("/openapi.json").json()["paths"]
+    routes = sorted({(method.upper(), path.replace("{", "").replace("}", ""))
+                     for path, operations in paths.items() for method in operations
+                     if method in ("post", "put")}
+                    | {("POST", "/web/impressions"), ("POST", "/web/session"), ("POST", "/mcp")})
+    assert len(routes) >= 20, routes  # events, feedback, chat, items, experiments, ...
+    seen = 0
+    for method, path in routes:
+        for body in WRONG_BODIES:
+            for scope in ("search", "admin"):
+                reply = client.request(method, path, content=body, headers={
+                    "X-API-Key": keys[scope], "Content-Type": "application/json"})
+                assert reply.status_code < 500, (method, path, body, scope, reply.text)
+                if path == "/mcp":  # MCP's own protocol: a JSON-RPC error
+                    assert reply.json()["error"]["code"] < 0, reply.text
+                elif reply.status_code >= 400:
+                    error = reply.json()["error"]
+                    assert set(error) == {"code", "message", "field"}, (path, reply.text)
+                seen += 1
+    assert seen == len(routes) * len(WRONG_BODIES) * 2
