@@ -4,6 +4,9 @@ field, and nothing stored."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,15 +17,19 @@ from shopsense.ingest.validate import RowInvalid, validate_product
 from shopsense.pipeline.shop import Shop
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("attack")
+def _serve(home: Path) -> Iterator[tuple[TestClient, dict[str, str], Shop]]:
+    """A one-item shop on `home` with a search and an admin key, and a client of its app."""
     settings = Settings(home=home, serve=ServeSettings(rate_limit_per_s=10_000.0))
     shop = Shop(settings)
     shop.upsert_items([{"item_id": "p1", "title": "Tent"}])
     keys = {"search": create_key(shop.store, "search"), "admin": create_key(shop.store, "admin")}
     with TestClient(create_app(settings, shop), raise_server_exceptions=False) as client:
         yield client, keys, shop
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory):
+    yield from _serve(tmp_path_factory.mktemp("attack"))
 
 
 def _put_items(client: TestClient, keys: dict[str, str], raw: str):
@@ -167,20 +174,15 @@ WRONG_BODIES = [b"null", b"1", b'"x"', b"[[]]", b"{}", b'{"a": {"b": {"c": [1, {
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("bodies")
-    settings = Settings(home=home, serve=ServeSettings(rate_limit_per_s=10_000.0))
-    shop = Shop(settings)
-    shop.upsert_items([{"item_id": "p1", "title": "Tent"}])
-    keys = {"search": create_key(shop.store, "search"), "admin": create_key(shop.store, "admin")}
-    with TestClient(create_app(settings, shop), raise_server_exceptions=False) as client:
-        yield client, keys
+    """A home of its own: the admin-key bodies here may change what `api`'s tests read."""
+    yield from _serve(tmp_path_factory.mktemp("bodies"))
 
 
 def test_wrong_json_on_every_body_route_is_a_documented_4xx(fresh) -> None:
     """Session 15's attack pass: every route that takes a body (from the OpenAPI document, so a new
     one is covered), each wrong-typed body, with the public and the admin key: never a 5xx,
     and every refusal in the documented shape."""
-    client, keys = fresh
+    client, keys, _ = fresh
     paths = client.get("/openapi.json").json()["paths"]
     routes = sorted({(method.upper(), path.replace("{", "").replace("}", ""))
                      for path, operations in paths.items() for method in operations
