@@ -179,9 +179,9 @@ def fresh(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_wrong_json_on_every_body_route_is_a_documented_4xx(fresh) -> None:
-    """Session 15's attack pass: every route that takes a body (from the OpenAPI document, so a new
-    one is covered), each wrong-typed body, with the public and the admin key: never a 5xx,
-    and every refusal in the documented shape."""
+    """Session 15's attack pass: every route that takes a body (read from the OpenAPI
+    document, so a new one is covered), each wrong-typed body, with the public and the admin
+    key: never a 5xx, and every refusal in the documented shape."""
     client, keys, _ = fresh
     paths = client.get("/openapi.json").json()["paths"]
     routes = sorted({(method.upper(), path.replace("{", "").replace("}", ""))

@@ -112,11 +112,11 @@ class InFlight:
 
 
 class _Measure:
-    """HEAD answered as GET, body-size guard (the declared Content-Length, and the bytes as they stream in, for any
-    transfer encoding), the last-resort error answer (an exception no handler took becomes a
-    JSON 500: the connection is never dropped), per-route Prometheus counts and latency, an
-    `X-Served-By` header naming the worker
-    process and a `Server-Timing: app;dur=<ms>` header (the handler's time until the response
+    """HEAD answered as GET (without the body), a body-size guard (the declared Content-Length,
+    and the bytes as they stream in, for any transfer encoding), the last-resort error answer
+    (an exception no handler took becomes a JSON 500: the connection is never dropped),
+    per-route Prometheus counts and latency, an `X-Served-By` header naming the worker process
+    and a `Server-Timing: app;dur=<ms>` header (the handler's time until the response
     started: what a client's latency has beyond it is queueing and transport). Plain ASGI: no
     extra task per request."""
 
