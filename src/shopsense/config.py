@@ -190,11 +190,6 @@ class ServeSettings(Section):
     """The longest a refused request (429) is held before it is answered (its Retry-After, up to
     this): the pause costs no CPU, and a client resending at once cannot make the server spend
     its loop on instant refusals (benchmarks/README.md, Abuse). 0 answers at once."""
-    search_gives_way_ms: float = Field(10.0, ge=0, le=100)
-    """A search on the expensive lane's thread pauses, at most this long at each of its three
-    stage boundaries, while a for-you miss runs on the recommendation lane, so the miss is not
-    spread over GIL hand-overs with it (pipeline/give_way.py; the event loop never pauses).
-    Measured in session 15 (benchmarks/README.md, Service); 0 turns it off."""
     gil_switch_interval_ms: float = Field(5.0, gt=0, le=100)
     """How long a serving process's thread may hold the GIL while another waits for it
     (`sys.setswitchinterval`; Python's default is 5 ms). The event loop answering cheap requests

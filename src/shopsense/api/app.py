@@ -35,7 +35,6 @@ from shopsense.api.routes import (
     shoppers,
 )
 from shopsense.config import Settings
-from shopsense.pipeline import give_way
 from shopsense.pipeline.shop import InputError, Shop
 from shopsense.pipeline.surfaces import NotReady
 from shopsense.privacy.maintenance import PrivacyMaintenance, retention_status
@@ -54,7 +53,6 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
         gc.set_threshold(*settings.serve.gc_thresholds)
         switch = sys.getswitchinterval()
         sys.setswitchinterval(settings.serve.gil_switch_interval_ms / 1000)
-        give_way.configure(settings.serve.search_gives_way_ms)
         # retention on its own schedule and erasures by other processes, in every serving
         # mode (a process with a StoreFollower hears erasures through it)
         app.state.privacy = PrivacyMaintenance(
@@ -65,7 +63,6 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
             app.state.privacy.stop()
             gc.set_threshold(*before)
             sys.setswitchinterval(switch)
-            give_way.configure(0.0)
 
     app = FastAPI(title="shopsense", version=__version__, lifespan=lifespan,
                   description="Search, recommendations, events and feedback for one shop.")

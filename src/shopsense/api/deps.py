@@ -21,7 +21,6 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from shopsense.api.keys import TOKEN_COOKIE, TOKEN_HEADER, verify_shopper_token
 from shopsense.api.limits import ClientLimits, Throttled
-from shopsense.pipeline import give_way
 from shopsense.pipeline.shop import Shop
 
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
@@ -202,8 +201,6 @@ async def run_expensive(request: Request, fn: Callable[[], T], lane: str = "sear
     limiter = lanes.get(lane)
     if limiter is None:
         limiter = lanes[lane] = anyio.CapacityLimiter(1)
-    if lane == "recommend":  # searches on the lane threads give way to it (pipeline/give_way)
-        fn = _giving_way_to(fn)
     try:
         with limits.expensive(client):
             if inline and alone(request):
@@ -246,14 +243,6 @@ async def _turn(state: Any, lane: str, client: str) -> AsyncIterator[None]:
         entry[1] -= 1
         if entry[1] == 0:
             del turns[key]
-
-
-def _giving_way_to(fn: Callable[[], T]) -> Callable[[], T]:
-    def run() -> T:
-        with give_way.running():
-            return fn()
-
-    return run
 
 
 def _lane_timed(fn: Callable[[], T], held: Callable[[float], None]) -> Callable[[], T]:

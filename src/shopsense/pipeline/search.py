@@ -34,7 +34,6 @@ from shopsense.index.sells import (
 )
 from shopsense.index.typed import TypedWords
 from shopsense.memo import Memo
-from shopsense.pipeline.give_way import give_way
 from shopsense.pipeline.search_facets import entity_filters, facet_view
 from shopsense.pipeline.search_index import (
     SearchIndex,
@@ -190,10 +189,8 @@ class SearchEngine(QueryWords, SearchIndex):
         query, reading, homophones = self._prepared(query, reading, synonyms)
         timings: dict[str, float] = {}
         filters = entity_filters(filters, self.entities())  # an entity matches all its aliases
-        give_way()  # to a for-you miss on its lane (pipeline/give_way.py), at each boundary
         ctx, selection, corrections = self._stage(query, reading, filters, with_facets, timings,
                                                   synonyms)
-        give_way()
         if selection.no_exact_match is not None:  # no "did you mean neck / last" for an
             corrections = {w: c for w, c in corrections.items()  # absent necktie / labt
                            if self._product_typo(w) == c}
@@ -202,7 +199,6 @@ class SearchEngine(QueryWords, SearchIndex):
                                        self.table.currency_of_shop())
         page_results, total = rank_page(self, selection, ctx, order, page, k, profile,
                                          time.time() if now is None else now)
-        give_way()
         if selection.no_exact_match is not None:  # what its reasons may claim (explain/)
             page_results = [replace(r, evidence={**r.evidence, "alternative": True})
                             for r in page_results]
