@@ -37,9 +37,10 @@ from pathlib import Path
 
 import loadgen
 import numpy as np
+import serve
 from rich.console import Console
 
-MIX = {"search": 0.6, "recommend": 0.3, "events": 0.1}  # serve.py's default
+MIX = dict(serve.MIX)  # the service benchmark's default mix
 WAYS = ("split", "pooled")
 TARGETS_P99_MS = {"search": 50.0, "recommend": 30.0, "events": 100.0}  # issue #15
 
