@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopsense import __version__
+from shopsense.api import fast
 from shopsense.api.deps import error_body
 from shopsense.api.keys import KeyRing
 from shopsense.api.limits import ClientLimits, RateLimiter
@@ -89,6 +90,9 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     install_web(app)  # storefront /, dashboard /admin, /v1/admin analytics
     _install_health(app)
     install_openapi(app)
+    if settings.serve.fast_routes:
+        fast.install(app, [("/v1/search", discover.SearchParams, discover.search),
+                           ("/v1/recommend", discover.RecommendParams, discover.recommend)])
     return app
 
 

@@ -96,19 +96,28 @@ async def suggest(q: str = Query(..., min_length=1, max_length=100), k: int = Qu
     return surfaces.suggest(shop, q, k, lang)
 
 
+class RecommendParams(BaseModel):
+    """The query string of /v1/recommend."""
+
+    user: str | None = Field(None, max_length=256, description="Raw logged-in shopper id.")
+    session: str | None = Field(None, max_length=256, description="Raw anonymous session id.")
+    k: int = Field(10, ge=1, le=100)
+    category: str | None = Field(None, max_length=500)
+    exclude: list[ItemId] = Field([], max_length=200)
+
+
 @router.get("/recommend", summary="For you (trending for a visitor with no history)")
-async def recommend(request: Request, user: str | None = Query(None, max_length=256), session: str | None = Query(None, max_length=256),
-              k: int = Query(10, ge=1, le=100), category: str | None = Query(None, max_length=500),
-              exclude: list[ItemId] = Query([], max_length=200),
-              shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
+async def recommend(request: Request, p: Annotated[RecommendParams, Query()],
+                    shop: Shop = Depends(get_shop),
+                    _: str = Depends(require_search)) -> dict[str, Any]:
     from shopsense.rank.rules import Rules
 
-    rules = Rules(exclude=exclude, categories=[category] if category else [])
-    user, session, withheld = own_identity(request, shop, user=user, session=session)
+    rules = Rules(exclude=p.exclude, categories=[p.category] if p.category else [])
+    user, session, withheld = own_identity(request, shop, user=p.user, session=p.session)
 
     def answer(cached_only: bool = False) -> dict[str, Any] | None:
-        return surfaces.recommend(shop, user=user, session=session, k=k, category=category,
-                                  rules=rules, cached_only=cached_only)
+        return surfaces.recommend(shop, user=user, session=session, k=p.k,
+                                  category=p.category, rules=rules, cached_only=cached_only)
 
     # a cached list is answered on the loop; a miss (~6-8 ms of CPU) in its own expensive lane
     body = answer(cached_only=True) or await run_expensive(
