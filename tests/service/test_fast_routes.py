@@ -143,3 +143,19 @@ def test_shopper_tokens_and_methods_are_answered_alike(apps) -> None:
     for method in ("HEAD", "POST", "PUT", "DELETE"):
         for url in ("/v1/search?q=空调", "/v1/recommend?k=2"):
             _same(apps, method, url, search)
+
+
+@pytest.mark.parametrize("body", [
+    {"nan": float("nan"), "inf": float("inf"), "-inf": -float("inf")},
+    {"small": 1e-7, "large": 1e22, "sum": 0.1 + 0.2, "neg0": -0.0, "tiny": 5e-324},
+    {1: "an int key", "text": "中文 \u2028 \x00 \"quoted\" \\ /"},
+    {"tuple": (1, 2), "beyond 64 bits": 2 ** 70, "none": None, "nested": [{"a": [True]}]},
+])
+def test_bodies_are_the_bytes_fastapi_writes(body) -> None:
+    from typing import Any
+
+    from pydantic import TypeAdapter
+
+    from shopsense.api.fast import _dump
+
+    assert _dump(body) == TypeAdapter(dict[str, Any]).dump_json(body, warnings=False)

@@ -9,8 +9,8 @@ first in the app's routes and, for a request whose query validates, does the sam
 one pass: the query model's `model_validate` over the query string (read as FastAPI reads it:
 repeatable fields with `getlist`, others with `get`), the key and bearer read by the same
 security objects, the same gate (`require_search`), then the route's own endpoint function;
-the body is serialised by the same pydantic adapter FastAPI uses for a `dict[str, Any]`
-return, so the bytes are FastAPI's.
+the body is written as FastAPI writes a `dict[str, Any]` return (compact UTF-8 JSON, NaN and
+infinities as null), by orjson where it can.
 
 Anything else goes to FastAPI unchanged: a query that does not validate (so a 422 and its
 body are FastAPI's own), and every other method and path. The FastAPI route stays declared:
@@ -23,6 +23,7 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -71,8 +72,16 @@ class _FastApp:
                                        await _bearer(request))
         body = await self.endpoint(request=request, p=params, shop=request.app.state.shop,
                                    _=granted)
-        await Response(_BODY.dump_json(body), media_type="application/json")(
-            scope, receive, send)
+        await Response(_dump(body), media_type="application/json")(scope, receive, send)
+
+
+def _dump(body: dict[str, Any]) -> bytes:
+    """The body as FastAPI writes it (pydantic's JSON: UTF-8, compact, NaN as null), by orjson
+    (a search's 25 KB body: 36 µs against 95); what orjson cannot write, by pydantic."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return _BODY.dump_json(body, warnings=False)
 
 
 class FastRoute(Route):
