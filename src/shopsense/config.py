@@ -161,8 +161,9 @@ class ServeSettings(Section):
     """Searches with a longer query (the expensive ones) run one at a time off the event loop, so
     cheap requests are not queued behind them; 0 offloads every search."""
     fast_routes: bool = True
-    """`/v1/search` and `/v1/recommend` answered without FastAPI's per-request routing and
-    dependency solving, by the same endpoint functions (api/fast.py); false: by FastAPI."""
+    """`GET /v1/search`, `/v1/recommend`, `/v1/suggest` and `POST /v1/events` answered without
+    FastAPI's per-request routing and dependency solving, by the same endpoint functions
+    (api/fast.py); false: by FastAPI."""
     offload_cold_searches: bool = True
     """Searches whose query stage is not cached (cold: understanding, retrieval, features, ~8 ms
     of CPU on the demo's long-tail queries, `benchmarks/request_cpu.py`), whatever their length,

@@ -91,8 +91,11 @@ def create_app(settings: Settings, shop: Shop | None = None) -> FastAPI:
     _install_health(app)
     install_openapi(app)
     if settings.serve.fast_routes:
-        fast.install(app, [("/v1/search", discover.SearchParams, discover.search),
-                           ("/v1/recommend", discover.RecommendParams, discover.recommend)])
+        fast.install(app, [
+            fast.Fast("/v1/search", discover.search, "p", query=discover.SearchParams),
+            fast.Fast("/v1/recommend", discover.recommend, "p", query=discover.RecommendParams),
+            fast.Fast("/v1/suggest", discover.suggest, "p", query=discover.SuggestParams),
+            fast.Fast("/v1/events", data.post_events, "payload", body=data.EventsBody)])
     return app
 
 

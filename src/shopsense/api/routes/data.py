@@ -32,6 +32,9 @@ class EventIn(BaseModel):
                                    "view, cart or purchase marks the item clicked there).")
 
 
+EventsBody = EventIn | Annotated[list[EventIn], Field(max_length=MAX_BATCH)]  # one, or a batch
+
+
 class FeedbackIn(BaseModel):
     user_id: str | None = Field(None, max_length=256)
     session_id: str | None = Field(None, max_length=256)
@@ -52,8 +55,7 @@ def _now_default(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/events", summary="Record one event or a batch (idempotent by event_id)")
-async def post_events(request: Request, payload: EventIn | Annotated[
-        list[EventIn], Field(max_length=MAX_BATCH)] = Body(...),
+async def post_events(request: Request, payload: EventsBody = Body(...),
                 shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
     """Small batches on the event loop, the commit included (~1 ms, an fsync): a reply
     waiting for a thread and then for a busy loop to take it back cost a median 30 ms

@@ -88,12 +88,19 @@ async def search(request: Request, p: Annotated[SearchParams, Query()],
     return body
 
 
+class SuggestParams(BaseModel):
+    """The query string of /v1/suggest."""
+
+    q: str = Field(..., min_length=1, max_length=100)
+    k: int = Field(8, ge=1, le=20)
+    lang: str | None = Field(None, pattern="^(zh|en)$",
+                             description="Language of kind_label (default: the query's).")
+
+
 @router.get("/suggest", summary="Autocomplete from the catalogue and popular queries")
-async def suggest(q: str = Query(..., min_length=1, max_length=100), k: int = Query(8, ge=1, le=20),
-            lang: str | None = Query(None, pattern="^(zh|en)$",
-                                     description="Language of kind_label (default: the query's)."),
-            shop: Shop = Depends(get_shop), _: str = Depends(require_search)) -> dict[str, Any]:
-    return surfaces.suggest(shop, q, k, lang)
+async def suggest(p: Annotated[SuggestParams, Query()], shop: Shop = Depends(get_shop),
+                  _: str = Depends(require_search)) -> dict[str, Any]:
+    return surfaces.suggest(shop, p.q, p.k, p.lang)
 
 
 class RecommendParams(BaseModel):
