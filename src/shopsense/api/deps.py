@@ -150,6 +150,12 @@ async def require_search(request: Request, key: str | None = Depends(_key_header
     return await _gate(request, key, bearer, "search")
 
 
+async def search_gate(request: Request) -> str:
+    """`require_search` for a route answered outside FastAPI's dependency solving
+    (api/fast.py): the key and bearer read by the same security objects."""
+    return await require_search(request, await _key_header(request), await _bearer(request))
+
+
 async def require_admin(request: Request, key: str | None = Depends(_key_header),
                         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
     return await _gate(request, key, bearer, "admin")

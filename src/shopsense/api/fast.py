@@ -9,10 +9,10 @@ third of the worker's time (benchmarks/README.md, "The service benchmark in sess
 `FastRoute` sits first in the app's routes and, for a request whose input validates, does the
 same steps in one pass: the query model's `model_validate` over the query string (read as
 FastAPI reads it: repeatable fields with `getlist`, others with `get`) or the JSON body
-validated as FastAPI validates it, the key and bearer read by the same security objects, the
-same gate (`require_search`), then the route's own endpoint function; the answer is written
-as FastAPI writes a `dict[str, Any]` return (compact UTF-8 JSON, NaN and infinities as null),
-by orjson where it can.
+validated as FastAPI validates it, the same gate (`search_gate`: `require_search` with the
+key and bearer read by the same security objects), then the route's own endpoint function;
+the answer is written as FastAPI writes a `dict[str, Any]` return (compact UTF-8 JSON, NaN
+and infinities as null), by orjson where it can.
 
 Anything else goes to FastAPI unchanged: input that does not validate (so a 4xx and its body
 are FastAPI's own; a body read is handed on as read), and every other method and path. The
@@ -35,7 +35,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from shopsense.api.deps import _bearer, _key_header, require_search
+from shopsense.api.deps import search_gate
 
 _DELEGATED = "shopsense.fast_delegated"
 _BODY = TypeAdapter(dict[str, Any])  # what FastAPI dumps a `-> dict[str, Any]` return with
@@ -45,7 +45,8 @@ Endpoint = Callable[..., Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Fast:
-    """One fast route: `endpoint` (the FastAPI route's own function) is called with `request`,
+    """One fast route of the search scope (its gate is `search_gate`, as the FastAPI route's
+    `require_search`): `endpoint` (the route's own function) is called with `request`,
     `shop` and `_` (the gate's grant) where its signature takes them, and the parsed input as
     `arg`: a GET's query string validated by `query` (a model), or a POST's JSON body by
     `body` (the type FastAPI validates it as)."""
@@ -112,8 +113,7 @@ class _FastApp:
             await scope["router"].app(scope, receive, send)
             return
         scope["route"] = self.route  # what the metrics label a request with
-        granted = await require_search(request, await _key_header(request),
-                                       await _bearer(request))
+        granted = await search_gate(request)
         given = {"request": request, "shop": request.app.state.shop, "_": granted,
                  self.spec.arg: value}
         body = await self.spec.endpoint(**{k: v for k, v in given.items() if k in self.takes})
