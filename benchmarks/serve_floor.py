@@ -135,19 +135,17 @@ async def drive(port: int, rate: float, seconds: float, clients: int = 50,
 
 
 def one(cpu_ms: float, args: argparse.Namespace) -> dict[str, Any]:
+    import loadgen
     import numpy as np
-    import psutil
     import serve
 
     factor = factor_for(args.raw, cpu_ms, dict(serve.MIX))
     proc = start(args.port, args.workers, args.raw, factor)
     try:
-        tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-        cpu = lambda: sum(sum(p.cpu_times()[:2]) for p in tree)  # noqa: E731
-        speed = serve.loadgen.speed_check()
-        before = cpu()
+        speed = loadgen.speed_check()
+        before = serve._cpu_s(proc.pid)  # the server's processes, as serve.py counts them
         result = asyncio.run(drive(args.port, args.rate, args.seconds, warm_s=args.warm_s))
-        used = cpu() - before
+        used = serve._cpu_s(proc.pid) - before
     finally:
         proc.terminate()
         proc.wait(timeout=30)
