@@ -9,7 +9,7 @@ learned ranker it is the ranker's per-feature contribution (SHAP / θ·x) record
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from shopsense.domain import Product, Reason, Result
@@ -94,18 +94,38 @@ _MEANING_PARTS = frozenset({"meaning", "semantic", "semantic_rel", "semantic_ran
                             "prf_semantic"})
 
 
+class Contributions(dict):  # type: ignore[type-arg]
+    """A result's score contributions (name -> value), written as a plain JSON object;
+    `grouped`, when set, is `group_parts` of them computed ahead (a search computes the
+    ranker's part once per cached query stage, not once per result shown)."""
+
+    __slots__ = ("grouped",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.grouped: dict[str, float] | None = None
+
+
+def group_parts(contributions: Iterable[tuple[str, float]],
+                into: dict[str, float] | None = None) -> dict[str, float]:
+    """Contributions summed by group (keyword, meaning, each intent / adjustment), in order,
+    added to `into` (a grouping of the contributions before them) when given."""
+    out = {} if into is None else into
+    for name, value in contributions:
+        group = ("keyword" if name in _KEYWORD_PARTS else "meaning" if name in _MEANING_PARTS
+                 else str(name))
+        out[group] = out.get(group, 0.0) + float(value)
+    return out
+
+
 def _parts(evidence: Mapping[str, Any]) -> dict[str, float] | None:
     """The score's contributions grouped: keyword, meaning, and each intent / adjustment;
     None when the result carries none (then raw signals are cited)."""
     contributions = evidence.get("contributions")
     if not isinstance(contributions, Mapping):
         return None
-    out: dict[str, float] = {}
-    for name, value in contributions.items():
-        group = ("keyword" if name in _KEYWORD_PARTS else "meaning" if name in _MEANING_PARTS
-                 else str(name))
-        out[group] = out.get(group, 0.0) + float(value)
-    return out
+    grouped = getattr(contributions, "grouped", None)
+    return dict(grouped) if grouped is not None else group_parts(contributions.items())
 
 
 def _search_reasons(result: Result, products: Mapping[str, Product]) -> list[Reason]:

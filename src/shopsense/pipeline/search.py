@@ -16,6 +16,7 @@ search_index.py, search_page.py and search_facets.py.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 
 from shopsense.domain import QueryReading, Result, UserProfile
 from shopsense.index.catalog import product_fields, product_text
@@ -127,11 +129,18 @@ class SearchEngine(QueryWords, SearchIndex):
         self.types_: dict[tuple[str, str, int], Any] = {}  # read_type's answers (catalogue-bound)
         self.glossary_files: list[Path] = []  # category names in English (index/glossary.py)
         self.nodes_: Any = None  # category_nodes' answer (catalogue-bound)
+        # facet views of cached stages' counts (`facet_view`); shared: read, do not change
+        self.facet_views_: LRUCache[tuple[Any, ...], tuple[Any, Any, dict[str, Any]]] = \
+            LRUCache(2048)
+        self.facet_views_lock_ = threading.Lock()
 
     def _changed(self, catalogue: bool) -> None:
         if hasattr(self, "stages_"):
             self.stages_.clear()
             self.warm_keys_.clear()
+        if hasattr(self, "facet_views_"):
+            with self.facet_views_lock_:
+                self.facet_views_.clear()
         if catalogue:
             self.pinyin_ = None
             self.homophones_ = {}
@@ -283,7 +292,18 @@ class SearchEngine(QueryWords, SearchIndex):
     def facet_view(self, raw: dict[str, Any], lang: str, filters: Sequence[Clause] = ()
                    ) -> dict[str, Any]:
         """Facet counts of a response in the API shape, names in `lang` (zh | en)."""
-        return facet_view(raw, self.entities(), lang, entity_filters(filters, self.entities()))
+        entities = self.entities()
+        # a cached stage's counts give the same view for the same language and selections:
+        # computed once (the entry holds `raw` and `entities`, so their ids stay theirs)
+        key = (id(raw), id(entities), lang, tuple(repr(c.to_dict()) for c in filters))
+        with self.facet_views_lock_:
+            held = self.facet_views_.get(key)
+        if held is not None:
+            return held[2]
+        view = facet_view(raw, entities, lang, entity_filters(filters, entities))
+        with self.facet_views_lock_:
+            self.facet_views_[key] = (raw, entities, view)
+        return view
 
     def warm(self, n: int, stop: Any = None, read: Any = None,
              synonyms: SynonymSet | None = None) -> int:

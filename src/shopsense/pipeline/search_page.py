@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shopsense.domain import QueryReading, Result, UserProfile
+from shopsense.explain.reasons import Contributions, group_parts
 from shopsense.index.rowsets import difference, member, union
 from shopsense.index.sells import NoExactMatch
 from shopsense.rank.filters import (
@@ -62,8 +63,8 @@ class Selection:
     value_word: str | None = None
     no_exact_match: NoExactMatch | None = None
     matched: dict[int, dict[str, list[str]]] = field(default_factory=dict)  # row -> terms
-    parts: dict[int, tuple[dict[str, float], dict[str, float]]] = field(
-        default_factory=dict)  # j -> its contributions, and the same rounded for display
+    parts: dict[int, tuple[dict[str, float], dict[str, float], dict[str, float]]] = field(
+        default_factory=dict)  # j -> its contributions, rounded for display, and grouped
 
     def matched_terms(self, engine: SearchEngine, terms: Sequence[str], rows: np.ndarray
                       ) -> list[dict[str, list[str]]]:
@@ -75,15 +76,15 @@ class Selection:
         return [self.matched[r] for r in rows.tolist()]
 
     def contributions(self, ranker: Any, js: list[int]
-                      ) -> list[tuple[dict[str, float], dict[str, float]]]:
-        """The ranker's non-zero parts of each candidate's score, and the same rounded to 6
-        places (memoised with the cached stage, whose key names the ranker: they depend on
-        the query's features only, not the shopper). Shared: read, do not change."""
+                      ) -> list[tuple[dict[str, float], dict[str, float], dict[str, float]]]:
+        """The ranker's non-zero parts of each candidate's score, the same rounded to 6
+        places, and those grouped as reasons cite them (`group_parts`); memoised with the
+        cached stage, whose key names the ranker: they depend on the query's features only,
+        not the shopper. Shared: read, do not change."""
         todo = [j for j in dict.fromkeys(js) if j not in self.parts]
-        if todo:
-            self.parts.update((j, (parts, {n: round(v, 6) for n, v in parts.items()}))
-                              for j, parts in zip(todo, _contributions(ranker, self.features,
-                                                                       todo), strict=True))
+        for j, parts in zip(todo, _contributions(ranker, self.features, todo), strict=True):
+            rounded = {n: round(v, 6) for n, v in parts.items()}
+            self.parts[j] = (parts, rounded, group_parts(rounded.items()))
         return [self.parts[j] for j in js]
 
 
@@ -220,10 +221,12 @@ def _page_results(engine: SearchEngine, sel: Selection, ctx: QueryContext,
             signals.update(zip(names, signal_of[j], strict=True))
             added = extra_of[j]
             signals.update(added)
-            values, rounded = next(parts)
+            values, rounded, grouped = next(parts)
             shares = {**values, **added}
-            item_evidence["contributions"] = {**rounded,
-                                              **{n: round(v, 6) for n, v in added.items()}}
+            shown = {n: round(v, 6) for n, v in added.items()}
+            contributions = item_evidence["contributions"] = Contributions({**rounded, **shown})
+            if not shown.keys() & rounded.keys():  # else the sums' order differs: not ahead
+                contributions.grouped = group_parts(shown.items(), dict(grouped))
             item_evidence["unexplained"] = round(score - sum(shares.values()), 6)
         else:  # a match past the ranked candidates: placed after them, by keyword score
             item_evidence["contributions"] = {}

@@ -100,21 +100,25 @@ class PersonalReranker:
                   evidence: list[dict[str, object]]) -> None:
         if not dismissed_products:
             return
-        cos = None
+        by_kind: dict[tuple[str, str], list[int]] = {}  # (brand, category) -> dismissed
+        for d, gone in enumerate(dismissed_products):
+            by_kind.setdefault((gone.brand, gone.category), []).append(d)
+        close: dict[int, list[int]] = {}  # candidate -> dismissed items its vector is close to
         if vectors is not None and dismissed_vectors is not None and len(dismissed_vectors):
-            cos = vectors @ dismissed_vectors.T  # (n, n_dismissed)
+            rows, cols = np.nonzero(vectors @ dismissed_vectors.T >= self.variant_cosine)
+            for j, d in zip(rows.tolist(), cols.tolist(), strict=True):
+                close.setdefault(j, []).append(d)
         for j, product in enumerate(products):
             if product.item_id in profile.dismissed:
                 continue
-            for d, gone in enumerate(dismissed_products):
-                same_kind = (product.brand and product.brand == gone.brand
-                             and product.category == gone.category)
-                close = cos is not None and cos[j, d] >= self.variant_cosine
-                if same_kind or close:
-                    value = self.variant_penalty * self.decay(profile.dismissed[gone.item_id], now)
-                    if value > penalty[j]:
-                        penalty[j] = value
-                        evidence[j]["variant_of_dismissed"] = gone.item_id
+            same = by_kind.get((product.brand, product.category), ()) if product.brand else ()
+            near = close.get(j, ())
+            for d in sorted({*same, *near}) if near and same else same or near:
+                gone = dismissed_products[d]
+                value = self.variant_penalty * self.decay(profile.dismissed[gone.item_id], now)
+                if value > penalty[j]:
+                    penalty[j] = value
+                    evidence[j]["variant_of_dismissed"] = gone.item_id
 
 
 def _category_part(profile: UserProfile, category: str) -> tuple[float, str | None]:
