@@ -169,3 +169,26 @@ def test_one_tree_walk_per_row_serves_the_score_and_its_explanation() -> None:
     fresh = np.mean([b.predict(x, num_threads=1) for b in ranker.boosters_], axis=0)
     assert np.allclose(ranker.score(x), fresh, atol=1e-5)
     assert np.abs(ranker.contributions(x).sum(axis=1) - fresh).max() < 1e-5
+
+
+@pytest.mark.parametrize("signal", [True, False])
+def test_a_page_explained_as_one_table_is_explain_exactly(signal: bool) -> None:
+    """`explain_table` (what a search page's contributions read) holds `explain`'s parts, in
+    its order, value for value, whether the model serves or its fallback does; and the page's
+    contributions are the same through either."""
+    from shopsense.pipeline.search_page import _contributions
+
+    groups, gains = _queries(150, 11, signal=signal)
+    ranker = LambdaMartRanker(n_estimators=40, seed=0, n_bags=2).fit(groups, gains)
+    x = groups[3]
+    parts = ranker.explain(x)
+    names, table = ranker.explain_table(x)
+    assert names == tuple(parts)
+    assert np.array_equal(table, np.column_stack([np.asarray(v, np.float64)
+                                                  for v in parts.values()]))
+    js = [4, 0, 17, 4, 29]
+    rows = js if ranker.mode_ != "model" else list(range(len(js)))
+    picked = parts if ranker.mode_ != "model" else ranker.explain(x[js])
+    want = [{n: float(np.float64(picked[n][r])) for n in picked if picked[n][r] != 0}
+            for r in rows]
+    assert _contributions(ranker, x, js) == want

@@ -245,6 +245,11 @@ def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dic
     explain = getattr(ranker, "explain", None)
     if explain is None or not js:
         return [{} for _ in js]
+    table_of = getattr(ranker, "explain_table", None)
+    if getattr(ranker, "mode_", None) == "model" and table_of is not None:
+        names, table = table_of(features[js])  # `explain` as one table: no dict of columns
+        return [{n: v for n, v in zip(names, row, strict=True) if v != 0}
+                for row in table.tolist()]
     if getattr(ranker, "mode_", None) == "model":
         parts = explain(features[js])  # per row (path contributions): only the page's rows
         rows = list(range(len(js)))

@@ -32,6 +32,7 @@ from shopsense.evaluation.metrics import grouped_ndcg
 from shopsense.rank.search_features import FEATURE_NAMES
 
 _COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_EXPLAINED = (*FEATURE_NAMES, "base")  # `LambdaMartRanker.explain`'s parts, in its order
 _LEAF_MEMO = 4096  # feature rows whose leaves a ranker keeps (~1 KB each at 300 trees)
 
 
@@ -277,6 +278,16 @@ class LambdaMartRanker:
         out = {name: contrib[:, i].astype(np.float32) for i, name in enumerate(FEATURE_NAMES)}
         out["base"] = contrib[:, -1].astype(np.float32)
         return out
+
+    def explain_table(self, features: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+        """`explain` as one (n, parts) float64 table of its float32 values, and the parts'
+        names in its order (a page's rows explained without a dict of columns)."""
+        if self.mode_ != "model" or self.booster_ is None:
+            parts = self.explain(features)
+            return tuple(parts), np.column_stack([np.asarray(v, np.float64)
+                                                  for v in parts.values()])
+        table = self.contributions(features).astype(np.float32).astype(np.float64)
+        return _EXPLAINED, table
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Per-feature contributions of the model, (n, n_features + 1), the last column the
