@@ -245,19 +245,13 @@ def _contributions(ranker: Any, features: np.ndarray, js: list[int]) -> list[dic
     explain = getattr(ranker, "explain", None)
     if explain is None or not js:
         return [{} for _ in js]
-    table_of = getattr(ranker, "explain_table", None)
-    if getattr(ranker, "mode_", None) == "model" and table_of is not None:
-        names, table = table_of(features[js])  # `explain` as one table: no dict of columns
+    if getattr(ranker, "mode_", None) == "model":  # per row (path contributions): the page's
+        names, table = ranker.explain_table(features[js])  # rows, as one table
         return [{n: v for n, v in zip(names, row, strict=True) if v != 0}
                 for row in table.tolist()]
-    if getattr(ranker, "mode_", None) == "model":
-        parts = explain(features[js])  # per row (path contributions): only the page's rows
-        rows = list(range(len(js)))
-    else:
-        parts = explain(features)  # normalised over the query's candidates
-        rows = js
+    parts = explain(features)  # normalised over the query's candidates
     names = list(parts)
-    table = np.column_stack([np.asarray(parts[n], np.float64)[rows] for n in names]).tolist()
+    table = np.column_stack([np.asarray(parts[n], np.float64)[js] for n in names]).tolist()
     return [{n: v for n, v in zip(names, row, strict=True) if v != 0} for row in table]
 
 

@@ -113,7 +113,7 @@ class PersonalReranker:
                 continue
             same = by_kind.get((product.brand, product.category), ()) if product.brand else ()
             near = close.get(j, ())
-            for d in sorted({*same, *near}) if near and same else same or near:
+            for d in sorted({*same, *near}):  # in the dismissed items' order
                 gone = dismissed_products[d]
                 value = self.variant_penalty * self.decay(profile.dismissed[gone.item_id], now)
                 if value > penalty[j]:
